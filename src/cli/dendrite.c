@@ -1,0 +1,310 @@
+/* dendrite: the command-line front end of the engine.
+ *
+ *   dendrite train EXPERIMENT.json [options]   train, save the best model
+ *   dendrite eval MODEL --data DIR [--json]    accuracy and loss on a test set
+ *   dendrite inspect MODEL|EXPERIMENT          the layers, shapes and parameters
+ *
+ * Exit status: 0 success, 1 the run failed (the message says why), 2 usage.
+ */
+#include "dn-cli.h"
+#include "dn-error.h"
+#include "dn-model.h"
+
+#include "dn-config.h"
+
+#include <locale.h>
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile gint cancel_flag = 0;
+
+static void on_sigint (int sig)
+{
+    if (cancel_flag)
+        _exit (130); /* a second Ctrl-C: stop now */
+    cancel_flag = 1;
+}
+
+static int usage_error (GOptionContext *ctx, const char *cmd, const char *msg)
+{
+    g_autofree char *help = g_option_context_get_help (ctx, TRUE, NULL);
+    fprintf (stderr, "dendrite %s: %s\n\n%s", cmd, msg, help);
+    return 2;
+}
+
+static int fail (const char *cmd, GError *error)
+{
+    fprintf (stderr, "dendrite %s: %s\n", cmd, error->message);
+    return 1;
+}
+
+static int cmd_train (int argc, char **argv)
+{
+    g_autofree char *data = NULL, *out = NULL, *device = NULL;
+    int epochs = 0, threads = 0;
+    gint64 seed = -1;
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {
+        {"data", 0, 0, G_OPTION_ARG_FILENAME, &data, "Data folder (IDX) or CSV file", "DIR"},
+        {"out", 0, 0, G_OPTION_ARG_FILENAME, &out, "Output folder (default: the experiment's)",
+         "DIR"},
+        {"epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Number of epochs", "N"},
+        {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed", "N"},
+        {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: all cores)", "N"},
+        {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu, cuda or auto", "DEVICE"},
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per line on stdout", NULL},
+        {NULL},
+    };
+    g_autoptr (GOptionContext) ctx = g_option_context_new ("EXPERIMENT.json - train a network");
+    g_option_context_set_summary (ctx,
+                                  "Trains the network of an experiment file, saving the best "
+                                  "model (by validation accuracy)\nand the latest one in "
+                                  "OUT/NAME/. Ctrl-C stops after the current batch.");
+    g_option_context_add_main_entries (ctx, entries, NULL);
+    g_autoptr (GError) error = NULL;
+    if (!g_option_context_parse (ctx, &argc, &argv, &error))
+        return usage_error (ctx, "train", error->message);
+    if (argc != 2)
+        return usage_error (ctx, "train", argc < 2 ? "give one experiment file"
+                                                   : "give only one experiment file");
+    if (epochs < 0 || threads < 0)
+        return usage_error (ctx, "train", "--epochs and --threads must be positive");
+    if (seed < -1)
+        return usage_error (ctx, "train", "--seed must be 0 or more");
+
+    g_autoptr (DnExperiment) exp = dn_experiment_load (argv[1], &error);
+    if (exp == NULL)
+        return fail ("train", error);
+    DnRunOptions opts = {0};
+    opts.data_path = data;
+    opts.out_dir = out;
+    opts.epochs = epochs;
+    opts.seed_set = seed >= 0;
+    opts.seed = seed >= 0 ? (guint64) seed : 0;
+    opts.threads = threads;
+    opts.device = device;
+
+    DnCliProgress progress = {.out = stdout, .tty = isatty (STDOUT_FILENO)};
+    DnObserver obs = {.cancel = &cancel_flag};
+    if (json) {
+        obs.event = dn_cli_json_event;
+        obs.user_data = stdout;
+    } else {
+        obs.event = dn_cli_progress_event;
+        obs.user_data = &progress;
+    }
+    signal (SIGINT, on_sigint);
+    DnRunResult result = {0};
+    if (!dn_experiment_run (exp, &opts, &obs, &result, &error))
+        return fail ("train", error);
+    dn_run_result_clear (&result);
+    return cancel_flag ? 130 : 0;
+}
+
+static DnDataset *load_eval_data (const char *path, GError **error)
+{
+    if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        return dn_dataset_load_idx_dir (path, "test", error);
+    DnCsvOptions opts;
+    dn_csv_options_init (&opts);
+    return dn_dataset_load_csv (path, &opts, error);
+}
+
+static gboolean parse_normalize (const char *json, DnNormalize *norm)
+{
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    if (json == NULL || !json_parser_load_from_data (parser, json, -1, NULL))
+        return FALSE;
+    JsonNode *root = json_parser_get_root (parser);
+    if (!JSON_NODE_HOLDS_OBJECT (root))
+        return FALSE;
+    JsonObject *o = json_node_get_object (root);
+    JsonArray *m = json_object_get_array_member (o, "mean");
+    JsonArray *s = json_object_get_array_member (o, "std");
+    if (m == NULL || s == NULL || json_array_get_length (m) != json_array_get_length (s) ||
+        json_array_get_length (m) < 1 || json_array_get_length (m) > 16)
+        return FALSE;
+    norm->n_channels = (int) json_array_get_length (m);
+    for (int i = 0; i < norm->n_channels; i++) {
+        norm->mean[i] = (float) json_array_get_double_element (m, i);
+        norm->std[i] = (float) json_array_get_double_element (s, i);
+    }
+    return TRUE;
+}
+
+static DnLossKind loss_from_metadata (GHashTable *meta)
+{
+    const char *t = g_hash_table_lookup (meta, "dendrite_training");
+    if (t == NULL)
+        return DN_LOSS_CROSS_ENTROPY;
+    for (int k = DN_LOSS_CROSS_ENTROPY; k <= DN_LOSS_BCE_LOGITS; k++) {
+        g_autofree char *needle = g_strdup_printf ("\"loss\":\"%s\"", dn_loss_kind_name (k));
+        if (strstr (t, needle) != NULL)
+            return (DnLossKind) k;
+    }
+    return DN_LOSS_CROSS_ENTROPY;
+}
+
+static int cmd_eval (int argc, char **argv)
+{
+    g_autofree char *data = NULL;
+    gboolean json = FALSE;
+    int threads = 0, batch = 256;
+    GOptionEntry entries[] = {
+        {"data", 0, 0, G_OPTION_ARG_FILENAME, &data,
+         "Test data: an IDX folder (its t10k files) or a CSV file", "DIR"},
+        {"batch-size", 0, 0, G_OPTION_ARG_INT, &batch, "Evaluation batch size (256)", "N"},
+        {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: all cores)", "N"},
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print {\"accuracy\", \"loss\", \"samples\"}",
+         NULL},
+        {NULL},
+    };
+    g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL.safetensors - evaluate a model");
+    g_option_context_add_main_entries (ctx, entries, NULL);
+    g_autoptr (GError) error = NULL;
+    if (!g_option_context_parse (ctx, &argc, &argv, &error))
+        return usage_error (ctx, "eval", error->message);
+    if (argc != 2)
+        return usage_error (ctx, "eval", "give one model file");
+    if (data == NULL)
+        return usage_error (ctx, "eval", "--data is required");
+    if (batch < 1 || threads < 0)
+        return usage_error (ctx, "eval", "--batch-size and --threads must be positive");
+    dn_backend_cpu_set_threads (threads);
+    g_autoptr (GHashTable) meta = NULL;
+    g_autoptr (DnNetwork) net = dn_model_load (argv[1], dn_backend_cpu (), &meta, &error);
+    if (net == NULL)
+        return fail ("eval", error);
+    g_autoptr (DnDataset) ds = load_eval_data (data, &error);
+    if (ds == NULL)
+        return fail ("eval", error);
+    if (dn_shape_numel (&ds->shape) != dn_shape_numel (&net->input_shape)) {
+        g_autofree char *a = dn_shape_to_string (&ds->shape);
+        g_autofree char *b = dn_shape_to_string (&net->input_shape);
+        fprintf (stderr, "dendrite eval: the samples in %s are %s but the model takes %s\n", data,
+                 a, b);
+        return 1;
+    }
+    DnNormalize norm = {.n_channels = 1, .mean = {0}, .std = {1}};
+    if (!parse_normalize (g_hash_table_lookup (meta, "dendrite_normalize"), &norm))
+        fprintf (stderr, "dendrite eval: warning: %s records no normalisation; using none\n",
+                 argv[1]);
+    double acc, loss;
+    if (!dn_evaluate (net, ds, &norm, loss_from_metadata (meta), batch, &acc, &loss, &error))
+        return fail ("eval", error);
+    if (json) {
+        g_autoptr (JsonBuilder) b = json_builder_new ();
+        json_builder_begin_object (b);
+        dn_cli_json_number (b, "accuracy", acc);
+        dn_cli_json_number (b, "loss", loss);
+        json_builder_set_member_name (b, "samples");
+        json_builder_add_int_value (b, ds->n);
+        json_builder_end_object (b);
+        dn_cli_json_print (stdout, b);
+    } else {
+        printf ("%s on %s: accuracy %.2f %%, loss %.4f, %d samples\n", argv[1], data, acc, loss,
+                ds->n);
+    }
+    return 0;
+}
+
+static gboolean looks_like_json (const char *path)
+{
+    /* A safetensors file starts with an 8-byte length; JSON with '{' after blanks. */
+    FILE *f = fopen (path, "rb");
+    if (f == NULL)
+        return g_str_has_suffix (path, ".json");
+    int c;
+    while ((c = fgetc (f)) != EOF && g_ascii_isspace (c))
+        ;
+    int next = c == '{' ? fgetc (f) : EOF;
+    fclose (f);
+    return c == '{' && next != 0;
+}
+
+static int cmd_inspect (int argc, char **argv)
+{
+    GOptionEntry entries[] = {{NULL}};
+    g_autoptr (GOptionContext) ctx =
+        g_option_context_new ("MODEL.safetensors|EXPERIMENT.json - show a network's layers");
+    g_option_context_add_main_entries (ctx, entries, NULL);
+    g_autoptr (GError) error = NULL;
+    if (!g_option_context_parse (ctx, &argc, &argv, &error))
+        return usage_error (ctx, "inspect", error->message);
+    if (argc != 2)
+        return usage_error (ctx, "inspect", "give one model or experiment file");
+    const char *path = argv[1];
+    if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+        fprintf (stderr, "dendrite inspect: %s does not exist\n", path);
+        return 1;
+    }
+    g_autoptr (DnNetwork) net = NULL;
+    g_autoptr (GHashTable) meta = NULL;
+    if (looks_like_json (path)) {
+        g_autoptr (DnExperiment) exp = dn_experiment_load (path, &error);
+        if (exp == NULL)
+            return fail ("inspect", error);
+        net = dn_network_new_from_json (exp->network, dn_backend_cpu (), &error);
+        if (net == NULL)
+            return fail ("inspect", error);
+        printf ("experiment %s\n", exp->name);
+    } else {
+        net = dn_model_load (path, dn_backend_cpu (), &meta, &error);
+        if (net == NULL)
+            return fail ("inspect", error);
+        const char *train = g_hash_table_lookup (meta, "dendrite_training");
+        printf ("model %s\n", path);
+        if (train != NULL)
+            printf ("training: %s\n", train);
+    }
+    g_autofree char *summary = dn_network_summary (net);
+    fputs (summary, stdout);
+    return 0;
+}
+
+static void print_help (FILE *out)
+{
+    fprintf (out,
+             "Usage: dendrite COMMAND [OPTIONS]\n\n"
+             "Train and inspect (dendritic) neural networks.\n\n"
+             "Commands:\n"
+             "  train EXPERIMENT.json   train a network; see dendrite train --help\n"
+             "  eval MODEL --data DIR   accuracy and loss of a saved model on test data\n"
+             "  inspect FILE            layers, shapes and parameter counts of a model or "
+             "experiment\n\n"
+             "Options:\n"
+             "  -h, --help              this help\n"
+             "  --version               the version\n\n"
+             "Examples are installed in %s/examples.\n",
+             DN_DATADIR);
+}
+
+int main (int argc, char **argv)
+{
+    setlocale (LC_ALL, "");
+    if (argc < 2) {
+        print_help (stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (g_str_equal (cmd, "--help") || g_str_equal (cmd, "-h") || g_str_equal (cmd, "help")) {
+        print_help (stdout);
+        return 0;
+    }
+    if (g_str_equal (cmd, "--version")) {
+        printf ("dendrite %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    /* Each command parses its own options: argv[1..] with the command as argv[0]. */
+    if (g_str_equal (cmd, "train"))
+        return cmd_train (argc - 1, argv + 1);
+    if (g_str_equal (cmd, "eval"))
+        return cmd_eval (argc - 1, argv + 1);
+    if (g_str_equal (cmd, "inspect"))
+        return cmd_inspect (argc - 1, argv + 1);
+    fprintf (stderr, "dendrite: unknown command \"%s\"\n\n", cmd);
+    print_help (stderr);
+    return 2;
+}

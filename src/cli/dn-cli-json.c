@@ -1,0 +1,101 @@
+/* dn-cli-json.c: `--json` output, one event object per line. */
+#include "dn-cli.h"
+
+#include <math.h>
+
+void dn_cli_json_number (JsonBuilder *b, const char *key, double v)
+{
+    json_builder_set_member_name (b, key);
+    if (isfinite (v))
+        json_builder_add_double_value (b, v);
+    else
+        json_builder_add_null_value (b);
+}
+
+static void add_int (JsonBuilder *b, const char *key, gint64 v)
+{
+    json_builder_set_member_name (b, key);
+    json_builder_add_int_value (b, v);
+}
+
+static void add_string (JsonBuilder *b, const char *key, const char *v)
+{
+    json_builder_set_member_name (b, key);
+    if (v != NULL)
+        json_builder_add_string_value (b, v);
+    else
+        json_builder_add_null_value (b);
+}
+
+void dn_cli_json_print (FILE *out, JsonBuilder *b)
+{
+    g_autoptr (JsonNode) root = json_builder_get_root (b);
+    g_autoptr (JsonGenerator) gen = json_generator_new ();
+    json_generator_set_root (gen, root);
+    g_autofree char *text = json_generator_to_data (gen, NULL);
+    fprintf (out, "%s\n", text);
+    fflush (out);
+}
+
+void dn_cli_json_event (const DnEvent *ev, gpointer user_data)
+{
+    FILE *out = user_data;
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+    json_builder_begin_object (b);
+    switch (ev->kind) {
+    case DN_EVENT_START:
+        add_string (b, "event", "start");
+        add_int (b, "epochs", ev->epochs);
+        add_int (b, "batches", ev->n_batches);
+        add_int (b, "train_samples", ev->train_samples);
+        add_int (b, "val_samples", ev->val_samples);
+        add_int (b, "test_samples", ev->test_samples);
+        add_int (b, "params", ev->params);
+        add_string (b, "device", ev->device);
+        add_string (b, "run_dir", ev->run_dir);
+        break;
+    case DN_EVENT_BATCH:
+        add_string (b, "event", "batch");
+        add_int (b, "epoch", ev->epoch);
+        add_int (b, "batch", ev->batch);
+        add_int (b, "batches", ev->n_batches);
+        dn_cli_json_number (b, "loss", ev->loss);
+        dn_cli_json_number (b, "samples_per_s", ev->samples_per_s);
+        dn_cli_json_number (b, "eta", ev->eta_seconds);
+        break;
+    case DN_EVENT_EPOCH:
+        add_string (b, "event", "epoch");
+        add_int (b, "epoch", ev->epoch);
+        dn_cli_json_number (b, "loss", ev->loss);
+        dn_cli_json_number (b, "train", ev->train_acc);
+        dn_cli_json_number (b, "val", ev->val_acc);
+        dn_cli_json_number (b, "val_loss", ev->val_loss);
+        dn_cli_json_number (b, "test", ev->test_acc);
+        dn_cli_json_number (b, "test_loss", ev->test_loss);
+        dn_cli_json_number (b, "lr", ev->lr);
+        dn_cli_json_number (b, "seconds", ev->seconds);
+        dn_cli_json_number (b, "samples_per_s", ev->samples_per_s);
+        json_builder_set_member_name (b, "improved");
+        json_builder_add_boolean_value (b, ev->improved);
+        dn_cli_json_number (b, "best_val", ev->best_val);
+        break;
+    case DN_EVENT_LOG:
+        add_string (b, "event", "log");
+        add_string (b, "message", ev->message);
+        break;
+    case DN_EVENT_DONE:
+        add_string (b, "event", "done");
+        dn_cli_json_number (b, "best_val", ev->best_val);
+        dn_cli_json_number (b, "test_at_best_val", ev->test_at_best_val);
+        add_int (b, "best_epoch", ev->best_epoch);
+        add_int (b, "params", ev->params);
+        dn_cli_json_number (b, "seconds", ev->seconds);
+        add_string (b, "model", ev->model_path);
+        add_string (b, "run_dir", ev->run_dir);
+        json_builder_set_member_name (b, "cancelled");
+        json_builder_add_boolean_value (b, ev->cancelled);
+        break;
+    }
+    json_builder_end_object (b);
+    dn_cli_json_print (out, b);
+}

@@ -1,0 +1,93 @@
+/* dn-cli-progress.c: the terminal view of a run: a bar per epoch with
+ * samples/s and ETA, redrawn in place, and one line per epoch. */
+#include "dn-cli.h"
+
+#include <math.h>
+#include <string.h>
+
+static void format_duration (char *buf, size_t len, double s)
+{
+    if (!isfinite (s) || s < 0)
+        s = 0;
+    int t = (int) (s + 0.5);
+    if (t >= 3600)
+        g_snprintf (buf, len, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
+    else
+        g_snprintf (buf, len, "%d:%02d", t / 60, t % 60);
+}
+
+static void format_pct (char *buf, size_t len, double v)
+{
+    if (isnan (v))
+        g_strlcpy (buf, "  -  ", len);
+    else
+        g_snprintf (buf, len, "%.2f %%", v);
+}
+
+static void clear_line (DnCliProgress *p)
+{
+    if (p->tty && p->last_width > 0) {
+        fprintf (p->out, "\r%*s\r", p->last_width, "");
+        p->last_width = 0;
+    }
+}
+
+void dn_cli_progress_event (const DnEvent *ev, gpointer user_data)
+{
+    DnCliProgress *p = user_data;
+    char a[32], b[32], c[32];
+    switch (ev->kind) {
+    case DN_EVENT_START:
+        fprintf (p->out,
+                 "training on %s: %" G_GINT64_FORMAT " parameters, %" G_GINT64_FORMAT
+                 " training samples, %d batches per epoch, %d epochs\n",
+                 ev->device, ev->params, ev->train_samples, ev->n_batches, ev->epochs);
+        break;
+    case DN_EVENT_BATCH: {
+        if (!p->tty)
+            break;
+        const int width = 30;
+        double frac = (double) ev->batch / MAX (ev->n_batches, 1);
+        int fill = (int) (frac * width);
+        char bar[64];
+        memset (bar, '#', fill);
+        memset (bar + fill, '.', width - fill);
+        bar[width] = '\0';
+        format_duration (a, sizeof a, ev->eta_seconds);
+        char line[256];
+        int n = g_snprintf (line, sizeof line,
+                            "epoch %d/%d [%s] %3.0f%%  %.0f samples/s  ETA %s  loss %.4f",
+                            ev->epoch, ev->epochs, bar, frac * 100, ev->samples_per_s, a, ev->loss);
+        fprintf (p->out, "\r%s", line);
+        if (n < p->last_width)
+            fprintf (p->out, "%*s", p->last_width - n, "");
+        p->last_width = n;
+        fflush (p->out);
+        break;
+    }
+    case DN_EVENT_EPOCH:
+        clear_line (p);
+        format_pct (a, sizeof a, ev->val_acc);
+        format_pct (b, sizeof b, ev->test_acc);
+        format_duration (c, sizeof c, ev->seconds);
+        fprintf (p->out,
+                 "epoch %d/%d  loss %.4f  train %.2f %%  val %s  test %s  lr %.4g  %.1f s  "
+                 "(%.0f samples/s)%s\n",
+                 ev->epoch, ev->epochs, ev->loss, ev->train_acc, a, b, ev->lr, ev->seconds,
+                 ev->samples_per_s, ev->improved ? "  *best" : "");
+        fflush (p->out);
+        break;
+    case DN_EVENT_LOG:
+        clear_line (p);
+        fprintf (p->out, "%s\n", ev->message);
+        break;
+    case DN_EVENT_DONE:
+        clear_line (p);
+        format_duration (a, sizeof a, ev->seconds);
+        fprintf (p->out, "%s%s in %s\n", ev->cancelled ? "stopped: " : "done: ", ev->message, a);
+        if (ev->model_path != NULL)
+            fprintf (p->out, "best model: %s\nrun folder: %s\n", ev->model_path, ev->run_dir);
+        fflush (p->out);
+        break;
+    }
+}

@@ -1,0 +1,25 @@
+/* dn-cli.h: the observers of the `dendrite` command: a progress bar for
+ * terminals and one JSON object per line for programs. */
+#pragma once
+
+#include "dn-experiment.h"
+
+#include <stdio.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+    FILE *out;
+    gboolean tty;       /* redraw a bar in place */
+    int last_width;
+} DnCliProgress;
+
+void dn_cli_progress_event (const DnEvent *ev, gpointer user_data);
+void dn_cli_json_event (const DnEvent *ev, gpointer user_data);
+
+/* Prints one JSON object (built by the caller) as one line on `out`. */
+void dn_cli_json_print (FILE *out, JsonBuilder *b);
+/* Adds a number member; NaN and infinities become null. */
+void dn_cli_json_number (JsonBuilder *b, const char *key, double v);
+
+G_END_DECLS

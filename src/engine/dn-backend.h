@@ -1,0 +1,197 @@
+/* dn-backend.h: the operations every device provides.
+ *
+ * Layers, losses and optimizers never loop over tensor data themselves;
+ * they call these ops, so a device (CPU with OpenBLAS, CUDA with cuBLAS and
+ * our kernels) is a table of function pointers with identical signatures.
+ * All pointers are device pointers of the backend they are passed to.
+ *
+ * Conventions a reader cannot guess:
+ * - Matrices are row-major. gemm computes C = alpha * op(A) op(B) + beta * C
+ *   with op(A) (m x k), op(B) (k x n), C (m x n), like cblas_sgemm(RowMajor).
+ * - Every op named *_backward ADDS into the gradients it writes (dx, dw, db),
+ *   so a tensor read by several nodes receives the sum of their gradients.
+ *   Callers zero gradients once per step. Forward ops overwrite their output.
+ * - Sizes are in elements (floats), not bytes, unless the name says bytes.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stddef.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+    DN_ACT_IDENTITY,
+    DN_ACT_RELU,
+    DN_ACT_LEAKY_RELU, /* param: negative slope */
+    DN_ACT_SIGMOID,
+    DN_ACT_TANH,
+    DN_ACT_GELU, /* exact (erf) form, PyTorch's default */
+} DnAct;
+
+/* Geometry of a 2-D convolution or pooling window, one sample.
+ * Conv1d is the case h = 1, kh = 1, sh = 1, ph = 0, dh = 1. */
+typedef struct {
+    int c_in, h, w;      /* input channels and spatial size */
+    int c_out, oh, ow;   /* output channels and spatial size */
+    int kh, kw;          /* kernel */
+    int sh, sw;          /* stride */
+    int ph, pw;          /* zero padding (pooling: -inf padding) */
+    int dh, dw;          /* dilation */
+    int groups;
+} DnConvGeom;
+
+typedef struct DnBackend DnBackend;
+
+struct DnBackend {
+    const char *name; /* "cpu", "cuda" */
+
+    /* Memory. alloc returns zeroed memory or NULL. */
+    void *(*alloc) (DnBackend *be, size_t bytes);
+    void (*free) (DnBackend *be, void *p);
+    void (*upload) (DnBackend *be, void *dst, const void *host_src, size_t bytes);
+    void (*download) (DnBackend *be, void *host_dst, const void *src, size_t bytes);
+    void (*zero) (DnBackend *be, float *x, size_t n);
+    void (*copy) (DnBackend *be, float *dst, const float *src, size_t n);
+    /* Blocks until queued work is done (no-op on the CPU). */
+    void (*synchronize) (DnBackend *be);
+
+    /* BLAS. */
+    void (*gemm) (DnBackend *be, gboolean trans_a, gboolean trans_b, int m, int n, int k,
+                  float alpha, const float *a, int lda, const float *b, int ldb, float beta,
+                  float *c, int ldc);
+    /* y += alpha * x */
+    void (*axpy) (DnBackend *be, size_t n, float alpha, const float *x, float *y);
+    /* x *= alpha */
+    void (*scale) (DnBackend *be, size_t n, float alpha, float *x);
+    /* y = x0 + x1 */
+    void (*add) (DnBackend *be, size_t n, const float *x0, const float *x1, float *y);
+    /* y = x * m (elementwise) */
+    void (*mul) (DnBackend *be, size_t n, const float *x, const float *m, float *y);
+    /* Sum of all elements, returned to the host. */
+    double (*sum) (DnBackend *be, const float *x, size_t n);
+
+    /* Convolution helpers for a batch of `batch` samples.
+     * im2col: x (batch, c_in, h, w) -> col (c_in*kh*kw, batch*oh*ow): row r = (c, i, j),
+     *         column = b*oh*ow + p. One GEMM per group then convolves the whole batch.
+     * col2im: the adjoint; ADDS col into dx (batch, c_in, h, w). */
+    void (*im2col) (DnBackend *be, const DnConvGeom *g, int batch, const float *x, float *col);
+    void (*col2im) (DnBackend *be, const DnConvGeom *g, int batch, const float *col, float *dx);
+    /* (rows, batch, inner) <-> (batch, rows, inner): reorders the GEMM output
+     * (c_out, batch*oh*ow) into NCHW and back. */
+    void (*transpose_outer) (DnBackend *be, int rows, int batch, int inner, const float *src,
+                             float *dst);
+
+    /* Bias over channels: y (n, c, spatial) += b[c]; db[c] += sum of dy over n and spatial. */
+    void (*bias_add) (DnBackend *be, int n, int c, int spatial, const float *b, float *y);
+    void (*bias_backward) (DnBackend *be, int n, int c, int spatial, const float *dy, float *db);
+
+    /* Elementwise activations. backward: dx += f'(x) * dy (x is the forward input,
+     * y its output; each activation uses whichever is cheaper). */
+    void (*act_forward) (DnBackend *be, DnAct act, float param, size_t n, const float *x,
+                         float *y);
+    void (*act_backward) (DnBackend *be, DnAct act, float param, size_t n, const float *x,
+                          const float *y, const float *dy, float *dx);
+
+    /* Pooling over (batch, c, h, w); g->c_out == g->c_in. argmax holds, per output,
+     * the flat index h*w of its input within the channel plane. */
+    void (*maxpool2d_forward) (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
+                               float *y, int32_t *argmax);
+    void (*maxpool2d_backward) (DnBackend *be, const DnConvGeom *g, int batch, const float *dy,
+                                const int32_t *argmax, float *dx);
+    /* count_include_pad as in PyTorch's default (TRUE). */
+    void (*avgpool2d_forward) (DnBackend *be, const DnConvGeom *g, int batch,
+                               gboolean count_include_pad, const float *x, float *y);
+    void (*avgpool2d_backward) (DnBackend *be, const DnConvGeom *g, int batch,
+                                gboolean count_include_pad, const float *dy, float *dx);
+
+    /* Batch norm over x (n, c, spatial). Training: batch statistics (biased variance
+     * for normalising, unbiased for the running update, as PyTorch), running stats
+     * updated with `momentum`; saves mean and 1/sqrt(var+eps) per channel.
+     * gamma/beta may be NULL (affine = false). */
+    void (*batchnorm_forward_train) (DnBackend *be, int n, int c, int spatial, const float *x,
+                                     const float *gamma, const float *beta, float eps,
+                                     float momentum, float *running_mean, float *running_var,
+                                     float *y, float *save_mean, float *save_invstd);
+    void (*batchnorm_forward_eval) (DnBackend *be, int n, int c, int spatial, const float *x,
+                                    const float *gamma, const float *beta, float eps,
+                                    const float *running_mean, const float *running_var,
+                                    float *y);
+    /* dx may be NULL; dgamma/dbeta may be NULL when not affine. */
+    void (*batchnorm_backward) (DnBackend *be, int n, int c, int spatial, const float *x,
+                                const float *dy, const float *gamma, const float *save_mean,
+                                const float *save_invstd, float *dx, float *dgamma,
+                                float *dbeta);
+    /* Layer norm over the last `cols` elements of each of `rows` rows. */
+    void (*layernorm_forward) (DnBackend *be, int rows, int cols, const float *x,
+                               const float *gamma, const float *beta, float eps, float *y,
+                               float *save_mean, float *save_invstd);
+    void (*layernorm_backward) (DnBackend *be, int rows, int cols, const float *x,
+                                const float *dy, const float *gamma, const float *save_mean,
+                                const float *save_invstd, float *dx, float *dgamma,
+                                float *dbeta);
+
+    /* Softmax / log-softmax over each row of (rows, cols), and backward from y. */
+    void (*softmax_forward) (DnBackend *be, gboolean log, int rows, int cols, const float *x,
+                             float *y);
+    void (*softmax_backward) (DnBackend *be, gboolean log, int rows, int cols, const float *y,
+                              const float *dy, float *dx);
+
+    /* Dropout with a counter-based mask: element i is kept iff
+     * dn_rng_hash_uniform (seed, i) >= p; kept values are scaled by 1/(1-p).
+     * The mask is not stored: backward recomputes it from the same seed. */
+    void (*dropout_forward) (DnBackend *be, size_t n, float p, uint64_t seed, const float *x,
+                             float *y);
+    void (*dropout_backward) (DnBackend *be, size_t n, float p, uint64_t seed, const float *dy,
+                              float *dx);
+
+    /* Losses over (rows, cols) logits; mean over rows. Each writes the loss to *loss
+     * (host) and, when dlogits is not NULL, OVERWRITES dlogits with d(mean loss)/dlogits
+     * multiplied by `scale`. labels are class indices; targets are (rows, cols). */
+    void (*cross_entropy) (DnBackend *be, int rows, int cols, const float *logits,
+                           const int32_t *labels, float label_smoothing, float scale,
+                           double *loss, float *dlogits);
+    void (*nll) (DnBackend *be, int rows, int cols, const float *logp, const int32_t *labels,
+                 float scale, double *loss, float *dlogp);
+    void (*mse) (DnBackend *be, int rows, int cols, const float *pred, const float *target,
+                 float scale, double *loss, float *dpred);
+    void (*bce_logits) (DnBackend *be, int rows, int cols, const float *logits,
+                        const float *target, float scale, double *loss, float *dlogits);
+    /* Number of rows whose argmax equals the label. */
+    int (*count_correct) (DnBackend *be, int rows, int cols, const float *logits,
+                          const int32_t *labels);
+
+    /* Optimizer updates over flat arrays of n parameters, PyTorch's rules.
+     * `step` counts from 1. State buffers are zeroed by the caller at creation. */
+    void (*sgd_update) (DnBackend *be, size_t n, float *w, const float *g, float *momentum_buf,
+                        float lr, float momentum, float dampening, gboolean nesterov,
+                        float weight_decay, gboolean first_step);
+    /* decoupled = TRUE gives AdamW. */
+    void (*adam_update) (DnBackend *be, size_t n, float *w, const float *g, float *m, float *v,
+                         float *vmax, float lr, float beta1, float beta2, float eps,
+                         float weight_decay, gboolean decoupled, gboolean amsgrad, int64_t step);
+    void (*adadelta_update) (DnBackend *be, size_t n, float *w, const float *g, float *sq_avg,
+                             float *acc_delta, float lr, float rho, float eps,
+                             float weight_decay);
+    /* grad_avg used when centered; momentum_buf when momentum > 0. */
+    void (*rmsprop_update) (DnBackend *be, size_t n, float *w, const float *g, float *sq_avg,
+                            float *grad_avg, float *momentum_buf, float lr, float alpha,
+                            float eps, float weight_decay, float momentum, gboolean centered);
+
+    void *priv; /* the backend's own state */
+};
+
+/* The CPU backend (OpenBLAS); a process-wide singleton, never freed. */
+DnBackend *dn_backend_cpu (void);
+/* Sets the threads used by BLAS and our loops; 0 means all cores. */
+void dn_backend_cpu_set_threads (int n_threads);
+int dn_backend_cpu_get_threads (void);
+
+/* The CUDA backend, or NULL with an error saying why (not built, no device). */
+DnBackend *dn_backend_cuda (GError **error);
+
+/* "cpu" / "cuda" / "auto" -> backend. */
+DnBackend *dn_backend_by_name (const char *name, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,335 @@
+/* dn-cpu-elementwise.c: the CPU's activations, pooling, softmax and dropout.
+ *
+ * Every loop is single-threaded and branch-free in its body where it can be,
+ * so that -O3 vectorises it; the choice of activation is made once, outside
+ * the loop. Backward ops ADD into dx (see dn-backend.h).
+ */
+#include "dn-backend-cpu-private.h"
+#include "dn-rng.h"
+
+#include <math.h>
+#include <string.h>
+
+#define DN_SQRT1_2 0.70710678118654752440f
+#define DN_INV_SQRT_2PI 0.39894228040143267794f
+
+/* ---- activations ---- */
+
+// x, y are (n)
+void dn_cpu_act_forward (DnBackend *be, DnAct act, float param, size_t n, const float *x, float *y)
+{
+    switch (act) {
+    case DN_ACT_IDENTITY:
+        if (y != x)
+            memmove (y, x, n * sizeof (float));
+        break;
+    case DN_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case DN_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] > 0.0f ? x[i] : param * x[i];
+        break;
+    case DN_ACT_SIGMOID:
+        /* expf(-x) overflows to inf for x < -88, which gives the right limit 0. */
+        for (size_t i = 0; i < n; i++)
+            y[i] = 1.0f / (1.0f + expf (-x[i]));
+        break;
+    case DN_ACT_TANH:
+        for (size_t i = 0; i < n; i++)
+            y[i] = tanhf (x[i]);
+        break;
+    case DN_ACT_GELU:
+        for (size_t i = 0; i < n; i++)
+            y[i] = 0.5f * x[i] * (1.0f + erff (x[i] * DN_SQRT1_2));
+        break;
+    }
+}
+
+// x, y, dy, dx are (n); dx += f'(x) * dy
+void dn_cpu_act_backward (DnBackend *be, DnAct act, float param, size_t n, const float *restrict x,
+                          const float *restrict y, const float *restrict dy, float *restrict dx)
+{
+    switch (act) {
+    case DN_ACT_IDENTITY:
+        for (size_t i = 0; i < n; i++)
+            dx[i] += dy[i];
+        break;
+    case DN_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case DN_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++)
+            dx[i] += x[i] > 0.0f ? dy[i] : param * dy[i];
+        break;
+    case DN_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++)
+            dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case DN_ACT_TANH:
+        for (size_t i = 0; i < n; i++)
+            dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    case DN_ACT_GELU:
+        /* d/dx x Phi(x) = Phi(x) + x phi(x) */
+        for (size_t i = 0; i < n; i++) {
+            float cdf = 0.5f * (1.0f + erff (x[i] * DN_SQRT1_2));
+            float pdf = DN_INV_SQRT_2PI * expf (-0.5f * x[i] * x[i]);
+            dx[i] += dy[i] * (cdf + x[i] * pdf);
+        }
+        break;
+    }
+}
+
+/* ---- max pooling ---- */
+
+/* The kernel taps k in [*k0, *k1) whose input position start + k * dil lies in [0, size). */
+static inline void valid_taps (int start, int dil, int k, int size, int *k0, int *k1)
+{
+    int lo = start < 0 ? (-start + dil - 1) / dil : 0;
+    int hi = size - start <= 0 ? 0 : (size - start + dil - 1) / dil;
+    *k0 = lo;
+    *k1 = hi < k ? hi : k;
+}
+
+// x is (H, W), y and argmax are (OH, OW): the common 2×2, stride 2 window, no padding
+static void maxpool_plane_2x2 (const DnConvGeom *g, const float *restrict x, float *restrict y,
+                               int32_t *restrict am)
+{
+    const int W = g->w;
+    for (int oy = 0; oy < g->oh; oy++) {
+        const float *r0 = x + (size_t) (2 * oy) * W;
+        const float *r1 = r0 + W;
+        for (int ox = 0; ox < g->ow; ox++) {
+            int ix = 2 * ox;
+            int32_t base = 2 * oy * W + ix;
+            float m = r0[ix];
+            int32_t a = base;
+            /* A NaN wins, as in PyTorch: nothing compares greater than it. */
+            if (r0[ix + 1] > m || isnan (r0[ix + 1])) {
+                m = r0[ix + 1];
+                a = base + 1;
+            }
+            if (r1[ix] > m || isnan (r1[ix])) {
+                m = r1[ix];
+                a = base + W;
+            }
+            if (r1[ix + 1] > m || isnan (r1[ix + 1])) {
+                m = r1[ix + 1];
+                a = base + W + 1;
+            }
+            y[oy * g->ow + ox] = m;
+            am[oy * g->ow + ox] = a;
+        }
+    }
+}
+
+// x is (H, W), y and argmax are (OH, OW): any window, padding and dilation
+static void maxpool_plane (const DnConvGeom *g, const float *restrict x, float *restrict y,
+                           int32_t *restrict am)
+{
+    for (int oy = 0; oy < g->oh; oy++) {
+        int iy0 = oy * g->sh - g->ph, ky0, ky1;
+        valid_taps (iy0, g->dh, g->kh, g->h, &ky0, &ky1);
+        for (int ox = 0; ox < g->ow; ox++) {
+            int ix0 = ox * g->sw - g->pw, kx0, kx1;
+            valid_taps (ix0, g->dw, g->kw, g->w, &kx0, &kx1);
+            float m = -INFINITY;
+            int32_t a = (iy0 + ky0 * g->dh) * g->w + ix0 + kx0 * g->dw;
+            if (ky0 >= ky1 || kx0 >= kx1)
+                a = 0; /* a window wholly in the padding; the layers forbid it */
+            for (int ky = ky0; ky < ky1; ky++) {
+                int iy = iy0 + ky * g->dh;
+                for (int kx = kx0; kx < kx1; kx++) {
+                    int idx = iy * g->w + ix0 + kx * g->dw;
+                    float v = x[idx];
+                    if (v > m || isnan (v)) {
+                        m = v;
+                        a = idx;
+                    }
+                }
+            }
+            y[oy * g->ow + ox] = m;
+            am[oy * g->ow + ox] = a;
+        }
+    }
+}
+
+// x is (B, C, H, W); y and argmax are (B, C, OH, OW)
+void dn_cpu_maxpool2d_forward (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
+                               float *y, int32_t *argmax)
+{
+    const size_t in_plane = (size_t) g->h * g->w, out_plane = (size_t) g->oh * g->ow;
+    const size_t planes = (size_t) batch * g->c_in;
+    gboolean fast = g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->ph == 0 &&
+                    g->pw == 0 && g->dh == 1 && g->dw == 1;
+    for (size_t p = 0; p < planes; p++) {
+        if (fast)
+            maxpool_plane_2x2 (g, x + p * in_plane, y + p * out_plane, argmax + p * out_plane);
+        else
+            maxpool_plane (g, x + p * in_plane, y + p * out_plane, argmax + p * out_plane);
+    }
+}
+
+// dy and argmax are (B, C, OH, OW); dx is (B, C, H, W)
+void dn_cpu_maxpool2d_backward (DnBackend *be, const DnConvGeom *g, int batch, const float *dy,
+                                const int32_t *argmax, float *dx)
+{
+    const size_t in_plane = (size_t) g->h * g->w, out_plane = (size_t) g->oh * g->ow;
+    const size_t planes = (size_t) batch * g->c_in;
+    for (size_t p = 0; p < planes; p++) {
+        const float *restrict d = dy + p * out_plane;
+        const int32_t *restrict a = argmax + p * out_plane;
+        float *restrict o = dx + p * in_plane;
+        for (size_t i = 0; i < out_plane; i++)
+            o[a[i]] += d[i];
+    }
+}
+
+/* ---- average pooling ---- */
+
+/* PyTorch's window for output o: [start, end) clipped to the padded input for the
+ * count_include_pad divisor, then to the input itself for the sum. Dilation is not
+ * part of average pooling and is ignored. */
+static inline void avg_window (int o, int stride, int pad, int k, int size, int *lo, int *hi,
+                               int *padded)
+{
+    int start = o * stride - pad;
+    int end = start + k < size + pad ? start + k : size + pad;
+    *padded = end - start;
+    *lo = start > 0 ? start : 0;
+    *hi = end < size ? end : size;
+}
+
+// x is (B, C, H, W); y is (B, C, OH, OW)
+void dn_cpu_avgpool2d_forward (DnBackend *be, const DnConvGeom *g, int batch,
+                               gboolean count_include_pad, const float *x, float *y)
+{
+    const size_t in_plane = (size_t) g->h * g->w, out_plane = (size_t) g->oh * g->ow;
+    const size_t planes = (size_t) batch * g->c_in;
+    for (size_t p = 0; p < planes; p++) {
+        const float *restrict xp = x + p * in_plane;
+        float *restrict yp = y + p * out_plane;
+        for (int oy = 0; oy < g->oh; oy++) {
+            int y0, y1, ny;
+            avg_window (oy, g->sh, g->ph, g->kh, g->h, &y0, &y1, &ny);
+            for (int ox = 0; ox < g->ow; ox++) {
+                int x0, x1, nx;
+                avg_window (ox, g->sw, g->pw, g->kw, g->w, &x0, &x1, &nx);
+                int div = count_include_pad ? ny * nx : (y1 - y0) * (x1 - x0);
+                float s = 0.0f;
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++)
+                        s += xp[iy * g->w + ix];
+                yp[oy * g->ow + ox] = div > 0 ? s / (float) div : 0.0f;
+            }
+        }
+    }
+}
+
+// dy is (B, C, OH, OW); dx is (B, C, H, W)
+void dn_cpu_avgpool2d_backward (DnBackend *be, const DnConvGeom *g, int batch,
+                                gboolean count_include_pad, const float *dy, float *dx)
+{
+    const size_t in_plane = (size_t) g->h * g->w, out_plane = (size_t) g->oh * g->ow;
+    const size_t planes = (size_t) batch * g->c_in;
+    for (size_t p = 0; p < planes; p++) {
+        const float *restrict dyp = dy + p * out_plane;
+        float *restrict dxp = dx + p * in_plane;
+        for (int oy = 0; oy < g->oh; oy++) {
+            int y0, y1, ny;
+            avg_window (oy, g->sh, g->ph, g->kh, g->h, &y0, &y1, &ny);
+            for (int ox = 0; ox < g->ow; ox++) {
+                int x0, x1, nx;
+                avg_window (ox, g->sw, g->pw, g->kw, g->w, &x0, &x1, &nx);
+                int div = count_include_pad ? ny * nx : (y1 - y0) * (x1 - x0);
+                if (div <= 0)
+                    continue;
+                float d = dyp[oy * g->ow + ox] / (float) div;
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++)
+                        dxp[iy * g->w + ix] += d;
+            }
+        }
+    }
+}
+
+/* ---- softmax ---- */
+
+// x and y are (rows, cols); each row is normalised on its own, shifted by its max
+void dn_cpu_softmax_forward (DnBackend *be, gboolean log, int rows, int cols, const float *x,
+                             float *y)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t) r * cols;
+        float *yr = y + (size_t) r * cols;
+        float m = -INFINITY;
+        for (int j = 0; j < cols; j++)
+            m = xr[j] > m ? xr[j] : m;
+        if (m == -INFINITY)
+            m = 0.0f; /* a row of -inf: keep the arithmetic finite where it can be */
+        float s = 0.0f;
+        if (log) {
+            for (int j = 0; j < cols; j++)
+                s += expf (xr[j] - m);
+            float ls = logf (s);
+            for (int j = 0; j < cols; j++)
+                yr[j] = (xr[j] - m) - ls;
+        } else {
+            for (int j = 0; j < cols; j++) {
+                yr[j] = expf (xr[j] - m);
+                s += yr[j];
+            }
+            float inv = 1.0f / s;
+            for (int j = 0; j < cols; j++)
+                yr[j] *= inv;
+        }
+    }
+}
+
+// y, dy and dx are (rows, cols); y is the forward output
+void dn_cpu_softmax_backward (DnBackend *be, gboolean log, int rows, int cols,
+                              const float *restrict y, const float *restrict dy, float *restrict dx)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *yr = y + (size_t) r * cols;
+        const float *dyr = dy + (size_t) r * cols;
+        float *dxr = dx + (size_t) r * cols;
+        float s = 0.0f;
+        if (log) {
+            /* dx = dy - softmax * sum(dy) */
+            for (int j = 0; j < cols; j++)
+                s += dyr[j];
+            for (int j = 0; j < cols; j++)
+                dxr[j] += dyr[j] - expf (yr[j]) * s;
+        } else {
+            /* dx = y * (dy - sum(dy * y)) */
+            for (int j = 0; j < cols; j++)
+                s += dyr[j] * yr[j];
+            for (int j = 0; j < cols; j++)
+                dxr[j] += yr[j] * (dyr[j] - s);
+        }
+    }
+}
+
+/* ---- dropout ---- */
+
+// x and y are (n); element i is kept iff dn_rng_hash_uniform (seed, i) >= p
+void dn_cpu_dropout_forward (DnBackend *be, size_t n, float p, uint64_t seed, const float *x,
+                             float *y)
+{
+    const float scale = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++)
+        y[i] = dn_rng_hash_uniform (seed, i) >= p ? x[i] * scale : 0.0f;
+}
+
+// dy and dx are (n); the mask is recomputed from the forward seed
+void dn_cpu_dropout_backward (DnBackend *be, size_t n, float p, uint64_t seed,
+                              const float *restrict dy, float *restrict dx)
+{
+    const float scale = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++)
+        dx[i] += dn_rng_hash_uniform (seed, i) >= p ? dy[i] * scale : 0.0f;
+}

@@ -1,0 +1,463 @@
+/* dn-experiment.c: reading and writing experiment files. */
+#include "dn-experiment.h"
+#include "dn-error.h"
+
+#include "dn-config.h"
+
+#include <math.h>
+#include <string.h>
+
+static gboolean cfg_fail (GError **error, const char *what, const char *section, const char *key,
+                          const char *msg)
+{
+    g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s: \"%s\".\"%s\" %s", what, section, key,
+                 msg);
+    return FALSE;
+}
+
+static gboolean check_keys (JsonObject *obj, const char *const *known, const char *what,
+                            const char *section, GError **error)
+{
+    g_autoptr (GList) members = json_object_get_members (obj);
+    for (GList *m = members; m != NULL; m = m->next) {
+        gboolean ok = FALSE;
+        for (int i = 0; !ok && known[i] != NULL; i++)
+            ok = g_str_equal (m->data, known[i]);
+        if (!ok) {
+            g_autofree char *list = g_strjoinv (", ", (char **) known);
+            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                         "%s: unknown field \"%s\" in \"%s\"; known fields are %s", what,
+                         (char *) m->data, section, list);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+static JsonObject *get_section (JsonObject *root, const char *key, const char *what,
+                                GError **error)
+{
+    JsonNode *n = json_object_get_member (root, key);
+    if (n == NULL)
+        return NULL;
+    if (!JSON_NODE_HOLDS_OBJECT (n)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s: \"%s\" must be an object { ... }",
+                     what, key);
+        return NULL;
+    }
+    return json_node_get_object (n);
+}
+
+/* Optional typed members; absent or null leaves *out as it is. */
+static gboolean get_string (JsonObject *o, const char *key, char **out, const char *what,
+                            const char *section, GError **error)
+{
+    JsonNode *n = json_object_get_member (o, key);
+    if (n == NULL || JSON_NODE_HOLDS_NULL (n))
+        return TRUE;
+    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+        return cfg_fail (error, what, section, key, "must be a string");
+    g_free (*out);
+    *out = g_strdup (json_node_get_string (n));
+    return TRUE;
+}
+
+static gboolean get_number (JsonObject *o, const char *key, double min, double max, double *out,
+                            const char *what, const char *section, GError **error)
+{
+    JsonNode *n = json_object_get_member (o, key);
+    if (n == NULL || JSON_NODE_HOLDS_NULL (n))
+        return TRUE;
+    if (!JSON_NODE_HOLDS_VALUE (n) || (json_node_get_value_type (n) != G_TYPE_DOUBLE &&
+                                       json_node_get_value_type (n) != G_TYPE_INT64))
+        return cfg_fail (error, what, section, key, "must be a number");
+    double v = json_node_get_double (n);
+    if (!(v >= min && v <= max)) {
+        g_autofree char *msg = g_strdup_printf ("is %g; it must be between %g and %g", v, min, max);
+        return cfg_fail (error, what, section, key, msg);
+    }
+    *out = v;
+    return TRUE;
+}
+
+static gboolean get_int (JsonObject *o, const char *key, gint64 min, gint64 max, gint64 *out,
+                         const char *what, const char *section, GError **error)
+{
+    JsonNode *n = json_object_get_member (o, key);
+    if (n == NULL || JSON_NODE_HOLDS_NULL (n))
+        return TRUE;
+    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
+        return cfg_fail (error, what, section, key, "must be a whole number");
+    gint64 v = json_node_get_int (n);
+    if (v < min || v > max) {
+        g_autofree char *msg = g_strdup_printf ("is %" G_GINT64_FORMAT "; it must be between %" G_GINT64_FORMAT
+                                                " and %" G_GINT64_FORMAT,
+                                                v, min, max);
+        return cfg_fail (error, what, section, key, msg);
+    }
+    *out = v;
+    return TRUE;
+}
+
+static gboolean read_float_list (JsonNode *n, float *out, int max, int *count)
+{
+    if (n == NULL || !JSON_NODE_HOLDS_ARRAY (n))
+        return FALSE;
+    JsonArray *a = json_node_get_array (n);
+    guint len = json_array_get_length (a);
+    if (len < 1 || len > (guint) max)
+        return FALSE;
+    for (guint i = 0; i < len; i++) {
+        JsonNode *e = json_array_get_element (a, i);
+        if (!JSON_NODE_HOLDS_VALUE (e) || (json_node_get_value_type (e) != G_TYPE_DOUBLE &&
+                                           json_node_get_value_type (e) != G_TYPE_INT64))
+            return FALSE;
+        out[i] = (float) json_node_get_double (e);
+    }
+    *count = (int) len;
+    return TRUE;
+}
+
+static gboolean read_data (DnExperiment *exp, JsonObject *d, const char *what, GError **error)
+{
+    static const char *const known[] = {"format",          "path",       "test_path",
+                                        "label_column",    "validation_split", "test_split",
+                                        "normalize",       NULL};
+    if (!check_keys (d, known, what, "data", error) ||
+        !get_string (d, "format", &exp->data_format, what, "data", error) ||
+        !get_string (d, "path", &exp->data_path, what, "data", error) ||
+        !get_string (d, "test_path", &exp->test_path, what, "data", error) ||
+        !get_string (d, "label_column", &exp->label_column, what, "data", error) ||
+        !get_number (d, "validation_split", 0.0, 0.9, &exp->val_fraction, what, "data", error) ||
+        !get_number (d, "test_split", 0.0, 0.9, &exp->test_fraction, what, "data", error))
+        return FALSE;
+    if (!g_str_equal (exp->data_format, "idx") && !g_str_equal (exp->data_format, "csv"))
+        return cfg_fail (error, what, "data", "format", "must be \"idx\" (MNIST-style) or \"csv\"");
+    JsonNode *n = json_object_get_member (d, "normalize");
+    if (n == NULL || JSON_NODE_HOLDS_NULL (n))
+        return TRUE;
+    if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING) {
+        const char *s = json_node_get_string (n);
+        if (g_str_equal (s, "dataset")) {
+            exp->normalize_from_data = TRUE;
+            return TRUE;
+        }
+        if (g_str_equal (s, "none")) {
+            exp->normalize_from_data = FALSE;
+            exp->normalize.n_channels = 1;
+            exp->normalize.mean[0] = 0.0f;
+            exp->normalize.std[0] = 1.0f;
+            return TRUE;
+        }
+    } else if (JSON_NODE_HOLDS_OBJECT (n)) {
+        JsonObject *o = json_node_get_object (n);
+        int nm = 0, ns = 0;
+        if (read_float_list (json_object_get_member (o, "mean"), exp->normalize.mean, 16, &nm) &&
+            read_float_list (json_object_get_member (o, "std"), exp->normalize.std, 16, &ns) &&
+            nm == ns && json_object_get_size (o) == 2) {
+            for (int i = 0; i < ns; i++)
+                if (!(exp->normalize.std[i] > 0.0f))
+                    return cfg_fail (error, what, "data", "normalize",
+                                     "has a std that is not positive");
+            exp->normalize.n_channels = nm;
+            exp->normalize_from_data = FALSE;
+            return TRUE;
+        }
+    }
+    return cfg_fail (error, what, "data", "normalize",
+                     "must be \"dataset\" (mean and std of the training set), \"none\", or "
+                     "{\"mean\": [0.1307], \"std\": [0.3081]} with one value per channel");
+}
+
+static const char *const loss_names[] = {"cross_entropy", "nll", "mse", "bce_with_logits", NULL};
+
+const char *dn_loss_kind_name (DnLossKind kind)
+{
+    return loss_names[kind];
+}
+
+static gboolean read_training (DnExperiment *exp, JsonObject *t, const char *what,
+                               GError **error)
+{
+    static const char *const known[] = {"optimizer", "scheduler",  "loss",   "label_smoothing",
+                                        "batch_size", "epochs",    "seed",   "device",
+                                        NULL};
+    if (!check_keys (t, known, what, "training", error))
+        return FALSE;
+    g_autoptr (GError) local = NULL;
+    JsonObject *o = get_section (t, "optimizer", what, &local);
+    if (local == NULL && o != NULL && !dn_optim_config_from_json (o, &exp->optim, &local)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s: training.optimizer: %s", what,
+                     local->message);
+        return FALSE;
+    }
+    if (local == NULL) {
+        JsonObject *s = get_section (t, "scheduler", what, &local);
+        if (local == NULL && s != NULL && !dn_sched_config_from_json (s, &exp->sched, &local)) {
+            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s: training.scheduler: %s", what,
+                         local->message);
+            return FALSE;
+        }
+    }
+    if (local != NULL) {
+        g_propagate_error (error, g_steal_pointer (&local));
+        return FALSE;
+    }
+    g_autofree char *loss = NULL;
+    gint64 batch = exp->batch_size, epochs = exp->epochs, seed = (gint64) exp->seed;
+    if (!get_string (t, "loss", &loss, what, "training", error) ||
+        !get_number (t, "label_smoothing", 0.0, 1.0, &exp->label_smoothing, what, "training",
+                     error) ||
+        !get_int (t, "batch_size", 1, 1 << 20, &batch, what, "training", error) ||
+        !get_int (t, "epochs", 1, 1000000, &epochs, what, "training", error) ||
+        !get_int (t, "seed", 0, G_MAXINT64, &seed, what, "training", error) ||
+        !get_string (t, "device", &exp->device, what, "training", error))
+        return FALSE;
+    if (loss != NULL) {
+        int k = 0;
+        while (loss_names[k] != NULL && !g_str_equal (loss_names[k], loss))
+            k++;
+        if (loss_names[k] == NULL)
+            return cfg_fail (error, what, "training", "loss",
+                             "must be \"cross_entropy\", \"nll\", \"mse\" or \"bce_with_logits\"");
+        exp->loss = (DnLossKind) k;
+    }
+    if (!g_str_equal (exp->device, "cpu") && !g_str_equal (exp->device, "cuda") &&
+        !g_str_equal (exp->device, "auto"))
+        return cfg_fail (error, what, "training", "device", "must be \"cpu\", \"cuda\" or \"auto\"");
+    exp->batch_size = (int) batch;
+    exp->epochs = (int) epochs;
+    exp->seed = (guint64) seed;
+    return TRUE;
+}
+
+DnExperiment *dn_experiment_new_default (void)
+{
+    DnExperiment *exp = g_new0 (DnExperiment, 1);
+    exp->name = g_strdup ("experiment");
+    exp->data_format = g_strdup ("idx");
+    exp->val_fraction = 0.1;
+    exp->test_fraction = 0.2;
+    exp->normalize_from_data = TRUE;
+    dn_optim_config_defaults (&exp->optim, DN_OPTIM_ADAM);
+    dn_sched_config_defaults (&exp->sched, DN_SCHED_NONE);
+    exp->loss = DN_LOSS_CROSS_ENTROPY;
+    exp->batch_size = 64;
+    exp->epochs = 10;
+    exp->seed = 1;
+    exp->device = g_strdup ("cpu");
+    exp->out_dir = g_strdup ("runs");
+    return exp;
+}
+
+DnExperiment *dn_experiment_from_json (JsonNode *root, const char *base_dir, const char *what,
+                                       GError **error)
+{
+    if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "%s: an experiment is a JSON object with \"data\", \"network\", "
+                     "\"training\" and \"output\"",
+                     what);
+        return NULL;
+    }
+    JsonObject *o = json_node_get_object (root);
+    static const char *const known[] = {"name", "description", "data", "network", "training",
+                                        "output", "dendrites", NULL};
+    g_autoptr (DnExperiment) exp = dn_experiment_new_default ();
+    exp->base_dir = g_strdup (base_dir ? base_dir : ".");
+    if (!check_keys (o, known, what, "(top level)", error) ||
+        !get_string (o, "name", &exp->name, what, "(top level)", error))
+        return NULL;
+    GError *local = NULL;
+    JsonObject *d = get_section (o, "data", what, &local);
+    if (local == NULL && d != NULL)
+        read_data (exp, d, what, &local);
+    JsonObject *t = local ? NULL : get_section (o, "training", what, &local);
+    if (local == NULL && t != NULL)
+        read_training (exp, t, what, &local);
+    JsonObject *out = local ? NULL : get_section (o, "output", what, &local);
+    if (local == NULL && out != NULL &&
+        check_keys (out, (const char *const[]) {"dir", NULL}, what, "output", &local))
+        get_string (out, "dir", &exp->out_dir, what, "output", &local);
+    if (local != NULL) {
+        g_propagate_error (error, local);
+        return NULL;
+    }
+    JsonNode *net = json_object_get_member (o, "network");
+    if (net == NULL || !JSON_NODE_HOLDS_OBJECT (net)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "%s: \"network\" is missing; it needs \"input\" (the shape of one sample) "
+                     "and \"layers\"",
+                     what);
+        return NULL;
+    }
+    exp->network = json_node_copy (net);
+    return g_steal_pointer (&exp);
+}
+
+DnExperiment *dn_experiment_load (const char *path, GError **error)
+{
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autoptr (GError) local = NULL;
+    if (!json_parser_load_from_file (parser, path, &local)) {
+        g_set_error (error, DN_ERROR,
+                     local->domain == G_FILE_ERROR ? DN_ERROR_IO : DN_ERROR_FORMAT,
+                     "%s: %s", path, local->message);
+        return NULL;
+    }
+    g_autofree char *dir = g_path_get_dirname (path);
+    DnExperiment *exp = dn_experiment_from_json (json_parser_get_root (parser), dir, path, error);
+    if (exp != NULL && json_object_get_member (json_node_get_object (json_parser_get_root (parser)),
+                                               "name") == NULL) {
+        g_autofree char *base = g_path_get_basename (path);
+        char *dot = strrchr (base, '.');
+        if (dot != NULL)
+            *dot = '\0';
+        g_free (exp->name);
+        exp->name = g_strdup (base);
+    }
+    return exp;
+}
+
+static void add_string (JsonBuilder *b, const char *key, const char *value)
+{
+    json_builder_set_member_name (b, key);
+    if (value != NULL)
+        json_builder_add_string_value (b, value);
+    else
+        json_builder_add_null_value (b);
+}
+
+JsonNode *dn_experiment_to_json (const DnExperiment *exp)
+{
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+    json_builder_begin_object (b);
+    add_string (b, "name", exp->name);
+
+    json_builder_set_member_name (b, "data");
+    json_builder_begin_object (b);
+    add_string (b, "format", exp->data_format);
+    add_string (b, "path", exp->data_path);
+    if (exp->test_path != NULL)
+        add_string (b, "test_path", exp->test_path);
+    if (exp->label_column != NULL)
+        add_string (b, "label_column", exp->label_column);
+    json_builder_set_member_name (b, "validation_split");
+    json_builder_add_double_value (b, exp->val_fraction);
+    if (g_str_equal (exp->data_format, "csv")) {
+        json_builder_set_member_name (b, "test_split");
+        json_builder_add_double_value (b, exp->test_fraction);
+    }
+    json_builder_set_member_name (b, "normalize");
+    if (exp->normalize_from_data) {
+        json_builder_add_string_value (b, "dataset");
+    } else {
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "mean");
+        json_builder_begin_array (b);
+        for (int i = 0; i < exp->normalize.n_channels; i++)
+            json_builder_add_double_value (b, exp->normalize.mean[i]);
+        json_builder_end_array (b);
+        json_builder_set_member_name (b, "std");
+        json_builder_begin_array (b);
+        for (int i = 0; i < exp->normalize.n_channels; i++)
+            json_builder_add_double_value (b, exp->normalize.std[i]);
+        json_builder_end_array (b);
+        json_builder_end_object (b);
+    }
+    json_builder_end_object (b);
+
+    json_builder_set_member_name (b, "network");
+    json_builder_add_value (b, json_node_copy (exp->network));
+
+    json_builder_set_member_name (b, "training");
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "optimizer");
+    dn_optim_config_to_json (&exp->optim, b);
+    json_builder_set_member_name (b, "scheduler");
+    dn_sched_config_to_json (&exp->sched, b);
+    add_string (b, "loss", dn_loss_kind_name (exp->loss));
+    if (exp->label_smoothing > 0) {
+        json_builder_set_member_name (b, "label_smoothing");
+        json_builder_add_double_value (b, exp->label_smoothing);
+    }
+    json_builder_set_member_name (b, "batch_size");
+    json_builder_add_int_value (b, exp->batch_size);
+    json_builder_set_member_name (b, "epochs");
+    json_builder_add_int_value (b, exp->epochs);
+    json_builder_set_member_name (b, "seed");
+    json_builder_add_int_value (b, (gint64) exp->seed);
+    add_string (b, "device", exp->device);
+    json_builder_end_object (b);
+
+    json_builder_set_member_name (b, "output");
+    json_builder_begin_object (b);
+    add_string (b, "dir", exp->out_dir);
+    json_builder_end_object (b);
+    json_builder_end_object (b);
+    return json_builder_get_root (b);
+}
+
+gboolean dn_experiment_save (const DnExperiment *exp, const char *path, GError **error)
+{
+    g_autoptr (JsonNode) root = dn_experiment_to_json (exp);
+    g_autoptr (JsonGenerator) gen = json_generator_new ();
+    json_generator_set_pretty (gen, TRUE);
+    json_generator_set_indent (gen, 2);
+    json_generator_set_root (gen, root);
+    g_autofree char *text = json_generator_to_data (gen, NULL);
+    g_autoptr (GError) local = NULL;
+    if (!g_file_set_contents (path, text, -1, &local)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_IO, "could not save the experiment: %s",
+                     local->message);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+void dn_experiment_free (DnExperiment *exp)
+{
+    if (exp == NULL)
+        return;
+    g_free (exp->name);
+    g_free (exp->base_dir);
+    g_free (exp->data_format);
+    g_free (exp->data_path);
+    g_free (exp->test_path);
+    g_free (exp->label_column);
+    if (exp->network != NULL)
+        json_node_unref (exp->network);
+    g_free (exp->device);
+    g_free (exp->out_dir);
+    g_free (exp);
+}
+
+char *dn_default_data_dir (void)
+{
+    const char *env = g_getenv ("DN_DATA_DIR");
+    if (env != NULL) {
+        char *p = g_build_filename (env, "datasets", "mnist-10k", NULL);
+        if (g_file_test (p, G_FILE_TEST_IS_DIR))
+            return p;
+        g_free (p);
+    }
+    char *p = g_build_filename (DN_DATADIR, "datasets", "mnist-10k", NULL);
+    if (g_file_test (p, G_FILE_TEST_IS_DIR))
+        return p;
+    g_free (p);
+    return g_build_filename (DN_SOURCE_DATADIR, "datasets", "mnist-10k", NULL);
+}
+
+char *dn_experiment_resolve_path (const DnExperiment *exp, const char *path)
+{
+    if (path == NULL)
+        return NULL;
+    if (g_path_is_absolute (path) || g_file_test (path, G_FILE_TEST_EXISTS) ||
+        exp->base_dir == NULL)
+        return g_strdup (path);
+    char *rel = g_build_filename (exp->base_dir, path, NULL);
+    if (g_file_test (rel, G_FILE_TEST_EXISTS))
+        return rel;
+    g_free (rel);
+    return g_strdup (path);
+}

@@ -1,0 +1,280 @@
+/* dn-layer-conv.c: Conv1d and Conv2d (PyTorch's nn.Conv1d / nn.Conv2d).
+ *
+ * One code path: a Conv1d is a Conv2d over (C, 1, L). The whole batch is
+ * convolved by one GEMM per group: col = im2col(x) is (K, B*P) with
+ * K = c_in/groups*kh*kw per group and P = oh*ow, and
+ * y' (c_out, B*P) = W (c_out, K) col; then y' is reordered to (B, c_out, P).
+ * Backward recomputes col rather than keeping it, so one shared workspace
+ * serves every conv layer of the network.
+ */
+#include "dn-error.h"
+#include "dn-layer-private.h"
+
+#include <math.h>
+
+typedef struct {
+    DnLayer parent;
+    gboolean is_1d;
+    int in_channels; /* 0 until inferred */
+    int out_channels;
+    int kernel[2], stride[2], padding[2], dilation[2];
+    int groups;
+    gboolean bias;
+    DnConvGeom g;
+} DnConv;
+
+static gboolean conv_configure (DnLayer *l, JsonObject *cfg, GError **error)
+{
+    DnConv *self = (DnConv *) l;
+    static const char *const known[] = {"in_channels", "out_channels", "kernel_size", "stride",
+                                        "padding",     "dilation",     "groups",      "bias",
+                                        NULL};
+    self->is_1d = l->klass == &dn_conv1d_class;
+    self->stride[0] = self->stride[1] = 1;
+    self->dilation[0] = self->dilation[1] = 1;
+    self->groups = 1;
+    self->bias = TRUE;
+    if (!dn_cfg_check_keys (l, cfg, known, error))
+        return FALSE;
+    if (self->is_1d) {
+        int k = 0, s = 1, p = 0, d = 1;
+        if (!dn_cfg_int (l, cfg, "kernel_size", 1, 4096, &k, error) ||
+            !dn_cfg_int (l, cfg, "stride", 1, 4096, &s, error) ||
+            !dn_cfg_int (l, cfg, "padding", 0, 4096, &p, error) ||
+            !dn_cfg_int (l, cfg, "dilation", 1, 4096, &d, error))
+            return FALSE;
+        self->kernel[0] = 1, self->kernel[1] = k;
+        self->stride[0] = 1, self->stride[1] = s;
+        self->padding[0] = 0, self->padding[1] = p;
+        self->dilation[0] = 1, self->dilation[1] = d;
+    } else if (!dn_cfg_int_pair (l, cfg, "kernel_size", 1, 4096, self->kernel, error) ||
+               !dn_cfg_int_pair (l, cfg, "stride", 1, 4096, self->stride, error) ||
+               !dn_cfg_int_pair (l, cfg, "padding", 0, 4096, self->padding, error) ||
+               !dn_cfg_int_pair (l, cfg, "dilation", 1, 4096, self->dilation, error)) {
+        return FALSE;
+    }
+    if (!dn_cfg_int (l, cfg, "in_channels", 1, 1 << 20, &self->in_channels, error) ||
+        !dn_cfg_int (l, cfg, "out_channels", 1, 1 << 20, &self->out_channels, error) ||
+        !dn_cfg_int (l, cfg, "groups", 1, 1 << 20, &self->groups, error) ||
+        !dn_cfg_bool (l, cfg, "bias", &self->bias, error))
+        return FALSE;
+    if (self->out_channels == 0 || self->kernel[1] == 0) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "layer '%s' (%s): \"out_channels\" and \"kernel_size\" are required",
+                     l->name, l->klass->type);
+        return FALSE;
+    }
+    if (self->out_channels % self->groups != 0) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "layer '%s' (%s): out_channels (%d) must be divisible by groups (%d)",
+                     l->name, l->klass->type, self->out_channels, self->groups);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean conv_infer (DnLayer *l, GError **error)
+{
+    DnConv *self = (DnConv *) l;
+    const DnShape *in = &l->in_shape[0];
+    int want = self->is_1d ? 2 : 3;
+    if (in->ndim != want) {
+        g_autofree char *s = dn_shape_to_string (in);
+        dn_layer_shape_error (l, error, "expects an input of shape %s but gets %s",
+                              self->is_1d ? "(channels, length)" : "(channels, height, width)", s);
+        return FALSE;
+    }
+    int c = (int) in->d[0];
+    int h = self->is_1d ? 1 : (int) in->d[1];
+    int w = (int) in->d[want - 1];
+    if (self->in_channels != 0 && self->in_channels != c) {
+        dn_layer_shape_error (l, error,
+                              "\"in_channels\" is %d but its input has %d channels; set "
+                              "in_channels to %d or remove it",
+                              self->in_channels, c, c);
+        return FALSE;
+    }
+    if (c % self->groups != 0) {
+        dn_layer_shape_error (l, error, "its %d input channels are not divisible by groups (%d)",
+                              c, self->groups);
+        return FALSE;
+    }
+    self->in_channels = c;
+    DnConvGeom *g = &self->g;
+    g->c_in = c, g->h = h, g->w = w;
+    g->c_out = self->out_channels;
+    g->kh = self->kernel[0], g->kw = self->kernel[1];
+    g->sh = self->stride[0], g->sw = self->stride[1];
+    g->ph = self->padding[0], g->pw = self->padding[1];
+    g->dh = self->dilation[0], g->dw = self->dilation[1];
+    g->groups = self->groups;
+    g->oh = (h + 2 * g->ph - g->dh * (g->kh - 1) - 1) / g->sh + 1;
+    g->ow = (w + 2 * g->pw - g->dw * (g->kw - 1) - 1) / g->sw + 1;
+    if (h + 2 * g->ph - g->dh * (g->kh - 1) - 1 < 0 ||
+        w + 2 * g->pw - g->dw * (g->kw - 1) - 1 < 0) {
+        g_autofree char *s = dn_shape_to_string (in);
+        dn_layer_shape_error (l, error,
+                              "its %d×%d kernel (dilation %d) does not fit its input %s; use "
+                              "padding or a smaller kernel",
+                              g->kh, g->kw, g->dw, s);
+        return FALSE;
+    }
+    int cg = c / self->groups;
+    if (self->is_1d) {
+        dn_layer_add_param (l, "weight", dn_shape_3d (g->c_out, cg, g->kw), TRUE);
+        l->out_shape = dn_shape_2d (g->c_out, g->ow);
+    } else {
+        dn_layer_add_param (l, "weight", dn_shape_4d (g->c_out, cg, g->kh, g->kw), TRUE);
+        l->out_shape = dn_shape_3d (g->c_out, g->oh, g->ow);
+    }
+    if (self->bias)
+        dn_layer_add_param (l, "bias", dn_shape_1d (g->c_out), TRUE);
+    /* col (K, P) plus the GEMM output (c_out, P), per sample. */
+    size_t P = (size_t) g->oh * g->ow;
+    l->workspace_per_sample = (size_t) c * g->kh * g->kw * P + (size_t) g->c_out * P;
+    return TRUE;
+}
+
+static void conv_init (DnLayer *l, DnRng *rng)
+{
+    DnConv *self = (DnConv *) l;
+    int fan_in = self->in_channels / self->groups * self->g.kh * self->g.kw;
+    float bound = 1.0f / sqrtf ((float) fan_in);
+    for (int i = 0; i < l->n_params; i++)
+        dn_init_uniform (rng, l->params[i].value, dn_shape_numel (&l->params[i].shape), bound);
+}
+
+// x is (B, C_in, H, W), w is (C_out, C_in/groups, kh, kw); y is (B, C_out, OH, OW)
+static void conv_forward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *const *in,
+                          DnTensor *out)
+{
+    DnConv *self = (DnConv *) l;
+    DnBackend *be = ctx->backend;
+    const DnConvGeom *g = &self->g;
+    int P = g->oh * g->ow, BP = batch * P;
+    int G = g->groups, Kg = g->c_in / G * g->kh * g->kw, Mg = g->c_out / G;
+    float *col = ctx->workspace;
+    float *yt = col + (size_t) Kg * G * BP;
+
+    be->im2col (be, g, batch, in[0]->data, col);
+    for (int k = 0; k < G; k++)
+        be->gemm (be, FALSE, FALSE, Mg, BP, Kg, 1.0f, l->params[0].value + (size_t) k * Mg * Kg,
+                  Kg, col + (size_t) k * Kg * BP, BP, 0.0f, yt + (size_t) k * Mg * BP, BP);
+    be->transpose_outer (be, g->c_out, batch, P, yt, out->data);
+    if (self->bias)
+        be->bias_add (be, batch, g->c_out, P, l->params[1].value, out->data);
+}
+
+// dy is (B, C_out, OH, OW): dw += dy' col^T, db += sum dy, dx += col2im(w^T dy')
+static void conv_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *const *in,
+                           const DnTensor *out, const DnTensor *dout, DnTensor *const *din)
+{
+    DnConv *self = (DnConv *) l;
+    DnBackend *be = ctx->backend;
+    const DnConvGeom *g = &self->g;
+    int P = g->oh * g->ow, BP = batch * P;
+    int G = g->groups, Kg = g->c_in / G * g->kh * g->kw, Mg = g->c_out / G;
+    float *col = ctx->workspace;
+    float *dyt = col + (size_t) Kg * G * BP;
+
+    be->transpose_outer (be, batch, g->c_out, P, dout->data, dyt);
+    if (self->bias)
+        be->bias_backward (be, batch, g->c_out, P, dout->data, l->params[1].grad);
+    be->im2col (be, g, batch, in[0]->data, col);
+    for (int k = 0; k < G; k++)
+        be->gemm (be, FALSE, TRUE, Mg, Kg, BP, 1.0f, dyt + (size_t) k * Mg * BP, BP,
+                  col + (size_t) k * Kg * BP, BP, 1.0f, l->params[0].grad + (size_t) k * Mg * Kg,
+                  Kg);
+    if (din[0] == NULL)
+        return;
+    for (int k = 0; k < G; k++)
+        be->gemm (be, TRUE, FALSE, Kg, BP, Mg, 1.0f, l->params[0].value + (size_t) k * Mg * Kg,
+                  Kg, dyt + (size_t) k * Mg * BP, BP, 0.0f, col + (size_t) k * Kg * BP, BP);
+    be->col2im (be, g, batch, col, din[0]->data);
+}
+
+static void add_pair (JsonBuilder *b, const char *key, const int v[2], gboolean is_1d, int def)
+{
+    if (v[0] == def && v[1] == def && g_strcmp0 (key, "kernel_size") != 0)
+        return;
+    json_builder_set_member_name (b, key);
+    if (is_1d || v[0] == v[1]) {
+        json_builder_add_int_value (b, v[1]);
+    } else {
+        json_builder_begin_array (b);
+        json_builder_add_int_value (b, v[0]);
+        json_builder_add_int_value (b, v[1]);
+        json_builder_end_array (b);
+    }
+}
+
+static void conv_to_json (DnLayer *l, JsonBuilder *b)
+{
+    DnConv *self = (DnConv *) l;
+    if (self->in_channels > 0) {
+        json_builder_set_member_name (b, "in_channels");
+        json_builder_add_int_value (b, self->in_channels);
+    }
+    json_builder_set_member_name (b, "out_channels");
+    json_builder_add_int_value (b, self->out_channels);
+    add_pair (b, "kernel_size", self->kernel, self->is_1d, 0);
+    add_pair (b, "stride", self->stride, self->is_1d, 1);
+    add_pair (b, "padding", self->padding, self->is_1d, 0);
+    add_pair (b, "dilation", self->dilation, self->is_1d, 1);
+    if (self->groups != 1) {
+        json_builder_set_member_name (b, "groups");
+        json_builder_add_int_value (b, self->groups);
+    }
+    if (!self->bias) {
+        json_builder_set_member_name (b, "bias");
+        json_builder_add_boolean_value (b, FALSE);
+    }
+}
+
+static char *conv_describe (DnLayer *l)
+{
+    DnConv *self = (DnConv *) l;
+    GString *s = g_string_new (NULL);
+    g_string_append_printf (s, "%d → %d, ", self->in_channels, self->out_channels);
+    if (self->is_1d)
+        g_string_append_printf (s, "k %d", self->kernel[1]);
+    else
+        g_string_append_printf (s, "%d×%d", self->kernel[0], self->kernel[1]);
+    if (self->stride[0] != 1 || self->stride[1] != 1)
+        g_string_append_printf (s, ", stride %d", self->stride[1]);
+    if (self->padding[0] != 0 || self->padding[1] != 0)
+        g_string_append_printf (s, ", pad %d", self->padding[1]);
+    if (self->dilation[0] != 1 || self->dilation[1] != 1)
+        g_string_append_printf (s, ", dilation %d", self->dilation[1]);
+    if (self->groups != 1)
+        g_string_append_printf (s, ", groups %d", self->groups);
+    return g_string_free (s, FALSE);
+}
+
+const DnLayerClass dn_conv2d_class = {
+    .type = "conv2d",
+    .instance_size = sizeof (DnConv),
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .configure = conv_configure,
+    .infer = conv_infer,
+    .init = conv_init,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .to_json = conv_to_json,
+    .describe = conv_describe,
+};
+
+const DnLayerClass dn_conv1d_class = {
+    .type = "conv1d",
+    .instance_size = sizeof (DnConv),
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .configure = conv_configure,
+    .infer = conv_infer,
+    .init = conv_init,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .to_json = conv_to_json,
+    .describe = conv_describe,
+};

@@ -1,0 +1,122 @@
+/* dn-layer.h: one small interface for every kind of layer.
+ *
+ * A layer is configured from its JSON object (settings only, PyTorch's
+ * names and defaults), told its input shapes (per sample, no batch
+ * dimension) so it can declare parameters and its output shape, and then
+ * runs forward and backward on batches through the backend.
+ *
+ * Ownership and memory:
+ * - Parameters and buffers are declared in `infer` with dn_layer_add_param();
+ *   the network allocates them in its arenas and fills value/grad pointers
+ *   before `init` or any forward. Layers never free them.
+ * - `forward` overwrites `out`. `backward` ADDS into din[i] (NULL when that
+ *   input needs no gradient) and into its parameters' grads.
+ * - Scratch space: ctx->workspace holds at least the number of floats the
+ *   layer asked for with `workspace_per_sample` times the batch size. It is
+ *   shared by all layers and does not survive between calls. Anything that
+ *   must survive from forward to backward lives in the layer's own struct.
+ */
+#pragma once
+
+#include "dn-backend.h"
+#include "dn-rng.h"
+#include "dn-tensor.h"
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+#define DN_LAYER_MAX_INPUTS 8
+#define DN_LAYER_MAX_PARAMS 8
+
+typedef struct {
+    char *name;       /* "weight", "bias", "running_mean" */
+    DnShape shape;
+    gboolean trainable; /* FALSE for buffers (running statistics) */
+    float *value;     /* set by the network */
+    float *grad;      /* NULL for buffers */
+} DnParam;
+
+/* What a forward or backward call may use besides its tensors. */
+typedef struct {
+    DnBackend *backend;
+    gboolean training;
+    uint64_t seed;      /* per-step seed for dropout; changes every batch */
+    float *workspace;   /* shared scratch, see above */
+    size_t workspace_size;
+} DnCtx;
+
+typedef struct _DnLayer DnLayer;
+typedef struct _DnLayerClass DnLayerClass;
+
+struct _DnLayerClass {
+    const char *type;      /* the JSON "type": "conv2d" */
+    size_t instance_size;  /* sizeof the subclass struct, which starts with DnLayer */
+    int min_inputs, max_inputs;
+    /* Reads settings; unknown keys are an error naming the key. */
+    gboolean (*configure) (DnLayer *l, JsonObject *cfg, GError **error);
+    /* Checks the input shapes, declares params, sets l->out_shape. Shape errors name
+     * the layer, the shapes and what would connect them. */
+    gboolean (*infer) (DnLayer *l, GError **error);
+    /* PyTorch's default initialisation of the declared parameters. May be NULL. */
+    void (*init) (DnLayer *l, DnRng *rng);
+    void (*forward) (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *const *in, DnTensor *out);
+    void (*backward) (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *const *in,
+                      const DnTensor *out, const DnTensor *dout, DnTensor *const *din);
+    /* Writes the settings members (not "type", "name", "inputs"). May be NULL. */
+    void (*to_json) (DnLayer *l, JsonBuilder *b);
+    /* A short human description: "1→32, 3×3, stride 1". Free with g_free. May be NULL. */
+    char *(*describe) (DnLayer *l);
+    /* Frees the subclass's own buffers. May be NULL. */
+    void (*finalize) (DnLayer *l);
+};
+
+struct _DnLayer {
+    const DnLayerClass *klass;
+    char *name;
+    int n_inputs;
+    DnShape in_shape[DN_LAYER_MAX_INPUTS];
+    DnShape out_shape;
+    DnParam params[DN_LAYER_MAX_PARAMS];
+    int n_params;
+    size_t workspace_per_sample; /* floats of ctx->workspace per sample in the batch */
+};
+
+/* Registry. */
+const DnLayerClass *dn_layer_class_lookup (const char *type);
+/* NULL-terminated list of every registered class. */
+const DnLayerClass *const *dn_layer_classes (void);
+
+/* Makes a layer of `type` from its settings (may be NULL for defaults). */
+DnLayer *dn_layer_new (const char *type, const char *name, JsonObject *cfg, GError **error);
+/* Sets the input shapes and runs infer. */
+gboolean dn_layer_infer (DnLayer *l, int n_inputs, const DnShape *in_shapes, GError **error);
+void dn_layer_free (DnLayer *l);
+/* Declares a parameter (trainable) or buffer; returns its index in l->params. */
+int dn_layer_add_param (DnLayer *l, const char *name, DnShape shape, gboolean trainable);
+DnParam *dn_layer_find_param (DnLayer *l, const char *name);
+/* Trainable parameter floats (the spec's count). */
+int64_t dn_layer_n_params (const DnLayer *l);
+
+/* Helpers for configure(): typed reads with errors naming layer and key. Each
+ * returns TRUE and leaves *out untouched when the key is absent. */
+gboolean dn_cfg_int (DnLayer *l, JsonObject *cfg, const char *key, int min, int max, int *out,
+                     GError **error);
+/* An int or a [a, b] pair (kernel_size, stride, padding, dilation). */
+gboolean dn_cfg_int_pair (DnLayer *l, JsonObject *cfg, const char *key, int min, int max,
+                          int out[2], GError **error);
+gboolean dn_cfg_double (DnLayer *l, JsonObject *cfg, const char *key, double min, double max,
+                        double *out, GError **error);
+gboolean dn_cfg_bool (DnLayer *l, JsonObject *cfg, const char *key, gboolean *out,
+                      GError **error);
+/* Errors on any member of cfg not in the NULL-terminated `known` list
+ * ("type", "name" and "inputs" are always allowed). */
+gboolean dn_cfg_check_keys (DnLayer *l, JsonObject *cfg, const char *const *known,
+                            GError **error);
+
+/* PyTorch's kaiming_uniform_(a=sqrt(5)) weight / uniform(±1/sqrt(fan_in)) bias. */
+void dn_init_uniform (DnRng *rng, float *x, size_t n, float bound);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DnLayer, dn_layer_free)
+
+G_END_DECLS

@@ -1,0 +1,142 @@
+/* dn-model.c: saving and loading networks as safetensors. */
+#include "dn-model.h"
+#include "dn-error.h"
+
+#include "dn-config.h"
+
+#include <string.h>
+
+gboolean dn_model_save (DnNetwork *net, const char *path, GHashTable *extra_metadata,
+                        GError **error)
+{
+    DnBackend *be = net->backend;
+    g_autoptr (GPtrArray) params = dn_network_named_params (net);
+    g_autofree DnStWrite *w = g_new0 (DnStWrite, params->len ? params->len : 1);
+    g_autoptr (GPtrArray) host = g_ptr_array_new_with_free_func (g_free);
+    for (guint i = 0; i < params->len; i++) {
+        DnNamedParam *np = params->pdata[i];
+        size_t n = (size_t) dn_shape_numel (&np->param->shape);
+        float *h = g_new (float, n ? n : 1);
+        be->download (be, h, np->param->value, n * sizeof (float));
+        g_ptr_array_add (host, h);
+        w[i].name = np->name;
+        w[i].shape = np->param->shape;
+        w[i].data = h;
+    }
+    g_autoptr (GHashTable) meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+    if (extra_metadata != NULL) {
+        GHashTableIter it;
+        gpointer k, v;
+        g_hash_table_iter_init (&it, extra_metadata);
+        while (g_hash_table_iter_next (&it, &k, &v))
+            g_hash_table_replace (meta, g_strdup (k), g_strdup (v));
+    }
+    g_autoptr (JsonNode) desc = dn_network_to_json (net);
+    g_hash_table_replace (meta, g_strdup ("format"), g_strdup ("pt"));
+    g_hash_table_replace (meta, g_strdup ("app"), g_strdup ("dendrite-studio"));
+    g_hash_table_replace (meta, g_strdup ("app_version"), g_strdup (PACKAGE_VERSION));
+    g_hash_table_replace (meta, g_strdup ("dendrite_network"), json_to_string (desc, FALSE));
+    return dn_safetensors_write (path, w, (int) params->len, meta, error);
+}
+
+static const char *strip_prefixes (const char *name)
+{
+    static const char *const prefixes[] = {"module.", "_orig_mod.", NULL};
+    gboolean again = TRUE;
+    while (again) {
+        again = FALSE;
+        for (int i = 0; prefixes[i] != NULL; i++) {
+            if (g_str_has_prefix (name, prefixes[i])) {
+                name += strlen (prefixes[i]);
+                again = TRUE;
+            }
+        }
+    }
+    return name;
+}
+
+gboolean dn_model_load_weights (DnNetwork *net, DnSafetensors *st, const char *what,
+                                GError **error)
+{
+    DnBackend *be = net->backend;
+    g_autoptr (GPtrArray) params = dn_network_named_params (net);
+    g_autoptr (GHashTable) by_name = g_hash_table_new (g_str_hash, g_str_equal);
+    for (guint i = 0; i < params->len; i++)
+        g_hash_table_insert (by_name, ((DnNamedParam *) params->pdata[i])->name, params->pdata[i]);
+    g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+    for (guint i = 0; i < st->tensors->len; i++) {
+        DnStTensor *t = st->tensors->pdata[i];
+        const char *name = strip_prefixes (t->name);
+        if (g_str_has_suffix (name, ".num_batches_tracked"))
+            continue;
+        DnNamedParam *np = g_hash_table_lookup (by_name, name);
+        if (np == NULL) {
+            g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                         "%s: tensor \"%s\" has no place in the network; check that the file "
+                         "belongs to this network",
+                         what, t->name);
+            return FALSE;
+        }
+        if (!dn_shape_equal (&t->shape, &np->param->shape)) {
+            g_autofree char *a = dn_shape_to_string (&t->shape);
+            g_autofree char *b = dn_shape_to_string (&np->param->shape);
+            g_set_error (error, DN_ERROR, DN_ERROR_SHAPE,
+                         "%s: tensor \"%s\" has shape %s but the network's layer '%s' needs %s",
+                         what, t->name, a, np->node->name, b);
+            return FALSE;
+        }
+        be->upload (be, np->param->value, t->data,
+                    (size_t) dn_shape_numel (&t->shape) * sizeof (float));
+        g_hash_table_add (seen, np->name);
+    }
+    for (guint i = 0; i < params->len; i++) {
+        DnNamedParam *np = params->pdata[i];
+        if (!g_hash_table_contains (seen, np->name)) {
+            g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                         "%s: the network needs tensor \"%s\" but the file does not have it",
+                         what, np->name);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+DnNetwork *dn_model_load (const char *path, DnBackend *be, GHashTable **metadata,
+                          GError **error)
+{
+    g_autoptr (DnSafetensors) st = dn_safetensors_read (path, error);
+    if (st == NULL)
+        return NULL;
+    const char *desc = dn_safetensors_metadata (st, "dendrite_network");
+    if (desc == NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "%s: this safetensors file has no network description "
+                     "(\"dendrite_network\" in __metadata__); it was not written by Dendrite "
+                     "Studio. Load its weights into a network from an experiment file instead",
+                     path);
+        return NULL;
+    }
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autoptr (GError) local = NULL;
+    if (!json_parser_load_from_data (parser, desc, -1, &local)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "%s: the network description in __metadata__ is not valid JSON: %s", path,
+                     local->message);
+        return NULL;
+    }
+    DnNetwork *net = dn_network_new_from_json (json_parser_get_root (parser), be, &local);
+    if (net == NULL) {
+        g_set_error (error, DN_ERROR, g_error_matches (local, DN_ERROR, DN_ERROR_SHAPE)
+                                          ? DN_ERROR_SHAPE
+                                          : DN_ERROR_FORMAT,
+                     "%s: %s", path, local->message);
+        return NULL;
+    }
+    if (!dn_model_load_weights (net, st, path, error)) {
+        dn_network_free (net);
+        return NULL;
+    }
+    if (metadata != NULL)
+        *metadata = g_hash_table_ref (st->metadata);
+    return net;
+}

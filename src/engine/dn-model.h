@@ -1,0 +1,32 @@
+/* dn-model.h: model files — a network's weights in safetensors, self-described.
+ *
+ * Tensors are stored under PyTorch state-dict names ("conv1.weight"), so
+ * PyTorch's safetensors.torch.load_file() reads them directly. __metadata__
+ * holds "format": "pt", "dendrite_network" (the network JSON), and whatever
+ * the caller adds (training state, normalisation). Loading rebuilds the
+ * network from the metadata and gives bit-identical predictions.
+ */
+#pragma once
+
+#include "dn-network.h"
+#include "dn-safetensors.h"
+
+G_BEGIN_DECLS
+
+/* extra_metadata (char* -> char*) may be NULL. Written atomically. */
+gboolean dn_model_save (DnNetwork *net, const char *path, GHashTable *extra_metadata,
+                        GError **error);
+
+/* Builds the network described in the file and loads its weights. *metadata, when
+ * not NULL, receives the file's metadata table (unref with g_hash_table_unref). */
+DnNetwork *dn_model_load (const char *path, DnBackend *be, GHashTable **metadata,
+                          GError **error);
+
+/* Copies weights by name into an existing network. Names may carry PyTorch's
+ * "module." or "_orig_mod." prefixes; "num_batches_tracked" entries are ignored.
+ * Every parameter must be present with the right shape; an unknown tensor is an
+ * error naming it. */
+gboolean dn_model_load_weights (DnNetwork *net, DnSafetensors *st, const char *what,
+                                GError **error);
+
+G_END_DECLS

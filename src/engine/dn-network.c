@@ -1,0 +1,488 @@
+/* dn-network.c: building, running and describing a graph of layers. */
+#include "dn-network.h"
+#include "dn-error.h"
+
+#include <string.h>
+
+static void node_free (gpointer p)
+{
+    DnNode *n = p;
+    dn_layer_free (n->layer);
+    g_free (n->name);
+    g_free (n);
+}
+
+static gboolean read_input_shape (JsonObject *obj, DnShape *shape, GError **error)
+{
+    JsonNode *n = json_object_get_member (obj, "input");
+    if (n == NULL || !JSON_NODE_HOLDS_ARRAY (n)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "network: \"input\" must be the shape of one sample, e.g. [1, 28, 28] for "
+                     "MNIST images or [4] for 4 features");
+        return FALSE;
+    }
+    JsonArray *a = json_node_get_array (n);
+    guint len = json_array_get_length (a);
+    if (len < 1 || len > 4) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "network: \"input\" has %u dimensions; give 1 to 4, e.g. [1, 28, 28]", len);
+        return FALSE;
+    }
+    shape->ndim = (int) len;
+    for (guint i = 0; i < len; i++) {
+        JsonNode *e = json_array_get_element (a, i);
+        if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_INT64 ||
+            json_node_get_int (e) < 1 || json_node_get_int (e) > (1 << 24)) {
+            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                         "network: \"input\"[%u] must be a whole number between 1 and %d", i,
+                         1 << 24);
+            return FALSE;
+        }
+        shape->d[i] = json_node_get_int (e);
+    }
+    return TRUE;
+}
+
+static int find_node_index (GPtrArray *nodes, const char *name)
+{
+    for (guint i = 0; i < nodes->len; i++)
+        if (g_str_equal (((DnNode *) nodes->pdata[i])->name, name))
+            return (int) i;
+    return -2;
+}
+
+static gboolean read_inputs (JsonObject *lo, DnNode *node, GPtrArray *nodes, GError **error)
+{
+    JsonNode *n = json_object_get_member (lo, "inputs");
+    if (n == NULL) {
+        node->n_inputs = 1;
+        node->inputs[0] = (int) nodes->len - 1; /* the node before, or -1: the input */
+        return TRUE;
+    }
+    g_autoptr (GPtrArray) names = g_ptr_array_new ();
+    if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING) {
+        g_ptr_array_add (names, (gpointer) json_node_get_string (n));
+    } else if (JSON_NODE_HOLDS_ARRAY (n)) {
+        JsonArray *a = json_node_get_array (n);
+        for (guint i = 0; i < json_array_get_length (a); i++) {
+            JsonNode *e = json_array_get_element (a, i);
+            if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING)
+                goto bad;
+            g_ptr_array_add (names, (gpointer) json_node_get_string (e));
+        }
+    } else {
+        goto bad;
+    }
+    if (names->len == 0 || names->len > DN_LAYER_MAX_INPUTS)
+        goto bad;
+    node->n_inputs = (int) names->len;
+    for (guint i = 0; i < names->len; i++) {
+        const char *name = names->pdata[i];
+        int idx = g_str_equal (name, "input") ? -1 : find_node_index (nodes, name);
+        if (idx == -2) {
+            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                         "layer '%s': input \"%s\" is not a layer defined before it (or "
+                         "\"input\" for the network input)",
+                         node->name, name);
+            return FALSE;
+        }
+        node->inputs[i] = idx;
+    }
+    return TRUE;
+bad:
+    g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                 "layer '%s': \"inputs\" must be a layer name or a list of 1 to %d layer names",
+                 node->name, DN_LAYER_MAX_INPUTS);
+    return FALSE;
+}
+
+static gboolean allocate_params (DnNetwork *net, GError **error)
+{
+    size_t np = 0, nb = 0;
+    for (guint i = 0; i < net->nodes->len; i++) {
+        DnLayer *l = ((DnNode *) net->nodes->pdata[i])->layer;
+        for (int j = 0; j < l->n_params; j++) {
+            size_t n = (size_t) dn_shape_numel (&l->params[j].shape);
+            if (l->params[j].trainable)
+                np += n;
+            else
+                nb += n;
+        }
+    }
+    DnBackend *be = net->backend;
+    net->n_params = np;
+    net->n_buffers = nb;
+    net->params = be->alloc (be, np * sizeof (float));
+    net->grads = be->alloc (be, np * sizeof (float));
+    net->buffers = be->alloc (be, nb * sizeof (float));
+    if (net->params == NULL || net->grads == NULL || net->buffers == NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
+                     "out of memory for %zu parameters; use a smaller network", np + nb);
+        return FALSE;
+    }
+    size_t op = 0, ob = 0;
+    for (guint i = 0; i < net->nodes->len; i++) {
+        DnLayer *l = ((DnNode *) net->nodes->pdata[i])->layer;
+        for (int j = 0; j < l->n_params; j++) {
+            DnParam *p = &l->params[j];
+            size_t n = (size_t) dn_shape_numel (&p->shape);
+            if (p->trainable) {
+                p->value = net->params + op;
+                p->grad = net->grads + op;
+                op += n;
+            } else {
+                p->value = net->buffers + ob;
+                p->grad = NULL;
+                ob += n;
+            }
+        }
+    }
+    return TRUE;
+}
+
+DnNetwork *dn_network_new_from_json (JsonNode *desc, DnBackend *be, GError **error)
+{
+    if (desc == NULL || !JSON_NODE_HOLDS_OBJECT (desc)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "network: expected an object with \"input\" and \"layers\"");
+        return NULL;
+    }
+    JsonObject *obj = json_node_get_object (desc);
+    g_autoptr (DnNetwork) net = g_new0 (DnNetwork, 1);
+    net->backend = be;
+    net->nodes = g_ptr_array_new_with_free_func (node_free);
+    if (!read_input_shape (obj, &net->input_shape, error))
+        return NULL;
+    JsonNode *ln = json_object_get_member (obj, "layers");
+    if (ln == NULL || !JSON_NODE_HOLDS_ARRAY (ln) ||
+        json_array_get_length (json_node_get_array (ln)) == 0) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "network: \"layers\" must be a non-empty list of layers");
+        return NULL;
+    }
+    JsonArray *layers = json_node_get_array (ln);
+    g_autoptr (GHashTable) type_counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < json_array_get_length (layers); i++) {
+        JsonNode *e = json_array_get_element (layers, i);
+        if (!JSON_NODE_HOLDS_OBJECT (e)) {
+            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                         "network: layer %u must be an object like {\"type\": \"relu\"}", i + 1);
+            return NULL;
+        }
+        JsonObject *lo = json_node_get_object (e);
+        JsonNode *tn = json_object_get_member (lo, "type");
+        if (tn == NULL || !JSON_NODE_HOLDS_VALUE (tn) ||
+            json_node_get_value_type (tn) != G_TYPE_STRING) {
+            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                         "network: layer %u has no \"type\" (a string such as \"linear\")", i + 1);
+            return NULL;
+        }
+        const char *type = json_node_get_string (tn);
+        JsonNode *nn = json_object_get_member (lo, "name");
+        g_autofree char *name = NULL;
+        if (nn != NULL) {
+            if (!JSON_NODE_HOLDS_VALUE (nn) || json_node_get_value_type (nn) != G_TYPE_STRING ||
+                strlen (json_node_get_string (nn)) == 0 ||
+                strchr (json_node_get_string (nn), '.') != NULL) {
+                g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                             "network: layer %u: \"name\" must be a non-empty string without "
+                             "dots",
+                             i + 1);
+                return NULL;
+            }
+            name = g_strdup (json_node_get_string (nn));
+        } else {
+            int count = GPOINTER_TO_INT (g_hash_table_lookup (type_counts, type)) + 1;
+            g_hash_table_replace (type_counts, g_ascii_strdown (type, -1), GINT_TO_POINTER (count));
+            name = g_strdup_printf ("%s%d", type, count);
+            while (find_node_index (net->nodes, name) != -2) {
+                g_free (name);
+                name = g_strdup_printf ("%s%d_%u", type, count, i + 1);
+            }
+        }
+        if (g_str_equal (name, "input") || find_node_index (net->nodes, name) != -2) {
+            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                         "network: layer %u: the name \"%s\" is %s; names must be unique", i + 1,
+                         name, g_str_equal (name, "input") ? "reserved" : "used twice");
+            return NULL;
+        }
+        DnNode *node = g_new0 (DnNode, 1);
+        node->name = g_steal_pointer (&name);
+        /* inputs are resolved against the nodes before this one */
+        if (!read_inputs (lo, node, net->nodes, error) ||
+            (node->layer = dn_layer_new (type, node->name, lo, error)) == NULL) {
+            node_free (node);
+            return NULL;
+        }
+        g_ptr_array_add (net->nodes, node);
+        DnShape in_shapes[DN_LAYER_MAX_INPUTS];
+        for (int k = 0; k < node->n_inputs; k++) {
+            int src = node->inputs[k];
+            in_shapes[k] = src < 0 ? net->input_shape
+                                   : ((DnNode *) net->nodes->pdata[src])->layer->out_shape;
+        }
+        if (!dn_layer_infer (node->layer, node->n_inputs, in_shapes, error))
+            return NULL;
+    }
+    if (!allocate_params (net, error))
+        return NULL;
+    net->training = TRUE;
+    return g_steal_pointer (&net);
+}
+
+void dn_network_free (DnNetwork *net)
+{
+    if (net == NULL)
+        return;
+    DnBackend *be = net->backend;
+    if (net->nodes != NULL)
+        g_ptr_array_unref (net->nodes);
+    if (be != NULL) {
+        be->free (be, net->params);
+        be->free (be, net->grads);
+        be->free (be, net->buffers);
+        be->free (be, net->acts);
+        be->free (be, net->dacts);
+        be->free (be, net->workspace);
+    }
+    g_free (net);
+}
+
+JsonNode *dn_network_to_json (DnNetwork *net)
+{
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "input");
+    json_builder_begin_array (b);
+    for (int i = 0; i < net->input_shape.ndim; i++)
+        json_builder_add_int_value (b, net->input_shape.d[i]);
+    json_builder_end_array (b);
+    json_builder_set_member_name (b, "layers");
+    json_builder_begin_array (b);
+    for (guint i = 0; i < net->nodes->len; i++) {
+        DnNode *n = net->nodes->pdata[i];
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "name");
+        json_builder_add_string_value (b, n->name);
+        json_builder_set_member_name (b, "type");
+        json_builder_add_string_value (b, n->layer->klass->type);
+        gboolean default_input = n->n_inputs == 1 && n->inputs[0] == (int) i - 1;
+        if (!default_input) {
+            json_builder_set_member_name (b, "inputs");
+            json_builder_begin_array (b);
+            for (int k = 0; k < n->n_inputs; k++) {
+                int src = n->inputs[k];
+                json_builder_add_string_value (
+                    b, src < 0 ? "input" : ((DnNode *) net->nodes->pdata[src])->name);
+            }
+            json_builder_end_array (b);
+        }
+        if (n->layer->klass->to_json != NULL)
+            n->layer->klass->to_json (n->layer, b);
+        json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
+    json_builder_end_object (b);
+    return json_builder_get_root (b);
+}
+
+void dn_network_init (DnNetwork *net, DnRng *rng)
+{
+    for (guint i = 0; i < net->nodes->len; i++) {
+        DnLayer *l = ((DnNode *) net->nodes->pdata[i])->layer;
+        if (l->klass->init != NULL)
+            l->klass->init (l, rng);
+    }
+}
+
+gboolean dn_network_reserve (DnNetwork *net, int batch, GError **error)
+{
+    if (batch <= net->max_batch)
+        return TRUE;
+    DnBackend *be = net->backend;
+    size_t per = 0, ws = 0;
+    for (guint i = 0; i < net->nodes->len; i++) {
+        DnNode *n = net->nodes->pdata[i];
+        n->act_offset = per;
+        /* 16-float alignment per node keeps every tensor 64-byte aligned */
+        per += ((size_t) dn_shape_numel (&n->layer->out_shape) + 15) & ~(size_t) 15;
+        ws = MAX (ws, n->layer->workspace_per_sample);
+    }
+    be->free (be, net->acts);
+    be->free (be, net->dacts);
+    be->free (be, net->workspace);
+    net->acts_per_sample = per;
+    net->workspace_per_sample = ws;
+    net->acts = be->alloc (be, per * batch * sizeof (float));
+    net->dacts = be->alloc (be, per * batch * sizeof (float));
+    net->workspace = be->alloc (be, MAX (ws, 1) * batch * sizeof (float));
+    if (net->acts == NULL || net->dacts == NULL || net->workspace == NULL) {
+        net->max_batch = 0;
+        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
+                     "out of memory for activations of a batch of %d (%.0f MB); use a smaller "
+                     "batch size",
+                     batch, (2.0 * per + ws) * batch * 4 / 1e6);
+        return FALSE;
+    }
+    net->max_batch = batch;
+    /* views are laid out batch-major within each node's block */
+    for (guint i = 0; i < net->nodes->len; i++) {
+        DnNode *n = net->nodes->pdata[i];
+        dn_tensor_view (&n->out, net->acts + n->act_offset * batch, batch, &n->layer->out_shape);
+        dn_tensor_view (&n->dout, net->dacts + n->act_offset * batch, batch,
+                        &n->layer->out_shape);
+    }
+    return TRUE;
+}
+
+void dn_network_set_training (DnNetwork *net, gboolean training)
+{
+    net->training = training;
+}
+
+static void set_batch (DnNetwork *net, int batch)
+{
+    for (guint i = 0; i < net->nodes->len; i++) {
+        DnNode *n = net->nodes->pdata[i];
+        n->out.shape[0] = batch;
+        n->dout.shape[0] = batch;
+    }
+    net->ctx.backend = net->backend;
+    net->ctx.training = net->training;
+    net->ctx.workspace = net->workspace;
+    net->ctx.workspace_size = net->workspace_per_sample * batch;
+}
+
+const DnTensor *dn_network_forward (DnNetwork *net, const float *x, int batch, uint64_t seed)
+{
+    g_assert (batch <= net->max_batch);
+    set_batch (net, batch);
+    net->ctx.seed = seed;
+    net->last_input = x;
+    DnTensor xin;
+    dn_tensor_view (&xin, (float *) x, batch, &net->input_shape);
+    for (guint i = 0; i < net->nodes->len; i++) {
+        DnNode *n = net->nodes->pdata[i];
+        const DnTensor *in[DN_LAYER_MAX_INPUTS];
+        for (int k = 0; k < n->n_inputs; k++)
+            in[k] = n->inputs[k] < 0 ? &xin : &((DnNode *) net->nodes->pdata[n->inputs[k]])->out;
+        n->layer->klass->forward (n->layer, &net->ctx, batch, in, &n->out);
+    }
+    return &((DnNode *) net->nodes->pdata[net->nodes->len - 1])->out;
+}
+
+void dn_network_backward (DnNetwork *net, const float *dy, int batch)
+{
+    DnBackend *be = net->backend;
+    set_batch (net, batch);
+    be->zero (be, net->dacts, net->acts_per_sample * batch);
+    DnNode *last = net->nodes->pdata[net->nodes->len - 1];
+    be->copy (be, last->dout.data, dy, (size_t) dn_tensor_numel (&last->dout));
+    DnTensor xin;
+    dn_tensor_view (&xin, (float *) net->last_input, batch, &net->input_shape);
+    for (int i = (int) net->nodes->len - 1; i >= 0; i--) {
+        DnNode *n = net->nodes->pdata[i];
+        const DnTensor *in[DN_LAYER_MAX_INPUTS];
+        DnTensor *din[DN_LAYER_MAX_INPUTS];
+        for (int k = 0; k < n->n_inputs; k++) {
+            DnNode *src = n->inputs[k] < 0 ? NULL : net->nodes->pdata[n->inputs[k]];
+            in[k] = src != NULL ? &src->out : &xin;
+            din[k] = src != NULL ? &src->dout : NULL;
+        }
+        n->layer->klass->backward (n->layer, &net->ctx, batch, in, &n->out, &n->dout, din);
+    }
+}
+
+void dn_network_zero_grad (DnNetwork *net)
+{
+    net->backend->zero (net->backend, net->grads, net->n_params);
+}
+
+DnShape dn_network_output_shape (DnNetwork *net)
+{
+    return ((DnNode *) net->nodes->pdata[net->nodes->len - 1])->layer->out_shape;
+}
+
+DnNode *dn_network_node (DnNetwork *net, int i)
+{
+    return net->nodes->pdata[i];
+}
+
+int dn_network_n_nodes (DnNetwork *net)
+{
+    return (int) net->nodes->len;
+}
+
+DnNode *dn_network_find_node (DnNetwork *net, const char *name)
+{
+    int i = find_node_index (net->nodes, name);
+    return i >= 0 ? net->nodes->pdata[i] : NULL;
+}
+
+int64_t dn_network_n_params (DnNetwork *net)
+{
+    return (int64_t) net->n_params;
+}
+
+static void named_param_free (gpointer p)
+{
+    DnNamedParam *np = p;
+    g_free (np->name);
+    g_free (np);
+}
+
+GPtrArray *dn_network_named_params (DnNetwork *net)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func (named_param_free);
+    for (guint i = 0; i < net->nodes->len; i++) {
+        DnNode *n = net->nodes->pdata[i];
+        for (int j = 0; j < n->layer->n_params; j++) {
+            DnNamedParam *np = g_new0 (DnNamedParam, 1);
+            np->name = g_strdup_printf ("%s.%s", n->name, n->layer->params[j].name);
+            np->param = &n->layer->params[j];
+            np->node = n;
+            g_ptr_array_add (out, np);
+        }
+    }
+    return out;
+}
+
+static char *format_count (int64_t n)
+{
+    /* 1234567 -> "1,234,567" */
+    g_autofree char *raw = g_strdup_printf ("%" G_GINT64_FORMAT, n);
+    GString *s = g_string_new (NULL);
+    int len = (int) strlen (raw);
+    for (int i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            g_string_append_c (s, ',');
+        g_string_append_c (s, raw[i]);
+    }
+    return g_string_free (s, FALSE);
+}
+
+char *dn_network_summary (DnNetwork *net)
+{
+    GString *s = g_string_new (NULL);
+    g_autofree char *in = dn_shape_to_string (&net->input_shape);
+    g_string_append_printf (s, "%-14s %-20s %-30s %-16s %12s\n", "name", "kind", "settings",
+                            "output", "parameters");
+    g_string_append_printf (s, "%-14s %-20s %-30s %-16s %12s\n", "input", "", "", in, "");
+    for (guint i = 0; i < net->nodes->len; i++) {
+        DnNode *n = net->nodes->pdata[i];
+        g_autofree char *desc =
+            n->layer->klass->describe != NULL ? n->layer->klass->describe (n->layer) : g_strdup ("");
+        g_autofree char *shape = dn_shape_to_string (&n->layer->out_shape);
+        g_autofree char *count = format_count (dn_layer_n_params (n->layer));
+        /* %-30s pads by bytes; UTF-8 arrows and crosses take 3 bytes for one column */
+        int extra = 0;
+        for (const char *c = desc; *c; c++)
+            if (((unsigned char) *c & 0xC0) == 0x80)
+                extra++;
+        g_string_append_printf (s, "%-14s %-20s %-*s %-16s %12s\n", n->name, n->layer->klass->type,
+                                30 + extra, desc, shape, count);
+    }
+    g_autofree char *total = format_count (dn_network_n_params (net));
+    g_string_append_printf (s, "%-84s %12s\n", "total trainable parameters", total);
+    return g_string_free (s, FALSE);
+}

@@ -1,0 +1,90 @@
+#include "dn-test-util.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+
+char *dn_test_fixture_path (const char *name)
+{
+    return g_test_build_filename (G_TEST_DIST, "fixtures", name, NULL);
+}
+
+char *dn_test_data_path (const char *rel)
+{
+    const char *dir = g_getenv ("DN_DATA_DIR");
+    g_assert_nonnull (dir);
+    return g_build_filename (dir, rel, NULL);
+}
+
+char *dn_test_tmpdir (void)
+{
+    g_autoptr (GError) error = NULL;
+    char *dir = g_dir_make_tmp ("dn-test-XXXXXX", &error);
+    g_assert_no_error (error);
+    return dir;
+}
+
+static void remove_tree (const char *path)
+{
+    if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
+        GDir *d = g_dir_open (path, 0, NULL);
+        const char *name;
+        while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
+            g_autofree char *child = g_build_filename (path, name, NULL);
+            remove_tree (child);
+        }
+        if (d != NULL)
+            g_dir_close (d);
+        g_rmdir (path);
+    } else {
+        g_unlink (path);
+    }
+}
+
+void dn_test_tmpdir_remove (const char *dir)
+{
+    if (dir != NULL)
+        remove_tree (dir);
+}
+
+JsonNode *dn_test_load_json (const char *fixture_name)
+{
+    g_autofree char *path = dn_test_fixture_path (fixture_name);
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autoptr (GError) error = NULL;
+    json_parser_load_from_file (parser, path, &error);
+    g_assert_no_error (error);
+    return json_node_copy (json_parser_get_root (parser));
+}
+
+float *dn_test_json_floats (JsonArray *a, gsize *n)
+{
+    guint len = json_array_get_length (a);
+    float *out = g_new0 (float, len ? len : 1);
+    for (guint i = 0; i < len; i++)
+        out[i] = (float) json_array_get_double_element (a, i);
+    *n = len;
+    return out;
+}
+
+char *dn_test_write_file (const char *dir, const char *name, const void *data, gsize len)
+{
+    char *path = g_build_filename (dir, name, NULL);
+    g_autoptr (GError) error = NULL;
+    g_file_set_contents (path, data, (gssize) len, &error);
+    g_assert_no_error (error);
+    return path;
+}
+
+void dn_test_assert_floats_close (const char *file, int line, const char *what, const float *a,
+                                  const float *b, gsize n, double rtol, double atol)
+{
+    for (gsize i = 0; i < n; i++) {
+        double tol = atol + rtol * fabs ((double) b[i]);
+        if (!(fabs ((double) a[i] - (double) b[i]) <= tol)) {
+            g_autofree char *msg =
+                g_strdup_printf ("%s:%d: %s[%" G_GSIZE_FORMAT "] = %.9g, expected %.9g (tol %.3g)",
+                                 file, line, what, i, a[i], b[i], tol);
+            g_assertion_message (G_LOG_DOMAIN, file, line, G_STRFUNC, msg);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+/* dn-test-util.h: what every test shares: paths to fixtures and data,
+ * temporary folders, and float comparisons with a useful failure message. */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* tests/fixtures/<name>; free with g_free. */
+char *dn_test_fixture_path (const char *name);
+/* data/<rel> in the source tree; free with g_free. */
+char *dn_test_data_path (const char *rel);
+/* A fresh temporary folder, removed (recursively) by dn_test_tmpdir_remove. */
+char *dn_test_tmpdir (void);
+void dn_test_tmpdir_remove (const char *dir);
+/* Parses a JSON fixture; fails the test if it cannot. */
+JsonNode *dn_test_load_json (const char *fixture_name);
+/* Reads a JSON array of numbers into a new float array; *n gets its length. */
+float *dn_test_json_floats (JsonArray *a, gsize *n);
+/* Writes bytes to a file in dir; returns the path. */
+char *dn_test_write_file (const char *dir, const char *name, const void *data, gsize len);
+
+/* Fails with the index, both values and the tolerance when
+ * |a - b| > atol + rtol * |b| anywhere. */
+#define dn_assert_floats_close(a, b, n, rtol, atol)                                              \
+    dn_test_assert_floats_close (__FILE__, __LINE__, #a, (a), (b), (n), (rtol), (atol))
+void dn_test_assert_floats_close (const char *file, int line, const char *what, const float *a,
+                                  const float *b, gsize n, double rtol, double atol);
+
+G_END_DECLS

@@ -1,0 +1,355 @@
+#!/usr/bin/python3
+"""Writes tests/fixtures/layers.json: PyTorch reference values for every layer
+kind, every loss and one small network, read by tests/test-parity.c.
+
+Run with a Python that has PyTorch (on Debian 12: /usr/bin/python3):
+
+    /usr/bin/python3 tools/gen-fixtures.py
+
+Layout of the output (all tensors are flat row-major float32 lists with a
+separate shape that includes the batch dimension):
+
+    {"torch_version": ..., "seed": ...,
+     "layers": [{"name", "type", "settings" (our JSON settings), "training",
+                 "inputs": [{"shape", "data"}], "params": {name: {"shape", "data"}},
+                 "output": {"shape", "data"}, "dy", "dx": [...per input],
+                 "grads": {name: [...]}, "updated": {buffer: [...]} }],
+     "losses": [{"name", "type", "rows", "cols", "logits", "labels" | "target",
+                 "label_smoothing", "loss", "dlogits"}],
+     "network": {"name", "desc": a network description as dn_network_new_from_json reads,
+                 "input", "labels", "logits", "loss", "params": {state-dict key: data},
+                 "grads": {state-dict key: data}}}
+
+Parameters are named as in our engine (weight, bias, running_mean, running_var),
+which are also PyTorch's names. Floats are written with the shortest decimal
+that reads back as the same float32.
+"""
+
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SEED = 1234
+
+
+def flat(t):
+    """A tensor as a list of shortest-round-trip float32 values."""
+    a = t.detach().to(torch.float32).contiguous().view(-1).numpy()
+    return [float(np.format_float_positional(v, unique=True, trim="-")) for v in a]
+
+
+def tensor_obj(t):
+    return {"shape": list(t.shape), "data": flat(t)}
+
+
+def away_from_zero(shape, margin=0.05):
+    """Normal values pushed away from 0 so relu-like kinks and max ties are far."""
+    x = torch.randn(shape)
+    return torch.sign(x) * (x.abs() + margin)
+
+
+def run_module(name, ltype, settings, module, inputs, training, params=None, buffers=None):
+    """Runs `module` forward and backward with a random upstream gradient.
+
+    params / buffers: {our name: tensor} copied into the module before the run
+    (their names match the module's attributes)."""
+    params = params or {}
+    buffers = buffers or {}
+    with torch.no_grad():
+        for k, v in params.items():
+            getattr(module, k).copy_(v)
+        for k, v in buffers.items():
+            getattr(module, k).copy_(v)
+    module.train(training)
+    xs = [x.clone().requires_grad_(True) for x in inputs]
+    before = {k: getattr(module, k).detach().clone() for k in buffers}
+    y = module(*xs)
+    dy = torch.randn(y.shape)
+    y.backward(dy)
+    case = {
+        "name": name,
+        "type": ltype,
+        "settings": settings,
+        "training": training,
+        "inputs": [tensor_obj(x) for x in inputs],
+        "params": {},
+        "output": tensor_obj(y),
+        "dy": flat(dy),
+        "dx": [flat(x.grad) for x in xs],
+        "grads": {},
+    }
+    for k in params:
+        case["params"][k] = tensor_obj(getattr(module, k))
+        case["grads"][k] = flat(getattr(module, k).grad)
+    for k in buffers:
+        # The value the layer starts from; "updated" holds it after the forward.
+        case["params"][k] = tensor_obj(before[k])
+    if training and buffers:
+        case["updated"] = {k: flat(getattr(module, k)) for k in buffers}
+    return case
+
+
+class Fn(nn.Module):
+    """A parameterless layer given as a function of its inputs."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, *xs):
+        return self.fn(*xs)
+
+
+def linear_cases():
+    out = []
+    for bias in (True, False):
+        m = nn.Linear(6, 4, bias=bias)
+        p = {"weight": torch.randn(4, 6) * 0.5}
+        if bias:
+            p["bias"] = torch.randn(4) * 0.5
+        s = {"in_features": 6, "out_features": 4}
+        if not bias:
+            s["bias"] = False
+        out.append(run_module("linear_bias" if bias else "linear_nobias", "linear", s, m,
+                              [torch.randn(3, 6)], False, p))
+    return out
+
+
+def conv2d_case(name, cin, cout, k, hw, stride=1, padding=0, dilation=1, groups=1, bias=True):
+    m = nn.Conv2d(cin, cout, k, stride=stride, padding=padding, dilation=dilation,
+                  groups=groups, bias=bias)
+    kh, kw = (k, k) if isinstance(k, int) else k
+    p = {"weight": torch.randn(cout, cin // groups, kh, kw) * 0.3}
+    if bias:
+        p["bias"] = torch.randn(cout) * 0.3
+    s = {"in_channels": cin, "out_channels": cout, "kernel_size": k}
+    if stride != 1:
+        s["stride"] = stride
+    if padding != 0:
+        s["padding"] = padding
+    if dilation != 1:
+        s["dilation"] = dilation
+    if groups != 1:
+        s["groups"] = groups
+    if not bias:
+        s["bias"] = False
+    x = torch.randn(2, cin, hw[0], hw[1])
+    return run_module(name, "conv2d", s, m, [x], False, p)
+
+
+def conv_cases():
+    out = [
+        conv2d_case("conv2d_plain", 2, 3, 3, (5, 5)),
+        conv2d_case("conv2d_stride2_pad1", 2, 3, 3, (5, 5), stride=2, padding=1),
+        conv2d_case("conv2d_dilation2", 2, 3, 3, (6, 6), dilation=2),
+        conv2d_case("conv2d_groups2", 4, 6, 3, (5, 5), groups=2),
+        conv2d_case("conv2d_nobias", 2, 3, 3, (5, 5), bias=False),
+        conv2d_case("conv2d_kernel3x2", 2, 3, [3, 2], (5, 4), padding=[1, 0]),
+    ]
+    m = nn.Conv1d(2, 3, 3, stride=2, padding=1)
+    p = {"weight": torch.randn(3, 2, 3) * 0.3, "bias": torch.randn(3) * 0.3}
+    s = {"in_channels": 2, "out_channels": 3, "kernel_size": 3, "stride": 2, "padding": 1}
+    out.append(run_module("conv1d_stride2_pad1", "conv1d", s, m, [torch.randn(2, 2, 7)], False, p))
+    m = nn.Conv1d(2, 4, 2, dilation=2, groups=2, bias=False)
+    p = {"weight": torch.randn(4, 1, 2) * 0.3}
+    s = {"out_channels": 4, "kernel_size": 2, "dilation": 2, "groups": 2, "bias": False}
+    out.append(run_module("conv1d_groups_dilation", "conv1d", s, m, [torch.randn(2, 2, 6)], False,
+                          p))
+    return out
+
+
+def pool_cases():
+    x = lambda: torch.randn(2, 2, 5, 5)
+    return [
+        run_module("maxpool2d_k2", "maxpool2d", {"kernel_size": 2}, nn.MaxPool2d(2), [x()], False),
+        run_module("maxpool2d_k3_s2_p1", "maxpool2d",
+                   {"kernel_size": 3, "stride": 2, "padding": 1},
+                   nn.MaxPool2d(3, stride=2, padding=1), [x()], False),
+        run_module("avgpool2d_k2", "avgpool2d", {"kernel_size": 2}, nn.AvgPool2d(2), [x()], False),
+        run_module("avgpool2d_k3_s2_p1_incl", "avgpool2d",
+                   {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": True},
+                   nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=True), [x()], False),
+        run_module("avgpool2d_k3_s2_p1_excl", "avgpool2d",
+                   {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False},
+                   nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False), [x()], False),
+        run_module("adaptive_avgpool2d", "adaptive_avgpool2d", {"output_size": 1},
+                   nn.AdaptiveAvgPool2d(1), [torch.randn(2, 3, 4, 5)], False),
+    ]
+
+
+def norm_params(c):
+    return {"weight": 1.0 + 0.3 * torch.randn(c), "bias": 0.3 * torch.randn(c)}
+
+
+def norm_buffers(c):
+    return {"running_mean": 0.5 * torch.randn(c), "running_var": 0.5 + torch.rand(c)}
+
+
+def norm_cases():
+    out = []
+    # batchnorm1d on (B, F) and (B, C, L); batchnorm2d on (B, C, H, W).
+    for name, ltype, mod, shape in (
+        ("batchnorm1d_f", "batchnorm1d", nn.BatchNorm1d, (4, 3)),
+        ("batchnorm1d_cl", "batchnorm1d", nn.BatchNorm1d, (3, 2, 4)),
+        ("batchnorm2d", "batchnorm2d", nn.BatchNorm2d, (2, 3, 4, 4)),
+    ):
+        c = shape[1]
+        for training in (True, False):
+            m = mod(c, momentum=0.2 if training else 0.1)
+            s = {"num_features": c}
+            if training:
+                s["momentum"] = 0.2
+            x = torch.randn(shape) * 1.5 + 0.5
+            out.append(run_module(name + ("_train" if training else "_eval"), ltype, s, m, [x],
+                                  training, norm_params(c), norm_buffers(c)))
+    # batchnorm2d without affine, training.
+    m = nn.BatchNorm2d(2, affine=False, eps=1e-3)
+    out.append(run_module("batchnorm2d_noaffine_train", "batchnorm2d",
+                          {"num_features": 2, "affine": False, "eps": 1e-3}, m,
+                          [torch.randn(3, 2, 3, 3)], True, None, norm_buffers(2)))
+    # layernorm over the features of (B, F) and over (C, H, W).
+    m = nn.LayerNorm(5)
+    out.append(run_module("layernorm_1d", "layernorm", {"normalized_shape": 5}, m,
+                          [torch.randn(3, 5) * 2.0 + 1.0], False, norm_params(5)))
+    m = nn.LayerNorm([2, 3, 3])
+    p = {"weight": 1.0 + 0.3 * torch.randn(2, 3, 3), "bias": 0.3 * torch.randn(2, 3, 3)}
+    out.append(run_module("layernorm_chw", "layernorm", {"normalized_shape": [2, 3, 3]}, m,
+                          [torch.randn(2, 2, 3, 3)], False, p))
+    return out
+
+
+def act_cases():
+    x = lambda: away_from_zero((3, 2, 4))
+    out = [
+        run_module("relu", "relu", {}, nn.ReLU(), [x()], False),
+        run_module("leaky_relu", "leaky_relu", {"negative_slope": 0.2}, nn.LeakyReLU(0.2), [x()],
+                   False),
+        run_module("sigmoid", "sigmoid", {}, nn.Sigmoid(), [torch.randn(3, 7) * 2], False),
+        run_module("tanh", "tanh", {}, nn.Tanh(), [torch.randn(3, 7)], False),
+        run_module("gelu", "gelu", {}, nn.GELU(), [torch.randn(3, 7) * 2], False),
+        run_module("softmax", "softmax", {"dim": 1}, nn.Softmax(dim=1), [torch.randn(3, 6) * 2],
+                   False),
+        run_module("log_softmax", "log_softmax", {"dim": 1}, nn.LogSoftmax(dim=1),
+                   [torch.randn(3, 6) * 2], False),
+        run_module("dropout_eval", "dropout", {"p": 0.3}, nn.Dropout(0.3), [torch.randn(3, 5)],
+                   False),
+        run_module("flatten", "flatten", {}, nn.Flatten(), [torch.randn(2, 2, 3, 3)], False),
+        run_module("add", "add", {}, Fn(lambda a, b: a + b),
+                   [torch.randn(2, 3, 2, 2), torch.randn(2, 3, 2, 2)], False),
+        run_module("concat", "concat", {}, Fn(lambda a, b: torch.cat([a, b], dim=1)),
+                   [torch.randn(2, 2, 3, 3), torch.randn(2, 3, 3, 3)], False),
+    ]
+    return out
+
+
+def loss_cases():
+    out = []
+    rows, cols = 4, 5
+    for ls in (0.0, 0.1):
+        logits = (torch.randn(rows, cols) * 2).requires_grad_(True)
+        labels = torch.randint(0, cols, (rows,))
+        loss = F.cross_entropy(logits, labels, label_smoothing=ls)
+        loss.backward()
+        out.append({"name": "cross_entropy" + ("_smoothing" if ls else ""), "type": "cross_entropy",
+                    "rows": rows, "cols": cols, "logits": flat(logits),
+                    "labels": labels.tolist(), "label_smoothing": ls,
+                    "loss": loss.item(), "dlogits": flat(logits.grad)})
+    logp = F.log_softmax(torch.randn(rows, cols) * 2, dim=1).requires_grad_(True)
+    labels = torch.randint(0, cols, (rows,))
+    loss = F.nll_loss(logp, labels)
+    loss.backward()
+    out.append({"name": "nll", "type": "nll", "rows": rows, "cols": cols, "logits": flat(logp),
+                "labels": labels.tolist(), "loss": loss.item(), "dlogits": flat(logp.grad)})
+    pred = torch.randn(rows, cols).requires_grad_(True)
+    target = torch.randn(rows, cols)
+    loss = F.mse_loss(pred, target)
+    loss.backward()
+    out.append({"name": "mse", "type": "mse", "rows": rows, "cols": cols, "logits": flat(pred),
+                "target": flat(target), "loss": loss.item(), "dlogits": flat(pred.grad)})
+    # Large logits of both signs exercise the numerically stable form.
+    logits = (torch.randn(rows, cols) * 4).requires_grad_(True)
+    with torch.no_grad():
+        logits[0, 0] = 40.0
+        logits[1, 1] = -40.0
+    target = torch.rand(rows, cols)
+    target[2] = (target[2] > 0.5).float()
+    loss = F.binary_cross_entropy_with_logits(logits, target)
+    loss.backward()
+    out.append({"name": "bce_logits", "type": "bce_logits", "rows": rows, "cols": cols,
+                "logits": flat(logits), "target": flat(target), "loss": loss.item(),
+                "dlogits": flat(logits.grad)})
+    return out
+
+
+class SmallNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 3, 3)
+        self.fc1 = nn.Linear(12, 4)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        return self.fc1(torch.flatten(x, 1))
+
+
+def network_case():
+    net = SmallNet()
+    x = torch.randn(3, 1, 6, 6)
+    labels = torch.randint(0, 4, (3,))
+    logits = net(x)
+    loss = F.cross_entropy(logits, labels)
+    loss.backward()
+    layers = [
+        {"type": "conv2d", "name": "conv1", "in_channels": 1, "out_channels": 3,
+         "kernel_size": 3},
+        {"type": "relu", "name": "relu1"},
+        {"type": "maxpool2d", "name": "pool1", "kernel_size": 2},
+        {"type": "flatten", "name": "flatten"},
+        {"type": "linear", "name": "fc1", "in_features": 12, "out_features": 4},
+    ]
+    sd = dict(net.named_parameters())
+    return {
+        "name": "conv_relu_pool_fc",
+        "desc": {"input": [1, 6, 6], "layers": layers},
+        "input": tensor_obj(x),
+        "labels": labels.tolist(),
+        "logits": tensor_obj(logits),
+        "loss": loss.item(),
+        "params": {k: tensor_obj(v) for k, v in sd.items()},
+        "grads": {k: flat(v.grad) for k, v in sd.items()},
+    }
+
+
+def main():
+    torch.manual_seed(SEED)
+    torch.set_default_dtype(torch.float32)
+    torch.set_num_threads(1)
+    doc = {
+        "generator": "tools/gen-fixtures.py",
+        "torch_version": torch.__version__,
+        "seed": SEED,
+        "layers": linear_cases() + conv_cases() + pool_cases() + norm_cases() + act_cases(),
+        "losses": loss_cases(),
+        "network": network_case(),
+    }
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(here, "..", "tests", "fixtures", "layers.json")
+    if len(sys.argv) > 1:
+        path = sys.argv[1]
+    text = json.dumps(doc, separators=(",", ":"))
+    # One case per line keeps diffs readable without growing the file much.
+    text = text.replace('{"name":', '\n{"name":')
+    with open(path, "w") as f:
+        f.write(text + "\n")
+    print(f"wrote {path}: {len(doc['layers'])} layer cases, {len(doc['losses'])} losses, "
+          f"{len(text)} bytes")
+
+
+if __name__ == "__main__":
+    main()
