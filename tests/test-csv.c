@@ -4,6 +4,7 @@
 #include "dn-error.h"
 #include "dn-test-util.h"
 
+#include <math.h>
 #include <string.h>
 
 static DnDataset *load_text(const char *text, const DnCsvOptions *opts, GError **error)
@@ -340,6 +341,44 @@ static void test_empty(void)
     ASSERT_ERROR_SAYS(error, DN_ERROR_IO, "/nonexistent/dendrite/data.csv", "does not exist");
 }
 
+static void test_numbers_exact(void)
+{
+    /* Every spelling of a number gives the float that strtod gives. */
+    g_autoptr(GError) error = NULL;
+    GString *text = g_string_new(NULL);
+    GArray *want = g_array_new(FALSE, FALSE, sizeof(float));
+    GRand *rand = g_rand_new_with_seed(5);
+    char buf[64];
+    for (int i = 0; i < 400; i++) {
+        double v = g_rand_double_range(rand, -1e6, 1e6) * pow(10.0, g_rand_int_range(rand, -12, 4));
+        int prec = g_rand_int_range(rand, 0, 19);
+        switch (i % 4) {
+        case 0:
+            g_ascii_formatd(buf, sizeof buf, "%.17g", v);
+            break;
+        case 1:
+            g_snprintf(buf, sizeof buf, "%.*f", prec, v);
+            break;
+        case 2:
+            g_ascii_formatd(buf, sizeof buf, "%.6e", v);
+            break;
+        default:
+            g_snprintf(buf, sizeof buf, "%s%lld", i % 8 == 3 ? "+000" : "-",
+                       (long long)g_rand_int(rand) * 1000003LL);
+        }
+        float f = (float)g_ascii_strtod(buf, NULL);
+        g_array_append_val(want, f);
+        g_string_append_printf(text, "%s,%d\n", buf, i % 3);
+    }
+    g_autoptr(DnDataset) d = load_text(text->str, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(d->n, ==, 400);
+    g_assert_cmpmem(d->f32, 400 * sizeof(float), want->data, 400 * sizeof(float));
+    g_rand_free(rand);
+    g_array_free(want, TRUE);
+    g_string_free(text, TRUE);
+}
+
 static void test_memory(void)
 {
     g_autoptr(GError) error = NULL;
@@ -424,6 +463,7 @@ int main(int argc, char **argv)
     g_test_add_func("/engine/csv/non-numeric", test_non_numeric);
     g_test_add_func("/engine/csv/empty", test_empty);
     g_test_add_func("/engine/csv/memory", test_memory);
+    g_test_add_func("/engine/csv/numbers-exact", test_numbers_exact);
     g_test_add_func("/engine/csv/sklearn-layout", test_sklearn_layout);
     g_test_add_func("/engine/csv/sklearn-iris", test_sklearn_iris);
     return g_test_run();

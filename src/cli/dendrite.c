@@ -6,6 +6,7 @@
  *
  * Exit status: 0 success, 1 the run failed (the message says why), 2 usage.
  */
+#include "dn-blas.h"
 #include "dn-cli.h"
 #include "dn-error.h"
 #include "dn-model.h"
@@ -283,6 +284,7 @@ static void print_help (FILE *out)
 
 int main (int argc, char **argv)
 {
+    dn_blas_maybe_reexec (argv);
     setlocale (LC_ALL, "");
     if (argc < 2) {
         print_help (stderr);

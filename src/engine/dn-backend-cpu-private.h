@@ -22,6 +22,9 @@ double dn_cpu_sum (DnBackend *be, const float *x, size_t n);
 void dn_cpu_im2col (DnBackend *be, const DnConvGeom *g, int batch, const float *x, float *col);
 void dn_cpu_col2im (DnBackend *be, const DnConvGeom *g, int batch, const float *col, float *dx);
 void dn_cpu_transpose_outer (DnBackend *be, int rows, int batch, int inner, const float *src, float *dst);
+size_t dn_cpu_conv2d_workspace (DnBackend *be, const DnConvGeom *g, int batch);
+void dn_cpu_conv2d_forward (DnBackend *be, const DnConvGeom *g, int batch, const float *x, const float *w, const float *bias, float *y, float *workspace);
+void dn_cpu_conv2d_backward (DnBackend *be, const DnConvGeom *g, int batch, const float *x, const float *w, const float *dy, float *dx, float *dw, float *db, float *workspace);
 void dn_cpu_bias_add (DnBackend *be, int n, int c, int spatial, const float *b, float *y);
 void dn_cpu_bias_backward (DnBackend *be, int n, int c, int spatial, const float *dy, float *db);
 void dn_cpu_act_forward (DnBackend *be, DnAct act, float param, size_t n, const float *x, float *y);
@@ -49,7 +52,9 @@ void dn_cpu_adam_update (DnBackend *be, size_t n, float *w, const float *g, floa
 void dn_cpu_adadelta_update (DnBackend *be, size_t n, float *w, const float *g, float *sq_avg, float *acc_delta, float lr, float rho, float eps, float weight_decay);
 void dn_cpu_rmsprop_update (DnBackend *be, size_t n, float *w, const float *g, float *sq_avg, float *grad_avg, float *momentum_buf, float lr, float alpha, float eps, float weight_decay, float momentum, gboolean centered);
 
-/* Threads for our own loops (BLAS is set separately). */
+/* Threads for our own loops (BLAS is set separately), and the index of the
+ * calling thread inside a parallel loop (0 outside). */
 int dn_cpu_threads (void);
+int dn_cpu_thread_index (void);
 
 G_END_DECLS

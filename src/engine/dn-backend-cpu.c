@@ -7,6 +7,9 @@
 #include "dn-error.h"
 
 #include <cblas.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <string.h>
 
 static int cpu_threads = 0;
@@ -51,6 +54,11 @@ void dn_cpu_synchronize (DnBackend *be)
 {
 }
 
+/* OpenBLAS runs single-threaded; GEMMs are split across our own threads by
+ * blocks of rows (or columns, when there are few rows) of C. One thread pool
+ * (OpenMP) for everything keeps two pools from fighting over the cores. */
+#define GEMM_SPLIT_FLOPS 2e6
+
 // a is op(a) (m, k), b is op(b) (k, n), c is (m, n); all row-major
 void dn_cpu_gemm (DnBackend *be, gboolean trans_a, gboolean trans_b, int m, int n, int k,
                   float alpha, const float *a, int lda, const float *b, int ldb, float beta,
@@ -58,9 +66,34 @@ void dn_cpu_gemm (DnBackend *be, gboolean trans_a, gboolean trans_b, int m, int 
 {
     if (m == 0 || n == 0)
         return;
-    cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                 trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,
-                 ldc);
+    const enum CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
+    const enum CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
+    int nt = dn_cpu_threads ();
+    if (nt == 1 || 2.0 * m * n * k < GEMM_SPLIT_FLOPS) {
+        cblas_sgemm (CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    /* Split the longer side of C in nt blocks, multiples of 16 for the kernels. */
+    gboolean by_rows = m >= n || m >= 16 * nt;
+    int len = by_rows ? m : n;
+    int block = ((len + nt - 1) / nt + 15) & ~15;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int t = 0; t < nt; t++) {
+        int lo = t * block, hi = MIN (len, lo + block);
+        if (lo >= hi)
+            continue;
+        if (by_rows) {
+            /* rows lo..hi of op(a): row i of a, or column i of a when transposed */
+            const float *at = trans_a ? a + lo : a + (size_t) lo * lda;
+            cblas_sgemm (CblasRowMajor, ta, tb, hi - lo, n, k, alpha, at, lda, b, ldb, beta,
+                         c + (size_t) lo * ldc, ldc);
+        } else {
+            /* columns lo..hi of op(b): column j of b, or row j of b when transposed */
+            const float *bt = trans_b ? b + (size_t) lo * ldb : b + lo;
+            cblas_sgemm (CblasRowMajor, ta, tb, m, hi - lo, k, alpha, a, lda, bt, ldb, beta,
+                         c + lo, ldc);
+        }
+    }
 }
 
 void dn_cpu_axpy (DnBackend *be, size_t n, float alpha, const float *restrict x,
@@ -131,6 +164,15 @@ void dn_cpu_bias_backward (DnBackend *be, int n, int c, int spatial, const float
     }
 }
 
+int dn_cpu_thread_index (void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num ();
+#else
+    return 0;
+#endif
+}
+
 int dn_cpu_threads (void)
 {
     return cpu_threads > 0 ? cpu_threads : (int) g_get_num_processors ();
@@ -139,7 +181,8 @@ int dn_cpu_threads (void)
 void dn_backend_cpu_set_threads (int n_threads)
 {
     cpu_threads = n_threads > 0 ? n_threads : 0;
-    openblas_set_num_threads (dn_cpu_threads ());
+    /* our loops split the work; OpenBLAS's own pool stays idle */
+    openblas_set_num_threads (1);
 }
 
 int dn_backend_cpu_get_threads (void)
@@ -165,6 +208,9 @@ static DnBackend cpu_backend = {
     .im2col = dn_cpu_im2col,
     .col2im = dn_cpu_col2im,
     .transpose_outer = dn_cpu_transpose_outer,
+    .conv2d_workspace = dn_cpu_conv2d_workspace,
+    .conv2d_forward = dn_cpu_conv2d_forward,
+    .conv2d_backward = dn_cpu_conv2d_backward,
     .bias_add = dn_cpu_bias_add,
     .bias_backward = dn_cpu_bias_backward,
     .act_forward = dn_cpu_act_forward,

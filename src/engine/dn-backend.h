@@ -83,6 +83,18 @@ struct DnBackend {
     void (*transpose_outer) (DnBackend *be, int rows, int batch, int inner, const float *src,
                              float *dst);
 
+    /* Whole convolutions over a batch; the backend picks the method (the CPU works
+     * sample by sample on its cores, im2col + GEMM, writing NCHW directly).
+     * x (batch, c_in, h, w), w (c_out, c_in/groups, kh, kw), bias (c_out) or NULL,
+     * y (batch, c_out, oh, ow). workspace holds conv2d_workspace() floats.
+     * backward ADDS into dw, db (may be NULL) and dx (may be NULL). */
+    size_t (*conv2d_workspace) (DnBackend *be, const DnConvGeom *g, int batch);
+    void (*conv2d_forward) (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
+                            const float *w, const float *bias, float *y, float *workspace);
+    void (*conv2d_backward) (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
+                             const float *w, const float *dy, float *dx, float *dw, float *db,
+                             float *workspace);
+
     /* Bias over channels: y (n, c, spatial) += b[c]; db[c] += sum of dy over n and spatial. */
     void (*bias_add) (DnBackend *be, int n, int c, int spatial, const float *b, float *y);
     void (*bias_backward) (DnBackend *be, int n, int c, int spatial, const float *dy, float *db);

@@ -7,6 +7,7 @@
  */
 #include "dn-backend-cpu-private.h"
 
+#include <cblas.h>
 #include <string.h>
 
 /* The range of output columns ox whose input column ox*sw + off is inside [0, w). */
@@ -109,4 +110,129 @@ void dn_cpu_transpose_outer (DnBackend *be, int rows, int batch, int inner, cons
         for (int b = 0; b < batch; b++)
             memcpy (dst + ((size_t) b * rows + r) * inner, src + ((size_t) r * batch + b) * inner,
                     inner * sizeof (float));
+}
+
+/* ---- whole convolutions, sample by sample across the cores ----
+ *
+ * Each thread owns a slice of the batch and a private slice of the
+ * workspace: a column buffer (K, P) for one sample, plus (backward) its own
+ * weight and bias gradient sums, added up at the end in thread order, so the
+ * result depends only on the thread count. BLAS runs single-threaded inside;
+ * the parallelism is ours. The GEMM writes each sample's (c_out, P) output in
+ * NCHW order directly, so no reordering pass is needed. */
+
+
+static size_t conv_col_size (const DnConvGeom *g)
+{
+    return (size_t) g->c_in * g->kh * g->kw * g->oh * g->ow;
+}
+
+static size_t conv_thread_size (const DnConvGeom *g)
+{
+    size_t kg = (size_t) g->c_in / g->groups * g->kh * g->kw;
+    /* 16-float rounding keeps every slice 64-byte aligned */
+    return (conv_col_size (g) + (size_t) g->c_out * kg + g->c_out + 15) & ~(size_t) 15;
+}
+
+static int conv_threads (int batch)
+{
+    return MAX (1, MIN (dn_cpu_threads (), batch));
+}
+
+size_t dn_cpu_conv2d_workspace (DnBackend *be, const DnConvGeom *g, int batch)
+{
+    return conv_thread_size (g) * conv_threads (batch);
+}
+
+// x is (B, C_in, H, W), w is (C_out, C_in/G, kh, kw), bias is (C_out); y is (B, C_out, OH, OW)
+void dn_cpu_conv2d_forward (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
+                            const float *w, const float *bias, float *y, float *workspace)
+{
+    const int P = g->oh * g->ow, G = g->groups;
+    const int Kg = g->c_in / G * g->kh * g->kw, Mg = g->c_out / G;
+    const size_t xs = (size_t) g->c_in * g->h * g->w, ys = (size_t) g->c_out * P;
+    const int nt = conv_threads (batch);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int b = 0; b < batch; b++) {
+        float *col = workspace + conv_thread_size (g) * (size_t) dn_cpu_thread_index ();
+        const float *xb = x + b * xs;
+        float *yb = y + b * ys;
+        gboolean direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 &&
+                          g->pw == 0;
+        const float *src = xb;
+        if (!direct) {
+            dn_cpu_im2col (be, g, 1, xb, col);
+            src = col;
+        }
+        for (int k = 0; k < G; k++)
+            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, Mg, P, Kg, 1.0f,
+                         w + (size_t) k * Mg * Kg, Kg, src + (size_t) k * Kg * P, P, 0.0f,
+                         yb + (size_t) k * Mg * P, P);
+        if (bias != NULL)
+            for (int c = 0; c < g->c_out; c++) {
+                float v = bias[c];
+                float *row = yb + (size_t) c * P;
+                for (int p = 0; p < P; p++)
+                    row[p] += v;
+            }
+    }
+}
+
+// dy is (B, C_out, OH, OW): dw += dy col^T, db += sum dy, dx += col2im (w^T dy), per sample
+void dn_cpu_conv2d_backward (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
+                             const float *w, const float *dy, float *dx, float *dw, float *db,
+                             float *workspace)
+{
+    const int P = g->oh * g->ow, G = g->groups;
+    const int Kg = g->c_in / G * g->kh * g->kw, Mg = g->c_out / G;
+    const size_t xs = (size_t) g->c_in * g->h * g->w, ys = (size_t) g->c_out * P;
+    const size_t col_n = conv_col_size (g), dw_n = (size_t) g->c_out * Kg;
+    const int nt = conv_threads (batch);
+    for (int t = 0; t < nt; t++)
+        memset (workspace + conv_thread_size (g) * t + col_n, 0,
+                (dw_n + g->c_out) * sizeof (float));
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int b = 0; b < batch; b++) {
+        float *col = workspace + conv_thread_size (g) * (size_t) dn_cpu_thread_index ();
+        float *dwt = col + col_n, *dbt = dwt + dw_n;
+        const float *xb = x + b * xs, *dyb = dy + b * ys;
+        gboolean direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 &&
+                          g->pw == 0;
+        const float *src = xb;
+        if (!direct) {
+            dn_cpu_im2col (be, g, 1, xb, col);
+            src = col;
+        }
+        for (int k = 0; k < G; k++)
+            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, Mg, Kg, P, 1.0f,
+                         dyb + (size_t) k * Mg * P, P, src + (size_t) k * Kg * P, P, 1.0f,
+                         dwt + (size_t) k * Mg * Kg, Kg);
+        if (db != NULL)
+            for (int c = 0; c < g->c_out; c++) {
+                const float *row = dyb + (size_t) c * P;
+                float s = 0.0f;
+                for (int p = 0; p < P; p++)
+                    s += row[p];
+                dbt[c] += s;
+            }
+        if (dx != NULL) {
+            float *dxb = dx + b * xs;
+            /* direct: the GEMM adds straight into dx; otherwise through col2im */
+            for (int k = 0; k < G; k++)
+                cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, Kg, P, Mg, 1.0f,
+                             w + (size_t) k * Mg * Kg, Kg, dyb + (size_t) k * Mg * P, P,
+                             direct ? 1.0f : 0.0f,
+                             (direct ? dxb : col) + (size_t) k * Kg * P, P);
+            if (!direct)
+                dn_cpu_col2im (be, g, 1, col, dxb);
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        const float *dwt = workspace + conv_thread_size (g) * t + col_n;
+        for (size_t i = 0; i < dw_n; i++)
+            dw[i] += dwt[i];
+        if (db != NULL)
+            for (int c = 0; c < g->c_out; c++)
+                db[c] += dwt[dw_n + c];
+    }
 }

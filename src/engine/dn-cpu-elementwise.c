@@ -24,12 +24,15 @@ void dn_cpu_act_forward (DnBackend *be, DnAct act, float param, size_t n, const 
             memmove (y, x, n * sizeof (float));
         break;
     case DN_ACT_RELU:
+        /* max(0, x) in the operand order that keeps a NaN, as PyTorch does */
         for (size_t i = 0; i < n; i++)
-            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+            y[i] = x[i] < 0.0f ? 0.0f : x[i];
         break;
     case DN_ACT_LEAKY_RELU:
+        /* max(0, x) + slope min(0, x): selects the vectoriser takes, keeping NaN and inf
+         * (a multiply inside one arm of ?: is never vectorised with -ftrapping-math) */
         for (size_t i = 0; i < n; i++)
-            y[i] = x[i] > 0.0f ? x[i] : param * x[i];
+            y[i] = (x[i] < 0.0f ? 0.0f : x[i]) + param * (x[i] > 0.0f ? 0.0f : x[i]);
         break;
     case DN_ACT_SIGMOID:
         /* expf(-x) overflows to inf for x < -88, which gives the right limit 0. */
@@ -57,12 +60,17 @@ void dn_cpu_act_backward (DnBackend *be, DnAct act, float param, size_t n, const
             dx[i] += dy[i];
         break;
     case DN_ACT_RELU:
-        for (size_t i = 0; i < n; i++)
-            dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
+        for (size_t i = 0; i < n; i++) {
+            float d = dy[i]; /* loaded unconditionally so the select vectorises */
+            dx[i] += x[i] > 0.0f ? d : 0.0f;
+        }
         break;
     case DN_ACT_LEAKY_RELU:
-        for (size_t i = 0; i < n; i++)
-            dx[i] += x[i] > 0.0f ? dy[i] : param * dy[i];
+        for (size_t i = 0; i < n; i++) {
+            float d = dy[i];
+            float pos = x[i] > 0.0f ? d : 0.0f, neg = x[i] > 0.0f ? 0.0f : d;
+            dx[i] += pos + param * neg;
+        }
         break;
     case DN_ACT_SIGMOID:
         for (size_t i = 0; i < n; i++)
@@ -316,20 +324,59 @@ void dn_cpu_softmax_backward (DnBackend *be, gboolean log, int rows, int cols,
 
 /* ---- dropout ---- */
 
+/* The mask in integers: dn_rng_hash_uniform (seed, i) is k 2^-24 with k the hash's top
+ * 24 bits, and k 2^-24 >= p exactly when k >= ceil(p 2^24). Bit for bit the mask of
+ * dn-backend.h, with no float conversion. With AVX-512's 64-bit
+ * vector multiplies the hash is ten times faster, hence a clone picked at load time. */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) &&       \
+    __GNUC__ >= 11
+#define DN_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "default")))
+#else
+#define DN_CLONES
+#endif
+
+static inline uint64_t keep_threshold (float p)
+{
+    return (uint64_t) ceil ((double) p * 16777216.0);
+}
+
+// x and y are (n); y = x * mask / (1 - p), or y += that when accumulating
+DN_CLONES static void dropout_apply (size_t n, float p, uint64_t seed, gboolean accumulate,
+                                     const float *restrict x, float *restrict y)
+{
+    const float scale = 1.0f / (1.0f - p);
+    const uint64_t thr = keep_threshold (p);
+    if (accumulate) {
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i] * scale; /* outside the select, so the loop vectorises */
+            y[i] += (dn_rng_hash (seed, i) >> 40) >= thr ? v : 0.0f;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i] * scale;
+            y[i] = (dn_rng_hash (seed, i) >> 40) >= thr ? v : 0.0f;
+        }
+    }
+}
+
 // x and y are (n); element i is kept iff dn_rng_hash_uniform (seed, i) >= p
 void dn_cpu_dropout_forward (DnBackend *be, size_t n, float p, uint64_t seed, const float *x,
                              float *y)
 {
-    const float scale = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++)
-        y[i] = dn_rng_hash_uniform (seed, i) >= p ? x[i] * scale : 0.0f;
+    if (x == y) {
+        /* in place: the restrict loop must not see aliased pointers */
+        const float scale = 1.0f / (1.0f - p);
+        const uint64_t thr = keep_threshold (p);
+        for (size_t i = 0; i < n; i++)
+            y[i] = (dn_rng_hash (seed, i) >> 40) >= thr ? y[i] * scale : 0.0f;
+        return;
+    }
+    dropout_apply (n, p, seed, FALSE, x, y);
 }
 
 // dy and dx are (n); the mask is recomputed from the forward seed
-void dn_cpu_dropout_backward (DnBackend *be, size_t n, float p, uint64_t seed,
-                              const float *restrict dy, float *restrict dx)
+void dn_cpu_dropout_backward (DnBackend *be, size_t n, float p, uint64_t seed, const float *dy,
+                              float *dx)
 {
-    const float scale = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++)
-        dx[i] += dn_rng_hash_uniform (seed, i) >= p ? dy[i] * scale : 0.0f;
+    dropout_apply (n, p, seed, TRUE, dy, dx);
 }

@@ -157,6 +157,40 @@ static int csv_next(CsvReader *r, GError **error)
 
 /* ---- numbers ---- */
 
+/* Plain decimals ("-12.375") with at most 15 significant digits: exact in a
+ * double, so one correctly rounded division gives what strtod would. Most CSV
+ * numbers take this path; the rest go to g_ascii_strtod. */
+static gboolean parse_plain_decimal(const char *s, double *out)
+{
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *p = s;
+    gboolean neg = FALSE, dot = FALSE, any = FALSE;
+    guint64 m = 0;
+    int digits = 0, frac = 0;
+    if (*p == '-' || *p == '+')
+        neg = *p++ == '-';
+    for (;; p++) {
+        if (*p >= '0' && *p <= '9') {
+            m = m * 10 + (guint64)(*p - '0');
+            if (m != 0 && ++digits > 15)
+                return FALSE;
+            frac += dot;
+            any = TRUE;
+        } else if (*p == '.' && !dot) {
+            dot = TRUE;
+        } else {
+            break;
+        }
+    }
+    if (!any || *p != '\0' || frac >= (int)G_N_ELEMENTS(pow10))
+        return FALSE;
+    double v = (double)m / pow10[frac];
+    *out = neg ? -v : v;
+    return TRUE;
+}
+
 /* Parses a whole field as a finite number (trimmed; a decimal comma is taken
  * when the delimiter is not a comma). The field may be rewritten in place. */
 static gboolean parse_number(char *field, char delim, double *out)
@@ -172,6 +206,8 @@ static gboolean parse_number(char *field, char delim, double *out)
             return FALSE;
         *comma = '.';
     }
+    if (comma == NULL && parse_plain_decimal(s, out))
+        return TRUE;
     char *endp = NULL;
     double v = g_ascii_strtod(s, &endp);
     gboolean ok = endp != s && *endp == '\0' && isfinite(v) && fabs(v) <= FLT_MAX;
@@ -606,7 +642,7 @@ DnDataset *dn_dataset_parse_csv(const char *text, gsize len, const char *name,
         d = NULL;
         goto out;
     }
-    d->f32 = (float *)g_array_free(L.features, FALSE);
+    d->f32 = (float *)(void *)g_array_free(L.features, FALSE);
     L.features = NULL;
 
 out:

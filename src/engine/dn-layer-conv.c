@@ -1,11 +1,9 @@
 /* dn-layer-conv.c: Conv1d and Conv2d (PyTorch's nn.Conv1d / nn.Conv2d).
  *
- * One code path: a Conv1d is a Conv2d over (C, 1, L). The whole batch is
- * convolved by one GEMM per group: col = im2col(x) is (K, B*P) with
- * K = c_in/groups*kh*kw per group and P = oh*ow, and
- * y' (c_out, B*P) = W (c_out, K) col; then y' is reordered to (B, c_out, P).
- * Backward recomputes col rather than keeping it, so one shared workspace
- * serves every conv layer of the network.
+ * One code path: a Conv1d is a Conv2d over (C, 1, L). The backend's conv2d
+ * ops do the work (on the CPU: im2col + GEMM per sample, across the cores).
+ * Backward recomputes the column buffer rather than keeping it, so one shared
+ * workspace serves every conv layer of the network.
  */
 #include "dn-error.h"
 #include "dn-layer-private.h"
@@ -129,9 +127,11 @@ static gboolean conv_infer (DnLayer *l, GError **error)
     }
     if (self->bias)
         dn_layer_add_param (l, "bias", dn_shape_1d (g->c_out), TRUE);
-    /* col (K, P) plus the GEMM output (c_out, P), per sample. */
+    /* Enough for either method a backend may use: a column buffer (K, P) and a
+     * (c_out, P) GEMM output per sample, or per-thread columns and gradient sums. */
     size_t P = (size_t) g->oh * g->ow;
-    l->workspace_per_sample = (size_t) c * g->kh * g->kw * P + (size_t) g->c_out * P;
+    l->workspace_per_sample = (size_t) c * g->kh * g->kw * P + (size_t) g->c_out * P +
+                              (size_t) g->c_out * (cg * g->kh * g->kw + 1) + 16;
     return TRUE;
 }
 
@@ -150,47 +150,20 @@ static void conv_forward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *con
 {
     DnConv *self = (DnConv *) l;
     DnBackend *be = ctx->backend;
-    const DnConvGeom *g = &self->g;
-    int P = g->oh * g->ow, BP = batch * P;
-    int G = g->groups, Kg = g->c_in / G * g->kh * g->kw, Mg = g->c_out / G;
-    float *col = ctx->workspace;
-    float *yt = col + (size_t) Kg * G * BP;
-
-    be->im2col (be, g, batch, in[0]->data, col);
-    for (int k = 0; k < G; k++)
-        be->gemm (be, FALSE, FALSE, Mg, BP, Kg, 1.0f, l->params[0].value + (size_t) k * Mg * Kg,
-                  Kg, col + (size_t) k * Kg * BP, BP, 0.0f, yt + (size_t) k * Mg * BP, BP);
-    be->transpose_outer (be, g->c_out, batch, P, yt, out->data);
-    if (self->bias)
-        be->bias_add (be, batch, g->c_out, P, l->params[1].value, out->data);
+    g_assert (be->conv2d_workspace (be, &self->g, batch) <= ctx->workspace_size);
+    be->conv2d_forward (be, &self->g, batch, in[0]->data, l->params[0].value,
+                        self->bias ? l->params[1].value : NULL, out->data, ctx->workspace);
 }
 
-// dy is (B, C_out, OH, OW): dw += dy' col^T, db += sum dy, dx += col2im(w^T dy')
+// dy is (B, C_out, OH, OW): dw += dy col^T, db += sum dy, dx += col2im(w^T dy)
 static void conv_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *const *in,
                            const DnTensor *out, const DnTensor *dout, DnTensor *const *din)
 {
     DnConv *self = (DnConv *) l;
     DnBackend *be = ctx->backend;
-    const DnConvGeom *g = &self->g;
-    int P = g->oh * g->ow, BP = batch * P;
-    int G = g->groups, Kg = g->c_in / G * g->kh * g->kw, Mg = g->c_out / G;
-    float *col = ctx->workspace;
-    float *dyt = col + (size_t) Kg * G * BP;
-
-    be->transpose_outer (be, batch, g->c_out, P, dout->data, dyt);
-    if (self->bias)
-        be->bias_backward (be, batch, g->c_out, P, dout->data, l->params[1].grad);
-    be->im2col (be, g, batch, in[0]->data, col);
-    for (int k = 0; k < G; k++)
-        be->gemm (be, FALSE, TRUE, Mg, Kg, BP, 1.0f, dyt + (size_t) k * Mg * BP, BP,
-                  col + (size_t) k * Kg * BP, BP, 1.0f, l->params[0].grad + (size_t) k * Mg * Kg,
-                  Kg);
-    if (din[0] == NULL)
-        return;
-    for (int k = 0; k < G; k++)
-        be->gemm (be, TRUE, FALSE, Kg, BP, Mg, 1.0f, l->params[0].value + (size_t) k * Mg * Kg,
-                  Kg, dyt + (size_t) k * Mg * BP, BP, 0.0f, col + (size_t) k * Kg * BP, BP);
-    be->col2im (be, g, batch, col, din[0]->data);
+    be->conv2d_backward (be, &self->g, batch, in[0]->data, l->params[0].value, dout->data,
+                         din[0] != NULL ? din[0]->data : NULL, l->params[0].grad,
+                         self->bias ? l->params[1].grad : NULL, ctx->workspace);
 }
 
 static void add_pair (JsonBuilder *b, const char *key, const int v[2], gboolean is_1d, int def)

@@ -1,0 +1,305 @@
+/* dn-bench: the engine's speed and memory, measured on the machine at hand.
+ *
+ *   dn-bench [--threads N] [--repeats N] [--steps N] [--json FILE] [--dendrite PATH]
+ *
+ * 1. OpenBLAS sgemm GFLOP/s (square 1024 and the conv2 GEMM of the MNIST CNN).
+ * 2. Training throughput (samples/s; forward, loss, backward and optimizer
+ *    step) of the MNIST CNN and the 784-256-10 MLP at batch 64 on
+ *    Fashion-MNIST-shaped data, and the achieved GFLOP/s of the CNN step.
+ * 3. Peak resident memory of `dendrite train` of the CNN for one epoch on
+ *    Fashion-MNIST (when the Debian package is installed).
+ * Every figure is the median of several repeats; the spread is printed too.
+ */
+#include "dn-blas.h"
+#include "dn-experiment.h"
+#include "dn-network.h"
+
+#include "dn-config.h"
+
+#include <cblas.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int cmp_double (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return (x > y) - (x < y);
+}
+
+static double median (double *v, int n)
+{
+    qsort (v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static double now (void)
+{
+    return g_get_monotonic_time () / 1e6;
+}
+
+typedef struct {
+    double med, min, max;
+} Stat;
+
+static Stat stat_of (double *v, int n)
+{
+    Stat s;
+    s.med = median (v, n);
+    s.min = v[0];
+    s.max = v[n - 1];
+    return s;
+}
+
+static Stat bench_sgemm (int m, int n, int k, int repeats)
+{
+    float *a = g_new (float, (size_t) m * k), *b = g_new (float, (size_t) k * n);
+    float *c = g_new0 (float, (size_t) m * n);
+    for (size_t i = 0; i < (size_t) m * k; i++)
+        a[i] = (float) (i % 17) * 0.01f;
+    for (size_t i = 0; i < (size_t) k * n; i++)
+        b[i] = (float) (i % 13) * 0.01f;
+    double flops = 2.0 * m * n * k;
+    int inner = MAX (1, (int) (2e10 / flops)); /* about 0.2 s per repeat */
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a, k, b, n, 0, c, n);
+    double *g = g_new (double, repeats);
+    for (int r = 0; r < repeats; r++) {
+        double t = now ();
+        for (int i = 0; i < inner; i++)
+            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a, k, b, n, 0, c,
+                         n);
+        g[r] = inner * flops / (now () - t) / 1e9;
+    }
+    Stat s = stat_of (g, repeats);
+    g_free (g);
+    g_free (a);
+    g_free (b);
+    g_free (c);
+    return s;
+}
+
+/* Multiply-adds of one forward pass per sample, from the conv and linear layers. */
+static double forward_macs (DnNetwork *net, gboolean *first_has_dx, double *macs_no_dx)
+{
+    double macs = 0, first = 0;
+    for (int i = 0; i < dn_network_n_nodes (net); i++) {
+        DnNode *n = dn_network_node (net, i);
+        DnLayer *l = n->layer;
+        double m = 0;
+        if (g_str_equal (l->klass->type, "linear") || g_str_equal (l->klass->type, "conv2d") ||
+            g_str_equal (l->klass->type, "conv1d")) {
+            DnParam *w = dn_layer_find_param (l, "weight");
+            /* weight numel x output positions */
+            double positions = (double) dn_shape_numel (&l->out_shape) / w->shape.d[0];
+            m = (double) dn_shape_numel (&w->shape) * positions;
+        }
+        if (n->n_inputs == 1 && n->inputs[0] < 0)
+            first += m;
+        macs += m;
+    }
+    *macs_no_dx = first;
+    *first_has_dx = FALSE;
+    return macs;
+}
+
+static JsonNode *load_network (const char *example, GError **error)
+{
+    g_autofree char *path = g_build_filename (DN_SOURCE_DATADIR, "examples", example, NULL);
+    g_autoptr (DnExperiment) exp = dn_experiment_load (path, error);
+    if (exp == NULL)
+        return NULL;
+    return json_node_copy (exp->network);
+}
+
+static Stat bench_training (const char *example, int batch, int steps, int repeats,
+                            double *gflops_med)
+{
+    g_autoptr (GError) error = NULL;
+    g_autoptr (JsonNode) desc = load_network (example, &error);
+    if (desc == NULL) {
+        fprintf (stderr, "dn-bench: %s\n", error->message);
+        exit (1);
+    }
+    DnBackend *be = dn_backend_cpu ();
+    g_autoptr (DnNetwork) net = dn_network_new_from_json (desc, be, &error);
+    g_assert_no_error (error);
+    DnRng rng;
+    dn_rng_seed (&rng, 1);
+    dn_network_init (net, &rng);
+    dn_network_reserve (net, batch, &error);
+    g_assert_no_error (error);
+    DnOptimConfig oc;
+    dn_optim_config_defaults (&oc, DN_OPTIM_ADADELTA);
+    g_autoptr (DnOptimizer) opt = dn_optimizer_new (&oc, be, net->n_params, &error);
+    g_assert_no_error (error);
+    size_t in = (size_t) dn_shape_numel (&net->input_shape);
+    float *x = g_new (float, in * batch);
+    int32_t *y = g_new (int32_t, batch);
+    float *dlogits = g_new (float, (size_t) batch * 10);
+    for (size_t i = 0; i < in * batch; i++)
+        x[i] = dn_rng_normal (&rng);
+    for (int i = 0; i < batch; i++)
+        y[i] = (int32_t) dn_rng_below (&rng, 10);
+    double first_macs;
+    gboolean unused;
+    double macs = forward_macs (net, &unused, &first_macs);
+    /* forward + weight gradients + input gradients (none for the first layer) */
+    double step_flops = 2.0 * batch * (3.0 * macs - first_macs);
+
+    double *sps = g_new (double, repeats), *gf = g_new (double, repeats);
+    for (int r = -1; r < repeats; r++) { /* r = -1 warms up */
+        double t = now ();
+        for (int s = 0; s < steps; s++) {
+            const DnTensor *out = dn_network_forward (net, x, batch, (uint64_t) s);
+            double loss;
+            be->cross_entropy (be, batch, 10, out->data, y, 0.0f, 1.0f, &loss, dlogits);
+            dn_network_zero_grad (net);
+            dn_network_backward (net, dlogits, batch);
+            dn_optimizer_step (opt, net->params, net->grads, 0.01);
+        }
+        double dt = now () - t;
+        if (r >= 0) {
+            sps[r] = steps * batch / dt;
+            gf[r] = steps * step_flops / dt / 1e9;
+        }
+    }
+    Stat s = stat_of (sps, repeats);
+    *gflops_med = median (gf, repeats);
+    g_free (sps);
+    g_free (gf);
+    g_free (x);
+    g_free (y);
+    g_free (dlogits);
+    return s;
+}
+
+/* Peak RSS (MB) of a child `dendrite train` run, or NAN when it cannot run. */
+static double bench_peak_memory (const char *dendrite, int threads, double *seconds)
+{
+    const char *fashion = "/usr/share/datasets/fashion-mnist";
+    if (!g_file_test (fashion, G_FILE_TEST_IS_DIR) || !g_file_test (dendrite, G_FILE_TEST_IS_EXECUTABLE))
+        return NAN;
+    g_autofree char *exp = g_build_filename (DN_SOURCE_DATADIR, "examples", "mnist-cnn.json", NULL);
+    g_autofree char *out = g_dir_make_tmp ("dn-bench-XXXXXX", NULL);
+    g_autofree char *th = g_strdup_printf ("%d", threads);
+    double t = now ();
+    pid_t pid = fork ();
+    if (pid == 0) {
+        int fd = open ("/dev/null", O_WRONLY);
+        dup2 (fd, 1);
+        execl (dendrite, dendrite, "train", exp, "--data", fashion, "--epochs", "1", "--out", out,
+               "--threads", th, (char *) NULL);
+        _exit (127);
+    }
+    int status;
+    struct rusage ru;
+    wait4 (pid, &status, 0, &ru);
+    *seconds = now () - t;
+    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", out);
+    if (system (cmd) != 0)
+        fprintf (stderr, "dn-bench: could not remove %s\n", out);
+    if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+        return NAN;
+    return ru.ru_maxrss / 1024.0;
+}
+
+int main (int argc, char **argv)
+{
+    dn_blas_maybe_reexec (argv);
+    int threads = 0, repeats = 5, steps = 20;
+    g_autofree char *json_path = NULL, *dendrite = NULL;
+    gboolean skip_memory = FALSE;
+    GOptionEntry entries[] = {
+        {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N"},
+        {"repeats", 0, 0, G_OPTION_ARG_INT, &repeats, "Repeats per figure (5)", "N"},
+        {"steps", 0, 0, G_OPTION_ARG_INT, &steps, "Training steps per repeat (20)", "N"},
+        {"json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "Write the results here", "FILE"},
+        {"dendrite", 0, 0, G_OPTION_ARG_FILENAME, &dendrite, "The dendrite program", "PATH"},
+        {"skip-memory", 0, 0, G_OPTION_ARG_NONE, &skip_memory, "Skip the memory run", NULL},
+        {NULL},
+    };
+    g_autoptr (GOptionContext) ctx = g_option_context_new ("- measure the engine");
+    g_option_context_add_main_entries (ctx, entries, NULL);
+    g_autoptr (GError) error = NULL;
+    if (!g_option_context_parse (ctx, &argc, &argv, &error) || repeats < 1 || steps < 1) {
+        fprintf (stderr, "dn-bench: %s\n", error ? error->message : "bad --repeats or --steps");
+        return 2;
+    }
+    dn_backend_cpu_set_threads (threads);
+    threads = dn_backend_cpu_get_threads ();
+
+    printf ("machine: %d threads, OpenBLAS kernels %s\n", threads, dn_blas_core_name ());
+    /* The machine's figure: OpenBLAS with its own threads on all cores. */
+    openblas_set_num_threads (threads);
+    Stat sq = bench_sgemm (1024, 1024, 1024, repeats);
+    openblas_set_num_threads (1);
+    Stat cv = bench_sgemm (64, 576, 288, repeats);
+    printf ("%-44s %10.1f GFLOP/s  (min %.1f, max %.1f)\n", "sgemm 1024x1024x1024", sq.med, sq.min,
+            sq.max);
+    printf ("%-44s %10.1f GFLOP/s  (min %.1f, max %.1f)\n", "sgemm 64x576x288, 1 thread (conv2, a sample)",
+            cv.med, cv.min, cv.max);
+    double cnn_gf, mlp_gf;
+    Stat cnn = bench_training ("mnist-cnn.json", 64, steps, repeats, &cnn_gf);
+    printf ("%-44s %10.0f samples/s (min %.0f, max %.0f)\n", "train MNIST CNN, batch 64", cnn.med,
+            cnn.min, cnn.max);
+    printf ("%-44s %10.1f GFLOP/s = %.0f %% of sgemm\n", "  achieved", cnn_gf,
+            100.0 * cnn_gf / sq.med);
+    Stat mlp = bench_training ("mlp.json", 64, steps * 10, repeats, &mlp_gf);
+    printf ("%-44s %10.0f samples/s (min %.0f, max %.0f)\n", "train MLP 784-256-10, batch 64",
+            mlp.med, mlp.min, mlp.max);
+    double mem = NAN, mem_secs = NAN;
+    if (!skip_memory) {
+        if (dendrite == NULL)
+            dendrite = g_build_filename (g_path_get_dirname (argv[0]), "..", "src", "cli",
+                                         "dendrite", NULL);
+        mem = bench_peak_memory (dendrite, threads, &mem_secs);
+        if (isnan (mem))
+            printf ("%-44s %10s\n", "peak memory, Fashion-MNIST CNN epoch", "skipped");
+        else
+            printf ("%-44s %10.0f MB (epoch run took %.0f s)\n",
+                    "peak memory, Fashion-MNIST CNN epoch", mem, mem_secs);
+    }
+    if (json_path != NULL) {
+        g_autoptr (JsonBuilder) b = json_builder_new ();
+        json_builder_begin_object (b);
+#define NUM(k, v)                                                                                  \
+    do {                                                                                           \
+        json_builder_set_member_name (b, k);                                                       \
+        if (isfinite (v))                                                                          \
+            json_builder_add_double_value (b, v);                                                  \
+        else                                                                                       \
+            json_builder_add_null_value (b);                                                       \
+    } while (0)
+        json_builder_set_member_name (b, "threads");
+        json_builder_add_int_value (b, threads);
+        json_builder_set_member_name (b, "blas_core");
+        json_builder_add_string_value (b, dn_blas_core_name ());
+        NUM ("sgemm_gflops", sq.med);
+        NUM ("sgemm_conv2_gflops", cv.med);
+        NUM ("cnn_samples_per_s", cnn.med);
+        NUM ("cnn_samples_per_s_min", cnn.min);
+        NUM ("cnn_samples_per_s_max", cnn.max);
+        NUM ("cnn_gflops", cnn_gf);
+        NUM ("cnn_fraction_of_sgemm", cnn_gf / sq.med);
+        NUM ("mlp_samples_per_s", mlp.med);
+        NUM ("mlp_samples_per_s_min", mlp.min);
+        NUM ("mlp_samples_per_s_max", mlp.max);
+        NUM ("fashion_cnn_peak_rss_mb", mem);
+        NUM ("fashion_cnn_epoch_seconds", mem_secs);
+        json_builder_end_object (b);
+        g_autoptr (JsonNode) root = json_builder_get_root (b);
+        g_autoptr (JsonGenerator) gen = json_generator_new ();
+        json_generator_set_pretty (gen, TRUE);
+        json_generator_set_root (gen, root);
+        if (!json_generator_to_file (gen, json_path, &error)) {
+            fprintf (stderr, "dn-bench: %s\n", error->message);
+            return 1;
+        }
+        printf ("results written to %s\n", json_path);
+    }
+    return 0;
+}

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Every test: set up, build, run the suite; then build again with
+# AddressSanitizer + UndefinedBehaviorSanitizer and run the suite again.
+# The last line is "N passed, N failed"; the exit status is non-zero on failure.
+set -u
+cd "$(dirname "$0")/.."
+sh tools/install-deps.sh || exit 1
+status=0
+passed=0
+failed=0
+
+run_suite () {
+    dir=$1
+    shift
+    if [ ! -d "$dir" ]; then
+        meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+    fi
+    ninja -C "$dir" || return 1
+    meson test -C "$dir" --num-processes 2 --print-errorlogs
+}
+
+count () {
+    log=$1/meson-logs/testlog.txt
+    [ -f "$log" ] || return 0
+    p=$(grep -c '^ok ' "$log")
+    f=$(grep -c '^not ok ' "$log")
+    passed=$((passed + p))
+    failed=$((failed + f))
+}
+
+echo "== build and test =="
+run_suite build-test --buildtype=debugoptimized || status=1
+count build-test
+echo "== build and test with AddressSanitizer + UndefinedBehaviorSanitizer =="
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    run_suite build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
+    || status=1
+count build-asan
+# A failing program that printed no TAP line still counts as a failure.
+[ $status -ne 0 ] && [ $failed -eq 0 ] && failed=1
+echo "$passed passed, $failed failed"
+exit $status
