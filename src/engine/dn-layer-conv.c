@@ -127,8 +127,9 @@ static gboolean conv_infer (DnLayer *l, GError **error)
     }
     if (self->bias)
         dn_layer_add_param (l, "bias", dn_shape_1d (g->c_out), TRUE);
-    /* Enough for either method a backend may use: a column buffer (K, P) and a
-     * (c_out, P) GEMM output per sample, or per-thread columns and gradient sums. */
+    /* The backend says what it needs (conv_workspace); this bound covers any
+     * method: per sample a column buffer (K, P), a (c_out, P) output, and
+     * per-thread gradient sums. */
     size_t P = (size_t) g->oh * g->ow;
     l->workspace_per_sample = (size_t) c * g->kh * g->kw * P + (size_t) g->c_out * P +
                               (size_t) g->c_out * (cg * g->kh * g->kw + 1) + 16;
@@ -164,6 +165,11 @@ static void conv_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *co
     be->conv2d_backward (be, &self->g, batch, in[0]->data, l->params[0].value, dout->data,
                          din[0] != NULL ? din[0]->data : NULL, l->params[0].grad,
                          self->bias ? l->params[1].grad : NULL, ctx->workspace);
+}
+
+static size_t conv_workspace (DnLayer *l, DnBackend *be, int batch)
+{
+    return be->conv2d_workspace (be, &((DnConv *) l)->g, batch);
 }
 
 static void add_pair (JsonBuilder *b, const char *key, const int v[2], gboolean is_1d, int def)
@@ -236,6 +242,7 @@ const DnLayerClass dn_conv2d_class = {
     .backward = conv_backward,
     .to_json = conv_to_json,
     .describe = conv_describe,
+    .workspace_size = conv_workspace,
 };
 
 const DnLayerClass dn_conv1d_class = {
@@ -250,4 +257,5 @@ const DnLayerClass dn_conv1d_class = {
     .backward = conv_backward,
     .to_json = conv_to_json,
     .describe = conv_describe,
+    .workspace_size = conv_workspace,
 };

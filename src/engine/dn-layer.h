@@ -69,6 +69,9 @@ struct _DnLayerClass {
     char *(*describe) (DnLayer *l);
     /* Frees the subclass's own buffers. May be NULL. */
     void (*finalize) (DnLayer *l);
+    /* Scratch floats a batch needs when that is not workspace_per_sample * batch
+     * (a backend that works sample by sample needs far less). May be NULL. */
+    size_t (*workspace_size) (DnLayer *l, DnBackend *be, int batch);
 };
 
 struct _DnLayer {

@@ -306,22 +306,25 @@ gboolean dn_network_reserve (DnNetwork *net, int batch, GError **error)
         n->act_offset = per;
         /* 16-float alignment per node keeps every tensor 64-byte aligned */
         per += ((size_t) dn_shape_numel (&n->layer->out_shape) + 15) & ~(size_t) 15;
-        ws = MAX (ws, n->layer->workspace_per_sample);
+        const DnLayerClass *k = n->layer->klass;
+        size_t need = k->workspace_size != NULL ? k->workspace_size (n->layer, be, batch)
+                                                : n->layer->workspace_per_sample * batch;
+        ws = MAX (ws, need);
     }
     be->free (be, net->acts);
     be->free (be, net->dacts);
     be->free (be, net->workspace);
     net->acts_per_sample = per;
-    net->workspace_per_sample = ws;
+    net->workspace_size = ws;
     net->acts = be->alloc (be, per * batch * sizeof (float));
     net->dacts = be->alloc (be, per * batch * sizeof (float));
-    net->workspace = be->alloc (be, MAX (ws, 1) * batch * sizeof (float));
+    net->workspace = be->alloc (be, MAX (ws, 1) * sizeof (float));
     if (net->acts == NULL || net->dacts == NULL || net->workspace == NULL) {
         net->max_batch = 0;
         g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
                      "out of memory for activations of a batch of %d (%.0f MB); use a smaller "
                      "batch size",
-                     batch, (2.0 * per + ws) * batch * 4 / 1e6);
+                     batch, (2.0 * per * batch + ws) * 4 / 1e6);
         return FALSE;
     }
     net->max_batch = batch;
@@ -350,7 +353,7 @@ static void set_batch (DnNetwork *net, int batch)
     net->ctx.backend = net->backend;
     net->ctx.training = net->training;
     net->ctx.workspace = net->workspace;
-    net->ctx.workspace_size = net->workspace_per_sample * batch;
+    net->ctx.workspace_size = net->workspace_size;
 }
 
 const DnTensor *dn_network_forward (DnNetwork *net, const float *x, int batch, uint64_t seed)

@@ -45,7 +45,7 @@ typedef struct {
     float *acts, *dacts; /* acts_per_sample * max_batch floats each */
     size_t acts_per_sample;
     float *workspace;
-    size_t workspace_per_sample;
+    size_t workspace_size; /* floats, for max_batch */
 
     gboolean training;
     DnCtx ctx;
