@@ -8,6 +8,7 @@ sh tools/install-deps.sh || exit 1
 status=0
 passed=0
 failed=0
+skipped=0
 
 run_suite () {
     dir=$1
@@ -20,12 +21,10 @@ run_suite () {
 }
 
 count () {
-    log=$1/meson-logs/testlog.txt
-    [ -f "$log" ] || return 0
-    p=$(grep -c '^ok ' "$log")
-    f=$(grep -c '^not ok ' "$log")
-    passed=$((passed + p))
-    failed=$((failed + f))
+    set -- $(python3 tools/count-tests.py "$1/meson-logs/testlog.json")
+    passed=$((passed + $1))
+    failed=$((failed + $2))
+    skipped=$((skipped + $3))
 }
 
 echo "== build and test =="
@@ -38,5 +37,5 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 count build-asan
 # A failing program that printed no TAP line still counts as a failure.
 [ $status -ne 0 ] && [ $failed -eq 0 ] && failed=1
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 exit $status
