@@ -4,6 +4,25 @@
 
 #include <string.h>
 
+/* The most floats one layer may hold (its output per sample, each parameter, its
+ * scratch per sample) and the network's parameters and buffers in all: what the
+ * int-indexed kernels can address, far beyond any network one machine trains.
+ * Checked before anything is allocated, so absurd shapes are a clear error. */
+#define DN_MAX_FLOATS ((int64_t) G_MAXINT32)
+
+/* The number of elements of s, or -1 when it is above DN_MAX_FLOATS (checked
+ * before each multiplication, so it never overflows). */
+static int64_t checked_numel (const DnShape *s)
+{
+    int64_t n = 1;
+    for (int i = 0; i < s->ndim; i++) {
+        if (s->d[i] < 0 || (s->d[i] > 0 && n > DN_MAX_FLOATS / s->d[i]))
+            return -1;
+        n *= s->d[i];
+    }
+    return n;
+}
+
 static void node_free (gpointer p)
 {
     DnNode *n = p;
@@ -39,6 +58,44 @@ static gboolean read_input_shape (JsonObject *obj, DnShape *shape, GError **erro
             return FALSE;
         }
         shape->d[i] = json_node_get_int (e);
+    }
+    if (checked_numel (shape) < 0) {
+        g_autofree char *s = dn_shape_to_string (shape);
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "network: \"input\" %s has more than %" G_GINT64_FORMAT
+                     " values per sample; use a smaller input",
+                     s, DN_MAX_FLOATS);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* After infer: the layer's output, parameters and scratch must be of a size that
+ * can be allocated and indexed. */
+static gboolean check_layer_sizes (DnLayer *l, GError **error)
+{
+    const char *what = "output";
+    const DnShape *shape = &l->out_shape;
+    gboolean ok = checked_numel (shape) >= 0;
+    for (int j = 0; ok && j < l->n_params; j++) {
+        what = l->params[j].name;
+        shape = &l->params[j].shape;
+        ok = checked_numel (shape) >= 0;
+    }
+    if (!ok) {
+        g_autofree char *s = dn_shape_to_string (shape);
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "layer '%s' (%s): its %s %s has more than %" G_GINT64_FORMAT
+                     " values; make the layer or its input smaller",
+                     l->name, l->klass->type, what, s, DN_MAX_FLOATS);
+        return FALSE;
+    }
+    if (l->workspace_per_sample > (size_t) DN_MAX_FLOATS) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "layer '%s' (%s): needs %zu floats of scratch space per sample, more than "
+                     "%" G_GINT64_FORMAT "; make the layer or its input smaller",
+                     l->name, l->klass->type, l->workspace_per_sample, DN_MAX_FLOATS);
+        return FALSE;
     }
     return TRUE;
 }
@@ -108,6 +165,13 @@ static gboolean allocate_params (DnNetwork *net, GError **error)
             else
                 nb += n;
         }
+    }
+    if (np + nb > (size_t) DN_MAX_FLOATS) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "network: %zu parameters and buffers in all, more than %" G_GINT64_FORMAT
+                     "; use a smaller network",
+                     np + nb, DN_MAX_FLOATS);
+        return FALSE;
     }
     DnBackend *be = net->backend;
     net->n_params = np;
@@ -221,7 +285,8 @@ DnNetwork *dn_network_new_from_json (JsonNode *desc, DnBackend *be, GError **err
             in_shapes[k] = src < 0 ? net->input_shape
                                    : ((DnNode *) net->nodes->pdata[src])->layer->out_shape;
         }
-        if (!dn_layer_infer (node->layer, node->n_inputs, in_shapes, error))
+        if (!dn_layer_infer (node->layer, node->n_inputs, in_shapes, error) ||
+            !check_layer_sizes (node->layer, error))
             return NULL;
     }
     if (!allocate_params (net, error))
@@ -311,14 +376,24 @@ gboolean dn_network_reserve (DnNetwork *net, int batch, GError **error)
                                                 : n->layer->workspace_per_sample * batch;
         ws = MAX (ws, need);
     }
+    gsize act_bytes = 0, ws_bytes = 0;
+    if (!g_size_checked_mul (&act_bytes, per, sizeof (float)) ||
+        !g_size_checked_mul (&act_bytes, act_bytes, (gsize) batch) ||
+        !g_size_checked_mul (&ws_bytes, MAX (ws, 1), sizeof (float))) {
+        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
+                     "activations for a batch of %d do not fit in memory (%zu floats per "
+                     "sample); use a smaller batch size",
+                     batch, per);
+        return FALSE;
+    }
     be->free (be, net->acts);
     be->free (be, net->dacts);
     be->free (be, net->workspace);
     net->acts_per_sample = per;
     net->workspace_size = ws;
-    net->acts = be->alloc (be, per * batch * sizeof (float));
-    net->dacts = be->alloc (be, per * batch * sizeof (float));
-    net->workspace = be->alloc (be, MAX (ws, 1) * sizeof (float));
+    net->acts = be->alloc (be, act_bytes);
+    net->dacts = be->alloc (be, act_bytes);
+    net->workspace = be->alloc (be, ws_bytes);
     if (net->acts == NULL || net->dacts == NULL || net->workspace == NULL) {
         net->max_batch = 0;
         g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
@@ -464,28 +539,59 @@ static char *format_count (int64_t n)
     return g_string_free (s, FALSE);
 }
 
+/* Pads a UTF-8 string to `width` columns (printf pads bytes, not characters). */
+static void append_padded (GString *s, const char *text, int width, gboolean right)
+{
+    int cols = (int) g_utf8_strlen (text, -1);
+    if (right)
+        for (int i = cols; i < width; i++)
+            g_string_append_c (s, ' ');
+    g_string_append (s, text);
+    if (!right)
+        for (int i = cols; i < width; i++)
+            g_string_append_c (s, ' ');
+}
+
 char *dn_network_summary (DnNetwork *net)
 {
+    int n = (int) net->nodes->len;
+    char **cells = g_new0 (char *, (size_t) (n + 2) * 5);
+    cells[0] = g_strdup ("name");
+    cells[1] = g_strdup ("kind");
+    cells[2] = g_strdup ("settings");
+    cells[3] = g_strdup ("output");
+    cells[4] = g_strdup ("parameters");
+    cells[5] = g_strdup ("input");
+    cells[6] = g_strdup ("");
+    cells[7] = g_strdup ("");
+    cells[8] = dn_shape_to_string (&net->input_shape);
+    cells[9] = g_strdup ("");
+    for (int i = 0; i < n; i++) {
+        DnNode *node = net->nodes->pdata[i];
+        char **row = cells + (size_t) (i + 2) * 5;
+        row[0] = g_strdup (node->name);
+        row[1] = g_strdup (node->layer->klass->type);
+        row[2] = node->layer->klass->describe != NULL ? node->layer->klass->describe (node->layer)
+                                                       : g_strdup ("");
+        row[3] = dn_shape_to_string (&node->layer->out_shape);
+        row[4] = format_count (dn_layer_n_params (node->layer));
+    }
+    int width[5] = {0};
+    for (int r = 0; r < n + 2; r++)
+        for (int c = 0; c < 5; c++)
+            width[c] = MAX (width[c], (int) g_utf8_strlen (cells[r * 5 + c], -1));
     GString *s = g_string_new (NULL);
-    g_autofree char *in = dn_shape_to_string (&net->input_shape);
-    g_string_append_printf (s, "%-14s %-20s %-30s %-16s %12s\n", "name", "kind", "settings",
-                            "output", "parameters");
-    g_string_append_printf (s, "%-14s %-20s %-30s %-16s %12s\n", "input", "", "", in, "");
-    for (guint i = 0; i < net->nodes->len; i++) {
-        DnNode *n = net->nodes->pdata[i];
-        g_autofree char *desc =
-            n->layer->klass->describe != NULL ? n->layer->klass->describe (n->layer) : g_strdup ("");
-        g_autofree char *shape = dn_shape_to_string (&n->layer->out_shape);
-        g_autofree char *count = format_count (dn_layer_n_params (n->layer));
-        /* %-30s pads by bytes; UTF-8 arrows and crosses take 3 bytes for one column */
-        int extra = 0;
-        for (const char *c = desc; *c; c++)
-            if (((unsigned char) *c & 0xC0) == 0x80)
-                extra++;
-        g_string_append_printf (s, "%-14s %-20s %-*s %-16s %12s\n", n->name, n->layer->klass->type,
-                                30 + extra, desc, shape, count);
+    for (int r = 0; r < n + 2; r++) {
+        for (int c = 0; c < 5; c++) {
+            append_padded (s, cells[r * 5 + c], width[c], c == 4);
+            g_string_append (s, c < 4 ? "  " : "\n");
+        }
     }
     g_autofree char *total = format_count (dn_network_n_params (net));
-    g_string_append_printf (s, "%-84s %12s\n", "total trainable parameters", total);
+    int line = width[0] + width[1] + width[2] + width[3] + 8;
+    append_padded (s, "total trainable parameters", line, FALSE);
+    append_padded (s, total, width[4], TRUE);
+    g_string_append_c (s, '\n');
+    g_strfreev (cells);
     return g_string_free (s, FALSE);
 }

@@ -62,8 +62,16 @@ char *dn_shape_to_string (const DnShape *s)
 
 DnTensor *dn_tensor_new (int64_t batch, const DnShape *shape, GError **error)
 {
+    int64_t per = dn_shape_numel (shape);
+    if (batch < 0 || per < 0 || (per > 0 && batch > G_MAXINT64 / 4 / per)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
+                     "a tensor of %" G_GINT64_FORMAT " x %" G_GINT64_FORMAT
+                     " floats is too large for this machine",
+                     batch, per);
+        return NULL;
+    }
     DnTensor *t = g_new0 (DnTensor, 1);
-    int64_t n = batch * dn_shape_numel (shape);
+    int64_t n = batch * per;
     t->data = dn_try_malloc0 ((gsize) n * sizeof (float), "a tensor", error);
     if (t->data == NULL) {
         g_free (t);
