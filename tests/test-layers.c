@@ -104,7 +104,7 @@ static void test_lookup(void)
     int n = 0;
     for (; classes[n] != NULL; n++)
         g_assert_true(dn_layer_class_lookup(classes[n]->type) == classes[n]);
-    g_assert_cmpint(n, ==, 20);
+    g_assert_cmpint(n, ==, 21);
     g_assert_null(dn_layer_class_lookup("lstm"));
 }
 

@@ -25,6 +25,8 @@ void dn_cpu_transpose_outer (DnBackend *be, int rows, int batch, int inner, cons
 size_t dn_cpu_conv2d_workspace (DnBackend *be, const DnConvGeom *g, int batch);
 void dn_cpu_conv2d_forward (DnBackend *be, const DnConvGeom *g, int batch, const float *x, const float *w, const float *bias, float *y, float *workspace);
 void dn_cpu_conv2d_backward (DnBackend *be, const DnConvGeom *g, int batch, const float *x, const float *w, const float *dy, float *dx, float *dw, float *db, float *workspace);
+void dn_cpu_channel_axpy (DnBackend *be, int n, int c, int spatial, const float *w, const float *s, float *y);
+void dn_cpu_channel_dot (DnBackend *be, int n, int c, int spatial, const float *a, const float *b, float *dw);
 void dn_cpu_bias_add (DnBackend *be, int n, int c, int spatial, const float *b, float *y);
 void dn_cpu_bias_backward (DnBackend *be, int n, int c, int spatial, const float *dy, float *db);
 void dn_cpu_act_forward (DnBackend *be, DnAct act, float param, size_t n, const float *x, float *y);

@@ -129,6 +129,35 @@ double dn_cpu_sum (DnBackend *be, const float *x, size_t n)
     return s;
 }
 
+// y and s are (n, c, spatial), w is (c)
+void dn_cpu_channel_axpy (DnBackend *be, int n, int c, int spatial, const float *restrict w,
+                          const float *restrict s, float *restrict y)
+{
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < c; j++) {
+            size_t o = ((size_t) i * c + j) * spatial;
+            float v = w[j];
+            for (int k = 0; k < spatial; k++)
+                y[o + k] += v * s[o + k];
+        }
+    }
+}
+
+// a and b are (n, c, spatial), dw is (c)
+void dn_cpu_channel_dot (DnBackend *be, int n, int c, int spatial, const float *restrict a,
+                         const float *restrict b, float *restrict dw)
+{
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < c; j++) {
+            size_t o = ((size_t) i * c + j) * spatial;
+            float acc = 0.0f;
+            for (int k = 0; k < spatial; k++)
+                acc += a[o + k] * b[o + k];
+            dw[j] += acc;
+        }
+    }
+}
+
 // y is (n, c, spatial), b is (c)
 void dn_cpu_bias_add (DnBackend *be, int n, int c, int spatial, const float *restrict b,
                       float *restrict y)
@@ -211,6 +240,8 @@ static DnBackend cpu_backend = {
     .conv2d_workspace = dn_cpu_conv2d_workspace,
     .conv2d_forward = dn_cpu_conv2d_forward,
     .conv2d_backward = dn_cpu_conv2d_backward,
+    .channel_axpy = dn_cpu_channel_axpy,
+    .channel_dot = dn_cpu_channel_dot,
     .bias_add = dn_cpu_bias_add,
     .bias_backward = dn_cpu_bias_backward,
     .act_forward = dn_cpu_act_forward,

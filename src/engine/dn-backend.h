@@ -95,6 +95,13 @@ struct DnBackend {
                              const float *w, const float *dy, float *dx, float *dw, float *db,
                              float *workspace);
 
+    /* Per-channel weights over (n, c, spatial) tensors (the dendrite combination):
+     * channel_axpy: y += w[c] * s;  channel_dot: dw[c] += sum over n, spatial of a * b. */
+    void (*channel_axpy) (DnBackend *be, int n, int c, int spatial, const float *w,
+                          const float *s, float *y);
+    void (*channel_dot) (DnBackend *be, int n, int c, int spatial, const float *a,
+                         const float *b, float *dw);
+
     /* Bias over channels: y (n, c, spatial) += b[c]; db[c] += sum of dy over n and spatial. */
     void (*bias_add) (DnBackend *be, int n, int c, int spatial, const float *b, float *y);
     void (*bias_backward) (DnBackend *be, int n, int c, int spatial, const float *dy, float *db);

@@ -29,6 +29,7 @@ extern const DnLayerClass dn_dropout_class;
 extern const DnLayerClass dn_flatten_class;
 extern const DnLayerClass dn_add_class;
 extern const DnLayerClass dn_concat_class;
+extern const DnLayerClass dn_dendritic_class;
 
 /* Shape-check helper: sets a DN_ERROR_SHAPE error "layer 'NAME' (TYPE): ..." */
 void dn_layer_shape_error (DnLayer *l, GError **error, const char *format, ...)

@@ -26,6 +26,7 @@ static const DnLayerClass *const layer_classes[] = {
     &dn_flatten_class,
     &dn_add_class,
     &dn_concat_class,
+    &dn_dendritic_class,
     NULL,
 };
 

@@ -27,7 +27,7 @@
 G_BEGIN_DECLS
 
 #define DN_LAYER_MAX_INPUTS 8
-#define DN_LAYER_MAX_PARAMS 8
+#define DN_LAYER_MAX_PARAMS 128
 
 typedef struct {
     char *name;       /* "weight", "bias", "running_mean" */

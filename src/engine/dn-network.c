@@ -555,7 +555,7 @@ static void append_padded (GString *s, const char *text, int width, gboolean rig
 char *dn_network_summary (DnNetwork *net)
 {
     int n = (int) net->nodes->len;
-    char **cells = g_new0 (char *, (size_t) (n + 2) * 5);
+    char **cells = g_new0 (char *, (size_t) (n + 2) * 5 + 1); /* NULL-terminated */
     cells[0] = g_strdup ("name");
     cells[1] = g_strdup ("kind");
     cells[2] = g_strdup ("settings");

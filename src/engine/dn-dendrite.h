@@ -1,0 +1,84 @@
+/* dn-dendrite.h: adding dendrites to a network (Perforated AI's design).
+ *
+ * A neuron module (a linear or conv layer, or a group such as conv + batch
+ * norm) becomes a "dendritic" node holding k dendrites: copies of the module
+ * whose outputs, through a forward function (sigmoid by default), feed later
+ * dendrites through cascade weights and add to the module's output through
+ * per-channel weights (see dn-layer-dendritic.c for the maths).
+ *
+ * The life of a run: dn_dendrite_wrap_network() turns the layers an
+ * experiment selects into dendritic nodes with k = 0 (the network computes
+ * exactly what it did); each switch calls dn_network_add_dendrites(), which
+ * builds a network with k + 1 dendrites per module, copies every existing
+ * weight and starts the new dendrite at N(0, 1) * init_multiplier with zero
+ * output and cascade weights, so the function is unchanged at insertion.
+ */
+#pragma once
+
+#include "dn-network.h"
+
+G_BEGIN_DECLS
+
+#define DN_DENDRITE_MAX 32
+
+/* How an experiment chooses the layers that get dendrites. */
+typedef struct {
+    char **perforate_types; /* layer types that get dendrites (default linear, conv1d, conv2d) */
+    char **perforate_names; /* layer names that get dendrites, whatever their type */
+    char **track_names;     /* layers only tracked: never get dendrites */
+    char **skip_names;      /* layers left alone */
+    char ***groups;         /* NULL-terminated lists of consecutive layer names forming one
+                               neuron module (e.g. {"conv1", "bn1"}) */
+    DnAct forward_function; /* DN_ACT_SIGMOID, DN_ACT_TANH or DN_ACT_RELU */
+    double init_multiplier; /* 0.01 */
+} DnDendriteSelection;
+
+void dn_dendrite_selection_init (DnDendriteSelection *sel);
+void dn_dendrite_selection_clear (DnDendriteSelection *sel);
+/* Reads the selection keys of an experiment's "dendrites" section: "perforate_types",
+ * "perforate", "track", "skip", "groups", "forward_function", "init_multiplier".
+ * Other keys are left for the tracker. */
+gboolean dn_dendrite_selection_from_json (JsonObject *obj, DnDendriteSelection *sel,
+                                          GError **error);
+void dn_dendrite_selection_to_json (const DnDendriteSelection *sel, JsonBuilder *b);
+/* TRUE for the keys dn_dendrite_selection_from_json reads. */
+gboolean dn_dendrite_selection_key (const char *key);
+
+/* A new network description in which the selected layers are dendritic nodes with
+ * k = 0. *warnings (may be NULL) receives plain-language warnings, e.g. a batch norm
+ * left outside a group ("group it with conv1 in "groups" so each dendrite gets its own
+ * normalisation"). Free the array with g_ptr_array_unref. */
+JsonNode *dn_dendrite_wrap_network (JsonNode *desc, const DnDendriteSelection *sel,
+                                    GPtrArray **warnings, GError **error);
+
+/* A network like `net` with one more dendrite in every dendritic node; every
+ * existing parameter and buffer is copied; the new dendrites are drawn from rng. */
+DnNetwork *dn_network_add_dendrites (DnNetwork *net, DnRng *rng, GError **error);
+/* Copies every parameter and buffer that exists in both networks under the same name
+ * (and, for dendrites_to_top, the rows that exist in both). */
+void dn_network_copy_weights (DnNetwork *dst, DnNetwork *src);
+
+/* Dendrite sets in the network (the k of its dendritic nodes; 0 without any). */
+int dn_network_dendrite_count (DnNetwork *net);
+/* Number of dendritic nodes. */
+int dn_network_n_dendritic (DnNetwork *net);
+/* The spec's parameter counts: the clean (inference) count, which is what the
+ * network holds, and the reference library's count, which also counts the old
+ * dendrite-to-neuron matrices and the leftover candidate matrix. */
+int64_t dn_network_clean_param_count (DnNetwork *net);
+int64_t dn_network_reference_param_count (DnNetwork *net);
+
+/* Dendritic nodes: k (-1 for another layer), channels, the neuron module's params. */
+int dn_dendritic_count (const DnLayer *l);
+int dn_dendritic_channels (const DnLayer *l);
+int64_t dn_dendritic_neuron_params (const DnLayer *l);
+/* The forward-function outputs s_i (batch, ...) of dendrite i from the last forward. */
+const float *dn_dendritic_outputs (const DnLayer *l, int i, int *batch, size_t *n_per_sample);
+
+const char *dn_dendrite_act_name (DnAct act);
+gboolean dn_dendrite_act_from_name (const char *name, DnAct *act);
+/* Initialises a fresh dendrite (its layers' buffers as at creation, parameters
+ * N(0, 1) * multiplier). */
+void dn_dendrite_init_copy (DnLayer **layers, int n, DnRng *rng, float multiplier);
+
+G_END_DECLS
