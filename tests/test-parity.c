@@ -142,7 +142,9 @@ static void check_layer_case(gconstpointer data)
         gsize n;
         p->value = dn_test_json_floats(json_object_get_array_member(fp, "data"), &n);
         g_assert_cmpuint(n, ==, (gsize)dn_shape_numel(&p->shape));
-        gboolean is_buffer = g_str_has_prefix(p->name, "running_");
+        /* "running_var", or "main_module.1.running_var" inside a dendritic group */
+        const char *leaf = strrchr(p->name, '.');
+        gboolean is_buffer = g_str_has_prefix(leaf != NULL ? leaf + 1 : p->name, "running_");
         g_assert_cmpint(p->trainable, ==, !is_buffer);
         p->grad = p->trainable ? g_new0(float, n) : NULL;
     }

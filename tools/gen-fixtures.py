@@ -21,7 +21,12 @@ separate shape that includes the batch dimension):
                  "grads": {state-dict key: data}}}
 
 Parameters are named as in our engine (weight, bias, running_mean, running_var),
-which are also PyTorch's names. Floats are written with the shortest decimal
+which are also PyTorch's names. Dendritic cases (type "dendritic", spec 5.3) use
+the names of dn-layer-dendritic.c: main_module[.<i>].<p>,
+dendrite_module.layers.<d>[.<i>].<p> (".<i>" only for a group such as conv2d +
+batchnorm2d), dendrites_to_top.<k-1> (k, C) and
+dendrite_module.dendrites_to_dendrites.<i> (i, C); their values come from a
+separate random stream (seed + 1) so adding cases leaves the others unchanged. Floats are written with the shortest decimal
 that reads back as the same float32.
 """
 
@@ -326,6 +331,120 @@ def network_case():
     }
 
 
+# ---- dendritic layers (spec 5.3) ----
+
+DENDRITIC_MODULES = {
+    # name: (our "layers" settings, a torch module factory, input shape with batch)
+    "linear": ([{"type": "linear", "in_features": 5, "out_features": 4}],
+               lambda: nn.Linear(5, 4), (3, 5)),
+    "conv2d": ([{"type": "conv2d", "in_channels": 2, "out_channels": 3, "kernel_size": 2}],
+               lambda: nn.Conv2d(2, 3, 2), (2, 2, 4, 4)),
+    "conv2d_bn": ([{"type": "conv2d", "in_channels": 2, "out_channels": 3, "kernel_size": 2},
+                   {"type": "batchnorm2d", "num_features": 3}],
+                  lambda: nn.Sequential(nn.Conv2d(2, 3, 2), nn.BatchNorm2d(3)), (2, 2, 4, 4)),
+}
+
+FORWARD_FUNCTIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
+
+
+def fill_module(module):
+    """Random values in a neuron module (or a dendrite copy): weights large enough
+    that every dendrite matters, batch-norm scales around 1, positive variances."""
+    with torch.no_grad():
+        for sub in module.modules():
+            if isinstance(sub, nn.BatchNorm2d):
+                sub.weight.copy_(1.0 + 0.3 * torch.randn(sub.weight.shape))
+                sub.bias.copy_(0.3 * torch.randn(sub.bias.shape))
+                sub.running_mean.copy_(0.5 * torch.randn(sub.running_mean.shape))
+                sub.running_var.copy_(0.5 + torch.rand(sub.running_var.shape))
+            elif isinstance(sub, (nn.Linear, nn.Conv2d)):
+                sub.weight.copy_(0.5 * torch.randn(sub.weight.shape))
+                sub.bias.copy_(0.5 * torch.randn(sub.bias.shape))
+
+
+def module_state(prefix, module):
+    """(our name, tensor, trainable) for every parameter and running statistic, named
+    as dn-layer-dendritic.c names them: <prefix>.<p> for one layer, <prefix>.<i>.<p>
+    for a group (torch's Sequential gives the same "<i>." prefix)."""
+    out = [(f"{prefix}.{n}", p, True) for n, p in module.named_parameters()]
+    out += [(f"{prefix}.{n}", b, False) for n, b in module.named_buffers()
+            if not n.endswith("num_batches_tracked")]
+    return out
+
+
+def dendritic_case(kind, k, ff, training):
+    """A neuron module with k dendrites, computed as spec 5.3 writes it, with
+    non-zero dendrite-to-neuron (T) and cascade (D2D) weights."""
+    layers, make, xshape = DENDRITIC_MODULES[kind]
+    main = make()
+    dends = [make() for _ in range(k)]
+    for m in [main] + dends:
+        fill_module(m)
+        m.train(training)
+    x = torch.randn(xshape)
+    state = module_state("main_module", main)
+    for d, m in enumerate(dends):
+        state += module_state(f"dendrite_module.layers.{d}", m)
+    c = layers[0]["out_features"] if kind == "linear" else layers[0]["out_channels"]
+    top = None
+    d2d = [None]
+    if k > 0:
+        top = (0.8 * torch.randn(k, c)).requires_grad_(True)
+        state.append((f"dendrites_to_top.{k - 1}", top, True))
+    for i in range(1, k):
+        w = (0.8 * torch.randn(i, c)).requires_grad_(True)
+        d2d.append(w)
+        state.append((f"dendrite_module.dendrites_to_dendrites.{i}", w, True))
+    before = {n: t.detach().clone() for n, t, _ in state}
+
+    xr = x.clone().requires_grad_(True)
+    y = main(xr)
+    bc = (1, c) + (1,) * (y.dim() - 2)  # broadcast along the channel axis
+    sigma = FORWARD_FUNCTIONS[ff]
+    s = []
+    for i in range(k):
+        a = dends[i](xr)
+        for j in range(i):
+            a = a + d2d[i][j].view(bc) * s[j]
+        s.append(sigma(a))
+    out = y
+    for i in range(k):
+        out = out + top[i].view(bc) * s[i]
+    dy = torch.randn(out.shape)
+    out.backward(dy)
+
+    settings = {"dendrites": k, "forward_function": ff, "layers": layers}
+    case = {
+        "name": f"{kind}_k{k}_{ff}" + ("_train" if training else ""),
+        "type": "dendritic",
+        "settings": settings,
+        "training": training,
+        "inputs": [tensor_obj(x)],
+        "params": {n: tensor_obj(before[n]) for n, _, _ in state},
+        "output": tensor_obj(out),
+        "dy": flat(dy),
+        "dx": [flat(xr.grad)],
+        "grads": {n: flat(t.grad) for n, t, trainable in state if trainable},
+    }
+    buffers = [(n, t) for n, t, trainable in state if not trainable]
+    if training and buffers:
+        case["updated"] = {n: flat(t) for n, t in buffers}
+    return case
+
+
+def dendritic_cases():
+    out = []
+    for kind in DENDRITIC_MODULES:
+        training = kind == "conv2d_bn"
+        out.append(dendritic_case(kind, 0, "sigmoid", training))
+        for k in (1, 3):
+            for ff in FORWARD_FUNCTIONS:
+                out.append(dendritic_case(kind, k, ff, training))
+    # The group in eval mode: running statistics normalise every copy.
+    out.append(dendritic_case("conv2d_bn", 3, "sigmoid", False))
+    return out
+
+
 def main():
     torch.manual_seed(SEED)
     torch.set_default_dtype(torch.float32)
@@ -338,6 +457,9 @@ def main():
         "losses": loss_cases(),
         "network": network_case(),
     }
+    # Dendritic cases draw from their own stream so the cases above stay as they were.
+    torch.manual_seed(SEED + 1)
+    doc["layers"] += dendritic_cases()
     here = os.path.dirname(os.path.abspath(__file__))
     path = os.path.join(here, "..", "tests", "fixtures", "layers.json")
     if len(sys.argv) > 1:

@@ -54,9 +54,7 @@ void dn_cpu_adam_update (DnBackend *be, size_t n, float *w, const float *g, floa
 void dn_cpu_adadelta_update (DnBackend *be, size_t n, float *w, const float *g, float *sq_avg, float *acc_delta, float lr, float rho, float eps, float weight_decay);
 void dn_cpu_rmsprop_update (DnBackend *be, size_t n, float *w, const float *g, float *sq_avg, float *grad_avg, float *momentum_buf, float lr, float alpha, float eps, float weight_decay, float momentum, gboolean centered);
 
-/* Threads for our own loops (BLAS is set separately), and the index of the
- * calling thread inside a parallel loop (0 outside). */
+/* Threads for our own loops (BLAS runs single-threaded inside them). */
 int dn_cpu_threads (void);
-int dn_cpu_thread_index (void);
 
 G_END_DECLS

@@ -6,13 +6,10 @@
 #include "dn-backend-cpu-private.h"
 #include "dn-error.h"
 
-#include <cblas.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-#include <string.h>
+#include "dn-parallel.h"
 
-static int cpu_threads = 0;
+#include <cblas.h>
+#include <string.h>
 
 void *dn_cpu_alloc (DnBackend *be, size_t bytes)
 {
@@ -54,9 +51,45 @@ void dn_cpu_synchronize (DnBackend *be)
 {
 }
 
+typedef struct {
+    enum CBLAS_TRANSPOSE ta, tb;
+    int m, n, k;
+    float alpha;
+    const float *a;
+    int lda;
+    const float *b;
+    int ldb;
+    float beta;
+    float *c;
+    int ldc;
+    gboolean by_rows;
+    int block;
+} GemmJob;
+
+static void gemm_task (int t, int n_tasks, gpointer data)
+{
+    const GemmJob *j = data;
+    int len = j->by_rows ? j->m : j->n;
+    int lo = t * j->block, hi = MIN (len, lo + j->block);
+    if (lo >= hi)
+        return;
+    if (j->by_rows) {
+        /* rows lo..hi of op(a): row i of a, or column i of a when transposed */
+        const float *at = j->ta == CblasTrans ? j->a + lo : j->a + (size_t) lo * j->lda;
+        cblas_sgemm (CblasRowMajor, j->ta, j->tb, hi - lo, j->n, j->k, j->alpha, at, j->lda, j->b,
+                     j->ldb, j->beta, j->c + (size_t) lo * j->ldc, j->ldc);
+    } else {
+        /* columns lo..hi of op(b): column j of b, or row j of b when transposed */
+        const float *bt = j->tb == CblasTrans ? j->b + (size_t) lo * j->ldb : j->b + lo;
+        cblas_sgemm (CblasRowMajor, j->ta, j->tb, j->m, hi - lo, j->k, j->alpha, j->a, j->lda, bt,
+                     j->ldb, j->beta, j->c + lo, j->ldc);
+    }
+}
+
 /* OpenBLAS runs single-threaded; GEMMs are split across our own threads by
  * blocks of rows (or columns, when there are few rows) of C. One thread pool
- * (OpenMP) for everything keeps two pools from fighting over the cores. */
+ * (dn-parallel.c) for everything keeps two pools from fighting over the cores,
+ * and its workers sleep while the main thread works alone. */
 #define GEMM_SPLIT_FLOPS 2e6
 
 // a is op(a) (m, k), b is op(b) (k, n), c is (m, n); all row-major
@@ -74,26 +107,11 @@ void dn_cpu_gemm (DnBackend *be, gboolean trans_a, gboolean trans_b, int m, int 
         return;
     }
     /* Split the longer side of C in nt blocks, multiples of 16 for the kernels. */
-    gboolean by_rows = m >= n || m >= 16 * nt;
-    int len = by_rows ? m : n;
-    int block = ((len + nt - 1) / nt + 15) & ~15;
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int t = 0; t < nt; t++) {
-        int lo = t * block, hi = MIN (len, lo + block);
-        if (lo >= hi)
-            continue;
-        if (by_rows) {
-            /* rows lo..hi of op(a): row i of a, or column i of a when transposed */
-            const float *at = trans_a ? a + lo : a + (size_t) lo * lda;
-            cblas_sgemm (CblasRowMajor, ta, tb, hi - lo, n, k, alpha, at, lda, b, ldb, beta,
-                         c + (size_t) lo * ldc, ldc);
-        } else {
-            /* columns lo..hi of op(b): column j of b, or row j of b when transposed */
-            const float *bt = trans_b ? b + (size_t) lo * ldb : b + lo;
-            cblas_sgemm (CblasRowMajor, ta, tb, m, hi - lo, k, alpha, a, lda, bt, ldb, beta,
-                         c + lo, ldc);
-        }
-    }
+    GemmJob job = {ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, FALSE, 0};
+    job.by_rows = m >= n || m >= 16 * nt;
+    int len = job.by_rows ? m : n;
+    job.block = ((len + nt - 1) / nt + 15) & ~15;
+    dn_parallel_run (nt, gemm_task, &job);
 }
 
 void dn_cpu_axpy (DnBackend *be, size_t n, float alpha, const float *restrict x,
@@ -193,23 +211,14 @@ void dn_cpu_bias_backward (DnBackend *be, int n, int c, int spatial, const float
     }
 }
 
-int dn_cpu_thread_index (void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num ();
-#else
-    return 0;
-#endif
-}
-
 int dn_cpu_threads (void)
 {
-    return cpu_threads > 0 ? cpu_threads : (int) g_get_num_processors ();
+    return dn_parallel_get_threads ();
 }
 
 void dn_backend_cpu_set_threads (int n_threads)
 {
-    cpu_threads = n_threads > 0 ? n_threads : 0;
+    dn_parallel_set_threads (n_threads);
     /* our loops split the work; OpenBLAS's own pool stays idle */
     openblas_set_num_threads (1);
 }
@@ -219,13 +228,201 @@ int dn_backend_cpu_get_threads (void)
     return dn_cpu_threads ();
 }
 
+/* ---- elementwise ops split across the pool ----
+ * Each op's serial kernel works on any slice, so a wrapper hands every
+ * thread a fixed slice of the elements (or of the batch). Small tensors
+ * stay on the calling thread. */
+
+#define PAR_MIN_ELEMENTS 65536
+
+static int par_tasks (size_t n)
+{
+    return n < PAR_MIN_ELEMENTS ? 1 : MAX (1, MIN (dn_cpu_threads (), (int) (n / (PAR_MIN_ELEMENTS / 2))));
+}
+
+typedef struct {
+    DnBackend *be;
+    size_t n;
+    DnAct act;
+    float param;
+    const float *x, *y, *dy;
+    float *out;
+} ActJob;
+
+static void zero_task (int t, int nt, gpointer data)
+{
+    ActJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice (j->n, t, nt, &lo, &hi);
+    dn_cpu_zero (j->be, j->out + lo, hi - lo);
+}
+
+static void par_zero (DnBackend *be, float *x, size_t n)
+{
+    ActJob j = {.be = be, .n = n, .out = x};
+    dn_parallel_run (par_tasks (n), zero_task, &j);
+}
+
+static void act_forward_task (int t, int nt, gpointer data)
+{
+    ActJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice (j->n, t, nt, &lo, &hi);
+    dn_cpu_act_forward (j->be, j->act, j->param, hi - lo, j->x + lo, j->out + lo);
+}
+
+static void par_act_forward (DnBackend *be, DnAct act, float param, size_t n, const float *x,
+                             float *y)
+{
+    ActJob j = {be, n, act, param, x, NULL, NULL, y};
+    dn_parallel_run (par_tasks (n), act_forward_task, &j);
+}
+
+static void act_backward_task (int t, int nt, gpointer data)
+{
+    ActJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice (j->n, t, nt, &lo, &hi);
+    dn_cpu_act_backward (j->be, j->act, j->param, hi - lo, j->x ? j->x + lo : NULL,
+                         j->y ? j->y + lo : NULL, j->dy + lo, j->out + lo);
+}
+
+static void par_act_backward (DnBackend *be, DnAct act, float param, size_t n, const float *x,
+                              const float *y, const float *dy, float *dx)
+{
+    ActJob j = {be, n, act, param, x, y, dy, dx};
+    dn_parallel_run (par_tasks (n), act_backward_task, &j);
+}
+
+typedef struct {
+    DnBackend *be;
+    const DnConvGeom *g;
+    int batch;
+    const float *in;
+    float *out;
+    int32_t *argmax;
+} PoolJob;
+
+static void maxpool_forward_task (int t, int nt, gpointer data)
+{
+    PoolJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice ((size_t) j->batch, t, nt, &lo, &hi);
+    size_t xs = (size_t) j->g->c_in * j->g->h * j->g->w, ys = (size_t) j->g->c_in * j->g->oh * j->g->ow;
+    dn_cpu_maxpool2d_forward (j->be, j->g, (int) (hi - lo), j->in + lo * xs, j->out + lo * ys,
+                              j->argmax + lo * ys);
+}
+
+static void par_maxpool2d_forward (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
+                                   float *y, int32_t *argmax)
+{
+    PoolJob j = {be, g, batch, x, y, argmax};
+    size_t n = (size_t) batch * g->c_in * g->h * g->w;
+    dn_parallel_run (MIN (par_tasks (n), batch), maxpool_forward_task, &j);
+}
+
+static void maxpool_backward_task (int t, int nt, gpointer data)
+{
+    PoolJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice ((size_t) j->batch, t, nt, &lo, &hi);
+    size_t xs = (size_t) j->g->c_in * j->g->h * j->g->w, ys = (size_t) j->g->c_in * j->g->oh * j->g->ow;
+    dn_cpu_maxpool2d_backward (j->be, j->g, (int) (hi - lo), j->in + lo * ys, j->argmax + lo * ys,
+                               j->out + lo * xs);
+}
+
+static void par_maxpool2d_backward (DnBackend *be, const DnConvGeom *g, int batch,
+                                    const float *dy, const int32_t *argmax, float *dx)
+{
+    PoolJob j = {be, g, batch, dy, dx, (int32_t *) argmax};
+    size_t n = (size_t) batch * g->c_in * g->h * g->w;
+    dn_parallel_run (MIN (par_tasks (n), batch), maxpool_backward_task, &j);
+}
+
+/* Optimizer updates: every buffer is a flat array aligned with the parameters. */
+typedef struct {
+    DnBackend *be;
+    int kind;
+    size_t n;
+    float *w;
+    const float *g;
+    float *b0, *b1, *b2;
+    float lr, a, b, c, d;
+    gboolean f0, f1;
+    int64_t step;
+} OptJob;
+
+#define OFF(p) ((p) != NULL ? (p) + lo : NULL)
+
+static void opt_task (int t, int nt, gpointer data)
+{
+    OptJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice (j->n, t, nt, &lo, &hi);
+    switch (j->kind) {
+    case 0:
+        dn_cpu_sgd_update (j->be, hi - lo, j->w + lo, j->g + lo, OFF (j->b0), j->lr, j->a, j->b,
+                           j->f0, j->c, j->f1);
+        break;
+    case 1:
+        dn_cpu_adam_update (j->be, hi - lo, j->w + lo, j->g + lo, OFF (j->b0), OFF (j->b1),
+                            OFF (j->b2), j->lr, j->a, j->b, j->c, j->d, j->f0, j->f1, j->step);
+        break;
+    case 2:
+        dn_cpu_adadelta_update (j->be, hi - lo, j->w + lo, j->g + lo, OFF (j->b0), OFF (j->b1),
+                                j->lr, j->a, j->b, j->c);
+        break;
+    default:
+        dn_cpu_rmsprop_update (j->be, hi - lo, j->w + lo, j->g + lo, OFF (j->b0), OFF (j->b1),
+                               OFF (j->b2), j->lr, j->a, j->b, j->c, j->d, j->f0);
+        break;
+    }
+}
+
+static void par_sgd_update (DnBackend *be, size_t n, float *w, const float *g, float *momentum_buf,
+                            float lr, float momentum, float dampening, gboolean nesterov,
+                            float weight_decay, gboolean first_step)
+{
+    OptJob j = {be, 0, n, w, g, momentum_buf, NULL, NULL, lr, momentum, dampening, weight_decay,
+                0, nesterov, first_step, 0};
+    dn_parallel_run (par_tasks (n), opt_task, &j);
+}
+
+static void par_adam_update (DnBackend *be, size_t n, float *w, const float *g, float *m,
+                             float *v, float *vmax, float lr, float beta1, float beta2, float eps,
+                             float weight_decay, gboolean decoupled, gboolean amsgrad,
+                             int64_t step)
+{
+    OptJob j = {be, 1, n, w, g, m, v, vmax, lr, beta1, beta2, eps, weight_decay, decoupled,
+                amsgrad, step};
+    dn_parallel_run (par_tasks (n), opt_task, &j);
+}
+
+static void par_adadelta_update (DnBackend *be, size_t n, float *w, const float *g,
+                                 float *sq_avg, float *acc_delta, float lr, float rho, float eps,
+                                 float weight_decay)
+{
+    OptJob j = {be, 2, n, w, g, sq_avg, acc_delta, NULL, lr, rho, eps, weight_decay, 0, FALSE,
+                FALSE, 0};
+    dn_parallel_run (par_tasks (n), opt_task, &j);
+}
+
+static void par_rmsprop_update (DnBackend *be, size_t n, float *w, const float *g, float *sq_avg,
+                                float *grad_avg, float *momentum_buf, float lr, float alpha,
+                                float eps, float weight_decay, float momentum, gboolean centered)
+{
+    OptJob j = {be, 3, n, w, g, sq_avg, grad_avg, momentum_buf, lr, alpha, eps, weight_decay,
+                momentum, centered, FALSE, 0};
+    dn_parallel_run (par_tasks (n), opt_task, &j);
+}
+
 static DnBackend cpu_backend = {
     .name = "cpu",
     .alloc = dn_cpu_alloc,
     .free = dn_cpu_free,
     .upload = dn_cpu_upload,
     .download = dn_cpu_download,
-    .zero = dn_cpu_zero,
+    .zero = par_zero,
     .copy = dn_cpu_copy,
     .synchronize = dn_cpu_synchronize,
     .gemm = dn_cpu_gemm,
@@ -244,10 +441,10 @@ static DnBackend cpu_backend = {
     .channel_dot = dn_cpu_channel_dot,
     .bias_add = dn_cpu_bias_add,
     .bias_backward = dn_cpu_bias_backward,
-    .act_forward = dn_cpu_act_forward,
-    .act_backward = dn_cpu_act_backward,
-    .maxpool2d_forward = dn_cpu_maxpool2d_forward,
-    .maxpool2d_backward = dn_cpu_maxpool2d_backward,
+    .act_forward = par_act_forward,
+    .act_backward = par_act_backward,
+    .maxpool2d_forward = par_maxpool2d_forward,
+    .maxpool2d_backward = par_maxpool2d_backward,
     .avgpool2d_forward = dn_cpu_avgpool2d_forward,
     .avgpool2d_backward = dn_cpu_avgpool2d_backward,
     .batchnorm_forward_train = dn_cpu_batchnorm_forward_train,
@@ -264,10 +461,10 @@ static DnBackend cpu_backend = {
     .mse = dn_cpu_mse,
     .bce_logits = dn_cpu_bce_logits,
     .count_correct = dn_cpu_count_correct,
-    .sgd_update = dn_cpu_sgd_update,
-    .adam_update = dn_cpu_adam_update,
-    .adadelta_update = dn_cpu_adadelta_update,
-    .rmsprop_update = dn_cpu_rmsprop_update,
+    .sgd_update = par_sgd_update,
+    .adam_update = par_adam_update,
+    .adadelta_update = par_adadelta_update,
+    .rmsprop_update = par_rmsprop_update,
 };
 
 DnBackend *dn_backend_cpu (void)

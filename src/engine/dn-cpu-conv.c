@@ -6,6 +6,7 @@
  * stride allows.
  */
 #include "dn-backend-cpu-private.h"
+#include "dn-parallel.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -144,37 +145,102 @@ size_t dn_cpu_conv2d_workspace (DnBackend *be, const DnConvGeom *g, int batch)
     return conv_thread_size (g) * conv_threads (batch);
 }
 
-// x is (B, C_in, H, W), w is (C_out, C_in/G, kh, kw), bias is (C_out); y is (B, C_out, OH, OW)
-void dn_cpu_conv2d_forward (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
-                            const float *w, const float *bias, float *y, float *workspace)
+typedef struct {
+    DnBackend *be;
+    const DnConvGeom *g;
+    int batch;
+    const float *x, *w, *bias, *dy;
+    float *y, *dx, *dw, *db, *workspace;
+} ConvJob;
+
+static gboolean is_direct (const DnConvGeom *g)
 {
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+}
+
+static void conv_forward_task (int t, int n_tasks, gpointer data)
+{
+    const ConvJob *j = data;
+    const DnConvGeom *g = j->g;
     const int P = g->oh * g->ow, G = g->groups;
     const int Kg = g->c_in / G * g->kh * g->kw, Mg = g->c_out / G;
     const size_t xs = (size_t) g->c_in * g->h * g->w, ys = (size_t) g->c_out * P;
-    const int nt = conv_threads (batch);
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int b = 0; b < batch; b++) {
-        float *col = workspace + conv_thread_size (g) * (size_t) dn_cpu_thread_index ();
-        const float *xb = x + b * xs;
-        float *yb = y + b * ys;
-        gboolean direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 &&
-                          g->pw == 0;
+    float *col = j->workspace + conv_thread_size (g) * (size_t) t;
+    size_t b0, b1;
+    dn_parallel_slice ((size_t) j->batch, t, n_tasks, &b0, &b1);
+    for (size_t b = b0; b < b1; b++) {
+        const float *xb = j->x + b * xs;
+        float *yb = j->y + b * ys;
         const float *src = xb;
-        if (!direct) {
-            dn_cpu_im2col (be, g, 1, xb, col);
+        if (!is_direct (g)) {
+            dn_cpu_im2col (j->be, g, 1, xb, col);
             src = col;
         }
         for (int k = 0; k < G; k++)
             cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, Mg, P, Kg, 1.0f,
-                         w + (size_t) k * Mg * Kg, Kg, src + (size_t) k * Kg * P, P, 0.0f,
+                         j->w + (size_t) k * Mg * Kg, Kg, src + (size_t) k * Kg * P, P, 0.0f,
                          yb + (size_t) k * Mg * P, P);
-        if (bias != NULL)
+        if (j->bias != NULL)
             for (int c = 0; c < g->c_out; c++) {
-                float v = bias[c];
+                float v = j->bias[c];
                 float *row = yb + (size_t) c * P;
                 for (int p = 0; p < P; p++)
                     row[p] += v;
             }
+    }
+}
+
+// x is (B, C_in, H, W), w is (C_out, C_in/G, kh, kw), bias is (C_out); y is (B, C_out, OH, OW)
+void dn_cpu_conv2d_forward (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
+                            const float *w, const float *bias, float *y, float *workspace)
+{
+    ConvJob job = {be, g, batch, x, w, bias, NULL, y, NULL, NULL, NULL, workspace};
+    dn_parallel_run (conv_threads (batch), conv_forward_task, &job);
+}
+
+static void conv_backward_task (int t, int n_tasks, gpointer data)
+{
+    const ConvJob *j = data;
+    const DnConvGeom *g = j->g;
+    const int P = g->oh * g->ow, G = g->groups;
+    const int Kg = g->c_in / G * g->kh * g->kw, Mg = g->c_out / G;
+    const size_t xs = (size_t) g->c_in * g->h * g->w, ys = (size_t) g->c_out * P;
+    const size_t col_n = conv_col_size (g), dw_n = (size_t) g->c_out * Kg;
+    float *col = j->workspace + conv_thread_size (g) * (size_t) t;
+    float *dwt = col + col_n, *dbt = dwt + dw_n;
+    const gboolean direct = is_direct (g);
+    memset (dwt, 0, (dw_n + g->c_out) * sizeof (float));
+    size_t b0, b1;
+    dn_parallel_slice ((size_t) j->batch, t, n_tasks, &b0, &b1);
+    for (size_t b = b0; b < b1; b++) {
+        const float *xb = j->x + b * xs, *dyb = j->dy + b * ys;
+        const float *src = xb;
+        if (!direct) {
+            dn_cpu_im2col (j->be, g, 1, xb, col);
+            src = col;
+        }
+        for (int k = 0; k < G; k++)
+            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, Mg, Kg, P, 1.0f,
+                         dyb + (size_t) k * Mg * P, P, src + (size_t) k * Kg * P, P, 1.0f,
+                         dwt + (size_t) k * Mg * Kg, Kg);
+        if (j->db != NULL)
+            for (int c = 0; c < g->c_out; c++) {
+                const float *row = dyb + (size_t) c * P;
+                float s = 0.0f;
+                for (int p = 0; p < P; p++)
+                    s += row[p];
+                dbt[c] += s;
+            }
+        if (j->dx != NULL) {
+            float *dxb = j->dx + b * xs;
+            /* direct: the GEMM adds straight into dx; otherwise through col2im */
+            for (int k = 0; k < G; k++)
+                cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, Kg, P, Mg, 1.0f,
+                             j->w + (size_t) k * Mg * Kg, Kg, dyb + (size_t) k * Mg * P, P,
+                             direct ? 1.0f : 0.0f, (direct ? dxb : col) + (size_t) k * Kg * P, P);
+            if (!direct)
+                dn_cpu_col2im (j->be, g, 1, col, dxb);
+        }
     }
 }
 
@@ -183,50 +249,12 @@ void dn_cpu_conv2d_backward (DnBackend *be, const DnConvGeom *g, int batch, cons
                              const float *w, const float *dy, float *dx, float *dw, float *db,
                              float *workspace)
 {
-    const int P = g->oh * g->ow, G = g->groups;
-    const int Kg = g->c_in / G * g->kh * g->kw, Mg = g->c_out / G;
-    const size_t xs = (size_t) g->c_in * g->h * g->w, ys = (size_t) g->c_out * P;
-    const size_t col_n = conv_col_size (g), dw_n = (size_t) g->c_out * Kg;
+    ConvJob job = {be, g, batch, x, w, NULL, dy, NULL, dx, dw, db, workspace};
     const int nt = conv_threads (batch);
-    for (int t = 0; t < nt; t++)
-        memset (workspace + conv_thread_size (g) * t + col_n, 0,
-                (dw_n + g->c_out) * sizeof (float));
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int b = 0; b < batch; b++) {
-        float *col = workspace + conv_thread_size (g) * (size_t) dn_cpu_thread_index ();
-        float *dwt = col + col_n, *dbt = dwt + dw_n;
-        const float *xb = x + b * xs, *dyb = dy + b * ys;
-        gboolean direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 &&
-                          g->pw == 0;
-        const float *src = xb;
-        if (!direct) {
-            dn_cpu_im2col (be, g, 1, xb, col);
-            src = col;
-        }
-        for (int k = 0; k < G; k++)
-            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, Mg, Kg, P, 1.0f,
-                         dyb + (size_t) k * Mg * P, P, src + (size_t) k * Kg * P, P, 1.0f,
-                         dwt + (size_t) k * Mg * Kg, Kg);
-        if (db != NULL)
-            for (int c = 0; c < g->c_out; c++) {
-                const float *row = dyb + (size_t) c * P;
-                float s = 0.0f;
-                for (int p = 0; p < P; p++)
-                    s += row[p];
-                dbt[c] += s;
-            }
-        if (dx != NULL) {
-            float *dxb = dx + b * xs;
-            /* direct: the GEMM adds straight into dx; otherwise through col2im */
-            for (int k = 0; k < G; k++)
-                cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, Kg, P, Mg, 1.0f,
-                             w + (size_t) k * Mg * Kg, Kg, dyb + (size_t) k * Mg * P, P,
-                             direct ? 1.0f : 0.0f,
-                             (direct ? dxb : col) + (size_t) k * Kg * P, P);
-            if (!direct)
-                dn_cpu_col2im (be, g, 1, col, dxb);
-        }
-    }
+    dn_parallel_run (nt, conv_backward_task, &job);
+    /* the per-thread sums, added in thread order */
+    const size_t col_n = conv_col_size (g);
+    const size_t dw_n = (size_t) g->c_out * (g->c_in / g->groups * g->kh * g->kw);
     for (int t = 0; t < nt; t++) {
         const float *dwt = workspace + conv_thread_size (g) * t + col_n;
         for (size_t i = 0; i < dw_n; i++)
