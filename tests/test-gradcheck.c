@@ -100,6 +100,49 @@ static const GcCase cases[] = {
     {"flatten", "flatten", "{}", 2, 1, {{3, {2, 2, 3}}}},
     {"add", "add", "{}", 2, 2, {{3, {2, 2, 2}}, {3, {2, 2, 2}}}},
     {"concat", "concat", "{}", 2, 2, {{3, {2, 3, 3}}, {3, {1, 3, 3}}}},
+    /* Neuron modules with k dendrites; every T and D2D value is non-zero (gc_new), so
+     * the output weights and the cascade all carry gradient. */
+    {"dendritic/linear-k0", "dendritic",
+     "{\"dendrites\": 0, \"layers\": [{\"type\": \"linear\", \"out_features\": 4}]}",
+     3, 1, {{1, {5}}}},
+    {"dendritic/linear-k1-sigmoid", "dendritic",
+     "{\"dendrites\": 1, \"layers\": [{\"type\": \"linear\", \"out_features\": 4}]}",
+     3, 1, {{1, {5}}}},
+    {"dendritic/linear-k3-sigmoid", "dendritic",
+     "{\"dendrites\": 3, \"layers\": [{\"type\": \"linear\", \"out_features\": 4}]}",
+     3, 1, {{1, {5}}}},
+    {"dendritic/linear-k3-tanh", "dendritic",
+     "{\"dendrites\": 3, \"forward_function\": \"tanh\", "
+     "\"layers\": [{\"type\": \"linear\", \"out_features\": 4}]}", 3, 1, {{1, {5}}}},
+    {"dendritic/conv2d-k0", "dendritic",
+     "{\"dendrites\": 0, \"layers\": [{\"type\": \"conv2d\", \"out_channels\": 3, "
+     "\"kernel_size\": 2}]}", 2, 1, {{3, {2, 4, 4}}}},
+    {"dendritic/conv2d-k1-tanh", "dendritic",
+     "{\"dendrites\": 1, \"forward_function\": \"tanh\", \"layers\": [{\"type\": "
+     "\"conv2d\", \"out_channels\": 3, \"kernel_size\": 2}]}", 2, 1, {{3, {2, 4, 4}}}},
+    {"dendritic/conv2d-k3-sigmoid", "dendritic",
+     "{\"dendrites\": 3, \"layers\": [{\"type\": \"conv2d\", \"out_channels\": 3, "
+     "\"kernel_size\": 2}]}", 2, 1, {{3, {2, 4, 4}}}},
+    {"dendritic/conv2d-k3-tanh", "dendritic",
+     "{\"dendrites\": 3, \"forward_function\": \"tanh\", \"layers\": [{\"type\": "
+     "\"conv2d\", \"out_channels\": 3, \"kernel_size\": 2}]}", 2, 1, {{3, {2, 4, 4}}}},
+    {"dendritic/conv2d-bn-train-k0", "dendritic",
+     "{\"dendrites\": 0, \"layers\": [{\"type\": \"conv2d\", \"out_channels\": 3, "
+     "\"kernel_size\": 2}, {\"type\": \"batchnorm2d\"}]}", 2, 1, {{3, {2, 4, 4}}}, TRUE},
+    {"dendritic/conv2d-bn-train-k1-sigmoid", "dendritic",
+     "{\"dendrites\": 1, \"layers\": [{\"type\": \"conv2d\", \"out_channels\": 3, "
+     "\"kernel_size\": 2}, {\"type\": \"batchnorm2d\"}]}", 2, 1, {{3, {2, 4, 4}}}, TRUE},
+    {"dendritic/conv2d-bn-train-k3-sigmoid", "dendritic",
+     "{\"dendrites\": 3, \"layers\": [{\"type\": \"conv2d\", \"out_channels\": 3, "
+     "\"kernel_size\": 2}, {\"type\": \"batchnorm2d\"}]}", 2, 1, {{3, {2, 4, 4}}}, TRUE},
+    {"dendritic/conv2d-bn-train-k3-tanh", "dendritic",
+     "{\"dendrites\": 3, \"forward_function\": \"tanh\", \"layers\": [{\"type\": "
+     "\"conv2d\", \"out_channels\": 3, \"kernel_size\": 2}, {\"type\": "
+     "\"batchnorm2d\"}]}", 2, 1, {{3, {2, 4, 4}}}, TRUE},
+    {"dendritic/conv2d-bn-eval-k3-tanh", "dendritic",
+     "{\"dendrites\": 3, \"forward_function\": \"tanh\", \"layers\": [{\"type\": "
+     "\"conv2d\", \"out_channels\": 3, \"kernel_size\": 2}, {\"type\": "
+     "\"batchnorm2d\"}]}", 2, 1, {{3, {2, 4, 4}}}, FALSE},
 };
 /* clang-format on */
 
@@ -214,13 +257,33 @@ static Gc *gc_new(const GcCase *c, DnRng *rng)
         DnParam *p = &g->l->params[i];
         size_t n = (size_t)dn_shape_numel(&p->shape);
         p->value = g_new(float, n);
+        p->grad = p->trainable ? g_new0(float, n) : NULL;
+    }
+    /* A dendritic layer starts as the network starts it: its init must leave the
+     * dendrite-to-neuron (T) and cascade (D2D) weights at zero. The values set below
+     * replace them, as training would. */
+    if (g_str_equal(c->type, "dendritic")) {
+        g->l->klass->init(g->l, rng);
+        for (int i = 0; i < g->l->n_params; i++) {
+            DnParam *p = &g->l->params[i];
+            if (g_str_has_prefix(p->name, "dendrites_to_top.") ||
+                strstr(p->name, "dendrites_to_dendrites.") != NULL)
+                for (int64_t j = 0; j < dn_shape_numel(&p->shape); j++)
+                    g_assert_cmpfloat(p->value[j], ==, 0.0f);
+        }
+    }
+    for (int i = 0; i < g->l->n_params; i++) {
+        DnParam *p = &g->l->params[i];
+        size_t n = (size_t)dn_shape_numel(&p->shape);
+        /* "running_var", or "main_module.1.running_var" in a dendritic group */
+        const char *leaf = strrchr(p->name, '.');
+        gboolean is_var = g_str_equal(leaf != NULL ? leaf + 1 : p->name, "running_var");
         for (size_t j = 0; j < n; j++) {
-            if (g_str_equal(p->name, "running_var"))
+            if (is_var)
                 p->value[j] = dn_rng_uniform_range(rng, 0.5f, 1.5f);
             else
                 p->value[j] = 0.5f * dn_rng_normal(rng);
         }
-        p->grad = p->trainable ? g_new0(float, n) : NULL;
     }
     g->out = dn_tensor_new(g->batch, &g->l->out_shape, &error);
     g_assert_no_error(error);
@@ -255,8 +318,9 @@ static void gc_free(Gc *g)
 }
 
 /* Runs forward and backward at the unperturbed point, then checks every input and
- * trainable parameter. `corrupt` scales the analytic gradients (1 in real checks). */
-static int gc_run(Gc *g, float corrupt, GString *report)
+ * trainable parameter. `corrupt` scales the analytic gradients (1 in real checks);
+ * with `only` set, just those of the parameters whose names contain it. */
+static int gc_run_only(Gc *g, float corrupt, const char *only, GString *report)
 {
     DnTensor *din[2] = {NULL, NULL};
     for (int i = 0; i < g->l->n_params; i++)
@@ -276,7 +340,7 @@ static int gc_run(Gc *g, float corrupt, GString *report)
     int bad = 0;
     for (int i = 0; i < g->n_in; i++) {
         size_t n = (size_t)dn_tensor_numel(din[i]);
-        for (size_t j = 0; j < n; j++)
+        for (size_t j = 0; j < n && only == NULL; j++)
             din[i]->data[j] *= corrupt;
         g_autofree char *what = g_strdup_printf("dx%d", i);
         bad += compare_numeric(what, g->in[i].data, n, din[i]->data, gc_loss_cb, g, report);
@@ -288,12 +352,17 @@ static int gc_run(Gc *g, float corrupt, GString *report)
             continue;
         size_t n = (size_t)dn_shape_numel(&p->shape);
         g_autofree float *ana = g_memdup2(p->grad, n * sizeof(float));
-        for (size_t j = 0; j < n; j++)
+        for (size_t j = 0; j < n && (only == NULL || strstr(p->name, only) != NULL); j++)
             ana[j] *= corrupt;
         g_autofree char *what = g_strdup_printf("d%s", p->name);
         bad += compare_numeric(what, p->value, n, ana, gc_loss_cb, g, report);
     }
     return bad;
+}
+
+static int gc_run(Gc *g, float corrupt, GString *report)
+{
+    return gc_run_only(g, corrupt, NULL, report);
 }
 
 static void test_layer(gconstpointer data)
@@ -322,6 +391,33 @@ static void test_detects_errors(void)
     Gc *g = gc_new(&cases[0], &rng);
     g_assert_cmpint(gc_run(g, 1.0f, report), ==, 0);
     g_assert_cmpint(gc_run(g, 1.1f, report), >, 0);
+    gc_free(g);
+}
+
+/* The dendritic checks notice a wrong gradient in each part of the cascade alone:
+ * the output weights, the cascade weights and a deep dendrite's body. */
+static void test_detects_dendritic_errors(void)
+{
+    const GcCase *c = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(cases) && c == NULL; i++)
+        if (g_str_equal(cases[i].path, "dendritic/conv2d-bn-train-k3-sigmoid"))
+            c = &cases[i];
+    g_assert_nonnull(c);
+    const char *parts[] = {"dendrites_to_top.2",
+                           "dendrites_to_dendrites.2",
+                           "dendrites_to_dendrites.1",
+                           "dendrite_module.layers.0.0.weight",
+                           "dendrite_module.layers.2.1.bias",
+                           "main_module.1.weight"};
+    DnRng rng;
+    dn_rng_seed(&rng, 7);
+    Gc *g = gc_new(c, &rng);
+    g_autoptr(GString) report = g_string_new(NULL);
+    g_assert_cmpint(gc_run(g, 1.0f, report), ==, 0);
+    for (size_t i = 0; i < G_N_ELEMENTS(parts); i++) {
+        g_test_message("corrupting %s", parts[i]);
+        g_assert_cmpint(gc_run_only(g, 1.2f, parts[i], report), >, 0);
+    }
     gc_free(g);
 }
 
@@ -451,6 +547,7 @@ int main(int argc, char **argv)
     g_test_add_func("/engine/gradcheck/loss/mse", test_loss_mse);
     g_test_add_func("/engine/gradcheck/loss/bce_logits", test_loss_bce_logits);
     g_test_add_func("/engine/gradcheck/detects-errors", test_detects_errors);
+    g_test_add_func("/engine/gradcheck/detects-errors-dendritic", test_detects_dendritic_errors);
     g_test_add_func("/engine/gradcheck/coverage", test_coverage);
     return g_test_run();
 }

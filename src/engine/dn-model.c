@@ -9,10 +9,18 @@
 gboolean dn_model_save (DnNetwork *net, const char *path, GHashTable *extra_metadata,
                         GError **error)
 {
+    return dn_model_save_checkpoint (net, NULL, path, extra_metadata, error);
+}
+
+gboolean dn_model_save_checkpoint (DnNetwork *net, DnOptimizer *opt, const char *path,
+                                   GHashTable *extra_metadata, GError **error)
+{
     DnBackend *be = net->backend;
     g_autoptr (GPtrArray) params = dn_network_named_params (net);
-    g_autofree DnStWrite *w = g_new0 (DnStWrite, params->len ? params->len : 1);
+    int n_opt = opt != NULL ? dn_optimizer_n_buffers (opt) : 0;
+    g_autofree DnStWrite *w = g_new0 (DnStWrite, params->len + n_opt + 1);
     g_autoptr (GPtrArray) host = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
     for (guint i = 0; i < params->len; i++) {
         DnNamedParam *np = params->pdata[i];
         size_t n = (size_t) dn_shape_numel (&np->param->shape);
@@ -22,6 +30,30 @@ gboolean dn_model_save (DnNetwork *net, const char *path, GHashTable *extra_meta
         w[i].name = np->name;
         w[i].shape = np->param->shape;
         w[i].data = h;
+    }
+    int nw = (int) params->len;
+    if (opt != NULL) {
+        for (int i = 0; i < n_opt; i++) {
+            const char *bname;
+            float *buf = dn_optimizer_buffer (opt, i, &bname);
+            float *h = g_new (float, net->n_params ? net->n_params : 1);
+            be->download (be, h, buf, net->n_params * sizeof (float));
+            g_ptr_array_add (host, h);
+            char *name = g_strdup_printf ("optimizer.%s", bname);
+            g_ptr_array_add (names, name);
+            w[nw].name = name;
+            w[nw].shape = dn_shape_1d ((int64_t) net->n_params);
+            w[nw].data = h;
+            nw++;
+        }
+        /* the step count, exact as a float up to 2^24 steps; kept as text too */
+        float *steps = g_new (float, 1);
+        steps[0] = (float) dn_optimizer_steps (opt);
+        g_ptr_array_add (host, steps);
+        w[nw].name = "optimizer.step";
+        w[nw].shape = dn_shape_make (0, NULL);
+        w[nw].data = steps;
+        nw++;
     }
     g_autoptr (GHashTable) meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
     if (extra_metadata != NULL) {
@@ -36,7 +68,39 @@ gboolean dn_model_save (DnNetwork *net, const char *path, GHashTable *extra_meta
     g_hash_table_replace (meta, g_strdup ("app"), g_strdup ("dendrite-studio"));
     g_hash_table_replace (meta, g_strdup ("app_version"), g_strdup (PACKAGE_VERSION));
     g_hash_table_replace (meta, g_strdup ("dendrite_network"), json_to_string (desc, FALSE));
-    return dn_safetensors_write (path, w, (int) params->len, meta, error);
+    if (opt != NULL)
+        g_hash_table_replace (meta, g_strdup ("dendrite_optimizer_steps"),
+                              g_strdup_printf ("%" G_GINT64_FORMAT, dn_optimizer_steps (opt)));
+    return dn_safetensors_write (path, w, nw, meta, error);
+}
+
+gboolean dn_model_load_optimizer (DnSafetensors *st, DnOptimizer *opt, const char *what,
+                                  GError **error)
+{
+    for (int i = 0; i < dn_optimizer_n_buffers (opt); i++) {
+        const char *bname;
+        dn_optimizer_buffer (opt, i, &bname);
+        g_autofree char *name = g_strdup_printf ("optimizer.%s", bname);
+        DnStTensor *t = dn_safetensors_find (st, name);
+        if (t == NULL) {
+            g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                         "%s: the checkpoint has no optimizer state \"%s\"; was it saved with "
+                         "another optimizer?",
+                         what, name);
+            return FALSE;
+        }
+        g_autoptr (GError) local = NULL;
+        if (t->shape.ndim != 1 ||
+            !dn_optimizer_load_buffer (opt, i, t->data, (size_t) t->shape.d[0], &local)) {
+            g_set_error (error, DN_ERROR, DN_ERROR_FORMAT, "%s: %s", what,
+                         local != NULL ? local->message : "optimizer state is not a flat array");
+            return FALSE;
+        }
+    }
+    const char *steps = dn_safetensors_metadata (st, "dendrite_optimizer_steps");
+    if (steps != NULL)
+        dn_optimizer_set_steps (opt, g_ascii_strtoll (steps, NULL, 10));
+    return TRUE;
 }
 
 static const char *strip_prefixes (const char *name)
@@ -67,7 +131,7 @@ gboolean dn_model_load_weights (DnNetwork *net, DnSafetensors *st, const char *w
     for (guint i = 0; i < st->tensors->len; i++) {
         DnStTensor *t = st->tensors->pdata[i];
         const char *name = strip_prefixes (t->name);
-        if (g_str_has_suffix (name, ".num_batches_tracked"))
+        if (g_str_has_suffix (name, ".num_batches_tracked") || g_str_has_prefix (name, "optimizer."))
             continue;
         DnNamedParam *np = g_hash_table_lookup (by_name, name);
         if (np == NULL) {

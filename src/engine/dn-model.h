@@ -9,6 +9,7 @@
 #pragma once
 
 #include "dn-network.h"
+#include "dn-optim.h"
 #include "dn-safetensors.h"
 
 G_BEGIN_DECLS
@@ -16,6 +17,15 @@ G_BEGIN_DECLS
 /* extra_metadata (char* -> char*) may be NULL. Written atomically. */
 gboolean dn_model_save (DnNetwork *net, const char *path, GHashTable *extra_metadata,
                         GError **error);
+/* A checkpoint: the model plus the optimizer's state as tensors named
+ * "optimizer.<buffer>" (e.g. "optimizer.exp_avg", aligned with the parameter
+ * arena) and "optimizer.step". opt may be NULL. */
+gboolean dn_model_save_checkpoint (DnNetwork *net, DnOptimizer *opt, const char *path,
+                                   GHashTable *extra_metadata, GError **error);
+/* Restores the optimizer state a checkpoint holds into `opt` (made for the same
+ * network); FALSE with an error when the file's state does not fit. */
+gboolean dn_model_load_optimizer (DnSafetensors *st, DnOptimizer *opt, const char *what,
+                                  GError **error);
 
 /* Builds the network described in the file and loads its weights. *metadata, when
  * not NULL, receives the file's metadata table (unref with g_hash_table_unref). */
@@ -25,7 +35,7 @@ DnNetwork *dn_model_load (const char *path, DnBackend *be, GHashTable **metadata
 /* Copies weights by name into an existing network. Names may carry PyTorch's
  * "module." or "_orig_mod." prefixes; "num_batches_tracked" entries are ignored.
  * Every parameter must be present with the right shape; an unknown tensor is an
- * error naming it. */
+ * error naming it. Optimizer state ("optimizer.*") is skipped. */
 gboolean dn_model_load_weights (DnNetwork *net, DnSafetensors *st, const char *what,
                                 GError **error);
 

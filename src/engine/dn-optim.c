@@ -539,3 +539,17 @@ float *dn_optimizer_buffer(DnOptimizer *opt, int i, const char **name)
         *name = opt->names[i];
     return opt->buffers[i];
 }
+
+gboolean dn_optimizer_load_buffer(DnOptimizer *opt, int i, const float *host, size_t n,
+                                  GError **error)
+{
+    g_return_val_if_fail(opt != NULL && i >= 0 && i < opt->n_buffers, FALSE);
+    if (n != opt->n) {
+        g_set_error(error, DN_ERROR, DN_ERROR_SHAPE,
+                    "optimizer state \"%s\" has %zu values but the network has %zu parameters",
+                    opt->names[i], n, opt->n);
+        return FALSE;
+    }
+    opt->be->upload(opt->be, opt->buffers[i], host, n * sizeof(float));
+    return TRUE;
+}

@@ -68,6 +68,9 @@ int64_t dn_optimizer_steps (const DnOptimizer *opt);
 int dn_optimizer_n_buffers (const DnOptimizer *opt);
 float *dn_optimizer_buffer (DnOptimizer *opt, int i, const char **name);
 void dn_optimizer_set_steps (DnOptimizer *opt, int64_t steps);
+/* Fills state buffer i from n host floats (n must equal the optimizer's size). */
+gboolean dn_optimizer_load_buffer (DnOptimizer *opt, int i, const float *host, size_t n,
+                                   GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DnOptimizer, dn_optimizer_free)
 
