@@ -139,6 +139,11 @@ static const GcCase cases[] = {
      "{\"dendrites\": 3, \"forward_function\": \"tanh\", \"layers\": [{\"type\": "
      "\"conv2d\", \"out_channels\": 3, \"kernel_size\": 2}, {\"type\": "
      "\"batchnorm2d\"}]}", 2, 1, {{3, {2, 4, 4}}}, TRUE},
+    /* A group ending in a layer whose backward reads its own output. */
+    {"dendritic/linear-sigmoid-group-k3", "dendritic",
+     "{\"dendrites\": 3, \"layers\": [{\"type\": \"linear\", \"out_features\": 4}, "
+     "{\"type\": \"sigmoid\"}]}",
+     3, 1, {{1, {5}}}},
     {"dendritic/conv2d-bn-eval-k3-tanh", "dendritic",
      "{\"dendrites\": 3, \"forward_function\": \"tanh\", \"layers\": [{\"type\": "
      "\"conv2d\", \"out_channels\": 3, \"kernel_size\": 2}, {\"type\": "

@@ -26,8 +26,9 @@ the names of dn-layer-dendritic.c: main_module[.<i>].<p>,
 dendrite_module.layers.<d>[.<i>].<p> (".<i>" only for a group such as conv2d +
 batchnorm2d), dendrites_to_top.<k-1> (k, C) and
 dendrite_module.dendrites_to_dendrites.<i> (i, C); their values come from a
-separate random stream (seed + 1) so adding cases leaves the others unchanged. Floats are written with the shortest decimal
-that reads back as the same float32.
+separate random stream (seed + 1) so adding cases leaves the others unchanged.
+Floats are written with the shortest decimal that reads back as the same
+float32.
 """
 
 import json
@@ -342,6 +343,9 @@ DENDRITIC_MODULES = {
     "conv2d_bn": ([{"type": "conv2d", "in_channels": 2, "out_channels": 3, "kernel_size": 2},
                    {"type": "batchnorm2d", "num_features": 3}],
                   lambda: nn.Sequential(nn.Conv2d(2, 3, 2), nn.BatchNorm2d(3)), (2, 2, 4, 4)),
+    # A group ending in a layer whose backward reads its own output.
+    "linear_tanh": ([{"type": "linear", "in_features": 5, "out_features": 4}, {"type": "tanh"}],
+                    lambda: nn.Sequential(nn.Linear(5, 4), nn.Tanh()), (3, 5)),
 }
 
 FORWARD_FUNCTIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
@@ -385,7 +389,7 @@ def dendritic_case(kind, k, ff, training):
     state = module_state("main_module", main)
     for d, m in enumerate(dends):
         state += module_state(f"dendrite_module.layers.{d}", m)
-    c = layers[0]["out_features"] if kind == "linear" else layers[0]["out_channels"]
+    c = layers[0].get("out_features", layers[0].get("out_channels"))
     top = None
     d2d = [None]
     if k > 0:
@@ -434,7 +438,7 @@ def dendritic_case(kind, k, ff, training):
 
 def dendritic_cases():
     out = []
-    for kind in DENDRITIC_MODULES:
+    for kind in ("linear", "conv2d", "conv2d_bn"):
         training = kind == "conv2d_bn"
         out.append(dendritic_case(kind, 0, "sigmoid", training))
         for k in (1, 3):
@@ -442,6 +446,7 @@ def dendritic_cases():
                 out.append(dendritic_case(kind, k, ff, training))
     # The group in eval mode: running statistics normalise every copy.
     out.append(dendritic_case("conv2d_bn", 3, "sigmoid", False))
+    out.append(dendritic_case("linear_tanh", 3, "sigmoid", False))
     return out
 
 

@@ -45,7 +45,7 @@ static gboolean read_names (JsonObject *obj, const char *key, char ***out, GErro
     if (!JSON_NODE_HOLDS_ARRAY (n))
         goto bad;
     JsonArray *a = json_node_get_array (n);
-    GPtrArray *v = g_ptr_array_new ();
+    GPtrArray *v = g_ptr_array_new_with_free_func (g_free); /* frees the names on error */
     for (guint i = 0; i < json_array_get_length (a); i++) {
         JsonNode *e = json_array_get_element (a, i);
         if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING) {
@@ -178,11 +178,14 @@ static gboolean has_default_input (JsonObject *o, GPtrArray *layers, guint i)
 
 static JsonObject *strip (JsonObject *o)
 {
+    /* an existing dendritic layer keeps its "dendrites": that is its k */
+    gboolean keep_k = g_str_equal (json_object_get_string_member_with_default (o, "type", ""),
+                                   "dendritic");
     JsonObject *c = json_object_new ();
     g_autoptr (GList) members = json_object_get_members (o);
     for (GList *m = members; m != NULL; m = m->next)
         if (!g_str_equal (m->data, "name") && !g_str_equal (m->data, "inputs") &&
-            !g_str_equal (m->data, "dendrites"))
+            (keep_k || !g_str_equal (m->data, "dendrites")))
             json_object_set_member (c, m->data,
                                     json_node_copy (json_object_get_member (o, m->data)));
     return c;
@@ -242,6 +245,12 @@ JsonNode *dn_dendrite_wrap_network (JsonNode *desc, const DnDendriteSelection *s
     json_builder_begin_array (b);
     /* Names of group members other than the first map to the group's name. */
     g_autoptr (GHashTable) rename = g_hash_table_new (g_str_hash, g_str_equal);
+    /* Outputs that no longer exist: those of every group member but the last. */
+    g_autoptr (GHashTable) hidden = g_hash_table_new (g_str_hash, g_str_equal);
+    for (guint i = 0; i < layers->len; i++)
+        if (group_of[i] >= 0 && (int) i != group_of[i] + group_len[group_of[i]] - 1)
+            g_hash_table_add (hidden,
+                              (gpointer) json_object_get_string_member (layers->pdata[i], "name"));
     for (guint i = 0; i < layers->len; i++) {
         JsonObject *o = layers->pdata[i];
         const char *name = json_object_get_string_member (o, "name");
@@ -265,6 +274,16 @@ JsonNode *dn_dendrite_wrap_network (JsonNode *desc, const DnDendriteSelection *s
             for (guint k = 0; k < json_array_get_length (ia); k++) {
                 const char *src = json_array_get_string_element (ia, k);
                 const char *to = g_hash_table_lookup (rename, src);
+                if (g_hash_table_contains (hidden, src)) {
+                    g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                                 "dendrites: layer '%s' reads '%s', which is inside a group; a "
+                                 "group gives only its last layer's output, so end the group at "
+                                 "'%s' or leave it out of \"groups\"",
+                                 name, src, src);
+                    json_array_unref (na);
+                    g_ptr_array_unref (warn);
+                    return NULL;
+                }
                 json_array_add_string_element (na, to != NULL ? to : src);
             }
             inputs = json_node_new (JSON_NODE_ARRAY);

@@ -219,6 +219,11 @@ static gboolean dendritic_infer (DnLayer *l, GError **error)
     self->numel = (size_t) dn_shape_numel (&out);
     self->spatial = (int) (self->numel / self->channels);
     self->t_param = self->d2d_param = -1;
+    /* T and the k - 1 cascade matrices must fit beside the copies */
+    if (l->n_params + self->k > DN_LAYER_MAX_PARAMS) {
+        dn_layer_shape_error (l, error, "has too many parameters; use fewer dendrites");
+        return FALSE;
+    }
     if (self->k > 0) {
         g_autofree char *t = g_strdup_printf ("dendrites_to_top.%d", self->k - 1);
         self->t_param = dn_layer_add_param (l, t, dn_shape_2d (self->k, self->channels), TRUE);
@@ -387,7 +392,13 @@ static void dendritic_forward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor
     for (int i = 0; i < self->k; i++) {
         Chain *c = &self->dend[i];
         chain_forward (c, ctx, batch, in[0]);
-        float *a = c->outs[c->n - 1]; /* r_i, then a_i in place */
+        /* r_i stays as it is: the chain's last layer may read its output in backward
+         * (sigmoid, tanh). a_i goes to da, which backward overwrites before reading. */
+        float *a = c->outs[c->n - 1];
+        if (i > 0) {
+            be->copy (be, self->da + (size_t) i * n, a, n);
+            a = self->da + (size_t) i * n;
+        }
         for (int j = 0; j < i; j++)
             be->channel_axpy (be, batch, C, S, d2d (self, i) + (size_t) j * C,
                               self->s + (size_t) j * n, a);

@@ -203,7 +203,8 @@ static char *normalize_json (const DnNormalize *n)
 }
 
 static gboolean save_model (DnNetwork *net, const char *path, const DnExperiment *exp,
-                            const RunData *d, int epoch, double val, double test, GError **error)
+                            guint64 seed, const RunData *d, int epoch, double val, double test,
+                            GError **error)
 {
     g_autoptr (GHashTable) meta = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
     g_hash_table_insert (meta, (char *) "dendrite_normalize", normalize_json (&d->norm));
@@ -213,7 +214,7 @@ static gboolean save_model (DnNetwork *net, const char *path, const DnExperiment
         g_strdup_printf ("{\"experiment\":\"%s\",\"epoch\":%d,\"val\":%s,\"test\":%s,\"seed\":%"
                          G_GUINT64_FORMAT ",\"loss\":\"%s\"}",
                          exp->name, epoch, isnan (val) ? "null" : g_ascii_dtostr (vbuf, sizeof vbuf, val),
-                         isnan (test) ? "null" : g_ascii_dtostr (tbuf, sizeof tbuf, test), exp->seed,
+                         isnan (test) ? "null" : g_ascii_dtostr (tbuf, sizeof tbuf, test), seed,
                          dn_loss_kind_name (exp->loss)));
     return dn_model_save (net, path, meta, error);
 }
@@ -376,10 +377,10 @@ gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts,
             best_val = score;
             test_at_best = test_acc;
             best_epoch = epoch;
-            if (!save_model (net, best_path, exp, &d, epoch, val_acc, test_acc, error))
+            if (!save_model (net, best_path, exp, seed, &d, epoch, val_acc, test_acc, error))
                 goto out;
         }
-        if (!save_model (net, latest_path, exp, &d, epoch, val_acc, test_acc, error))
+        if (!save_model (net, latest_path, exp, seed, &d, epoch, val_acc, test_acc, error))
             goto out;
         double secs = (g_get_monotonic_time () - t_epoch) / 1e6;
         ev.kind = DN_EVENT_EPOCH;

@@ -101,7 +101,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     JsonParser *parser = json_parser_new();
     GError *error = NULL;
-    if (!json_parser_load_from_data(parser, (const char *)data, (gssize)size, &error)) {
+    /* json-glib refuses NULL even for no bytes */
+    const char *text = size > 0 ? (const char *)data : "";
+    if (!json_parser_load_from_data(parser, text, (gssize)size, &error)) {
         g_clear_error(&error);
         g_object_unref(parser);
         return 0;

@@ -1,0 +1,106 @@
+/* dn-tracker-private.h: the tracker's insides, shared by dn-tracker.c (the
+ * state machine), dn-tracker-config.c (settings) and dn-tracker-state.c
+ * (JSON state and history accessors). Not installed, not for other modules.
+ *
+ * The tracker has three parts:
+ * - `st`, the restorable state: everything the reference serialises into a
+ *   checkpoint (counters, scores, LR-sweep variables, history rows, switches).
+ *   A rollback replaces it with a copy of a snapshot.
+ * - the snapshots: `st` as it was when the tracker asked for best_model,
+ *   switch_N and the latest PBCount_... checkpoint to be saved, i.e. what the
+ *   reference would read back from those files.
+ * - the append-only record: total epochs, rolled-back rows, events. It
+ *   survives rollbacks, as files written before a rollback do.
+ */
+#pragma once
+
+#include "dn-tracker.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+    int num_epochs_run; /* history row of the next score == rows->len */
+    int dendrites;      /* num_dendrites_added, k */
+    int tries;          /* num_dendrite_tries */
+    int num_cycles;     /* +2 per dendrite addition */
+    int last_switch;    /* row of the last switch, 0 before any */
+    int epoch_last_improved;
+    double running;
+    double current_best;
+    gboolean has_current_best;
+    double global_best;
+    gboolean has_global_best;
+    int global_best_epoch;
+    gboolean cycle_set_global_best; /* current_n_set_global_best */
+    int64_t initial_params;
+    gboolean has_params;
+    /* LR sweep, spec §6.10 */
+    int skip_steps;       /* S: decrements pre-applied at the start of this cycle */
+    int last_max_steps;   /* M */
+    double last_max_lr;
+    int step_count;       /* Cn: decrements made since the cycle started */
+    int test_epoch_count; /* E: the epoch budget of one trial, -1 unset */
+    gboolean committed;   /* committed_to_initial_rate */
+    int n_trial;
+    double trial[2];      /* current_cycle_lr_max_scores */
+    GArray *rows;         /* DnTrackerEpoch */
+    GArray *switches;     /* DnTrackerSwitch */
+} DnTrackerState;
+
+typedef struct {
+    DnTrackerRollbackKind kind;
+    int from_epoch, to_epoch, first_epoch, total_epoch;
+    GArray *rows; /* DnTrackerEpoch */
+} DnTrackerRollbackRec;
+
+typedef struct {
+    int epoch, total_epoch;
+    DnTrackerDecision decision;
+    DnTrackerDoneReason done;
+    int dendrites;
+    char *message;
+} DnTrackerEventRec;
+
+struct _DnTracker {
+    DnTrackerConfig cfg; /* as given; what state_to_json writes */
+    DnTrackerConfig run; /* in force: cfg with the capacity-test overrides (§6.9) */
+    DnSchedConfig sched; /* DN_SCHED_NONE: constant rate, no sweep */
+    double base_lr;
+    DnScheduler *scheduler;
+    int n_extra;
+    char *extra_names[DN_TRACKER_MAX_EXTRA];
+    char *score_unit;
+
+    DnTrackerState st;
+    DnTrackerState *snap_best;   /* best_model */
+    DnTrackerState *snap_switch; /* switch_<n> of the current cycle */
+    DnTrackerState *snap_sweep;  /* the latest PBCount_<k>_startSteps_<s> */
+    char snap_switch_name[DN_TRACKER_NAME_MAX];
+    char snap_sweep_name[DN_TRACKER_NAME_MAX];
+
+    int total_epochs;   /* scores received */
+    GArray *rollbacks;  /* DnTrackerRollbackRec */
+    GArray *events;     /* DnTrackerEventRec */
+    gboolean complete;
+};
+
+/* dn-tracker.c */
+void dn_tracker_state_init (DnTrackerState *s);
+void dn_tracker_state_clear (DnTrackerState *s);
+DnTrackerState *dn_tracker_state_dup (const DnTrackerState *s);
+void dn_tracker_state_free (DnTrackerState *s);
+/* An empty tracker for cfg (validated) and sched; used by new and from_json. */
+DnTracker *dn_tracker_alloc (const DnTrackerConfig *cfg, const DnSchedConfig *sched,
+                             double base_lr);
+void dn_tracker_rollback_rec_clear (DnTrackerRollbackRec *r);
+void dn_tracker_event_rec_clear (DnTrackerEventRec *e);
+/* A scheduler other than "none" is registered. */
+gboolean dn_tracker_has_scheduler (const DnTracker *t);
+/* The LR sweep holds the switch back (§6.5). */
+gboolean dn_tracker_sweep_blocking (const DnTracker *t);
+
+/* dn-tracker-config.c */
+/* Writes a list as a number when it has one entry, as an array otherwise. */
+void dn_tracker_list_to_json (const DnTrackerList *list, gboolean integral, JsonBuilder *b);
+
+G_END_DECLS

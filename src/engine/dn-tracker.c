@@ -1,0 +1,880 @@
+/* dn-tracker.c: the tracker's state machine (spec perforated-dendrites.md §6).
+ *
+ * dn_tracker_add_score follows the reference's add_validation_score step by
+ * step (§6.4): record the epoch, update the running score, run the new-best
+ * check, then either switch (add a set, retry, or finish) or step the
+ * scheduler and run the LR sweep; finally start the next epoch and, after a
+ * restructure, rebuild and fast-forward the scheduler (§7).
+ *
+ * Where the reference loads a checkpoint (which also loads the tracker
+ * state saved in it), we copy back the snapshot taken when that checkpoint
+ * was asked for, then apply what load_system does after a load: no cycle
+ * best, epoch_last_improved := the restored epoch.
+ */
+#include "dn-tracker-private.h"
+
+#include "dn-error.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+/* A scheduler that cannot make the decrements the LR sweep asks for (its
+ * rate has reached min_lr, say) would loop forever in the reference. */
+#define REPLAY_GUARD 100000
+
+/* ---- state ---- */
+
+void dn_tracker_state_init(DnTrackerState *s)
+{
+    memset(s, 0, sizeof *s);
+    s->rows = g_array_new(FALSE, TRUE, sizeof(DnTrackerEpoch));
+    s->switches = g_array_new(FALSE, TRUE, sizeof(DnTrackerSwitch));
+    s->cycle_set_global_best = TRUE; /* the first cycle always counts as improved */
+    s->committed = TRUE;
+    s->test_epoch_count = -1;
+    s->last_max_lr = -1;
+}
+
+void dn_tracker_state_clear(DnTrackerState *s)
+{
+    if (s->rows != NULL)
+        g_array_unref(s->rows);
+    if (s->switches != NULL)
+        g_array_unref(s->switches);
+    s->rows = NULL;
+    s->switches = NULL;
+}
+
+DnTrackerState *dn_tracker_state_dup(const DnTrackerState *s)
+{
+    DnTrackerState *d = g_new(DnTrackerState, 1);
+    *d = *s;
+    d->rows = g_array_copy(s->rows);
+    d->switches = g_array_copy(s->switches);
+    return d;
+}
+
+void dn_tracker_state_free(DnTrackerState *s)
+{
+    if (s == NULL)
+        return;
+    dn_tracker_state_clear(s);
+    g_free(s);
+}
+
+void dn_tracker_rollback_rec_clear(DnTrackerRollbackRec *r)
+{
+    if (r->rows != NULL)
+        g_array_unref(r->rows);
+    r->rows = NULL;
+}
+
+void dn_tracker_event_rec_clear(DnTrackerEventRec *e)
+{
+    g_clear_pointer(&e->message, g_free);
+}
+
+static void rollback_clear_func(gpointer p)
+{
+    dn_tracker_rollback_rec_clear(p);
+}
+
+static void event_clear_func(gpointer p)
+{
+    dn_tracker_event_rec_clear(p);
+}
+
+gboolean dn_tracker_has_scheduler(const DnTracker *t)
+{
+    return t->sched.kind != DN_SCHED_NONE;
+}
+
+DnTracker *dn_tracker_alloc(const DnTrackerConfig *cfg, const DnSchedConfig *sched,
+                            double base_lr)
+{
+    DnTracker *t = g_new0(DnTracker, 1);
+    t->cfg = *cfg;
+    t->run = *cfg;
+    if (cfg->testing_dendrite_capacity) {
+        /* §6.9: a dendrite set at every epoch, none rejected, no limits. */
+        t->run.switch_mode = DN_TRACKER_SWITCH_EVERY_EPOCH;
+        t->run.retain_all_dendrites = TRUE;
+        dn_tracker_list_set(&t->run.max_dendrite_tries, 1000);
+        dn_tracker_list_set(&t->run.max_dendrites, 1000);
+    }
+    if (sched != NULL && sched->kind != DN_SCHED_NONE) {
+        t->sched = *sched;
+        t->sched.mode_max = cfg->maximizing_score; /* §7: the direction follows the score */
+    } else {
+        dn_sched_config_defaults(&t->sched, DN_SCHED_NONE);
+    }
+    t->base_lr = base_lr;
+    t->scheduler = dn_scheduler_new(&t->sched, base_lr);
+    t->score_unit = g_strdup("");
+    dn_tracker_state_init(&t->st);
+    t->st.running = 100.0 / cfg->num_classes;
+    t->rollbacks = g_array_new(FALSE, TRUE, sizeof(DnTrackerRollbackRec));
+    g_array_set_clear_func(t->rollbacks, rollback_clear_func);
+    t->events = g_array_new(FALSE, TRUE, sizeof(DnTrackerEventRec));
+    g_array_set_clear_func(t->events, event_clear_func);
+    return t;
+}
+
+DnTracker *dn_tracker_new(const DnTrackerConfig *cfg, const DnSchedConfig *sched, double base_lr,
+                          GError **error)
+{
+    g_return_val_if_fail(cfg != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    if (!dn_tracker_config_validate(cfg, error))
+        return NULL;
+    if (!isfinite(base_lr) || base_lr < 0) {
+        g_set_error(error, DN_ERROR, DN_ERROR_CONFIG,
+                    "optimizer \"lr\" must be a number >= 0 for the tracker's schedule, got %g",
+                    base_lr);
+        return NULL;
+    }
+    DnTracker *t = dn_tracker_alloc(cfg, sched, base_lr);
+    if (t->scheduler == NULL) {
+        dn_tracker_free(t);
+        g_set_error(error, DN_ERROR, DN_ERROR_CONFIG,
+                    "scheduler settings are out of range; read them with "
+                    "dn_sched_config_from_json or start from dn_sched_config_defaults");
+        return NULL;
+    }
+    return t;
+}
+
+void dn_tracker_free(DnTracker *t)
+{
+    if (t == NULL)
+        return;
+    dn_scheduler_free(t->scheduler);
+    for (int i = 0; i < t->n_extra; i++)
+        g_free(t->extra_names[i]);
+    g_free(t->score_unit);
+    dn_tracker_state_clear(&t->st);
+    dn_tracker_state_free(t->snap_best);
+    dn_tracker_state_free(t->snap_switch);
+    dn_tracker_state_free(t->snap_sweep);
+    g_array_unref(t->rollbacks);
+    g_array_unref(t->events);
+    g_free(t);
+}
+
+gboolean dn_tracker_set_extra_names(DnTracker *t, const char *const *names, int n, GError **error)
+{
+    g_return_val_if_fail(t != NULL && (n == 0 || names != NULL), FALSE);
+    if (t->total_epochs > 0) {
+        g_set_error(error, DN_ERROR, DN_ERROR_CONFIG,
+                    "extra score names must be set before the first epoch is recorded");
+        return FALSE;
+    }
+    if (n < 0 || n > DN_TRACKER_MAX_EXTRA) {
+        g_set_error(error, DN_ERROR, DN_ERROR_CONFIG,
+                    "the tracker records at most %d extra score series, got %d; drop some",
+                    DN_TRACKER_MAX_EXTRA, n);
+        return FALSE;
+    }
+    for (int i = 0; i < n; i++) {
+        if (names[i] == NULL || names[i][0] == '\0') {
+            g_set_error(error, DN_ERROR, DN_ERROR_CONFIG,
+                        "extra score series %d has no name; give every series a name", i);
+            return FALSE;
+        }
+    }
+    for (int i = 0; i < t->n_extra; i++)
+        g_clear_pointer(&t->extra_names[i], g_free);
+    for (int i = 0; i < n; i++)
+        t->extra_names[i] = g_strdup(names[i]);
+    t->n_extra = n;
+    return TRUE;
+}
+
+void dn_tracker_set_score_unit(DnTracker *t, const char *unit)
+{
+    g_return_if_fail(t != NULL);
+    g_free(t->score_unit);
+    t->score_unit = g_strdup(unit != NULL ? unit : "");
+}
+
+double dn_tracker_lr(const DnTracker *t)
+{
+    g_return_val_if_fail(t != NULL, 0.0);
+    return dn_scheduler_lr(t->scheduler);
+}
+
+/* ---- small helpers ---- */
+
+static int cfg_int(const DnTrackerList *l, int dendrites)
+{
+    return (int)dn_tracker_list_at(l, dendrites);
+}
+
+/* §6.3: both the relative and the absolute margin, for the current count. */
+static gboolean beats(const DnTracker *t, double a, double b)
+{
+    int k = t->st.dendrites;
+    double thr = dn_tracker_list_at(&t->run.improvement_threshold, k);
+    double raw = dn_tracker_list_at(&t->run.improvement_threshold_raw, k);
+    if (t->run.maximizing_score)
+        return a * (1.0 - thr) > b && a - raw > b;
+    return a * (1.0 + thr) < b && a + raw < b;
+}
+
+static void fmt_score(const DnTracker *t, double v, char *buf, size_t n)
+{
+    char num[G_ASCII_DTOSTR_BUF_SIZE];
+    g_ascii_formatd(num, sizeof num, "%.4g", v);
+    if (t->score_unit[0] != '\0')
+        g_snprintf(buf, n, "%s %s", num, t->score_unit);
+    else
+        g_snprintf(buf, n, "%s", num);
+}
+
+static const char *plural(int n)
+{
+    return n == 1 ? "" : "s";
+}
+
+static DnTrackerOp *add_op(DnTrackerAction *a, DnTrackerOpKind kind, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+
+static DnTrackerOp *add_op(DnTrackerAction *a, DnTrackerOpKind kind, const char *fmt, ...)
+{
+    g_assert(a->n_ops < DN_TRACKER_MAX_OPS);
+    DnTrackerOp *op = &a->ops[a->n_ops++];
+    memset(op, 0, sizeof *op);
+    op->kind = kind;
+    op->epoch = -1;
+    va_list ap;
+    va_start(ap, fmt);
+    g_vsnprintf(op->name, sizeof op->name, fmt, ap);
+    va_end(ap);
+    return op;
+}
+
+static void set_message(DnTrackerAction *a, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void set_message(DnTrackerAction *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_vsnprintf(a->message, sizeof a->message, fmt, ap);
+    va_end(ap);
+}
+
+static void snapshot(DnTrackerState **slot, const DnTrackerState *s)
+{
+    dn_tracker_state_free(*slot);
+    *slot = dn_tracker_state_dup(s);
+}
+
+/* ---- rollback ---- */
+
+/* Replaces the state with a copy of `snap` (as loading that checkpoint does)
+ * and keeps the discarded rows. Rows are the same epoch when they have the
+ * same total_epoch; the first row that differs starts the discarded part. */
+static int restore_snapshot(DnTracker *t, const DnTrackerState *snap, DnTrackerRollbackKind kind)
+{
+    DnTrackerState old = t->st;
+    DnTrackerState *copy = dn_tracker_state_dup(snap);
+    t->st = *copy;
+    g_free(copy);
+    DnTrackerState *s = &t->st;
+    s->current_best = 0.0;
+    s->has_current_best = FALSE;
+    s->epoch_last_improved = s->num_epochs_run;
+
+    guint d = 0;
+    while (d < old.rows->len && d < s->rows->len &&
+           g_array_index(old.rows, DnTrackerEpoch, d).total_epoch ==
+               g_array_index(s->rows, DnTrackerEpoch, d).total_epoch)
+        d++;
+    if (d < old.rows->len) {
+        if (!t->run.save_old_graph_scores)
+            g_array_set_size(t->rollbacks, 0);
+        DnTrackerRollbackRec r = {
+            .kind = kind,
+            .from_epoch = (int)old.rows->len - 1,
+            .to_epoch = s->num_epochs_run,
+            .first_epoch = (int)d,
+            .total_epoch = t->total_epochs,
+            .rows = g_array_sized_new(FALSE, FALSE, sizeof(DnTrackerEpoch), old.rows->len - d),
+        };
+        g_array_append_vals(r.rows, &g_array_index(old.rows, DnTrackerEpoch, d),
+                            old.rows->len - d);
+        g_array_append_val(t->rollbacks, r);
+    }
+    dn_tracker_state_clear(&old);
+    return s->num_epochs_run;
+}
+
+static void op_restore(DnTracker *t, DnTrackerAction *a, const char *name)
+{
+    DnTrackerOp *op = add_op(a, DN_TRACKER_OP_RESTORE, "%s", name);
+    op->epoch = t->st.num_epochs_run;
+    op->dendrites = t->st.dendrites;
+    a->restored_epoch = op->epoch;
+}
+
+/* §6.6: roll back to best_model, then (open-source GD version) go to dendrite
+ * mode and straight back, adding one fresh set. Returns the restored row. */
+static int switch_from_best(DnTracker *t, DnTrackerAction *a, DnTrackerSwitchKind kind,
+                            int try_index)
+{
+    int b = restore_snapshot(t, t->snap_best,
+                             kind == DN_TRACKER_SWITCH_RETRY ? DN_TRACKER_ROLLBACK_RETRY
+                                                             : DN_TRACKER_ROLLBACK_SWITCH);
+    op_restore(t, a, "best_model");
+    DnTrackerState *s = &t->st;
+    /* to dendrite mode */
+    s->skip_steps = 0;
+    s->last_max_steps = s->step_count;
+    s->n_trial = 0;
+    s->num_cycles++;
+    s->last_switch = b;
+    /* and back to neuron mode */
+    s->dendrites++;
+    s->committed = !t->run.find_best_lr;
+    s->cycle_set_global_best = FALSE;
+    s->current_best = 0.0;
+    s->has_current_best = FALSE;
+    s->test_epoch_count = -1;
+    s->num_cycles++;
+    if (t->run.retain_all_dendrites) {
+        /* newest era: a kept set counts as improved, and the next cycle sets a new best */
+        s->cycle_set_global_best = TRUE;
+        s->has_global_best = FALSE;
+        s->global_best = 0.0;
+    }
+    if (t->run.reset_best_score_on_switch)
+        s->running = 0.0;
+    DnTrackerSwitch sw = {
+        .epoch = b, .dendrites = s->dendrites, .try_index = try_index, .params = -1, .kind = kind};
+    g_array_append_val(s->switches, sw);
+    DnTrackerOp *op = add_op(a, DN_TRACKER_OP_ADD_DENDRITES, "dendrite set %d", s->dendrites);
+    op->dendrites = s->dendrites;
+    if (t->run.retain_all_dendrites) {
+        /* reference era: best_model now holds the grown model, so it is kept */
+        add_op(a, DN_TRACKER_OP_SAVE, "best_model");
+        snapshot(&t->snap_best, s);
+    }
+    return b;
+}
+
+/* ---- when to switch (§6.5) ---- */
+
+gboolean dn_tracker_sweep_blocking(const DnTracker *t)
+{
+    const DnTrackerState *s = &t->st;
+    return t->run.switch_mode == DN_TRACKER_SWITCH_HISTORY && !s->committed &&
+           t->run.dont_give_up_unless_learning_rate_lowered &&
+           s->skip_steps < s->last_max_steps && dn_tracker_has_scheduler(t);
+}
+
+static gboolean switch_time(const DnTracker *t)
+{
+    const DnTrackerState *s = &t->st;
+    int k = s->dendrites;
+    switch (t->run.switch_mode) {
+    case DN_TRACKER_SWITCH_NEVER:
+        return FALSE;
+    case DN_TRACKER_SWITCH_EVERY_EPOCH:
+        return TRUE;
+    case DN_TRACKER_SWITCH_HISTORY: {
+        if (dn_tracker_sweep_blocking(t))
+            return FALSE;
+        int n = cfg_int(&t->run.n_epochs_to_switch, k);
+        int h = cfg_int(&t->run.initial_history_after_switches, k);
+        int this_count = s->num_epochs_run - s->last_switch;
+        return s->num_epochs_run - s->epoch_last_improved >= n && this_count >= h + n;
+    }
+    case DN_TRACKER_SWITCH_FIXED: {
+        /* reference era; total_epochs is this epoch's total_epochs_run */
+        int period = cfg_int(&t->run.fixed_switch_num, k);
+        int first = cfg_int(&t->run.first_fixed_switch_num, k);
+        return t->total_epochs % period == 0 && s->num_epochs_run >= first;
+    }
+    }
+    return FALSE;
+}
+
+static void switch_reason(const DnTracker *t, gboolean forced, char *buf, size_t n)
+{
+    const DnTrackerState *s = &t->st;
+    int shown = s->num_epochs_run + 1;
+    if (forced) {
+        g_snprintf(buf, n, "switch requested at epoch %d", shown);
+        return;
+    }
+    switch (t->run.switch_mode) {
+    case DN_TRACKER_SWITCH_HISTORY: {
+        int since = s->num_epochs_run - s->epoch_last_improved;
+        g_snprintf(buf, n, "no improvement for %d epoch%s", since, plural(since));
+        break;
+    }
+    case DN_TRACKER_SWITCH_FIXED:
+        g_snprintf(buf, n, "fixed switch at epoch %d", shown);
+        break;
+    case DN_TRACKER_SWITCH_EVERY_EPOCH:
+    case DN_TRACKER_SWITCH_NEVER:
+        g_snprintf(buf, n, "switching at every epoch (epoch %d)", shown);
+        break;
+    }
+}
+
+static void finish(DnTracker *t, DnTrackerAction *a, DnTrackerDoneReason done)
+{
+    a->decision = DN_TRACKER_COMPLETE;
+    a->done = done;
+    a->complete = TRUE;
+    t->complete = TRUE;
+}
+
+/* Rolls back to best_model for good (§6.7 finish, §6.8). */
+static int restore_final(DnTracker *t, DnTrackerAction *a)
+{
+    int b = restore_snapshot(t, t->snap_best, DN_TRACKER_ROLLBACK_FINAL);
+    op_restore(t, a, "best_model");
+    add_op(a, DN_TRACKER_OP_SAVE_CLEAN, "final_clean_pai");
+    a->restructured = TRUE;
+    return b;
+}
+
+/* §6.4 step 9: the switch fired. */
+static void decide_switch(DnTracker *t, DnTrackerAction *a, gboolean forced)
+{
+    DnTrackerState *s = &t->st;
+    int k = s->dendrites;
+    char reason[160], best[64];
+    switch_reason(t, forced, reason, sizeof reason);
+    fmt_score(t, s->global_best, best, sizeof best);
+
+    if (k > 2 && t->run.testing_dendrite_capacity) {
+        /* §6.9: the dry run ends here, without a rollback and without stopping */
+        finish(t, a, DN_TRACKER_DONE_CAPACITY_TEST);
+        set_message(a,
+                    "capacity test: %d dendrite sets were added by epoch %d and no problems were "
+                    "detected; training complete (dry run, the model keeps all %d sets)",
+                    k, s->num_epochs_run + 1, k);
+        return;
+    }
+
+    if (!s->cycle_set_global_best) {
+        /* §6.7: this set never beat the best of the previous architecture */
+        DnTrackerOp *g = add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "_noImprove_lr_%d", s->skip_steps);
+        g->timestamped = TRUE;
+        g->before_restore = TRUE;
+        int max_tries = cfg_int(&t->run.max_dendrite_tries, k);
+        if (s->tries < max_tries) {
+            int old_tries = s->tries;
+            int b = switch_from_best(t, a, DN_TRACKER_SWITCH_RETRY, old_tries + 1);
+            t->st.tries = old_tries + 1; /* the restored state had the older count */
+            a->decision = DN_TRACKER_RETRY;
+            a->restructured = TRUE;
+            set_message(a,
+                        "dendrite set %d did not beat %s: retry %d of %d with fresh dendrites, "
+                        "restoring epoch %d",
+                        k, best, old_tries + 1, max_tries, b + 1);
+        } else {
+            int b = restore_final(t, a);
+            int kept = t->st.dendrites;
+            finish(t, a, DN_TRACKER_DONE_NO_IMPROVEMENT);
+            set_message(a,
+                        "dendrite set %d did not beat %s and no retries are left (%d allowed): "
+                        "restoring epoch %d; training complete: best architecture has %d "
+                        "dendrite set%s",
+                        k, best, max_tries, b + 1, kept, plural(kept));
+        }
+        return;
+    }
+
+    int max_dendrites = cfg_int(&t->run.max_dendrites, k);
+    if (k == max_dendrites || !t->run.doing_pai) {
+        /* §6.8, and a run without dendrites: early stopping */
+        DnTrackerOp *g = add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "before_final");
+        g->before_restore = TRUE;
+        int b = restore_final(t, a);
+        int kept = t->st.dendrites;
+        char final_best[64];
+        fmt_score(t, t->st.global_best, final_best, sizeof final_best);
+        if (!t->run.doing_pai) {
+            finish(t, a, DN_TRACKER_DONE_EARLY_STOPPING);
+            set_message(a,
+                        "%s: restoring epoch %d (best %s); training complete: early stopping, "
+                        "no dendrites",
+                        reason, b + 1, final_best);
+        } else {
+            finish(t, a, DN_TRACKER_DONE_MAX_DENDRITES);
+            set_message(a,
+                        "%s and max_dendrites (%d) is reached: restoring epoch %d; training "
+                        "complete: best architecture has %d dendrite set%s",
+                        reason, max_dendrites, b + 1, kept, plural(kept));
+        }
+        return;
+    }
+
+    /* a new dendrite set */
+    int n = 2 * (int)s->switches->len;
+    DnTrackerOp *g = add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "_beforeSwitch_%d", n);
+    g->before_restore = TRUE;
+    if (t->run.test_saves) {
+        add_op(a, DN_TRACKER_OP_SAVE, "beforeSwitch_%d", n);
+        DnTrackerOp *c = add_op(a, DN_TRACKER_OP_COPY, "best_model_beforeSwitch_%d", n);
+        g_strlcpy(c->from, "best_model", sizeof c->from);
+    }
+    int b = switch_from_best(t, a, DN_TRACKER_SWITCH_ADD, 0);
+    /* Each count gets max_dendrite_tries retries (§6.7). The reference sets
+     * the count to 0 before loading best_model, which then brings back the
+     * count saved with it; we reset it after the load, as the spec means. */
+    t->st.tries = 0;
+    a->decision = DN_TRACKER_ADD_DENDRITES;
+    a->restructured = TRUE;
+    set_message(a, "%s: restoring epoch %d and adding dendrite set %d", reason, b + 1,
+                t->st.dendrites);
+}
+
+/* ---- scheduler and LR sweep (§6.10, §7) ---- */
+
+static int steps_after_switch(const DnTracker *t)
+{
+    if (t->run.param_vals_setting == DN_TRACKER_PARAM_VALS_BY_UPDATE_EPOCH)
+        return t->st.num_epochs_run - t->st.last_switch;
+    return t->st.num_epochs_run; /* by total epoch; by neuron-epoch start in mode 'n' */
+}
+
+/* The recorded epoch_last_improved at a Python-style index (negative counts
+ * from the end), clamped into the history. */
+static double last_improved_at(const DnTrackerState *s, int i)
+{
+    int n = (int)s->rows->len;
+    if (n == 0)
+        return 0.0;
+    if (i < 0)
+        i += n;
+    i = CLAMP(i, 0, n - 1);
+    return g_array_index(s->rows, DnTrackerEpoch, i).last_improved;
+}
+
+/* §7.2: a fresh scheduler, S decrements pre-applied, then the epochs of this
+ * cycle replayed; Cn := the number of rate changes made. */
+static void rebuild_scheduler(DnTracker *t)
+{
+    if (!dn_tracker_has_scheduler(t))
+        return;
+    DnTrackerState *s = &t->st;
+    dn_scheduler_free(t->scheduler);
+    t->scheduler = dn_scheduler_new(&t->sched, t->base_lr);
+    int changes = 0, sas = steps_after_switch(t);
+    double lr1 = dn_scheduler_lr(t->scheduler);
+    if (s->skip_steps != 0) {
+        int ticker = 0;
+        for (int guard = 0; ticker < s->skip_steps && guard < REPLAY_GUARD; guard++) {
+            dn_scheduler_step(t->scheduler, last_improved_at(s, sas - 1));
+            double lr2 = dn_scheduler_lr(t->scheduler);
+            if (lr2 != lr1) {
+                changes++;
+                ticker++;
+                lr1 = lr2;
+            }
+        }
+    }
+    int h = cfg_int(&t->run.initial_history_after_switches, s->dendrites);
+    if (sas > h) {
+        int ticks = sas - h - 1; /* minus one: called after the epoch started */
+        for (int i = 0; i < ticks; i++) {
+            dn_scheduler_step(t->scheduler, last_improved_at(s, i - ticks));
+            double lr2 = dn_scheduler_lr(t->scheduler);
+            if (lr2 != lr1) {
+                changes++;
+                lr1 = lr2;
+            }
+        }
+    }
+    s->step_count = changes;
+}
+
+/* §6.10, run at an epoch that does not switch. `e` is epochs since the switch.
+ * TRUE when it put a sweep step into the action's message. */
+static gboolean scheduler_and_sweep(DnTracker *t, DnTrackerAction *a, int e, double val)
+{
+    DnTrackerState *s = &t->st;
+    int k = s->dendrites;
+    int h = cfg_int(&t->run.initial_history_after_switches, k);
+    double lr1 = dn_scheduler_lr(t->scheduler);
+    if (e > h)
+        dn_scheduler_step(t->scheduler, val); /* ReduceLROnPlateau reads the raw score */
+    double lr2 = dn_scheduler_lr(t->scheduler);
+    /* The reference tests the budget before updating it. */
+    gboolean at_last = (s->n_trial == 0 && e == 2 * (gint64)s->test_epoch_count) ||
+                       (s->n_trial == 1 && e == s->test_epoch_count);
+    gboolean stepped = lr1 != lr2;
+    if (stepped) {
+        s->step_count++;
+        if (s->step_count == s->last_max_steps && s->step_count - s->skip_steps == 1)
+            s->test_epoch_count = e;
+    }
+    if (!stepped && !at_last)
+        return FALSE;
+    if (s->committed || t->snap_switch == NULL) {
+        s->last_max_steps++;
+        s->last_max_lr = lr2;
+        return FALSE;
+    }
+
+    double keep = s->global_best;
+    gboolean keep_has = s->has_global_best;
+    int keep_epoch = s->global_best_epoch;
+    char now[64], before[64];
+    gboolean explained = FALSE;
+    if (s->n_trial == 0 && (s->step_count - s->skip_steps == 2 || at_last)) {
+        /* the trial with S decrements is over: start again from switch_N, one lower */
+        int skip = s->skip_steps, old_e = s->test_epoch_count, end = s->num_epochs_run;
+        double old_best = s->current_best;
+        DnTrackerOp *g =
+            add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "_PBCount_%d_startSteps_%d", k, skip);
+        g->timestamped = TRUE;
+        g->before_restore = TRUE;
+        if (t->run.test_saves)
+            add_op(a, DN_TRACKER_OP_SAVE, "PBCount_%d_startSteps_%d", k, skip);
+        snapshot(&t->snap_sweep, s);
+        g_snprintf(t->snap_sweep_name, sizeof t->snap_sweep_name, "PBCount_%d_startSteps_%d", k,
+                   skip);
+        int b = restore_snapshot(t, t->snap_switch, DN_TRACKER_ROLLBACK_SWEEP);
+        op_restore(t, a, t->snap_switch_name);
+        explained = TRUE;
+        s->skip_steps = skip + 1;
+        s->n_trial = 0;
+        s->trial[s->n_trial++] = old_best;
+        s->test_epoch_count = old_e;
+        a->decision = DN_TRACKER_RESTART_LR;
+        a->restructured = TRUE;
+        fmt_score(t, old_best, now, sizeof now);
+        set_message(a,
+                    "learning-rate sweep for dendrite set %d: starting %d step%s lower reached %s "
+                    "by epoch %d; restoring epoch %d to start %d step%s lower",
+                    k, skip, plural(skip), now, end + 1, b + 1, skip + 1, plural(skip + 1));
+    } else if (s->n_trial == 1) {
+        explained = TRUE;
+        s->trial[s->n_trial++] = s->current_best;
+        double s0 = s->trial[0], s1 = s->trial[1];
+        gboolean worse = t->run.maximizing_score ? s0 > s1 : s0 < s1;
+        int skip = s->skip_steps;
+        fmt_score(t, s1, now, sizeof now);
+        fmt_score(t, s0, before, sizeof before);
+        if (worse) {
+            /* starting lower was worse: go back to the previous trial's end */
+            gboolean reload = t->run.test_saves && t->snap_sweep != NULL;
+            DnTrackerOp *g =
+                add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "_PBCount_%d_startSteps_%d", k, skip);
+            g->timestamped = TRUE;
+            g->before_restore = reload;
+            if (t->run.test_saves)
+                add_op(a, DN_TRACKER_OP_SAVE, "PBCount_%d_startSteps_%d", k, skip);
+            if (reload) {
+                restore_snapshot(t, t->snap_sweep, DN_TRACKER_ROLLBACK_SWEEP);
+                op_restore(t, a, t->snap_sweep_name);
+            }
+            int picked = s->skip_steps;
+            g = add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "_PBCount_%d_startSteps_%dPICKED", k, picked);
+            g->timestamped = TRUE;
+            if (t->run.test_saves)
+                add_op(a, DN_TRACKER_OP_SAVE, "PBCount_%d_startSteps_%d", k, picked);
+            s->committed = TRUE;
+            s->last_max_steps = s->step_count;
+            s->last_max_lr = lr2;
+            s->current_best = s0;
+            s->has_current_best = TRUE;
+            a->decision = DN_TRACKER_RESTART_LR;
+            a->restructured = TRUE;
+            set_message(a,
+                        "learning-rate sweep for dendrite set %d: starting %d step%s lower "
+                        "reached %s, worse than %s; going back to epoch %d and keeping the start "
+                        "%d step%s lower",
+                        k, skip, plural(skip), now, before, s->num_epochs_run + 1, picked,
+                        plural(picked));
+        } else if (at_last) {
+            DnTrackerOp *g =
+                add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "_PBCount_%d_startSteps_%dPICKED", k, skip);
+            g->timestamped = TRUE;
+            if (t->run.test_saves)
+                add_op(a, DN_TRACKER_OP_SAVE, "PBCount_%d_startSteps_%d", k, skip);
+            s->committed = TRUE;
+            s->last_max_steps = s->step_count;
+            s->last_max_lr = lr2;
+            a->decision = DN_TRACKER_RESTART_LR;
+            a->restructured = TRUE;
+            set_message(a,
+                        "learning-rate sweep for dendrite set %d: starting %d step%s lower "
+                        "reached %s, at least as good as %s; keeping it (epoch %d)",
+                        k, skip, plural(skip), now, before, s->num_epochs_run + 1);
+        } else {
+            set_message(a,
+                        "learning-rate sweep for dendrite set %d: starting %d step%s lower "
+                        "reached %s, at least as good as %s; trying lower (epoch %d)",
+                        k, skip, plural(skip), now, before, s->num_epochs_run + 1);
+        }
+        s->n_trial = 0;
+    }
+    s->global_best = keep;
+    s->has_global_best = keep_has;
+    s->global_best_epoch = keep_epoch;
+    return explained;
+}
+
+/* ---- the main call ---- */
+
+static void log_event(DnTracker *t, const DnTrackerAction *a)
+{
+    DnTrackerEventRec ev = {
+        .epoch = a->epoch,
+        .total_epoch = t->total_epochs - 1,
+        .decision = a->decision,
+        .done = a->done,
+        .dendrites = a->dendrites,
+        .message = g_strdup(a->message),
+    };
+    g_array_append_val(t->events, ev);
+}
+
+gboolean dn_tracker_add_score(DnTracker *t, const DnTrackerScores *in, DnTrackerAction *a,
+                              GError **error)
+{
+    g_return_val_if_fail(t != NULL && in != NULL && a != NULL, FALSE);
+    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+    DnTrackerState *s = &t->st;
+    if (t->complete) {
+        g_set_error(error, DN_ERROR, DN_ERROR_UNSUPPORTED,
+                    "the tracker completed training after %d epochs; start a new run to train "
+                    "further",
+                    t->total_epochs);
+        return FALSE;
+    }
+    if (!isfinite(in->val)) {
+        g_set_error(error, DN_ERROR, DN_ERROR_NUMERIC,
+                    "validation score of epoch %d is %g; training diverged (lower the learning "
+                    "rate) or the validation split is empty",
+                    s->num_epochs_run + 1, in->val);
+        return FALSE;
+    }
+    if (in->n_extra != t->n_extra || (in->n_extra > 0 && in->extra == NULL)) {
+        g_set_error(error, DN_ERROR, DN_ERROR_CONFIG,
+                    "epoch %d has %d extra scores but %d series were named; pass one value per "
+                    "name given to dn_tracker_set_extra_names",
+                    s->num_epochs_run + 1, in->n_extra, t->n_extra);
+        return FALSE;
+    }
+
+    memset(a, 0, sizeof *a);
+    a->restored_epoch = -1;
+    int epoch = s->num_epochs_run, k = s->dendrites;
+    int e = epoch - s->last_switch; /* epochs_since_cycle_switch */
+    int h = cfg_int(&t->run.initial_history_after_switches, k);
+    int lookback = cfg_int(&t->run.history_lookback, k);
+    a->epoch = epoch;
+
+    /* §6.4 steps 1-2: the rate of this epoch; parameter counts */
+    double lr = dn_scheduler_lr(t->scheduler);
+    if (!s->has_params) {
+        s->initial_params = in->params;
+        s->has_params = TRUE;
+    }
+    for (guint i = 0; i < s->switches->len; i++) {
+        DnTrackerSwitch *sw = &g_array_index(s->switches, DnTrackerSwitch, i);
+        if (sw->params < 0)
+            sw->params = in->params;
+    }
+
+    /* §6.3: the running score */
+    if (e < h) {
+        if (e == 0)
+            s->running = in->val;
+        else
+            s->running = s->running * (1.0 - 1.0 / (e + 1)) + in->val * (1.0 / (e + 1));
+    } else {
+        s->running = s->running * (1.0 - 1.0 / lookback) + in->val * (1.0 / lookback);
+    }
+    DnTrackerEpoch row = {
+        .epoch = epoch,
+        .total_epoch = t->total_epochs,
+        .cycle_epoch = e,
+        .dendrites = k,
+        .mode = DN_TRACKER_MODE_NEURON,
+        .val = in->val,
+        .running = s->running,
+        .test = in->test,
+        .seconds = in->seconds,
+        .lr = lr,
+        .params = in->params,
+    };
+    for (int i = 0; i < t->n_extra; i++)
+        row.extra[i] = in->extra[i];
+    for (int i = t->n_extra; i < DN_TRACKER_MAX_EXTRA; i++)
+        row.extra[i] = NAN;
+
+    /* §6.3: the new-best check */
+    gboolean enough_time = e > h || t->run.switch_mode == DN_TRACKER_SWITCH_EVERY_EPOCH;
+    gboolean save_best = FALSE;
+    if ((!s->has_current_best || beats(t, s->running, s->current_best)) && enough_time) {
+        s->current_best = s->running;
+        s->has_current_best = TRUE;
+        s->epoch_last_improved = epoch;
+        row.new_best = TRUE;
+        if (!s->has_global_best || beats(t, s->current_best, s->global_best)) {
+            s->global_best = s->current_best;
+            s->has_global_best = TRUE;
+            s->global_best_epoch = epoch;
+            s->cycle_set_global_best = TRUE;
+            row.new_global_best = TRUE;
+            a->new_best = TRUE;
+            save_best = TRUE;
+        }
+    } else if (s->rows->len == 0) {
+        save_best = TRUE; /* the first epoch is always kept as a fallback */
+    }
+    row.last_improved = s->epoch_last_improved;
+    g_array_append_val(s->rows, row);
+    if (save_best) {
+        add_op(a, DN_TRACKER_OP_SAVE, "best_model");
+        snapshot(&t->snap_best, s);
+    }
+    if (a->new_best) {
+        char best[64];
+        fmt_score(t, s->global_best, best, sizeof best);
+        set_message(a, "new best %s at epoch %d", best, epoch + 1);
+    }
+
+    /* §6.4 step 9 */
+    gboolean explained = FALSE;
+    if (in->force_switch || switch_time(t)) {
+        a->message[0] = '\0';
+        decide_switch(t, a, in->force_switch);
+        if (a->restructured && !a->complete) {
+            DnTrackerOp *op =
+                add_op(a, DN_TRACKER_OP_SAVE, "switch_%d", 2 * (int)t->st.switches->len);
+            snapshot(&t->snap_switch, &t->st);
+            g_strlcpy(t->snap_switch_name, op->name, sizeof t->snap_switch_name);
+        }
+    } else if (dn_tracker_has_scheduler(t)) {
+        explained = scheduler_and_sweep(t, a, e, in->val);
+    }
+
+    /* §6.4 steps 10-11: the next epoch starts */
+    s = &t->st;
+    s->num_epochs_run++;
+    t->total_epochs++;
+    if (a->restructured && !a->complete) {
+        s->epoch_last_improved = s->num_epochs_run;
+        rebuild_scheduler(t);
+        a->rebuild_optimizer = TRUE;
+    }
+    if (t->run.test_saves)
+        add_op(a, DN_TRACKER_OP_SAVE, "latest");
+    a->lr = dn_scheduler_lr(t->scheduler);
+    a->dendrites = s->dendrites;
+    if (a->decision != DN_TRACKER_CONTINUE || explained)
+        log_event(t, a);
+    return TRUE;
+}
