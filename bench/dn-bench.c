@@ -12,6 +12,7 @@
  */
 #include "dn-blas.h"
 #include "dn-experiment.h"
+#include "dn-json.h"
 #include "dn-network.h"
 
 #include "dn-config.h"
@@ -292,10 +293,7 @@ int main (int argc, char **argv)
         NUM ("fashion_cnn_epoch_seconds", mem_secs);
         json_builder_end_object (b);
         g_autoptr (JsonNode) root = json_builder_get_root (b);
-        g_autoptr (JsonGenerator) gen = json_generator_new ();
-        json_generator_set_pretty (gen, TRUE);
-        json_generator_set_root (gen, root);
-        if (!json_generator_to_file (gen, json_path, &error)) {
+        if (!dn_json_save (root, json_path, &error)) {
             fprintf (stderr, "dn-bench: %s\n", error->message);
             return 1;
         }

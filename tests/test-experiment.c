@@ -200,7 +200,7 @@ static void test_all_fields(void)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(DnExperiment) exp = from_string(
-        "{\"name\": \"iris\", \"network\": " NET ","
+        "{\"name\": \"iris\", \"description\": \"four features\", \"network\": " NET ","
         " \"data\": {\"format\": \"csv\", \"path\": \"iris.csv\", \"test_path\": \"test.csv\","
         "  \"label_column\": \"species\", \"validation_split\": 0, \"test_split\": 0.25,"
         "  \"normalize\": {\"mean\": [1, 2, 3, 4], \"std\": [0.5, 1, 1.5, 2]}},"
@@ -213,6 +213,7 @@ static void test_all_fields(void)
         &error);
     g_assert_no_error(error);
     g_assert_cmpstr(exp->name, ==, "iris");
+    g_assert_cmpstr(exp->description, ==, "four features");
     g_assert_cmpstr(exp->base_dir, ==, "/some/dir");
     g_assert_cmpstr(exp->data_format, ==, "csv");
     g_assert_cmpstr(exp->data_path, ==, "iris.csv");
@@ -305,6 +306,11 @@ static void test_stable_variants(void)
         "{\"network\": " NET ", \"training\": {\"optimizer\": {\"type\": \"adadelta\"}, "
         "\"scheduler\": {\"type\": \"ReduceLROnPlateau\", \"threshold_mode\": \"abs\", "
         "\"cooldown\": 2, \"min_lr\": 1e-6}}}",
+        "{\"network\": " NET ", \"dendrites\": {}}",
+        "{\"network\": " NET
+        ", \"description\": \"d\", \"dendrites\": {\"perforate\": [\"linear1\"], "
+        "\"switch_mode\": \"fixed\", \"n_epochs_to_switch\": [5, 3], \"max_dendrites\": 4, "
+        "\"forward_function\": \"tanh\"}}",
         "{\"network\": " NET ", \"training\": {\"scheduler\": {\"type\": \"exponential\", "
         "\"gamma\": 0.95}, \"device\": \"cuda\", \"seed\": 0}}",
     };
@@ -428,6 +434,13 @@ static const ErrorCase error_cases[] = {
     E("unknown-in-training", "\"training\": {\"lr\": 0.1}", "\"lr\"", "\"training\""),
     E("unknown-in-output", "\"output\": {\"folder\": \"runs\"}", "\"folder\"", "\"output\""),
     E("name-not-string", "\"name\": 7", "\"name\"", "string"),
+    E("name-empty", "\"name\": \"\"", "\"name\"", "folder"),
+    E("name-dot-dot", "\"name\": \"..\"", "\"name\"", "folder"),
+    E("name-with-slash", "\"name\": \"runs/a\"", "\"name\"", "'/'"),
+    E("description-not-string", "\"description\": [\"a\"]", "\"description\"", "string"),
+    E("dendrites-not-object", "\"dendrites\": true", "\"dendrites\"", "object"),
+    E("dendrites-unknown-key", "\"dendrites\": {\"swich_mode\": \"never\"}", "\"swich_mode\"",
+      "\"dendrites\""),
     E("data-not-object", "\"data\": \"mnist\"", "\"data\"", "object"),
     E("training-not-object", "\"training\": []", "\"training\"", "object"),
     E("output-not-object", "\"output\": \"runs\"", "\"output\"", "object"),

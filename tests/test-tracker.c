@@ -251,7 +251,8 @@ static void test_config_errors(void)
         {"{\"n_epochs_to_switch\": 0}", "\"n_epochs_to_switch\" must be a whole number"},
         {"{\"n_epochs_to_switch\": 2.5}", "got 2.5"},
         {"{\"n_epochs_to_switch\": \"ten\"}", "got \"ten\""},
-        {"{\"improvement_threshold\": 1.5}", "\"improvement_threshold\" must be a number in [0, 1)"},
+        {"{\"improvement_threshold\": 1.5}",
+         "\"improvement_threshold\" must be a number in [0, 1)"},
         {"{\"improvement_threshold\": [0.1, \"x\"]}", "\"improvement_threshold\"[1]"},
         {"{\"improvement_threshold\": []}", "must have 1 to 16 values"},
         {"{\"max_dendrites\": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}", "got 17"},
@@ -413,7 +414,8 @@ static void test_running_lookback(void)
         const DnTrackerEpoch *r = row(t, (int)i);
         g_assert_cmpfloat(r->running, ==, running);
         g_assert_cmpfloat(r->val, ==, vals[i]);
-        gboolean improved = i > 0 && (best < 0 || (running * 0.999 > best && running - 1e-5 > best));
+        gboolean improved =
+            i > 0 && (best < 0 || (running * 0.999 > best && running - 1e-5 > best));
         g_assert_cmpint(r->new_best, ==, improved);
         if (improved)
             best = running;
@@ -838,7 +840,7 @@ static void test_minimising(void)
     const double loss[] = {1.0, 0.9, 0.8, 0.7995, 0.85, 0.8};
     g_assert_cmpint(feed_n(t, loss, 6, &a), ==, DN_TRACKER_ADD_DENDRITES);
     g_assert_cmpint(a.restored_epoch, ==, 2);
-    g_assert_false(row(t, 2)->new_best == FALSE);
+    g_assert_true(row(t, 2)->new_best);
     g_assert_nonnull(strstr(a.message, "no improvement for 3 epochs: restoring epoch 3"));
     /* a set that lowers the loss is kept; a rising loss is not an improvement */
     const double loss1[] = {0.7, 0.75, 0.72, 0.71};
@@ -1041,6 +1043,19 @@ static void test_lr_sweep(void)
     g_assert_cmpint(r.n_rows, ==, 4);
     g_assert_cmpfloat(r.rows[3].val, ==, 64);
 
+    /* A tie favours the lower starting rate: with trial 2 as good as
+     * trial 1, trial 2 is picked where its budget ends, without a reload. */
+    g_autoptr(DnTracker) tie = make(&c, &sched, 1.0);
+    feed_n(tie, sweep_script, 18, &a);
+    g_assert_cmpint(a.decision, ==, DN_TRACKER_RESTART_LR);
+    feed(tie, 63, &a);
+    feed(tie, 67, &a);
+    g_assert_cmpint(a.decision, ==, DN_TRACKER_RESTART_LR);
+    assert_ops(&a, "graphs _PBCount_1_startSteps_2PICKED ts, save PBCount_1_startSteps_2, "
+                   "save latest");
+    g_assert_cmpint(a.restored_epoch, ==, -1);
+    g_assert_nonnull(strstr(a.message, "at least as good as 67; keeping it"));
+
     /* Without a scheduler there is nothing to sweep and no block. */
     g_autoptr(DnTracker) plain = make(&c, NULL, 1.0);
     g_assert_cmpint(feed_n(plain, sweep_script, 10, &a), ==, DN_TRACKER_ADD_DENDRITES);
@@ -1192,11 +1207,11 @@ static void assert_same_action(const DnTrackerAction *x, const DnTrackerAction *
     g_autofree char *ox = ops_text(x);
     g_autofree char *oy = ops_text(y);
     if (x->decision != y->decision || g_strcmp0(ox, oy) != 0 ||
-        g_strcmp0(x->message, y->message) != 0 || x->lr != y->lr ||
-        x->dendrites != y->dendrites || x->restored_epoch != y->restored_epoch ||
-        x->new_best != y->new_best || x->epoch != y->epoch)
-        g_error("call %d: resumed run decided \"%s\" [%s], original \"%s\" [%s]", call,
-                y->message, oy, x->message, ox);
+        g_strcmp0(x->message, y->message) != 0 || x->lr != y->lr || x->dendrites != y->dendrites ||
+        x->restored_epoch != y->restored_epoch || x->new_best != y->new_best ||
+        x->epoch != y->epoch)
+        g_error("call %d: resumed run decided \"%s\" [%s], original \"%s\" [%s]", call, y->message,
+                oy, x->message, ox);
 }
 
 static void test_resume(void)

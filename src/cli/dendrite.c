@@ -8,6 +8,7 @@
  */
 #include "dn-blas.h"
 #include "dn-cli.h"
+#include "dn-run-writer.h"
 #include "dn-error.h"
 #include "dn-model.h"
 
@@ -43,7 +44,7 @@ static int fail (const char *cmd, GError *error)
 
 static int cmd_train (int argc, char **argv)
 {
-    g_autofree char *data = NULL, *out = NULL, *device = NULL;
+    g_autofree char *data = NULL, *out = NULL, *device = NULL, *resume = NULL;
     int epochs = 0, threads = 0;
     gint64 seed = -1;
     gboolean json = FALSE;
@@ -51,33 +52,47 @@ static int cmd_train (int argc, char **argv)
         {"data", 0, 0, G_OPTION_ARG_FILENAME, &data, "Data folder (IDX) or CSV file", "DIR"},
         {"out", 0, 0, G_OPTION_ARG_FILENAME, &out, "Output folder (default: the experiment's)",
          "DIR"},
-        {"epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Number of epochs", "N"},
+        {"epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Number of epochs (the most, with dendrites)",
+         "N"},
         {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed", "N"},
         {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: all cores)", "N"},
         {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu, cuda or auto", "DEVICE"},
+        {"resume", 0, 0, G_OPTION_ARG_FILENAME, &resume,
+         "Continue the run in RUN_DIR from its latest checkpoint", "RUN_DIR"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per line on stdout", NULL},
         {NULL},
     };
-    g_autoptr (GOptionContext) ctx = g_option_context_new ("EXPERIMENT.json - train a network");
-    g_option_context_set_summary (ctx,
-                                  "Trains the network of an experiment file, saving the best "
-                                  "model (by validation accuracy)\nand the latest one in "
-                                  "OUT/NAME/. Ctrl-C stops after the current batch.");
+    g_autoptr (GOptionContext) ctx =
+        g_option_context_new ("EXPERIMENT.json | --resume RUN_DIR - train a network");
+    g_option_context_set_summary (
+        ctx, "Trains the network of an experiment file. Files go to OUT/NAME/: best_model and\n"
+             "latest checkpoints, and with dendrites the Perforated AI file set (CSVs, graph,\n"
+             "beforeSwitch_N, switch_N, final_clean_pai). Ctrl-C stops after the current batch;\n"
+             "--resume continues a stopped or killed run.");
     g_option_context_add_main_entries (ctx, entries, NULL);
     g_autoptr (GError) error = NULL;
     if (!g_option_context_parse (ctx, &argc, &argv, &error))
         return usage_error (ctx, "train", error->message);
-    if (argc != 2)
-        return usage_error (ctx, "train", argc < 2 ? "give one experiment file"
-                                                   : "give only one experiment file");
+    if (resume != NULL ? argc != 1 : argc != 2)
+        return usage_error (ctx, "train",
+                            resume != NULL ? "give either an experiment file or --resume"
+                            : argc < 2     ? "give one experiment file"
+                                           : "give only one experiment file");
     if (epochs < 0 || threads < 0)
         return usage_error (ctx, "train", "--epochs and --threads must be positive");
     if (seed < -1)
         return usage_error (ctx, "train", "--seed must be 0 or more");
+    if (resume != NULL && (data != NULL || out != NULL || seed >= 0))
+        return usage_error (ctx, "train",
+                            "--resume continues a run as it was set up; --data, --out and --seed "
+                            "cannot change it");
 
-    g_autoptr (DnExperiment) exp = dn_experiment_load (argv[1], &error);
-    if (exp == NULL)
-        return fail ("train", error);
+    g_autoptr (DnExperiment) exp = NULL;
+    if (resume == NULL) {
+        exp = dn_experiment_load (argv[1], &error);
+        if (exp == NULL)
+            return fail ("train", error);
+    }
     DnRunOptions opts = {0};
     opts.data_path = data;
     opts.out_dir = out;
@@ -86,21 +101,25 @@ static int cmd_train (int argc, char **argv)
     opts.seed = seed >= 0 ? (guint64) seed : 0;
     opts.threads = threads;
     opts.device = device;
+    opts.resume_dir = resume;
 
     DnCliProgress progress = {.out = stdout, .tty = isatty (STDOUT_FILENO)};
-    DnObserver obs = {.cancel = &cancel_flag};
-    if (json) {
-        obs.event = dn_cli_json_event;
-        obs.user_data = stdout;
-    } else {
-        obs.event = dn_cli_progress_event;
-        obs.user_data = &progress;
-    }
+    DnCliObserver cli = {0};
+    cli.json = json;
+    cli.progress = &progress;
+    cli.writer = dn_run_writer_new ();
+    DnObserver obs = {.cancel = &cancel_flag, .event = dn_cli_observe, .user_data = &cli};
     signal (SIGINT, on_sigint);
+    signal (SIGTERM, on_sigint);
     DnRunResult result = {0};
-    if (!dn_experiment_run (exp, &opts, &obs, &result, &error))
+    gboolean ok = resume != NULL ? dn_experiment_resume (resume, &opts, &obs, &result, &error)
+                                 : dn_experiment_run (exp, &opts, &obs, &result, &error);
+    g_autoptr (GError) write_error = dn_run_writer_free (cli.writer);
+    if (!ok)
         return fail ("train", error);
     dn_run_result_clear (&result);
+    if (write_error != NULL)
+        return fail ("train", write_error);
     return cancel_flag ? 130 : 0;
 }
 

@@ -1,5 +1,6 @@
 /* dn-cli-json.c: `--json` output, one event object per line. */
 #include "dn-cli.h"
+#include "dn-json.h"
 
 #include <math.h>
 
@@ -30,9 +31,7 @@ static void add_string (JsonBuilder *b, const char *key, const char *v)
 void dn_cli_json_print (FILE *out, JsonBuilder *b)
 {
     g_autoptr (JsonNode) root = json_builder_get_root (b);
-    g_autoptr (JsonGenerator) gen = json_generator_new ();
-    json_generator_set_root (gen, root);
-    g_autofree char *text = json_generator_to_data (gen, NULL);
+    g_autofree char *text = dn_json_to_string (root, FALSE);
     fprintf (out, "%s\n", text);
     fflush (out);
 }
@@ -78,10 +77,54 @@ void dn_cli_json_event (const DnEvent *ev, gpointer user_data)
         json_builder_set_member_name (b, "improved");
         json_builder_add_boolean_value (b, ev->improved);
         dn_cli_json_number (b, "best_val", ev->best_val);
+        add_int (b, "params", ev->params);
+        if (ev->tracker != NULL) {
+            DnTrackerStatus st;
+            dn_tracker_get_status (ev->tracker, &st);
+            add_int (b, "dendrites", ev->dendrites);
+            add_int (b, "reference_params", ev->reference_params);
+            add_string (b, "mode", st.mode == DN_TRACKER_MODE_NEURON ? "neuron" : "dendrite");
+            add_int (b, "epochs_since_improved", st.epochs_since_improved);
+            if (st.switch_in >= 0)
+                add_int (b, "switch_in", st.switch_in);
+            add_string (b, "status", ev->status);
+            /* the values the graphs draw for this epoch */
+            int n = 0;
+            const DnTrackerEpoch *rows = dn_tracker_epochs (ev->tracker, &n);
+            if (n > 0) {
+                const DnTrackerEpoch *last = &rows[n - 1];
+                dn_cli_json_number (b, "val_running", last->running);
+                json_builder_set_member_name (b, "correlation");
+                json_builder_begin_object (b);
+                for (int i = 0; i < dn_tracker_n_correlations (ev->tracker); i++)
+                    dn_cli_json_number (b, dn_tracker_correlation_name (ev->tracker, i),
+                                        last->correlation[i]);
+                json_builder_end_object (b);
+            }
+        }
         break;
     case DN_EVENT_LOG:
         add_string (b, "event", "log");
         add_string (b, "message", ev->message);
+        break;
+    case DN_EVENT_DECISION: {
+        static const char *const names[] = {"continue", "add_dendrites", "retry", "restart_lr",
+                                            "complete"};
+        add_string (b, "event", "decision");
+        add_int (b, "epoch", ev->epoch);
+        add_string (b, "decision", names[ev->action->decision]);
+        add_string (b, "message", ev->message);
+        add_int (b, "dendrites", ev->dendrites);
+        dn_cli_json_number (b, "lr", ev->action->lr);
+        if (ev->action->restored_epoch >= 0)
+            add_int (b, "restored_epoch", ev->action->restored_epoch + 1);
+        json_builder_set_member_name (b, "complete");
+        json_builder_add_boolean_value (b, ev->action->complete);
+        break;
+    }
+    case DN_EVENT_SNAPSHOT:
+        add_string (b, "event", "snapshot");
+        add_string (b, "suffix", ev->suffix);
         break;
     case DN_EVENT_DONE:
         add_string (b, "event", "done");
@@ -94,6 +137,22 @@ void dn_cli_json_event (const DnEvent *ev, gpointer user_data)
         add_string (b, "run_dir", ev->run_dir);
         json_builder_set_member_name (b, "cancelled");
         json_builder_add_boolean_value (b, ev->cancelled);
+        if (ev->tracker != NULL) {
+            add_int (b, "dendrites", ev->dendrites);
+            int n = 0;
+            g_autofree DnTrackerArchScore *arch = dn_tracker_best_scores (ev->tracker, &n);
+            json_builder_set_member_name (b, "architectures");
+            json_builder_begin_array (b);
+            for (int i = 0; i < n; i++) {
+                json_builder_begin_object (b);
+                add_int (b, "dendrites", arch[i].dendrites);
+                add_int (b, "params", arch[i].params);
+                dn_cli_json_number (b, "best_val", arch[i].best_val);
+                dn_cli_json_number (b, "test_at_best_val", arch[i].test_at_best);
+                json_builder_end_object (b);
+            }
+            json_builder_end_array (b);
+        }
         break;
     }
     json_builder_end_object (b);

@@ -58,6 +58,7 @@ void dn_cli_progress_event (const DnEvent *ev, gpointer user_data)
         int n = g_snprintf (line, sizeof line,
                             "epoch %d/%d [%s] %3.0f%%  %.0f samples/s  ETA %s  loss %.4f",
                             ev->epoch, ev->epochs, bar, frac * 100, ev->samples_per_s, a, ev->loss);
+        n = MIN (n, (int) sizeof line - 1);
         fprintf (p->out, "\r%s", line);
         if (n < p->last_width)
             fprintf (p->out, "%*s", p->last_width - n, "");
@@ -75,7 +76,16 @@ void dn_cli_progress_event (const DnEvent *ev, gpointer user_data)
                  "(%.0f samples/s)%s\n",
                  ev->epoch, ev->epochs, ev->loss, ev->train_acc, a, b, ev->lr, ev->seconds,
                  ev->samples_per_s, ev->improved ? "  *best" : "");
+        /* a dendritic run: the tracker's decision, then where it stands now */
+        if (ev->message != NULL)
+            fprintf (p->out, "  > %s\n", ev->message);
+        if (ev->status != NULL)
+            fprintf (p->out, "    %s\n", ev->status);
         fflush (p->out);
+        break;
+    case DN_EVENT_DECISION:
+        break;
+    case DN_EVENT_SNAPSHOT:
         break;
     case DN_EVENT_LOG:
         clear_line (p);
@@ -85,9 +95,22 @@ void dn_cli_progress_event (const DnEvent *ev, gpointer user_data)
         clear_line (p);
         format_duration (a, sizeof a, ev->seconds);
         fprintf (p->out, "%s%s in %s\n", ev->cancelled ? "stopped: " : "done: ", ev->message, a);
+        if (ev->cancelled && ev->run_dir != NULL)
+            fprintf (p->out, "continue with: dendrite train --resume %s\n", ev->run_dir);
         if (ev->model_path != NULL)
             fprintf (p->out, "best model: %s\nrun folder: %s\n", ev->model_path, ev->run_dir);
         fflush (p->out);
         break;
     }
+}
+
+void dn_cli_observe (const DnEvent *ev, gpointer user_data)
+{
+    DnCliObserver *o = user_data;
+    if (o->writer != NULL)
+        dn_run_writer_event (o->writer, ev);
+    if (o->json)
+        dn_cli_json_event (ev, stdout);
+    else
+        dn_cli_progress_event (ev, o->progress);
 }

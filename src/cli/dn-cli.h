@@ -3,6 +3,7 @@
 #pragma once
 
 #include "dn-experiment.h"
+#include "dn-run-writer.h"
 
 #include <stdio.h>
 
@@ -14,6 +15,14 @@ typedef struct {
     int last_width;
 } DnCliProgress;
 
+/* The command's observer: progress or JSON lines, and the run-folder writer. */
+typedef struct {
+    gboolean json;
+    DnCliProgress *progress;
+    DnRunWriter *writer;
+} DnCliObserver;
+
+void dn_cli_observe (const DnEvent *ev, gpointer user_data);
 void dn_cli_progress_event (const DnEvent *ev, gpointer user_data);
 void dn_cli_json_event (const DnEvent *ev, gpointer user_data);
 

@@ -4,8 +4,16 @@
 
 #include <string.h>
 
-static const char *const selection_keys[] = {"perforate_types", "perforate", "track", "skip",
-                                             "groups", "forward_function", "init_multiplier",
+/* The last two are the reference library's names for our last two. */
+static const char *const selection_keys[] = {"perforate_types",
+                                             "perforate",
+                                             "track",
+                                             "skip",
+                                             "groups",
+                                             "forward_function",
+                                             "init_multiplier",
+                                             "pai_forward_function",
+                                             "candidate_weight_initialization_multiplier",
                                              NULL};
 
 gboolean dn_dendrite_selection_key (const char *key)
@@ -105,6 +113,8 @@ gboolean dn_dendrite_selection_from_json (JsonObject *obj, DnDendriteSelection *
         sel->groups = list;
     }
     JsonNode *ff = json_object_get_member (obj, "forward_function");
+    if (ff == NULL)
+        ff = json_object_get_member (obj, "pai_forward_function");
     if (ff != NULL && (!JSON_NODE_HOLDS_VALUE (ff) ||
                        json_node_get_value_type (ff) != G_TYPE_STRING ||
                        !dn_dendrite_act_from_name (json_node_get_string (ff),
@@ -114,6 +124,8 @@ gboolean dn_dendrite_selection_from_json (JsonObject *obj, DnDendriteSelection *
         return FALSE;
     }
     JsonNode *im = json_object_get_member (obj, "init_multiplier");
+    if (im == NULL)
+        im = json_object_get_member (obj, "candidate_weight_initialization_multiplier");
     if (im != NULL) {
         if (!JSON_NODE_HOLDS_VALUE (im) || (json_node_get_value_type (im) != G_TYPE_DOUBLE &&
                                             json_node_get_value_type (im) != G_TYPE_INT64) ||

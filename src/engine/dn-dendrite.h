@@ -75,6 +75,13 @@ int64_t dn_dendritic_neuron_params (const DnLayer *l);
 /* The forward-function outputs s_i (batch, ...) of dendrite i from the last forward. */
 const float *dn_dendritic_outputs (const DnLayer *l, int i, int *batch, size_t *n_per_sample);
 
+/* How well the newest dendrite set follows its neuron's remaining error: per
+ * output channel, the Pearson correlation over batch and positions between the
+ * set's output s and g, the loss gradient at the module's output (the error the
+ * neurons leave), as |r| averaged over channels; in [0, 1]. From the last
+ * forward and a g of the same batch; NaN without dendrites. */
+double dn_dendritic_correlation (const DnLayer *l, const float *g, int batch);
+
 const char *dn_dendrite_act_name (DnAct act);
 gboolean dn_dendrite_act_from_name (const char *name, DnAct *act);
 /* Initialises a fresh dendrite (its layers' buffers as at creation, parameters

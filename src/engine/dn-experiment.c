@@ -1,6 +1,7 @@
 /* dn-experiment.c: reading and writing experiment files. */
 #include "dn-experiment.h"
 #include "dn-error.h"
+#include "dn-json.h"
 
 #include "dn-config.h"
 
@@ -169,6 +170,42 @@ static gboolean read_data (DnExperiment *exp, JsonObject *d, const char *what, G
                      "{\"mean\": [0.1307], \"std\": [0.3081]} with one value per channel");
 }
 
+static gboolean read_dendrites (DnExperiment *exp, JsonNode *n, const char *what,
+                                GError **error)
+{
+    if (!JSON_NODE_HOLDS_OBJECT (n)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "%s: \"dendrites\" must be an object of settings ({} for the defaults)", what);
+        return FALSE;
+    }
+    JsonObject *o = json_node_get_object (n);
+    /* One object holds the tracker's settings and the layer selection; each
+     * module reads its own keys, and a key neither knows is an error. */
+    g_autoptr (JsonObject) tracker_part = json_object_new ();
+    g_autoptr (GList) members = json_object_get_members (o);
+    for (GList *m = members; m != NULL; m = m->next) {
+        const char *key = m->data;
+        if (dn_dendrite_selection_key (key))
+            continue;
+        if (!dn_tracker_config_owns_key (key)) {
+            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                         "%s: unknown setting \"%s\" in \"dendrites\"; see "
+                         "docs/experiment-format.md for the settings",
+                         what, key);
+            return FALSE;
+        }
+        json_object_set_member (tracker_part, key, json_node_copy (json_object_get_member (o, key)));
+    }
+    g_autoptr (GError) local = NULL;
+    if (!dn_tracker_config_from_json (tracker_part, &exp->tracker, &local) ||
+        !dn_dendrite_selection_from_json (o, &exp->selection, &local)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s: %s", what, local->message);
+        return FALSE;
+    }
+    exp->dendrites = TRUE;
+    return TRUE;
+}
+
 static const char *const loss_names[] = {"cross_entropy", "nll", "mse", "bce_with_logits", NULL};
 
 const char *dn_loss_kind_name (DnLossKind kind)
@@ -247,6 +284,8 @@ DnExperiment *dn_experiment_new_default (void)
     exp->seed = 1;
     exp->device = g_strdup ("cpu");
     exp->out_dir = g_strdup ("runs");
+    dn_tracker_config_defaults (&exp->tracker);
+    dn_dendrite_selection_init (&exp->selection);
     return exp;
 }
 
@@ -266,7 +305,20 @@ DnExperiment *dn_experiment_from_json (JsonNode *root, const char *base_dir, con
     g_autoptr (DnExperiment) exp = dn_experiment_new_default ();
     exp->base_dir = g_strdup (base_dir ? base_dir : ".");
     if (!check_keys (o, known, what, "(top level)", error) ||
-        !get_string (o, "name", &exp->name, what, "(top level)", error))
+        !get_string (o, "name", &exp->name, what, "(top level)", error) ||
+        !get_string (o, "description", &exp->description, what, "(top level)", error))
+        return NULL;
+    if (strchr (exp->name, '/') != NULL || g_str_equal (exp->name, "") ||
+        g_str_equal (exp->name, ".") || g_str_equal (exp->name, "..")) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "%s: \"name\" is used as a folder name; it cannot be empty, \".\", \"..\" "
+                     "or contain '/'",
+                     what);
+        return NULL;
+    }
+    JsonNode *dn = json_object_get_member (o, "dendrites");
+    if (dn != NULL && !JSON_NODE_HOLDS_NULL (dn) &&
+        !read_dendrites (exp, dn, what, error))
         return NULL;
     GError *local = NULL;
     JsonObject *d = get_section (o, "data", what, &local);
@@ -333,6 +385,8 @@ JsonNode *dn_experiment_to_json (const DnExperiment *exp)
     g_autoptr (JsonBuilder) b = json_builder_new ();
     json_builder_begin_object (b);
     add_string (b, "name", exp->name);
+    if (exp->description != NULL)
+        add_string (b, "description", exp->description);
 
     json_builder_set_member_name (b, "data");
     json_builder_begin_object (b);
@@ -394,6 +448,13 @@ JsonNode *dn_experiment_to_json (const DnExperiment *exp)
     json_builder_begin_object (b);
     add_string (b, "dir", exp->out_dir);
     json_builder_end_object (b);
+    if (exp->dendrites) {
+        json_builder_set_member_name (b, "dendrites");
+        json_builder_begin_object (b);
+        dn_dendrite_selection_to_json (&exp->selection, b);
+        dn_tracker_config_add_members (&exp->tracker, b);
+        json_builder_end_object (b);
+    }
     json_builder_end_object (b);
     return json_builder_get_root (b);
 }
@@ -401,11 +462,7 @@ JsonNode *dn_experiment_to_json (const DnExperiment *exp)
 gboolean dn_experiment_save (const DnExperiment *exp, const char *path, GError **error)
 {
     g_autoptr (JsonNode) root = dn_experiment_to_json (exp);
-    g_autoptr (JsonGenerator) gen = json_generator_new ();
-    json_generator_set_pretty (gen, TRUE);
-    json_generator_set_indent (gen, 2);
-    json_generator_set_root (gen, root);
-    g_autofree char *text = json_generator_to_data (gen, NULL);
+    g_autofree char *text = dn_json_to_string (root, TRUE);
     g_autoptr (GError) local = NULL;
     if (!g_file_set_contents (path, text, -1, &local)) {
         g_set_error (error, DN_ERROR, DN_ERROR_IO, "could not save the experiment: %s",
@@ -429,6 +486,8 @@ void dn_experiment_free (DnExperiment *exp)
         json_node_unref (exp->network);
     g_free (exp->device);
     g_free (exp->out_dir);
+    g_free (exp->description);
+    dn_dendrite_selection_clear (&exp->selection);
     g_free (exp);
 }
 

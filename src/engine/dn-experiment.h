@@ -12,8 +12,10 @@
 #pragma once
 
 #include "dn-data.h"
+#include "dn-dendrite.h"
 #include "dn-network.h"
 #include "dn-optim.h"
+#include "dn-tracker.h"
 
 G_BEGIN_DECLS
 
@@ -53,6 +55,12 @@ typedef struct {
 
     /* output */
     char *out_dir;   /* default "runs" */
+
+    /* dendrites: present in the file = a dendritic run driven by the tracker */
+    gboolean dendrites;
+    DnTrackerConfig tracker;
+    DnDendriteSelection selection;
+    char *description;
 } DnExperiment;
 
 DnExperiment *dn_experiment_new_default (void);
@@ -72,6 +80,8 @@ char *dn_experiment_resolve_path (const DnExperiment *exp, const char *path);
 
 typedef enum {
     DN_EVENT_START,  /* data and network ready: params, samples, batches */
+    DN_EVENT_DECISION, /* the tracker decided something worth saying: message */
+    DN_EVENT_SNAPSHOT, /* the run folder should snapshot its CSVs and graph: suffix */
     DN_EVENT_BATCH,  /* progress inside an epoch (every few batches) */
     DN_EVENT_EPOCH,  /* an epoch finished, with its scores */
     DN_EVENT_LOG,    /* a message in plain words */
@@ -106,6 +116,16 @@ typedef struct {
     const char *model_path; /* DONE: the best model */
     const char *run_dir;
     const char *device;
+    /* dendritic runs (NULL / 0 otherwise); the tracker is valid during the call only */
+    const DnTracker *tracker;
+    int dendrites;
+    const char *status;          /* "neuron training, 2 dendrite sets, ..." */
+    int64_t reference_params;    /* the reference library's count (spec 9) */
+    const DnTrackerAction *action; /* DECISION */
+    const char *suffix;          /* SNAPSHOT: "_beforeSwitch_2" */
+    gboolean before_restore;     /* SNAPSHOT: draw the history before the restore */
+    gboolean timestamped;        /* SNAPSHOT */
+    const char *save_name;       /* the run's name, for file names */
 } DnEvent;
 
 typedef struct {
@@ -124,6 +144,7 @@ typedef struct {
     int threads;            /* > 0: CPU threads */
     const char *device;     /* overrides */
     int batch_every;        /* BATCH events every N batches (0: 20) */
+    const char *resume_dir; /* continue the run in this folder from its latest checkpoint */
 } DnRunOptions;
 
 typedef struct {
@@ -140,6 +161,10 @@ void dn_run_result_clear (DnRunResult *r);
 
 gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts,
                             const DnObserver *observer, DnRunResult *result, GError **error);
+/* Continues the run in run_dir (its experiment.json and latest checkpoint) after a
+ * crash, kill or stop; the result is the same as an uninterrupted run. */
+gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts,
+                               const DnObserver *observer, DnRunResult *result, GError **error);
 
 /* Accuracy (percent) and mean loss of a network on a dataset, evaluated in batches. */
 gboolean dn_evaluate (DnNetwork *net, const DnDataset *data, const DnNormalize *norm,

@@ -26,6 +26,7 @@
 #include "dn-error.h"
 #include "dn-layer-private.h"
 
+#include <math.h>
 #include <string.h>
 
 #define GROUP_MAX 8
@@ -543,3 +544,42 @@ const DnLayerClass dn_dendritic_class = {
     .finalize = dendritic_finalize,
     .workspace_size = dendritic_workspace,
 };
+
+double dn_dendritic_correlation (const DnLayer *l, const float *g, int batch)
+{
+    const DnDendritic *self = (const DnDendritic *) l;
+    if (l->klass != &dn_dendritic_class || self->k == 0 || self->s == NULL ||
+        batch != self->last_batch || self->be == NULL)
+        return NAN;
+    /* Host copies: the statistics are cheap next to an epoch and run once per epoch. */
+    size_t n = self->numel * batch;
+    float *s = g_new (float, n), *gh = g_new (float, n);
+    self->be->download (self->be, s, self->s + (size_t) (self->k - 1) * n, n * sizeof (float));
+    self->be->download (self->be, gh, g, n * sizeof (float));
+    const int C = self->channels, S = self->spatial;
+    double total = 0.0;
+    int counted = 0;
+    for (int c = 0; c < C; c++) {
+        double ss = 0, sg = 0, ssq = 0, gsq = 0, sgp = 0;
+        double m = (double) batch * S;
+        for (int b = 0; b < batch; b++) {
+            const float *sp = s + ((size_t) b * C + c) * S, *gp = gh + ((size_t) b * C + c) * S;
+            for (int p = 0; p < S; p++) {
+                ss += sp[p];
+                sg += gp[p];
+                ssq += (double) sp[p] * sp[p];
+                gsq += (double) gp[p] * gp[p];
+                sgp += (double) sp[p] * gp[p];
+            }
+        }
+        double cov = sgp / m - (ss / m) * (sg / m);
+        double vs = ssq / m - (ss / m) * (ss / m), vg = gsq / m - (sg / m) * (sg / m);
+        if (vs > 1e-20 && vg > 1e-20) {
+            total += fabs (cov / sqrt (vs * vg));
+            counted++;
+        }
+    }
+    g_free (s);
+    g_free (gh);
+    return counted > 0 ? total / counted : 0.0;
+}

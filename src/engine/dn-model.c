@@ -1,6 +1,7 @@
 /* dn-model.c: saving and loading networks as safetensors. */
 #include "dn-model.h"
 #include "dn-error.h"
+#include "dn-json.h"
 
 #include "dn-config.h"
 
@@ -67,7 +68,7 @@ gboolean dn_model_save_checkpoint (DnNetwork *net, DnOptimizer *opt, const char 
     g_hash_table_replace (meta, g_strdup ("format"), g_strdup ("pt"));
     g_hash_table_replace (meta, g_strdup ("app"), g_strdup ("dendrite-studio"));
     g_hash_table_replace (meta, g_strdup ("app_version"), g_strdup (PACKAGE_VERSION));
-    g_hash_table_replace (meta, g_strdup ("dendrite_network"), json_to_string (desc, FALSE));
+    g_hash_table_replace (meta, g_strdup ("dendrite_network"), dn_json_to_string (desc, FALSE));
     if (opt != NULL)
         g_hash_table_replace (meta, g_strdup ("dendrite_optimizer_steps"),
                               g_strdup_printf ("%" G_GINT64_FORMAT, dn_optimizer_steps (opt)));

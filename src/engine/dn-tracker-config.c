@@ -17,9 +17,9 @@
 
 typedef enum {
     KIND_BOOL,
-    KIND_NUMBER,     /* one number */
-    KIND_LIST_INT,   /* whole numbers, a number or a list (the list rule) */
-    KIND_LIST_REAL,  /* numbers, a number or a list */
+    KIND_NUMBER,    /* one number */
+    KIND_LIST_INT,  /* whole numbers, a number or a list (the list rule) */
+    KIND_LIST_REAL, /* numbers, a number or a list */
     KIND_SWITCH_MODE,
     KIND_PARAM_VALS,
 } FieldKind;
@@ -70,8 +70,7 @@ static const Field fields[] = {
      "true or false"},
     {"param_vals_setting", KIND_PARAM_VALS, OFF(param_vals_setting), 0, 0, FALSE,
      "one of \"by_update_epoch\", \"by_total_epoch\", \"by_neuron_epoch_start\""},
-    {"save_old_graph_scores", KIND_BOOL, OFF(save_old_graph_scores), 0, 0, FALSE,
-     "true or false"},
+    {"save_old_graph_scores", KIND_BOOL, OFF(save_old_graph_scores), 0, 0, FALSE, "true or false"},
     {"test_saves", KIND_BOOL, OFF(test_saves), 0, 0, FALSE, "true or false"},
 };
 
@@ -563,14 +562,14 @@ void dn_tracker_config_add_members(const DnTrackerConfig *cfg, JsonBuilder *b)
             dn_tracker_list_to_json((const DnTrackerList *)p, f->kind == KIND_LIST_INT, b);
             break;
         case KIND_SWITCH_MODE:
-            json_builder_add_string_value(b,
-                                          dn_tracker_switch_mode_name(*(const DnTrackerSwitchMode *)p));
+            json_builder_add_string_value(
+                b, dn_tracker_switch_mode_name(*(const DnTrackerSwitchMode *)p));
             break;
         case KIND_PARAM_VALS: {
             int m = *(const int *)p;
-            json_builder_add_string_value(
-                b, m >= 0 && m < (int)G_N_ELEMENTS(param_vals_names) ? param_vals_names[m]
-                                                                      : "by_update_epoch");
+            json_builder_add_string_value(b, m >= 0 && m < (int)G_N_ELEMENTS(param_vals_names)
+                                                 ? param_vals_names[m]
+                                                 : "by_update_epoch");
             break;
         }
         }

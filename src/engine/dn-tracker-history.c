@@ -110,8 +110,8 @@ static int best_index(const DnTracker *t, const DnTrackerEpoch *rows, int lo, in
 {
     int best = lo;
     for (int i = lo + 1; i <= hi; i++) {
-        gboolean better = t->run.maximizing_score ? rows[i].val > rows[best].val
-                                                  : rows[i].val < rows[best].val;
+        gboolean better =
+            t->run.maximizing_score ? rows[i].val > rows[best].val : rows[i].val < rows[best].val;
         if (better)
             best = i;
     }
@@ -144,8 +144,8 @@ DnTrackerArchScore *dn_tracker_best_scores(const DnTracker *t, int *n)
     for (int i = 0; i < nr && !use_test; i++)
         use_test = !isnan(rows[i].test);
     int64_t last_params = ns > 0 && sw[ns - 1].params >= 0 ? sw[ns - 1].params
-                          : s->has_params                   ? s->initial_params
-                                                            : -1;
+                          : s->has_params                  ? s->initial_params
+                                                           : -1;
 
     int lo = 0;
     for (int i = 0; i < ns; i++) {
@@ -273,9 +273,8 @@ char *dn_tracker_status_text(const DnTracker *t)
     if (st.complete) {
         /* the completing decision is the last event */
         const DnTrackerEventRec *e =
-            t->events->len > 0
-                ? &g_array_index(t->events, DnTrackerEventRec, t->events->len - 1)
-                : NULL;
+            t->events->len > 0 ? &g_array_index(t->events, DnTrackerEventRec, t->events->len - 1)
+                               : NULL;
         if (e != NULL && e->done == DN_TRACKER_DONE_CAPACITY_TEST)
             return g_strdup("capacity test complete: no problems were detected");
         if (e != NULL && e->done == DN_TRACKER_DONE_EARLY_STOPPING)

@@ -20,10 +20,6 @@
 #include <stdarg.h>
 #include <string.h>
 
-/* A scheduler that cannot make the decrements the LR sweep asks for (its
- * rate has reached min_lr, say) would loop forever in the reference. */
-#define REPLAY_GUARD 100000
-
 /* ---- state ---- */
 
 void dn_tracker_state_init(DnTrackerState *s)
@@ -91,8 +87,7 @@ gboolean dn_tracker_has_scheduler(const DnTracker *t)
     return t->sched.kind != DN_SCHED_NONE;
 }
 
-DnTracker *dn_tracker_alloc(const DnTrackerConfig *cfg, const DnSchedConfig *sched,
-                            double base_lr)
+DnTracker *dn_tracker_alloc(const DnTrackerConfig *cfg, const DnSchedConfig *sched, double base_lr)
 {
     DnTracker *t = g_new0(DnTracker, 1);
     t->cfg = *cfg;
@@ -113,6 +108,8 @@ DnTracker *dn_tracker_alloc(const DnTrackerConfig *cfg, const DnSchedConfig *sch
     t->base_lr = base_lr;
     t->scheduler = dn_scheduler_new(&t->sched, base_lr);
     t->score_unit = g_strdup("");
+    for (int i = 0; i < DN_TRACKER_MAX_CORR; i++)
+        t->pending_corr[i] = NAN;
     dn_tracker_state_init(&t->st);
     t->st.running = 100.0 / cfg->num_classes;
     t->rollbacks = g_array_new(FALSE, TRUE, sizeof(DnTrackerRollbackRec));
@@ -153,6 +150,8 @@ void dn_tracker_free(DnTracker *t)
     dn_scheduler_free(t->scheduler);
     for (int i = 0; i < t->n_extra; i++)
         g_free(t->extra_names[i]);
+    for (int i = 0; i < t->n_corr; i++)
+        g_free(t->corr_names[i]);
     g_free(t->score_unit);
     dn_tracker_state_clear(&t->st);
     dn_tracker_state_free(t->snap_best);
@@ -223,7 +222,7 @@ static gboolean beats(const DnTracker *t, double a, double b)
     return a * (1.0 + thr) < b && a + raw < b;
 }
 
-static void fmt_score(const DnTracker *t, double v, char *buf, size_t n)
+void dn_tracker_fmt_score(const DnTracker *t, double v, char *buf, size_t n)
 {
     char num[G_ASCII_DTOSTR_BUF_SIZE];
     g_ascii_formatd(num, sizeof num, "%.4g", v);
@@ -238,10 +237,7 @@ static const char *plural(int n)
     return n == 1 ? "" : "s";
 }
 
-static DnTrackerOp *add_op(DnTrackerAction *a, DnTrackerOpKind kind, const char *fmt, ...)
-    G_GNUC_PRINTF(3, 4);
-
-static DnTrackerOp *add_op(DnTrackerAction *a, DnTrackerOpKind kind, const char *fmt, ...)
+DnTrackerOp *dn_tracker_add_op(DnTrackerAction *a, DnTrackerOpKind kind, const char *fmt, ...)
 {
     g_assert(a->n_ops < DN_TRACKER_MAX_OPS);
     DnTrackerOp *op = &a->ops[a->n_ops++];
@@ -255,9 +251,7 @@ static DnTrackerOp *add_op(DnTrackerAction *a, DnTrackerOpKind kind, const char 
     return op;
 }
 
-static void set_message(DnTrackerAction *a, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-static void set_message(DnTrackerAction *a, const char *fmt, ...)
+void dn_tracker_set_message(DnTrackerAction *a, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -265,7 +259,7 @@ static void set_message(DnTrackerAction *a, const char *fmt, ...)
     va_end(ap);
 }
 
-static void snapshot(DnTrackerState **slot, const DnTrackerState *s)
+void dn_tracker_snapshot(DnTrackerState **slot, const DnTrackerState *s)
 {
     dn_tracker_state_free(*slot);
     *slot = dn_tracker_state_dup(s);
@@ -276,7 +270,8 @@ static void snapshot(DnTrackerState **slot, const DnTrackerState *s)
 /* Replaces the state with a copy of `snap` (as loading that checkpoint does)
  * and keeps the discarded rows. Rows are the same epoch when they have the
  * same total_epoch; the first row that differs starts the discarded part. */
-static int restore_snapshot(DnTracker *t, const DnTrackerState *snap, DnTrackerRollbackKind kind)
+int dn_tracker_restore_snapshot(DnTracker *t, const DnTrackerState *snap,
+                                DnTrackerRollbackKind kind)
 {
     DnTrackerState old = t->st;
     DnTrackerState *copy = dn_tracker_state_dup(snap);
@@ -303,17 +298,16 @@ static int restore_snapshot(DnTracker *t, const DnTrackerState *snap, DnTrackerR
             .total_epoch = t->total_epochs,
             .rows = g_array_sized_new(FALSE, FALSE, sizeof(DnTrackerEpoch), old.rows->len - d),
         };
-        g_array_append_vals(r.rows, &g_array_index(old.rows, DnTrackerEpoch, d),
-                            old.rows->len - d);
+        g_array_append_vals(r.rows, &g_array_index(old.rows, DnTrackerEpoch, d), old.rows->len - d);
         g_array_append_val(t->rollbacks, r);
     }
     dn_tracker_state_clear(&old);
     return s->num_epochs_run;
 }
 
-static void op_restore(DnTracker *t, DnTrackerAction *a, const char *name)
+void dn_tracker_op_restore(DnTracker *t, DnTrackerAction *a, const char *name)
 {
-    DnTrackerOp *op = add_op(a, DN_TRACKER_OP_RESTORE, "%s", name);
+    DnTrackerOp *op = dn_tracker_add_op(a, DN_TRACKER_OP_RESTORE, "%s", name);
     op->epoch = t->st.num_epochs_run;
     op->dendrites = t->st.dendrites;
     a->restored_epoch = op->epoch;
@@ -324,10 +318,10 @@ static void op_restore(DnTracker *t, DnTrackerAction *a, const char *name)
 static int switch_from_best(DnTracker *t, DnTrackerAction *a, DnTrackerSwitchKind kind,
                             int try_index)
 {
-    int b = restore_snapshot(t, t->snap_best,
-                             kind == DN_TRACKER_SWITCH_RETRY ? DN_TRACKER_ROLLBACK_RETRY
-                                                             : DN_TRACKER_ROLLBACK_SWITCH);
-    op_restore(t, a, "best_model");
+    int b = dn_tracker_restore_snapshot(
+        t, t->snap_best,
+        kind == DN_TRACKER_SWITCH_RETRY ? DN_TRACKER_ROLLBACK_RETRY : DN_TRACKER_ROLLBACK_SWITCH);
+    dn_tracker_op_restore(t, a, "best_model");
     DnTrackerState *s = &t->st;
     /* to dendrite mode */
     s->skip_steps = 0;
@@ -354,12 +348,13 @@ static int switch_from_best(DnTracker *t, DnTrackerAction *a, DnTrackerSwitchKin
     DnTrackerSwitch sw = {
         .epoch = b, .dendrites = s->dendrites, .try_index = try_index, .params = -1, .kind = kind};
     g_array_append_val(s->switches, sw);
-    DnTrackerOp *op = add_op(a, DN_TRACKER_OP_ADD_DENDRITES, "dendrite set %d", s->dendrites);
+    DnTrackerOp *op =
+        dn_tracker_add_op(a, DN_TRACKER_OP_ADD_DENDRITES, "dendrite set %d", s->dendrites);
     op->dendrites = s->dendrites;
     if (t->run.retain_all_dendrites) {
         /* reference era: best_model now holds the grown model, so it is kept */
-        add_op(a, DN_TRACKER_OP_SAVE, "best_model");
-        snapshot(&t->snap_best, s);
+        dn_tracker_add_op(a, DN_TRACKER_OP_SAVE, "best_model");
+        dn_tracker_snapshot(&t->snap_best, s);
     }
     return b;
 }
@@ -370,8 +365,8 @@ gboolean dn_tracker_sweep_blocking(const DnTracker *t)
 {
     const DnTrackerState *s = &t->st;
     return t->run.switch_mode == DN_TRACKER_SWITCH_HISTORY && !s->committed &&
-           t->run.dont_give_up_unless_learning_rate_lowered &&
-           s->skip_steps < s->last_max_steps && dn_tracker_has_scheduler(t);
+           t->run.dont_give_up_unless_learning_rate_lowered && s->skip_steps < s->last_max_steps &&
+           dn_tracker_has_scheduler(t);
 }
 
 static gboolean switch_time(const DnTracker *t)
@@ -436,9 +431,9 @@ static void finish(DnTracker *t, DnTrackerAction *a, DnTrackerDoneReason done)
 /* Rolls back to best_model for good (§6.7 finish, §6.8). */
 static int restore_final(DnTracker *t, DnTrackerAction *a)
 {
-    int b = restore_snapshot(t, t->snap_best, DN_TRACKER_ROLLBACK_FINAL);
-    op_restore(t, a, "best_model");
-    add_op(a, DN_TRACKER_OP_SAVE_CLEAN, "final_clean_pai");
+    int b = dn_tracker_restore_snapshot(t, t->snap_best, DN_TRACKER_ROLLBACK_FINAL);
+    dn_tracker_op_restore(t, a, "best_model");
+    dn_tracker_add_op(a, DN_TRACKER_OP_SAVE_CLEAN, "final_clean_pai");
     a->restructured = TRUE;
     return b;
 }
@@ -450,21 +445,23 @@ static void decide_switch(DnTracker *t, DnTrackerAction *a, gboolean forced)
     int k = s->dendrites;
     char reason[160], best[64];
     switch_reason(t, forced, reason, sizeof reason);
-    fmt_score(t, s->global_best, best, sizeof best);
+    dn_tracker_fmt_score(t, s->global_best, best, sizeof best);
 
     if (k > 2 && t->run.testing_dendrite_capacity) {
         /* §6.9: the dry run ends here, without a rollback and without stopping */
         finish(t, a, DN_TRACKER_DONE_CAPACITY_TEST);
-        set_message(a,
-                    "capacity test: %d dendrite sets were added by epoch %d and no problems were "
-                    "detected; training complete (dry run, the model keeps all %d sets)",
-                    k, s->num_epochs_run + 1, k);
+        dn_tracker_set_message(
+            a,
+            "capacity test: %d dendrite sets were added by epoch %d and no problems were "
+            "detected; training complete (dry run, the model keeps all %d sets)",
+            k, s->num_epochs_run + 1, k);
         return;
     }
 
     if (!s->cycle_set_global_best) {
         /* §6.7: this set never beat the best of the previous architecture */
-        DnTrackerOp *g = add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "_noImprove_lr_%d", s->skip_steps);
+        DnTrackerOp *g =
+            dn_tracker_add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "_noImprove_lr_%d", s->skip_steps);
         g->timestamped = TRUE;
         g->before_restore = TRUE;
         int max_tries = cfg_int(&t->run.max_dendrite_tries, k);
@@ -474,19 +471,21 @@ static void decide_switch(DnTracker *t, DnTrackerAction *a, gboolean forced)
             t->st.tries = old_tries + 1; /* the restored state had the older count */
             a->decision = DN_TRACKER_RETRY;
             a->restructured = TRUE;
-            set_message(a,
-                        "dendrite set %d did not beat %s: retry %d of %d with fresh dendrites, "
-                        "restoring epoch %d",
-                        k, best, old_tries + 1, max_tries, b + 1);
+            dn_tracker_set_message(
+                a,
+                "dendrite set %d did not beat %s: retry %d of %d with fresh dendrites, "
+                "restoring epoch %d",
+                k, best, old_tries + 1, max_tries, b + 1);
         } else {
             int b = restore_final(t, a);
             int kept = t->st.dendrites;
             finish(t, a, DN_TRACKER_DONE_NO_IMPROVEMENT);
-            set_message(a,
-                        "dendrite set %d did not beat %s and no retries are left (%d allowed): "
-                        "restoring epoch %d; training complete: best architecture has %d "
-                        "dendrite set%s",
-                        k, best, max_tries, b + 1, kept, plural(kept));
+            dn_tracker_set_message(
+                a,
+                "dendrite set %d did not beat %s and no retries are left (%d allowed): "
+                "restoring epoch %d; training complete: best architecture has %d "
+                "dendrite set%s",
+                k, best, max_tries, b + 1, kept, plural(kept));
         }
         return;
     }
@@ -494,35 +493,37 @@ static void decide_switch(DnTracker *t, DnTrackerAction *a, gboolean forced)
     int max_dendrites = cfg_int(&t->run.max_dendrites, k);
     if (k == max_dendrites || !t->run.doing_pai) {
         /* §6.8, and a run without dendrites: early stopping */
-        DnTrackerOp *g = add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "before_final");
+        DnTrackerOp *g = dn_tracker_add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "before_final");
         g->before_restore = TRUE;
         int b = restore_final(t, a);
         int kept = t->st.dendrites;
         char final_best[64];
-        fmt_score(t, t->st.global_best, final_best, sizeof final_best);
+        dn_tracker_fmt_score(t, t->st.global_best, final_best, sizeof final_best);
         if (!t->run.doing_pai) {
             finish(t, a, DN_TRACKER_DONE_EARLY_STOPPING);
-            set_message(a,
-                        "%s: restoring epoch %d (best %s); training complete: early stopping, "
-                        "no dendrites",
-                        reason, b + 1, final_best);
+            dn_tracker_set_message(
+                a,
+                "%s: restoring epoch %d (best %s); training complete: early stopping, "
+                "no dendrites",
+                reason, b + 1, final_best);
         } else {
             finish(t, a, DN_TRACKER_DONE_MAX_DENDRITES);
-            set_message(a,
-                        "%s and max_dendrites (%d) is reached: restoring epoch %d; training "
-                        "complete: best architecture has %d dendrite set%s",
-                        reason, max_dendrites, b + 1, kept, plural(kept));
+            dn_tracker_set_message(
+                a,
+                "%s and max_dendrites (%d) is reached: restoring epoch %d; training "
+                "complete: best architecture has %d dendrite set%s",
+                reason, max_dendrites, b + 1, kept, plural(kept));
         }
         return;
     }
 
     /* a new dendrite set */
     int n = 2 * (int)s->switches->len;
-    DnTrackerOp *g = add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "_beforeSwitch_%d", n);
+    DnTrackerOp *g = dn_tracker_add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "_beforeSwitch_%d", n);
     g->before_restore = TRUE;
     if (t->run.test_saves) {
-        add_op(a, DN_TRACKER_OP_SAVE, "beforeSwitch_%d", n);
-        DnTrackerOp *c = add_op(a, DN_TRACKER_OP_COPY, "best_model_beforeSwitch_%d", n);
+        dn_tracker_add_op(a, DN_TRACKER_OP_SAVE, "beforeSwitch_%d", n);
+        DnTrackerOp *c = dn_tracker_add_op(a, DN_TRACKER_OP_COPY, "best_model_beforeSwitch_%d", n);
         g_strlcpy(c->from, "best_model", sizeof c->from);
     }
     int b = switch_from_best(t, a, DN_TRACKER_SWITCH_ADD, 0);
@@ -532,196 +533,8 @@ static void decide_switch(DnTracker *t, DnTrackerAction *a, gboolean forced)
     t->st.tries = 0;
     a->decision = DN_TRACKER_ADD_DENDRITES;
     a->restructured = TRUE;
-    set_message(a, "%s: restoring epoch %d and adding dendrite set %d", reason, b + 1,
-                t->st.dendrites);
-}
-
-/* ---- scheduler and LR sweep (§6.10, §7) ---- */
-
-static int steps_after_switch(const DnTracker *t)
-{
-    if (t->run.param_vals_setting == DN_TRACKER_PARAM_VALS_BY_UPDATE_EPOCH)
-        return t->st.num_epochs_run - t->st.last_switch;
-    return t->st.num_epochs_run; /* by total epoch; by neuron-epoch start in mode 'n' */
-}
-
-/* The recorded epoch_last_improved at a Python-style index (negative counts
- * from the end), clamped into the history. */
-static double last_improved_at(const DnTrackerState *s, int i)
-{
-    int n = (int)s->rows->len;
-    if (n == 0)
-        return 0.0;
-    if (i < 0)
-        i += n;
-    i = CLAMP(i, 0, n - 1);
-    return g_array_index(s->rows, DnTrackerEpoch, i).last_improved;
-}
-
-/* §7.2: a fresh scheduler, S decrements pre-applied, then the epochs of this
- * cycle replayed; Cn := the number of rate changes made. */
-static void rebuild_scheduler(DnTracker *t)
-{
-    if (!dn_tracker_has_scheduler(t))
-        return;
-    DnTrackerState *s = &t->st;
-    dn_scheduler_free(t->scheduler);
-    t->scheduler = dn_scheduler_new(&t->sched, t->base_lr);
-    int changes = 0, sas = steps_after_switch(t);
-    double lr1 = dn_scheduler_lr(t->scheduler);
-    if (s->skip_steps != 0) {
-        int ticker = 0;
-        for (int guard = 0; ticker < s->skip_steps && guard < REPLAY_GUARD; guard++) {
-            dn_scheduler_step(t->scheduler, last_improved_at(s, sas - 1));
-            double lr2 = dn_scheduler_lr(t->scheduler);
-            if (lr2 != lr1) {
-                changes++;
-                ticker++;
-                lr1 = lr2;
-            }
-        }
-    }
-    int h = cfg_int(&t->run.initial_history_after_switches, s->dendrites);
-    if (sas > h) {
-        int ticks = sas - h - 1; /* minus one: called after the epoch started */
-        for (int i = 0; i < ticks; i++) {
-            dn_scheduler_step(t->scheduler, last_improved_at(s, i - ticks));
-            double lr2 = dn_scheduler_lr(t->scheduler);
-            if (lr2 != lr1) {
-                changes++;
-                lr1 = lr2;
-            }
-        }
-    }
-    s->step_count = changes;
-}
-
-/* §6.10, run at an epoch that does not switch. `e` is epochs since the switch.
- * TRUE when it put a sweep step into the action's message. */
-static gboolean scheduler_and_sweep(DnTracker *t, DnTrackerAction *a, int e, double val)
-{
-    DnTrackerState *s = &t->st;
-    int k = s->dendrites;
-    int h = cfg_int(&t->run.initial_history_after_switches, k);
-    double lr1 = dn_scheduler_lr(t->scheduler);
-    if (e > h)
-        dn_scheduler_step(t->scheduler, val); /* ReduceLROnPlateau reads the raw score */
-    double lr2 = dn_scheduler_lr(t->scheduler);
-    /* The reference tests the budget before updating it. */
-    gboolean at_last = (s->n_trial == 0 && e == 2 * (gint64)s->test_epoch_count) ||
-                       (s->n_trial == 1 && e == s->test_epoch_count);
-    gboolean stepped = lr1 != lr2;
-    if (stepped) {
-        s->step_count++;
-        if (s->step_count == s->last_max_steps && s->step_count - s->skip_steps == 1)
-            s->test_epoch_count = e;
-    }
-    if (!stepped && !at_last)
-        return FALSE;
-    if (s->committed || t->snap_switch == NULL) {
-        s->last_max_steps++;
-        s->last_max_lr = lr2;
-        return FALSE;
-    }
-
-    double keep = s->global_best;
-    gboolean keep_has = s->has_global_best;
-    int keep_epoch = s->global_best_epoch;
-    char now[64], before[64];
-    gboolean explained = FALSE;
-    if (s->n_trial == 0 && (s->step_count - s->skip_steps == 2 || at_last)) {
-        /* the trial with S decrements is over: start again from switch_N, one lower */
-        int skip = s->skip_steps, old_e = s->test_epoch_count, end = s->num_epochs_run;
-        double old_best = s->current_best;
-        DnTrackerOp *g =
-            add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "_PBCount_%d_startSteps_%d", k, skip);
-        g->timestamped = TRUE;
-        g->before_restore = TRUE;
-        if (t->run.test_saves)
-            add_op(a, DN_TRACKER_OP_SAVE, "PBCount_%d_startSteps_%d", k, skip);
-        snapshot(&t->snap_sweep, s);
-        g_snprintf(t->snap_sweep_name, sizeof t->snap_sweep_name, "PBCount_%d_startSteps_%d", k,
-                   skip);
-        int b = restore_snapshot(t, t->snap_switch, DN_TRACKER_ROLLBACK_SWEEP);
-        op_restore(t, a, t->snap_switch_name);
-        explained = TRUE;
-        s->skip_steps = skip + 1;
-        s->n_trial = 0;
-        s->trial[s->n_trial++] = old_best;
-        s->test_epoch_count = old_e;
-        a->decision = DN_TRACKER_RESTART_LR;
-        a->restructured = TRUE;
-        fmt_score(t, old_best, now, sizeof now);
-        set_message(a,
-                    "learning-rate sweep for dendrite set %d: starting %d step%s lower reached %s "
-                    "by epoch %d; restoring epoch %d to start %d step%s lower",
-                    k, skip, plural(skip), now, end + 1, b + 1, skip + 1, plural(skip + 1));
-    } else if (s->n_trial == 1) {
-        explained = TRUE;
-        s->trial[s->n_trial++] = s->current_best;
-        double s0 = s->trial[0], s1 = s->trial[1];
-        gboolean worse = t->run.maximizing_score ? s0 > s1 : s0 < s1;
-        int skip = s->skip_steps;
-        fmt_score(t, s1, now, sizeof now);
-        fmt_score(t, s0, before, sizeof before);
-        if (worse) {
-            /* starting lower was worse: go back to the previous trial's end */
-            gboolean reload = t->run.test_saves && t->snap_sweep != NULL;
-            DnTrackerOp *g =
-                add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "_PBCount_%d_startSteps_%d", k, skip);
-            g->timestamped = TRUE;
-            g->before_restore = reload;
-            if (t->run.test_saves)
-                add_op(a, DN_TRACKER_OP_SAVE, "PBCount_%d_startSteps_%d", k, skip);
-            if (reload) {
-                restore_snapshot(t, t->snap_sweep, DN_TRACKER_ROLLBACK_SWEEP);
-                op_restore(t, a, t->snap_sweep_name);
-            }
-            int picked = s->skip_steps;
-            g = add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "_PBCount_%d_startSteps_%dPICKED", k, picked);
-            g->timestamped = TRUE;
-            if (t->run.test_saves)
-                add_op(a, DN_TRACKER_OP_SAVE, "PBCount_%d_startSteps_%d", k, picked);
-            s->committed = TRUE;
-            s->last_max_steps = s->step_count;
-            s->last_max_lr = lr2;
-            s->current_best = s0;
-            s->has_current_best = TRUE;
-            a->decision = DN_TRACKER_RESTART_LR;
-            a->restructured = TRUE;
-            set_message(a,
-                        "learning-rate sweep for dendrite set %d: starting %d step%s lower "
-                        "reached %s, worse than %s; going back to epoch %d and keeping the start "
-                        "%d step%s lower",
-                        k, skip, plural(skip), now, before, s->num_epochs_run + 1, picked,
-                        plural(picked));
-        } else if (at_last) {
-            DnTrackerOp *g =
-                add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "_PBCount_%d_startSteps_%dPICKED", k, skip);
-            g->timestamped = TRUE;
-            if (t->run.test_saves)
-                add_op(a, DN_TRACKER_OP_SAVE, "PBCount_%d_startSteps_%d", k, skip);
-            s->committed = TRUE;
-            s->last_max_steps = s->step_count;
-            s->last_max_lr = lr2;
-            a->decision = DN_TRACKER_RESTART_LR;
-            a->restructured = TRUE;
-            set_message(a,
-                        "learning-rate sweep for dendrite set %d: starting %d step%s lower "
-                        "reached %s, at least as good as %s; keeping it (epoch %d)",
-                        k, skip, plural(skip), now, before, s->num_epochs_run + 1);
-        } else {
-            set_message(a,
-                        "learning-rate sweep for dendrite set %d: starting %d step%s lower "
-                        "reached %s, at least as good as %s; trying lower (epoch %d)",
-                        k, skip, plural(skip), now, before, s->num_epochs_run + 1);
-        }
-        s->n_trial = 0;
-    }
-    s->global_best = keep;
-    s->has_global_best = keep_has;
-    s->global_best_epoch = keep_epoch;
-    return explained;
+    dn_tracker_set_message(a, "%s: restoring epoch %d and adding dendrite set %d", reason, b + 1,
+                           t->st.dendrites);
 }
 
 /* ---- the main call ---- */
@@ -813,6 +626,10 @@ gboolean dn_tracker_add_score(DnTracker *t, const DnTrackerScores *in, DnTracker
         row.extra[i] = in->extra[i];
     for (int i = t->n_extra; i < DN_TRACKER_MAX_EXTRA; i++)
         row.extra[i] = NAN;
+    for (int i = 0; i < DN_TRACKER_MAX_CORR; i++) {
+        row.correlation[i] = i < t->n_corr ? t->pending_corr[i] : NAN;
+        t->pending_corr[i] = NAN;
+    }
 
     /* §6.3: the new-best check */
     gboolean enough_time = e > h || t->run.switch_mode == DN_TRACKER_SWITCH_EVERY_EPOCH;
@@ -837,13 +654,13 @@ gboolean dn_tracker_add_score(DnTracker *t, const DnTrackerScores *in, DnTracker
     row.last_improved = s->epoch_last_improved;
     g_array_append_val(s->rows, row);
     if (save_best) {
-        add_op(a, DN_TRACKER_OP_SAVE, "best_model");
-        snapshot(&t->snap_best, s);
+        dn_tracker_add_op(a, DN_TRACKER_OP_SAVE, "best_model");
+        dn_tracker_snapshot(&t->snap_best, s);
     }
     if (a->new_best) {
         char best[64];
-        fmt_score(t, s->global_best, best, sizeof best);
-        set_message(a, "new best %s at epoch %d", best, epoch + 1);
+        dn_tracker_fmt_score(t, s->global_best, best, sizeof best);
+        dn_tracker_set_message(a, "new best %s at epoch %d", best, epoch + 1);
     }
 
     /* §6.4 step 9 */
@@ -853,12 +670,12 @@ gboolean dn_tracker_add_score(DnTracker *t, const DnTrackerScores *in, DnTracker
         decide_switch(t, a, in->force_switch);
         if (a->restructured && !a->complete) {
             DnTrackerOp *op =
-                add_op(a, DN_TRACKER_OP_SAVE, "switch_%d", 2 * (int)t->st.switches->len);
-            snapshot(&t->snap_switch, &t->st);
+                dn_tracker_add_op(a, DN_TRACKER_OP_SAVE, "switch_%d", 2 * (int)t->st.switches->len);
+            dn_tracker_snapshot(&t->snap_switch, &t->st);
             g_strlcpy(t->snap_switch_name, op->name, sizeof t->snap_switch_name);
         }
     } else if (dn_tracker_has_scheduler(t)) {
-        explained = scheduler_and_sweep(t, a, e, in->val);
+        explained = dn_tracker_scheduler_and_sweep(t, a, e, in->val);
     }
 
     /* §6.4 steps 10-11: the next epoch starts */
@@ -867,11 +684,11 @@ gboolean dn_tracker_add_score(DnTracker *t, const DnTrackerScores *in, DnTracker
     t->total_epochs++;
     if (a->restructured && !a->complete) {
         s->epoch_last_improved = s->num_epochs_run;
-        rebuild_scheduler(t);
+        dn_tracker_rebuild_scheduler(t);
         a->rebuild_optimizer = TRUE;
     }
     if (t->run.test_saves)
-        add_op(a, DN_TRACKER_OP_SAVE, "latest");
+        dn_tracker_add_op(a, DN_TRACKER_OP_SAVE, "latest");
     a->lr = dn_scheduler_lr(t->scheduler);
     a->dendrites = s->dendrites;
     if (a->decision != DN_TRACKER_CONTINUE || explained)

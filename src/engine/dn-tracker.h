@@ -51,11 +51,12 @@
 
 G_BEGIN_DECLS
 
-#define DN_TRACKER_LIST_MAX 16    /* entries of a per-dendrite-count list */
-#define DN_TRACKER_MAX_EXTRA 8    /* extra score series (training score, ...) */
-#define DN_TRACKER_MAX_OPS 12     /* operations one decision can ask for */
-#define DN_TRACKER_NAME_MAX 64    /* a checkpoint name or graph suffix, with its NUL */
+#define DN_TRACKER_LIST_MAX 16 /* entries of a per-dendrite-count list */
+#define DN_TRACKER_MAX_EXTRA 8 /* extra score series (training score, ...) */
+#define DN_TRACKER_MAX_OPS 12  /* operations one decision can ask for */
+#define DN_TRACKER_NAME_MAX 64 /* a checkpoint name or graph suffix, with its NUL */
 #define DN_TRACKER_MESSAGE_MAX 512
+#define DN_TRACKER_MAX_CORR 32    /* dendritic layers with a correlation series */
 
 /* ---- configuration: the experiment file's "dendrites" section ---- */
 
@@ -91,15 +92,15 @@ typedef struct {
     DnTrackerSwitchMode switch_mode;    /* history */
     DnTrackerList n_epochs_to_switch;   /* 10: patience, whole epochs >= 1 */
     DnTrackerList history_lookback;     /* 1: running score EMA factor 1/L, L >= 1 */
-    DnTrackerList initial_history_after_switches; /* 0: grace epochs after each switch */
-    DnTrackerList fixed_switch_num;               /* 250: fixed-mode period */
-    DnTrackerList first_fixed_switch_num;         /* 249 */
-    DnTrackerList improvement_threshold;          /* [0.001, 0.0001]: relative, in [0, 1) */
-    DnTrackerList improvement_threshold_raw;      /* 1e-5: absolute, >= 0 */
-    DnTrackerList max_dendrite_tries;             /* 2: retries per dendrite count */
-    DnTrackerList max_dendrites;                  /* 100: compared by equality */
-    gboolean retain_all_dendrites;                /* false */
-    gboolean find_best_lr;                        /* true: the LR sweep (§6.10) */
+    DnTrackerList initial_history_after_switches;       /* 0: grace epochs after each switch */
+    DnTrackerList fixed_switch_num;                     /* 250: fixed-mode period */
+    DnTrackerList first_fixed_switch_num;               /* 249 */
+    DnTrackerList improvement_threshold;                /* [0.001, 0.0001]: relative, in [0, 1) */
+    DnTrackerList improvement_threshold_raw;            /* 1e-5: absolute, >= 0 */
+    DnTrackerList max_dendrite_tries;                   /* 2: retries per dendrite count */
+    DnTrackerList max_dendrites;                        /* 100: compared by equality */
+    gboolean retain_all_dendrites;                      /* false */
+    gboolean find_best_lr;                              /* true: the LR sweep (§6.10) */
     gboolean dont_give_up_unless_learning_rate_lowered; /* true */
     gboolean reset_best_score_on_switch;                /* false */
     DnTrackerParamVals param_vals_setting;              /* by update epoch */
@@ -107,30 +108,30 @@ typedef struct {
     gboolean test_saves;            /* true: latest, beforeSwitch_N, PBCount_... checkpoints */
 } DnTrackerConfig;
 
-void dn_tracker_config_defaults (DnTrackerConfig *cfg);
+void dn_tracker_config_defaults(DnTrackerConfig *cfg);
 /* Checks ranges of a configuration made in code; messages name the field. */
-gboolean dn_tracker_config_validate (const DnTrackerConfig *cfg, GError **error);
+gboolean dn_tracker_config_validate(const DnTrackerConfig *cfg, GError **error);
 /* Reads the "dendrites" object (NULL: all defaults). Missing members keep
  * their defaults. A number or a list is accepted for every numeric setting.
  * Settings of spec §8 that other modules own (forward function, module
  * lists, ...; see dn_tracker_config_owns_key) are left to them; any other
  * unknown member, a wrong type or a value out of range is DN_ERROR_CONFIG
  * naming the member. */
-gboolean dn_tracker_config_from_json (JsonObject *obj, DnTrackerConfig *cfg, GError **error);
+gboolean dn_tracker_config_from_json(JsonObject *obj, DnTrackerConfig *cfg, GError **error);
 /* Writes one complete object with every setting, defaults included. */
-void dn_tracker_config_to_json (const DnTrackerConfig *cfg, JsonBuilder *b);
+void dn_tracker_config_to_json(const DnTrackerConfig *cfg, JsonBuilder *b);
 /* The same members without the enclosing object, so the experiment writer
  * can add the settings other modules own to the same "dendrites" object. */
-void dn_tracker_config_add_members (const DnTrackerConfig *cfg, JsonBuilder *b);
+void dn_tracker_config_add_members(const DnTrackerConfig *cfg, JsonBuilder *b);
 /* TRUE for the JSON names dn_tracker_config_from_json reads itself. */
-gboolean dn_tracker_config_owns_key (const char *key);
-const char *dn_tracker_switch_mode_name (DnTrackerSwitchMode mode);
+gboolean dn_tracker_config_owns_key(const char *key);
+const char *dn_tracker_switch_mode_name(DnTrackerSwitchMode mode);
 
-void dn_tracker_list_set (DnTrackerList *list, double value);
+void dn_tracker_list_set(DnTrackerList *list, double value);
 /* FALSE when n is not in 1..DN_TRACKER_LIST_MAX. */
-gboolean dn_tracker_list_set_values (DnTrackerList *list, const double *values, int n);
+gboolean dn_tracker_list_set_values(DnTrackerList *list, const double *values, int n);
 /* The value used with `dendrites` dendrite sets: v[min(n - 1, dendrites)]. */
-double dn_tracker_list_at (const DnTrackerList *list, int dendrites);
+double dn_tracker_list_at(const DnTrackerList *list, int dendrites);
 
 /* ---- the tracker ---- */
 
@@ -139,25 +140,24 @@ typedef struct _DnTracker DnTracker;
 /* sched: the experiment's scheduler (NULL or DN_SCHED_NONE: a constant rate,
  * and no LR sweep); base_lr: the optimizer's initial rate. NULL + error when
  * the configuration is out of range. */
-DnTracker *dn_tracker_new (const DnTrackerConfig *cfg, const DnSchedConfig *sched, double base_lr,
-                           GError **error);
-void dn_tracker_free (DnTracker *t);
+DnTracker *dn_tracker_new(const DnTrackerConfig *cfg, const DnSchedConfig *sched, double base_lr,
+                          GError **error);
+void dn_tracker_free(DnTracker *t);
 
 /* Names the extra score series (e.g. "Train"), before the first score; the
  * order is the order of DnTrackerScores.extra. */
-gboolean dn_tracker_set_extra_names (DnTracker *t, const char *const *names, int n,
-                                     GError **error);
+gboolean dn_tracker_set_extra_names(DnTracker *t, const char *const *names, int n, GError **error);
 /* The unit messages put after a score: "%" gives "98.1 %". Default: none. */
-void dn_tracker_set_score_unit (DnTracker *t, const char *unit);
+void dn_tracker_set_score_unit(DnTracker *t, const char *unit);
 
 /* What one epoch produced. */
 typedef struct {
-    double val;           /* the validation score; must be finite */
-    double test;          /* NaN when there is no test split */
-    const double *extra;  /* n_extra values, in the order of dn_tracker_set_extra_names */
+    double val;          /* the validation score; must be finite */
+    double test;         /* NaN when there is no test split */
+    const double *extra; /* n_extra values, in the order of dn_tracker_set_extra_names */
     int n_extra;
-    double seconds;       /* wall time of the epoch */
-    int64_t params;       /* the network's parameter count this epoch (spec §9) */
+    double seconds;        /* wall time of the epoch */
+    int64_t params;        /* the network's parameter count this epoch (spec §9) */
     gboolean force_switch; /* the reference's force_switch: switch now */
 } DnTrackerScores;
 
@@ -211,9 +211,9 @@ typedef struct {
 typedef struct {
     DnTrackerDecision decision;
     DnTrackerDoneReason done;
-    int epoch;                  /* history row of the score just added */
-    gboolean new_best;          /* it set a new global best (best_model is saved) */
-    gboolean restructured;      /* the reference's return pair (spec §3.2.5) */
+    int epoch;             /* history row of the score just added */
+    gboolean new_best;     /* it set a new global best (best_model is saved) */
+    gboolean restructured; /* the reference's return pair (spec §3.2.5) */
     gboolean complete;
     gboolean rebuild_optimizer; /* parameters changed or were restored: fresh optimizer */
     double lr;                  /* the rate for the next epoch (dn_tracker_lr) */
@@ -227,11 +227,11 @@ typedef struct {
 /* The main call (spec §6.4): records one epoch and decides. FALSE + error
  * (nothing recorded) when the score is not finite, the extras do not match
  * dn_tracker_set_extra_names, or training is already complete. */
-gboolean dn_tracker_add_score (DnTracker *t, const DnTrackerScores *scores,
-                               DnTrackerAction *action, GError **error);
+gboolean dn_tracker_add_score(DnTracker *t, const DnTrackerScores *scores, DnTrackerAction *action,
+                              GError **error);
 
 /* The learning rate to train the next epoch with. */
-double dn_tracker_lr (const DnTracker *t);
+double dn_tracker_lr(const DnTracker *t);
 
 /* ---- progress ---- */
 
@@ -251,34 +251,43 @@ typedef struct {
     gboolean complete;
 } DnTrackerStatus;
 
-void dn_tracker_get_status (const DnTracker *t, DnTrackerStatus *status);
+void dn_tracker_get_status(const DnTracker *t, DnTrackerStatus *status);
 /* One line for a progress display: "neuron phase, 2 dendrite sets, 3 epochs
  * without improvement, switching in 7". Free with g_free. */
-char *dn_tracker_status_text (const DnTracker *t);
+char *dn_tracker_status_text(const DnTracker *t);
 
 /* ---- history (spec §10.2, §10.3); pointers stay valid until the next add_score ---- */
 
 typedef struct {
-    int epoch;          /* row index on the rolled-back axis */
-    int total_epoch;    /* scores received before this one: overwritten epochs count */
-    int cycle_epoch;    /* epochs since the last switch */
+    int epoch;       /* row index on the rolled-back axis */
+    int total_epoch; /* scores received before this one: overwritten epochs count */
+    int cycle_epoch; /* epochs since the last switch */
     int dendrites;
     DnTrackerMode mode;
     double val;
-    double running;     /* running (EMA) validation score */
-    double test;        /* NaN: none */
+    double running; /* running (EMA) validation score */
+    double test;    /* NaN: none */
     double extra[DN_TRACKER_MAX_EXTRA];
     double seconds;
     double lr;
     int64_t params;
-    int last_improved;  /* epoch_last_improved after this epoch (scheduler replay, §7) */
+    int last_improved;        /* epoch_last_improved after this epoch (scheduler replay, §7) */
     gboolean new_best;        /* the running score set a new best of its cycle */
     gboolean new_global_best; /* ... and of the run: best_model was saved */
+    /* per dendritic layer (dn_tracker_correlation_name): how well its newest
+     * dendrite set follows the neuron's remaining error; NaN: no value */
+    double correlation[DN_TRACKER_MAX_CORR];
 } DnTrackerEpoch;
 
-const DnTrackerEpoch *dn_tracker_epochs (const DnTracker *t, int *n);
-int dn_tracker_n_extra (const DnTracker *t);
-const char *dn_tracker_extra_name (const DnTracker *t, int i);
+const DnTrackerEpoch *dn_tracker_epochs(const DnTracker *t, int *n);
+/* The correlation values of the epoch the next dn_tracker_add_score records, one
+ * per named layer (new names are appended to the series list). */
+void dn_tracker_set_correlations(DnTracker *t, const char *const *names, const double *values,
+                                 int n);
+int dn_tracker_n_correlations(const DnTracker *t);
+const char *dn_tracker_correlation_name(const DnTracker *t, int i);
+int dn_tracker_n_extra(const DnTracker *t);
+const char *dn_tracker_extra_name(const DnTracker *t, int i);
 
 typedef enum {
     DN_TRACKER_SWITCH_ADD,   /* a new dendrite set */
@@ -289,18 +298,18 @@ typedef enum {
  * appears twice in switch_epochs: to dendrite training (red line) and back
  * to neuron training (blue line), at the same epoch (§6.6). */
 typedef struct {
-    int epoch;          /* history row the model was restored to */
-    int dendrites;      /* sets after the addition */
-    int try_index;      /* 0 for the first attempt at this count */
-    int64_t params;     /* parameter count after it; -1 until the next epoch reports it */
+    int epoch;      /* history row the model was restored to */
+    int dendrites;  /* sets after the addition */
+    int try_index;  /* 0 for the first attempt at this count */
+    int64_t params; /* parameter count after it; -1 until the next epoch reports it */
     DnTrackerSwitchKind kind;
 } DnTrackerSwitch;
 
-const DnTrackerSwitch *dn_tracker_switches (const DnTracker *t, int *n);
+const DnTrackerSwitch *dn_tracker_switches(const DnTracker *t, int *n);
 /* The reference's doubled lists for switch_epochs.csv and param_counts.csv:
  * each switch twice; param counts start with the initial count. g_free. */
-int *dn_tracker_compat_switch_epochs (const DnTracker *t, int *n);
-int64_t *dn_tracker_compat_param_counts (const DnTracker *t, int *n);
+int *dn_tracker_compat_switch_epochs(const DnTracker *t, int *n);
+int64_t *dn_tracker_compat_param_counts(const DnTracker *t, int *n);
 
 typedef enum {
     DN_TRACKER_ROLLBACK_SWITCH, /* to best_model before adding a set */
@@ -320,19 +329,19 @@ typedef struct {
     const DnTrackerEpoch *rows;
 } DnTrackerRollback;
 
-int dn_tracker_n_rollbacks (const DnTracker *t);
-gboolean dn_tracker_get_rollback (const DnTracker *t, int i, DnTrackerRollback *out);
+int dn_tracker_n_rollbacks(const DnTracker *t);
+gboolean dn_tracker_get_rollback(const DnTracker *t, int i, DnTrackerRollback *out);
 
 /* The chart markers of §10.3. */
 typedef struct {
     gboolean has_global_best;
-    double global_best;      /* running score */
+    double global_best; /* running score */
     int global_best_epoch;
-    int epoch_last_improved; /* the green "Epoch Last Improved" dot */
+    int epoch_last_improved;  /* the green "Epoch Last Improved" dot */
     double last_improved_val; /* val at epoch_last_improved; NaN if not in the history */
 } DnTrackerMarkers;
 
-void dn_tracker_get_markers (const DnTracker *t, DnTrackerMarkers *m);
+void dn_tracker_get_markers(const DnTracker *t, DnTrackerMarkers *m);
 
 /* One row per architecture kept in the history (best_test_scores.csv, §10.2):
  * the parameter count, the best validation score and the test score at that
@@ -345,7 +354,7 @@ typedef struct {
     double test_at_best;
 } DnTrackerArchScore;
 
-DnTrackerArchScore *dn_tracker_best_scores (const DnTracker *t, int *n);
+DnTrackerArchScore *dn_tracker_best_scores(const DnTracker *t, int *n);
 
 /* Every decision in plain words, kept for the run log; not rewound. */
 typedef struct {
@@ -357,25 +366,29 @@ typedef struct {
     const char *message;
 } DnTrackerEvent;
 
-int dn_tracker_n_events (const DnTracker *t);
-gboolean dn_tracker_get_event (const DnTracker *t, int i, DnTrackerEvent *out);
+int dn_tracker_n_events(const DnTracker *t);
+gboolean dn_tracker_get_event(const DnTracker *t, int i, DnTrackerEvent *out);
 
-int dn_tracker_dendrites (const DnTracker *t);
-int dn_tracker_total_epochs (const DnTracker *t);     /* scores received */
-int dn_tracker_overwritten_epochs (const DnTracker *t); /* total - history rows */
-gboolean dn_tracker_is_complete (const DnTracker *t);
-const DnTrackerConfig *dn_tracker_get_config (const DnTracker *t);
+int dn_tracker_dendrites(const DnTracker *t);
+int dn_tracker_total_epochs(const DnTracker *t);       /* scores received */
+int dn_tracker_overwritten_epochs(const DnTracker *t); /* total - history rows */
+gboolean dn_tracker_is_complete(const DnTracker *t);
+const DnTrackerConfig *dn_tracker_get_config(const DnTracker *t);
 
 /* ---- checkpoints and resume (spec §6.12) ---- */
 
 /* The whole tracker as one JSON object: configuration, scheduler settings
- * and state, history, rollback targets, events. */
-void dn_tracker_state_to_json (const DnTracker *t, JsonBuilder *b);
-DnTracker *dn_tracker_state_from_json (JsonObject *obj, GError **error);
-/* The same as compact text, e.g. for a safetensors __metadata__ value. */
-char *dn_tracker_state_to_string (const DnTracker *t);
-DnTracker *dn_tracker_state_from_string (const char *text, GError **error);
+ * and state, history, rollback targets, events. Beware json-glib 1.6's
+ * generator: it prints some doubles as "1e-08.0", which no parser reads (the
+ * running score starts at 1e-08), so turn the object into text with
+ * dn_tracker_state_to_string, not with json_generator or json_to_string. */
+void dn_tracker_state_to_json(const DnTracker *t, JsonBuilder *b);
+DnTracker *dn_tracker_state_from_json(JsonObject *obj, GError **error);
+/* The same as compact, valid JSON text, e.g. for a safetensors __metadata__
+ * value; doubles round-trip exactly. Free with g_free. */
+char *dn_tracker_state_to_string(const DnTracker *t);
+DnTracker *dn_tracker_state_from_string(const char *text, GError **error);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (DnTracker, dn_tracker_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DnTracker, dn_tracker_free)
 
 G_END_DECLS

@@ -1,0 +1,730 @@
+/* dn-run.c: dn_experiment_run(), the one training loop of the project.
+ *
+ * A run trains epoch by epoch. A plain run (no "dendrites" section) trains
+ * for the experiment's epochs and keeps the model with the best validation
+ * score. A dendritic run wraps the selected layers as neuron modules and lets
+ * the tracker decide after every epoch: keep training, restore the best
+ * model and add a dendrite set, retry with fresh dendrites, or finish; the
+ * loop carries out the checkpoint operations the tracker asks for, rebuilds
+ * the optimizer after every restructure, and trains with the tracker's
+ * learning rate. The epoch limit still applies.
+ *
+ * After every epoch `latest.safetensors` holds everything a run needs to go
+ * on exactly where it was: weights, optimizer state, tracker (with its
+ * scheduler and history), the random generator and the counters. Files are
+ * written atomically, so a kill at any moment leaves either the old or the
+ * new checkpoint, and dn_experiment_resume() gives the same end result as an
+ * uninterrupted run.
+ */
+#include "dn-error.h"
+#include "dn-json.h"
+#include "dn-model.h"
+#include "dn-train-private.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+    DnExperiment *exp;
+    const DnRunOptions *opts;
+    const DnObserver *obs;
+    DnBackend *be;
+    RunData d;
+    DnNetwork *net;
+    DnOptimizer *opt;
+    DnScheduler *sched; /* plain runs; the tracker owns the schedule of dendritic runs */
+    DnTracker *tracker; /* dendritic runs */
+    DnRng rng;
+    guint64 seed;
+    char *run_dir;
+    int epoch;  /* epochs completed */
+    int epochs; /* the limit */
+    double best_val, test_at_best;
+    int best_epoch;
+    /* batch buffers */
+    int bsz, cols;
+    float *x, *targets, *dlogits;
+    int32_t *y;
+    int *perm;
+    /* correlation per dendritic layer, from the last batch of the epoch */
+    int n_corr;
+    double corr[DN_TRACKER_MAX_CORR];
+    char *corr_names[DN_TRACKER_MAX_CORR];
+} Run;
+
+static char *checkpoint_path (Run *r, const char *name)
+{
+    g_autofree char *file = g_strdup_printf ("%s.safetensors", name);
+    return g_build_filename (r->run_dir, file, NULL);
+}
+
+/* ---- saving ---- */
+
+static char *rng_json (const DnRng *rng)
+{
+    return g_strdup_printf ("[\"%016" G_GINT64_MODIFIER "x\",\"%016" G_GINT64_MODIFIER
+                            "x\",\"%016" G_GINT64_MODIFIER "x\",\"%016" G_GINT64_MODIFIER "x\"]",
+                            (guint64) rng->s[0], (guint64) rng->s[1], (guint64) rng->s[2],
+                            (guint64) rng->s[3]);
+}
+
+static void add_number (GString *s, const char *key, double v)
+{
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+    g_string_append_printf (s, ",\"%s\":%s", key,
+                            isfinite (v) ? g_ascii_dtostr (buf, sizeof buf, v) : "null");
+}
+
+/* The run's counters as JSON, for the "dendrite_run" metadata of latest. */
+static char *run_state_json (Run *r)
+{
+    GString *s = g_string_new ("{");
+    g_autofree char *rng = rng_json (&r->rng);
+    g_string_append_printf (s, "\"epoch\":%d,\"seed\":%" G_GUINT64_FORMAT ",\"rng\":%s", r->epoch,
+                            r->seed, rng);
+    add_number (s, "best_val", r->best_val);
+    add_number (s, "test_at_best", r->test_at_best);
+    g_string_append_printf (s, ",\"best_epoch\":%d", r->best_epoch);
+    if (r->sched != NULL) {
+        g_autoptr (JsonBuilder) b = json_builder_new ();
+        dn_scheduler_state_to_json (r->sched, b);
+        g_autoptr (JsonNode) n = json_builder_get_root (b);
+        g_autofree char *text = dn_json_to_string (n, FALSE);
+        g_string_append_printf (s, ",\"scheduler\":%s", text);
+    }
+    g_string_append_c (s, '}');
+    return g_string_free (s, FALSE);
+}
+
+static GHashTable *model_metadata (Run *r, double val, double test)
+{
+    GHashTable *meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+    g_hash_table_insert (meta, g_strdup ("dendrite_normalize"), dn_normalize_json (&r->d.norm));
+    char vbuf[G_ASCII_DTOSTR_BUF_SIZE], tbuf[G_ASCII_DTOSTR_BUF_SIZE];
+    g_autofree char *name = g_strescape (r->exp->name, NULL);
+    g_hash_table_insert (
+        meta, g_strdup ("dendrite_training"),
+        g_strdup_printf ("{\"experiment\":\"%s\",\"epoch\":%d,\"val\":%s,\"test\":%s,\"seed\":%"
+                         G_GUINT64_FORMAT ",\"loss\":\"%s\",\"dendrites\":%d}",
+                         name, r->epoch, isfinite (val) ? g_ascii_dtostr (vbuf, sizeof vbuf, val) : "null",
+                         isfinite (test) ? g_ascii_dtostr (tbuf, sizeof tbuf, test) : "null",
+                         r->seed, dn_loss_kind_name (r->exp->loss),
+                         dn_network_dendrite_count (r->net)));
+    return meta;
+}
+
+/* A model file users keep: weights, network, normalisation (best_model, clean). */
+static gboolean save_model (Run *r, const char *name, double val, double test, GError **error)
+{
+    g_autofree char *path = checkpoint_path (r, name);
+    g_autoptr (GHashTable) meta = model_metadata (r, val, test);
+    return dn_model_save (r->net, path, meta, error);
+}
+
+/* A checkpoint the run can go on from: adds optimizer, tracker and counters. */
+static gboolean save_checkpoint (Run *r, const char *name, double val, double test,
+                                 GError **error)
+{
+    g_autofree char *path = checkpoint_path (r, name);
+    g_autoptr (GHashTable) meta = model_metadata (r, val, test);
+    g_hash_table_insert (meta, g_strdup ("dendrite_run"), run_state_json (r));
+    if (r->tracker != NULL)
+        g_hash_table_insert (meta, g_strdup ("dendrite_tracker"),
+                             dn_tracker_state_to_string (r->tracker));
+    return dn_model_save_checkpoint (r->net, r->opt, path, meta, error);
+}
+
+static gboolean copy_file (Run *r, const char *from, const char *to, GError **error)
+{
+    g_autofree char *src = checkpoint_path (r, from);
+    g_autofree char *dst = checkpoint_path (r, to);
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    g_autoptr (GError) local = NULL;
+    if (!g_file_get_contents (src, &data, &len, &local) ||
+        !g_file_set_contents (dst, data, (gssize) len, &local)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_IO, "could not copy %s to %s: %s", src, dst,
+                     local->message);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* ---- building ---- */
+
+static gboolean new_optimizer (Run *r, GError **error)
+{
+    dn_optimizer_free (r->opt);
+    r->opt = dn_optimizer_new (&r->exp->optim, r->be, r->net->n_params, error);
+    return r->opt != NULL;
+}
+
+static gboolean replace_network (Run *r, DnNetwork *net, GError **error)
+{
+    dn_network_free (r->net);
+    r->net = net;
+    return dn_network_reserve (net, r->bsz, error);
+}
+
+static gboolean restore_checkpoint (Run *r, const char *name, GError **error)
+{
+    g_autofree char *path = checkpoint_path (r, name);
+    DnNetwork *net = dn_model_load (path, r->be, NULL, error);
+    return net != NULL && replace_network (r, net, error);
+}
+
+static void correlation_names (Run *r)
+{
+    r->n_corr = 0;
+    for (int i = 0; i < dn_network_n_nodes (r->net) && r->n_corr < DN_TRACKER_MAX_CORR; i++) {
+        DnNode *n = dn_network_node (r->net, i);
+        if (dn_dendritic_count (n->layer) >= 0) {
+            g_free (r->corr_names[r->n_corr]);
+            r->corr_names[r->n_corr++] = g_strdup (n->name);
+        }
+    }
+}
+
+static void measure_correlation (Run *r, int batch)
+{
+    int c = 0;
+    for (int i = 0; i < dn_network_n_nodes (r->net) && c < DN_TRACKER_MAX_CORR; i++) {
+        DnNode *n = dn_network_node (r->net, i);
+        if (dn_dendritic_count (n->layer) >= 0)
+            r->corr[c++] = dn_dendritic_correlation (n->layer, n->dout.data, batch);
+    }
+}
+
+/* ---- one epoch ---- */
+
+static gboolean train_epoch (Run *r, double lr, DnEvent *ev, double *loss_out, double *acc_out,
+                             gboolean *cancelled, GError **error)
+{
+    DnBackend *be = r->be;
+    DnExperiment *exp = r->exp;
+    int n_train = r->d.train->n;
+    int n_batches = (n_train + r->bsz - 1) / r->bsz;
+    int batch_every = r->opts->batch_every > 0 ? r->opts->batch_every : 20;
+    gint64 t0 = g_get_monotonic_time ();
+    dn_network_set_training (r->net, TRUE);
+    dn_rng_permutation (&r->rng, r->perm, n_train);
+    double loss_sum = 0.0;
+    int64_t correct = 0, seen = 0;
+    for (int b = 0; b < n_batches; b++) {
+        if (r->obs != NULL && r->obs->cancel != NULL && g_atomic_int_get (r->obs->cancel)) {
+            *cancelled = TRUE;
+            return TRUE;
+        }
+        int n = MIN (r->bsz, n_train - b * r->bsz);
+        dn_dataset_get_batch (r->d.train, r->perm + (size_t) b * r->bsz, n, &r->d.norm, r->x,
+                              r->y);
+        uint64_t step_seed = dn_rng_next (&r->rng);
+        const DnTensor *logits = dn_network_forward (r->net, r->x, n, step_seed);
+        double loss = 0.0;
+        dn_compute_loss (be, exp->loss, n, r->cols, logits->data, r->y,
+                         (float) exp->label_smoothing, r->targets, &loss, r->dlogits);
+        if (!isfinite (loss)) {
+            g_set_error (error, DN_ERROR, DN_ERROR_NUMERIC,
+                         "the training loss became %s at epoch %d, batch %d; lower the learning "
+                         "rate (now %g) or check the data. The run so far is in %s and can be "
+                         "resumed from its latest checkpoint",
+                         isnan (loss) ? "NaN" : "infinite", r->epoch + 1, b + 1, lr, r->run_dir);
+            return FALSE;
+        }
+        correct += be->count_correct (be, n, r->cols, logits->data, r->y);
+        dn_network_zero_grad (r->net);
+        dn_network_backward (r->net, r->dlogits, n);
+        if (b + 1 == n_batches && r->tracker != NULL)
+            measure_correlation (r, n);
+        dn_optimizer_step (r->opt, r->net->params, r->net->grads, lr);
+        loss_sum += loss * n;
+        seen += n;
+        if ((b + 1) % batch_every == 0 || b + 1 == n_batches) {
+            double secs = (g_get_monotonic_time () - t0) / 1e6;
+            ev->kind = DN_EVENT_BATCH;
+            ev->epoch = r->epoch + 1;
+            ev->batch = b + 1;
+            ev->n_batches = n_batches;
+            ev->samples = seen;
+            ev->loss = loss_sum / seen;
+            ev->train_acc = 100.0 * correct / seen;
+            ev->lr = lr;
+            ev->seconds = secs;
+            ev->samples_per_s = seen / MAX (secs, 1e-9);
+            ev->eta_seconds = (n_train - seen) / MAX (ev->samples_per_s, 1e-9);
+            dn_emit (r->obs, ev);
+        }
+    }
+    *loss_out = loss_sum / MAX (seen, 1);
+    *acc_out = 100.0 * correct / MAX (seen, 1);
+    ev->samples = seen;
+    ev->samples_per_s = seen / MAX ((g_get_monotonic_time () - t0) / 1e6, 1e-9);
+    return TRUE;
+}
+
+/* Carries out the tracker's operations in order. */
+static gboolean run_ops (Run *r, const DnTrackerAction *a, double val, double test,
+                         GError **error)
+{
+    for (int i = 0; i < a->n_ops; i++) {
+        const DnTrackerOp *op = &a->ops[i];
+        switch (op->kind) {
+        case DN_TRACKER_OP_SAVE:
+            if (!save_checkpoint (r, op->name, val, test, error))
+                return FALSE;
+            break;
+        case DN_TRACKER_OP_COPY:
+            if (!copy_file (r, op->from, op->name, error))
+                return FALSE;
+            break;
+        case DN_TRACKER_OP_RESTORE:
+            if (!restore_checkpoint (r, op->name, error))
+                return FALSE;
+            break;
+        case DN_TRACKER_OP_ADD_DENDRITES: {
+            DnNetwork *bigger = dn_network_add_dendrites (r->net, &r->rng, error);
+            if (bigger == NULL || !replace_network (r, bigger, error))
+                return FALSE;
+            correlation_names (r);
+            break;
+        }
+        case DN_TRACKER_OP_SAVE_GRAPHS: {
+            DnEvent ev = {0};
+            ev.kind = DN_EVENT_SNAPSHOT;
+            ev.tracker = r->tracker;
+            ev.suffix = op->name;
+            ev.before_restore = op->before_restore;
+            ev.timestamped = op->timestamped;
+            ev.run_dir = r->run_dir;
+            ev.save_name = r->exp->name;
+            dn_emit (r->obs, &ev);
+            break;
+        }
+        case DN_TRACKER_OP_SAVE_CLEAN:
+            if (!save_model (r, op->name, val, test, error))
+                return FALSE;
+            break;
+        }
+    }
+    if (a->rebuild_optimizer && !new_optimizer (r, error))
+        return FALSE;
+    return TRUE;
+}
+
+static void fill_dendrite_fields (Run *r, DnEvent *ev, char **status)
+{
+    if (r->tracker == NULL)
+        return;
+    ev->tracker = r->tracker;
+    ev->dendrites = dn_network_dendrite_count (r->net);
+    g_free (*status);
+    *status = dn_tracker_status_text (r->tracker);
+    ev->status = *status;
+    ev->reference_params = dn_network_reference_param_count (r->net);
+    ev->save_name = r->exp->name;
+}
+
+static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
+{
+    DnExperiment *exp = r->exp;
+    g_autofree char *status = NULL;
+    DnEvent ev = {0};
+    ev.epochs = r->epochs;
+    ev.n_batches = (r->d.train->n + r->bsz - 1) / r->bsz;
+    ev.train_samples = r->d.train->n;
+    ev.val_samples = r->d.val ? r->d.val->n : 0;
+    ev.test_samples = r->d.test ? r->d.test->n : 0;
+    ev.params = dn_network_n_params (r->net);
+    ev.run_dir = r->run_dir;
+    ev.device = r->be->name;
+    ev.best_val = r->best_epoch > 0 ? r->best_val : NAN;
+    ev.test_at_best_val = r->test_at_best;
+    ev.best_epoch = r->best_epoch;
+    ev.epoch = r->epoch;
+    ev.kind = DN_EVENT_START;
+    fill_dendrite_fields (r, &ev, &status);
+    dn_emit (r->obs, &ev);
+
+    gint64 t_start = g_get_monotonic_time ();
+    gboolean cancelled = FALSE, complete = r->tracker != NULL && dn_tracker_is_complete (r->tracker);
+    while (r->epoch < r->epochs && !cancelled && !complete) {
+        gint64 t_epoch = g_get_monotonic_time ();
+        double lr = r->tracker != NULL ? dn_tracker_lr (r->tracker) : dn_scheduler_lr (r->sched);
+        double train_loss = 0, train_acc = 0;
+        if (!train_epoch (r, lr, &ev, &train_loss, &train_acc, &cancelled, error))
+            return FALSE;
+        if (cancelled)
+            break;
+        double val_acc, val_loss, test_acc, test_loss;
+        if (!dn_evaluate (r->net, r->d.val, &r->d.norm, exp->loss, r->bsz, &val_acc, &val_loss,
+                          error) ||
+            !dn_evaluate (r->net, r->d.test, &r->d.norm, exp->loss, r->bsz, &test_acc, &test_loss,
+                          error))
+            return FALSE;
+        /* Without a validation split the test score selects the best model. */
+        double score = isnan (val_acc) ? test_acc : val_acc;
+        double secs = (g_get_monotonic_time () - t_epoch) / 1e6;
+        int64_t params_now = dn_network_n_params (r->net);
+        int dendrites_now = dn_network_dendrite_count (r->net);
+        gboolean improved = FALSE;
+        DnTrackerAction action;
+        memset (&action, 0, sizeof action);
+        r->epoch++;
+        if (r->tracker != NULL) {
+            DnTrackerScores sc = {0};
+            double extra[1] = {train_acc};
+            sc.val = score;
+            sc.test = test_acc;
+            sc.extra = extra;
+            sc.n_extra = 1;
+            sc.seconds = secs;
+            sc.params = dn_network_reference_param_count (r->net);
+            dn_tracker_set_correlations (r->tracker, (const char *const *) r->corr_names,
+                                         r->corr, r->n_corr);
+            if (!dn_tracker_add_score (r->tracker, &sc, &action, error))
+                return FALSE;
+            improved = action.new_best;
+            if (improved) {
+                r->best_val = score;
+                r->test_at_best = test_acc;
+                r->best_epoch = r->epoch;
+            }
+            if (!run_ops (r, &action, val_acc, test_acc, error))
+                return FALSE;
+            complete = action.complete;
+        } else {
+            dn_scheduler_step (r->sched, score);
+            improved = score > r->best_val;
+            if (improved) {
+                r->best_val = score;
+                r->test_at_best = test_acc;
+                r->best_epoch = r->epoch;
+                if (!save_model (r, "best_model", val_acc, test_acc, error))
+                    return FALSE;
+            }
+        }
+        if (!save_checkpoint (r, "latest", val_acc, test_acc, error))
+            return FALSE;
+
+        ev.kind = DN_EVENT_EPOCH;
+        ev.epoch = r->epoch;
+        ev.batch = ev.n_batches;
+        ev.loss = train_loss;
+        ev.train_acc = train_acc;
+        ev.val_acc = val_acc;
+        ev.val_loss = val_loss;
+        ev.test_acc = test_acc;
+        ev.test_loss = test_loss;
+        ev.lr = lr;
+        ev.seconds = secs;
+        ev.eta_seconds = secs * (r->epochs - r->epoch);
+        ev.best_val = r->best_epoch > 0 ? r->best_val : NAN;
+        ev.test_at_best_val = r->test_at_best;
+        ev.best_epoch = r->best_epoch;
+        ev.improved = improved;
+        ev.params = params_now;
+        fill_dendrite_fields (r, &ev, &status);
+        ev.dendrites = r->tracker != NULL ? dendrites_now : 0;
+        ev.action = r->tracker != NULL ? &action : NULL;
+        ev.message = action.message[0] != '\0' ? action.message : NULL;
+        dn_emit (r->obs, &ev);
+        if (r->tracker != NULL && action.message[0] != '\0') {
+            DnEvent dec = ev;
+            dec.kind = DN_EVENT_DECISION;
+            dec.action = &action;
+            dec.message = action.message;
+            dec.dendrites = dn_network_dendrite_count (r->net);
+            dn_emit (r->obs, &dec);
+        }
+    }
+
+    /* A dendritic run that hit the epoch limit ends with its best model, as the
+     * tracker would have at completion. */
+    if (r->tracker != NULL && !complete && !cancelled && r->best_epoch > 0) {
+        dn_emit_log (r->obs,
+                     "epoch limit of %d reached before the tracker finished; the best model "
+                     "so far is best_model",
+                     r->epochs);
+    }
+    if (r->tracker != NULL && !cancelled && r->best_epoch > 0) {
+        g_autofree char *best = checkpoint_path (r, "best_model");
+        DnNetwork *final = dn_model_load (best, r->be, NULL, error);
+        if (final == NULL || !replace_network (r, final, error) ||
+            !save_model (r, "final_clean_pai", r->best_val, r->test_at_best, error))
+            return FALSE;
+    }
+
+    double total = (g_get_monotonic_time () - t_start) / 1e6;
+    g_autofree char *summary = NULL;
+    if (r->best_epoch > 0 && r->tracker != NULL)
+        summary = g_strdup_printf (
+            "best validation %.2f %% at epoch %d (test %.2f %%) with %d dendrite set%s, %" G_GINT64_FORMAT
+            " parameters",
+            r->best_val, r->best_epoch, r->test_at_best, dn_network_dendrite_count (r->net),
+            dn_network_dendrite_count (r->net) == 1 ? "" : "s", dn_network_n_params (r->net));
+    else if (r->best_epoch > 0)
+        summary = g_strdup_printf ("best validation %.2f %% at epoch %d (test %.2f %%)",
+                                   r->best_val, r->best_epoch, r->test_at_best);
+    else
+        summary = g_strdup ("stopped before the first epoch finished; nothing was saved");
+    g_autofree char *best_path = checkpoint_path (r, "best_model");
+    memset (&ev, 0, sizeof ev);
+    ev.kind = DN_EVENT_DONE;
+    ev.epochs = r->epochs;
+    ev.epoch = r->epoch;
+    ev.best_val = r->best_epoch > 0 ? r->best_val : NAN;
+    ev.test_at_best_val = r->test_at_best;
+    ev.best_epoch = r->best_epoch;
+    ev.params = dn_network_n_params (r->net);
+    ev.seconds = total;
+    ev.cancelled = cancelled;
+    ev.message = summary;
+    ev.model_path = r->best_epoch > 0 ? best_path : NULL;
+    ev.run_dir = r->run_dir;
+    ev.device = r->be->name;
+    fill_dendrite_fields (r, &ev, &status);
+    dn_emit (r->obs, &ev);
+    if (result != NULL) {
+        result->best_val = ev.best_val;
+        result->test_at_best_val = r->test_at_best;
+        result->best_epoch = r->best_epoch;
+        result->params = ev.params;
+        result->seconds = total;
+        result->run_dir = g_strdup (r->run_dir);
+        result->model_path = r->best_epoch > 0 ? g_strdup (best_path) : NULL;
+    }
+    return TRUE;
+}
+
+/* ---- setting up ---- */
+
+static gboolean setup_common (Run *r, GError **error)
+{
+    const DnRunOptions *opts = r->opts;
+    dn_backend_cpu_set_threads (opts->threads > 0 ? opts->threads : 0);
+    r->be = dn_backend_by_name (opts->device ? opts->device : r->exp->device, error);
+    if (r->be == NULL)
+        return FALSE;
+    r->bsz = r->exp->batch_size;
+    r->epochs = opts->epochs > 0 ? opts->epochs : r->exp->epochs;
+    r->best_val = -INFINITY;
+    r->test_at_best = NAN;
+    return dn_load_data (r->exp, opts, r->seed, &r->d, error);
+}
+
+static gboolean setup_buffers (Run *r, GError **error)
+{
+    DnShape out = dn_network_output_shape (r->net);
+    r->cols = (int) dn_shape_numel (&out);
+    size_t sample = (size_t) dn_shape_numel (&r->d.train->shape);
+    r->x = g_try_new (float, sample * r->bsz);
+    r->targets = g_try_new (float, (size_t) r->bsz * r->cols);
+    r->dlogits = r->be->alloc (r->be, (size_t) r->bsz * r->cols * sizeof (float));
+    r->y = g_new (int32_t, r->bsz);
+    r->perm = g_new (int, r->d.train->n);
+    if (r->x == NULL || r->targets == NULL || r->dlogits == NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM, "out of memory for a batch of %d", r->bsz);
+        return FALSE;
+    }
+    return dn_network_reserve (r->net, r->bsz, error);
+}
+
+static void run_clear (Run *r)
+{
+    if (r->be != NULL && r->dlogits != NULL)
+        r->be->free (r->be, r->dlogits);
+    g_free (r->x);
+    g_free (r->targets);
+    g_free (r->y);
+    g_free (r->perm);
+    g_free (r->run_dir);
+    for (int i = 0; i < DN_TRACKER_MAX_CORR; i++)
+        g_free (r->corr_names[i]);
+    dn_scheduler_free (r->sched);
+    dn_tracker_free (r->tracker);
+    dn_optimizer_free (r->opt);
+    dn_network_free (r->net);
+    dn_run_data_clear (&r->d);
+}
+
+static gboolean make_run_dir (Run *r, GError **error)
+{
+    if (g_mkdir_with_parents (r->run_dir, 0755) != 0) {
+        g_set_error (error, DN_ERROR, DN_ERROR_IO,
+                     "could not create the output folder %s: %s; choose another with --out",
+                     r->run_dir, g_strerror (errno));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts,
+                            const DnObserver *obs, DnRunResult *result, GError **error)
+{
+    DnRunOptions none = {0};
+    if (opts == NULL)
+        opts = &none;
+    if (opts->resume_dir != NULL)
+        return dn_experiment_resume (opts->resume_dir, opts, obs, result, error);
+    Run r = {0};
+    r.exp = exp;
+    r.opts = opts;
+    r.obs = obs;
+    r.seed = opts->seed_set ? opts->seed : exp->seed;
+    gboolean ok = FALSE;
+    g_autoptr (JsonNode) desc = NULL;
+    if (!setup_common (&r, error))
+        goto out;
+    dn_emit_log (obs, "data: %d training, %d validation and %d test samples from %s",
+                 r.d.train->n, r.d.val ? r.d.val->n : 0, r.d.test ? r.d.test->n : 0,
+                 r.d.train->source ? r.d.train->source : "?");
+    if (exp->dendrites) {
+        g_autoptr (GPtrArray) warnings = NULL;
+        desc = dn_dendrite_wrap_network (exp->network, &exp->selection, &warnings, error);
+        if (desc == NULL)
+            goto out;
+        for (guint i = 0; i < warnings->len; i++)
+            dn_emit_log (obs, "warning: %s", (char *) warnings->pdata[i]);
+    } else {
+        desc = json_node_copy (exp->network);
+    }
+    r.net = dn_network_new_from_json (desc, r.be, error);
+    if (r.net == NULL || !dn_check_fit (r.net, &r.d, exp->loss, error))
+        goto out;
+    if (exp->dendrites && dn_network_n_dendritic (r.net) == 0) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "no layer gets dendrites: the \"dendrites\" section selects none of the "
+                     "network's layers (perforate_types: linear, conv1d, conv2d by default)");
+        goto out;
+    }
+    dn_rng_seed (&r.rng, r.seed);
+    dn_network_init (r.net, &r.rng);
+    if (!new_optimizer (&r, error))
+        goto out;
+    if (exp->dendrites) {
+        r.tracker = dn_tracker_new (&exp->tracker, &exp->sched, exp->optim.lr, error);
+        if (r.tracker == NULL)
+            goto out;
+        const char *extra[] = {"Train"};
+        if (!dn_tracker_set_extra_names (r.tracker, extra, 1, error))
+            goto out;
+        dn_tracker_set_score_unit (r.tracker, "%");
+        correlation_names (&r);
+    } else {
+        r.sched = dn_scheduler_new (&exp->sched, exp->optim.lr);
+    }
+    const char *out_dir = opts->out_dir ? opts->out_dir : exp->out_dir;
+    r.run_dir = g_build_filename (out_dir, exp->name, NULL);
+    if (!make_run_dir (&r, error) || !setup_buffers (&r, error))
+        goto out;
+    {
+        g_autofree char *copy = g_build_filename (r.run_dir, "experiment.json", NULL);
+        if (!dn_experiment_save (exp, copy, error))
+            goto out;
+    }
+    ok = run_loop (&r, result, error);
+out:
+    run_clear (&r);
+    return ok;
+}
+
+static gboolean parse_run_state (Run *r, const char *json, const char *what, GError **error)
+{
+    g_autoptr (JsonParser) p = json_parser_new ();
+    if (json == NULL || !json_parser_load_from_data (p, json, -1, NULL) ||
+        !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
+        goto bad;
+    JsonObject *o = json_node_get_object (json_parser_get_root (p));
+    JsonArray *rng = json_object_get_array_member (o, "rng");
+    if (rng == NULL || json_array_get_length (rng) != 4 || !json_object_has_member (o, "epoch"))
+        goto bad;
+    for (int i = 0; i < 4; i++) {
+        const char *h = json_array_get_string_element (rng, i);
+        if (h == NULL)
+            goto bad;
+        r->rng.s[i] = g_ascii_strtoull (h, NULL, 16);
+    }
+    r->epoch = (int) json_object_get_int_member (o, "epoch");
+    r->seed = (guint64) json_object_get_int_member (o, "seed");
+    JsonNode *bv = json_object_get_member (o, "best_val");
+    r->best_val = bv != NULL && !JSON_NODE_HOLDS_NULL (bv) ? json_node_get_double (bv) : -INFINITY;
+    JsonNode *tb = json_object_get_member (o, "test_at_best");
+    r->test_at_best = tb != NULL && !JSON_NODE_HOLDS_NULL (tb) ? json_node_get_double (tb) : NAN;
+    r->best_epoch = (int) json_object_get_int_member_with_default (o, "best_epoch", 0);
+    JsonObject *sched = json_object_get_object_member (o, "scheduler");
+    if (r->sched != NULL && sched != NULL &&
+        !dn_scheduler_state_from_json (r->sched, sched, error))
+        return FALSE;
+    return TRUE;
+bad:
+    g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                 "%s: the run state (\"dendrite_run\" in the metadata) is missing or damaged; "
+                 "this checkpoint cannot be resumed",
+                 what);
+    return FALSE;
+}
+
+gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts,
+                               const DnObserver *obs, DnRunResult *result, GError **error)
+{
+    g_autofree char *exp_path = g_build_filename (run_dir, "experiment.json", NULL);
+    g_autofree char *latest = g_build_filename (run_dir, "latest.safetensors", NULL);
+    if (!g_file_test (latest, G_FILE_TEST_EXISTS)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_IO,
+                     "%s has no latest.safetensors: the run did not finish its first epoch, so "
+                     "there is nothing to resume; start it again",
+                     run_dir);
+        return FALSE;
+    }
+    g_autoptr (DnExperiment) exp = dn_experiment_load (exp_path, error);
+    if (exp == NULL)
+        return FALSE;
+    DnRunOptions o = *opts;
+    o.resume_dir = NULL;
+    Run r = {0};
+    r.exp = exp;
+    r.opts = &o;
+    r.obs = obs;
+    gboolean ok = FALSE;
+    g_autoptr (DnSafetensors) st = dn_safetensors_read (latest, error);
+    if (st == NULL)
+        goto out;
+    {
+        /* the seed drives the data split: take it from the checkpoint first */
+        g_autoptr (JsonParser) p = json_parser_new ();
+        const char *rs = dn_safetensors_metadata (st, "dendrite_run");
+        if (rs != NULL && json_parser_load_from_data (p, rs, -1, NULL) &&
+            JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
+            r.seed = (guint64) json_object_get_int_member_with_default (
+                json_node_get_object (json_parser_get_root (p)), "seed", (gint64) exp->seed);
+        else
+            r.seed = exp->seed;
+    }
+    if (!setup_common (&r, error))
+        goto out;
+    r.net = dn_model_load (latest, r.be, NULL, error);
+    if (r.net == NULL || !dn_check_fit (r.net, &r.d, exp->loss, error) ||
+        !new_optimizer (&r, error) || !dn_model_load_optimizer (st, r.opt, latest, error))
+        goto out;
+    if (exp->dendrites) {
+        r.tracker = dn_tracker_state_from_string (dn_safetensors_metadata (st, "dendrite_tracker"),
+                                                  error);
+        if (r.tracker == NULL)
+            goto out;
+        correlation_names (&r);
+    } else {
+        r.sched = dn_scheduler_new (&exp->sched, exp->optim.lr);
+    }
+    if (!parse_run_state (&r, dn_safetensors_metadata (st, "dendrite_run"), latest, error))
+        goto out;
+    r.run_dir = g_strdup (run_dir);
+    if (!setup_buffers (&r, error))
+        goto out;
+    dn_emit_log (obs, "resuming %s after epoch %d", run_dir, r.epoch);
+    ok = run_loop (&r, result, error);
+out:
+    run_clear (&r);
+    return ok;
+}

@@ -1,0 +1,29 @@
+/* dn-train-private.h: the pieces dn-run.c (the training loop) shares with
+ * dn-train.c (losses, evaluation, data). */
+#pragma once
+
+#include "dn-experiment.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+    DnDataset *train, *val, *test;
+    DnNormalize norm;
+} RunData;
+
+void dn_run_data_clear (RunData *d);
+/* The experiment's data (or opts->data_path), split with a stream of its own
+ * (seed-derived) so the split never depends on the network. */
+gboolean dn_load_data (DnExperiment *exp, const DnRunOptions *opts, guint64 seed, RunData *d,
+                       GError **error);
+gboolean dn_check_fit (DnNetwork *net, const RunData *d, DnLossKind loss, GError **error);
+/* Loss of (rows, cols) outputs against labels; dlogits (may be NULL) is overwritten.
+ * targets is scratch of rows * cols floats for the one-hot losses. */
+void dn_compute_loss (DnBackend *be, DnLossKind kind, int rows, int cols, const float *logits,
+                      const int32_t *labels, float smoothing, float *targets, double *loss,
+                      float *dlogits);
+char *dn_normalize_json (const DnNormalize *n);
+void dn_emit (const DnObserver *obs, DnEvent *ev);
+void dn_emit_log (const DnObserver *obs, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+G_END_DECLS

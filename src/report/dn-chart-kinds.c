@@ -1,0 +1,183 @@
+/* dn-chart-kinds.c: what each of the four charts shows (spec
+ * perforated-dendrites.md §10.3, §12.3), as a DnChartSpec that
+ * dn-chart-plot.c lays out and draws.
+ *
+ * Every chart draws the switch lines: one blue line per dendrite addition,
+ * solid for a new set and dashed for a retry (a fresh set replacing a
+ * rejected one). The reference draws a red and a blue line at the same epoch
+ * for each GD switch and users see only the blue one (§10.3), so one line is
+ * the same picture with the retries told apart.
+ */
+#include "dn-chart-private.h"
+
+#include <math.h>
+
+static double get_val(const DnTrackerEpoch *e, int arg)
+{
+    return e->val;
+}
+
+static double get_running(const DnTrackerEpoch *e, int arg)
+{
+    return e->running;
+}
+
+static double get_test(const DnTrackerEpoch *e, int arg)
+{
+    return e->test;
+}
+
+static double get_extra(const DnTrackerEpoch *e, int arg)
+{
+    return e->extra[arg];
+}
+
+static double get_seconds(const DnTrackerEpoch *e, int arg)
+{
+    return e->seconds;
+}
+
+static double get_lr(const DnTrackerEpoch *e, int arg)
+{
+    return e->lr;
+}
+
+#ifdef DN_TRACKER_MAX_CORR
+static double get_corr(const DnTrackerEpoch *e, int arg)
+{
+    return e->correlation[arg];
+}
+#endif
+
+static gboolean any_finite(const DnTrackerEpoch *rows, int n, DnChartValueFn get, int arg)
+{
+    for (int i = 0; i < n; i++)
+        if (isfinite(get(&rows[i], arg)))
+            return TRUE;
+    return FALSE;
+}
+
+static void faint(DnChartSeries *s, double alpha)
+{
+    s->faint = TRUE;
+    s->alpha = alpha;
+}
+
+/* Rolled-back rows of one series, drawn first and faintly. */
+static void add_rolled_back(DnChartSpec *spec, const DnChartData *d, const char *label,
+                            DnRgb colour, double alpha, DnChartValueFn get, int arg)
+{
+    gboolean labelled = FALSE;
+    for (int r = 0; r < d->n_rollbacks; r++) {
+        const DnTrackerRollback *rb = &d->rollbacks[r];
+        if (!any_finite(rb->rows, rb->n_rows, get, arg))
+            continue;
+        DnChartSeries *s =
+            dn_chart_spec_add(spec, labelled ? NULL : label, colour, rb->rows, rb->n_rows, get, arg);
+        faint(s, alpha);
+        labelled = TRUE;
+    }
+}
+
+static void build_scores(const DnChartData *d, const DnChartPalette *pal, DnChartSpec *spec)
+{
+    spec->title = dn_chart_kind_title(DN_CHART_SCORES);
+    spec->y_label = "Score";
+    spec->switch_labels = TRUE;
+
+    /* the reference's colours for old histories: validation blue, others red */
+    add_rolled_back(spec, d, "rolled back: validation", pal->old_val, 0.35, get_val, 0);
+    gboolean old_test = FALSE;
+    for (int r = 0; r < d->n_rollbacks; r++)
+        old_test |= any_finite(d->rollbacks[r].rows, d->rollbacks[r].n_rows, get_test, 0);
+    if (old_test)
+        add_rolled_back(spec, d, "rolled back: other scores", pal->old_extra, 0.3, get_test, 0);
+    for (int x = 0; x < d->n_extra; x++)
+        add_rolled_back(spec, d, "rolled back: other scores", pal->old_extra, 0.3, get_extra, x);
+
+    /* the legend's order; drawn in reverse, so validation ends on top and hides
+     * the running score only where they agree (always, with history_lookback 1) */
+    dn_chart_spec_add(spec, "Validation", pal->val, d->rows, d->n_rows, get_val, 0);
+    DnChartSeries *run = dn_chart_spec_add(spec, "Running validation", pal->running, d->rows,
+                                           d->n_rows, get_running, 0);
+    run->dashed = TRUE;
+    if (any_finite(d->rows, d->n_rows, get_test, 0))
+        dn_chart_spec_add(spec, "Test", pal->test, d->rows, d->n_rows, get_test, 0);
+    for (int x = 0; x < d->n_extra; x++)
+        dn_chart_spec_add(spec, d->extra_names[x], pal->extra[x % G_N_ELEMENTS(pal->extra)],
+                          d->rows, d->n_rows, get_extra, x);
+
+    const DnTrackerMarkers *m = &d->markers;
+    char num[32];
+    if (m->has_global_best && m->global_best_epoch >= 0) {
+        DnChartDot *dot = &spec->dots[spec->n_dots++];
+        *dot = (DnChartDot){
+            .x = m->global_best_epoch, .y = m->global_best, .colour = pal->best, .ring = TRUE};
+        g_snprintf(dot->label, sizeof dot->label, "Global best (%s)",
+                   dn_chart_format_short(num, sizeof num, m->global_best));
+    }
+    if (m->epoch_last_improved >= 0 && isfinite(m->last_improved_val)) {
+        DnChartDot *dot = &spec->dots[spec->n_dots++];
+        *dot = (DnChartDot){.x = m->epoch_last_improved, .y = m->last_improved_val,
+                            .colour = pal->improved};
+        g_strlcpy(dot->label, "Epoch last improved", sizeof dot->label);
+    }
+}
+
+static void build_times(const DnChartData *d, const DnChartPalette *pal, DnChartSpec *spec)
+{
+    spec->title = dn_chart_kind_title(DN_CHART_TIMES);
+    spec->y_label = "Seconds per epoch";
+    spec->y_from_zero = TRUE;
+    add_rolled_back(spec, d, "rolled back", pal->muted, 0.45, get_seconds, 0);
+    dn_chart_spec_add(spec, "Epoch time", pal->times, d->rows, d->n_rows, get_seconds, 0);
+}
+
+static void build_lr(const DnChartData *d, const DnChartPalette *pal, DnChartSpec *spec)
+{
+    spec->title = dn_chart_kind_title(DN_CHART_LR);
+    spec->y_label = "Learning rate";
+    spec->allow_log = TRUE;
+    add_rolled_back(spec, d, "rolled back", pal->muted, 0.45, get_lr, 0);
+    dn_chart_spec_add(spec, "Learning rate", pal->lr, d->rows, d->n_rows, get_lr, 0);
+}
+
+static void build_correlation(const DnChartData *d, gboolean dark, DnChartSpec *spec)
+{
+    spec->title = dn_chart_kind_title(DN_CHART_CORRELATION);
+    spec->y_label = "Correlation";
+    if (d->n_switches == 0 && (d->n_rows == 0 || d->rows[d->n_rows - 1].dendrites == 0)) {
+        spec->empty_text = "No dendrites yet";
+        spec->empty_detail = "After the first switch, each layer's line shows how well its "
+                             "dendrites track the neuron's remaining error";
+    } else {
+        spec->empty_text = "No correlation scores";
+        spec->empty_detail = "Gradient-descent dendrites learn with their neurons; scores show "
+                             "under correlation training";
+    }
+#ifdef DN_TRACKER_MAX_CORR
+    for (int c = 0; c < d->n_corr; c++)
+        dn_chart_spec_add(spec, d->corr_names[c], dn_chart_rainbow(c, d->n_corr, dark), d->rows,
+                          d->n_rows, get_corr, c);
+#endif
+}
+
+void dn_chart_build_spec(const DnChartData *d, DnChartKind kind, const DnChartPalette *pal,
+                         gboolean dark, DnChartSpec *spec)
+{
+    switch (kind) {
+    case DN_CHART_SCORES:
+        build_scores(d, pal, spec);
+        break;
+    case DN_CHART_TIMES:
+        build_times(d, pal, spec);
+        break;
+    case DN_CHART_LR:
+        build_lr(d, pal, spec);
+        break;
+    case DN_CHART_CORRELATION:
+    default:
+        build_correlation(d, dark, spec);
+        break;
+    }
+}

@@ -1,0 +1,77 @@
+/* dn-run-files.h: the CSV files and the chart PNG of a run folder.
+ *
+ * Two kinds of table come out of a tracker's history (docs/run-folder.md
+ * lists every file with its columns):
+ *
+ * - The Perforated-AI-compatible set (spec perforated-dendrites.md §10.2,
+ *   reference-era names): <save>Scores.csv, <save>Times.csv,
+ *   <save>learning_rate.csv, <save>switch_epochs.csv, <save>param_counts.csv
+ *   and <save>best_test_scores.csv, in the reference's long layout, so that
+ *   notebooks written for Perforated AI read them unchanged.
+ * - history.csv, one tidy wide row per epoch ever trained (user-expectations
+ *   §4.4): the current history and the rolled-back rows, flagged, in the
+ *   order they were trained.
+ *
+ * Conventions a reader cannot guess:
+ *
+ * - Names: <dir>/<save_name><suffix><base>, e.g. run/PAI_beforeSwitch_2Scores.csv.
+ *   The live files have suffix "" (or NULL); snapshots use the suffix of a
+ *   DN_TRACKER_OP_SAVE_GRAPHS op. The tidy file is <dir>/history<suffix>.csv
+ *   (an underscore is put before a suffix that has none).
+ * - Numbers are written whatever the locale with '.', as the shortest text
+ *   that reads back as the same double ("70.88", "0.001", "70.0"); counts as
+ *   integers; a missing value (no test split, a parameter count not yet
+ *   reported) is an empty field. UTF-8, '\n' line ends, RFC 4180 quoting.
+ * - Every file is written atomically (a temporary file in the same folder,
+ *   renamed over the old one): a reader never sees half a file, and a failed
+ *   write leaves the old file and no temporary behind.
+ * - The folder must exist; nothing here creates folders.
+ */
+#pragma once
+
+#include "dn-tracker.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+    DN_RUN_FILE_SCORES,           /* Scores.csv */
+    DN_RUN_FILE_TIMES,            /* Times.csv */
+    DN_RUN_FILE_LEARNING_RATE,    /* learning_rate.csv */
+    DN_RUN_FILE_SWITCH_EPOCHS,    /* switch_epochs.csv */
+    DN_RUN_FILE_PARAM_COUNTS,     /* param_counts.csv */
+    DN_RUN_FILE_BEST_TEST_SCORES, /* best_test_scores.csv */
+    DN_RUN_FILE_HISTORY,          /* history.csv, the tidy wide table */
+    DN_RUN_FILE_N,
+} DnRunFile;
+
+/* The 2x2 figure written by dn_run_files_write_graph, in pixels. */
+#define DN_RUN_FILES_GRAPH_WIDTH 1800
+#define DN_RUN_FILES_GRAPH_HEIGHT 900
+
+/* "Scores.csv", ..., "history.csv". */
+const char *dn_run_file_base_name (DnRunFile file);
+/* Where `file` goes; save_name NULL means "PAI", suffix NULL means "". g_free. */
+char *dn_run_file_path (const char *dir, const char *save_name, const char *suffix,
+                        DnRunFile file);
+
+/* The text of one file. before_restore: the history as it stood before the
+ * latest decision's RESTORE (a SAVE_GRAPHS op's `before_restore`). g_free. */
+char *dn_run_file_text (const DnTracker *t, DnRunFile file, gboolean before_restore);
+
+/* All seven CSV files. FALSE + error (naming the file) at the first failure;
+ * files written before it stay. save_name must not contain a '/'. */
+gboolean dn_run_files_write_csvs (const DnTracker *t, const char *dir, const char *save_name,
+                                  const char *suffix, GError **error);
+/* The 2x2 chart figure as <dir>/<save_name><suffix>.png. */
+gboolean dn_run_files_write_graph (const DnTracker *t, const char *dir, const char *save_name,
+                                   const char *suffix, GError **error);
+
+/* The suffix a SAVE_GRAPHS op names: op->name, with "_<dd.mm.YYYY.HH.MM.SS>"
+ * before it when op->timestamped (now NULL: the local time now). g_free. */
+char *dn_run_files_snapshot_suffix (const DnTrackerOp *op, GDateTime *now);
+/* Carries out a SAVE_GRAPHS op: CSVs and graph with the op's suffix, drawn
+ * from the history before the restore when op->before_restore. */
+gboolean dn_run_files_write_snapshot (const DnTracker *t, const char *dir, const char *save_name,
+                                      const DnTrackerOp *op, GDateTime *now, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,116 @@
+/* dn-run-writer.c: writing a run's tables, graph and log as it goes. */
+#include "dn-run-writer.h"
+#include "dn-run-files.h"
+
+#include <math.h>
+#include <stdio.h>
+
+struct _DnRunWriter {
+    GError *error;
+    FILE *log;
+    char *log_dir;
+};
+
+DnRunWriter *dn_run_writer_new (void)
+{
+    return g_new0 (DnRunWriter, 1);
+}
+
+static void keep_error (DnRunWriter *w, GError *e)
+{
+    if (e == NULL)
+        return;
+    if (w->error == NULL)
+        w->error = e;
+    else
+        g_error_free (e);
+}
+
+static void log_line (DnRunWriter *w, const char *run_dir, const char *format, ...)
+    G_GNUC_PRINTF (3, 4);
+static void log_line (DnRunWriter *w, const char *run_dir, const char *format, ...)
+{
+    if (run_dir == NULL)
+        return;
+    if (w->log == NULL || g_strcmp0 (w->log_dir, run_dir) != 0) {
+        if (w->log != NULL)
+            fclose (w->log);
+        g_free (w->log_dir);
+        w->log_dir = g_strdup (run_dir);
+        g_autofree char *path = g_build_filename (run_dir, "run.log", NULL);
+        w->log = fopen (path, "a");
+        if (w->log == NULL)
+            return;
+    }
+    g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+    g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%d %H:%M:%S");
+    va_list args;
+    va_start (args, format);
+    g_autofree char *msg = g_strdup_vprintf (format, args);
+    va_end (args);
+    fprintf (w->log, "%s  %s\n", stamp, msg);
+    fflush (w->log);
+}
+
+static void write_set (DnRunWriter *w, const DnEvent *ev, const char *suffix)
+{
+    GError *e = NULL;
+    if (!dn_run_files_write_csvs (ev->tracker, ev->run_dir, ev->save_name, suffix, &e) ||
+        !dn_run_files_write_graph (ev->tracker, ev->run_dir, ev->save_name, suffix, &e))
+        keep_error (w, e);
+}
+
+void dn_run_writer_event (DnRunWriter *w, const DnEvent *ev)
+{
+    char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+    switch (ev->kind) {
+    case DN_EVENT_START:
+        log_line (w, ev->run_dir, "start: %" G_GINT64_FORMAT " parameters, %" G_GINT64_FORMAT
+                                  " training samples, up to %d epochs on %s",
+                  ev->params, ev->train_samples, ev->epochs, ev->device);
+        break;
+    case DN_EVENT_EPOCH:
+        log_line (w, ev->run_dir, "epoch %d: loss %s, validation %s, test %.2f, %.1f s%s%s",
+                  ev->epoch, g_ascii_formatd (a, sizeof a, "%.4f", ev->loss),
+                  g_ascii_formatd (b, sizeof b, "%.2f", ev->val_acc), ev->test_acc, ev->seconds,
+                  ev->status ? "; " : "", ev->status ? ev->status : "");
+        if (ev->tracker != NULL && ev->run_dir != NULL)
+            write_set (w, ev, NULL);
+        break;
+    case DN_EVENT_DECISION:
+    case DN_EVENT_LOG:
+        log_line (w, ev->run_dir != NULL ? ev->run_dir : w->log_dir, "%s", ev->message);
+        break;
+    case DN_EVENT_SNAPSHOT:
+        if (ev->tracker != NULL && ev->run_dir != NULL) {
+            GError *e = NULL;
+            DnTrackerOp op = {0};
+            op.kind = DN_TRACKER_OP_SAVE_GRAPHS;
+            g_strlcpy (op.name, ev->suffix != NULL ? ev->suffix : "", sizeof op.name);
+            op.before_restore = ev->before_restore;
+            op.timestamped = ev->timestamped;
+            if (!dn_run_files_write_snapshot (ev->tracker, ev->run_dir, ev->save_name, &op, NULL,
+                                              &e))
+                keep_error (w, e);
+        }
+        break;
+    case DN_EVENT_DONE:
+        if (ev->tracker != NULL && ev->run_dir != NULL)
+            write_set (w, ev, NULL);
+        log_line (w, ev->run_dir, "%s%s", ev->cancelled ? "stopped: " : "done: ",
+                  ev->message ? ev->message : "");
+        break;
+    case DN_EVENT_BATCH:
+        break;
+    }
+}
+
+GError *dn_run_writer_free (DnRunWriter *w)
+{
+    if (w->log != NULL)
+        fclose (w->log);
+    g_free (w->log_dir);
+    GError *e = w->error;
+    g_free (w);
+    return e;
+}

@@ -1,0 +1,2 @@
+#include "dn-chart.h"
+int main(void){return 0;}
