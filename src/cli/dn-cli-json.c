@@ -65,6 +65,8 @@ void dn_cli_json_event (const DnEvent *ev, gpointer user_data)
     case DN_EVENT_EPOCH:
         add_string (b, "event", "epoch");
         add_int (b, "epoch", ev->epoch);
+        if (ev->tracker != NULL)
+            add_int (b, "graph_epoch", ev->graph_epoch);
         dn_cli_json_number (b, "loss", ev->loss);
         dn_cli_json_number (b, "train", ev->train_acc);
         dn_cli_json_number (b, "val", ev->val_acc);

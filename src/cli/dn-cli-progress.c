@@ -71,10 +71,13 @@ void dn_cli_progress_event (const DnEvent *ev, gpointer user_data)
         format_pct (a, sizeof a, ev->val_acc);
         format_pct (b, sizeof b, ev->test_acc);
         format_duration (c, sizeof c, ev->seconds);
+        char g[48] = "";
+        if (ev->tracker != NULL && ev->graph_epoch != ev->epoch)
+            g_snprintf (g, sizeof g, " (graph epoch %d)", ev->graph_epoch);
         fprintf (p->out,
-                 "epoch %d/%d  loss %.4f  train %.2f %%  val %s  test %s  lr %.4g  %.1f s  "
+                 "epoch %d/%d%s  loss %.4f  train %.2f %%  val %s  test %s  lr %.4g  %.1f s  "
                  "(%.0f samples/s)%s\n",
-                 ev->epoch, ev->epochs, ev->loss, ev->train_acc, a, b, ev->lr, ev->seconds,
+                 ev->epoch, ev->epochs, g, ev->loss, ev->train_acc, a, b, ev->lr, ev->seconds,
                  ev->samples_per_s, ev->improved ? "  *best" : "");
         /* a dendritic run: the tracker's decision, then where it stands now */
         if (ev->message != NULL)

@@ -119,6 +119,8 @@ typedef struct {
     /* dendritic runs (NULL / 0 otherwise); the tracker is valid during the call only */
     const DnTracker *tracker;
     int dendrites;
+    int graph_epoch;             /* EPOCH: this epoch's place on the graphs' rolled-back axis
+                                  * (1-based; the tracker's messages use it) */
     const char *status;          /* "neuron training, 2 dendrite sets, ..." */
     int64_t reference_params;    /* the reference library's count (spec 9) */
     const DnTrackerAction *action; /* DECISION */

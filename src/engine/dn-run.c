@@ -428,6 +428,7 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
         fill_dendrite_fields (r, &ev, &status);
         ev.dendrites = r->tracker != NULL ? dendrites_now : 0;
         ev.action = r->tracker != NULL ? &action : NULL;
+        ev.graph_epoch = r->tracker != NULL ? action.epoch + 1 : r->epoch;
         ev.message = action.message[0] != '\0' ? action.message : NULL;
         dn_emit (r->obs, &ev);
         if (r->tracker != NULL && action.message[0] != '\0') {
@@ -653,9 +654,9 @@ static gboolean parse_run_state (Run *r, const char *json, const char *what, GEr
     JsonNode *tb = json_object_get_member (o, "test_at_best");
     r->test_at_best = tb != NULL && !JSON_NODE_HOLDS_NULL (tb) ? json_node_get_double (tb) : NAN;
     r->best_epoch = (int) json_object_get_int_member_with_default (o, "best_epoch", 0);
-    JsonObject *sched = json_object_get_object_member (o, "scheduler");
-    if (r->sched != NULL && sched != NULL &&
-        !dn_scheduler_state_from_json (r->sched, sched, error))
+    JsonNode *sched = json_object_get_member (o, "scheduler");
+    if (r->sched != NULL && sched != NULL && JSON_NODE_HOLDS_OBJECT (sched) &&
+        !dn_scheduler_state_from_json (r->sched, json_node_get_object (sched), error))
         return FALSE;
     return TRUE;
 bad:

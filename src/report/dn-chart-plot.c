@@ -136,13 +136,17 @@ static void format_tick(char *buf, gsize len, double v, double step)
         g_ascii_formatd(buf, len, "%.3g", v);
         return;
     }
-    int decimals = (int)CLAMP(ceil(-log10(step) - 1e-9), 0, 10);
+    int decimals = 0; /* as many as the step has: 0.25 needs 2 */
+    while (decimals < 10 && fabs(step * pow(10, decimals) - round(step * pow(10, decimals))) >
+                                1e-6 * step * pow(10, decimals))
+        decimals++;
     char fmt[16];
     g_snprintf(fmt, sizeof fmt, "%%.%df", decimals);
     g_ascii_formatd(buf, len, fmt, v);
 }
 
-/* A step of 1, 2 or 5 times a power of ten giving at most max_ticks ticks. */
+/* A step of 1, 2, 2.5 or 5 times a power of ten giving at most max_ticks
+ * ticks; whole numbers only on an integer axis. */
 static double nice_step(double range, int max_ticks, gboolean integer)
 {
     if (!(range > 0))
@@ -150,7 +154,7 @@ static double nice_step(double range, int max_ticks, gboolean integer)
     double raw = range / MAX(1, max_ticks);
     double mag = pow(10.0, floor(log10(raw)));
     double f = raw / mag;
-    double step = (f <= 1.0 ? 1.0 : f <= 2.0 ? 2.0 : f <= 5.0 ? 5.0 : 10.0) * mag;
+    double step = (f <= 1.0 ? 1.0 : f <= 2.0 ? 2.0 : f <= 2.5 && !integer ? 2.5 : f <= 5.0 ? 5.0 : 10.0) * mag;
     return integer ? MAX(1.0, round(step)) : step;
 }
 
@@ -172,7 +176,7 @@ static int log_ticks(double lo, double hi, int max_ticks, double *ticks)
 {
     int n = 0;
     int d0 = (int)floor(lo), d1 = (int)ceil(hi);
-    int every = MAX(1, (int)ceil((d1 - d0 + 1) / (double)MAX(1, max_ticks)));
+    int every = MAX(1, (int)ceil((d1 - d0) / (double)MAX(1, max_ticks)));
     gboolean subs = (d1 - d0) * 3 <= max_ticks;
     for (int d = d0; d <= d1 && n < MAX_TICKS - 3; d++) {
         static const double mult[] = {1, 2, 5};
@@ -301,6 +305,7 @@ static gboolean spans_decades(const Plot *p, const DnChartSpec *spec)
 static void draw_swatch(Plot *p, const LegendEntry *e, double x, double y, double w)
 {
     cairo_t *cr = p->cr;
+    cairo_new_path(cr);
     set_rgb(cr, e->colour, e->alpha);
     switch (e->kind) {
     case SWATCH_BAND:
@@ -421,6 +426,7 @@ static void draw_dot(Plot *p, const DnChartDot *d)
         return;
     cairo_t *cr = p->cr;
     double X = map_x(p, d->x), Y = map_y(p, v);
+    cairo_new_path(cr);
     if (d->ring) { /* around whatever dot shares the spot */
         cairo_set_line_width(cr, p->fs * 0.3);
         set_rgb(cr, p->pal->bg, 1.0);
@@ -600,13 +606,30 @@ static void draw_empty(Plot *p, const DnChartSpec *spec, const char *text, const
     cairo_stroke(cr);
     cairo_set_dash(cr, NULL, 0, 0);
     double cx = p->px + p->pw / 2, cy = p->py + p->ph / 2;
-    set_font(cr, p->fs * 1.05, TRUE);
-    set_rgb(cr, p->pal->muted, 1.0);
-    draw_text(cr, text, cx, detail != NULL ? cy - p->fs * 0.7 : cy, 0.5);
+    /* the detail, wrapped at words to the plot's width */
+    GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
+    set_font(cr, p->fs * 0.85, FALSE);
     if (detail != NULL) {
-        set_font(cr, p->fs * 0.85, FALSE);
-        draw_text(cr, detail, cx, cy + p->fs * 0.7, 0.5);
+        g_auto(GStrv) words = g_strsplit(detail, " ", -1);
+        GString *line = g_string_new(NULL);
+        for (int i = 0; words[i] != NULL; i++) {
+            gsize was = line->len;
+            g_string_append_printf(line, "%s%s", was > 0 ? " " : "", words[i]);
+            if (was > 0 && text_width(cr, line->str) > p->pw * 0.92) {
+                g_ptr_array_add(lines, g_strndup(line->str, was));
+                g_string_assign(line, words[i]);
+            }
+        }
+        g_ptr_array_add(lines, g_string_free(line, FALSE));
     }
+    double step = p->fs * 1.2;
+    double y = cy - lines->len * step / 2;
+    set_rgb(cr, p->pal->muted, 1.0);
+    for (guint i = 0; i < lines->len; i++)
+        draw_text(cr, g_ptr_array_index(lines, i), cx, y + step * (i + 1), 0.5);
+    set_font(cr, p->fs * 1.05, TRUE);
+    draw_text(cr, text, cx, y - p->fs * 0.2, 0.5);
+    g_ptr_array_unref(lines);
 }
 
 void dn_chart_plot(cairo_t *cr, const DnChartData *d, const DnChartSpec *spec, double width,
@@ -663,7 +686,7 @@ void dn_chart_plot(cairo_t *cr, const DnChartData *d, const DnChartSpec *spec, d
     double ylab_w = 0;
     set_font(cr, fs * 0.85, FALSE);
     if (has_data) {
-        int max_y = MAX(2, (int)(p.ph / (fs * 2.6)));
+        int max_y = MAX(3, (int)(p.ph / (fs * 2.4)));
         nyt = p.log_y ? log_ticks(p.y0, p.y1, max_y, yt)
                       : linear_ticks(p.y0, p.y1, max_y, FALSE, yt, &ystep);
         for (int i = 0; i < nyt; i++) {
@@ -763,9 +786,12 @@ void dn_chart_plot(cairo_t *cr, const DnChartData *d, const DnChartSpec *spec, d
     cairo_line_to(cr, p.px + p.pw, round(p.py + p.ph) + 0.5);
     cairo_stroke(cr);
 
+    /* inside the plot only where it leaves the data readable; a widget too
+     * small for it still has the hover readout, which names every series */
+    double legend_h = (p.n_legend + (p.legend_hidden > 0)) * fs * 1.25 + fs * 0.6;
     if (legend_outside)
         draw_legend(&p, right + pad * 0.5, p.py, lw, height - p.py - pad, FALSE);
-    else if (lw > 0)
+    else if (lw > 0 && lw <= p.pw * 0.55 && legend_h <= p.ph * 0.6)
         draw_legend(&p, p.px + fs * 0.5, p.py + fs * 0.5, lw, p.ph - fs, TRUE);
     draw_hover(&p, d, spec, width);
     cairo_restore(cr);

@@ -191,6 +191,17 @@ static void switch_epochs_csv(GString *s, const DnChartData *d)
         g_string_append_printf(s, "%d,%d\n", i, d->switches[i / 2].epoch);
 }
 
+/* The parameter count after switch i; the tracker learns it from the next
+ * epoch, which a before-restore view may hold while the tracker's list does
+ * not. -1 when unknown. */
+static int64_t switch_params(const DnChartData *d, int i)
+{
+    const DnTrackerSwitch *sw = &d->switches[i];
+    if (sw->params >= 0)
+        return sw->params;
+    return sw->epoch + 1 < d->n_rows ? d->rows[sw->epoch + 1].params : -1;
+}
+
 static int64_t initial_params(const DnTracker *t)
 {
     int n;
@@ -209,7 +220,7 @@ static void param_counts_csv(GString *s, const DnTracker *t, const DnChartData *
     g_string_append_c(s, '\n');
     for (int i = 0; i < 2 * d->n_switches; i++) {
         g_string_append_printf(s, "%d,", i + 1);
-        put_count(s, d->switches[i / 2].params);
+        put_count(s, switch_params(d, i / 2));
         g_string_append_c(s, '\n');
     }
 }
@@ -246,13 +257,13 @@ static void best_scores_csv(GString *s, const DnTracker *t, const DnChartData *d
     gboolean test = has_test(d);
     int64_t p0 = initial_params(t);
     int ns = d->n_switches;
-    int64_t last = ns > 0 && d->switches[ns - 1].params >= 0 ? d->switches[ns - 1].params : p0;
+    int64_t last = ns > 0 ? switch_params(d, ns - 1) : p0; /* -1: the row's own count */
     int lo = 0;
     for (int i = 0; i < ns; i++) {
         int hi = MIN(d->switches[i].epoch, d->n_rows - 1);
         if (lo <= hi)
             arch_row(s, d, best_index(d, lo, hi),
-                     !doing_pai ? last : i == 0 ? p0 : d->switches[i - 1].params, test);
+                     !doing_pai ? last : i == 0 ? p0 : switch_params(d, i - 1), test);
         lo = d->switches[i].epoch + 1;
     }
     if (lo <= d->n_rows - 1)

@@ -1,0 +1,218 @@
+/* test-resume.c: a dendritic run stopped at any moment and resumed ends with
+ * the same model and the same files as a run that was never interrupted. */
+#include "dn-experiment.h"
+#include "dn-run-writer.h"
+#include "dn-safetensors.h"
+#include "dn-test-util.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+/* A narrow MLP that adds dendrite sets within a few epochs on a small data split. */
+static DnExperiment *small_experiment (void)
+{
+    g_autofree char *path = dn_test_data_path ("examples/mlp-dendrites.json");
+    g_autoptr (GError) error = NULL;
+    DnExperiment *exp = dn_experiment_load (path, &error);
+    g_assert_no_error (error);
+    g_free (exp->data_path);
+    exp->data_path = dn_test_data_path ("datasets/mnist-10k");
+    exp->val_fraction = 0.5; /* fewer training samples: faster epochs */
+    exp->epochs = 24;
+    return exp;
+}
+
+typedef struct {
+    DnRunWriter *writer;
+    int stop_after; /* raise cancel after this many epochs; 0: never */
+    volatile gint cancel;
+    int epochs_seen;
+} Watch;
+
+static void on_event (const DnEvent *ev, gpointer data)
+{
+    Watch *w = data;
+    dn_run_writer_event (w->writer, ev);
+    if (ev->kind == DN_EVENT_EPOCH && ++w->epochs_seen == w->stop_after)
+        g_atomic_int_set (&w->cancel, 1);
+}
+
+static void run (DnExperiment *exp, const char *out, const char *resume, int stop_after)
+{
+    Watch w = {.writer = dn_run_writer_new (), .stop_after = stop_after};
+    DnObserver obs = {.event = on_event, .user_data = &w, .cancel = &w.cancel};
+    DnRunOptions opts = {.out_dir = out, .threads = 2, .resume_dir = resume};
+    DnRunResult result = {0};
+    g_autoptr (GError) error = NULL;
+    gboolean ok = resume != NULL ? dn_experiment_resume (resume, &opts, &obs, &result, &error)
+                                 : dn_experiment_run (exp, &opts, &obs, &result, &error);
+    g_assert_no_error (error);
+    g_assert_true (ok);
+    g_autoptr (GError) write_error = dn_run_writer_free (w.writer);
+    g_assert_no_error (write_error);
+    dn_run_result_clear (&result);
+}
+
+/* Tensors (not the metadata, which holds wall-clock epoch times) are identical. */
+static void assert_same_tensors (const char *a_path, const char *b_path)
+{
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnSafetensors) a = dn_safetensors_read (a_path, &error);
+    g_assert_no_error (error);
+    g_autoptr (DnSafetensors) b = dn_safetensors_read (b_path, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (a->tensors->len, ==, b->tensors->len);
+    for (guint i = 0; i < a->tensors->len; i++) {
+        DnStTensor *ta = a->tensors->pdata[i];
+        DnStTensor *tb = dn_safetensors_find (b, ta->name);
+        g_assert_nonnull (tb);
+        g_assert_true (dn_shape_equal (&ta->shape, &tb->shape));
+        g_assert_cmpmem (ta->data, dn_shape_numel (&ta->shape) * sizeof (float), tb->data,
+                         dn_shape_numel (&tb->shape) * sizeof (float));
+    }
+    g_assert_cmpstr (dn_safetensors_metadata (a, "dendrite_network"), ==,
+                     dn_safetensors_metadata (b, "dendrite_network"));
+}
+
+static void assert_same_file (const char *a_dir, const char *b_dir, const char *name)
+{
+    g_autofree char *pa = g_build_filename (a_dir, name, NULL);
+    g_autofree char *pb = g_build_filename (b_dir, name, NULL);
+    g_autofree char *ta = NULL, *tb = NULL;
+    g_assert_true (g_file_get_contents (pa, &ta, NULL, NULL));
+    g_assert_true (g_file_get_contents (pb, &tb, NULL, NULL));
+    g_assert_cmpstr (ta, ==, tb);
+}
+
+/* The run's files that hold no wall-clock times must match byte for byte. */
+static void assert_same_run (const char *a_dir, const char *b_dir)
+{
+    static const char *const files[] = {"mlp-dendritesScores.csv",
+                                        "mlp-dendritesbest_test_scores.csv",
+                                        "mlp-dendriteslearning_rate.csv",
+                                        "mlp-dendritesparam_counts.csv",
+                                        "mlp-dendritesswitch_epochs.csv",
+                                        NULL};
+    for (int i = 0; files[i] != NULL; i++)
+        assert_same_file (a_dir, b_dir, files[i]);
+    static const char *const models[] = {"best_model.safetensors", "final_clean_pai.safetensors",
+                                         NULL};
+    for (int i = 0; models[i] != NULL; i++) {
+        g_autofree char *pa = g_build_filename (a_dir, models[i], NULL);
+        g_autofree char *pb = g_build_filename (b_dir, models[i], NULL);
+        assert_same_tensors (pa, pb);
+    }
+}
+
+static char *reference_dir;
+
+static const char *reference_run (void)
+{
+    if (reference_dir == NULL) {
+        g_autoptr (DnExperiment) exp = small_experiment ();
+        char *out = dn_test_tmpdir ();
+        run (exp, out, NULL, 0);
+        reference_dir = g_build_filename (out, "mlp-dendrites", NULL);
+        g_free (out);
+    }
+    return reference_dir;
+}
+
+static void test_stop_and_resume (gconstpointer data)
+{
+    int stop_after = GPOINTER_TO_INT (data);
+    const char *ref = reference_run ();
+    g_autoptr (DnExperiment) exp = small_experiment ();
+    g_autofree char *out = dn_test_tmpdir ();
+    run (exp, out, NULL, stop_after);
+    g_autofree char *dir = g_build_filename (out, "mlp-dendrites", NULL);
+    run (NULL, NULL, dir, 0);
+    assert_same_run (ref, dir);
+    dn_test_tmpdir_remove (out);
+}
+
+/* The real program, killed with SIGKILL while it writes, then resumed. */
+static void test_kill_and_resume (void)
+{
+    const char *cli = g_getenv ("DENDRITE_CLI");
+    if (cli == NULL) {
+        g_test_skip ("DENDRITE_CLI is not set");
+        return;
+    }
+    g_autofree char *out = dn_test_tmpdir ();
+    /* the reference experiment, as a file */
+    g_autoptr (DnExperiment) exp = small_experiment ();
+    g_autofree char *exp_path = g_build_filename (out, "mlp-dendrites.json", NULL);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_experiment_save (exp, exp_path, &error));
+    /* The reference: the same program uninterrupted (a program may pick other BLAS
+     * kernels than this test, so compare program with program). */
+    g_autofree char *ref_out = g_build_filename (out, "reference", NULL);
+    {
+        char *argv[] = {(char *) cli, (char *) "train", exp_path, (char *) "--out", ref_out,
+                        (char *) "--threads", (char *) "2", (char *) "--json", NULL};
+        int exit_status = -1;
+        g_assert_true (g_spawn_sync (NULL, argv, NULL,
+                                     G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                                     NULL, NULL, NULL, &exit_status, &error));
+        g_assert_true (g_spawn_check_wait_status (exit_status, NULL));
+    }
+    g_autofree char *ref = g_build_filename (ref_out, "mlp-dendrites", NULL);
+    for (int kill_ms = 150; kill_ms <= 950; kill_ms += 400) {
+        g_autofree char *run_out = g_build_filename (out, "runs", NULL);
+        char *argv[] = {(char *) cli, (char *) "train", exp_path, (char *) "--out", run_out,
+                        (char *) "--threads", (char *) "2", (char *) "--json", NULL};
+        GPid pid;
+        g_assert_true (g_spawn_async (NULL, argv, NULL,
+                                      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                                          G_SPAWN_STDERR_TO_DEV_NULL,
+                                      NULL, NULL, &pid, &error));
+        /* wait for the first checkpoint, then kill at some moment after it */
+        g_autofree char *run_latest = g_build_filename (run_out, "mlp-dendrites",
+                                                        "latest.safetensors", NULL);
+        for (int i = 0; i < 6000 && !g_file_test (run_latest, G_FILE_TEST_EXISTS); i++)
+            g_usleep (10000);
+        g_usleep (kill_ms * 1000);
+        kill (pid, SIGKILL);
+        int status;
+        waitpid (pid, &status, 0);
+        g_spawn_close_pid (pid);
+        g_autofree char *run_dir = g_build_filename (run_out, "mlp-dendrites", NULL);
+        char *resume_argv[] = {(char *) cli, (char *) "train", (char *) "--resume", run_dir,
+                               (char *) "--threads", (char *) "2", (char *) "--json", NULL};
+        int exit_status = -1;
+        g_autofree char *err = NULL;
+        g_assert_true (g_spawn_sync (NULL, resume_argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
+                                     NULL, NULL, &err, &exit_status, &error));
+        g_assert_no_error (error);
+        if (!g_spawn_check_wait_status (exit_status, NULL))
+            g_error ("resume failed: %s", err);
+        assert_same_run (ref, run_dir);
+        /* no half-written files were left behind */
+        GDir *d = g_dir_open (run_dir, 0, NULL);
+        const char *name;
+        while ((name = g_dir_read_name (d)) != NULL)
+            g_assert_false (strstr (name, ".tmp") != NULL || g_str_has_suffix (name, "~"));
+        g_dir_close (d);
+        dn_test_tmpdir_remove (run_out);
+    }
+    dn_test_tmpdir_remove (out);
+}
+
+int main (int argc, char **argv)
+{
+    g_test_init (&argc, &argv, NULL);
+    g_test_add_data_func ("/run/resume/after-epoch-3", GINT_TO_POINTER (3), test_stop_and_resume);
+    g_test_add_data_func ("/run/resume/after-epoch-9", GINT_TO_POINTER (9), test_stop_and_resume);
+    g_test_add_data_func ("/run/resume/after-epoch-16", GINT_TO_POINTER (16),
+                          test_stop_and_resume);
+    g_test_add_func ("/run/resume/kill-9", test_kill_and_resume);
+    int rc = g_test_run ();
+    if (reference_dir != NULL) {
+        g_autofree char *parent = g_path_get_dirname (reference_dir);
+        dn_test_tmpdir_remove (parent);
+    }
+    return rc;
+}
