@@ -6,11 +6,14 @@
  * 2. Training throughput (samples/s; forward, loss, backward and optimizer
  *    step) of the MNIST CNN and the 784-256-10 MLP at batch 64 on
  *    Fashion-MNIST-shaped data, and the achieved GFLOP/s of the CNN step.
- * 3. Peak resident memory of `dendrite train` of the CNN for one epoch on
+ * 3. The MNIST CNN with 0, 1, 2 and 3 dendrite sets, against the ideal
+ *    (k + 1)-fold cost of the plain network.
+ * 4. Peak resident memory of `dendrite train` of the CNN for one epoch on
  *    Fashion-MNIST (when the Debian package is installed).
  * Every figure is the median of several repeats; the spread is printed too.
  */
 #include "dn-blas.h"
+#include "dn-dendrite.h"
 #include "dn-experiment.h"
 #include "dn-json.h"
 #include "dn-network.h"
@@ -117,7 +120,7 @@ static JsonNode *load_network (const char *example, GError **error)
 }
 
 static Stat bench_training (const char *example, int batch, int steps, int repeats,
-                            double *gflops_med)
+                            double *gflops_med, int dendrite_sets)
 {
     g_autoptr (GError) error = NULL;
     g_autoptr (JsonNode) desc = load_network (example, &error);
@@ -126,11 +129,27 @@ static Stat bench_training (const char *example, int batch, int steps, int repea
         exit (1);
     }
     DnBackend *be = dn_backend_cpu ();
+    if (dendrite_sets >= 0) {
+        /* every conv and linear layer becomes a neuron module (the default selection) */
+        DnDendriteSelection sel;
+        dn_dendrite_selection_init (&sel);
+        JsonNode *wrapped = dn_dendrite_wrap_network (desc, &sel, NULL, &error);
+        dn_dendrite_selection_clear (&sel);
+        g_assert_no_error (error);
+        json_node_unref (desc);
+        desc = wrapped;
+    }
     g_autoptr (DnNetwork) net = dn_network_new_from_json (desc, be, &error);
     g_assert_no_error (error);
     DnRng rng;
     dn_rng_seed (&rng, 1);
     dn_network_init (net, &rng);
+    for (int k = 0; k < dendrite_sets; k++) {
+        DnNetwork *bigger = dn_network_add_dendrites (net, &rng, &error);
+        g_assert_no_error (error);
+        dn_network_free (net);
+        net = bigger;
+    }
     dn_network_reserve (net, batch, &error);
     g_assert_no_error (error);
     DnOptimConfig oc;
@@ -244,14 +263,30 @@ int main (int argc, char **argv)
     printf ("%-44s %10.1f GFLOP/s  (min %.1f, max %.1f)\n", "sgemm 64x576x288, 1 thread (conv2, a sample)",
             cv.med, cv.min, cv.max);
     double cnn_gf, mlp_gf;
-    Stat cnn = bench_training ("mnist-cnn.json", 64, steps, repeats, &cnn_gf);
+    Stat cnn = bench_training ("mnist-cnn.json", 64, steps, repeats, &cnn_gf, -1);
     printf ("%-44s %10.0f samples/s (min %.0f, max %.0f)\n", "train MNIST CNN, batch 64", cnn.med,
             cnn.min, cnn.max);
     printf ("%-44s %10.1f GFLOP/s = %.0f %% of sgemm\n", "  achieved", cnn_gf,
             100.0 * cnn_gf / sq.med);
-    Stat mlp = bench_training ("mlp.json", 64, steps * 10, repeats, &mlp_gf);
+    Stat mlp = bench_training ("mlp.json", 64, steps * 10, repeats, &mlp_gf, -1);
     printf ("%-44s %10.0f samples/s (min %.0f, max %.0f)\n", "train MLP 784-256-10, batch 64",
             mlp.med, mlp.min, mlp.max);
+    /* Dendrites: k sets make every conv and linear layer k + 1 times as much work;
+     * the ideal throughput is the plain one / (k + 1). */
+    double dend_sps[4], dend_eff[4];
+    for (int k = 0; k <= 3; k++) {
+        double unused_gf;
+        Stat d = bench_training ("mnist-cnn.json", 64, MAX (1, steps / (k + 1)), repeats,
+                                 &unused_gf, k);
+        dend_sps[k] = d.med;
+        dend_eff[k] = d.med / (cnn.med / (k + 1));
+        printf ("%-44s %10.0f samples/s = %.0f %% of plain/(k+1)\n",
+                k == 0 ? "  dendritic CNN, 0 sets (wrapped)"
+                : k == 1 ? "  dendritic CNN, 1 set"
+                : k == 2 ? "  dendritic CNN, 2 sets"
+                         : "  dendritic CNN, 3 sets",
+                d.med, 100.0 * dend_eff[k]);
+    }
     double mem = NAN, mem_secs = NAN;
     if (!skip_memory) {
         if (dendrite == NULL)
@@ -289,6 +324,13 @@ int main (int argc, char **argv)
         NUM ("mlp_samples_per_s", mlp.med);
         NUM ("mlp_samples_per_s_min", mlp.min);
         NUM ("mlp_samples_per_s_max", mlp.max);
+        for (int k = 0; k <= 3; k++) {
+            char key[64];
+            g_snprintf (key, sizeof key, "cnn_dendrites_%d_samples_per_s", k);
+            NUM (key, dend_sps[k]);
+            g_snprintf (key, sizeof key, "cnn_dendrites_%d_fraction_of_ideal", k);
+            NUM (key, dend_eff[k]);
+        }
         NUM ("fashion_cnn_peak_rss_mb", mem);
         NUM ("fashion_cnn_epoch_seconds", mem_secs);
         json_builder_end_object (b);

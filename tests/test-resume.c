@@ -133,6 +133,49 @@ static void test_stop_and_resume (gconstpointer data)
     dn_test_tmpdir_remove (out);
 }
 
+/* A short real run leaves the whole Perforated AI file set, and the clean final
+ * model is the best model: same tensors, nothing else. */
+static void test_file_set (void)
+{
+    const char *dir = reference_run ();
+    static const char *const files[] = {
+        "best_model.safetensors", "latest.safetensors", "final_clean_pai.safetensors",
+        "beforeSwitch_0.safetensors", "best_model_beforeSwitch_0.safetensors",
+        "switch_2.safetensors", "experiment.json", "run.log", "history.csv",
+        "mlp-dendritesScores.csv", "mlp-dendritesTimes.csv", "mlp-dendriteslearning_rate.csv",
+        "mlp-dendritesparam_counts.csv", "mlp-dendritesswitch_epochs.csv",
+        "mlp-dendritesbest_test_scores.csv", "mlp-dendrites.png", NULL};
+    for (int i = 0; files[i] != NULL; i++) {
+        g_autofree char *path = g_build_filename (dir, files[i], NULL);
+        if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+            g_error ("the run folder has no %s", files[i]);
+    }
+    g_autofree char *png = g_build_filename (dir, "mlp-dendrites.png", NULL);
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    g_assert_true (g_file_get_contents (png, &data, &len, NULL));
+    g_assert_cmpuint (len, >, 20000);
+    g_assert_cmpmem (data, 8, "\x89PNG\r\n\x1a\n", 8);
+    /* the header of every CSV */
+    g_autofree char *scores_path = g_build_filename (dir, "mlp-dendritesScores.csv", NULL);
+    g_autofree char *scores = NULL;
+    g_assert_true (g_file_get_contents (scores_path, &scores, NULL, NULL));
+    g_assert_true (g_str_has_prefix (scores, "Epochs,Validation Scores,Validation Running Scores"));
+    g_autofree char *best = g_build_filename (dir, "best_model.safetensors", NULL);
+    g_autofree char *clean = g_build_filename (dir, "final_clean_pai.safetensors", NULL);
+    assert_same_tensors (best, clean);
+    /* the latest checkpoint carries the optimizer state; the models do not */
+    g_autoptr (GError) error = NULL;
+    g_autofree char *latest = g_build_filename (dir, "latest.safetensors", NULL);
+    g_autoptr (DnSafetensors) st = dn_safetensors_read (latest, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (dn_safetensors_find (st, "optimizer.exp_avg"));
+    g_assert_nonnull (dn_safetensors_metadata (st, "dendrite_tracker"));
+    g_autoptr (DnSafetensors) bm = dn_safetensors_read (best, &error);
+    g_assert_no_error (error);
+    g_assert_null (dn_safetensors_find (bm, "optimizer.exp_avg"));
+}
+
 /* The real program, killed with SIGKILL while it writes, then resumed. */
 static void test_kill_and_resume (void)
 {
@@ -209,6 +252,7 @@ int main (int argc, char **argv)
     g_test_add_data_func ("/run/resume/after-epoch-16", GINT_TO_POINTER (16),
                           test_stop_and_resume);
     g_test_add_func ("/run/resume/kill-9", test_kill_and_resume);
+    g_test_add_func ("/run/files/whole-set", test_file_set);
     int rc = g_test_run ();
     if (reference_dir != NULL) {
         g_autofree char *parent = g_path_get_dirname (reference_dir);

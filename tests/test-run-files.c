@@ -37,10 +37,10 @@ static void feed(DnTracker *t, double val, int call, DnTrackerAction *a)
 /* Patience 3, one retry per count, StepLR(1, 0.5) without the LR sweep:
  * set 1 is added at row 2, set 2 at row 4 is rejected and retried, set 3 is
  * added at row 6, and two epochs of the open cycle follow. */
-static const double script[] = {10, 20, 30, 30, 30, 30, /* switch: restore row 2, add set 1 */
-                                35, 40, 40, 40, 40,     /* switch: restore row 4, add set 2 */
-                                38, 38, 38, 38,         /* set 2 fails: retry from row 4 */
-                                45, 46, 46, 46, 46,     /* switch: restore row 6, add set 3 */
+static const double script[] = {10, 20,  30, 30, 30, 30, /* switch: restore row 2, add set 1 */
+                                35, 40,  40, 40, 40,     /* switch: restore row 4, add set 2 */
+                                38, 38,  38, 38,         /* set 2 fails: retry from row 4 */
+                                45, 46,  46, 46, 46,     /* switch: restore row 6, add set 3 */
                                 47, 48.5};
 #define N_RETRY_CALL 14 /* the call whose decision is the retry */
 
@@ -80,15 +80,16 @@ static char *text_of(const DnTracker *t, DnRunFile f)
 
 /* ---- exact contents ---- */
 
-static const char expect_scores[] = "Epochs,Validation Scores,Validation Running Scores,Train,Test\n"
-                                    "0,10.0,,,\n1,20.0,,,\n2,30.0,,,\n3,35.0,,,\n4,40.0,,,\n"
-                                    "5,45.0,,,\n6,46.0,,,\n7,47.0,,,\n8,48.5,,,\n"
-                                    "0,,10.0,,\n1,,20.0,,\n2,,30.0,,\n3,,35.0,,\n4,,40.0,,\n"
-                                    "5,,45.0,,\n6,,46.0,,\n7,,47.0,,\n8,,48.5,,\n"
-                                    "0,,,15.0,\n1,,,25.0,\n2,,,35.0,\n3,,,40.0,\n4,,,45.0,\n"
-                                    "5,,,50.0,\n6,,,51.0,\n7,,,52.0,\n8,,,53.5,\n"
-                                    "0,,,,9.0\n1,,,,19.0\n2,,,,29.0\n3,,,,34.0\n4,,,,39.0\n"
-                                    "5,,,,44.0\n6,,,,45.0\n7,,,,46.0\n8,,,,47.5\n";
+static const char expect_scores[] =
+    "Epochs,Validation Scores,Validation Running Scores,Train,Test\n"
+    "0,10.0,,,\n1,20.0,,,\n2,30.0,,,\n3,35.0,,,\n4,40.0,,,\n"
+    "5,45.0,,,\n6,46.0,,,\n7,47.0,,,\n8,48.5,,,\n"
+    "0,,10.0,,\n1,,20.0,,\n2,,30.0,,\n3,,35.0,,\n4,,40.0,,\n"
+    "5,,45.0,,\n6,,46.0,,\n7,,47.0,,\n8,,48.5,,\n"
+    "0,,,15.0,\n1,,,25.0,\n2,,,35.0,\n3,,,40.0,\n4,,,45.0,\n"
+    "5,,,50.0,\n6,,,51.0,\n7,,,52.0,\n8,,,53.5,\n"
+    "0,,,,9.0\n1,,,,19.0\n2,,,,29.0\n3,,,,34.0\n4,,,,39.0\n"
+    "5,,,,44.0\n6,,,,45.0\n7,,,,46.0\n8,,,,47.5\n";
 
 static const char expect_times[] = "Epochs,Normal Epoch Times,PAI Epoch Times\n"
                                    "0,2.0,\n1,2.25,\n2,2.5,\n3,2.5,\n4,2.75,\n5,2.75,\n6,2.0,\n"
@@ -260,7 +261,8 @@ static void test_snapshot_before_restore(void)
     g_autofree char *contents = NULL;
     g_assert_true(g_file_get_contents(lr_path, &contents, NULL, NULL));
     g_assert_cmpstr(contents, ==, before);
-    g_autofree char *png = g_build_filename(dir, "PAI_07.03.2026.14.05.09_noImprove_lr_0.png", NULL);
+    g_autofree char *png =
+        g_build_filename(dir, "PAI_07.03.2026.14.05.09_noImprove_lr_0.png", NULL);
     g_assert_true(g_file_test(png, G_FILE_TEST_IS_REGULAR));
     g_autofree char *hist =
         g_build_filename(dir, "history_07.03.2026.14.05.09_noImprove_lr_0.csv", NULL);
@@ -384,11 +386,23 @@ static void test_format(void)
         double v;
         const char *text;
     } cases[] = {
-        {70.88, "70.88"},   {70.0, "70.0"},         {0.1, "0.1"},          {0.05, "0.05"},
-        {1e-05, "1e-05"},   {0.0001, "0.0001"},     {1e6, "1000000.0"},    {1e16, "1e+16"},
-        {-2.5, "-2.5"},     {0.0, "0.0"},           {1.0 / 3, "0.3333333333333333"},
-        {0.1 + 0.2, "0.30000000000000004"},         {123456789.125, "123456789.125"},
-        {6.02e23, "6.02e+23"}, {-1e-300, "-1e-300"}, {INFINITY, "inf"},
+        {70.88, "70.88"},
+        {70.0, "70.0"},
+        {0.1, "0.1"},
+        {0.05, "0.05"},
+        {1e-05, "1e-05"},
+        {0.0001, "0.0001"},
+        {1e6, "1000000.0"},
+        {1e16, "1e+16"},
+        {-2.5, "-2.5"},
+        {0.0, "0.0"},
+        {1.0 / 3, "0.3333333333333333"},
+        {0.1 + 0.2, "0.30000000000000004"},
+        {123456789.125, "123456789.125"},
+        {6.02e23, "6.02e+23"},
+        {-1e-300, "-1e-300"},
+        {INFINITY, "inf"},
+        {1.2345678901234567e16, "1.2345678901234568e+16"},
     };
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
         char buf[40];
@@ -420,6 +434,29 @@ static void test_rfc4180(void)
                     "epoch_seconds,param_count,switched,total_epoch,rolled_back,"
                     "\"top-5, \"\"strict\"\"\"\n"
                     "0,n,0,0.5,0.75,0.75,,0.1,0.0,10,0,0,0,0.25\n");
+}
+
+/* Correlation series join history.csv as wide columns, NaN as empty. */
+static void test_correlation_columns(void)
+{
+    DnTrackerConfig c;
+    dn_tracker_config_defaults(&c);
+    g_autoptr(DnTracker) t = dn_tracker_new(&c, NULL, 0.1, NULL);
+    DnTrackerAction a;
+    DnTrackerScores s = {.val = 0.5, .test = NAN, .seconds = 1.5, .params = 10};
+    g_assert_true(dn_tracker_add_score(t, &s, &a, NULL));
+    const char *names[] = {"conv1", "fc1"};
+    const double values[] = {0.125, NAN};
+    dn_tracker_set_correlations(t, names, values, 2);
+    s.val = 0.625;
+    g_assert_true(dn_tracker_add_score(t, &s, &a, NULL));
+    g_autofree char *history = text_of(t, DN_RUN_FILE_HISTORY);
+    g_assert_cmpstr(history, ==,
+                    "epoch,phase,dendrites,train_score,val_score,val_running,test_score,lr,"
+                    "epoch_seconds,param_count,switched,total_epoch,rolled_back,"
+                    "correlation_conv1,correlation_fc1\n"
+                    "0,n,0,,0.5,0.5,,0.1,1.5,10,0,0,0,,\n"
+                    "1,n,0,,0.625,0.625,,0.1,1.5,10,0,1,0,0.125,\n");
 }
 
 /* A comma locale must not reach the files (user-expectations §4.4). */
@@ -466,5 +503,6 @@ int main(int argc, char **argv)
     g_test_add_func("/report/run-files/text/numbers", test_format);
     g_test_add_func("/report/run-files/text/rfc4180", test_rfc4180);
     g_test_add_func("/report/run-files/text/locale", test_locale);
+    g_test_add_func("/report/run-files/history/correlation", test_correlation_columns);
     return g_test_run();
 }

@@ -445,7 +445,7 @@ int main(int argc, char **argv)
     g_test_add_func("/train/cancel/second-epoch", test_cancel_second_epoch);
     g_test_add_func("/train/diverge/numeric-error", test_diverging_run);
     g_test_add_func("/train/seed", test_seed);
-    /* last: it fails while json-glib 1.6 writes 1e-08 as "1e-08.0" */
+    /* json-glib 1.6 wrote Adam's eps as "1e-08.0", which nothing reads back */
     g_test_add_func("/train/run-folder/experiment-reloads", test_experiment_copy_reloads);
     return g_test_run();
 }

@@ -228,9 +228,11 @@ static gboolean train_epoch (Run *r, double lr, DnEvent *ev, double *loss_out, d
         if (!isfinite (loss)) {
             g_set_error (error, DN_ERROR, DN_ERROR_NUMERIC,
                          "the training loss became %s at epoch %d, batch %d; lower the learning "
-                         "rate (now %g) or check the data. The run so far is in %s and can be "
-                         "resumed from its latest checkpoint",
-                         isnan (loss) ? "NaN" : "infinite", r->epoch + 1, b + 1, lr, r->run_dir);
+                         "rate (now %g) or check the data. %s%s",
+                         isnan (loss) ? "NaN" : "infinite", r->epoch + 1, b + 1, lr,
+                         r->epoch > 0 ? "The checkpoints of the epochs before are in "
+                                      : "Nothing was saved yet",
+                         r->epoch > 0 ? r->run_dir : "");
             return FALSE;
         }
         correct += be->count_correct (be, n, r->cols, logits->data, r->y);
@@ -272,7 +274,12 @@ static gboolean run_ops (Run *r, const DnTrackerAction *a, double val, double te
         const DnTrackerOp *op = &a->ops[i];
         switch (op->kind) {
         case DN_TRACKER_OP_SAVE:
-            if (!save_checkpoint (r, op->name, val, test, error))
+            /* The tracker restores only weights from its checkpoints (it keeps its own
+             * state), so they are plain model files; `latest`, the resume point, is
+             * written with everything after the operations. */
+            if (g_str_equal (op->name, "latest"))
+                break;
+            if (!save_model (r, op->name, val, test, error))
                 return FALSE;
             break;
         case DN_TRACKER_OP_COPY:
@@ -621,8 +628,20 @@ gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts,
     if (!make_run_dir (&r, error) || !setup_buffers (&r, error))
         goto out;
     {
+        /* The copy describes the run that happens: command-line overrides included. */
         g_autofree char *copy = g_build_filename (r.run_dir, "experiment.json", NULL);
-        if (!dn_experiment_save (exp, copy, error))
+        int saved_epochs = exp->epochs;
+        guint64 saved_seed = exp->seed;
+        char *saved_data = exp->data_path;
+        exp->epochs = r.epochs;
+        exp->seed = r.seed;
+        if (opts->data_path != NULL)
+            exp->data_path = (char *) opts->data_path;
+        gboolean saved = dn_experiment_save (exp, copy, error);
+        exp->epochs = saved_epochs;
+        exp->seed = saved_seed;
+        exp->data_path = saved_data;
+        if (!saved)
             goto out;
     }
     ok = run_loop (&r, result, error);

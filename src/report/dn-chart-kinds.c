@@ -1,6 +1,6 @@
 /* dn-chart-kinds.c: what each of the four charts shows (spec
- * perforated-dendrites.md §10.3, §12.3), as a DnChartSpec that
- * dn-chart-plot.c lays out and draws.
+ * perforated-dendrites.md §10.3, §12.3) and in which colours, as a
+ * DnChartSpec that dn-chart-plot.c lays out and draws.
  *
  * Every chart draws the switch lines: one blue line per dendrite addition,
  * solid for a new set and dashed for a retry (a fresh set replacing a
@@ -11,6 +11,86 @@
 #include "dn-chart-private.h"
 
 #include <math.h>
+
+/* ---- colours ---- */
+
+static DnRgb hex(unsigned v)
+{
+    return (DnRgb){((v >> 16) & 0xff) / 255.0, ((v >> 8) & 0xff) / 255.0, (v & 0xff) / 255.0};
+}
+
+void dn_chart_palette(DnChartPalette *p, gboolean dark)
+{
+    /* GNOME palette shades: light ones read on white, dark ones on #1e1e1e.
+     * Blue and red keep the reference's meaning (blue: back to neuron
+     * learning, red: dendrite learning), so no data series uses them. */
+    if (!dark) {
+        *p = (DnChartPalette){
+            .bg = hex(0xffffff),
+            .fg = hex(0x241f31),
+            .muted = hex(0x5e5c64),
+            .grid = hex(0xe4e4e4),
+            .panel = hex(0xffffff),
+            .val = hex(0xe66100),
+            .running = hex(0x813d9c),
+            .test = hex(0x0f7f79),
+            .extra = {hex(0x865e3c), hex(0xb8860b), hex(0xc2187a), hex(0x5e5c64)},
+            .times = hex(0x0f7f79),
+            .lr = hex(0x813d9c),
+            .switch_line = hex(0x1c71d8),
+            .best = hex(0x1c71d8),
+            .improved = hex(0x26a269),
+            .old_val = hex(0x1c71d8),
+            .old_extra = hex(0xc01c28),
+            .dendrite_phase = hex(0xc01c28),
+        };
+    } else {
+        *p = (DnChartPalette){
+            .bg = hex(0x1e1e1e),
+            .fg = hex(0xf6f5f4),
+            .muted = hex(0xb0afac),
+            .grid = hex(0x3a3a3a),
+            .panel = hex(0x2a2a2a),
+            .val = hex(0xffa348),
+            .running = hex(0xdc8add),
+            .test = hex(0x5bc8af),
+            .extra = {hex(0xcdab8f), hex(0xf8e45c), hex(0xff7eb6), hex(0xc0bfbc)},
+            .times = hex(0x5bc8af),
+            .lr = hex(0xdc8add),
+            .switch_line = hex(0x62a0ea),
+            .best = hex(0x62a0ea),
+            .improved = hex(0x57e389),
+            .old_val = hex(0x62a0ea),
+            .old_extra = hex(0xf66151),
+            .dendrite_phase = hex(0xf66151),
+        };
+    }
+}
+
+DnRgb dn_chart_rainbow(int i, int n, gboolean dark)
+{
+    /* hue from orange-red to violet, as a rainbow map (not pure red: that
+     * means dendrite learning); HSV to RGB */
+    double h = n <= 1 ? 25.0 : 25.0 + 290.0 * i / (n - 1);
+    double s = dark ? 0.55 : 0.85, v = dark ? 0.98 : 0.78;
+    double c = v * s, hp = h / 60.0, x = c * (1 - fabs(fmod(hp, 2.0) - 1)), m = v - c;
+    double r = 0, g = 0, b = 0;
+    if (hp < 1)
+        r = c, g = x;
+    else if (hp < 2)
+        r = x, g = c;
+    else if (hp < 3)
+        g = c, b = x;
+    else if (hp < 4)
+        g = x, b = c;
+    else if (hp < 5)
+        r = x, b = c;
+    else
+        r = c, b = x;
+    return (DnRgb){r + m, g + m, b + m};
+}
+
+/* ---- the charts ---- */
 
 static double get_val(const DnTrackerEpoch *e, int arg)
 {
@@ -42,12 +122,10 @@ static double get_lr(const DnTrackerEpoch *e, int arg)
     return e->lr;
 }
 
-#ifdef DN_TRACKER_MAX_CORR
 static double get_corr(const DnTrackerEpoch *e, int arg)
 {
     return e->correlation[arg];
 }
-#endif
 
 static gboolean any_finite(const DnTrackerEpoch *rows, int n, DnChartValueFn get, int arg)
 {
@@ -72,8 +150,8 @@ static void add_rolled_back(DnChartSpec *spec, const DnChartData *d, const char 
         const DnTrackerRollback *rb = &d->rollbacks[r];
         if (!any_finite(rb->rows, rb->n_rows, get, arg))
             continue;
-        DnChartSeries *s =
-            dn_chart_spec_add(spec, labelled ? NULL : label, colour, rb->rows, rb->n_rows, get, arg);
+        DnChartSeries *s = dn_chart_spec_add(spec, labelled ? NULL : label, colour, rb->rows,
+                                             rb->n_rows, get, arg);
         faint(s, alpha);
         labelled = TRUE;
     }
@@ -118,8 +196,8 @@ static void build_scores(const DnChartData *d, const DnChartPalette *pal, DnChar
     }
     if (m->epoch_last_improved >= 0 && isfinite(m->last_improved_val)) {
         DnChartDot *dot = &spec->dots[spec->n_dots++];
-        *dot = (DnChartDot){.x = m->epoch_last_improved, .y = m->last_improved_val,
-                            .colour = pal->improved};
+        *dot = (DnChartDot){
+            .x = m->epoch_last_improved, .y = m->last_improved_val, .colour = pal->improved};
         g_strlcpy(dot->label, "Epoch last improved", sizeof dot->label);
     }
 }
@@ -155,11 +233,9 @@ static void build_correlation(const DnChartData *d, gboolean dark, DnChartSpec *
         spec->empty_detail = "Gradient-descent dendrites learn with their neurons; scores show "
                              "under correlation training";
     }
-#ifdef DN_TRACKER_MAX_CORR
     for (int c = 0; c < d->n_corr; c++)
         dn_chart_spec_add(spec, d->corr_names[c], dn_chart_rainbow(c, d->n_corr, dark), d->rows,
                           d->n_rows, get_corr, c);
-#endif
 }
 
 void dn_chart_build_spec(const DnChartData *d, DnChartKind kind, const DnChartPalette *pal,

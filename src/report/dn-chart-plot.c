@@ -1,5 +1,5 @@
-/* dn-chart-plot.c: the drawing every chart shares: palette, layout, nice
- * ticks, axes, switch lines, series, dots, legend, the hover readout and the
+/* dn-chart-plot.c: the drawing every chart shares: layout, nice ticks,
+ * axes, switch lines, series, dots, legend, the hover readout and the
  * empty state. A chart kind only says what to draw (a DnChartSpec); this file
  * decides where.
  *
@@ -15,61 +15,6 @@
 #define PT_TO_UNITS (96.0 / 72.0)
 #define MAX_TICKS 64
 #define MAX_LEGEND 40
-
-static DnRgb hex(unsigned v)
-{
-    return (DnRgb){((v >> 16) & 0xff) / 255.0, ((v >> 8) & 0xff) / 255.0, (v & 0xff) / 255.0};
-}
-
-void dn_chart_palette(DnChartPalette *p, gboolean dark)
-{
-    /* GNOME palette shades: light ones read on white, dark ones on #1e1e1e.
-     * Blue and red keep the reference's meaning (blue: back to neuron
-     * learning, red: dendrite learning), so no data series uses them. */
-    if (!dark) {
-        *p = (DnChartPalette){
-            .bg = hex(0xffffff), .fg = hex(0x241f31), .muted = hex(0x5e5c64),
-            .grid = hex(0xe4e4e4), .panel = hex(0xffffff),
-            .val = hex(0xe66100), .running = hex(0x813d9c), .test = hex(0x0f7f79),
-            .extra = {hex(0x865e3c), hex(0xb8860b), hex(0xc2187a), hex(0x5e5c64)},
-            .times = hex(0x0f7f79), .lr = hex(0x813d9c),
-            .switch_line = hex(0x1c71d8), .best = hex(0x1c71d8), .improved = hex(0x26a269),
-            .old_val = hex(0x1c71d8), .old_extra = hex(0xc01c28), .dendrite_phase = hex(0xc01c28),
-        };
-    } else {
-        *p = (DnChartPalette){
-            .bg = hex(0x1e1e1e), .fg = hex(0xf6f5f4), .muted = hex(0xb0afac),
-            .grid = hex(0x3a3a3a), .panel = hex(0x2a2a2a),
-            .val = hex(0xffa348), .running = hex(0xdc8add), .test = hex(0x5bc8af),
-            .extra = {hex(0xcdab8f), hex(0xf8e45c), hex(0xff7eb6), hex(0xc0bfbc)},
-            .times = hex(0x5bc8af), .lr = hex(0xdc8add),
-            .switch_line = hex(0x62a0ea), .best = hex(0x62a0ea), .improved = hex(0x57e389),
-            .old_val = hex(0x62a0ea), .old_extra = hex(0xf66151), .dendrite_phase = hex(0xf66151),
-        };
-    }
-}
-
-DnRgb dn_chart_rainbow(int i, int n, gboolean dark)
-{
-    /* hue from red to violet, as matplotlib's rainbow map; HSV to RGB */
-    double h = n <= 1 ? 0.0 : 300.0 * i / (n - 1);
-    double s = dark ? 0.55 : 0.85, v = dark ? 0.98 : 0.78;
-    double c = v * s, hp = h / 60.0, x = c * (1 - fabs(fmod(hp, 2.0) - 1)), m = v - c;
-    double r = 0, g = 0, b = 0;
-    if (hp < 1)
-        r = c, g = x;
-    else if (hp < 2)
-        r = x, g = c;
-    else if (hp < 3)
-        g = c, b = x;
-    else if (hp < 4)
-        g = x, b = c;
-    else if (hp < 5)
-        r = x, b = c;
-    else
-        r = c, b = x;
-    return (DnRgb){r + m, g + m, b + m};
-}
 
 void dn_chart_spec_init(DnChartSpec *spec)
 {
@@ -88,8 +33,13 @@ DnChartSeries *dn_chart_spec_add(DnChartSpec *spec, const char *label, DnRgb col
                                  const DnTrackerEpoch *rows, int n_rows, DnChartValueFn get,
                                  int arg)
 {
-    DnChartSeries s = {.label = label, .colour = colour, .alpha = 1.0, .rows = rows,
-                       .n_rows = n_rows, .get = get, .arg = arg};
+    DnChartSeries s = {.label = label,
+                       .colour = colour,
+                       .alpha = 1.0,
+                       .rows = rows,
+                       .n_rows = n_rows,
+                       .get = get,
+                       .arg = arg};
     g_array_append_val(spec->series, s);
     return &g_array_index(spec->series, DnChartSeries, spec->series->len - 1);
 }
@@ -154,7 +104,12 @@ static double nice_step(double range, int max_ticks, gboolean integer)
     double raw = range / MAX(1, max_ticks);
     double mag = pow(10.0, floor(log10(raw)));
     double f = raw / mag;
-    double step = (f <= 1.0 ? 1.0 : f <= 2.0 ? 2.0 : f <= 2.5 && !integer ? 2.5 : f <= 5.0 ? 5.0 : 10.0) * mag;
+    double step = (f <= 1.0               ? 1.0
+                   : f <= 2.0             ? 2.0
+                   : f <= 2.5 && !integer ? 2.5
+                   : f <= 5.0             ? 5.0
+                                          : 10.0) *
+                  mag;
     return integer ? MAX(1.0, round(step)) : step;
 }
 
@@ -204,9 +159,9 @@ typedef struct {
     cairo_t *cr;
     const DnChartPalette *pal;
     const DnChartStyle *style;
-    double fs;                      /* font size in user units */
-    double px, py, pw, ph;          /* the plot rectangle */
-    double x0, x1, y0, y1;          /* data ranges; y in log10 units when log_y */
+    double fs;             /* font size in user units */
+    double px, py, pw, ph; /* the plot rectangle */
+    double x0, x1, y0, y1; /* data ranges; y in log10 units when log_y */
     gboolean log_y;
     LegendEntry legend[MAX_LEGEND];
     int n_legend, legend_hidden;

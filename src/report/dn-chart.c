@@ -31,20 +31,18 @@ void dn_chart_data_init(DnChartData *d, const DnTracker *t, gboolean before_rest
     d->n_extra = MIN(dn_tracker_n_extra(t), DN_TRACKER_MAX_EXTRA);
     for (int i = 0; i < d->n_extra; i++)
         d->extra_names[i] = dn_tracker_extra_name(t, i);
-#ifdef DN_TRACKER_MAX_CORR
     d->n_corr = CLAMP(dn_tracker_n_correlations(t), 0, DN_TRACKER_MAX_CORR);
     for (int i = 0; i < d->n_corr; i++) {
         const char *name = dn_tracker_correlation_name(t, i);
         d->corr_names[i] = name != NULL ? name : "layer";
     }
-#endif
 
     if (before_restore && nr > 0) {
         /* the current rows up to the last rollback's first row, then its rows */
         const DnTrackerRollback *last = &d->rollbacks[nr - 1];
         int keep = CLAMP(last->first_epoch, 0, d->n_rows);
-        d->owned_rows = g_array_sized_new(FALSE, FALSE, sizeof(DnTrackerEpoch),
-                                          keep + last->n_rows);
+        d->owned_rows =
+            g_array_sized_new(FALSE, FALSE, sizeof(DnTrackerEpoch), keep + last->n_rows);
         g_array_append_vals(d->owned_rows, d->rows, keep);
         g_array_append_vals(d->owned_rows, last->rows, last->n_rows);
         d->rows = (const DnTrackerEpoch *)(gpointer)d->owned_rows->data;
@@ -79,12 +77,14 @@ int dn_chart_data_last_epoch(const DnChartData *d)
 
 const char *dn_chart_format_double(char *buf, gsize len, double v)
 {
-    if (isnan(v))
-        return g_strlcpy(buf, "nan", len), buf;
-    if (isinf(v))
-        return g_strlcpy(buf, v > 0 ? "inf" : "-inf", len), buf;
-    if (v == 0)
-        return g_strlcpy(buf, signbit(v) ? "-0.0" : "0.0", len), buf;
+    const char *special = isnan(v)   ? "nan"
+                          : isinf(v) ? (v > 0 ? "inf" : "-inf")
+                          : v == 0   ? (signbit(v) ? "-0.0" : "0.0")
+                                     : NULL;
+    if (special != NULL) {
+        g_strlcpy(buf, special, len);
+        return buf;
+    }
     /* the fewest significant digits that read back exactly */
     char fmt[16], e[40];
     int p = 1;
@@ -104,8 +104,7 @@ const char *dn_chart_format_double(char *buf, gsize len, double v)
         if (strchr(buf, '.') == NULL)
             g_strlcat(buf, ".0", len);
     } else {
-        g_snprintf(fmt, sizeof fmt, "%%.%dg", p);
-        g_ascii_formatd(buf, len, fmt, v);
+        g_strlcpy(buf, e, len); /* "1e-05", "6.02e+23" */
     }
     return buf;
 }
@@ -267,8 +266,8 @@ static void describe_times(GString *s, const DnChartData *d)
         return;
     }
     g_string_append_printf(s, ": last %s s, mean %s s, slowest %s s at epoch %d, total %s s",
-                           num(a, d->rows[d->n_rows - 1].seconds), num(b, sum / n),
-                           num(c, slowest), at + 1, num(e, sum));
+                           num(a, d->rows[d->n_rows - 1].seconds), num(b, sum / n), num(c, slowest),
+                           at + 1, num(e, sum));
 }
 
 static void describe_lr(GString *s, const DnChartData *d)
@@ -297,7 +296,6 @@ static void describe_correlation(GString *s, const DnChartData *d)
 {
     g_string_append(s, "Dendrite correlation: ");
     int shown = 0;
-#ifdef DN_TRACKER_MAX_CORR
     for (int c = 0; c < d->n_corr; c++) {
         for (int i = d->n_rows - 1; i >= 0; i--) {
             double v = d->rows[i].correlation[c];
@@ -310,7 +308,6 @@ static void describe_correlation(GString *s, const DnChartData *d)
             }
         }
     }
-#endif
     if (shown > 0)
         return;
     if (d->n_switches == 0 && (d->n_rows == 0 || d->rows[d->n_rows - 1].dendrites == 0))
@@ -351,14 +348,12 @@ static cairo_status_t append_bytes(void *closure, const unsigned char *data, uns
     return CAIRO_STATUS_SUCCESS;
 }
 
-gboolean dn_chart_save_data(const DnChartData *d, int kind_or_all, const char *path,
-                            double width, double height, const DnChartStyle *style,
-                            GError **error)
+gboolean dn_chart_save_data(const DnChartData *d, int kind_or_all, const char *path, double width,
+                            double height, const DnChartStyle *style, GError **error)
 {
     g_return_val_if_fail(d != NULL && path != NULL, FALSE);
-    g_return_val_if_fail(kind_or_all == DN_CHART_ALL ||
-                             (kind_or_all >= 0 && kind_or_all < DN_CHART_N_KINDS),
-                         FALSE);
+    g_return_val_if_fail(
+        kind_or_all == DN_CHART_ALL || (kind_or_all >= 0 && kind_or_all < DN_CHART_N_KINDS), FALSE);
     const char *base = strrchr(path, G_DIR_SEPARATOR);
     const char *ext = strrchr(base != NULL ? base : path, '.');
     ImageFormat format;
@@ -386,8 +381,8 @@ gboolean dn_chart_save_data(const DnChartData *d, int kind_or_all, const char *p
     GByteArray *bytes = g_byte_array_new();
     cairo_surface_t *surface;
     if (format == FORMAT_PNG)
-        surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, (int)ceil(width),
-                                             (int)ceil(height));
+        surface =
+            cairo_image_surface_create(CAIRO_FORMAT_ARGB32, (int)ceil(width), (int)ceil(height));
     else if (format == FORMAT_SVG)
         surface = cairo_svg_surface_create_for_stream(append_bytes, bytes, width, height);
     else

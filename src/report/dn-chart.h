@@ -6,15 +6,35 @@
  * picture of a run, not three.
  *
  *   DN_CHART_SCORES       validation, running validation, test and extra scores;
- *                         a vertical line at every switch (red: to dendrite
- *                         learning, blue: back to neuron learning; dashed: a
- *                         retry with fresh dendrites), a dot at the global best
- *                         and at the epoch last improved, rolled-back history
- *                         drawn faintly
- *   DN_CHART_TIMES        seconds per epoch
- *   DN_CHART_LR           learning rate per epoch
- *   DN_CHART_CORRELATION  per layer, the correlation between each dendrite
- *                         set's output and its neuron's remaining error
+ *                         the rolled-back histories drawn faintly behind them
+ *                         (validation in blue, the others in red, as the
+ *                         reference); a blue ring at the global best (running
+ *                         score) and a green dot at the epoch last improved
+ *   DN_CHART_TIMES        seconds per epoch, the y axis from 0
+ *   DN_CHART_LR           learning rate per epoch, on a log axis when it spans
+ *                         more than two decades
+ *   DN_CHART_CORRELATION  per layer, the correlation between its newest dendrite
+ *                         set's output and its neuron's remaining error; an
+ *                         explanatory empty state before there is any
+ *
+ * Every chart draws one vertical blue line per dendrite addition, solid for a
+ * new set and dashed for a retry (a fresh set replacing a rejected one), with
+ * the set count above it on the scores chart. The reference draws a red line
+ * (to dendrite learning) and a blue one (back to neuron learning) at the same
+ * epoch for each gradient-descent switch, so its users see only the blue one
+ * (spec §10.3); red stays the colour of dendrite learning: epochs trained in
+ * dendrite mode (correlation training) get a faint red band.
+ *
+ * Conventions a reader cannot guess:
+ *
+ * - The x axis is the tracker's history row (the rolled-back axis), labelled
+ *   from 1 as people and the tracker's messages count epochs: row r is drawn
+ *   as "epoch r + 1". DnChartStyle.hover_epoch is a row (0-based), and
+ *   dn_chart_describe() counts from 1 too.
+ * - width and height are cairo user units, read as 96-dpi pixels; font_size is
+ *   in points (11 pt = 14.7 units). A PDF or SVG of width w looks like a PNG of
+ *   width w, only sharper.
+ * - Numbers on axes and in descriptions never use a locale's decimal comma.
  *
  * The data is a tracker (its history); the drawing never changes it.
  */
@@ -35,28 +55,41 @@ typedef enum {
 } DnChartKind;
 
 typedef struct {
-    gboolean dark;        /* light text and lines on a dark background */
+    gboolean dark;        /* light text and lines on a dark background (#1e1e1e) */
     double font_size;     /* points; 0: 11 */
     int last_n_epochs;    /* > 0: show only the last N epochs (zoom) */
     gboolean transparent; /* do not paint the background (widgets) */
-    int hover_epoch;      /* >= 0: draw a cursor line and values at this epoch */
+    int hover_epoch;      /* >= 0: a cursor line and each series' value at this
+                           * history row; nothing when it is off the x axis */
 } DnChartStyle;
 
+/* Light, 11 pt, no zoom, opaque, no hover (hover_epoch -1). */
 void dn_chart_style_init (DnChartStyle *style);
+/* "Scores", "Epoch times", "Learning rate", "Dendrite correlation". */
 const char *dn_chart_kind_title (DnChartKind kind);
 
-/* Draws `kind` into the rectangle (0, 0, width, height) of cr. */
+/* Draws `kind` into the rectangle (0, 0, width, height) of cr: title, axes
+ * with labelled ticks, series, legend (to the right when there is room, else
+ * inside the plot when it leaves the data readable, else left out). style
+ * NULL: dn_chart_style_init's. */
 void dn_chart_draw (cairo_t *cr, const DnTracker *tracker, DnChartKind kind, double width,
                     double height, const DnChartStyle *style);
-/* The 2x2 figure: scores, times / learning rate, correlation. */
+/* The 2x2 figure, the reference's subplots 221..224: scores, times /
+ * learning rate, correlation; each quarter is one dn_chart_draw(). */
 void dn_chart_draw_all (cairo_t *cr, const DnTracker *tracker, double width, double height,
                         const DnChartStyle *style);
-/* A sentence describing what a chart shows, for screen readers and alt text:
- * "Scores over 14 epochs: validation 98.1 % (best 98.3 % at epoch 9), 1 switch
- * to dendrite learning at epoch 8". Free with g_free. */
+/* A sentence describing what a chart shows, for screen readers and alt text,
+ * with the numbers the chart shows: "Scores over 9 epochs (13 more rolled
+ * back): validation 48.5 at epoch 9 (best 48.5 at epoch 9), test 47.5, Train
+ * 53.5; 3 dendrite sets added at epochs 3, 5 (retry), 7." Free with g_free. */
 char *dn_chart_describe (const DnTracker *tracker, DnChartKind kind);
 
-/* Files: PNG, SVG or PDF by the file name's extension. */
+/* Files: PNG, SVG or PDF by the file name's extension (any case), in the
+ * default style; kind_or_all is a DnChartKind or DN_CHART_ALL. Drawn in
+ * memory and written atomically (a temporary beside the file, renamed over
+ * it). FALSE + error naming the path: DN_ERROR_UNSUPPORTED for another
+ * extension, DN_ERROR_CONFIG for a size outside 1..32767, a G_FILE_ERROR when
+ * the folder is missing or not writable. */
 gboolean dn_chart_save (const DnTracker *tracker, int kind_or_all, const char *path,
                         double width, double height, GError **error);
 #define DN_CHART_ALL (-1)

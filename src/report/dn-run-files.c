@@ -117,8 +117,7 @@ static double v_seconds_in(const DnTrackerEpoch *e, int arg)
 
 /* One block of the long layout: the series' finite values, each in column
  * `col` of n_cols, with its index within the series in "Epochs". */
-static void long_block(GString *s, const DnChartData *d, int col, int n_cols, ValueFn get,
-                       int arg)
+static void long_block(GString *s, const DnChartData *d, int col, int n_cols, ValueFn get, int arg)
 {
     int k = 0;
     for (int i = 0; i < d->n_rows; i++) {
@@ -230,8 +229,7 @@ static int best_index(const DnChartData *d, int lo, int hi)
 {
     int best = lo;
     for (int i = lo + 1; i <= hi; i++)
-        if (d->maximizing ? d->rows[i].val > d->rows[best].val
-                          : d->rows[i].val < d->rows[best].val)
+        if (d->maximizing ? d->rows[i].val > d->rows[best].val : d->rows[i].val < d->rows[best].val)
             best = i;
     return best;
 }
@@ -263,7 +261,10 @@ static void best_scores_csv(GString *s, const DnTracker *t, const DnChartData *d
         int hi = MIN(d->switches[i].epoch, d->n_rows - 1);
         if (lo <= hi)
             arch_row(s, d, best_index(d, lo, hi),
-                     !doing_pai ? last : i == 0 ? p0 : switch_params(d, i - 1), test);
+                     !doing_pai ? last
+                     : i == 0   ? p0
+                                : switch_params(d, i - 1),
+                     test);
         lo = d->switches[i].epoch + 1;
     }
     if (lo <= d->n_rows - 1)
@@ -291,9 +292,10 @@ static int train_extra(const DnChartData *d)
 
 static void history_csv(GString *s, const DnChartData *d)
 {
-    static const char *const fixed[] = {
-        "epoch", "phase", "dendrites", "train_score", "val_score", "val_running", "test_score",
-        "lr", "epoch_seconds", "param_count", "switched", "total_epoch", "rolled_back"};
+    static const char *const fixed[] = {"epoch",         "phase",       "dendrites",  "train_score",
+                                        "val_score",     "val_running", "test_score", "lr",
+                                        "epoch_seconds", "param_count", "switched",   "total_epoch",
+                                        "rolled_back"};
     int train = train_extra(d);
     header(s, fixed, G_N_ELEMENTS(fixed));
     /* more series in wide form after the fixed columns */
@@ -358,12 +360,10 @@ static void history_csv(GString *s, const DnChartData *d)
                 g_string_append_c(s, ',');
                 put_double(s, e->extra[x]);
             }
-#ifdef DN_TRACKER_MAX_CORR
         for (int c = 0; c < d->n_corr; c++) {
             g_string_append_c(s, ',');
             put_double(s, e->correlation[c]);
         }
-#endif
         g_string_append_c(s, '\n');
     }
     g_ptr_array_unref(rows);
@@ -453,9 +453,8 @@ static gboolean write_csvs(const DnTracker *t, const DnChartData *d, const char 
 static gboolean write_graph(const DnChartData *d, const char *dir, const char *save_name,
                             const char *suffix, GError **error)
 {
-    g_autofree char *name =
-        g_strconcat(save_name != NULL ? save_name : "PAI", suffix != NULL ? suffix : "", ".png",
-                    NULL);
+    g_autofree char *name = g_strconcat(save_name != NULL ? save_name : "PAI",
+                                        suffix != NULL ? suffix : "", ".png", NULL);
     g_autofree char *path = g_build_filename(dir, name, NULL);
     DnChartStyle style;
     dn_chart_style_init(&style);
