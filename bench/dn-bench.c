@@ -61,8 +61,8 @@ static Stat stat_of (double *v, int n)
 
 static Stat bench_sgemm (int m, int n, int k, int repeats)
 {
-    float *a = g_new (float, (size_t) m * k), *b = g_new (float, (size_t) k * n);
-    float *c = g_new0 (float, (size_t) m * n);
+    float *a = g_new (float, (size_t) m *k), *b = g_new (float, (size_t) k *n);
+    float *c = g_new0 (float, (size_t) m *n);
     for (size_t i = 0; i < (size_t) m * k; i++)
         a[i] = (float) (i % 17) * 0.01f;
     for (size_t i = 0; i < (size_t) k * n; i++)
@@ -157,7 +157,7 @@ static Stat bench_training (const char *example, int batch, int steps, int repea
     g_autoptr (DnOptimizer) opt = dn_optimizer_new (&oc, be, net->n_params, &error);
     g_assert_no_error (error);
     size_t in = (size_t) dn_shape_numel (&net->input_shape);
-    float *x = g_new (float, in * batch);
+    float *x = g_new (float, in *batch);
     int32_t *y = g_new (int32_t, batch);
     float *dlogits = g_new (float, (size_t) batch * 10);
     for (size_t i = 0; i < in * batch; i++)
@@ -201,7 +201,8 @@ static Stat bench_training (const char *example, int batch, int steps, int repea
 static double bench_peak_memory (const char *dendrite, int threads, double *seconds)
 {
     const char *fashion = "/usr/share/datasets/fashion-mnist";
-    if (!g_file_test (fashion, G_FILE_TEST_IS_DIR) || !g_file_test (dendrite, G_FILE_TEST_IS_EXECUTABLE))
+    if (!g_file_test (fashion, G_FILE_TEST_IS_DIR) ||
+        !g_file_test (dendrite, G_FILE_TEST_IS_EXECUTABLE))
         return NAN;
     g_autofree char *exp = g_build_filename (DN_SOURCE_DATADIR, "examples", "mnist-cnn.json", NULL);
     g_autofree char *out = g_dir_make_tmp ("dn-bench-XXXXXX", NULL);
@@ -260,8 +261,8 @@ int main (int argc, char **argv)
     Stat cv = bench_sgemm (64, 576, 288, repeats);
     printf ("%-44s %10.1f GFLOP/s  (min %.1f, max %.1f)\n", "sgemm 1024x1024x1024", sq.med, sq.min,
             sq.max);
-    printf ("%-44s %10.1f GFLOP/s  (min %.1f, max %.1f)\n", "sgemm 64x576x288, 1 thread (conv2, a sample)",
-            cv.med, cv.min, cv.max);
+    printf ("%-44s %10.1f GFLOP/s  (min %.1f, max %.1f)\n",
+            "sgemm 64x576x288, 1 thread (conv2, a sample)", cv.med, cv.min, cv.max);
     double cnn_gf, mlp_gf;
     Stat cnn = bench_training ("mnist-cnn.json", 64, steps, repeats, &cnn_gf, -1);
     printf ("%-44s %10.0f samples/s (min %.0f, max %.0f)\n", "train MNIST CNN, batch 64", cnn.med,
@@ -276,12 +277,12 @@ int main (int argc, char **argv)
     double dend_sps[4], dend_eff[4];
     for (int k = 0; k <= 3; k++) {
         double unused_gf;
-        Stat d = bench_training ("mnist-cnn.json", 64, MAX (1, steps / (k + 1)), repeats,
-                                 &unused_gf, k);
+        Stat d =
+            bench_training ("mnist-cnn.json", 64, MAX (1, steps / (k + 1)), repeats, &unused_gf, k);
         dend_sps[k] = d.med;
         dend_eff[k] = d.med / (cnn.med / (k + 1));
         printf ("%-44s %10.0f samples/s = %.0f %% of plain/(k+1)\n",
-                k == 0 ? "  dendritic CNN, 0 sets (wrapped)"
+                k == 0   ? "  dendritic CNN, 0 sets (wrapped)"
                 : k == 1 ? "  dendritic CNN, 1 set"
                 : k == 2 ? "  dendritic CNN, 2 sets"
                          : "  dendritic CNN, 3 sets",

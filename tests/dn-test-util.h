@@ -23,7 +23,7 @@ char *dn_test_write_file (const char *dir, const char *name, const void *data, g
 
 /* Fails with the index, both values and the tolerance when
  * |a - b| > atol + rtol * |b| anywhere. */
-#define dn_assert_floats_close(a, b, n, rtol, atol)                                              \
+#define dn_assert_floats_close(a, b, n, rtol, atol)                                                \
     dn_test_assert_floats_close (__FILE__, __LINE__, #a, (a), (b), (n), (rtol), (atol))
 void dn_test_assert_floats_close (const char *file, int line, const char *what, const float *a,
                                   const float *b, gsize n, double rtol, double atol);

@@ -7,46 +7,46 @@
 #include <math.h>
 #include <string.h>
 
-static DnDataset *load_text(const char *text, const DnCsvOptions *opts, GError **error)
+static DnDataset *load_text (const char *text, const DnCsvOptions *opts, GError **error)
 {
-    g_autofree char *dir = dn_test_tmpdir();
-    g_autofree char *path = dn_test_write_file(dir, "data.csv", text, strlen(text));
-    DnDataset *d = dn_dataset_load_csv(path, opts, error);
-    dn_test_tmpdir_remove(dir);
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autofree char *path = dn_test_write_file (dir, "data.csv", text, strlen (text));
+    DnDataset *d = dn_dataset_load_csv (path, opts, error);
+    dn_test_tmpdir_remove (dir);
     return d;
 }
 
-static void assert_error_says(const GError *error, int code, const char *const *needles)
+static void assert_error_says (const GError *error, int code, const char *const *needles)
 {
-    g_assert_nonnull(error);
+    g_assert_nonnull (error);
     if (error->domain != DN_ERROR || error->code != code)
-        g_error("expected DN_ERROR code %d, got %s %d: %s", code, g_quark_to_string(error->domain),
-                error->code, error->message);
+        g_error ("expected DN_ERROR code %d, got %s %d: %s", code,
+                 g_quark_to_string (error->domain), error->code, error->message);
     for (; *needles != NULL; needles++)
-        if (strstr(error->message, *needles) == NULL)
-            g_error("error message lacks '%s': %s", *needles, error->message);
+        if (strstr (error->message, *needles) == NULL)
+            g_error ("error message lacks '%s': %s", *needles, error->message);
 }
 
 #define ASSERT_ERROR_SAYS(err, code, ...)                                                          \
     do {                                                                                           \
         const char *needles_[] = {__VA_ARGS__, NULL};                                              \
-        assert_error_says((err), (code), needles_);                                                \
+        assert_error_says ((err), (code), needles_);                                               \
     } while (0)
 
-static void assert_labels(const DnDataset *d, const int32_t *want, int n)
+static void assert_labels (const DnDataset *d, const int32_t *want, int n)
 {
-    g_assert_cmpint(d->n, ==, n);
+    g_assert_cmpint (d->n, ==, n);
     for (int i = 0; i < n; i++)
         if (d->labels[i] != want[i])
-            g_error("label %d is %d, expected %d", i, d->labels[i], want[i]);
+            g_error ("label %d is %d, expected %d", i, d->labels[i], want[i]);
 }
 
-static void assert_names(const DnDataset *d, const char *const *want)
+static void assert_names (const DnDataset *d, const char *const *want)
 {
-    g_assert_nonnull(d->class_names);
-    g_assert_cmpuint(g_strv_length(d->class_names), ==, g_strv_length((char **)want));
+    g_assert_nonnull (d->class_names);
+    g_assert_cmpuint (g_strv_length (d->class_names), ==, g_strv_length ((char **) want));
     for (int i = 0; want[i] != NULL; i++)
-        g_assert_cmpstr(d->class_names[i], ==, want[i]);
+        g_assert_cmpstr (d->class_names[i], ==, want[i]);
 }
 
 static const char iris_like[] = "sepal_length,sepal_width,petal_length,petal_width,species\n"
@@ -56,415 +56,416 @@ static const char iris_like[] = "sepal_length,sepal_width,petal_length,petal_wid
                                 "4.9,3.0,1.4,0.2,setosa\n"
                                 "6.4,3.2,4.5,1.5,versicolor\n";
 
-static void test_iris_like(void)
+static void test_iris_like (void)
 {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(DnDataset) d = load_text(iris_like, NULL, &error);
-    g_assert_no_error(error);
-    g_assert_cmpint(d->n, ==, 5);
-    g_assert_cmpint(d->shape.ndim, ==, 1);
-    g_assert_cmpint(d->shape.d[0], ==, 4);
-    g_assert_null(d->u8);
-    g_assert_nonnull(d->f32);
-    g_assert_cmpint(d->n_classes, ==, 3);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnDataset) d = load_text (iris_like, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (d->n, ==, 5);
+    g_assert_cmpint (d->shape.ndim, ==, 1);
+    g_assert_cmpint (d->shape.d[0], ==, 4);
+    g_assert_null (d->u8);
+    g_assert_nonnull (d->f32);
+    g_assert_cmpint (d->n_classes, ==, 3);
     /* Order of first appearance, not alphabetical. */
     const int32_t labels[] = {0, 1, 2, 1, 0};
-    assert_labels(d, labels, 5);
+    assert_labels (d, labels, 5);
     const char *names[] = {"versicolor", "setosa", "virginica", NULL};
-    assert_names(d, names);
+    assert_names (d, names);
     const float row2[] = {6.3f, 3.3f, 6.0f, 2.5f};
-    dn_assert_floats_close(d->f32 + 8, row2, 4, 0, 0);
-    g_assert_true(g_str_has_suffix(d->source, "data.csv"));
+    dn_assert_floats_close (d->f32 + 8, row2, 4, 0, 0);
+    g_assert_true (g_str_has_suffix (d->source, "data.csv"));
 
     /* Tables normalise with one global statistic. */
     DnNormalize norm;
-    dn_dataset_compute_normalize(d, &norm);
-    g_assert_cmpint(norm.n_channels, ==, 1);
+    dn_dataset_compute_normalize (d, &norm);
+    g_assert_cmpint (norm.n_channels, ==, 1);
     double s = 0;
     for (int i = 0; i < 20; i++)
         s += d->f32[i];
-    g_assert_cmpfloat_with_epsilon(norm.mean[0], s / 20, 1e-5);
+    g_assert_cmpfloat_with_epsilon (norm.mean[0], s / 20, 1e-5);
 }
 
-static void test_no_header_numeric(void)
+static void test_no_header_numeric (void)
 {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(DnDataset) d = load_text("1,2,0\n3,4,2\n5,6,1\n-7.5e1,8,2\n", NULL, &error);
-    g_assert_no_error(error);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnDataset) d = load_text ("1,2,0\n3,4,2\n5,6,1\n-7.5e1,8,2\n", NULL, &error);
+    g_assert_no_error (error);
     const int32_t labels[] = {0, 2, 1, 2};
-    assert_labels(d, labels, 4);
-    g_assert_cmpint(d->n_classes, ==, 3);
-    g_assert_null(d->class_names);
-    g_assert_cmpint(d->shape.d[0], ==, 2);
+    assert_labels (d, labels, 4);
+    g_assert_cmpint (d->n_classes, ==, 3);
+    g_assert_null (d->class_names);
+    g_assert_cmpint (d->shape.d[0], ==, 2);
     const float feats[] = {1, 2, 3, 4, 5, 6, -75, 8};
-    dn_assert_floats_close(d->f32, feats, 8, 0, 0);
+    dn_assert_floats_close (d->f32, feats, 8, 0, 0);
 }
 
-static void test_numeric_labels_mapped(void)
+static void test_numeric_labels_mapped (void)
 {
-    g_autoptr(GError) error = NULL;
+    g_autoptr (GError) error = NULL;
     /* 1-based labels: the distinct values in sorted order, kept as names. */
-    g_autoptr(DnDataset) d = load_text("1,3\n2,1\n3,2\n4,3\n", NULL, &error);
-    g_assert_no_error(error);
+    g_autoptr (DnDataset) d = load_text ("1,3\n2,1\n3,2\n4,3\n", NULL, &error);
+    g_assert_no_error (error);
     const int32_t labels[] = {2, 0, 1, 2};
-    assert_labels(d, labels, 4);
+    assert_labels (d, labels, 4);
     const char *names[] = {"1", "2", "3", NULL};
-    assert_names(d, names);
+    assert_names (d, names);
 
     /* Non-integer and negative values. */
-    g_autoptr(DnDataset) e = load_text("1,0.5\n2,-1\n3,0.5\n4,2.25\n", NULL, &error);
-    g_assert_no_error(error);
+    g_autoptr (DnDataset) e = load_text ("1,0.5\n2,-1\n3,0.5\n4,2.25\n", NULL, &error);
+    g_assert_no_error (error);
     const int32_t labels2[] = {1, 0, 1, 2};
-    assert_labels(e, labels2, 4);
+    assert_labels (e, labels2, 4);
     const char *names2[] = {"-1", "0.5", "2.25", NULL};
-    assert_names(e, names2);
-    g_assert_cmpint(e->n_classes, ==, 3);
+    assert_names (e, names2);
+    g_assert_cmpint (e->n_classes, ==, 3);
 }
 
-static void test_label_by_name(void)
+static void test_label_by_name (void)
 {
-    g_autoptr(GError) error = NULL;
+    g_autoptr (GError) error = NULL;
     DnCsvOptions opts;
-    dn_csv_options_init(&opts);
-    g_assert_cmpint(opts.label_index, ==, -1);
-    g_assert_cmpint(opts.header, ==, -1);
-    g_assert_cmpint(opts.delimiter, ==, 0);
-    g_assert_null(opts.label_name);
+    dn_csv_options_init (&opts);
+    g_assert_cmpint (opts.label_index, ==, -1);
+    g_assert_cmpint (opts.header, ==, -1);
+    g_assert_cmpint (opts.delimiter, ==, 0);
+    g_assert_null (opts.label_name);
     opts.label_name = "digit";
     const char *text = "x,digit,y\n0.5,7,1\n0.25,3,2\n";
-    g_autoptr(DnDataset) d = load_text(text, &opts, &error);
-    g_assert_no_error(error);
-    g_assert_cmpint(d->shape.d[0], ==, 2);
+    g_autoptr (DnDataset) d = load_text (text, &opts, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (d->shape.d[0], ==, 2);
     const float feats[] = {0.5f, 1, 0.25f, 2};
-    dn_assert_floats_close(d->f32, feats, 4, 0, 0);
+    dn_assert_floats_close (d->f32, feats, 4, 0, 0);
     /* 3 and 7 do not start at 0: mapped in sorted order. */
     const int32_t labels[] = {1, 0};
-    assert_labels(d, labels, 2);
+    assert_labels (d, labels, 2);
 
     /* A numeric-looking header is still a header when the label is named; case is forgiven. */
     opts.label_name = "DIGIT";
-    g_autoptr(DnDataset) e = load_text(text, &opts, &error);
-    g_assert_no_error(error);
-    assert_labels(e, labels, 2);
+    g_autoptr (DnDataset) e = load_text (text, &opts, &error);
+    g_assert_no_error (error);
+    assert_labels (e, labels, 2);
 }
 
-static void test_label_not_found(void)
+static void test_label_not_found (void)
 {
-    g_autoptr(GError) error = NULL;
+    g_autoptr (GError) error = NULL;
     DnCsvOptions opts;
-    dn_csv_options_init(&opts);
+    dn_csv_options_init (&opts);
     opts.label_name = "class";
-    DnDataset *d = load_text(iris_like, &opts, &error);
-    g_assert_null(d);
-    ASSERT_ERROR_SAYS(error, DN_ERROR_CONFIG, "no column named 'class'",
-                      "sepal_length, sepal_width, petal_length, petal_width, species");
-    g_clear_error(&error);
+    DnDataset *d = load_text (iris_like, &opts, &error);
+    g_assert_null (d);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_CONFIG, "no column named 'class'",
+                       "sepal_length, sepal_width, petal_length, petal_width, species");
+    g_clear_error (&error);
 
     opts.header = 0;
-    d = load_text("1,2,3\n", &opts, &error);
-    g_assert_null(d);
-    ASSERT_ERROR_SAYS(error, DN_ERROR_CONFIG, "no header row", "'class'");
+    d = load_text ("1,2,3\n", &opts, &error);
+    g_assert_null (d);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_CONFIG, "no header row", "'class'");
 }
 
-static void test_label_index(void)
+static void test_label_index (void)
 {
-    g_autoptr(GError) error = NULL;
+    g_autoptr (GError) error = NULL;
     DnCsvOptions opts;
-    dn_csv_options_init(&opts);
+    dn_csv_options_init (&opts);
     opts.label_index = 0;
-    g_autoptr(DnDataset) d = load_text("2,10,20\n0,30,40\n1,50,60\n", &opts, &error);
-    g_assert_no_error(error);
+    g_autoptr (DnDataset) d = load_text ("2,10,20\n0,30,40\n1,50,60\n", &opts, &error);
+    g_assert_no_error (error);
     const int32_t labels[] = {2, 0, 1};
-    assert_labels(d, labels, 3);
+    assert_labels (d, labels, 3);
     const float feats[] = {10, 20, 30, 40, 50, 60};
-    dn_assert_floats_close(d->f32, feats, 6, 0, 0);
+    dn_assert_floats_close (d->f32, feats, 6, 0, 0);
 
     opts.label_index = 1;
-    g_autoptr(DnDataset) e = load_text("10,0,20\n30,1,40\n", &opts, &error);
-    g_assert_no_error(error);
-    dn_assert_floats_close(e->f32, feats, 4, 0, 0);
+    g_autoptr (DnDataset) e = load_text ("10,0,20\n30,1,40\n", &opts, &error);
+    g_assert_no_error (error);
+    dn_assert_floats_close (e->f32, feats, 4, 0, 0);
 
     opts.label_index = 3;
-    DnDataset *f = load_text("10,0,20\n30,1,40\n", &opts, &error);
-    g_assert_null(f);
-    ASSERT_ERROR_SAYS(error, DN_ERROR_CONFIG, "index 3", "3 columns");
+    DnDataset *f = load_text ("10,0,20\n30,1,40\n", &opts, &error);
+    g_assert_null (f);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_CONFIG, "index 3", "3 columns");
 }
 
-static void test_semicolon(void)
+static void test_semicolon (void)
 {
-    g_autoptr(GError) error = NULL;
+    g_autoptr (GError) error = NULL;
     /* Semicolons split fields; commas are decimal separators, as in many European exports. */
     const char *text = "length;width;kind\n1,5;2;a\n3,25;4;b\n-0,5;6;a\n";
-    g_autoptr(DnDataset) d = load_text(text, NULL, &error);
-    g_assert_no_error(error);
+    g_autoptr (DnDataset) d = load_text (text, NULL, &error);
+    g_assert_no_error (error);
     const float feats[] = {1.5f, 2, 3.25f, 4, -0.5f, 6};
-    dn_assert_floats_close(d->f32, feats, 6, 0, 0);
+    dn_assert_floats_close (d->f32, feats, 6, 0, 0);
     const int32_t labels[] = {0, 1, 0};
-    assert_labels(d, labels, 3);
+    assert_labels (d, labels, 3);
 
     /* Tabs, and an explicit delimiter. */
-    g_autoptr(DnDataset) t = load_text("a\tb\tc\n1\t2\tx\n3\t4\ty\n", NULL, &error);
-    g_assert_no_error(error);
-    g_assert_cmpint(t->n, ==, 2);
-    g_assert_cmpint(t->shape.d[0], ==, 2);
+    g_autoptr (DnDataset) t = load_text ("a\tb\tc\n1\t2\tx\n3\t4\ty\n", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (t->n, ==, 2);
+    g_assert_cmpint (t->shape.d[0], ==, 2);
     DnCsvOptions opts;
-    dn_csv_options_init(&opts);
+    dn_csv_options_init (&opts);
     opts.delimiter = '|';
-    g_autoptr(DnDataset) p = load_text("1|2|x\n3|4|y\n", &opts, &error);
-    g_assert_no_error(error);
+    g_autoptr (DnDataset) p = load_text ("1|2|x\n3|4|y\n", &opts, &error);
+    g_assert_no_error (error);
     const float pf[] = {1, 2, 3, 4};
-    dn_assert_floats_close(p->f32, pf, 4, 0, 0);
+    dn_assert_floats_close (p->f32, pf, 4, 0, 0);
 }
 
-static void test_quoted(void)
+static void test_quoted (void)
 {
-    g_autoptr(GError) error = NULL;
+    g_autoptr (GError) error = NULL;
     const char *text = "\"width, cm\",\"height\",\"label\"\n"
                        "\"1.5\",2,\"cat, small\"\n"
                        "3,\" 4 \",\"the \"\"big\"\" dog\"\n"
                        "5,6,\"two\nlines\"\n"
                        "7,8,\"cat, small\"\n";
-    g_autoptr(DnDataset) d = load_text(text, NULL, &error);
-    g_assert_no_error(error);
-    g_assert_cmpint(d->shape.d[0], ==, 2);
+    g_autoptr (DnDataset) d = load_text (text, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (d->shape.d[0], ==, 2);
     const float feats[] = {1.5f, 2, 3, 4, 5, 6, 7, 8};
-    dn_assert_floats_close(d->f32, feats, 8, 0, 0);
+    dn_assert_floats_close (d->f32, feats, 8, 0, 0);
     const int32_t labels[] = {0, 1, 2, 0};
-    assert_labels(d, labels, 4);
+    assert_labels (d, labels, 4);
     const char *names[] = {"cat, small", "the \"big\" dog", "two\nlines", NULL};
-    assert_names(d, names);
+    assert_names (d, names);
 
     /* The quoted line break counts: the bad row is reported on its real line. */
     const char *bad = "a,b,c\n1,2,\"x\ny\"\n3,oops,z\n";
-    DnDataset *e = load_text(bad, NULL, &error);
-    g_assert_null(e);
-    ASSERT_ERROR_SAYS(error, DN_ERROR_FORMAT, "line 4", "column 2 ('b')", "'oops'");
-    g_clear_error(&error);
+    DnDataset *e = load_text (bad, NULL, &error);
+    g_assert_null (e);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "line 4", "column 2 ('b')", "'oops'");
+    g_clear_error (&error);
 
-    e = load_text("a,b,c\n1,2,\"never closed\n3,4,x\n", NULL, &error);
-    g_assert_null(e);
-    ASSERT_ERROR_SAYS(error, DN_ERROR_FORMAT, "line 2", "never closed");
+    e = load_text ("a,b,c\n1,2,\"never closed\n3,4,x\n", NULL, &error);
+    g_assert_null (e);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "line 2", "never closed");
 }
 
-static void test_crlf(void)
+static void test_crlf (void)
 {
-    g_autoptr(GError) error = NULL;
+    g_autoptr (GError) error = NULL;
     const char *text = "\xEF\xBB\xBF"
                        "f1,f2,y\r\n1,2,no\r\n\r\n3,4,yes\r\n5,6,no";
-    g_autoptr(DnDataset) d = load_text(text, NULL, &error);
-    g_assert_no_error(error);
+    g_autoptr (DnDataset) d = load_text (text, NULL, &error);
+    g_assert_no_error (error);
     const int32_t labels[] = {0, 1, 0};
-    assert_labels(d, labels, 3);
+    assert_labels (d, labels, 3);
     const char *names[] = {"no", "yes", NULL};
-    assert_names(d, names);
+    assert_names (d, names);
     const float feats[] = {1, 2, 3, 4, 5, 6};
-    dn_assert_floats_close(d->f32, feats, 6, 0, 0);
+    dn_assert_floats_close (d->f32, feats, 6, 0, 0);
 
     /* Line numbers count CRLF lines, blank ones included. */
-    DnDataset *e = load_text("f1,f2,y\r\n1,2,a\r\n\r\n3,4\r\n", NULL, &error);
-    g_assert_null(e);
-    ASSERT_ERROR_SAYS(error, DN_ERROR_FORMAT, "line 4 has 2 fields");
+    DnDataset *e = load_text ("f1,f2,y\r\n1,2,a\r\n\r\n3,4\r\n", NULL, &error);
+    g_assert_null (e);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "line 4 has 2 fields");
 }
 
-static void test_ragged(void)
+static void test_ragged (void)
 {
-    g_autoptr(GError) error = NULL;
-    DnDataset *d = load_text("1,2,a\n3,4,b\n5,6,7,c\n8,9,a\n", NULL, &error);
-    g_assert_null(d);
-    ASSERT_ERROR_SAYS(error, DN_ERROR_FORMAT, "line 3 has 4 fields", "line 1 has 3");
-    g_clear_error(&error);
+    g_autoptr (GError) error = NULL;
+    DnDataset *d = load_text ("1,2,a\n3,4,b\n5,6,7,c\n8,9,a\n", NULL, &error);
+    g_assert_null (d);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "line 3 has 4 fields", "line 1 has 3");
+    g_clear_error (&error);
 
-    d = load_text("a,b,c\n1,2\n", NULL, &error);
-    g_assert_null(d);
-    ASSERT_ERROR_SAYS(error, DN_ERROR_FORMAT, "line 2", "header");
+    d = load_text ("a,b,c\n1,2\n", NULL, &error);
+    g_assert_null (d);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "line 2", "header");
 }
 
-static void test_non_numeric(void)
+static void test_non_numeric (void)
 {
-    g_autoptr(GError) error = NULL;
-    DnDataset *d = load_text(iris_like, NULL, &error);
-    g_assert_no_error(error);
-    dn_dataset_free(d);
+    g_autoptr (GError) error = NULL;
+    DnDataset *d = load_text (iris_like, NULL, &error);
+    g_assert_no_error (error);
+    dn_dataset_free (d);
 
     const char *text = "sepal_length,sepal_width,species\n"
                        "5.1,3.5,setosa\n"
                        "4.9,three,setosa\n";
-    d = load_text(text, NULL, &error);
-    g_assert_null(d);
-    ASSERT_ERROR_SAYS(error, DN_ERROR_FORMAT, "line 3", "column 2 ('sepal_width')", "'three'",
-                      "not a number");
-    g_clear_error(&error);
+    d = load_text (text, NULL, &error);
+    g_assert_null (d);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "line 3", "column 2 ('sepal_width')", "'three'",
+                       "not a number");
+    g_clear_error (&error);
 
     /* nan, inf and hex are not features; neither is an empty field. */
     const char *bad[] = {"1,nan,a\n", "1,inf,a\n", "1,0x10,a\n", "1,,a\n", "1,1e999,a\n"};
-    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+    for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
         DnCsvOptions opts;
-        dn_csv_options_init(&opts);
+        dn_csv_options_init (&opts);
         opts.header = 0;
-        d = load_text(bad[i], &opts, &error);
-        g_assert_null(d);
-        ASSERT_ERROR_SAYS(error, DN_ERROR_FORMAT, "line 1, column 2");
-        g_clear_error(&error);
+        d = load_text (bad[i], &opts, &error);
+        g_assert_null (d);
+        ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "line 1, column 2");
+        g_clear_error (&error);
     }
 
     /* A header forced off: its names are reported as data. */
     DnCsvOptions opts;
-    dn_csv_options_init(&opts);
+    dn_csv_options_init (&opts);
     opts.header = 0;
-    d = load_text(iris_like, &opts, &error);
-    g_assert_null(d);
-    ASSERT_ERROR_SAYS(error, DN_ERROR_FORMAT, "line 1, column 1", "'sepal_length'");
+    d = load_text (iris_like, &opts, &error);
+    g_assert_null (d);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "line 1, column 1", "'sepal_length'");
 }
 
-static void test_empty(void)
+static void test_empty (void)
 {
-    g_autoptr(GError) error = NULL;
+    g_autoptr (GError) error = NULL;
     const char *empties[] = {"", "\n\n  \n", "\xEF\xBB\xBF"};
-    for (gsize i = 0; i < G_N_ELEMENTS(empties); i++) {
-        DnDataset *d = load_text(empties[i], NULL, &error);
-        g_assert_null(d);
-        ASSERT_ERROR_SAYS(error, DN_ERROR_FORMAT, "is empty");
-        g_clear_error(&error);
+    for (gsize i = 0; i < G_N_ELEMENTS (empties); i++) {
+        DnDataset *d = load_text (empties[i], NULL, &error);
+        g_assert_null (d);
+        ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "is empty");
+        g_clear_error (&error);
     }
-    DnDataset *d = load_text("a,b,label\n", NULL, &error);
-    g_assert_null(d);
-    ASSERT_ERROR_SAYS(error, DN_ERROR_FORMAT, "no data rows");
-    g_clear_error(&error);
+    DnDataset *d = load_text ("a,b,label\n", NULL, &error);
+    g_assert_null (d);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "no data rows");
+    g_clear_error (&error);
 
-    d = load_text("1\n2\n3\n", NULL, &error);
-    g_assert_null(d);
-    ASSERT_ERROR_SAYS(error, DN_ERROR_FORMAT, "single column");
-    g_clear_error(&error);
+    d = load_text ("1\n2\n3\n", NULL, &error);
+    g_assert_null (d);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "single column");
+    g_clear_error (&error);
 
-    d = dn_dataset_load_csv("/nonexistent/dendrite/data.csv", NULL, &error);
-    g_assert_null(d);
-    ASSERT_ERROR_SAYS(error, DN_ERROR_IO, "/nonexistent/dendrite/data.csv", "does not exist");
+    d = dn_dataset_load_csv ("/nonexistent/dendrite/data.csv", NULL, &error);
+    g_assert_null (d);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_IO, "/nonexistent/dendrite/data.csv", "does not exist");
 }
 
-static void test_numbers_exact(void)
+static void test_numbers_exact (void)
 {
     /* Every spelling of a number gives the float that strtod gives. */
-    g_autoptr(GError) error = NULL;
-    GString *text = g_string_new(NULL);
-    GArray *want = g_array_new(FALSE, FALSE, sizeof(float));
-    GRand *rand = g_rand_new_with_seed(5);
+    g_autoptr (GError) error = NULL;
+    GString *text = g_string_new (NULL);
+    GArray *want = g_array_new (FALSE, FALSE, sizeof (float));
+    GRand *rand = g_rand_new_with_seed (5);
     char buf[64];
     for (int i = 0; i < 400; i++) {
-        double v = g_rand_double_range(rand, -1e6, 1e6) * pow(10.0, g_rand_int_range(rand, -12, 4));
-        int prec = g_rand_int_range(rand, 0, 19);
+        double v =
+            g_rand_double_range (rand, -1e6, 1e6) * pow (10.0, g_rand_int_range (rand, -12, 4));
+        int prec = g_rand_int_range (rand, 0, 19);
         switch (i % 4) {
         case 0:
-            g_ascii_formatd(buf, sizeof buf, "%.17g", v);
+            g_ascii_formatd (buf, sizeof buf, "%.17g", v);
             break;
         case 1:
-            g_snprintf(buf, sizeof buf, "%.*f", prec, v);
+            g_snprintf (buf, sizeof buf, "%.*f", prec, v);
             break;
         case 2:
-            g_ascii_formatd(buf, sizeof buf, "%.6e", v);
+            g_ascii_formatd (buf, sizeof buf, "%.6e", v);
             break;
         default:
-            g_snprintf(buf, sizeof buf, "%s%lld", i % 8 == 3 ? "+000" : "-",
-                       (long long)g_rand_int(rand) * 1000003LL);
+            g_snprintf (buf, sizeof buf, "%s%lld", i % 8 == 3 ? "+000" : "-",
+                        (long long) g_rand_int (rand) * 1000003LL);
         }
-        float f = (float)g_ascii_strtod(buf, NULL);
-        g_array_append_val(want, f);
-        g_string_append_printf(text, "%s,%d\n", buf, i % 3);
+        float f = (float) g_ascii_strtod (buf, NULL);
+        g_array_append_val (want, f);
+        g_string_append_printf (text, "%s,%d\n", buf, i % 3);
     }
-    g_autoptr(DnDataset) d = load_text(text->str, NULL, &error);
-    g_assert_no_error(error);
-    g_assert_cmpint(d->n, ==, 400);
-    g_assert_cmpmem(d->f32, 400 * sizeof(float), want->data, 400 * sizeof(float));
-    g_rand_free(rand);
-    g_array_free(want, TRUE);
-    g_string_free(text, TRUE);
+    g_autoptr (DnDataset) d = load_text (text->str, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (d->n, ==, 400);
+    g_assert_cmpmem (d->f32, 400 * sizeof (float), want->data, 400 * sizeof (float));
+    g_rand_free (rand);
+    g_array_free (want, TRUE);
+    g_string_free (text, TRUE);
 }
 
-static void test_memory(void)
+static void test_memory (void)
 {
-    g_autoptr(GError) error = NULL;
+    g_autoptr (GError) error = NULL;
     const char text[] = "1,2,a\n3,4,b\n";
     /* Not NUL-terminated: only len bytes are read. */
-    g_autoptr(DnDataset) d = dn_dataset_parse_csv(text, 6, "inline", NULL, &error);
-    g_assert_no_error(error);
-    g_assert_cmpint(d->n, ==, 1);
-    g_assert_cmpstr(d->source, ==, "inline");
-    g_assert_cmpint(d->n_classes, ==, 1);
+    g_autoptr (DnDataset) d = dn_dataset_parse_csv (text, 6, "inline", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (d->n, ==, 1);
+    g_assert_cmpstr (d->source, ==, "inline");
+    g_assert_cmpint (d->n_classes, ==, 1);
 }
 
-static void test_sklearn_layout(void)
+static void test_sklearn_layout (void)
 {
-    g_autoptr(GError) error = NULL;
+    g_autoptr (GError) error = NULL;
     const char *text = "4,2,cat,dog,bird\n"
                        "1.0,2.0,0\n"
                        "3.0,4.0,2\n"
                        "5.0,6.0,1\n"
                        "7.0,8.0,0\n";
-    g_autoptr(DnDataset) d = load_text(text, NULL, &error);
-    g_assert_no_error(error);
-    g_assert_cmpint(d->shape.d[0], ==, 2);
-    g_assert_cmpint(d->n_classes, ==, 3);
+    g_autoptr (DnDataset) d = load_text (text, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (d->shape.d[0], ==, 2);
+    g_assert_cmpint (d->n_classes, ==, 3);
     const int32_t labels[] = {0, 2, 1, 0};
-    assert_labels(d, labels, 4);
+    assert_labels (d, labels, 4);
     const char *names[] = {"cat", "dog", "bird", NULL};
-    assert_names(d, names);
+    assert_names (d, names);
 
     /* As in scikit-learn's iris.csv: the first row as wide as the data rows. */
     const char *iris = "3,4,setosa,versicolor,virginica\n"
                        "5.1,3.5,1.4,0.2,0\n"
                        "6.3,3.3,6.0,2.5,2\n"
                        "7.0,3.2,4.7,1.4,1\n";
-    g_autoptr(DnDataset) i3 = load_text(iris, NULL, &error);
-    g_assert_no_error(error);
-    g_assert_cmpint(i3->shape.d[0], ==, 4);
+    g_autoptr (DnDataset) i3 = load_text (iris, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (i3->shape.d[0], ==, 4);
     const int32_t labels3[] = {0, 2, 1};
-    assert_labels(i3, labels3, 3);
+    assert_labels (i3, labels3, 3);
     const char *names3[] = {"setosa", "versicolor", "virginica", NULL};
-    assert_names(i3, names3);
+    assert_names (i3, names3);
 
     /* When the counts do not match it is an ordinary first row. */
-    g_autoptr(DnDataset) e = load_text("9,2,7\n1,2,0\n3,4,1\n", NULL, &error);
-    g_assert_no_error(error);
-    g_assert_cmpint(e->n, ==, 3);
-    g_assert_null(e->class_names);
+    g_autoptr (DnDataset) e = load_text ("9,2,7\n1,2,0\n3,4,1\n", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (e->n, ==, 3);
+    g_assert_null (e->class_names);
 }
 
-static void test_sklearn_iris(void)
+static void test_sklearn_iris (void)
 {
     const char *path = "/usr/lib/python3/dist-packages/sklearn/datasets/data/iris.csv";
-    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-        g_test_skip("scikit-learn's iris.csv is not installed (python3-sklearn)");
+    if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+        g_test_skip ("scikit-learn's iris.csv is not installed (python3-sklearn)");
         return;
     }
-    g_autoptr(GError) error = NULL;
-    g_autoptr(DnDataset) d = dn_dataset_load_csv(path, NULL, &error);
-    g_assert_no_error(error);
-    g_assert_cmpint(d->n, ==, 150);
-    g_assert_cmpint(d->shape.d[0], ==, 4);
-    g_assert_cmpint(d->n_classes, ==, 3);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnDataset) d = dn_dataset_load_csv (path, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (d->n, ==, 150);
+    g_assert_cmpint (d->shape.d[0], ==, 4);
+    g_assert_cmpint (d->n_classes, ==, 3);
     const char *names[] = {"setosa", "versicolor", "virginica", NULL};
-    assert_names(d, names);
-    g_assert_cmpint(d->labels[0], ==, 0);
-    g_assert_cmpint(d->labels[149], ==, 2);
+    assert_names (d, names);
+    g_assert_cmpint (d->labels[0], ==, 0);
+    g_assert_cmpint (d->labels[149], ==, 2);
 }
 
-int main(int argc, char **argv)
+int main (int argc, char **argv)
 {
-    g_test_init(&argc, &argv, NULL);
-    g_test_add_func("/engine/csv/iris-like", test_iris_like);
-    g_test_add_func("/engine/csv/no-header-numeric", test_no_header_numeric);
-    g_test_add_func("/engine/csv/numeric-labels-mapped", test_numeric_labels_mapped);
-    g_test_add_func("/engine/csv/label-by-name", test_label_by_name);
-    g_test_add_func("/engine/csv/label-not-found", test_label_not_found);
-    g_test_add_func("/engine/csv/label-index", test_label_index);
-    g_test_add_func("/engine/csv/semicolon", test_semicolon);
-    g_test_add_func("/engine/csv/quoted", test_quoted);
-    g_test_add_func("/engine/csv/crlf", test_crlf);
-    g_test_add_func("/engine/csv/ragged", test_ragged);
-    g_test_add_func("/engine/csv/non-numeric", test_non_numeric);
-    g_test_add_func("/engine/csv/empty", test_empty);
-    g_test_add_func("/engine/csv/memory", test_memory);
-    g_test_add_func("/engine/csv/numbers-exact", test_numbers_exact);
-    g_test_add_func("/engine/csv/sklearn-layout", test_sklearn_layout);
-    g_test_add_func("/engine/csv/sklearn-iris", test_sklearn_iris);
-    return g_test_run();
+    g_test_init (&argc, &argv, NULL);
+    g_test_add_func ("/engine/csv/iris-like", test_iris_like);
+    g_test_add_func ("/engine/csv/no-header-numeric", test_no_header_numeric);
+    g_test_add_func ("/engine/csv/numeric-labels-mapped", test_numeric_labels_mapped);
+    g_test_add_func ("/engine/csv/label-by-name", test_label_by_name);
+    g_test_add_func ("/engine/csv/label-not-found", test_label_not_found);
+    g_test_add_func ("/engine/csv/label-index", test_label_index);
+    g_test_add_func ("/engine/csv/semicolon", test_semicolon);
+    g_test_add_func ("/engine/csv/quoted", test_quoted);
+    g_test_add_func ("/engine/csv/crlf", test_crlf);
+    g_test_add_func ("/engine/csv/ragged", test_ragged);
+    g_test_add_func ("/engine/csv/non-numeric", test_non_numeric);
+    g_test_add_func ("/engine/csv/empty", test_empty);
+    g_test_add_func ("/engine/csv/memory", test_memory);
+    g_test_add_func ("/engine/csv/numbers-exact", test_numbers_exact);
+    g_test_add_func ("/engine/csv/sklearn-layout", test_sklearn_layout);
+    g_test_add_func ("/engine/csv/sklearn-iris", test_sklearn_iris);
+    return g_test_run ();
 }

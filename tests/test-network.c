@@ -15,173 +15,173 @@
 #include <math.h>
 #include <string.h>
 
-static JsonNode *parse(const char *json)
+static JsonNode *parse (const char *json)
 {
-    g_autoptr(JsonParser) p = json_parser_new();
-    g_autoptr(GError) error = NULL;
-    json_parser_load_from_data(p, json, -1, &error);
-    g_assert_no_error(error);
-    return json_node_copy(json_parser_get_root(p));
+    g_autoptr (JsonParser) p = json_parser_new ();
+    g_autoptr (GError) error = NULL;
+    json_parser_load_from_data (p, json, -1, &error);
+    g_assert_no_error (error);
+    return json_node_copy (json_parser_get_root (p));
 }
 
-static DnNetwork *build(const char *json, GError **error)
+static DnNetwork *build (const char *json, GError **error)
 {
-    g_autoptr(JsonNode) desc = parse(json);
-    return dn_network_new_from_json(desc, dn_backend_cpu(), error);
+    g_autoptr (JsonNode) desc = parse (json);
+    return dn_network_new_from_json (desc, dn_backend_cpu (), error);
 }
 
-static DnNetwork *build_ok(const char *json)
+static DnNetwork *build_ok (const char *json)
 {
-    g_autoptr(GError) error = NULL;
-    DnNetwork *net = build(json, &error);
-    g_assert_no_error(error);
-    g_assert_nonnull(net);
+    g_autoptr (GError) error = NULL;
+    DnNetwork *net = build (json, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (net);
     return net;
 }
 
 /* The "network" member of data/examples/<name>.json. */
-static JsonNode *example_network(const char *name)
+static JsonNode *example_network (const char *name)
 {
-    g_autofree char *file = g_strdup_printf("examples/%s.json", name);
-    g_autofree char *path = dn_test_data_path(file);
-    g_autoptr(JsonParser) p = json_parser_new();
-    g_autoptr(GError) error = NULL;
-    json_parser_load_from_file(p, path, &error);
-    g_assert_no_error(error);
-    JsonObject *root = json_node_get_object(json_parser_get_root(p));
-    g_assert_true(json_object_has_member(root, "network"));
-    return json_node_copy(json_object_get_member(root, "network"));
+    g_autofree char *file = g_strdup_printf ("examples/%s.json", name);
+    g_autofree char *path = dn_test_data_path (file);
+    g_autoptr (JsonParser) p = json_parser_new ();
+    g_autoptr (GError) error = NULL;
+    json_parser_load_from_file (p, path, &error);
+    g_assert_no_error (error);
+    JsonObject *root = json_node_get_object (json_parser_get_root (p));
+    g_assert_true (json_object_has_member (root, "network"));
+    return json_node_copy (json_object_get_member (root, "network"));
 }
 
-static DnNetwork *build_example(const char *name)
+static DnNetwork *build_example (const char *name)
 {
-    g_autoptr(JsonNode) desc = example_network(name);
-    g_autoptr(GError) error = NULL;
-    DnNetwork *net = dn_network_new_from_json(desc, dn_backend_cpu(), &error);
-    g_assert_no_error(error);
-    g_assert_nonnull(net);
+    g_autoptr (JsonNode) desc = example_network (name);
+    g_autoptr (GError) error = NULL;
+    DnNetwork *net = dn_network_new_from_json (desc, dn_backend_cpu (), &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (net);
     return net;
 }
 
-static void assert_message_has(const GError *error, const char *needle)
+static void assert_message_has (const GError *error, const char *needle)
 {
-    if (needle != NULL && strstr(error->message, needle) == NULL) {
-        g_autofree char *msg =
-            g_strdup_printf("error message \"%s\" does not mention \"%s\"", error->message, needle);
-        g_assertion_message(G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, msg);
+    if (needle != NULL && strstr (error->message, needle) == NULL) {
+        g_autofree char *msg = g_strdup_printf ("error message \"%s\" does not mention \"%s\"",
+                                                error->message, needle);
+        g_assertion_message (G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, msg);
     }
 }
 
-static void assert_shape(const DnShape *s, const char *expected)
+static void assert_shape (const DnShape *s, const char *expected)
 {
-    g_autofree char *str = dn_shape_to_string(s);
-    g_assert_cmpstr(str, ==, expected);
+    g_autofree char *str = dn_shape_to_string (s);
+    g_assert_cmpstr (str, ==, expected);
 }
 
-static void assert_node(DnNetwork *net, const char *name, const char *shape, int64_t params)
+static void assert_node (DnNetwork *net, const char *name, const char *shape, int64_t params)
 {
-    DnNode *n = dn_network_find_node(net, name);
+    DnNode *n = dn_network_find_node (net, name);
     if (n == NULL)
-        g_error("no node named '%s'", name);
-    assert_shape(&n->layer->out_shape, shape);
-    g_assert_cmpint(dn_layer_n_params(n->layer), ==, params);
+        g_error ("no node named '%s'", name);
+    assert_shape (&n->layer->out_shape, shape);
+    g_assert_cmpint (dn_layer_n_params (n->layer), ==, params);
 }
 
 /* Random values in every parameter and buffer (running_var stays positive). */
-static void fill_random(DnNetwork *net, guint64 seed)
+static void fill_random (DnNetwork *net, guint64 seed)
 {
     DnRng rng;
-    dn_rng_seed(&rng, seed);
+    dn_rng_seed (&rng, seed);
     for (size_t i = 0; i < net->n_params; i++)
-        net->params[i] = dn_rng_uniform_range(&rng, -0.5f, 0.5f);
+        net->params[i] = dn_rng_uniform_range (&rng, -0.5f, 0.5f);
     for (size_t i = 0; i < net->n_buffers; i++)
-        net->buffers[i] = dn_rng_uniform_range(&rng, 0.5f, 1.5f);
+        net->buffers[i] = dn_rng_uniform_range (&rng, 0.5f, 1.5f);
 }
 
-static float *random_floats(size_t n, guint64 seed)
+static float *random_floats (size_t n, guint64 seed)
 {
     DnRng rng;
-    dn_rng_seed(&rng, seed);
-    float *x = g_new(float, n);
+    dn_rng_seed (&rng, seed);
+    float *x = g_new (float, n);
     for (size_t i = 0; i < n; i++)
-        x[i] = dn_rng_uniform_range(&rng, -1.0f, 1.0f);
+        x[i] = dn_rng_uniform_range (&rng, -1.0f, 1.0f);
     return x;
 }
 
 /* ---- building ----------------------------------------------------------- */
 
-static void test_mlp(void)
+static void test_mlp (void)
 {
-    g_autoptr(DnNetwork) net = build_ok("{\"input\": [4], \"layers\": ["
-                                        "{\"type\": \"linear\", \"out_features\": 8},"
-                                        "{\"type\": \"relu\"},"
-                                        "{\"type\": \"linear\", \"out_features\": 3}]}");
-    g_assert_cmpint(dn_network_n_nodes(net), ==, 3);
+    g_autoptr (DnNetwork) net = build_ok ("{\"input\": [4], \"layers\": ["
+                                          "{\"type\": \"linear\", \"out_features\": 8},"
+                                          "{\"type\": \"relu\"},"
+                                          "{\"type\": \"linear\", \"out_features\": 3}]}");
+    g_assert_cmpint (dn_network_n_nodes (net), ==, 3);
     /* unnamed layers are named <type><count> */
-    g_assert_cmpstr(dn_network_node(net, 0)->name, ==, "linear1");
-    g_assert_cmpstr(dn_network_node(net, 1)->name, ==, "relu1");
-    g_assert_cmpstr(dn_network_node(net, 2)->name, ==, "linear2");
+    g_assert_cmpstr (dn_network_node (net, 0)->name, ==, "linear1");
+    g_assert_cmpstr (dn_network_node (net, 1)->name, ==, "relu1");
+    g_assert_cmpstr (dn_network_node (net, 2)->name, ==, "linear2");
     /* default inputs: the node before, the first reads the network input */
-    g_assert_cmpint(dn_network_node(net, 0)->inputs[0], ==, -1);
-    g_assert_cmpint(dn_network_node(net, 2)->inputs[0], ==, 1);
-    assert_node(net, "linear1", "(8)", 4 * 8 + 8);
-    assert_node(net, "relu1", "(8)", 0);
-    assert_node(net, "linear2", "(3)", 8 * 3 + 3);
-    DnShape out = dn_network_output_shape(net);
-    assert_shape(&out, "(3)");
-    g_assert_cmpint(dn_network_n_params(net), ==, 67);
-    g_assert_cmpuint(net->n_buffers, ==, 0);
-    g_assert_nonnull(net->params);
-    g_assert_nonnull(net->grads);
+    g_assert_cmpint (dn_network_node (net, 0)->inputs[0], ==, -1);
+    g_assert_cmpint (dn_network_node (net, 2)->inputs[0], ==, 1);
+    assert_node (net, "linear1", "(8)", 4 * 8 + 8);
+    assert_node (net, "relu1", "(8)", 0);
+    assert_node (net, "linear2", "(3)", 8 * 3 + 3);
+    DnShape out = dn_network_output_shape (net);
+    assert_shape (&out, "(3)");
+    g_assert_cmpint (dn_network_n_params (net), ==, 67);
+    g_assert_cmpuint (net->n_buffers, ==, 0);
+    g_assert_nonnull (net->params);
+    g_assert_nonnull (net->grads);
 }
 
-static void test_example_mlp(void)
+static void test_example_mlp (void)
 {
-    g_autoptr(DnNetwork) net = build_example("mlp");
-    assert_node(net, "flatten", "(784)", 0);
-    assert_node(net, "fc1", "(256)", 784 * 256 + 256);
-    assert_node(net, "fc2", "(10)", 256 * 10 + 10);
-    g_assert_cmpint(dn_network_n_params(net), ==, 203530);
+    g_autoptr (DnNetwork) net = build_example ("mlp");
+    assert_node (net, "flatten", "(784)", 0);
+    assert_node (net, "fc1", "(256)", 784 * 256 + 256);
+    assert_node (net, "fc2", "(10)", 256 * 10 + 10);
+    g_assert_cmpint (dn_network_n_params (net), ==, 203530);
 }
 
-static void test_example_mnist_cnn(void)
+static void test_example_mnist_cnn (void)
 {
-    g_autoptr(DnNetwork) net = build_example("mnist-cnn");
-    assert_shape(&net->input_shape, "(1, 28, 28)");
-    assert_node(net, "conv1", "(32, 26, 26)", 320);
-    assert_node(net, "relu1", "(32, 26, 26)", 0);
-    assert_node(net, "conv2", "(64, 24, 24)", 18496);
-    assert_node(net, "pool", "(64, 12, 12)", 0);
-    assert_node(net, "dropout1", "(64, 12, 12)", 0);
-    assert_node(net, "flatten", "(9216)", 0);
-    assert_node(net, "fc1", "(128)", 1179776);
-    assert_node(net, "fc2", "(10)", 1290);
-    g_assert_cmpint(dn_network_n_params(net), ==, 1199882);
+    g_autoptr (DnNetwork) net = build_example ("mnist-cnn");
+    assert_shape (&net->input_shape, "(1, 28, 28)");
+    assert_node (net, "conv1", "(32, 26, 26)", 320);
+    assert_node (net, "relu1", "(32, 26, 26)", 0);
+    assert_node (net, "conv2", "(64, 24, 24)", 18496);
+    assert_node (net, "pool", "(64, 12, 12)", 0);
+    assert_node (net, "dropout1", "(64, 12, 12)", 0);
+    assert_node (net, "flatten", "(9216)", 0);
+    assert_node (net, "fc1", "(128)", 1179776);
+    assert_node (net, "fc2", "(10)", 1290);
+    g_assert_cmpint (dn_network_n_params (net), ==, 1199882);
 }
 
-static void test_example_resnet(void)
+static void test_example_resnet (void)
 {
-    g_autoptr(DnNetwork) net = build_example("resnet-small");
-    assert_node(net, "conv1", "(16, 28, 28)", 144);
-    assert_node(net, "bn1", "(16, 28, 28)", 32);
-    assert_node(net, "block1_add", "(16, 28, 28)", 0);
-    assert_node(net, "block2_conv1", "(32, 14, 14)", 4608);
-    assert_node(net, "block2_shortcut", "(32, 14, 14)", 512);
-    assert_node(net, "block2_add", "(32, 14, 14)", 0);
-    assert_node(net, "pool", "(32, 1, 1)", 0);
-    assert_node(net, "flatten", "(32)", 0);
-    assert_node(net, "fc", "(10)", 330);
-    g_assert_cmpint(dn_network_n_params(net), ==, 19706);
+    g_autoptr (DnNetwork) net = build_example ("resnet-small");
+    assert_node (net, "conv1", "(16, 28, 28)", 144);
+    assert_node (net, "bn1", "(16, 28, 28)", 32);
+    assert_node (net, "block1_add", "(16, 28, 28)", 0);
+    assert_node (net, "block2_conv1", "(32, 14, 14)", 4608);
+    assert_node (net, "block2_shortcut", "(32, 14, 14)", 512);
+    assert_node (net, "block2_add", "(32, 14, 14)", 0);
+    assert_node (net, "pool", "(32, 1, 1)", 0);
+    assert_node (net, "flatten", "(32)", 0);
+    assert_node (net, "fc", "(10)", 330);
+    g_assert_cmpint (dn_network_n_params (net), ==, 19706);
     /* batch-norm running statistics are buffers: 2 * C for each of the 6 */
-    g_assert_cmpuint(net->n_buffers, ==, 2 * (16 + 16 + 16 + 32 + 32 + 32));
+    g_assert_cmpuint (net->n_buffers, ==, 2 * (16 + 16 + 16 + 32 + 32 + 32));
 
-    DnNode *add = dn_network_find_node(net, "block1_add");
-    g_assert_cmpint(add->n_inputs, ==, 2);
-    g_assert_cmpstr(dn_network_node(net, add->inputs[0])->name, ==, "block1_bn2");
-    g_assert_cmpstr(dn_network_node(net, add->inputs[1])->name, ==, "relu1");
-    DnNode *sc = dn_network_find_node(net, "block2_shortcut");
-    g_assert_cmpstr(dn_network_node(net, sc->inputs[0])->name, ==, "block1_relu2");
-    g_assert_null(dn_network_find_node(net, "nothing"));
+    DnNode *add = dn_network_find_node (net, "block1_add");
+    g_assert_cmpint (add->n_inputs, ==, 2);
+    g_assert_cmpstr (dn_network_node (net, add->inputs[0])->name, ==, "block1_bn2");
+    g_assert_cmpstr (dn_network_node (net, add->inputs[1])->name, ==, "relu1");
+    DnNode *sc = dn_network_find_node (net, "block2_shortcut");
+    g_assert_cmpstr (dn_network_node (net, sc->inputs[0])->name, ==, "block1_relu2");
+    g_assert_null (dn_network_find_node (net, "nothing"));
 }
 
 static const char *const residual_json =
@@ -199,33 +199,33 @@ static const char *const residual_json =
     "{\"name\": \"flat\", \"type\": \"flatten\"},"
     "{\"name\": \"head\", \"type\": \"linear\", \"out_features\": 2}]}";
 
-static void test_residual(void)
+static void test_residual (void)
 {
-    g_autoptr(DnNetwork) net = build_ok(residual_json);
-    assert_node(net, "a", "(4, 8, 8)", 3 * 4 * 9 + 4);
-    assert_node(net, "sum", "(4, 8, 8)", 0);
-    assert_node(net, "skip", "(2, 8, 8)", 3 * 2 + 2);
-    assert_node(net, "cat", "(10, 8, 8)", 0);
-    assert_node(net, "bn", "(10, 8, 8)", 20);
-    assert_node(net, "flat", "(640)", 0);
-    assert_node(net, "head", "(2)", 640 * 2 + 2);
+    g_autoptr (DnNetwork) net = build_ok (residual_json);
+    assert_node (net, "a", "(4, 8, 8)", 3 * 4 * 9 + 4);
+    assert_node (net, "sum", "(4, 8, 8)", 0);
+    assert_node (net, "skip", "(2, 8, 8)", 3 * 2 + 2);
+    assert_node (net, "cat", "(10, 8, 8)", 0);
+    assert_node (net, "bn", "(10, 8, 8)", 20);
+    assert_node (net, "flat", "(640)", 0);
+    assert_node (net, "head", "(2)", 640 * 2 + 2);
 
-    DnNode *sum = dn_network_find_node(net, "sum");
-    g_assert_cmpint(sum->n_inputs, ==, 2);
-    g_assert_cmpint(sum->inputs[0], ==, 2);
-    g_assert_cmpint(sum->inputs[1], ==, 1);
+    DnNode *sum = dn_network_find_node (net, "sum");
+    g_assert_cmpint (sum->n_inputs, ==, 2);
+    g_assert_cmpint (sum->inputs[0], ==, 2);
+    g_assert_cmpint (sum->inputs[1], ==, 1);
     /* "inputs" may be one name; "input" is the network's input */
-    DnNode *skip = dn_network_find_node(net, "skip");
-    g_assert_cmpint(skip->n_inputs, ==, 1);
-    g_assert_cmpint(skip->inputs[0], ==, -1);
-    DnNode *cat = dn_network_find_node(net, "cat");
-    g_assert_cmpint(cat->n_inputs, ==, 3);
-    g_assert_cmpint(cat->inputs[0], ==, 3);
-    g_assert_cmpint(cat->inputs[1], ==, 4);
-    g_assert_cmpint(cat->inputs[2], ==, 0);
+    DnNode *skip = dn_network_find_node (net, "skip");
+    g_assert_cmpint (skip->n_inputs, ==, 1);
+    g_assert_cmpint (skip->inputs[0], ==, -1);
+    DnNode *cat = dn_network_find_node (net, "cat");
+    g_assert_cmpint (cat->n_inputs, ==, 3);
+    g_assert_cmpint (cat->inputs[0], ==, 3);
+    g_assert_cmpint (cat->inputs[1], ==, 4);
+    g_assert_cmpint (cat->inputs[2], ==, 0);
     /* after a node with explicit inputs, the default is again the node before */
-    DnNode *bn = dn_network_find_node(net, "bn");
-    g_assert_cmpint(bn->inputs[0], ==, 5);
+    DnNode *bn = dn_network_find_node (net, "bn");
+    g_assert_cmpint (bn->inputs[0], ==, 5);
 }
 
 /* ---- errors ------------------------------------------------------------- */
@@ -277,88 +277,88 @@ static const ErrorCase error_cases[] = {
      "\"layers\"", NULL},
     {"/engine/network/errors/layers-not-array",
      "{\"input\": [4], \"layers\": {\"type\": \"relu\"}}", DN_ERROR_CONFIG, "\"layers\"", NULL},
-    {"/engine/network/errors/layer-not-object", L("{\"type\": \"relu\"}, \"relu\""),
+    {"/engine/network/errors/layer-not-object", L ("{\"type\": \"relu\"}, \"relu\""),
      DN_ERROR_CONFIG, "layer 2", "object"},
-    {"/engine/network/errors/layer-missing-type", L("{\"name\": \"act\"}"), DN_ERROR_CONFIG,
+    {"/engine/network/errors/layer-missing-type", L ("{\"name\": \"act\"}"), DN_ERROR_CONFIG,
      "layer 1", "\"type\""},
-    {"/engine/network/errors/layer-type-not-string", L("{\"type\": 3}"), DN_ERROR_CONFIG, "layer 1",
-     "\"type\""},
-    {"/engine/network/errors/unknown-type", L("{\"name\": \"x\", \"type\": \"lstm\"}"),
+    {"/engine/network/errors/layer-type-not-string", L ("{\"type\": 3}"), DN_ERROR_CONFIG,
+     "layer 1", "\"type\""},
+    {"/engine/network/errors/unknown-type", L ("{\"name\": \"x\", \"type\": \"lstm\"}"),
      DN_ERROR_CONFIG, "'x'", "\"lstm\""},
     {"/engine/network/errors/unknown-setting",
-     L("{\"name\": \"act\", \"type\": \"relu\", \"inplace\": true}"), DN_ERROR_CONFIG, "'act'",
+     L ("{\"name\": \"act\", \"type\": \"relu\", \"inplace\": true}"), DN_ERROR_CONFIG, "'act'",
      "inplace"},
     {"/engine/network/errors/bad-setting",
-     L("{\"type\": \"flatten\"}, {\"name\": \"fc\", \"type\": \"linear\", \"out_features\": -2}"),
+     L ("{\"type\": \"flatten\"}, {\"name\": \"fc\", \"type\": \"linear\", \"out_features\": -2}"),
      DN_ERROR_CONFIG, "'fc'", "out_features"},
     {"/engine/network/errors/duplicate-name",
-     L("{\"name\": \"a\", \"type\": \"relu\"}, {\"name\": \"a\", \"type\": \"relu\"}"),
+     L ("{\"name\": \"a\", \"type\": \"relu\"}, {\"name\": \"a\", \"type\": \"relu\"}"),
      DN_ERROR_CONFIG, "\"a\"", "used twice"},
     {"/engine/network/errors/duplicate-of-default-name",
-     L("{\"type\": \"relu\"}, {\"name\": \"relu1\", \"type\": \"relu\"}"), DN_ERROR_CONFIG,
+     L ("{\"type\": \"relu\"}, {\"name\": \"relu1\", \"type\": \"relu\"}"), DN_ERROR_CONFIG,
      "\"relu1\"", "used twice"},
-    {"/engine/network/errors/reserved-name", L("{\"name\": \"input\", \"type\": \"relu\"}"),
+    {"/engine/network/errors/reserved-name", L ("{\"name\": \"input\", \"type\": \"relu\"}"),
      DN_ERROR_CONFIG, "\"input\"", "reserved"},
-    {"/engine/network/errors/name-with-dot", L("{\"name\": \"block.conv\", \"type\": \"relu\"}"),
+    {"/engine/network/errors/name-with-dot", L ("{\"name\": \"block.conv\", \"type\": \"relu\"}"),
      DN_ERROR_CONFIG, "layer 1", "dots"},
-    {"/engine/network/errors/name-empty", L("{\"name\": \"\", \"type\": \"relu\"}"),
+    {"/engine/network/errors/name-empty", L ("{\"name\": \"\", \"type\": \"relu\"}"),
      DN_ERROR_CONFIG, "layer 1", "\"name\""},
-    {"/engine/network/errors/name-not-string", L("{\"name\": 7, \"type\": \"relu\"}"),
+    {"/engine/network/errors/name-not-string", L ("{\"name\": 7, \"type\": \"relu\"}"),
      DN_ERROR_CONFIG, "layer 1", "\"name\""},
     {"/engine/network/errors/inputs-unknown",
-     L("{\"name\": \"a\", \"type\": \"relu\"}, {\"name\": \"s\", \"type\": \"add\", \"inputs\": "
-       "[\"a\", \"ghost\"]}"),
+     L ("{\"name\": \"a\", \"type\": \"relu\"}, {\"name\": \"s\", \"type\": \"add\", \"inputs\": "
+        "[\"a\", \"ghost\"]}"),
      DN_ERROR_CONFIG, "'s'", "\"ghost\""},
     {"/engine/network/errors/inputs-later-layer",
-     L("{\"name\": \"a\", \"type\": \"relu\", \"inputs\": [\"b\"]}, {\"name\": \"b\", \"type\": "
-       "\"relu\"}"),
+     L ("{\"name\": \"a\", \"type\": \"relu\", \"inputs\": [\"b\"]}, {\"name\": \"b\", \"type\": "
+        "\"relu\"}"),
      DN_ERROR_CONFIG, "'a'", "\"b\""},
     {"/engine/network/errors/inputs-itself",
-     L("{\"name\": \"a\", \"type\": \"relu\", \"inputs\": \"a\"}"), DN_ERROR_CONFIG, "'a'",
+     L ("{\"name\": \"a\", \"type\": \"relu\", \"inputs\": \"a\"}"), DN_ERROR_CONFIG, "'a'",
      "before it"},
     {"/engine/network/errors/inputs-number",
-     L("{\"name\": \"a\", \"type\": \"relu\", \"inputs\": 0}"), DN_ERROR_CONFIG, "'a'",
+     L ("{\"name\": \"a\", \"type\": \"relu\", \"inputs\": 0}"), DN_ERROR_CONFIG, "'a'",
      "\"inputs\""},
     {"/engine/network/errors/inputs-empty-list",
-     L("{\"name\": \"a\", \"type\": \"relu\", \"inputs\": []}"), DN_ERROR_CONFIG, "'a'",
+     L ("{\"name\": \"a\", \"type\": \"relu\", \"inputs\": []}"), DN_ERROR_CONFIG, "'a'",
      "\"inputs\""},
     {"/engine/network/errors/inputs-list-of-numbers",
-     L("{\"name\": \"a\", \"type\": \"relu\", \"inputs\": [0]}"), DN_ERROR_CONFIG, "'a'",
+     L ("{\"name\": \"a\", \"type\": \"relu\", \"inputs\": [0]}"), DN_ERROR_CONFIG, "'a'",
      "\"inputs\""},
     {"/engine/network/errors/inputs-object",
-     L("{\"name\": \"a\", \"type\": \"relu\", \"inputs\": {\"x\": \"input\"}}"), DN_ERROR_CONFIG,
+     L ("{\"name\": \"a\", \"type\": \"relu\", \"inputs\": {\"x\": \"input\"}}"), DN_ERROR_CONFIG,
      "'a'", "\"inputs\""},
     {"/engine/network/errors/inputs-too-many",
-     L("{\"name\": \"a\", \"type\": \"add\", \"inputs\": [\"input\", \"input\", \"input\", "
-       "\"input\", \"input\", \"input\", \"input\", \"input\", \"input\"]}"),
+     L ("{\"name\": \"a\", \"type\": \"add\", \"inputs\": [\"input\", \"input\", \"input\", "
+        "\"input\", \"input\", \"input\", \"input\", \"input\", \"input\"]}"),
      DN_ERROR_CONFIG, "'a'", "\"inputs\""},
     {"/engine/network/errors/shape-linear-needs-flatten",
-     L("{\"name\": \"fc\", \"type\": \"linear\", \"out_features\": 3}"), DN_ERROR_SHAPE, "'fc'",
+     L ("{\"name\": \"fc\", \"type\": \"linear\", \"out_features\": 3}"), DN_ERROR_SHAPE, "'fc'",
      "flatten"},
     {"/engine/network/errors/shape-in-features",
-     L("{\"type\": \"flatten\"}, {\"name\": \"fc\", \"type\": \"linear\", \"in_features\": 10, "
-       "\"out_features\": 3}"),
+     L ("{\"type\": \"flatten\"}, {\"name\": \"fc\", \"type\": \"linear\", \"in_features\": 10, "
+        "\"out_features\": 3}"),
      DN_ERROR_SHAPE, "'fc'", "16"},
     {"/engine/network/errors/shape-add",
-     L("{\"name\": \"c\", \"type\": \"conv2d\", \"out_channels\": 2, \"kernel_size\": 3}, "
-       "{\"name\": \"s\", \"type\": \"add\", \"inputs\": [\"c\", \"input\"]}"),
+     L ("{\"name\": \"c\", \"type\": \"conv2d\", \"out_channels\": 2, \"kernel_size\": 3}, "
+        "{\"name\": \"s\", \"type\": \"add\", \"inputs\": [\"c\", \"input\"]}"),
      DN_ERROR_SHAPE, "'s'", NULL},
     {"/engine/network/errors/shape-concat",
-     L("{\"name\": \"c\", \"type\": \"conv2d\", \"out_channels\": 2, \"kernel_size\": 3}, "
-       "{\"name\": \"cat\", \"type\": \"concat\", \"inputs\": [\"c\", \"input\"]}"),
+     L ("{\"name\": \"c\", \"type\": \"conv2d\", \"out_channels\": 2, \"kernel_size\": 3}, "
+        "{\"name\": \"cat\", \"type\": \"concat\", \"inputs\": [\"c\", \"input\"]}"),
      DN_ERROR_SHAPE, "'cat'", NULL},
     {"/engine/network/errors/shape-kernel-too-big",
-     L("{\"name\": \"c\", \"type\": \"conv2d\", \"out_channels\": 2, \"kernel_size\": 5}"),
+     L ("{\"name\": \"c\", \"type\": \"conv2d\", \"out_channels\": 2, \"kernel_size\": 5}"),
      DN_ERROR_SHAPE, "'c'", NULL},
     {"/engine/network/errors/shape-conv-on-flat",
-     L("{\"type\": \"flatten\"}, {\"name\": \"c\", \"type\": \"conv2d\", \"out_channels\": 2, "
-       "\"kernel_size\": 1}"),
+     L ("{\"type\": \"flatten\"}, {\"name\": \"c\", \"type\": \"conv2d\", \"out_channels\": 2, "
+        "\"kernel_size\": 1}"),
      DN_ERROR_SHAPE, "'c'", NULL},
-    {"/engine/network/errors/shape-one-input-add", L("{\"name\": \"s\", \"type\": \"add\"}"),
+    {"/engine/network/errors/shape-one-input-add", L ("{\"name\": \"s\", \"type\": \"add\"}"),
      DN_ERROR_SHAPE, "'s'", NULL},
     {"/engine/network/errors/shape-two-inputs-relu",
-     L("{\"name\": \"r\", \"type\": \"relu\", \"inputs\": [\"input\", \"input\"]}"), DN_ERROR_SHAPE,
-     "'r'", NULL},
+     L ("{\"name\": \"r\", \"type\": \"relu\", \"inputs\": [\"input\", \"input\"]}"),
+     DN_ERROR_SHAPE, "'r'", NULL},
     /* sizes no machine can hold are refused before anything is allocated */
     {"/engine/network/errors/huge-weight",
      "{\"input\": [65536], \"layers\": [{\"name\": \"fc\", \"type\": \"linear\", "
@@ -375,601 +375,604 @@ static const ErrorCase error_cases[] = {
      DN_ERROR_CONFIG, "network", "in all"},
 };
 
-static void test_error_case(gconstpointer data)
+static void test_error_case (gconstpointer data)
 {
     const ErrorCase *c = data;
-    g_autoptr(GError) error = NULL;
-    g_autoptr(DnNetwork) net = build(c->json, &error);
-    g_assert_null(net);
-    g_assert_error(error, DN_ERROR, c->code);
-    g_test_message("message: %s", error->message);
-    assert_message_has(error, c->fragment1);
-    assert_message_has(error, c->fragment2);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnNetwork) net = build (c->json, &error);
+    g_assert_null (net);
+    g_assert_error (error, DN_ERROR, c->code);
+    g_test_message ("message: %s", error->message);
+    assert_message_has (error, c->fragment1);
+    assert_message_has (error, c->fragment2);
 }
 
-static void test_null_description(void)
+static void test_null_description (void)
 {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(DnNetwork) net = dn_network_new_from_json(NULL, dn_backend_cpu(), &error);
-    g_assert_null(net);
-    g_assert_error(error, DN_ERROR, DN_ERROR_CONFIG);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnNetwork) net = dn_network_new_from_json (NULL, dn_backend_cpu (), &error);
+    g_assert_null (net);
+    g_assert_error (error, DN_ERROR, DN_ERROR_CONFIG);
 }
 
 /* ---- to_json ------------------------------------------------------------ */
 
-static void assert_same_params(DnNetwork *a, DnNetwork *b, gboolean same_values)
+static void assert_same_params (DnNetwork *a, DnNetwork *b, gboolean same_values)
 {
-    g_autoptr(GPtrArray) pa = dn_network_named_params(a);
-    g_autoptr(GPtrArray) pb = dn_network_named_params(b);
-    g_assert_cmpuint(pa->len, ==, pb->len);
+    g_autoptr (GPtrArray) pa = dn_network_named_params (a);
+    g_autoptr (GPtrArray) pb = dn_network_named_params (b);
+    g_assert_cmpuint (pa->len, ==, pb->len);
     for (guint i = 0; i < pa->len; i++) {
         DnNamedParam *x = pa->pdata[i], *y = pb->pdata[i];
-        g_assert_cmpstr(x->name, ==, y->name);
-        g_assert_true(dn_shape_equal(&x->param->shape, &y->param->shape));
-        g_assert_cmpint(x->param->trainable, ==, y->param->trainable);
+        g_assert_cmpstr (x->name, ==, y->name);
+        g_assert_true (dn_shape_equal (&x->param->shape, &y->param->shape));
+        g_assert_cmpint (x->param->trainable, ==, y->param->trainable);
         if (same_values) {
-            size_t n = (size_t)dn_shape_numel(&x->param->shape);
-            if (memcmp(x->param->value, y->param->value, n * sizeof(float)) != 0)
-                g_error("parameter %s differs", x->name);
+            size_t n = (size_t) dn_shape_numel (&x->param->shape);
+            if (memcmp (x->param->value, y->param->value, n * sizeof (float)) != 0)
+                g_error ("parameter %s differs", x->name);
         }
     }
 }
 
-static void roundtrip(JsonNode *desc)
+static void roundtrip (JsonNode *desc)
 {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(DnNetwork) a = dn_network_new_from_json(desc, dn_backend_cpu(), &error);
-    g_assert_no_error(error);
-    g_autoptr(JsonNode) ja = dn_network_to_json(a);
-    g_autoptr(DnNetwork) b = dn_network_new_from_json(ja, dn_backend_cpu(), &error);
-    g_assert_no_error(error);
-    g_autoptr(JsonNode) jb = dn_network_to_json(b);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnNetwork) a = dn_network_new_from_json (desc, dn_backend_cpu (), &error);
+    g_assert_no_error (error);
+    g_autoptr (JsonNode) ja = dn_network_to_json (a);
+    g_autoptr (DnNetwork) b = dn_network_new_from_json (ja, dn_backend_cpu (), &error);
+    g_assert_no_error (error);
+    g_autoptr (JsonNode) jb = dn_network_to_json (b);
 
-    g_autofree char *sa = dn_network_summary(a);
-    g_autofree char *sb = dn_network_summary(b);
-    g_assert_cmpstr(sa, ==, sb);
-    assert_same_params(a, b, FALSE);
-    g_assert_cmpint(dn_network_n_params(a), ==, dn_network_n_params(b));
-    g_assert_cmpuint(a->n_buffers, ==, b->n_buffers);
-    for (int i = 0; i < dn_network_n_nodes(a); i++) {
-        DnNode *x = dn_network_node(a, i), *y = dn_network_node(b, i);
-        g_assert_cmpstr(x->name, ==, y->name);
-        g_assert_cmpint(x->n_inputs, ==, y->n_inputs);
+    g_autofree char *sa = dn_network_summary (a);
+    g_autofree char *sb = dn_network_summary (b);
+    g_assert_cmpstr (sa, ==, sb);
+    assert_same_params (a, b, FALSE);
+    g_assert_cmpint (dn_network_n_params (a), ==, dn_network_n_params (b));
+    g_assert_cmpuint (a->n_buffers, ==, b->n_buffers);
+    for (int i = 0; i < dn_network_n_nodes (a); i++) {
+        DnNode *x = dn_network_node (a, i), *y = dn_network_node (b, i);
+        g_assert_cmpstr (x->name, ==, y->name);
+        g_assert_cmpint (x->n_inputs, ==, y->n_inputs);
         for (int k = 0; k < x->n_inputs; k++)
-            g_assert_cmpint(x->inputs[k], ==, y->inputs[k]);
+            g_assert_cmpint (x->inputs[k], ==, y->inputs[k]);
     }
     /* the written description is a fixed point */
-    g_autofree char *ta = json_to_string(ja, FALSE);
-    g_autofree char *tb = json_to_string(jb, FALSE);
-    g_assert_cmpstr(ta, ==, tb);
+    g_autofree char *ta = json_to_string (ja, FALSE);
+    g_autofree char *tb = json_to_string (jb, FALSE);
+    g_assert_cmpstr (ta, ==, tb);
 }
 
-static void test_roundtrip_examples(void)
+static void test_roundtrip_examples (void)
 {
     const char *names[] = {"mlp", "mnist-cnn", "resnet-small"};
-    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
-        g_test_message("example %s", names[i]);
-        g_autoptr(JsonNode) desc = example_network(names[i]);
-        roundtrip(desc);
+    for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+        g_test_message ("example %s", names[i]);
+        g_autoptr (JsonNode) desc = example_network (names[i]);
+        roundtrip (desc);
     }
 }
 
-static void test_roundtrip_residual(void)
+static void test_roundtrip_residual (void)
 {
-    g_autoptr(JsonNode) desc = parse(residual_json);
-    roundtrip(desc);
+    g_autoptr (JsonNode) desc = parse (residual_json);
+    roundtrip (desc);
 }
 
-static void test_roundtrip_settings(void)
+static void test_roundtrip_settings (void)
 {
     /* every kind of layer with settings away from the defaults */
-    g_autoptr(JsonNode) desc =
-        parse("{\"input\": [2, 9, 9], \"layers\": ["
-              "{\"type\": \"conv2d\", \"out_channels\": 4, \"kernel_size\": [3, 2], \"stride\": 2, "
-              "\"padding\": [1, 0], \"dilation\": 1, \"groups\": 2, \"bias\": false},"
-              "{\"type\": \"batchnorm2d\", \"eps\": 0.001, \"momentum\": 0.2},"
-              "{\"type\": \"leaky_relu\", \"negative_slope\": 0.2},"
-              "{\"type\": \"maxpool2d\", \"kernel_size\": 2, \"stride\": 1, \"padding\": 1},"
-              "{\"type\": \"avgpool2d\", \"kernel_size\": 2},"
-              "{\"type\": \"dropout\", \"p\": 0.1},"
-              "{\"type\": \"flatten\"},"
-              "{\"type\": \"layernorm\"},"
-              "{\"type\": \"linear\", \"out_features\": 6, \"bias\": false},"
-              "{\"type\": \"batchnorm1d\", \"affine\": false},"
-              "{\"type\": \"gelu\"}, {\"type\": \"tanh\"}, {\"type\": \"sigmoid\"},"
-              "{\"type\": \"log_softmax\", \"dim\": 1}]}");
-    roundtrip(desc);
+    g_autoptr (JsonNode) desc = parse (
+        "{\"input\": [2, 9, 9], \"layers\": ["
+        "{\"type\": \"conv2d\", \"out_channels\": 4, \"kernel_size\": [3, 2], \"stride\": 2, "
+        "\"padding\": [1, 0], \"dilation\": 1, \"groups\": 2, \"bias\": false},"
+        "{\"type\": \"batchnorm2d\", \"eps\": 0.001, \"momentum\": 0.2},"
+        "{\"type\": \"leaky_relu\", \"negative_slope\": 0.2},"
+        "{\"type\": \"maxpool2d\", \"kernel_size\": 2, \"stride\": 1, \"padding\": 1},"
+        "{\"type\": \"avgpool2d\", \"kernel_size\": 2},"
+        "{\"type\": \"dropout\", \"p\": 0.1},"
+        "{\"type\": \"flatten\"},"
+        "{\"type\": \"layernorm\"},"
+        "{\"type\": \"linear\", \"out_features\": 6, \"bias\": false},"
+        "{\"type\": \"batchnorm1d\", \"affine\": false},"
+        "{\"type\": \"gelu\"}, {\"type\": \"tanh\"}, {\"type\": \"sigmoid\"},"
+        "{\"type\": \"log_softmax\", \"dim\": 1}]}");
+    roundtrip (desc);
 }
 
 /* ---- running ------------------------------------------------------------ */
 
 /* In eval mode every sample's output depends on that sample alone. */
-static void check_batch_matches_samples(DnNetwork *net, int batch)
+static void check_batch_matches_samples (DnNetwork *net, int batch)
 {
-    fill_random(net, 7);
-    g_autoptr(GError) error = NULL;
-    g_assert_true(dn_network_reserve(net, batch, &error));
-    g_assert_no_error(error);
-    dn_network_set_training(net, FALSE);
-    size_t in = (size_t)dn_shape_numel(&net->input_shape);
-    DnShape os = dn_network_output_shape(net);
-    size_t out = (size_t)dn_shape_numel(&os);
-    g_autofree float *x = random_floats(in * batch, 11);
-    const DnTensor *y = dn_network_forward(net, x, batch, 1);
-    g_assert_cmpint(y->shape[0], ==, batch);
-    g_autofree float *whole = g_memdup2(y->data, out * batch * sizeof(float));
+    fill_random (net, 7);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_network_reserve (net, batch, &error));
+    g_assert_no_error (error);
+    dn_network_set_training (net, FALSE);
+    size_t in = (size_t) dn_shape_numel (&net->input_shape);
+    DnShape os = dn_network_output_shape (net);
+    size_t out = (size_t) dn_shape_numel (&os);
+    g_autofree float *x = random_floats (in * batch, 11);
+    const DnTensor *y = dn_network_forward (net, x, batch, 1);
+    g_assert_cmpint (y->shape[0], ==, batch);
+    g_autofree float *whole = g_memdup2 (y->data, out * batch * sizeof (float));
     float max_abs = 0.0f;
     for (size_t i = 0; i < out * batch; i++)
-        max_abs = MAX(max_abs, fabsf(whole[i]));
-    g_assert_cmpfloat(max_abs, >, 0.0f);
+        max_abs = MAX (max_abs, fabsf (whole[i]));
+    g_assert_cmpfloat (max_abs, >, 0.0f);
     for (int b = 0; b < batch; b++) {
-        const DnTensor *yb = dn_network_forward(net, x + b * in, 1, 2);
-        g_assert_cmpint(yb->shape[0], ==, 1);
-        dn_assert_floats_close(yb->data, whole + b * out, out, 1e-4, 1e-5);
+        const DnTensor *yb = dn_network_forward (net, x + b * in, 1, 2);
+        g_assert_cmpint (yb->shape[0], ==, 1);
+        dn_assert_floats_close (yb->data, whole + b * out, out, 1e-4, 1e-5);
     }
 }
 
-static void test_forward_batch_mnist(void)
+static void test_forward_batch_mnist (void)
 {
-    g_autoptr(DnNetwork) net = build_example("mnist-cnn");
-    check_batch_matches_samples(net, 5);
+    g_autoptr (DnNetwork) net = build_example ("mnist-cnn");
+    check_batch_matches_samples (net, 5);
 }
 
-static void test_forward_batch_resnet(void)
+static void test_forward_batch_resnet (void)
 {
-    g_autoptr(DnNetwork) net = build_example("resnet-small");
-    check_batch_matches_samples(net, 3);
+    g_autoptr (DnNetwork) net = build_example ("resnet-small");
+    check_batch_matches_samples (net, 3);
 }
 
-static void test_forward_batch_residual(void)
+static void test_forward_batch_residual (void)
 {
-    g_autoptr(DnNetwork) net = build_ok(residual_json);
-    check_batch_matches_samples(net, 4);
+    g_autoptr (DnNetwork) net = build_ok (residual_json);
+    check_batch_matches_samples (net, 4);
 }
 
-static void test_reserve_grows(void)
+static void test_reserve_grows (void)
 {
-    g_autoptr(DnNetwork) net = build_ok(residual_json);
-    g_autoptr(GError) error = NULL;
-    g_assert_true(dn_network_reserve(net, 2, &error));
-    g_assert_cmpint(net->max_batch, ==, 2);
-    g_assert_true(dn_network_reserve(net, 1, &error));
-    g_assert_cmpint(net->max_batch, ==, 2);
-    g_assert_true(dn_network_reserve(net, 6, &error));
-    g_assert_no_error(error);
-    g_assert_cmpint(net->max_batch, ==, 6);
-    fill_random(net, 3);
-    dn_network_set_training(net, FALSE);
-    g_autofree float *x = random_floats(6 * 3 * 8 * 8, 5);
-    const DnTensor *y = dn_network_forward(net, x, 6, 0);
-    g_assert_cmpint(y->shape[0], ==, 6);
-    g_assert_cmpint(y->shape[1], ==, 2);
+    g_autoptr (DnNetwork) net = build_ok (residual_json);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_network_reserve (net, 2, &error));
+    g_assert_cmpint (net->max_batch, ==, 2);
+    g_assert_true (dn_network_reserve (net, 1, &error));
+    g_assert_cmpint (net->max_batch, ==, 2);
+    g_assert_true (dn_network_reserve (net, 6, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (net->max_batch, ==, 6);
+    fill_random (net, 3);
+    dn_network_set_training (net, FALSE);
+    g_autofree float *x = random_floats (6 * 3 * 8 * 8, 5);
+    const DnTensor *y = dn_network_forward (net, x, 6, 0);
+    g_assert_cmpint (y->shape[0], ==, 6);
+    g_assert_cmpint (y->shape[1], ==, 2);
 }
 
 /* Two backward calls without zero_grad add up: the grads double. */
-static void check_backward_accumulates(DnNetwork *net, int batch)
+static void check_backward_accumulates (DnNetwork *net, int batch)
 {
-    fill_random(net, 21);
-    g_autoptr(GError) error = NULL;
-    g_assert_true(dn_network_reserve(net, batch, &error));
+    fill_random (net, 21);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_network_reserve (net, batch, &error));
     /* eval mode: batch-norm uses running statistics, dropout is the identity */
-    dn_network_set_training(net, FALSE);
-    size_t in = (size_t)dn_shape_numel(&net->input_shape);
-    DnShape os = dn_network_output_shape(net);
-    size_t out = (size_t)dn_shape_numel(&os);
-    g_autofree float *x = random_floats(in * batch, 4);
-    g_autofree float *dy = random_floats(out * batch, 9);
-    dn_network_forward(net, x, batch, 0);
-    dn_network_zero_grad(net);
+    dn_network_set_training (net, FALSE);
+    size_t in = (size_t) dn_shape_numel (&net->input_shape);
+    DnShape os = dn_network_output_shape (net);
+    size_t out = (size_t) dn_shape_numel (&os);
+    g_autofree float *x = random_floats (in * batch, 4);
+    g_autofree float *dy = random_floats (out * batch, 9);
+    dn_network_forward (net, x, batch, 0);
+    dn_network_zero_grad (net);
     for (size_t i = 0; i < net->n_params; i++)
-        g_assert_cmpfloat(net->grads[i], ==, 0.0f);
-    dn_network_backward(net, dy, batch);
-    g_autofree float *once = g_memdup2(net->grads, net->n_params * sizeof(float));
+        g_assert_cmpfloat (net->grads[i], ==, 0.0f);
+    dn_network_backward (net, dy, batch);
+    g_autofree float *once = g_memdup2 (net->grads, net->n_params * sizeof (float));
     size_t nonzero = 0;
     for (size_t i = 0; i < net->n_params; i++)
         nonzero += once[i] != 0.0f;
-    g_assert_cmpuint(nonzero, >, net->n_params / 2);
-    dn_network_backward(net, dy, batch);
-    g_autofree float *twice = g_new(float, net->n_params);
+    g_assert_cmpuint (nonzero, >, net->n_params / 2);
+    dn_network_backward (net, dy, batch);
+    g_autofree float *twice = g_new (float, net->n_params);
     for (size_t i = 0; i < net->n_params; i++)
         twice[i] = 2.0f * once[i];
-    dn_assert_floats_close(net->grads, twice, net->n_params, 1e-5, 1e-7);
-    dn_network_zero_grad(net);
+    dn_assert_floats_close (net->grads, twice, net->n_params, 1e-5, 1e-7);
+    dn_network_zero_grad (net);
     for (size_t i = 0; i < net->n_params; i++)
-        g_assert_cmpfloat(net->grads[i], ==, 0.0f);
+        g_assert_cmpfloat (net->grads[i], ==, 0.0f);
 }
 
-static void test_backward_accumulates_mlp(void)
+static void test_backward_accumulates_mlp (void)
 {
-    g_autoptr(DnNetwork) net = build_ok("{\"input\": [5], \"layers\": ["
-                                        "{\"type\": \"linear\", \"out_features\": 7},"
-                                        "{\"type\": \"tanh\"},"
-                                        "{\"type\": \"linear\", \"out_features\": 3}]}");
-    check_backward_accumulates(net, 4);
+    g_autoptr (DnNetwork) net = build_ok ("{\"input\": [5], \"layers\": ["
+                                          "{\"type\": \"linear\", \"out_features\": 7},"
+                                          "{\"type\": \"tanh\"},"
+                                          "{\"type\": \"linear\", \"out_features\": 3}]}");
+    check_backward_accumulates (net, 4);
 }
 
-static void test_backward_accumulates_residual(void)
+static void test_backward_accumulates_residual (void)
 {
-    g_autoptr(DnNetwork) net = build_ok(residual_json);
-    check_backward_accumulates(net, 3);
+    g_autoptr (DnNetwork) net = build_ok (residual_json);
+    check_backward_accumulates (net, 3);
 }
 
 /* ---- naming and summary ------------------------------------------------- */
 
-static void test_named_params(void)
+static void test_named_params (void)
 {
-    g_autoptr(DnNetwork) net = build_example("mnist-cnn");
-    g_autoptr(GPtrArray) params = dn_network_named_params(net);
+    g_autoptr (DnNetwork) net = build_example ("mnist-cnn");
+    g_autoptr (GPtrArray) params = dn_network_named_params (net);
     static const char *const names[] = {"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
                                         "fc1.weight",   "fc1.bias",   "fc2.weight",   "fc2.bias"};
     static const char *const shapes[] = {"(32, 1, 3, 3)", "(32)",  "(64, 32, 3, 3)", "(64)",
                                          "(128, 9216)",   "(128)", "(10, 128)",      "(10)"};
-    g_assert_cmpuint(params->len, ==, G_N_ELEMENTS(names));
+    g_assert_cmpuint (params->len, ==, G_N_ELEMENTS (names));
     int64_t total = 0;
     for (guint i = 0; i < params->len; i++) {
         DnNamedParam *np = params->pdata[i];
-        g_assert_cmpstr(np->name, ==, names[i]);
-        assert_shape(&np->param->shape, shapes[i]);
-        g_assert_true(np->param->trainable);
+        g_assert_cmpstr (np->name, ==, names[i]);
+        assert_shape (&np->param->shape, shapes[i]);
+        g_assert_true (np->param->trainable);
         /* the parameters lie in the arena, in order, and each has a gradient */
-        g_assert_true(np->param->value == net->params + total);
-        g_assert_true(np->param->grad == net->grads + total);
-        g_assert_true(g_str_has_prefix(np->name, np->node->name));
-        total += dn_shape_numel(&np->param->shape);
+        g_assert_true (np->param->value == net->params + total);
+        g_assert_true (np->param->grad == net->grads + total);
+        g_assert_true (g_str_has_prefix (np->name, np->node->name));
+        total += dn_shape_numel (&np->param->shape);
     }
-    g_assert_cmpint(total, ==, dn_network_n_params(net));
+    g_assert_cmpint (total, ==, dn_network_n_params (net));
 }
 
-static void test_named_params_buffers(void)
+static void test_named_params_buffers (void)
 {
-    g_autoptr(DnNetwork) net = build_example("resnet-small");
-    g_autoptr(GPtrArray) params = dn_network_named_params(net);
+    g_autoptr (DnNetwork) net = build_example ("resnet-small");
+    g_autoptr (GPtrArray) params = dn_network_named_params (net);
     const char *bn1[] = {"bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var"};
     gboolean bn1_trainable[] = {TRUE, TRUE, FALSE, FALSE};
     guint found = 0;
     size_t buffers = 0;
     for (guint i = 0; i < params->len; i++) {
         DnNamedParam *np = params->pdata[i];
-        for (guint k = 0; k < G_N_ELEMENTS(bn1); k++) {
-            if (g_str_equal(np->name, bn1[k])) {
-                g_assert_cmpint(np->param->trainable, ==, bn1_trainable[k]);
-                assert_shape(&np->param->shape, "(16)");
+        for (guint k = 0; k < G_N_ELEMENTS (bn1); k++) {
+            if (g_str_equal (np->name, bn1[k])) {
+                g_assert_cmpint (np->param->trainable, ==, bn1_trainable[k]);
+                assert_shape (&np->param->shape, "(16)");
                 found++;
             }
         }
         if (!np->param->trainable) {
-            g_assert_null(np->param->grad);
-            g_assert_true(np->param->value >= net->buffers &&
-                          np->param->value < net->buffers + net->n_buffers);
-            buffers += (size_t)dn_shape_numel(&np->param->shape);
+            g_assert_null (np->param->grad);
+            g_assert_true (np->param->value >= net->buffers &&
+                           np->param->value < net->buffers + net->n_buffers);
+            buffers += (size_t) dn_shape_numel (&np->param->shape);
         }
     }
-    g_assert_cmpuint(found, ==, 4);
-    g_assert_cmpuint(buffers, ==, net->n_buffers);
+    g_assert_cmpuint (found, ==, 4);
+    g_assert_cmpuint (buffers, ==, net->n_buffers);
     DnNamedParam *first = params->pdata[0];
-    g_assert_cmpstr(first->name, ==, "conv1.weight");
+    g_assert_cmpstr (first->name, ==, "conv1.weight");
 }
 
-static void test_summary(void)
+static void test_summary (void)
 {
-    g_autoptr(DnNetwork) net = build_example("mnist-cnn");
-    g_autofree char *s = dn_network_summary(net);
-    g_test_message("%s", s);
-    for (int i = 0; i < dn_network_n_nodes(net); i++) {
-        DnNode *n = dn_network_node(net, i);
-        if (strstr(s, n->name) == NULL)
-            g_error("the summary does not name layer '%s'", n->name);
-        if (strstr(s, n->layer->klass->type) == NULL)
-            g_error("the summary does not give kind '%s'", n->layer->klass->type);
+    g_autoptr (DnNetwork) net = build_example ("mnist-cnn");
+    g_autofree char *s = dn_network_summary (net);
+    g_test_message ("%s", s);
+    for (int i = 0; i < dn_network_n_nodes (net); i++) {
+        DnNode *n = dn_network_node (net, i);
+        if (strstr (s, n->name) == NULL)
+            g_error ("the summary does not name layer '%s'", n->name);
+        if (strstr (s, n->layer->klass->type) == NULL)
+            g_error ("the summary does not give kind '%s'", n->layer->klass->type);
     }
-    g_assert_nonnull(strstr(s, "1,199,882"));
-    g_assert_nonnull(strstr(s, "1,179,776")); /* fc1 */
-    g_assert_nonnull(strstr(s, "(64, 12, 12)"));
-    g_assert_nonnull(strstr(s, "input"));
+    g_assert_nonnull (strstr (s, "1,199,882"));
+    g_assert_nonnull (strstr (s, "1,179,776")); /* fc1 */
+    g_assert_nonnull (strstr (s, "(64, 12, 12)"));
+    g_assert_nonnull (strstr (s, "input"));
     /* a header line, the input line, one per layer, the total */
-    g_auto(GStrv) lines = g_strsplit(g_strchomp(s), "\n", -1);
-    g_assert_cmpuint(g_strv_length(lines), ==, (guint)dn_network_n_nodes(net) + 3);
+    g_auto (GStrv) lines = g_strsplit (g_strchomp (s), "\n", -1);
+    g_assert_cmpuint (g_strv_length (lines), ==, (guint) dn_network_n_nodes (net) + 3);
 }
 
 /* ---- model files -------------------------------------------------------- */
 
-static void test_model_roundtrip(void)
+static void test_model_roundtrip (void)
 {
-    g_autofree char *dir = dn_test_tmpdir();
-    g_autofree char *path = g_build_filename(dir, "model.safetensors", NULL);
-    g_autoptr(DnNetwork) a = build_example("resnet-small");
-    fill_random(a, 99);
-    g_autoptr(GHashTable) extra = g_hash_table_new(g_str_hash, g_str_equal);
-    g_hash_table_insert(extra, (char *)"note", (char *)"kept");
-    g_autoptr(GError) error = NULL;
-    g_assert_true(dn_model_save(a, path, extra, &error));
-    g_assert_no_error(error);
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autofree char *path = g_build_filename (dir, "model.safetensors", NULL);
+    g_autoptr (DnNetwork) a = build_example ("resnet-small");
+    fill_random (a, 99);
+    g_autoptr (GHashTable) extra = g_hash_table_new (g_str_hash, g_str_equal);
+    g_hash_table_insert (extra, (char *) "note", (char *) "kept");
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_model_save (a, path, extra, &error));
+    g_assert_no_error (error);
 
     GHashTable *meta = NULL;
-    g_autoptr(DnNetwork) b = dn_model_load(path, dn_backend_cpu(), &meta, &error);
-    g_assert_no_error(error);
-    g_assert_nonnull(b);
-    g_assert_nonnull(meta);
-    g_assert_cmpstr(g_hash_table_lookup(meta, "note"), ==, "kept");
-    g_assert_cmpstr(g_hash_table_lookup(meta, "format"), ==, "pt");
-    g_assert_nonnull(g_hash_table_lookup(meta, "dendrite_network"));
-    g_hash_table_unref(meta);
+    g_autoptr (DnNetwork) b = dn_model_load (path, dn_backend_cpu (), &meta, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (b);
+    g_assert_nonnull (meta);
+    g_assert_cmpstr (g_hash_table_lookup (meta, "note"), ==, "kept");
+    g_assert_cmpstr (g_hash_table_lookup (meta, "format"), ==, "pt");
+    g_assert_nonnull (g_hash_table_lookup (meta, "dendrite_network"));
+    g_hash_table_unref (meta);
 
-    assert_same_params(a, b, TRUE);
-    g_assert_cmpint(memcmp(a->params, b->params, a->n_params * sizeof(float)), ==, 0);
-    g_assert_cmpint(memcmp(a->buffers, b->buffers, a->n_buffers * sizeof(float)), ==, 0);
-    g_autofree char *sa = dn_network_summary(a);
-    g_autofree char *sb = dn_network_summary(b);
-    g_assert_cmpstr(sa, ==, sb);
+    assert_same_params (a, b, TRUE);
+    g_assert_cmpint (memcmp (a->params, b->params, a->n_params * sizeof (float)), ==, 0);
+    g_assert_cmpint (memcmp (a->buffers, b->buffers, a->n_buffers * sizeof (float)), ==, 0);
+    g_autofree char *sa = dn_network_summary (a);
+    g_autofree char *sb = dn_network_summary (b);
+    g_assert_cmpstr (sa, ==, sb);
 
     int batch = 4;
-    g_assert_true(dn_network_reserve(a, batch, &error));
-    g_assert_true(dn_network_reserve(b, batch, &error));
-    dn_network_set_training(a, FALSE);
-    dn_network_set_training(b, FALSE);
-    size_t in = (size_t)dn_shape_numel(&a->input_shape);
-    g_autofree float *x = random_floats(in * batch, 31);
-    const DnTensor *ya = dn_network_forward(a, x, batch, 0);
-    g_autofree float *outa = g_memdup2(ya->data, (gsize)dn_tensor_numel(ya) * sizeof(float));
-    const DnTensor *yb = dn_network_forward(b, x, batch, 0);
-    g_assert_cmpint(dn_tensor_numel(yb), ==, batch * 10);
-    g_assert_cmpint(memcmp(outa, yb->data, (size_t)dn_tensor_numel(yb) * sizeof(float)), ==, 0);
+    g_assert_true (dn_network_reserve (a, batch, &error));
+    g_assert_true (dn_network_reserve (b, batch, &error));
+    dn_network_set_training (a, FALSE);
+    dn_network_set_training (b, FALSE);
+    size_t in = (size_t) dn_shape_numel (&a->input_shape);
+    g_autofree float *x = random_floats (in * batch, 31);
+    const DnTensor *ya = dn_network_forward (a, x, batch, 0);
+    g_autofree float *outa = g_memdup2 (ya->data, (gsize) dn_tensor_numel (ya) * sizeof (float));
+    const DnTensor *yb = dn_network_forward (b, x, batch, 0);
+    g_assert_cmpint (dn_tensor_numel (yb), ==, batch * 10);
+    g_assert_cmpint (memcmp (outa, yb->data, (size_t) dn_tensor_numel (yb) * sizeof (float)), ==,
+                     0);
 
     /* metadata may be left out */
-    g_autoptr(DnNetwork) c = dn_model_load(path, dn_backend_cpu(), NULL, &error);
-    g_assert_no_error(error);
-    g_assert_nonnull(c);
-    dn_test_tmpdir_remove(dir);
+    g_autoptr (DnNetwork) c = dn_model_load (path, dn_backend_cpu (), NULL, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (c);
+    dn_test_tmpdir_remove (dir);
 }
 
 /* Writes the parameters of `net` under their names (with `prefix`), leaving out
  * `skip`, changing the shape of `reshape`, and adding a tensor `extra`, with the
  * network description `desc` in the metadata (NULL: none). */
-static char *write_model(const char *dir, const char *file, DnNetwork *net, const char *prefix,
-                         const char *skip, const char *reshape, const char *extra, const char *desc)
+static char *write_model (const char *dir, const char *file, DnNetwork *net, const char *prefix,
+                          const char *skip, const char *reshape, const char *extra,
+                          const char *desc)
 {
-    g_autoptr(GPtrArray) params = dn_network_named_params(net);
-    g_autofree DnStWrite *w = g_new0(DnStWrite, params->len + 2);
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr (GPtrArray) params = dn_network_named_params (net);
+    g_autofree DnStWrite *w = g_new0 (DnStWrite, params->len + 2);
+    g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
     static const float zeros[64];
     int n = 0;
     for (guint i = 0; i < params->len; i++) {
         DnNamedParam *np = params->pdata[i];
-        if (g_strcmp0(np->name, skip) == 0)
+        if (g_strcmp0 (np->name, skip) == 0)
             continue;
-        char *name = g_strconcat(prefix, np->name, NULL);
-        g_ptr_array_add(names, name);
+        char *name = g_strconcat (prefix, np->name, NULL);
+        g_ptr_array_add (names, name);
         w[n].name = name;
         w[n].shape = np->param->shape;
         w[n].data = np->param->value;
-        if (g_strcmp0(np->name, reshape) == 0) {
-            g_assert_cmpint(dn_shape_numel(&np->param->shape), >, 1);
-            w[n].shape = dn_shape_1d(1); /* one value: fits in any tensor's data */
+        if (g_strcmp0 (np->name, reshape) == 0) {
+            g_assert_cmpint (dn_shape_numel (&np->param->shape), >, 1);
+            w[n].shape = dn_shape_1d (1); /* one value: fits in any tensor's data */
         }
         n++;
     }
     if (extra != NULL) {
         w[n].name = extra;
-        w[n].shape = dn_shape_1d(4);
+        w[n].shape = dn_shape_1d (4);
         w[n].data = zeros;
         n++;
     }
-    g_autoptr(GHashTable) meta = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
     if (desc != NULL)
-        g_hash_table_insert(meta, (char *)"dendrite_network", (char *)desc);
-    char *path = g_build_filename(dir, file, NULL);
-    g_autoptr(GError) error = NULL;
-    g_assert_true(dn_safetensors_write(path, w, n, meta, &error));
-    g_assert_no_error(error);
+        g_hash_table_insert (meta, (char *) "dendrite_network", (char *) desc);
+    char *path = g_build_filename (dir, file, NULL);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_safetensors_write (path, w, n, meta, &error));
+    g_assert_no_error (error);
     return path;
 }
 
-static char *network_json(DnNetwork *net)
+static char *network_json (DnNetwork *net)
 {
-    g_autoptr(JsonNode) desc = dn_network_to_json(net);
-    return json_to_string(desc, FALSE);
+    g_autoptr (JsonNode) desc = dn_network_to_json (net);
+    return json_to_string (desc, FALSE);
 }
 
-static void expect_load_error(const char *path, int code, const char *f1, const char *f2)
+static void expect_load_error (const char *path, int code, const char *f1, const char *f2)
 {
-    g_autoptr(GError) error = NULL;
+    g_autoptr (GError) error = NULL;
     GHashTable *meta = NULL;
-    g_autoptr(DnNetwork) net = dn_model_load(path, dn_backend_cpu(), &meta, &error);
-    g_assert_null(net);
-    g_assert_null(meta);
-    g_assert_error(error, DN_ERROR, code);
-    g_test_message("message: %s", error->message);
-    assert_message_has(error, path);
-    assert_message_has(error, f1);
-    assert_message_has(error, f2);
+    g_autoptr (DnNetwork) net = dn_model_load (path, dn_backend_cpu (), &meta, &error);
+    g_assert_null (net);
+    g_assert_null (meta);
+    g_assert_error (error, DN_ERROR, code);
+    g_test_message ("message: %s", error->message);
+    assert_message_has (error, path);
+    assert_message_has (error, f1);
+    assert_message_has (error, f2);
 }
 
-static void test_load_no_description(void)
+static void test_load_no_description (void)
 {
-    g_autofree char *dir = dn_test_tmpdir();
-    g_autoptr(DnNetwork) net = build_example("mlp");
-    g_autofree char *path = write_model(dir, "plain.safetensors", net, "", NULL, NULL, NULL, NULL);
-    expect_load_error(path, DN_ERROR_FORMAT, "dendrite_network", NULL);
-    dn_test_tmpdir_remove(dir);
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autoptr (DnNetwork) net = build_example ("mlp");
+    g_autofree char *path = write_model (dir, "plain.safetensors", net, "", NULL, NULL, NULL, NULL);
+    expect_load_error (path, DN_ERROR_FORMAT, "dendrite_network", NULL);
+    dn_test_tmpdir_remove (dir);
 }
 
-static void test_load_corrupt_description(void)
+static void test_load_corrupt_description (void)
 {
-    g_autofree char *dir = dn_test_tmpdir();
-    g_autoptr(DnNetwork) net = build_example("mlp");
-    g_autofree char *p1 = write_model(dir, "bad-json.safetensors", net, "", NULL, NULL, NULL,
-                                      "{\"input\": [1, 28, 28], \"layers\": [");
-    expect_load_error(p1, DN_ERROR_FORMAT, "not valid JSON", NULL);
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autoptr (DnNetwork) net = build_example ("mlp");
+    g_autofree char *p1 = write_model (dir, "bad-json.safetensors", net, "", NULL, NULL, NULL,
+                                       "{\"input\": [1, 28, 28], \"layers\": [");
+    expect_load_error (p1, DN_ERROR_FORMAT, "not valid JSON", NULL);
     /* valid JSON, not a valid network */
-    g_autofree char *p2 = write_model(dir, "bad-net.safetensors", net, "", NULL, NULL, NULL,
-                                      "{\"input\": [784], \"layers\": []}");
-    expect_load_error(p2, DN_ERROR_FORMAT, "\"layers\"", NULL);
+    g_autofree char *p2 = write_model (dir, "bad-net.safetensors", net, "", NULL, NULL, NULL,
+                                       "{\"input\": [784], \"layers\": []}");
+    expect_load_error (p2, DN_ERROR_FORMAT, "\"layers\"", NULL);
     g_autofree char *p3 =
-        write_model(dir, "not-object.safetensors", net, "", NULL, NULL, NULL, "[1, 2, 3]");
-    expect_load_error(p3, DN_ERROR_FORMAT, NULL, NULL);
-    dn_test_tmpdir_remove(dir);
+        write_model (dir, "not-object.safetensors", net, "", NULL, NULL, NULL, "[1, 2, 3]");
+    expect_load_error (p3, DN_ERROR_FORMAT, NULL, NULL);
+    dn_test_tmpdir_remove (dir);
 }
 
-static void test_load_wrong_shape(void)
+static void test_load_wrong_shape (void)
 {
-    g_autofree char *dir = dn_test_tmpdir();
-    g_autoptr(DnNetwork) net = build_example("mlp");
-    g_autofree char *desc = network_json(net);
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autoptr (DnNetwork) net = build_example ("mlp");
+    g_autofree char *desc = network_json (net);
     g_autofree char *path =
-        write_model(dir, "shape.safetensors", net, "", NULL, "fc2.weight", NULL, desc);
-    expect_load_error(path, DN_ERROR_SHAPE, "\"fc2.weight\"", "'fc2'");
-    dn_test_tmpdir_remove(dir);
+        write_model (dir, "shape.safetensors", net, "", NULL, "fc2.weight", NULL, desc);
+    expect_load_error (path, DN_ERROR_SHAPE, "\"fc2.weight\"", "'fc2'");
+    dn_test_tmpdir_remove (dir);
 }
 
-static void test_load_missing_tensor(void)
+static void test_load_missing_tensor (void)
 {
-    g_autofree char *dir = dn_test_tmpdir();
-    g_autoptr(DnNetwork) net = build_example("mlp");
-    g_autofree char *desc = network_json(net);
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autoptr (DnNetwork) net = build_example ("mlp");
+    g_autofree char *desc = network_json (net);
     g_autofree char *path =
-        write_model(dir, "missing.safetensors", net, "", "fc1.bias", NULL, NULL, desc);
-    expect_load_error(path, DN_ERROR_FORMAT, "\"fc1.bias\"", NULL);
-    dn_test_tmpdir_remove(dir);
+        write_model (dir, "missing.safetensors", net, "", "fc1.bias", NULL, NULL, desc);
+    expect_load_error (path, DN_ERROR_FORMAT, "\"fc1.bias\"", NULL);
+    dn_test_tmpdir_remove (dir);
 }
 
-static void test_load_extra_tensor(void)
+static void test_load_extra_tensor (void)
 {
-    g_autofree char *dir = dn_test_tmpdir();
-    g_autoptr(DnNetwork) net = build_example("mlp");
-    g_autofree char *desc = network_json(net);
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autoptr (DnNetwork) net = build_example ("mlp");
+    g_autofree char *desc = network_json (net);
     g_autofree char *path =
-        write_model(dir, "extra.safetensors", net, "", NULL, NULL, "fc3.weight", desc);
-    expect_load_error(path, DN_ERROR_FORMAT, "\"fc3.weight\"", NULL);
-    dn_test_tmpdir_remove(dir);
+        write_model (dir, "extra.safetensors", net, "", NULL, NULL, "fc3.weight", desc);
+    expect_load_error (path, DN_ERROR_FORMAT, "\"fc3.weight\"", NULL);
+    dn_test_tmpdir_remove (dir);
 }
 
-static void test_load_missing_file(void)
+static void test_load_missing_file (void)
 {
-    g_autofree char *dir = dn_test_tmpdir();
-    g_autofree char *path = g_build_filename(dir, "nothing.safetensors", NULL);
-    g_autoptr(GError) error = NULL;
-    g_autoptr(DnNetwork) net = dn_model_load(path, dn_backend_cpu(), NULL, &error);
-    g_assert_null(net);
-    g_assert_error(error, DN_ERROR, DN_ERROR_IO);
-    assert_message_has(error, "nothing.safetensors");
-    dn_test_tmpdir_remove(dir);
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autofree char *path = g_build_filename (dir, "nothing.safetensors", NULL);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnNetwork) net = dn_model_load (path, dn_backend_cpu (), NULL, &error);
+    g_assert_null (net);
+    g_assert_error (error, DN_ERROR, DN_ERROR_IO);
+    assert_message_has (error, "nothing.safetensors");
+    dn_test_tmpdir_remove (dir);
 }
 
 /* Loads a file of net_a's weights, written with `prefix` and with batch-norm's
  * num_batches_tracked entries added, into a fresh network. */
-static void check_load_weights(const char *prefix)
+static void check_load_weights (const char *prefix)
 {
-    g_autofree char *dir = dn_test_tmpdir();
-    g_autoptr(DnNetwork) a = build_example("resnet-small");
-    fill_random(a, 5);
-    g_autoptr(GPtrArray) params = dn_network_named_params(a);
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    g_autofree DnStWrite *w = g_new0(DnStWrite, params->len * 2);
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autoptr (DnNetwork) a = build_example ("resnet-small");
+    fill_random (a, 5);
+    g_autoptr (GPtrArray) params = dn_network_named_params (a);
+    g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+    g_autofree DnStWrite *w = g_new0 (DnStWrite, params->len * 2);
     static const float tracked = 1234.0f;
     int n = 0;
     for (guint i = 0; i < params->len; i++) {
         DnNamedParam *np = params->pdata[i];
-        char *name = g_strconcat(prefix, np->name, NULL);
-        g_ptr_array_add(names, name);
+        char *name = g_strconcat (prefix, np->name, NULL);
+        g_ptr_array_add (names, name);
         w[n++] = (DnStWrite){name, np->param->shape, np->param->value};
-        if (g_str_has_suffix(np->name, ".running_var")) {
+        if (g_str_has_suffix (np->name, ".running_var")) {
             /* PyTorch writes a 0-dimensional int64 here; a scalar of any kind is ignored */
-            char *t = g_strdup_printf("%s%s.num_batches_tracked", prefix, np->node->name);
-            g_ptr_array_add(names, t);
-            w[n++] = (DnStWrite){t, dn_shape_make(0, NULL), &tracked};
+            char *t = g_strdup_printf ("%s%s.num_batches_tracked", prefix, np->node->name);
+            g_ptr_array_add (names, t);
+            w[n++] = (DnStWrite){t, dn_shape_make (0, NULL), &tracked};
         }
     }
-    g_autofree char *path = g_build_filename(dir, "torch.safetensors", NULL);
-    g_autoptr(GError) error = NULL;
-    g_assert_true(dn_safetensors_write(path, w, n, NULL, &error));
-    g_assert_no_error(error);
+    g_autofree char *path = g_build_filename (dir, "torch.safetensors", NULL);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_safetensors_write (path, w, n, NULL, &error));
+    g_assert_no_error (error);
 
-    g_autoptr(DnSafetensors) st = dn_safetensors_read(path, &error);
-    g_assert_no_error(error);
-    g_autoptr(DnNetwork) b = build_example("resnet-small");
-    g_assert_true(dn_model_load_weights(b, st, "torch.safetensors", &error));
-    g_assert_no_error(error);
-    assert_same_params(a, b, TRUE);
-    g_assert_cmpint(memcmp(a->params, b->params, a->n_params * sizeof(float)), ==, 0);
-    g_assert_cmpint(memcmp(a->buffers, b->buffers, a->n_buffers * sizeof(float)), ==, 0);
-    dn_test_tmpdir_remove(dir);
+    g_autoptr (DnSafetensors) st = dn_safetensors_read (path, &error);
+    g_assert_no_error (error);
+    g_autoptr (DnNetwork) b = build_example ("resnet-small");
+    g_assert_true (dn_model_load_weights (b, st, "torch.safetensors", &error));
+    g_assert_no_error (error);
+    assert_same_params (a, b, TRUE);
+    g_assert_cmpint (memcmp (a->params, b->params, a->n_params * sizeof (float)), ==, 0);
+    g_assert_cmpint (memcmp (a->buffers, b->buffers, a->n_buffers * sizeof (float)), ==, 0);
+    dn_test_tmpdir_remove (dir);
 }
 
-static void test_load_weights_plain(void)
+static void test_load_weights_plain (void)
 {
-    check_load_weights("");
+    check_load_weights ("");
 }
 
-static void test_load_weights_module_prefix(void)
+static void test_load_weights_module_prefix (void)
 {
-    check_load_weights("module.");
+    check_load_weights ("module.");
 }
 
-static void test_load_weights_compiled_prefix(void)
+static void test_load_weights_compiled_prefix (void)
 {
-    check_load_weights("module._orig_mod.");
+    check_load_weights ("module._orig_mod.");
 }
 
-static void test_load_weights_error_names_file(void)
+static void test_load_weights_error_names_file (void)
 {
-    g_autofree char *dir = dn_test_tmpdir();
-    g_autoptr(DnNetwork) net = build_example("mlp");
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autoptr (DnNetwork) net = build_example ("mlp");
     g_autofree char *path =
-        write_model(dir, "w.safetensors", net, "module.", NULL, NULL, "module.head.weight", NULL);
-    g_autoptr(GError) error = NULL;
-    g_autoptr(DnSafetensors) st = dn_safetensors_read(path, &error);
-    g_assert_no_error(error);
-    g_autoptr(DnNetwork) b = build_example("mlp");
-    g_assert_false(dn_model_load_weights(b, st, "weights.safetensors", &error));
-    g_assert_error(error, DN_ERROR, DN_ERROR_FORMAT);
-    assert_message_has(error, "weights.safetensors");
-    assert_message_has(error, "module.head.weight");
-    dn_test_tmpdir_remove(dir);
+        write_model (dir, "w.safetensors", net, "module.", NULL, NULL, "module.head.weight", NULL);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnSafetensors) st = dn_safetensors_read (path, &error);
+    g_assert_no_error (error);
+    g_autoptr (DnNetwork) b = build_example ("mlp");
+    g_assert_false (dn_model_load_weights (b, st, "weights.safetensors", &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_FORMAT);
+    assert_message_has (error, "weights.safetensors");
+    assert_message_has (error, "module.head.weight");
+    dn_test_tmpdir_remove (dir);
 }
 
-int main(int argc, char **argv)
+int main (int argc, char **argv)
 {
-    g_test_init(&argc, &argv, NULL);
+    g_test_init (&argc, &argv, NULL);
 
-    g_test_add_func("/engine/network/build/mlp", test_mlp);
-    g_test_add_func("/engine/network/build/example-mlp", test_example_mlp);
-    g_test_add_func("/engine/network/build/example-mnist-cnn", test_example_mnist_cnn);
-    g_test_add_func("/engine/network/build/example-resnet-small", test_example_resnet);
-    g_test_add_func("/engine/network/build/residual", test_residual);
+    g_test_add_func ("/engine/network/build/mlp", test_mlp);
+    g_test_add_func ("/engine/network/build/example-mlp", test_example_mlp);
+    g_test_add_func ("/engine/network/build/example-mnist-cnn", test_example_mnist_cnn);
+    g_test_add_func ("/engine/network/build/example-resnet-small", test_example_resnet);
+    g_test_add_func ("/engine/network/build/residual", test_residual);
 
-    for (guint i = 0; i < G_N_ELEMENTS(error_cases); i++)
-        g_test_add_data_func(error_cases[i].path, &error_cases[i], test_error_case);
-    g_test_add_func("/engine/network/errors/null", test_null_description);
+    for (guint i = 0; i < G_N_ELEMENTS (error_cases); i++)
+        g_test_add_data_func (error_cases[i].path, &error_cases[i], test_error_case);
+    g_test_add_func ("/engine/network/errors/null", test_null_description);
 
-    g_test_add_func("/engine/network/to-json/examples", test_roundtrip_examples);
-    g_test_add_func("/engine/network/to-json/residual", test_roundtrip_residual);
-    g_test_add_func("/engine/network/to-json/settings", test_roundtrip_settings);
+    g_test_add_func ("/engine/network/to-json/examples", test_roundtrip_examples);
+    g_test_add_func ("/engine/network/to-json/residual", test_roundtrip_residual);
+    g_test_add_func ("/engine/network/to-json/settings", test_roundtrip_settings);
 
-    g_test_add_func("/engine/network/forward/batch-mnist-cnn", test_forward_batch_mnist);
-    g_test_add_func("/engine/network/forward/batch-resnet-small", test_forward_batch_resnet);
-    g_test_add_func("/engine/network/forward/batch-residual", test_forward_batch_residual);
-    g_test_add_func("/engine/network/forward/reserve-grows", test_reserve_grows);
-    g_test_add_func("/engine/network/backward/accumulates-mlp", test_backward_accumulates_mlp);
-    g_test_add_func("/engine/network/backward/accumulates-residual",
-                    test_backward_accumulates_residual);
+    g_test_add_func ("/engine/network/forward/batch-mnist-cnn", test_forward_batch_mnist);
+    g_test_add_func ("/engine/network/forward/batch-resnet-small", test_forward_batch_resnet);
+    g_test_add_func ("/engine/network/forward/batch-residual", test_forward_batch_residual);
+    g_test_add_func ("/engine/network/forward/reserve-grows", test_reserve_grows);
+    g_test_add_func ("/engine/network/backward/accumulates-mlp", test_backward_accumulates_mlp);
+    g_test_add_func ("/engine/network/backward/accumulates-residual",
+                     test_backward_accumulates_residual);
 
-    g_test_add_func("/engine/network/named-params/mnist-cnn", test_named_params);
-    g_test_add_func("/engine/network/named-params/buffers", test_named_params_buffers);
-    g_test_add_func("/engine/network/summary", test_summary);
+    g_test_add_func ("/engine/network/named-params/mnist-cnn", test_named_params);
+    g_test_add_func ("/engine/network/named-params/buffers", test_named_params_buffers);
+    g_test_add_func ("/engine/network/summary", test_summary);
 
-    g_test_add_func("/engine/network/model/roundtrip", test_model_roundtrip);
-    g_test_add_func("/engine/network/model/no-description", test_load_no_description);
-    g_test_add_func("/engine/network/model/corrupt-description", test_load_corrupt_description);
-    g_test_add_func("/engine/network/model/wrong-shape", test_load_wrong_shape);
-    g_test_add_func("/engine/network/model/missing-tensor", test_load_missing_tensor);
-    g_test_add_func("/engine/network/model/extra-tensor", test_load_extra_tensor);
-    g_test_add_func("/engine/network/model/missing-file", test_load_missing_file);
-    g_test_add_func("/engine/network/model/weights-plain", test_load_weights_plain);
-    g_test_add_func("/engine/network/model/weights-module-prefix", test_load_weights_module_prefix);
-    g_test_add_func("/engine/network/model/weights-compiled-prefix",
-                    test_load_weights_compiled_prefix);
-    g_test_add_func("/engine/network/model/weights-error-names-file",
-                    test_load_weights_error_names_file);
+    g_test_add_func ("/engine/network/model/roundtrip", test_model_roundtrip);
+    g_test_add_func ("/engine/network/model/no-description", test_load_no_description);
+    g_test_add_func ("/engine/network/model/corrupt-description", test_load_corrupt_description);
+    g_test_add_func ("/engine/network/model/wrong-shape", test_load_wrong_shape);
+    g_test_add_func ("/engine/network/model/missing-tensor", test_load_missing_tensor);
+    g_test_add_func ("/engine/network/model/extra-tensor", test_load_extra_tensor);
+    g_test_add_func ("/engine/network/model/missing-file", test_load_missing_file);
+    g_test_add_func ("/engine/network/model/weights-plain", test_load_weights_plain);
+    g_test_add_func ("/engine/network/model/weights-module-prefix",
+                     test_load_weights_module_prefix);
+    g_test_add_func ("/engine/network/model/weights-compiled-prefix",
+                     test_load_weights_compiled_prefix);
+    g_test_add_func ("/engine/network/model/weights-error-names-file",
+                     test_load_weights_error_names_file);
 
-    return g_test_run();
+    return g_test_run ();
 }

@@ -89,12 +89,10 @@ static void assert_same_file (const char *a_dir, const char *b_dir, const char *
 /* The run's files that hold no wall-clock times must match byte for byte. */
 static void assert_same_run (const char *a_dir, const char *b_dir)
 {
-    static const char *const files[] = {"mlp-dendritesScores.csv",
-                                        "mlp-dendritesbest_test_scores.csv",
-                                        "mlp-dendriteslearning_rate.csv",
-                                        "mlp-dendritesparam_counts.csv",
-                                        "mlp-dendritesswitch_epochs.csv",
-                                        NULL};
+    static const char *const files[] = {
+        "mlp-dendritesScores.csv",        "mlp-dendritesbest_test_scores.csv",
+        "mlp-dendriteslearning_rate.csv", "mlp-dendritesparam_counts.csv",
+        "mlp-dendritesswitch_epochs.csv", NULL};
     for (int i = 0; files[i] != NULL; i++)
         assert_same_file (a_dir, b_dir, files[i]);
     static const char *const models[] = {"best_model.safetensors", "final_clean_pai.safetensors",
@@ -138,13 +136,23 @@ static void test_stop_and_resume (gconstpointer data)
 static void test_file_set (void)
 {
     const char *dir = reference_run ();
-    static const char *const files[] = {
-        "best_model.safetensors", "latest.safetensors", "final_clean_pai.safetensors",
-        "beforeSwitch_0.safetensors", "best_model_beforeSwitch_0.safetensors",
-        "switch_2.safetensors", "experiment.json", "run.log", "history.csv",
-        "mlp-dendritesScores.csv", "mlp-dendritesTimes.csv", "mlp-dendriteslearning_rate.csv",
-        "mlp-dendritesparam_counts.csv", "mlp-dendritesswitch_epochs.csv",
-        "mlp-dendritesbest_test_scores.csv", "mlp-dendrites.png", NULL};
+    static const char *const files[] = {"best_model.safetensors",
+                                        "latest.safetensors",
+                                        "final_clean_pai.safetensors",
+                                        "beforeSwitch_0.safetensors",
+                                        "best_model_beforeSwitch_0.safetensors",
+                                        "switch_2.safetensors",
+                                        "experiment.json",
+                                        "run.log",
+                                        "history.csv",
+                                        "mlp-dendritesScores.csv",
+                                        "mlp-dendritesTimes.csv",
+                                        "mlp-dendriteslearning_rate.csv",
+                                        "mlp-dendritesparam_counts.csv",
+                                        "mlp-dendritesswitch_epochs.csv",
+                                        "mlp-dendritesbest_test_scores.csv",
+                                        "mlp-dendrites.png",
+                                        NULL};
     for (int i = 0; files[i] != NULL; i++) {
         g_autofree char *path = g_build_filename (dir, files[i], NULL);
         if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
@@ -194,8 +202,9 @@ static void test_kill_and_resume (void)
      * kernels than this test, so compare program with program). */
     g_autofree char *ref_out = g_build_filename (out, "reference", NULL);
     {
-        char *argv[] = {(char *) cli, (char *) "train", exp_path, (char *) "--out", ref_out,
-                        (char *) "--threads", (char *) "2", (char *) "--json", NULL};
+        char *argv[] = {(char *) cli,     (char *) "train",  exp_path,
+                        (char *) "--out", ref_out,           (char *) "--threads",
+                        (char *) "2",     (char *) "--json", NULL};
         int exit_status = -1;
         g_assert_true (g_spawn_sync (NULL, argv, NULL,
                                      G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
@@ -205,16 +214,17 @@ static void test_kill_and_resume (void)
     g_autofree char *ref = g_build_filename (ref_out, "mlp-dendrites", NULL);
     for (int kill_ms = 150; kill_ms <= 950; kill_ms += 400) {
         g_autofree char *run_out = g_build_filename (out, "runs", NULL);
-        char *argv[] = {(char *) cli, (char *) "train", exp_path, (char *) "--out", run_out,
-                        (char *) "--threads", (char *) "2", (char *) "--json", NULL};
+        char *argv[] = {(char *) cli,     (char *) "train",  exp_path,
+                        (char *) "--out", run_out,           (char *) "--threads",
+                        (char *) "2",     (char *) "--json", NULL};
         GPid pid;
         g_assert_true (g_spawn_async (NULL, argv, NULL,
                                       G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
                                           G_SPAWN_STDERR_TO_DEV_NULL,
                                       NULL, NULL, &pid, &error));
         /* wait for the first checkpoint, then kill at some moment after it */
-        g_autofree char *run_latest = g_build_filename (run_out, "mlp-dendrites",
-                                                        "latest.safetensors", NULL);
+        g_autofree char *run_latest =
+            g_build_filename (run_out, "mlp-dendrites", "latest.safetensors", NULL);
         for (int i = 0; i < 6000 && !g_file_test (run_latest, G_FILE_TEST_EXISTS); i++)
             g_usleep (10000);
         g_usleep (kill_ms * 1000);
@@ -223,8 +233,8 @@ static void test_kill_and_resume (void)
         waitpid (pid, &status, 0);
         g_spawn_close_pid (pid);
         g_autofree char *run_dir = g_build_filename (run_out, "mlp-dendrites", NULL);
-        char *resume_argv[] = {(char *) cli, (char *) "train", (char *) "--resume", run_dir,
-                               (char *) "--threads", (char *) "2", (char *) "--json", NULL};
+        char *resume_argv[] = {(char *) cli,         (char *) "train", (char *) "--resume", run_dir,
+                               (char *) "--threads", (char *) "2",     (char *) "--json",   NULL};
         int exit_status = -1;
         g_autofree char *err = NULL;
         g_assert_true (g_spawn_sync (NULL, resume_argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
@@ -249,8 +259,7 @@ int main (int argc, char **argv)
     g_test_init (&argc, &argv, NULL);
     g_test_add_data_func ("/run/resume/after-epoch-3", GINT_TO_POINTER (3), test_stop_and_resume);
     g_test_add_data_func ("/run/resume/after-epoch-9", GINT_TO_POINTER (9), test_stop_and_resume);
-    g_test_add_data_func ("/run/resume/after-epoch-16", GINT_TO_POINTER (16),
-                          test_stop_and_resume);
+    g_test_add_data_func ("/run/resume/after-epoch-16", GINT_TO_POINTER (16), test_stop_and_resume);
     g_test_add_func ("/run/resume/kill-9", test_kill_and_resume);
     g_test_add_func ("/run/files/whole-set", test_file_set);
     int rc = g_test_run ();

@@ -16,10 +16,10 @@
 #define N_PARAMS (784 * HIDDEN + HIDDEN + HIDDEN * 10 + 10)
 
 /* The MLP on the MNIST sample; optimizer is the "optimizer" object of the file. */
-static DnExperiment *tiny_experiment(const char *name, int epochs, const char *optimizer)
+static DnExperiment *tiny_experiment (const char *name, int epochs, const char *optimizer)
 {
-    g_autofree char *data = dn_test_data_path("datasets/mnist-10k");
-    g_autofree char *text = g_strdup_printf(
+    g_autofree char *data = dn_test_data_path ("datasets/mnist-10k");
+    g_autofree char *text = g_strdup_printf (
         "{\"name\": \"%s\","
         " \"data\": {\"format\": \"idx\", \"path\": \"%s\", \"validation_split\": 0.1,"
         "          \"normalize\": {\"mean\": [0.1307], \"std\": [0.3081]}},"
@@ -33,14 +33,14 @@ static DnExperiment *tiny_experiment(const char *name, int epochs, const char *o
         "   \"device\": \"cpu\"},"
         " \"output\": {\"dir\": \"runs\"}}",
         name, data, HIDDEN, optimizer, epochs);
-    g_autoptr(JsonParser) parser = json_parser_new();
-    g_autoptr(GError) error = NULL;
-    json_parser_load_from_data(parser, text, -1, &error);
-    g_assert_no_error(error);
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autoptr (GError) error = NULL;
+    json_parser_load_from_data (parser, text, -1, &error);
+    g_assert_no_error (error);
     DnExperiment *exp =
-        dn_experiment_from_json(json_parser_get_root(parser), ".", "tiny.json", &error);
-    g_assert_no_error(error);
-    g_assert_nonnull(exp);
+        dn_experiment_from_json (json_parser_get_root (parser), ".", "tiny.json", &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (exp);
     return exp;
 }
 
@@ -62,24 +62,24 @@ typedef struct {
     volatile gint cancel;
 } Recorder;
 
-static void recorder_init(Recorder *r)
+static void recorder_init (Recorder *r)
 {
-    memset(r, 0, sizeof *r);
-    r->kinds = g_array_new(FALSE, FALSE, sizeof(DnEventKind));
-    r->epochs = g_array_new(FALSE, FALSE, sizeof(DnEvent));
+    memset (r, 0, sizeof *r);
+    r->kinds = g_array_new (FALSE, FALSE, sizeof (DnEventKind));
+    r->epochs = g_array_new (FALSE, FALSE, sizeof (DnEvent));
 }
 
-static void recorder_clear(Recorder *r)
+static void recorder_clear (Recorder *r)
 {
-    g_clear_pointer(&r->kinds, g_array_unref);
-    g_clear_pointer(&r->epochs, g_array_unref);
-    g_clear_pointer(&r->done_model_path, g_free);
-    g_clear_pointer(&r->done_run_dir, g_free);
+    g_clear_pointer (&r->kinds, g_array_unref);
+    g_clear_pointer (&r->epochs, g_array_unref);
+    g_clear_pointer (&r->done_model_path, g_free);
+    g_clear_pointer (&r->done_run_dir, g_free);
 }
 
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Recorder, recorder_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Recorder, recorder_clear)
 
-static DnEvent plain_copy(const DnEvent *ev)
+static DnEvent plain_copy (const DnEvent *ev)
 {
     DnEvent c = *ev;
     c.message = NULL;
@@ -89,49 +89,49 @@ static DnEvent plain_copy(const DnEvent *ev)
     return c;
 }
 
-static void on_event(const DnEvent *ev, gpointer user_data)
+static void on_event (const DnEvent *ev, gpointer user_data)
 {
     Recorder *r = user_data;
-    g_array_append_val(r->kinds, ev->kind);
+    g_array_append_val (r->kinds, ev->kind);
     switch (ev->kind) {
     case DN_EVENT_START:
-        r->start = plain_copy(ev);
-        g_assert_nonnull(ev->run_dir);
-        g_assert_cmpstr(ev->device, ==, "cpu");
+        r->start = plain_copy (ev);
+        g_assert_nonnull (ev->run_dir);
+        g_assert_cmpstr (ev->device, ==, "cpu");
         break;
     case DN_EVENT_BATCH:
         r->batch_events++;
         r->last_batch = ev->batch;
         if (r->cancel_epoch > 0 && ev->epoch == r->cancel_epoch && ev->batch >= r->cancel_batch)
-            g_atomic_int_set(&r->cancel, 1);
+            g_atomic_int_set (&r->cancel, 1);
         break;
     case DN_EVENT_EPOCH: {
-        DnEvent c = plain_copy(ev);
-        g_array_append_val(r->epochs, c);
+        DnEvent c = plain_copy (ev);
+        g_array_append_val (r->epochs, c);
         break;
     }
     case DN_EVENT_LOG:
-        g_assert_nonnull(ev->message);
+        g_assert_nonnull (ev->message);
         break;
     case DN_EVENT_DONE:
         r->n_done++;
-        r->done = plain_copy(ev);
-        g_assert_nonnull(ev->message);
-        r->done_model_path = g_strdup(ev->model_path);
-        r->done_run_dir = g_strdup(ev->run_dir);
+        r->done = plain_copy (ev);
+        g_assert_nonnull (ev->message);
+        r->done_model_path = g_strdup (ev->model_path);
+        r->done_run_dir = g_strdup (ev->run_dir);
         break;
     default: /* the tracker's events: checked in the run-order test */
         break;
     }
 }
 
-static DnObserver recorder_observer(Recorder *r)
+static DnObserver recorder_observer (Recorder *r)
 {
     DnObserver obs = {.event = on_event, .user_data = r, .cancel = &r->cancel};
     return obs;
 }
 
-static DnRunOptions options(const char *out_dir)
+static DnRunOptions options (const char *out_dir)
 {
     DnRunOptions o = {0};
     o.out_dir = out_dir;
@@ -140,245 +140,246 @@ static DnRunOptions options(const char *out_dir)
     return o;
 }
 
-static DnEvent *epoch_event(Recorder *r, int i)
+static DnEvent *epoch_event (Recorder *r, int i)
 {
-    return &g_array_index(r->epochs, DnEvent, i);
+    return &g_array_index (r->epochs, DnEvent, i);
 }
 
 /* ---- tests ------------------------------------------------------------------ */
 
 /* log* start (log | batch+ epoch)* done: batches of an epoch before its EPOCH event,
  * epochs numbered 1..n, done once and last. */
-static void test_events_in_order(void)
+static void test_events_in_order (void)
 {
-    g_autofree char *tmp = dn_test_tmpdir();
-    g_autoptr(DnExperiment) exp = tiny_experiment("order", 2, ADAM);
-    g_auto(Recorder) rec;
-    recorder_init(&rec);
-    DnObserver obs = recorder_observer(&rec);
-    DnRunOptions opts = options(tmp);
+    g_autofree char *tmp = dn_test_tmpdir ();
+    g_autoptr (DnExperiment) exp = tiny_experiment ("order", 2, ADAM);
+    g_auto (Recorder) rec;
+    recorder_init (&rec);
+    DnObserver obs = recorder_observer (&rec);
+    DnRunOptions opts = options (tmp);
     DnRunResult result = {0};
-    g_autoptr(GError) error = NULL;
-    g_assert_true(dn_experiment_run(exp, &opts, &obs, &result, &error));
-    g_assert_no_error(error);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_experiment_run (exp, &opts, &obs, &result, &error));
+    g_assert_no_error (error);
 
     gboolean started = FALSE;
     int epoch = 1, batches_in_epoch = 0;
     for (guint i = 0; i < rec.kinds->len; i++) {
-        DnEventKind k = g_array_index(rec.kinds, DnEventKind, i);
+        DnEventKind k = g_array_index (rec.kinds, DnEventKind, i);
         switch (k) {
         case DN_EVENT_LOG:
             break;
         case DN_EVENT_START:
-            g_assert_false(started);
+            g_assert_false (started);
             started = TRUE;
             break;
         case DN_EVENT_BATCH:
-            g_assert_true(started);
+            g_assert_true (started);
             batches_in_epoch++;
             break;
         case DN_EVENT_EPOCH:
-            g_assert_true(started);
-            g_assert_cmpint(batches_in_epoch, >, 0);
-            g_assert_cmpint(epoch_event(&rec, epoch - 1)->epoch, ==, epoch);
+            g_assert_true (started);
+            g_assert_cmpint (batches_in_epoch, >, 0);
+            g_assert_cmpint (epoch_event (&rec, epoch - 1)->epoch, ==, epoch);
             epoch++;
             batches_in_epoch = 0;
             break;
         case DN_EVENT_DONE:
-            g_assert_cmpuint(i, ==, rec.kinds->len - 1);
+            g_assert_cmpuint (i, ==, rec.kinds->len - 1);
             break;
         default:
-            g_error("event kind %d in a run without dendrites", (int)k);
+            g_error ("event kind %d in a run without dendrites", (int) k);
         }
     }
-    g_assert_cmpint(rec.n_done, ==, 1);
-    g_assert_cmpuint(rec.epochs->len, ==, 2);
+    g_assert_cmpint (rec.n_done, ==, 1);
+    g_assert_cmpuint (rec.epochs->len, ==, 2);
 
     /* start: the MNIST sample, split 90/10 */
-    g_assert_cmpint(rec.start.epochs, ==, 2);
-    g_assert_cmpint(rec.start.train_samples + rec.start.val_samples, ==, 8004);
-    g_assert_cmpint(rec.start.val_samples, >, 0);
-    g_assert_cmpint(rec.start.test_samples, ==, 1996);
-    g_assert_cmpint(rec.start.params, ==, N_PARAMS);
-    int n_batches = (int)((rec.start.train_samples + 63) / 64);
-    g_assert_cmpint(rec.start.n_batches, ==, n_batches);
-    g_assert_cmpint(rec.last_batch, ==, n_batches); /* the last batch always reports */
-    g_assert_cmpint(rec.batch_events, ==, 2 * ((n_batches + 4) / 5));
+    g_assert_cmpint (rec.start.epochs, ==, 2);
+    g_assert_cmpint (rec.start.train_samples + rec.start.val_samples, ==, 8004);
+    g_assert_cmpint (rec.start.val_samples, >, 0);
+    g_assert_cmpint (rec.start.test_samples, ==, 1996);
+    g_assert_cmpint (rec.start.params, ==, N_PARAMS);
+    int n_batches = (int) ((rec.start.train_samples + 63) / 64);
+    g_assert_cmpint (rec.start.n_batches, ==, n_batches);
+    g_assert_cmpint (rec.last_batch, ==, n_batches); /* the last batch always reports */
+    g_assert_cmpint (rec.batch_events, ==, 2 * ((n_batches + 4) / 5));
 
     for (int e = 0; e < 2; e++) {
-        DnEvent *ev = epoch_event(&rec, e);
-        g_test_message("epoch %d: loss %.4f, val %.2f %%, test %.2f %%", ev->epoch, ev->loss,
-                       ev->val_acc, ev->test_acc);
-        g_assert_true(isfinite(ev->loss) && ev->loss > 0);
-        g_assert_cmpint(ev->samples, ==, rec.start.train_samples);
-        g_assert_cmpfloat(ev->val_acc, >, 80.0);
-        g_assert_cmpfloat(ev->test_acc, >, 80.0);
-        g_assert_cmpfloat(ev->lr, ==, 0.001);
+        DnEvent *ev = epoch_event (&rec, e);
+        g_test_message ("epoch %d: loss %.4f, val %.2f %%, test %.2f %%", ev->epoch, ev->loss,
+                        ev->val_acc, ev->test_acc);
+        g_assert_true (isfinite (ev->loss) && ev->loss > 0);
+        g_assert_cmpint (ev->samples, ==, rec.start.train_samples);
+        g_assert_cmpfloat (ev->val_acc, >, 80.0);
+        g_assert_cmpfloat (ev->test_acc, >, 80.0);
+        g_assert_cmpfloat (ev->lr, ==, 0.001);
     }
     /* Two epochs of Adam learn something. */
-    g_assert_cmpfloat(epoch_event(&rec, 1)->loss, <, epoch_event(&rec, 0)->loss);
+    g_assert_cmpfloat (epoch_event (&rec, 1)->loss, <, epoch_event (&rec, 0)->loss);
 
     /* done and the result agree with the best EPOCH event */
-    g_assert_false(rec.done.cancelled);
+    g_assert_false (rec.done.cancelled);
     int best = rec.done.best_epoch;
-    g_assert_cmpint(best, >=, 1);
-    g_assert_cmpint(best, <=, 2);
-    g_assert_cmpfloat(rec.done.best_val, ==, epoch_event(&rec, best - 1)->val_acc);
-    g_assert_cmpfloat(rec.done.test_at_best_val, ==, epoch_event(&rec, best - 1)->test_acc);
-    g_assert_cmpint(result.best_epoch, ==, best);
-    g_assert_cmpfloat(result.best_val, ==, rec.done.best_val);
-    g_assert_cmpfloat(result.test_at_best_val, ==, rec.done.test_at_best_val);
-    g_assert_cmpint(result.params, ==, N_PARAMS);
-    g_assert_cmpstr(result.model_path, ==, rec.done_model_path);
-    g_assert_cmpstr(result.run_dir, ==, rec.done_run_dir);
-    dn_run_result_clear(&result);
-    dn_test_tmpdir_remove(tmp);
+    g_assert_cmpint (best, >=, 1);
+    g_assert_cmpint (best, <=, 2);
+    g_assert_cmpfloat (rec.done.best_val, ==, epoch_event (&rec, best - 1)->val_acc);
+    g_assert_cmpfloat (rec.done.test_at_best_val, ==, epoch_event (&rec, best - 1)->test_acc);
+    g_assert_cmpint (result.best_epoch, ==, best);
+    g_assert_cmpfloat (result.best_val, ==, rec.done.best_val);
+    g_assert_cmpfloat (result.test_at_best_val, ==, rec.done.test_at_best_val);
+    g_assert_cmpint (result.params, ==, N_PARAMS);
+    g_assert_cmpstr (result.model_path, ==, rec.done_model_path);
+    g_assert_cmpstr (result.run_dir, ==, rec.done_run_dir);
+    dn_run_result_clear (&result);
+    dn_test_tmpdir_remove (tmp);
 }
 
 /* The run folder: OUT/NAME/ with the best and latest models and the experiment; the
  * best model reloads to the same test accuracy. */
-static void test_run_folder(void)
+static void test_run_folder (void)
 {
-    g_autofree char *tmp = dn_test_tmpdir();
-    g_autoptr(DnExperiment) exp = tiny_experiment("folder", 1, ADAM);
-    g_auto(Recorder) rec;
-    recorder_init(&rec);
-    DnObserver obs = recorder_observer(&rec);
-    DnRunOptions opts = options(tmp);
+    g_autofree char *tmp = dn_test_tmpdir ();
+    g_autoptr (DnExperiment) exp = tiny_experiment ("folder", 1, ADAM);
+    g_auto (Recorder) rec;
+    recorder_init (&rec);
+    DnObserver obs = recorder_observer (&rec);
+    DnRunOptions opts = options (tmp);
     DnRunResult result = {0};
-    g_autoptr(GError) error = NULL;
-    g_assert_true(dn_experiment_run(exp, &opts, &obs, &result, &error));
-    g_assert_no_error(error);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_experiment_run (exp, &opts, &obs, &result, &error));
+    g_assert_no_error (error);
 
-    g_autofree char *run_dir = g_build_filename(tmp, "folder", NULL);
-    g_autofree char *best = g_build_filename(run_dir, "best_model.safetensors", NULL);
-    g_autofree char *latest = g_build_filename(run_dir, "latest.safetensors", NULL);
-    g_autofree char *copy = g_build_filename(run_dir, "experiment.json", NULL);
-    g_assert_cmpstr(result.run_dir, ==, run_dir);
-    g_assert_cmpstr(result.model_path, ==, best);
-    g_assert_true(g_file_test(best, G_FILE_TEST_IS_REGULAR));
-    g_assert_true(g_file_test(latest, G_FILE_TEST_IS_REGULAR));
-    g_assert_true(g_file_test(copy, G_FILE_TEST_IS_REGULAR));
+    g_autofree char *run_dir = g_build_filename (tmp, "folder", NULL);
+    g_autofree char *best = g_build_filename (run_dir, "best_model.safetensors", NULL);
+    g_autofree char *latest = g_build_filename (run_dir, "latest.safetensors", NULL);
+    g_autofree char *copy = g_build_filename (run_dir, "experiment.json", NULL);
+    g_assert_cmpstr (result.run_dir, ==, run_dir);
+    g_assert_cmpstr (result.model_path, ==, best);
+    g_assert_true (g_file_test (best, G_FILE_TEST_IS_REGULAR));
+    g_assert_true (g_file_test (latest, G_FILE_TEST_IS_REGULAR));
+    g_assert_true (g_file_test (copy, G_FILE_TEST_IS_REGULAR));
 
-    g_autoptr(GHashTable) meta = NULL;
-    g_autoptr(DnNetwork) net = dn_model_load(best, dn_backend_cpu(), &meta, &error);
-    g_assert_no_error(error);
-    g_assert_nonnull(g_hash_table_lookup(meta, "dendrite_normalize"));
-    g_autofree char *data = dn_test_data_path("datasets/mnist-10k");
-    g_autoptr(DnDataset) test = dn_dataset_load_idx_dir(data, "test", &error);
-    g_assert_no_error(error);
+    g_autoptr (GHashTable) meta = NULL;
+    g_autoptr (DnNetwork) net = dn_model_load (best, dn_backend_cpu (), &meta, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (g_hash_table_lookup (meta, "dendrite_normalize"));
+    g_autofree char *data = dn_test_data_path ("datasets/mnist-10k");
+    g_autoptr (DnDataset) test = dn_dataset_load_idx_dir (data, "test", &error);
+    g_assert_no_error (error);
     double acc = 0, loss = 0;
-    g_assert_true(dn_evaluate(net, test, &exp->normalize, exp->loss, 64, &acc, &loss, &error));
-    g_assert_no_error(error);
-    g_assert_cmpfloat(acc, ==, result.test_at_best_val);
-    g_assert_cmpfloat(loss, ==, epoch_event(&rec, result.best_epoch - 1)->test_loss);
-    dn_run_result_clear(&result);
-    dn_test_tmpdir_remove(tmp);
+    g_assert_true (dn_evaluate (net, test, &exp->normalize, exp->loss, 64, &acc, &loss, &error));
+    g_assert_no_error (error);
+    g_assert_cmpfloat (acc, ==, result.test_at_best_val);
+    g_assert_cmpfloat (loss, ==, epoch_event (&rec, result.best_epoch - 1)->test_loss);
+    dn_run_result_clear (&result);
+    dn_test_tmpdir_remove (tmp);
 }
 
 /* The run folder's experiment.json loads back as the experiment that ran, small
  * numbers (Adam's eps, 1e-8) included. */
-static void test_experiment_copy_reloads(void)
+static void test_experiment_copy_reloads (void)
 {
-    g_autofree char *tmp = dn_test_tmpdir();
-    g_autoptr(DnExperiment) exp = tiny_experiment("copy", 1, ADAM);
-    DnRunOptions opts = options(tmp);
+    g_autofree char *tmp = dn_test_tmpdir ();
+    g_autoptr (DnExperiment) exp = tiny_experiment ("copy", 1, ADAM);
+    DnRunOptions opts = options (tmp);
     DnRunResult result = {0};
-    g_autoptr(GError) error = NULL;
-    g_assert_true(dn_experiment_run(exp, &opts, NULL, &result, &error));
-    g_assert_no_error(error);
-    g_autofree char *copy = g_build_filename(result.run_dir, "experiment.json", NULL);
-    g_autoptr(DnExperiment) again = dn_experiment_load(copy, &error);
-    g_assert_no_error(error);
-    g_assert_cmpstr(again->name, ==, "copy");
-    g_assert_cmpint(again->batch_size, ==, 64);
-    g_assert_cmpfloat(again->optim.lr, ==, exp->optim.lr);
-    g_assert_cmpfloat(again->optim.eps, ==, exp->optim.eps);
-    dn_run_result_clear(&result);
-    dn_test_tmpdir_remove(tmp);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_experiment_run (exp, &opts, NULL, &result, &error));
+    g_assert_no_error (error);
+    g_autofree char *copy = g_build_filename (result.run_dir, "experiment.json", NULL);
+    g_autoptr (DnExperiment) again = dn_experiment_load (copy, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (again->name, ==, "copy");
+    g_assert_cmpint (again->batch_size, ==, 64);
+    g_assert_cmpfloat (again->optim.lr, ==, exp->optim.lr);
+    g_assert_cmpfloat (again->optim.eps, ==, exp->optim.eps);
+    dn_run_result_clear (&result);
+    dn_test_tmpdir_remove (tmp);
 }
 
 /* The flag raised from the observer after three batches: the loop stops before a
  * fourth, reports done with cancelled, and saves nothing. */
-static void test_cancel_first_epoch(void)
+static void test_cancel_first_epoch (void)
 {
-    g_autofree char *tmp = dn_test_tmpdir();
-    g_autoptr(DnExperiment) exp = tiny_experiment("cancel", 3, ADAM);
-    g_auto(Recorder) rec;
-    recorder_init(&rec);
+    g_autofree char *tmp = dn_test_tmpdir ();
+    g_autoptr (DnExperiment) exp = tiny_experiment ("cancel", 3, ADAM);
+    g_auto (Recorder) rec;
+    recorder_init (&rec);
     rec.cancel_epoch = 1;
     rec.cancel_batch = 3;
-    DnObserver obs = recorder_observer(&rec);
-    DnRunOptions opts = options(tmp);
+    DnObserver obs = recorder_observer (&rec);
+    DnRunOptions opts = options (tmp);
     opts.batch_every = 1;
     DnRunResult result = {0};
-    g_autoptr(GError) error = NULL;
-    g_assert_true(dn_experiment_run(exp, &opts, &obs, &result, &error));
-    g_assert_no_error(error);
-    g_assert_cmpint(rec.batch_events, ==, 3);
-    g_assert_cmpint(rec.last_batch, ==, 3);
-    g_assert_cmpuint(rec.epochs->len, ==, 0);
-    g_assert_cmpint(rec.n_done, ==, 1);
-    g_assert_true(rec.done.cancelled);
-    g_assert_cmpint(rec.done.best_epoch, ==, 0);
-    g_assert_null(rec.done_model_path);
-    g_assert_null(result.model_path);
-    g_assert_cmpint(result.best_epoch, ==, 0);
-    g_autofree char *best = g_build_filename(tmp, "cancel", "best_model.safetensors", NULL);
-    g_assert_false(g_file_test(best, G_FILE_TEST_EXISTS));
-    dn_run_result_clear(&result);
-    dn_test_tmpdir_remove(tmp);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_experiment_run (exp, &opts, &obs, &result, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (rec.batch_events, ==, 3);
+    g_assert_cmpint (rec.last_batch, ==, 3);
+    g_assert_cmpuint (rec.epochs->len, ==, 0);
+    g_assert_cmpint (rec.n_done, ==, 1);
+    g_assert_true (rec.done.cancelled);
+    g_assert_cmpint (rec.done.best_epoch, ==, 0);
+    g_assert_null (rec.done_model_path);
+    g_assert_null (result.model_path);
+    g_assert_cmpint (result.best_epoch, ==, 0);
+    g_autofree char *best = g_build_filename (tmp, "cancel", "best_model.safetensors", NULL);
+    g_assert_false (g_file_test (best, G_FILE_TEST_EXISTS));
+    dn_run_result_clear (&result);
+    dn_test_tmpdir_remove (tmp);
 }
 
 /* Cancelled during the second epoch: the first epoch's model stays the result. */
-static void test_cancel_second_epoch(void)
+static void test_cancel_second_epoch (void)
 {
-    g_autofree char *tmp = dn_test_tmpdir();
-    g_autoptr(DnExperiment) exp = tiny_experiment("cancel2", 3, ADAM);
-    g_auto(Recorder) rec;
-    recorder_init(&rec);
-    DnObserver obs = recorder_observer(&rec);
-    DnRunOptions opts = options(tmp);
+    g_autofree char *tmp = dn_test_tmpdir ();
+    g_autoptr (DnExperiment) exp = tiny_experiment ("cancel2", 3, ADAM);
+    g_auto (Recorder) rec;
+    recorder_init (&rec);
+    DnObserver obs = recorder_observer (&rec);
+    DnRunOptions opts = options (tmp);
     opts.batch_every = 1;
     rec.cancel_epoch = 2;
     rec.cancel_batch = 2;
     DnRunResult result = {0};
-    g_autoptr(GError) error = NULL;
-    g_assert_true(dn_experiment_run(exp, &opts, &obs, &result, &error));
-    g_assert_no_error(error);
-    g_assert_cmpint(rec.batch_events, ==, rec.start.n_batches + 2);
-    g_assert_cmpint(rec.last_batch, ==, 2);
-    g_assert_cmpuint(rec.epochs->len, ==, 1);
-    g_assert_true(rec.done.cancelled);
-    g_assert_cmpint(rec.done.best_epoch, ==, 1);
-    g_assert_cmpfloat(rec.done.test_at_best_val, ==, epoch_event(&rec, 0)->test_acc);
-    g_assert_nonnull(result.model_path);
-    g_assert_true(g_file_test(result.model_path, G_FILE_TEST_IS_REGULAR));
-    dn_run_result_clear(&result);
-    dn_test_tmpdir_remove(tmp);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_experiment_run (exp, &opts, &obs, &result, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (rec.batch_events, ==, rec.start.n_batches + 2);
+    g_assert_cmpint (rec.last_batch, ==, 2);
+    g_assert_cmpuint (rec.epochs->len, ==, 1);
+    g_assert_true (rec.done.cancelled);
+    g_assert_cmpint (rec.done.best_epoch, ==, 1);
+    g_assert_cmpfloat (rec.done.test_at_best_val, ==, epoch_event (&rec, 0)->test_acc);
+    g_assert_nonnull (result.model_path);
+    g_assert_true (g_file_test (result.model_path, G_FILE_TEST_IS_REGULAR));
+    dn_run_result_clear (&result);
+    dn_test_tmpdir_remove (tmp);
 }
 
 /* SGD with a learning rate of 1e6 overflows within a few batches: a NUMERIC error
  * that names the learning rate, no DONE event, no crash, no leak (ASan). */
-static void test_diverging_run(void)
+static void test_diverging_run (void)
 {
-    g_autofree char *tmp = dn_test_tmpdir();
-    g_autoptr(DnExperiment) exp = tiny_experiment("diverge", 2, "{\"type\": \"sgd\", \"lr\": 1e6}");
-    g_auto(Recorder) rec;
-    recorder_init(&rec);
-    DnObserver obs = recorder_observer(&rec);
-    DnRunOptions opts = options(tmp);
+    g_autofree char *tmp = dn_test_tmpdir ();
+    g_autoptr (DnExperiment) exp =
+        tiny_experiment ("diverge", 2, "{\"type\": \"sgd\", \"lr\": 1e6}");
+    g_auto (Recorder) rec;
+    recorder_init (&rec);
+    DnObserver obs = recorder_observer (&rec);
+    DnRunOptions opts = options (tmp);
     DnRunResult result = {0};
-    g_autoptr(GError) error = NULL;
-    g_assert_false(dn_experiment_run(exp, &opts, &obs, &result, &error));
-    g_assert_error(error, DN_ERROR, DN_ERROR_NUMERIC);
-    g_test_message("%s", error->message);
-    g_assert_nonnull(strstr(error->message, "learning rate"));
-    g_assert_nonnull(strstr(error->message, "1e+06"));
-    g_assert_cmpint(rec.n_done, ==, 0);
-    g_assert_null(result.model_path);
-    g_assert_null(result.run_dir);
-    dn_test_tmpdir_remove(tmp);
+    g_autoptr (GError) error = NULL;
+    g_assert_false (dn_experiment_run (exp, &opts, &obs, &result, &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_NUMERIC);
+    g_test_message ("%s", error->message);
+    g_assert_nonnull (strstr (error->message, "learning rate"));
+    g_assert_nonnull (strstr (error->message, "1e+06"));
+    g_assert_cmpint (rec.n_done, ==, 0);
+    g_assert_null (result.model_path);
+    g_assert_null (result.run_dir);
+    dn_test_tmpdir_remove (tmp);
 }
 
 typedef struct {
@@ -387,65 +388,65 @@ typedef struct {
     gsize model_len;
 } RunDigest;
 
-static void run_digest(guint64 seed, const char *out_dir, RunDigest *d)
+static void run_digest (guint64 seed, const char *out_dir, RunDigest *d)
 {
-    g_autoptr(DnExperiment) exp = tiny_experiment("seeded", 2, ADAM);
-    g_auto(Recorder) rec;
-    recorder_init(&rec);
-    DnObserver obs = recorder_observer(&rec);
-    DnRunOptions opts = options(out_dir);
+    g_autoptr (DnExperiment) exp = tiny_experiment ("seeded", 2, ADAM);
+    g_auto (Recorder) rec;
+    recorder_init (&rec);
+    DnObserver obs = recorder_observer (&rec);
+    DnRunOptions opts = options (out_dir);
     opts.seed_set = TRUE;
     opts.seed = seed;
     DnRunResult result = {0};
-    g_autoptr(GError) error = NULL;
-    g_assert_true(dn_experiment_run(exp, &opts, &obs, &result, &error));
-    g_assert_no_error(error);
-    g_assert_cmpuint(rec.epochs->len, ==, 2);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_experiment_run (exp, &opts, &obs, &result, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (rec.epochs->len, ==, 2);
     for (int e = 0; e < 2; e++) {
-        d->loss[e] = epoch_event(&rec, e)->loss;
-        d->val[e] = epoch_event(&rec, e)->val_acc;
-        d->test[e] = epoch_event(&rec, e)->test_acc;
+        d->loss[e] = epoch_event (&rec, e)->loss;
+        d->val[e] = epoch_event (&rec, e)->val_acc;
+        d->test[e] = epoch_event (&rec, e)->test_acc;
     }
-    g_assert_true(g_file_get_contents(result.model_path, &d->model, &d->model_len, NULL));
-    dn_run_result_clear(&result);
+    g_assert_true (g_file_get_contents (result.model_path, &d->model, &d->model_len, NULL));
+    dn_run_result_clear (&result);
 }
 
-static void test_seed(void)
+static void test_seed (void)
 {
-    g_autofree char *tmp = dn_test_tmpdir();
+    g_autofree char *tmp = dn_test_tmpdir ();
     static const guint64 seeds[3] = {7, 7, 8};
     RunDigest d[3] = {{{0}}};
     for (int i = 0; i < 3; i++) {
-        g_autofree char *out = g_strdup_printf("%s/run%d", tmp, i);
-        run_digest(seeds[i], out, &d[i]);
-        g_test_message("seed %" G_GUINT64_FORMAT ": loss %.17g %.17g, test %.2f %.2f", seeds[i],
-                       d[i].loss[0], d[i].loss[1], d[i].test[0], d[i].test[1]);
+        g_autofree char *out = g_strdup_printf ("%s/run%d", tmp, i);
+        run_digest (seeds[i], out, &d[i]);
+        g_test_message ("seed %" G_GUINT64_FORMAT ": loss %.17g %.17g, test %.2f %.2f", seeds[i],
+                        d[i].loss[0], d[i].loss[1], d[i].test[0], d[i].test[1]);
     }
     /* same seed: the same numbers, bit for bit, and the same model file */
-    g_assert_cmpmem(d[0].loss, sizeof d[0].loss, d[1].loss, sizeof d[1].loss);
-    g_assert_cmpmem(d[0].val, sizeof d[0].val, d[1].val, sizeof d[1].val);
-    g_assert_cmpmem(d[0].test, sizeof d[0].test, d[1].test, sizeof d[1].test);
-    g_assert_cmpmem(d[0].model, d[0].model_len, d[1].model, d[1].model_len);
+    g_assert_cmpmem (d[0].loss, sizeof d[0].loss, d[1].loss, sizeof d[1].loss);
+    g_assert_cmpmem (d[0].val, sizeof d[0].val, d[1].val, sizeof d[1].val);
+    g_assert_cmpmem (d[0].test, sizeof d[0].test, d[1].test, sizeof d[1].test);
+    g_assert_cmpmem (d[0].model, d[0].model_len, d[1].model, d[1].model_len);
     /* another seed: another initialisation, shuffle and split */
-    g_assert_cmpfloat(d[0].loss[0], !=, d[2].loss[0]);
-    g_assert_cmpfloat(d[0].loss[1], !=, d[2].loss[1]);
-    g_assert_cmpuint(d[0].model_len, ==, d[2].model_len);
-    g_assert_true(memcmp(d[0].model, d[2].model, d[0].model_len) != 0);
+    g_assert_cmpfloat (d[0].loss[0], !=, d[2].loss[0]);
+    g_assert_cmpfloat (d[0].loss[1], !=, d[2].loss[1]);
+    g_assert_cmpuint (d[0].model_len, ==, d[2].model_len);
+    g_assert_true (memcmp (d[0].model, d[2].model, d[0].model_len) != 0);
     for (int i = 0; i < 3; i++)
-        g_free(d[i].model);
-    dn_test_tmpdir_remove(tmp);
+        g_free (d[i].model);
+    dn_test_tmpdir_remove (tmp);
 }
 
-int main(int argc, char **argv)
+int main (int argc, char **argv)
 {
-    g_test_init(&argc, &argv, NULL);
-    g_test_add_func("/train/events/order", test_events_in_order);
-    g_test_add_func("/train/run-folder", test_run_folder);
-    g_test_add_func("/train/cancel/first-epoch", test_cancel_first_epoch);
-    g_test_add_func("/train/cancel/second-epoch", test_cancel_second_epoch);
-    g_test_add_func("/train/diverge/numeric-error", test_diverging_run);
-    g_test_add_func("/train/seed", test_seed);
+    g_test_init (&argc, &argv, NULL);
+    g_test_add_func ("/train/events/order", test_events_in_order);
+    g_test_add_func ("/train/run-folder", test_run_folder);
+    g_test_add_func ("/train/cancel/first-epoch", test_cancel_first_epoch);
+    g_test_add_func ("/train/cancel/second-epoch", test_cancel_second_epoch);
+    g_test_add_func ("/train/diverge/numeric-error", test_diverging_run);
+    g_test_add_func ("/train/seed", test_seed);
     /* json-glib 1.6 wrote Adam's eps as "1e-08.0", which nothing reads back */
-    g_test_add_func("/train/run-folder/experiment-reloads", test_experiment_copy_reloads);
-    return g_test_run();
+    g_test_add_func ("/train/run-folder/experiment-reloads", test_experiment_copy_reloads);
+    return g_test_run ();
 }

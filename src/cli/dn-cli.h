@@ -11,7 +11,7 @@ G_BEGIN_DECLS
 
 typedef struct {
     FILE *out;
-    gboolean tty;       /* redraw a bar in place */
+    gboolean tty; /* redraw a bar in place */
     int last_width;
 } DnCliProgress;
 

@@ -114,8 +114,7 @@ void dn_cpu_gemm (DnBackend *be, gboolean trans_a, gboolean trans_b, int m, int 
     dn_parallel_run (nt, gemm_task, &job);
 }
 
-void dn_cpu_axpy (DnBackend *be, size_t n, float alpha, const float *restrict x,
-                  float *restrict y)
+void dn_cpu_axpy (DnBackend *be, size_t n, float alpha, const float *restrict x, float *restrict y)
 {
     for (size_t i = 0; i < n; i++)
         y[i] += alpha * x[i];
@@ -237,7 +236,9 @@ int dn_backend_cpu_get_threads (void)
 
 static int par_tasks (size_t n)
 {
-    return n < PAR_MIN_ELEMENTS ? 1 : MAX (1, MIN (dn_cpu_threads (), (int) (n / (PAR_MIN_ELEMENTS / 2))));
+    return n < PAR_MIN_ELEMENTS
+               ? 1
+               : MAX (1, MIN (dn_cpu_threads (), (int) (n / (PAR_MIN_ELEMENTS / 2))));
 }
 
 typedef struct {
@@ -308,7 +309,8 @@ static void maxpool_forward_task (int t, int nt, gpointer data)
     PoolJob *j = data;
     size_t lo, hi;
     dn_parallel_slice ((size_t) j->batch, t, nt, &lo, &hi);
-    size_t xs = (size_t) j->g->c_in * j->g->h * j->g->w, ys = (size_t) j->g->c_in * j->g->oh * j->g->ow;
+    size_t xs = (size_t) j->g->c_in * j->g->h * j->g->w,
+           ys = (size_t) j->g->c_in * j->g->oh * j->g->ow;
     dn_cpu_maxpool2d_forward (j->be, j->g, (int) (hi - lo), j->in + lo * xs, j->out + lo * ys,
                               j->argmax + lo * ys);
 }
@@ -326,13 +328,14 @@ static void maxpool_backward_task (int t, int nt, gpointer data)
     PoolJob *j = data;
     size_t lo, hi;
     dn_parallel_slice ((size_t) j->batch, t, nt, &lo, &hi);
-    size_t xs = (size_t) j->g->c_in * j->g->h * j->g->w, ys = (size_t) j->g->c_in * j->g->oh * j->g->ow;
+    size_t xs = (size_t) j->g->c_in * j->g->h * j->g->w,
+           ys = (size_t) j->g->c_in * j->g->oh * j->g->ow;
     dn_cpu_maxpool2d_backward (j->be, j->g, (int) (hi - lo), j->in + lo * ys, j->argmax + lo * ys,
                                j->out + lo * xs);
 }
 
-static void par_maxpool2d_backward (DnBackend *be, const DnConvGeom *g, int batch,
-                                    const float *dy, const int32_t *argmax, float *dx)
+static void par_maxpool2d_backward (DnBackend *be, const DnConvGeom *g, int batch, const float *dy,
+                                    const int32_t *argmax, float *dx)
 {
     PoolJob j = {be, g, batch, dy, dx, (int32_t *) argmax};
     size_t n = (size_t) batch * g->c_in * g->h * g->w;
@@ -383,27 +386,27 @@ static void par_sgd_update (DnBackend *be, size_t n, float *w, const float *g, f
                             float lr, float momentum, float dampening, gboolean nesterov,
                             float weight_decay, gboolean first_step)
 {
-    OptJob j = {be, 0, n, w, g, momentum_buf, NULL, NULL, lr, momentum, dampening, weight_decay,
-                0, nesterov, first_step, 0};
+    OptJob j = {be,   0,        n,          w,        g,         momentum_buf,
+                NULL, NULL,     lr,         momentum, dampening, weight_decay,
+                0,    nesterov, first_step, 0};
     dn_parallel_run (par_tasks (n), opt_task, &j);
 }
 
-static void par_adam_update (DnBackend *be, size_t n, float *w, const float *g, float *m,
-                             float *v, float *vmax, float lr, float beta1, float beta2, float eps,
-                             float weight_decay, gboolean decoupled, gboolean amsgrad,
-                             int64_t step)
+static void par_adam_update (DnBackend *be, size_t n, float *w, const float *g, float *m, float *v,
+                             float *vmax, float lr, float beta1, float beta2, float eps,
+                             float weight_decay, gboolean decoupled, gboolean amsgrad, int64_t step)
 {
-    OptJob j = {be, 1, n, w, g, m, v, vmax, lr, beta1, beta2, eps, weight_decay, decoupled,
-                amsgrad, step};
+    OptJob j = {be,           1,         n,       w,   g, m, v, vmax, lr, beta1, beta2, eps,
+                weight_decay, decoupled, amsgrad, step};
     dn_parallel_run (par_tasks (n), opt_task, &j);
 }
 
-static void par_adadelta_update (DnBackend *be, size_t n, float *w, const float *g,
-                                 float *sq_avg, float *acc_delta, float lr, float rho, float eps,
+static void par_adadelta_update (DnBackend *be, size_t n, float *w, const float *g, float *sq_avg,
+                                 float *acc_delta, float lr, float rho, float eps,
                                  float weight_decay)
 {
-    OptJob j = {be, 2, n, w, g, sq_avg, acc_delta, NULL, lr, rho, eps, weight_decay, 0, FALSE,
-                FALSE, 0};
+    OptJob j = {be,           2, n,     w,     g, sq_avg, acc_delta, NULL, lr, rho, eps,
+                weight_decay, 0, FALSE, FALSE, 0};
     dn_parallel_run (par_tasks (n), opt_task, &j);
 }
 
@@ -411,8 +414,9 @@ static void par_rmsprop_update (DnBackend *be, size_t n, float *w, const float *
                                 float *grad_avg, float *momentum_buf, float lr, float alpha,
                                 float eps, float weight_decay, float momentum, gboolean centered)
 {
-    OptJob j = {be, 3, n, w, g, sq_avg, grad_avg, momentum_buf, lr, alpha, eps, weight_decay,
-                momentum, centered, FALSE, 0};
+    OptJob j = {
+        be,           3,        n,        w,     g, sq_avg, grad_avg, momentum_buf, lr, alpha, eps,
+        weight_decay, momentum, centered, FALSE, 0};
     dn_parallel_run (par_tasks (n), opt_task, &j);
 }
 

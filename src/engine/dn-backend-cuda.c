@@ -9,8 +9,7 @@ DnBackend *dn_backend_cuda (GError **error)
     int n = dn_cuda_device_count ();
     if (n == 0) {
         g_set_error (error, DN_ERROR, DN_ERROR_UNSUPPORTED,
-                     "no CUDA device is available (%s); use --device cpu",
-                     dn_cuda_last_error ());
+                     "no CUDA device is available (%s); use --device cpu", dn_cuda_last_error ());
         return NULL;
     }
     char name[256];

@@ -33,12 +33,12 @@ typedef enum {
 /* Geometry of a 2-D convolution or pooling window, one sample.
  * Conv1d is the case h = 1, kh = 1, sh = 1, ph = 0, dh = 1. */
 typedef struct {
-    int c_in, h, w;      /* input channels and spatial size */
-    int c_out, oh, ow;   /* output channels and spatial size */
-    int kh, kw;          /* kernel */
-    int sh, sw;          /* stride */
-    int ph, pw;          /* zero padding (pooling: -inf padding) */
-    int dh, dw;          /* dilation */
+    int c_in, h, w;    /* input channels and spatial size */
+    int c_out, oh, ow; /* output channels and spatial size */
+    int kh, kw;        /* kernel */
+    int sh, sw;        /* stride */
+    int ph, pw;        /* zero padding (pooling: -inf padding) */
+    int dh, dw;        /* dilation */
     int groups;
 } DnConvGeom;
 
@@ -97,10 +97,10 @@ struct DnBackend {
 
     /* Per-channel weights over (n, c, spatial) tensors (the dendrite combination):
      * channel_axpy: y += w[c] * s;  channel_dot: dw[c] += sum over n, spatial of a * b. */
-    void (*channel_axpy) (DnBackend *be, int n, int c, int spatial, const float *w,
-                          const float *s, float *y);
-    void (*channel_dot) (DnBackend *be, int n, int c, int spatial, const float *a,
-                         const float *b, float *dw);
+    void (*channel_axpy) (DnBackend *be, int n, int c, int spatial, const float *w, const float *s,
+                          float *y);
+    void (*channel_dot) (DnBackend *be, int n, int c, int spatial, const float *a, const float *b,
+                         float *dw);
 
     /* Bias over channels: y (n, c, spatial) += b[c]; db[c] += sum of dy over n and spatial. */
     void (*bias_add) (DnBackend *be, int n, int c, int spatial, const float *b, float *y);
@@ -108,8 +108,7 @@ struct DnBackend {
 
     /* Elementwise activations. backward: dx += f'(x) * dy (x is the forward input,
      * y its output; each activation uses whichever is cheaper). */
-    void (*act_forward) (DnBackend *be, DnAct act, float param, size_t n, const float *x,
-                         float *y);
+    void (*act_forward) (DnBackend *be, DnAct act, float param, size_t n, const float *x, float *y);
     void (*act_backward) (DnBackend *be, DnAct act, float param, size_t n, const float *x,
                           const float *y, const float *dy, float *dx);
 
@@ -135,21 +134,18 @@ struct DnBackend {
                                      float *y, float *save_mean, float *save_invstd);
     void (*batchnorm_forward_eval) (DnBackend *be, int n, int c, int spatial, const float *x,
                                     const float *gamma, const float *beta, float eps,
-                                    const float *running_mean, const float *running_var,
-                                    float *y);
+                                    const float *running_mean, const float *running_var, float *y);
     /* dx may be NULL; dgamma/dbeta may be NULL when not affine. */
     void (*batchnorm_backward) (DnBackend *be, int n, int c, int spatial, const float *x,
                                 const float *dy, const float *gamma, const float *save_mean,
-                                const float *save_invstd, float *dx, float *dgamma,
-                                float *dbeta);
+                                const float *save_invstd, float *dx, float *dgamma, float *dbeta);
     /* Layer norm over the last `cols` elements of each of `rows` rows. */
     void (*layernorm_forward) (DnBackend *be, int rows, int cols, const float *x,
                                const float *gamma, const float *beta, float eps, float *y,
                                float *save_mean, float *save_invstd);
-    void (*layernorm_backward) (DnBackend *be, int rows, int cols, const float *x,
-                                const float *dy, const float *gamma, const float *save_mean,
-                                const float *save_invstd, float *dx, float *dgamma,
-                                float *dbeta);
+    void (*layernorm_backward) (DnBackend *be, int rows, int cols, const float *x, const float *dy,
+                                const float *gamma, const float *save_mean,
+                                const float *save_invstd, float *dx, float *dgamma, float *dbeta);
 
     /* Softmax / log-softmax over each row of (rows, cols), and backward from y. */
     void (*softmax_forward) (DnBackend *be, gboolean log, int rows, int cols, const float *x,
@@ -169,14 +165,14 @@ struct DnBackend {
      * (host) and, when dlogits is not NULL, OVERWRITES dlogits with d(mean loss)/dlogits
      * multiplied by `scale`. labels are class indices; targets are (rows, cols). */
     void (*cross_entropy) (DnBackend *be, int rows, int cols, const float *logits,
-                           const int32_t *labels, float label_smoothing, float scale,
-                           double *loss, float *dlogits);
+                           const int32_t *labels, float label_smoothing, float scale, double *loss,
+                           float *dlogits);
     void (*nll) (DnBackend *be, int rows, int cols, const float *logp, const int32_t *labels,
                  float scale, double *loss, float *dlogp);
     void (*mse) (DnBackend *be, int rows, int cols, const float *pred, const float *target,
                  float scale, double *loss, float *dpred);
-    void (*bce_logits) (DnBackend *be, int rows, int cols, const float *logits,
-                        const float *target, float scale, double *loss, float *dlogits);
+    void (*bce_logits) (DnBackend *be, int rows, int cols, const float *logits, const float *target,
+                        float scale, double *loss, float *dlogits);
     /* Number of rows whose argmax equals the label. */
     int (*count_correct) (DnBackend *be, int rows, int cols, const float *logits,
                           const int32_t *labels);
@@ -191,12 +187,11 @@ struct DnBackend {
                          float *vmax, float lr, float beta1, float beta2, float eps,
                          float weight_decay, gboolean decoupled, gboolean amsgrad, int64_t step);
     void (*adadelta_update) (DnBackend *be, size_t n, float *w, const float *g, float *sq_avg,
-                             float *acc_delta, float lr, float rho, float eps,
-                             float weight_decay);
+                             float *acc_delta, float lr, float rho, float eps, float weight_decay);
     /* grad_avg used when centered; momentum_buf when momentum > 0. */
     void (*rmsprop_update) (DnBackend *be, size_t n, float *w, const float *g, float *sq_avg,
-                            float *grad_avg, float *momentum_buf, float lr, float alpha,
-                            float eps, float weight_decay, float momentum, gboolean centered);
+                            float *grad_avg, float *momentum_buf, float lr, float alpha, float eps,
+                            float weight_decay, float momentum, gboolean centered);
 
     void *priv; /* the backend's own state */
 };

@@ -16,9 +16,9 @@ const char *dn_blas_better_core (void)
     if (g_getenv ("OPENBLAS_CORETYPE") != NULL || g_getenv ("DN_KEEP_BLAS_CORE") != NULL)
         return NULL;
     const char *core = dn_blas_core_name ();
-    static const char *const generic[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem",
-                                          "Atom", "Katmai", "Coppermine", "Northwood", "Banias",
-                                          "Sandybridge", NULL};
+    static const char *const generic[] = {"Prescott",  "Core2",  "Penryn",      "Dunnington",
+                                          "Nehalem",   "Atom",   "Katmai",      "Coppermine",
+                                          "Northwood", "Banias", "Sandybridge", NULL};
     gboolean is_generic = FALSE;
     for (int i = 0; generic[i] != NULL; i++)
         if (core != NULL && g_ascii_strcasecmp (core, generic[i]) == 0)

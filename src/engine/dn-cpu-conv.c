@@ -122,7 +122,6 @@ void dn_cpu_transpose_outer (DnBackend *be, int rows, int batch, int inner, cons
  * the parallelism is ours. The GEMM writes each sample's (c_out, P) output in
  * NCHW order directly, so no reordering pass is needed. */
 
-
 static size_t conv_col_size (const DnConvGeom *g)
 {
     return (size_t) g->c_in * g->kh * g->kw * g->oh * g->ow;

@@ -21,9 +21,9 @@
  *                  d = nesterov ? d + momentum * buf : buf
  *   w -= lr * d
  * w, g, momentum_buf are (n). */
-void dn_cpu_sgd_update(DnBackend *be, size_t n, float *w_, const float *g_, float *momentum_buf,
-                       float lr, float momentum, float dampening, gboolean nesterov,
-                       float weight_decay, gboolean first_step)
+void dn_cpu_sgd_update (DnBackend *be, size_t n, float *w_, const float *g_, float *momentum_buf,
+                        float lr, float momentum, float dampening, gboolean nesterov,
+                        float weight_decay, gboolean first_step)
 {
     float *restrict w = w_;
     const float *restrict g = g_;
@@ -37,7 +37,7 @@ void dn_cpu_sgd_update(DnBackend *be, size_t n, float *w_, const float *g_, floa
 
     float *restrict buf = momentum_buf;
     const float mom = momentum;
-    const float keep = (float)(1.0 - (double)dampening);
+    const float keep = (float) (1.0 - (double) dampening);
 
     if (first_step) {
         if (nesterov) {
@@ -79,9 +79,9 @@ void dn_cpu_sgd_update(DnBackend *be, size_t n, float *w_, const float *g_, floa
  *   amsgrad: vmax = max(vmax, v) and vmax replaces v below
  *   w -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
  * w, g, m, v, vmax are (n). */
-void dn_cpu_adam_update(DnBackend *be, size_t n, float *w_, const float *g_, float *m_, float *v_,
-                        float *vmax_, float lr, float beta1, float beta2, float eps,
-                        float weight_decay, gboolean decoupled, gboolean amsgrad, int64_t step)
+void dn_cpu_adam_update (DnBackend *be, size_t n, float *w_, const float *g_, float *m_, float *v_,
+                         float *vmax_, float lr, float beta1, float beta2, float eps,
+                         float weight_decay, gboolean decoupled, gboolean amsgrad, int64_t step)
 {
     float *restrict w = w_;
     const float *restrict g = g_;
@@ -89,17 +89,17 @@ void dn_cpu_adam_update(DnBackend *be, size_t n, float *w_, const float *g_, flo
     float *restrict v = v_;
     float *restrict vmax = vmax_;
 
-    const double t = (double)(step < 1 ? 1 : step);
-    const double bias1 = 1.0 - pow((double)beta1, t);
-    const double bias2 = 1.0 - pow((double)beta2, t);
-    const float step_size = (float)((double)lr / bias1);
-    const float bias2_sqrt = (float)sqrt(bias2);
+    const double t = (double) (step < 1 ? 1 : step);
+    const double bias1 = 1.0 - pow ((double) beta1, t);
+    const double bias2 = 1.0 - pow ((double) beta2, t);
+    const float step_size = (float) ((double) lr / bias1);
+    const float bias2_sqrt = (float) sqrt (bias2);
     const float b1 = beta1, b2 = beta2;
-    const float c1 = (float)(1.0 - (double)beta1);
-    const float c2 = (float)(1.0 - (double)beta2);
+    const float c1 = (float) (1.0 - (double) beta1);
+    const float c2 = (float) (1.0 - (double) beta2);
     /* Adam adds the decay to the gradient; AdamW shrinks the weights instead. */
     const float wd = decoupled ? 0.0f : weight_decay;
-    const float shrink = decoupled ? (float)(1.0 - (double)lr * (double)weight_decay) : 1.0f;
+    const float shrink = decoupled ? (float) (1.0 - (double) lr * (double) weight_decay) : 1.0f;
 
     if (amsgrad) {
         for (size_t i = 0; i < n; i++) {
@@ -110,7 +110,7 @@ void dn_cpu_adam_update(DnBackend *be, size_t n, float *w_, const float *g_, flo
             m[i] = mi;
             v[i] = vi;
             vmax[i] = vm;
-            float denom = sqrtf(vm) / bias2_sqrt + eps;
+            float denom = sqrtf (vm) / bias2_sqrt + eps;
             w[i] = w[i] * shrink - step_size * (mi / denom);
         }
     } else {
@@ -120,7 +120,7 @@ void dn_cpu_adam_update(DnBackend *be, size_t n, float *w_, const float *g_, flo
             float vi = v[i] * b2 + c2 * gi * gi;
             m[i] = mi;
             v[i] = vi;
-            float denom = sqrtf(vi) / bias2_sqrt + eps;
+            float denom = sqrtf (vi) / bias2_sqrt + eps;
             w[i] = w[i] * shrink - step_size * (mi / denom);
         }
     }
@@ -133,21 +133,21 @@ void dn_cpu_adam_update(DnBackend *be, size_t n, float *w_, const float *g_, flo
  *   acc_delta = rho * acc_delta + (1 - rho) * delta^2
  *   w -= lr * delta
  * w, g, sq_avg, acc_delta are (n). */
-void dn_cpu_adadelta_update(DnBackend *be, size_t n, float *w_, const float *g_, float *sq_avg_,
-                            float *acc_delta_, float lr, float rho, float eps, float weight_decay)
+void dn_cpu_adadelta_update (DnBackend *be, size_t n, float *w_, const float *g_, float *sq_avg_,
+                             float *acc_delta_, float lr, float rho, float eps, float weight_decay)
 {
     float *restrict w = w_;
     const float *restrict g = g_;
     float *restrict sq = sq_avg_;
     float *restrict acc = acc_delta_;
-    const float c = (float)(1.0 - (double)rho);
+    const float c = (float) (1.0 - (double) rho);
     const float wd = weight_decay;
 
     for (size_t i = 0; i < n; i++) {
         float gi = g[i] + wd * w[i];
         float s = sq[i] * rho + c * gi * gi;
-        float std = sqrtf(s + eps);
-        float delta = sqrtf(acc[i] + eps) / std * gi;
+        float std = sqrtf (s + eps);
+        float delta = sqrtf (acc[i] + eps) / std * gi;
         sq[i] = s;
         acc[i] = acc[i] * rho + c * delta * delta;
         w[i] -= lr * delta;
@@ -163,16 +163,16 @@ void dn_cpu_adadelta_update(DnBackend *be, size_t n, float *w_, const float *g_,
  *   momentum > 0: buf = momentum * buf + g / avg; w -= lr * buf
  *   else:         w -= lr * g / avg
  * w, g and the buffers are (n). */
-void dn_cpu_rmsprop_update(DnBackend *be, size_t n, float *w_, const float *g_, float *sq_avg_,
-                           float *grad_avg_, float *momentum_buf, float lr, float alpha, float eps,
-                           float weight_decay, float momentum, gboolean centered)
+void dn_cpu_rmsprop_update (DnBackend *be, size_t n, float *w_, const float *g_, float *sq_avg_,
+                            float *grad_avg_, float *momentum_buf, float lr, float alpha, float eps,
+                            float weight_decay, float momentum, gboolean centered)
 {
     float *restrict w = w_;
     const float *restrict g = g_;
     float *restrict sq = sq_avg_;
     float *restrict ga = grad_avg_;
     float *restrict buf = momentum_buf;
-    const float c = (float)(1.0 - (double)alpha);
+    const float c = (float) (1.0 - (double) alpha);
     const float wd = weight_decay;
     const float mom = momentum;
 
@@ -183,7 +183,7 @@ void dn_cpu_rmsprop_update(DnBackend *be, size_t n, float *w_, const float *g_, 
             float a = ga[i] * alpha + c * gi;
             sq[i] = s;
             ga[i] = a;
-            float avg = sqrtf(s - a * a) + eps;
+            float avg = sqrtf (s - a * a) + eps;
             float b = buf[i] * mom + gi / avg;
             buf[i] = b;
             w[i] -= lr * b;
@@ -195,7 +195,7 @@ void dn_cpu_rmsprop_update(DnBackend *be, size_t n, float *w_, const float *g_, 
             float a = ga[i] * alpha + c * gi;
             sq[i] = s;
             ga[i] = a;
-            float avg = sqrtf(s - a * a) + eps;
+            float avg = sqrtf (s - a * a) + eps;
             w[i] -= lr * (gi / avg);
         }
     } else if (momentum > 0.0f) {
@@ -203,7 +203,7 @@ void dn_cpu_rmsprop_update(DnBackend *be, size_t n, float *w_, const float *g_, 
             float gi = g[i] + wd * w[i];
             float s = sq[i] * alpha + c * gi * gi;
             sq[i] = s;
-            float avg = sqrtf(s) + eps;
+            float avg = sqrtf (s) + eps;
             float b = buf[i] * mom + gi / avg;
             buf[i] = b;
             w[i] -= lr * b;
@@ -213,7 +213,7 @@ void dn_cpu_rmsprop_update(DnBackend *be, size_t n, float *w_, const float *g_, 
             float gi = g[i] + wd * w[i];
             float s = sq[i] * alpha + c * gi * gi;
             sq[i] = s;
-            float avg = sqrtf(s) + eps;
+            float avg = sqrtf (s) + eps;
             w[i] -= lr * (gi / avg);
         }
     }

@@ -26,9 +26,9 @@
 #define CSV_MAX_CLASSES 65536
 #define CSV_SNIFF_ROWS 10
 
-void dn_csv_options_init(DnCsvOptions *opts)
+void dn_csv_options_init (DnCsvOptions *opts)
 {
-    memset(opts, 0, sizeof *opts);
+    memset (opts, 0, sizeof *opts);
     opts->label_name = NULL;
     opts->label_index = -1;
     opts->header = -1;
@@ -47,7 +47,8 @@ typedef struct {
     GArray *offs; /* gsize: where each field starts in buf */
 } CsvReader;
 
-static void csv_reader_init(CsvReader *r, const char *text, gsize len, const char *name, char delim)
+static void csv_reader_init (CsvReader *r, const char *text, gsize len, const char *name,
+                             char delim)
 {
     r->p = text;
     r->end = text + len;
@@ -55,49 +56,49 @@ static void csv_reader_init(CsvReader *r, const char *text, gsize len, const cha
     r->delim = delim;
     r->line = 1;
     r->rec_line = 1;
-    r->buf = g_string_sized_new(256);
-    r->offs = g_array_new(FALSE, FALSE, sizeof(gsize));
-    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+    r->buf = g_string_sized_new (256);
+    r->offs = g_array_new (FALSE, FALSE, sizeof (gsize));
+    if (len >= 3 && memcmp (text, "\xEF\xBB\xBF", 3) == 0)
         r->p += 3;
 }
 
-static void csv_reader_clear(CsvReader *r)
+static void csv_reader_clear (CsvReader *r)
 {
-    g_string_free(r->buf, TRUE);
-    g_array_free(r->offs, TRUE);
+    g_string_free (r->buf, TRUE);
+    g_array_free (r->offs, TRUE);
 }
 
-static guint csv_n_fields(const CsvReader *r)
+static guint csv_n_fields (const CsvReader *r)
 {
     return r->offs->len;
 }
 
-static char *csv_field(const CsvReader *r, guint i)
+static char *csv_field (const CsvReader *r, guint i)
 {
-    return r->buf->str + g_array_index(r->offs, gsize, i);
+    return r->buf->str + g_array_index (r->offs, gsize, i);
 }
 
-static gboolean is_blank(const char *s)
+static gboolean is_blank (const char *s)
 {
     for (; *s != '\0'; s++)
-        if (!g_ascii_isspace(*s))
+        if (!g_ascii_isspace (*s))
             return FALSE;
     return TRUE;
 }
 
 /* Reads the next record: 1, or 0 at the end of the text, or -1 with error set. */
-static int csv_next(CsvReader *r, GError **error)
+static int csv_next (CsvReader *r, GError **error)
 {
     for (;;) {
         if (r->p >= r->end)
             return 0;
-        g_string_truncate(r->buf, 0);
-        g_array_set_size(r->offs, 0);
+        g_string_truncate (r->buf, 0);
+        g_array_set_size (r->offs, 0);
         r->rec_line = r->line;
         gboolean quoted = FALSE;
         for (;;) {
             gsize start = r->buf->len;
-            g_array_append_val(r->offs, start);
+            g_array_append_val (r->offs, start);
             if (r->p < r->end && *r->p == '"') {
                 quoted = TRUE;
                 r->p++;
@@ -105,21 +106,21 @@ static int csv_next(CsvReader *r, GError **error)
                     const char *q = r->p;
                     while (q < r->end && *q != '"' && *q != '\n')
                         q++;
-                    g_string_append_len(r->buf, r->p, q - r->p);
+                    g_string_append_len (r->buf, r->p, q - r->p);
                     r->p = q;
                     if (q >= r->end) {
-                        g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                                    "'%s' line %d: a quoted field is never closed; add the "
-                                    "closing \" (a quote inside a field is written \"\")",
-                                    r->name, r->rec_line);
+                        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                                     "'%s' line %d: a quoted field is never closed; add the "
+                                     "closing \" (a quote inside a field is written \"\")",
+                                     r->name, r->rec_line);
                         return -1;
                     }
                     if (*q == '\n') {
                         r->line++;
-                        g_string_append_c(r->buf, '\n');
+                        g_string_append_c (r->buf, '\n');
                         r->p++;
                     } else if (q + 1 < r->end && q[1] == '"') {
-                        g_string_append_c(r->buf, '"');
+                        g_string_append_c (r->buf, '"');
                         r->p += 2;
                     } else {
                         r->p++;
@@ -131,8 +132,8 @@ static int csv_next(CsvReader *r, GError **error)
             const char *q = r->p;
             while (q < r->end && *q != r->delim && *q != '\n' && *q != '\r')
                 q++;
-            g_string_append_len(r->buf, r->p, q - r->p);
-            g_string_append_c(r->buf, '\0');
+            g_string_append_len (r->buf, r->p, q - r->p);
+            g_string_append_c (r->buf, '\0');
             r->p = q;
             if (r->p < r->end && *r->p == r->delim) {
                 r->p++;
@@ -149,7 +150,7 @@ static int csv_next(CsvReader *r, GError **error)
             }
             break;
         }
-        if (csv_n_fields(r) == 1 && !quoted && is_blank(csv_field(r, 0)))
+        if (csv_n_fields (r) == 1 && !quoted && is_blank (csv_field (r, 0)))
             continue;
         return 1;
     }
@@ -160,7 +161,7 @@ static int csv_next(CsvReader *r, GError **error)
 /* Plain decimals ("-12.375") with at most 15 significant digits: exact in a
  * double, so one correctly rounded division gives what strtod would. Most CSV
  * numbers take this path; the rest go to g_ascii_strtod. */
-static gboolean parse_plain_decimal(const char *s, double *out)
+static gboolean parse_plain_decimal (const char *s, double *out)
 {
     static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -173,7 +174,7 @@ static gboolean parse_plain_decimal(const char *s, double *out)
         neg = *p++ == '-';
     for (;; p++) {
         if (*p >= '0' && *p <= '9') {
-            m = m * 10 + (guint64)(*p - '0');
+            m = m * 10 + (guint64) (*p - '0');
             if (m != 0 && ++digits > 15)
                 return FALSE;
             frac += dot;
@@ -184,33 +185,33 @@ static gboolean parse_plain_decimal(const char *s, double *out)
             break;
         }
     }
-    if (!any || *p != '\0' || frac >= (int)G_N_ELEMENTS(pow10))
+    if (!any || *p != '\0' || frac >= (int) G_N_ELEMENTS (pow10))
         return FALSE;
-    double v = (double)m / pow10[frac];
+    double v = (double) m / pow10[frac];
     *out = neg ? -v : v;
     return TRUE;
 }
 
 /* Parses a whole field as a finite number (trimmed; a decimal comma is taken
  * when the delimiter is not a comma). The field may be rewritten in place. */
-static gboolean parse_number(char *field, char delim, double *out)
+static gboolean parse_number (char *field, char delim, double *out)
 {
-    char *s = g_strstrip(field);
+    char *s = g_strstrip (field);
     /* strtod would also take hex, "nan" and "inf": only plain decimals are features. */
-    if (*s == '\0' || s[strspn(s, "0123456789+-.eE,")] != '\0')
+    if (*s == '\0' || s[strspn (s, "0123456789+-.eE,")] != '\0')
         return FALSE;
-    char *comma = strchr(s, ',');
+    char *comma = strchr (s, ',');
     if (comma != NULL) {
         /* A decimal comma, possible only where commas do not split fields. */
-        if (delim == ',' || strchr(comma + 1, ',') != NULL || strchr(s, '.') != NULL)
+        if (delim == ',' || strchr (comma + 1, ',') != NULL || strchr (s, '.') != NULL)
             return FALSE;
         *comma = '.';
     }
-    if (comma == NULL && parse_plain_decimal(s, out))
+    if (comma == NULL && parse_plain_decimal (s, out))
         return TRUE;
     char *endp = NULL;
-    double v = g_ascii_strtod(s, &endp);
-    gboolean ok = endp != s && *endp == '\0' && isfinite(v) && fabs(v) <= FLT_MAX;
+    double v = g_ascii_strtod (s, &endp);
+    gboolean ok = endp != s && *endp == '\0' && isfinite (v) && fabs (v) <= FLT_MAX;
     if (comma != NULL)
         *comma = ',';
     if (ok)
@@ -218,18 +219,18 @@ static gboolean parse_number(char *field, char delim, double *out)
     return ok;
 }
 
-static gboolean field_is_number(char *field, char delim)
+static gboolean field_is_number (char *field, char delim)
 {
     double v;
-    return parse_number(field, delim, &v);
+    return parse_number (field, delim, &v);
 }
 
-static gboolean parse_count(char *field, long *out)
+static gboolean parse_count (char *field, long *out)
 {
     double v;
-    if (!parse_number(field, ',', &v) || v < 0 || v != floor(v) || v > INT_MAX)
+    if (!parse_number (field, ',', &v) || v < 0 || v != floor (v) || v > INT_MAX)
         return FALSE;
-    *out = (long)v;
+    *out = (long) v;
     return TRUE;
 }
 
@@ -237,25 +238,25 @@ static gboolean parse_count(char *field, long *out)
 
 /* The candidate whose first rows all have the same number (>= 2) of fields,
  * the most fields winning; else the one splitting the first row most. */
-static char detect_delimiter(const char *text, gsize len)
+static char detect_delimiter (const char *text, gsize len)
 {
     const char cands[] = {',', ';', '\t'};
     char best = ',', best_any = ',';
     guint best_n = 0, best_any_n = 0;
-    for (gsize c = 0; c < G_N_ELEMENTS(cands); c++) {
+    for (gsize c = 0; c < G_N_ELEMENTS (cands); c++) {
         CsvReader r;
-        csv_reader_init(&r, text, len, "", cands[c]);
+        csv_reader_init (&r, text, len, "", cands[c]);
         guint first = 0;
         gboolean consistent = TRUE;
         int rows = 0;
-        while (rows < CSV_SNIFF_ROWS && csv_next(&r, NULL) == 1) {
+        while (rows < CSV_SNIFF_ROWS && csv_next (&r, NULL) == 1) {
             if (rows == 0)
-                first = csv_n_fields(&r);
-            else if (csv_n_fields(&r) != first)
+                first = csv_n_fields (&r);
+            else if (csv_n_fields (&r) != first)
                 consistent = FALSE;
             rows++;
         }
-        csv_reader_clear(&r);
+        csv_reader_clear (&r);
         if (rows > 0 && consistent && first >= 2 && first > best_n) {
             best = cands[c];
             best_n = first;
@@ -280,7 +281,7 @@ typedef struct {
     GArray *label_lines; /* int: line of each row, for messages */
 } CsvLoad;
 
-static const char *delim_name(char delim)
+static const char *delim_name (char delim)
 {
     switch (delim) {
     case ',':
@@ -294,273 +295,274 @@ static const char *delim_name(char delim)
     }
 }
 
-static char *column_desc(const CsvLoad *L, int col)
+static char *column_desc (const CsvLoad *L, int col)
 {
-    if (L->header != NULL && col < (int)g_strv_length(L->header))
-        return g_strdup_printf("column %d ('%s')", col + 1, L->header[col]);
-    return g_strdup_printf("column %d", col + 1);
+    if (L->header != NULL && col < (int) g_strv_length (L->header))
+        return g_strdup_printf ("column %d ('%s')", col + 1, L->header[col]);
+    return g_strdup_printf ("column %d", col + 1);
 }
 
-static gboolean resolve_label_column(CsvLoad *L, const char *name, const DnCsvOptions *opts,
-                                     GError **error)
+static gboolean resolve_label_column (CsvLoad *L, const char *name, const DnCsvOptions *opts,
+                                      GError **error)
 {
     if (opts->label_name != NULL) {
         if (L->header == NULL) {
-            g_set_error(error, DN_ERROR, DN_ERROR_CONFIG,
-                        "'%s': the label column is given by name ('%s') but the file has no "
-                        "header row; give its index instead",
-                        name, opts->label_name);
+            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                         "'%s': the label column is given by name ('%s') but the file has no "
+                         "header row; give its index instead",
+                         name, opts->label_name);
             return FALSE;
         }
         for (int pass = 0; pass < 2; pass++) {
             for (int j = 0; L->header[j] != NULL; j++) {
-                gboolean same = pass == 0 ? strcmp(L->header[j], opts->label_name) == 0
-                                          : g_ascii_strcasecmp(L->header[j], opts->label_name) == 0;
+                gboolean same = pass == 0
+                                    ? strcmp (L->header[j], opts->label_name) == 0
+                                    : g_ascii_strcasecmp (L->header[j], opts->label_name) == 0;
                 if (same) {
                     L->label_col = j;
                     return TRUE;
                 }
             }
         }
-        g_autofree char *cols = g_strjoinv(", ", L->header);
-        g_set_error(error, DN_ERROR, DN_ERROR_CONFIG,
-                    "'%s' has no column named '%s'; its columns are: %s", name, opts->label_name,
-                    cols);
+        g_autofree char *cols = g_strjoinv (", ", L->header);
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "'%s' has no column named '%s'; its columns are: %s", name, opts->label_name,
+                     cols);
         return FALSE;
     }
     int idx = opts->label_index < 0 ? L->n_cols + opts->label_index : opts->label_index;
     if (idx < 0 || idx >= L->n_cols) {
-        g_set_error(error, DN_ERROR, DN_ERROR_CONFIG,
-                    "'%s': label column index %d is out of range; the file has %d columns "
-                    "(use 0..%d, or -1 for the last)",
-                    name, opts->label_index, L->n_cols, L->n_cols - 1);
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "'%s': label column index %d is out of range; the file has %d columns "
+                     "(use 0..%d, or -1 for the last)",
+                     name, opts->label_index, L->n_cols, L->n_cols - 1);
         return FALSE;
     }
     L->label_col = idx;
     return TRUE;
 }
 
-static int cmp_double(const void *a, const void *b)
+static int cmp_double (const void *a, const void *b)
 {
-    double x = *(const double *)a, y = *(const double *)b;
+    double x = *(const double *) a, y = *(const double *) b;
     return (x > y) - (x < y);
 }
 
-static gboolean too_many_classes(const char *name, const CsvLoad *L, guint n, GError **error)
+static gboolean too_many_classes (const char *name, const CsvLoad *L, guint n, GError **error)
 {
     if (n <= CSV_MAX_CLASSES)
         return FALSE;
-    g_autofree char *col = column_desc(L, L->label_col);
-    g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                "'%s': the label %s has %u distinct values, more than %d classes; is it a "
-                "regression target, or is the wrong column the label?",
-                name, col, n, CSV_MAX_CLASSES);
+    g_autofree char *col = column_desc (L, L->label_col);
+    g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                 "'%s': the label %s has %u distinct values, more than %d classes; is it a "
+                 "regression target, or is the wrong column the label?",
+                 name, col, n, CSV_MAX_CLASSES);
     return TRUE;
 }
 
 /* Turns the label texts into class indices; sets n_classes and class_names. */
-static gboolean map_labels(CsvLoad *L, const char *name, char delim, DnDataset *d, GError **error)
+static gboolean map_labels (CsvLoad *L, const char *name, char delim, DnDataset *d, GError **error)
 {
     guint n = L->labels->len;
-    double *val = g_new(double, MAX(n, 1));
+    double *val = g_new (double, MAX (n, 1));
     gboolean numeric = TRUE;
     for (guint i = 0; i < n && numeric; i++)
-        numeric = parse_number(g_ptr_array_index(L->labels, i), delim, &val[i]);
+        numeric = parse_number (g_ptr_array_index (L->labels, i), delim, &val[i]);
 
     if (numeric) {
         double lo = INFINITY, hi = -INFINITY;
         gboolean integers = TRUE;
         for (guint i = 0; i < n; i++) {
-            lo = MIN(lo, val[i]);
-            hi = MAX(hi, val[i]);
-            integers = integers && val[i] == floor(val[i]);
+            lo = MIN (lo, val[i]);
+            hi = MAX (hi, val[i]);
+            integers = integers && val[i] == floor (val[i]);
         }
-        guint n_sk = L->sk_classes ? g_strv_length(L->sk_classes) : 0;
+        guint n_sk = L->sk_classes ? g_strv_length (L->sk_classes) : 0;
         if (n > 0 && integers && lo >= 0 && n_sk > 0 && hi < n_sk) {
             for (guint i = 0; i < n; i++)
-                d->labels[i] = (int32_t)val[i];
-            d->n_classes = (int)n_sk;
-            d->class_names = g_strdupv(L->sk_classes);
+                d->labels[i] = (int32_t) val[i];
+            d->n_classes = (int) n_sk;
+            d->class_names = g_strdupv (L->sk_classes);
         } else if (n > 0 && integers && lo == 0 && hi < CSV_MAX_CLASSES) {
             for (guint i = 0; i < n; i++)
-                d->labels[i] = (int32_t)val[i];
-            d->n_classes = (int)hi + 1;
+                d->labels[i] = (int32_t) val[i];
+            d->n_classes = (int) hi + 1;
         } else {
-            double *sorted = g_memdup2(val, sizeof(double) * MAX(n, 1));
-            qsort(sorted, n, sizeof(double), cmp_double);
+            double *sorted = g_memdup2 (val, sizeof (double) * MAX (n, 1));
+            qsort (sorted, n, sizeof (double), cmp_double);
             guint k = 0;
             for (guint i = 0; i < n; i++)
                 if (k == 0 || sorted[i] != sorted[k - 1])
                     sorted[k++] = sorted[i];
-            if (too_many_classes(name, L, k, error)) {
-                g_free(sorted);
-                g_free(val);
+            if (too_many_classes (name, L, k, error)) {
+                g_free (sorted);
+                g_free (val);
                 return FALSE;
             }
             for (guint i = 0; i < n; i++) {
-                const double *hit = bsearch(&val[i], sorted, k, sizeof(double), cmp_double);
-                d->labels[i] = (int32_t)(hit - sorted);
+                const double *hit = bsearch (&val[i], sorted, k, sizeof (double), cmp_double);
+                d->labels[i] = (int32_t) (hit - sorted);
             }
-            d->n_classes = (int)k;
-            d->class_names = g_new0(char *, k + 1);
+            d->n_classes = (int) k;
+            d->class_names = g_new0 (char *, k + 1);
             for (guint j = 0; j < k; j++) {
                 char text[G_ASCII_DTOSTR_BUF_SIZE];
-                d->class_names[j] = g_strdup(g_ascii_formatd(text, sizeof text, "%g", sorted[j]));
+                d->class_names[j] = g_strdup (g_ascii_formatd (text, sizeof text, "%g", sorted[j]));
             }
-            g_free(sorted);
+            g_free (sorted);
         }
-        g_free(val);
+        g_free (val);
         return TRUE;
     }
-    g_free(val);
+    g_free (val);
 
     /* Names: indices in order of first appearance. */
-    g_autoptr(GHashTable) index = g_hash_table_new(g_str_hash, g_str_equal);
-    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr (GHashTable) index = g_hash_table_new (g_str_hash, g_str_equal);
+    GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
     for (guint i = 0; i < n; i++) {
-        char *label = g_strstrip((char *)g_ptr_array_index(L->labels, i));
+        char *label = g_strstrip ((char *) g_ptr_array_index (L->labels, i));
         if (*label == '\0') {
-            g_autofree char *col = column_desc(L, L->label_col);
-            g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                        "'%s' line %d, %s: the label is empty; every row needs a label", name,
-                        g_array_index(L->label_lines, int, i), col);
-            g_ptr_array_free(names, TRUE);
+            g_autofree char *col = column_desc (L, L->label_col);
+            g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                         "'%s' line %d, %s: the label is empty; every row needs a label", name,
+                         g_array_index (L->label_lines, int, i), col);
+            g_ptr_array_free (names, TRUE);
             return FALSE;
         }
         gpointer found;
-        if (!g_hash_table_lookup_extended(index, label, NULL, &found)) {
-            found = GUINT_TO_POINTER(names->len);
-            g_hash_table_insert(index, label, found);
-            g_ptr_array_add(names, g_strdup(label));
-            if (too_many_classes(name, L, names->len, error)) {
-                g_ptr_array_free(names, TRUE);
+        if (!g_hash_table_lookup_extended (index, label, NULL, &found)) {
+            found = GUINT_TO_POINTER (names->len);
+            g_hash_table_insert (index, label, found);
+            g_ptr_array_add (names, g_strdup (label));
+            if (too_many_classes (name, L, names->len, error)) {
+                g_ptr_array_free (names, TRUE);
                 return FALSE;
             }
         }
-        d->labels[i] = (int32_t)GPOINTER_TO_UINT(found);
+        d->labels[i] = (int32_t) GPOINTER_TO_UINT (found);
     }
-    d->n_classes = (int)names->len;
-    g_ptr_array_add(names, NULL);
-    d->class_names = (char **)g_ptr_array_free(names, FALSE);
+    d->n_classes = (int) names->len;
+    g_ptr_array_add (names, NULL);
+    d->class_names = (char **) g_ptr_array_free (names, FALSE);
     return TRUE;
 }
 
 /* Decides whether the first record (in r) is a scikit-learn "n,f,names..." row
  * by counting the records; fills L->sk_classes if so. */
-static gboolean detect_sklearn(CsvReader *r, const char *text, gsize len, const char *name,
-                               CsvLoad *L)
+static gboolean detect_sklearn (CsvReader *r, const char *text, gsize len, const char *name,
+                                CsvLoad *L)
 {
     long n_rows, n_feat;
-    if (csv_n_fields(r) < 2)
+    if (csv_n_fields (r) < 2)
         return FALSE;
-    g_autofree char *f0 = g_strdup(csv_field(r, 0));
-    g_autofree char *f1 = g_strdup(csv_field(r, 1));
-    if (!parse_count(f0, &n_rows) || !parse_count(f1, &n_feat))
+    g_autofree char *f0 = g_strdup (csv_field (r, 0));
+    g_autofree char *f1 = g_strdup (csv_field (r, 1));
+    if (!parse_count (f0, &n_rows) || !parse_count (f1, &n_feat))
         return FALSE;
     CsvReader c;
-    csv_reader_init(&c, text, len, name, r->delim);
+    csv_reader_init (&c, text, len, name, r->delim);
     /* Every data row: n_feat + 1 fields, the last a class index below the names' count. */
-    guint nf = csv_n_fields(r);
+    guint nf = csv_n_fields (r);
     long rows = -1, label;
     gboolean rows_ok = TRUE;
-    while (csv_next(&c, NULL) == 1) {
+    while (csv_next (&c, NULL) == 1) {
         if (rows >= 0 &&
-            ((long)csv_n_fields(&c) != n_feat + 1 ||
-             !parse_count(csv_field(&c, (guint)n_feat), &label) || label >= (long)nf - 2)) {
+            ((long) csv_n_fields (&c) != n_feat + 1 ||
+             !parse_count (csv_field (&c, (guint) n_feat), &label) || label >= (long) nf - 2)) {
             rows_ok = FALSE;
             break;
         }
         rows++;
     }
-    csv_reader_clear(&c);
+    csv_reader_clear (&c);
     if (!rows_ok || rows != n_rows || rows <= 0)
         return FALSE;
-    L->sk_classes = g_new0(char *, nf - 1);
+    L->sk_classes = g_new0 (char *, nf - 1);
     for (guint j = 2; j < nf; j++)
-        L->sk_classes[j - 2] = g_strstrip(g_strdup(csv_field(r, j)));
+        L->sk_classes[j - 2] = g_strstrip (g_strdup (csv_field (r, j)));
     return TRUE;
 }
 
 /* Copies the current record's fields into a NULL-terminated array. */
-static char **record_strv(const CsvReader *r)
+static char **record_strv (const CsvReader *r)
 {
-    char **v = g_new0(char *, csv_n_fields(r) + 1);
-    for (guint j = 0; j < csv_n_fields(r); j++)
-        v[j] = g_strstrip(g_strdup(csv_field(r, j)));
+    char **v = g_new0 (char *, csv_n_fields (r) + 1);
+    for (guint j = 0; j < csv_n_fields (r); j++)
+        v[j] = g_strstrip (g_strdup (csv_field (r, j)));
     return v;
 }
 
-static gboolean add_row(CsvLoad *L, CsvReader *r, int first_line, GError **error)
+static gboolean add_row (CsvLoad *L, CsvReader *r, int first_line, GError **error)
 {
-    if ((int)csv_n_fields(r) != L->n_cols) {
-        g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                    "'%s' line %d has %u fields but line %d has %d; every row needs the same "
-                    "columns (a field holding %s must be quoted)",
-                    r->name, r->rec_line, csv_n_fields(r), first_line, L->n_cols,
-                    delim_name(r->delim));
+    if ((int) csv_n_fields (r) != L->n_cols) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "'%s' line %d has %u fields but line %d has %d; every row needs the same "
+                     "columns (a field holding %s must be quoted)",
+                     r->name, r->rec_line, csv_n_fields (r), first_line, L->n_cols,
+                     delim_name (r->delim));
         return FALSE;
     }
-    if (L->labels->len >= (guint)INT_MAX) {
-        g_set_error(error, DN_ERROR, DN_ERROR_FORMAT, "'%s' has more than %d rows", r->name,
-                    INT_MAX);
+    if (L->labels->len >= (guint) INT_MAX) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT, "'%s' has more than %d rows", r->name,
+                     INT_MAX);
         return FALSE;
     }
     for (int j = 0; j < L->n_cols; j++) {
         if (j == L->label_col)
             continue;
         double v;
-        char *field = csv_field(r, (guint)j);
-        if (!parse_number(field, r->delim, &v)) {
-            g_autofree char *col = column_desc(L, j);
-            g_autofree char *shown = g_utf8_make_valid(field, MIN(strlen(field), 40));
-            g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                        "'%s' line %d, %s: '%s' is not a number; features must be numbers "
-                        "(encode categories as numbers, fill in missing values)",
-                        r->name, r->rec_line, col, shown);
+        char *field = csv_field (r, (guint) j);
+        if (!parse_number (field, r->delim, &v)) {
+            g_autofree char *col = column_desc (L, j);
+            g_autofree char *shown = g_utf8_make_valid (field, MIN (strlen (field), 40));
+            g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                         "'%s' line %d, %s: '%s' is not a number; features must be numbers "
+                         "(encode categories as numbers, fill in missing values)",
+                         r->name, r->rec_line, col, shown);
             return FALSE;
         }
-        float f = (float)v;
-        g_array_append_val(L->features, f);
+        float f = (float) v;
+        g_array_append_val (L->features, f);
     }
-    g_ptr_array_add(L->labels, g_strdup(csv_field(r, (guint)L->label_col)));
-    g_array_append_val(L->label_lines, r->rec_line);
+    g_ptr_array_add (L->labels, g_strdup (csv_field (r, (guint) L->label_col)));
+    g_array_append_val (L->label_lines, r->rec_line);
     return TRUE;
 }
 
-DnDataset *dn_dataset_parse_csv(const char *text, gsize len, const char *name,
-                                const DnCsvOptions *opts_in, GError **error)
+DnDataset *dn_dataset_parse_csv (const char *text, gsize len, const char *name,
+                                 const DnCsvOptions *opts_in, GError **error)
 {
     DnCsvOptions defaults;
     const DnCsvOptions *opts = opts_in;
     if (opts == NULL) {
-        dn_csv_options_init(&defaults);
+        dn_csv_options_init (&defaults);
         opts = &defaults;
     }
-    char delim = opts->delimiter != 0 ? opts->delimiter : detect_delimiter(text, len);
+    char delim = opts->delimiter != 0 ? opts->delimiter : detect_delimiter (text, len);
     CsvReader r;
     CsvLoad L = {0};
     DnDataset *d = NULL;
-    csv_reader_init(&r, text, len, name, delim);
-    L.features = g_array_new(FALSE, FALSE, sizeof(float));
-    L.labels = g_ptr_array_new_with_free_func(g_free);
-    L.label_lines = g_array_new(FALSE, FALSE, sizeof(int));
+    csv_reader_init (&r, text, len, name, delim);
+    L.features = g_array_new (FALSE, FALSE, sizeof (float));
+    L.labels = g_ptr_array_new_with_free_func (g_free);
+    L.label_lines = g_array_new (FALSE, FALSE, sizeof (int));
 
-    int rc = csv_next(&r, error);
+    int rc = csv_next (&r, error);
     if (rc < 0)
         goto out;
     if (rc == 0) {
-        g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                    "'%s' is empty; a CSV file needs one row per sample (numeric features and "
-                    "a label)",
-                    name);
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "'%s' is empty; a CSV file needs one row per sample (numeric features and "
+                     "a label)",
+                     name);
         goto out;
     }
-    char **row1 = record_strv(&r);
+    char **row1 = record_strv (&r);
     int row1_line = r.rec_line;
-    gboolean sklearn = opts->header != 0 && detect_sklearn(&r, text, len, name, &L);
-    rc = csv_next(&r, error);
+    gboolean sklearn = opts->header != 0 && detect_sklearn (&r, text, len, name, &L);
+    rc = csv_next (&r, error);
     if (rc < 0) {
-        g_strfreev(row1);
+        g_strfreev (row1);
         goto out;
     }
     gboolean header;
@@ -573,14 +575,14 @@ DnDataset *dn_dataset_parse_csv(const char *text, gsize len, const char *name,
     else {
         /* A header: some field that is not a number above one that is (or, in a
          * one-row file, no number at all). */
-        guint n1 = g_strv_length(row1);
+        guint n1 = g_strv_length (row1);
         guint n_text = 0;
         header = FALSE;
         for (guint j = 0; j < n1; j++) {
-            if (field_is_number(row1[j], delim))
+            if (field_is_number (row1[j], delim))
                 continue;
             n_text++;
-            if (rc == 1 && j < csv_n_fields(&r) && field_is_number(csv_field(&r, j), delim))
+            if (rc == 1 && j < csv_n_fields (&r) && field_is_number (csv_field (&r, j), delim))
                 header = TRUE;
         }
         if (rc == 0)
@@ -592,83 +594,83 @@ DnDataset *dn_dataset_parse_csv(const char *text, gsize len, const char *name,
         if (!sklearn)
             L.header = row1;
         else
-            g_strfreev(row1);
+            g_strfreev (row1);
         row1 = NULL;
         if (rc == 0) {
-            g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                        "'%s' has a header row but no data rows; add one row per sample", name);
+            g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                         "'%s' has a header row but no data rows; add one row per sample", name);
             goto out;
         }
         first_line = r.rec_line;
-        L.n_cols = (int)csv_n_fields(&r);
-        if (L.header != NULL && (int)g_strv_length(L.header) != L.n_cols) {
-            g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                        "'%s' line %d has %d fields but the header (line %d) names %u "
-                        "columns; every row needs the same columns",
-                        name, r.rec_line, L.n_cols, row1_line, g_strv_length(L.header));
+        L.n_cols = (int) csv_n_fields (&r);
+        if (L.header != NULL && (int) g_strv_length (L.header) != L.n_cols) {
+            g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                         "'%s' line %d has %d fields but the header (line %d) names %u "
+                         "columns; every row needs the same columns",
+                         name, r.rec_line, L.n_cols, row1_line, g_strv_length (L.header));
             goto out;
         }
     } else {
-        g_strfreev(row1);
+        g_strfreev (row1);
         /* The first record is data: read it again as such. */
-        csv_reader_clear(&r);
-        csv_reader_init(&r, text, len, name, delim);
-        rc = csv_next(&r, error);
+        csv_reader_clear (&r);
+        csv_reader_init (&r, text, len, name, delim);
+        rc = csv_next (&r, error);
         first_line = r.rec_line;
-        L.n_cols = (int)csv_n_fields(&r);
+        L.n_cols = (int) csv_n_fields (&r);
     }
     if (L.n_cols < 2) {
-        g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                    "'%s' line %d has a single column; a CSV dataset needs at least one "
-                    "feature and a label (is the delimiter %s right? set it in the options)",
-                    name, first_line, delim_name(delim));
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "'%s' line %d has a single column; a CSV dataset needs at least one "
+                     "feature and a label (is the delimiter %s right? set it in the options)",
+                     name, first_line, delim_name (delim));
         goto out;
     }
-    if (!resolve_label_column(&L, name, opts, error))
+    if (!resolve_label_column (&L, name, opts, error))
         goto out;
-    for (; rc == 1; rc = csv_next(&r, error))
-        if (!add_row(&L, &r, first_line, error))
+    for (; rc == 1; rc = csv_next (&r, error))
+        if (!add_row (&L, &r, first_line, error))
             goto out;
     if (rc < 0)
         goto out;
 
-    d = g_new0(DnDataset, 1);
-    d->source = g_strdup(name);
-    d->n = (int)L.labels->len;
-    d->shape = dn_shape_1d(L.n_cols - 1);
-    d->labels = g_new(int32_t, MAX(d->n, 1));
-    if (!map_labels(&L, name, delim, d, error)) {
-        dn_dataset_free(d);
+    d = g_new0 (DnDataset, 1);
+    d->source = g_strdup (name);
+    d->n = (int) L.labels->len;
+    d->shape = dn_shape_1d (L.n_cols - 1);
+    d->labels = g_new (int32_t, MAX (d->n, 1));
+    if (!map_labels (&L, name, delim, d, error)) {
+        dn_dataset_free (d);
         d = NULL;
         goto out;
     }
-    d->f32 = (float *)(void *)g_array_free(L.features, FALSE);
+    d->f32 = (float *) (void *) g_array_free (L.features, FALSE);
     L.features = NULL;
 
 out:
-    csv_reader_clear(&r);
+    csv_reader_clear (&r);
     if (L.features != NULL)
-        g_array_free(L.features, TRUE);
-    g_ptr_array_free(L.labels, TRUE);
-    g_array_free(L.label_lines, TRUE);
-    g_strfreev(L.header);
-    g_strfreev(L.sk_classes);
+        g_array_free (L.features, TRUE);
+    g_ptr_array_free (L.labels, TRUE);
+    g_array_free (L.label_lines, TRUE);
+    g_strfreev (L.header);
+    g_strfreev (L.sk_classes);
     return d;
 }
 
-DnDataset *dn_dataset_load_csv(const char *path, const DnCsvOptions *opts, GError **error)
+DnDataset *dn_dataset_load_csv (const char *path, const DnCsvOptions *opts, GError **error)
 {
-    g_autoptr(GError) local = NULL;
+    g_autoptr (GError) local = NULL;
     g_autofree char *text = NULL;
     gsize len = 0;
-    if (!g_file_get_contents(path, &text, &len, &local)) {
-        if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-            g_set_error(error, DN_ERROR, DN_ERROR_IO,
-                        "The CSV file '%s' does not exist; check the path", path);
+    if (!g_file_get_contents (path, &text, &len, &local)) {
+        if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            g_set_error (error, DN_ERROR, DN_ERROR_IO,
+                         "The CSV file '%s' does not exist; check the path", path);
         else
-            g_set_error(error, DN_ERROR, DN_ERROR_IO, "Cannot read the CSV file '%s': %s", path,
-                        local->message);
+            g_set_error (error, DN_ERROR, DN_ERROR_IO, "Cannot read the CSV file '%s': %s", path,
+                         local->message);
         return NULL;
     }
-    return dn_dataset_parse_csv(text, len, path, opts, error);
+    return dn_dataset_parse_csv (text, len, path, opts, error);
 }

@@ -20,7 +20,7 @@
 #include <zlib.h>
 
 #define IDX_MAX_SIDE 65536u
-#define IDX_MAX_ELEMENTS (G_GUINT64_CONSTANT(1) << 31)
+#define IDX_MAX_ELEMENTS (G_GUINT64_CONSTANT (1) << 31)
 #define IDX_MAGIC_IMAGES 0x00000803u
 #define IDX_MAGIC_LABELS 0x00000801u
 
@@ -38,10 +38,10 @@ typedef struct {
     z_stream zs;
 } IdxStream;
 
-static gboolean idx_stream_init(IdxStream *s, const guint8 *bytes, gsize len, const char *name,
-                                GError **error)
+static gboolean idx_stream_init (IdxStream *s, const guint8 *bytes, gsize len, const char *name,
+                                 GError **error)
 {
-    memset(s, 0, sizeof *s);
+    memset (s, 0, sizeof *s);
     s->bytes = bytes;
     s->len = len;
     s->name = name;
@@ -49,44 +49,44 @@ static gboolean idx_stream_init(IdxStream *s, const guint8 *bytes, gsize len, co
     if (!s->gz)
         return TRUE;
     /* 15 + 16: a gzip wrapper only, so zlib checks the header and the CRC. */
-    if (inflateInit2(&s->zs, 15 + 16) != Z_OK) {
-        g_set_error(error, DN_ERROR, DN_ERROR_NOMEM, "Cannot start decompressing '%s'", name);
+    if (inflateInit2 (&s->zs, 15 + 16) != Z_OK) {
+        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM, "Cannot start decompressing '%s'", name);
         return FALSE;
     }
     s->zs_ready = TRUE;
     return TRUE;
 }
 
-static void idx_stream_clear(IdxStream *s)
+static void idx_stream_clear (IdxStream *s)
 {
     if (s->zs_ready)
-        inflateEnd(&s->zs);
+        inflateEnd (&s->zs);
     s->zs_ready = FALSE;
 }
 
 /* Reads up to len bytes; fewer only at the end of the data. -1 on corrupt gzip. */
-static gssize idx_stream_read(IdxStream *s, guint8 *buf, gsize len, GError **error)
+static gssize idx_stream_read (IdxStream *s, guint8 *buf, gsize len, GError **error)
 {
     if (!s->gz) {
-        gsize n = MIN(len, s->len - s->pos);
+        gsize n = MIN (len, s->len - s->pos);
         if (n > 0)
-            memcpy(buf, s->bytes + s->pos, n);
+            memcpy (buf, s->bytes + s->pos, n);
         s->pos += n;
-        return (gssize)n;
+        return (gssize) n;
     }
     gsize got = 0;
     while (got < len && !s->done) {
         if (s->zs.avail_in == 0 && s->pos < s->len) {
-            gsize chunk = MIN(s->len - s->pos, (gsize)(1u << 30));
-            s->zs.next_in = (Bytef *)(s->bytes + s->pos);
-            s->zs.avail_in = (uInt)chunk;
+            gsize chunk = MIN (s->len - s->pos, (gsize) (1u << 30));
+            s->zs.next_in = (Bytef *) (s->bytes + s->pos);
+            s->zs.avail_in = (uInt) chunk;
             s->pos += chunk;
         }
-        gsize want = MIN(len - got, (gsize)(1u << 30));
+        gsize want = MIN (len - got, (gsize) (1u << 30));
         s->zs.next_out = buf + got;
-        s->zs.avail_out = (uInt)want;
+        s->zs.avail_out = (uInt) want;
         uInt in_before = s->zs.avail_in;
-        int rc = inflate(&s->zs, Z_NO_FLUSH);
+        int rc = inflate (&s->zs, Z_NO_FLUSH);
         gsize produced = want - s->zs.avail_out;
         got += produced;
         if (rc == Z_STREAM_END) {
@@ -94,7 +94,7 @@ static gssize idx_stream_read(IdxStream *s, guint8 *buf, gsize len, GError **err
             gsize left = s->zs.avail_in + (s->len - s->pos);
             const guint8 *next = s->zs.avail_in ? s->zs.next_in : s->bytes + s->pos;
             if (left >= 2 && next[0] == 0x1f && next[1] == 0x8b) {
-                inflateReset(&s->zs);
+                inflateReset (&s->zs);
             } else {
                 s->done = TRUE;
             }
@@ -108,24 +108,24 @@ static gssize idx_stream_read(IdxStream *s, guint8 *buf, gsize len, GError **err
         } else if (rc == Z_OK || rc == Z_BUF_ERROR) {
             continue;
         } else if (rc == Z_MEM_ERROR) {
-            g_set_error(error, DN_ERROR, DN_ERROR_NOMEM, "Out of memory decompressing '%s'",
-                        s->name);
+            g_set_error (error, DN_ERROR, DN_ERROR_NOMEM, "Out of memory decompressing '%s'",
+                         s->name);
             return -1;
         } else {
             goto corrupt;
         }
     }
-    return (gssize)got;
+    return (gssize) got;
 
 corrupt:
-    g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                "'%s' starts like a gzip file but its data is corrupt (%s); "
-                "download it again or check it with gunzip -t",
-                s->name, s->zs.msg ? s->zs.msg : "bad gzip data");
+    g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                 "'%s' starts like a gzip file but its data is corrupt (%s); "
+                 "download it again or check it with gunzip -t",
+                 s->name, s->zs.msg ? s->zs.msg : "bad gzip data");
     return -1;
 }
 
-static const char *idx_cut_note(const IdxStream *s)
+static const char *idx_cut_note (const IdxStream *s)
 {
     if (!s->gz)
         return "";
@@ -142,12 +142,12 @@ typedef struct {
     guint64 payload; /* bytes of elements the header announces */
 } IdxFile;
 
-static uint32_t be32(const guint8 *p)
+static uint32_t be32 (const guint8 *p)
 {
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+    return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) | ((uint32_t) p[2] << 8) | p[3];
 }
 
-static void idx_magic_error(const IdxFile *f, uint32_t magic, GError **error)
+static void idx_magic_error (const IdxFile *f, uint32_t magic, GError **error)
 {
     uint32_t want = f->images ? IDX_MAGIC_IMAGES : IDX_MAGIC_LABELS;
     const char *what = f->images ? "image" : "label";
@@ -165,380 +165,381 @@ static void idx_magic_error(const IdxFile *f, uint32_t magic, GError **error)
     } else if ((magic >> 16) != 0) {
         hint = "The file is not in IDX format (raw or gzip-compressed).";
     } else if (((magic >> 8) & 0xff) != 0x08) {
-        owned_hint = g_strdup_printf("Its element type is 0x%02X; only unsigned bytes (0x08) "
-                                     "are supported.",
-                                     (magic >> 8) & 0xff);
+        owned_hint = g_strdup_printf ("Its element type is 0x%02X; only unsigned bytes (0x08) "
+                                      "are supported.",
+                                      (magic >> 8) & 0xff);
         hint = owned_hint;
     } else {
-        owned_hint = g_strdup_printf("It has %u dimensions.", magic & 0xff);
+        owned_hint = g_strdup_printf ("It has %u dimensions.", magic & 0xff);
         hint = owned_hint;
     }
-    g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                "'%s' is not an IDX %s file: its magic number is 0x%08X, expected 0x%08X (%s). %s",
-                f->s.name, what, magic, want, want_desc, hint);
+    g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                 "'%s' is not an IDX %s file: its magic number is 0x%08X, expected 0x%08X (%s). %s",
+                 f->s.name, what, magic, want, want_desc, hint);
 }
 
-static gboolean idx_read_header(IdxFile *f, GError **error)
+static gboolean idx_read_header (IdxFile *f, GError **error)
 {
     guint8 head[16];
-    gssize got = idx_stream_read(&f->s, head, 4, error);
+    gssize got = idx_stream_read (&f->s, head, 4, error);
     if (got < 0)
         return FALSE;
     if (got < 4) {
-        g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                    "'%s' is truncated: it holds %d bytes%s, but an IDX file starts with a "
-                    "4-byte magic number; the file is empty or was cut off",
-                    f->s.name, (int)got, idx_cut_note(&f->s));
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "'%s' is truncated: it holds %d bytes%s, but an IDX file starts with a "
+                     "4-byte magic number; the file is empty or was cut off",
+                     f->s.name, (int) got, idx_cut_note (&f->s));
         return FALSE;
     }
-    uint32_t magic = be32(head);
+    uint32_t magic = be32 (head);
     uint32_t want = f->images ? IDX_MAGIC_IMAGES : IDX_MAGIC_LABELS;
     if (magic != want) {
-        idx_magic_error(f, magic, error);
+        idx_magic_error (f, magic, error);
         return FALSE;
     }
     gsize ndim = f->images ? 3 : 1;
-    got = idx_stream_read(&f->s, head + 4, 4 * ndim, error);
+    got = idx_stream_read (&f->s, head + 4, 4 * ndim, error);
     if (got < 0)
         return FALSE;
-    if ((gsize)got < 4 * ndim) {
-        g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                    "'%s' is truncated: its header needs %d bytes but the file ends after "
-                    "%d%s; the file was cut off",
-                    f->s.name, (int)(4 + 4 * ndim), (int)(4 + got), idx_cut_note(&f->s));
+    if ((gsize) got < 4 * ndim) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "'%s' is truncated: its header needs %d bytes but the file ends after "
+                     "%d%s; the file was cut off",
+                     f->s.name, (int) (4 + 4 * ndim), (int) (4 + got), idx_cut_note (&f->s));
         return FALSE;
     }
-    f->count = be32(head + 4);
-    f->rows = f->images ? be32(head + 8) : 1;
-    f->cols = f->images ? be32(head + 12) : 1;
-    if (f->count > (uint32_t)INT_MAX) {
-        g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                    "'%s' claims %u samples, more than the %d a dataset can hold; "
-                    "the header is corrupt",
-                    f->s.name, f->count, INT_MAX);
+    f->count = be32 (head + 4);
+    f->rows = f->images ? be32 (head + 8) : 1;
+    f->cols = f->images ? be32 (head + 12) : 1;
+    if (f->count > (uint32_t) INT_MAX) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "'%s' claims %u samples, more than the %d a dataset can hold; "
+                     "the header is corrupt",
+                     f->s.name, f->count, INT_MAX);
         return FALSE;
     }
     if (f->images &&
         (f->rows == 0 || f->cols == 0 || f->rows > IDX_MAX_SIDE || f->cols > IDX_MAX_SIDE)) {
-        g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                    "'%s' claims images of %u x %u pixels; each side must be 1 to %u, "
-                    "so the header is corrupt",
-                    f->s.name, f->rows, f->cols, IDX_MAX_SIDE);
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "'%s' claims images of %u x %u pixels; each side must be 1 to %u, "
+                     "so the header is corrupt",
+                     f->s.name, f->rows, f->cols, IDX_MAX_SIDE);
         return FALSE;
     }
-    f->payload = (guint64)f->count * f->rows * f->cols;
+    f->payload = (guint64) f->count * f->rows * f->cols;
     if (f->payload > IDX_MAX_ELEMENTS) {
-        g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                    "'%s' claims %u images of %u x %u pixels (%" G_GUINT64_FORMAT
-                    " bytes), more than the 2^31 a dataset may hold; the header is corrupt "
-                    "or the set must be split into smaller files",
-                    f->s.name, f->count, f->rows, f->cols, f->payload);
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "'%s' claims %u images of %u x %u pixels (%" G_GUINT64_FORMAT
+                     " bytes), more than the 2^31 a dataset may hold; the header is corrupt "
+                     "or the set must be split into smaller files",
+                     f->s.name, f->count, f->rows, f->cols, f->payload);
         return FALSE;
     }
     /* Raw bytes: the length is known, so a lying header is caught before allocating. */
     if (!f->s.gz && f->s.len - f->s.pos != f->payload) {
         gsize have = f->s.len - f->s.pos;
-        g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                    "'%s' %s: its header announces %u %s (%" G_GUINT64_FORMAT
-                    " bytes after the header) but %" G_GSIZE_FORMAT
-                    " bytes follow; the file was cut off or its header is wrong",
-                    f->s.name,
-                    have < f->payload ? "is truncated" : "is longer than its header says", f->count,
-                    f->images ? "images" : "labels", f->payload, have);
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "'%s' %s: its header announces %u %s (%" G_GUINT64_FORMAT
+                     " bytes after the header) but %" G_GSIZE_FORMAT
+                     " bytes follow; the file was cut off or its header is wrong",
+                     f->s.name,
+                     have < f->payload ? "is truncated" : "is longer than its header says",
+                     f->count, f->images ? "images" : "labels", f->payload, have);
         return FALSE;
     }
     return TRUE;
 }
 
 /* Reads the elements into a new buffer that grows with the data really present. */
-static guint8 *idx_read_payload(IdxFile *f, GError **error)
+static guint8 *idx_read_payload (IdxFile *f, GError **error)
 {
-    gsize total = (gsize)f->payload;
-    gsize cap = MIN(total, (gsize)(1u << 24));
-    guint8 *buf = g_try_malloc(MAX(cap, 1));
+    gsize total = (gsize) f->payload;
+    gsize cap = MIN (total, (gsize) (1u << 24));
+    guint8 *buf = g_try_malloc (MAX (cap, 1));
     gsize got = 0;
     if (buf == NULL) {
-        g_set_error(error, DN_ERROR, DN_ERROR_NOMEM, "Out of memory reading '%s'", f->s.name);
+        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM, "Out of memory reading '%s'", f->s.name);
         return NULL;
     }
     while (got < total) {
         if (got == cap) {
-            cap = MIN(total, cap * 2);
-            guint8 *bigger = g_try_realloc(buf, cap);
+            cap = MIN (total, cap * 2);
+            guint8 *bigger = g_try_realloc (buf, cap);
             if (bigger == NULL) {
-                g_free(buf);
-                g_set_error(error, DN_ERROR, DN_ERROR_NOMEM,
-                            "Out of memory reading '%s': it needs %.1f MB", f->s.name, total / 1e6);
+                g_free (buf);
+                g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
+                             "Out of memory reading '%s': it needs %.1f MB", f->s.name,
+                             total / 1e6);
                 return NULL;
             }
             buf = bigger;
         }
-        gssize n = idx_stream_read(&f->s, buf + got, cap - got, error);
+        gssize n = idx_stream_read (&f->s, buf + got, cap - got, error);
         if (n < 0) {
-            g_free(buf);
+            g_free (buf);
             return NULL;
         }
-        got += (gsize)n;
+        got += (gsize) n;
         if (got < cap)
             break;
     }
     if (got < total) {
-        g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                    "'%s' is truncated: its header announces %u %s (%" G_GSIZE_FORMAT
-                    " bytes) but only %" G_GSIZE_FORMAT
-                    " follow%s; the file was cut off or its header is wrong",
-                    f->s.name, f->count, f->images ? "images" : "labels", total, got,
-                    idx_cut_note(&f->s));
-        g_free(buf);
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "'%s' is truncated: its header announces %u %s (%" G_GSIZE_FORMAT
+                     " bytes) but only %" G_GSIZE_FORMAT
+                     " follow%s; the file was cut off or its header is wrong",
+                     f->s.name, f->count, f->images ? "images" : "labels", total, got,
+                     idx_cut_note (&f->s));
+        g_free (buf);
         return NULL;
     }
     guint8 extra;
-    gssize n = idx_stream_read(&f->s, &extra, 1, error);
+    gssize n = idx_stream_read (&f->s, &extra, 1, error);
     if (n != 0) {
         if (n > 0)
-            g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                        "'%s' holds more data than its header announces (%u %s, %" G_GSIZE_FORMAT
-                        " bytes after decompression); the header's count is wrong",
-                        f->s.name, f->count, f->images ? "images" : "labels", total);
-        g_free(buf);
+            g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                         "'%s' holds more data than its header announces (%u %s, %" G_GSIZE_FORMAT
+                         " bytes after decompression); the header's count is wrong",
+                         f->s.name, f->count, f->images ? "images" : "labels", total);
+        g_free (buf);
         return NULL;
     }
     return buf;
 }
 
-static DnDataset *dataset_new(const char *source)
+static DnDataset *dataset_new (const char *source)
 {
-    DnDataset *d = g_new0(DnDataset, 1);
-    d->source = g_strdup(source);
+    DnDataset *d = g_new0 (DnDataset, 1);
+    d->source = g_strdup (source);
     return d;
 }
 
-DnDataset *dn_dataset_parse_idx(const guint8 *images, gsize images_len, const char *images_name,
-                                const guint8 *labels, gsize labels_len, const char *labels_name,
-                                GError **error)
+DnDataset *dn_dataset_parse_idx (const guint8 *images, gsize images_len, const char *images_name,
+                                 const guint8 *labels, gsize labels_len, const char *labels_name,
+                                 GError **error)
 {
     IdxFile fi = {.images = TRUE}, fl = {.images = FALSE};
     DnDataset *d = NULL;
     guint8 *pixels = NULL, *label_bytes = NULL;
 
-    if (!idx_stream_init(&fi.s, images, images_len, images_name, error))
+    if (!idx_stream_init (&fi.s, images, images_len, images_name, error))
         goto out;
-    if (!idx_stream_init(&fl.s, labels, labels_len, labels_name, error))
+    if (!idx_stream_init (&fl.s, labels, labels_len, labels_name, error))
         goto out;
     /* Both headers first: a count mismatch is reported without inflating megabytes. */
-    if (!idx_read_header(&fi, error) || !idx_read_header(&fl, error))
+    if (!idx_read_header (&fi, error) || !idx_read_header (&fl, error))
         goto out;
     if (fi.count != fl.count) {
-        g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                    "'%s' holds %u images but '%s' holds %u labels; use the image and label "
-                    "files of the same set (train with train, t10k with t10k)",
-                    images_name, fi.count, labels_name, fl.count);
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "'%s' holds %u images but '%s' holds %u labels; use the image and label "
+                     "files of the same set (train with train, t10k with t10k)",
+                     images_name, fi.count, labels_name, fl.count);
         goto out;
     }
-    pixels = idx_read_payload(&fi, error);
+    pixels = idx_read_payload (&fi, error);
     if (pixels == NULL)
         goto out;
-    label_bytes = idx_read_payload(&fl, error);
+    label_bytes = idx_read_payload (&fl, error);
     if (label_bytes == NULL)
         goto out;
 
-    int32_t *lab = g_try_new(int32_t, MAX(fl.count, 1));
+    int32_t *lab = g_try_new (int32_t, MAX (fl.count, 1));
     if (lab == NULL) {
-        g_set_error(error, DN_ERROR, DN_ERROR_NOMEM, "Out of memory for the labels of '%s'",
-                    labels_name);
+        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM, "Out of memory for the labels of '%s'",
+                     labels_name);
         goto out;
     }
     int max_label = -1;
     for (uint32_t i = 0; i < fl.count; i++) {
         lab[i] = label_bytes[i];
-        max_label = MAX(max_label, lab[i]);
+        max_label = MAX (max_label, lab[i]);
     }
-    d = dataset_new(images_name);
-    d->n = (int)fi.count;
-    d->shape = dn_shape_3d(1, fi.rows, fi.cols);
+    d = dataset_new (images_name);
+    d->n = (int) fi.count;
+    d->shape = dn_shape_3d (1, fi.rows, fi.cols);
     d->u8 = pixels;
     pixels = NULL;
     d->labels = lab;
     d->n_classes = max_label + 1;
 
 out:
-    g_free(pixels);
-    g_free(label_bytes);
-    idx_stream_clear(&fi.s);
-    idx_stream_clear(&fl.s);
+    g_free (pixels);
+    g_free (label_bytes);
+    idx_stream_clear (&fi.s);
+    idx_stream_clear (&fl.s);
     return d;
 }
 
-static GMappedFile *map_file(const char *path, const char *what, GError **error)
+static GMappedFile *map_file (const char *path, const char *what, GError **error)
 {
-    g_autoptr(GError) local = NULL;
-    GMappedFile *m = g_mapped_file_new(path, FALSE, &local);
+    g_autoptr (GError) local = NULL;
+    GMappedFile *m = g_mapped_file_new (path, FALSE, &local);
     if (m != NULL)
         return m;
-    if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        g_set_error(error, DN_ERROR, DN_ERROR_IO, "The %s '%s' does not exist; check the path",
-                    what, path);
+    if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_set_error (error, DN_ERROR, DN_ERROR_IO, "The %s '%s' does not exist; check the path",
+                     what, path);
     else
-        g_set_error(error, DN_ERROR, DN_ERROR_IO, "Cannot read the %s '%s': %s", what, path,
-                    local->message);
+        g_set_error (error, DN_ERROR, DN_ERROR_IO, "Cannot read the %s '%s': %s", what, path,
+                     local->message);
     return NULL;
 }
 
-DnDataset *dn_dataset_load_idx(const char *images_path, const char *labels_path, GError **error)
+DnDataset *dn_dataset_load_idx (const char *images_path, const char *labels_path, GError **error)
 {
-    GMappedFile *mi = map_file(images_path, "IDX image file", error);
+    GMappedFile *mi = map_file (images_path, "IDX image file", error);
     if (mi == NULL)
         return NULL;
-    GMappedFile *ml = map_file(labels_path, "IDX label file", error);
+    GMappedFile *ml = map_file (labels_path, "IDX label file", error);
     if (ml == NULL) {
-        g_mapped_file_unref(mi);
+        g_mapped_file_unref (mi);
         return NULL;
     }
-    DnDataset *d = dn_dataset_parse_idx((const guint8 *)g_mapped_file_get_contents(mi),
-                                        g_mapped_file_get_length(mi), images_path,
-                                        (const guint8 *)g_mapped_file_get_contents(ml),
-                                        g_mapped_file_get_length(ml), labels_path, error);
-    g_mapped_file_unref(mi);
-    g_mapped_file_unref(ml);
+    DnDataset *d = dn_dataset_parse_idx ((const guint8 *) g_mapped_file_get_contents (mi),
+                                         g_mapped_file_get_length (mi), images_path,
+                                         (const guint8 *) g_mapped_file_get_contents (ml),
+                                         g_mapped_file_get_length (ml), labels_path, error);
+    g_mapped_file_unref (mi);
+    g_mapped_file_unref (ml);
     return d;
 }
 
 /* The first of dir/<stem>, dir/<stem>.gz that exists, or NULL; *tried lists them. */
-static char *find_idx_file(const char *dir, const char *stem, GString *tried)
+static char *find_idx_file (const char *dir, const char *stem, GString *tried)
 {
     const char *suffixes[] = {"", ".gz"};
-    for (gsize i = 0; i < G_N_ELEMENTS(suffixes); i++) {
-        g_autofree char *name = g_strconcat(stem, suffixes[i], NULL);
-        char *path = g_build_filename(dir, name, NULL);
-        if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
+    for (gsize i = 0; i < G_N_ELEMENTS (suffixes); i++) {
+        g_autofree char *name = g_strconcat (stem, suffixes[i], NULL);
+        char *path = g_build_filename (dir, name, NULL);
+        if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
             return path;
-        g_free(path);
-        g_string_append_printf(tried, "%s%s", tried->len ? ", " : "", name);
+        g_free (path);
+        g_string_append_printf (tried, "%s%s", tried->len ? ", " : "", name);
     }
     return NULL;
 }
 
-DnDataset *dn_dataset_load_idx_dir(const char *dir, const char *split, GError **error)
+DnDataset *dn_dataset_load_idx_dir (const char *dir, const char *split, GError **error)
 {
     const char *prefix;
-    if (g_strcmp0(split, "train") == 0)
+    if (g_strcmp0 (split, "train") == 0)
         prefix = "train";
-    else if (g_strcmp0(split, "test") == 0 || g_strcmp0(split, "t10k") == 0)
+    else if (g_strcmp0 (split, "test") == 0 || g_strcmp0 (split, "t10k") == 0)
         prefix = "t10k";
     else {
-        g_set_error(error, DN_ERROR, DN_ERROR_CONFIG,
-                    "Unknown split '%s' for the IDX folder '%s'; use \"train\" or \"test\"",
-                    split ? split : "(null)", dir);
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "Unknown split '%s' for the IDX folder '%s'; use \"train\" or \"test\"",
+                     split ? split : "(null)", dir);
         return NULL;
     }
-    if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
-        g_set_error(error, DN_ERROR, DN_ERROR_IO,
-                    "The IDX folder '%s' does not exist or is not a folder; check the path", dir);
+    if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_IO,
+                     "The IDX folder '%s' does not exist or is not a folder; check the path", dir);
         return NULL;
     }
-    g_autofree char *img_stem = g_strconcat(prefix, "-images-idx3-ubyte", NULL);
-    g_autofree char *lab_stem = g_strconcat(prefix, "-labels-idx1-ubyte", NULL);
-    g_autoptr(GString) tried_img = g_string_new(NULL);
-    g_autoptr(GString) tried_lab = g_string_new(NULL);
-    g_autofree char *img = find_idx_file(dir, img_stem, tried_img);
-    g_autofree char *lab = find_idx_file(dir, lab_stem, tried_lab);
+    g_autofree char *img_stem = g_strconcat (prefix, "-images-idx3-ubyte", NULL);
+    g_autofree char *lab_stem = g_strconcat (prefix, "-labels-idx1-ubyte", NULL);
+    g_autoptr (GString) tried_img = g_string_new (NULL);
+    g_autoptr (GString) tried_lab = g_string_new (NULL);
+    g_autofree char *img = find_idx_file (dir, img_stem, tried_img);
+    g_autofree char *lab = find_idx_file (dir, lab_stem, tried_lab);
     if (img == NULL || lab == NULL) {
-        g_set_error(error, DN_ERROR, DN_ERROR_IO,
-                    "The folder '%s' has no %s %s: looked for %s%s%s; it needs the MNIST "
-                    "layout (%s-images-idx3-ubyte[.gz] and %s-labels-idx1-ubyte[.gz])",
-                    dir, split,
-                    img == NULL && lab == NULL ? "images or labels"
-                    : img == NULL              ? "images"
-                                               : "labels",
-                    img == NULL ? tried_img->str : "", img == NULL && lab == NULL ? ", " : "",
-                    lab == NULL ? tried_lab->str : "", prefix, prefix);
+        g_set_error (error, DN_ERROR, DN_ERROR_IO,
+                     "The folder '%s' has no %s %s: looked for %s%s%s; it needs the MNIST "
+                     "layout (%s-images-idx3-ubyte[.gz] and %s-labels-idx1-ubyte[.gz])",
+                     dir, split,
+                     img == NULL && lab == NULL ? "images or labels"
+                     : img == NULL              ? "images"
+                                                : "labels",
+                     img == NULL ? tried_img->str : "", img == NULL && lab == NULL ? ", " : "",
+                     lab == NULL ? tried_lab->str : "", prefix, prefix);
         return NULL;
     }
-    return dn_dataset_load_idx(img, lab, error);
+    return dn_dataset_load_idx (img, lab, error);
 }
 
 /* ---- whole-dataset operations ---- */
 
-void dn_dataset_free(DnDataset *d)
+void dn_dataset_free (DnDataset *d)
 {
     if (d == NULL)
         return;
-    g_free(d->u8);
-    g_free(d->f32);
-    g_free(d->labels);
-    g_strfreev(d->class_names);
-    g_free(d->source);
-    g_free(d);
+    g_free (d->u8);
+    g_free (d->f32);
+    g_free (d->labels);
+    g_strfreev (d->class_names);
+    g_free (d->source);
+    g_free (d);
 }
 
-DnDataset *dn_dataset_subset(const DnDataset *d, const int *indices, int n)
+DnDataset *dn_dataset_subset (const DnDataset *d, const int *indices, int n)
 {
-    g_return_val_if_fail(d != NULL && n >= 0 && (n == 0 || indices != NULL), NULL);
-    gsize numel = (gsize)dn_shape_numel(&d->shape);
-    DnDataset *s = dataset_new(d->source);
+    g_return_val_if_fail (d != NULL && n >= 0 && (n == 0 || indices != NULL), NULL);
+    gsize numel = (gsize) dn_shape_numel (&d->shape);
+    DnDataset *s = dataset_new (d->source);
     s->n = n;
     s->shape = d->shape;
     s->n_classes = d->n_classes;
-    s->class_names = g_strdupv(d->class_names);
-    s->labels = g_new(int32_t, MAX(n, 1));
+    s->class_names = g_strdupv (d->class_names);
+    s->labels = g_new (int32_t, MAX (n, 1));
     /* Allocated even when n is 0, so the element type stays visible. */
     if (d->u8 != NULL)
-        s->u8 = g_malloc(MAX((gsize)n * numel, 1));
+        s->u8 = g_malloc (MAX ((gsize) n * numel, 1));
     if (d->f32 != NULL)
-        s->f32 = g_malloc(MAX((gsize)n * numel * sizeof(float), 1));
+        s->f32 = g_malloc (MAX ((gsize) n * numel * sizeof (float), 1));
     for (int i = 0; i < n; i++) {
         int k = indices[i];
-        g_assert(k >= 0 && k < d->n);
+        g_assert (k >= 0 && k < d->n);
         s->labels[i] = d->labels[k];
         if (d->u8 != NULL)
-            memcpy(s->u8 + (gsize)i * numel, d->u8 + (gsize)k * numel, numel);
+            memcpy (s->u8 + (gsize) i * numel, d->u8 + (gsize) k * numel, numel);
         if (d->f32 != NULL)
-            memcpy(s->f32 + (gsize)i * numel, d->f32 + (gsize)k * numel, numel * sizeof(float));
+            memcpy (s->f32 + (gsize) i * numel, d->f32 + (gsize) k * numel, numel * sizeof (float));
     }
     return s;
 }
 
-static int cmp_int(gconstpointer a, gconstpointer b)
+static int cmp_int (gconstpointer a, gconstpointer b)
 {
-    int x = *(const int *)a, y = *(const int *)b;
+    int x = *(const int *) a, y = *(const int *) b;
     return (x > y) - (x < y);
 }
 
-void dn_dataset_split(const DnDataset *d, double val_fraction, DnRng *rng, DnDataset **train,
-                      DnDataset **val)
+void dn_dataset_split (const DnDataset *d, double val_fraction, DnRng *rng, DnDataset **train,
+                       DnDataset **val)
 {
-    g_return_if_fail(d != NULL && rng != NULL && train != NULL && val != NULL);
+    g_return_if_fail (d != NULL && rng != NULL && train != NULL && val != NULL);
     if (!(val_fraction > 0.0))
         val_fraction = 0.0;
     if (val_fraction > 1.0)
         val_fraction = 1.0;
-    int n_val = (int)(d->n * val_fraction + 0.5);
-    n_val = CLAMP(n_val, 0, d->n);
-    int *perm = g_new(int, MAX(d->n, 1));
-    dn_rng_permutation(rng, perm, d->n);
+    int n_val = (int) (d->n * val_fraction + 0.5);
+    n_val = CLAMP (n_val, 0, d->n);
+    int *perm = g_new (int, MAX (d->n, 1));
+    dn_rng_permutation (rng, perm, d->n);
     /* Chosen at random, kept in file order: better locality, same determinism. */
-    qsort(perm, n_val, sizeof(int), cmp_int);
-    qsort(perm + n_val, d->n - n_val, sizeof(int), cmp_int);
-    *val = dn_dataset_subset(d, perm, n_val);
-    *train = dn_dataset_subset(d, perm + n_val, d->n - n_val);
-    g_free(perm);
+    qsort (perm, n_val, sizeof (int), cmp_int);
+    qsort (perm + n_val, d->n - n_val, sizeof (int), cmp_int);
+    *val = dn_dataset_subset (d, perm, n_val);
+    *train = dn_dataset_subset (d, perm + n_val, d->n - n_val);
+    g_free (perm);
 }
 
 /* Channels of a sample: the first dimension of a (c, h, w) shape, else one. */
-static int sample_channels(const DnShape *shape)
+static int sample_channels (const DnShape *shape)
 {
     if (shape->ndim == 3 && shape->d[0] >= 1 && shape->d[0] <= 16)
-        return (int)shape->d[0];
+        return (int) shape->d[0];
     return 1;
 }
 
-void dn_dataset_compute_normalize(const DnDataset *d, DnNormalize *norm)
+void dn_dataset_compute_normalize (const DnDataset *d, DnNormalize *norm)
 {
-    g_return_if_fail(d != NULL && norm != NULL);
-    memset(norm, 0, sizeof *norm);
-    int C = sample_channels(&d->shape);
-    gsize numel = (gsize)dn_shape_numel(&d->shape);
-    gsize inner = numel / (gsize)C;
+    g_return_if_fail (d != NULL && norm != NULL);
+    memset (norm, 0, sizeof *norm);
+    int C = sample_channels (&d->shape);
+    gsize numel = (gsize) dn_shape_numel (&d->shape);
+    gsize inner = numel / (gsize) C;
     norm->n_channels = C;
     for (int c = 0; c < C; c++) {
         norm->mean[c] = 0.0f;
@@ -546,16 +547,16 @@ void dn_dataset_compute_normalize(const DnDataset *d, DnNormalize *norm)
     }
     if (d->n == 0 || inner == 0)
         return;
-    double count = (double)d->n * (double)inner;
+    double count = (double) d->n * (double) inner;
 
     if (d->u8 != NULL) {
         /* A histogram per channel: exact, and a single pass over the bytes. */
-        guint64 *hist = g_new0(guint64, 256 * (gsize)C);
+        guint64 *hist = g_new0 (guint64, 256 * (gsize) C);
         for (int i = 0; i < d->n; i++) {
-            const guint8 *x = d->u8 + (gsize)i * numel;
+            const guint8 *x = d->u8 + (gsize) i * numel;
             for (int c = 0; c < C; c++) {
                 guint64 *h = hist + 256 * c;
-                const guint8 *xc = x + (gsize)c * inner;
+                const guint8 *xc = x + (gsize) c * inner;
                 for (gsize j = 0; j < inner; j++)
                     h[xc[j]]++;
             }
@@ -563,34 +564,34 @@ void dn_dataset_compute_normalize(const DnDataset *d, DnNormalize *norm)
         for (int c = 0; c < C; c++) {
             double s1 = 0.0, s2 = 0.0;
             for (int v = 0; v < 256; v++) {
-                double h = (double)hist[256 * c + v];
+                double h = (double) hist[256 * c + v];
                 s1 += h * v;
                 s2 += h * v * v;
             }
             double mean = s1 / count;
-            double var = MAX(s2 / count - mean * mean, 0.0);
-            norm->mean[c] = (float)(mean / 255.0);
-            norm->std[c] = (float)(sqrt(var) / 255.0);
+            double var = MAX (s2 / count - mean * mean, 0.0);
+            norm->mean[c] = (float) (mean / 255.0);
+            norm->std[c] = (float) (sqrt (var) / 255.0);
         }
-        g_free(hist);
+        g_free (hist);
     } else if (d->f32 != NULL) {
         for (int c = 0; c < C; c++) {
             double s1 = 0.0, s2 = 0.0;
             for (int i = 0; i < d->n; i++) {
-                const float *xc = d->f32 + (gsize)i * numel + (gsize)c * inner;
+                const float *xc = d->f32 + (gsize) i * numel + (gsize) c * inner;
                 for (gsize j = 0; j < inner; j++)
                     s1 += xc[j];
             }
             double mean = s1 / count;
             for (int i = 0; i < d->n; i++) {
-                const float *xc = d->f32 + (gsize)i * numel + (gsize)c * inner;
+                const float *xc = d->f32 + (gsize) i * numel + (gsize) c * inner;
                 for (gsize j = 0; j < inner; j++) {
                     double t = xc[j] - mean;
                     s2 += t * t;
                 }
             }
-            norm->mean[c] = (float)mean;
-            norm->std[c] = (float)sqrt(s2 / count);
+            norm->mean[c] = (float) mean;
+            norm->std[c] = (float) sqrt (s2 / count);
         }
     }
     /* A constant channel would divide by zero; leave it unscaled instead. */
@@ -599,14 +600,14 @@ void dn_dataset_compute_normalize(const DnDataset *d, DnNormalize *norm)
             norm->std[c] = 1.0f;
 }
 
-void dn_dataset_get_batch(const DnDataset *d, const int *indices, int n, const DnNormalize *norm,
-                          float *x, int32_t *y)
+void dn_dataset_get_batch (const DnDataset *d, const int *indices, int n, const DnNormalize *norm,
+                           float *x, int32_t *y)
 {
-    g_return_if_fail(d != NULL && n >= 0 && (n == 0 || indices != NULL));
-    gsize numel = (gsize)dn_shape_numel(&d->shape);
+    g_return_if_fail (d != NULL && n >= 0 && (n == 0 || indices != NULL));
+    gsize numel = (gsize) dn_shape_numel (&d->shape);
     int C = norm != NULL ? norm->n_channels : 1;
-    g_return_if_fail(C >= 1 && C <= 16 && numel % (gsize)C == 0);
-    gsize inner = numel / (gsize)C;
+    g_return_if_fail (C >= 1 && C <= 16 && numel % (gsize) C == 0);
+    gsize inner = numel / (gsize) C;
     float in_scale = d->u8 != NULL ? 1.0f / 255.0f : 1.0f;
     float scale[16], bias[16];
 
@@ -620,23 +621,23 @@ void dn_dataset_get_batch(const DnDataset *d, const int *indices, int n, const D
     if (x != NULL) {
         for (int i = 0; i < n; i++) {
             int k = indices[i];
-            g_assert(k >= 0 && k < d->n);
-            float *out = x + (gsize)i * numel;
+            g_assert (k >= 0 && k < d->n);
+            float *out = x + (gsize) i * numel;
             if (d->u8 != NULL) {
-                const guint8 *src = d->u8 + (gsize)k * numel;
+                const guint8 *src = d->u8 + (gsize) k * numel;
                 for (int c = 0; c < C; c++) {
                     const float a = scale[c], b = bias[c];
-                    const guint8 *s = src + (gsize)c * inner;
-                    float *o = out + (gsize)c * inner;
+                    const guint8 *s = src + (gsize) c * inner;
+                    float *o = out + (gsize) c * inner;
                     for (gsize j = 0; j < inner; j++)
-                        o[j] = (float)s[j] * a + b;
+                        o[j] = (float) s[j] * a + b;
                 }
             } else if (d->f32 != NULL) {
-                const float *src = d->f32 + (gsize)k * numel;
+                const float *src = d->f32 + (gsize) k * numel;
                 for (int c = 0; c < C; c++) {
                     const float a = scale[c], b = bias[c];
-                    const float *s = src + (gsize)c * inner;
-                    float *o = out + (gsize)c * inner;
+                    const float *s = src + (gsize) c * inner;
+                    float *o = out + (gsize) c * inner;
                     for (gsize j = 0; j < inner; j++)
                         o[j] = s[j] * a + b;
                 }
@@ -646,7 +647,7 @@ void dn_dataset_get_batch(const DnDataset *d, const int *indices, int n, const D
     if (y != NULL) {
         for (int i = 0; i < n; i++) {
             int k = indices[i];
-            g_assert(k >= 0 && k < d->n);
+            g_assert (k >= 0 && k < d->n);
             y[i] = d->labels[k];
         }
     }

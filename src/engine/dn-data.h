@@ -13,11 +13,11 @@
 G_BEGIN_DECLS
 
 typedef struct {
-    int n;              /* samples */
-    DnShape shape;      /* per sample: (1, 28, 28) or (n_features) */
-    guint8 *u8;         /* n * numel(shape) pixels, or NULL */
-    float *f32;         /* n * numel(shape) features, or NULL */
-    int32_t *labels;    /* n */
+    int n;           /* samples */
+    DnShape shape;   /* per sample: (1, 28, 28) or (n_features) */
+    guint8 *u8;      /* n * numel(shape) pixels, or NULL */
+    float *f32;      /* n * numel(shape) features, or NULL */
+    int32_t *labels; /* n */
     int n_classes;
     char **class_names; /* NULL-terminated, or NULL */
     char *source;       /* where it came from, for messages */
@@ -32,8 +32,7 @@ typedef struct {
 } DnNormalize;
 
 /* One IDX image file (magic 0x0803, .gz or raw) and its label file (0x0801). */
-DnDataset *dn_dataset_load_idx (const char *images_path, const char *labels_path,
-                                GError **error);
+DnDataset *dn_dataset_load_idx (const char *images_path, const char *labels_path, GError **error);
 /* A folder in the MNIST layout: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz].
  * split is "train" or "test". */
 DnDataset *dn_dataset_load_idx_dir (const char *dir, const char *split, GError **error);
@@ -44,7 +43,7 @@ typedef struct {
     int label_index;
     /* -1: detect a header (first row has a non-numeric field); 0 no; 1 yes. */
     int header;
-    char delimiter;     /* 0: detect ',' ';' '\t' */
+    char delimiter; /* 0: detect ',' ';' '\t' */
 } DnCsvOptions;
 
 void dn_csv_options_init (DnCsvOptions *opts);
@@ -63,8 +62,8 @@ void dn_dataset_split (const DnDataset *d, double val_fraction, DnRng *rng, DnDa
 void dn_dataset_compute_normalize (const DnDataset *d, DnNormalize *norm);
 /* Copies samples indices[0..n) into x (n, ...shape) normalised, and their labels
  * into y (may be NULL). */
-void dn_dataset_get_batch (const DnDataset *d, const int *indices, int n,
-                           const DnNormalize *norm, float *x, int32_t *y);
+void dn_dataset_get_batch (const DnDataset *d, const int *indices, int n, const DnNormalize *norm,
+                           float *x, int32_t *y);
 
 /* The same readers on bytes already in memory (fuzz targets, embedders); the
  * names stand for the files in messages and become `source`. IDX bytes may be

@@ -73,8 +73,7 @@ bad:
     return FALSE;
 }
 
-gboolean dn_dendrite_selection_from_json (JsonObject *obj, DnDendriteSelection *sel,
-                                          GError **error)
+gboolean dn_dendrite_selection_from_json (JsonObject *obj, DnDendriteSelection *sel, GError **error)
 {
     if (!read_names (obj, "perforate_types", &sel->perforate_types, error) ||
         !read_names (obj, "perforate", &sel->perforate_names, error) ||
@@ -115,10 +114,9 @@ gboolean dn_dendrite_selection_from_json (JsonObject *obj, DnDendriteSelection *
     JsonNode *ff = json_object_get_member (obj, "forward_function");
     if (ff == NULL)
         ff = json_object_get_member (obj, "pai_forward_function");
-    if (ff != NULL && (!JSON_NODE_HOLDS_VALUE (ff) ||
-                       json_node_get_value_type (ff) != G_TYPE_STRING ||
-                       !dn_dendrite_act_from_name (json_node_get_string (ff),
-                                                   &sel->forward_function))) {
+    if (ff != NULL &&
+        (!JSON_NODE_HOLDS_VALUE (ff) || json_node_get_value_type (ff) != G_TYPE_STRING ||
+         !dn_dendrite_act_from_name (json_node_get_string (ff), &sel->forward_function))) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                      "dendrites: \"forward_function\" must be \"sigmoid\", \"tanh\" or \"relu\"");
         return FALSE;
@@ -127,8 +125,9 @@ gboolean dn_dendrite_selection_from_json (JsonObject *obj, DnDendriteSelection *
     if (im == NULL)
         im = json_object_get_member (obj, "candidate_weight_initialization_multiplier");
     if (im != NULL) {
-        if (!JSON_NODE_HOLDS_VALUE (im) || (json_node_get_value_type (im) != G_TYPE_DOUBLE &&
-                                            json_node_get_value_type (im) != G_TYPE_INT64) ||
+        if (!JSON_NODE_HOLDS_VALUE (im) ||
+            (json_node_get_value_type (im) != G_TYPE_DOUBLE &&
+             json_node_get_value_type (im) != G_TYPE_INT64) ||
             !(json_node_get_double (im) >= 0.0 && json_node_get_double (im) <= 1e3)) {
             g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                          "dendrites: \"init_multiplier\" must be a number between 0 and 1000 "
@@ -191,8 +190,8 @@ static gboolean has_default_input (JsonObject *o, GPtrArray *layers, guint i)
 static JsonObject *strip (JsonObject *o)
 {
     /* an existing dendritic layer keeps its "dendrites": that is its k */
-    gboolean keep_k = g_str_equal (json_object_get_string_member_with_default (o, "type", ""),
-                                   "dendritic");
+    gboolean keep_k =
+        g_str_equal (json_object_get_string_member_with_default (o, "type", ""), "dendritic");
     JsonObject *c = json_object_new ();
     g_autoptr (GList) members = json_object_get_members (o);
     for (GList *m = members; m != NULL; m = m->next)
@@ -268,9 +267,9 @@ JsonNode *dn_dendrite_wrap_network (JsonNode *desc, const DnDendriteSelection *s
         const char *name = json_object_get_string_member (o, "name");
         const char *type = json_object_get_string_member (o, "type");
         if (group_of[i] >= 0 && group_of[i] != (int) i) {
-            g_hash_table_insert (rename, (gpointer) name,
-                                 (gpointer) json_object_get_string_member (
-                                     layers->pdata[group_of[i]], "name"));
+            g_hash_table_insert (
+                rename, (gpointer) name,
+                (gpointer) json_object_get_string_member (layers->pdata[group_of[i]], "name"));
             continue;
         }
         gboolean explicit_on = g_strv_contains ((const char *const *) sel->perforate_names, name);

@@ -11,8 +11,7 @@
 static gboolean cfg_fail (GError **error, const char *what, const char *section, const char *key,
                           const char *msg)
 {
-    g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s: \"%s\".\"%s\" %s", what, section, key,
-                 msg);
+    g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s: \"%s\".\"%s\" %s", what, section, key, msg);
     return FALSE;
 }
 
@@ -35,15 +34,14 @@ static gboolean check_keys (JsonObject *obj, const char *const *known, const cha
     return TRUE;
 }
 
-static JsonObject *get_section (JsonObject *root, const char *key, const char *what,
-                                GError **error)
+static JsonObject *get_section (JsonObject *root, const char *key, const char *what, GError **error)
 {
     JsonNode *n = json_object_get_member (root, key);
     if (n == NULL)
         return NULL;
     if (!JSON_NODE_HOLDS_OBJECT (n)) {
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s: \"%s\" must be an object { ... }",
-                     what, key);
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s: \"%s\" must be an object { ... }", what,
+                     key);
         return NULL;
     }
     return json_node_get_object (n);
@@ -91,9 +89,10 @@ static gboolean get_int (JsonObject *o, const char *key, gint64 min, gint64 max,
         return cfg_fail (error, what, section, key, "must be a whole number");
     gint64 v = json_node_get_int (n);
     if (v < min || v > max) {
-        g_autofree char *msg = g_strdup_printf ("is %" G_GINT64_FORMAT "; it must be between %" G_GINT64_FORMAT
-                                                " and %" G_GINT64_FORMAT,
-                                                v, min, max);
+        g_autofree char *msg =
+            g_strdup_printf ("is %" G_GINT64_FORMAT "; it must be between %" G_GINT64_FORMAT
+                             " and %" G_GINT64_FORMAT,
+                             v, min, max);
         return cfg_fail (error, what, section, key, msg);
     }
     *out = v;
@@ -121,9 +120,9 @@ static gboolean read_float_list (JsonNode *n, float *out, int max, int *count)
 
 static gboolean read_data (DnExperiment *exp, JsonObject *d, const char *what, GError **error)
 {
-    static const char *const known[] = {"format",          "path",       "test_path",
-                                        "label_column",    "validation_split", "test_split",
-                                        "normalize",       NULL};
+    static const char *const known[] = {
+        "format",           "path",       "test_path", "label_column",
+        "validation_split", "test_split", "normalize", NULL};
     if (!check_keys (d, known, what, "data", error) ||
         !get_string (d, "format", &exp->data_format, what, "data", error) ||
         !get_string (d, "path", &exp->data_path, what, "data", error) ||
@@ -170,8 +169,7 @@ static gboolean read_data (DnExperiment *exp, JsonObject *d, const char *what, G
                      "{\"mean\": [0.1307], \"std\": [0.3081]} with one value per channel");
 }
 
-static gboolean read_dendrites (DnExperiment *exp, JsonNode *n, const char *what,
-                                GError **error)
+static gboolean read_dendrites (DnExperiment *exp, JsonNode *n, const char *what, GError **error)
 {
     if (!JSON_NODE_HOLDS_OBJECT (n)) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
@@ -194,7 +192,8 @@ static gboolean read_dendrites (DnExperiment *exp, JsonNode *n, const char *what
                          what, key);
             return FALSE;
         }
-        json_object_set_member (tracker_part, key, json_node_copy (json_object_get_member (o, key)));
+        json_object_set_member (tracker_part, key,
+                                json_node_copy (json_object_get_member (o, key)));
     }
     g_autoptr (GError) local = NULL;
     if (!dn_tracker_config_from_json (tracker_part, &exp->tracker, &local) ||
@@ -213,11 +212,10 @@ const char *dn_loss_kind_name (DnLossKind kind)
     return loss_names[kind];
 }
 
-static gboolean read_training (DnExperiment *exp, JsonObject *t, const char *what,
-                               GError **error)
+static gboolean read_training (DnExperiment *exp, JsonObject *t, const char *what, GError **error)
 {
-    static const char *const known[] = {"optimizer", "scheduler",  "loss",   "label_smoothing",
-                                        "batch_size", "epochs",    "seed",   "device",
+    static const char *const known[] = {"optimizer",  "scheduler", "loss", "label_smoothing",
+                                        "batch_size", "epochs",    "seed", "device",
                                         NULL};
     if (!check_keys (t, known, what, "training", error))
         return FALSE;
@@ -261,7 +259,8 @@ static gboolean read_training (DnExperiment *exp, JsonObject *t, const char *wha
     }
     if (!g_str_equal (exp->device, "cpu") && !g_str_equal (exp->device, "cuda") &&
         !g_str_equal (exp->device, "auto"))
-        return cfg_fail (error, what, "training", "device", "must be \"cpu\", \"cuda\" or \"auto\"");
+        return cfg_fail (error, what, "training", "device",
+                         "must be \"cpu\", \"cuda\" or \"auto\"");
     exp->batch_size = (int) batch;
     exp->epochs = (int) epochs;
     exp->seed = (guint64) seed;
@@ -300,8 +299,8 @@ DnExperiment *dn_experiment_from_json (JsonNode *root, const char *base_dir, con
         return NULL;
     }
     JsonObject *o = json_node_get_object (root);
-    static const char *const known[] = {"name", "description", "data", "network", "training",
-                                        "output", "dendrites", NULL};
+    static const char *const known[] = {"name",     "description", "data",      "network",
+                                        "training", "output",      "dendrites", NULL};
     g_autoptr (DnExperiment) exp = dn_experiment_new_default ();
     exp->base_dir = g_strdup (base_dir ? base_dir : ".");
     if (!check_keys (o, known, what, "(top level)", error) ||
@@ -317,8 +316,7 @@ DnExperiment *dn_experiment_from_json (JsonNode *root, const char *base_dir, con
         return NULL;
     }
     JsonNode *dn = json_object_get_member (o, "dendrites");
-    if (dn != NULL && !JSON_NODE_HOLDS_NULL (dn) &&
-        !read_dendrites (exp, dn, what, error))
+    if (dn != NULL && !JSON_NODE_HOLDS_NULL (dn) && !read_dendrites (exp, dn, what, error))
         return NULL;
     GError *local = NULL;
     JsonObject *d = get_section (o, "data", what, &local);
@@ -329,7 +327,7 @@ DnExperiment *dn_experiment_from_json (JsonNode *root, const char *base_dir, con
         read_training (exp, t, what, &local);
     JsonObject *out = local ? NULL : get_section (o, "output", what, &local);
     if (local == NULL && out != NULL &&
-        check_keys (out, (const char *const[]) {"dir", NULL}, what, "output", &local))
+        check_keys (out, (const char *const[]){"dir", NULL}, what, "output", &local))
         get_string (out, "dir", &exp->out_dir, what, "output", &local);
     if (local != NULL) {
         g_propagate_error (error, local);
@@ -352,8 +350,7 @@ DnExperiment *dn_experiment_load (const char *path, GError **error)
     g_autoptr (JsonParser) parser = json_parser_new ();
     g_autoptr (GError) local = NULL;
     if (!json_parser_load_from_file (parser, path, &local)) {
-        g_set_error (error, DN_ERROR,
-                     local->domain == G_FILE_ERROR ? DN_ERROR_IO : DN_ERROR_FORMAT,
+        g_set_error (error, DN_ERROR, local->domain == G_FILE_ERROR ? DN_ERROR_IO : DN_ERROR_FORMAT,
                      "%s: %s", path, local->message);
         return NULL;
     }

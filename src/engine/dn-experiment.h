@@ -27,16 +27,16 @@ typedef enum {
 } DnLossKind;
 
 typedef struct {
-    char *name;        /* a short name for the run; default: the file's base name */
-    char *base_dir;    /* folder relative paths are resolved against */
+    char *name;     /* a short name for the run; default: the file's base name */
+    char *base_dir; /* folder relative paths are resolved against */
 
     /* data */
-    char *data_format;   /* "idx" or "csv" */
-    char *data_path;     /* idx: a folder; csv: a file. NULL: the bundled MNIST sample */
-    char *test_path;     /* csv only: a separate test file (else split off) */
-    char *label_column;  /* csv: a column name; NULL: the last column */
-    double val_fraction; /* of the training set, held out for validation (0.1) */
-    double test_fraction; /* csv without test_path: held out for testing (0.2) */
+    char *data_format;            /* "idx" or "csv" */
+    char *data_path;              /* idx: a folder; csv: a file. NULL: the bundled MNIST sample */
+    char *test_path;              /* csv only: a separate test file (else split off) */
+    char *label_column;           /* csv: a column name; NULL: the last column */
+    double val_fraction;          /* of the training set, held out for validation (0.1) */
+    double test_fraction;         /* csv without test_path: held out for testing (0.2) */
     gboolean normalize_from_data; /* "normalize": "dataset" (default) */
     DnNormalize normalize;        /* explicit {"mean": [...], "std": [...]} or identity */
 
@@ -54,7 +54,7 @@ typedef struct {
     char *device; /* "cpu", "cuda", "auto" */
 
     /* output */
-    char *out_dir;   /* default "runs" */
+    char *out_dir; /* default "runs" */
 
     /* dendrites: present in the file = a dendritic run driven by the tracker */
     gboolean dendrites;
@@ -79,55 +79,55 @@ char *dn_experiment_resolve_path (const DnExperiment *exp, const char *path);
 /* ---- running ---- */
 
 typedef enum {
-    DN_EVENT_START,  /* data and network ready: params, samples, batches */
+    DN_EVENT_START,    /* data and network ready: params, samples, batches */
     DN_EVENT_DECISION, /* the tracker decided something worth saying: message */
     DN_EVENT_SNAPSHOT, /* the run folder should snapshot its CSVs and graph: suffix */
-    DN_EVENT_BATCH,  /* progress inside an epoch (every few batches) */
-    DN_EVENT_EPOCH,  /* an epoch finished, with its scores */
-    DN_EVENT_LOG,    /* a message in plain words */
-    DN_EVENT_DONE,   /* the run finished (also after cancel) */
+    DN_EVENT_BATCH,    /* progress inside an epoch (every few batches) */
+    DN_EVENT_EPOCH,    /* an epoch finished, with its scores */
+    DN_EVENT_LOG,      /* a message in plain words */
+    DN_EVENT_DONE,     /* the run finished (also after cancel) */
 } DnEventKind;
 
 typedef struct {
     DnEventKind kind;
-    int epoch;           /* 1-based */
+    int epoch; /* 1-based */
     int epochs;
-    int batch;           /* 1-based, within the epoch */
+    int batch; /* 1-based, within the epoch */
     int n_batches;
-    int64_t samples;     /* training samples seen in this epoch */
+    int64_t samples; /* training samples seen in this epoch */
     int64_t train_samples, val_samples, test_samples;
-    double loss;         /* mean training loss so far in this epoch */
-    double train_acc;    /* percent */
-    double val_acc;      /* percent; NaN when there is no validation split */
+    double loss;      /* mean training loss so far in this epoch */
+    double train_acc; /* percent */
+    double val_acc;   /* percent; NaN when there is no validation split */
     double val_loss;
-    double test_acc;     /* percent; NaN when there is no test split */
+    double test_acc; /* percent; NaN when there is no test split */
     double test_loss;
     double lr;
-    double seconds;      /* of this epoch (EPOCH) or the whole run (DONE) */
+    double seconds; /* of this epoch (EPOCH) or the whole run (DONE) */
     double samples_per_s;
-    double eta_seconds;  /* of this epoch (BATCH) or the run */
+    double eta_seconds; /* of this epoch (BATCH) or the run */
     double best_val;
     double test_at_best_val;
     int best_epoch;
     int64_t params;
     gboolean improved;
     gboolean cancelled;
-    const char *message; /* LOG; DONE: a summary */
+    const char *message;    /* LOG; DONE: a summary */
     const char *model_path; /* DONE: the best model */
     const char *run_dir;
     const char *device;
     /* dendritic runs (NULL / 0 otherwise); the tracker is valid during the call only */
     const DnTracker *tracker;
     int dendrites;
-    int graph_epoch;             /* EPOCH: this epoch's place on the graphs' rolled-back axis
-                                  * (1-based; the tracker's messages use it) */
-    const char *status;          /* "neuron training, 2 dendrite sets, ..." */
-    int64_t reference_params;    /* the reference library's count (spec 9) */
+    int graph_epoch;               /* EPOCH: this epoch's place on the graphs' rolled-back axis
+                                    * (1-based; the tracker's messages use it) */
+    const char *status;            /* "neuron training, 2 dendrite sets, ..." */
+    int64_t reference_params;      /* the reference library's count (spec 9) */
     const DnTrackerAction *action; /* DECISION */
-    const char *suffix;          /* SNAPSHOT: "_beforeSwitch_2" */
-    gboolean before_restore;     /* SNAPSHOT: draw the history before the restore */
-    gboolean timestamped;        /* SNAPSHOT */
-    const char *save_name;       /* the run's name, for file names */
+    const char *suffix;            /* SNAPSHOT: "_beforeSwitch_2" */
+    gboolean before_restore;       /* SNAPSHOT: draw the history before the restore */
+    gboolean timestamped;          /* SNAPSHOT */
+    const char *save_name;         /* the run's name, for file names */
 } DnEvent;
 
 typedef struct {
@@ -138,10 +138,10 @@ typedef struct {
 } DnObserver;
 
 typedef struct {
-    const char *data_path;  /* overrides the experiment's data */
-    const char *out_dir;    /* overrides the output folder */
-    int epochs;             /* > 0 overrides */
-    gboolean seed_set;      /* TRUE: seed overrides */
+    const char *data_path; /* overrides the experiment's data */
+    const char *out_dir;   /* overrides the output folder */
+    int epochs;            /* > 0 overrides */
+    gboolean seed_set;     /* TRUE: seed overrides */
     guint64 seed;
     int threads;            /* > 0: CPU threads */
     const char *device;     /* overrides */
@@ -161,8 +161,8 @@ typedef struct {
 
 void dn_run_result_clear (DnRunResult *r);
 
-gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts,
-                            const DnObserver *observer, DnRunResult *result, GError **error);
+gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts, const DnObserver *observer,
+                            DnRunResult *result, GError **error);
 /* Continues the run in run_dir (its experiment.json and latest checkpoint) after a
  * crash, kill or stop; the result is the same as an uninterrupted run. */
 gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts,

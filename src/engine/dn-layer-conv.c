@@ -24,9 +24,9 @@ typedef struct {
 static gboolean conv_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
     DnConv *self = (DnConv *) l;
-    static const char *const known[] = {"in_channels", "out_channels", "kernel_size", "stride",
-                                        "padding",     "dilation",     "groups",      "bias",
-                                        NULL};
+    static const char *const known[] = {"in_channels", "out_channels", "kernel_size",
+                                        "stride",      "padding",      "dilation",
+                                        "groups",      "bias",         NULL};
     self->is_1d = l->klass == &dn_conv1d_class;
     self->stride[0] = self->stride[1] = 1;
     self->dilation[0] = self->dilation[1] = 1;
@@ -58,14 +58,14 @@ static gboolean conv_configure (DnLayer *l, JsonObject *cfg, GError **error)
         return FALSE;
     if (self->out_channels == 0 || self->kernel[1] == 0) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                     "layer '%s' (%s): \"out_channels\" and \"kernel_size\" are required",
-                     l->name, l->klass->type);
+                     "layer '%s' (%s): \"out_channels\" and \"kernel_size\" are required", l->name,
+                     l->klass->type);
         return FALSE;
     }
     if (self->out_channels % self->groups != 0) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                     "layer '%s' (%s): out_channels (%d) must be divisible by groups (%d)",
-                     l->name, l->klass->type, self->out_channels, self->groups);
+                     "layer '%s' (%s): out_channels (%d) must be divisible by groups (%d)", l->name,
+                     l->klass->type, self->out_channels, self->groups);
         return FALSE;
     }
     return TRUE;
@@ -93,8 +93,8 @@ static gboolean conv_infer (DnLayer *l, GError **error)
         return FALSE;
     }
     if (c % self->groups != 0) {
-        dn_layer_shape_error (l, error, "its %d input channels are not divisible by groups (%d)",
-                              c, self->groups);
+        dn_layer_shape_error (l, error, "its %d input channels are not divisible by groups (%d)", c,
+                              self->groups);
         return FALSE;
     }
     self->in_channels = c;

@@ -34,8 +34,8 @@
 typedef struct {
     int n;
     DnLayer *layers[GROUP_MAX];
-    float *outs[GROUP_MAX];  /* each layer's output, cap_batch samples */
-    float *douts[GROUP_MAX]; /* gradients of the intermediate outputs */
+    float *outs[GROUP_MAX];     /* each layer's output, cap_batch samples */
+    float *douts[GROUP_MAX];    /* gradients of the intermediate outputs */
     int first_param[GROUP_MAX]; /* index of each layer's first param in the parent */
 } Chain;
 
@@ -49,7 +49,7 @@ typedef struct {
     Chain *dend; /* k chains */
     int channels;
     int spatial;
-    size_t numel; /* per sample, of the output */
+    size_t numel;  /* per sample, of the output */
     int t_param;   /* index of T in params, or -1 */
     int d2d_param; /* index of D2D[1] in params; D2D[i] is d2d_param + i - 1 */
     float *s, *da; /* (k, batch, numel) each */
@@ -121,9 +121,9 @@ static gboolean dendritic_configure (DnLayer *l, JsonObject *cfg, GError **error
         !dn_cfg_double (l, cfg, "init_multiplier", 0.0, 1e3, &self->init_multiplier, error))
         return FALSE;
     JsonNode *ff = json_object_get_member (cfg, "forward_function");
-    if (ff != NULL && (!JSON_NODE_HOLDS_VALUE (ff) ||
-                       json_node_get_value_type (ff) != G_TYPE_STRING ||
-                       !dn_dendrite_act_from_name (json_node_get_string (ff), &self->act))) {
+    if (ff != NULL &&
+        (!JSON_NODE_HOLDS_VALUE (ff) || json_node_get_value_type (ff) != G_TYPE_STRING ||
+         !dn_dendrite_act_from_name (json_node_get_string (ff), &self->act))) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                      "layer '%s' (dendritic): \"forward_function\" must be \"sigmoid\", \"tanh\" "
                      "or \"relu\"",
@@ -173,8 +173,8 @@ static gboolean dendritic_configure (DnLayer *l, JsonObject *cfg, GError **error
     return TRUE;
 }
 
-static gboolean chain_infer (Chain *c, DnLayer *owner, const char *prefix, DnShape in,
-                             DnShape *out, GError **error)
+static gboolean chain_infer (Chain *c, DnLayer *owner, const char *prefix, DnShape in, DnShape *out,
+                             GError **error)
 {
     DnShape shape = in;
     for (int i = 0; i < c->n; i++) {
@@ -192,8 +192,8 @@ static gboolean chain_infer (Chain *c, DnLayer *owner, const char *prefix, DnSha
             }
             dn_layer_add_param (owner, name, p->shape, p->trainable);
         }
-        owner->workspace_per_sample = MAX (owner->workspace_per_sample,
-                                           c->layers[i]->workspace_per_sample);
+        owner->workspace_per_sample =
+            MAX (owner->workspace_per_sample, c->layers[i]->workspace_per_sample);
     }
     *out = shape;
     return TRUE;
@@ -493,8 +493,9 @@ static size_t dendritic_workspace (DnLayer *l, DnBackend *be, int batch)
     size_t ws = 0;
     for (int i = 0; i < self->main.n; i++) {
         DnLayer *sub = self->main.layers[i];
-        size_t need = sub->klass->workspace_size != NULL ? sub->klass->workspace_size (sub, be, batch)
-                                                         : sub->workspace_per_sample * batch;
+        size_t need = sub->klass->workspace_size != NULL
+                          ? sub->klass->workspace_size (sub, be, batch)
+                          : sub->workspace_per_sample * batch;
         ws = MAX (ws, need);
     }
     return ws;

@@ -42,10 +42,11 @@ static gboolean linear_infer (DnLayer *l, GError **error)
         return FALSE;
     }
     if (self->in_features != 0 && self->in_features != in->d[0]) {
-        dn_layer_shape_error (l, error,
-                              "\"in_features\" is %d but the layer before it gives %" G_GINT64_FORMAT
-                              " features; set in_features to %" G_GINT64_FORMAT " or remove it",
-                              self->in_features, in->d[0], in->d[0]);
+        dn_layer_shape_error (
+            l, error,
+            "\"in_features\" is %d but the layer before it gives %" G_GINT64_FORMAT
+            " features; set in_features to %" G_GINT64_FORMAT " or remove it",
+            self->in_features, in->d[0], in->d[0]);
         return FALSE;
     }
     self->in_features = (int) in->d[0];
@@ -89,8 +90,8 @@ static void linear_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *
     if (self->bias)
         be->bias_backward (be, batch, O, 1, dout->data, l->params[1].grad);
     if (din[0] != NULL)
-        be->gemm (be, FALSE, FALSE, batch, I, O, 1.0f, dout->data, O, l->params[0].value, I,
-                  1.0f, din[0]->data, I);
+        be->gemm (be, FALSE, FALSE, batch, I, O, 1.0f, dout->data, O, l->params[0].value, I, 1.0f,
+                  din[0]->data, I);
 }
 
 static void linear_to_json (DnLayer *l, JsonBuilder *b)

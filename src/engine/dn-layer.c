@@ -6,28 +6,17 @@
 #include <string.h>
 
 static const DnLayerClass *const layer_classes[] = {
-    &dn_linear_class,
-    &dn_conv1d_class,
-    &dn_conv2d_class,
-    &dn_maxpool2d_class,
-    &dn_avgpool2d_class,
-    &dn_adaptive_avgpool2d_class,
-    &dn_batchnorm1d_class,
-    &dn_batchnorm2d_class,
-    &dn_layernorm_class,
-    &dn_relu_class,
-    &dn_leaky_relu_class,
-    &dn_sigmoid_class,
-    &dn_tanh_class,
-    &dn_gelu_class,
-    &dn_softmax_class,
-    &dn_log_softmax_class,
-    &dn_dropout_class,
-    &dn_flatten_class,
-    &dn_add_class,
-    &dn_concat_class,
-    &dn_dendritic_class,
-    NULL,
+    &dn_linear_class,      &dn_conv1d_class,
+    &dn_conv2d_class,      &dn_maxpool2d_class,
+    &dn_avgpool2d_class,   &dn_adaptive_avgpool2d_class,
+    &dn_batchnorm1d_class, &dn_batchnorm2d_class,
+    &dn_layernorm_class,   &dn_relu_class,
+    &dn_leaky_relu_class,  &dn_sigmoid_class,
+    &dn_tanh_class,        &dn_gelu_class,
+    &dn_softmax_class,     &dn_log_softmax_class,
+    &dn_dropout_class,     &dn_flatten_class,
+    &dn_add_class,         &dn_concat_class,
+    &dn_dendritic_class,   NULL,
 };
 
 const DnLayerClass *const *dn_layer_classes (void)
@@ -70,7 +59,7 @@ DnLayer *dn_layer_new (const char *type, const char *name, JsonObject *cfg, GErr
         cfg = empty;
     gboolean ok = klass->configure != NULL
                       ? klass->configure (l, cfg, error)
-                      : dn_cfg_check_keys (l, cfg, (const char *const[]) {NULL}, error);
+                      : dn_cfg_check_keys (l, cfg, (const char *const[]){NULL}, error);
     if (!ok) {
         dn_layer_free (l);
         return NULL;
@@ -174,8 +163,8 @@ gboolean dn_cfg_int (DnLayer *l, JsonObject *cfg, const char *key, int min, int 
         return cfg_error (l, key, error, "must be a whole number");
     gint64 v = json_node_get_int (n);
     if (v < min || v > max) {
-        g_autofree char *what = g_strdup_printf ("is %" G_GINT64_FORMAT "; it must be between %d and %d",
-                                                 v, min, max);
+        g_autofree char *what =
+            g_strdup_printf ("is %" G_GINT64_FORMAT "; it must be between %d and %d", v, min, max);
         return cfg_error (l, key, error, what);
     }
     *out = (int) v;
@@ -225,15 +214,15 @@ gboolean dn_cfg_double (DnLayer *l, JsonObject *cfg, const char *key, double min
         return cfg_error (l, key, error, "must be a number");
     double v = json_node_get_double (n);
     if (!(v >= min && v <= max)) {
-        g_autofree char *what = g_strdup_printf ("is %g; it must be between %g and %g", v, min, max);
+        g_autofree char *what =
+            g_strdup_printf ("is %g; it must be between %g and %g", v, min, max);
         return cfg_error (l, key, error, what);
     }
     *out = v;
     return TRUE;
 }
 
-gboolean dn_cfg_bool (DnLayer *l, JsonObject *cfg, const char *key, gboolean *out,
-                      GError **error)
+gboolean dn_cfg_bool (DnLayer *l, JsonObject *cfg, const char *key, gboolean *out, GError **error)
 {
     JsonNode *n = json_object_get_member (cfg, key);
     if (n == NULL)
@@ -244,8 +233,7 @@ gboolean dn_cfg_bool (DnLayer *l, JsonObject *cfg, const char *key, gboolean *ou
     return TRUE;
 }
 
-gboolean dn_cfg_check_keys (DnLayer *l, JsonObject *cfg, const char *const *known,
-                            GError **error)
+gboolean dn_cfg_check_keys (DnLayer *l, JsonObject *cfg, const char *const *known, GError **error)
 {
     g_autoptr (GList) members = json_object_get_members (cfg);
     for (GList *m = members; m != NULL; m = m->next) {

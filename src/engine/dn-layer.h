@@ -30,19 +30,19 @@ G_BEGIN_DECLS
 #define DN_LAYER_MAX_PARAMS 128
 
 typedef struct {
-    char *name;       /* "weight", "bias", "running_mean" */
+    char *name; /* "weight", "bias", "running_mean" */
     DnShape shape;
     gboolean trainable; /* FALSE for buffers (running statistics) */
-    float *value;     /* set by the network */
-    float *grad;      /* NULL for buffers */
+    float *value;       /* set by the network */
+    float *grad;        /* NULL for buffers */
 } DnParam;
 
 /* What a forward or backward call may use besides its tensors. */
 typedef struct {
     DnBackend *backend;
     gboolean training;
-    uint64_t seed;      /* per-step seed for dropout; changes every batch */
-    float *workspace;   /* shared scratch, see above */
+    uint64_t seed;    /* per-step seed for dropout; changes every batch */
+    float *workspace; /* shared scratch, see above */
     size_t workspace_size;
 } DnCtx;
 
@@ -50,8 +50,8 @@ typedef struct _DnLayer DnLayer;
 typedef struct _DnLayerClass DnLayerClass;
 
 struct _DnLayerClass {
-    const char *type;      /* the JSON "type": "conv2d" */
-    size_t instance_size;  /* sizeof the subclass struct, which starts with DnLayer */
+    const char *type;     /* the JSON "type": "conv2d" */
+    size_t instance_size; /* sizeof the subclass struct, which starts with DnLayer */
     int min_inputs, max_inputs;
     /* Reads settings; unknown keys are an error naming the key. */
     gboolean (*configure) (DnLayer *l, JsonObject *cfg, GError **error);
@@ -110,12 +110,10 @@ gboolean dn_cfg_int_pair (DnLayer *l, JsonObject *cfg, const char *key, int min,
                           int out[2], GError **error);
 gboolean dn_cfg_double (DnLayer *l, JsonObject *cfg, const char *key, double min, double max,
                         double *out, GError **error);
-gboolean dn_cfg_bool (DnLayer *l, JsonObject *cfg, const char *key, gboolean *out,
-                      GError **error);
+gboolean dn_cfg_bool (DnLayer *l, JsonObject *cfg, const char *key, gboolean *out, GError **error);
 /* Errors on any member of cfg not in the NULL-terminated `known` list
  * ("type", "name" and "inputs" are always allowed). */
-gboolean dn_cfg_check_keys (DnLayer *l, JsonObject *cfg, const char *const *known,
-                            GError **error);
+gboolean dn_cfg_check_keys (DnLayer *l, JsonObject *cfg, const char *const *known, GError **error);
 
 /* PyTorch's kaiming_uniform_(a=sqrt(5)) weight / uniform(±1/sqrt(fan_in)) bias. */
 void dn_init_uniform (DnRng *rng, float *x, size_t n, float bound);

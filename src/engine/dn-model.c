@@ -120,8 +120,7 @@ static const char *strip_prefixes (const char *name)
     return name;
 }
 
-gboolean dn_model_load_weights (DnNetwork *net, DnSafetensors *st, const char *what,
-                                GError **error)
+gboolean dn_model_load_weights (DnNetwork *net, DnSafetensors *st, const char *what, GError **error)
 {
     DnBackend *be = net->backend;
     g_autoptr (GPtrArray) params = dn_network_named_params (net);
@@ -132,7 +131,8 @@ gboolean dn_model_load_weights (DnNetwork *net, DnSafetensors *st, const char *w
     for (guint i = 0; i < st->tensors->len; i++) {
         DnStTensor *t = st->tensors->pdata[i];
         const char *name = strip_prefixes (t->name);
-        if (g_str_has_suffix (name, ".num_batches_tracked") || g_str_has_prefix (name, "optimizer."))
+        if (g_str_has_suffix (name, ".num_batches_tracked") ||
+            g_str_has_prefix (name, "optimizer."))
             continue;
         DnNamedParam *np = g_hash_table_lookup (by_name, name);
         if (np == NULL) {
@@ -158,16 +158,15 @@ gboolean dn_model_load_weights (DnNetwork *net, DnSafetensors *st, const char *w
         DnNamedParam *np = params->pdata[i];
         if (!g_hash_table_contains (seen, np->name)) {
             g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                         "%s: the network needs tensor \"%s\" but the file does not have it",
-                         what, np->name);
+                         "%s: the network needs tensor \"%s\" but the file does not have it", what,
+                         np->name);
             return FALSE;
         }
     }
     return TRUE;
 }
 
-DnNetwork *dn_model_load (const char *path, DnBackend *be, GHashTable **metadata,
-                          GError **error)
+DnNetwork *dn_model_load (const char *path, DnBackend *be, GHashTable **metadata, GError **error)
 {
     g_autoptr (DnSafetensors) st = dn_safetensors_read (path, error);
     if (st == NULL)
@@ -191,9 +190,9 @@ DnNetwork *dn_model_load (const char *path, DnBackend *be, GHashTable **metadata
     }
     DnNetwork *net = dn_network_new_from_json (json_parser_get_root (parser), be, &local);
     if (net == NULL) {
-        g_set_error (error, DN_ERROR, g_error_matches (local, DN_ERROR, DN_ERROR_SHAPE)
-                                          ? DN_ERROR_SHAPE
-                                          : DN_ERROR_FORMAT,
+        g_set_error (error, DN_ERROR,
+                     g_error_matches (local, DN_ERROR, DN_ERROR_SHAPE) ? DN_ERROR_SHAPE
+                                                                       : DN_ERROR_FORMAT,
                      "%s: %s", path, local->message);
         return NULL;
     }

@@ -29,8 +29,7 @@ gboolean dn_model_load_optimizer (DnSafetensors *st, DnOptimizer *opt, const cha
 
 /* Builds the network described in the file and loads its weights. *metadata, when
  * not NULL, receives the file's metadata table (unref with g_hash_table_unref). */
-DnNetwork *dn_model_load (const char *path, DnBackend *be, GHashTable **metadata,
-                          GError **error);
+DnNetwork *dn_model_load (const char *path, DnBackend *be, GHashTable **metadata, GError **error);
 
 /* Copies weights by name into an existing network. Names may carry PyTorch's
  * "module." or "_orig_mod." prefixes; "num_batches_tracked" entries are ignored.

@@ -225,7 +225,8 @@ DnNetwork *dn_network_new_from_json (JsonNode *desc, DnBackend *be, GError **err
         return NULL;
     }
     JsonArray *layers = json_node_get_array (ln);
-    g_autoptr (GHashTable) type_counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr (GHashTable) type_counts =
+        g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
     for (guint i = 0; i < json_array_get_length (layers); i++) {
         JsonNode *e = json_array_get_element (layers, i);
         if (!JSON_NODE_HOLDS_OBJECT (e)) {
@@ -282,8 +283,8 @@ DnNetwork *dn_network_new_from_json (JsonNode *desc, DnBackend *be, GError **err
         DnShape in_shapes[DN_LAYER_MAX_INPUTS];
         for (int k = 0; k < node->n_inputs; k++) {
             int src = node->inputs[k];
-            in_shapes[k] = src < 0 ? net->input_shape
-                                   : ((DnNode *) net->nodes->pdata[src])->layer->out_shape;
+            in_shapes[k] =
+                src < 0 ? net->input_shape : ((DnNode *) net->nodes->pdata[src])->layer->out_shape;
         }
         if (!dn_layer_infer (node->layer, node->n_inputs, in_shapes, error) ||
             !check_layer_sizes (node->layer, error))
@@ -407,8 +408,7 @@ gboolean dn_network_reserve (DnNetwork *net, int batch, GError **error)
     for (guint i = 0; i < net->nodes->len; i++) {
         DnNode *n = net->nodes->pdata[i];
         dn_tensor_view (&n->out, net->acts + n->act_offset * batch, batch, &n->layer->out_shape);
-        dn_tensor_view (&n->dout, net->dacts + n->act_offset * batch, batch,
-                        &n->layer->out_shape);
+        dn_tensor_view (&n->dout, net->dacts + n->act_offset * batch, batch, &n->layer->out_shape);
     }
     return TRUE;
 }
@@ -572,7 +572,7 @@ char *dn_network_summary (DnNetwork *net)
         row[0] = g_strdup (node->name);
         row[1] = g_strdup (node->layer->klass->type);
         row[2] = node->layer->klass->describe != NULL ? node->layer->klass->describe (node->layer)
-                                                       : g_strdup ("");
+                                                      : g_strdup ("");
         row[3] = dn_shape_to_string (&node->layer->out_shape);
         row[4] = format_count (dn_layer_n_params (node->layer));
     }

@@ -35,10 +35,10 @@ typedef struct {
     GPtrArray *nodes; /* DnNode*, topological order */
     DnBackend *backend;
 
-    float *params;    /* n_params trainable floats */
-    float *grads;     /* n_params floats */
+    float *params; /* n_params trainable floats */
+    float *grads;  /* n_params floats */
     size_t n_params;
-    float *buffers;   /* n_buffers floats (running statistics) */
+    float *buffers; /* n_buffers floats (running statistics) */
     size_t n_buffers;
 
     int max_batch;
@@ -81,7 +81,7 @@ int64_t dn_network_n_params (DnNetwork *net);
 
 /* Every parameter and buffer with its state-dict name, in a stable order. */
 typedef struct {
-    char *name;    /* "conv1.weight" */
+    char *name; /* "conv1.weight" */
     DnParam *param;
     DnNode *node;
 } DnNamedParam;

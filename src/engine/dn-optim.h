@@ -57,8 +57,7 @@ const char *dn_optim_kind_name (DnOptimKind kind);
 typedef struct _DnOptimizer DnOptimizer;
 
 /* An optimizer for `n` parameter floats on `be`. NULL + DN_ERROR_NOMEM on failure. */
-DnOptimizer *dn_optimizer_new (const DnOptimConfig *cfg, DnBackend *be, size_t n,
-                               GError **error);
+DnOptimizer *dn_optimizer_new (const DnOptimConfig *cfg, DnBackend *be, size_t n, GError **error);
 void dn_optimizer_free (DnOptimizer *opt);
 /* One update of params from grads with learning rate lr (the scheduler's). */
 void dn_optimizer_step (DnOptimizer *opt, float *params, const float *grads, double lr);
@@ -87,13 +86,13 @@ typedef enum {
 
 typedef struct {
     DnSchedKind kind;
-    int step_size;       /* StepLR */
-    double gamma;        /* StepLR, MultiStepLR, ExponentialLR */
+    int step_size;                           /* StepLR */
+    double gamma;                            /* StepLR, MultiStepLR, ExponentialLR */
     int milestones[DN_SCHED_MAX_MILESTONES]; /* MultiStepLR, increasing */
     int n_milestones;
-    int t_max;           /* CosineAnnealingLR */
+    int t_max; /* CosineAnnealingLR */
     double eta_min;
-    gboolean mode_max;   /* ReduceLROnPlateau: "max" */
+    gboolean mode_max; /* ReduceLROnPlateau: "max" */
     double factor;
     int patience;
     double threshold;

@@ -106,12 +106,12 @@ static GHashTable *model_metadata (Run *r, double val, double test)
     g_autofree char *name = g_strescape (r->exp->name, NULL);
     g_hash_table_insert (
         meta, g_strdup ("dendrite_training"),
-        g_strdup_printf ("{\"experiment\":\"%s\",\"epoch\":%d,\"val\":%s,\"test\":%s,\"seed\":%"
-                         G_GUINT64_FORMAT ",\"loss\":\"%s\",\"dendrites\":%d}",
-                         name, r->epoch, isfinite (val) ? g_ascii_dtostr (vbuf, sizeof vbuf, val) : "null",
-                         isfinite (test) ? g_ascii_dtostr (tbuf, sizeof tbuf, test) : "null",
-                         r->seed, dn_loss_kind_name (r->exp->loss),
-                         dn_network_dendrite_count (r->net)));
+        g_strdup_printf (
+            "{\"experiment\":\"%s\",\"epoch\":%d,\"val\":%s,\"test\":%s,\"seed\":%" G_GUINT64_FORMAT
+            ",\"loss\":\"%s\",\"dendrites\":%d}",
+            name, r->epoch, isfinite (val) ? g_ascii_dtostr (vbuf, sizeof vbuf, val) : "null",
+            isfinite (test) ? g_ascii_dtostr (tbuf, sizeof tbuf, test) : "null", r->seed,
+            dn_loss_kind_name (r->exp->loss), dn_network_dendrite_count (r->net)));
     return meta;
 }
 
@@ -124,8 +124,7 @@ static gboolean save_model (Run *r, const char *name, double val, double test, G
 }
 
 /* A checkpoint the run can go on from: adds optimizer, tracker and counters. */
-static gboolean save_checkpoint (Run *r, const char *name, double val, double test,
-                                 GError **error)
+static gboolean save_checkpoint (Run *r, const char *name, double val, double test, GError **error)
 {
     g_autofree char *path = checkpoint_path (r, name);
     g_autoptr (GHashTable) meta = model_metadata (r, val, test);
@@ -218,8 +217,7 @@ static gboolean train_epoch (Run *r, double lr, DnEvent *ev, double *loss_out, d
             return TRUE;
         }
         int n = MIN (r->bsz, n_train - b * r->bsz);
-        dn_dataset_get_batch (r->d.train, r->perm + (size_t) b * r->bsz, n, &r->d.norm, r->x,
-                              r->y);
+        dn_dataset_get_batch (r->d.train, r->perm + (size_t) b * r->bsz, n, &r->d.norm, r->x, r->y);
         uint64_t step_seed = dn_rng_next (&r->rng);
         const DnTensor *logits = dn_network_forward (r->net, r->x, n, step_seed);
         double loss = 0.0;
@@ -267,8 +265,7 @@ static gboolean train_epoch (Run *r, double lr, DnEvent *ev, double *loss_out, d
 }
 
 /* Carries out the tracker's operations in order. */
-static gboolean run_ops (Run *r, const DnTrackerAction *a, double val, double test,
-                         GError **error)
+static gboolean run_ops (Run *r, const DnTrackerAction *a, double val, double test, GError **error)
 {
     for (int i = 0; i < a->n_ops; i++) {
         const DnTrackerOp *op = &a->ops[i];
@@ -355,7 +352,8 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
     dn_emit (r->obs, &ev);
 
     gint64 t_start = g_get_monotonic_time ();
-    gboolean cancelled = FALSE, complete = r->tracker != NULL && dn_tracker_is_complete (r->tracker);
+    gboolean cancelled = FALSE,
+             complete = r->tracker != NULL && dn_tracker_is_complete (r->tracker);
     while (r->epoch < r->epochs && !cancelled && !complete) {
         gint64 t_epoch = g_get_monotonic_time ();
         double lr = r->tracker != NULL ? dn_tracker_lr (r->tracker) : dn_scheduler_lr (r->sched);
@@ -388,8 +386,8 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
             sc.n_extra = 1;
             sc.seconds = secs;
             sc.params = dn_network_reference_param_count (r->net);
-            dn_tracker_set_correlations (r->tracker, (const char *const *) r->corr_names,
-                                         r->corr, r->n_corr);
+            dn_tracker_set_correlations (r->tracker, (const char *const *) r->corr_names, r->corr,
+                                         r->n_corr);
             if (!dn_tracker_add_score (r->tracker, &sc, &action, error))
                 return FALSE;
             improved = action.new_best;
@@ -468,8 +466,8 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
     g_autofree char *summary = NULL;
     if (r->best_epoch > 0 && r->tracker != NULL)
         summary = g_strdup_printf (
-            "best validation %.2f %% at epoch %d (test %.2f %%) with %d dendrite set%s, %" G_GINT64_FORMAT
-            " parameters",
+            "best validation %.2f %% at epoch %d (test %.2f %%) with %d dendrite set%s, "
+            "%" G_GINT64_FORMAT " parameters",
             r->best_val, r->best_epoch, r->test_at_best, dn_network_dendrite_count (r->net),
             dn_network_dendrite_count (r->net) == 1 ? "" : "s", dn_network_n_params (r->net));
     else if (r->best_epoch > 0)
@@ -568,8 +566,8 @@ static gboolean make_run_dir (Run *r, GError **error)
     return TRUE;
 }
 
-gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts,
-                            const DnObserver *obs, DnRunResult *result, GError **error)
+gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts, const DnObserver *obs,
+                            DnRunResult *result, GError **error)
 {
     DnRunOptions none = {0};
     if (opts == NULL)
@@ -585,8 +583,8 @@ gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts,
     g_autoptr (JsonNode) desc = NULL;
     if (!setup_common (&r, error))
         goto out;
-    dn_emit_log (obs, "data: %d training, %d validation and %d test samples from %s",
-                 r.d.train->n, r.d.val ? r.d.val->n : 0, r.d.test ? r.d.test->n : 0,
+    dn_emit_log (obs, "data: %d training, %d validation and %d test samples from %s", r.d.train->n,
+                 r.d.val ? r.d.val->n : 0, r.d.test ? r.d.test->n : 0,
                  r.d.train->source ? r.d.train->source : "?");
     if (exp->dendrites) {
         g_autoptr (GPtrArray) warnings = NULL;
@@ -635,8 +633,13 @@ gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts,
         char *saved_data = exp->data_path;
         exp->epochs = r.epochs;
         exp->seed = r.seed;
-        if (opts->data_path != NULL)
-            exp->data_path = (char *) opts->data_path;
+        /* absolute, so the copy reads the same data from the run folder (resume) */
+        g_autofree char *resolved = opts->data_path != NULL
+                                        ? g_strdup (opts->data_path)
+                                        : dn_experiment_resolve_path (exp, exp->data_path);
+        g_autofree char *absolute =
+            resolved != NULL ? g_canonicalize_filename (resolved, NULL) : NULL;
+        exp->data_path = absolute;
         gboolean saved = dn_experiment_save (exp, copy, error);
         exp->epochs = saved_epochs;
         exp->seed = saved_seed;
@@ -686,8 +689,8 @@ bad:
     return FALSE;
 }
 
-gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts,
-                               const DnObserver *obs, DnRunResult *result, GError **error)
+gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts, const DnObserver *obs,
+                               DnRunResult *result, GError **error)
 {
     g_autofree char *exp_path = g_build_filename (run_dir, "experiment.json", NULL);
     g_autofree char *latest = g_build_filename (run_dir, "latest.safetensors", NULL);
@@ -729,8 +732,8 @@ gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts,
         !new_optimizer (&r, error) || !dn_model_load_optimizer (st, r.opt, latest, error))
         goto out;
     if (exp->dendrites) {
-        r.tracker = dn_tracker_state_from_string (dn_safetensors_metadata (st, "dendrite_tracker"),
-                                                  error);
+        r.tracker =
+            dn_tracker_state_from_string (dn_safetensors_metadata (st, "dendrite_tracker"), error);
         if (r.tracker == NULL)
             goto out;
         correlation_names (&r);

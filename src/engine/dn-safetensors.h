@@ -18,13 +18,13 @@ G_BEGIN_DECLS
 typedef struct {
     char *name;
     DnShape shape;
-    char *dtype;   /* as stored: "F32", "I64", ... */
-    float *data;   /* numel(shape) floats, converted */
+    char *dtype; /* as stored: "F32", "I64", ... */
+    float *data; /* numel(shape) floats, converted */
 } DnStTensor;
 
 typedef struct {
-    GPtrArray *tensors;    /* DnStTensor*, in file order */
-    GHashTable *metadata;  /* char* -> char*, never NULL */
+    GPtrArray *tensors;   /* DnStTensor*, in file order */
+    GHashTable *metadata; /* char* -> char*, never NULL */
 } DnSafetensors;
 
 /* Reads the whole file. Errors: not safetensors (with a hint for PyTorch

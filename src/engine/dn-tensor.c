@@ -15,22 +15,22 @@ DnShape dn_shape_make (int ndim, const int64_t *d)
 
 DnShape dn_shape_1d (int64_t a)
 {
-    return dn_shape_make (1, (int64_t[]) {a});
+    return dn_shape_make (1, (int64_t[]){a});
 }
 
 DnShape dn_shape_2d (int64_t a, int64_t b)
 {
-    return dn_shape_make (2, (int64_t[]) {a, b});
+    return dn_shape_make (2, (int64_t[]){a, b});
 }
 
 DnShape dn_shape_3d (int64_t a, int64_t b, int64_t c)
 {
-    return dn_shape_make (3, (int64_t[]) {a, b, c});
+    return dn_shape_make (3, (int64_t[]){a, b, c});
 }
 
 DnShape dn_shape_4d (int64_t a, int64_t b, int64_t c, int64_t d)
 {
-    return dn_shape_make (4, (int64_t[]) {a, b, c, d});
+    return dn_shape_make (4, (int64_t[]){a, b, c, d});
 }
 
 int64_t dn_shape_numel (const DnShape *s)

@@ -17,69 +17,70 @@
 #define MAX_DENDRITES_STATE 1000000
 #define MAX_COUNT 100000000 /* epochs, steps: far beyond any run, far below INT_MAX */
 
-static gboolean fail(GError **error, const char *path, const char *rule)
+static gboolean fail (GError **error, const char *path, const char *rule)
 {
-    g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                "tracker state \"%s\" is missing or not %s; resume from a checkpoint that this "
-                "version of Dendrite Studio wrote",
-                path, rule);
+    g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                 "tracker state \"%s\" is missing or not %s; resume from a checkpoint that this "
+                 "version of Dendrite Studio wrote",
+                 path, rule);
     return FALSE;
 }
 
-static gboolean inconsistent(GError **error, const char *what)
+static gboolean inconsistent (GError **error, const char *what)
 {
-    g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                "tracker state is inconsistent: %s; the checkpoint is damaged, resume from an "
-                "older one",
-                what);
+    g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                 "tracker state is inconsistent: %s; the checkpoint is damaged, resume from an "
+                 "older one",
+                 what);
     return FALSE;
 }
 
-static gboolean number_node(JsonNode *n, double *out)
+static gboolean number_node (JsonNode *n, double *out)
 {
-    if (n == NULL || !JSON_NODE_HOLDS_VALUE(n))
+    if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
         return FALSE;
-    GType t = json_node_get_value_type(n);
+    GType t = json_node_get_value_type (n);
     if (t != G_TYPE_INT64 && t != G_TYPE_DOUBLE)
         return FALSE;
-    *out = json_node_get_double(n);
-    return isfinite(*out);
+    *out = json_node_get_double (n);
+    return isfinite (*out);
 }
 
 /* One value of `type` into p; doubles may be null (NaN). */
-static gboolean read_value(JsonNode *n, DnTrackerMemberType type, void *p)
+static gboolean read_value (JsonNode *n, DnTrackerMemberType type, void *p)
 {
     double v;
     switch (type) {
     case DN_TRACKER_T_INT:
-        if (!number_node(n, &v) || v != floor(v) || v < INT_MIN || v > INT_MAX)
+        if (!number_node (n, &v) || v != floor (v) || v < INT_MIN || v > INT_MAX)
             return FALSE;
-        *(int *)p = (int)v;
+        *(int *) p = (int) v;
         return TRUE;
     case DN_TRACKER_T_INT64:
-        if (n == NULL || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64)
+        if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
             return FALSE;
-        *(int64_t *)p = json_node_get_int(n);
+        *(int64_t *) p = json_node_get_int (n);
         return TRUE;
     case DN_TRACKER_T_DOUBLE:
-        if (n != NULL && JSON_NODE_HOLDS_NULL(n)) {
-            *(double *)p = NAN;
+        if (n != NULL && JSON_NODE_HOLDS_NULL (n)) {
+            *(double *) p = NAN;
             return TRUE;
         }
-        if (!number_node(n, &v))
+        if (!number_node (n, &v))
             return FALSE;
-        *(double *)p = v;
+        *(double *) p = v;
         return TRUE;
     case DN_TRACKER_T_BOOL:
-        if (n == NULL || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN)
+        if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) ||
+            json_node_get_value_type (n) != G_TYPE_BOOLEAN)
             return FALSE;
-        *(gboolean *)p = json_node_get_boolean(n);
+        *(gboolean *) p = json_node_get_boolean (n);
         return TRUE;
     }
     return FALSE;
 }
 
-static const char *type_rule(DnTrackerMemberType type)
+static const char *type_rule (DnTrackerMemberType type)
 {
     switch (type) {
     case DN_TRACKER_T_INT:
@@ -93,40 +94,40 @@ static const char *type_rule(DnTrackerMemberType type)
     return "valid";
 }
 
-static JsonObject *member_object(JsonObject *o, const char *name)
+static JsonObject *member_object (JsonObject *o, const char *name)
 {
-    JsonNode *n = o != NULL ? json_object_get_member(o, name) : NULL;
-    return n != NULL && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+    JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+    return n != NULL && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
 }
 
-static JsonArray *member_array(JsonObject *o, const char *name)
+static JsonArray *member_array (JsonObject *o, const char *name)
 {
-    JsonNode *n = o != NULL ? json_object_get_member(o, name) : NULL;
-    return n != NULL && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+    JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+    return n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
 }
 
-static const char *member_string(JsonObject *o, const char *name)
+static const char *member_string (JsonObject *o, const char *name)
 {
-    JsonNode *n = o != NULL ? json_object_get_member(o, name) : NULL;
-    if (n == NULL || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+    JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+    if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
         return NULL;
-    return json_node_get_string(n);
+    return json_node_get_string (n);
 }
 
-static gboolean member_int(JsonObject *o, const char *path, const char *name, int lo, int *out,
-                           GError **error)
+static gboolean member_int (JsonObject *o, const char *path, const char *name, int lo, int *out,
+                            GError **error)
 {
-    g_autofree char *full = g_strdup_printf("%s%s", path, name);
-    JsonNode *n = o != NULL ? json_object_get_member(o, name) : NULL;
-    if (!read_value(n, DN_TRACKER_T_INT, out) || *out < lo)
-        return fail(error, full, lo == 0 ? "a whole number >= 0" : "a whole number");
+    g_autofree char *full = g_strdup_printf ("%s%s", path, name);
+    JsonNode *n = o != NULL ? json_object_get_member (o, name) : NULL;
+    if (!read_value (n, DN_TRACKER_T_INT, out) || *out < lo)
+        return fail (error, full, lo == 0 ? "a whole number >= 0" : "a whole number");
     return TRUE;
 }
 
-static gboolean enum_from(const char *s, const char *const *names, int n, int *out)
+static gboolean enum_from (const char *s, const char *const *names, int n, int *out)
 {
     for (int i = 0; s != NULL && i < n; i++) {
-        if (g_str_equal(s, names[i])) {
+        if (g_str_equal (s, names[i])) {
             *out = i;
             return TRUE;
         }
@@ -134,90 +135,90 @@ static gboolean enum_from(const char *s, const char *const *names, int n, int *o
     return FALSE;
 }
 
-static gboolean read_rows(JsonObject *o, const char *path, int n_extra, GArray **out,
-                          GError **error)
+static gboolean read_rows (JsonObject *o, const char *path, int n_extra, GArray **out,
+                           GError **error)
 {
-    JsonArray *first = member_array(o, "epoch");
+    JsonArray *first = member_array (o, "epoch");
     if (first == NULL) {
-        g_autofree char *full = g_strdup_printf("%s.epoch", path);
-        return fail(error, full, "a list of whole numbers");
+        g_autofree char *full = g_strdup_printf ("%s.epoch", path);
+        return fail (error, full, "a list of whole numbers");
     }
-    guint n = json_array_get_length(first);
-    GArray *rows = g_array_sized_new(FALSE, TRUE, sizeof(DnTrackerEpoch), n);
-    g_array_set_size(rows, n);
+    guint n = json_array_get_length (first);
+    GArray *rows = g_array_sized_new (FALSE, TRUE, sizeof (DnTrackerEpoch), n);
+    g_array_set_size (rows, n);
     for (guint m = 0; m < dn_tracker_n_row_members; m++) {
         const DnTrackerMember *mb = &dn_tracker_row_members[m];
-        JsonArray *col = member_array(o, mb->name);
-        g_autofree char *full = g_strdup_printf("%s.%s", path, mb->name);
-        if (col == NULL || json_array_get_length(col) != n) {
-            g_autofree char *rule = g_strdup_printf("a list of %u values", n);
-            g_array_unref(rows);
-            return fail(error, full, rule);
+        JsonArray *col = member_array (o, mb->name);
+        g_autofree char *full = g_strdup_printf ("%s.%s", path, mb->name);
+        if (col == NULL || json_array_get_length (col) != n) {
+            g_autofree char *rule = g_strdup_printf ("a list of %u values", n);
+            g_array_unref (rows);
+            return fail (error, full, rule);
         }
         for (guint i = 0; i < n; i++) {
-            char *row = (char *)&g_array_index(rows, DnTrackerEpoch, i);
-            if (!read_value(json_array_get_element(col, i), mb->type, row + mb->offset)) {
-                g_autofree char *at = g_strdup_printf("%s[%u]", full, i);
-                g_array_unref(rows);
-                return fail(error, at, type_rule(mb->type));
+            char *row = (char *) &g_array_index (rows, DnTrackerEpoch, i);
+            if (!read_value (json_array_get_element (col, i), mb->type, row + mb->offset)) {
+                g_autofree char *at = g_strdup_printf ("%s[%u]", full, i);
+                g_array_unref (rows);
+                return fail (error, at, type_rule (mb->type));
             }
         }
     }
-    JsonArray *extra = member_array(o, "extra");
-    g_autofree char *extra_path = g_strdup_printf("%s.extra", path);
-    if (extra == NULL || (int)json_array_get_length(extra) != n_extra) {
-        g_autofree char *rule = g_strdup_printf("a list of %d series", n_extra);
-        g_array_unref(rows);
-        return fail(error, extra_path, rule);
+    JsonArray *extra = member_array (o, "extra");
+    g_autofree char *extra_path = g_strdup_printf ("%s.extra", path);
+    if (extra == NULL || (int) json_array_get_length (extra) != n_extra) {
+        g_autofree char *rule = g_strdup_printf ("a list of %d series", n_extra);
+        g_array_unref (rows);
+        return fail (error, extra_path, rule);
     }
     for (int x = 0; x < n_extra; x++) {
-        JsonNode *cn = json_array_get_element(extra, x);
-        JsonArray *col = JSON_NODE_HOLDS_ARRAY(cn) ? json_node_get_array(cn) : NULL;
+        JsonNode *cn = json_array_get_element (extra, x);
+        JsonArray *col = JSON_NODE_HOLDS_ARRAY (cn) ? json_node_get_array (cn) : NULL;
         for (guint i = 0; col != NULL && i < n; i++) {
-            if (i >= json_array_get_length(col) ||
-                !read_value(json_array_get_element(col, i), DN_TRACKER_T_DOUBLE,
-                            &g_array_index(rows, DnTrackerEpoch, i).extra[x]))
+            if (i >= json_array_get_length (col) ||
+                !read_value (json_array_get_element (col, i), DN_TRACKER_T_DOUBLE,
+                             &g_array_index (rows, DnTrackerEpoch, i).extra[x]))
                 col = NULL;
         }
-        if (col == NULL || json_array_get_length(col) != n) {
-            g_autofree char *at = g_strdup_printf("%s[%d]", extra_path, x);
-            g_autofree char *rule = g_strdup_printf("a list of %u numbers", n);
-            g_array_unref(rows);
-            return fail(error, at, rule);
+        if (col == NULL || json_array_get_length (col) != n) {
+            g_autofree char *at = g_strdup_printf ("%s[%d]", extra_path, x);
+            g_autofree char *rule = g_strdup_printf ("a list of %u numbers", n);
+            g_array_unref (rows);
+            return fail (error, at, rule);
         }
     }
     for (guint i = 0; i < n; i++)
         for (int x = 0; x < DN_TRACKER_MAX_CORR; x++)
-            g_array_index(rows, DnTrackerEpoch, i).correlation[x] = NAN;
-    JsonArray *corr = member_array(o, "correlation"); /* optional */
-    for (guint x = 0; corr != NULL && x < json_array_get_length(corr); x++) {
-        JsonNode *cn = json_array_get_element(corr, x);
-        JsonArray *col = JSON_NODE_HOLDS_ARRAY(cn) ? json_node_get_array(cn) : NULL;
-        if (x >= DN_TRACKER_MAX_CORR || col == NULL || json_array_get_length(col) != n) {
-            g_array_unref(rows);
-            g_autofree char *at = g_strdup_printf("%s.correlation[%u]", path, x);
-            g_autofree char *rule = g_strdup_printf("a list of %u numbers", n);
-            return fail(error, at, rule);
+            g_array_index (rows, DnTrackerEpoch, i).correlation[x] = NAN;
+    JsonArray *corr = member_array (o, "correlation"); /* optional */
+    for (guint x = 0; corr != NULL && x < json_array_get_length (corr); x++) {
+        JsonNode *cn = json_array_get_element (corr, x);
+        JsonArray *col = JSON_NODE_HOLDS_ARRAY (cn) ? json_node_get_array (cn) : NULL;
+        if (x >= DN_TRACKER_MAX_CORR || col == NULL || json_array_get_length (col) != n) {
+            g_array_unref (rows);
+            g_autofree char *at = g_strdup_printf ("%s.correlation[%u]", path, x);
+            g_autofree char *rule = g_strdup_printf ("a list of %u numbers", n);
+            return fail (error, at, rule);
         }
         for (guint i = 0; i < n; i++)
-            if (!read_value(json_array_get_element(col, i), DN_TRACKER_T_DOUBLE,
-                            &g_array_index(rows, DnTrackerEpoch, i).correlation[x])) {
-                g_array_unref(rows);
-                g_autofree char *at = g_strdup_printf("%s.correlation[%u][%u]", path, x, i);
-                return fail(error, at, "a number or null");
+            if (!read_value (json_array_get_element (col, i), DN_TRACKER_T_DOUBLE,
+                             &g_array_index (rows, DnTrackerEpoch, i).correlation[x])) {
+                g_array_unref (rows);
+                g_autofree char *at = g_strdup_printf ("%s.correlation[%u][%u]", path, x, i);
+                return fail (error, at, "a number or null");
             }
     }
     for (guint i = 0; i < n; i++) {
-        DnTrackerEpoch *r = &g_array_index(rows, DnTrackerEpoch, i);
+        DnTrackerEpoch *r = &g_array_index (rows, DnTrackerEpoch, i);
         for (int x = n_extra; x < DN_TRACKER_MAX_EXTRA; x++)
             r->extra[x] = NAN;
         if (r->mode != DN_TRACKER_MODE_NEURON && r->mode != DN_TRACKER_MODE_DENDRITE) {
-            g_array_unref(rows);
-            return inconsistent(error, "a history row has an unknown mode");
+            g_array_unref (rows);
+            return inconsistent (error, "a history row has an unknown mode");
         }
         if (r->dendrites < 0 || r->dendrites > MAX_DENDRITES_STATE || r->total_epoch < 0) {
-            g_array_unref(rows);
-            return inconsistent(error, "a history row has a negative count");
+            g_array_unref (rows);
+            return inconsistent (error, "a history row has a negative count");
         }
     }
     *out = rows;
@@ -225,332 +226,334 @@ static gboolean read_rows(JsonObject *o, const char *path, int n_extra, GArray *
 }
 
 /* `mid_call`: a snapshot, taken inside add_score after the row was added. */
-static gboolean read_state(JsonObject *o, const char *path, int n_extra, gboolean mid_call,
-                           DnTrackerState *s, GError **error)
+static gboolean read_state (JsonObject *o, const char *path, int n_extra, gboolean mid_call,
+                            DnTrackerState *s, GError **error)
 {
     if (o == NULL)
-        return fail(error, path, "an object");
-    dn_tracker_state_init(s);
+        return fail (error, path, "an object");
+    dn_tracker_state_init (s);
     for (guint m = 0; m < dn_tracker_n_state_members; m++) {
         const DnTrackerMember *mb = &dn_tracker_state_members[m];
-        if (!read_value(json_object_get_member(o, mb->name), mb->type, (char *)s + mb->offset)) {
-            g_autofree char *full = g_strdup_printf("%s.%s", path, mb->name);
-            return fail(error, full, type_rule(mb->type));
+        if (!read_value (json_object_get_member (o, mb->name), mb->type, (char *) s + mb->offset)) {
+            g_autofree char *full = g_strdup_printf ("%s.%s", path, mb->name);
+            return fail (error, full, type_rule (mb->type));
         }
     }
-    JsonArray *trial = member_array(o, "trial");
-    if (trial == NULL || json_array_get_length(trial) > 2) {
-        g_autofree char *full = g_strdup_printf("%s.trial", path);
-        return fail(error, full, "a list of at most 2 scores");
+    JsonArray *trial = member_array (o, "trial");
+    if (trial == NULL || json_array_get_length (trial) > 2) {
+        g_autofree char *full = g_strdup_printf ("%s.trial", path);
+        return fail (error, full, "a list of at most 2 scores");
     }
-    s->n_trial = (int)json_array_get_length(trial);
+    s->n_trial = (int) json_array_get_length (trial);
     for (int i = 0; i < s->n_trial; i++) {
-        if (!read_value(json_array_get_element(trial, i), DN_TRACKER_T_DOUBLE, &s->trial[i])) {
-            g_autofree char *full = g_strdup_printf("%s.trial[%d]", path, i);
-            return fail(error, full, "a number");
+        if (!read_value (json_array_get_element (trial, i), DN_TRACKER_T_DOUBLE, &s->trial[i])) {
+            g_autofree char *full = g_strdup_printf ("%s.trial[%d]", path, i);
+            return fail (error, full, "a number");
         }
     }
-    g_autofree char *rows_path = g_strdup_printf("%s.rows", path);
+    g_autofree char *rows_path = g_strdup_printf ("%s.rows", path);
     GArray *rows = NULL;
-    if (!read_rows(member_object(o, "rows"), rows_path, n_extra, &rows, error))
+    if (!read_rows (member_object (o, "rows"), rows_path, n_extra, &rows, error))
         return FALSE;
-    g_array_unref(s->rows);
+    g_array_unref (s->rows);
     s->rows = rows;
-    int n = (int)rows->len;
+    int n = (int) rows->len;
     for (int i = 0; i < n; i++) {
-        if (g_array_index(rows, DnTrackerEpoch, i).epoch != i)
-            return inconsistent(error, "history row numbers are not 0, 1, 2, ...");
+        if (g_array_index (rows, DnTrackerEpoch, i).epoch != i)
+            return inconsistent (error, "history row numbers are not 0, 1, 2, ...");
     }
 
-    JsonArray *sws = member_array(o, "switches");
+    JsonArray *sws = member_array (o, "switches");
     if (sws == NULL) {
-        g_autofree char *full = g_strdup_printf("%s.switches", path);
-        return fail(error, full, "a list");
+        g_autofree char *full = g_strdup_printf ("%s.switches", path);
+        return fail (error, full, "a list");
     }
-    for (guint i = 0; i < json_array_get_length(sws); i++) {
-        JsonNode *en = json_array_get_element(sws, i);
-        JsonObject *e = JSON_NODE_HOLDS_OBJECT(en) ? json_node_get_object(en) : NULL;
-        g_autofree char *at = g_strdup_printf("%s.switches[%u].", path, i);
+    for (guint i = 0; i < json_array_get_length (sws); i++) {
+        JsonNode *en = json_array_get_element (sws, i);
+        JsonObject *e = JSON_NODE_HOLDS_OBJECT (en) ? json_node_get_object (en) : NULL;
+        g_autofree char *at = g_strdup_printf ("%s.switches[%u].", path, i);
         DnTrackerSwitch sw = {0};
         int kind = 0;
-        if (!member_int(e, at, "epoch", 0, &sw.epoch, error) ||
-            !member_int(e, at, "dendrites", 1, &sw.dendrites, error) ||
-            !member_int(e, at, "try", 0, &sw.try_index, error))
+        if (!member_int (e, at, "epoch", 0, &sw.epoch, error) ||
+            !member_int (e, at, "dendrites", 1, &sw.dendrites, error) ||
+            !member_int (e, at, "try", 0, &sw.try_index, error))
             return FALSE;
-        if (!read_value(e != NULL ? json_object_get_member(e, "params") : NULL, DN_TRACKER_T_INT64,
-                        &sw.params)) {
-            g_autofree char *full = g_strdup_printf("%sparams", at);
-            return fail(error, full, "a whole number");
+        if (!read_value (e != NULL ? json_object_get_member (e, "params") : NULL,
+                         DN_TRACKER_T_INT64, &sw.params)) {
+            g_autofree char *full = g_strdup_printf ("%sparams", at);
+            return fail (error, full, "a whole number");
         }
-        if (!enum_from(member_string(e, "kind"), dn_tracker_switch_kind_names, 2, &kind)) {
-            g_autofree char *full = g_strdup_printf("%skind", at);
-            return fail(error, full, "\"add\" or \"retry\"");
+        if (!enum_from (member_string (e, "kind"), dn_tracker_switch_kind_names, 2, &kind)) {
+            g_autofree char *full = g_strdup_printf ("%skind", at);
+            return fail (error, full, "\"add\" or \"retry\"");
         }
-        sw.kind = (DnTrackerSwitchKind)kind;
+        sw.kind = (DnTrackerSwitchKind) kind;
         if (sw.epoch >= n || sw.dendrites > MAX_DENDRITES_STATE)
-            return inconsistent(error, "a switch lies outside the history");
-        g_array_append_val(s->switches, sw);
+            return inconsistent (error, "a switch lies outside the history");
+        g_array_append_val (s->switches, sw);
     }
 
     for (guint m = 0; m < dn_tracker_n_state_members; m++) {
         const DnTrackerMember *mb = &dn_tracker_state_members[m];
-        int v = mb->type == DN_TRACKER_T_INT ? *(const int *)((const char *)s + mb->offset) : 0;
+        int v = mb->type == DN_TRACKER_T_INT ? *(const int *) ((const char *) s + mb->offset) : 0;
         if (v < -MAX_COUNT || v > MAX_COUNT)
-            return inconsistent(error, "a counter is out of range");
+            return inconsistent (error, "a counter is out of range");
     }
     int want = mid_call ? n - 1 : n;
     if (s->num_epochs_run != want)
-        return inconsistent(error, "the epoch counter does not match the history");
+        return inconsistent (error, "the epoch counter does not match the history");
     if (s->dendrites < 0 || s->dendrites > MAX_DENDRITES_STATE || s->tries < 0 ||
         s->num_cycles < 0 || s->skip_steps < 0 || s->last_max_steps < 0 || s->step_count < 0 ||
         s->test_epoch_count < -1)
-        return inconsistent(error, "a counter is negative");
+        return inconsistent (error, "a counter is negative");
     if (s->last_switch < 0 || s->last_switch > s->num_epochs_run)
-        return inconsistent(error, "the last switch lies outside the history");
+        return inconsistent (error, "the last switch lies outside the history");
     return TRUE;
 }
 
-static gboolean read_named_snapshot(JsonObject *snaps, const char *member, int n_extra,
-                                    DnTrackerState **out, char *name, GError **error)
+static gboolean read_named_snapshot (JsonObject *snaps, const char *member, int n_extra,
+                                     DnTrackerState **out, char *name, GError **error)
 {
-    JsonNode *n = json_object_get_member(snaps, member);
-    g_autofree char *path = g_strdup_printf("snapshots.%s", member);
+    JsonNode *n = json_object_get_member (snaps, member);
+    g_autofree char *path = g_strdup_printf ("snapshots.%s", member);
     if (n == NULL)
-        return fail(error, path, "an object or null");
-    if (JSON_NODE_HOLDS_NULL(n))
+        return fail (error, path, "an object or null");
+    if (JSON_NODE_HOLDS_NULL (n))
         return TRUE;
-    JsonObject *o = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-    const char *s = member_string(o, "name");
-    if (s == NULL || strlen(s) == 0 || strlen(s) >= DN_TRACKER_NAME_MAX) {
-        g_autofree char *full = g_strdup_printf("%s.name", path);
-        return fail(error, full, "a checkpoint name");
+    JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+    const char *s = member_string (o, "name");
+    if (s == NULL || strlen (s) == 0 || strlen (s) >= DN_TRACKER_NAME_MAX) {
+        g_autofree char *full = g_strdup_printf ("%s.name", path);
+        return fail (error, full, "a checkpoint name");
     }
-    g_strlcpy(name, s, DN_TRACKER_NAME_MAX);
-    g_autofree char *state_path = g_strdup_printf("%s.state", path);
-    *out = g_new0(DnTrackerState, 1);
-    return read_state(member_object(o, "state"), state_path, n_extra, TRUE, *out, error);
+    g_strlcpy (name, s, DN_TRACKER_NAME_MAX);
+    g_autofree char *state_path = g_strdup_printf ("%s.state", path);
+    *out = g_new0 (DnTrackerState, 1);
+    return read_state (member_object (o, "state"), state_path, n_extra, TRUE, *out, error);
 }
 
-static gboolean read_scheduler(JsonObject *root, DnTrackerConfig *cfg, DnTracker **out,
-                               GError **error)
+static gboolean read_scheduler (JsonObject *root, DnTrackerConfig *cfg, DnTracker **out,
+                                GError **error)
 {
-    JsonObject *so = member_object(root, "scheduler");
+    JsonObject *so = member_object (root, "scheduler");
     if (so == NULL)
-        return fail(error, "scheduler", "an object");
+        return fail (error, "scheduler", "an object");
     DnSchedConfig sched;
-    if (!dn_sched_config_from_json(member_object(so, "config"), &sched, error)) {
-        g_prefix_error(error, "tracker state: ");
+    if (!dn_sched_config_from_json (member_object (so, "config"), &sched, error)) {
+        g_prefix_error (error, "tracker state: ");
         return FALSE;
     }
     double base_lr;
-    if (!number_node(json_object_get_member(so, "base_lr"), &base_lr) || base_lr < 0)
-        return fail(error, "scheduler.base_lr", "a number >= 0");
-    DnTracker *t = dn_tracker_alloc(cfg, &sched, base_lr);
+    if (!number_node (json_object_get_member (so, "base_lr"), &base_lr) || base_lr < 0)
+        return fail (error, "scheduler.base_lr", "a number >= 0");
+    DnTracker *t = dn_tracker_alloc (cfg, &sched, base_lr);
     if (t->scheduler == NULL) {
-        dn_tracker_free(t);
-        return fail(error, "scheduler.config", "a valid scheduler");
+        dn_tracker_free (t);
+        return fail (error, "scheduler.config", "a valid scheduler");
     }
-    if (!dn_scheduler_state_from_json(t->scheduler, member_object(so, "state"), error)) {
-        g_prefix_error(error, "tracker state: ");
-        dn_tracker_free(t);
+    if (!dn_scheduler_state_from_json (t->scheduler, member_object (so, "state"), error)) {
+        g_prefix_error (error, "tracker state: ");
+        dn_tracker_free (t);
         return FALSE;
     }
     *out = t;
     return TRUE;
 }
 
-static gboolean read_rollbacks(JsonObject *root, DnTracker *t, GError **error)
+static gboolean read_rollbacks (JsonObject *root, DnTracker *t, GError **error)
 {
-    JsonArray *a = member_array(root, "rollbacks");
+    JsonArray *a = member_array (root, "rollbacks");
     if (a == NULL)
-        return fail(error, "rollbacks", "a list");
-    for (guint i = 0; i < json_array_get_length(a); i++) {
-        JsonNode *en = json_array_get_element(a, i);
-        JsonObject *o = JSON_NODE_HOLDS_OBJECT(en) ? json_node_get_object(en) : NULL;
-        g_autofree char *at = g_strdup_printf("rollbacks[%u].", i);
+        return fail (error, "rollbacks", "a list");
+    for (guint i = 0; i < json_array_get_length (a); i++) {
+        JsonNode *en = json_array_get_element (a, i);
+        JsonObject *o = JSON_NODE_HOLDS_OBJECT (en) ? json_node_get_object (en) : NULL;
+        g_autofree char *at = g_strdup_printf ("rollbacks[%u].", i);
         DnTrackerRollbackRec r = {0};
         int kind;
-        if (!member_int(o, at, "from_epoch", 0, &r.from_epoch, error) ||
-            !member_int(o, at, "to_epoch", 0, &r.to_epoch, error) ||
-            !member_int(o, at, "first_epoch", 0, &r.first_epoch, error) ||
-            !member_int(o, at, "total_epoch", 0, &r.total_epoch, error))
+        if (!member_int (o, at, "from_epoch", 0, &r.from_epoch, error) ||
+            !member_int (o, at, "to_epoch", 0, &r.to_epoch, error) ||
+            !member_int (o, at, "first_epoch", 0, &r.first_epoch, error) ||
+            !member_int (o, at, "total_epoch", 0, &r.total_epoch, error))
             return FALSE;
-        if (!enum_from(member_string(o, "kind"), dn_tracker_rollback_names, 4, &kind)) {
-            g_autofree char *full = g_strdup_printf("%skind", at);
-            return fail(error, full, "\"switch\", \"retry\", \"final\" or \"sweep\"");
+        if (!enum_from (member_string (o, "kind"), dn_tracker_rollback_names, 4, &kind)) {
+            g_autofree char *full = g_strdup_printf ("%skind", at);
+            return fail (error, full, "\"switch\", \"retry\", \"final\" or \"sweep\"");
         }
-        r.kind = (DnTrackerRollbackKind)kind;
-        g_autofree char *rows_path = g_strdup_printf("%srows", at);
-        if (!read_rows(member_object(o, "rows"), rows_path, t->n_extra, &r.rows, error))
+        r.kind = (DnTrackerRollbackKind) kind;
+        g_autofree char *rows_path = g_strdup_printf ("%srows", at);
+        if (!read_rows (member_object (o, "rows"), rows_path, t->n_extra, &r.rows, error))
             return FALSE;
-        g_array_append_val(t->rollbacks, r);
+        g_array_append_val (t->rollbacks, r);
     }
     return TRUE;
 }
 
-static gboolean read_events(JsonObject *root, DnTracker *t, GError **error)
+static gboolean read_events (JsonObject *root, DnTracker *t, GError **error)
 {
-    JsonArray *a = member_array(root, "events");
+    JsonArray *a = member_array (root, "events");
     if (a == NULL)
-        return fail(error, "events", "a list");
-    for (guint i = 0; i < json_array_get_length(a); i++) {
-        JsonNode *en = json_array_get_element(a, i);
-        JsonObject *o = JSON_NODE_HOLDS_OBJECT(en) ? json_node_get_object(en) : NULL;
-        g_autofree char *at = g_strdup_printf("events[%u].", i);
+        return fail (error, "events", "a list");
+    for (guint i = 0; i < json_array_get_length (a); i++) {
+        JsonNode *en = json_array_get_element (a, i);
+        JsonObject *o = JSON_NODE_HOLDS_OBJECT (en) ? json_node_get_object (en) : NULL;
+        g_autofree char *at = g_strdup_printf ("events[%u].", i);
         DnTrackerEventRec e = {0};
         int decision, done;
-        if (!member_int(o, at, "epoch", 0, &e.epoch, error) ||
-            !member_int(o, at, "total_epoch", 0, &e.total_epoch, error) ||
-            !member_int(o, at, "dendrites", 0, &e.dendrites, error))
+        if (!member_int (o, at, "epoch", 0, &e.epoch, error) ||
+            !member_int (o, at, "total_epoch", 0, &e.total_epoch, error) ||
+            !member_int (o, at, "dendrites", 0, &e.dendrites, error))
             return FALSE;
-        if (!enum_from(member_string(o, "decision"), dn_tracker_decision_names, 5, &decision) ||
-            !enum_from(member_string(o, "done"), dn_tracker_done_names, 5, &done)) {
-            g_autofree char *full = g_strdup_printf("%sdecision", at);
-            return fail(error, full, "a known decision and reason");
+        if (!enum_from (member_string (o, "decision"), dn_tracker_decision_names, 5, &decision) ||
+            !enum_from (member_string (o, "done"), dn_tracker_done_names, 5, &done)) {
+            g_autofree char *full = g_strdup_printf ("%sdecision", at);
+            return fail (error, full, "a known decision and reason");
         }
-        const char *msg = member_string(o, "message");
+        const char *msg = member_string (o, "message");
         if (msg == NULL) {
-            g_autofree char *full = g_strdup_printf("%smessage", at);
-            return fail(error, full, "a string");
+            g_autofree char *full = g_strdup_printf ("%smessage", at);
+            return fail (error, full, "a string");
         }
-        e.decision = (DnTrackerDecision)decision;
-        e.done = (DnTrackerDoneReason)done;
-        e.message = g_strdup(msg);
-        g_array_append_val(t->events, e);
+        e.decision = (DnTrackerDecision) decision;
+        e.done = (DnTrackerDoneReason) done;
+        e.message = g_strdup (msg);
+        g_array_append_val (t->events, e);
     }
     return TRUE;
 }
 
-static gboolean read_extra_names(JsonObject *root, DnTracker *t, GError **error)
+static gboolean read_extra_names (JsonObject *root, DnTracker *t, GError **error)
 {
-    JsonArray *a = member_array(root, "extra_names");
-    if (a == NULL || json_array_get_length(a) > DN_TRACKER_MAX_EXTRA)
-        return fail(error, "extra_names", "a list of at most 8 names");
-    int n = (int)json_array_get_length(a);
+    JsonArray *a = member_array (root, "extra_names");
+    if (a == NULL || json_array_get_length (a) > DN_TRACKER_MAX_EXTRA)
+        return fail (error, "extra_names", "a list of at most 8 names");
+    int n = (int) json_array_get_length (a);
     const char *names[DN_TRACKER_MAX_EXTRA];
     for (int i = 0; i < n; i++) {
-        JsonNode *en = json_array_get_element(a, i);
-        names[i] = JSON_NODE_HOLDS_VALUE(en) && json_node_get_value_type(en) == G_TYPE_STRING
-                       ? json_node_get_string(en)
+        JsonNode *en = json_array_get_element (a, i);
+        names[i] = JSON_NODE_HOLDS_VALUE (en) && json_node_get_value_type (en) == G_TYPE_STRING
+                       ? json_node_get_string (en)
                        : NULL;
         if (names[i] == NULL || names[i][0] == '\0')
-            return fail(error, "extra_names", "a list of names");
+            return fail (error, "extra_names", "a list of names");
     }
-    return dn_tracker_set_extra_names(t, names, n, error);
+    return dn_tracker_set_extra_names (t, names, n, error);
 }
 
-static gboolean read_tracker(JsonObject *root, DnTracker **out, GError **error)
+static gboolean read_tracker (JsonObject *root, DnTracker **out, GError **error)
 {
-    const char *format = member_string(root, "format");
-    if (format == NULL || !g_str_equal(format, DN_TRACKER_FORMAT_NAME))
-        return fail(error, "format", "\"" DN_TRACKER_FORMAT_NAME "\"");
+    const char *format = member_string (root, "format");
+    if (format == NULL || !g_str_equal (format, DN_TRACKER_FORMAT_NAME))
+        return fail (error, "format", "\"" DN_TRACKER_FORMAT_NAME "\"");
     int version;
-    if (!member_int(root, "", "version", 0, &version, error))
+    if (!member_int (root, "", "version", 0, &version, error))
         return FALSE;
     if (version != DN_TRACKER_FORMAT_VERSION) {
-        g_set_error(error, DN_ERROR, DN_ERROR_UNSUPPORTED,
-                    "tracker state version %d is not supported (this build reads version %d); "
-                    "resume with the version that wrote it",
-                    version, DN_TRACKER_FORMAT_VERSION);
+        g_set_error (error, DN_ERROR, DN_ERROR_UNSUPPORTED,
+                     "tracker state version %d is not supported (this build reads version %d); "
+                     "resume with the version that wrote it",
+                     version, DN_TRACKER_FORMAT_VERSION);
         return FALSE;
     }
     DnTrackerConfig cfg;
-    JsonObject *co = member_object(root, "config");
+    JsonObject *co = member_object (root, "config");
     if (co == NULL)
-        return fail(error, "config", "an object");
-    if (!dn_tracker_config_from_json(co, &cfg, error) || !dn_tracker_config_validate(&cfg, error)) {
-        g_prefix_error(error, "tracker state: ");
+        return fail (error, "config", "an object");
+    if (!dn_tracker_config_from_json (co, &cfg, error) ||
+        !dn_tracker_config_validate (&cfg, error)) {
+        g_prefix_error (error, "tracker state: ");
         return FALSE;
     }
     DnTracker *t = NULL;
-    if (!read_scheduler(root, &cfg, &t, error))
+    if (!read_scheduler (root, &cfg, &t, error))
         return FALSE;
     *out = t; /* freed by the caller on failure */
 
-    const char *unit = member_string(root, "score_unit");
-    JsonNode *complete = json_object_get_member(root, "complete");
+    const char *unit = member_string (root, "score_unit");
+    JsonNode *complete = json_object_get_member (root, "complete");
     if (unit == NULL)
-        return fail(error, "score_unit", "a string");
-    dn_tracker_set_score_unit(t, unit);
-    JsonArray *cnames = member_array(root, "correlation_names"); /* optional */
-    for (guint i = 0; cnames != NULL && i < json_array_get_length(cnames); i++) {
-        JsonNode *e = json_array_get_element(cnames, i);
-        if (i >= DN_TRACKER_MAX_CORR || !JSON_NODE_HOLDS_VALUE(e) ||
-            json_node_get_value_type(e) != G_TYPE_STRING)
-            return fail(error, "correlation_names", "a list of at most 32 layer names");
-        t->corr_names[t->n_corr++] = g_strdup(json_node_get_string(e));
+        return fail (error, "score_unit", "a string");
+    dn_tracker_set_score_unit (t, unit);
+    JsonArray *cnames = member_array (root, "correlation_names"); /* optional */
+    for (guint i = 0; cnames != NULL && i < json_array_get_length (cnames); i++) {
+        JsonNode *e = json_array_get_element (cnames, i);
+        if (i >= DN_TRACKER_MAX_CORR || !JSON_NODE_HOLDS_VALUE (e) ||
+            json_node_get_value_type (e) != G_TYPE_STRING)
+            return fail (error, "correlation_names", "a list of at most 32 layer names");
+        t->corr_names[t->n_corr++] = g_strdup (json_node_get_string (e));
     }
-    if (!read_extra_names(root, t, error) ||
-        !member_int(root, "", "total_epochs", 0, &t->total_epochs, error))
+    if (!read_extra_names (root, t, error) ||
+        !member_int (root, "", "total_epochs", 0, &t->total_epochs, error))
         return FALSE;
-    if (!read_value(complete, DN_TRACKER_T_BOOL, &t->complete))
-        return fail(error, "complete", "true or false");
+    if (!read_value (complete, DN_TRACKER_T_BOOL, &t->complete))
+        return fail (error, "complete", "true or false");
 
-    dn_tracker_state_clear(&t->st);
-    if (!read_state(member_object(root, "state"), "state", t->n_extra, FALSE, &t->st, error))
+    dn_tracker_state_clear (&t->st);
+    if (!read_state (member_object (root, "state"), "state", t->n_extra, FALSE, &t->st, error))
         return FALSE;
 
-    JsonObject *snaps = member_object(root, "snapshots");
+    JsonObject *snaps = member_object (root, "snapshots");
     if (snaps == NULL)
-        return fail(error, "snapshots", "an object");
-    JsonNode *bn = json_object_get_member(snaps, "best_model");
-    if (bn == NULL || (!JSON_NODE_HOLDS_NULL(bn) && !JSON_NODE_HOLDS_OBJECT(bn)))
-        return fail(error, "snapshots.best_model", "an object or null");
-    if (JSON_NODE_HOLDS_OBJECT(bn)) {
-        t->snap_best = g_new0(DnTrackerState, 1);
-        if (!read_state(json_node_get_object(bn), "snapshots.best_model", t->n_extra, TRUE,
-                        t->snap_best, error))
+        return fail (error, "snapshots", "an object");
+    JsonNode *bn = json_object_get_member (snaps, "best_model");
+    if (bn == NULL || (!JSON_NODE_HOLDS_NULL (bn) && !JSON_NODE_HOLDS_OBJECT (bn)))
+        return fail (error, "snapshots.best_model", "an object or null");
+    if (JSON_NODE_HOLDS_OBJECT (bn)) {
+        t->snap_best = g_new0 (DnTrackerState, 1);
+        if (!read_state (json_node_get_object (bn), "snapshots.best_model", t->n_extra, TRUE,
+                         t->snap_best, error))
             return FALSE;
     }
-    if (!read_named_snapshot(snaps, "switch", t->n_extra, &t->snap_switch, t->snap_switch_name,
-                             error) ||
-        !read_named_snapshot(snaps, "sweep", t->n_extra, &t->snap_sweep, t->snap_sweep_name, error))
+    if (!read_named_snapshot (snaps, "switch", t->n_extra, &t->snap_switch, t->snap_switch_name,
+                              error) ||
+        !read_named_snapshot (snaps, "sweep", t->n_extra, &t->snap_sweep, t->snap_sweep_name,
+                              error))
         return FALSE;
-    if (!read_rollbacks(root, t, error) || !read_events(root, t, error))
+    if (!read_rollbacks (root, t, error) || !read_events (root, t, error))
         return FALSE;
 
-    if (t->total_epochs < (int)t->st.rows->len || t->total_epochs > MAX_COUNT)
-        return inconsistent(error, "fewer epochs run than history rows");
+    if (t->total_epochs < (int) t->st.rows->len || t->total_epochs > MAX_COUNT)
+        return inconsistent (error, "fewer epochs run than history rows");
     if (t->st.rows->len > 0 && t->snap_best == NULL)
-        return inconsistent(error, "a history without a best_model state");
-    if (!t->st.committed && t->snap_switch == NULL && dn_tracker_has_scheduler(t))
-        return inconsistent(error, "a learning-rate sweep without its switch state");
+        return inconsistent (error, "a history without a best_model state");
+    if (!t->st.committed && t->snap_switch == NULL && dn_tracker_has_scheduler (t))
+        return inconsistent (error, "a learning-rate sweep without its switch state");
     return TRUE;
 }
 
-DnTracker *dn_tracker_state_from_json(JsonObject *obj, GError **error)
+DnTracker *dn_tracker_state_from_json (JsonObject *obj, GError **error)
 {
-    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    g_return_val_if_fail (error == NULL || *error == NULL, NULL);
     if (obj == NULL) {
-        g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                    "tracker state is missing; resume from a checkpoint that has one");
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "tracker state is missing; resume from a checkpoint that has one");
         return NULL;
     }
     DnTracker *t = NULL;
-    if (!read_tracker(obj, &t, error)) {
-        dn_tracker_free(t);
+    if (!read_tracker (obj, &t, error)) {
+        dn_tracker_free (t);
         return NULL;
     }
     return t;
 }
 
-DnTracker *dn_tracker_state_from_string(const char *text, GError **error)
+DnTracker *dn_tracker_state_from_string (const char *text, GError **error)
 {
-    g_return_val_if_fail(text != NULL, NULL);
-    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-    g_autoptr(JsonParser) parser = json_parser_new();
-    g_autoptr(GError) local = NULL;
-    if (!json_parser_load_from_data(parser, text, -1, &local)) {
-        g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                    "tracker state is not valid JSON (%s); resume from an undamaged checkpoint",
-                    local->message);
+    g_return_val_if_fail (text != NULL, NULL);
+    g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autoptr (GError) local = NULL;
+    if (!json_parser_load_from_data (parser, text, -1, &local)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "tracker state is not valid JSON (%s); resume from an undamaged checkpoint",
+                     local->message);
         return NULL;
     }
-    JsonNode *root = json_parser_get_root(parser);
-    if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
-        g_set_error(error, DN_ERROR, DN_ERROR_FORMAT,
-                    "tracker state is not a JSON object; resume from an undamaged checkpoint");
+    JsonNode *root = json_parser_get_root (parser);
+    if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "tracker state is not a JSON object; resume from an undamaged checkpoint");
         return NULL;
     }
-    return dn_tracker_state_from_json(json_node_get_object(root), error);
+    return dn_tracker_state_from_json (json_node_get_object (root), error);
 }

@@ -88,38 +88,39 @@ struct _DnTracker {
 };
 
 /* dn-tracker.c */
-void dn_tracker_state_init(DnTrackerState *s);
-void dn_tracker_state_clear(DnTrackerState *s);
-DnTrackerState *dn_tracker_state_dup(const DnTrackerState *s);
-void dn_tracker_state_free(DnTrackerState *s);
+void dn_tracker_state_init (DnTrackerState *s);
+void dn_tracker_state_clear (DnTrackerState *s);
+DnTrackerState *dn_tracker_state_dup (const DnTrackerState *s);
+void dn_tracker_state_free (DnTrackerState *s);
 /* An empty tracker for cfg (validated) and sched; used by new and from_json. */
-DnTracker *dn_tracker_alloc(const DnTrackerConfig *cfg, const DnSchedConfig *sched, double base_lr);
-void dn_tracker_rollback_rec_clear(DnTrackerRollbackRec *r);
-void dn_tracker_event_rec_clear(DnTrackerEventRec *e);
+DnTracker *dn_tracker_alloc (const DnTrackerConfig *cfg, const DnSchedConfig *sched,
+                             double base_lr);
+void dn_tracker_rollback_rec_clear (DnTrackerRollbackRec *r);
+void dn_tracker_event_rec_clear (DnTrackerEventRec *e);
 /* A scheduler other than "none" is registered. */
-gboolean dn_tracker_has_scheduler(const DnTracker *t);
+gboolean dn_tracker_has_scheduler (const DnTracker *t);
 /* The LR sweep holds the switch back (§6.5). */
-gboolean dn_tracker_sweep_blocking(const DnTracker *t);
+gboolean dn_tracker_sweep_blocking (const DnTracker *t);
 
 /* Helpers of dn-tracker.c that the LR sweep shares. */
-void dn_tracker_fmt_score(const DnTracker *t, double v, char *buf, size_t n);
-DnTrackerOp *dn_tracker_add_op(DnTrackerAction *a, DnTrackerOpKind kind, const char *fmt, ...)
-    G_GNUC_PRINTF(3, 4);
-void dn_tracker_set_message(DnTrackerAction *a, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void dn_tracker_fmt_score (const DnTracker *t, double v, char *buf, size_t n);
+DnTrackerOp *dn_tracker_add_op (DnTrackerAction *a, DnTrackerOpKind kind, const char *fmt, ...)
+    G_GNUC_PRINTF (3, 4);
+void dn_tracker_set_message (DnTrackerAction *a, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 /* Replaces *slot with a copy of s. */
-void dn_tracker_snapshot(DnTrackerState **slot, const DnTrackerState *s);
+void dn_tracker_snapshot (DnTrackerState **slot, const DnTrackerState *s);
 /* Rolls the state back to a copy of snap, as loading that checkpoint does;
  * keeps the discarded rows; returns the restored row. */
-int dn_tracker_restore_snapshot(DnTracker *t, const DnTrackerState *snap,
-                                DnTrackerRollbackKind kind);
+int dn_tracker_restore_snapshot (DnTracker *t, const DnTrackerState *snap,
+                                 DnTrackerRollbackKind kind);
 /* Adds the RESTORE op for the state just restored. */
-void dn_tracker_op_restore(DnTracker *t, DnTrackerAction *a, const char *name);
+void dn_tracker_op_restore (DnTracker *t, DnTrackerAction *a, const char *name);
 
 /* dn-tracker-sweep.c */
 /* §7.2: a fresh scheduler fast-forwarded to the current cycle. */
-void dn_tracker_rebuild_scheduler(DnTracker *t);
+void dn_tracker_rebuild_scheduler (DnTracker *t);
 /* §6.10 at an epoch that does not switch; TRUE when it explained a sweep step. */
-gboolean dn_tracker_scheduler_and_sweep(DnTracker *t, DnTrackerAction *a, int e, double val);
+gboolean dn_tracker_scheduler_and_sweep (DnTracker *t, DnTrackerAction *a, int e, double val);
 
 /* dn-tracker-state.c: the JSON layout, shared with dn-tracker-load.c */
 #define DN_TRACKER_FORMAT_NAME "dendrite-studio-tracker"
@@ -151,6 +152,6 @@ extern const char *const dn_tracker_switch_kind_names[]; /* DnTrackerSwitchKind 
 
 /* dn-tracker-config.c */
 /* Writes a list as a number when it has one entry, as an array otherwise. */
-void dn_tracker_list_to_json(const DnTrackerList *list, gboolean integral, JsonBuilder *b);
+void dn_tracker_list_to_json (const DnTrackerList *list, gboolean integral, JsonBuilder *b);
 
 G_END_DECLS

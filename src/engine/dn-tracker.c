@@ -22,247 +22,247 @@
 
 /* ---- state ---- */
 
-void dn_tracker_state_init(DnTrackerState *s)
+void dn_tracker_state_init (DnTrackerState *s)
 {
-    memset(s, 0, sizeof *s);
-    s->rows = g_array_new(FALSE, TRUE, sizeof(DnTrackerEpoch));
-    s->switches = g_array_new(FALSE, TRUE, sizeof(DnTrackerSwitch));
+    memset (s, 0, sizeof *s);
+    s->rows = g_array_new (FALSE, TRUE, sizeof (DnTrackerEpoch));
+    s->switches = g_array_new (FALSE, TRUE, sizeof (DnTrackerSwitch));
     s->cycle_set_global_best = TRUE; /* the first cycle always counts as improved */
     s->committed = TRUE;
     s->test_epoch_count = -1;
     s->last_max_lr = -1;
 }
 
-void dn_tracker_state_clear(DnTrackerState *s)
+void dn_tracker_state_clear (DnTrackerState *s)
 {
     if (s->rows != NULL)
-        g_array_unref(s->rows);
+        g_array_unref (s->rows);
     if (s->switches != NULL)
-        g_array_unref(s->switches);
+        g_array_unref (s->switches);
     s->rows = NULL;
     s->switches = NULL;
 }
 
-DnTrackerState *dn_tracker_state_dup(const DnTrackerState *s)
+DnTrackerState *dn_tracker_state_dup (const DnTrackerState *s)
 {
-    DnTrackerState *d = g_new(DnTrackerState, 1);
+    DnTrackerState *d = g_new (DnTrackerState, 1);
     *d = *s;
-    d->rows = g_array_copy(s->rows);
-    d->switches = g_array_copy(s->switches);
+    d->rows = g_array_copy (s->rows);
+    d->switches = g_array_copy (s->switches);
     return d;
 }
 
-void dn_tracker_state_free(DnTrackerState *s)
+void dn_tracker_state_free (DnTrackerState *s)
 {
     if (s == NULL)
         return;
-    dn_tracker_state_clear(s);
-    g_free(s);
+    dn_tracker_state_clear (s);
+    g_free (s);
 }
 
-void dn_tracker_rollback_rec_clear(DnTrackerRollbackRec *r)
+void dn_tracker_rollback_rec_clear (DnTrackerRollbackRec *r)
 {
     if (r->rows != NULL)
-        g_array_unref(r->rows);
+        g_array_unref (r->rows);
     r->rows = NULL;
 }
 
-void dn_tracker_event_rec_clear(DnTrackerEventRec *e)
+void dn_tracker_event_rec_clear (DnTrackerEventRec *e)
 {
-    g_clear_pointer(&e->message, g_free);
+    g_clear_pointer (&e->message, g_free);
 }
 
-static void rollback_clear_func(gpointer p)
+static void rollback_clear_func (gpointer p)
 {
-    dn_tracker_rollback_rec_clear(p);
+    dn_tracker_rollback_rec_clear (p);
 }
 
-static void event_clear_func(gpointer p)
+static void event_clear_func (gpointer p)
 {
-    dn_tracker_event_rec_clear(p);
+    dn_tracker_event_rec_clear (p);
 }
 
-gboolean dn_tracker_has_scheduler(const DnTracker *t)
+gboolean dn_tracker_has_scheduler (const DnTracker *t)
 {
     return t->sched.kind != DN_SCHED_NONE;
 }
 
-DnTracker *dn_tracker_alloc(const DnTrackerConfig *cfg, const DnSchedConfig *sched, double base_lr)
+DnTracker *dn_tracker_alloc (const DnTrackerConfig *cfg, const DnSchedConfig *sched, double base_lr)
 {
-    DnTracker *t = g_new0(DnTracker, 1);
+    DnTracker *t = g_new0 (DnTracker, 1);
     t->cfg = *cfg;
     t->run = *cfg;
     if (cfg->testing_dendrite_capacity) {
         /* §6.9: a dendrite set at every epoch, none rejected, no limits. */
         t->run.switch_mode = DN_TRACKER_SWITCH_EVERY_EPOCH;
         t->run.retain_all_dendrites = TRUE;
-        dn_tracker_list_set(&t->run.max_dendrite_tries, 1000);
-        dn_tracker_list_set(&t->run.max_dendrites, 1000);
+        dn_tracker_list_set (&t->run.max_dendrite_tries, 1000);
+        dn_tracker_list_set (&t->run.max_dendrites, 1000);
     }
     if (sched != NULL && sched->kind != DN_SCHED_NONE) {
         t->sched = *sched;
         t->sched.mode_max = cfg->maximizing_score; /* §7: the direction follows the score */
     } else {
-        dn_sched_config_defaults(&t->sched, DN_SCHED_NONE);
+        dn_sched_config_defaults (&t->sched, DN_SCHED_NONE);
     }
     t->base_lr = base_lr;
-    t->scheduler = dn_scheduler_new(&t->sched, base_lr);
-    t->score_unit = g_strdup("");
+    t->scheduler = dn_scheduler_new (&t->sched, base_lr);
+    t->score_unit = g_strdup ("");
     for (int i = 0; i < DN_TRACKER_MAX_CORR; i++)
         t->pending_corr[i] = NAN;
-    dn_tracker_state_init(&t->st);
+    dn_tracker_state_init (&t->st);
     t->st.running = 100.0 / cfg->num_classes;
-    t->rollbacks = g_array_new(FALSE, TRUE, sizeof(DnTrackerRollbackRec));
-    g_array_set_clear_func(t->rollbacks, rollback_clear_func);
-    t->events = g_array_new(FALSE, TRUE, sizeof(DnTrackerEventRec));
-    g_array_set_clear_func(t->events, event_clear_func);
+    t->rollbacks = g_array_new (FALSE, TRUE, sizeof (DnTrackerRollbackRec));
+    g_array_set_clear_func (t->rollbacks, rollback_clear_func);
+    t->events = g_array_new (FALSE, TRUE, sizeof (DnTrackerEventRec));
+    g_array_set_clear_func (t->events, event_clear_func);
     return t;
 }
 
-DnTracker *dn_tracker_new(const DnTrackerConfig *cfg, const DnSchedConfig *sched, double base_lr,
-                          GError **error)
+DnTracker *dn_tracker_new (const DnTrackerConfig *cfg, const DnSchedConfig *sched, double base_lr,
+                           GError **error)
 {
-    g_return_val_if_fail(cfg != NULL, NULL);
-    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-    if (!dn_tracker_config_validate(cfg, error))
+    g_return_val_if_fail (cfg != NULL, NULL);
+    g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+    if (!dn_tracker_config_validate (cfg, error))
         return NULL;
-    if (!isfinite(base_lr) || base_lr < 0) {
-        g_set_error(error, DN_ERROR, DN_ERROR_CONFIG,
-                    "optimizer \"lr\" must be a number >= 0 for the tracker's schedule, got %g",
-                    base_lr);
+    if (!isfinite (base_lr) || base_lr < 0) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "optimizer \"lr\" must be a number >= 0 for the tracker's schedule, got %g",
+                     base_lr);
         return NULL;
     }
-    DnTracker *t = dn_tracker_alloc(cfg, sched, base_lr);
+    DnTracker *t = dn_tracker_alloc (cfg, sched, base_lr);
     if (t->scheduler == NULL) {
-        dn_tracker_free(t);
-        g_set_error(error, DN_ERROR, DN_ERROR_CONFIG,
-                    "scheduler settings are out of range; read them with "
-                    "dn_sched_config_from_json or start from dn_sched_config_defaults");
+        dn_tracker_free (t);
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "scheduler settings are out of range; read them with "
+                     "dn_sched_config_from_json or start from dn_sched_config_defaults");
         return NULL;
     }
     return t;
 }
 
-void dn_tracker_free(DnTracker *t)
+void dn_tracker_free (DnTracker *t)
 {
     if (t == NULL)
         return;
-    dn_scheduler_free(t->scheduler);
+    dn_scheduler_free (t->scheduler);
     for (int i = 0; i < t->n_extra; i++)
-        g_free(t->extra_names[i]);
+        g_free (t->extra_names[i]);
     for (int i = 0; i < t->n_corr; i++)
-        g_free(t->corr_names[i]);
-    g_free(t->score_unit);
-    dn_tracker_state_clear(&t->st);
-    dn_tracker_state_free(t->snap_best);
-    dn_tracker_state_free(t->snap_switch);
-    dn_tracker_state_free(t->snap_sweep);
-    g_array_unref(t->rollbacks);
-    g_array_unref(t->events);
-    g_free(t);
+        g_free (t->corr_names[i]);
+    g_free (t->score_unit);
+    dn_tracker_state_clear (&t->st);
+    dn_tracker_state_free (t->snap_best);
+    dn_tracker_state_free (t->snap_switch);
+    dn_tracker_state_free (t->snap_sweep);
+    g_array_unref (t->rollbacks);
+    g_array_unref (t->events);
+    g_free (t);
 }
 
-gboolean dn_tracker_set_extra_names(DnTracker *t, const char *const *names, int n, GError **error)
+gboolean dn_tracker_set_extra_names (DnTracker *t, const char *const *names, int n, GError **error)
 {
-    g_return_val_if_fail(t != NULL && (n == 0 || names != NULL), FALSE);
+    g_return_val_if_fail (t != NULL && (n == 0 || names != NULL), FALSE);
     if (t->total_epochs > 0) {
-        g_set_error(error, DN_ERROR, DN_ERROR_CONFIG,
-                    "extra score names must be set before the first epoch is recorded");
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "extra score names must be set before the first epoch is recorded");
         return FALSE;
     }
     if (n < 0 || n > DN_TRACKER_MAX_EXTRA) {
-        g_set_error(error, DN_ERROR, DN_ERROR_CONFIG,
-                    "the tracker records at most %d extra score series, got %d; drop some",
-                    DN_TRACKER_MAX_EXTRA, n);
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "the tracker records at most %d extra score series, got %d; drop some",
+                     DN_TRACKER_MAX_EXTRA, n);
         return FALSE;
     }
     for (int i = 0; i < n; i++) {
         if (names[i] == NULL || names[i][0] == '\0') {
-            g_set_error(error, DN_ERROR, DN_ERROR_CONFIG,
-                        "extra score series %d has no name; give every series a name", i);
+            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                         "extra score series %d has no name; give every series a name", i);
             return FALSE;
         }
     }
     for (int i = 0; i < t->n_extra; i++)
-        g_clear_pointer(&t->extra_names[i], g_free);
+        g_clear_pointer (&t->extra_names[i], g_free);
     for (int i = 0; i < n; i++)
-        t->extra_names[i] = g_strdup(names[i]);
+        t->extra_names[i] = g_strdup (names[i]);
     t->n_extra = n;
     return TRUE;
 }
 
-void dn_tracker_set_score_unit(DnTracker *t, const char *unit)
+void dn_tracker_set_score_unit (DnTracker *t, const char *unit)
 {
-    g_return_if_fail(t != NULL);
-    g_free(t->score_unit);
-    t->score_unit = g_strdup(unit != NULL ? unit : "");
+    g_return_if_fail (t != NULL);
+    g_free (t->score_unit);
+    t->score_unit = g_strdup (unit != NULL ? unit : "");
 }
 
-double dn_tracker_lr(const DnTracker *t)
+double dn_tracker_lr (const DnTracker *t)
 {
-    g_return_val_if_fail(t != NULL, 0.0);
-    return dn_scheduler_lr(t->scheduler);
+    g_return_val_if_fail (t != NULL, 0.0);
+    return dn_scheduler_lr (t->scheduler);
 }
 
 /* ---- small helpers ---- */
 
-static int cfg_int(const DnTrackerList *l, int dendrites)
+static int cfg_int (const DnTrackerList *l, int dendrites)
 {
-    return (int)dn_tracker_list_at(l, dendrites);
+    return (int) dn_tracker_list_at (l, dendrites);
 }
 
 /* §6.3: both the relative and the absolute margin, for the current count. */
-static gboolean beats(const DnTracker *t, double a, double b)
+static gboolean beats (const DnTracker *t, double a, double b)
 {
     int k = t->st.dendrites;
-    double thr = dn_tracker_list_at(&t->run.improvement_threshold, k);
-    double raw = dn_tracker_list_at(&t->run.improvement_threshold_raw, k);
+    double thr = dn_tracker_list_at (&t->run.improvement_threshold, k);
+    double raw = dn_tracker_list_at (&t->run.improvement_threshold_raw, k);
     if (t->run.maximizing_score)
         return a * (1.0 - thr) > b && a - raw > b;
     return a * (1.0 + thr) < b && a + raw < b;
 }
 
-void dn_tracker_fmt_score(const DnTracker *t, double v, char *buf, size_t n)
+void dn_tracker_fmt_score (const DnTracker *t, double v, char *buf, size_t n)
 {
     char num[G_ASCII_DTOSTR_BUF_SIZE];
-    g_ascii_formatd(num, sizeof num, "%.4g", v);
+    g_ascii_formatd (num, sizeof num, "%.4g", v);
     if (t->score_unit[0] != '\0')
-        g_snprintf(buf, n, "%s %s", num, t->score_unit);
+        g_snprintf (buf, n, "%s %s", num, t->score_unit);
     else
-        g_snprintf(buf, n, "%s", num);
+        g_snprintf (buf, n, "%s", num);
 }
 
-static const char *plural(int n)
+static const char *plural (int n)
 {
     return n == 1 ? "" : "s";
 }
 
-DnTrackerOp *dn_tracker_add_op(DnTrackerAction *a, DnTrackerOpKind kind, const char *fmt, ...)
+DnTrackerOp *dn_tracker_add_op (DnTrackerAction *a, DnTrackerOpKind kind, const char *fmt, ...)
 {
-    g_assert(a->n_ops < DN_TRACKER_MAX_OPS);
+    g_assert (a->n_ops < DN_TRACKER_MAX_OPS);
     DnTrackerOp *op = &a->ops[a->n_ops++];
-    memset(op, 0, sizeof *op);
+    memset (op, 0, sizeof *op);
     op->kind = kind;
     op->epoch = -1;
     va_list ap;
-    va_start(ap, fmt);
-    g_vsnprintf(op->name, sizeof op->name, fmt, ap);
-    va_end(ap);
+    va_start (ap, fmt);
+    g_vsnprintf (op->name, sizeof op->name, fmt, ap);
+    va_end (ap);
     return op;
 }
 
-void dn_tracker_set_message(DnTrackerAction *a, const char *fmt, ...)
+void dn_tracker_set_message (DnTrackerAction *a, const char *fmt, ...)
 {
     va_list ap;
-    va_start(ap, fmt);
-    g_vsnprintf(a->message, sizeof a->message, fmt, ap);
-    va_end(ap);
+    va_start (ap, fmt);
+    g_vsnprintf (a->message, sizeof a->message, fmt, ap);
+    va_end (ap);
 }
 
-void dn_tracker_snapshot(DnTrackerState **slot, const DnTrackerState *s)
+void dn_tracker_snapshot (DnTrackerState **slot, const DnTrackerState *s)
 {
-    dn_tracker_state_free(*slot);
-    *slot = dn_tracker_state_dup(s);
+    dn_tracker_state_free (*slot);
+    *slot = dn_tracker_state_dup (s);
 }
 
 /* ---- rollback ---- */
@@ -270,13 +270,13 @@ void dn_tracker_snapshot(DnTrackerState **slot, const DnTrackerState *s)
 /* Replaces the state with a copy of `snap` (as loading that checkpoint does)
  * and keeps the discarded rows. Rows are the same epoch when they have the
  * same total_epoch; the first row that differs starts the discarded part. */
-int dn_tracker_restore_snapshot(DnTracker *t, const DnTrackerState *snap,
-                                DnTrackerRollbackKind kind)
+int dn_tracker_restore_snapshot (DnTracker *t, const DnTrackerState *snap,
+                                 DnTrackerRollbackKind kind)
 {
     DnTrackerState old = t->st;
-    DnTrackerState *copy = dn_tracker_state_dup(snap);
+    DnTrackerState *copy = dn_tracker_state_dup (snap);
     t->st = *copy;
-    g_free(copy);
+    g_free (copy);
     DnTrackerState *s = &t->st;
     s->current_best = 0.0;
     s->has_current_best = FALSE;
@@ -284,30 +284,31 @@ int dn_tracker_restore_snapshot(DnTracker *t, const DnTrackerState *snap,
 
     guint d = 0;
     while (d < old.rows->len && d < s->rows->len &&
-           g_array_index(old.rows, DnTrackerEpoch, d).total_epoch ==
-               g_array_index(s->rows, DnTrackerEpoch, d).total_epoch)
+           g_array_index (old.rows, DnTrackerEpoch, d).total_epoch ==
+               g_array_index (s->rows, DnTrackerEpoch, d).total_epoch)
         d++;
     if (d < old.rows->len) {
         if (!t->run.save_old_graph_scores)
-            g_array_set_size(t->rollbacks, 0);
+            g_array_set_size (t->rollbacks, 0);
         DnTrackerRollbackRec r = {
             .kind = kind,
-            .from_epoch = (int)old.rows->len - 1,
+            .from_epoch = (int) old.rows->len - 1,
             .to_epoch = s->num_epochs_run,
-            .first_epoch = (int)d,
+            .first_epoch = (int) d,
             .total_epoch = t->total_epochs,
-            .rows = g_array_sized_new(FALSE, FALSE, sizeof(DnTrackerEpoch), old.rows->len - d),
+            .rows = g_array_sized_new (FALSE, FALSE, sizeof (DnTrackerEpoch), old.rows->len - d),
         };
-        g_array_append_vals(r.rows, &g_array_index(old.rows, DnTrackerEpoch, d), old.rows->len - d);
-        g_array_append_val(t->rollbacks, r);
+        g_array_append_vals (r.rows, &g_array_index (old.rows, DnTrackerEpoch, d),
+                             old.rows->len - d);
+        g_array_append_val (t->rollbacks, r);
     }
-    dn_tracker_state_clear(&old);
+    dn_tracker_state_clear (&old);
     return s->num_epochs_run;
 }
 
-void dn_tracker_op_restore(DnTracker *t, DnTrackerAction *a, const char *name)
+void dn_tracker_op_restore (DnTracker *t, DnTrackerAction *a, const char *name)
 {
-    DnTrackerOp *op = dn_tracker_add_op(a, DN_TRACKER_OP_RESTORE, "%s", name);
+    DnTrackerOp *op = dn_tracker_add_op (a, DN_TRACKER_OP_RESTORE, "%s", name);
     op->epoch = t->st.num_epochs_run;
     op->dendrites = t->st.dendrites;
     a->restored_epoch = op->epoch;
@@ -315,13 +316,13 @@ void dn_tracker_op_restore(DnTracker *t, DnTrackerAction *a, const char *name)
 
 /* §6.6: roll back to best_model, then (open-source GD version) go to dendrite
  * mode and straight back, adding one fresh set. Returns the restored row. */
-static int switch_from_best(DnTracker *t, DnTrackerAction *a, DnTrackerSwitchKind kind,
-                            int try_index)
+static int switch_from_best (DnTracker *t, DnTrackerAction *a, DnTrackerSwitchKind kind,
+                             int try_index)
 {
-    int b = dn_tracker_restore_snapshot(
+    int b = dn_tracker_restore_snapshot (
         t, t->snap_best,
         kind == DN_TRACKER_SWITCH_RETRY ? DN_TRACKER_ROLLBACK_RETRY : DN_TRACKER_ROLLBACK_SWITCH);
-    dn_tracker_op_restore(t, a, "best_model");
+    dn_tracker_op_restore (t, a, "best_model");
     DnTrackerState *s = &t->st;
     /* to dendrite mode */
     s->skip_steps = 0;
@@ -347,29 +348,29 @@ static int switch_from_best(DnTracker *t, DnTrackerAction *a, DnTrackerSwitchKin
         s->running = 0.0;
     DnTrackerSwitch sw = {
         .epoch = b, .dendrites = s->dendrites, .try_index = try_index, .params = -1, .kind = kind};
-    g_array_append_val(s->switches, sw);
+    g_array_append_val (s->switches, sw);
     DnTrackerOp *op =
-        dn_tracker_add_op(a, DN_TRACKER_OP_ADD_DENDRITES, "dendrite set %d", s->dendrites);
+        dn_tracker_add_op (a, DN_TRACKER_OP_ADD_DENDRITES, "dendrite set %d", s->dendrites);
     op->dendrites = s->dendrites;
     if (t->run.retain_all_dendrites) {
         /* reference era: best_model now holds the grown model, so it is kept */
-        dn_tracker_add_op(a, DN_TRACKER_OP_SAVE, "best_model");
-        dn_tracker_snapshot(&t->snap_best, s);
+        dn_tracker_add_op (a, DN_TRACKER_OP_SAVE, "best_model");
+        dn_tracker_snapshot (&t->snap_best, s);
     }
     return b;
 }
 
 /* ---- when to switch (§6.5) ---- */
 
-gboolean dn_tracker_sweep_blocking(const DnTracker *t)
+gboolean dn_tracker_sweep_blocking (const DnTracker *t)
 {
     const DnTrackerState *s = &t->st;
     return t->run.switch_mode == DN_TRACKER_SWITCH_HISTORY && !s->committed &&
            t->run.dont_give_up_unless_learning_rate_lowered && s->skip_steps < s->last_max_steps &&
-           dn_tracker_has_scheduler(t);
+           dn_tracker_has_scheduler (t);
 }
 
-static gboolean switch_time(const DnTracker *t)
+static gboolean switch_time (const DnTracker *t)
 {
     const DnTrackerState *s = &t->st;
     int k = s->dendrites;
@@ -379,48 +380,48 @@ static gboolean switch_time(const DnTracker *t)
     case DN_TRACKER_SWITCH_EVERY_EPOCH:
         return TRUE;
     case DN_TRACKER_SWITCH_HISTORY: {
-        if (dn_tracker_sweep_blocking(t))
+        if (dn_tracker_sweep_blocking (t))
             return FALSE;
-        int n = cfg_int(&t->run.n_epochs_to_switch, k);
-        int h = cfg_int(&t->run.initial_history_after_switches, k);
+        int n = cfg_int (&t->run.n_epochs_to_switch, k);
+        int h = cfg_int (&t->run.initial_history_after_switches, k);
         int this_count = s->num_epochs_run - s->last_switch;
         return s->num_epochs_run - s->epoch_last_improved >= n && this_count >= h + n;
     }
     case DN_TRACKER_SWITCH_FIXED: {
         /* reference era; total_epochs is this epoch's total_epochs_run */
-        int period = cfg_int(&t->run.fixed_switch_num, k);
-        int first = cfg_int(&t->run.first_fixed_switch_num, k);
+        int period = cfg_int (&t->run.fixed_switch_num, k);
+        int first = cfg_int (&t->run.first_fixed_switch_num, k);
         return t->total_epochs % period == 0 && s->num_epochs_run >= first;
     }
     }
     return FALSE;
 }
 
-static void switch_reason(const DnTracker *t, gboolean forced, char *buf, size_t n)
+static void switch_reason (const DnTracker *t, gboolean forced, char *buf, size_t n)
 {
     const DnTrackerState *s = &t->st;
     int shown = s->num_epochs_run + 1;
     if (forced) {
-        g_snprintf(buf, n, "switch requested at epoch %d", shown);
+        g_snprintf (buf, n, "switch requested at epoch %d", shown);
         return;
     }
     switch (t->run.switch_mode) {
     case DN_TRACKER_SWITCH_HISTORY: {
         int since = s->num_epochs_run - s->epoch_last_improved;
-        g_snprintf(buf, n, "no improvement for %d epoch%s", since, plural(since));
+        g_snprintf (buf, n, "no improvement for %d epoch%s", since, plural (since));
         break;
     }
     case DN_TRACKER_SWITCH_FIXED:
-        g_snprintf(buf, n, "fixed switch at epoch %d", shown);
+        g_snprintf (buf, n, "fixed switch at epoch %d", shown);
         break;
     case DN_TRACKER_SWITCH_EVERY_EPOCH:
     case DN_TRACKER_SWITCH_NEVER:
-        g_snprintf(buf, n, "switching at every epoch (epoch %d)", shown);
+        g_snprintf (buf, n, "switching at every epoch (epoch %d)", shown);
         break;
     }
 }
 
-static void finish(DnTracker *t, DnTrackerAction *a, DnTrackerDoneReason done)
+static void finish (DnTracker *t, DnTrackerAction *a, DnTrackerDoneReason done)
 {
     a->decision = DN_TRACKER_COMPLETE;
     a->done = done;
@@ -429,28 +430,28 @@ static void finish(DnTracker *t, DnTrackerAction *a, DnTrackerDoneReason done)
 }
 
 /* Rolls back to best_model for good (§6.7 finish, §6.8). */
-static int restore_final(DnTracker *t, DnTrackerAction *a)
+static int restore_final (DnTracker *t, DnTrackerAction *a)
 {
-    int b = dn_tracker_restore_snapshot(t, t->snap_best, DN_TRACKER_ROLLBACK_FINAL);
-    dn_tracker_op_restore(t, a, "best_model");
-    dn_tracker_add_op(a, DN_TRACKER_OP_SAVE_CLEAN, "final_clean_pai");
+    int b = dn_tracker_restore_snapshot (t, t->snap_best, DN_TRACKER_ROLLBACK_FINAL);
+    dn_tracker_op_restore (t, a, "best_model");
+    dn_tracker_add_op (a, DN_TRACKER_OP_SAVE_CLEAN, "final_clean_pai");
     a->restructured = TRUE;
     return b;
 }
 
 /* §6.4 step 9: the switch fired. */
-static void decide_switch(DnTracker *t, DnTrackerAction *a, gboolean forced)
+static void decide_switch (DnTracker *t, DnTrackerAction *a, gboolean forced)
 {
     DnTrackerState *s = &t->st;
     int k = s->dendrites;
     char reason[160], best[64];
-    switch_reason(t, forced, reason, sizeof reason);
-    dn_tracker_fmt_score(t, s->global_best, best, sizeof best);
+    switch_reason (t, forced, reason, sizeof reason);
+    dn_tracker_fmt_score (t, s->global_best, best, sizeof best);
 
     if (k > 2 && t->run.testing_dendrite_capacity) {
         /* §6.9: the dry run ends here, without a rollback and without stopping */
-        finish(t, a, DN_TRACKER_DONE_CAPACITY_TEST);
-        dn_tracker_set_message(
+        finish (t, a, DN_TRACKER_DONE_CAPACITY_TEST);
+        dn_tracker_set_message (
             a,
             "capacity test: %d dendrite sets were added by epoch %d and no problems were "
             "detected; training complete (dry run, the model keeps all %d sets)",
@@ -461,85 +462,85 @@ static void decide_switch(DnTracker *t, DnTrackerAction *a, gboolean forced)
     if (!s->cycle_set_global_best) {
         /* §6.7: this set never beat the best of the previous architecture */
         DnTrackerOp *g =
-            dn_tracker_add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "_noImprove_lr_%d", s->skip_steps);
+            dn_tracker_add_op (a, DN_TRACKER_OP_SAVE_GRAPHS, "_noImprove_lr_%d", s->skip_steps);
         g->timestamped = TRUE;
         g->before_restore = TRUE;
-        int max_tries = cfg_int(&t->run.max_dendrite_tries, k);
+        int max_tries = cfg_int (&t->run.max_dendrite_tries, k);
         if (s->tries < max_tries) {
             int old_tries = s->tries;
-            int b = switch_from_best(t, a, DN_TRACKER_SWITCH_RETRY, old_tries + 1);
+            int b = switch_from_best (t, a, DN_TRACKER_SWITCH_RETRY, old_tries + 1);
             t->st.tries = old_tries + 1; /* the restored state had the older count */
             a->decision = DN_TRACKER_RETRY;
             a->restructured = TRUE;
-            dn_tracker_set_message(
+            dn_tracker_set_message (
                 a,
                 "dendrite set %d did not beat %s: retry %d of %d with fresh dendrites, "
                 "restoring epoch %d",
                 k, best, old_tries + 1, max_tries, b + 1);
         } else {
-            int b = restore_final(t, a);
+            int b = restore_final (t, a);
             int kept = t->st.dendrites;
-            finish(t, a, DN_TRACKER_DONE_NO_IMPROVEMENT);
-            dn_tracker_set_message(
+            finish (t, a, DN_TRACKER_DONE_NO_IMPROVEMENT);
+            dn_tracker_set_message (
                 a,
                 "dendrite set %d did not beat %s and no retries are left (%d allowed): "
                 "restoring epoch %d; training complete: best architecture has %d "
                 "dendrite set%s",
-                k, best, max_tries, b + 1, kept, plural(kept));
+                k, best, max_tries, b + 1, kept, plural (kept));
         }
         return;
     }
 
-    int max_dendrites = cfg_int(&t->run.max_dendrites, k);
+    int max_dendrites = cfg_int (&t->run.max_dendrites, k);
     if (k == max_dendrites || !t->run.doing_pai) {
         /* §6.8, and a run without dendrites: early stopping */
-        DnTrackerOp *g = dn_tracker_add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "before_final");
+        DnTrackerOp *g = dn_tracker_add_op (a, DN_TRACKER_OP_SAVE_GRAPHS, "before_final");
         g->before_restore = TRUE;
-        int b = restore_final(t, a);
+        int b = restore_final (t, a);
         int kept = t->st.dendrites;
         char final_best[64];
-        dn_tracker_fmt_score(t, t->st.global_best, final_best, sizeof final_best);
+        dn_tracker_fmt_score (t, t->st.global_best, final_best, sizeof final_best);
         if (!t->run.doing_pai) {
-            finish(t, a, DN_TRACKER_DONE_EARLY_STOPPING);
-            dn_tracker_set_message(
+            finish (t, a, DN_TRACKER_DONE_EARLY_STOPPING);
+            dn_tracker_set_message (
                 a,
                 "%s: restoring epoch %d (best %s); training complete: early stopping, "
                 "no dendrites",
                 reason, b + 1, final_best);
         } else {
-            finish(t, a, DN_TRACKER_DONE_MAX_DENDRITES);
-            dn_tracker_set_message(
+            finish (t, a, DN_TRACKER_DONE_MAX_DENDRITES);
+            dn_tracker_set_message (
                 a,
                 "%s and max_dendrites (%d) is reached: restoring epoch %d; training "
                 "complete: best architecture has %d dendrite set%s",
-                reason, max_dendrites, b + 1, kept, plural(kept));
+                reason, max_dendrites, b + 1, kept, plural (kept));
         }
         return;
     }
 
     /* a new dendrite set */
-    int n = 2 * (int)s->switches->len;
-    DnTrackerOp *g = dn_tracker_add_op(a, DN_TRACKER_OP_SAVE_GRAPHS, "_beforeSwitch_%d", n);
+    int n = 2 * (int) s->switches->len;
+    DnTrackerOp *g = dn_tracker_add_op (a, DN_TRACKER_OP_SAVE_GRAPHS, "_beforeSwitch_%d", n);
     g->before_restore = TRUE;
     if (t->run.test_saves) {
-        dn_tracker_add_op(a, DN_TRACKER_OP_SAVE, "beforeSwitch_%d", n);
-        DnTrackerOp *c = dn_tracker_add_op(a, DN_TRACKER_OP_COPY, "best_model_beforeSwitch_%d", n);
-        g_strlcpy(c->from, "best_model", sizeof c->from);
+        dn_tracker_add_op (a, DN_TRACKER_OP_SAVE, "beforeSwitch_%d", n);
+        DnTrackerOp *c = dn_tracker_add_op (a, DN_TRACKER_OP_COPY, "best_model_beforeSwitch_%d", n);
+        g_strlcpy (c->from, "best_model", sizeof c->from);
     }
-    int b = switch_from_best(t, a, DN_TRACKER_SWITCH_ADD, 0);
+    int b = switch_from_best (t, a, DN_TRACKER_SWITCH_ADD, 0);
     /* Each count gets max_dendrite_tries retries (§6.7). The reference sets
      * the count to 0 before loading best_model, which then brings back the
      * count saved with it; we reset it after the load, as the spec means. */
     t->st.tries = 0;
     a->decision = DN_TRACKER_ADD_DENDRITES;
     a->restructured = TRUE;
-    dn_tracker_set_message(a, "%s: restoring epoch %d and adding dendrite set %d", reason, b + 1,
-                           t->st.dendrites);
+    dn_tracker_set_message (a, "%s: restoring epoch %d and adding dendrite set %d", reason, b + 1,
+                            t->st.dendrites);
 }
 
 /* ---- the main call ---- */
 
-static void log_event(DnTracker *t, const DnTrackerAction *a)
+static void log_event (DnTracker *t, const DnTrackerAction *a)
 {
     DnTrackerEventRec ev = {
         .epoch = a->epoch,
@@ -547,55 +548,55 @@ static void log_event(DnTracker *t, const DnTrackerAction *a)
         .decision = a->decision,
         .done = a->done,
         .dendrites = a->dendrites,
-        .message = g_strdup(a->message),
+        .message = g_strdup (a->message),
     };
-    g_array_append_val(t->events, ev);
+    g_array_append_val (t->events, ev);
 }
 
-gboolean dn_tracker_add_score(DnTracker *t, const DnTrackerScores *in, DnTrackerAction *a,
-                              GError **error)
+gboolean dn_tracker_add_score (DnTracker *t, const DnTrackerScores *in, DnTrackerAction *a,
+                               GError **error)
 {
-    g_return_val_if_fail(t != NULL && in != NULL && a != NULL, FALSE);
-    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+    g_return_val_if_fail (t != NULL && in != NULL && a != NULL, FALSE);
+    g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
     DnTrackerState *s = &t->st;
     if (t->complete) {
-        g_set_error(error, DN_ERROR, DN_ERROR_UNSUPPORTED,
-                    "the tracker completed training after %d epochs; start a new run to train "
-                    "further",
-                    t->total_epochs);
+        g_set_error (error, DN_ERROR, DN_ERROR_UNSUPPORTED,
+                     "the tracker completed training after %d epochs; start a new run to train "
+                     "further",
+                     t->total_epochs);
         return FALSE;
     }
-    if (!isfinite(in->val)) {
-        g_set_error(error, DN_ERROR, DN_ERROR_NUMERIC,
-                    "validation score of epoch %d is %g; training diverged (lower the learning "
-                    "rate) or the validation split is empty",
-                    s->num_epochs_run + 1, in->val);
+    if (!isfinite (in->val)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_NUMERIC,
+                     "validation score of epoch %d is %g; training diverged (lower the learning "
+                     "rate) or the validation split is empty",
+                     s->num_epochs_run + 1, in->val);
         return FALSE;
     }
     if (in->n_extra != t->n_extra || (in->n_extra > 0 && in->extra == NULL)) {
-        g_set_error(error, DN_ERROR, DN_ERROR_CONFIG,
-                    "epoch %d has %d extra scores but %d series were named; pass one value per "
-                    "name given to dn_tracker_set_extra_names",
-                    s->num_epochs_run + 1, in->n_extra, t->n_extra);
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "epoch %d has %d extra scores but %d series were named; pass one value per "
+                     "name given to dn_tracker_set_extra_names",
+                     s->num_epochs_run + 1, in->n_extra, t->n_extra);
         return FALSE;
     }
 
-    memset(a, 0, sizeof *a);
+    memset (a, 0, sizeof *a);
     a->restored_epoch = -1;
     int epoch = s->num_epochs_run, k = s->dendrites;
     int e = epoch - s->last_switch; /* epochs_since_cycle_switch */
-    int h = cfg_int(&t->run.initial_history_after_switches, k);
-    int lookback = cfg_int(&t->run.history_lookback, k);
+    int h = cfg_int (&t->run.initial_history_after_switches, k);
+    int lookback = cfg_int (&t->run.history_lookback, k);
     a->epoch = epoch;
 
     /* §6.4 steps 1-2: the rate of this epoch; parameter counts */
-    double lr = dn_scheduler_lr(t->scheduler);
+    double lr = dn_scheduler_lr (t->scheduler);
     if (!s->has_params) {
         s->initial_params = in->params;
         s->has_params = TRUE;
     }
     for (guint i = 0; i < s->switches->len; i++) {
-        DnTrackerSwitch *sw = &g_array_index(s->switches, DnTrackerSwitch, i);
+        DnTrackerSwitch *sw = &g_array_index (s->switches, DnTrackerSwitch, i);
         if (sw->params < 0)
             sw->params = in->params;
     }
@@ -634,12 +635,12 @@ gboolean dn_tracker_add_score(DnTracker *t, const DnTrackerScores *in, DnTracker
     /* §6.3: the new-best check */
     gboolean enough_time = e > h || t->run.switch_mode == DN_TRACKER_SWITCH_EVERY_EPOCH;
     gboolean save_best = FALSE;
-    if ((!s->has_current_best || beats(t, s->running, s->current_best)) && enough_time) {
+    if ((!s->has_current_best || beats (t, s->running, s->current_best)) && enough_time) {
         s->current_best = s->running;
         s->has_current_best = TRUE;
         s->epoch_last_improved = epoch;
         row.new_best = TRUE;
-        if (!s->has_global_best || beats(t, s->current_best, s->global_best)) {
+        if (!s->has_global_best || beats (t, s->current_best, s->global_best)) {
             s->global_best = s->current_best;
             s->has_global_best = TRUE;
             s->global_best_epoch = epoch;
@@ -652,30 +653,30 @@ gboolean dn_tracker_add_score(DnTracker *t, const DnTrackerScores *in, DnTracker
         save_best = TRUE; /* the first epoch is always kept as a fallback */
     }
     row.last_improved = s->epoch_last_improved;
-    g_array_append_val(s->rows, row);
+    g_array_append_val (s->rows, row);
     if (save_best) {
-        dn_tracker_add_op(a, DN_TRACKER_OP_SAVE, "best_model");
-        dn_tracker_snapshot(&t->snap_best, s);
+        dn_tracker_add_op (a, DN_TRACKER_OP_SAVE, "best_model");
+        dn_tracker_snapshot (&t->snap_best, s);
     }
     if (a->new_best) {
         char best[64];
-        dn_tracker_fmt_score(t, s->global_best, best, sizeof best);
-        dn_tracker_set_message(a, "new best %s at epoch %d", best, epoch + 1);
+        dn_tracker_fmt_score (t, s->global_best, best, sizeof best);
+        dn_tracker_set_message (a, "new best %s at epoch %d", best, epoch + 1);
     }
 
     /* §6.4 step 9 */
     gboolean explained = FALSE;
-    if (in->force_switch || switch_time(t)) {
+    if (in->force_switch || switch_time (t)) {
         a->message[0] = '\0';
-        decide_switch(t, a, in->force_switch);
+        decide_switch (t, a, in->force_switch);
         if (a->restructured && !a->complete) {
-            DnTrackerOp *op =
-                dn_tracker_add_op(a, DN_TRACKER_OP_SAVE, "switch_%d", 2 * (int)t->st.switches->len);
-            dn_tracker_snapshot(&t->snap_switch, &t->st);
-            g_strlcpy(t->snap_switch_name, op->name, sizeof t->snap_switch_name);
+            DnTrackerOp *op = dn_tracker_add_op (a, DN_TRACKER_OP_SAVE, "switch_%d",
+                                                 2 * (int) t->st.switches->len);
+            dn_tracker_snapshot (&t->snap_switch, &t->st);
+            g_strlcpy (t->snap_switch_name, op->name, sizeof t->snap_switch_name);
         }
-    } else if (dn_tracker_has_scheduler(t)) {
-        explained = dn_tracker_scheduler_and_sweep(t, a, e, in->val);
+    } else if (dn_tracker_has_scheduler (t)) {
+        explained = dn_tracker_scheduler_and_sweep (t, a, e, in->val);
     }
 
     /* §6.4 steps 10-11: the next epoch starts */
@@ -684,14 +685,14 @@ gboolean dn_tracker_add_score(DnTracker *t, const DnTrackerScores *in, DnTracker
     t->total_epochs++;
     if (a->restructured && !a->complete) {
         s->epoch_last_improved = s->num_epochs_run;
-        dn_tracker_rebuild_scheduler(t);
+        dn_tracker_rebuild_scheduler (t);
         a->rebuild_optimizer = TRUE;
     }
     if (t->run.test_saves)
-        dn_tracker_add_op(a, DN_TRACKER_OP_SAVE, "latest");
-    a->lr = dn_scheduler_lr(t->scheduler);
+        dn_tracker_add_op (a, DN_TRACKER_OP_SAVE, "latest");
+    a->lr = dn_scheduler_lr (t->scheduler);
     a->dendrites = s->dendrites;
     if (a->decision != DN_TRACKER_CONTINUE || explained)
-        log_event(t, a);
+        log_event (t, a);
     return TRUE;
 }

@@ -56,7 +56,7 @@ G_BEGIN_DECLS
 #define DN_TRACKER_MAX_OPS 12  /* operations one decision can ask for */
 #define DN_TRACKER_NAME_MAX 64 /* a checkpoint name or graph suffix, with its NUL */
 #define DN_TRACKER_MESSAGE_MAX 512
-#define DN_TRACKER_MAX_CORR 32    /* dendritic layers with a correlation series */
+#define DN_TRACKER_MAX_CORR 32 /* dendritic layers with a correlation series */
 
 /* ---- configuration: the experiment file's "dendrites" section ---- */
 
@@ -108,30 +108,30 @@ typedef struct {
     gboolean test_saves;            /* true: latest, beforeSwitch_N, PBCount_... checkpoints */
 } DnTrackerConfig;
 
-void dn_tracker_config_defaults(DnTrackerConfig *cfg);
+void dn_tracker_config_defaults (DnTrackerConfig *cfg);
 /* Checks ranges of a configuration made in code; messages name the field. */
-gboolean dn_tracker_config_validate(const DnTrackerConfig *cfg, GError **error);
+gboolean dn_tracker_config_validate (const DnTrackerConfig *cfg, GError **error);
 /* Reads the "dendrites" object (NULL: all defaults). Missing members keep
  * their defaults. A number or a list is accepted for every numeric setting.
  * Settings of spec §8 that other modules own (forward function, module
  * lists, ...; see dn_tracker_config_owns_key) are left to them; any other
  * unknown member, a wrong type or a value out of range is DN_ERROR_CONFIG
  * naming the member. */
-gboolean dn_tracker_config_from_json(JsonObject *obj, DnTrackerConfig *cfg, GError **error);
+gboolean dn_tracker_config_from_json (JsonObject *obj, DnTrackerConfig *cfg, GError **error);
 /* Writes one complete object with every setting, defaults included. */
-void dn_tracker_config_to_json(const DnTrackerConfig *cfg, JsonBuilder *b);
+void dn_tracker_config_to_json (const DnTrackerConfig *cfg, JsonBuilder *b);
 /* The same members without the enclosing object, so the experiment writer
  * can add the settings other modules own to the same "dendrites" object. */
-void dn_tracker_config_add_members(const DnTrackerConfig *cfg, JsonBuilder *b);
+void dn_tracker_config_add_members (const DnTrackerConfig *cfg, JsonBuilder *b);
 /* TRUE for the JSON names dn_tracker_config_from_json reads itself. */
-gboolean dn_tracker_config_owns_key(const char *key);
-const char *dn_tracker_switch_mode_name(DnTrackerSwitchMode mode);
+gboolean dn_tracker_config_owns_key (const char *key);
+const char *dn_tracker_switch_mode_name (DnTrackerSwitchMode mode);
 
-void dn_tracker_list_set(DnTrackerList *list, double value);
+void dn_tracker_list_set (DnTrackerList *list, double value);
 /* FALSE when n is not in 1..DN_TRACKER_LIST_MAX. */
-gboolean dn_tracker_list_set_values(DnTrackerList *list, const double *values, int n);
+gboolean dn_tracker_list_set_values (DnTrackerList *list, const double *values, int n);
 /* The value used with `dendrites` dendrite sets: v[min(n - 1, dendrites)]. */
-double dn_tracker_list_at(const DnTrackerList *list, int dendrites);
+double dn_tracker_list_at (const DnTrackerList *list, int dendrites);
 
 /* ---- the tracker ---- */
 
@@ -140,15 +140,15 @@ typedef struct _DnTracker DnTracker;
 /* sched: the experiment's scheduler (NULL or DN_SCHED_NONE: a constant rate,
  * and no LR sweep); base_lr: the optimizer's initial rate. NULL + error when
  * the configuration is out of range. */
-DnTracker *dn_tracker_new(const DnTrackerConfig *cfg, const DnSchedConfig *sched, double base_lr,
-                          GError **error);
-void dn_tracker_free(DnTracker *t);
+DnTracker *dn_tracker_new (const DnTrackerConfig *cfg, const DnSchedConfig *sched, double base_lr,
+                           GError **error);
+void dn_tracker_free (DnTracker *t);
 
 /* Names the extra score series (e.g. "Train"), before the first score; the
  * order is the order of DnTrackerScores.extra. */
-gboolean dn_tracker_set_extra_names(DnTracker *t, const char *const *names, int n, GError **error);
+gboolean dn_tracker_set_extra_names (DnTracker *t, const char *const *names, int n, GError **error);
 /* The unit messages put after a score: "%" gives "98.1 %". Default: none. */
-void dn_tracker_set_score_unit(DnTracker *t, const char *unit);
+void dn_tracker_set_score_unit (DnTracker *t, const char *unit);
 
 /* What one epoch produced. */
 typedef struct {
@@ -227,11 +227,11 @@ typedef struct {
 /* The main call (spec §6.4): records one epoch and decides. FALSE + error
  * (nothing recorded) when the score is not finite, the extras do not match
  * dn_tracker_set_extra_names, or training is already complete. */
-gboolean dn_tracker_add_score(DnTracker *t, const DnTrackerScores *scores, DnTrackerAction *action,
-                              GError **error);
+gboolean dn_tracker_add_score (DnTracker *t, const DnTrackerScores *scores, DnTrackerAction *action,
+                               GError **error);
 
 /* The learning rate to train the next epoch with. */
-double dn_tracker_lr(const DnTracker *t);
+double dn_tracker_lr (const DnTracker *t);
 
 /* ---- progress ---- */
 
@@ -251,10 +251,10 @@ typedef struct {
     gboolean complete;
 } DnTrackerStatus;
 
-void dn_tracker_get_status(const DnTracker *t, DnTrackerStatus *status);
+void dn_tracker_get_status (const DnTracker *t, DnTrackerStatus *status);
 /* One line for a progress display: "neuron phase, 2 dendrite sets, 3 epochs
  * without improvement, switching in 7". Free with g_free. */
-char *dn_tracker_status_text(const DnTracker *t);
+char *dn_tracker_status_text (const DnTracker *t);
 
 /* ---- history (spec §10.2, §10.3); pointers stay valid until the next add_score ---- */
 
@@ -279,15 +279,15 @@ typedef struct {
     double correlation[DN_TRACKER_MAX_CORR];
 } DnTrackerEpoch;
 
-const DnTrackerEpoch *dn_tracker_epochs(const DnTracker *t, int *n);
+const DnTrackerEpoch *dn_tracker_epochs (const DnTracker *t, int *n);
 /* The correlation values of the epoch the next dn_tracker_add_score records, one
  * per named layer (new names are appended to the series list). */
-void dn_tracker_set_correlations(DnTracker *t, const char *const *names, const double *values,
-                                 int n);
-int dn_tracker_n_correlations(const DnTracker *t);
-const char *dn_tracker_correlation_name(const DnTracker *t, int i);
-int dn_tracker_n_extra(const DnTracker *t);
-const char *dn_tracker_extra_name(const DnTracker *t, int i);
+void dn_tracker_set_correlations (DnTracker *t, const char *const *names, const double *values,
+                                  int n);
+int dn_tracker_n_correlations (const DnTracker *t);
+const char *dn_tracker_correlation_name (const DnTracker *t, int i);
+int dn_tracker_n_extra (const DnTracker *t);
+const char *dn_tracker_extra_name (const DnTracker *t, int i);
 
 typedef enum {
     DN_TRACKER_SWITCH_ADD,   /* a new dendrite set */
@@ -305,11 +305,11 @@ typedef struct {
     DnTrackerSwitchKind kind;
 } DnTrackerSwitch;
 
-const DnTrackerSwitch *dn_tracker_switches(const DnTracker *t, int *n);
+const DnTrackerSwitch *dn_tracker_switches (const DnTracker *t, int *n);
 /* The reference's doubled lists for switch_epochs.csv and param_counts.csv:
  * each switch twice; param counts start with the initial count. g_free. */
-int *dn_tracker_compat_switch_epochs(const DnTracker *t, int *n);
-int64_t *dn_tracker_compat_param_counts(const DnTracker *t, int *n);
+int *dn_tracker_compat_switch_epochs (const DnTracker *t, int *n);
+int64_t *dn_tracker_compat_param_counts (const DnTracker *t, int *n);
 
 typedef enum {
     DN_TRACKER_ROLLBACK_SWITCH, /* to best_model before adding a set */
@@ -329,8 +329,8 @@ typedef struct {
     const DnTrackerEpoch *rows;
 } DnTrackerRollback;
 
-int dn_tracker_n_rollbacks(const DnTracker *t);
-gboolean dn_tracker_get_rollback(const DnTracker *t, int i, DnTrackerRollback *out);
+int dn_tracker_n_rollbacks (const DnTracker *t);
+gboolean dn_tracker_get_rollback (const DnTracker *t, int i, DnTrackerRollback *out);
 
 /* The chart markers of §10.3. */
 typedef struct {
@@ -341,7 +341,7 @@ typedef struct {
     double last_improved_val; /* val at epoch_last_improved; NaN if not in the history */
 } DnTrackerMarkers;
 
-void dn_tracker_get_markers(const DnTracker *t, DnTrackerMarkers *m);
+void dn_tracker_get_markers (const DnTracker *t, DnTrackerMarkers *m);
 
 /* One row per architecture kept in the history (best_test_scores.csv, §10.2):
  * the parameter count, the best validation score and the test score at that
@@ -354,7 +354,7 @@ typedef struct {
     double test_at_best;
 } DnTrackerArchScore;
 
-DnTrackerArchScore *dn_tracker_best_scores(const DnTracker *t, int *n);
+DnTrackerArchScore *dn_tracker_best_scores (const DnTracker *t, int *n);
 
 /* Every decision in plain words, kept for the run log; not rewound. */
 typedef struct {
@@ -366,14 +366,14 @@ typedef struct {
     const char *message;
 } DnTrackerEvent;
 
-int dn_tracker_n_events(const DnTracker *t);
-gboolean dn_tracker_get_event(const DnTracker *t, int i, DnTrackerEvent *out);
+int dn_tracker_n_events (const DnTracker *t);
+gboolean dn_tracker_get_event (const DnTracker *t, int i, DnTrackerEvent *out);
 
-int dn_tracker_dendrites(const DnTracker *t);
-int dn_tracker_total_epochs(const DnTracker *t);       /* scores received */
-int dn_tracker_overwritten_epochs(const DnTracker *t); /* total - history rows */
-gboolean dn_tracker_is_complete(const DnTracker *t);
-const DnTrackerConfig *dn_tracker_get_config(const DnTracker *t);
+int dn_tracker_dendrites (const DnTracker *t);
+int dn_tracker_total_epochs (const DnTracker *t);       /* scores received */
+int dn_tracker_overwritten_epochs (const DnTracker *t); /* total - history rows */
+gboolean dn_tracker_is_complete (const DnTracker *t);
+const DnTrackerConfig *dn_tracker_get_config (const DnTracker *t);
 
 /* ---- checkpoints and resume (spec §6.12) ---- */
 
@@ -382,13 +382,13 @@ const DnTrackerConfig *dn_tracker_get_config(const DnTracker *t);
  * generator: it prints some doubles as "1e-08.0", which no parser reads (the
  * running score starts at 1e-08), so turn the object into text with
  * dn_tracker_state_to_string, not with json_generator or json_to_string. */
-void dn_tracker_state_to_json(const DnTracker *t, JsonBuilder *b);
-DnTracker *dn_tracker_state_from_json(JsonObject *obj, GError **error);
+void dn_tracker_state_to_json (const DnTracker *t, JsonBuilder *b);
+DnTracker *dn_tracker_state_from_json (JsonObject *obj, GError **error);
 /* The same as compact, valid JSON text, e.g. for a safetensors __metadata__
  * value; doubles round-trip exactly. Free with g_free. */
-char *dn_tracker_state_to_string(const DnTracker *t);
-DnTracker *dn_tracker_state_from_string(const char *text, GError **error);
+char *dn_tracker_state_to_string (const DnTracker *t);
+DnTracker *dn_tracker_state_from_string (const char *text, GError **error);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(DnTracker, dn_tracker_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DnTracker, dn_tracker_free)
 
 G_END_DECLS

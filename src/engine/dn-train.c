@@ -18,8 +18,8 @@ void dn_run_result_clear (DnRunResult *r)
 /* Loss of (rows, cols) outputs against class labels; dlogits may be NULL.
  * MSE and BCE compare against one-hot targets built in `targets`. */
 void dn_compute_loss (DnBackend *be, DnLossKind kind, int rows, int cols, const float *logits,
-                          const int32_t *labels, float smoothing, float *targets, double *loss,
-                          float *dlogits)
+                      const int32_t *labels, float smoothing, float *targets, double *loss,
+                      float *dlogits)
 {
     switch (kind) {
     case DN_LOSS_CROSS_ENTROPY:
@@ -56,10 +56,10 @@ gboolean dn_evaluate (DnNetwork *net, const DnDataset *data, const DnNormalize *
     DnShape out_shape = dn_network_output_shape (net);
     int cols = (int) dn_shape_numel (&out_shape);
     size_t sample = (size_t) dn_shape_numel (&data->shape);
-    g_autofree float *x = g_try_new (float, sample * batch_size);
+    g_autofree float *x = g_try_new (float, sample *batch_size);
     g_autofree int32_t *y = g_new (int32_t, batch_size);
     g_autofree int *idx = g_new (int, batch_size);
-    g_autofree float *targets = g_new (float, (size_t) batch_size * cols);
+    g_autofree float *targets = g_new (float, (size_t) batch_size *cols);
     if (x == NULL) {
         g_set_error (error, DN_ERROR, DN_ERROR_NOMEM, "out of memory for an evaluation batch");
         return FALSE;
@@ -108,8 +108,8 @@ void dn_run_data_clear (RunData *d)
     g_clear_pointer (&d->test, dn_dataset_free);
 }
 
-gboolean dn_load_data (DnExperiment *exp, const DnRunOptions *opts, guint64 seed,
-                           RunData *d, GError **error)
+gboolean dn_load_data (DnExperiment *exp, const DnRunOptions *opts, guint64 seed, RunData *d,
+                       GError **error)
 {
     g_autofree char *path = NULL;
     if (opts != NULL && opts->data_path != NULL)
@@ -190,11 +190,12 @@ char *dn_normalize_json (const DnNormalize *n)
     GString *s = g_string_new ("{\"mean\":[");
     char buf[G_ASCII_DTOSTR_BUF_SIZE];
     for (int i = 0; i < n->n_channels; i++)
-        g_string_append_printf (s, "%s%s", i ? "," : "", g_ascii_dtostr (buf, sizeof buf, n->mean[i]));
+        g_string_append_printf (s, "%s%s", i ? "," : "",
+                                g_ascii_dtostr (buf, sizeof buf, n->mean[i]));
     g_string_append (s, "],\"std\":[");
     for (int i = 0; i < n->n_channels; i++)
-        g_string_append_printf (s, "%s%s", i ? "," : "", g_ascii_dtostr (buf, sizeof buf, n->std[i]));
+        g_string_append_printf (s, "%s%s", i ? "," : "",
+                                g_ascii_dtostr (buf, sizeof buf, n->std[i]));
     g_string_append (s, "]}");
     return g_string_free (s, FALSE);
 }
-

@@ -17,185 +17,185 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
 /* Runs networks whose activations and parameters are small, so a run stays fast. */
 #define SMALL_FLOATS (1 << 20)
 
-static void check(gboolean ok, const GError *error)
+static void check (gboolean ok, const GError *error)
 {
     if (ok == (error != NULL)) {
-        fprintf(stderr, "fuzz-experiment: a call returned %s with %s error\n",
-                ok ? "a result" : "nothing", error != NULL ? "an" : "no");
-        abort();
+        fprintf (stderr, "fuzz-experiment: a call returned %s with %s error\n",
+                 ok ? "a result" : "nothing", error != NULL ? "an" : "no");
+        abort ();
     }
 }
 
-static void run_small(DnNetwork *net)
+static void run_small (DnNetwork *net)
 {
     size_t acts = 0, ws = 0;
-    for (int i = 0; i < dn_network_n_nodes(net); i++) {
-        DnLayer *l = dn_network_node(net, i)->layer;
-        acts += (size_t)dn_shape_numel(&l->out_shape);
-        ws = MAX(ws, l->workspace_per_sample);
+    for (int i = 0; i < dn_network_n_nodes (net); i++) {
+        DnLayer *l = dn_network_node (net, i)->layer;
+        acts += (size_t) dn_shape_numel (&l->out_shape);
+        ws = MAX (ws, l->workspace_per_sample);
     }
-    size_t in = (size_t)dn_shape_numel(&net->input_shape);
+    size_t in = (size_t) dn_shape_numel (&net->input_shape);
     if (acts > SMALL_FLOATS || ws > SMALL_FLOATS || in > SMALL_FLOATS ||
         net->n_params + net->n_buffers > SMALL_FLOATS)
         return;
     GError *error = NULL;
-    gboolean ok = dn_network_reserve(net, 2, &error);
-    check(ok, error);
+    gboolean ok = dn_network_reserve (net, 2, &error);
+    check (ok, error);
     if (!ok) {
-        g_clear_error(&error);
+        g_clear_error (&error);
         return;
     }
     DnRng rng;
-    dn_rng_seed(&rng, 1);
-    dn_network_init(net, &rng);
-    float *x = g_new(float, 2 * in);
+    dn_rng_seed (&rng, 1);
+    dn_network_init (net, &rng);
+    float *x = g_new (float, 2 * in);
     for (size_t i = 0; i < 2 * in; i++)
-        x[i] = dn_rng_uniform_range(&rng, -2.0f, 2.0f);
-    DnShape os = dn_network_output_shape(net);
-    size_t out = (size_t)dn_shape_numel(&os);
-    float *dy = g_new(float, 2 * out);
+        x[i] = dn_rng_uniform_range (&rng, -2.0f, 2.0f);
+    DnShape os = dn_network_output_shape (net);
+    size_t out = (size_t) dn_shape_numel (&os);
+    float *dy = g_new (float, 2 * out);
     for (size_t i = 0; i < 2 * out; i++)
-        dy[i] = 1.0f / (float)(i + 1);
+        dy[i] = 1.0f / (float) (i + 1);
     for (int training = 0; training <= 1; training++) {
-        dn_network_set_training(net, training);
-        const DnTensor *y = dn_network_forward(net, x, 2, 7);
-        if (y == NULL || dn_tensor_numel(y) != (int64_t)(2 * out))
-            abort();
-        dn_network_zero_grad(net);
-        dn_network_backward(net, dy, 2);
+        dn_network_set_training (net, training);
+        const DnTensor *y = dn_network_forward (net, x, 2, 7);
+        if (y == NULL || dn_tensor_numel (y) != (int64_t) (2 * out))
+            abort ();
+        dn_network_zero_grad (net);
+        dn_network_backward (net, dy, 2);
     }
-    g_free(dy);
-    g_free(x);
+    g_free (dy);
+    g_free (x);
 }
 
-static void build_network(JsonNode *desc)
+static void build_network (JsonNode *desc)
 {
     GError *error = NULL;
-    DnNetwork *net = dn_network_new_from_json(desc, dn_backend_cpu(), &error);
-    check(net != NULL, error);
+    DnNetwork *net = dn_network_new_from_json (desc, dn_backend_cpu (), &error);
+    check (net != NULL, error);
     if (net == NULL) {
-        g_clear_error(&error);
+        g_clear_error (&error);
         return;
     }
     /* what built must describe itself in a form that builds again */
-    JsonNode *again = dn_network_to_json(net);
-    DnNetwork *net2 = dn_network_new_from_json(again, dn_backend_cpu(), &error);
-    if (net2 == NULL || dn_network_n_params(net2) != dn_network_n_params(net)) {
-        fprintf(stderr, "fuzz-experiment: a network does not rebuild from its to_json: %s\n",
-                error != NULL ? error->message : "different parameter counts");
-        abort();
+    JsonNode *again = dn_network_to_json (net);
+    DnNetwork *net2 = dn_network_new_from_json (again, dn_backend_cpu (), &error);
+    if (net2 == NULL || dn_network_n_params (net2) != dn_network_n_params (net)) {
+        fprintf (stderr, "fuzz-experiment: a network does not rebuild from its to_json: %s\n",
+                 error != NULL ? error->message : "different parameter counts");
+        abort ();
     }
-    g_free(dn_network_summary(net));
-    run_small(net);
-    dn_network_free(net2);
-    json_node_unref(again);
-    dn_network_free(net);
+    g_free (dn_network_summary (net));
+    run_small (net);
+    dn_network_free (net2);
+    json_node_unref (again);
+    dn_network_free (net);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    JsonParser *parser = json_parser_new();
+    JsonParser *parser = json_parser_new ();
     GError *error = NULL;
     /* json-glib refuses NULL even for no bytes */
-    const char *text = size > 0 ? (const char *)data : "";
-    if (!json_parser_load_from_data(parser, text, (gssize)size, &error)) {
-        g_clear_error(&error);
-        g_object_unref(parser);
+    const char *text = size > 0 ? (const char *) data : "";
+    if (!json_parser_load_from_data (parser, text, (gssize) size, &error)) {
+        g_clear_error (&error);
+        g_object_unref (parser);
         return 0;
     }
-    DnExperiment *exp =
-        dn_experiment_from_json(json_parser_get_root(parser), "/nonexistent", "fuzz.json", &error);
-    check(exp != NULL, error);
-    g_clear_error(&error);
+    DnExperiment *exp = dn_experiment_from_json (json_parser_get_root (parser), "/nonexistent",
+                                                 "fuzz.json", &error);
+    check (exp != NULL, error);
+    g_clear_error (&error);
     if (exp != NULL) {
         /* what reads must be written in a form that reads again */
-        JsonNode *written = dn_experiment_to_json(exp);
-        DnExperiment *exp2 = dn_experiment_from_json(written, "/nonexistent", "again", &error);
+        JsonNode *written = dn_experiment_to_json (exp);
+        DnExperiment *exp2 = dn_experiment_from_json (written, "/nonexistent", "again", &error);
         if (exp2 == NULL) {
-            fprintf(stderr, "fuzz-experiment: to_json output does not read back: %s\n",
-                    error != NULL ? error->message : "(no error)");
-            abort();
+            fprintf (stderr, "fuzz-experiment: to_json output does not read back: %s\n",
+                     error != NULL ? error->message : "(no error)");
+            abort ();
         }
-        build_network(exp->network);
-        dn_experiment_free(exp2);
-        json_node_unref(written);
-        dn_experiment_free(exp);
+        build_network (exp->network);
+        dn_experiment_free (exp2);
+        json_node_unref (written);
+        dn_experiment_free (exp);
     }
-    g_object_unref(parser);
+    g_object_unref (parser);
     return 0;
 }
 
 #ifndef DN_LIBFUZZER
 
-static int replay_file(const char *path)
+static int replay_file (const char *path)
 {
     g_autofree char *contents = NULL;
     gsize len = 0;
-    g_autoptr(GError) error = NULL;
-    if (!g_file_get_contents(path, &contents, &len, &error)) {
-        fprintf(stderr, "fuzz-experiment: %s\n", error->message);
+    g_autoptr (GError) error = NULL;
+    if (!g_file_get_contents (path, &contents, &len, &error)) {
+        fprintf (stderr, "fuzz-experiment: %s\n", error->message);
         return 0;
     }
     /* A copy of exactly len bytes, so a sanitizer sees any read past the end. */
-    g_autofree guint8 *copy = g_memdup2(contents, len);
-    LLVMFuzzerTestOneInput(copy, len);
+    g_autofree guint8 *copy = g_memdup2 (contents, len);
+    LLVMFuzzerTestOneInput (copy, len);
     return 1;
 }
 
-static int name_cmp(gconstpointer a, gconstpointer b)
+static int name_cmp (gconstpointer a, gconstpointer b)
 {
-    return g_strcmp0(*(char *const *)a, *(char *const *)b);
+    return g_strcmp0 (*(char *const *) a, *(char *const *) b);
 }
 
 /* Replays the files of dir in name order; returns how many, or -1. */
-static int replay_dir(const char *dir)
+static int replay_dir (const char *dir)
 {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GDir) d = g_dir_open(dir, 0, &error);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GDir) d = g_dir_open (dir, 0, &error);
     if (d == NULL) {
-        fprintf(stderr, "fuzz-experiment: %s\n", error->message);
+        fprintf (stderr, "fuzz-experiment: %s\n", error->message);
         return -1;
     }
-    g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
     const char *name;
-    while ((name = g_dir_read_name(d)) != NULL)
-        g_ptr_array_add(paths, g_build_filename(dir, name, NULL));
-    g_ptr_array_sort(paths, name_cmp);
+    while ((name = g_dir_read_name (d)) != NULL)
+        g_ptr_array_add (paths, g_build_filename (dir, name, NULL));
+    g_ptr_array_sort (paths, name_cmp);
     int n = 0;
     for (guint i = 0; i < paths->len; i++) {
-        const char *path = g_ptr_array_index(paths, i);
-        if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
-            n += replay_file(path);
+        const char *path = g_ptr_array_index (paths, i);
+        if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+            n += replay_file (path);
     }
     return n;
 }
 
-int main(int argc, char **argv)
+int main (int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s CORPUS-DIR-OR-FILE...\n", argv[0]);
+        fprintf (stderr, "usage: %s CORPUS-DIR-OR-FILE...\n", argv[0]);
         return 2;
     }
     int total = 0;
     for (int i = 1; i < argc; i++) {
-        int n = g_file_test(argv[i], G_FILE_TEST_IS_DIR) ? replay_dir(argv[i])
-                : replay_file(argv[i])                   ? 1
-                                                         : -1;
+        int n = g_file_test (argv[i], G_FILE_TEST_IS_DIR) ? replay_dir (argv[i])
+                : replay_file (argv[i])                   ? 1
+                                                          : -1;
         if (n < 0)
             return 1;
         total += n;
     }
     /* An empty corpus is a mistake in the build, not a pass. */
     if (total == 0) {
-        fprintf(stderr, "fuzz-experiment: no input files found\n");
+        fprintf (stderr, "fuzz-experiment: no input files found\n");
         return 1;
     }
-    printf("fuzz-experiment: %d inputs replayed\n", total);
+    printf ("fuzz-experiment: %d inputs replayed\n", total);
     return 0;
 }
 

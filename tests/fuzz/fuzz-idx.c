@@ -12,135 +12,135 @@
 #include <stdio.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-static void put_be32(GByteArray *b, uint32_t v)
+static void put_be32 (GByteArray *b, uint32_t v)
 {
-    guint8 x[4] = {(guint8)(v >> 24), (guint8)(v >> 16), (guint8)(v >> 8), (guint8)v};
-    g_byte_array_append(b, x, 4);
+    guint8 x[4] = {(guint8) (v >> 24), (guint8) (v >> 16), (guint8) (v >> 8), (guint8) v};
+    g_byte_array_append (b, x, 4);
 }
 
 /* Uses what parsed the way the training loop would. */
-static void exercise(DnDataset *d)
+static void exercise (DnDataset *d)
 {
     if (d == NULL)
         return;
     DnNormalize norm;
-    dn_dataset_compute_normalize(d, &norm);
-    int n = MIN(d->n, 4);
+    dn_dataset_compute_normalize (d, &norm);
+    int n = MIN (d->n, 4);
     int idx[4];
     for (int i = 0; i < n; i++)
         idx[i] = d->n - 1 - i;
-    gsize numel = (gsize)dn_shape_numel(&d->shape);
-    float *x = g_new(float, MAX(numel * n, 1));
+    gsize numel = (gsize) dn_shape_numel (&d->shape);
+    float *x = g_new (float, MAX (numel * n, 1));
     int32_t y[4];
-    dn_dataset_get_batch(d, idx, n, &norm, x, y);
-    g_free(x);
+    dn_dataset_get_batch (d, idx, n, &norm, x, y);
+    g_free (x);
     DnRng rng;
-    dn_rng_seed(&rng, 7);
+    dn_rng_seed (&rng, 7);
     DnDataset *train = NULL, *val = NULL;
-    dn_dataset_split(d, 0.25, &rng, &train, &val);
-    dn_dataset_free(train);
-    dn_dataset_free(val);
-    dn_dataset_free(d);
+    dn_dataset_split (d, 0.25, &rng, &train, &val);
+    dn_dataset_free (train);
+    dn_dataset_free (val);
+    dn_dataset_free (d);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     /* A partner of the count the input claims (raw inputs), small enough to build. */
     uint32_t count = 1;
     if (size >= 8 && !(data[0] == 0x1f && data[1] == 0x8b)) {
-        uint32_t c = ((uint32_t)data[4] << 24) | ((uint32_t)data[5] << 16) |
-                     ((uint32_t)data[6] << 8) | data[7];
+        uint32_t c = ((uint32_t) data[4] << 24) | ((uint32_t) data[5] << 16) |
+                     ((uint32_t) data[6] << 8) | data[7];
         if (c <= 65536)
             count = c;
     }
-    GByteArray *labels = g_byte_array_new();
-    put_be32(labels, 0x801);
-    put_be32(labels, count);
-    GByteArray *images = g_byte_array_new();
-    put_be32(images, 0x803);
-    put_be32(images, count);
-    put_be32(images, 1);
-    put_be32(images, 1);
+    GByteArray *labels = g_byte_array_new ();
+    put_be32 (labels, 0x801);
+    put_be32 (labels, count);
+    GByteArray *images = g_byte_array_new ();
+    put_be32 (images, 0x803);
+    put_be32 (images, count);
+    put_be32 (images, 1);
+    put_be32 (images, 1);
     for (uint32_t i = 0; i < count; i++) {
-        guint8 v = (guint8)(i % 10);
-        g_byte_array_append(labels, &v, 1);
-        g_byte_array_append(images, &v, 1);
+        guint8 v = (guint8) (i % 10);
+        g_byte_array_append (labels, &v, 1);
+        g_byte_array_append (images, &v, 1);
     }
 
     GError *error = NULL;
-    exercise(dn_dataset_parse_idx(data, size, "fuzz-images", labels->data, labels->len,
-                                  "fuzz-partner-labels", &error));
-    g_clear_error(&error);
-    exercise(dn_dataset_parse_idx(images->data, images->len, "fuzz-partner-images", data, size,
-                                  "fuzz-labels", &error));
-    g_clear_error(&error);
-    exercise(dn_dataset_parse_idx(data, size, "fuzz-images", data, size, "fuzz-labels", &error));
-    g_clear_error(&error);
+    exercise (dn_dataset_parse_idx (data, size, "fuzz-images", labels->data, labels->len,
+                                    "fuzz-partner-labels", &error));
+    g_clear_error (&error);
+    exercise (dn_dataset_parse_idx (images->data, images->len, "fuzz-partner-images", data, size,
+                                    "fuzz-labels", &error));
+    g_clear_error (&error);
+    exercise (dn_dataset_parse_idx (data, size, "fuzz-images", data, size, "fuzz-labels", &error));
+    g_clear_error (&error);
 
-    g_byte_array_unref(labels);
-    g_byte_array_unref(images);
+    g_byte_array_unref (labels);
+    g_byte_array_unref (images);
     return 0;
 }
 
 #ifndef DN_LIBFUZZER
-static int cmp_path(gconstpointer a, gconstpointer b)
+static int cmp_path (gconstpointer a, gconstpointer b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
-static int replay_file(const char *path)
+static int replay_file (const char *path)
 {
     char *bytes = NULL;
     gsize len = 0;
     GError *error = NULL;
-    if (!g_file_get_contents(path, &bytes, &len, &error)) {
-        fprintf(stderr, "cannot read %s: %s\n", path, error->message);
-        g_error_free(error);
+    if (!g_file_get_contents (path, &bytes, &len, &error)) {
+        fprintf (stderr, "cannot read %s: %s\n", path, error->message);
+        g_error_free (error);
         return -1;
     }
-    LLVMFuzzerTestOneInput((const uint8_t *)bytes, len);
-    g_free(bytes);
+    LLVMFuzzerTestOneInput ((const uint8_t *) bytes, len);
+    g_free (bytes);
     return 1;
 }
 
 /* Replays every file given, and every file in every folder given (sorted). */
-int main(int argc, char **argv)
+int main (int argc, char **argv)
 {
     int n_files = 0;
     for (int a = 1; a < argc; a++) {
-        if (!g_file_test(argv[a], G_FILE_TEST_IS_DIR)) {
-            if (replay_file(argv[a]) < 0)
+        if (!g_file_test (argv[a], G_FILE_TEST_IS_DIR)) {
+            if (replay_file (argv[a]) < 0)
                 return 1;
             n_files++;
             continue;
         }
-        GDir *dir = g_dir_open(argv[a], 0, NULL);
-        GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+        GDir *dir = g_dir_open (argv[a], 0, NULL);
+        GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
         const char *name;
-        while (dir != NULL && (name = g_dir_read_name(dir)) != NULL)
-            g_ptr_array_add(names, g_build_filename(argv[a], name, NULL));
+        while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+            g_ptr_array_add (names, g_build_filename (argv[a], name, NULL));
         if (dir != NULL)
-            g_dir_close(dir);
-        g_ptr_array_sort(names, cmp_path);
+            g_dir_close (dir);
+        g_ptr_array_sort (names, cmp_path);
         for (guint i = 0; i < names->len; i++) {
-            const char *path = g_ptr_array_index(names, i);
-            if (!g_file_test(path, G_FILE_TEST_IS_REGULAR))
+            const char *path = g_ptr_array_index (names, i);
+            if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
                 continue;
-            if (replay_file(path) < 0) {
-                g_ptr_array_free(names, TRUE);
+            if (replay_file (path) < 0) {
+                g_ptr_array_free (names, TRUE);
                 return 1;
             }
             n_files++;
         }
-        g_ptr_array_free(names, TRUE);
+        g_ptr_array_free (names, TRUE);
     }
     if (n_files == 0) {
-        fprintf(stderr, "usage: %s CORPUS-DIR-OR-FILE...: no input files found\n", argv[0]);
+        fprintf (stderr, "usage: %s CORPUS-DIR-OR-FILE...: no input files found\n", argv[0]);
         return 1;
     }
-    printf("replayed %d inputs\n", n_files);
+    printf ("replayed %d inputs\n", n_files);
     return 0;
 }
 #endif
