@@ -10,6 +10,7 @@
 #include "dn-cli.h"
 #include "dn-run-writer.h"
 #include "dn-error.h"
+#include "dn-dendrite.h"
 #include "dn-model.h"
 
 #include "dn-config.h"
@@ -281,6 +282,12 @@ static int cmd_inspect (int argc, char **argv)
     }
     g_autofree char *summary = dn_network_summary (net);
     fputs (summary, stdout);
+    if (dn_network_n_dendritic (net) > 0)
+        printf ("%d neuron module%s with %d dendrite set%s; the reference library would count "
+                "%" G_GINT64_FORMAT " parameters\n",
+                dn_network_n_dendritic (net), dn_network_n_dendritic (net) == 1 ? "" : "s",
+                dn_network_dendrite_count (net), dn_network_dendrite_count (net) == 1 ? "" : "s",
+                dn_network_reference_param_count (net));
     return 0;
 }
 

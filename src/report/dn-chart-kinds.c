@@ -14,66 +14,66 @@
 
 /* ---- colours ---- */
 
-static DnRgb hex(unsigned v)
+static DnRgb hex (unsigned v)
 {
     return (DnRgb){((v >> 16) & 0xff) / 255.0, ((v >> 8) & 0xff) / 255.0, (v & 0xff) / 255.0};
 }
 
-void dn_chart_palette(DnChartPalette *p, gboolean dark)
+void dn_chart_palette (DnChartPalette *p, gboolean dark)
 {
     /* GNOME palette shades: light ones read on white, dark ones on #1e1e1e.
      * Blue and red keep the reference's meaning (blue: back to neuron
      * learning, red: dendrite learning), so no data series uses them. */
     if (!dark) {
         *p = (DnChartPalette){
-            .bg = hex(0xffffff),
-            .fg = hex(0x241f31),
-            .muted = hex(0x5e5c64),
-            .grid = hex(0xe4e4e4),
-            .panel = hex(0xffffff),
-            .val = hex(0xe66100),
-            .running = hex(0x813d9c),
-            .test = hex(0x0f7f79),
-            .extra = {hex(0x865e3c), hex(0xb8860b), hex(0xc2187a), hex(0x5e5c64)},
-            .times = hex(0x0f7f79),
-            .lr = hex(0x813d9c),
-            .switch_line = hex(0x1c71d8),
-            .best = hex(0x1c71d8),
-            .improved = hex(0x26a269),
-            .old_val = hex(0x1c71d8),
-            .old_extra = hex(0xc01c28),
-            .dendrite_phase = hex(0xc01c28),
+            .bg = hex (0xffffff),
+            .fg = hex (0x241f31),
+            .muted = hex (0x5e5c64),
+            .grid = hex (0xe4e4e4),
+            .panel = hex (0xffffff),
+            .val = hex (0xe66100),
+            .running = hex (0x813d9c),
+            .test = hex (0x0f7f79),
+            .extra = {hex (0x865e3c), hex (0xb8860b), hex (0xc2187a), hex (0x5e5c64)},
+            .times = hex (0x0f7f79),
+            .lr = hex (0x813d9c),
+            .switch_line = hex (0x1c71d8),
+            .best = hex (0x1c71d8),
+            .improved = hex (0x26a269),
+            .old_val = hex (0x1c71d8),
+            .old_extra = hex (0xc01c28),
+            .dendrite_phase = hex (0xc01c28),
         };
     } else {
         *p = (DnChartPalette){
-            .bg = hex(0x1e1e1e),
-            .fg = hex(0xf6f5f4),
-            .muted = hex(0xb0afac),
-            .grid = hex(0x3a3a3a),
-            .panel = hex(0x2a2a2a),
-            .val = hex(0xffa348),
-            .running = hex(0xdc8add),
-            .test = hex(0x5bc8af),
-            .extra = {hex(0xcdab8f), hex(0xf8e45c), hex(0xff7eb6), hex(0xc0bfbc)},
-            .times = hex(0x5bc8af),
-            .lr = hex(0xdc8add),
-            .switch_line = hex(0x62a0ea),
-            .best = hex(0x62a0ea),
-            .improved = hex(0x57e389),
-            .old_val = hex(0x62a0ea),
-            .old_extra = hex(0xf66151),
-            .dendrite_phase = hex(0xf66151),
+            .bg = hex (0x1e1e1e),
+            .fg = hex (0xf6f5f4),
+            .muted = hex (0xb0afac),
+            .grid = hex (0x3a3a3a),
+            .panel = hex (0x2a2a2a),
+            .val = hex (0xffa348),
+            .running = hex (0xdc8add),
+            .test = hex (0x5bc8af),
+            .extra = {hex (0xcdab8f), hex (0xf8e45c), hex (0xff7eb6), hex (0xc0bfbc)},
+            .times = hex (0x5bc8af),
+            .lr = hex (0xdc8add),
+            .switch_line = hex (0x62a0ea),
+            .best = hex (0x62a0ea),
+            .improved = hex (0x57e389),
+            .old_val = hex (0x62a0ea),
+            .old_extra = hex (0xf66151),
+            .dendrite_phase = hex (0xf66151),
         };
     }
 }
 
-DnRgb dn_chart_rainbow(int i, int n, gboolean dark)
+DnRgb dn_chart_rainbow (int i, int n, gboolean dark)
 {
     /* hue from orange-red to violet, as a rainbow map (not pure red: that
      * means dendrite learning); HSV to RGB */
     double h = n <= 1 ? 25.0 : 25.0 + 290.0 * i / (n - 1);
     double s = dark ? 0.55 : 0.85, v = dark ? 0.98 : 0.78;
-    double c = v * s, hp = h / 60.0, x = c * (1 - fabs(fmod(hp, 2.0) - 1)), m = v - c;
+    double c = v * s, hp = h / 60.0, x = c * (1 - fabs (fmod (hp, 2.0) - 1)), m = v - c;
     double r = 0, g = 0, b = 0;
     if (hp < 1)
         r = c, g = x;
@@ -92,98 +92,98 @@ DnRgb dn_chart_rainbow(int i, int n, gboolean dark)
 
 /* ---- the charts ---- */
 
-static double get_val(const DnTrackerEpoch *e, int arg)
+static double get_val (const DnTrackerEpoch *e, int arg)
 {
     return e->val;
 }
 
-static double get_running(const DnTrackerEpoch *e, int arg)
+static double get_running (const DnTrackerEpoch *e, int arg)
 {
     return e->running;
 }
 
-static double get_test(const DnTrackerEpoch *e, int arg)
+static double get_test (const DnTrackerEpoch *e, int arg)
 {
     return e->test;
 }
 
-static double get_extra(const DnTrackerEpoch *e, int arg)
+static double get_extra (const DnTrackerEpoch *e, int arg)
 {
     return e->extra[arg];
 }
 
-static double get_seconds(const DnTrackerEpoch *e, int arg)
+static double get_seconds (const DnTrackerEpoch *e, int arg)
 {
     return e->seconds;
 }
 
-static double get_lr(const DnTrackerEpoch *e, int arg)
+static double get_lr (const DnTrackerEpoch *e, int arg)
 {
     return e->lr;
 }
 
-static double get_corr(const DnTrackerEpoch *e, int arg)
+static double get_corr (const DnTrackerEpoch *e, int arg)
 {
     return e->correlation[arg];
 }
 
-static gboolean any_finite(const DnTrackerEpoch *rows, int n, DnChartValueFn get, int arg)
+static gboolean any_finite (const DnTrackerEpoch *rows, int n, DnChartValueFn get, int arg)
 {
     for (int i = 0; i < n; i++)
-        if (isfinite(get(&rows[i], arg)))
+        if (isfinite (get (&rows[i], arg)))
             return TRUE;
     return FALSE;
 }
 
-static void faint(DnChartSeries *s, double alpha)
+static void faint (DnChartSeries *s, double alpha)
 {
     s->faint = TRUE;
     s->alpha = alpha;
 }
 
 /* Rolled-back rows of one series, drawn first and faintly. */
-static void add_rolled_back(DnChartSpec *spec, const DnChartData *d, const char *label,
-                            DnRgb colour, double alpha, DnChartValueFn get, int arg)
+static void add_rolled_back (DnChartSpec *spec, const DnChartData *d, const char *label,
+                             DnRgb colour, double alpha, DnChartValueFn get, int arg)
 {
     gboolean labelled = FALSE;
     for (int r = 0; r < d->n_rollbacks; r++) {
         const DnTrackerRollback *rb = &d->rollbacks[r];
-        if (!any_finite(rb->rows, rb->n_rows, get, arg))
+        if (!any_finite (rb->rows, rb->n_rows, get, arg))
             continue;
-        DnChartSeries *s = dn_chart_spec_add(spec, labelled ? NULL : label, colour, rb->rows,
-                                             rb->n_rows, get, arg);
-        faint(s, alpha);
+        DnChartSeries *s = dn_chart_spec_add (spec, labelled ? NULL : label, colour, rb->rows,
+                                              rb->n_rows, get, arg);
+        faint (s, alpha);
         labelled = TRUE;
     }
 }
 
-static void build_scores(const DnChartData *d, const DnChartPalette *pal, DnChartSpec *spec)
+static void build_scores (const DnChartData *d, const DnChartPalette *pal, DnChartSpec *spec)
 {
-    spec->title = dn_chart_kind_title(DN_CHART_SCORES);
+    spec->title = dn_chart_kind_title (DN_CHART_SCORES);
     spec->y_label = "Score";
     spec->switch_labels = TRUE;
 
     /* the reference's colours for old histories: validation blue, others red */
-    add_rolled_back(spec, d, "rolled back: validation", pal->old_val, 0.35, get_val, 0);
+    add_rolled_back (spec, d, "rolled back: validation", pal->old_val, 0.35, get_val, 0);
     gboolean old_test = FALSE;
     for (int r = 0; r < d->n_rollbacks; r++)
-        old_test |= any_finite(d->rollbacks[r].rows, d->rollbacks[r].n_rows, get_test, 0);
+        old_test |= any_finite (d->rollbacks[r].rows, d->rollbacks[r].n_rows, get_test, 0);
     if (old_test)
-        add_rolled_back(spec, d, "rolled back: other scores", pal->old_extra, 0.3, get_test, 0);
+        add_rolled_back (spec, d, "rolled back: other scores", pal->old_extra, 0.3, get_test, 0);
     for (int x = 0; x < d->n_extra; x++)
-        add_rolled_back(spec, d, "rolled back: other scores", pal->old_extra, 0.3, get_extra, x);
+        add_rolled_back (spec, d, "rolled back: other scores", pal->old_extra, 0.3, get_extra, x);
 
     /* the legend's order; drawn in reverse, so validation ends on top and hides
      * the running score only where they agree (always, with history_lookback 1) */
-    dn_chart_spec_add(spec, "Validation", pal->val, d->rows, d->n_rows, get_val, 0);
-    DnChartSeries *run = dn_chart_spec_add(spec, "Running validation", pal->running, d->rows,
-                                           d->n_rows, get_running, 0);
+    dn_chart_spec_add (spec, "Validation", pal->val, d->rows, d->n_rows, get_val, 0);
+    DnChartSeries *run = dn_chart_spec_add (spec, "Running validation", pal->running, d->rows,
+                                            d->n_rows, get_running, 0);
     run->dashed = TRUE;
-    if (any_finite(d->rows, d->n_rows, get_test, 0))
-        dn_chart_spec_add(spec, "Test", pal->test, d->rows, d->n_rows, get_test, 0);
+    if (any_finite (d->rows, d->n_rows, get_test, 0))
+        dn_chart_spec_add (spec, "Test", pal->test, d->rows, d->n_rows, get_test, 0);
     for (int x = 0; x < d->n_extra; x++)
-        dn_chart_spec_add(spec, d->extra_names[x], pal->extra[x % G_N_ELEMENTS(pal->extra)],
-                          d->rows, d->n_rows, get_extra, x);
+        dn_chart_spec_add (spec, d->extra_names[x], pal->extra[x % G_N_ELEMENTS (pal->extra)],
+                           d->rows, d->n_rows, get_extra, x);
 
     const DnTrackerMarkers *m = &d->markers;
     char num[32];
@@ -191,38 +191,38 @@ static void build_scores(const DnChartData *d, const DnChartPalette *pal, DnChar
         DnChartDot *dot = &spec->dots[spec->n_dots++];
         *dot = (DnChartDot){
             .x = m->global_best_epoch, .y = m->global_best, .colour = pal->best, .ring = TRUE};
-        g_snprintf(dot->label, sizeof dot->label, "Global best (%s)",
-                   dn_chart_format_short(num, sizeof num, m->global_best));
+        g_snprintf (dot->label, sizeof dot->label, "Global best (%s)",
+                    dn_chart_format_short (num, sizeof num, m->global_best));
     }
-    if (m->epoch_last_improved >= 0 && isfinite(m->last_improved_val)) {
+    if (m->epoch_last_improved >= 0 && isfinite (m->last_improved_val)) {
         DnChartDot *dot = &spec->dots[spec->n_dots++];
         *dot = (DnChartDot){
             .x = m->epoch_last_improved, .y = m->last_improved_val, .colour = pal->improved};
-        g_strlcpy(dot->label, "Epoch last improved", sizeof dot->label);
+        g_strlcpy (dot->label, "Epoch last improved", sizeof dot->label);
     }
 }
 
-static void build_times(const DnChartData *d, const DnChartPalette *pal, DnChartSpec *spec)
+static void build_times (const DnChartData *d, const DnChartPalette *pal, DnChartSpec *spec)
 {
-    spec->title = dn_chart_kind_title(DN_CHART_TIMES);
+    spec->title = dn_chart_kind_title (DN_CHART_TIMES);
     spec->y_label = "Seconds per epoch";
     spec->y_from_zero = TRUE;
-    add_rolled_back(spec, d, "rolled back", pal->muted, 0.45, get_seconds, 0);
-    dn_chart_spec_add(spec, "Epoch time", pal->times, d->rows, d->n_rows, get_seconds, 0);
+    add_rolled_back (spec, d, "rolled back", pal->muted, 0.45, get_seconds, 0);
+    dn_chart_spec_add (spec, "Epoch time", pal->times, d->rows, d->n_rows, get_seconds, 0);
 }
 
-static void build_lr(const DnChartData *d, const DnChartPalette *pal, DnChartSpec *spec)
+static void build_lr (const DnChartData *d, const DnChartPalette *pal, DnChartSpec *spec)
 {
-    spec->title = dn_chart_kind_title(DN_CHART_LR);
+    spec->title = dn_chart_kind_title (DN_CHART_LR);
     spec->y_label = "Learning rate";
     spec->allow_log = TRUE;
-    add_rolled_back(spec, d, "rolled back", pal->muted, 0.45, get_lr, 0);
-    dn_chart_spec_add(spec, "Learning rate", pal->lr, d->rows, d->n_rows, get_lr, 0);
+    add_rolled_back (spec, d, "rolled back", pal->muted, 0.45, get_lr, 0);
+    dn_chart_spec_add (spec, "Learning rate", pal->lr, d->rows, d->n_rows, get_lr, 0);
 }
 
-static void build_correlation(const DnChartData *d, gboolean dark, DnChartSpec *spec)
+static void build_correlation (const DnChartData *d, gboolean dark, DnChartSpec *spec)
 {
-    spec->title = dn_chart_kind_title(DN_CHART_CORRELATION);
+    spec->title = dn_chart_kind_title (DN_CHART_CORRELATION);
     spec->y_label = "Correlation";
     if (d->n_switches == 0 && (d->n_rows == 0 || d->rows[d->n_rows - 1].dendrites == 0)) {
         spec->empty_text = "No dendrites yet";
@@ -234,26 +234,26 @@ static void build_correlation(const DnChartData *d, gboolean dark, DnChartSpec *
                              "under correlation training";
     }
     for (int c = 0; c < d->n_corr; c++)
-        dn_chart_spec_add(spec, d->corr_names[c], dn_chart_rainbow(c, d->n_corr, dark), d->rows,
-                          d->n_rows, get_corr, c);
+        dn_chart_spec_add (spec, d->corr_names[c], dn_chart_rainbow (c, d->n_corr, dark), d->rows,
+                           d->n_rows, get_corr, c);
 }
 
-void dn_chart_build_spec(const DnChartData *d, DnChartKind kind, const DnChartPalette *pal,
-                         gboolean dark, DnChartSpec *spec)
+void dn_chart_build_spec (const DnChartData *d, DnChartKind kind, const DnChartPalette *pal,
+                          gboolean dark, DnChartSpec *spec)
 {
     switch (kind) {
     case DN_CHART_SCORES:
-        build_scores(d, pal, spec);
+        build_scores (d, pal, spec);
         break;
     case DN_CHART_TIMES:
-        build_times(d, pal, spec);
+        build_times (d, pal, spec);
         break;
     case DN_CHART_LR:
-        build_lr(d, pal, spec);
+        build_lr (d, pal, spec);
         break;
     case DN_CHART_CORRELATION:
     default:
-        build_correlation(d, dark, spec);
+        build_correlation (d, dark, spec);
         break;
     }
 }

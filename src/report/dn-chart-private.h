@@ -36,25 +36,25 @@ typedef struct {
 } DnChartData;
 
 /* before_restore: the view a SAVE_GRAPHS op with before_restore asks for. */
-void dn_chart_data_init(DnChartData *d, const DnTracker *t, gboolean before_restore);
-void dn_chart_data_clear(DnChartData *d);
+void dn_chart_data_init (DnChartData *d, const DnTracker *t, gboolean before_restore);
+void dn_chart_data_clear (DnChartData *d);
 /* Largest epoch on the x axis: current and rolled-back rows; -1 when empty. */
-int dn_chart_data_last_epoch(const DnChartData *d);
+int dn_chart_data_last_epoch (const DnChartData *d);
 
-void dn_chart_draw_data(cairo_t *cr, const DnChartData *d, DnChartKind kind, double width,
-                        double height, const DnChartStyle *style);
-void dn_chart_draw_all_data(cairo_t *cr, const DnChartData *d, double width, double height,
-                            const DnChartStyle *style);
+void dn_chart_draw_data (cairo_t *cr, const DnChartData *d, DnChartKind kind, double width,
+                         double height, const DnChartStyle *style);
+void dn_chart_draw_all_data (cairo_t *cr, const DnChartData *d, double width, double height,
+                             const DnChartStyle *style);
 /* Writes the figure (kind or DN_CHART_ALL) to path by extension, atomically. */
-gboolean dn_chart_save_data(const DnChartData *d, int kind_or_all, const char *path, double width,
-                            double height, const DnChartStyle *style, GError **error);
+gboolean dn_chart_save_data (const DnChartData *d, int kind_or_all, const char *path, double width,
+                             double height, const DnChartStyle *style, GError **error);
 
 /* Numbers for people and files: the shortest text that reads back as the same
  * double, with '.' whatever the locale ("70.88", "0.001", "1e-05"); integral
  * values get ".0" as Python's repr does ("70.0"). buf holds >= 32 bytes. */
-const char *dn_chart_format_double(char *buf, gsize len, double v);
+const char *dn_chart_format_double (char *buf, gsize len, double v);
 /* Four significant digits, for descriptions and labels: "98.13", "0.001". */
-const char *dn_chart_format_short(char *buf, gsize len, double v);
+const char *dn_chart_format_short (char *buf, gsize len, double v);
 
 /* ---- drawing primitives (colours: dn-chart-kinds.c; the rest: dn-chart-plot.c) ---- */
 
@@ -71,11 +71,11 @@ typedef struct {
     DnRgb dendrite_phase;     /* red: dendrite learning */
 } DnChartPalette;
 
-void dn_chart_palette(DnChartPalette *p, gboolean dark);
+void dn_chart_palette (DnChartPalette *p, gboolean dark);
 /* A rainbow colour for series i of n (correlation lines), readable on the background. */
-DnRgb dn_chart_rainbow(int i, int n, gboolean dark);
+DnRgb dn_chart_rainbow (int i, int n, gboolean dark);
 
-typedef double (*DnChartValueFn)(const DnTrackerEpoch *e, int arg);
+typedef double (*DnChartValueFn) (const DnTrackerEpoch *e, int arg);
 
 typedef struct {
     const char *label; /* NULL: not in the legend */
@@ -111,17 +111,17 @@ typedef struct {
     const char *empty_detail;
 } DnChartSpec;
 
-void dn_chart_spec_init(DnChartSpec *spec);
-void dn_chart_spec_clear(DnChartSpec *spec);
-DnChartSeries *dn_chart_spec_add(DnChartSpec *spec, const char *label, DnRgb colour,
-                                 const DnTrackerEpoch *rows, int n_rows, DnChartValueFn get,
-                                 int arg);
+void dn_chart_spec_init (DnChartSpec *spec);
+void dn_chart_spec_clear (DnChartSpec *spec);
+DnChartSeries *dn_chart_spec_add (DnChartSpec *spec, const char *label, DnRgb colour,
+                                  const DnTrackerEpoch *rows, int n_rows, DnChartValueFn get,
+                                  int arg);
 
-void dn_chart_plot(cairo_t *cr, const DnChartData *d, const DnChartSpec *spec, double width,
-                   double height, const DnChartStyle *style, const DnChartPalette *pal);
+void dn_chart_plot (cairo_t *cr, const DnChartData *d, const DnChartSpec *spec, double width,
+                    double height, const DnChartStyle *style, const DnChartPalette *pal);
 
 /* dn-chart-kinds.c: fills spec for kind. */
-void dn_chart_build_spec(const DnChartData *d, DnChartKind kind, const DnChartPalette *pal,
-                         gboolean dark, DnChartSpec *spec);
+void dn_chart_build_spec (const DnChartData *d, DnChartKind kind, const DnChartPalette *pal,
+                          gboolean dark, DnChartSpec *spec);
 
 G_END_DECLS

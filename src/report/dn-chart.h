@@ -90,8 +90,8 @@ char *dn_chart_describe (const DnTracker *tracker, DnChartKind kind);
  * it). FALSE + error naming the path: DN_ERROR_UNSUPPORTED for another
  * extension, DN_ERROR_CONFIG for a size outside 1..32767, a G_FILE_ERROR when
  * the folder is missing or not writable. */
-gboolean dn_chart_save (const DnTracker *tracker, int kind_or_all, const char *path,
-                        double width, double height, GError **error);
+gboolean dn_chart_save (const DnTracker *tracker, int kind_or_all, const char *path, double width,
+                        double height, GError **error);
 #define DN_CHART_ALL (-1)
 
 G_END_DECLS

@@ -49,28 +49,28 @@ typedef enum {
 #define DN_RUN_FILES_GRAPH_HEIGHT 900
 
 /* "Scores.csv", ..., "history.csv". */
-const char *dn_run_file_base_name(DnRunFile file);
+const char *dn_run_file_base_name (DnRunFile file);
 /* Where `file` goes; save_name NULL means "PAI", suffix NULL means "". g_free. */
-char *dn_run_file_path(const char *dir, const char *save_name, const char *suffix, DnRunFile file);
+char *dn_run_file_path (const char *dir, const char *save_name, const char *suffix, DnRunFile file);
 
 /* The text of one file. before_restore: the history as it stood before the
  * latest decision's RESTORE (a SAVE_GRAPHS op's `before_restore`). g_free. */
-char *dn_run_file_text(const DnTracker *t, DnRunFile file, gboolean before_restore);
+char *dn_run_file_text (const DnTracker *t, DnRunFile file, gboolean before_restore);
 
 /* All seven CSV files. FALSE + error (naming the file) at the first failure;
  * files written before it stay. save_name must not contain a '/'. */
-gboolean dn_run_files_write_csvs(const DnTracker *t, const char *dir, const char *save_name,
-                                 const char *suffix, GError **error);
-/* The 2x2 chart figure as <dir>/<save_name><suffix>.png. */
-gboolean dn_run_files_write_graph(const DnTracker *t, const char *dir, const char *save_name,
+gboolean dn_run_files_write_csvs (const DnTracker *t, const char *dir, const char *save_name,
                                   const char *suffix, GError **error);
+/* The 2x2 chart figure as <dir>/<save_name><suffix>.png. */
+gboolean dn_run_files_write_graph (const DnTracker *t, const char *dir, const char *save_name,
+                                   const char *suffix, GError **error);
 
 /* The suffix a SAVE_GRAPHS op names: op->name, with "_<dd.mm.YYYY.HH.MM.SS>"
  * before it when op->timestamped (now NULL: the local time now). g_free. */
-char *dn_run_files_snapshot_suffix(const DnTrackerOp *op, GDateTime *now);
+char *dn_run_files_snapshot_suffix (const DnTrackerOp *op, GDateTime *now);
 /* Carries out a SAVE_GRAPHS op: CSVs and graph with the op's suffix, drawn
  * from the history before the restore when op->before_restore. */
-gboolean dn_run_files_write_snapshot(const DnTracker *t, const char *dir, const char *save_name,
-                                     const DnTrackerOp *op, GDateTime *now, GError **error);
+gboolean dn_run_files_write_snapshot (const DnTracker *t, const char *dir, const char *save_name,
+                                      const DnTrackerOp *op, GDateTime *now, GError **error);
 
 G_END_DECLS
