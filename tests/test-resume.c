@@ -91,8 +91,8 @@ static void assert_same_run (const char *a_dir, const char *b_dir)
 {
     static const char *const files[] = {
         "mlp-dendritesScores.csv",        "mlp-dendritesbest_test_scores.csv",
-        "mlp-dendriteslearning_rate.csv", "mlp-dendritesparam_counts.csv",
-        "mlp-dendritesswitch_epochs.csv", NULL};
+        "mlp-dendriteslearningRate.csv", "mlp-dendritesparamCounts.csv",
+        "mlp-dendritesswitchEpochs.csv", NULL};
     for (int i = 0; files[i] != NULL; i++)
         assert_same_file (a_dir, b_dir, files[i]);
     static const char *const models[] = {"best_model.safetensors", "final_clean_pai.safetensors",
@@ -147,9 +147,9 @@ static void test_file_set (void)
                                         "history.csv",
                                         "mlp-dendritesScores.csv",
                                         "mlp-dendritesTimes.csv",
-                                        "mlp-dendriteslearning_rate.csv",
-                                        "mlp-dendritesparam_counts.csv",
-                                        "mlp-dendritesswitch_epochs.csv",
+                                        "mlp-dendriteslearningRate.csv",
+                                        "mlp-dendritesparamCounts.csv",
+                                        "mlp-dendritesswitchEpochs.csv",
                                         "mlp-dendritesbest_test_scores.csv",
                                         "mlp-dendrites.png",
                                         NULL};

@@ -95,7 +95,7 @@ static const char expect_times[] = "Epochs,Normal Epoch Times,PAI Epoch Times\n"
                                    "0,2.0,\n1,2.25,\n2,2.5,\n3,2.5,\n4,2.75,\n5,2.75,\n6,2.0,\n"
                                    "7,2.0,\n8,2.25,\n";
 
-static const char expect_lr[] = "Epochs,learning_rate\n"
+static const char expect_lr[] = "Epochs,learningRate\n"
                                 "0,0.1\n1,0.1\n2,0.05\n3,0.1\n4,0.05\n5,0.1\n6,0.05\n7,0.1\n"
                                 "8,0.05\n";
 
@@ -235,9 +235,9 @@ static void test_snapshot_before_restore (void)
 
     g_autofree char *now = dn_run_file_text (t, DN_RUN_FILE_LEARNING_RATE, FALSE);
     g_autofree char *before = dn_run_file_text (t, DN_RUN_FILE_LEARNING_RATE, TRUE);
-    g_assert_cmpstr (now, ==, "Epochs,learning_rate\n0,0.1\n1,0.1\n2,0.05\n3,0.1\n4,0.05\n");
+    g_assert_cmpstr (now, ==, "Epochs,learningRate\n0,0.1\n1,0.1\n2,0.05\n3,0.1\n4,0.05\n");
     g_assert_cmpstr (before, ==,
-                     "Epochs,learning_rate\n0,0.1\n1,0.1\n2,0.05\n3,0.1\n4,0.05\n"
+                     "Epochs,learningRate\n0,0.1\n1,0.1\n2,0.05\n3,0.1\n4,0.05\n"
                      "5,0.1\n6,0.05\n7,0.025\n8,0.0125\n");
     g_autofree char *best = dn_run_file_text (t, DN_RUN_FILE_BEST_TEST_SCORES, TRUE);
     g_assert_cmpstr (best, ==,
@@ -257,7 +257,7 @@ static void test_snapshot_before_restore (void)
     g_assert_true (dn_run_files_write_snapshot (t, dir, "PAI", op, when, &error));
     g_assert_no_error (error);
     g_autofree char *lr_path =
-        g_build_filename (dir, "PAI_07.03.2026.14.05.09_noImprove_lr_0learning_rate.csv", NULL);
+        g_build_filename (dir, "PAI_07.03.2026.14.05.09_noImprove_lr_0learningRate.csv", NULL);
     g_autofree char *contents = NULL;
     g_assert_true (g_file_get_contents (lr_path, &contents, NULL, NULL));
     g_assert_cmpstr (contents, ==, before);
@@ -303,7 +303,7 @@ static void test_names (void)
     g_assert_cmpstr (a, ==, "run" G_DIR_SEPARATOR_S "PAIScores.csv");
     g_autofree char *b =
         dn_run_file_path ("run", NULL, "_beforeSwitch_2", DN_RUN_FILE_PARAM_COUNTS);
-    g_assert_cmpstr (b, ==, "run" G_DIR_SEPARATOR_S "PAI_beforeSwitch_2param_counts.csv");
+    g_assert_cmpstr (b, ==, "run" G_DIR_SEPARATOR_S "PAI_beforeSwitch_2paramCounts.csv");
     g_autofree char *c = dn_run_file_path ("run", "mnist", "", DN_RUN_FILE_HISTORY);
     g_assert_cmpstr (c, ==, "run" G_DIR_SEPARATOR_S "history.csv");
     g_autofree char *d = dn_run_file_path ("run", "mnist", "_beforeSwitch_2", DN_RUN_FILE_HISTORY);
@@ -330,9 +330,9 @@ static void test_write (void)
     g_assert_cmpstr (listing, ==,
                      "PAI.png PAIScores.csv PAITimes.csv PAI_beforeSwitch_2Scores.csv "
                      "PAI_beforeSwitch_2Times.csv PAI_beforeSwitch_2best_test_scores.csv "
-                     "PAI_beforeSwitch_2learning_rate.csv PAI_beforeSwitch_2param_counts.csv "
-                     "PAI_beforeSwitch_2switch_epochs.csv PAIbest_test_scores.csv "
-                     "PAIlearning_rate.csv PAIparam_counts.csv PAIswitch_epochs.csv history.csv "
+                     "PAI_beforeSwitch_2learningRate.csv PAI_beforeSwitch_2paramCounts.csv "
+                     "PAI_beforeSwitch_2switchEpochs.csv PAIbest_test_scores.csv "
+                     "PAIlearningRate.csv PAIparamCounts.csv PAIswitchEpochs.csv history.csv "
                      "history_beforeSwitch_2.csv");
     for (int f = 0; f < DN_RUN_FILE_N; f++) {
         g_autofree char *path = dn_run_file_path (dir, "PAI", NULL, (DnRunFile) f);

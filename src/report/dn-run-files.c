@@ -14,9 +14,9 @@
 static const char *const base_names[DN_RUN_FILE_N] = {
     [DN_RUN_FILE_SCORES] = "Scores.csv",
     [DN_RUN_FILE_TIMES] = "Times.csv",
-    [DN_RUN_FILE_LEARNING_RATE] = "learning_rate.csv",
-    [DN_RUN_FILE_SWITCH_EPOCHS] = "switch_epochs.csv",
-    [DN_RUN_FILE_PARAM_COUNTS] = "param_counts.csv",
+    [DN_RUN_FILE_LEARNING_RATE] = "learningRate.csv",
+    [DN_RUN_FILE_SWITCH_EPOCHS] = "switchEpochs.csv",
+    [DN_RUN_FILE_PARAM_COUNTS] = "paramCounts.csv",
     [DN_RUN_FILE_BEST_TEST_SCORES] = "best_test_scores.csv",
     [DN_RUN_FILE_HISTORY] = "history.csv",
 };
@@ -173,7 +173,7 @@ static void times_csv (GString *s, const DnChartData *d)
 
 static void lr_csv (GString *s, const DnChartData *d)
 {
-    g_string_append (s, "Epochs,learning_rate\n");
+    g_string_append (s, "Epochs,learningRate\n");
     for (int i = 0; i < d->n_rows; i++) {
         g_string_append_printf (s, "%d,", i);
         put_double (s, d->rows[i].lr);
