@@ -31,9 +31,10 @@ echo "== build and test =="
 run_suite build-test --buildtype=debugoptimized || status=1
 count build-test
 echo "== build and test with AddressSanitizer + UndefinedBehaviorSanitizer =="
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
-    run_suite build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
+run_suite build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
     || status=1
 count build-asan
 # A failing program that printed no TAP line still counts as a failure.

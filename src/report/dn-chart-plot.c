@@ -674,6 +674,8 @@ void dn_chart_plot (cairo_t *cr, const DnChartData *d, const DnChartSpec *spec, 
     }
     p.px = pad + fs * 1.2 + pad * 0.5 + ylab_w + fs * 0.4;
     p.pw = MAX (right - p.px, fs);
+    if (style->plot_area != NULL)
+        *style->plot_area = (DnChartPlotArea){has_data, p.px, p.py, p.pw, p.ph, p.x0, p.x1};
 
     /* title, centred over the plot */
     set_font (cr, fs * 1.1, TRUE);

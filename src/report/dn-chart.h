@@ -54,6 +54,15 @@ typedef enum {
     DN_CHART_N_KINDS,
 } DnChartKind;
 
+/* Where dn_chart_draw put the data: the plot rectangle and the history rows
+ * (fractional) at its left and right edges, so a widget can turn a pointer
+ * position into a hover_epoch. valid is FALSE when there was nothing to plot. */
+typedef struct {
+    gboolean valid;
+    double x, y, width, height;
+    double first_row, last_row;
+} DnChartPlotArea;
+
 typedef struct {
     gboolean dark;        /* light text and lines on a dark background (#1e1e1e) */
     double font_size;     /* points; 0: 11 */
@@ -61,6 +70,7 @@ typedef struct {
     gboolean transparent; /* do not paint the background (widgets) */
     int hover_epoch;      /* >= 0: a cursor line and each series' value at this
                            * history row; nothing when it is off the x axis */
+    DnChartPlotArea *plot_area; /* not NULL: receives where the data was drawn */
 } DnChartStyle;
 
 /* Light, 11 pt, no zoom, opaque, no hover (hover_epoch -1). */
