@@ -228,7 +228,10 @@ static gboolean read_training (DnExperiment *exp, JsonObject *t, const char *wha
     }
     if (local == NULL) {
         JsonObject *s = get_section (t, "scheduler", what, &local);
-        if (local == NULL && s != NULL && !dn_sched_config_from_json (s, &exp->sched, &local)) {
+        if (local == NULL && s != NULL && dn_sched_config_from_json (s, &exp->sched, &local) &&
+            exp->sched.kind == DN_SCHED_PLATEAU && !json_object_has_member (s, "mode"))
+            exp->sched.mode_max = TRUE; /* the metric it reads is an accuracy */
+        if (local != NULL) {
             g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s: training.scheduler: %s", what,
                          local->message);
             return FALSE;
@@ -347,17 +350,19 @@ DnExperiment *dn_experiment_from_json (JsonNode *root, const char *base_dir, con
 
 DnExperiment *dn_experiment_load (const char *path, GError **error)
 {
-    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autofree char *text = NULL;
+    gsize len = 0;
     g_autoptr (GError) local = NULL;
-    if (!json_parser_load_from_file (parser, path, &local)) {
-        g_set_error (error, DN_ERROR, local->domain == G_FILE_ERROR ? DN_ERROR_IO : DN_ERROR_FORMAT,
-                     "%s: %s", path, local->message);
+    if (!g_file_get_contents (path, &text, &len, &local)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_IO, "%s", local->message);
         return NULL;
     }
+    g_autoptr (JsonNode) root = dn_json_parse (text, (gssize) len, path, error);
+    if (root == NULL)
+        return NULL;
     g_autofree char *dir = g_path_get_dirname (path);
-    DnExperiment *exp = dn_experiment_from_json (json_parser_get_root (parser), dir, path, error);
-    if (exp != NULL && json_object_get_member (json_node_get_object (json_parser_get_root (parser)),
-                                               "name") == NULL) {
+    DnExperiment *exp = dn_experiment_from_json (root, dir, path, error);
+    if (exp != NULL && json_object_get_member (json_node_get_object (root), "name") == NULL) {
         g_autofree char *base = g_path_get_basename (path);
         char *dot = strrchr (base, '.');
         if (dot != NULL)

@@ -1,7 +1,9 @@
 /* dn-json.c: a JSON writer that never writes a number a parser rejects. */
 #include "dn-json.h"
+#include "dn-error.h"
 
 #include <math.h>
+#include <string.h>
 
 static void write_string (GString *s, const char *str)
 {
@@ -118,4 +120,47 @@ gboolean dn_json_save (JsonNode *node, const char *path, GError **error)
 {
     g_autofree char *text = dn_json_to_string (node, TRUE);
     return g_file_set_contents (path, text, -1, error);
+}
+
+#define MAX_DEPTH 64
+
+JsonNode *dn_json_parse (const char *text, gssize len, const char *what, GError **error)
+{
+    gsize n = len < 0 ? strlen (text) : (gsize) len;
+    int depth = 0;
+    gboolean in_string = FALSE;
+    for (gsize i = 0; i < n; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = FALSE;
+        } else if (c == '"') {
+            in_string = TRUE;
+        } else if (c == '{' || c == '[') {
+            if (++depth > MAX_DEPTH) {
+                g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                             "%s: nests more than %d levels deep; this is not an experiment, "
+                             "network or model description",
+                             what, MAX_DEPTH);
+                return NULL;
+            }
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autoptr (GError) local = NULL;
+    if (!json_parser_load_from_data (parser, text, (gssize) n, &local)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT, "%s: not valid JSON: %s", what,
+                     local->message);
+        return NULL;
+    }
+    JsonNode *root = json_parser_get_root (parser);
+    if (root == NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT, "%s: empty", what);
+        return NULL;
+    }
+    return json_node_copy (root);
 }

@@ -11,6 +11,12 @@
 
 G_BEGIN_DECLS
 
+/* Parses JSON text after checking that it nests at most 64 levels deep:
+ * json-glib recurses once per level, so a hostile file of a few hundred
+ * kilobytes of brackets would otherwise overflow the stack. `what` names the
+ * text in messages. Returns the root (unref with json_node_unref). */
+JsonNode *dn_json_parse (const char *text, gssize len, const char *what, GError **error);
+
 /* pretty: two-space indentation and a newline at the end. Free with g_free. */
 char *dn_json_to_string (JsonNode *node, gboolean pretty);
 /* Writes atomically (temporary file + rename). */

@@ -180,15 +180,12 @@ DnNetwork *dn_model_load (const char *path, DnBackend *be, GHashTable **metadata
                      path);
         return NULL;
     }
-    g_autoptr (JsonParser) parser = json_parser_new ();
     g_autoptr (GError) local = NULL;
-    if (!json_parser_load_from_data (parser, desc, -1, &local)) {
-        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                     "%s: the network description in __metadata__ is not valid JSON: %s", path,
-                     local->message);
+    g_autofree char *what = g_strdup_printf ("%s: the network description in __metadata__", path);
+    g_autoptr (JsonNode) root = dn_json_parse (desc, -1, what, error);
+    if (root == NULL)
         return NULL;
-    }
-    DnNetwork *net = dn_network_new_from_json (json_parser_get_root (parser), be, &local);
+    DnNetwork *net = dn_network_new_from_json (root, be, &local);
     if (net == NULL) {
         g_set_error (error, DN_ERROR,
                      g_error_matches (local, DN_ERROR, DN_ERROR_SHAPE) ? DN_ERROR_SHAPE

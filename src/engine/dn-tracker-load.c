@@ -6,6 +6,7 @@
  * checkpoint gives an error that names the member, never a tracker that
  * crashes later.
  */
+#include "dn-json.h"
 #include "dn-tracker-private.h"
 
 #include "dn-error.h"
@@ -541,15 +542,10 @@ DnTracker *dn_tracker_state_from_string (const char *text, GError **error)
 {
     g_return_val_if_fail (text != NULL, NULL);
     g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-    g_autoptr (JsonParser) parser = json_parser_new ();
-    g_autoptr (GError) local = NULL;
-    if (!json_parser_load_from_data (parser, text, -1, &local)) {
-        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                     "tracker state is not valid JSON (%s); resume from an undamaged checkpoint",
-                     local->message);
+    g_autoptr (JsonNode) root =
+        dn_json_parse (text, -1, "tracker state (resume from an undamaged checkpoint)", error);
+    if (root == NULL)
         return NULL;
-    }
-    JsonNode *root = json_parser_get_root (parser);
     if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
         g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
                      "tracker state is not a JSON object; resume from an undamaged checkpoint");

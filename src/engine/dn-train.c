@@ -154,10 +154,19 @@ gboolean dn_load_data (DnExperiment *exp, const DnRunOptions *opts, guint64 seed
         return FALSE;
     }
     dn_dataset_split (full, exp->val_fraction, &split_rng, &d->train, &d->val);
-    if (exp->normalize_from_data)
+    if (exp->normalize_from_data) {
         dn_dataset_compute_normalize (d->train, &d->norm);
-    else
+    } else {
         d->norm = exp->normalize;
+        int channels = full->shape.ndim == 3 ? (int) full->shape.d[0] : 1;
+        if (d->norm.n_channels != 1 && d->norm.n_channels != channels) {
+            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                         "\"normalize\" gives %d means and stds but the samples of %s have %d "
+                         "channel%s; give one value, or one per channel",
+                         d->norm.n_channels, path, channels, channels == 1 ? "" : "s");
+            return FALSE;
+        }
+    }
     return TRUE;
 }
 
