@@ -420,6 +420,82 @@ static void par_rmsprop_update (DnBackend *be, size_t n, float *w, const float *
     dn_parallel_run (par_tasks (n), opt_task, &j);
 }
 
+/* Per-channel ops of the dendrites: axpy split by samples, dot split by
+ * channels (each task owns its dw entries, so no sums cross threads). */
+typedef struct {
+    int n, c, spatial;
+    const float *w, *a, *b;
+    float *out;
+} ChannelJob;
+
+static void channel_axpy_task (int t, int nt, gpointer data)
+{
+    ChannelJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice ((size_t) j->n, t, nt, &lo, &hi);
+    size_t off = lo * (size_t) j->c * j->spatial;
+    dn_cpu_channel_axpy (NULL, (int) (hi - lo), j->c, j->spatial, j->w, j->a + off, j->out + off);
+}
+
+static void par_channel_axpy (DnBackend *be, int n, int c, int spatial, const float *w,
+                              const float *s, float *y)
+{
+    ChannelJob j = {n, c, spatial, w, s, NULL, y};
+    size_t total = (size_t) n * c * spatial;
+    dn_parallel_run (MIN (par_tasks (total), n), channel_axpy_task, &j);
+}
+
+static void channel_dot_task (int t, int nt, gpointer data)
+{
+    ChannelJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice ((size_t) j->c, t, nt, &lo, &hi);
+    for (int i = 0; i < j->n; i++) {
+        for (size_t ch = lo; ch < hi; ch++) {
+            size_t o = ((size_t) i * j->c + ch) * j->spatial;
+            float acc = 0.0f;
+            for (int k = 0; k < j->spatial; k++)
+                acc += j->a[o + k] * j->b[o + k];
+            j->out[ch] += acc;
+        }
+    }
+}
+
+static void par_channel_dot (DnBackend *be, int n, int c, int spatial, const float *a,
+                             const float *b, float *dw)
+{
+    ChannelJob j = {n, c, spatial, NULL, a, b, dw};
+    size_t total = (size_t) n * c * spatial;
+    dn_parallel_run (MIN (par_tasks (total), c), channel_dot_task, &j);
+}
+
+typedef struct {
+    float *dst;
+    const float *src;
+    size_t n;
+} CopyJob;
+
+static void copy_task (int t, int nt, gpointer data)
+{
+    CopyJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice (j->n, t, nt, &lo, &hi);
+    memcpy (j->dst + lo, j->src + lo, (hi - lo) * sizeof (float));
+}
+
+static void par_copy (DnBackend *be, float *dst, const float *src, size_t n)
+{
+    if (dst == src)
+        return;
+    /* overlapping ranges keep memmove's semantics on one thread */
+    if ((dst < src + n && src < dst + n) || n < PAR_MIN_ELEMENTS) {
+        dn_cpu_copy (be, dst, src, n);
+        return;
+    }
+    CopyJob j = {dst, src, n};
+    dn_parallel_run (par_tasks (n), copy_task, &j);
+}
+
 static DnBackend cpu_backend = {
     .name = "cpu",
     .alloc = dn_cpu_alloc,
@@ -427,7 +503,7 @@ static DnBackend cpu_backend = {
     .upload = dn_cpu_upload,
     .download = dn_cpu_download,
     .zero = par_zero,
-    .copy = dn_cpu_copy,
+    .copy = par_copy,
     .synchronize = dn_cpu_synchronize,
     .gemm = dn_cpu_gemm,
     .axpy = dn_cpu_axpy,
@@ -441,8 +517,8 @@ static DnBackend cpu_backend = {
     .conv2d_workspace = dn_cpu_conv2d_workspace,
     .conv2d_forward = dn_cpu_conv2d_forward,
     .conv2d_backward = dn_cpu_conv2d_backward,
-    .channel_axpy = dn_cpu_channel_axpy,
-    .channel_dot = dn_cpu_channel_dot,
+    .channel_axpy = par_channel_axpy,
+    .channel_dot = par_channel_dot,
     .bias_add = dn_cpu_bias_add,
     .bias_backward = dn_cpu_bias_backward,
     .act_forward = par_act_forward,
