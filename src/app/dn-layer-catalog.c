@@ -9,95 +9,94 @@
 #define BIG_F (1 << 28)
 
 static const DnSettingSpec linear_settings[] = {
-    {"in_features", N_("Input features"), DN_SETTING_INT, 1, BIG_F, 0, TRUE, 0},
-    {"out_features", N_("Output features"), DN_SETTING_INT, 1, BIG_F, 10, FALSE, 0},
-    {"bias", N_("Bias"), DN_SETTING_BOOL, 0, 1, 1, FALSE, 0},
+    {"in_features", N_ ("Input features"), DN_SETTING_INT, 1, BIG_F, 0, TRUE, 0},
+    {"out_features", N_ ("Output features"), DN_SETTING_INT, 1, BIG_F, 10, FALSE, 0},
+    {"bias", N_ ("Bias"), DN_SETTING_BOOL, 0, 1, 1, FALSE, 0},
 };
 
 static const DnSettingSpec conv_settings[] = {
-    {"in_channels", N_("Input channels"), DN_SETTING_INT, 1, BIG_CH, 0, TRUE, 0},
-    {"out_channels", N_("Output channels"), DN_SETTING_INT, 1, BIG_CH, 16, FALSE, 0},
-    {"kernel_size", N_("Kernel size"), DN_SETTING_INT_PAIR, 1, 4096, 3, FALSE, 0},
-    {"stride", N_("Stride"), DN_SETTING_INT_PAIR, 1, 4096, 1, FALSE, 0},
-    {"padding", N_("Padding"), DN_SETTING_INT_PAIR, 0, 4096, 0, FALSE, 0},
-    {"dilation", N_("Dilation"), DN_SETTING_INT_PAIR, 1, 4096, 1, FALSE, 0},
-    {"groups", N_("Groups"), DN_SETTING_INT, 1, BIG_CH, 1, FALSE, 0},
-    {"bias", N_("Bias"), DN_SETTING_BOOL, 0, 1, 1, FALSE, 0},
+    {"in_channels", N_ ("Input channels"), DN_SETTING_INT, 1, BIG_CH, 0, TRUE, 0},
+    {"out_channels", N_ ("Output channels"), DN_SETTING_INT, 1, BIG_CH, 16, FALSE, 0},
+    {"kernel_size", N_ ("Kernel size"), DN_SETTING_INT_PAIR, 1, 4096, 3, FALSE, 0},
+    {"stride", N_ ("Stride"), DN_SETTING_INT_PAIR, 1, 4096, 1, FALSE, 0},
+    {"padding", N_ ("Padding"), DN_SETTING_INT_PAIR, 0, 4096, 0, FALSE, 0},
+    {"dilation", N_ ("Dilation"), DN_SETTING_INT_PAIR, 1, 4096, 1, FALSE, 0},
+    {"groups", N_ ("Groups"), DN_SETTING_INT, 1, BIG_CH, 1, FALSE, 0},
+    {"bias", N_ ("Bias"), DN_SETTING_BOOL, 0, 1, 1, FALSE, 0},
 };
 
 static const DnSettingSpec maxpool_settings[] = {
-    {"kernel_size", N_("Kernel size"), DN_SETTING_INT_PAIR, 1, 1 << 16, 2, FALSE, 0},
-    {"stride", N_("Stride (default: the kernel size)"), DN_SETTING_INT_PAIR, 1, 1 << 16, 0, TRUE,
+    {"kernel_size", N_ ("Kernel size"), DN_SETTING_INT_PAIR, 1, 1 << 16, 2, FALSE, 0},
+    {"stride", N_ ("Stride (default: the kernel size)"), DN_SETTING_INT_PAIR, 1, 1 << 16, 0, TRUE,
      0},
-    {"padding", N_("Padding"), DN_SETTING_INT_PAIR, 0, 1 << 16, 0, FALSE, 0},
-    {"dilation", N_("Dilation"), DN_SETTING_INT_PAIR, 1, 1 << 16, 1, FALSE, 0},
+    {"padding", N_ ("Padding"), DN_SETTING_INT_PAIR, 0, 1 << 16, 0, FALSE, 0},
+    {"dilation", N_ ("Dilation"), DN_SETTING_INT_PAIR, 1, 1 << 16, 1, FALSE, 0},
 };
 
 static const DnSettingSpec avgpool_settings[] = {
-    {"kernel_size", N_("Kernel size"), DN_SETTING_INT_PAIR, 1, 1 << 16, 2, FALSE, 0},
-    {"stride", N_("Stride (default: the kernel size)"), DN_SETTING_INT_PAIR, 1, 1 << 16, 0, TRUE,
+    {"kernel_size", N_ ("Kernel size"), DN_SETTING_INT_PAIR, 1, 1 << 16, 2, FALSE, 0},
+    {"stride", N_ ("Stride (default: the kernel size)"), DN_SETTING_INT_PAIR, 1, 1 << 16, 0, TRUE,
      0},
-    {"padding", N_("Padding"), DN_SETTING_INT_PAIR, 0, 1 << 16, 0, FALSE, 0},
-    {"count_include_pad", N_("Count padding in the average"), DN_SETTING_BOOL, 0, 1, 1, FALSE, 0},
+    {"padding", N_ ("Padding"), DN_SETTING_INT_PAIR, 0, 1 << 16, 0, FALSE, 0},
+    {"count_include_pad", N_ ("Count padding in the average"), DN_SETTING_BOOL, 0, 1, 1, FALSE, 0},
 };
 
 static const DnSettingSpec batchnorm_settings[] = {
-    {"num_features", N_("Features"), DN_SETTING_INT, 1, 1 << 24, 0, TRUE, 0},
-    {"eps", N_("Epsilon"), DN_SETTING_DOUBLE, 0, 1, 1e-5, FALSE, 6},
-    {"momentum", N_("Momentum"), DN_SETTING_DOUBLE, 0, 1, 0.1, FALSE, 3},
-    {"affine", N_("Learnable scale and shift"), DN_SETTING_BOOL, 0, 1, 1, FALSE, 0},
-    {"track_running_stats", N_("Track running statistics"), DN_SETTING_BOOL, 0, 1, 1, FALSE, 0},
+    {"num_features", N_ ("Features"), DN_SETTING_INT, 1, 1 << 24, 0, TRUE, 0},
+    {"eps", N_ ("Epsilon"), DN_SETTING_DOUBLE, 0, 1, 1e-5, FALSE, 6},
+    {"momentum", N_ ("Momentum"), DN_SETTING_DOUBLE, 0, 1, 0.1, FALSE, 3},
+    {"affine", N_ ("Learnable scale and shift"), DN_SETTING_BOOL, 0, 1, 1, FALSE, 0},
+    {"track_running_stats", N_ ("Track running statistics"), DN_SETTING_BOOL, 0, 1, 1, FALSE, 0},
 };
 
 static const DnSettingSpec layernorm_settings[] = {
-    {"eps", N_("Epsilon"), DN_SETTING_DOUBLE, 0, 1, 1e-5, FALSE, 6},
-    {"elementwise_affine", N_("Learnable scale and shift"), DN_SETTING_BOOL, 0, 1, 1, FALSE, 0},
+    {"eps", N_ ("Epsilon"), DN_SETTING_DOUBLE, 0, 1, 1e-5, FALSE, 6},
+    {"elementwise_affine", N_ ("Learnable scale and shift"), DN_SETTING_BOOL, 0, 1, 1, FALSE, 0},
 };
 
 static const DnSettingSpec dropout_settings[] = {
-    {"p", N_("Drop probability"), DN_SETTING_DOUBLE, 0, 0.99, 0.5, FALSE, 2},
+    {"p", N_ ("Drop probability"), DN_SETTING_DOUBLE, 0, 0.99, 0.5, FALSE, 2},
 };
 
 static const DnSettingSpec leaky_settings[] = {
-    {"negative_slope", N_("Negative slope"), DN_SETTING_DOUBLE, -1e6, 1e6, 0.01, FALSE, 3},
+    {"negative_slope", N_ ("Negative slope"), DN_SETTING_DOUBLE, -1e6, 1e6, 0.01, FALSE, 3},
 };
 
 #define S(a) a, G_N_ELEMENTS (a)
 
 static const DnLayerKind kinds[] = {
-    {"linear", "Linear", N_("Fully connected: every output sees every input"), TRUE, 1,
+    {"linear", "Linear", N_ ("Fully connected: every output sees every input"), TRUE, 1,
      S (linear_settings), "{\"out_features\": 10}"},
-    {"conv2d", "Conv2d", N_("2-D convolution over images"), TRUE, 1, S (conv_settings),
+    {"conv2d", "Conv2d", N_ ("2-D convolution over images"), TRUE, 1, S (conv_settings),
      "{\"out_channels\": 16, \"kernel_size\": 3}"},
-    {"conv1d", "Conv1d", N_("1-D convolution over sequences"), TRUE, 1, S (conv_settings),
+    {"conv1d", "Conv1d", N_ ("1-D convolution over sequences"), TRUE, 1, S (conv_settings),
      "{\"out_channels\": 16, \"kernel_size\": 3}"},
-    {"batchnorm2d", "BatchNorm2d", N_("Normalises each channel of an image over the batch"), FALSE,
+    {"batchnorm2d", "BatchNorm2d", N_ ("Normalises each channel of an image over the batch"), FALSE,
      1, S (batchnorm_settings), "{}"},
-    {"batchnorm1d", "BatchNorm1d", N_("Normalises each feature over the batch"), FALSE, 1,
+    {"batchnorm1d", "BatchNorm1d", N_ ("Normalises each feature over the batch"), FALSE, 1,
      S (batchnorm_settings), "{}"},
-    {"layernorm", "LayerNorm", N_("Normalises each sample over its features"), FALSE, 1,
+    {"layernorm", "LayerNorm", N_ ("Normalises each sample over its features"), FALSE, 1,
      S (layernorm_settings), "{}"},
-    {"relu", "ReLU", N_("max(0, x)"), FALSE, 1, NULL, 0, "{}"},
-    {"leaky_relu", "LeakyReLU", N_("ReLU with a small slope below zero"), FALSE, 1,
+    {"relu", "ReLU", N_ ("max(0, x)"), FALSE, 1, NULL, 0, "{}"},
+    {"leaky_relu", "LeakyReLU", N_ ("ReLU with a small slope below zero"), FALSE, 1,
      S (leaky_settings), "{}"},
-    {"gelu", "GELU", N_("Gaussian error linear unit"), FALSE, 1, NULL, 0, "{}"},
-    {"sigmoid", "Sigmoid", N_("1 / (1 + e^-x)"), FALSE, 1, NULL, 0, "{}"},
-    {"tanh", "Tanh", N_("Hyperbolic tangent"), FALSE, 1, NULL, 0, "{}"},
-    {"maxpool2d", "MaxPool2d", N_("The largest value of each window"), FALSE, 1,
+    {"gelu", "GELU", N_ ("Gaussian error linear unit"), FALSE, 1, NULL, 0, "{}"},
+    {"sigmoid", "Sigmoid", N_ ("1 / (1 + e^-x)"), FALSE, 1, NULL, 0, "{}"},
+    {"tanh", "Tanh", N_ ("Hyperbolic tangent"), FALSE, 1, NULL, 0, "{}"},
+    {"maxpool2d", "MaxPool2d", N_ ("The largest value of each window"), FALSE, 1,
      S (maxpool_settings), "{\"kernel_size\": 2}"},
-    {"avgpool2d", "AvgPool2d", N_("The mean of each window"), FALSE, 1, S (avgpool_settings),
+    {"avgpool2d", "AvgPool2d", N_ ("The mean of each window"), FALSE, 1, S (avgpool_settings),
      "{\"kernel_size\": 2}"},
-    {"adaptive_avgpool2d", "AdaptiveAvgPool2d", N_("The mean of each channel (global pooling)"),
+    {"adaptive_avgpool2d", "AdaptiveAvgPool2d", N_ ("The mean of each channel (global pooling)"),
      FALSE, 1, NULL, 0, "{\"output_size\": 1}"},
-    {"dropout", "Dropout", N_("Zeroes random values while training"), FALSE, 1,
+    {"dropout", "Dropout", N_ ("Zeroes random values while training"), FALSE, 1,
      S (dropout_settings), "{\"p\": 0.5}"},
-    {"flatten", "Flatten", N_("Turns an image into a vector"), FALSE, 1, NULL, 0, "{}"},
-    {"softmax", "Softmax", N_("Probabilities over the classes"), FALSE, 1, NULL, 0, "{}"},
-    {"log_softmax", "LogSoftmax", N_("Log-probabilities (for the NLL loss)"), FALSE, 1, NULL, 0,
+    {"flatten", "Flatten", N_ ("Turns an image into a vector"), FALSE, 1, NULL, 0, "{}"},
+    {"softmax", "Softmax", N_ ("Probabilities over the classes"), FALSE, 1, NULL, 0, "{}"},
+    {"log_softmax", "LogSoftmax", N_ ("Log-probabilities (for the NLL loss)"), FALSE, 1, NULL, 0,
      "{}"},
-    {"add", "Add", N_("Sum of two or more layers (residual connection)"), FALSE, 2, NULL, 0,
-     "{}"},
-    {"concat", "Concat", N_("Joins two or more layers along the channels"), FALSE, 2, NULL, 0,
+    {"add", "Add", N_ ("Sum of two or more layers (residual connection)"), FALSE, 2, NULL, 0, "{}"},
+    {"concat", "Concat", N_ ("Joins two or more layers along the channels"), FALSE, 2, NULL, 0,
      "{}"},
 };
 

@@ -1,0 +1,39 @@
+/* dn-chart-widget.h: one of the four charts of a run, live.
+ *
+ * Draws with dn_chart_draw (the same function that writes the run folder's
+ * PNG and the SVG/PDF exports) in snapshot(), via gtk_snapshot_append_cairo,
+ * from the tracker of an immutable DnRunSnapshot. The pointer's epoch is
+ * shown by the chart itself (DnChartStyle.hover_epoch). For screen readers
+ * the widget is an image whose label is the chart's title and whose
+ * description is dn_chart_describe()'s sentence with the numbers shown.
+ */
+#pragma once
+
+#include "dn-chart.h"
+#include "dn-run-snapshot.h"
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+#define DN_TYPE_CHART_WIDGET (dn_chart_widget_get_type ())
+G_DECLARE_FINAL_TYPE (DnChartWidget, dn_chart_widget, DN, CHART_WIDGET, GtkWidget)
+
+GtkWidget *dn_chart_widget_new (DnChartKind kind);
+DnChartKind dn_chart_widget_get_kind (DnChartWidget *self);
+void dn_chart_widget_set_kind (DnChartWidget *self, DnChartKind kind);
+/* Holds a reference; NULL shows the empty chart. */
+void dn_chart_widget_set_snapshot (DnChartWidget *self, DnRunSnapshot *snapshot);
+/* 0: every epoch; N: the last N. */
+void dn_chart_widget_set_last_epochs (DnChartWidget *self, int n);
+void dn_chart_widget_set_dark (DnChartWidget *self, gboolean dark);
+/* The text given to screen readers (owned by the widget). */
+const char *dn_chart_widget_get_description (DnChartWidget *self);
+/* The history row under the pointer, -1 when none. */
+int dn_chart_widget_get_hover_row (DnChartWidget *self);
+/* Simulates the pointer at (x, y) in widget coordinates (tests); y < 0 leaves. */
+void dn_chart_widget_hover_at (DnChartWidget *self, double x, double y);
+/* How many times the chart was drawn (benchmarks). */
+guint dn_chart_widget_get_n_draws (DnChartWidget *self);
+
+G_END_DECLS

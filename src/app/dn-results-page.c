@@ -1,0 +1,405 @@
+/* dn-results-page.c: architectures, baseline, recent runs. */
+#include "dn-results-page.h"
+
+#include "dn-application.h"
+
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <math.h>
+
+struct _DnResultsPage {
+    AdwBin parent_instance;
+    AdwPreferencesGroup *arch_group;
+    GtkMenuButton *export_button;
+    GtkListBox *arch_list;
+    AdwActionRow *baseline_row;
+    GtkButton *unpin_button;
+    GtkButton *refresh_button;
+    GtkListBox *recent_list;
+
+    DnDocument *document;
+    DnRunSnapshot *shown;
+    double baseline_test; /* test accuracy at best validation of the pinned run; NaN: none */
+    char *baseline_name;
+    guint n_recent;
+    GCancellable *scanning;
+};
+
+G_DEFINE_FINAL_TYPE (DnResultsPage, dn_results_page, ADW_TYPE_BIN)
+
+double dn_remaining_error_reduction (double base, double acc)
+{
+    if (!isfinite (base) || !isfinite (acc))
+        return NAN;
+    double eb = 100.0 - base, ed = 100.0 - acc;
+    if (eb <= 0)
+        return NAN;
+    return (eb - ed) / eb;
+}
+
+static void clear_list (GtkListBox *list)
+{
+    GtkWidget *child;
+    while ((child = gtk_widget_get_first_child (GTK_WIDGET (list))) != NULL)
+        gtk_list_box_remove (list, child);
+}
+
+static GtkWidget *info_row (const char *title, const char *subtitle)
+{
+    GtkWidget *row = adw_action_row_new ();
+    adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+    adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 3);
+    return row;
+}
+
+/* ---- architectures ---- */
+
+static void show_architectures (DnResultsPage *self)
+{
+    clear_list (self->arch_list);
+    const DnTracker *t = dn_run_snapshot_get_tracker (self->shown);
+    int n = 0;
+    g_autofree DnTrackerArchScore *rows = t != NULL ? dn_tracker_best_scores (t, &n) : NULL;
+    if (n == 0) {
+        gtk_list_box_append (self->arch_list,
+                             info_row (_ ("No results yet"),
+                                       _ ("Train an experiment, or open a run from the list below: "
+                                          "its best scores per architecture appear here.")));
+        return;
+    }
+    /* the baseline: the pinned run, else this run's first architecture */
+    double base = self->baseline_test;
+    gboolean own = !isfinite (base);
+    if (own)
+        base = rows[0].test_at_best;
+    for (int i = 0; i < n; i++) {
+        g_autofree char *params = dn_format_count (rows[i].params);
+        g_autofree char *title =
+            g_strdup_printf (ngettext ("%d dendrite set · %s parameters",
+                                       "%d dendrite sets · %s parameters", rows[i].dendrites),
+                             rows[i].dendrites, params);
+        GString *sub = g_string_new (NULL);
+        g_string_append_printf (sub,
+                                _ ("best validation %.2f %% (epoch %d) · test at best %.2f %%"),
+                                rows[i].best_val, rows[i].epoch + 1, rows[i].test_at_best);
+        double red = dn_remaining_error_reduction (base, rows[i].test_at_best);
+        if (!(own && i == 0) && isfinite (red))
+            g_string_append_printf (sub, _ (" · remaining error reduction %+.1f %%"), red * 100);
+        else if (own && i == 0)
+            g_string_append (sub, _ (" · the baseline"));
+        gtk_list_box_append (self->arch_list, info_row (title, sub->str));
+        g_string_free (sub, TRUE);
+    }
+}
+
+static void show_baseline (DnResultsPage *self)
+{
+    gboolean pinned = isfinite (self->baseline_test);
+    g_autofree char *text =
+        pinned ? g_strdup_printf (_ ("%s: test %.2f %% at its best validation epoch"),
+                                  self->baseline_name, self->baseline_test)
+               : g_strdup (_ ("The run’s own first architecture (no dendrites). Pin a run without "
+                              "dendrites below to compare against it instead."));
+    adw_action_row_set_subtitle (self->baseline_row, text);
+    gtk_widget_set_visible (GTK_WIDGET (self->unpin_button), pinned);
+}
+
+static void load_baseline (DnResultsPage *self)
+{
+    self->baseline_test = NAN;
+    g_clear_pointer (&self->baseline_name, g_free);
+    GSettings *settings = dn_settings ();
+    g_autofree char *dir =
+        settings != NULL ? g_settings_get_string (settings, "baseline-run") : NULL;
+    if (dir != NULL && *dir != '\0') {
+        g_autoptr (DnRunSnapshot) s = dn_run_snapshot_new_from_folder (dir, NULL);
+        if (s != NULL && isfinite (s->test_at_best)) {
+            self->baseline_test = s->test_at_best;
+            self->baseline_name = g_path_get_basename (dir);
+        }
+    }
+    show_baseline (self);
+    show_architectures (self);
+}
+
+static void on_unpin (GtkButton *b, DnResultsPage *self)
+{
+    GSettings *settings = dn_settings ();
+    if (settings != NULL)
+        g_settings_set_string (settings, "baseline-run", "");
+    load_baseline (self);
+}
+
+/* ---- recent runs, found on a worker thread ---- */
+
+typedef struct {
+    char *dir;
+    char *name;
+    gint64 mtime;
+    double val, test;
+    int dendrites;
+    int epoch;
+} RecentRun;
+
+static void recent_free (gpointer p)
+{
+    RecentRun *r = p;
+    g_free (r->dir);
+    g_free (r->name);
+    g_free (r);
+}
+
+/* The "dendrite_training" metadata of a safetensors file, reading only its header. */
+static char *read_training_metadata (const char *path)
+{
+    FILE *f = g_fopen (path, "rb");
+    if (f == NULL)
+        return NULL;
+    guint8 len8[8];
+    char *out = NULL;
+    if (fread (len8, 1, 8, f) == 8) {
+        guint64 n = 0;
+        for (int i = 7; i >= 0; i--)
+            n = (n << 8) | len8[i];
+        if (n > 0 && n < 64 * 1024 * 1024) {
+            char *header = g_malloc (n + 1);
+            if (fread (header, 1, n, f) == n) {
+                header[n] = '\0';
+                g_autoptr (JsonParser) p = json_parser_new ();
+                if (json_parser_load_from_data (p, header, (gssize) n, NULL) &&
+                    JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p))) {
+                    JsonObject *o = json_node_get_object (json_parser_get_root (p));
+                    JsonObject *m = json_object_has_member (o, "__metadata__")
+                                        ? json_object_get_object_member (o, "__metadata__")
+                                        : NULL;
+                    if (m != NULL && json_object_has_member (m, "dendrite_training"))
+                        out = g_strdup (json_object_get_string_member (m, "dendrite_training"));
+                }
+            }
+            g_free (header);
+        }
+    }
+    fclose (f);
+    return out;
+}
+
+static double number_member (JsonObject *o, const char *key)
+{
+    JsonNode *n = json_object_get_member (o, key);
+    return n != NULL && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_double (n) : NAN;
+}
+
+static void scan_thread (GTask *task, gpointer src, gpointer data, GCancellable *c)
+{
+    const char *root = data;
+    GPtrArray *runs = g_ptr_array_new_with_free_func (recent_free);
+    g_autoptr (GDir) d = g_dir_open (root, 0, NULL);
+    const char *name;
+    while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
+        g_autofree char *dir = g_build_filename (root, name, NULL);
+        g_autofree char *exp = g_build_filename (dir, "experiment.json", NULL);
+        g_autofree char *latest = g_build_filename (dir, "latest.safetensors", NULL);
+        GStatBuf st;
+        if (!g_file_test (exp, G_FILE_TEST_EXISTS) || g_stat (latest, &st) != 0)
+            continue;
+        RecentRun *r = g_new0 (RecentRun, 1);
+        r->dir = g_strdup (dir);
+        r->name = g_strdup (name);
+        r->mtime = st.st_mtime;
+        r->val = r->test = NAN;
+        g_autofree char *best = g_build_filename (dir, "best_model.safetensors", NULL);
+        g_autofree char *meta = read_training_metadata (best);
+        g_autoptr (JsonParser) p = json_parser_new ();
+        if (meta != NULL && json_parser_load_from_data (p, meta, -1, NULL) &&
+            JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p))) {
+            JsonObject *o = json_node_get_object (json_parser_get_root (p));
+            r->val = number_member (o, "val");
+            r->test = number_member (o, "test");
+            r->dendrites = (int) json_object_get_int_member_with_default (o, "dendrites", 0);
+            r->epoch = (int) json_object_get_int_member_with_default (o, "epoch", 0);
+        }
+        g_ptr_array_add (runs, r);
+    }
+    g_task_return_pointer (task, runs, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static int recent_cmp (gconstpointer a, gconstpointer b)
+{
+    const RecentRun *x = *(RecentRun **) a, *y = *(RecentRun **) b;
+    return x->mtime < y->mtime ? 1 : x->mtime > y->mtime ? -1 : 0;
+}
+
+static void on_pin (GtkButton *b, DnResultsPage *self)
+{
+    GSettings *settings = dn_settings ();
+    if (settings != NULL)
+        g_settings_set_string (settings, "baseline-run",
+                               g_object_get_data (G_OBJECT (b), "dn-dir"));
+    load_baseline (self);
+}
+
+static void scan_done (GObject *src, GAsyncResult *res, gpointer data)
+{
+    if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (res))))
+        return;
+    DnResultsPage *self = DN_RESULTS_PAGE (data);
+    g_autoptr (GPtrArray) runs = g_task_propagate_pointer (G_TASK (res), NULL);
+    clear_list (self->recent_list);
+    self->n_recent = runs != NULL ? runs->len : 0;
+    if (runs == NULL || runs->len == 0) {
+        g_autofree char *folder =
+            dn_application_get_output_folder (DN_APPLICATION (g_application_get_default ()));
+        g_autofree char *sub = g_strdup_printf (_ ("Runs are written to %s"), folder);
+        gtk_list_box_append (self->recent_list, info_row (_ ("No runs yet"), sub));
+        return;
+    }
+    g_ptr_array_sort (runs, recent_cmp);
+    for (guint i = 0; i < MIN (runs->len, 20); i++) {
+        RecentRun *r = runs->pdata[i];
+        g_autoptr (GDateTime) when = g_date_time_new_from_unix_local (r->mtime);
+        g_autofree char *date = g_date_time_format (when, "%x %X");
+        g_autofree char *sub =
+            isfinite (r->val)
+                ? g_strdup_printf (ngettext ("%s · best validation %.2f %% · test %.2f %% · %d "
+                                             "dendrite set",
+                                             "%s · best validation %.2f %% · test %.2f %% · %d "
+                                             "dendrite sets",
+                                             r->dendrites),
+                                   date, r->val, isfinite (r->test) ? r->test : NAN, r->dendrites)
+                : g_strdup_printf (_ ("%s · no best model yet"), date);
+        GtkWidget *row = info_row (r->name, sub);
+        GtkWidget *open = gtk_button_new_with_label (_ ("Open"));
+        gtk_widget_set_valign (open, GTK_ALIGN_CENTER);
+        gtk_actionable_set_action_name (GTK_ACTIONABLE (open), "win.open-run");
+        gtk_actionable_set_action_target_value (GTK_ACTIONABLE (open),
+                                                g_variant_new_string (r->dir));
+        g_autofree char *open_label = g_strdup_printf (_ ("Open run %s"), r->name);
+        gtk_accessible_update_property (GTK_ACCESSIBLE (open), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                        open_label, -1);
+        GtkWidget *pin = gtk_button_new_with_label (_ ("Pin as Baseline"));
+        gtk_widget_set_valign (pin, GTK_ALIGN_CENTER);
+        g_object_set_data_full (G_OBJECT (pin), "dn-dir", g_strdup (r->dir), g_free);
+        g_signal_connect (pin, "clicked", G_CALLBACK (on_pin), self);
+        adw_action_row_add_suffix (ADW_ACTION_ROW (row), pin);
+        adw_action_row_add_suffix (ADW_ACTION_ROW (row), open);
+        gtk_list_box_append (self->recent_list, row);
+    }
+}
+
+static void scan (DnResultsPage *self)
+{
+    if (self->scanning != NULL)
+        g_cancellable_cancel (self->scanning);
+    g_clear_object (&self->scanning);
+    self->scanning = g_cancellable_new ();
+    GApplication *app = g_application_get_default ();
+    char *folder =
+        dn_application_get_output_folder (DN_IS_APPLICATION (app) ? DN_APPLICATION (app) : NULL);
+    GTask *task = g_task_new (NULL, self->scanning, scan_done, self);
+    g_task_set_task_data (task, folder, g_free);
+    g_task_run_in_thread (task, scan_thread);
+    g_object_unref (task);
+}
+
+/* ---- public ---- */
+
+void dn_results_page_set_document (DnResultsPage *self, DnDocument *doc)
+{
+    g_set_object (&self->document, doc);
+    g_clear_pointer (&self->shown, dn_run_snapshot_unref);
+    load_baseline (self);
+    scan (self);
+}
+
+void dn_results_page_add_run (DnResultsPage *self, DnRunSnapshot *snap)
+{
+    if (snap != NULL && dn_run_snapshot_get_tracker (snap) != NULL) {
+        g_clear_pointer (&self->shown, dn_run_snapshot_unref);
+        self->shown = dn_run_snapshot_ref (snap);
+    }
+    show_architectures (self);
+    scan (self);
+}
+
+char *dn_results_page_get_summary (DnResultsPage *self)
+{
+    const DnTracker *t = dn_run_snapshot_get_tracker (self->shown);
+    int n = 0;
+    g_autofree DnTrackerArchScore *rows = t != NULL ? dn_tracker_best_scores (t, &n) : NULL;
+    if (n > 0)
+        return g_strdup_printf (ngettext ("%d architecture", "%d architectures", n), n);
+    if (self->n_recent > 0)
+        return g_strdup_printf (ngettext ("%u recent run", "%u recent runs", self->n_recent),
+                                self->n_recent);
+    return g_strdup (_ ("no runs yet"));
+}
+
+static void dn_results_page_dispose (GObject *object)
+{
+    DnResultsPage *self = DN_RESULTS_PAGE (object);
+    if (self->scanning != NULL)
+        g_cancellable_cancel (self->scanning);
+    g_clear_object (&self->scanning);
+    g_clear_object (&self->document);
+    g_clear_pointer (&self->shown, dn_run_snapshot_unref);
+    gtk_widget_dispose_template (GTK_WIDGET (self), DN_TYPE_RESULTS_PAGE);
+    G_OBJECT_CLASS (dn_results_page_parent_class)->dispose (object);
+}
+
+static void dn_results_page_finalize (GObject *object)
+{
+    g_free (DN_RESULTS_PAGE (object)->baseline_name);
+    G_OBJECT_CLASS (dn_results_page_parent_class)->finalize (object);
+}
+
+static void dn_results_page_class_init (DnResultsPageClass *klass)
+{
+    GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+    G_OBJECT_CLASS (klass)->dispose = dn_results_page_dispose;
+    G_OBJECT_CLASS (klass)->finalize = dn_results_page_finalize;
+    gtk_widget_class_set_template_from_resource (widget_class,
+                                                 "/org/dendrite/Studio/dn-results-page.ui");
+    gtk_widget_class_bind_template_child (widget_class, DnResultsPage, arch_group);
+    gtk_widget_class_bind_template_child (widget_class, DnResultsPage, export_button);
+    gtk_widget_class_bind_template_child (widget_class, DnResultsPage, arch_list);
+    gtk_widget_class_bind_template_child (widget_class, DnResultsPage, baseline_row);
+    gtk_widget_class_bind_template_child (widget_class, DnResultsPage, unpin_button);
+    gtk_widget_class_bind_template_child (widget_class, DnResultsPage, refresh_button);
+    gtk_widget_class_bind_template_child (widget_class, DnResultsPage, recent_list);
+}
+
+static void dn_results_page_init (DnResultsPage *self)
+{
+    gtk_widget_init_template (GTK_WIDGET (self));
+    self->baseline_test = NAN;
+    g_signal_connect (self->unpin_button, "clicked", G_CALLBACK (on_unpin), self);
+    g_signal_connect_swapped (self->refresh_button, "clicked", G_CALLBACK (scan), self);
+    /* the export menu: the same entries as the main menu's */
+    g_autoptr (GMenu) menu = g_menu_new ();
+    static const struct {
+        const char *label, *target;
+    } items[] = {
+        {N_ ("Everything"), NULL},
+        {N_ ("CSV Set (Perforated AI Files)"), "csv"},
+        {N_ ("Tidy CSV (One Row per Epoch)"), "tidy"},
+        {N_ ("All Four Charts as PNG"), "picture-png"},
+        {N_ ("All Four Charts as SVG"), "picture-svg"},
+        {N_ ("All Four Charts as PDF"), "picture-pdf"},
+        {N_ ("Best Model"), "best-model"},
+        {N_ ("Clean Final Model"), "clean-model"},
+        {N_ ("Experiment File"), "experiment"},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (items); i++) {
+        g_autoptr (GMenuItem) item = g_menu_item_new (_ (items[i].label), NULL);
+        if (items[i].target == NULL)
+            g_menu_item_set_detailed_action (item, "win.export-all");
+        else
+            g_menu_item_set_action_and_target_value (item, "win.export",
+                                                     g_variant_new_string (items[i].target));
+        g_menu_append_item (menu, item);
+    }
+    gtk_menu_button_set_menu_model (self->export_button, G_MENU_MODEL (menu));
+    show_architectures (self);
+    show_baseline (self);
+}

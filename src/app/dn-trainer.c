@@ -1,0 +1,474 @@
+/* dn-trainer.c: the worker thread, its observer and the coalesced hand-over. */
+#include "dn-trainer.h"
+
+#include "dn-error.h"
+#include "dn-run-writer.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct _DnTrainer {
+    GObject parent_instance;
+
+    /* shared with the worker, under lock */
+    GMutex lock;
+    DnRunSnapshot *pending; /* mutable while under construction; never handed out */
+    GSource *source;        /* the one delivery source, or NULL */
+    gint64 last_delivery;
+    gint64 interval;
+
+    /* main thread */
+    DnRunSnapshot *snapshot;
+    gboolean running;
+    guint n_deliveries;
+    guint64 serial;
+    gint cancel; /* raised by Stop, polled by the run between batches */
+};
+
+G_DEFINE_FINAL_TYPE (DnTrainer, dn_trainer, G_TYPE_OBJECT)
+
+enum { SIGNAL_PROGRESS, SIGNAL_FINISHED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+enum { PROP_0, PROP_RUNNING, N_PROPS };
+static GParamSpec *props[N_PROPS];
+
+typedef struct {
+    DnTrainer *trainer; /* a reference */
+    DnExperiment *exp;
+    DnRunOptions opts;
+    char *out_dir, *device, *resume_dir;
+    DnRunWriter *writer;
+    DnTracker *recorder; /* runs without dendrites: a tracker that only records, for the charts */
+    GError *write_error;
+} Job;
+
+static void job_free (gpointer p)
+{
+    Job *job = p;
+    g_object_unref (job->trainer);
+    dn_experiment_free (job->exp);
+    g_free (job->out_dir);
+    g_free (job->device);
+    g_free (job->resume_dir);
+    if (job->writer != NULL)
+        g_clear_error (&(GError *){dn_run_writer_free (job->writer)});
+    dn_tracker_free (job->recorder);
+    g_clear_error (&job->write_error);
+    g_free (job);
+}
+
+void dn_trainer_options_clear (DnTrainerOptions *opts)
+{
+    g_clear_pointer (&opts->out_dir, g_free);
+    g_clear_pointer (&opts->device, g_free);
+    g_clear_pointer (&opts->resume_dir, g_free);
+}
+
+static void dn_trainer_finalize (GObject *object)
+{
+    DnTrainer *self = DN_TRAINER (object);
+    g_mutex_clear (&self->lock);
+    dn_run_snapshot_unref (self->pending);
+    dn_run_snapshot_unref (self->snapshot);
+    G_OBJECT_CLASS (dn_trainer_parent_class)->finalize (object);
+}
+
+static void dn_trainer_get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
+{
+    DnTrainer *self = DN_TRAINER (object);
+    switch (id) {
+    case PROP_RUNNING:
+        g_value_set_boolean (value, self->running);
+        break;
+    default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec);
+    }
+}
+
+static void dn_trainer_class_init (DnTrainerClass *klass)
+{
+    GObjectClass *object_class = G_OBJECT_CLASS (klass);
+    object_class->finalize = dn_trainer_finalize;
+    object_class->get_property = dn_trainer_get_property;
+    props[PROP_RUNNING] = g_param_spec_boolean ("running", NULL, NULL, FALSE,
+                                                G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+    g_object_class_install_properties (object_class, N_PROPS, props);
+    /* progress (DnRunSnapshot *snapshot): at most every 100 ms, on the main thread */
+    signals[SIGNAL_PROGRESS] =
+        g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 1, DN_TYPE_RUN_SNAPSHOT | G_SIGNAL_TYPE_STATIC_SCOPE);
+    /* finished (DnRunSnapshot *snapshot): the run ended (finished, stopped or failed) */
+    signals[SIGNAL_FINISHED] =
+        g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 1, DN_TYPE_RUN_SNAPSHOT | G_SIGNAL_TYPE_STATIC_SCOPE);
+}
+
+static void dn_trainer_init (DnTrainer *self)
+{
+    g_mutex_init (&self->lock);
+    self->interval = 100 * G_TIME_SPAN_MILLISECOND;
+    self->snapshot = dn_run_snapshot_new ();
+}
+
+DnTrainer *dn_trainer_new (void)
+{
+    return g_object_new (DN_TYPE_TRAINER, NULL);
+}
+
+gboolean dn_trainer_is_running (DnTrainer *self)
+{
+    return self->running;
+}
+
+DnRunSnapshot *dn_trainer_get_snapshot (DnTrainer *self)
+{
+    return self->snapshot;
+}
+
+guint dn_trainer_get_n_deliveries (DnTrainer *self)
+{
+    return self->n_deliveries;
+}
+
+void dn_trainer_set_interval (DnTrainer *self, gint64 usec)
+{
+    g_mutex_lock (&self->lock);
+    self->interval = MAX (usec, 0);
+    g_mutex_unlock (&self->lock);
+}
+
+/* ---- main thread: turning the pending state into a snapshot ---- */
+
+static DnRunSnapshot *copy_pending_locked (DnTrainer *self)
+{
+    const DnRunSnapshot *p = self->pending;
+    DnRunSnapshot *s = dn_run_snapshot_new ();
+    GPtrArray *log = s->log;
+    *s = *p;
+    s->log = log;
+    for (guint i = 0; i < p->log->len; i++)
+        g_ptr_array_add (s->log, g_strdup (p->log->pdata[i]));
+    s->status = g_strdup (p->status);
+    s->run_dir = g_strdup (p->run_dir);
+    s->device = g_strdup (p->device);
+    s->model_path = g_strdup (p->model_path);
+    s->summary = g_strdup (p->summary);
+    s->error = g_strdup (p->error);
+    s->shared = dn_shared_tracker_ref (p->shared);
+    s->serial = ++self->serial;
+    return s;
+}
+
+static void deliver (DnTrainer *self)
+{
+    g_mutex_lock (&self->lock);
+    if (self->source != NULL) {
+        g_source_destroy (self->source);
+        g_source_unref (self->source);
+        self->source = NULL;
+    }
+    self->last_delivery = g_get_monotonic_time ();
+    DnRunSnapshot *s = copy_pending_locked (self);
+    g_mutex_unlock (&self->lock);
+    dn_run_snapshot_unref (self->snapshot);
+    self->snapshot = s;
+    self->n_deliveries++;
+    g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, s);
+}
+
+static gboolean deliver_cb (gpointer data)
+{
+    deliver (DN_TRAINER (data));
+    return G_SOURCE_REMOVE;
+}
+
+/* Called with the lock held: one source at a time, no closer than the interval. */
+static void schedule_locked (DnTrainer *self)
+{
+    if (self->source != NULL)
+        return;
+    gint64 wait = self->last_delivery + self->interval - g_get_monotonic_time ();
+    GSource *src =
+        wait > 1000 ? g_timeout_source_new ((guint) (wait / 1000)) : g_idle_source_new ();
+    g_source_set_priority (src, G_PRIORITY_DEFAULT);
+    g_source_set_callback (src, deliver_cb, g_object_ref (self), g_object_unref);
+    g_source_set_static_name (src, "[dendrite] run snapshot");
+    self->source = src;
+    g_source_attach (src, NULL);
+}
+
+/* ---- the worker's observer ---- */
+
+static void set_str (char **field, const char *value)
+{
+    if (g_strcmp0 (*field, value) == 0)
+        return;
+    g_free (*field);
+    *field = g_strdup (value);
+}
+
+static char *plain_status (const DnEvent *ev)
+{
+    if (ev->kind == DN_EVENT_START)
+        return g_strdup (_ ("Training without dendrites"));
+    return g_strdup_printf (_ ("Training without dendrites · epoch %d of %d"), ev->epoch,
+                            ev->epochs);
+}
+
+static void record_plain_epoch (Job *job, const DnEvent *ev)
+{
+    if (job->recorder == NULL || dn_tracker_is_complete (job->recorder))
+        return;
+    double extra[1] = {ev->train_acc};
+    DnTrackerScores sc = {0};
+    sc.val = isnan (ev->val_acc) ? ev->test_acc : ev->val_acc;
+    sc.test = ev->test_acc;
+    sc.extra = extra;
+    sc.n_extra = 1;
+    sc.seconds = ev->seconds;
+    sc.params = ev->params;
+    DnTrackerAction action;
+    if (!isfinite (sc.val) || !dn_tracker_add_score (job->recorder, &sc, &action, NULL))
+        g_clear_pointer (&job->recorder, dn_tracker_free); /* stop recording rather than lie */
+}
+
+static void on_event (const DnEvent *ev, gpointer user_data)
+{
+    Job *job = user_data;
+    DnTrainer *self = job->trainer;
+    if (job->writer != NULL)
+        dn_run_writer_event (job->writer, ev);
+
+    /* the history to chart: the run's tracker, or the recorder of a plain run */
+    const DnTracker *t = ev->tracker;
+    if (t == NULL && ev->kind == DN_EVENT_EPOCH)
+        record_plain_epoch (job, ev);
+    if (t == NULL && ev->kind == DN_EVENT_EPOCH)
+        t = job->recorder;
+    DnSharedTracker *fresh = NULL;
+    if (t != NULL && ev->kind != DN_EVENT_BATCH && ev->kind != DN_EVENT_LOG) {
+        g_autofree char *text = dn_tracker_state_to_string (t);
+        DnTracker *copy = dn_tracker_state_from_string (text, NULL);
+        if (copy != NULL)
+            fresh = dn_shared_tracker_new (copy);
+    }
+
+    g_mutex_lock (&self->lock);
+    DnRunSnapshot *p = self->pending;
+    if (fresh != NULL) {
+        dn_shared_tracker_unref (p->shared);
+        p->shared = fresh;
+    }
+    p->dendritic = ev->tracker != NULL || p->dendritic;
+    if (ev->tracker != NULL)
+        p->dendrites = ev->dendrites;
+    if (p->state == DN_RUN_STOPPING) {
+        /* keep saying so until the run has stopped */
+    } else if (ev->status != NULL) {
+        g_autofree char *cap = g_strdup (ev->status);
+        cap[0] = g_ascii_toupper (cap[0]);
+        set_str (&p->status, cap);
+    } else if (!p->dendritic && ev->kind != DN_EVENT_BATCH && ev->kind != DN_EVENT_LOG) {
+        g_free (p->status);
+        p->status = plain_status (ev);
+    }
+    switch (ev->kind) {
+    case DN_EVENT_START:
+        p->state = DN_RUN_TRAINING;
+        p->epoch = ev->epoch;
+        p->epochs = ev->epochs;
+        p->n_batches = ev->n_batches;
+        p->params = ev->params;
+        p->train_samples = ev->train_samples;
+        p->val_samples = ev->val_samples;
+        p->test_samples = ev->test_samples;
+        p->best_val = ev->best_val;
+        p->test_at_best = ev->test_at_best_val;
+        p->best_epoch = ev->best_epoch;
+        set_str (&p->run_dir, ev->run_dir);
+        set_str (&p->device, ev->device);
+        break;
+    case DN_EVENT_BATCH:
+        p->batch = ev->batch;
+        p->n_batches = ev->n_batches;
+        p->samples_per_s = ev->samples_per_s;
+        p->eta_epoch = ev->eta_seconds;
+        p->loss = ev->loss;
+        p->train_acc = ev->train_acc;
+        p->lr = ev->lr;
+        break;
+    case DN_EVENT_EPOCH:
+        p->epoch = ev->epoch;
+        p->epochs = ev->epochs;
+        p->batch = 0;
+        p->eta_epoch = 0;
+        p->eta_run = ev->eta_seconds;
+        p->last_epoch_seconds = ev->seconds;
+        p->loss = ev->loss;
+        p->train_acc = ev->train_acc;
+        p->val_acc = ev->val_acc;
+        p->test_acc = ev->test_acc;
+        p->lr = ev->lr;
+        p->best_val = ev->best_val;
+        p->test_at_best = ev->test_at_best_val;
+        p->best_epoch = ev->best_epoch;
+        p->params = ev->params;
+        break;
+    case DN_EVENT_DECISION:
+        if (ev->message != NULL)
+            g_ptr_array_add (p->log, g_strdup_printf (_ ("Epoch %d · %s"), ev->epoch, ev->message));
+        p->dendrites = ev->dendrites;
+        break;
+    case DN_EVENT_LOG:
+        if (ev->message != NULL)
+            g_ptr_array_add (p->log, g_strdup (ev->message));
+        break;
+    case DN_EVENT_DONE:
+        p->epoch = ev->epoch;
+        p->best_val = ev->best_val;
+        p->test_at_best = ev->test_at_best_val;
+        p->best_epoch = ev->best_epoch;
+        p->params = ev->params;
+        p->eta_run = 0;
+        p->eta_epoch = 0;
+        set_str (&p->summary, ev->message);
+        set_str (&p->model_path, ev->model_path);
+        set_str (&p->run_dir, ev->run_dir);
+        break;
+    case DN_EVENT_SNAPSHOT:
+        break;
+    }
+    if (p->state == DN_RUN_PREPARING)
+        p->state = DN_RUN_TRAINING;
+    schedule_locked (self);
+    g_mutex_unlock (&self->lock);
+}
+
+static void run_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+    Job *job = data;
+    /* Training takes every core; the window must still get them the moment it
+     * needs them. Linux applies nice per thread, and the engine's worker pool
+     * is started from this thread, so its workers inherit the lower priority. */
+    if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 10) != 0)
+        g_debug ("could not lower the training thread's priority: %s", g_strerror (errno));
+    DnObserver obs = {.event = on_event, .user_data = job, .cancel = &job->trainer->cancel};
+    DnRunResult result = {0};
+    GError *error = NULL;
+    gboolean ok = job->resume_dir != NULL
+                      ? dn_experiment_resume (job->resume_dir, &job->opts, &obs, &result, &error)
+                      : dn_experiment_run (job->exp, &job->opts, &obs, &result, &error);
+    job->write_error = dn_run_writer_free (job->writer);
+    job->writer = NULL;
+    dn_run_result_clear (&result);
+    if (!ok)
+        g_task_return_error (task, error);
+    else
+        g_task_return_boolean (task, TRUE);
+}
+
+static void run_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+    DnTrainer *self = DN_TRAINER (source);
+    Job *job = g_task_get_task_data (G_TASK (res));
+    GError *error = NULL;
+    gboolean ok = g_task_propagate_boolean (G_TASK (res), &error);
+    g_mutex_lock (&self->lock);
+    DnRunSnapshot *p = self->pending;
+    if (!ok) {
+        p->state = DN_RUN_FAILED;
+        set_str (&p->error, error->message);
+        g_ptr_array_add (p->log, g_strdup (error->message));
+    } else {
+        p->state = g_atomic_int_get (&self->cancel) ? DN_RUN_STOPPED : DN_RUN_FINISHED;
+        if (job->write_error != NULL) {
+            g_ptr_array_add (p->log,
+                             g_strdup_printf (_ ("Some files of the run folder could not be "
+                                                 "written: %s"),
+                                              job->write_error->message));
+        }
+    }
+    g_mutex_unlock (&self->lock);
+    g_clear_error (&error);
+    self->running = FALSE;
+    deliver (self);
+    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_RUNNING]);
+    g_signal_emit (self, signals[SIGNAL_FINISHED], 0, self->snapshot);
+}
+
+gboolean dn_trainer_start (DnTrainer *self, DnExperiment *exp, const DnTrainerOptions *opts,
+                           GError **error)
+{
+    if (self->running) {
+        dn_experiment_free (exp);
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, _ ("A run is already going on"));
+        return FALSE;
+    }
+    Job *job = g_new0 (Job, 1);
+    job->trainer = g_object_ref (self);
+    job->exp = exp;
+    job->out_dir = g_strdup (opts->out_dir);
+    job->device = g_strdup (opts->device);
+    job->resume_dir = g_strdup (opts->resume_dir);
+    job->opts.out_dir = job->resume_dir == NULL ? job->out_dir : NULL;
+    job->opts.device = job->device;
+    job->opts.threads = opts->threads;
+    job->opts.batch_every = 5;
+    job->opts.resume_dir = job->resume_dir;
+    job->writer = dn_run_writer_new ();
+    if (exp != NULL && !exp->dendrites) {
+        /* a run without dendrites has no tracker; one that never switches records
+         * its scores, times and rates so the same charts can show it */
+        DnTrackerConfig cfg;
+        dn_tracker_config_defaults (&cfg);
+        cfg.switch_mode = DN_TRACKER_SWITCH_NEVER;
+        cfg.find_best_lr = FALSE;
+        cfg.test_saves = FALSE;
+        job->recorder = dn_tracker_new (&cfg, &exp->sched, exp->optim.lr, NULL);
+        if (job->recorder != NULL) {
+            const char *names[] = {"Train"};
+            dn_tracker_set_extra_names (job->recorder, names, 1, NULL);
+            dn_tracker_set_score_unit (job->recorder, "%");
+        }
+    }
+
+    g_mutex_lock (&self->lock);
+    dn_run_snapshot_unref (self->pending);
+    self->pending = dn_run_snapshot_new ();
+    self->pending->state = DN_RUN_PREPARING;
+    self->pending->dendritic = exp != NULL ? exp->dendrites : TRUE;
+    self->pending->status =
+        g_strdup (job->resume_dir != NULL ? _ ("Resuming the run…") : _ ("Loading the data…"));
+    self->last_delivery = 0;
+    g_mutex_unlock (&self->lock);
+    g_atomic_int_set (&self->cancel, 0);
+    self->running = TRUE;
+    self->serial = 0;
+    deliver (self);
+    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_RUNNING]);
+
+    GTask *task = g_task_new (self, NULL, run_done, NULL);
+    g_task_set_task_data (task, job, job_free);
+    g_task_set_name (task, "[dendrite] training");
+    g_task_run_in_thread (task, run_thread);
+    g_object_unref (task);
+    return TRUE;
+}
+
+void dn_trainer_stop (DnTrainer *self)
+{
+    if (!self->running)
+        return;
+    g_atomic_int_set (&self->cancel, 1);
+    g_mutex_lock (&self->lock);
+    if (self->pending->state == DN_RUN_TRAINING || self->pending->state == DN_RUN_PREPARING) {
+        self->pending->state = DN_RUN_STOPPING;
+        set_str (&self->pending->status, _ ("Stopping after this batch…"));
+    }
+    schedule_locked (self);
+    g_mutex_unlock (&self->lock);
+}

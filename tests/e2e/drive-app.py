@@ -1,0 +1,195 @@
+#!/usr/bin/python3
+"""End-to-end test: drive Dendrite Studio the way a person does, through the
+accessibility tree, and check what lands on disk.
+
+Choose the MNIST CNN template and the bundled MNIST sample, turn dendrites on
+with patience 1 and at most 2 dendrite sets, start, wait until the scores
+chart shows a dendrite set and the status line reports it, let the run
+complete, export the CSV set and the picture, and check the files. A
+screenshot of every page goes to $DN_SCREENSHOT_DIR.
+
+Run by tests/gui/run-e2e.sh inside Xvfb + a D-Bus session + the AT-SPI bus.
+"""
+import csv
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from atspi_util import (Timeout, click, find, find_app, labels, nodes, press, screenshot,  # noqa
+                        wait_label)
+
+SHOTS = os.environ.get("DN_SCREENSHOT_DIR", ".")
+EXPORT = os.environ["DN_EXPORT_DIR"]
+RUNS = os.environ["DN_RUNS_DIR"]
+EPOCHS = int(os.environ.get("DN_E2E_EPOCHS", "10"))
+PAGES = ["network", "dendrites", "data", "training", "results"]
+
+
+T0 = time.time()
+
+
+def log(*a):
+    print(f"# {time.time() - T0:7.1f}s", *a, flush=True)
+
+
+def show_page(app, name):
+    nav = find(app, role="list", name="Pages")
+    nav.querySelection().selectChild(PAGES.index(name))
+    time.sleep(1.0)  # the crossfade
+
+
+def shot(name):
+    path = os.path.join(SHOTS, name + ".png")
+    screenshot(path)
+    log("screenshot", path)
+
+
+def set_value(app, name, value, visible=True):
+    spin = find(app, role="spin button", prefix=name, visible=visible)
+    spin.queryValue().currentValue = float(value)
+    time.sleep(0.3)
+    got = spin.queryValue().currentValue
+    if abs(got - value) > 1e-9:
+        raise AssertionError(f"{name}: set {value}, reads {got}")
+
+
+def set_switch(app, name, on):
+    sw = find(app, role="check box", prefix=name)
+    if sw.getState().contains(__import__("pyatspi").STATE_CHECKED) != on:
+        click(sw)
+        time.sleep(0.3)
+
+
+def chart_description(app, title):
+    node = find(app, role="image", name=title)
+    return node.description or ""
+
+
+def main():
+    app = find_app("dendrite-studio")
+    log("app found")
+    frame = find(app, role="frame")
+    shot("empty")
+
+    # 1. the MNIST CNN template
+    press(app, prefix="Create from template MNIST CNN")
+    wait_label(app, lambda t: t == "conv1", what="the layer conv1")
+    wait_label(app, lambda t: "fc2" == t, what="the layer fc2")
+
+    # 2. data: the bundled MNIST sample, previewed
+    show_page(app, "data")
+    wait_label(app, lambda t: "training images" in t, what="the data preview")
+    shot("data")
+
+    # 3. dendrites on: patience 1, at most 2 sets, no retries, no LR sweep
+    show_page(app, "dendrites")
+    set_switch(app, "Grow Dendrites", True)
+    set_value(app, "Patience", 1)
+    set_value(app, "Most Dendrite Sets", 2)
+    set_value(app, "Retries per Set", 0)
+    set_switch(app, "Sweep the Starting Rate", False)
+    shot("dendrites")
+
+    show_page(app, "network")
+    wait_label(app, lambda t: "layers get dendrites" in t, what="the dendrite count")
+    shot("network")
+
+    # 4. train
+    show_page(app, "training")
+    set_value(app, "Epochs", EPOCHS, visible=False)  # inside the folded "Run Settings" row
+    # the nodes to watch, found once: walking the whole tree costs seconds
+    chart = find(app, role="image", name="Scores")
+    title = find(app, role="label", name="Not started")
+    press(app, name="Start")
+    log("started")
+    status = find(app, role="label", timeout=60,
+                  match=lambda t: t.startswith(("Loading the data", "Neuron phase")))
+
+    # 5. a switch: the chart says a dendrite set was added, the status line says it too
+    end = time.time() + 1800
+    last = ""
+    while True:
+        desc = chart.description or ""
+        if title.name != last:
+            last = title.name
+            log(last, "|", status.name)
+        if "dendrite set" in desc and "added" in desc:
+            break
+        if title.name.startswith("Finished") or title.name.startswith("Failed"):
+            raise AssertionError("the run ended without a switch: " + desc)
+        if time.time() > end:
+            raise Timeout("no switch within 30 minutes: " + desc)
+        time.sleep(1)
+    log("scores chart:", desc)
+    end = time.time() + 120
+    while not ("1 dendrite set" in status.name or "2 dendrite sets" in status.name):
+        if time.time() > end:
+            raise Timeout("the status line does not report the dendrite set: " + status.name)
+        time.sleep(0.5)
+    log("status line:", status.name)
+    shot("training-switch")
+
+    # 6. let it complete
+    end = time.time() + 3600
+    while not title.name.startswith("Finished after"):
+        if title.name.startswith("Failed") or title.name.startswith("Stopped"):
+            raise AssertionError("the run ended badly: " + title.name)
+        if time.time() > end:
+            raise Timeout("the run did not finish within an hour")
+        if title.name != last:
+            last = title.name
+            log(last, "|", status.name)
+        time.sleep(1)
+    log("finished:", title.name, "|", status.name)
+    time.sleep(1)
+    shot("training")
+    decisions = [t for t in labels(app) if "dendrite set" in t and "Epoch" in t]
+    assert decisions, "the decisions log is empty"
+    log("decisions:", decisions[0][:200])
+
+    # 7. export the CSV set and the picture through the Results page's menu
+    show_page(app, "results")
+    wait_label(app, lambda t: "dendrite set" in t and "parameters" in t, what="the architectures")
+    shot("results")
+    for item in ("CSV Set (Perforated AI Files)", "All Four Charts as PNG"):
+        menu = find(app, role="toggle button", name="Export")
+        click(menu)
+        time.sleep(0.8)
+        entry = find(app, name=item)
+        click(entry)
+        time.sleep(1.5)
+
+    # 8. the files
+    out = os.path.join(EXPORT, "mnist-cnn")
+    expected = ["mnist-cnnScores.csv", "mnist-cnnTimes.csv", "mnist-cnnlearningRate.csv",
+                "mnist-cnnswitchEpochs.csv", "mnist-cnnparamCounts.csv",
+                "mnist-cnnbest_test_scores.csv", "mnist-cnn.png"]
+    for name in expected:
+        path = os.path.join(out, name)
+        assert os.path.getsize(path) > 0, path
+    with open(os.path.join(out, "mnist-cnnbest_test_scores.csv")) as f:
+        rows = list(csv.reader(f))
+    assert len(rows) >= 3, rows  # a header and at least two architectures
+    with open(os.path.join(out, "mnist-cnn.png"), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    run_dir = os.path.join(RUNS, "mnist-cnn")
+    for name in ("best_model.safetensors", "final_clean_pai.safetensors", "latest.safetensors",
+                 "experiment.json", "run.log", "mnist-cnn.png"):
+        assert os.path.exists(os.path.join(run_dir, name)), name
+    log("files checked in", out, "and", run_dir)
+    print("ok 1 - /gui/e2e/mnist-cnn-dendrites")
+    print("1..1")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as e:  # a failure is a TAP line, and the screen is kept
+        try:
+            shot("failure")
+        except Exception:
+            pass
+        print(f"not ok 1 - /gui/e2e/mnist-cnn-dendrites # {type(e).__name__}: {e}")
+        print("1..1")
+        sys.exit(1)

@@ -1,0 +1,579 @@
+/* test-app.c: Dendrite Studio's widgets and models, in a real display (Xvfb).
+ *
+ * The layer editor's shapes and counts (the engine's), errors on the layer
+ * that breaks, the settings pages writing exactly what the experiment file
+ * reads back, the chart widget drawing a recorded history, the trainer's
+ * coalesced snapshots, exports, and importing a model with dendrites.
+ */
+#include "dn-chart-widget.h"
+#include "dn-data-page.h"
+#include "dn-dendrites-page.h"
+#include "dn-document.h"
+#include "dn-error.h"
+#include "dn-export.h"
+#include "dn-model.h"
+#include "dn-network-page.h"
+#include "dn-results-page.h"
+#include "dn-test-util.h"
+#include "dn-trainer.h"
+#include "dn-training-page.h"
+
+#include <adwaita.h>
+#include <math.h>
+#include <string.h>
+
+static DnDocument *load_template (const char *name)
+{
+    g_autofree char *rel = g_strdup_printf ("examples/%s.json", name);
+    g_autofree char *path = dn_test_data_path (rel);
+    GError *error = NULL;
+    DnExperiment *exp = dn_experiment_load (path, &error);
+    g_assert_no_error (error);
+    return dn_document_new (exp, NULL);
+}
+
+static void spin_until (gboolean (*done) (gpointer), gpointer data, double seconds)
+{
+    gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+    while (!done (data) && g_get_monotonic_time () < end)
+        g_main_context_iteration (NULL, FALSE);
+}
+
+static gboolean never (gpointer data)
+{
+    return FALSE;
+}
+
+static void pump (double seconds)
+{
+    spin_until (never, NULL, seconds);
+}
+
+/* ---- the network analysis behind the layer editor ---- */
+
+static void test_network_info_cnn (void)
+{
+    g_autoptr (DnDocument) doc = load_template ("mnist-cnn");
+    const DnNetworkInfo *info = dn_document_get_network_info (doc);
+    g_assert_true (info->ok);
+    g_assert_cmpuint (info->layers->len, ==, 11);
+    g_assert_cmpint (info->total_params, ==, 1199882);
+    g_assert_cmpstr (info->input, ==, "1×28×28");
+    static const struct {
+        const char *name, *output;
+        int64_t params;
+    } want[] = {{"conv1", "32×26×26", 320}, {"relu1", "32×26×26", 0}, {"conv2", "64×24×24", 18496},
+                {"pool", "64×12×12", 0},    {"flatten", "9216", 0},   {"fc1", "128", 1179776},
+                {"fc2", "10", 1290}};
+    for (guint k = 0; k < G_N_ELEMENTS (want); k++) {
+        gboolean seen = FALSE;
+        for (guint i = 0; i < info->layers->len; i++) {
+            DnLayerInfo *l = g_ptr_array_index (info->layers, i);
+            if (!g_str_equal (l->name, want[k].name))
+                continue;
+            g_assert_cmpstr (l->output, ==, want[k].output);
+            g_assert_cmpint (l->params, ==, want[k].params);
+            g_assert_null (l->error);
+            seen = TRUE;
+        }
+        g_assert_true (seen);
+    }
+}
+
+static void test_network_info_error_layer (void)
+{
+    g_autoptr (DnDocument) doc = load_template ("mnist-cnn");
+    /* without flatten, fc1 gets (64, 12, 12): the error belongs to fc1, not later */
+    guint flatten = 6;
+    g_assert_cmpstr (json_object_get_string_member (dn_document_get_layer (doc, flatten), "name"),
+                     ==, "flatten");
+    dn_document_remove_layer (doc, flatten);
+    const DnNetworkInfo *info = dn_document_get_network_info (doc);
+    g_assert_false (info->ok);
+    g_assert_cmpint (info->error_layer, ==, 6);
+    DnLayerInfo *fc1 = g_ptr_array_index (info->layers, 6);
+    g_assert_cmpstr (fc1->name, ==, "fc1");
+    g_assert_nonnull (fc1->error);
+    g_assert_nonnull (strstr (fc1->error, "fc1"));
+    /* layers before it keep their shapes, layers after it have none */
+    DnLayerInfo *pool = g_ptr_array_index (info->layers, 4);
+    g_assert_cmpstr (pool->output, ==, "64×12×12");
+    DnLayerInfo *fc2 = g_ptr_array_index (info->layers, 9);
+    g_assert_null (fc2->output);
+    g_assert_null (fc2->error);
+    /* putting it back fixes it */
+    guint pos = dn_document_insert_layer (doc, 6, "flatten");
+    g_assert_cmpuint (pos, ==, 6);
+    g_assert_true (dn_document_get_network_info (doc)->ok);
+    g_assert_cmpint (dn_document_get_network_info (doc)->total_params, ==, 1199882);
+}
+
+static void test_network_page_rows (void)
+{
+    g_autoptr (DnDocument) doc = load_template ("mnist-cnn");
+    DnExperiment *exp = dn_document_get_experiment (doc);
+    exp->dendrites = TRUE;
+    dn_document_changed (doc, DN_CHANGE_DENDRITES);
+    GtkWidget *page = g_object_ref_sink (g_object_new (DN_TYPE_NETWORK_PAGE, NULL));
+    dn_network_page_set_document (DN_NETWORK_PAGE (page), doc);
+    g_assert_cmpuint (dn_network_page_n_rows (DN_NETWORK_PAGE (page)), ==, 11);
+    g_autofree char *conv1 = dn_network_page_describe_row (DN_NETWORK_PAGE (page), 0);
+    g_assert_true (g_str_has_prefix (conv1, "conv1|Conv2d|"));
+    g_assert_nonnull (strstr (conv1, "|32×26×26|320|Dendrites|"));
+    g_autofree char *relu = dn_network_page_describe_row (DN_NETWORK_PAGE (page), 1);
+    g_assert_nonnull (strstr (relu, "|—|"));
+    g_assert_cmpint (dn_document_get_network_info (doc)->n_dendritic, ==, 4);
+
+    /* fc2 tracked only: the selection gets it in "track" and the count drops */
+    dn_document_set_layer_dendrites (doc, 10, DN_LAYER_DENDRITES_TRACK);
+    g_assert_true (g_strv_contains ((const char *const *) exp->selection.track_names, "fc2"));
+    g_assert_cmpint (dn_document_get_network_info (doc)->n_dendritic, ==, 3);
+    g_autofree char *fc2 = dn_network_page_describe_row (DN_NETWORK_PAGE (page), 10);
+    g_assert_nonnull (strstr (fc2, "|Tracked only|"));
+
+    /* a new linear layer after fc2 reads 10 features: 10*10+10 parameters */
+    guint pos = dn_document_insert_layer (doc, -1, "linear");
+    g_assert_cmpuint (dn_network_page_n_rows (DN_NETWORK_PAGE (page)), ==, 12);
+    g_autofree char *added = dn_network_page_describe_row (DN_NETWORK_PAGE (page), pos);
+    g_assert_true (g_str_has_prefix (added, "linear1|Linear|"));
+    g_assert_nonnull (strstr (added, "|10|110|Dendrites|"));
+
+    /* a setting change updates the counts in place */
+    JsonNode *v = json_node_new (JSON_NODE_VALUE);
+    json_node_set_int (v, 64);
+    dn_document_set_layer_setting (doc, 0, "out_channels", v);
+    g_autofree char *conv1b = dn_network_page_describe_row (DN_NETWORK_PAGE (page), 0);
+    g_assert_nonnull (strstr (conv1b, "|64×26×26|640|"));
+    /* conv2 says in_channels 32: now it is the layer that breaks, with the engine's reason */
+    g_autofree char *conv2 = dn_network_page_describe_row (DN_NETWORK_PAGE (page), 2);
+    g_assert_true (g_str_has_prefix (conv2, "conv2|"));
+    g_assert_nonnull (strstr (conv2, "|—|—|"));
+    g_assert_nonnull (strstr (conv2, "in_channels"));
+    g_assert_cmpint (dn_document_get_network_info (doc)->error_layer, ==, 2);
+    /* leaving in_channels to the input fixes it: 64*64*9 + 64 parameters */
+    dn_document_set_layer_setting (doc, 2, "in_channels", NULL);
+    g_autofree char *conv2b = dn_network_page_describe_row (DN_NETWORK_PAGE (page), 2);
+    g_autofree char *count = dn_format_count (36928);
+    g_autofree char *want = g_strdup_printf ("|64×24×24|%s|", count);
+    g_assert_nonnull (strstr (conv2b, want));
+    g_assert_true (g_str_has_suffix (conv2b, "|"));
+
+    /* moving fc1 before flatten breaks fc1, and the row says so */
+    dn_document_move_layer (doc, 7, 6);
+    g_autofree char *broken = dn_network_page_describe_row (DN_NETWORK_PAGE (page), 6);
+    g_assert_true (g_str_has_prefix (broken, "fc1|"));
+    g_assert_false (g_str_has_suffix (broken, "|"));
+
+    /* renaming keeps the dendrite lists pointing at the layer */
+    GError *error = NULL;
+    g_assert_true (dn_document_rename_layer (doc, 11, "head", &error));
+    g_assert_no_error (error);
+    g_assert_true (dn_document_rename_layer (doc, 10, "out", &error));
+    g_assert_true (g_strv_contains ((const char *const *) exp->selection.track_names, "out"));
+    g_assert_false (dn_document_rename_layer (doc, 0, "out", &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_CONFIG);
+    g_clear_error (&error);
+    g_object_unref (page);
+}
+
+/* ---- settings pages write exactly what the experiment file reads back ---- */
+
+static void set_spin (GtkWidget *w, double v)
+{
+    gtk_spin_button_set_value (GTK_SPIN_BUTTON (w), v);
+}
+
+static void test_settings_round_trip (void)
+{
+    g_autoptr (DnDocument) doc = load_template ("mnist-cnn");
+    GtkWidget *dpage = g_object_ref_sink (g_object_new (DN_TYPE_DENDRITES_PAGE, NULL));
+    dn_dendrites_page_set_document (DN_DENDRITES_PAGE (dpage), doc);
+    DnDendritesPage *dp = DN_DENDRITES_PAGE (dpage);
+    gtk_switch_set_active (GTK_SWITCH (dn_dendrites_page_get_editor (dp, "dendrites")), TRUE);
+    set_spin (dn_dendrites_page_get_editor (dp, "n_epochs_to_switch"), 1);
+    set_spin (dn_dendrites_page_get_editor (dp, "max_dendrites"), 2);
+    set_spin (dn_dendrites_page_get_editor (dp, "max_dendrite_tries"), 0);
+    set_spin (dn_dendrites_page_get_editor (dp, "improvement_threshold"), 0.005);
+    set_spin (dn_dendrites_page_get_editor (dp, "history_lookback"), 3);
+    set_spin (dn_dendrites_page_get_editor (dp, "init_multiplier"), 0.1);
+    gtk_switch_set_active (GTK_SWITCH (dn_dendrites_page_get_editor (dp, "find_best_lr")), FALSE);
+    gtk_switch_set_active (GTK_SWITCH (dn_dendrites_page_get_editor (dp, "retain_all_dendrites")),
+                           TRUE);
+    adw_combo_row_set_selected (ADW_COMBO_ROW (dn_dendrites_page_get_editor (dp, "switch_mode")),
+                                DN_TRACKER_SWITCH_FIXED);
+    adw_combo_row_set_selected (
+        ADW_COMBO_ROW (dn_dendrites_page_get_editor (dp, "forward_function")), 1); /* tanh */
+    dn_document_set_layer_dendrites (doc, 10, DN_LAYER_DENDRITES_NONE);
+    dn_document_set_layer_dendrites (doc, 5, DN_LAYER_DENDRITES_TRACK); /* dropout1 */
+
+    GtkWidget *tpage = g_object_ref_sink (g_object_new (DN_TYPE_TRAINING_PAGE, NULL));
+    dn_training_page_set_document (DN_TRAINING_PAGE (tpage), doc);
+    g_assert_true (dn_document_get_modified (doc));
+
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autofree char *path = g_build_filename (dir, "exp.json", NULL);
+    g_autoptr (GFile) file = g_file_new_for_path (path);
+    GError *error = NULL;
+    g_assert_true (dn_document_save (doc, file, &error));
+    g_assert_no_error (error);
+    g_assert_false (dn_document_get_modified (doc));
+
+    g_autoptr (DnExperiment) back = dn_experiment_load (path, &error);
+    g_assert_no_error (error);
+    g_assert_true (back->dendrites);
+    g_assert_cmpfloat (dn_tracker_list_at (&back->tracker.n_epochs_to_switch, 0), ==, 1);
+    g_assert_cmpfloat (dn_tracker_list_at (&back->tracker.max_dendrites, 0), ==, 2);
+    g_assert_cmpfloat (dn_tracker_list_at (&back->tracker.max_dendrite_tries, 0), ==, 0);
+    g_assert_cmpfloat_with_epsilon (dn_tracker_list_at (&back->tracker.improvement_threshold, 0),
+                                    0.005, 1e-12);
+    /* the default's second value (0.0001 once dendrites exist) is kept */
+    g_assert_cmpint (back->tracker.improvement_threshold.n, ==, 2);
+    g_assert_cmpfloat_with_epsilon (back->tracker.improvement_threshold.v[1], 0.0001, 1e-12);
+    g_assert_cmpfloat (dn_tracker_list_at (&back->tracker.history_lookback, 0), ==, 3);
+    g_assert_false (back->tracker.find_best_lr);
+    g_assert_true (back->tracker.retain_all_dendrites);
+    g_assert_cmpint (back->tracker.switch_mode, ==, DN_TRACKER_SWITCH_FIXED);
+    g_assert_cmpint (back->selection.forward_function, ==, DN_ACT_TANH);
+    g_assert_cmpfloat_with_epsilon (back->selection.init_multiplier, 0.1, 1e-12);
+    g_assert_true (g_strv_contains ((const char *const *) back->selection.skip_names, "fc2"));
+    g_assert_true (g_strv_contains ((const char *const *) back->selection.track_names, "dropout1"));
+    /* untouched settings keep their values */
+    DnExperiment *exp = dn_document_get_experiment (doc);
+    g_assert_cmpint (back->epochs, ==, exp->epochs);
+    g_assert_cmpint (back->batch_size, ==, 64);
+    g_assert_cmpint (back->optim.kind, ==, DN_OPTIM_ADADELTA);
+
+    /* saving the loaded file again gives the same text (the engine's promise) */
+    g_autofree char *path2 = g_build_filename (dir, "again.json", NULL);
+    g_assert_true (dn_experiment_save (back, path2, &error));
+    g_autofree char *a = NULL, *b = NULL;
+    g_file_get_contents (path, &a, NULL, NULL);
+    g_file_get_contents (path2, &b, NULL, NULL);
+    g_assert_cmpstr (a, ==, b);
+
+    g_object_unref (dpage);
+    g_object_unref (tpage);
+    dn_test_tmpdir_remove (dir);
+}
+
+/* ---- the chart widget with a recorded history ---- */
+
+static DnTracker *recorded_tracker (void)
+{
+    DnTrackerConfig cfg;
+    dn_tracker_config_defaults (&cfg);
+    dn_tracker_list_set (&cfg.n_epochs_to_switch, 2);
+    cfg.find_best_lr = FALSE;
+    dn_tracker_list_set (&cfg.max_dendrites, 2);
+    GError *error = NULL;
+    DnTracker *t = dn_tracker_new (&cfg, NULL, 0.01, &error);
+    g_assert_no_error (error);
+    dn_tracker_set_score_unit (t, "%");
+    /* scores that plateau, get a dendrite set, improve, plateau again */
+    const double val[] = {90, 93, 94, 94, 94, 95, 96, 96.5, 96.5, 96.5, 96.5, 96.5};
+    for (guint i = 0; i < G_N_ELEMENTS (val) && !dn_tracker_is_complete (t); i++) {
+        DnTrackerScores sc = {.val = val[i],
+                              .test = val[i] - 0.5,
+                              .seconds = 1.0 + i,
+                              .params = 1000 + 100 * dn_tracker_dendrites (t)};
+        DnTrackerAction action;
+        g_assert_true (dn_tracker_add_score (t, &sc, &action, &error));
+        g_assert_no_error (error);
+    }
+    g_assert_cmpint (dn_tracker_dendrites (t), >=, 1);
+    return t;
+}
+
+static gboolean drawn (gpointer data)
+{
+    return dn_chart_widget_get_n_draws (data) > 0;
+}
+
+static void test_chart_widget (void)
+{
+    DnRunSnapshot *snap = dn_run_snapshot_new ();
+    snap->shared = dn_shared_tracker_new (recorded_tracker ());
+    snap->state = DN_RUN_FINISHED;
+    GtkWidget *win = gtk_window_new ();
+    gtk_window_set_default_size (GTK_WINDOW (win), 640, 360);
+    GtkWidget *chart = dn_chart_widget_new (DN_CHART_SCORES);
+    gtk_window_set_child (GTK_WINDOW (win), chart);
+    /* before a run: the empty chart */
+    g_assert_nonnull (
+        strstr (dn_chart_widget_get_description (DN_CHART_WIDGET (chart)), "no epochs yet"));
+    dn_chart_widget_set_snapshot (DN_CHART_WIDGET (chart), snap);
+    gtk_window_present (GTK_WINDOW (win));
+    spin_until (drawn, chart, 10);
+    g_assert_cmpuint (dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart)), >, 0);
+    const char *desc = dn_chart_widget_get_description (DN_CHART_WIDGET (chart));
+    g_test_message ("description: %s", desc);
+    g_assert_nonnull (strstr (desc, "dendrite set"));
+    g_assert_nonnull (strstr (desc, "epoch"));
+
+    /* hover: the middle of the chart is an epoch inside the history */
+    int w = gtk_widget_get_width (chart);
+    int h = gtk_widget_get_height (chart);
+    dn_chart_widget_hover_at (DN_CHART_WIDGET (chart), w * 0.5, h * 0.5);
+    int row = dn_chart_widget_get_hover_row (DN_CHART_WIDGET (chart));
+    int n = 0;
+    dn_tracker_epochs (dn_run_snapshot_get_tracker (snap), &n);
+    g_assert_cmpint (row, >=, 1);
+    g_assert_cmpint (row, <, n - 1);
+    dn_chart_widget_hover_at (DN_CHART_WIDGET (chart), 0, -1);
+    g_assert_cmpint (dn_chart_widget_get_hover_row (DN_CHART_WIDGET (chart)), ==, -1);
+
+    /* zoom redraws; the same history does not */
+    guint before = dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart));
+    dn_chart_widget_set_last_epochs (DN_CHART_WIDGET (chart), 5);
+    pump (0.3);
+    g_assert_cmpuint (dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart)), >, before);
+
+    /* a picture of what the widget shows, for a person to look at */
+    const char *shots = g_getenv ("DN_SCREENSHOT_DIR");
+    if (shots != NULL) {
+        GdkPaintable *p = gtk_widget_paintable_new (chart);
+        GtkSnapshot *s = gtk_snapshot_new ();
+        gdk_paintable_snapshot (p, s, w, h);
+        GskRenderNode *node = gtk_snapshot_free_to_node (s);
+        GskRenderer *r = gtk_native_get_renderer (gtk_widget_get_native (chart));
+        if (node != NULL && r != NULL) {
+            GdkTexture *tex = gsk_renderer_render_texture (r, node, NULL);
+            g_autofree char *path = g_build_filename (shots, "chart-widget.png", NULL);
+            gdk_texture_save_to_png (tex, path);
+            g_object_unref (tex);
+        }
+        if (node != NULL)
+            gsk_render_node_unref (node);
+        g_object_unref (p);
+    }
+    gtk_window_destroy (GTK_WINDOW (win));
+    dn_run_snapshot_unref (snap);
+}
+
+/* ---- the trainer: a real run on a worker thread ---- */
+
+typedef struct {
+    int progress, finished;
+    gint64 last, min_gap;
+    DnRunSnapshot *final;
+    GThread *main_thread;
+} RunWatch;
+
+static void on_progress (DnTrainer *t, DnRunSnapshot *s, RunWatch *w)
+{
+    /* the first (synchronous, "preparing") and the last (the end, shown at once)
+     * snapshots are not throttled; every other one is */
+    gint64 now = g_get_monotonic_time ();
+    if (s->state == DN_RUN_TRAINING) {
+        if (w->last > 0)
+            w->min_gap = MIN (w->min_gap, now - w->last);
+        w->last = now;
+    }
+    w->progress++;
+    g_assert_true (g_thread_self () == w->main_thread); /* widgets may be touched here */
+}
+
+static void on_finished (DnTrainer *t, DnRunSnapshot *s, RunWatch *w)
+{
+    w->finished++;
+    w->final = dn_run_snapshot_ref (s);
+}
+
+static gboolean run_finished (gpointer data)
+{
+    return ((RunWatch *) data)->finished > 0;
+}
+
+static void test_trainer_run_and_export (void)
+{
+    g_autoptr (DnDocument) doc = load_template ("mlp-dendrites");
+    DnExperiment *exp = dn_experiment_new_default ();
+    dn_experiment_free (exp);
+    exp = dn_document_copy_experiment (doc);
+    exp->epochs = 3;
+    dn_tracker_list_set (&exp->tracker.n_epochs_to_switch, 1);
+    g_autofree char *dir = dn_test_tmpdir ();
+    DnTrainerOptions opts = {.out_dir = g_strdup (dir), .threads = 2};
+    g_autoptr (DnTrainer) trainer = dn_trainer_new ();
+    RunWatch w = {.min_gap = G_MAXINT64, .main_thread = g_thread_self ()};
+    g_signal_connect (trainer, "progress", G_CALLBACK (on_progress), &w);
+    g_signal_connect (trainer, "finished", G_CALLBACK (on_finished), &w);
+    GError *error = NULL;
+    g_assert_true (dn_trainer_start (trainer, exp, &opts, &error));
+    g_assert_no_error (error);
+    g_assert_true (dn_trainer_is_running (trainer));
+    spin_until (run_finished, &w, 300);
+    g_assert_cmpint (w.finished, ==, 1);
+    g_assert_cmpint (w.final->state, ==, DN_RUN_FINISHED);
+    g_assert_cmpint (w.final->epoch, ==, 3);
+    g_assert_true (w.final->dendritic);
+    g_assert_nonnull (dn_run_snapshot_get_tracker (w.final));
+    int n = 0;
+    dn_tracker_epochs (dn_run_snapshot_get_tracker (w.final), &n);
+    g_assert_cmpint (n, >=, 1);
+    /* coalesced: never two snapshots closer than the interval (the first two aside) */
+    g_test_message ("%d snapshots, closest %" G_GINT64_FORMAT " us", w.progress, w.min_gap);
+    g_assert_cmpint (w.min_gap, >=, 95 * 1000);
+    g_assert_nonnull (w.final->run_dir);
+    /* the run folder got the writer's files, as the CLI's does */
+    g_autofree char *log = g_build_filename (w.final->run_dir, "run.log", NULL);
+    g_autofree char *png = g_build_filename (w.final->run_dir, "mlp-dendrites.png", NULL);
+    g_autofree char *scores = g_build_filename (w.final->run_dir, "mlp-dendritesScores.csv", NULL);
+    g_assert_true (g_file_test (log, G_FILE_TEST_EXISTS));
+    g_assert_true (g_file_test (png, G_FILE_TEST_EXISTS));
+    g_assert_true (g_file_test (scores, G_FILE_TEST_EXISTS));
+
+    /* exports */
+    g_autofree char *out = g_build_filename (dir, "export", NULL);
+    int files = 0;
+    DnExperiment *shown = dn_document_get_experiment (doc);
+    g_assert_true (dn_export_run (w.final, shown, "csv", out, &files, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (files, ==, 6);
+    g_assert_true (dn_export_run (w.final, shown, "picture-svg", out, &files, &error));
+    g_assert_true (dn_export_run (w.final, shown, "chart-scores-pdf", out, &files, &error));
+    g_assert_true (dn_export_run (w.final, shown, "best-model", out, &files, &error));
+    g_assert_no_error (error);
+    g_autofree char *svg = g_build_filename (out, "mlp-dendrites.svg", NULL);
+    g_autofree char *pdf = g_build_filename (out, "mlp-dendrites-scores.pdf", NULL);
+    g_autofree char *model = g_build_filename (out, "mlp-dendrites-best_model.safetensors", NULL);
+    g_assert_true (g_file_test (svg, G_FILE_TEST_EXISTS));
+    g_assert_true (g_file_test (pdf, G_FILE_TEST_EXISTS));
+    g_assert_true (g_file_test (model, G_FILE_TEST_EXISTS));
+    /* the exported table is the run folder's own */
+    g_autofree char *a = NULL, *b = NULL;
+    g_autofree char *exported = g_build_filename (out, "mlp-dendritesScores.csv", NULL);
+    g_file_get_contents (scores, &a, NULL, NULL);
+    g_file_get_contents (exported, &b, NULL, NULL);
+    g_assert_cmpstr (a, ==, b);
+
+    /* the run folder reads back as a snapshot with the same history */
+    g_autoptr (DnRunSnapshot) back = dn_run_snapshot_new_from_folder (w.final->run_dir, &error);
+    g_assert_no_error (error);
+    int n2 = 0;
+    dn_tracker_epochs (dn_run_snapshot_get_tracker (back), &n2);
+    g_assert_cmpint (n2, ==, n);
+
+    /* importing the best model gives back the network with its dendrite choice */
+    g_autofree char *best = g_build_filename (w.final->run_dir, "best_model.safetensors", NULL);
+    g_autoptr (GFile) bf = g_file_new_for_path (best);
+    g_autoptr (DnDocument) imported = dn_document_new_from_file (bf, &error);
+    g_assert_no_error (error);
+    DnExperiment *iexp = dn_document_get_experiment (imported);
+    g_assert_true (dn_document_get_network_info (imported)->ok);
+    g_assert_cmpuint (dn_document_n_layers (imported), ==, dn_document_n_layers (doc));
+    g_assert_cmpint (dn_document_get_network_info (imported)->total_params, ==,
+                     dn_document_get_network_info (doc)->total_params);
+    g_assert_true (iexp->dendrites);
+    g_assert_cmpint (dn_document_get_network_info (imported)->n_dendritic, ==, 2);
+    dn_run_snapshot_unref (w.final);
+    dn_trainer_options_clear (&opts);
+    dn_test_tmpdir_remove (dir);
+}
+
+static void test_trainer_stop_resume (void)
+{
+    g_autoptr (DnDocument) doc = load_template ("mlp");
+    DnExperiment *exp = dn_document_copy_experiment (doc);
+    exp->epochs = 50;
+    g_autofree char *dir = dn_test_tmpdir ();
+    DnTrainerOptions opts = {.out_dir = g_strdup (dir), .threads = 2};
+    g_autoptr (DnTrainer) trainer = dn_trainer_new ();
+    RunWatch w = {.min_gap = G_MAXINT64, .main_thread = g_thread_self ()};
+    g_signal_connect (trainer, "progress", G_CALLBACK (on_progress), &w);
+    g_signal_connect (trainer, "finished", G_CALLBACK (on_finished), &w);
+    GError *error = NULL;
+    g_assert_true (dn_trainer_start (trainer, exp, &opts, &error));
+    /* stop once an epoch is done */
+    gint64 end = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+    while (dn_trainer_get_snapshot (trainer)->epoch < 1 && g_get_monotonic_time () < end)
+        g_main_context_iteration (NULL, TRUE);
+    dn_trainer_stop (trainer);
+    spin_until (run_finished, &w, 120);
+    g_assert_cmpint (w.final->state, ==, DN_RUN_STOPPED);
+    int stopped_at = w.final->epoch;
+    g_assert_cmpint (stopped_at, >=, 1);
+    g_assert_cmpint (stopped_at, <, 50);
+    g_autofree char *run_dir = g_strdup (w.final->run_dir);
+    dn_run_snapshot_unref (w.final);
+
+    /* resume: it goes on from where it stopped */
+    w.finished = 0;
+    w.final = NULL;
+    DnTrainerOptions ropts = {.resume_dir = g_strdup (run_dir), .threads = 2};
+    g_assert_true (dn_trainer_start (trainer, NULL, &ropts, &error));
+    g_assert_no_error (error);
+    end = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+    while (dn_trainer_get_snapshot (trainer)->epoch <= stopped_at && g_get_monotonic_time () < end)
+        g_main_context_iteration (NULL, TRUE);
+    g_assert_cmpint (dn_trainer_get_snapshot (trainer)->epoch, ==, stopped_at + 1);
+    dn_trainer_stop (trainer);
+    spin_until (run_finished, &w, 120);
+    g_assert_cmpint (w.final->state, ==, DN_RUN_STOPPED);
+    dn_run_snapshot_unref (w.final);
+    dn_trainer_options_clear (&opts);
+    dn_trainer_options_clear (&ropts);
+    dn_test_tmpdir_remove (dir);
+}
+
+static void test_remaining_error (void)
+{
+    /* 98 % -> 99 %: half of the remaining error is gone */
+    g_assert_cmpfloat_with_epsilon (dn_remaining_error_reduction (98, 99), 0.5, 1e-12);
+    g_assert_cmpfloat_with_epsilon (dn_remaining_error_reduction (90, 85), -0.5, 1e-12);
+    g_assert_true (isnan (dn_remaining_error_reduction (100, 99)));
+    g_assert_true (isnan (dn_remaining_error_reduction (NAN, 99)));
+}
+
+static gboolean preview_loaded (gpointer data)
+{
+    return dn_data_page_get_n_preview (data) > 0;
+}
+
+static void test_data_page_preview (void)
+{
+    g_autoptr (DnDocument) doc = load_template ("mlp");
+    GtkWidget *page = g_object_ref_sink (g_object_new (DN_TYPE_DATA_PAGE, NULL));
+    dn_data_page_set_document (DN_DATA_PAGE (page), doc);
+    spin_until (preview_loaded, page, 60);
+    g_assert_cmpuint (dn_data_page_get_n_preview (DN_DATA_PAGE (page)), ==, 24);
+    g_assert_nonnull (strstr (dn_data_page_get_summary (DN_DATA_PAGE (page)), "10 classes"));
+
+    /* a CSV file: a table, the label column by name */
+    g_autofree char *dir = dn_test_tmpdir ();
+    const char *text = "a,b,species\n1,2,x\n3,4,y\n5,6,x\n7,8,z\n";
+    g_autofree char *csv = dn_test_write_file (dir, "t.csv", text, strlen (text));
+    DnExperiment *exp = dn_document_get_experiment (doc);
+    g_free (exp->data_format);
+    exp->data_format = g_strdup ("csv");
+    exp->data_path = g_strdup (csv);
+    exp->label_column = g_strdup ("species");
+    dn_document_changed (doc, DN_CHANGE_DATA);
+    spin_until (preview_loaded, page, 60);
+    g_assert_cmpuint (dn_data_page_get_n_preview (DN_DATA_PAGE (page)), ==, 4);
+    g_assert_nonnull (strstr (dn_data_page_get_summary (DN_DATA_PAGE (page)), "3 classes"));
+    g_object_unref (page);
+    dn_test_tmpdir_remove (dir);
+}
+
+int main (int argc, char **argv)
+{
+    g_test_init (&argc, &argv, NULL);
+    if (!gtk_init_check ()) {
+        g_test_skip ("no display");
+        g_print ("1..0 # SKIP no display\n");
+        return 77;
+    }
+    adw_init ();
+    g_test_add_func ("/app/network-info/mnist-cnn", test_network_info_cnn);
+    g_test_add_func ("/app/network-info/error-on-the-breaking-layer",
+                     test_network_info_error_layer);
+    g_test_add_func ("/app/network-page/rows", test_network_page_rows);
+    g_test_add_func ("/app/settings/round-trip", test_settings_round_trip);
+    g_test_add_func ("/app/chart-widget/recorded-history", test_chart_widget);
+    g_test_add_func ("/app/data-page/preview", test_data_page_preview);
+    g_test_add_func ("/app/results/remaining-error", test_remaining_error);
+    g_test_add_func ("/app/trainer/run-and-export", test_trainer_run_and_export);
+    g_test_add_func ("/app/trainer/stop-and-resume", test_trainer_stop_resume);
+    return g_test_run ();
+}
