@@ -164,3 +164,31 @@ JsonNode *dn_json_parse (const char *text, gssize len, const char *what, GError 
     }
     return json_node_copy (root);
 }
+
+char *dn_json_describe (JsonNode *node)
+{
+    switch (json_node_get_node_type (node)) {
+    case JSON_NODE_NULL:
+        return g_strdup ("null");
+    case JSON_NODE_ARRAY:
+        return g_strdup ("an array");
+    case JSON_NODE_OBJECT:
+        return g_strdup ("an object");
+    case JSON_NODE_VALUE:
+        break;
+    }
+    GType t = json_node_get_value_type (node);
+    if (t == G_TYPE_STRING) {
+        const char *s = json_node_get_string (node);
+        if (g_utf8_strlen (s, -1) > 40) {
+            g_autofree char *head = g_utf8_substring (s, 0, 40);
+            return g_strdup_printf ("\"%s...\"", head);
+        }
+        return g_strdup_printf ("\"%s\"", s);
+    }
+    if (t == G_TYPE_BOOLEAN)
+        return g_strdup (json_node_get_boolean (node) ? "true" : "false");
+    if (t == G_TYPE_INT64)
+        return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
+    return g_strdup_printf ("%g", json_node_get_double (node));
+}

@@ -17,6 +17,10 @@ G_BEGIN_DECLS
  * text in messages. Returns the root (unref with json_node_unref). */
 JsonNode *dn_json_parse (const char *text, gssize len, const char *what, GError **error);
 
+/* A short rendering of a JSON value for error messages: "fast", -1, true, an array.
+ * Free with g_free. */
+char *dn_json_describe (JsonNode *node);
+
 /* pretty: two-space indentation and a newline at the end. Free with g_free. */
 char *dn_json_to_string (JsonNode *node, gboolean pretty);
 /* Writes atomically (temporary file + rename). */

@@ -10,6 +10,7 @@
 #include "dn-optim.h"
 
 #include "dn-error.h"
+#include "dn-json.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -101,34 +102,6 @@ void dn_optim_config_defaults (DnOptimConfig *cfg, DnOptimKind kind)
     }
 }
 
-/* A short rendering of a JSON value for error messages: "fast", -1, true, an array. */
-static char *describe_node (JsonNode *node)
-{
-    switch (json_node_get_node_type (node)) {
-    case JSON_NODE_NULL:
-        return g_strdup ("null");
-    case JSON_NODE_ARRAY:
-        return g_strdup ("an array");
-    case JSON_NODE_OBJECT:
-        return g_strdup ("an object");
-    case JSON_NODE_VALUE:
-        break;
-    }
-    GType t = json_node_get_value_type (node);
-    if (t == G_TYPE_STRING) {
-        const char *s = json_node_get_string (node);
-        if (g_utf8_strlen (s, -1) > 40) {
-            g_autofree char *head = g_utf8_substring (s, 0, 40);
-            return g_strdup_printf ("\"%s...\"", head);
-        }
-        return g_strdup_printf ("\"%s\"", s);
-    }
-    if (t == G_TYPE_BOOLEAN)
-        return g_strdup (json_node_get_boolean (node) ? "true" : "false");
-    if (t == G_TYPE_INT64)
-        return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
-    return g_strdup_printf ("%g", json_node_get_double (node));
-}
 
 static gboolean node_is_number (JsonNode *node)
 {
@@ -148,7 +121,7 @@ static gboolean read_number (JsonObject *obj, const char *field, const char *rul
         return TRUE;
     double v = node_is_number (node) ? json_node_get_double (node) : NAN;
     if (!node_is_number (node) || !isfinite (v) || (check != NULL && !check (v))) {
-        g_autofree char *got = describe_node (node);
+        g_autofree char *got = dn_json_describe (node);
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "optimizer \"%s\" must be %s, got %s", field,
                      rule, got);
         return FALSE;
@@ -163,7 +136,7 @@ static gboolean read_bool (JsonObject *obj, const char *field, gboolean *out, GE
     if (node == NULL)
         return TRUE;
     if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN) {
-        g_autofree char *got = describe_node (node);
+        g_autofree char *got = dn_json_describe (node);
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                      "optimizer \"%s\" must be true or false, got %s", field, got);
         return FALSE;
@@ -194,7 +167,7 @@ static gboolean read_betas (JsonObject *obj, DnOptimConfig *cfg, GError **error)
         return TRUE;
     JsonArray *a = JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
     if (a == NULL || json_array_get_length (a) != 2) {
-        g_autofree char *got = describe_node (node);
+        g_autofree char *got = dn_json_describe (node);
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                      "optimizer \"betas\" must be two numbers in [0, 1), e.g. [0.9, 0.999], "
                      "got %s%s",
@@ -206,7 +179,7 @@ static gboolean read_betas (JsonObject *obj, DnOptimConfig *cfg, GError **error)
         JsonNode *el = json_array_get_element (a, i);
         b[i] = node_is_number (el) ? json_node_get_double (el) : NAN;
         if (!node_is_number (el) || !unit_half_open (b[i])) {
-            g_autofree char *got = describe_node (el);
+            g_autofree char *got = dn_json_describe (el);
             g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                          "optimizer \"betas\"[%u] must be a number in [0, 1), e.g. [0.9, 0.999], "
                          "got %s",
@@ -289,7 +262,7 @@ static gboolean read_kind (JsonObject *obj, DnOptimKind *kind, GError **error)
             }
         }
     }
-    g_autofree char *got = describe_node (node);
+    g_autofree char *got = dn_json_describe (node);
     g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                  "optimizer \"type\" must be one of \"sgd\", \"adam\", \"adamw\", \"adadelta\", "
                  "\"rmsprop\", got %s",

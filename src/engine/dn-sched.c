@@ -15,6 +15,7 @@
 #include "dn-optim.h"
 
 #include "dn-error.h"
+#include "dn-json.h"
 
 #include <limits.h>
 #include <math.h>
@@ -71,33 +72,6 @@ void dn_sched_config_defaults (DnSchedConfig *cfg, DnSchedKind kind)
 
 /* JSON helpers. `what` is "scheduler" or "scheduler state", the start of every message. */
 
-static char *describe_node (JsonNode *node)
-{
-    switch (json_node_get_node_type (node)) {
-    case JSON_NODE_NULL:
-        return g_strdup ("null");
-    case JSON_NODE_ARRAY:
-        return g_strdup ("an array");
-    case JSON_NODE_OBJECT:
-        return g_strdup ("an object");
-    case JSON_NODE_VALUE:
-        break;
-    }
-    GType t = json_node_get_value_type (node);
-    if (t == G_TYPE_STRING) {
-        const char *s = json_node_get_string (node);
-        if (g_utf8_strlen (s, -1) > 40) {
-            g_autofree char *head = g_utf8_substring (s, 0, 40);
-            return g_strdup_printf ("\"%s...\"", head);
-        }
-        return g_strdup_printf ("\"%s\"", s);
-    }
-    if (t == G_TYPE_BOOLEAN)
-        return g_strdup (json_node_get_boolean (node) ? "true" : "false");
-    if (t == G_TYPE_INT64)
-        return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
-    return g_strdup_printf ("%g", json_node_get_double (node));
-}
 
 static gboolean node_number (JsonNode *node, double *out)
 {
@@ -126,7 +100,7 @@ static gboolean fail (GError **error, const char *what, const char *field, const
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s \"%s\" is missing; it must be %s", what,
                      field, rule);
     } else {
-        g_autofree char *got = describe_node (node);
+        g_autofree char *got = dn_json_describe (node);
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s \"%s\" must be %s, got %s", what, field,
                      rule, got);
     }
@@ -200,7 +174,7 @@ static gboolean read_milestones (JsonObject *obj, DnSchedConfig *c, GError **err
     for (guint i = 0; i < len; i++) {
         JsonNode *el = json_array_get_element (a, i);
         if (!node_int (el, 1, &c->milestones[i])) {
-            g_autofree char *got = describe_node (el);
+            g_autofree char *got = dn_json_describe (el);
             g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                          "scheduler \"milestones\"[%u] must be an epoch number >= 1, got %s", i,
                          got);

@@ -9,6 +9,7 @@
 #include "dn-tracker-private.h"
 
 #include "dn-error.h"
+#include "dn-json.h"
 
 #include <limits.h>
 #include <math.h>
@@ -286,33 +287,6 @@ gboolean dn_tracker_config_validate (const DnTrackerConfig *cfg, GError **error)
 
 /* ---- JSON in ---- */
 
-static char *describe_node (JsonNode *node)
-{
-    switch (json_node_get_node_type (node)) {
-    case JSON_NODE_NULL:
-        return g_strdup ("null");
-    case JSON_NODE_ARRAY:
-        return g_strdup ("an array");
-    case JSON_NODE_OBJECT:
-        return g_strdup ("an object");
-    case JSON_NODE_VALUE:
-        break;
-    }
-    GType t = json_node_get_value_type (node);
-    if (t == G_TYPE_STRING) {
-        const char *s = json_node_get_string (node);
-        if (g_utf8_strlen (s, -1) > 40) {
-            g_autofree char *head = g_utf8_substring (s, 0, 40);
-            return g_strdup_printf ("\"%s...\"", head);
-        }
-        return g_strdup_printf ("\"%s\"", s);
-    }
-    if (t == G_TYPE_BOOLEAN)
-        return g_strdup (json_node_get_boolean (node) ? "true" : "false");
-    if (t == G_TYPE_INT64)
-        return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
-    return g_strdup_printf ("%g", json_node_get_double (node));
-}
 
 static gboolean node_number (JsonNode *node, double *out)
 {
@@ -335,7 +309,7 @@ static const char *node_string (JsonNode *node)
 
 static gboolean bad_value (GError **error, const Field *f, JsonNode *node, const char *extra_rule)
 {
-    g_autofree char *got = describe_node (node);
+    g_autofree char *got = dn_json_describe (node);
     g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "dendrites \"%s\" must be %s%s, got %s", f->name,
                  f->rule, extra_rule, got);
     return FALSE;
@@ -390,7 +364,7 @@ static gboolean read_list (const Field *f, JsonNode *node, DnTrackerList *out, G
     for (guint i = 0; i < len; i++) {
         JsonNode *el = json_array_get_element (a, i);
         if (!node_number (el, &l.v[i]) || !value_ok (f, l.v[i])) {
-            g_autofree char *got = describe_node (el);
+            g_autofree char *got = dn_json_describe (el);
             g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                          "dendrites \"%s\"[%u] must be %s, got %s", f->name, i, f->rule, got);
             return FALSE;
