@@ -12,6 +12,7 @@ Run by tests/gui/run-e2e.sh inside Xvfb + a D-Bus session + the AT-SPI bus.
 """
 import csv
 import os
+import re
 import sys
 import time
 
@@ -22,7 +23,7 @@ from atspi_util import (Timeout, click, find, find_app, labels, nodes, press, sc
 SHOTS = os.environ.get("DN_SCREENSHOT_DIR", ".")
 EXPORT = os.environ["DN_EXPORT_DIR"]
 RUNS = os.environ["DN_RUNS_DIR"]
-EPOCHS = int(os.environ.get("DN_E2E_EPOCHS", "10"))
+EPOCHS = int(os.environ.get("DN_E2E_EPOCHS", "16"))
 PAGES = ["network", "dendrites", "data", "training", "results"]
 
 
@@ -144,7 +145,7 @@ def main():
     log("finished:", title.name, "|", status.name)
     time.sleep(1)
     shot("training")
-    decisions = [t for t in labels(app) if "dendrite set" in t and "Epoch" in t]
+    decisions = [t for t in labels(app) if re.match(r"Epoch \d+ · ", t) and "dendrite set" in t]
     assert decisions, "the decisions log is empty"
     log("decisions:", decisions[0][:200])
 
@@ -153,11 +154,11 @@ def main():
     wait_label(app, lambda t: "dendrite set" in t and "parameters" in t, what="the architectures")
     shot("results")
     for item in ("CSV Set (Perforated AI Files)", "All Four Charts as PNG"):
-        menu = find(app, role="toggle button", name="Export")
+        menu = find(app, role="push button", name="Export")
         click(menu)
-        time.sleep(0.8)
-        entry = find(app, name=item)
+        entry = find(app, name=item, timeout=10)
         click(entry)
+        log("exported", item)
         time.sleep(1.5)
 
     # 8. the files
