@@ -453,7 +453,12 @@ void dn_network_backward (DnNetwork *net, const float *dy, int batch)
 {
     DnBackend *be = net->backend;
     set_batch (net, batch);
-    be->zero (be, net->dacts, net->acts_per_sample * batch);
+    /* Node blocks are laid out for max_batch samples, so a smaller (last) batch
+     * must clear each node's own gradient rather than a prefix of the arena. */
+    for (guint i = 0; i < net->nodes->len; i++) {
+        DnNode *n = net->nodes->pdata[i];
+        be->zero (be, n->dout.data, (size_t) dn_tensor_numel (&n->dout));
+    }
     DnNode *last = net->nodes->pdata[net->nodes->len - 1];
     be->copy (be, last->dout.data, dy, (size_t) dn_tensor_numel (&last->dout));
     DnTensor xin;
