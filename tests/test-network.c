@@ -929,6 +929,52 @@ static void test_load_weights_error_names_file (void)
     dn_test_tmpdir_remove (dir);
 }
 
+/* A batch smaller than the one reserved (each epoch's last) must get the same
+ * gradients as in a fresh network: nothing of the previous, larger batch may
+ * leak into it. */
+static void test_backward_smaller_batch (void)
+{
+    g_autoptr (GError) error = NULL;
+    g_autoptr (JsonParser) p = json_parser_new ();
+    g_assert_true (json_parser_load_from_data (
+        p,
+        "{\"input\": [6], \"layers\": [{\"name\": \"fc1\", \"type\": \"linear\", "
+        "\"out_features\": 5}, {\"type\": \"relu\"}, {\"name\": \"fc2\", \"type\": "
+        "\"linear\", \"out_features\": 5}, {\"type\": \"tanh\"}, {\"name\": \"fc3\", "
+        "\"type\": \"linear\", \"out_features\": 5}, {\"type\": \"sigmoid\"}, {\"name\": "
+        "\"fc4\", \"type\": \"linear\", \"out_features\": 3}]}",
+        -1, NULL));
+    DnNetwork *a = dn_network_new_from_json (json_parser_get_root (p), dn_backend_cpu (), &error);
+    g_assert_no_error (error);
+    DnNetwork *b = dn_network_new_from_json (json_parser_get_root (p), dn_backend_cpu (), &error);
+    g_assert_no_error (error);
+    DnRng rng;
+    dn_rng_seed (&rng, 3);
+    dn_network_init (a, &rng);
+    memcpy (b->params, a->params, a->n_params * sizeof (float));
+    g_assert_true (dn_network_reserve (a, 8, &error));
+    g_assert_true (dn_network_reserve (b, 8, &error));
+    float x[8 * 6], dy[8 * 3];
+    for (int i = 0; i < 8 * 6; i++)
+        x[i] = dn_rng_normal (&rng);
+    for (int i = 0; i < 8 * 3; i++)
+        dy[i] = dn_rng_normal (&rng);
+    /* a: a full batch of 8 first, then 3; b: only the batch of 3 */
+    dn_network_forward (a, x, 8, 0);
+    dn_network_zero_grad (a);
+    dn_network_backward (a, dy, 8);
+    dn_network_forward (a, x, 3, 0);
+    dn_network_zero_grad (a);
+    dn_network_backward (a, dy, 3);
+    dn_network_forward (b, x, 3, 0);
+    dn_network_zero_grad (b);
+    dn_network_backward (b, dy, 3);
+    g_assert_cmpmem (a->grads, a->n_params * sizeof (float), b->grads,
+                     b->n_params * sizeof (float));
+    dn_network_free (a);
+    dn_network_free (b);
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
@@ -952,6 +998,7 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/network/forward/batch-residual", test_forward_batch_residual);
     g_test_add_func ("/engine/network/forward/reserve-grows", test_reserve_grows);
     g_test_add_func ("/engine/network/backward/accumulates-mlp", test_backward_accumulates_mlp);
+    g_test_add_func ("/engine/network/backward/smaller-batch", test_backward_smaller_batch);
     g_test_add_func ("/engine/network/backward/accumulates-residual",
                      test_backward_accumulates_residual);
 

@@ -23,8 +23,9 @@
 #define TICK_MS 10
 
 typedef struct {
-    gint64 last;
-    GArray *lates; /* double ms */
+    gint64 last, t0;
+    GArray *lates;        /* double ms */
+    GString *long_stalls; /* "at_s:ms" of each stall over 50 ms */
     gboolean measuring;
 } Ticker;
 
@@ -35,6 +36,9 @@ static gboolean on_tick (gpointer data)
     if (t->measuring && t->last > 0) {
         double late = (now - t->last) / 1000.0 - TICK_MS;
         g_array_append_val (t->lates, late);
+        if (late > 50)
+            g_string_append_printf (t->long_stalls, "%s[%.1f, %.0f]",
+                                    t->long_stalls->len ? ", " : "", (now - t->t0) / 1e6, late);
     }
     t->last = now;
     return G_SOURCE_CONTINUE;
@@ -47,6 +51,23 @@ static long status_kb (const char *key)
         return -1;
     const char *p = strstr (text, key);
     return p != NULL ? atol (p + strlen (key) + 1) : -1;
+}
+
+/* The main thread's time on a CPU and waiting for one (ns), from the scheduler:
+ * a stall with a long wait was another program's load, not ours. */
+static void schedstat (guint64 *run, guint64 *wait)
+{
+    g_autofree char *text = NULL;
+    *run = *wait = 0;
+    if (g_file_get_contents ("/proc/thread-self/schedstat", &text, NULL, NULL))
+        sscanf (text, "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, run, wait);
+}
+
+static double load_average (void)
+{
+    g_autofree char *text = NULL;
+    return g_file_get_contents ("/proc/loadavg", &text, NULL, NULL) ? g_ascii_strtod (text, NULL)
+                                                                    : NAN;
 }
 
 static int cmp_double (gconstpointer a, gconstpointer b)
@@ -137,7 +158,8 @@ int main (int argc, char **argv)
     dn_window_set_document (win, dn_document_new (exp, NULL));
     dn_window_show_page (win, "training");
 
-    Ticker t = {.lates = g_array_new (FALSE, FALSE, sizeof (double))};
+    Ticker t = {.lates = g_array_new (FALSE, FALSE, sizeof (double)),
+                .long_stalls = g_string_new (NULL)};
     g_timeout_add_full (G_PRIORITY_HIGH, TICK_MS, on_tick, &t, NULL);
     run_for (3);
     long rss_idle = status_kb ("VmRSS:");
@@ -146,11 +168,15 @@ int main (int argc, char **argv)
     guint draws0 = chart_draws (win);
     guint deliveries0 = dn_trainer_get_n_deliveries (trainer);
     gtk_widget_activate_action (GTK_WIDGET (win), "win.start", NULL);
+    guint64 run0, wait0, run1, wait1;
+    schedstat (&run0, &wait0);
     t.measuring = TRUE;
     gint64 t0 = g_get_monotonic_time ();
+    t.t0 = t0;
     run_for (seconds);
     double elapsed = (g_get_monotonic_time () - t0) / 1e6;
     t.measuring = FALSE;
+    schedstat (&run1, &wait1);
     long rss_training = status_kb ("VmRSS:");
     guint draws = chart_draws (win) - draws0;
     guint deliveries = dn_trainer_get_n_deliveries (trainer) - deliveries0;
@@ -174,12 +200,16 @@ int main (int argc, char **argv)
             "\"ticks\": %u, \"stall_ms_max\": %.1f, \"stall_ms_p99\": %.1f, "
             "\"stall_ms_median\": %.2f, \"stalls_over_50ms\": %u, \"snapshots_per_s\": %.2f, "
             "\"chart_redraws_per_s\": %.2f, \"charts\": %d, \"rss_idle_mb\": %.1f, "
-            "\"rss_training_mb\": %.1f, \"rss_peak_mb\": %.1f}\n",
+            "\"rss_training_mb\": %.1f, \"rss_peak_mb\": %.1f, "
+            "\"main_thread_busy_s\": %.2f, \"main_thread_waiting_for_cpu_s\": %.2f, "
+            "\"load_average\": %.2f, \"stalls_over_50ms_at_s_ms\": [%s]}\n",
             template, elapsed, epochs, batch, n, max, p99, p50, over50, deliveries / elapsed,
             draws / elapsed / DN_CHART_N_KINDS, DN_CHART_N_KINDS, rss_idle / 1024.0,
-            rss_training / 1024.0, rss_peak / 1024.0);
+            rss_training / 1024.0, rss_peak / 1024.0, (run1 - run0) / 1e9, (wait1 - wait0) / 1e9,
+            load_average (), t.long_stalls->str);
     gtk_window_destroy (GTK_WINDOW (win));
     g_array_unref (t.lates);
+    g_string_free (t.long_stalls, TRUE);
     /* the run folder was scratch */
     g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", out);
     if (system (cmd) != 0)
