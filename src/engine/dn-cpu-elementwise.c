@@ -39,7 +39,8 @@ static inline float fast_expf (float x)
         float f;
         int32_t i;
     } u = {p};
-    u.i += (int32_t) k << 23;
+    /* add k to the exponent; unsigned arithmetic, as shifting a negative int is undefined */
+    u.i = (int32_t) ((uint32_t) u.i + ((uint32_t) (int32_t) k << 23));
     return u.f;
 }
 
