@@ -144,6 +144,23 @@ static const GcCase cases[] = {
      "{\"dendrites\": 3, \"layers\": [{\"type\": \"linear\", \"out_features\": 4}, "
      "{\"type\": \"sigmoid\"}]}",
      3, 1, {{1, {5}}}},
+    /* Active dendrites: two context vectors, samples alternate between them. */
+    {"sparse_linear", "sparse_linear", "{\"out_features\": 4, \"input_density\": 0.5}",
+     3, 1, {{1, {5}}}},
+    {"active_dendrite/abs_max-s1", "active_dendrite",
+     "{\"out_features\": 4, \"segments\": 1, \"context_dim\": 6}", 3, 1, {{1, {5}}}},
+    {"active_dendrite/abs_max-s3", "active_dendrite",
+     "{\"out_features\": 4, \"segments\": 3, \"context_dim\": 6}", 4, 1, {{1, {5}}}},
+    {"active_dendrite/max-s3", "active_dendrite",
+     "{\"out_features\": 4, \"segments\": 3, \"context_dim\": 6, \"gating\": \"max\"}",
+     4, 1, {{1, {5}}}},
+    {"active_dendrite/additive-s3", "active_dendrite",
+     "{\"out_features\": 4, \"segments\": 3, \"context_dim\": 6, \"gating\": "
+     "\"additive\"}", 4, 1, {{1, {5}}}},
+    {"active_dendrite/no-segments", "active_dendrite",
+     "{\"out_features\": 4, \"segments\": 0}", 3, 1, {{1, {5}}}},
+    {"kwta/k3", "kwta", "{\"k\": 3}", 3, 1, {{1, {8}}}, FALSE, INPUT_DISTINCT},
+    {"kwta/k-all", "kwta", "{\"k\": 8}", 2, 1, {{1, {8}}}, FALSE, INPUT_DISTINCT},
     {"dendritic/conv2d-bn-eval-k3-tanh", "dendritic",
      "{\"dendrites\": 3, \"forward_function\": \"tanh\", \"layers\": [{\"type\": "
      "\"conv2d\", \"out_channels\": 3, \"kernel_size\": 2}, {\"type\": "
@@ -161,6 +178,8 @@ typedef struct {
     const DnTensor *in_ptrs[2];
     DnTensor *out;
     float *r; /* dL/dy */
+    float *contexts;
+    int32_t ctx_index[8];
 } Gc;
 
 static double gc_loss (Gc *g)
@@ -304,6 +323,19 @@ static Gc *gc_new (const GcCase *c, DnRng *rng)
                      .seed = 0x5eed,
                      .workspace = g_new0 (float, ws ? ws : 1),
                      .workspace_size = ws};
+    if (g->l->context_dim > 0) {
+        int dim = g->l->context_dim;
+        g->contexts = g_new (float, 2 * dim);
+        for (int i = 0; i < 2 * dim; i++)
+            g->contexts[i] = dn_rng_normal (rng);
+        for (int b = 0; b < (int) G_N_ELEMENTS (g->ctx_index); b++)
+            g->ctx_index[b] = b % 2;
+        g->ctx.contexts = g->contexts;
+        g->ctx.n_contexts = 2;
+        g->ctx.context_dim = dim;
+        g->ctx.context_index = g->ctx_index;
+        g->ctx.training = TRUE; /* winners recomputed at every perturbed point */
+    }
     return g;
 }
 
@@ -320,6 +352,7 @@ static void gc_free (Gc *g)
     dn_tensor_free (g->out);
     g_free (g->r);
     g_free (g->ctx.workspace);
+    g_free (g->contexts);
     g_free (g);
 }
 

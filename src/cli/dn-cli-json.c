@@ -36,11 +36,106 @@ void dn_cli_json_print (FILE *out, JsonBuilder *b)
     fflush (out);
 }
 
+/* The accuracy matrix so far: rows 0..upto, each with the tasks seen (null where
+ * not measured). */
+static void add_matrix (JsonBuilder *b, const char *key, int tasks, const double *m, int upto)
+{
+    json_builder_set_member_name (b, key);
+    json_builder_begin_array (b);
+    for (int t = 0; t <= upto; t++) {
+        json_builder_begin_array (b);
+        for (int j = 0; j <= t; j++) {
+            double v = m[(size_t) t * tasks + j];
+            if (isfinite (v))
+                json_builder_add_double_value (b, v);
+            else
+                json_builder_add_null_value (b);
+        }
+        json_builder_end_array (b);
+    }
+    json_builder_end_array (b);
+}
+
+static gboolean continual_event (JsonBuilder *b, const DnEvent *ev)
+{
+    switch (ev->kind) {
+    case DN_EVENT_START:
+        add_string (b, "event", "start");
+        add_int (b, "tasks", ev->tasks);
+        add_int (b, "epochs_per_task", ev->epochs);
+        add_int (b, "batches", ev->n_batches);
+        add_int (b, "train_samples", ev->train_samples);
+        add_int (b, "test_samples", ev->test_samples);
+        add_int (b, "params", ev->params);
+        add_string (b, "device", ev->device);
+        add_string (b, "run_dir", ev->run_dir);
+        return TRUE;
+    case DN_EVENT_BATCH:
+        add_string (b, "event", "batch");
+        add_int (b, "task", ev->task);
+        add_int (b, "epoch", ev->epoch);
+        add_int (b, "batch", ev->batch);
+        add_int (b, "batches", ev->n_batches);
+        dn_cli_json_number (b, "loss", ev->loss);
+        dn_cli_json_number (b, "samples_per_s", ev->samples_per_s);
+        dn_cli_json_number (b, "eta", ev->eta_seconds);
+        return TRUE;
+    case DN_EVENT_EPOCH:
+        add_string (b, "event", "epoch");
+        add_int (b, "task", ev->task);
+        add_int (b, "epoch", ev->epoch);
+        dn_cli_json_number (b, "loss", ev->loss);
+        dn_cli_json_number (b, "train", ev->train_acc);
+        dn_cli_json_number (b, "test", ev->test_acc);
+        dn_cli_json_number (b, "lr", ev->lr);
+        dn_cli_json_number (b, "seconds", ev->seconds);
+        dn_cli_json_number (b, "samples_per_s", ev->samples_per_s);
+        return TRUE;
+    case DN_EVENT_TASK: {
+        add_string (b, "event", "task");
+        add_int (b, "task", ev->task);
+        add_int (b, "tasks", ev->tasks);
+        json_builder_set_member_name (b, "accuracies");
+        json_builder_begin_array (b);
+        for (int j = 0; j <= ev->task; j++)
+            json_builder_add_double_value (b, ev->accuracy_matrix[(size_t) ev->task * ev->tasks + j]);
+        json_builder_end_array (b);
+        dn_cli_json_number (b, "average_accuracy", ev->test_acc);
+        dn_cli_json_number (b, "seconds", ev->seconds);
+        return TRUE;
+    }
+    case DN_EVENT_DONE: {
+        add_string (b, "event", "done");
+        add_int (b, "tasks", ev->tasks);
+        dn_cli_json_number (b, "average_accuracy", ev->average_accuracy);
+        int last = -1;
+        for (int t = 0; t < ev->tasks; t++)
+            if (isfinite (ev->accuracy_matrix[(size_t) t * ev->tasks]))
+                last = t;
+        add_matrix (b, "accuracy_matrix", ev->tasks, ev->accuracy_matrix, last);
+        add_int (b, "params", ev->params);
+        dn_cli_json_number (b, "seconds", ev->seconds);
+        add_string (b, "model", ev->model_path);
+        add_string (b, "run_dir", ev->run_dir);
+        json_builder_set_member_name (b, "cancelled");
+        json_builder_add_boolean_value (b, ev->cancelled);
+        return TRUE;
+    }
+    default:
+        return FALSE;
+    }
+}
+
 void dn_cli_json_event (const DnEvent *ev, gpointer user_data)
 {
     FILE *out = user_data;
     g_autoptr (JsonBuilder) b = json_builder_new ();
     json_builder_begin_object (b);
+    if (ev->tasks > 0 && continual_event (b, ev)) {
+        json_builder_end_object (b);
+        dn_cli_json_print (out, b);
+        return;
+    }
     switch (ev->kind) {
     case DN_EVENT_START:
         add_string (b, "event", "start");
@@ -127,6 +222,8 @@ void dn_cli_json_event (const DnEvent *ev, gpointer user_data)
     case DN_EVENT_SNAPSHOT:
         add_string (b, "event", "snapshot");
         add_string (b, "suffix", ev->suffix);
+        break;
+    case DN_EVENT_TASK:
         break;
     case DN_EVENT_DONE:
         add_string (b, "event", "done");

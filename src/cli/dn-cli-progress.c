@@ -32,10 +32,82 @@ static void clear_line (DnCliProgress *p)
     }
 }
 
+static gboolean continual_progress (DnCliProgress *p, const DnEvent *ev)
+{
+    char a[32];
+    switch (ev->kind) {
+    case DN_EVENT_START:
+        fprintf (p->out,
+                 "continual learning on %s: %d tasks, %d epochs each, %" G_GINT64_FORMAT
+                 " parameters, %" G_GINT64_FORMAT " training images per task\n",
+                 ev->device, ev->tasks, ev->epochs, ev->params, ev->train_samples);
+        return TRUE;
+    case DN_EVENT_BATCH: {
+        if (!p->tty)
+            return TRUE;
+        const int width = 24;
+        double frac = (double) ev->batch / MAX (ev->n_batches, 1);
+        int fill = (int) (frac * width);
+        char bar[64];
+        memset (bar, '#', fill);
+        memset (bar + fill, '.', width - fill);
+        bar[width] = '\0';
+        format_duration (a, sizeof a, ev->eta_seconds);
+        char line[256];
+        int n = g_snprintf (line, sizeof line,
+                            "task %d/%d epoch %d/%d [%s] %3.0f%%  %.0f samples/s  ETA %s  loss %.4f",
+                            ev->task + 1, ev->tasks, ev->epoch, ev->epochs, bar, frac * 100,
+                            ev->samples_per_s, a, ev->loss);
+        n = MIN (n, (int) sizeof line - 1);
+        fprintf (p->out, "\r%s", line);
+        if (n < p->last_width)
+            fprintf (p->out, "%*s", p->last_width - n, "");
+        p->last_width = n;
+        fflush (p->out);
+        return TRUE;
+    }
+    case DN_EVENT_EPOCH:
+        clear_line (p);
+        fprintf (p->out,
+                 "task %d/%d epoch %d/%d  loss %.4f  train %.2f %%  test (this task) %.2f %%  "
+                 "%.1f s  (%.0f samples/s)\n",
+                 ev->task + 1, ev->tasks, ev->epoch, ev->epochs, ev->loss, ev->train_acc,
+                 ev->test_acc, ev->seconds, ev->samples_per_s);
+        fflush (p->out);
+        return TRUE;
+    case DN_EVENT_TASK: {
+        clear_line (p);
+        GString *s = g_string_new (NULL);
+        for (int j = 0; j <= ev->task; j++)
+            g_string_append_printf (s, "%s%.1f", j ? " " : "",
+                                    ev->accuracy_matrix[(size_t) ev->task * ev->tasks + j]);
+        fprintf (p->out, "after task %d: mean accuracy over %d tasks %.2f %%  [%s]\n", ev->task,
+                 ev->task + 1, ev->test_acc, s->str);
+        g_string_free (s, TRUE);
+        fflush (p->out);
+        return TRUE;
+    }
+    case DN_EVENT_DONE:
+        clear_line (p);
+        format_duration (a, sizeof a, ev->seconds);
+        fprintf (p->out, "%s%s in %s\n", ev->cancelled ? "stopped: " : "done: ", ev->message, a);
+        if (ev->run_dir != NULL)
+            fprintf (p->out, "model: %s\nrun folder: %s (accuracy_matrix.csv, accuracy_curves.png, "
+                             "hidden_activity.png, summary.json)\n",
+                     ev->model_path, ev->run_dir);
+        fflush (p->out);
+        return TRUE;
+    default:
+        return FALSE;
+    }
+}
+
 void dn_cli_progress_event (const DnEvent *ev, gpointer user_data)
 {
     DnCliProgress *p = user_data;
     char a[32], b[32], c[32];
+    if (ev->tasks > 0 && continual_progress (p, ev))
+        return;
     switch (ev->kind) {
     case DN_EVENT_START:
         fprintf (p->out,
@@ -87,8 +159,8 @@ void dn_cli_progress_event (const DnEvent *ev, gpointer user_data)
         fflush (p->out);
         break;
     case DN_EVENT_DECISION:
-        break;
     case DN_EVENT_SNAPSHOT:
+    case DN_EVENT_TASK:
         break;
     case DN_EVENT_LOG:
         clear_line (p);

@@ -72,6 +72,20 @@ void dn_cpu_dropout_forward (DnBackend *be, size_t n, float p, uint64_t seed, co
                              float *y);
 void dn_cpu_dropout_backward (DnBackend *be, size_t n, float p, uint64_t seed, const float *dy,
                               float *dx);
+void dn_cpu_segment_select (DnBackend *be, DnGateMode mode, int n_ctx, int units, int segments,
+                            const float *resp, int32_t *win, float *g);
+void dn_cpu_gate_forward (DnBackend *be, DnGateMode mode, int batch, int units, const float *t,
+                          const float *g, const int32_t *ctx_index, float *y);
+void dn_cpu_gate_backward (DnBackend *be, DnGateMode mode, int batch, int units, const float *t,
+                           const float *g, const int32_t *ctx_index, const float *dy, float *dt,
+                           float *dg);
+void dn_cpu_segment_grad (DnBackend *be, int n_ctx, int units, int segments, int dim,
+                          const int32_t *win, const float *dg, const float *contexts, float *du,
+                          guint8 *rows_touched);
+void dn_cpu_kwta_forward (DnBackend *be, int rows, int cols, int k, const float *x, float *y,
+                          guint8 *mask);
+void dn_cpu_kwta_backward (DnBackend *be, int rows, int cols, const guint8 *mask, const float *dy,
+                           float *dx);
 void dn_cpu_cross_entropy (DnBackend *be, int rows, int cols, const float *logits,
                            const int32_t *labels, float label_smoothing, float scale, double *loss,
                            float *dlogits);

@@ -42,6 +42,16 @@ typedef struct {
     int groups;
 } DnConvGeom;
 
+/* How an active dendrite layer mixes its winning segment response g into the
+ * unit's feed-forward drive t (Numenta's active dendrites):
+ * ABS_MAX: the segment with the largest |response| wins (sign kept), y = t * sigmoid(g);
+ * MAX: the largest response wins, y = t * sigmoid(g); ADDITIVE: the largest wins, y = t + g. */
+typedef enum {
+    DN_GATE_ABS_MAX,
+    DN_GATE_MAX,
+    DN_GATE_ADDITIVE,
+} DnGateMode;
+
 typedef struct DnBackend DnBackend;
 
 struct DnBackend {
@@ -160,6 +170,34 @@ struct DnBackend {
                              float *y);
     void (*dropout_backward) (DnBackend *be, size_t n, float p, uint64_t seed, const float *dy,
                               float *dx);
+
+    /* Active dendrites. Contexts are a table of n_ctx vectors; a sample's context is
+     * ctx_index[b] (NULL: context 0 for every sample).
+     * segment_select: resp (n_ctx, units, segments) -> the winning segment win and its
+     *   response g (n_ctx, units); the first index wins a tie.
+     * gate_forward: y (batch, units) from the drive t and the winner of the sample's context.
+     * gate_backward: dt (OVERWRITTEN) = dL/dt; dg (n_ctx, units) += dL/dg summed over the
+     *   samples of each context.
+     * segment_grad: du[i, win[p, i], :] += dg[p, i] * contexts[p, :] for every p and unit i
+     *   (du is (units, segments, dim)); rows_touched[i * segments + s] is set to 1 for every
+     *   row written (may be NULL). */
+    void (*segment_select) (DnBackend *be, DnGateMode mode, int n_ctx, int units, int segments,
+                            const float *resp, int32_t *win, float *g);
+    void (*gate_forward) (DnBackend *be, DnGateMode mode, int batch, int units, const float *t,
+                          const float *g, const int32_t *ctx_index, float *y);
+    void (*gate_backward) (DnBackend *be, DnGateMode mode, int batch, int units, const float *t,
+                           const float *g, const int32_t *ctx_index, const float *dy, float *dt,
+                           float *dg);
+    void (*segment_grad) (DnBackend *be, int n_ctx, int units, int segments, int dim,
+                          const int32_t *win, const float *dg, const float *contexts, float *du,
+                          guint8 *rows_touched);
+    /* k-winner-take-all over each row of (rows, cols): entries >= the row's k-th largest
+     * value are kept (ties at the threshold may keep more than k), the rest become 0;
+     * mask records the kept entries. backward: dx += dy where mask is set. */
+    void (*kwta_forward) (DnBackend *be, int rows, int cols, int k, const float *x, float *y,
+                          guint8 *mask);
+    void (*kwta_backward) (DnBackend *be, int rows, int cols, const guint8 *mask, const float *dy,
+                           float *dx);
 
     /* Losses over (rows, cols) logits; mean over rows. Each writes the loss to *loss
      * (host) and, when dlogits is not NULL, OVERWRITES dlogits with d(mean loss)/dlogits

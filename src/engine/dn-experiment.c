@@ -288,6 +288,7 @@ DnExperiment *dn_experiment_new_default (void)
     exp->out_dir = g_strdup ("runs");
     dn_tracker_config_defaults (&exp->tracker);
     dn_dendrite_selection_init (&exp->selection);
+    dn_continual_config_defaults (&exp->cl);
     return exp;
 }
 
@@ -303,7 +304,8 @@ DnExperiment *dn_experiment_from_json (JsonNode *root, const char *base_dir, con
     }
     JsonObject *o = json_node_get_object (root);
     static const char *const known[] = {"name",     "description", "data",      "network",
-                                        "training", "output",      "dendrites", NULL};
+                                        "training", "output",      "dendrites", "continual",
+                                        NULL};
     g_autoptr (DnExperiment) exp = dn_experiment_new_default ();
     exp->base_dir = g_strdup (base_dir ? base_dir : ".");
     if (!check_keys (o, known, what, "(top level)", error) ||
@@ -321,6 +323,24 @@ DnExperiment *dn_experiment_from_json (JsonNode *root, const char *base_dir, con
     JsonNode *dn = json_object_get_member (o, "dendrites");
     if (dn != NULL && !JSON_NODE_HOLDS_NULL (dn) && !read_dendrites (exp, dn, what, error))
         return NULL;
+    JsonNode *cn = json_object_get_member (o, "continual");
+    if (cn != NULL && !JSON_NODE_HOLDS_NULL (cn)) {
+        if (!JSON_NODE_HOLDS_OBJECT (cn)) {
+            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                         "%s: \"continual\" must be an object such as {\"tasks\": 10}", what);
+            return NULL;
+        }
+        if (!dn_continual_config_from_json (json_node_get_object (cn), &exp->cl, what, error))
+            return NULL;
+        exp->continual = TRUE;
+    }
+    if (exp->continual && exp->dendrites) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "%s: an experiment has either a \"dendrites\" section (Perforated AI "
+                     "dendrites) or a \"continual\" section (active dendrites), not both",
+                     what);
+        return NULL;
+    }
     GError *local = NULL;
     JsonObject *d = get_section (o, "data", what, &local);
     if (local == NULL && d != NULL)
@@ -457,6 +477,12 @@ JsonNode *dn_experiment_to_json (const DnExperiment *exp)
         dn_tracker_config_add_members (&exp->tracker, b);
         json_builder_end_object (b);
     }
+    if (exp->continual) {
+        json_builder_set_member_name (b, "continual");
+        json_builder_begin_object (b);
+        dn_continual_config_add_members (&exp->cl, b);
+        json_builder_end_object (b);
+    }
     json_builder_end_object (b);
     return json_builder_get_root (b);
 }
@@ -490,6 +516,7 @@ void dn_experiment_free (DnExperiment *exp)
     g_free (exp->out_dir);
     g_free (exp->description);
     dn_dendrite_selection_clear (&exp->selection);
+    dn_continual_config_clear (&exp->cl);
     g_free (exp);
 }
 

@@ -11,6 +11,7 @@
  */
 #pragma once
 
+#include "dn-continual.h"
 #include "dn-data.h"
 #include "dn-dendrite.h"
 #include "dn-network.h"
@@ -61,6 +62,9 @@ typedef struct {
     DnTrackerConfig tracker;
     DnDendriteSelection selection;
     char *description;
+    /* "continual" section: a sequence of permuted tasks instead of one training run */
+    gboolean continual;
+    DnContinualConfig cl;
 } DnExperiment;
 
 DnExperiment *dn_experiment_new_default (void);
@@ -86,6 +90,7 @@ typedef enum {
     DN_EVENT_EPOCH,    /* an epoch finished, with its scores */
     DN_EVENT_LOG,      /* a message in plain words */
     DN_EVENT_DONE,     /* the run finished (also after cancel) */
+    DN_EVENT_TASK,     /* continual runs: a task finished and was evaluated */
 } DnEventKind;
 
 typedef struct {
@@ -128,6 +133,17 @@ typedef struct {
     gboolean before_restore;       /* SNAPSHOT: draw the history before the restore */
     gboolean timestamped;          /* SNAPSHOT */
     const char *save_name;         /* the run's name, for file names */
+    /* Continual runs (EPOCH, TASK, DONE): 0-based task, the number of tasks, and the
+     * accuracy matrix so far (tasks x tasks percents, row t after task t, NaN where
+     * not measured); TASK: `epoch` unused, `test_acc` the mean over seen tasks. */
+    int task, tasks;
+    const double *accuracy_matrix;
+    double average_accuracy; /* DONE: mean over all tasks after the last one */
+    /* DONE: fraction of each task's test images on which each unit of the activity
+     * layer is non-zero, (tasks, activity_units) */
+    const float *activity;
+    int activity_units;
+    const char *activity_layer;
 } DnEvent;
 
 typedef struct {
@@ -160,6 +176,10 @@ typedef struct {
 } DnRunResult;
 
 void dn_run_result_clear (DnRunResult *r);
+
+/* Continual experiments (exp->continual; see dn-continual.h). */
+gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const DnObserver *observer,
+                           DnRunResult *result, GError **error);
 
 gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts, const DnObserver *observer,
                             DnRunResult *result, GError **error);

@@ -30,6 +30,9 @@ extern const DnLayerClass dn_flatten_class;
 extern const DnLayerClass dn_add_class;
 extern const DnLayerClass dn_concat_class;
 extern const DnLayerClass dn_dendritic_class;
+extern const DnLayerClass dn_sparse_linear_class;
+extern const DnLayerClass dn_active_dendrite_class;
+extern const DnLayerClass dn_kwta_class;
 
 /* Shape-check helper: sets a DN_ERROR_SHAPE error "layer 'NAME' (TYPE): ..." */
 void dn_layer_shape_error (DnLayer *l, GError **error, const char *format, ...)

@@ -16,7 +16,8 @@ static const DnLayerClass *const layer_classes[] = {
     &dn_softmax_class,     &dn_log_softmax_class,
     &dn_dropout_class,     &dn_flatten_class,
     &dn_add_class,         &dn_concat_class,
-    &dn_dendritic_class,   NULL,
+    &dn_dendritic_class,   &dn_sparse_linear_class, &dn_active_dendrite_class, &dn_kwta_class,
+    NULL,
 };
 
 const DnLayerClass *const *dn_layer_classes (void)
@@ -79,8 +80,10 @@ gboolean dn_layer_infer (DnLayer *l, int n_inputs, const DnShape *in_shapes, GEr
     for (int i = 0; i < n_inputs; i++)
         l->in_shape[i] = in_shapes[i];
     /* infer may run again (re-import, restructure): start from no params. */
-    for (int i = 0; i < l->n_params; i++)
+    for (int i = 0; i < l->n_params; i++) {
         g_free (l->params[i].name);
+        g_free (l->params[i].rows);
+    }
     memset (l->params, 0, sizeof l->params);
     l->n_params = 0;
     l->workspace_per_sample = 0;
@@ -93,8 +96,10 @@ void dn_layer_free (DnLayer *l)
         return;
     if (l->klass->finalize != NULL)
         l->klass->finalize (l);
-    for (int i = 0; i < l->n_params; i++)
+    for (int i = 0; i < l->n_params; i++) {
         g_free (l->params[i].name);
+        g_free (l->params[i].rows);
+    }
     g_free (l->name);
     g_free (l);
 }
@@ -108,7 +113,15 @@ int dn_layer_add_param (DnLayer *l, const char *name, DnShape shape, gboolean tr
     p->trainable = trainable;
     p->value = NULL;
     p->grad = NULL;
+    p->row_len = 0;
+    p->rows = NULL;
     return l->n_params++;
+}
+
+void dn_layer_track_rows (DnLayer *l, int index, size_t row_len)
+{
+    g_return_if_fail (index >= 0 && index < l->n_params && row_len > 0);
+    l->params[index].row_len = row_len;
 }
 
 DnParam *dn_layer_find_param (DnLayer *l, const char *name)

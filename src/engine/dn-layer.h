@@ -35,7 +35,19 @@ typedef struct {
     gboolean trainable; /* FALSE for buffers (running statistics) */
     float *value;       /* set by the network */
     float *grad;        /* NULL for buffers */
+    /* Row tracking for large parameters that a step touches only in places (the
+     * segments of active dendrites): when row_len > 0 the network keeps one flag
+     * byte per row of row_len floats in `rows`; the layer ORs DN_ROW_TOUCHED into
+     * the rows it writes gradient to. Untouched rows then cost nothing in
+     * zero_grad, and rows never touched since the optimizer was made are skipped
+     * by its update, which is exact: their gradients and moments are all zero. */
+    size_t row_len;
+    guint8 *rows;
 } DnParam;
+
+#define DN_ROW_DIRTY 1u /* gradient written since the last zero_grad */
+#define DN_ROW_LIVE 2u  /* gradient written since the optimizer was made */
+#define DN_ROW_TOUCHED (DN_ROW_DIRTY | DN_ROW_LIVE)
 
 /* What a forward or backward call may use besides its tensors. */
 typedef struct {
@@ -44,6 +56,14 @@ typedef struct {
     uint64_t seed;    /* per-step seed for dropout; changes every batch */
     float *workspace; /* shared scratch, see above */
     size_t workspace_size;
+    /* Context vectors for active dendrite layers (dn_network_set_contexts): a table
+     * of n_contexts vectors of context_dim floats; sample b uses row
+     * context_index[b] (NULL: row 0 for all). context_version changes whenever the
+     * table does, so a layer may cache per-context results in evaluation. */
+    const float *contexts;
+    int n_contexts, context_dim;
+    const int32_t *context_index;
+    guint64 context_version;
 } DnCtx;
 
 typedef struct _DnLayer DnLayer;
@@ -83,6 +103,7 @@ struct _DnLayer {
     DnParam params[DN_LAYER_MAX_PARAMS];
     int n_params;
     size_t workspace_per_sample; /* floats of ctx->workspace per sample in the batch */
+    int context_dim;             /* > 0: reads context vectors of this length (DnCtx) */
 };
 
 /* Registry. */
@@ -97,6 +118,8 @@ gboolean dn_layer_infer (DnLayer *l, int n_inputs, const DnShape *in_shapes, GEr
 void dn_layer_free (DnLayer *l);
 /* Declares a parameter (trainable) or buffer; returns its index in l->params. */
 int dn_layer_add_param (DnLayer *l, const char *name, DnShape shape, gboolean trainable);
+/* Asks the network to track rows of row_len floats of parameter `index` (see DnParam). */
+void dn_layer_track_rows (DnLayer *l, int index, size_t row_len);
 DnParam *dn_layer_find_param (DnLayer *l, const char *name);
 /* Trainable parameter floats (the spec's count). */
 int64_t dn_layer_n_params (const DnLayer *l);

@@ -194,6 +194,11 @@ static gboolean allocate_params (DnNetwork *net, GError **error)
                 p->value = net->params + op;
                 p->grad = net->grads + op;
                 op += n;
+                if (p->row_len > 0) {
+                    g_free (p->rows);
+                    p->rows = g_malloc0 (n / p->row_len);
+                    net->n_tracked++;
+                }
             } else {
                 p->value = net->buffers + ob;
                 p->grad = NULL;
@@ -476,9 +481,125 @@ void dn_network_backward (DnNetwork *net, const float *dy, int batch)
     }
 }
 
+/* Calls fn for every run of the trainable arena: dense parameters whole, tracked
+ * ones row by row where a flag in `bits` is set; adjacent runs are merged. */
+typedef void (*SpanFunc) (DnNetwork *net, size_t offset, size_t len, gpointer data);
+
+static void for_each_span (DnNetwork *net, guint8 bits, SpanFunc fn, gpointer data)
+{
+    size_t start = 0, len = 0;
+    for (guint i = 0; i < net->nodes->len; i++) {
+        DnLayer *l = ((DnNode *) net->nodes->pdata[i])->layer;
+        for (int j = 0; j < l->n_params; j++) {
+            DnParam *p = &l->params[j];
+            if (!p->trainable)
+                continue;
+            size_t off = (size_t) (p->value - net->params);
+            size_t n = (size_t) dn_shape_numel (&p->shape);
+            size_t rows = p->row_len > 0 ? n / p->row_len : 1;
+            size_t rl = p->row_len > 0 ? p->row_len : n;
+            for (size_t r = 0; r < rows; r++) {
+                if (p->row_len > 0 && (p->rows[r] & bits) == 0)
+                    continue;
+                size_t o = off + r * rl;
+                if (len > 0 && start + len == o) {
+                    len += rl;
+                } else {
+                    if (len > 0)
+                        fn (net, start, len, data);
+                    start = o;
+                    len = rl;
+                }
+            }
+        }
+    }
+    if (len > 0)
+        fn (net, start, len, data);
+}
+
+static void zero_span (DnNetwork *net, size_t offset, size_t len, gpointer data)
+{
+    (void) data;
+    net->backend->zero (net->backend, net->grads + offset, len);
+}
+
+static void clear_bits (DnNetwork *net, guint8 bits)
+{
+    for (guint i = 0; i < net->nodes->len; i++) {
+        DnLayer *l = ((DnNode *) net->nodes->pdata[i])->layer;
+        for (int j = 0; j < l->n_params; j++) {
+            DnParam *p = &l->params[j];
+            if (p->trainable && p->row_len > 0) {
+                size_t rows = (size_t) dn_shape_numel (&p->shape) / p->row_len;
+                for (size_t r = 0; r < rows; r++)
+                    p->rows[r] &= (guint8) ~bits;
+            }
+        }
+    }
+}
+
 void dn_network_zero_grad (DnNetwork *net)
 {
-    net->backend->zero (net->backend, net->grads, net->n_params);
+    if (net->n_tracked == 0) {
+        net->backend->zero (net->backend, net->grads, net->n_params);
+        return;
+    }
+    for_each_span (net, DN_ROW_DIRTY, zero_span, NULL);
+    clear_bits (net, DN_ROW_DIRTY);
+}
+
+static void add_span (DnNetwork *net, size_t offset, size_t len, gpointer data)
+{
+    (void) net;
+    GArray *spans = data;
+    size_t pair[2] = {offset, len};
+    g_array_append_vals (spans, pair, 2);
+}
+
+GArray *dn_network_live_spans (DnNetwork *net)
+{
+    GArray *spans = g_array_new (FALSE, FALSE, sizeof (size_t));
+    for_each_span (net, DN_ROW_LIVE, add_span, spans);
+    return spans;
+}
+
+void dn_network_forget_live_rows (DnNetwork *net)
+{
+    clear_bits (net, DN_ROW_LIVE);
+}
+
+void dn_network_mark_all_live (DnNetwork *net)
+{
+    for (guint i = 0; i < net->nodes->len; i++) {
+        DnLayer *l = ((DnNode *) net->nodes->pdata[i])->layer;
+        for (int j = 0; j < l->n_params; j++) {
+            DnParam *p = &l->params[j];
+            if (p->trainable && p->row_len > 0)
+                memset (p->rows, DN_ROW_TOUCHED, (size_t) dn_shape_numel (&p->shape) / p->row_len);
+        }
+    }
+}
+
+void dn_network_set_contexts (DnNetwork *net, const float *table, int n, int dim)
+{
+    net->ctx.contexts = table;
+    net->ctx.n_contexts = table != NULL ? n : 0;
+    net->ctx.context_dim = table != NULL ? dim : 0;
+    net->ctx.context_index = NULL;
+    net->ctx.context_version++;
+}
+
+int dn_network_context_dim (DnNetwork *net)
+{
+    int dim = 0;
+    for (guint i = 0; i < net->nodes->len; i++)
+        dim = MAX (dim, ((DnNode *) net->nodes->pdata[i])->layer->context_dim);
+    return dim;
+}
+
+void dn_network_set_context_index (DnNetwork *net, const int32_t *index)
+{
+    net->ctx.context_index = index;
 }
 
 DnShape dn_network_output_shape (DnNetwork *net)

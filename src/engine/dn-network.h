@@ -50,6 +50,7 @@ typedef struct {
     gboolean training;
     DnCtx ctx;
     const float *last_input; /* the input of the last forward, which backward reads */
+    int n_tracked;           /* parameters with row tracking (DnParam.row_len) */
 } DnNetwork;
 
 /* Builds and shape-checks a network from its JSON description and allocates its
@@ -71,7 +72,26 @@ const DnTensor *dn_network_forward (DnNetwork *net, const float *x, int batch, u
 /* dy is d(loss)/d(output) (batch, ...out); adds into the gradient arena. The input
  * given to the matching forward must still be there. */
 void dn_network_backward (DnNetwork *net, const float *dy, int batch);
+/* Zeroes the gradients (of tracked parameters only the rows written since). */
 void dn_network_zero_grad (DnNetwork *net);
+
+/* Context vectors for active dendrite layers: `table` holds n vectors of dim floats
+ * on the network's device and must outlive their use. Every sample uses row 0
+ * until dn_network_set_context_index() gives one row per sample (batch int32s on
+ * the device; NULL: row 0 again). */
+void dn_network_set_contexts (DnNetwork *net, const float *table, int n, int dim);
+void dn_network_set_context_index (DnNetwork *net, const int32_t *index);
+/* The context length the network's layers read (0: none needs a context). */
+int dn_network_context_dim (DnNetwork *net);
+
+/* Row-tracked parameters (DnParam.row_len): the (offset, length) pairs of the
+ * trainable arena an optimizer must update — everything except tracked rows no
+ * step has touched since dn_network_forget_live_rows(), which the engine calls
+ * when it makes a new optimizer. Free with g_array_unref. */
+GArray *dn_network_live_spans (DnNetwork *net);
+void dn_network_forget_live_rows (DnNetwork *net);
+/* Marks every tracked row live (after loading optimizer state from a file). */
+void dn_network_mark_all_live (DnNetwork *net);
 
 DnShape dn_network_output_shape (DnNetwork *net);
 DnNode *dn_network_node (DnNetwork *net, int i);

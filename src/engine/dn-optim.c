@@ -453,37 +453,72 @@ void dn_optimizer_free (DnOptimizer *opt)
     g_free (opt);
 }
 
+static void update_span (DnOptimizer *opt, size_t off, size_t n, float *params, const float *grads,
+                         double lr);
+
 void dn_optimizer_step (DnOptimizer *opt, float *params, const float *grads, double lr)
 {
     g_return_if_fail (opt != NULL);
-    const DnOptimConfig *c = &opt->cfg;
-    DnBackend *be = opt->be;
     opt->steps++;
     if (opt->n == 0)
         return;
+    update_span (opt, 0, opt->n, params, grads, lr);
+}
+
+gboolean dn_optimizer_spans_exact (const DnOptimizer *opt)
+{
+    g_return_val_if_fail (opt != NULL, FALSE);
+    const DnOptimConfig *c = &opt->cfg;
+    return c->weight_decay == 0.0 && !(c->kind == DN_OPTIM_SGD && c->dampening != 0.0);
+}
+
+void dn_optimizer_step_spans (DnOptimizer *opt, float *params, const float *grads, double lr,
+                              const size_t *spans, int n_spans)
+{
+    g_return_if_fail (opt != NULL);
+    opt->steps++;
+    for (int i = 0; i < n_spans; i++) {
+        g_return_if_fail (spans[2 * i] + spans[2 * i + 1] <= opt->n);
+        update_span (opt, spans[2 * i], spans[2 * i + 1], params, grads, lr);
+    }
+}
+
+static float *at (DnOptimizer *opt, const char *name, size_t off)
+{
+    float *b = find_buffer (opt, name);
+    return b != NULL ? b + off : NULL;
+}
+
+static void update_span (DnOptimizer *opt, size_t off, size_t n, float *params, const float *grads,
+                         double lr)
+{
+    const DnOptimConfig *c = &opt->cfg;
+    DnBackend *be = opt->be;
+    params += off;
+    grads += off;
 
     switch (c->kind) {
     case DN_OPTIM_SGD:
-        be->sgd_update (be, opt->n, params, grads, find_buffer (opt, "momentum_buffer"), (float) lr,
+        be->sgd_update (be, n, params, grads, at (opt, "momentum_buffer", off), (float) lr,
                         (float) c->momentum, (float) c->dampening, c->nesterov,
                         (float) c->weight_decay, opt->steps == 1);
         break;
     case DN_OPTIM_ADAM:
     case DN_OPTIM_ADAMW:
-        be->adam_update (be, opt->n, params, grads, find_buffer (opt, "exp_avg"),
-                         find_buffer (opt, "exp_avg_sq"), find_buffer (opt, "max_exp_avg_sq"),
+        be->adam_update (be, n, params, grads, at (opt, "exp_avg", off), at (opt, "exp_avg_sq", off),
+                         at (opt, "max_exp_avg_sq", off),
                          (float) lr, (float) c->beta1, (float) c->beta2, (float) c->eps,
                          (float) c->weight_decay, c->kind == DN_OPTIM_ADAMW, c->amsgrad,
                          opt->steps);
         break;
     case DN_OPTIM_ADADELTA:
-        be->adadelta_update (be, opt->n, params, grads, find_buffer (opt, "square_avg"),
-                             find_buffer (opt, "acc_delta"), (float) lr, (float) c->rho,
+        be->adadelta_update (be, n, params, grads, at (opt, "square_avg", off),
+                             at (opt, "acc_delta", off), (float) lr, (float) c->rho,
                              (float) c->eps, (float) c->weight_decay);
         break;
     case DN_OPTIM_RMSPROP:
-        be->rmsprop_update (be, opt->n, params, grads, find_buffer (opt, "square_avg"),
-                            find_buffer (opt, "grad_avg"), find_buffer (opt, "momentum_buffer"),
+        be->rmsprop_update (be, n, params, grads, at (opt, "square_avg", off),
+                            at (opt, "grad_avg", off), at (opt, "momentum_buffer", off),
                             (float) lr, (float) c->alpha, (float) c->eps, (float) c->weight_decay,
                             (float) c->momentum, c->centered);
         break;

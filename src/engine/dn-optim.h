@@ -61,6 +61,13 @@ DnOptimizer *dn_optimizer_new (const DnOptimConfig *cfg, DnBackend *be, size_t n
 void dn_optimizer_free (DnOptimizer *opt);
 /* One update of params from grads with learning rate lr (the scheduler's). */
 void dn_optimizer_step (DnOptimizer *opt, float *params, const float *grads, double lr);
+/* The same update restricted to (offset, length) pairs of the arena (see
+ * dn_network_live_spans); it counts as one step. Exact, i.e. equal to a full step,
+ * whenever every skipped element has zero gradient and zero state and
+ * dn_optimizer_spans_exact() holds (no weight decay, no SGD dampening). */
+void dn_optimizer_step_spans (DnOptimizer *opt, float *params, const float *grads, double lr,
+                              const size_t *spans, int n_spans);
+gboolean dn_optimizer_spans_exact (const DnOptimizer *opt);
 int64_t dn_optimizer_steps (const DnOptimizer *opt);
 /* State for checkpoints: the number of state buffers (each of n floats), their
  * names ("exp_avg", "exp_avg_sq", "momentum_buffer", ...) and data. */

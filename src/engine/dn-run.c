@@ -572,6 +572,8 @@ gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts, const D
     DnRunOptions none = {0};
     if (opts == NULL)
         opts = &none;
+    if (exp->continual)
+        return dn_continual_run (exp, opts, obs, result, error);
     if (opts->resume_dir != NULL)
         return dn_experiment_resume (opts->resume_dir, opts, obs, result, error);
     Run r = {0};
@@ -599,6 +601,13 @@ gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts, const D
     r.net = dn_network_new_from_json (desc, r.be, error);
     if (r.net == NULL || !dn_check_fit (r.net, &r.d, exp->loss, error))
         goto out;
+    if (dn_network_context_dim (r.net) > 0) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "the network has active dendrite layers, which read a context vector; add a "
+                     "\"continual\" section (for example {\"tasks\": 10, \"context\": "
+                     "\"prototype\"}) so the engine knows which context to give them");
+        goto out;
+    }
     if (exp->dendrites && dn_network_n_dendritic (r.net) == 0) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                      "no layer gets dendrites: the \"dendrites\" section selects none of the "

@@ -371,12 +371,35 @@ static cairo_status_t append_bytes (void *closure, const unsigned char *data, un
     return CAIRO_STATUS_SUCCESS;
 }
 
+typedef struct {
+    const DnChartData *d;
+    int kind_or_all;
+    const DnChartStyle *style;
+} SaveData;
+
+static void draw_for_save (cairo_t *cr, double width, double height, gpointer data)
+{
+    SaveData *sd = data;
+    if (sd->kind_or_all == DN_CHART_ALL)
+        dn_chart_draw_all_data (cr, sd->d, width, height, sd->style);
+    else
+        dn_chart_draw_data (cr, sd->d, (DnChartKind) sd->kind_or_all, width, height, sd->style);
+}
+
 gboolean dn_chart_save_data (const DnChartData *d, int kind_or_all, const char *path, double width,
                              double height, const DnChartStyle *style, GError **error)
 {
     g_return_val_if_fail (d != NULL && path != NULL, FALSE);
     g_return_val_if_fail (
         kind_or_all == DN_CHART_ALL || (kind_or_all >= 0 && kind_or_all < DN_CHART_N_KINDS), FALSE);
+    SaveData sd = {d, kind_or_all, style};
+    return dn_chart_save_drawing (path, width, height, draw_for_save, &sd, error);
+}
+
+gboolean dn_chart_save_drawing (const char *path, double width, double height, DnChartDrawFunc draw,
+                                gpointer data, GError **error)
+{
+    g_return_val_if_fail (path != NULL && draw != NULL, FALSE);
     const char *base = strrchr (path, G_DIR_SEPARATOR);
     const char *ext = strrchr (base != NULL ? base : path, '.');
     ImageFormat format;
@@ -411,10 +434,7 @@ gboolean dn_chart_save_data (const DnChartData *d, int kind_or_all, const char *
     else
         surface = cairo_pdf_surface_create_for_stream (append_bytes, bytes, width, height);
     cairo_t *cr = cairo_create (surface);
-    if (kind_or_all == DN_CHART_ALL)
-        dn_chart_draw_all_data (cr, d, width, height, style);
-    else
-        dn_chart_draw_data (cr, d, (DnChartKind) kind_or_all, width, height, style);
+    draw (cr, width, height, data);
     cairo_status_t status = cairo_status (cr);
     cairo_destroy (cr);
     if (status == CAIRO_STATUS_SUCCESS && format == FORMAT_PNG)

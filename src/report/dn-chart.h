@@ -104,4 +104,25 @@ gboolean dn_chart_save (const DnTracker *tracker, int kind_or_all, const char *p
                         double height, GError **error);
 #define DN_CHART_ALL (-1)
 
+/* Any drawing to a file the same way (PNG, SVG or PDF by extension, atomically). */
+typedef void (*DnChartDrawFunc) (cairo_t *cr, double width, double height, gpointer data);
+gboolean dn_chart_save_drawing (const char *path, double width, double height, DnChartDrawFunc draw,
+                                gpointer data, GError **error);
+
+/* ---- continual learning (dn-chart-tasks.c) ---- */
+
+/* Accuracy of every task as training moves through the tasks: one line per task
+ * (x: tasks trained so far, from the task itself on) and the mean over the tasks
+ * seen, bold. matrix is tasks x tasks percents, row t after task t, NaN where not
+ * measured. */
+void dn_chart_draw_task_accuracy (cairo_t *cr, int tasks, const double *matrix, double width,
+                                  double height, const DnChartStyle *style);
+/* The paper's Figure 6: for each task (row) the fraction of its test images on
+ * which each of the first `show_units` units (columns) is active; green scale. */
+void dn_chart_draw_activity (cairo_t *cr, int tasks, int units, const float *activity,
+                             int show_units, const char *layer, double width, double height,
+                             const DnChartStyle *style);
+/* Sentences for screen readers. Free with g_free. */
+char *dn_chart_describe_task_accuracy (int tasks, const double *matrix);
+
 G_END_DECLS

@@ -1,5 +1,6 @@
 /* dn-run-writer.c: writing a run's tables, graph and log as it goes. */
 #include "dn-run-writer.h"
+#include "dn-continual-files.h"
 #include "dn-run-files.h"
 
 #include <math.h>
@@ -9,6 +10,7 @@ struct _DnRunWriter {
     GError *error;
     FILE *log;
     char *log_dir;
+    GString *history; /* continual runs: history.csv so far */
 };
 
 DnRunWriter *dn_run_writer_new (void)
@@ -60,9 +62,61 @@ static void write_set (DnRunWriter *w, const DnEvent *ev, const char *suffix)
         keep_error (w, e);
 }
 
+static void continual_epoch (DnRunWriter *w, const DnEvent *ev)
+{
+    char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE];
+    log_line (w, ev->run_dir, "task %d, epoch %d: loss %s, train %.2f, test %.2f, %.1f s", ev->task,
+              ev->epoch, g_ascii_formatd (a, sizeof a, "%.4f", ev->loss), ev->train_acc,
+              ev->test_acc, ev->seconds);
+    if (ev->run_dir == NULL)
+        return;
+    if (w->history == NULL)
+        w->history = g_string_new (
+            "task,epoch,loss,train_accuracy,test_accuracy,seconds,samples_per_s\n");
+    g_string_append_printf (w->history, "%d,%d,%s,%s,%s,%s,%.1f\n", ev->task, ev->epoch,
+                            g_ascii_formatd (a, sizeof a, "%.6g", ev->loss),
+                            g_ascii_formatd (b, sizeof b, "%.4f", ev->train_acc),
+                            g_ascii_formatd (c, sizeof c, "%.4f", ev->test_acc),
+                            g_ascii_formatd (a, sizeof a, "%.3f", ev->seconds), ev->samples_per_s);
+    g_autofree char *path = g_build_filename (ev->run_dir, "history.csv", NULL);
+    GError *e = NULL;
+    if (!g_file_set_contents_full (path, w->history->str, (gssize) w->history->len,
+                                   G_FILE_SET_CONTENTS_CONSISTENT, 0666, &e))
+        keep_error (w, e);
+}
+
 void dn_run_writer_event (DnRunWriter *w, const DnEvent *ev)
 {
     char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE];
+    GError *err = NULL;
+    if (ev->tasks > 0) {
+        switch (ev->kind) {
+        case DN_EVENT_EPOCH:
+            continual_epoch (w, ev);
+            return;
+        case DN_EVENT_TASK:
+            log_line (w, ev->run_dir, "after task %d: mean accuracy over tasks 0..%d %.2f %%",
+                      ev->task, ev->task, ev->test_acc);
+            if (ev->run_dir != NULL &&
+                !dn_continual_files_matrix (ev->run_dir, ev->tasks, ev->accuracy_matrix, &err))
+                keep_error (w, err);
+            return;
+        case DN_EVENT_DONE:
+            if (ev->run_dir != NULL) {
+                if (!dn_continual_files_matrix (ev->run_dir, ev->tasks, ev->accuracy_matrix, &err) ||
+                    !dn_continual_files_summary (ev->run_dir, ev, &err) ||
+                    (ev->activity != NULL &&
+                     !dn_continual_files_activity (ev->run_dir, ev->tasks, ev->activity_units,
+                                                   ev->activity, ev->activity_layer, &err)))
+                    keep_error (w, err);
+            }
+            log_line (w, ev->run_dir, "%s%s", ev->cancelled ? "stopped: " : "done: ",
+                      ev->message ? ev->message : "");
+            return;
+        default:
+            break;
+        }
+    }
     switch (ev->kind) {
     case DN_EVENT_START:
         log_line (w, ev->run_dir, "start: %" G_GINT64_FORMAT " parameters, %" G_GINT64_FORMAT
@@ -101,6 +155,7 @@ void dn_run_writer_event (DnRunWriter *w, const DnEvent *ev)
                   ev->message ? ev->message : "");
         break;
     case DN_EVENT_BATCH:
+    case DN_EVENT_TASK:
         break;
     }
 }
@@ -110,6 +165,8 @@ GError *dn_run_writer_free (DnRunWriter *w)
     if (w->log != NULL)
         fclose (w->log);
     g_free (w->log_dir);
+    if (w->history != NULL)
+        g_string_free (w->history, TRUE);
     GError *e = w->error;
     g_free (w);
     return e;

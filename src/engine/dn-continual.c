@@ -1,0 +1,737 @@
+/* dn-continual.c: the continual-learning loop (docs/continual.md).
+ *
+ * For each task t: its prototype (the mean of its normalised, permuted training
+ * images) joins the stored ones; the network trains for epochs_per_task epochs
+ * with the task's context shared by every sample of a batch; then it is evaluated
+ * on the test images of tasks 0..t, each image getting the nearest stored
+ * prototype as its context (no task id). Synaptic Intelligence, when on, adds its
+ * penalty gradient before each optimizer step and accumulates importance.
+ */
+#include "dn-error.h"
+#include "dn-json.h"
+#include "dn-model.h"
+#include "dn-train-private.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+    DnExperiment *exp;
+    const DnContinualConfig *cfg;
+    const DnRunOptions *opts;
+    const DnObserver *obs;
+    DnBackend *be;
+    RunData d;
+    DnNetwork *net;
+    DnOptimizer *opt;
+    DnRng rng;
+    guint64 seed;
+    char *run_dir;
+    int T, npix, bsz, ebs, cols, ctx_dim;
+    int *perms;          /* T * npix */
+    float *protos;       /* T * npix, host */
+    float *protos_dev;   /* T * npix on the device */
+    float *onehot_dev;   /* T * T on the device (task-id contexts) */
+    float *proto_norms;  /* T, host */
+    /* batch buffers (host and device) */
+    float *xb, *xp, *x_dev, *dlogits, *targets, *dist_dev, *dist;
+    int32_t *y, *ctx_idx, *ctx_idx_dev;
+    int *idx;
+    double *matrix; /* T * T percents, NaN where not measured */
+    /* Synaptic Intelligence over the covered spans of the parameter arena */
+    GArray *si_spans; /* (offset, length) pairs */
+    size_t si_n;
+    float *si_omega, *si_big_omega, *si_star, *si_prev;
+    gboolean cancelled;
+    double seconds;
+} Cl;
+
+/* ---- Synaptic Intelligence ---- */
+
+/* Every trainable parameter except segment weights (the reference's choice). */
+static void si_setup (Cl *c)
+{
+    c->si_spans = g_array_new (FALSE, FALSE, sizeof (size_t));
+    g_autoptr (GPtrArray) named = dn_network_named_params (c->net);
+    for (guint i = 0; i < named->len; i++) {
+        DnNamedParam *np = named->pdata[i];
+        if (!np->param->trainable || np->param->row_len > 0)
+            continue;
+        size_t pair[2] = {(size_t) (np->param->value - c->net->params),
+                          (size_t) dn_shape_numel (&np->param->shape)};
+        g_array_append_vals (c->si_spans, pair, 2);
+        c->si_n += pair[1];
+    }
+    c->si_omega = g_new0 (float, c->si_n);
+    c->si_big_omega = g_new0 (float, c->si_n);
+    c->si_star = g_new (float, c->si_n);
+    c->si_prev = g_new (float, c->si_n);
+}
+
+/* Gathers the covered parameters (device) into a host array. */
+static void si_gather (Cl *c, const float *arena, float *out)
+{
+    size_t k = 0;
+    for (guint i = 0; i < c->si_spans->len; i += 2) {
+        size_t off = g_array_index (c->si_spans, size_t, i);
+        size_t len = g_array_index (c->si_spans, size_t, i + 1);
+        c->be->download (c->be, out + k, arena + off, len * sizeof (float));
+        k += len;
+    }
+}
+
+/* loss += c * sum Omega (theta - theta*)^2; grad += 2 c Omega (theta - theta*). */
+static double si_penalty (Cl *c, float *scratch_theta, float *scratch_grad)
+{
+    si_gather (c, c->net->params, scratch_theta);
+    si_gather (c, c->net->grads, scratch_grad);
+    double pen = 0.0;
+    float k2 = (float) (2.0 * c->cfg->si_c);
+    for (size_t i = 0; i < c->si_n; i++) {
+        float d = scratch_theta[i] - c->si_star[i];
+        pen += (double) c->si_big_omega[i] * d * d;
+        scratch_grad[i] += k2 * c->si_big_omega[i] * d;
+    }
+    size_t k = 0;
+    for (guint i = 0; i < c->si_spans->len; i += 2) {
+        size_t off = g_array_index (c->si_spans, size_t, i);
+        size_t len = g_array_index (c->si_spans, size_t, i + 1);
+        c->be->upload (c->be, c->net->grads + off, scratch_grad + k, len * sizeof (float));
+        k += len;
+    }
+    return c->cfg->si_c * pen;
+}
+
+/* After a step: omega -= grad * (theta - theta_prev); theta_prev = theta. */
+static void si_after_step (Cl *c, float *scratch_theta, float *scratch_grad)
+{
+    si_gather (c, c->net->params, scratch_theta);
+    si_gather (c, c->net->grads, scratch_grad);
+    for (size_t i = 0; i < c->si_n; i++) {
+        c->si_omega[i] -= scratch_grad[i] * (scratch_theta[i] - c->si_prev[i]);
+        c->si_prev[i] = scratch_theta[i];
+    }
+}
+
+/* At a task's end: Omega += relu(omega) / (delta^2 + xi); theta* = theta; omega = 0. */
+static void si_end_task (Cl *c, float *scratch_theta)
+{
+    si_gather (c, c->net->params, scratch_theta);
+    for (size_t i = 0; i < c->si_n; i++) {
+        float delta = scratch_theta[i] - c->si_star[i];
+        float w = c->si_omega[i] > 0.0f ? c->si_omega[i] : 0.0f;
+        c->si_big_omega[i] += w / (delta * delta + (float) c->cfg->si_xi);
+        c->si_star[i] = scratch_theta[i];
+        c->si_omega[i] = 0.0f;
+    }
+}
+
+/* ---- data ---- */
+
+/* Normalised samples idx[0..n) of `data`, permuted for task t, on the device. */
+static void task_batch (Cl *c, const DnDataset *data, int t, const int *idx, int n)
+{
+    dn_dataset_get_batch (data, idx, n, &c->d.norm, c->xb, c->y);
+    const int *perm = c->perms + (size_t) t * c->npix;
+    for (int b = 0; b < n; b++) {
+        const float *src = c->xb + (size_t) b * c->npix;
+        float *dst = c->xp + (size_t) b * c->npix;
+        for (int i = 0; i < c->npix; i++)
+            dst[i] = src[perm[i]];
+    }
+    c->be->upload (c->be, c->x_dev, c->xp, (size_t) n * c->npix * sizeof (float));
+}
+
+static void compute_prototypes (Cl *c)
+{
+    const DnDataset *tr = c->d.train;
+    g_autofree double *sum = g_new0 (double, c->npix);
+    g_autofree int *idx = g_new (int, c->bsz);
+    for (int s = 0; s < tr->n; s += c->bsz) {
+        int n = MIN (c->bsz, tr->n - s);
+        for (int i = 0; i < n; i++)
+            idx[i] = s + i;
+        dn_dataset_get_batch (tr, idx, n, &c->d.norm, c->xb, c->y);
+        for (int b = 0; b < n; b++)
+            for (int i = 0; i < c->npix; i++)
+                sum[i] += c->xb[(size_t) b * c->npix + i];
+    }
+    /* Permuting commutes with the mean: task t's prototype is p_0 permuted. */
+    for (int t = 0; t < c->T; t++) {
+        const int *perm = c->perms + (size_t) t * c->npix;
+        float *p = c->protos + (size_t) t * c->npix;
+        double norm = 0.0;
+        for (int i = 0; i < c->npix; i++) {
+            p[i] = (float) (sum[perm[i]] / tr->n);
+            norm += (double) p[i] * p[i];
+        }
+        c->proto_norms[t] = (float) norm;
+    }
+    c->be->upload (c->be, c->protos_dev, c->protos, (size_t) c->T * c->npix * sizeof (float));
+}
+
+/* Nearest of prototypes 0..n_protos-1 for each of the n samples in x_dev (and xp on
+ * the host): |x|^2 - 2 x.p + |p|^2, the x.p by one GEMM. */
+static void nearest_prototypes (Cl *c, int n, int n_protos)
+{
+    c->be->gemm (c->be, FALSE, TRUE, n, n_protos, c->npix, 1.0f, c->x_dev, c->npix, c->protos_dev,
+                 c->npix, 0.0f, c->dist_dev, n_protos);
+    c->be->download (c->be, c->dist, c->dist_dev, (size_t) n * n_protos * sizeof (float));
+    for (int b = 0; b < n; b++) {
+        int best = 0;
+        float bd = INFINITY;
+        for (int p = 0; p < n_protos; p++) {
+            float d = c->proto_norms[p] - 2.0f * c->dist[(size_t) b * n_protos + p];
+            if (d < bd) {
+                bd = d;
+                best = p;
+            }
+        }
+        c->ctx_idx[b] = best;
+    }
+}
+
+/* Sets the context table for training on task t. */
+static void train_context (Cl *c, int t)
+{
+    switch (c->cfg->context) {
+    case DN_CONTEXT_PROTOTYPE:
+        dn_network_set_contexts (c->net, c->protos_dev + (size_t) t * c->npix, 1, c->npix);
+        break;
+    case DN_CONTEXT_TASK_ID:
+        dn_network_set_contexts (c->net, c->onehot_dev + (size_t) t * c->T, 1, c->T);
+        break;
+    case DN_CONTEXT_NONE:
+        dn_network_set_contexts (c->net, NULL, 0, 0);
+        break;
+    }
+}
+
+/* Accuracy (percent) on task j's test images after training tasks 0..seen-1; counts
+ * the images whose nearest prototype is their own task in *inferred_ok. */
+static double evaluate_task (Cl *c, int j, int seen, int64_t *inferred_ok)
+{
+    const DnDataset *te = c->d.test;
+    DnBackend *be = c->be;
+    if (c->cfg->context == DN_CONTEXT_PROTOTYPE)
+        dn_network_set_contexts (c->net, c->protos_dev, seen, c->npix);
+    else
+        train_context (c, j); /* task id given; none: no context */
+    int64_t correct = 0;
+    for (int s = 0; s < te->n; s += c->ebs) {
+        int n = MIN (c->ebs, te->n - s);
+        for (int i = 0; i < n; i++)
+            c->idx[i] = s + i;
+        task_batch (c, te, j, c->idx, n);
+        if (c->cfg->context == DN_CONTEXT_PROTOTYPE) {
+            nearest_prototypes (c, n, seen);
+            for (int b = 0; b < n; b++)
+                *inferred_ok += c->ctx_idx[b] == j;
+            be->upload (be, c->ctx_idx_dev, c->ctx_idx, (size_t) n * sizeof (int32_t));
+            dn_network_set_context_index (c->net, c->ctx_idx_dev);
+        }
+        const DnTensor *out = dn_network_forward (c->net, c->x_dev, n, 0);
+        correct += be->count_correct (be, n, c->cols, out->data, c->y);
+    }
+    dn_network_set_context_index (c->net, NULL);
+    return 100.0 * (double) correct / te->n;
+}
+
+/* ---- hidden activity (the paper's Figure 6) ---- */
+
+static int activity_node (Cl *c, GError **error)
+{
+    if (c->cfg->activity_layer != NULL) {
+        for (int i = 0; i < dn_network_n_nodes (c->net); i++)
+            if (g_str_equal (dn_network_node (c->net, i)->name, c->cfg->activity_layer))
+                return i;
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "\"continual\": \"activity_layer\" names '%s', which is not a layer of the "
+                     "network",
+                     c->cfg->activity_layer);
+        return -2;
+    }
+    int found = -1;
+    for (const char *kind = "kwta"; found < 0 && kind != NULL;
+         kind = g_str_equal (kind, "kwta") ? "relu" : NULL)
+        for (int i = dn_network_n_nodes (c->net) - 1; i >= 0 && found < 0; i--) {
+            DnLayer *l = dn_network_node (c->net, i)->layer;
+            if (g_str_equal (l->klass->type, kind) && l->out_shape.ndim == 1)
+                found = i;
+        }
+    return found;
+}
+
+/* Fraction of each task's sampled test images on which each unit is non-zero. */
+static float *measure_activity (Cl *c, int node_i, int *units_out)
+{
+    DnNode *node = dn_network_node (c->net, node_i);
+    int units = (int) dn_shape_numel (&node->layer->out_shape);
+    const DnDataset *te = c->d.test;
+    int total = MIN (c->cfg->activity_samples, c->T * te->n);
+    g_autofree int64_t *count = g_new0 (int64_t, (size_t) c->T * units);
+    g_autofree int *seen = g_new0 (int, c->T);
+    g_autofree float *act = g_new (float, (size_t) c->ebs * units);
+    DnRng rng;
+    dn_rng_seed (&rng, c->seed ^ 0xac71u);
+    /* Sample (task, image) pairs, then run them task by task (one permutation per batch). */
+    g_autofree int *pick_task = g_new (int, total);
+    g_autofree int *pick_img = g_new (int, total);
+    for (int k = 0; k < total; k++) {
+        pick_task[k] = (int) dn_rng_below (&rng, (uint32_t) c->T);
+        pick_img[k] = (int) dn_rng_below (&rng, (uint32_t) te->n);
+    }
+    if (c->cfg->context == DN_CONTEXT_PROTOTYPE)
+        dn_network_set_contexts (c->net, c->protos_dev, c->T, c->npix);
+    for (int t = 0; t < c->T; t++) {
+        if (c->cfg->context != DN_CONTEXT_PROTOTYPE)
+            train_context (c, t);
+        int n = 0;
+        for (int k = 0; k <= total; k++) {
+            if (k < total && pick_task[k] == t)
+                c->idx[n++] = pick_img[k];
+            if (n == c->ebs || (k == total && n > 0)) {
+                task_batch (c, te, t, c->idx, n);
+                if (c->cfg->context == DN_CONTEXT_PROTOTYPE) {
+                    nearest_prototypes (c, n, c->T);
+                    c->be->upload (c->be, c->ctx_idx_dev, c->ctx_idx, (size_t) n * sizeof (int32_t));
+                    dn_network_set_context_index (c->net, c->ctx_idx_dev);
+                }
+                dn_network_forward (c->net, c->x_dev, n, 0);
+                c->be->download (c->be, act, node->out.data, (size_t) n * units * sizeof (float));
+                for (int b = 0; b < n; b++)
+                    for (int u = 0; u < units; u++)
+                        count[(size_t) t * units + u] += act[(size_t) b * units + u] != 0.0f;
+                seen[t] += n;
+                n = 0;
+            }
+        }
+    }
+    dn_network_set_context_index (c->net, NULL);
+    float *frac = g_new0 (float, (size_t) c->T * units);
+    for (int t = 0; t < c->T; t++)
+        for (int u = 0; u < units && seen[t] > 0; u++)
+            frac[(size_t) t * units + u] = (float) count[(size_t) t * units + u] / seen[t];
+    *units_out = units;
+    return frac;
+}
+
+/* ---- the loop ---- */
+
+static gboolean new_optimizer (Cl *c, GError **error)
+{
+    g_clear_pointer (&c->opt, dn_optimizer_free);
+    dn_network_forget_live_rows (c->net);
+    c->opt = dn_optimizer_new (&c->exp->optim, c->be, c->net->n_params, error);
+    return c->opt != NULL;
+}
+
+static void optimizer_step (Cl *c, double lr)
+{
+    if (c->net->n_tracked > 0 && dn_optimizer_spans_exact (c->opt)) {
+        g_autoptr (GArray) spans = dn_network_live_spans (c->net);
+        dn_optimizer_step_spans (c->opt, c->net->params, c->net->grads, lr,
+                                 (const size_t *) spans->data, (int) spans->len / 2);
+    } else {
+        dn_optimizer_step (c->opt, c->net->params, c->net->grads, lr);
+    }
+}
+
+static gboolean is_eval_point (const DnContinualConfig *cfg, int t, int T)
+{
+    if (cfg->n_eval_after == 0 || t == T - 1)
+        return TRUE;
+    for (int i = 0; i < cfg->n_eval_after; i++)
+        if (cfg->eval_after[i] == t)
+            return TRUE;
+    return FALSE;
+}
+
+static gboolean cancelled (Cl *c)
+{
+    return c->obs != NULL && c->obs->cancel != NULL && g_atomic_int_get (c->obs->cancel);
+}
+
+static gboolean train_task (Cl *c, int t, float *si_a, float *si_b, GError **error)
+{
+    const DnContinualConfig *cfg = c->cfg;
+    const DnDataset *tr = c->d.train;
+    DnBackend *be = c->be;
+    int n_batches = cfg->drop_last ? tr->n / c->bsz : (tr->n + c->bsz - 1) / c->bsz;
+    if (n_batches == 0) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "the training set has %d samples, fewer than one batch of %d; lower "
+                     "\"batch_size\" or set \"drop_last\" to false",
+                     tr->n, c->bsz);
+        return FALSE;
+    }
+    g_autofree int *order = g_new (int, tr->n);
+    double lr = c->exp->optim.lr;
+    int every = c->opts->batch_every > 0 ? c->opts->batch_every : 5;
+    gboolean si_on = cfg->si && t >= cfg->si_first_task;
+    for (int e = 0; e < cfg->epochs_per_task; e++) {
+        gint64 t0 = g_get_monotonic_time ();
+        dn_rng_permutation (&c->rng, order, tr->n);
+        double loss_sum = 0.0;
+        int64_t correct = 0, samples = 0;
+        dn_network_set_training (c->net, TRUE);
+        for (int bi = 0; bi < n_batches; bi++) {
+            if (cancelled (c)) {
+                c->cancelled = TRUE;
+                return TRUE;
+            }
+            int n = MIN (c->bsz, tr->n - bi * c->bsz);
+            task_batch (c, tr, t, order + (size_t) bi * c->bsz, n);
+            train_context (c, t);
+            const DnTensor *out = dn_network_forward (c->net, c->x_dev, n, dn_rng_next (&c->rng));
+            double loss = 0.0;
+            dn_compute_loss (be, c->exp->loss, n, c->cols, out->data, c->y, 0.0f, c->targets,
+                             &loss, c->dlogits);
+            if (!isfinite (loss)) {
+                g_set_error (error, DN_ERROR, DN_ERROR_NUMERIC,
+                             "task %d, epoch %d: the loss became %g; lower the learning rate "
+                             "(now %g)",
+                             t, e + 1, loss, lr);
+                return FALSE;
+            }
+            correct += be->count_correct (be, n, c->cols, out->data, c->y);
+            dn_network_zero_grad (c->net);
+            dn_network_backward (c->net, c->dlogits, n);
+            if (si_on)
+                loss += si_penalty (c, si_a, si_b);
+            optimizer_step (c, lr);
+            if (cfg->si)
+                si_after_step (c, si_a, si_b);
+            loss_sum += loss * n;
+            samples += n;
+            if ((bi + 1) % every == 0 || bi + 1 == n_batches) {
+                double secs = (g_get_monotonic_time () - t0) / 1e6;
+                DnEvent ev = {.kind = DN_EVENT_BATCH,
+                              .task = t,
+                              .tasks = c->T,
+                              .epoch = e + 1,
+                              .epochs = cfg->epochs_per_task,
+                              .batch = bi + 1,
+                              .n_batches = n_batches,
+                              .samples = samples,
+                              .loss = loss_sum / samples,
+                              .lr = lr,
+                              .samples_per_s = samples / MAX (secs, 1e-9),
+                              .eta_seconds = secs / (bi + 1) * (n_batches - bi - 1),
+                              .accuracy_matrix = c->matrix};
+                dn_emit (c->obs, &ev);
+            }
+        }
+        double secs = (g_get_monotonic_time () - t0) / 1e6;
+        dn_network_set_training (c->net, FALSE);
+        int64_t inferred = 0;
+        double test = evaluate_task (c, t, t + 1, &inferred);
+        DnEvent ev = {.kind = DN_EVENT_EPOCH,
+                      .task = t,
+                      .tasks = c->T,
+                      .epoch = e + 1,
+                      .epochs = cfg->epochs_per_task,
+                      .loss = loss_sum / samples,
+                      .train_acc = 100.0 * correct / samples,
+                      .val_acc = NAN,
+                      .test_acc = test,
+                      .lr = lr,
+                      .seconds = secs,
+                      .samples_per_s = samples / MAX (secs, 1e-9),
+                      .params = dn_network_n_params (c->net),
+                      .accuracy_matrix = c->matrix};
+        dn_emit (c->obs, &ev);
+    }
+    return TRUE;
+}
+
+static GHashTable *model_metadata (Cl *c)
+{
+    GHashTable *meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+    g_hash_table_insert (meta, g_strdup ("dendrite_normalize"), dn_normalize_json (&c->d.norm));
+    GString *s = g_string_new (NULL);
+    g_string_append_printf (s, "{\"tasks\":%d,\"permutation_seed\":%" G_GUINT64_FORMAT
+                               ",\"context\":\"%s\",\"prototypes\":[",
+                            c->T, c->cfg->permutation_seed, dn_context_kind_name (c->cfg->context));
+    for (int t = 0; t < c->T && c->cfg->context == DN_CONTEXT_PROTOTYPE; t++) {
+        g_string_append (s, t ? ",[" : "[");
+        for (int i = 0; i < c->npix; i++) {
+            char buf[G_ASCII_DTOSTR_BUF_SIZE];
+            g_string_append (s, i ? "," : "");
+            g_string_append (s, g_ascii_formatd (buf, sizeof buf, "%.7g",
+                                                 c->protos[(size_t) t * c->npix + i]));
+        }
+        g_string_append (s, "]");
+    }
+    g_string_append (s, "]}");
+    g_hash_table_insert (meta, g_strdup ("dendrite_continual"), g_string_free (s, FALSE));
+    return meta;
+}
+
+static gboolean setup (Cl *c, GError **error)
+{
+    DnExperiment *exp = c->exp;
+    const DnContinualConfig *cfg = c->cfg;
+    dn_backend_cpu_set_threads (c->opts->threads > 0 ? c->opts->threads : 0);
+    c->be = dn_backend_by_name (c->opts->device ? c->opts->device : exp->device, error);
+    if (c->be == NULL || !dn_load_data (exp, c->opts, c->seed, &c->d, error))
+        return FALSE;
+    if (c->d.train->u8 == NULL || c->d.test == NULL || c->d.test->n == 0) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "continual runs permute the pixels of an image dataset (IDX, such as MNIST) "
+                     "with a test split; %s is not one",
+                     c->d.train->source ? c->d.train->source : "the data");
+        return FALSE;
+    }
+    c->T = cfg->tasks;
+    c->npix = (int) dn_shape_numel (&c->d.train->shape);
+    c->bsz = exp->batch_size;
+    c->ebs = MAX (cfg->eval_batch_size, 1);
+    c->net = dn_network_new_from_json (exp->network, c->be, error);
+    if (c->net == NULL || !dn_check_fit (c->net, &c->d, exp->loss, error))
+        return FALSE;
+    c->ctx_dim = dn_network_context_dim (c->net);
+    int want = cfg->context == DN_CONTEXT_PROTOTYPE ? c->npix
+               : cfg->context == DN_CONTEXT_TASK_ID ? c->T
+                                                    : 0;
+    if (c->ctx_dim != 0 && c->ctx_dim != want) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "the network's active dendrite layers read contexts of %d values but the "
+                     "\"%s\" context has %d; set \"context_dim\" of those layers to %d%s",
+                     c->ctx_dim, dn_context_kind_name (cfg->context), want, want,
+                     want == 0 ? " or choose the \"prototype\" or \"task_id\" context" : "");
+        return FALSE;
+    }
+    DnShape out = dn_network_output_shape (c->net);
+    c->cols = (int) dn_shape_numel (&out);
+    int maxb = MAX (c->bsz, c->ebs);
+    c->perms = g_new (int, (size_t) c->T * c->npix);
+    for (int t = 0; t < c->T; t++)
+        dn_continual_permutation (cfg->permutation_seed, t, c->npix, c->perms + (size_t) t * c->npix);
+    c->protos = g_try_new (float, (size_t) c->T * c->npix);
+    c->proto_norms = g_new (float, c->T);
+    c->xb = g_try_new (float, (size_t) maxb * c->npix);
+    c->xp = g_try_new (float, (size_t) maxb * c->npix);
+    c->dist = g_try_new (float, (size_t) maxb * c->T);
+    c->targets = g_try_new (float, (size_t) maxb * c->cols);
+    c->y = g_new (int32_t, maxb);
+    c->ctx_idx = g_new (int32_t, maxb);
+    c->idx = g_new (int, maxb);
+    c->matrix = g_new (double, (size_t) c->T * c->T);
+    for (size_t i = 0; i < (size_t) c->T * c->T; i++)
+        c->matrix[i] = NAN;
+    DnBackend *be = c->be;
+    c->x_dev = be->alloc (be, (size_t) maxb * c->npix * sizeof (float));
+    c->dlogits = be->alloc (be, (size_t) maxb * c->cols * sizeof (float));
+    c->protos_dev = be->alloc (be, (size_t) c->T * c->npix * sizeof (float));
+    c->dist_dev = be->alloc (be, (size_t) maxb * c->T * sizeof (float));
+    c->ctx_idx_dev = be->alloc (be, (size_t) maxb * sizeof (int32_t));
+    if (cfg->context == DN_CONTEXT_TASK_ID) {
+        g_autofree float *eye = g_new0 (float, (size_t) c->T * c->T);
+        for (int t = 0; t < c->T; t++)
+            eye[(size_t) t * c->T + t] = 1.0f;
+        c->onehot_dev = be->alloc (be, (size_t) c->T * c->T * sizeof (float));
+        if (c->onehot_dev != NULL)
+            be->upload (be, c->onehot_dev, eye, (size_t) c->T * c->T * sizeof (float));
+    }
+    if (c->protos == NULL || c->xb == NULL || c->xp == NULL || c->dist == NULL ||
+        c->targets == NULL || c->x_dev == NULL || c->dlogits == NULL || c->protos_dev == NULL ||
+        c->dist_dev == NULL || c->ctx_idx_dev == NULL ||
+        (cfg->context == DN_CONTEXT_TASK_ID && c->onehot_dev == NULL)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
+                     "out of memory for %d tasks and batches of %d; use fewer tasks or smaller "
+                     "batches",
+                     c->T, maxb);
+        return FALSE;
+    }
+    if (!dn_network_reserve (c->net, maxb, error))
+        return FALSE;
+    dn_rng_seed (&c->rng, c->seed);
+    dn_network_init (c->net, &c->rng);
+    compute_prototypes (c);
+    return new_optimizer (c, error);
+}
+
+static void clear (Cl *c)
+{
+    DnBackend *be = c->be;
+    if (be != NULL) {
+        be->free (be, c->x_dev);
+        be->free (be, c->dlogits);
+        be->free (be, c->protos_dev);
+        be->free (be, c->dist_dev);
+        be->free (be, c->ctx_idx_dev);
+        be->free (be, c->onehot_dev);
+    }
+    g_clear_pointer (&c->opt, dn_optimizer_free);
+    g_clear_pointer (&c->net, dn_network_free);
+    dn_run_data_clear (&c->d);
+    g_free (c->perms);
+    g_free (c->protos);
+    g_free (c->proto_norms);
+    g_free (c->xb);
+    g_free (c->xp);
+    g_free (c->dist);
+    g_free (c->targets);
+    g_free (c->y);
+    g_free (c->ctx_idx);
+    g_free (c->idx);
+    g_free (c->matrix);
+    g_free (c->run_dir);
+    if (c->si_spans != NULL)
+        g_array_unref (c->si_spans);
+    g_free (c->si_omega);
+    g_free (c->si_big_omega);
+    g_free (c->si_star);
+    g_free (c->si_prev);
+}
+
+gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const DnObserver *obs,
+                           DnRunResult *result, GError **error)
+{
+    DnRunOptions none = {0};
+    if (opts == NULL)
+        opts = &none;
+    g_return_val_if_fail (exp->continual, FALSE);
+    if (opts->resume_dir != NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "continual runs cannot be resumed yet; start the run again");
+        return FALSE;
+    }
+    Cl c = {0};
+    c.exp = exp;
+    c.cfg = &exp->cl;
+    c.opts = opts;
+    c.obs = obs;
+    c.seed = opts->seed_set ? opts->seed : exp->seed;
+    gboolean ok = FALSE;
+    gint64 start = g_get_monotonic_time ();
+    g_autofree float *si_a = NULL, *si_b = NULL, *activity = NULL;
+    int act_units = 0;
+    double avg = NAN;
+    if (!setup (&c, error))
+        goto out;
+    {
+        const char *out_dir = opts->out_dir ? opts->out_dir : exp->out_dir;
+        c.run_dir = g_build_filename (out_dir, exp->name, NULL);
+        if (g_mkdir_with_parents (c.run_dir, 0755) != 0) {
+            g_set_error (error, DN_ERROR, DN_ERROR_IO, "could not create the run folder %s: %s",
+                         c.run_dir, g_strerror (errno));
+            goto out;
+        }
+        g_autofree char *copy = g_build_filename (c.run_dir, "experiment.json", NULL);
+        guint64 saved_seed = exp->seed;
+        exp->seed = c.seed;
+        gboolean saved = dn_experiment_save (exp, copy, error);
+        exp->seed = saved_seed;
+        if (!saved)
+            goto out;
+    }
+    int act_node = activity_node (&c, error);
+    if (act_node == -2)
+        goto out;
+    if (exp->cl.si) {
+        si_setup (&c);
+        si_a = g_new (float, MAX (c.si_n, 1));
+        si_b = g_new (float, MAX (c.si_n, 1));
+        si_gather (&c, c.net->params, c.si_star);
+        memcpy (c.si_prev, c.si_star, c.si_n * sizeof (float));
+    }
+    dn_emit_log (obs,
+                 "continual learning: %d tasks of %d training and %d test images from %s (task 0 "
+                 "as is, tasks 1..%d permuted with seed %" G_GUINT64_FORMAT "); context: %s%s",
+                 c.T, c.d.train->n, c.d.test->n, c.d.train->source ? c.d.train->source : "?",
+                 c.T - 1, exp->cl.permutation_seed, dn_context_kind_name (exp->cl.context),
+                 exp->cl.si ? "; Synaptic Intelligence on" : "");
+    {
+        DnEvent ev = {.kind = DN_EVENT_START,
+                      .tasks = c.T,
+                      .epochs = exp->cl.epochs_per_task,
+                      .params = dn_network_n_params (c.net),
+                      .train_samples = c.d.train->n,
+                      .test_samples = c.d.test->n,
+                      .n_batches = exp->cl.drop_last ? c.d.train->n / c.bsz
+                                                     : (c.d.train->n + c.bsz - 1) / c.bsz,
+                      .run_dir = c.run_dir,
+                      .device = c.be->name,
+                      .save_name = exp->name};
+        dn_emit (obs, &ev);
+    }
+    for (int t = 0; t < c.T; t++) {
+        gint64 t0 = g_get_monotonic_time ();
+        if (!train_task (&c, t, si_a, si_b, error))
+            goto out;
+        if (c.cancelled)
+            break;
+        if (exp->cl.si)
+            si_end_task (&c, si_a);
+        double task_secs = (g_get_monotonic_time () - t0) / 1e6;
+        if (is_eval_point (&exp->cl, t, c.T)) {
+            int64_t inferred = 0;
+            double sum = 0.0;
+            for (int j = 0; j <= t; j++) {
+                c.matrix[(size_t) t * c.T + j] = evaluate_task (&c, j, t + 1, &inferred);
+                sum += c.matrix[(size_t) t * c.T + j];
+            }
+            double mean = sum / (t + 1);
+            if (exp->cl.context == DN_CONTEXT_PROTOTYPE)
+                dn_emit_log (obs, "after task %d: the nearest prototype was the image's own task "
+                                  "for %" G_GINT64_FORMAT " of %d test images",
+                             t, inferred, (t + 1) * c.d.test->n);
+            DnEvent ev = {.kind = DN_EVENT_TASK,
+                          .task = t,
+                          .tasks = c.T,
+                          .test_acc = mean,
+                          .seconds = task_secs,
+                          .accuracy_matrix = c.matrix};
+            dn_emit (obs, &ev);
+            avg = mean;
+        }
+        if (exp->cl.reset_optimizer && !exp->cl.si && t + 1 < c.T && !new_optimizer (&c, error))
+            goto out;
+    }
+    if (!c.cancelled && act_node >= 0)
+        activity = measure_activity (&c, act_node, &act_units);
+    {
+        g_autofree char *model = g_build_filename (c.run_dir, "final_model.safetensors", NULL);
+        g_autoptr (GHashTable) meta = model_metadata (&c);
+        if (!dn_model_save (c.net, model, meta, error))
+            goto out;
+        c.seconds = (g_get_monotonic_time () - start) / 1e6;
+        g_autofree char *summary =
+            c.cancelled ? g_strdup ("stopped before the last task")
+                        : g_strdup_printf ("average accuracy over %d tasks: %.2f %%", c.T, avg);
+        DnEvent ev = {.kind = DN_EVENT_DONE,
+                      .tasks = c.T,
+                      .task = c.T - 1,
+                      .average_accuracy = c.cancelled ? NAN : avg,
+                      .best_val = c.cancelled ? NAN : avg,
+                      .test_at_best_val = c.cancelled ? NAN : avg,
+                      .accuracy_matrix = c.matrix,
+                      .activity = activity,
+                      .activity_units = act_units,
+                      .activity_layer = act_node >= 0 ? dn_network_node (c.net, act_node)->name : NULL,
+                      .params = dn_network_n_params (c.net),
+                      .seconds = c.seconds,
+                      .cancelled = c.cancelled,
+                      .message = summary,
+                      .model_path = model,
+                      .run_dir = c.run_dir,
+                      .save_name = exp->name};
+        dn_emit (obs, &ev);
+        if (result != NULL) {
+            result->best_val = ev.best_val;
+            result->test_at_best_val = ev.test_at_best_val;
+            result->best_epoch = c.T;
+            result->params = ev.params;
+            result->seconds = c.seconds;
+            result->run_dir = g_strdup (c.run_dir);
+            result->model_path = g_strdup (model);
+        }
+    }
+    ok = TRUE;
+out:
+    clear (&c);
+    return ok;
+}

@@ -1,0 +1,222 @@
+/* dn-cpu-active.c: the CPU ops of active dendrites and k-winner-take-all.
+ *
+ * Segment selection and the segment gradient work on (context, unit) pairs, which
+ * are few (one context per training batch); gating and k-WTA work on samples and
+ * are split over the worker pool by rows, so results do not depend on timing. */
+#include "dn-backend-cpu-private.h"
+#include "dn-parallel.h"
+
+#include <math.h>
+#include <string.h>
+
+static inline float sigmoidf (float x)
+{
+    return 1.0f / (1.0f + expf (-x));
+}
+
+void dn_cpu_segment_select (DnBackend *be, DnGateMode mode, int n_ctx, int units, int segments,
+                            const float *resp, int32_t *win, float *g)
+{
+    (void) be;
+    size_t pairs = (size_t) n_ctx * units;
+    for (size_t u = 0; u < pairs; u++) {
+        const float *r = resp + u * segments;
+        int best = 0;
+        if (mode == DN_GATE_ABS_MAX) {
+            float m = fabsf (r[0]);
+            for (int s = 1; s < segments; s++)
+                if (fabsf (r[s]) > m) {
+                    m = fabsf (r[s]);
+                    best = s;
+                }
+        } else {
+            for (int s = 1; s < segments; s++)
+                if (r[s] > r[best])
+                    best = s;
+        }
+        win[u] = best;
+        g[u] = r[best];
+    }
+}
+
+typedef struct {
+    DnGateMode mode;
+    int batch, units;
+    const float *t, *g, *dy;
+    const int32_t *ctx;
+    float *y, *dt;
+} GateJob;
+
+static void gate_forward_task (int task, int n_tasks, gpointer data)
+{
+    GateJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice ((size_t) j->batch, task, n_tasks, &lo, &hi);
+    for (size_t b = lo; b < hi; b++) {
+        const float *g = j->g + (size_t) (j->ctx != NULL ? j->ctx[b] : 0) * j->units;
+        const float *t = j->t + b * j->units;
+        float *y = j->y + b * j->units;
+        if (j->mode == DN_GATE_ADDITIVE)
+            for (int i = 0; i < j->units; i++)
+                y[i] = t[i] + g[i];
+        else
+            for (int i = 0; i < j->units; i++)
+                y[i] = t[i] * sigmoidf (g[i]);
+    }
+}
+
+void dn_cpu_gate_forward (DnBackend *be, DnGateMode mode, int batch, int units, const float *t,
+                          const float *g, const int32_t *ctx_index, float *y)
+{
+    (void) be;
+    GateJob j = {.mode = mode, .batch = batch, .units = units, .t = t, .g = g,
+                 .ctx = ctx_index, .y = y};
+    dn_parallel_run (MIN (batch, dn_parallel_get_threads ()), gate_forward_task, &j);
+}
+
+static void gate_backward_task (int task, int n_tasks, gpointer data)
+{
+    GateJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice ((size_t) j->batch, task, n_tasks, &lo, &hi);
+    for (size_t b = lo; b < hi; b++) {
+        const float *g = j->g + (size_t) (j->ctx != NULL ? j->ctx[b] : 0) * j->units;
+        const float *dy = j->dy + b * j->units;
+        float *dt = j->dt + b * j->units;
+        if (j->mode == DN_GATE_ADDITIVE)
+            memcpy (dt, dy, sizeof (float) * j->units);
+        else
+            for (int i = 0; i < j->units; i++)
+                dt[i] = dy[i] * sigmoidf (g[i]);
+    }
+}
+
+void dn_cpu_gate_backward (DnBackend *be, DnGateMode mode, int batch, int units, const float *t,
+                           const float *g, const int32_t *ctx_index, const float *dy, float *dt,
+                           float *dg)
+{
+    (void) be;
+    GateJob j = {.mode = mode, .batch = batch, .units = units, .t = t, .g = g, .dy = dy,
+                 .ctx = ctx_index, .dt = dt};
+    dn_parallel_run (MIN (batch, dn_parallel_get_threads ()), gate_backward_task, &j);
+    /* dg sums over samples in sample order, on one thread: the same numbers for any
+     * thread count. It is batch * units work, small next to the GEMMs. */
+    for (int b = 0; b < batch; b++) {
+        int c = ctx_index != NULL ? ctx_index[b] : 0;
+        const float *gc = g + (size_t) c * units;
+        const float *tb = t + (size_t) b * units;
+        const float *dyb = dy + (size_t) b * units;
+        float *dgc = dg + (size_t) c * units;
+        if (mode == DN_GATE_ADDITIVE)
+            for (int i = 0; i < units; i++)
+                dgc[i] += dyb[i];
+        else
+            for (int i = 0; i < units; i++) {
+                float s = sigmoidf (gc[i]);
+                dgc[i] += dyb[i] * tb[i] * s * (1.0f - s);
+            }
+    }
+}
+
+void dn_cpu_segment_grad (DnBackend *be, int n_ctx, int units, int segments, int dim,
+                          const int32_t *win, const float *dg, const float *contexts, float *du,
+                          guint8 *rows_touched)
+{
+    (void) be;
+    for (int p = 0; p < n_ctx; p++) {
+        const float *c = contexts + (size_t) p * dim;
+        for (int i = 0; i < units; i++) {
+            float a = dg[(size_t) p * units + i];
+            if (a == 0.0f)
+                continue;
+            size_t row = (size_t) i * segments + win[(size_t) p * units + i];
+            float *d = du + row * dim;
+            for (int k = 0; k < dim; k++)
+                d[k] += a * c[k];
+            if (rows_touched != NULL)
+                rows_touched[row] = 1;
+        }
+    }
+}
+
+/* The k-th largest of v[0..n) (k >= 1), by quickselect on a copy. */
+static float kth_largest (float *v, int n, int k)
+{
+    int lo = 0, hi = n - 1, want = k - 1;
+    while (lo < hi) {
+        float pivot = v[lo + (hi - lo) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] > pivot)
+                i++;
+            while (v[j] < pivot)
+                j--;
+            if (i <= j) {
+                float tmp = v[i];
+                v[i] = v[j];
+                v[j] = tmp;
+                i++;
+                j--;
+            }
+        }
+        if (want <= j)
+            hi = j;
+        else if (want >= i)
+            lo = i;
+        else
+            return v[want];
+    }
+    return v[want];
+}
+
+typedef struct {
+    int rows, cols, k;
+    const float *x, *dy;
+    float *y, *dx;
+    guint8 *mask;
+    const guint8 *cmask;
+} KwtaJob;
+
+static void kwta_forward_task (int task, int n_tasks, gpointer data)
+{
+    KwtaJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice ((size_t) j->rows, task, n_tasks, &lo, &hi);
+    float *copy = g_new (float, j->cols);
+    for (size_t r = lo; r < hi; r++) {
+        const float *x = j->x + r * j->cols;
+        float *y = j->y + r * j->cols;
+        guint8 *m = j->mask + r * j->cols;
+        float thr;
+        if (j->k >= j->cols) {
+            thr = -INFINITY;
+        } else {
+            memcpy (copy, x, sizeof (float) * j->cols);
+            thr = kth_largest (copy, j->cols, j->k);
+        }
+        for (int i = 0; i < j->cols; i++) {
+            gboolean keep = x[i] >= thr;
+            m[i] = keep;
+            y[i] = keep ? x[i] : 0.0f;
+        }
+    }
+    g_free (copy);
+}
+
+void dn_cpu_kwta_forward (DnBackend *be, int rows, int cols, int k, const float *x, float *y,
+                          guint8 *mask)
+{
+    (void) be;
+    KwtaJob j = {.rows = rows, .cols = cols, .k = k, .x = x, .y = y, .mask = mask};
+    dn_parallel_run (MIN (rows, dn_parallel_get_threads ()), kwta_forward_task, &j);
+}
+
+void dn_cpu_kwta_backward (DnBackend *be, int rows, int cols, const guint8 *mask, const float *dy,
+                           float *dx)
+{
+    (void) be;
+    size_t n = (size_t) rows * cols;
+    for (size_t i = 0; i < n; i++)
+        if (mask[i])
+            dx[i] += dy[i];
+}
