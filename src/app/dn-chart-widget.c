@@ -11,11 +11,22 @@ struct _DnChartWidget {
     int last_epochs;
     gboolean dark;
     int hover_row;
-    double hover_x;
-    DnChartPlotArea area; /* where the last draw put the data */
+    DnChartPlotArea area; /* where the shown image put the data */
     char *description;
     guint n_draws;
+
+    /* the image shown, and the one being rendered */
+    GdkTexture *texture;
+    gboolean rendering; /* a render is in flight */
+    gboolean dirty;     /* what is shown (or in flight) is out of date */
+    gboolean urgent;    /* ... because of the pointer, zoom, size or colours */
+    int want_w, want_h, want_scale; /* the size of the image shown or in flight */
+    gint64 last_start;  /* when the last render started (monotonic, µs) */
+    guint throttle_id;  /* a timeout that starts the next history render */
 };
+
+/* A new history is rendered at most this often (µs): ten times a second. */
+#define HISTORY_INTERVAL (100 * G_TIME_SPAN_MILLISECOND)
 
 G_DEFINE_FINAL_TYPE (DnChartWidget, dn_chart_widget, GTK_TYPE_WIDGET)
 
@@ -51,24 +62,156 @@ static void update_accessible (DnChartWidget *self)
                                     GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, self->description, -1);
 }
 
+/* ---- rendering on a worker ---- */
+
+/* Everything one render needs, copied on the main thread: the worker reads
+ * only this and the immutable tracker the snapshot holds. */
+typedef struct {
+    DnRunSnapshot *snapshot; /* a reference, or NULL: the empty chart */
+    DnChartKind kind;
+    int width, height, scale;
+    DnChartStyle style;
+    DnChartPlotArea area; /* filled by the worker */
+} RenderJob;
+
+static void render_job_free (gpointer p)
+{
+    RenderJob *job = p;
+    g_clear_pointer (&job->snapshot, dn_run_snapshot_unref);
+    g_free (job);
+}
+
+static void render_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+    RenderJob *job = data;
+    const DnTracker *t = dn_run_snapshot_get_tracker (job->snapshot);
+    cairo_surface_t *surface = cairo_image_surface_create (
+        CAIRO_FORMAT_ARGB32, job->width * job->scale, job->height * job->scale);
+    cairo_t *cr = cairo_create (surface);
+    cairo_scale (cr, job->scale, job->scale);
+    job->style.plot_area = &job->area;
+    dn_chart_draw (cr, t != NULL ? t : empty_tracker (), job->kind, job->width, job->height,
+                   &job->style);
+    job->style.plot_area = NULL;
+    cairo_destroy (cr);
+    cairo_surface_flush (surface);
+    if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy (surface);
+        g_task_return_pointer (task, NULL, NULL);
+        return;
+    }
+    /* cairo's ARGB32 is GDK_MEMORY_DEFAULT: the texture takes the pixels as they are */
+    int stride = cairo_image_surface_get_stride (surface);
+    int h = cairo_image_surface_get_height (surface);
+    g_autoptr (GBytes) bytes =
+        g_bytes_new_with_free_func (cairo_image_surface_get_data (surface), (gsize) stride * h,
+                                    (GDestroyNotify) cairo_surface_destroy, surface);
+    GdkTexture *texture = gdk_memory_texture_new (cairo_image_surface_get_width (surface), h,
+                                                  GDK_MEMORY_DEFAULT, bytes, (gsize) stride);
+    g_task_return_pointer (task, texture, g_object_unref);
+}
+
+static void start_render (DnChartWidget *self);
+
+static gboolean throttle_cb (gpointer data)
+{
+    DnChartWidget *self = data;
+    self->throttle_id = 0;
+    start_render (self);
+    return G_SOURCE_REMOVE;
+}
+
+static void render_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+    DnChartWidget *self = DN_CHART_WIDGET (source);
+    RenderJob *job = g_task_get_task_data (G_TASK (res));
+    GdkTexture *texture = g_task_propagate_pointer (G_TASK (res), NULL);
+    self->rendering = FALSE;
+    if (texture != NULL) {
+        g_clear_object (&self->texture);
+        self->texture = texture;
+        self->area = job->area;
+        self->n_draws++;
+        gtk_widget_queue_draw (GTK_WIDGET (self));
+    }
+    if (self->dirty)
+        start_render (self);
+}
+
+/* Renders what the widget should show now, unless a render is in flight (its
+ * completion comes back here) or a history render would come too soon. */
+static void start_render (DnChartWidget *self)
+{
+    GtkWidget *widget = GTK_WIDGET (self);
+    if (self->rendering || !self->dirty)
+        return;
+    int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+    if (w <= 0 || h <= 0 || !gtk_widget_get_mapped (widget))
+        return; /* map and size_allocate come back */
+    gint64 now = g_get_monotonic_time ();
+    if (!self->urgent && self->last_start > 0 && now - self->last_start < HISTORY_INTERVAL) {
+        if (self->throttle_id == 0)
+            self->throttle_id = g_timeout_add (
+                (guint) ((self->last_start + HISTORY_INTERVAL - now) / 1000) + 1, throttle_cb,
+                self);
+        return;
+    }
+    g_clear_handle_id (&self->throttle_id, g_source_remove);
+    RenderJob *job = g_new0 (RenderJob, 1);
+    job->snapshot = self->snapshot != NULL ? dn_run_snapshot_ref (self->snapshot) : NULL;
+    job->kind = self->kind;
+    job->width = self->want_w = w;
+    job->height = self->want_h = h;
+    job->scale = self->want_scale = MAX (gtk_widget_get_scale_factor (widget), 1);
+    dn_chart_style_init (&job->style);
+    job->style.dark = self->dark;
+    job->style.transparent = TRUE;
+    job->style.last_n_epochs = self->last_epochs;
+    job->style.hover_epoch = self->hover_row;
+    job->style.font_size = 9.5;
+    self->dirty = FALSE;
+    self->urgent = FALSE;
+    self->rendering = TRUE;
+    self->last_start = now;
+    GTask *task = g_task_new (self, NULL, render_done, NULL);
+    g_task_set_task_data (task, job, render_job_free);
+    g_task_set_name (task, "[dendrite] chart");
+    g_task_run_in_thread (task, render_thread);
+    g_object_unref (task);
+}
+
+/* urgent: the pointer, zoom, size or colours changed (a person waits for it);
+ * otherwise a new history, rendered at most every HISTORY_INTERVAL. */
+static void queue_render (DnChartWidget *self, gboolean urgent)
+{
+    self->dirty = TRUE;
+    self->urgent = self->urgent || urgent;
+    start_render (self);
+}
+
 static void dn_chart_widget_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
     DnChartWidget *self = DN_CHART_WIDGET (widget);
     int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
-    if (w <= 0 || h <= 0)
+    if (self->texture == NULL || w <= 0 || h <= 0)
         return;
-    cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
-    DnChartStyle style;
-    dn_chart_style_init (&style);
-    style.dark = self->dark;
-    style.transparent = TRUE;
-    style.last_n_epochs = self->last_epochs;
-    style.hover_epoch = self->hover_row;
-    style.font_size = 9.5;
-    style.plot_area = &self->area;
-    dn_chart_draw (cr, current_tracker (self), self->kind, w, h, &style);
-    cairo_destroy (cr);
-    self->n_draws++;
+    /* the image was made for this size; until the one for a new size arrives,
+     * the old one is stretched over the widget */
+    gtk_snapshot_append_texture (snapshot, self->texture, &GRAPHENE_RECT_INIT (0, 0, w, h));
+}
+
+static void dn_chart_widget_size_allocate (GtkWidget *widget, int width, int height, int baseline)
+{
+    DnChartWidget *self = DN_CHART_WIDGET (widget);
+    if (width != self->want_w || height != self->want_h ||
+        gtk_widget_get_scale_factor (widget) != self->want_scale || self->texture == NULL)
+        queue_render (self, TRUE);
+}
+
+static void dn_chart_widget_map (GtkWidget *widget)
+{
+    GTK_WIDGET_CLASS (dn_chart_widget_parent_class)->map (widget);
+    start_render (DN_CHART_WIDGET (widget)); /* what changed while hidden */
 }
 
 static int row_at (DnChartWidget *self, double x, double y)
@@ -88,7 +231,7 @@ void dn_chart_widget_hover_at (DnChartWidget *self, double x, double y)
     int r = y < 0 ? -1 : row_at (self, x, y);
     if (r != self->hover_row) {
         self->hover_row = r;
-        gtk_widget_queue_draw (GTK_WIDGET (self));
+        queue_render (self, TRUE);
     }
 }
 
@@ -147,10 +290,18 @@ static void dn_chart_widget_set_property (GObject *object, guint id, const GValu
     }
 }
 
+static void dn_chart_widget_dispose (GObject *object)
+{
+    DnChartWidget *self = DN_CHART_WIDGET (object);
+    g_clear_handle_id (&self->throttle_id, g_source_remove);
+    G_OBJECT_CLASS (dn_chart_widget_parent_class)->dispose (object);
+}
+
 static void dn_chart_widget_finalize (GObject *object)
 {
     DnChartWidget *self = DN_CHART_WIDGET (object);
     g_clear_pointer (&self->snapshot, dn_run_snapshot_unref);
+    g_clear_object (&self->texture);
     g_free (self->description);
     G_OBJECT_CLASS (dn_chart_widget_parent_class)->finalize (object);
 }
@@ -159,11 +310,14 @@ static void dn_chart_widget_class_init (DnChartWidgetClass *klass)
 {
     GObjectClass *object_class = G_OBJECT_CLASS (klass);
     GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+    object_class->dispose = dn_chart_widget_dispose;
     object_class->finalize = dn_chart_widget_finalize;
     object_class->get_property = dn_chart_widget_get_property;
     object_class->set_property = dn_chart_widget_set_property;
     widget_class->snapshot = dn_chart_widget_snapshot;
     widget_class->measure = dn_chart_widget_measure;
+    widget_class->size_allocate = dn_chart_widget_size_allocate;
+    widget_class->map = dn_chart_widget_map;
     props[PROP_KIND] = g_param_spec_int ("kind", NULL, NULL, 0, DN_CHART_N_KINDS - 1, 0,
                                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
     props[PROP_LAST_EPOCHS] = g_param_spec_int ("last-epochs", NULL, NULL, 0, G_MAXINT, 0,
@@ -201,7 +355,7 @@ void dn_chart_widget_set_kind (DnChartWidget *self, DnChartKind kind)
         return;
     self->kind = kind;
     update_accessible (self);
-    gtk_widget_queue_draw (GTK_WIDGET (self));
+    queue_render (self, TRUE);
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_KIND]);
 }
 
@@ -217,7 +371,7 @@ void dn_chart_widget_set_snapshot (DnChartWidget *self, DnRunSnapshot *snapshot)
     if (snapshot != NULL)
         self->snapshot = dn_run_snapshot_ref (snapshot);
     update_accessible (self);
-    gtk_widget_queue_draw (GTK_WIDGET (self));
+    queue_render (self, FALSE);
 }
 
 void dn_chart_widget_set_last_epochs (DnChartWidget *self, int n)
@@ -226,7 +380,7 @@ void dn_chart_widget_set_last_epochs (DnChartWidget *self, int n)
     if (self->last_epochs == n)
         return;
     self->last_epochs = n;
-    gtk_widget_queue_draw (GTK_WIDGET (self));
+    queue_render (self, TRUE);
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_LAST_EPOCHS]);
 }
 
@@ -236,7 +390,7 @@ void dn_chart_widget_set_dark (DnChartWidget *self, gboolean dark)
     if (self->dark == dark)
         return;
     self->dark = dark;
-    gtk_widget_queue_draw (GTK_WIDGET (self));
+    queue_render (self, TRUE);
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_DARK]);
 }
 

@@ -1,11 +1,17 @@
 /* dn-chart-widget.h: one of the four charts of a run, live.
  *
- * Draws with dn_chart_draw (the same function that writes the run folder's
- * PNG and the SVG/PDF exports) in snapshot(), via gtk_snapshot_append_cairo,
- * from the tracker of an immutable DnRunSnapshot. The pointer's epoch is
- * shown by the chart itself (DnChartStyle.hover_epoch). For screen readers
- * the widget is an image whose label is the chart's title and whose
- * description is dn_chart_describe()'s sentence with the numbers shown.
+ * Drawn with dn_chart_draw (the same function that writes the run folder's
+ * PNG and the SVG/PDF exports) from the tracker of an immutable
+ * DnRunSnapshot, but never on the main thread: a worker renders the chart
+ * into an image at the widget's size and scale, and snapshot() only paints
+ * the finished GdkTexture (stretched over a size change until the new one
+ * arrives). At most one render per chart is in flight; what changes while it
+ * runs is rendered once it is done. A new history (a training run's epoch)
+ * is rendered at most every 100 ms; the pointer, zoom, size and dark mode at
+ * once. The pointer's epoch is shown by the chart itself
+ * (DnChartStyle.hover_epoch). For screen readers the widget is an image whose
+ * label is the chart's title and whose description is dn_chart_describe()'s
+ * sentence with the numbers shown.
  */
 #pragma once
 
@@ -33,7 +39,7 @@ const char *dn_chart_widget_get_description (DnChartWidget *self);
 int dn_chart_widget_get_hover_row (DnChartWidget *self);
 /* Simulates the pointer at (x, y) in widget coordinates (tests); y < 0 leaves. */
 void dn_chart_widget_hover_at (DnChartWidget *self, double x, double y);
-/* How many times the chart was drawn (benchmarks). */
+/* How many chart images were rendered and shown (tests, benchmarks). */
 guint dn_chart_widget_get_n_draws (DnChartWidget *self);
 
 G_END_DECLS

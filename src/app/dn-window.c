@@ -1,6 +1,7 @@
 /* dn-window.c: the main window: header bar, sidebar, pages, actions, the run. */
 #include "dn-window.h"
 
+#include "dn-busy-indicator.h"
 #include "dn-data-page.h"
 #include "dn-dendrites-page.h"
 #include "dn-export.h"
@@ -25,7 +26,7 @@ struct _DnWindow {
     GtkButton *start_button;
     GtkButton *stop_button;
     GtkButton *resume_button;
-    GtkSpinner *spinner;
+    DnBusyIndicator *spinner;
     GtkStack *main_stack;
     GtkListBox *template_list;
     GtkListBox *nav_list;
@@ -213,7 +214,7 @@ static void update_actions (DnWindow *self)
     gtk_widget_set_visible (GTK_WIDGET (self->stop_button), running);
     gtk_widget_set_visible (GTK_WIDGET (self->resume_button), !running && self->resume_dir != NULL);
     gtk_widget_set_visible (GTK_WIDGET (self->spinner), running);
-    gtk_spinner_set_spinning (self->spinner, running);
+    dn_busy_indicator_set_spinning (self->spinner, running);
 }
 
 static void on_document_changed (DnDocument *doc, guint what, DnWindow *self)
@@ -797,6 +798,7 @@ static void dn_window_class_init (DnWindowClass *klass)
     object_class->finalize = dn_window_finalize;
     GTK_WINDOW_CLASS (klass)->close_request = dn_window_close_request;
 
+    g_type_ensure (DN_TYPE_BUSY_INDICATOR);
     g_type_ensure (DN_TYPE_NETWORK_PAGE);
     g_type_ensure (DN_TYPE_DENDRITES_PAGE);
     g_type_ensure (DN_TYPE_DATA_PAGE);

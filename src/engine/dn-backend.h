@@ -52,6 +52,11 @@ typedef enum {
     DN_GATE_ADDITIVE,
 } DnGateMode;
 
+/* Row flags of row-tracked parameters (see DnParam in dn-layer.h). */
+#define DN_ROW_DIRTY 1u /* gradient written since the last zero_grad */
+#define DN_ROW_LIVE 2u  /* gradient written since the optimizer was made */
+#define DN_ROW_TOUCHED (DN_ROW_DIRTY | DN_ROW_LIVE)
+
 typedef struct DnBackend DnBackend;
 
 struct DnBackend {
@@ -179,8 +184,8 @@ struct DnBackend {
      * gate_backward: dt (OVERWRITTEN) = dL/dt; dg (n_ctx, units) += dL/dg summed over the
      *   samples of each context.
      * segment_grad: du[i, win[p, i], :] += dg[p, i] * contexts[p, :] for every p and unit i
-     *   (du is (units, segments, dim)); rows_touched[i * segments + s] is set to 1 for every
-     *   row written (may be NULL). */
+     *   (du is (units, segments, dim)); rows_touched[i * segments + s] gets DN_ROW_TOUCHED
+     *   ORed in for every row written (may be NULL). */
     void (*segment_select) (DnBackend *be, DnGateMode mode, int n_ctx, int units, int segments,
                             const float *resp, int32_t *win, float *g);
     void (*gate_forward) (DnBackend *be, DnGateMode mode, int batch, int units, const float *t,

@@ -276,3 +276,36 @@ void dn_continual_permutation (guint64 seed, int task, int n, int *perm)
     dn_rng_seed (&rng, dn_rng_hash (seed, (uint64_t) task));
     dn_rng_shuffle (&rng, perm, n);
 }
+
+double dn_si_penalty (size_t n, const float *theta, const float *star, const float *big_omega,
+                      double c, float *grad)
+{
+    double pen = 0.0;
+    float k2 = (float) (2.0 * c);
+    for (size_t i = 0; i < n; i++) {
+        float d = theta[i] - star[i];
+        pen += (double) big_omega[i] * d * d;
+        grad[i] += k2 * big_omega[i] * d;
+    }
+    return c * pen;
+}
+
+void dn_si_accumulate (size_t n, const float *grad, const float *theta, float *prev, float *omega)
+{
+    for (size_t i = 0; i < n; i++) {
+        omega[i] -= grad[i] * (theta[i] - prev[i]);
+        prev[i] = theta[i];
+    }
+}
+
+void dn_si_consolidate (size_t n, const float *theta, float *star, float *omega, float *big_omega,
+                        double xi)
+{
+    for (size_t i = 0; i < n; i++) {
+        float delta = theta[i] - star[i];
+        float w = omega[i] > 0.0f ? omega[i] : 0.0f;
+        big_omega[i] += w / (delta * delta + (float) xi);
+        star[i] = theta[i];
+        omega[i] = 0.0f;
+    }
+}

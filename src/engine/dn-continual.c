@@ -86,13 +86,8 @@ static double si_penalty (Cl *c, float *scratch_theta, float *scratch_grad)
 {
     si_gather (c, c->net->params, scratch_theta);
     si_gather (c, c->net->grads, scratch_grad);
-    double pen = 0.0;
-    float k2 = (float) (2.0 * c->cfg->si_c);
-    for (size_t i = 0; i < c->si_n; i++) {
-        float d = scratch_theta[i] - c->si_star[i];
-        pen += (double) c->si_big_omega[i] * d * d;
-        scratch_grad[i] += k2 * c->si_big_omega[i] * d;
-    }
+    double pen = dn_si_penalty (c->si_n, scratch_theta, c->si_star, c->si_big_omega, c->cfg->si_c,
+                                scratch_grad);
     size_t k = 0;
     for (guint i = 0; i < c->si_spans->len; i += 2) {
         size_t off = g_array_index (c->si_spans, size_t, i);
@@ -100,7 +95,7 @@ static double si_penalty (Cl *c, float *scratch_theta, float *scratch_grad)
         c->be->upload (c->be, c->net->grads + off, scratch_grad + k, len * sizeof (float));
         k += len;
     }
-    return c->cfg->si_c * pen;
+    return pen;
 }
 
 /* After a step: omega -= grad * (theta - theta_prev); theta_prev = theta. */
@@ -108,23 +103,15 @@ static void si_after_step (Cl *c, float *scratch_theta, float *scratch_grad)
 {
     si_gather (c, c->net->params, scratch_theta);
     si_gather (c, c->net->grads, scratch_grad);
-    for (size_t i = 0; i < c->si_n; i++) {
-        c->si_omega[i] -= scratch_grad[i] * (scratch_theta[i] - c->si_prev[i]);
-        c->si_prev[i] = scratch_theta[i];
-    }
+    dn_si_accumulate (c->si_n, scratch_grad, scratch_theta, c->si_prev, c->si_omega);
 }
 
 /* At a task's end: Omega += relu(omega) / (delta^2 + xi); theta* = theta; omega = 0. */
 static void si_end_task (Cl *c, float *scratch_theta)
 {
     si_gather (c, c->net->params, scratch_theta);
-    for (size_t i = 0; i < c->si_n; i++) {
-        float delta = scratch_theta[i] - c->si_star[i];
-        float w = c->si_omega[i] > 0.0f ? c->si_omega[i] : 0.0f;
-        c->si_big_omega[i] += w / (delta * delta + (float) c->cfg->si_xi);
-        c->si_star[i] = scratch_theta[i];
-        c->si_omega[i] = 0.0f;
-    }
+    dn_si_consolidate (c->si_n, scratch_theta, c->si_star, c->si_omega, c->si_big_omega,
+                       c->cfg->si_xi);
 }
 
 /* ---- data ---- */

@@ -59,4 +59,16 @@ const char *dn_context_kind_name (DnContextKind kind);
  * image, pixel i holds original pixel perm[i]. Deterministic in (seed, t). */
 void dn_continual_permutation (guint64 seed, int task, int n, int *perm);
 
+/* Synaptic Intelligence on n parameters (Zenke et al. 2017, as the reference code):
+ * penalty: returns c * sum Omega (theta - star)^2 and adds its gradient
+ *   2 c Omega (theta - star) to grad;
+ * after each optimizer step: omega -= grad * (theta - prev); prev = theta
+ *   (grad is the total gradient of the step, penalty included);
+ * at a task's end: Omega += relu(omega) / ((theta - star)^2 + xi); star = theta; omega = 0. */
+double dn_si_penalty (size_t n, const float *theta, const float *star, const float *big_omega,
+                      double c, float *grad);
+void dn_si_accumulate (size_t n, const float *grad, const float *theta, float *prev, float *omega);
+void dn_si_consolidate (size_t n, const float *theta, float *star, float *omega, float *big_omega,
+                        double xi);
+
 G_END_DECLS

@@ -134,7 +134,7 @@ void dn_cpu_segment_grad (DnBackend *be, int n_ctx, int units, int segments, int
             for (int k = 0; k < dim; k++)
                 d[k] += a * c[k];
             if (rows_touched != NULL)
-                rows_touched[row] = 1;
+                rows_touched[row] |= DN_ROW_TOUCHED;
         }
     }
 }

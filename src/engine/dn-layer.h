@@ -45,9 +45,6 @@ typedef struct {
     guint8 *rows;
 } DnParam;
 
-#define DN_ROW_DIRTY 1u /* gradient written since the last zero_grad */
-#define DN_ROW_LIVE 2u  /* gradient written since the optimizer was made */
-#define DN_ROW_TOUCHED (DN_ROW_DIRTY | DN_ROW_LIVE)
 
 /* What a forward or backward call may use besides its tensors. */
 typedef struct {

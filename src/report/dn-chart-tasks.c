@@ -132,7 +132,9 @@ void dn_chart_draw_task_accuracy (cairo_t *cr, int tasks, const double *matrix, 
         for (int j = (pass == 0 ? 0 : -1); j < (pass == 0 ? tasks : 0); j++) {
             DnRgb col = pass == 0 ? dn_chart_rainbow (j, tasks, style->dark) : pal.fg;
             set_rgb (cr, col, pass == 0 ? 0.9 : 1.0);
-            cairo_set_line_width (cr, pass == 0 ? fs * 0.13 : fs * 0.26);
+            cairo_set_line_width (cr, pass == 0 ? fs * 0.16 : fs * 0.2);
+            double dash[] = {fs * 0.5, fs * 0.35};
+            cairo_set_dash (cr, dash, pass == 0 ? 0 : 2, 0);
             gboolean started = FALSE;
             for (int t = (pass == 0 ? j : 0); t < tasks; t++) {
                 double v;
@@ -159,7 +161,7 @@ void dn_chart_draw_task_accuracy (cairo_t *cr, int tasks, const double *matrix, 
                 started = TRUE;
                 cairo_stroke_preserve (cr);
                 cairo_new_sub_path (cr);
-                cairo_arc (cr, x, y, fs * 0.18, 0, 2 * G_PI);
+                cairo_arc (cr, x, y, fs * (pass == 0 ? 0.28 : 0.2), 0, 2 * G_PI);
                 cairo_fill (cr);
                 cairo_move_to (cr, x, y);
             }
@@ -171,10 +173,13 @@ void dn_chart_draw_task_accuracy (cairo_t *cr, int tasks, const double *matrix, 
         for (int j = -1; j < tasks; j++) {
             DnRgb col = j < 0 ? pal.fg : dn_chart_rainbow (j, tasks, style->dark);
             set_rgb (cr, col, 1.0);
-            cairo_set_line_width (cr, j < 0 ? fs * 0.26 : fs * 0.13);
+            cairo_set_line_width (cr, j < 0 ? fs * 0.2 : fs * 0.16);
+            double dash[] = {fs * 0.5, fs * 0.35};
+            cairo_set_dash (cr, dash, j < 0 ? 2 : 0, 0);
             cairo_move_to (cr, lx, ly + fs * 0.5);
             cairo_line_to (cr, lx + fs * 1.4, ly + fs * 0.5);
             cairo_stroke (cr);
+            cairo_set_dash (cr, NULL, 0, 0);
             set_rgb (cr, pal.fg, 1.0);
             if (j < 0)
                 g_snprintf (buf, sizeof buf, "mean");
