@@ -16,11 +16,12 @@ struct _DnChartWidget {
     guint n_draws;
 
     /* the image shown, and the one being rendered */
-    GdkTexture *texture;
+    cairo_surface_t *image; /* ARGB32 at the widget's scale, or NULL */
+    int image_w, image_h;   /* the size it was made for */
     gboolean rendering; /* a render is in flight */
     gboolean dirty;     /* what is shown (or in flight) is out of date */
     gboolean urgent;    /* ... because of the pointer, zoom, size or colours */
-    int want_w, want_h, want_scale; /* the size of the image shown or in flight */
+    int want_w, want_h, want_scale; /* the size of the newest image, shown or in flight */
     gint64 last_start;  /* when the last render started (monotonic, µs) */
     guint throttle_id;  /* a timeout that starts the next history render */
 };
@@ -100,15 +101,8 @@ static void render_thread (GTask *task, gpointer source, gpointer data, GCancell
         g_task_return_pointer (task, NULL, NULL);
         return;
     }
-    /* cairo's ARGB32 is GDK_MEMORY_DEFAULT: the texture takes the pixels as they are */
-    int stride = cairo_image_surface_get_stride (surface);
-    int h = cairo_image_surface_get_height (surface);
-    g_autoptr (GBytes) bytes =
-        g_bytes_new_with_free_func (cairo_image_surface_get_data (surface), (gsize) stride * h,
-                                    (GDestroyNotify) cairo_surface_destroy, surface);
-    GdkTexture *texture = gdk_memory_texture_new (cairo_image_surface_get_width (surface), h,
-                                                  GDK_MEMORY_DEFAULT, bytes, (gsize) stride);
-    g_task_return_pointer (task, texture, g_object_unref);
+    cairo_surface_set_device_scale (surface, job->scale, job->scale);
+    g_task_return_pointer (task, surface, (GDestroyNotify) cairo_surface_destroy);
 }
 
 static void start_render (DnChartWidget *self);
@@ -125,11 +119,13 @@ static void render_done (GObject *source, GAsyncResult *res, gpointer data)
 {
     DnChartWidget *self = DN_CHART_WIDGET (source);
     RenderJob *job = g_task_get_task_data (G_TASK (res));
-    GdkTexture *texture = g_task_propagate_pointer (G_TASK (res), NULL);
+    cairo_surface_t *image = g_task_propagate_pointer (G_TASK (res), NULL);
     self->rendering = FALSE;
-    if (texture != NULL) {
-        g_clear_object (&self->texture);
-        self->texture = texture;
+    if (image != NULL) {
+        g_clear_pointer (&self->image, cairo_surface_destroy);
+        self->image = image;
+        self->image_w = job->width;
+        self->image_h = job->height;
         self->area = job->area;
         self->n_draws++;
         gtk_widget_queue_draw (GTK_WIDGET (self));
@@ -193,18 +189,27 @@ static void dn_chart_widget_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
     DnChartWidget *self = DN_CHART_WIDGET (widget);
     int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
-    if (self->texture == NULL || w <= 0 || h <= 0)
+    if (self->image == NULL || w <= 0 || h <= 0)
         return;
-    /* the image was made for this size; until the one for a new size arrives,
-     * the old one is stretched over the widget */
-    gtk_snapshot_append_texture (snapshot, self->texture, &GRAPHENE_RECT_INIT (0, 0, w, h));
+    /* Painting the finished image is all the main thread does. A cairo node
+     * rather than a GdkTexture: GTK 4.8's cairo renderer converts a memory
+     * texture pixel by pixel every time it draws the window, while a cairo
+     * node paints the image as it is, clipped to what changed. The image was
+     * made for image_w × image_h; until the one for a new size arrives, it is
+     * stretched over the widget. */
+    cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
+    if (w != self->image_w || h != self->image_h)
+        cairo_scale (cr, (double) w / self->image_w, (double) h / self->image_h);
+    cairo_set_source_surface (cr, self->image, 0, 0);
+    cairo_paint (cr);
+    cairo_destroy (cr);
 }
 
 static void dn_chart_widget_size_allocate (GtkWidget *widget, int width, int height, int baseline)
 {
     DnChartWidget *self = DN_CHART_WIDGET (widget);
     if (width != self->want_w || height != self->want_h ||
-        gtk_widget_get_scale_factor (widget) != self->want_scale || self->texture == NULL)
+        gtk_widget_get_scale_factor (widget) != self->want_scale || self->image == NULL)
         queue_render (self, TRUE);
 }
 
@@ -301,7 +306,7 @@ static void dn_chart_widget_finalize (GObject *object)
 {
     DnChartWidget *self = DN_CHART_WIDGET (object);
     g_clear_pointer (&self->snapshot, dn_run_snapshot_unref);
-    g_clear_object (&self->texture);
+    g_clear_pointer (&self->image, cairo_surface_destroy);
     g_free (self->description);
     G_OBJECT_CLASS (dn_chart_widget_parent_class)->finalize (object);
 }

@@ -406,7 +406,8 @@ static gboolean train_task (Cl *c, int t, float *si_a, float *si_b, GError **err
                               .lr = lr,
                               .samples_per_s = samples / MAX (secs, 1e-9),
                               .eta_seconds = secs / (bi + 1) * (n_batches - bi - 1),
-                              .accuracy_matrix = c->matrix};
+                              .accuracy_matrix = c->matrix,
+                              .run_dir = c->run_dir};
                 dn_emit (c->obs, &ev);
             }
         }
@@ -427,7 +428,8 @@ static gboolean train_task (Cl *c, int t, float *si_a, float *si_b, GError **err
                       .seconds = secs,
                       .samples_per_s = samples / MAX (secs, 1e-9),
                       .params = dn_network_n_params (c->net),
-                      .accuracy_matrix = c->matrix};
+                      .accuracy_matrix = c->matrix,
+                      .run_dir = c->run_dir};
         dn_emit (c->obs, &ev);
     }
     return TRUE;
@@ -625,12 +627,6 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
         si_gather (&c, c.net->params, c.si_star);
         memcpy (c.si_prev, c.si_star, c.si_n * sizeof (float));
     }
-    dn_emit_log (obs,
-                 "continual learning: %d tasks of %d training and %d test images from %s (task 0 "
-                 "as is, tasks 1..%d permuted with seed %" G_GUINT64_FORMAT "); context: %s%s",
-                 c.T, c.d.train->n, c.d.test->n, c.d.train->source ? c.d.train->source : "?",
-                 c.T - 1, exp->cl.permutation_seed, dn_context_kind_name (exp->cl.context),
-                 exp->cl.si ? "; Synaptic Intelligence on" : "");
     {
         DnEvent ev = {.kind = DN_EVENT_START,
                       .tasks = c.T,
@@ -645,6 +641,12 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
                       .save_name = exp->name};
         dn_emit (obs, &ev);
     }
+    dn_emit_log (obs,
+                 "continual learning: %d tasks of %d training and %d test images from %s (task 0 "
+                 "as is, tasks 1..%d permuted with seed %" G_GUINT64_FORMAT "); context: %s%s",
+                 c.T, c.d.train->n, c.d.test->n, c.d.train->source ? c.d.train->source : "?",
+                 c.T - 1, exp->cl.permutation_seed, dn_context_kind_name (exp->cl.context),
+                 exp->cl.si ? "; Synaptic Intelligence on" : "");
     for (int t = 0; t < c.T; t++) {
         gint64 t0 = g_get_monotonic_time ();
         if (!train_task (&c, t, si_a, si_b, error))
@@ -671,7 +673,8 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
                           .tasks = c.T,
                           .test_acc = mean,
                           .seconds = task_secs,
-                          .accuracy_matrix = c.matrix};
+                          .accuracy_matrix = c.matrix,
+                          .run_dir = c.run_dir};
             dn_emit (obs, &ev);
             avg = mean;
         }

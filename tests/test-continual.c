@@ -1,0 +1,228 @@
+/* test-continual.c: continual-learning runs end to end on the bundled MNIST
+ * sample with a small active dendrites network: the accuracy matrix, prototype
+ * task inference, Synaptic Intelligence, determinism, and the run folder. */
+#include "dn-continual-files.h"
+#include "dn-error.h"
+#include "dn-experiment.h"
+#include "dn-run-writer.h"
+#include "dn-test-util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define TASKS 3
+
+typedef struct {
+    DnRunWriter *writer;
+    double matrix[TASKS * TASKS];
+    double average;
+    int n_epochs, n_tasks, n_done;
+    int64_t inferred_ok, inferred_total;
+    int activity_units;
+    float activity0;
+} Seen;
+
+static void observe (const DnEvent *ev, gpointer data)
+{
+    Seen *s = data;
+    dn_run_writer_event (s->writer, ev);
+    switch (ev->kind) {
+    case DN_EVENT_EPOCH:
+        g_assert_cmpint (ev->tasks, ==, TASKS);
+        s->n_epochs++;
+        break;
+    case DN_EVENT_TASK:
+        g_assert_cmpint (ev->task, ==, s->n_tasks);
+        s->n_tasks++;
+        break;
+    case DN_EVENT_LOG: {
+        const char *m = strstr (ev->message, "own task for ");
+        if (m != NULL) {
+            gint64 ok = 0, total = 0;
+            g_assert_cmpint (sscanf (m, "own task for %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT,
+                                     &ok, &total),
+                             ==, 2);
+            s->inferred_ok += ok;
+            s->inferred_total += total;
+        }
+        break;
+    }
+    case DN_EVENT_DONE:
+        s->n_done++;
+        memcpy (s->matrix, ev->accuracy_matrix, sizeof s->matrix);
+        s->average = ev->average_accuracy;
+        s->activity_units = ev->activity_units;
+        s->activity0 = ev->activity != NULL ? ev->activity[0] : -1.0f;
+        break;
+    default:
+        break;
+    }
+}
+
+static DnExperiment *small_experiment (const char *context, gboolean si)
+{
+    int ctx_dim = g_str_equal (context, "task_id") ? TASKS : 784;
+    g_autofree char *text = g_strdup_printf (
+        "{\"name\": \"cl\", \"data\": {\"validation_split\": 0.0, \"normalize\": {\"mean\": "
+        "[0.1306], \"std\": [0.3081]}},"
+        " \"network\": {\"input\": [1, 28, 28], \"layers\": ["
+        "{\"type\": \"flatten\"},"
+        "{\"name\": \"fc1\", \"type\": \"active_dendrite\", \"out_features\": 128, "
+        "\"weight_sparsity\": 0.5, \"segments\": %d, \"context_dim\": %d, \"context_density\": 0.1},"
+        "{\"name\": \"kwta1\", \"type\": \"kwta\", \"percent_on\": 0.1},"
+        "{\"name\": \"head\", \"type\": \"sparse_linear\", \"out_features\": 10, "
+        "\"weight_sparsity\": 0.5, \"input_density\": 0.1}]},"
+        " \"training\": {\"optimizer\": {\"type\": \"adam\", \"lr\": 0.002}, \"batch_size\": 128, "
+        "\"seed\": 5},"
+        " \"continual\": {\"tasks\": %d, \"epochs_per_task\": 1, \"context\": \"%s\", "
+        "\"synaptic_intelligence\": %s, \"reset_optimizer\": %s, \"activity_samples\": 600}}",
+        TASKS, ctx_dim, TASKS, context, si ? "{\"c\": 0.1, \"xi\": 0.1, \"first_task\": 1}" : "false",
+        si ? "false" : "true");
+    g_autoptr (GError) error = NULL;
+    g_autoptr (JsonNode) root = json_from_string (text, &error);
+    g_assert_no_error (error);
+    DnExperiment *exp = dn_experiment_from_json (root, ".", "test", &error);
+    g_assert_no_error (error);
+    g_assert_true (exp->continual);
+    return exp;
+}
+
+static void run (DnExperiment *exp, const char *out, Seen *s)
+{
+    memset (s, 0, sizeof *s);
+    s->writer = dn_run_writer_new ();
+    DnRunOptions opts = {.out_dir = out, .threads = 2};
+    DnObserver obs = {.event = observe, .user_data = s};
+    DnRunResult result = {0};
+    g_autoptr (GError) error = NULL;
+    gboolean ok = dn_experiment_run (exp, &opts, &obs, &result, &error);
+    g_assert_no_error (error);
+    g_assert_true (ok);
+    GError *werr = dn_run_writer_free (s->writer);
+    g_assert_no_error (werr);
+    g_assert_cmpfloat (result.test_at_best_val, ==, s->average);
+    dn_run_result_clear (&result);
+}
+
+static void check_matrix (const Seen *s)
+{
+    g_assert_cmpint (s->n_tasks, ==, TASKS);
+    g_assert_cmpint (s->n_epochs, ==, TASKS);
+    g_assert_cmpint (s->n_done, ==, 1);
+    for (int t = 0; t < TASKS; t++)
+        for (int j = 0; j < TASKS; j++) {
+            double v = s->matrix[t * TASKS + j];
+            if (j <= t)
+                g_assert_true (v > 40.0 && v <= 100.0); /* chance is 10 % */
+            else
+                g_assert_true (isnan (v));
+        }
+    double mean = 0.0;
+    for (int j = 0; j < TASKS; j++)
+        mean += s->matrix[(TASKS - 1) * TASKS + j] / TASKS;
+    g_assert_cmpfloat_with_epsilon (s->average, mean, 1e-9);
+}
+
+static void test_prototype_run (void)
+{
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autoptr (DnExperiment) exp = small_experiment ("prototype", FALSE);
+    Seen s;
+    run (exp, dir, &s);
+    check_matrix (&s);
+    /* nearest-prototype task inference on permuted MNIST is essentially perfect */
+    g_assert_cmpint (s.inferred_total, ==, (int64_t) 1996 * (1 + 2 + 3));
+    g_assert_cmpint (s.inferred_ok, >=, s.inferred_total - 2);
+    g_assert_cmpint (s.activity_units, ==, 128);
+    g_assert_cmpfloat (s.activity0, >=, 0.0f);
+
+    /* the run folder */
+    g_autofree char *run_dir = g_build_filename (dir, "cl", NULL);
+    static const char *const files[] = {"accuracy_matrix.csv", "accuracy_curves.png",
+                                        "hidden_activity.png", "hidden_activity.csv",
+                                        "summary.json",        "history.csv",
+                                        "final_model.safetensors", "experiment.json", NULL};
+    for (int i = 0; files[i] != NULL; i++) {
+        g_autofree char *p = g_build_filename (run_dir, files[i], NULL);
+        g_autofree char *contents = NULL;
+        gsize len = 0;
+        if (!g_file_get_contents (p, &contents, &len, NULL))
+            g_error ("%s is missing", p);
+        g_assert_cmpuint (len, >, 100);
+    }
+    g_autofree char *csv_path = g_build_filename (run_dir, "accuracy_matrix.csv", NULL);
+    g_autofree char *csv = NULL;
+    g_assert_true (g_file_get_contents (csv_path, &csv, NULL, NULL));
+    g_autofree char *want = dn_continual_matrix_csv (TASKS, s.matrix);
+    g_assert_cmpstr (csv, ==, want);
+    g_assert_true (g_str_has_prefix (csv, "after_task,task_0,task_1,task_2,mean\n0,"));
+    g_auto (GStrv) lines = g_strsplit (csv, "\n", -1);
+    g_assert_cmpint (g_strv_length (lines), ==, TASKS + 2);
+
+    g_autofree char *sum_path = g_build_filename (run_dir, "summary.json", NULL);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_assert_true (json_parser_load_from_file (parser, sum_path, &error));
+    JsonObject *sum = json_node_get_object (json_parser_get_root (parser));
+    g_assert_cmpfloat_with_epsilon (json_object_get_double_member (sum, "average_accuracy"),
+                                    s.average, 1e-9);
+    g_assert_cmpint (json_array_get_length (json_object_get_array_member (sum, "accuracy_matrix")),
+                     ==, TASKS);
+
+    /* the same seed gives the same numbers */
+    g_autofree char *dir2 = dn_test_tmpdir ();
+    Seen s2;
+    run (exp, dir2, &s2);
+    for (int i = 0; i < TASKS * TASKS; i++)
+        if (!isnan (s.matrix[i]))
+            g_assert_cmpfloat (s.matrix[i], ==, s2.matrix[i]);
+    dn_test_tmpdir_remove (dir);
+    dn_test_tmpdir_remove (dir2);
+}
+
+static void test_si_and_task_id (void)
+{
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autoptr (DnExperiment) exp = small_experiment ("task_id", TRUE);
+    Seen s;
+    run (exp, dir, &s);
+    check_matrix (&s);
+    g_assert_cmpint (s.inferred_total, ==, 0); /* the task id is given */
+    dn_test_tmpdir_remove (dir);
+}
+
+static void test_needs_context (void)
+{
+    /* An active dendrite network trained without a continual section is refused. */
+    g_autoptr (DnExperiment) exp = small_experiment ("prototype", FALSE);
+    exp->continual = FALSE;
+    g_autofree char *dir = dn_test_tmpdir ();
+    DnRunOptions opts = {.out_dir = dir, .epochs = 1};
+    DnRunResult result = {0};
+    g_autoptr (GError) error = NULL;
+    g_assert_false (dn_experiment_run (exp, &opts, NULL, &result, &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_CONFIG);
+    g_assert_nonnull (strstr (error->message, "continual"));
+    dn_test_tmpdir_remove (dir);
+
+    /* A context that does not match the layers' context_dim is refused. */
+    g_autoptr (DnExperiment) exp2 = small_experiment ("task_id", FALSE);
+    exp2->cl.context = DN_CONTEXT_PROTOTYPE;
+    g_autofree char *dir2 = dn_test_tmpdir ();
+    g_clear_error (&error);
+    DnRunOptions opts2 = {.out_dir = dir2};
+    g_assert_false (dn_experiment_run (exp2, &opts2, NULL, &result, &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_CONFIG);
+    g_assert_nonnull (strstr (error->message, "context_dim"));
+    dn_test_tmpdir_remove (dir2);
+}
+
+int main (int argc, char **argv)
+{
+    g_test_init (&argc, &argv, NULL);
+    g_test_add_func ("/engine/continual/prototype-run", test_prototype_run);
+    g_test_add_func ("/engine/continual/si-and-task-id", test_si_and_task_id);
+    g_test_add_func ("/engine/continual/needs-context", test_needs_context);
+    return g_test_run ();
+}
