@@ -318,6 +318,76 @@ static void test_live_rows_exact (void)
         g_assert_cmpfloat (a->params[i], ==, b->params[i]);
 }
 
+/* The sparse kernels give the dense products (up to rounding). */
+static void test_sparse_kernels (void)
+{
+    DnBackend *be = dn_backend_cpu ();
+    enum { R = 37, K = 300, N = 129 };
+    DnRng rng;
+    dn_rng_seed (&rng, 9);
+    g_autofree float *a = g_new (float, R * K), *b = g_new (float, K * N), *bs = g_new (float, R * N);
+    for (int i = 0; i < R * K; i++)
+        a[i] = dn_rng_uniform (&rng) < 0.06f ? dn_rng_normal (&rng) : 0.0f;
+    for (int i = 0; i < K * N; i++)
+        b[i] = dn_rng_normal (&rng);
+    for (int i = 0; i < R * N; i++) /* sparse and dense rows both occur */
+        bs[i] = (i / N) % 2 || dn_rng_uniform (&rng) < 0.05f ? dn_rng_normal (&rng) : 0.0f;
+    g_autofree float *y0 = g_new0 (float, R * N), *y1 = g_new0 (float, R * N);
+    be->gemm (be, FALSE, FALSE, R, N, K, 1.0f, a, K, b, N, 1.0f, y0, N);
+    be->sparse_rows_gemm (be, R, K, N, a, b, y1);
+    dn_assert_floats_close (y1, y0, R * N, 1e-5, 1e-5);
+    g_autofree float *c0 = g_new0 (float, K * N), *c1 = g_new0 (float, K * N);
+    be->gemm (be, TRUE, FALSE, K, N, R, 1.0f, a, K, bs, N, 1.0f, c0, N);
+    be->sparse_outer (be, R, K, N, a, bs, c1);
+    dn_assert_floats_close (c1, c0, K * N, 1e-5, 1e-5);
+    /* the mostly-zero b takes the indexed path */
+    for (int i = 0; i < R * N; i++)
+        bs[i] = dn_rng_uniform (&rng) < 0.05f ? dn_rng_normal (&rng) : 0.0f;
+    memset (c0, 0, sizeof (float) * K * N);
+    memset (c1, 0, sizeof (float) * K * N);
+    be->gemm (be, TRUE, FALSE, K, N, R, 1.0f, a, K, bs, N, 1.0f, c0, N);
+    be->sparse_outer (be, R, K, N, a, bs, c1);
+    dn_assert_floats_close (c1, c0, K * N, 1e-5, 1e-5);
+    g_assert_cmpuint (be->count_nonzero (be, bs, R * N), >, 0);
+
+    /* A k-WTA network's gradients are the same with and without the sparse path. */
+    const char *desc = "{\"input\": [100], \"layers\": ["
+                       "{\"name\": \"fc1\", \"type\": \"sparse_linear\", \"out_features\": 256, "
+                       "\"weight_sparsity\": 0.5}, {\"type\": \"kwta\", \"k\": 12},"
+                       "{\"name\": \"fc2\", \"type\": \"active_dendrite\", \"out_features\": 128, "
+                       "\"segments\": 2, \"context_dim\": 5}, {\"type\": \"kwta\", \"k\": 6},"
+                       "{\"name\": \"head\", \"type\": \"sparse_linear\", \"out_features\": 10}]}";
+    g_autofree float *grads[2] = {NULL, NULL};
+    size_t n_params = 0;
+    for (int dense = 0; dense < 2; dense++) {
+        if (dense)
+            g_setenv ("DN_ACTIVE_DENSE", "1", TRUE);
+        g_autoptr (DnNetwork) net = network (desc);
+        DnRng r2;
+        dn_rng_seed (&r2, 4);
+        dn_network_init (net, &r2);
+        g_autoptr (GError) error = NULL;
+        g_assert_true (dn_network_reserve (net, 16, &error));
+        float x[1600], ctx[5] = {0.5f, -1, 2, 0.1f, -0.3f}, dy[160];
+        for (int i = 0; i < 1600; i++)
+            x[i] = dn_rng_normal (&r2);
+        for (int i = 0; i < 160; i++)
+            dy[i] = dn_rng_normal (&r2);
+        dn_network_set_contexts (net, ctx, 1, 5);
+        dn_network_set_training (net, TRUE);
+        dn_network_forward (net, x, 16, 0);
+        dn_network_zero_grad (net);
+        dn_network_backward (net, dy, 16);
+        n_params = net->n_params;
+        grads[dense] = g_memdup2 (net->grads, n_params * sizeof (float));
+        g_unsetenv ("DN_ACTIVE_DENSE");
+    }
+    dn_assert_floats_close (grads[0], grads[1], n_params, 1e-4, 1e-5);
+    g_free (grads[0]);
+    g_free (grads[1]);
+    grads[0] = grads[1] = NULL;
+}
+
 /* Synaptic Intelligence by hand: two parameters, a few steps. */
 static void test_si_arithmetic (void)
 {
@@ -419,6 +489,7 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/active/kwta", test_kwta);
     g_test_add_func ("/engine/active/masks-and-init", test_masks_and_init);
     g_test_add_func ("/engine/active/live-rows-exact", test_live_rows_exact);
+    g_test_add_func ("/engine/active/sparse-kernels", test_sparse_kernels);
     g_test_add_func ("/engine/active/si-arithmetic", test_si_arithmetic);
     g_test_add_func ("/engine/active/permutations", test_permutations);
     g_test_add_func ("/engine/active/config-errors", test_config_errors);

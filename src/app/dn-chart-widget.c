@@ -1,8 +1,12 @@
 /* dn-chart-widget.c: a chart of a run as a widget. */
 #include "dn-chart-widget.h"
 
+#include <errno.h>
 #include <glib/gi18n.h>
 #include <math.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 struct _DnChartWidget {
     GtkWidget parent_instance;
@@ -66,24 +70,61 @@ static void update_accessible (DnChartWidget *self)
 /* ---- rendering on a worker ---- */
 
 /* Everything one render needs, copied on the main thread: the worker reads
- * only this and the immutable tracker the snapshot holds. */
+ * only this and the immutable tracker the snapshot holds. The job is made
+ * and freed on the main thread, so the widget's last reference never drops
+ * on the worker. */
 typedef struct {
+    DnChartWidget *widget; /* a reference */
     DnRunSnapshot *snapshot; /* a reference, or NULL: the empty chart */
     DnChartKind kind;
     int width, height, scale;
     DnChartStyle style;
-    DnChartPlotArea area; /* filled by the worker */
+    DnChartPlotArea area;   /* filled by the worker */
+    cairo_surface_t *image; /* filled by the worker; NULL when cairo failed */
 } RenderJob;
 
-static void render_job_free (gpointer p)
+static void render_job_free (RenderJob *job)
 {
-    RenderJob *job = p;
+    g_object_unref (job->widget);
     g_clear_pointer (&job->snapshot, dn_run_snapshot_unref);
+    g_clear_pointer (&job->image, cairo_surface_destroy);
     g_free (job);
 }
 
-static void render_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+static void start_render (DnChartWidget *self);
+
+static gboolean render_done (gpointer data)
 {
+    RenderJob *job = data;
+    DnChartWidget *self = job->widget;
+    self->rendering = FALSE;
+    if (job->image != NULL) {
+        g_clear_pointer (&self->image, cairo_surface_destroy);
+        self->image = g_steal_pointer (&job->image);
+        self->image_w = job->width;
+        self->image_h = job->height;
+        self->area = job->area;
+        self->n_draws++;
+        gtk_widget_queue_draw (GTK_WIDGET (self));
+    }
+    if (self->dirty)
+        start_render (self);
+    render_job_free (job);
+    return G_SOURCE_REMOVE;
+}
+
+static void render (gpointer data, gpointer unused)
+{
+    /* The charts' own thread, behind the window and ahead of training (nice 10,
+     * dn-trainer.c): on two cores four charts drawn at normal priority would
+     * take the main loop's CPU at the end of every epoch. Linux applies nice
+     * per thread. */
+    static GPrivate lowered;
+    if (g_private_get (&lowered) == NULL) {
+        if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 5) != 0)
+            g_debug ("could not lower the chart thread's priority: %s", g_strerror (errno));
+        g_private_set (&lowered, GINT_TO_POINTER (1));
+    }
     RenderJob *job = data;
     const DnTracker *t = dn_run_snapshot_get_tracker (job->snapshot);
     cairo_surface_t *surface = cairo_image_surface_create (
@@ -96,16 +137,29 @@ static void render_thread (GTask *task, gpointer source, gpointer data, GCancell
     job->style.plot_area = NULL;
     cairo_destroy (cr);
     cairo_surface_flush (surface);
-    if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS) {
+    if (cairo_surface_status (surface) == CAIRO_STATUS_SUCCESS) {
+        cairo_surface_set_device_scale (surface, job->scale, job->scale);
+        job->image = surface;
+    } else {
         cairo_surface_destroy (surface);
-        g_task_return_pointer (task, NULL, NULL);
-        return;
     }
-    cairo_surface_set_device_scale (surface, job->scale, job->scale);
-    g_task_return_pointer (task, surface, (GDestroyNotify) cairo_surface_destroy);
+    g_idle_add_full (G_PRIORITY_DEFAULT, render_done, job, NULL);
 }
 
-static void start_render (DnChartWidget *self);
+/* One thread draws every chart, one after another: the charts of a window
+ * never compete with each other or with the window for the CPU. */
+static GThreadPool *render_pool (void)
+{
+    static GThreadPool *pool = NULL;
+    if (g_once_init_enter (&pool)) {
+        GError *error = NULL;
+        GThreadPool *p = g_thread_pool_new (render, NULL, 1, TRUE, &error);
+        if (p == NULL)
+            g_error ("cannot start the chart thread: %s", error->message);
+        g_once_init_leave (&pool, p);
+    }
+    return pool;
+}
 
 static gboolean throttle_cb (gpointer data)
 {
@@ -113,25 +167,6 @@ static gboolean throttle_cb (gpointer data)
     self->throttle_id = 0;
     start_render (self);
     return G_SOURCE_REMOVE;
-}
-
-static void render_done (GObject *source, GAsyncResult *res, gpointer data)
-{
-    DnChartWidget *self = DN_CHART_WIDGET (source);
-    RenderJob *job = g_task_get_task_data (G_TASK (res));
-    cairo_surface_t *image = g_task_propagate_pointer (G_TASK (res), NULL);
-    self->rendering = FALSE;
-    if (image != NULL) {
-        g_clear_pointer (&self->image, cairo_surface_destroy);
-        self->image = image;
-        self->image_w = job->width;
-        self->image_h = job->height;
-        self->area = job->area;
-        self->n_draws++;
-        gtk_widget_queue_draw (GTK_WIDGET (self));
-    }
-    if (self->dirty)
-        start_render (self);
 }
 
 /* Renders what the widget should show now, unless a render is in flight (its
@@ -154,6 +189,7 @@ static void start_render (DnChartWidget *self)
     }
     g_clear_handle_id (&self->throttle_id, g_source_remove);
     RenderJob *job = g_new0 (RenderJob, 1);
+    job->widget = g_object_ref (self);
     job->snapshot = self->snapshot != NULL ? dn_run_snapshot_ref (self->snapshot) : NULL;
     job->kind = self->kind;
     job->width = self->want_w = w;
@@ -169,11 +205,7 @@ static void start_render (DnChartWidget *self)
     self->urgent = FALSE;
     self->rendering = TRUE;
     self->last_start = now;
-    GTask *task = g_task_new (self, NULL, render_done, NULL);
-    g_task_set_task_data (task, job, render_job_free);
-    g_task_set_name (task, "[dendrite] chart");
-    g_task_run_in_thread (task, render_thread);
-    g_object_unref (task);
+    g_thread_pool_push (render_pool (), job, NULL);
 }
 
 /* urgent: the pointer, zoom, size or colours changed (a person waits for it);

@@ -2,6 +2,7 @@
 #include "dn-dendrites-page.h"
 
 #include "dn-application.h"
+#include "dn-selection-editor.h"
 #include "dn-trainer.h"
 
 #include <glib/gi18n.h>
@@ -11,8 +12,8 @@
 
 typedef enum {
     KIND_BOOL,     /* gboolean in DnTrackerConfig */
-    KIND_INT_LIST, /* DnTrackerList of whole numbers: the spin edits the first value */
-    KIND_DOUBLE_LIST,
+    KIND_INT_LIST,    /* DnTrackerList of whole numbers: an entry, "10" or "10, 5, 3" */
+    KIND_DOUBLE_LIST, /* DnTrackerList of numbers: an entry, "0.001, 0.0001" */
     KIND_DOUBLE, /* double in DnTrackerConfig */
     KIND_SWITCH_MODE,
     KIND_PARAM_VALS,
@@ -138,6 +139,7 @@ struct _DnDendritesPage {
     GtkWidget *editors[G_N_ELEMENTS (specs)];
     GtkWidget *rows[G_N_ELEMENTS (specs)];
     AdwPreferencesGroup *group_widgets[G_N_ELEMENTS (groups)];
+    DnSelectionEditor *selection; /* perforate_types and groups */
     gboolean updating;
     DnTrainer *capacity;
     char *capacity_dir;
@@ -162,27 +164,125 @@ static const char *const param_vals[] = {N_ ("By total epoch"), N_ ("By update e
 static const DnAct forward_acts[] = {DN_ACT_SIGMOID, DN_ACT_TANH, DN_ACT_RELU};
 static const char *const forward_names[] = {"sigmoid", "tanh", "relu", NULL};
 
-static void list_subtitle (DnDendritesPage *self, guint i)
+/* ---- list settings: one value, or one per dendrite count ---- */
+
+static gboolean is_list (const SettingSpec *spec)
 {
-    const SettingSpec *spec = &specs[i];
-    DnExperiment *exp = experiment (self);
-    if (spec->kind != KIND_INT_LIST && spec->kind != KIND_DOUBLE_LIST)
-        return;
-    const DnTrackerList *list = field (exp, spec);
-    if (list->n <= 1) {
-        adw_action_row_set_subtitle (ADW_ACTION_ROW (self->rows[i]), _ (spec->help));
-        return;
-    }
-    GString *s = g_string_new (_ (spec->help));
-    g_string_append (s, _ (" — this experiment uses per-set values: "));
-    for (int k = 0; k < list->n; k++) {
+    return spec->kind == KIND_INT_LIST || spec->kind == KIND_DOUBLE_LIST;
+}
+
+/* "0.001, 0.0001": numbers as the experiment file writes them, never with a
+ * locale's decimal comma (the comma separates values). */
+static char *list_text (const DnTrackerList *list)
+{
+    GString *s = g_string_new (NULL);
+    for (int k = 0; k < MAX (list->n, 1); k++) {
         char buf[G_ASCII_DTOSTR_BUF_SIZE];
         g_string_append_printf (s, "%s%s", k > 0 ? ", " : "",
-                                g_ascii_formatd (buf, sizeof buf, "%g", list->v[k]));
+                                g_ascii_formatd (buf, sizeof buf, "%.10g", list->v[k]));
     }
-    g_string_append (s, _ ("; the field edits the first"));
-    adw_action_row_set_subtitle (ADW_ACTION_ROW (self->rows[i]), s->str);
-    g_string_free (s, TRUE);
+    return g_string_free (s, FALSE);
+}
+
+static char *range_text (double v)
+{
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+    return g_strdup (g_ascii_formatd (buf, sizeof buf, "%.10g", v));
+}
+
+/* Reads "10", "0.001, 0.0001" or "3 2 1" (commas, semicolons or spaces between
+ * values): one to DN_TRACKER_LIST_MAX numbers, each in the setting's range and
+ * whole where the setting counts. FALSE + a message a person can act on. */
+static gboolean parse_list (const SettingSpec *spec, const char *text, DnTrackerList *out,
+                            char **message)
+{
+    g_auto (GStrv) parts = g_strsplit_set (text, ",; \t", -1);
+    DnTrackerList list = {0};
+    for (int k = 0; parts[k] != NULL; k++) {
+        const char *p = parts[k];
+        if (*p == '\0')
+            continue;
+        if (list.n == DN_TRACKER_LIST_MAX) {
+            *message = g_strdup_printf (_ ("At most %d values: one per dendrite count"),
+                                        DN_TRACKER_LIST_MAX);
+            return FALSE;
+        }
+        char *end = NULL;
+        double v = g_ascii_strtod (p, &end);
+        if (end == p || *end != '\0' || !isfinite (v)) {
+            *message = g_strdup_printf (_ ("“%s” is not a number: write decimals with a point "
+                                           "(0.001) and separate values with commas"),
+                                        p);
+            return FALSE;
+        }
+        if (spec->kind == KIND_INT_LIST && v != round (v)) {
+            *message = g_strdup_printf (_ ("“%s” is not a whole number"), p);
+            return FALSE;
+        }
+        if (v < spec->min || v > spec->max) {
+            g_autofree char *lo = range_text (spec->min), *hi = range_text (spec->max);
+            *message = g_strdup_printf (_ ("%s is outside the range %s to %s"), p, lo, hi);
+            return FALSE;
+        }
+        list.v[list.n++] = v;
+    }
+    if (list.n == 0) {
+        *message = g_strdup (_ ("Enter at least one value"));
+        return FALSE;
+    }
+    *out = list;
+    return TRUE;
+}
+
+static gboolean list_equal (const DnTrackerList *a, const DnTrackerList *b)
+{
+    if (a->n != b->n)
+        return FALSE;
+    for (int k = 0; k < a->n; k++)
+        if (a->v[k] != b->v[k])
+            return FALSE;
+    return TRUE;
+}
+
+static const char *list_hint (void)
+{
+    return _ ("One value, or one per dendrite count separated by commas: the first applies "
+              "before any dendrites are added, the second after the first set, and the last "
+              "to every later set");
+}
+
+static void set_list_error (GtkWidget *entry, const char *message)
+{
+    if (message != NULL) {
+        gtk_widget_add_css_class (entry, "error");
+        gtk_widget_set_tooltip_text (entry, message);
+        gtk_accessible_update_state (GTK_ACCESSIBLE (entry), GTK_ACCESSIBLE_STATE_INVALID,
+                                     GTK_ACCESSIBLE_INVALID_TRUE, -1);
+    } else {
+        gtk_widget_remove_css_class (entry, "error");
+        gtk_widget_set_tooltip_text (entry, list_hint ());
+        gtk_accessible_reset_state (GTK_ACCESSIBLE (entry), GTK_ACCESSIBLE_STATE_INVALID);
+    }
+}
+
+/* Shows the list unless the entry already says the same (the person typing it). */
+static void load_list (GtkWidget *entry, const SettingSpec *spec, const DnTrackerList *list)
+{
+    DnTrackerList shown;
+    g_autofree char *message = NULL;
+    if (parse_list (spec, gtk_editable_get_text (GTK_EDITABLE (entry)), &shown, &message) &&
+        list_equal (&shown, list))
+        return;
+    g_autofree char *text = list_text (list);
+    gtk_editable_set_text (GTK_EDITABLE (entry), text);
+    set_list_error (entry, NULL);
+}
+
+static void set_groups_sensitive (DnDendritesPage *self, gboolean on)
+{
+    gtk_widget_set_sensitive (GTK_WIDGET (self->selection), on);
+    for (guint g = 0; g < G_N_ELEMENTS (groups); g++)
+        gtk_widget_set_sensitive (GTK_WIDGET (self->group_widgets[g]), on);
 }
 
 static void load (DnDendritesPage *self)
@@ -201,9 +301,7 @@ static void load (DnDendritesPage *self)
             break;
         case KIND_INT_LIST:
         case KIND_DOUBLE_LIST:
-            gtk_spin_button_set_value (GTK_SPIN_BUTTON (ed),
-                                       ((DnTrackerList *) field (exp, spec))->v[0]);
-            list_subtitle (self, i);
+            load_list (ed, spec, field (exp, spec));
             break;
         case KIND_DOUBLE:
             gtk_spin_button_set_value (GTK_SPIN_BUTTON (ed), *(double *) field (exp, spec));
@@ -224,8 +322,7 @@ static void load (DnDendritesPage *self)
             break;
         }
     }
-    for (guint g = 0; g < G_N_ELEMENTS (groups); g++)
-        gtk_widget_set_sensitive (GTK_WIDGET (self->group_widgets[g]), exp->dendrites);
+    set_groups_sensitive (self, exp->dendrites);
     self->updating = FALSE;
 }
 
@@ -242,10 +339,17 @@ static void store (DnDendritesPage *self, guint i)
         break;
     case KIND_INT_LIST:
     case KIND_DOUBLE_LIST: {
-        DnTrackerList *list = field (exp, spec);
-        list->v[0] = gtk_spin_button_get_value (GTK_SPIN_BUTTON (ed));
-        if (spec->kind == KIND_INT_LIST)
-            list->v[0] = round (list->v[0]);
+        DnTrackerList list;
+        g_autofree char *message = NULL;
+        if (!parse_list (spec, gtk_editable_get_text (GTK_EDITABLE (ed)), &list, &message)) {
+            set_list_error (ed, message); /* the experiment keeps its last good list */
+            return;
+        }
+        set_list_error (ed, NULL);
+        DnTrackerList *dst = field (exp, spec);
+        if (list_equal (dst, &list))
+            return;
+        *dst = list;
         break;
     }
     case KIND_DOUBLE:
@@ -283,8 +387,7 @@ static void on_dendrites_switch (GtkSwitch *sw, GParamSpec *pspec, DnDendritesPa
     if (exp == NULL || self->updating)
         return;
     exp->dendrites = gtk_switch_get_active (sw);
-    for (guint g = 0; g < G_N_ELEMENTS (groups); g++)
-        gtk_widget_set_sensitive (GTK_WIDGET (self->group_widgets[g]), exp->dendrites);
+    set_groups_sensitive (self, exp->dendrites);
     dn_document_changed (self->document, DN_CHANGE_DENDRITES);
 }
 
@@ -298,6 +401,8 @@ static GtkStringList *string_list (const char *const *items, gboolean translate)
 
 static void build_rows (DnDendritesPage *self)
 {
+    self->selection = DN_SELECTION_EDITOR (dn_selection_editor_new ());
+    adw_preferences_page_add (self->prefs_page, ADW_PREFERENCES_GROUP (self->selection));
     for (guint g = 0; g < G_N_ELEMENTS (groups); g++) {
         AdwPreferencesGroup *group = ADW_PREFERENCES_GROUP (adw_preferences_group_new ());
         adw_preferences_group_set_title (group, _ (groups[g][0]));
@@ -327,6 +432,16 @@ static void build_rows (DnDendritesPage *self)
                 if (spec->kind == KIND_BOOL) {
                     ed = gtk_switch_new ();
                     g_signal_connect (ed, "notify::active", G_CALLBACK (on_editor_changed), NULL);
+                } else if (is_list (spec)) {
+                    ed = gtk_entry_new ();
+                    gtk_editable_set_width_chars (GTK_EDITABLE (ed), 16);
+                    gtk_entry_set_alignment (GTK_ENTRY (ed), 1);
+                    gtk_widget_set_tooltip_text (ed, list_hint ());
+                    gtk_accessible_update_property (GTK_ACCESSIBLE (ed),
+                                                    GTK_ACCESSIBLE_PROPERTY_LABEL, _ (spec->title),
+                                                    GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                                    _ (spec->help), -1);
+                    g_signal_connect (ed, "changed", G_CALLBACK (on_editor_changed), NULL);
                 } else {
                     double step = spec->digits > 0 ? pow (10, -spec->digits) : 1;
                     ed = gtk_spin_button_new_with_range (spec->min, spec->max, step);
@@ -460,6 +575,7 @@ void dn_dendrites_page_set_document (DnDendritesPage *self, DnDocument *doc)
     if (self->document != NULL)
         g_signal_handlers_disconnect_by_func (self->document, on_document_changed, self);
     g_set_object (&self->document, doc);
+    dn_selection_editor_set_document (self->selection, doc);
     if (doc != NULL) {
         g_signal_connect (doc, "changed", G_CALLBACK (on_document_changed), self);
         load (self);
@@ -474,6 +590,8 @@ GtkWidget *dn_dendrites_page_get_editor (DnDendritesPage *self, const char *key)
 {
     if (g_str_equal (key, "dendrites"))
         return GTK_WIDGET (self->dendrites_switch);
+    if (g_str_has_prefix (key, "perforate_types:") || g_str_has_prefix (key, "groups:"))
+        return dn_selection_editor_get_editor (self->selection, key);
     for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
         if (g_str_equal (specs[i].key, key))
             return self->editors[i];

@@ -86,6 +86,11 @@ void dn_cpu_kwta_forward (DnBackend *be, int rows, int cols, int k, const float 
                           guint8 *mask);
 void dn_cpu_kwta_backward (DnBackend *be, int rows, int cols, const guint8 *mask, const float *dy,
                            float *dx);
+size_t dn_cpu_count_nonzero (DnBackend *be, const float *x, size_t n);
+void dn_cpu_sparse_rows_gemm (DnBackend *be, int rows, int k, int n, const float *a,
+                              const float *b, float *y);
+void dn_cpu_sparse_outer (DnBackend *be, int rows, int k, int n, const float *a, const float *b,
+                          float *c);
 void dn_cpu_cross_entropy (DnBackend *be, int rows, int cols, const float *logits,
                            const int32_t *labels, float label_smoothing, float scale, double *loss,
                            float *dlogits);

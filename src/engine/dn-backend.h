@@ -204,6 +204,18 @@ struct DnBackend {
     void (*kwta_backward) (DnBackend *be, int rows, int cols, const guint8 *mask, const float *dy,
                            float *dx);
 
+    /* Products with a mostly-zero operand (activity after k-WTA): the work scales
+     * with the non-zeros, and the results equal the dense products.
+     * count_nonzero: the number of non-zero elements of x, returned to the host.
+     * sparse_rows_gemm: y (rows, n) += a (rows, k) · b (k, n), skipping zeros of a.
+     * sparse_outer: c (k, n) += a^T · b with a (rows, k) and b (rows, n), skipping zeros
+     * of a and of b. */
+    size_t (*count_nonzero) (DnBackend *be, const float *x, size_t n);
+    void (*sparse_rows_gemm) (DnBackend *be, int rows, int k, int n, const float *a,
+                              const float *b, float *y);
+    void (*sparse_outer) (DnBackend *be, int rows, int k, int n, const float *a, const float *b,
+                          float *c);
+
     /* Losses over (rows, cols) logits; mean over rows. Each writes the loss to *loss
      * (host) and, when dlogits is not NULL, OVERWRITES dlogits with d(mean loss)/dlogits
      * multiplied by `scale`. labels are class indices; targets are (rows, cols). */

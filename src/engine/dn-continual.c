@@ -45,7 +45,15 @@ typedef struct {
     float *si_omega, *si_big_omega, *si_star, *si_prev;
     gboolean cancelled;
     double seconds;
+    /* profile (opts->profile): seconds outside the layers, and per task */
+    double t_data, t_loss, t_opt, t_eval;
+    GArray *task_seconds;
 } Cl;
+
+static double since (gint64 t0)
+{
+    return (g_get_monotonic_time () - t0) / 1e6;
+}
 
 /* ---- Synaptic Intelligence ---- */
 
@@ -201,6 +209,9 @@ static double evaluate_task (Cl *c, int j, int seen, int64_t *inferred_ok)
 {
     const DnDataset *te = c->d.test;
     DnBackend *be = c->be;
+    gint64 t0 = g_get_monotonic_time ();
+    gboolean profile = c->net->ctx.profile;
+    c->net->ctx.profile = FALSE;
     if (c->cfg->context == DN_CONTEXT_PROTOTYPE)
         dn_network_set_contexts (c->net, c->protos_dev, seen, c->npix);
     else
@@ -222,6 +233,8 @@ static double evaluate_task (Cl *c, int j, int seen, int64_t *inferred_ok)
         correct += be->count_correct (be, n, c->cols, out->data, c->y);
     }
     dn_network_set_context_index (c->net, NULL);
+    c->net->ctx.profile = profile;
+    c->t_eval += since (t0);
     return 100.0 * (double) correct / te->n;
 }
 
@@ -369,12 +382,16 @@ static gboolean train_task (Cl *c, int t, float *si_a, float *si_b, GError **err
                 return TRUE;
             }
             int n = MIN (c->bsz, tr->n - bi * c->bsz);
+            gint64 tq = g_get_monotonic_time ();
             task_batch (c, tr, t, order + (size_t) bi * c->bsz, n);
+            c->t_data += since (tq);
             train_context (c, t);
             const DnTensor *out = dn_network_forward (c->net, c->x_dev, n, dn_rng_next (&c->rng));
             double loss = 0.0;
+            tq = g_get_monotonic_time ();
             dn_compute_loss (be, c->exp->loss, n, c->cols, out->data, c->y, 0.0f, c->targets,
                              &loss, c->dlogits);
+            c->t_loss += since (tq);
             if (!isfinite (loss)) {
                 g_set_error (error, DN_ERROR, DN_ERROR_NUMERIC,
                              "task %d, epoch %d: the loss became %g; lower the learning rate "
@@ -385,11 +402,14 @@ static gboolean train_task (Cl *c, int t, float *si_a, float *si_b, GError **err
             correct += be->count_correct (be, n, c->cols, out->data, c->y);
             dn_network_zero_grad (c->net);
             dn_network_backward (c->net, c->dlogits, n);
+            tq = g_get_monotonic_time ();
             if (si_on)
                 loss += si_penalty (c, si_a, si_b);
             optimizer_step (c, lr);
             if (cfg->si)
                 si_after_step (c, si_a, si_b);
+            be->synchronize (be);
+            c->t_opt += since (tq);
             loss_sum += loss * n;
             samples += n;
             if ((bi + 1) % every == 0 || bi + 1 == n_batches) {
@@ -456,6 +476,45 @@ static GHashTable *model_metadata (Cl *c)
     g_string_append (s, "]}");
     g_hash_table_insert (meta, g_strdup ("dendrite_continual"), g_string_free (s, FALSE));
     return meta;
+}
+
+static char *profile_json (Cl *c)
+{
+    double segments = 0.0, kwta = 0.0, dense = 0.0, other = 0.0;
+    for (int i = 0; i < dn_network_n_nodes (c->net); i++) {
+        DnLayer *l = dn_network_node (c->net, i)->layer;
+        double both = l->prof_seconds[0] + l->prof_seconds[1];
+        const char *type = l->klass->type;
+        if (g_str_equal (type, "active_dendrite") || g_str_equal (type, "sparse_linear") ||
+            g_str_equal (type, "linear")) {
+            segments += l->prof_seconds[2];
+            dense += both - l->prof_seconds[2];
+        } else if (g_str_equal (type, "kwta")) {
+            kwta += both;
+        } else {
+            other += both;
+        }
+    }
+    GString *s = g_string_new ("{");
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+#define PUT(k, v) g_string_append_printf (s, "\"%s\":%s,", k, g_ascii_dtostr (buf, sizeof buf, v))
+    PUT ("segments", segments);
+    PUT ("kwta", kwta);
+    PUT ("dense", dense);
+    PUT ("other_layers", other);
+    PUT ("optimizer", c->t_opt);
+    PUT ("loss", c->t_loss);
+    PUT ("data", c->t_data);
+    PUT ("evaluation", c->t_eval);
+    PUT ("total", c->seconds);
+#undef PUT
+    g_string_append (s, "\"task_seconds\":[");
+    for (guint i = 0; c->task_seconds != NULL && i < c->task_seconds->len; i++)
+        g_string_append_printf (s, "%s%s", i ? "," : "",
+                                g_ascii_dtostr (buf, sizeof buf,
+                                                g_array_index (c->task_seconds, double, i)));
+    g_string_append (s, "]}");
+    return g_string_free (s, FALSE);
 }
 
 static gboolean setup (Cl *c, GError **error)
@@ -536,6 +595,8 @@ static gboolean setup (Cl *c, GError **error)
     }
     if (!dn_network_reserve (c->net, maxb, error))
         return FALSE;
+    c->net->ctx.profile = c->opts->profile;
+    c->task_seconds = g_array_new (FALSE, FALSE, sizeof (double));
     dn_rng_seed (&c->rng, c->seed);
     dn_network_init (c->net, &c->rng);
     compute_prototypes (c);
@@ -570,6 +631,8 @@ static void clear (Cl *c)
     g_free (c->run_dir);
     if (c->si_spans != NULL)
         g_array_unref (c->si_spans);
+    if (c->task_seconds != NULL)
+        g_array_unref (c->task_seconds);
     g_free (c->si_omega);
     g_free (c->si_big_omega);
     g_free (c->si_star);
@@ -656,6 +719,7 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
         if (exp->cl.si)
             si_end_task (&c, si_a);
         double task_secs = (g_get_monotonic_time () - t0) / 1e6;
+        g_array_append_val (c.task_seconds, task_secs);
         if (is_eval_point (&exp->cl, t, c.T)) {
             int64_t inferred = 0;
             double sum = 0.0;
@@ -718,6 +782,8 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
             result->seconds = c.seconds;
             result->run_dir = g_strdup (c.run_dir);
             result->model_path = g_strdup (model);
+            if (opts->profile)
+                result->profile_json = profile_json (&c);
         }
     }
     ok = TRUE;

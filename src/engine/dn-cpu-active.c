@@ -220,3 +220,95 @@ void dn_cpu_kwta_backward (DnBackend *be, int rows, int cols, const guint8 *mask
         if (mask[i])
             dx[i] += dy[i];
 }
+
+/* ---- sparse products ---- */
+
+size_t dn_cpu_count_nonzero (DnBackend *be, const float *x, size_t n)
+{
+    (void) be;
+    size_t nnz = 0;
+    for (size_t i = 0; i < n; i++)
+        nnz += x[i] != 0.0f;
+    return nnz;
+}
+
+typedef struct {
+    int rows, k, n;
+    const float *a, *b;
+    float *y;
+    /* sparse_outer: non-zeros of each row of b, or NULL when b is dense */
+    const int *bnz, *bnz_len;
+} SparseJob;
+
+static void rows_gemm_task (int task, int n_tasks, gpointer data)
+{
+    SparseJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice ((size_t) j->rows, task, n_tasks, &lo, &hi);
+    for (size_t r = lo; r < hi; r++) {
+        const float *a = j->a + r * j->k;
+        float *y = j->y + r * j->n;
+        for (int i = 0; i < j->k; i++) {
+            float v = a[i];
+            if (v == 0.0f)
+                continue;
+            const float *brow = j->b + (size_t) i * j->n;
+            for (int c = 0; c < j->n; c++)
+                y[c] += v * brow[c];
+        }
+    }
+}
+
+void dn_cpu_sparse_rows_gemm (DnBackend *be, int rows, int k, int n, const float *a,
+                              const float *b, float *y)
+{
+    (void) be;
+    SparseJob j = {.rows = rows, .k = k, .n = n, .a = a, .b = b, .y = y};
+    dn_parallel_run (MIN (rows, dn_parallel_get_threads ()), rows_gemm_task, &j);
+}
+
+/* Each task owns a range of c's rows, so sums run in sample order whatever the
+ * thread count. */
+static void outer_task (int task, int n_tasks, gpointer data)
+{
+    SparseJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice ((size_t) j->k, task, n_tasks, &lo, &hi);
+    for (int r = 0; r < j->rows; r++) {
+        const float *a = j->a + (size_t) r * j->k;
+        const float *brow = j->b + (size_t) r * j->n;
+        for (size_t i = lo; i < hi; i++) {
+            float v = a[i];
+            if (v == 0.0f)
+                continue;
+            float *c = j->y + i * j->n;
+            if (j->bnz != NULL) {
+                const int *nz = j->bnz + (size_t) r * j->n;
+                for (int q = 0; q < j->bnz_len[r]; q++)
+                    c[nz[q]] += v * brow[nz[q]];
+            } else {
+                for (int q = 0; q < j->n; q++)
+                    c[q] += v * brow[q];
+            }
+        }
+    }
+}
+
+void dn_cpu_sparse_outer (DnBackend *be, int rows, int k, int n, const float *a, const float *b,
+                          float *c)
+{
+    (void) be;
+    size_t total = (size_t) rows * n, nnz = dn_cpu_count_nonzero (be, b, total);
+    g_autofree int *bnz = NULL, *bnz_len = NULL;
+    if (nnz * 3 < total) { /* b mostly zero too: index its non-zeros once */
+        bnz = g_new (int, total);
+        bnz_len = g_new0 (int, rows);
+        for (int r = 0; r < rows; r++)
+            for (int q = 0; q < n; q++)
+                if (b[(size_t) r * n + q] != 0.0f)
+                    bnz[(size_t) r * n + bnz_len[r]++] = q;
+    }
+    SparseJob j = {.rows = rows, .k = k, .n = n, .a = a, .b = b, .y = c, .bnz = bnz,
+                   .bnz_len = bnz_len};
+    dn_parallel_run (MIN (k, dn_parallel_get_threads ()), outer_task, &j);
+}

@@ -163,6 +163,7 @@ typedef struct {
     const char *device;     /* overrides */
     int batch_every;        /* BATCH events every N batches (0: 20) */
     const char *resume_dir; /* continue the run in this folder from its latest checkpoint */
+    gboolean profile;       /* continual runs: time the parts (DnRunResult.profile_json) */
 } DnRunOptions;
 
 typedef struct {
@@ -173,6 +174,8 @@ typedef struct {
     double seconds;
     char *run_dir;
     char *model_path;
+    /* continual runs with opts->profile: seconds per part, as JSON */
+    char *profile_json;
 } DnRunResult;
 
 void dn_run_result_clear (DnRunResult *r);

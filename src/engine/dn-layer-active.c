@@ -47,6 +47,11 @@ typedef struct {
 
 static const char *const gate_names[] = {"abs_max", "max", "additive", NULL};
 
+static gboolean dense_only (void)
+{
+    return g_strcmp0 (g_getenv ("DN_ACTIVE_DENSE"), "1") == 0;
+}
+
 static gboolean active_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
     DnActive *self = (DnActive *) l;
@@ -291,11 +296,16 @@ static void active_forward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *c
         self->n_ctx = 0;
         return;
     }
+    gint64 t0 = ctx->profile ? g_get_monotonic_time () : 0;
     if (!compute_winners (self, l, ctx)) {
         be->zero (be, out->data, (size_t) batch * O);
         return;
     }
     be->gate_forward (be, self->gate, batch, O, t, self->g, ctx->context_index, out->data);
+    if (ctx->profile) {
+        be->synchronize (be);
+        l->prof_seconds[2] += (g_get_monotonic_time () - t0) / 1e6;
+    }
 }
 
 static void active_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *const *in,
@@ -314,23 +324,43 @@ static void active_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *
             if (self->gate != DN_GATE_ADDITIVE)
                 be->scale (be, (size_t) batch * O, 0.5f, buf);
         } else {
+            gint64 t0 = ctx->profile ? g_get_monotonic_time () : 0;
             be->zero (be, self->dg, (size_t) self->n_ctx * O);
             be->gate_backward (be, self->gate, batch, O, self->t, self->g, ctx->context_index,
                                dout->data, buf, self->dg);
             DnParam *u = &l->params[self->p_segments];
             be->segment_grad (be, self->n_ctx, O, self->segments, self->context_dim, self->win,
                               self->dg, ctx->contexts, u->grad, u->rows);
+            if (ctx->profile) {
+                be->synchronize (be);
+                l->prof_seconds[2] += (g_get_monotonic_time () - t0) / 1e6;
+            }
         }
         dt = buf;
     }
     DnParam *w = &l->params[self->p_weight];
-    be->gemm (be, TRUE, FALSE, O, I, batch, 1.0f, dt, O, in[0]->data, I, 1.0f, w->grad, I);
+    /* After k-WTA most of dt is zero: the sparse kernels then do a fraction of the
+     * work of the GEMMs for the same numbers (DN_ACTIVE_DENSE=1 turns them off). */
+    gboolean sparse = FALSE;
+    if (O >= 64 && be->sparse_outer != NULL && !dense_only ()) {
+        size_t nnz = be->count_nonzero (be, dt, (size_t) batch * O);
+        sparse = nnz < (size_t) batch * O / 4;
+    }
+    if (sparse)
+        be->sparse_outer (be, batch, O, I, dt, in[0]->data, w->grad);
+    else
+        be->gemm (be, TRUE, FALSE, O, I, batch, 1.0f, dt, O, in[0]->data, I, 1.0f, w->grad, I);
     if (self->p_mask >= 0)
         be->mul (be, (size_t) O * I, w->grad, l->params[self->p_mask].value, w->grad);
     if (self->p_bias >= 0)
         be->bias_backward (be, batch, O, 1, dt, l->params[self->p_bias].grad);
-    if (din[0] != NULL)
-        be->gemm (be, FALSE, FALSE, batch, I, O, 1.0f, dt, O, w->value, I, 1.0f, din[0]->data, I);
+    if (din[0] != NULL) {
+        if (sparse)
+            be->sparse_rows_gemm (be, batch, O, I, dt, w->value, din[0]->data);
+        else
+            be->gemm (be, FALSE, FALSE, batch, I, O, 1.0f, dt, O, w->value, I, 1.0f, din[0]->data,
+                      I);
+    }
 }
 
 static void active_to_json (DnLayer *l, JsonBuilder *b)

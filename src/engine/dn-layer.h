@@ -61,6 +61,7 @@ typedef struct {
     int n_contexts, context_dim;
     const int32_t *context_index;
     guint64 context_version;
+    gboolean profile; /* time every layer into DnLayer.prof_seconds */
 } DnCtx;
 
 typedef struct _DnLayer DnLayer;
@@ -101,6 +102,9 @@ struct _DnLayer {
     int n_params;
     size_t workspace_per_sample; /* floats of ctx->workspace per sample in the batch */
     int context_dim;             /* > 0: reads context vectors of this length (DnCtx) */
+    /* With DnCtx.profile: seconds in forward, backward, and (active dendrites) the
+     * segment work included in those two. */
+    double prof_seconds[3];
 };
 
 /* Registry. */

@@ -449,7 +449,12 @@ const DnTensor *dn_network_forward (DnNetwork *net, const float *x, int batch, u
         const DnTensor *in[DN_LAYER_MAX_INPUTS];
         for (int k = 0; k < n->n_inputs; k++)
             in[k] = n->inputs[k] < 0 ? &xin : &((DnNode *) net->nodes->pdata[n->inputs[k]])->out;
+        gint64 t0 = net->ctx.profile ? g_get_monotonic_time () : 0;
         n->layer->klass->forward (n->layer, &net->ctx, batch, in, &n->out);
+        if (net->ctx.profile) {
+            net->backend->synchronize (net->backend);
+            n->layer->prof_seconds[0] += (g_get_monotonic_time () - t0) / 1e6;
+        }
     }
     return &((DnNode *) net->nodes->pdata[net->nodes->len - 1])->out;
 }
@@ -477,7 +482,12 @@ void dn_network_backward (DnNetwork *net, const float *dy, int batch)
             in[k] = src != NULL ? &src->out : &xin;
             din[k] = src != NULL ? &src->dout : NULL;
         }
+        gint64 t0 = net->ctx.profile ? g_get_monotonic_time () : 0;
         n->layer->klass->backward (n->layer, &net->ctx, batch, in, &n->out, &n->dout, din);
+        if (net->ctx.profile) {
+            net->backend->synchronize (net->backend);
+            n->layer->prof_seconds[1] += (g_get_monotonic_time () - t0) / 1e6;
+        }
     }
 }
 

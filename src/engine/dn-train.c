@@ -13,6 +13,7 @@ void dn_run_result_clear (DnRunResult *r)
 {
     g_clear_pointer (&r->run_dir, g_free);
     g_clear_pointer (&r->model_path, g_free);
+    g_clear_pointer (&r->profile_json, g_free);
 }
 
 /* Loss of (rows, cols) outputs against class labels; dlogits may be NULL.
