@@ -139,11 +139,16 @@ int main (int argc, char **argv)
         fprintf (stderr, "dn-app-latency: %s\n", error->message);
         return 1;
     }
+    /* without its settings the window would write the run into the user's documents */
     GSettings *settings = dn_application_get_settings (app);
-    if (settings != NULL) {
-        g_settings_set_string (settings, "output-folder", out);
-        g_settings_set_int (settings, "threads", threads);
+    if (settings == NULL) {
+        fprintf (stderr, "dn-app-latency: no settings schema; build data/gschemas.compiled "
+                         "(bench/app/run-latency.sh does)\n");
+        g_rmdir (out);
+        return 1;
     }
+    g_settings_set_string (settings, "output-folder", out);
+    g_settings_set_int (settings, "threads", threads);
     DnWindow *win = dn_window_new (app);
     gtk_window_present (GTK_WINDOW (win));
     g_autofree char *examples = dn_application_get_examples_dir ();

@@ -20,14 +20,14 @@ struct _DnChartWidget {
     guint n_draws;
 
     /* the image shown, and the one being rendered */
-    cairo_surface_t *image; /* ARGB32 at the widget's scale, or NULL */
-    int image_w, image_h;   /* the size it was made for */
-    gboolean rendering; /* a render is in flight */
-    gboolean dirty;     /* what is shown (or in flight) is out of date */
-    gboolean urgent;    /* ... because of the pointer, zoom, size or colours */
+    cairo_surface_t *image;         /* ARGB32 at the widget's scale, or NULL */
+    int image_w, image_h;           /* the size it was made for */
+    gboolean rendering;             /* a render is in flight */
+    gboolean dirty;                 /* what is shown (or in flight) is out of date */
+    gboolean urgent;                /* ... because of the pointer, zoom, size or colours */
     int want_w, want_h, want_scale; /* the size of the newest image, shown or in flight */
-    gint64 last_start;  /* when the last render started (monotonic, µs) */
-    guint throttle_id;  /* a timeout that starts the next history render */
+    gint64 last_start;              /* when the last render started (monotonic, µs) */
+    guint throttle_id;              /* a timeout that starts the next history render */
 };
 
 /* A new history is rendered at most this often (µs): ten times a second. */
@@ -74,7 +74,7 @@ static void update_accessible (DnChartWidget *self)
  * and freed on the main thread, so the widget's last reference never drops
  * on the worker. */
 typedef struct {
-    DnChartWidget *widget; /* a reference */
+    DnChartWidget *widget;   /* a reference */
     DnRunSnapshot *snapshot; /* a reference, or NULL: the empty chart */
     DnChartKind kind;
     int width, height, scale;
@@ -147,18 +147,26 @@ static void render (gpointer data, gpointer unused)
 }
 
 /* One thread draws every chart, one after another: the charts of a window
- * never compete with each other or with the window for the CPU. */
-static GThreadPool *render_pool (void)
+ * never compete with each other or with the window for the CPU. Main thread. */
+static void push_render (RenderJob *job)
 {
     static GThreadPool *pool = NULL;
-    if (g_once_init_enter (&pool)) {
+    static gboolean failed = FALSE;
+    if (pool == NULL && !failed) {
         GError *error = NULL;
-        GThreadPool *p = g_thread_pool_new (render, NULL, 1, TRUE, &error);
-        if (p == NULL)
-            g_error ("cannot start the chart thread: %s", error->message);
-        g_once_init_leave (&pool, p);
+        pool = g_thread_pool_new (render, NULL, 1, TRUE, &error);
+        if (pool == NULL) {
+            g_warning ("cannot start the chart thread (%s): charts are drawn in the window's "
+                       "thread",
+                       error->message);
+            g_error_free (error);
+            failed = TRUE;
+        }
     }
-    return pool;
+    if (pool != NULL)
+        g_thread_pool_push (pool, job, NULL);
+    else
+        render (job, NULL);
 }
 
 static gboolean throttle_cb (gpointer data)
@@ -182,9 +190,9 @@ static void start_render (DnChartWidget *self)
     gint64 now = g_get_monotonic_time ();
     if (!self->urgent && self->last_start > 0 && now - self->last_start < HISTORY_INTERVAL) {
         if (self->throttle_id == 0)
-            self->throttle_id = g_timeout_add (
-                (guint) ((self->last_start + HISTORY_INTERVAL - now) / 1000) + 1, throttle_cb,
-                self);
+            self->throttle_id =
+                g_timeout_add ((guint) ((self->last_start + HISTORY_INTERVAL - now) / 1000) + 1,
+                               throttle_cb, self);
         return;
     }
     g_clear_handle_id (&self->throttle_id, g_source_remove);
@@ -205,7 +213,7 @@ static void start_render (DnChartWidget *self)
     self->urgent = FALSE;
     self->rendering = TRUE;
     self->last_start = now;
-    g_thread_pool_push (render_pool (), job, NULL);
+    push_render (job);
 }
 
 /* urgent: the pointer, zoom, size or colours changed (a person waits for it);
@@ -241,7 +249,7 @@ static void dn_chart_widget_size_allocate (GtkWidget *widget, int width, int hei
 {
     DnChartWidget *self = DN_CHART_WIDGET (widget);
     if (width != self->want_w || height != self->want_h ||
-        gtk_widget_get_scale_factor (widget) != self->want_scale || self->image == NULL)
+        gtk_widget_get_scale_factor (widget) != self->want_scale)
         queue_render (self, TRUE);
 }
 

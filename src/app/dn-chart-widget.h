@@ -2,16 +2,16 @@
  *
  * Drawn with dn_chart_draw (the same function that writes the run folder's
  * PNG and the SVG/PDF exports) from the tracker of an immutable
- * DnRunSnapshot, but never on the main thread: a worker renders the chart
- * into an image at the widget's size and scale, and snapshot() only paints
- * the finished GdkTexture (stretched over a size change until the new one
- * arrives). At most one render per chart is in flight; what changes while it
- * runs is rendered once it is done. A new history (a training run's epoch)
- * is rendered at most every 100 ms; the pointer, zoom, size and dark mode at
- * once. The pointer's epoch is shown by the chart itself
- * (DnChartStyle.hover_epoch). For screen readers the widget is an image whose
- * label is the chart's title and whose description is dn_chart_describe()'s
- * sentence with the numbers shown.
+ * DnRunSnapshot, but never on the main thread: one low-priority worker
+ * renders every chart into an image at the widget's size and scale, and
+ * snapshot() only paints the finished image (stretched over a size change
+ * until the new one arrives). At most one render per chart is in flight;
+ * what changes while it runs is rendered once it is done. A new history (a
+ * training run's epoch) is rendered at most every 100 ms; the pointer, zoom,
+ * size and dark mode at once. The pointer's epoch is shown by the chart
+ * itself (DnChartStyle.hover_epoch). For screen readers the widget is an
+ * image whose label is the chart's title and whose description is
+ * dn_chart_describe()'s sentence with the numbers shown.
  */
 #pragma once
 

@@ -11,10 +11,10 @@
 #include <stddef.h>
 
 typedef enum {
-    KIND_BOOL,     /* gboolean in DnTrackerConfig */
+    KIND_BOOL,        /* gboolean in DnTrackerConfig */
     KIND_INT_LIST,    /* DnTrackerList of whole numbers: an entry, "10" or "10, 5, 3" */
     KIND_DOUBLE_LIST, /* DnTrackerList of numbers: an entry, "0.001, 0.0001" */
-    KIND_DOUBLE, /* double in DnTrackerConfig */
+    KIND_DOUBLE,      /* double in DnTrackerConfig */
     KIND_SWITCH_MODE,
     KIND_PARAM_VALS,
     KIND_FORWARD,   /* DnDendriteSelection.forward_function */
@@ -437,8 +437,8 @@ static void build_rows (DnDendritesPage *self)
                     gtk_editable_set_width_chars (GTK_EDITABLE (ed), 16);
                     gtk_entry_set_alignment (GTK_ENTRY (ed), 1);
                     gtk_widget_set_tooltip_text (ed, list_hint ());
+                    /* named by the row's title (the activatable widget's label) */
                     gtk_accessible_update_property (GTK_ACCESSIBLE (ed),
-                                                    GTK_ACCESSIBLE_PROPERTY_LABEL, _ (spec->title),
                                                     GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
                                                     _ (spec->help), -1);
                     g_signal_connect (ed, "changed", G_CALLBACK (on_editor_changed), NULL);

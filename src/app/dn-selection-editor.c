@@ -156,15 +156,15 @@ static void on_add (GtkButton *button, DnSelectionEditor *self)
         return;
     int size = gtk_spin_button_get_value_as_int (self->size);
     if (first + size > (int) info->layers->len) {
-        set_message (self, _ ("The network has not that many layers after the first one"));
+        set_message (self, _ ("There are not that many layers after the first one"));
         return;
     }
     GStrvBuilder *b = g_strv_builder_new ();
     for (int j = 0; j < size; j++) {
         const DnLayerInfo *l = g_ptr_array_index (info->layers, first + j);
         if (in_any_group (&exp->selection, l->name)) {
-            g_autofree char *msg =
-                g_strdup_printf (_ ("%s is already in a module; remove that module first"), l->name);
+            g_autofree char *msg = g_strdup_printf (
+                _ ("%s is already in a module; remove that module first"), l->name);
             set_message (self, msg);
             g_strv_builder_unref (b);
             return;
@@ -176,7 +176,8 @@ static void on_add (GtkButton *button, DnSelectionEditor *self)
     /* a network that does not build cannot be checked: the Network page says why */
     g_autofree char *message = NULL;
     if (info->ok && !check_group (exp, names, &message)) {
-        set_message (self, message);
+        g_autofree char *text = g_strdup_printf (_ ("Not added: %s"), message);
+        set_message (self, text);
         return;
     }
     int n = 0;
@@ -267,8 +268,7 @@ static void load_groups (DnSelectionEditor *self, DnExperiment *exp)
     if (self->first_names == NULL ||
         !g_strv_equal ((const char *const *) names, (const char *const *) self->first_names)) {
         guint pick = gtk_drop_down_get_selected (self->first);
-        g_autofree char *was = self->first_names != NULL &&
-                                       pick < g_strv_length (self->first_names)
+        g_autofree char *was = self->first_names != NULL && pick < g_strv_length (self->first_names)
                                    ? g_strdup (self->first_names[pick])
                                    : NULL;
         g_strfreev (self->first_names);
@@ -368,8 +368,6 @@ static void build (DnSelectionEditor *self)
         gtk_widget_set_tooltip_text (row, "perforate_types");
         GtkWidget *check = gtk_check_button_new ();
         gtk_widget_set_valign (check, GTK_ALIGN_CENTER);
-        gtk_accessible_update_property (GTK_ACCESSIBLE (check), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                        title, -1);
         g_object_set_data (G_OBJECT (check), "dn-type", (gpointer) kinds[i].type);
         g_signal_connect (check, "toggled", G_CALLBACK (on_kind_toggled), self);
         adw_action_row_add_prefix (ADW_ACTION_ROW (row), check);

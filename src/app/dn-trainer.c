@@ -339,6 +339,11 @@ static void on_event (const DnEvent *ev, gpointer user_data)
         set_str (&p->model_path, ev->model_path);
         set_str (&p->run_dir, ev->run_dir);
         break;
+    case DN_EVENT_TASK:
+        g_ptr_array_add (p->log, g_strdup_printf (_ ("Task %d of %d done: %.2f %% mean accuracy "
+                                                     "over the tasks so far"),
+                                                  ev->task + 1, ev->tasks, ev->test_acc));
+        break;
     case DN_EVENT_SNAPSHOT:
         break;
     }

@@ -178,11 +178,12 @@ struct DnBackend {
 
     /* Active dendrites. Contexts are a table of n_ctx vectors; a sample's context is
      * ctx_index[b] (NULL: context 0 for every sample).
-     * segment_select: resp (n_ctx, units, segments) -> the winning segment win and its
-     *   response g (n_ctx, units); the first index wins a tie.
+     * segment_select: resp (n_ctx, units, segments) -> the winning segment win and the
+     *   gate g (n_ctx, units): sigmoid of the winner's response, or for ADDITIVE the
+     *   response itself; the first index wins a tie.
      * gate_forward: y (batch, units) from the drive t and the winner of the sample's context.
-     * gate_backward: dt (OVERWRITTEN) = dL/dt; dg (n_ctx, units) += dL/dg summed over the
-     *   samples of each context.
+     * gate_backward: dt (OVERWRITTEN) = dL/dt; dg (n_ctx, units) += dL/d(winning response)
+     *   summed over the samples of each context.
      * segment_grad: du[i, win[p, i], :] += dg[p, i] * contexts[p, :] for every p and unit i
      *   (du is (units, segments, dim)); rows_touched[i * segments + s] gets DN_ROW_TOUCHED
      *   ORed in for every row written (may be NULL). */

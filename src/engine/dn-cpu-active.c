@@ -35,7 +35,8 @@ void dn_cpu_segment_select (DnBackend *be, DnGateMode mode, int n_ctx, int units
                     best = s;
         }
         win[u] = best;
-        g[u] = r[best];
+        /* the gate itself, so per-sample work needs no exponentials */
+        g[u] = mode == DN_GATE_ADDITIVE ? r[best] : sigmoidf (r[best]);
     }
 }
 
@@ -61,7 +62,7 @@ static void gate_forward_task (int task, int n_tasks, gpointer data)
                 y[i] = t[i] + g[i];
         else
             for (int i = 0; i < j->units; i++)
-                y[i] = t[i] * sigmoidf (g[i]);
+                y[i] = t[i] * g[i];
     }
 }
 
@@ -87,7 +88,7 @@ static void gate_backward_task (int task, int n_tasks, gpointer data)
             memcpy (dt, dy, sizeof (float) * j->units);
         else
             for (int i = 0; i < j->units; i++)
-                dt[i] = dy[i] * sigmoidf (g[i]);
+                dt[i] = dy[i] * g[i];
     }
 }
 
@@ -111,10 +112,8 @@ void dn_cpu_gate_backward (DnBackend *be, DnGateMode mode, int batch, int units,
             for (int i = 0; i < units; i++)
                 dgc[i] += dyb[i];
         else
-            for (int i = 0; i < units; i++) {
-                float s = sigmoidf (gc[i]);
-                dgc[i] += dyb[i] * tb[i] * s * (1.0f - s);
-            }
+            for (int i = 0; i < units; i++)
+                dgc[i] += dyb[i] * tb[i] * gc[i] * (1.0f - gc[i]);
     }
 }
 
@@ -240,6 +239,14 @@ typedef struct {
     const int *bnz, *bnz_len;
 } SparseJob;
 
+/* y[0..n) += v * x[0..n): the inner loop of both kernels, vectorised. */
+static inline void axpy_row (int n, float v, const float *restrict x, float *restrict y)
+{
+#pragma GCC ivdep
+    for (int c = 0; c < n; c++)
+        y[c] += v * x[c];
+}
+
 static void rows_gemm_task (int task, int n_tasks, gpointer data)
 {
     SparseJob *j = data;
@@ -248,14 +255,9 @@ static void rows_gemm_task (int task, int n_tasks, gpointer data)
     for (size_t r = lo; r < hi; r++) {
         const float *a = j->a + r * j->k;
         float *y = j->y + r * j->n;
-        for (int i = 0; i < j->k; i++) {
-            float v = a[i];
-            if (v == 0.0f)
-                continue;
-            const float *brow = j->b + (size_t) i * j->n;
-            for (int c = 0; c < j->n; c++)
-                y[c] += v * brow[c];
-        }
+        for (int i = 0; i < j->k; i++)
+            if (a[i] != 0.0f)
+                axpy_row (j->n, a[i], j->b + (size_t) i * j->n, y);
     }
 }
 
@@ -287,8 +289,7 @@ static void outer_task (int task, int n_tasks, gpointer data)
                 for (int q = 0; q < j->bnz_len[r]; q++)
                     c[nz[q]] += v * brow[nz[q]];
             } else {
-                for (int q = 0; q < j->n; q++)
-                    c[q] += v * brow[q];
+                axpy_row (j->n, v, brow, c);
             }
         }
     }

@@ -297,6 +297,15 @@ DnNetwork *dn_network_new_from_json (JsonNode *desc, DnBackend *be, GError **err
     }
     if (!allocate_params (net, error))
         return NULL;
+    /* Backward only where a parameter is reached: a node needs its output's gradient
+     * when it or a node before it has trainable parameters. */
+    for (guint i = 0; i < net->nodes->len; i++) {
+        DnNode *node = net->nodes->pdata[i];
+        node->needs_grad = dn_layer_n_params (node->layer) > 0;
+        for (int k = 0; k < node->n_inputs && !node->needs_grad; k++)
+            node->needs_grad = node->inputs[k] >= 0 &&
+                               ((DnNode *) net->nodes->pdata[node->inputs[k]])->needs_grad;
+    }
     net->training = TRUE;
     return g_steal_pointer (&net);
 }
@@ -467,7 +476,8 @@ void dn_network_backward (DnNetwork *net, const float *dy, int batch)
      * must clear each node's own gradient rather than a prefix of the arena. */
     for (guint i = 0; i < net->nodes->len; i++) {
         DnNode *n = net->nodes->pdata[i];
-        be->zero (be, n->dout.data, (size_t) dn_tensor_numel (&n->dout));
+        if (n->needs_grad || i + 1 == net->nodes->len)
+            be->zero (be, n->dout.data, (size_t) dn_tensor_numel (&n->dout));
     }
     DnNode *last = net->nodes->pdata[net->nodes->len - 1];
     be->copy (be, last->dout.data, dy, (size_t) dn_tensor_numel (&last->dout));
@@ -475,12 +485,14 @@ void dn_network_backward (DnNetwork *net, const float *dy, int batch)
     dn_tensor_view (&xin, (float *) net->last_input, batch, &net->input_shape);
     for (int i = (int) net->nodes->len - 1; i >= 0; i--) {
         DnNode *n = net->nodes->pdata[i];
+        if (!n->needs_grad)
+            continue; /* nothing before it learns */
         const DnTensor *in[DN_LAYER_MAX_INPUTS];
         DnTensor *din[DN_LAYER_MAX_INPUTS];
         for (int k = 0; k < n->n_inputs; k++) {
             DnNode *src = n->inputs[k] < 0 ? NULL : net->nodes->pdata[n->inputs[k]];
             in[k] = src != NULL ? &src->out : &xin;
-            din[k] = src != NULL ? &src->dout : NULL;
+            din[k] = src != NULL && src->needs_grad ? &src->dout : NULL;
         }
         gint64 t0 = net->ctx.profile ? g_get_monotonic_time () : 0;
         n->layer->klass->backward (n->layer, &net->ctx, batch, in, &n->out, &n->dout, din);

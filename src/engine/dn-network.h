@@ -28,6 +28,7 @@ typedef struct {
     int inputs[DN_LAYER_MAX_INPUTS]; /* node indices; -1 is the network input */
     DnTensor out, dout;              /* views into the activation arenas */
     size_t act_offset;               /* per-sample offset into the activation arenas */
+    gboolean needs_grad;             /* backward must fill dout (a parameter is upstream) */
 } DnNode;
 
 typedef struct {

@@ -55,6 +55,17 @@ def set_value(app, name, value, visible=True):
         raise AssertionError(f"{name}: set {value}, reads {got}")
 
 
+def set_list(app, name, text):
+    """A setting that takes one value or one per dendrite count: typed as text."""
+    entry = find(app, role="text", prefix=name)
+    entry.queryEditableText().setTextContents(text)
+    time.sleep(0.3)
+    t = entry.queryText()
+    got = t.getText(0, t.characterCount)
+    if got != text:
+        raise AssertionError(f"{name}: typed {text!r}, reads {got!r}")
+
+
 def set_switch(app, name, on):
     sw = find(app, role="check box", prefix=name)
     if sw.getState().contains(__import__("pyatspi").STATE_CHECKED) != on:
@@ -86,9 +97,9 @@ def main():
     # 3. dendrites on: patience 1, at most 2 sets, no retries, no LR sweep
     show_page(app, "dendrites")
     set_switch(app, "Grow Dendrites", True)
-    set_value(app, "Patience", 1)
-    set_value(app, "Most Dendrite Sets", 2)
-    set_value(app, "Retries per Set", 0)
+    set_list(app, "Patience", "1")
+    set_list(app, "Most Dendrite Sets", "2")
+    set_list(app, "Retries per Set", "0")
     set_switch(app, "Sweep the Starting Rate", False)
     shot("dendrites")
 

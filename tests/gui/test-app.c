@@ -183,6 +183,33 @@ static void set_spin (GtkWidget *w, double v)
     gtk_spin_button_set_value (GTK_SPIN_BUTTON (w), v);
 }
 
+/* a list setting's entry, typed over as a person would */
+static void set_text (GtkWidget *w, const char *text)
+{
+    g_assert_true (GTK_IS_ENTRY (w));
+    gtk_editable_set_text (GTK_EDITABLE (w), text);
+}
+
+static DnExperiment *load_file (const char *dir, const char *name)
+{
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+    GError *error = NULL;
+    DnExperiment *exp = dn_experiment_load (path, &error);
+    g_assert_no_error (error);
+    return exp;
+}
+
+static DnExperiment *save_and_load (DnDocument *doc, const char *dir, const char *name)
+{
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+    g_autoptr (GFile) file = g_file_new_for_path (path);
+    GError *error = NULL;
+    g_assert_true (dn_document_save (doc, file, &error));
+    g_assert_no_error (error);
+    g_assert_false (dn_document_get_modified (doc));
+    return load_file (dir, name);
+}
+
 static void test_settings_round_trip (void)
 {
     g_autoptr (DnDocument) doc = load_template ("mnist-cnn");
@@ -190,11 +217,30 @@ static void test_settings_round_trip (void)
     dn_dendrites_page_set_document (DN_DENDRITES_PAGE (dpage), doc);
     DnDendritesPage *dp = DN_DENDRITES_PAGE (dpage);
     gtk_switch_set_active (GTK_SWITCH (dn_dendrites_page_get_editor (dp, "dendrites")), TRUE);
-    set_spin (dn_dendrites_page_get_editor (dp, "n_epochs_to_switch"), 1);
-    set_spin (dn_dendrites_page_get_editor (dp, "max_dendrites"), 2);
-    set_spin (dn_dendrites_page_get_editor (dp, "max_dendrite_tries"), 0);
-    set_spin (dn_dendrites_page_get_editor (dp, "improvement_threshold"), 0.005);
-    set_spin (dn_dendrites_page_get_editor (dp, "history_lookback"), 3);
+    /* lists show every value: the default threshold has one before and one after dendrites */
+    GtkWidget *threshold = dn_dendrites_page_get_editor (dp, "improvement_threshold");
+    g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (threshold)), ==, "0.001, 0.0001");
+    set_text (dn_dendrites_page_get_editor (dp, "n_epochs_to_switch"), "1");
+    set_text (dn_dendrites_page_get_editor (dp, "max_dendrites"), "2");
+    set_text (dn_dendrites_page_get_editor (dp, "max_dendrite_tries"), "0");
+    set_text (threshold, "0.005, 0.0002, 0.0001");
+    /* one value per dendrite count: patience 1 before dendrites, then 3, then 5 */
+    GtkWidget *lookback = dn_dendrites_page_get_editor (dp, "history_lookback");
+    set_text (lookback, "3, 2;4");
+    /* what a person can get wrong is marked, says why, and changes nothing */
+    GtkWidget *grace = dn_dendrites_page_get_editor (dp, "initial_history_after_switches");
+    set_text (grace, "2, x");
+    g_assert_true (gtk_widget_has_css_class (grace, "error"));
+    const char *why = gtk_widget_get_tooltip_text (grace);
+    g_assert_nonnull (strstr (why, "“x”"));
+    set_text (grace, "1.5");
+    g_assert_true (gtk_widget_has_css_class (grace, "error"));
+    set_text (lookback, "3, 2, 4, 0");
+    g_assert_true (gtk_widget_has_css_class (lookback, "error"));
+    set_text (lookback, "3, 2, 4");
+    g_assert_false (gtk_widget_has_css_class (lookback, "error"));
+    set_text (grace, "0, 2");
+    g_assert_false (gtk_widget_has_css_class (grace, "error"));
     set_spin (dn_dendrites_page_get_editor (dp, "init_multiplier"), 0.1);
     gtk_switch_set_active (GTK_SWITCH (dn_dendrites_page_get_editor (dp, "find_best_lr")), FALSE);
     gtk_switch_set_active (GTK_SWITCH (dn_dendrites_page_get_editor (dp, "retain_all_dendrites")),
@@ -211,25 +257,24 @@ static void test_settings_round_trip (void)
     g_assert_true (dn_document_get_modified (doc));
 
     g_autofree char *dir = dn_test_tmpdir ();
-    g_autofree char *path = g_build_filename (dir, "exp.json", NULL);
-    g_autoptr (GFile) file = g_file_new_for_path (path);
-    GError *error = NULL;
-    g_assert_true (dn_document_save (doc, file, &error));
-    g_assert_no_error (error);
-    g_assert_false (dn_document_get_modified (doc));
-
-    g_autoptr (DnExperiment) back = dn_experiment_load (path, &error);
-    g_assert_no_error (error);
+    g_autoptr (DnExperiment) back = save_and_load (doc, dir, "exp.json");
     g_assert_true (back->dendrites);
+    g_assert_cmpint (back->tracker.n_epochs_to_switch.n, ==, 1);
     g_assert_cmpfloat (dn_tracker_list_at (&back->tracker.n_epochs_to_switch, 0), ==, 1);
     g_assert_cmpfloat (dn_tracker_list_at (&back->tracker.max_dendrites, 0), ==, 2);
     g_assert_cmpfloat (dn_tracker_list_at (&back->tracker.max_dendrite_tries, 0), ==, 0);
-    g_assert_cmpfloat_with_epsilon (dn_tracker_list_at (&back->tracker.improvement_threshold, 0),
-                                    0.005, 1e-12);
-    /* the default's second value (0.0001 once dendrites exist) is kept */
-    g_assert_cmpint (back->tracker.improvement_threshold.n, ==, 2);
-    g_assert_cmpfloat_with_epsilon (back->tracker.improvement_threshold.v[1], 0.0001, 1e-12);
+    g_assert_cmpint (back->tracker.improvement_threshold.n, ==, 3);
+    g_assert_cmpfloat_with_epsilon (back->tracker.improvement_threshold.v[0], 0.005, 1e-12);
+    g_assert_cmpfloat_with_epsilon (back->tracker.improvement_threshold.v[1], 0.0002, 1e-12);
+    g_assert_cmpfloat_with_epsilon (back->tracker.improvement_threshold.v[2], 0.0001, 1e-12);
+    g_assert_cmpint (back->tracker.history_lookback.n, ==, 3);
     g_assert_cmpfloat (dn_tracker_list_at (&back->tracker.history_lookback, 0), ==, 3);
+    g_assert_cmpfloat (dn_tracker_list_at (&back->tracker.history_lookback, 1), ==, 2);
+    g_assert_cmpfloat (dn_tracker_list_at (&back->tracker.history_lookback, 2), ==, 4);
+    g_assert_cmpfloat (dn_tracker_list_at (&back->tracker.history_lookback, 7), ==, 4);
+    g_assert_cmpint (back->tracker.initial_history_after_switches.n, ==, 2);
+    g_assert_cmpfloat (dn_tracker_list_at (&back->tracker.initial_history_after_switches, 1), ==,
+                       2);
     g_assert_false (back->tracker.find_best_lr);
     g_assert_true (back->tracker.retain_all_dendrites);
     g_assert_cmpint (back->tracker.switch_mode, ==, DN_TRACKER_SWITCH_FIXED);
@@ -243,9 +288,19 @@ static void test_settings_round_trip (void)
     g_assert_cmpint (back->batch_size, ==, 64);
     g_assert_cmpint (back->optim.kind, ==, DN_OPTIM_ADADELTA);
 
+    /* a file opened with lists shows them as saved */
+    g_autoptr (DnDocument) reopened = dn_document_new (load_file (dir, "exp.json"), NULL);
+    dn_dendrites_page_set_document (dp, reopened);
+    g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (lookback)), ==, "3, 2, 4");
+    g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (threshold)), ==, "0.005, 0.0002, 0.0001");
+    g_assert_false (gtk_widget_has_css_class (grace, "error"));
+
     /* saving the loaded file again gives the same text (the engine's promise) */
+    g_autofree char *path = g_build_filename (dir, "exp.json", NULL);
     g_autofree char *path2 = g_build_filename (dir, "again.json", NULL);
+    GError *error = NULL;
     g_assert_true (dn_experiment_save (back, path2, &error));
+    g_assert_no_error (error);
     g_autofree char *a = NULL, *b = NULL;
     g_file_get_contents (path, &a, NULL, NULL);
     g_file_get_contents (path2, &b, NULL, NULL);
@@ -253,6 +308,109 @@ static void test_settings_round_trip (void)
 
     g_object_unref (dpage);
     g_object_unref (tpage);
+    dn_test_tmpdir_remove (dir);
+}
+
+/* ---- which layers get dendrites: kinds and neuron modules ---- */
+
+static void select_name (GtkWidget *dropdown, const char *name)
+{
+    GListModel *model = gtk_drop_down_get_model (GTK_DROP_DOWN (dropdown));
+    for (guint i = 0; i < g_list_model_get_n_items (model); i++) {
+        g_autoptr (GtkStringObject) o = g_list_model_get_item (model, i);
+        if (g_str_equal (gtk_string_object_get_string (o), name)) {
+            gtk_drop_down_set_selected (GTK_DROP_DOWN (dropdown), i);
+            return;
+        }
+    }
+    g_error ("%s is not offered as a module's first layer", name);
+}
+
+/* a button of a page outside a window: activating it would wait for the press
+ * animation of a realized button, so the click is emitted as it ends */
+static void click (GtkWidget *button)
+{
+    g_assert_true (GTK_IS_BUTTON (button));
+    g_signal_emit_by_name (button, "clicked");
+}
+
+static void add_module (DnDendritesPage *dp, const char *first, int size)
+{
+    select_name (dn_dendrites_page_get_editor (dp, "groups:first"), first);
+    set_spin (dn_dendrites_page_get_editor (dp, "groups:size"), size);
+    click (dn_dendrites_page_get_editor (dp, "groups:add"));
+}
+
+static void test_layer_selection (void)
+{
+    g_autoptr (DnDocument) doc = load_template ("resnet-small");
+    DnExperiment *exp = dn_document_get_experiment (doc);
+    GtkWidget *dpage = g_object_ref_sink (g_object_new (DN_TYPE_DENDRITES_PAGE, NULL));
+    DnDendritesPage *dp = DN_DENDRITES_PAGE (dpage);
+    dn_dendrites_page_set_document (dp, doc);
+    gtk_switch_set_active (GTK_SWITCH (dn_dendrites_page_get_editor (dp, "dendrites")), TRUE);
+    /* every conv is followed by a batch norm it is not grouped with: the engine warns */
+    guint warnings = dn_document_get_network_info (doc)->warnings->len;
+    g_assert_cmpuint (warnings, >, 0);
+
+    /* the default kinds are checked; linear layers stop getting dendrites by kind */
+    GtkWidget *linear = dn_dendrites_page_get_editor (dp, "perforate_types:linear");
+    GtkWidget *conv2d = dn_dendrites_page_get_editor (dp, "perforate_types:conv2d");
+    g_assert_true (gtk_check_button_get_active (GTK_CHECK_BUTTON (linear)));
+    g_assert_true (gtk_check_button_get_active (GTK_CHECK_BUTTON (conv2d)));
+    int dendritic = dn_document_get_network_info (doc)->n_dendritic;
+    gtk_check_button_set_active (GTK_CHECK_BUTTON (linear), FALSE);
+    g_assert_cmpint (dn_document_get_network_info (doc)->n_dendritic, ==, dendritic - 1);
+
+    /* two modules, picked as a person picks them: the first layer and how many */
+    add_module (dp, "conv1", 2);
+    add_module (dp, "block1_conv1", 2);
+    g_assert_nonnull (dn_dendrites_page_get_editor (dp, "groups:remove:1"));
+    g_assert_cmpuint (dn_document_get_network_info (doc)->warnings->len, ==, warnings - 2);
+    /* a layer already in a module is not offered again */
+    GListModel *firsts =
+        gtk_drop_down_get_model (GTK_DROP_DOWN (dn_dendrites_page_get_editor (dp, "groups:first")));
+    for (guint i = 0; i < g_list_model_get_n_items (firsts); i++) {
+        g_autoptr (GtkStringObject) o = g_list_model_get_item (firsts, i);
+        g_assert_cmpstr (gtk_string_object_get_string (o), !=, "conv1");
+    }
+    /* a module the engine would refuse (block1_add reads two layers) is not written,
+     * and the row says why */
+    add_module (dp, "block1_conv2", 3);
+    GtkWidget *message = dn_dendrites_page_get_editor (dp, "groups:message");
+    g_assert_true (gtk_widget_has_css_class (message, "error"));
+    g_test_message ("refused: %s", adw_action_row_get_subtitle (ADW_ACTION_ROW (message)));
+    g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (message)), "group"));
+    g_assert_cmpuint (g_strv_length ((char **) exp->selection.groups), ==, 2);
+    /* one more, then remove the second: the others keep their order */
+    add_module (dp, "block2_conv1", 2);
+    g_assert_false (gtk_widget_has_css_class (message, "error"));
+    click (dn_dendrites_page_get_editor (dp, "groups:remove:1"));
+    g_assert_null (dn_dendrites_page_get_editor (dp, "groups:remove:2"));
+
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autoptr (DnExperiment) back = save_and_load (doc, dir, "resnet.json");
+    char **types = back->selection.perforate_types;
+    g_assert_false (g_strv_contains ((const char *const *) types, "linear"));
+    g_assert_true (g_strv_contains ((const char *const *) types, "conv2d"));
+    g_assert_true (g_strv_contains ((const char *const *) types, "conv1d"));
+    char ***groups = back->selection.groups;
+    g_assert_nonnull (groups[0]);
+    g_assert_nonnull (groups[1]);
+    g_assert_null (groups[2]);
+    const char *const first[] = {"conv1", "bn1", NULL};
+    const char *const second[] = {"block2_conv1", "block2_bn1", NULL};
+    g_assert_true (g_strv_equal ((const char *const *) groups[0], first));
+    g_assert_true (g_strv_equal ((const char *const *) groups[1], second));
+
+    /* opened again, the editor shows what the file says */
+    g_autoptr (DnDocument) reopened = dn_document_new (load_file (dir, "resnet.json"), NULL);
+    dn_dendrites_page_set_document (dp, reopened);
+    g_assert_false (gtk_check_button_get_active (GTK_CHECK_BUTTON (linear)));
+    g_assert_nonnull (dn_dendrites_page_get_editor (dp, "groups:remove:1"));
+    g_assert_null (dn_dendrites_page_get_editor (dp, "groups:remove:2"));
+
+    g_object_unref (dpage);
     dn_test_tmpdir_remove (dir);
 }
 
@@ -289,6 +447,17 @@ static gboolean drawn (gpointer data)
     return dn_chart_widget_get_n_draws (data) > 0;
 }
 
+typedef struct {
+    DnChartWidget *chart;
+    guint before;
+} ChartWait;
+
+static gboolean drawn_again (gpointer data)
+{
+    ChartWait *w = data;
+    return dn_chart_widget_get_n_draws (w->chart) > w->before;
+}
+
 static void test_chart_widget (void)
 {
     DnRunSnapshot *snap = dn_run_snapshot_new ();
@@ -322,11 +491,13 @@ static void test_chart_widget (void)
     dn_chart_widget_hover_at (DN_CHART_WIDGET (chart), 0, -1);
     g_assert_cmpint (dn_chart_widget_get_hover_row (DN_CHART_WIDGET (chart)), ==, -1);
 
-    /* zoom redraws; the same history does not */
-    guint before = dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart));
+    /* zoom redraws (on the chart thread: the picture comes when it is done) */
+    ChartWait wait = {DN_CHART_WIDGET (chart),
+                      dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart))};
     dn_chart_widget_set_last_epochs (DN_CHART_WIDGET (chart), 5);
-    pump (0.3);
-    g_assert_cmpuint (dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart)), >, before);
+    spin_until (drawn_again, &wait, 10);
+    g_assert_cmpuint (dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart)), >, wait.before);
+    pump (0.3); /* the window paints the new picture */
 
     /* a picture of what the widget shows, for a person to look at */
     const char *shots = g_getenv ("DN_SCREENSHOT_DIR");
@@ -346,6 +517,39 @@ static void test_chart_widget (void)
             gsk_render_node_unref (node);
         g_object_unref (p);
     }
+
+    /* a new history every 20 ms (a run far faster than any real one) is drawn at
+     * most ten times a second; a snapshot with the same history (a batch
+     * update) is not drawn again */
+    pump (0.3);
+    guint before = dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart));
+    gint64 t0 = g_get_monotonic_time ();
+    DnRunSnapshot *last = NULL;
+    for (int i = 0; i < 25; i++) {
+        g_clear_pointer (&last, dn_run_snapshot_unref);
+        last = dn_run_snapshot_new ();
+        last->shared = dn_shared_tracker_new (recorded_tracker ());
+        last->state = DN_RUN_TRAINING;
+        dn_chart_widget_set_snapshot (DN_CHART_WIDGET (chart), last);
+        pump (0.02);
+    }
+    double elapsed = (g_get_monotonic_time () - t0) / 1e6;
+    pump (0.5); /* the last history is drawn once the interval has passed */
+    guint drawn = dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart)) - before;
+    g_test_message ("%u pictures for 25 histories in %.2f s", drawn, elapsed);
+    g_assert_cmpuint (drawn, >=, 1);
+    g_assert_cmpuint (drawn, <=, (guint) (elapsed * 10) + 2);
+    before = dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart));
+    DnRunSnapshot *same = dn_run_snapshot_new ();
+    same->shared = dn_shared_tracker_ref (last->shared);
+    same->state = DN_RUN_TRAINING;
+    same->batch = 7;
+    dn_chart_widget_set_snapshot (DN_CHART_WIDGET (chart), same);
+    pump (0.3);
+    g_assert_cmpuint (dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart)), ==, before);
+    dn_run_snapshot_unref (same);
+    dn_run_snapshot_unref (last);
+
     gtk_window_destroy (GTK_WINDOW (win));
     dn_run_snapshot_unref (snap);
 }
@@ -570,6 +774,7 @@ int main (int argc, char **argv)
                      test_network_info_error_layer);
     g_test_add_func ("/app/network-page/rows", test_network_page_rows);
     g_test_add_func ("/app/settings/round-trip", test_settings_round_trip);
+    g_test_add_func ("/app/settings/layer-selection", test_layer_selection);
     g_test_add_func ("/app/chart-widget/recorded-history", test_chart_widget);
     g_test_add_func ("/app/data-page/preview", test_data_page_preview);
     g_test_add_func ("/app/results/remaining-error", test_remaining_error);
