@@ -105,7 +105,7 @@ static void test_lookup (void)
     int n = 0;
     for (; classes[n] != NULL; n++)
         g_assert_true (dn_layer_class_lookup (classes[n]->type) == classes[n]);
-    g_assert_cmpint (n, ==, 21);
+    g_assert_cmpint (n, ==, 24);
     g_assert_null (dn_layer_class_lookup ("lstm"));
 }
 
@@ -473,6 +473,19 @@ static void test_round_trip (void)
          "\"layers\": [{\"type\": \"conv1d\", \"out_channels\": 2, \"kernel_size\": 3}]}",
          1,
          {shp (2, 3, 7, 0)}},
+        {"sparse_linear",
+         "{\"out_features\": 7, \"bias\": false, \"weight_sparsity\": 0.5, "
+         "\"input_density\": 0.05}",
+         1,
+         {shp (1, 20, 0, 0)}},
+        {"active_dendrite",
+         "{\"out_features\": 6, \"weight_sparsity\": 0.5, \"input_density\": 1.0, "
+         "\"segments\": 4, \"context_dim\": 9, \"context_density\": 0.1, \"gating\": "
+         "\"max\"}",
+         1,
+         {shp (1, 20, 0, 0)}},
+        {"kwta", "{\"k\": 3}", 1, {shp (1, 20, 0, 0)}},
+        {"kwta", "{\"percent_on\": 0.1}", 1, {shp (1, 20, 0, 0)}},
     };
     /* Every kind is covered here. */
     const DnLayerClass *const *classes = dn_layer_classes ();

@@ -144,13 +144,31 @@ static void check_layer_case (gconstpointer data)
         g_assert_cmpuint (n, ==, (gsize) dn_shape_numel (&p->shape));
         /* "running_var", or "main_module.1.running_var" inside a dendritic group */
         const char *leaf = strrchr (p->name, '.');
-        gboolean is_buffer = g_str_has_prefix (leaf != NULL ? leaf + 1 : p->name, "running_");
+        gboolean is_buffer = g_str_has_prefix (leaf != NULL ? leaf + 1 : p->name, "running_") ||
+                             g_str_equal (p->name, "weight_mask");
         g_assert_cmpint (p->trainable, ==, !is_buffer);
         p->grad = p->trainable ? g_new0 (float, n) : NULL;
     }
 
     DnCtx ctx = {.backend = dn_backend_cpu (), .training = training, .seed = 42};
     g_autofree float *ws = make_workspace (l, batch, &ctx);
+    /* Active dendrites: a table of contexts and each sample's row in it. */
+    g_autofree float *contexts = NULL;
+    g_autofree int32_t *ctx_index = NULL;
+    if (json_object_has_member (c, "contexts")) {
+        DnShape cshape;
+        int n_ctx;
+        contexts = load_tensor (json_object_get_object_member (c, "contexts"), &cshape, &n_ctx);
+        JsonArray *idx = json_object_get_array_member (c, "context_index");
+        g_assert_cmpint ((int) json_array_get_length (idx), ==, batch);
+        ctx_index = g_new (int32_t, batch);
+        for (int b = 0; b < batch; b++)
+            ctx_index[b] = (int32_t) json_array_get_int_element (idx, b);
+        ctx.contexts = contexts;
+        ctx.n_contexts = n_ctx;
+        ctx.context_dim = (int) dn_shape_numel (&cshape);
+        ctx.context_index = ctx_index;
+    }
 
     /* Forward overwrites its output: start from garbage. */
     g_autoptr (DnTensor) out = dn_tensor_new (batch, &l->out_shape, &error);

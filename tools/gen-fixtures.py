@@ -450,6 +450,82 @@ def dendritic_cases():
     return out
 
 
+class ActiveDendrite(nn.Module):
+    """Active dendrites as docs/continual.md states them: t = x W^T + b; segment j of
+    unit i responds d_ij = U_ij . c; the winner (largest |d|, or largest d) gates t."""
+
+    def __init__(self, n_in, n_out, segments, dim, gating, mask):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(n_out, n_in) * 0.5 * mask)
+        self.bias = nn.Parameter(torch.randn(n_out) * 0.5)
+        self.segments = nn.Parameter(torch.randn(n_out, segments, dim) * 0.5)
+        self.register_buffer("weight_mask", mask)
+        self.gating = gating
+
+    def forward(self, x, contexts, index):
+        t = F.linear(x, self.weight, self.bias)
+        d = torch.einsum("osc,pc->pos", self.segments, contexts)[index]  # (B, O, S)
+        pick = d.abs() if self.gating == "abs_max" else d
+        win = pick.argmax(-1, keepdim=True)
+        g = d.gather(-1, win).squeeze(-1)  # gradient reaches the winner only
+        return t + g if self.gating == "additive" else t * torch.sigmoid(g)
+
+
+def random_mask(n_out, n_in, keep):
+    m = torch.zeros(n_out, n_in)
+    for o in range(n_out):
+        m[o, torch.randperm(n_in)[:keep]] = 1.0
+    return m
+
+
+def active_cases():
+    out = []
+    for gating in ("abs_max", "max", "additive"):
+        mask = random_mask(5, 6, 3)
+        m = ActiveDendrite(6, 5, 3, 4, gating, mask)
+        x = torch.randn(4, 6, requires_grad=True)
+        contexts = torch.randn(2, 4)
+        index = [0, 1, 1, 0]
+        y = m(x, contexts, torch.tensor(index))
+        dy = torch.randn(y.shape)
+        y.backward(dy)
+        out.append({
+            "name": f"active_dendrite_{gating}",
+            "type": "active_dendrite",
+            "settings": {"in_features": 6, "out_features": 5, "segments": 3, "context_dim": 4,
+                         "weight_sparsity": 0.5, "gating": gating},
+            "training": True,
+            "inputs": [tensor_obj(x.detach())],
+            "contexts": tensor_obj(contexts),
+            "context_index": index,
+            "params": {"weight": tensor_obj(m.weight.detach()), "bias": tensor_obj(m.bias.detach()),
+                       "segments": tensor_obj(m.segments.detach()),
+                       "weight_mask": tensor_obj(mask)},
+            "output": tensor_obj(y.detach()),
+            "dy": flat(dy),
+            "dx": [flat(x.grad)],
+            # masked weights are constants (zero), not parameters: no gradient
+            "grads": {"weight": flat(m.weight.grad * mask), "bias": flat(m.bias.grad),
+                      "segments": flat(m.segments.grad)},
+        })
+    # sparse_linear: a masked linear layer
+    mask = random_mask(4, 8, 4)
+    lin = nn.Linear(8, 4)
+    p = {"weight": torch.randn(4, 8) * 0.5 * mask, "bias": torch.randn(4) * 0.5}
+    case = run_module("sparse_linear", "sparse_linear",
+                      {"in_features": 8, "out_features": 4, "weight_sparsity": 0.5}, lin,
+                      [torch.randn(3, 8)], False, p)
+    case["params"]["weight_mask"] = tensor_obj(mask)
+    case["grads"]["weight"] = flat(lin.weight.grad * mask)
+    out.append(case)
+    # k-WTA: entries >= the row's k-th largest pass, the rest are zero
+    def kwta(x, k=3):
+        thr = x.topk(k, dim=1).values[:, -1:].detach()
+        return torch.where(x >= thr, x, torch.zeros_like(x))
+    out.append(run_module("kwta_k3", "kwta", {"k": 3}, Fn(kwta), [torch.randn(4, 10)], False))
+    return out
+
+
 def main():
     torch.manual_seed(SEED)
     torch.set_default_dtype(torch.float32)
@@ -465,6 +541,9 @@ def main():
     # Dendritic cases draw from their own stream so the cases above stay as they were.
     torch.manual_seed(SEED + 1)
     doc["layers"] += dendritic_cases()
+    # Active dendrites likewise.
+    torch.manual_seed(SEED + 2)
+    doc["layers"] += active_cases()
     here = os.path.dirname(os.path.abspath(__file__))
     path = os.path.join(here, "..", "tests", "fixtures", "layers.json")
     if len(sys.argv) > 1:
