@@ -17,10 +17,13 @@ typedef struct {
     DnRunWriter *writer;
     double matrix[TASKS * TASKS];
     double average;
-    int n_epochs, n_tasks, n_done;
+    int n_epochs, n_tasks, n_done, first_task;
     int64_t inferred_ok, inferred_total;
     int activity_units;
     float activity0;
+    int stop_at_task; /* > 0: raise the cancel flag at this task's first epoch */
+    volatile gint cancel;
+    gboolean cancelled;
 } Seen;
 
 static void observe (const DnEvent *ev, gpointer data)
@@ -32,8 +35,14 @@ static void observe (const DnEvent *ev, gpointer data)
         g_assert_cmpint (ev->tasks, ==, TASKS);
         s->n_epochs++;
         break;
+    case DN_EVENT_BATCH: /* stop in the middle of a task */
+        if (s->stop_at_task > 0 && ev->task == s->stop_at_task)
+            g_atomic_int_set (&s->cancel, 1);
+        break;
     case DN_EVENT_TASK:
-        g_assert_cmpint (ev->task, ==, s->n_tasks);
+        if (s->n_tasks == 0)
+            s->first_task = ev->task;
+        g_assert_cmpint (ev->task, ==, s->first_task + s->n_tasks);
         s->n_tasks++;
         break;
     case DN_EVENT_LOG: {
@@ -50,6 +59,7 @@ static void observe (const DnEvent *ev, gpointer data)
     }
     case DN_EVENT_DONE:
         s->n_done++;
+        s->cancelled = ev->cancelled;
         memcpy (s->matrix, ev->accuracy_matrix, sizeof s->matrix);
         s->average = ev->average_accuracy;
         s->activity_units = ev->activity_units;
@@ -88,21 +98,30 @@ static DnExperiment *small_experiment (const char *context, gboolean si)
     return exp;
 }
 
-static void run (DnExperiment *exp, const char *out, Seen *s)
+static void run_full (DnExperiment *exp, const char *out, const char *resume, int stop_at,
+                      Seen *s)
 {
     memset (s, 0, sizeof *s);
+    s->stop_at_task = stop_at;
     s->writer = dn_run_writer_new ();
-    DnRunOptions opts = {.out_dir = out, .threads = 2};
-    DnObserver obs = {.event = observe, .user_data = s};
+    DnRunOptions opts = {.out_dir = out, .threads = 2, .resume_dir = resume};
+    DnObserver obs = {.event = observe, .user_data = s, .cancel = &s->cancel};
     DnRunResult result = {0};
     g_autoptr (GError) error = NULL;
-    gboolean ok = dn_experiment_run (exp, &opts, &obs, &result, &error);
+    gboolean ok = resume != NULL ? dn_experiment_resume (resume, &opts, &obs, &result, &error)
+                                 : dn_experiment_run (exp, &opts, &obs, &result, &error);
     g_assert_no_error (error);
     g_assert_true (ok);
     GError *werr = dn_run_writer_free (s->writer);
     g_assert_no_error (werr);
-    g_assert_cmpfloat (result.test_at_best_val, ==, s->average);
+    if (!s->cancelled)
+        g_assert_cmpfloat (result.test_at_best_val, ==, s->average);
     dn_run_result_clear (&result);
+}
+
+static void run (DnExperiment *exp, const char *out, Seen *s)
+{
+    run_full (exp, out, NULL, 0, s);
 }
 
 static void check_matrix (const Seen *s)
@@ -218,11 +237,51 @@ static void test_needs_context (void)
     dn_test_tmpdir_remove (dir2);
 }
 
+/* Stopped during task 1, resumed from latest: the same matrix as a run that never
+ * stopped, and the history keeps every task's rows once. */
+static void test_resume (void)
+{
+    g_autoptr (DnExperiment) exp = small_experiment ("prototype", TRUE);
+    g_autofree char *dir = dn_test_tmpdir ();
+    Seen whole;
+    run (exp, dir, &whole);
+    g_autofree char *dir2 = dn_test_tmpdir ();
+    Seen part, rest;
+    run_full (exp, dir2, NULL, 1, &part);
+    g_assert_true (part.cancelled);
+    g_assert_cmpint (part.n_tasks, ==, 1);
+    g_autofree char *run_dir = g_build_filename (dir2, "cl", NULL);
+    run_full (NULL, NULL, run_dir, 0, &rest);
+    g_assert_false (rest.cancelled);
+    g_assert_cmpint (rest.n_tasks, ==, TASKS - 1);
+    for (int i = 0; i < TASKS * TASKS; i++)
+        if (!isnan (whole.matrix[i]))
+            g_assert_cmpfloat (rest.matrix[i], ==, whole.matrix[i]);
+    g_assert_cmpfloat (rest.average, ==, whole.average);
+    g_autofree char *h1 = NULL, *h2 = NULL;
+    g_autofree char *p1 = g_build_filename (dir, "cl", "history.csv", NULL);
+    g_autofree char *p2 = g_build_filename (run_dir, "history.csv", NULL);
+    g_assert_true (g_file_get_contents (p1, &h1, NULL, NULL));
+    g_assert_true (g_file_get_contents (p2, &h2, NULL, NULL));
+    g_auto (GStrv) l1 = g_strsplit (h1, "\n", -1);
+    g_auto (GStrv) l2 = g_strsplit (h2, "\n", -1);
+    g_assert_cmpuint (g_strv_length (l1), ==, g_strv_length (l2));
+    for (int i = 0; l1[i] != NULL; i++) { /* same task, epoch, loss and accuracies */
+        g_auto (GStrv) f1 = g_strsplit (l1[i], ",", 6);
+        g_auto (GStrv) f2 = g_strsplit (l2[i], ",", 6);
+        for (int k = 0; k < 5 && f1[k] != NULL; k++)
+            g_assert_cmpstr (f1[k], ==, f2[k]);
+    }
+    dn_test_tmpdir_remove (dir);
+    dn_test_tmpdir_remove (dir2);
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
     g_test_add_func ("/engine/continual/prototype-run", test_prototype_run);
     g_test_add_func ("/engine/continual/si-and-task-id", test_si_and_task_id);
     g_test_add_func ("/engine/continual/needs-context", test_needs_context);
+    g_test_add_func ("/engine/continual/resume", test_resume);
     return g_test_run ();
 }

@@ -91,6 +91,8 @@ static gboolean continual_progress (DnCliProgress *p, const DnEvent *ev)
         clear_line (p);
         format_duration (a, sizeof a, ev->seconds);
         fprintf (p->out, "%s%s in %s\n", ev->cancelled ? "stopped: " : "done: ", ev->message, a);
+        if (ev->cancelled && ev->run_dir != NULL)
+            fprintf (p->out, "continue with: dendrite train --resume %s\n", ev->run_dir);
         if (ev->run_dir != NULL)
             fprintf (p->out, "model: %s\nrun folder: %s (accuracy_matrix.csv, accuracy_curves.png, "
                              "hidden_activity.png, summary.json)\n",

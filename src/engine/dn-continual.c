@@ -14,6 +14,7 @@
 
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -478,6 +479,144 @@ static GHashTable *model_metadata (Cl *c)
     return meta;
 }
 
+/* ---- checkpoints: latest.safetensors after every task, for --resume ---- */
+
+static char *run_state_json (Cl *c, int next_task, double elapsed)
+{
+    GString *s = g_string_new (NULL);
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+    g_string_append_printf (s,
+                            "{\"next_task\":%d,\"seed\":%" G_GUINT64_FORMAT ",\"rng\":[\"%016" G_GINT64_MODIFIER
+                            "x\",\"%016" G_GINT64_MODIFIER "x\",\"%016" G_GINT64_MODIFIER
+                            "x\",\"%016" G_GINT64_MODIFIER "x\"],\"seconds\":%s,\"matrix\":[",
+                            next_task, c->seed, (guint64) c->rng.s[0], (guint64) c->rng.s[1],
+                            (guint64) c->rng.s[2], (guint64) c->rng.s[3],
+                            g_ascii_dtostr (buf, sizeof buf, elapsed));
+    for (size_t i = 0; i < (size_t) c->T * c->T; i++)
+        g_string_append_printf (s, "%s%s", i ? "," : "",
+                                isfinite (c->matrix[i]) ? g_ascii_dtostr (buf, sizeof buf, c->matrix[i])
+                                                        : "null");
+    g_string_append (s, "],\"task_seconds\":[");
+    for (guint i = 0; i < c->task_seconds->len; i++)
+        g_string_append_printf (s, "%s%s", i ? "," : "",
+                                g_ascii_dtostr (buf, sizeof buf,
+                                                g_array_index (c->task_seconds, double, i)));
+    g_string_append (s, "]}");
+    return g_string_free (s, FALSE);
+}
+
+/* SI state first (latest_si.safetensors), then latest.safetensors; both name the
+ * task they follow, so a kill between the two is detected on resume. */
+static gboolean save_latest (Cl *c, int next_task, double elapsed, GError **error)
+{
+    g_autofree char *tag = g_strdup_printf ("%d", next_task);
+    if (c->cfg->si) {
+        g_autofree char *si_path = g_build_filename (c->run_dir, "latest_si.safetensors", NULL);
+        DnShape sh = dn_shape_1d ((int64_t) c->si_n);
+        DnStWrite t[4] = {{"omega", sh, c->si_omega},
+                          {"big_omega", sh, c->si_big_omega},
+                          {"theta_star", sh, c->si_star},
+                          {"theta_prev", sh, c->si_prev}};
+        g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
+        g_hash_table_insert (meta, (gpointer) "dendrite_next_task", tag);
+        if (!dn_safetensors_write (si_path, t, 4, meta, error))
+            return FALSE;
+    }
+    g_autofree char *path = g_build_filename (c->run_dir, "latest.safetensors", NULL);
+    g_autoptr (GHashTable) meta = model_metadata (c);
+    g_hash_table_insert (meta, g_strdup ("dendrite_continual_run"),
+                         run_state_json (c, next_task, elapsed));
+    return dn_model_save_checkpoint (c->net, c->opt, path, meta, error);
+}
+
+static gboolean parse_hex (JsonArray *a, guint i, guint64 *out)
+{
+    const char *s = json_array_get_string_element (a, i);
+    if (s == NULL)
+        return FALSE;
+    char *end = NULL;
+    *out = g_ascii_strtoull (s, &end, 16);
+    return end != NULL && *end == '\0' && end != s;
+}
+
+/* Restores weights, optimizer, SI, RNG, matrix and the task to go on from. */
+static gboolean load_latest (Cl *c, int *next_task, double *elapsed, GError **error)
+{
+    g_autofree char *path = g_build_filename (c->run_dir, "latest.safetensors", NULL);
+    g_autoptr (DnSafetensors) st = dn_safetensors_read (path, error);
+    if (st == NULL || !dn_model_load_weights (c->net, st, path, error) ||
+        !dn_model_load_optimizer (st, c->opt, path, error))
+        return FALSE;
+    const char *state = dn_safetensors_metadata (st, "dendrite_continual_run");
+    g_autoptr (JsonParser) p = json_parser_new ();
+    if (state == NULL || !json_parser_load_from_data (p, state, -1, NULL) ||
+        !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p))) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "%s: no continual-run state in the metadata; it is not a checkpoint of a "
+                     "continual run",
+                     path);
+        return FALSE;
+    }
+    JsonObject *o = json_node_get_object (json_parser_get_root (p));
+    JsonArray *rng = json_object_get_array_member (o, "rng");
+    JsonArray *m = json_object_get_array_member (o, "matrix");
+    JsonArray *ts = json_object_get_array_member (o, "task_seconds");
+    *next_task = (int) json_object_get_int_member_with_default (o, "next_task", -1);
+    *elapsed = json_object_get_double_member_with_default (o, "seconds", 0.0);
+    gboolean ok = rng != NULL && json_array_get_length (rng) == 4 && m != NULL &&
+                  json_array_get_length (m) == (guint) c->T * c->T && ts != NULL &&
+                  *next_task >= 1 && *next_task <= c->T;
+    for (guint i = 0; ok && i < 4; i++) {
+        guint64 v = 0;
+        ok = parse_hex (rng, i, &v);
+        c->rng.s[i] = v;
+    }
+    if (!ok) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "%s: the continual-run state does not fit this experiment (%d tasks); was "
+                     "experiment.json edited?",
+                     path, c->T);
+        return FALSE;
+    }
+    for (guint i = 0; i < json_array_get_length (m); i++) {
+        JsonNode *e = json_array_get_element (m, i);
+        c->matrix[i] = JSON_NODE_HOLDS_NULL (e) ? NAN : json_node_get_double (e);
+    }
+    for (guint i = 0; i < json_array_get_length (ts); i++) {
+        double v = json_array_get_double_element (ts, i);
+        g_array_append_val (c->task_seconds, v);
+    }
+    /* Every segment row may carry optimizer state: all live is exact (rows with
+     * zero state and gradient do not move), only slower until the next reset. */
+    dn_network_mark_all_live (c->net);
+    if (c->cfg->si) {
+        g_autofree char *si_path = g_build_filename (c->run_dir, "latest_si.safetensors", NULL);
+        g_autoptr (DnSafetensors) si = dn_safetensors_read (si_path, error);
+        if (si == NULL)
+            return FALSE;
+        const char *tag = dn_safetensors_metadata (si, "dendrite_next_task");
+        if (tag == NULL || atoi (tag) != *next_task) {
+            g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                         "%s and %s were written after different tasks (the run was killed "
+                         "while saving); start the run again",
+                         si_path, path);
+            return FALSE;
+        }
+        float *dst[4] = {c->si_omega, c->si_big_omega, c->si_star, c->si_prev};
+        const char *names[4] = {"omega", "big_omega", "theta_star", "theta_prev"};
+        for (int i = 0; i < 4; i++) {
+            DnStTensor *t = dn_safetensors_find (si, names[i]);
+            if (t == NULL || dn_shape_numel (&t->shape) != (int64_t) c->si_n) {
+                g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                             "%s: \"%s\" is missing or has the wrong size", si_path, names[i]);
+                return FALSE;
+            }
+            memcpy (dst[i], t->data, c->si_n * sizeof (float));
+        }
+    }
+    return TRUE;
+}
+
 static char *profile_json (Cl *c)
 {
     double segments = 0.0, kwta = 0.0, dense = 0.0, other = 0.0;
@@ -650,11 +789,6 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
     if (opts == NULL)
         opts = &none;
     g_return_val_if_fail (exp->continual, FALSE);
-    if (opts->resume_dir != NULL) {
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                     "continual runs cannot be resumed yet; start the run again");
-        return FALSE;
-    }
     Cl c = {0};
     c.exp = exp;
     c.cfg = &exp->cl;
@@ -666,9 +800,26 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
     g_autofree float *si_a = NULL, *si_b = NULL, *activity = NULL;
     int act_units = 0;
     double avg = NAN;
+    int first_task = 0;
+    double elapsed0 = 0.0;
+    if (opts->resume_dir != NULL) {
+        /* the seed drives the weights' initialisation: take it from the checkpoint */
+        g_autofree char *path = g_build_filename (opts->resume_dir, "latest.safetensors", NULL);
+        g_autoptr (DnSafetensors) st = dn_safetensors_read (path, error);
+        if (st == NULL)
+            goto out;
+        const char *state = dn_safetensors_metadata (st, "dendrite_continual_run");
+        g_autoptr (JsonParser) p = json_parser_new ();
+        if (state != NULL && json_parser_load_from_data (p, state, -1, NULL) &&
+            JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
+            c.seed = (guint64) json_object_get_int_member_with_default (
+                json_node_get_object (json_parser_get_root (p)), "seed", (gint64) c.seed);
+    }
     if (!setup (&c, error))
         goto out;
-    {
+    if (opts->resume_dir != NULL) {
+        c.run_dir = g_strdup (opts->resume_dir);
+    } else {
         const char *out_dir = opts->out_dir ? opts->out_dir : exp->out_dir;
         c.run_dir = g_build_filename (out_dir, exp->name, NULL);
         if (g_mkdir_with_parents (c.run_dir, 0755) != 0) {
@@ -694,6 +845,19 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
         si_gather (&c, c.net->params, c.si_star);
         memcpy (c.si_prev, c.si_star, c.si_n * sizeof (float));
     }
+    if (opts->resume_dir != NULL) {
+        if (!load_latest (&c, &first_task, &elapsed0, error))
+            goto out;
+        start -= (gint64) (elapsed0 * 1e6);
+        /* the averages so far, for the DONE event if no task is left */
+        for (int t = first_task - 1; t >= 0 && isnan (avg); t--)
+            if (!isnan (c.matrix[(size_t) t * c.T])) {
+                double sum = 0.0;
+                for (int j = 0; j <= t; j++)
+                    sum += c.matrix[(size_t) t * c.T + j];
+                avg = sum / (t + 1);
+            }
+    }
     {
         DnEvent ev = {.kind = DN_EVENT_START,
                       .tasks = c.T,
@@ -714,7 +878,13 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
                  c.T, c.d.train->n, c.d.test->n, c.d.train->source ? c.d.train->source : "?",
                  c.T - 1, exp->cl.permutation_seed, dn_context_kind_name (exp->cl.context),
                  exp->cl.si ? "; Synaptic Intelligence on" : "");
-    for (int t = 0; t < c.T; t++) {
+    if (first_task > 0)
+        dn_emit_log (obs, "resuming %s after task %d of %d", c.run_dir, first_task - 1, c.T);
+    for (int t = first_task; t < c.T; t++) {
+        if (t > first_task && cancelled (&c)) { /* stopped between tasks */
+            c.cancelled = TRUE;
+            break;
+        }
         gint64 t0 = g_get_monotonic_time ();
         if (!train_task (&c, t, si_a, si_b, error))
             goto out;
@@ -747,6 +917,8 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
             avg = mean;
         }
         if (exp->cl.reset_optimizer && !exp->cl.si && t + 1 < c.T && !new_optimizer (&c, error))
+            goto out;
+        if (!save_latest (&c, t + 1, (g_get_monotonic_time () - start) / 1e6, error))
             goto out;
     }
     if (!c.cancelled && act_node >= 0)

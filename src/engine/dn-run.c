@@ -572,10 +572,10 @@ gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts, const D
     DnRunOptions none = {0};
     if (opts == NULL)
         opts = &none;
-    if (exp->continual)
-        return dn_continual_run (exp, opts, obs, result, error);
     if (opts->resume_dir != NULL)
         return dn_experiment_resume (opts->resume_dir, opts, obs, result, error);
+    if (exp->continual)
+        return dn_continual_run (exp, opts, obs, result, error);
     Run r = {0};
     r.exp = exp;
     r.opts = opts;
@@ -713,6 +713,11 @@ gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts, co
     g_autoptr (DnExperiment) exp = dn_experiment_load (exp_path, error);
     if (exp == NULL)
         return FALSE;
+    if (exp->continual) {
+        DnRunOptions co = *opts;
+        co.resume_dir = run_dir;
+        return dn_continual_run (exp, &co, obs, result, error);
+    }
     DnRunOptions o = *opts;
     o.resume_dir = NULL;
     Run r = {0};

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 struct _DnRunWriter {
     GError *error;
@@ -70,15 +71,24 @@ static void continual_epoch (DnRunWriter *w, const DnEvent *ev)
               ev->test_acc, ev->seconds);
     if (ev->run_dir == NULL)
         return;
-    if (w->history == NULL)
+    g_autofree char *path = g_build_filename (ev->run_dir, "history.csv", NULL);
+    if (w->history == NULL) {
         w->history = g_string_new (
             "task,epoch,loss,train_accuracy,test_accuracy,seconds,samples_per_s\n");
+        /* A resumed run keeps the rows of the tasks finished before. */
+        g_autofree char *old = NULL;
+        if (ev->task > 0 && g_file_get_contents (path, &old, NULL, NULL)) {
+            g_auto (GStrv) lines = g_strsplit (old, "\n", -1);
+            for (int i = 1; lines[i] != NULL; i++)
+                if (lines[i][0] != '\0' && atoi (lines[i]) < ev->task)
+                    g_string_append_printf (w->history, "%s\n", lines[i]);
+        }
+    }
     g_string_append_printf (w->history, "%d,%d,%s,%s,%s,%s,%.1f\n", ev->task, ev->epoch,
                             g_ascii_formatd (a, sizeof a, "%.6g", ev->loss),
                             g_ascii_formatd (b, sizeof b, "%.4f", ev->train_acc),
                             g_ascii_formatd (c, sizeof c, "%.4f", ev->test_acc),
                             g_ascii_formatd (a, sizeof a, "%.3f", ev->seconds), ev->samples_per_s);
-    g_autofree char *path = g_build_filename (ev->run_dir, "history.csv", NULL);
     GError *e = NULL;
     if (!g_file_set_contents_full (path, w->history->str, (gssize) w->history->len,
                                    G_FILE_SET_CONTENTS_CONSISTENT, 0666, &e))
