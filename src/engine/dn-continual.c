@@ -90,13 +90,32 @@ static void si_gather (Cl *c, const float *arena, float *out)
     }
 }
 
+/* The CPU backend's arena is host memory: SI then works on it in place, span by
+ * span; other devices go through host copies. */
+static gboolean si_in_place (Cl *c)
+{
+    return g_str_equal (c->be->name, "cpu");
+}
+
 /* loss += c * sum Omega (theta - theta*)^2; grad += 2 c Omega (theta - theta*). */
 static double si_penalty (Cl *c, float *scratch_theta, float *scratch_grad)
 {
+    double pen = 0.0;
+    if (si_in_place (c)) {
+        size_t k = 0;
+        for (guint i = 0; i < c->si_spans->len; i += 2) {
+            size_t off = g_array_index (c->si_spans, size_t, i);
+            size_t len = g_array_index (c->si_spans, size_t, i + 1);
+            pen += dn_si_penalty (len, c->net->params + off, c->si_star + k, c->si_big_omega + k,
+                                  c->cfg->si_c, c->net->grads + off);
+            k += len;
+        }
+        return pen;
+    }
     si_gather (c, c->net->params, scratch_theta);
     si_gather (c, c->net->grads, scratch_grad);
-    double pen = dn_si_penalty (c->si_n, scratch_theta, c->si_star, c->si_big_omega, c->cfg->si_c,
-                                scratch_grad);
+    pen = dn_si_penalty (c->si_n, scratch_theta, c->si_star, c->si_big_omega, c->cfg->si_c,
+                         scratch_grad);
     size_t k = 0;
     for (guint i = 0; i < c->si_spans->len; i += 2) {
         size_t off = g_array_index (c->si_spans, size_t, i);
@@ -110,6 +129,17 @@ static double si_penalty (Cl *c, float *scratch_theta, float *scratch_grad)
 /* After a step: omega -= grad * (theta - theta_prev); theta_prev = theta. */
 static void si_after_step (Cl *c, float *scratch_theta, float *scratch_grad)
 {
+    if (si_in_place (c)) {
+        size_t k = 0;
+        for (guint i = 0; i < c->si_spans->len; i += 2) {
+            size_t off = g_array_index (c->si_spans, size_t, i);
+            size_t len = g_array_index (c->si_spans, size_t, i + 1);
+            dn_si_accumulate (len, c->net->grads + off, c->net->params + off, c->si_prev + k,
+                              c->si_omega + k);
+            k += len;
+        }
+        return;
+    }
     si_gather (c, c->net->params, scratch_theta);
     si_gather (c, c->net->grads, scratch_grad);
     dn_si_accumulate (c->si_n, scratch_grad, scratch_theta, c->si_prev, c->si_omega);
