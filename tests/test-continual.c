@@ -4,6 +4,7 @@
 #include "dn-continual-files.h"
 #include "dn-error.h"
 #include "dn-experiment.h"
+#include "dn-model.h"
 #include "dn-run-writer.h"
 #include "dn-test-util.h"
 
@@ -188,6 +189,28 @@ static void test_prototype_run (void)
                                     s.average, 1e-9);
     g_assert_cmpint (json_array_get_length (json_object_get_array_member (sum, "accuracy_matrix")),
                      ==, TASKS);
+
+    /* the saved model, evaluated on its own, gives the run's last row */
+    {
+        g_autofree char *model = g_build_filename (run_dir, "final_model.safetensors", NULL);
+        g_autoptr (GHashTable) meta = NULL;
+        g_autoptr (DnNetwork) net = dn_model_load (model, dn_backend_cpu (), &meta, &error);
+        g_assert_no_error (error);
+        g_autofree char *data = dn_test_data_path ("datasets/mnist-10k");
+        g_autoptr (DnDataset) test = dn_dataset_load_idx_dir (data, "test", &error);
+        g_assert_no_error (error);
+        DnNormalize norm = {.n_channels = 1, .mean = {0.1306f}, .std = {0.3081f}};
+        g_autofree double *per_task = NULL;
+        int tasks = 0;
+        double avg = 0.0;
+        g_assert_true (
+            dn_continual_evaluate (net, meta, test, &norm, 300, &per_task, &tasks, &avg, &error));
+        g_assert_no_error (error);
+        g_assert_cmpint (tasks, ==, TASKS);
+        for (int j = 0; j < TASKS; j++)
+            g_assert_cmpfloat (per_task[j], ==, s.matrix[(TASKS - 1) * TASKS + j]);
+        g_assert_cmpfloat_with_epsilon (avg, s.average, 1e-9);
+    }
 
     /* the same seed gives the same numbers */
     g_autofree char *dir2 = dn_test_tmpdir ();

@@ -212,6 +212,34 @@ static int cmd_eval (int argc, char **argv)
     if (!parse_normalize (g_hash_table_lookup (meta, "dendrite_normalize"), &norm))
         fprintf (stderr, "dendrite eval: warning: %s records no normalisation; using none\n",
                  argv[1]);
+    if (dn_network_context_dim (net) > 0 || g_hash_table_contains (meta, "dendrite_continual")) {
+        /* a continual model: every permuted task, each image with its nearest prototype */
+        g_autofree double *per_task = NULL;
+        int tasks = 0;
+        double avg = 0.0;
+        if (!dn_continual_evaluate (net, meta, ds, &norm, batch, &per_task, &tasks, &avg, &error))
+            return fail ("eval", error);
+        if (json) {
+            g_autoptr (JsonBuilder) b = json_builder_new ();
+            json_builder_begin_object (b);
+            dn_cli_json_number (b, "average_accuracy", avg);
+            json_builder_set_member_name (b, "accuracies");
+            json_builder_begin_array (b);
+            for (int t = 0; t < tasks; t++)
+                json_builder_add_double_value (b, per_task[t]);
+            json_builder_end_array (b);
+            json_builder_set_member_name (b, "samples");
+            json_builder_add_int_value (b, (gint64) ds->n * tasks);
+            json_builder_end_object (b);
+            dn_cli_json_print (stdout, b);
+        } else {
+            for (int t = 0; t < tasks; t++)
+                printf ("task %d: accuracy %.2f %%\n", t, per_task[t]);
+            printf ("average accuracy over %d tasks: %.2f %% (%d test images per task)\n", tasks,
+                    avg, ds->n);
+        }
+        return 0;
+    }
     double acc, loss;
     if (!dn_evaluate (net, ds, &norm, loss_from_metadata (meta), batch, &acc, &loss, &error))
         return fail ("eval", error);

@@ -997,3 +997,125 @@ out:
     clear (&c);
     return ok;
 }
+
+/* ---- evaluating a saved model ---- */
+
+gboolean dn_continual_evaluate (DnNetwork *net, GHashTable *metadata, const DnDataset *test,
+                                const DnNormalize *norm, int batch_size, double **per_task,
+                                int *tasks, double *average, GError **error)
+{
+    const char *text = metadata != NULL ? g_hash_table_lookup (metadata, "dendrite_continual") : NULL;
+    g_autoptr (JsonParser) p = json_parser_new ();
+    if (text == NULL || !json_parser_load_from_data (p, text, -1, NULL) ||
+        !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p))) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "the model records no continual-learning tasks (metadata "
+                     "\"dendrite_continual\"); it was not written by a continual run");
+        return FALSE;
+    }
+    JsonObject *o = json_node_get_object (json_parser_get_root (p));
+    DnContinualConfig cfg;
+    dn_continual_config_defaults (&cfg);
+    cfg.tasks = (int) json_object_get_int_member_with_default (o, "tasks", 0);
+    cfg.permutation_seed = (guint64) json_object_get_int_member_with_default (o, "permutation_seed", 42);
+    const char *ctx = json_object_get_string_member_with_default (o, "context", "prototype");
+    cfg.context = g_str_equal (ctx, "task_id") ? DN_CONTEXT_TASK_ID
+                  : g_str_equal (ctx, "none")  ? DN_CONTEXT_NONE
+                                               : DN_CONTEXT_PROTOTYPE;
+    JsonArray *protos = json_object_get_array_member (o, "prototypes");
+    int npix = (int) dn_shape_numel (&test->shape);
+    if (cfg.tasks < 1 || cfg.tasks > DN_CONTINUAL_MAX_TASKS || test->u8 == NULL ||
+        (cfg.context == DN_CONTEXT_PROTOTYPE &&
+         (protos == NULL || json_array_get_length (protos) != (guint) cfg.tasks))) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "the model's continual-learning metadata is incomplete, or the data is not "
+                     "an image dataset");
+        return FALSE;
+    }
+    Cl c = {0};
+    c.cfg = &cfg;
+    c.be = net->backend;
+    c.net = net;
+    c.d.test = (DnDataset *) test;
+    c.d.norm = *norm;
+    c.T = cfg.tasks;
+    c.npix = npix;
+    c.ebs = batch_size;
+    DnShape out = dn_network_output_shape (net);
+    c.cols = (int) dn_shape_numel (&out);
+    c.perms = g_new (int, (size_t) c.T * npix);
+    c.protos = g_new0 (float, (size_t) c.T * npix);
+    c.proto_norms = g_new0 (float, c.T);
+    c.xb = g_new (float, (size_t) batch_size * npix);
+    c.xp = g_new (float, (size_t) batch_size * npix);
+    c.dist = g_new (float, (size_t) batch_size * c.T);
+    c.y = g_new (int32_t, batch_size);
+    c.ctx_idx = g_new (int32_t, batch_size);
+    c.idx = g_new (int, batch_size);
+    gboolean ok = TRUE;
+    for (int t = 0; t < c.T; t++) {
+        dn_continual_permutation (cfg.permutation_seed, t, npix, c.perms + (size_t) t * npix);
+        if (cfg.context != DN_CONTEXT_PROTOTYPE)
+            continue;
+        JsonArray *row = json_array_get_array_element (protos, t);
+        ok = ok && row != NULL && json_array_get_length (row) == (guint) npix;
+        double n2 = 0.0;
+        for (int i = 0; ok && i < npix; i++) {
+            float v = (float) json_array_get_double_element (row, i);
+            c.protos[(size_t) t * npix + i] = v;
+            n2 += (double) v * v;
+        }
+        c.proto_norms[t] = (float) n2;
+    }
+    DnBackend *be = c.be;
+    c.x_dev = be->alloc (be, (size_t) batch_size * npix * sizeof (float));
+    c.protos_dev = be->alloc (be, (size_t) c.T * npix * sizeof (float));
+    c.dist_dev = be->alloc (be, (size_t) batch_size * c.T * sizeof (float));
+    c.ctx_idx_dev = be->alloc (be, (size_t) batch_size * sizeof (int32_t));
+    if (cfg.context == DN_CONTEXT_TASK_ID) {
+        g_autofree float *eye = g_new0 (float, (size_t) c.T * c.T);
+        for (int t = 0; t < c.T; t++)
+            eye[(size_t) t * c.T + t] = 1.0f;
+        c.onehot_dev = be->alloc (be, (size_t) c.T * c.T * sizeof (float));
+        if (c.onehot_dev != NULL)
+            be->upload (be, c.onehot_dev, eye, (size_t) c.T * c.T * sizeof (float));
+    }
+    if (!ok || c.x_dev == NULL || c.protos_dev == NULL || c.dist_dev == NULL ||
+        c.ctx_idx_dev == NULL || (cfg.context == DN_CONTEXT_TASK_ID && c.onehot_dev == NULL) ||
+        !dn_network_reserve (net, batch_size, error)) {
+        if (error != NULL && *error == NULL)
+            g_set_error (error, DN_ERROR, ok ? DN_ERROR_NOMEM : DN_ERROR_FORMAT,
+                         ok ? "out of memory for the evaluation"
+                            : "the model's prototypes do not match the data's image size");
+        ok = FALSE;
+    }
+    if (ok) {
+        be->upload (be, c.protos_dev, c.protos, (size_t) c.T * npix * sizeof (float));
+        dn_network_set_training (net, FALSE);
+        *per_task = g_new (double, c.T);
+        *tasks = c.T;
+        double sum = 0.0;
+        int64_t inferred = 0;
+        for (int t = 0; t < c.T; t++) {
+            (*per_task)[t] = evaluate_task (&c, t, c.T, &inferred);
+            sum += (*per_task)[t];
+        }
+        *average = sum / c.T;
+        dn_network_set_contexts (net, NULL, 0, 0);
+    }
+    be->free (be, c.x_dev);
+    be->free (be, c.protos_dev);
+    be->free (be, c.dist_dev);
+    be->free (be, c.ctx_idx_dev);
+    be->free (be, c.onehot_dev);
+    g_free (c.perms);
+    g_free (c.protos);
+    g_free (c.proto_norms);
+    g_free (c.xb);
+    g_free (c.xp);
+    g_free (c.dist);
+    g_free (c.y);
+    g_free (c.ctx_idx);
+    g_free (c.idx);
+    return ok;
+}

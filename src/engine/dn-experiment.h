@@ -184,6 +184,13 @@ void dn_run_result_clear (DnRunResult *r);
 gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const DnObserver *observer,
                            DnRunResult *result, GError **error);
 
+/* A saved continual model on every task of `test` (its permutations and prototypes
+ * come from the model's metadata): per-task accuracies (percent, g_free) and their
+ * mean. */
+gboolean dn_continual_evaluate (DnNetwork *net, GHashTable *metadata, const DnDataset *test,
+                                const DnNormalize *norm, int batch_size, double **per_task,
+                                int *tasks, double *average, GError **error);
+
 gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts, const DnObserver *observer,
                             DnRunResult *result, GError **error);
 /* Continues the run in run_dir (its experiment.json and latest checkpoint) after a
