@@ -32,6 +32,26 @@ static void clear_line (DnCliProgress *p)
     }
 }
 
+/* Rewrites the terminal line: PREFIX [####....] 42%  samples/s  ETA  loss. */
+static void progress_line (DnCliProgress *p, const char *prefix, int width, const DnEvent *ev)
+{
+    double frac = (double) ev->batch / MAX (ev->n_batches, 1);
+    int fill = CLAMP ((int) (frac * width), 0, width);
+    char bar[64], eta[32], line[256];
+    memset (bar, '#', fill);
+    memset (bar + fill, '.', width - fill);
+    bar[width] = '\0';
+    format_duration (eta, sizeof eta, ev->eta_seconds);
+    int n = g_snprintf (line, sizeof line, "%s [%s] %3.0f%%  %.0f samples/s  ETA %s  loss %.4f",
+                        prefix, bar, frac * 100, ev->samples_per_s, eta, ev->loss);
+    n = MIN (n, (int) sizeof line - 1);
+    fprintf (p->out, "\r%s", line);
+    if (n < p->last_width)
+        fprintf (p->out, "%*s", p->last_width - n, "");
+    p->last_width = n;
+    fflush (p->out);
+}
+
 static gboolean continual_progress (DnCliProgress *p, const DnEvent *ev)
 {
     char a[32];
@@ -45,25 +65,10 @@ static gboolean continual_progress (DnCliProgress *p, const DnEvent *ev)
     case DN_EVENT_BATCH: {
         if (!p->tty)
             return TRUE;
-        const int width = 24;
-        double frac = (double) ev->batch / MAX (ev->n_batches, 1);
-        int fill = (int) (frac * width);
-        char bar[64];
-        memset (bar, '#', fill);
-        memset (bar + fill, '.', width - fill);
-        bar[width] = '\0';
-        format_duration (a, sizeof a, ev->eta_seconds);
-        char line[256];
-        int n = g_snprintf (line, sizeof line,
-                            "task %d/%d epoch %d/%d [%s] %3.0f%%  %.0f samples/s  ETA %s  loss %.4f",
-                            ev->task + 1, ev->tasks, ev->epoch, ev->epochs, bar, frac * 100,
-                            ev->samples_per_s, a, ev->loss);
-        n = MIN (n, (int) sizeof line - 1);
-        fprintf (p->out, "\r%s", line);
-        if (n < p->last_width)
-            fprintf (p->out, "%*s", p->last_width - n, "");
-        p->last_width = n;
-        fflush (p->out);
+        char prefix[64];
+        g_snprintf (prefix, sizeof prefix, "task %d/%d epoch %d/%d", ev->task + 1, ev->tasks,
+                    ev->epoch, ev->epochs);
+        progress_line (p, prefix, 24, ev);
         return TRUE;
     }
     case DN_EVENT_EPOCH:
@@ -120,24 +125,9 @@ void dn_cli_progress_event (const DnEvent *ev, gpointer user_data)
     case DN_EVENT_BATCH: {
         if (!p->tty)
             break;
-        const int width = 30;
-        double frac = (double) ev->batch / MAX (ev->n_batches, 1);
-        int fill = (int) (frac * width);
-        char bar[64];
-        memset (bar, '#', fill);
-        memset (bar + fill, '.', width - fill);
-        bar[width] = '\0';
-        format_duration (a, sizeof a, ev->eta_seconds);
-        char line[256];
-        int n = g_snprintf (line, sizeof line,
-                            "epoch %d/%d [%s] %3.0f%%  %.0f samples/s  ETA %s  loss %.4f",
-                            ev->epoch, ev->epochs, bar, frac * 100, ev->samples_per_s, a, ev->loss);
-        n = MIN (n, (int) sizeof line - 1);
-        fprintf (p->out, "\r%s", line);
-        if (n < p->last_width)
-            fprintf (p->out, "%*s", p->last_width - n, "");
-        p->last_width = n;
-        fflush (p->out);
+        char prefix[64];
+        g_snprintf (prefix, sizeof prefix, "epoch %d/%d", ev->epoch, ev->epochs);
+        progress_line (p, prefix, 30, ev);
         break;
     }
     case DN_EVENT_EPOCH:
