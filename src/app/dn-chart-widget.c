@@ -10,7 +10,7 @@
 
 struct _DnChartWidget {
     GtkWidget parent_instance;
-    DnChartKind kind;
+    int kind;
     DnRunSnapshot *snapshot;
     int last_epochs;
     gboolean dark;
@@ -58,12 +58,67 @@ static const DnTracker *current_tracker (DnChartWidget *self)
     return t != NULL ? t : empty_tracker ();
 }
 
+const char *dn_chart_widget_kind_title (int kind)
+{
+    if (kind == DN_CHART_WIDGET_TASKS)
+        return _ ("Task accuracy");
+    if (kind == DN_CHART_WIDGET_ACTIVITY)
+        return _ ("Hidden activity per task");
+    return dn_chart_kind_title (kind);
+}
+
+/* The activity map in words: which layer, how many tasks and units, and how
+ * sparse and how task-specific the activity is. */
+static char *describe_activity (const DnRunSnapshot *s)
+{
+    const float *a = dn_run_snapshot_get_activity (s);
+    if (a == NULL)
+        return g_strdup (_ ("Hidden activity per task: measured when the last task is done."));
+    int T = s->tasks, U = s->activity_units;
+    double sum = 0.0;
+    int specific = 0; /* units active for one task clearly more than for the others */
+    for (int u = 0; u < U; u++) {
+        double best = 0.0, rest = 0.0;
+        for (int t = 0; t < T; t++) {
+            double v = a[(size_t) t * U + u];
+            sum += v;
+            if (v > best) {
+                rest += best;
+                best = v;
+            } else {
+                rest += v;
+            }
+        }
+        if (T > 1 && best > 0.5 && rest / (T - 1) < 0.1)
+            specific++;
+    }
+    return g_strdup_printf (_ ("Hidden activity of %s for %d tasks and %d units: on average a "
+                               "unit is active on %.1f %% of the images; %d units are active "
+                               "mostly for one task."),
+                            s->activity_layer != NULL ? s->activity_layer : _ ("the hidden layer"),
+                            T, U, 100.0 * sum / ((double) T * U), specific);
+}
+
+static char *describe (DnChartWidget *self)
+{
+    const DnRunSnapshot *s = self->snapshot;
+    if (self->kind == DN_CHART_WIDGET_TASKS) {
+        const double *m = dn_run_snapshot_get_accuracy (s);
+        if (m == NULL)
+            return g_strdup (_ ("Accuracy of each task: no continual run yet."));
+        return dn_chart_describe_task_accuracy (s->tasks, m);
+    }
+    if (self->kind == DN_CHART_WIDGET_ACTIVITY)
+        return describe_activity (s);
+    return dn_chart_describe (current_tracker (self), self->kind);
+}
+
 static void update_accessible (DnChartWidget *self)
 {
     g_free (self->description);
-    self->description = dn_chart_describe (current_tracker (self), self->kind);
+    self->description = describe (self);
     gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                    dn_chart_kind_title (self->kind),
+                                    dn_chart_widget_kind_title (self->kind),
                                     GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, self->description, -1);
 }
 
@@ -76,7 +131,7 @@ static void update_accessible (DnChartWidget *self)
 typedef struct {
     DnChartWidget *widget;   /* a reference */
     DnRunSnapshot *snapshot; /* a reference, or NULL: the empty chart */
-    DnChartKind kind;
+    int kind;
     int width, height, scale;
     DnChartStyle style;
     DnChartPlotArea area;   /* filled by the worker */
@@ -132,8 +187,20 @@ static void render (gpointer data, gpointer unused)
     cairo_t *cr = cairo_create (surface);
     cairo_scale (cr, job->scale, job->scale);
     job->style.plot_area = &job->area;
-    dn_chart_draw (cr, t != NULL ? t : empty_tracker (), job->kind, job->width, job->height,
-                   &job->style);
+    const DnRunSnapshot *s = job->snapshot;
+    if (job->kind == DN_CHART_WIDGET_TASKS) {
+        const double *m = dn_run_snapshot_get_accuracy (s);
+        dn_chart_draw_task_accuracy (cr, m != NULL ? s->tasks : 0, m, job->width, job->height,
+                                     &job->style);
+    } else if (job->kind == DN_CHART_WIDGET_ACTIVITY) {
+        const float *a = dn_run_snapshot_get_activity (s);
+        dn_chart_draw_activity (cr, a != NULL ? s->tasks : 0, a != NULL ? s->activity_units : 0, a,
+                                64, s != NULL ? s->activity_layer : NULL, job->width, job->height,
+                                &job->style);
+    } else {
+        dn_chart_draw (cr, t != NULL ? t : empty_tracker (), job->kind, job->width, job->height,
+                       &job->style);
+    }
     job->style.plot_area = NULL;
     cairo_destroy (cr);
     cairo_surface_flush (surface);
@@ -363,7 +430,7 @@ static void dn_chart_widget_class_init (DnChartWidgetClass *klass)
     widget_class->measure = dn_chart_widget_measure;
     widget_class->size_allocate = dn_chart_widget_size_allocate;
     widget_class->map = dn_chart_widget_map;
-    props[PROP_KIND] = g_param_spec_int ("kind", NULL, NULL, 0, DN_CHART_N_KINDS - 1, 0,
+    props[PROP_KIND] = g_param_spec_int ("kind", NULL, NULL, 0, DN_CHART_WIDGET_N_KINDS - 1, 0,
                                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
     props[PROP_LAST_EPOCHS] = g_param_spec_int ("last-epochs", NULL, NULL, 0, G_MAXINT, 0,
                                                 G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
@@ -384,17 +451,17 @@ static void dn_chart_widget_init (DnChartWidget *self)
     update_accessible (self);
 }
 
-GtkWidget *dn_chart_widget_new (DnChartKind kind)
+GtkWidget *dn_chart_widget_new (int kind)
 {
     return g_object_new (DN_TYPE_CHART_WIDGET, "kind", kind, NULL);
 }
 
-DnChartKind dn_chart_widget_get_kind (DnChartWidget *self)
+int dn_chart_widget_get_kind (DnChartWidget *self)
 {
     return self->kind;
 }
 
-void dn_chart_widget_set_kind (DnChartWidget *self, DnChartKind kind)
+void dn_chart_widget_set_kind (DnChartWidget *self, int kind)
 {
     if (self->kind == kind)
         return;
@@ -404,10 +471,22 @@ void dn_chart_widget_set_kind (DnChartWidget *self, DnChartKind kind)
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_KIND]);
 }
 
+/* Whether a and b draw the same picture of this widget's kind. */
+static gboolean same_picture (int kind, const DnRunSnapshot *a, const DnRunSnapshot *b)
+{
+    if (kind == DN_CHART_WIDGET_TASKS)
+        return a->tasks == b->tasks && a->accuracy == b->accuracy;
+    if (kind == DN_CHART_WIDGET_ACTIVITY)
+        return a->tasks == b->tasks && a->activity == b->activity &&
+               g_strcmp0 (a->activity_layer, b->activity_layer) == 0;
+    return a->shared == b->shared;
+}
+
 void dn_chart_widget_set_snapshot (DnChartWidget *self, DnRunSnapshot *snapshot)
 {
     /* a snapshot with the same history (a batch update) changes nothing drawn */
-    if (snapshot != NULL && self->snapshot != NULL && snapshot->shared == self->snapshot->shared) {
+    if (snapshot != NULL && self->snapshot != NULL &&
+        same_picture (self->kind, snapshot, self->snapshot)) {
         dn_run_snapshot_unref (self->snapshot);
         self->snapshot = dn_run_snapshot_ref (snapshot);
         return;

@@ -1,4 +1,5 @@
-/* dn-chart-widget.h: one of the four charts of a run, live.
+/* dn-chart-widget.h: one of the four charts of a run, or of the two charts of a
+ * continual-learning run, live.
  *
  * Drawn with dn_chart_draw (the same function that writes the run folder's
  * PNG and the SVG/PDF exports) from the tracker of an immutable
@@ -12,6 +13,13 @@
  * itself (DnChartStyle.hover_epoch). For screen readers the widget is an
  * image whose label is the chart's title and whose description is
  * dn_chart_describe()'s sentence with the numbers shown.
+ *
+ * The kinds beyond DnChartKind draw a continual run's snapshot instead of a
+ * tracker: DN_CHART_WIDGET_TASKS every task's accuracy as training moves
+ * through the tasks (dn_chart_draw_task_accuracy, described by
+ * dn_chart_describe_task_accuracy), redrawn when a task has been evaluated;
+ * DN_CHART_WIDGET_ACTIVITY the hidden-unit activity per task at the end
+ * (dn_chart_draw_activity). They have no hover.
  */
 #pragma once
 
@@ -25,9 +33,18 @@ G_BEGIN_DECLS
 #define DN_TYPE_CHART_WIDGET (dn_chart_widget_get_type ())
 G_DECLARE_FINAL_TYPE (DnChartWidget, dn_chart_widget, DN, CHART_WIDGET, GtkWidget)
 
-GtkWidget *dn_chart_widget_new (DnChartKind kind);
-DnChartKind dn_chart_widget_get_kind (DnChartWidget *self);
-void dn_chart_widget_set_kind (DnChartWidget *self, DnChartKind kind);
+/* Kinds: a DnChartKind, or one of these. */
+enum {
+    DN_CHART_WIDGET_TASKS = DN_CHART_N_KINDS,
+    DN_CHART_WIDGET_ACTIVITY,
+    DN_CHART_WIDGET_N_KINDS,
+};
+
+GtkWidget *dn_chart_widget_new (int kind);
+int dn_chart_widget_get_kind (DnChartWidget *self);
+void dn_chart_widget_set_kind (DnChartWidget *self, int kind);
+/* "Scores", ..., "Task accuracy", "Hidden activity" (translated for the app's own kinds). */
+const char *dn_chart_widget_kind_title (int kind);
 /* Holds a reference; NULL shows the empty chart. */
 void dn_chart_widget_set_snapshot (DnChartWidget *self, DnRunSnapshot *snapshot);
 /* 0: every epoch; N: the last N. */

@@ -1,4 +1,4 @@
-/* dn-data-page.c: data source, splits, normalisation and a preview. */
+/* dn-data-page.c: data source, permuted tasks, splits, normalisation and a preview. */
 #include "dn-data-page.h"
 
 #include "dn-data.h"
@@ -18,6 +18,10 @@ struct _DnDataPage {
     AdwActionRow *location_row;
     GtkButton *choose_button;
     AdwComboRow *label_row;
+    AdwExpanderRow *continual_row;
+    GtkSpinButton *tasks_spin;
+    AdwComboRow *context_row;
+    GtkSpinButton *task_epochs_spin;
     GtkSpinButton *val_spin;
     AdwActionRow *test_row;
     GtkSpinButton *test_spin;
@@ -329,6 +333,122 @@ static const char *source_title (SourceKind k)
     return "";
 }
 
+/* ---- permuted tasks (the "continual" section) ---- */
+
+/* Values of the network's input (784 for 1x28x28): the length of a prototype context. */
+static int input_numel (DnExperiment *exp)
+{
+    JsonObject *net = exp->network != NULL && JSON_NODE_HOLDS_OBJECT (exp->network)
+                          ? json_node_get_object (exp->network)
+                          : NULL;
+    JsonNode *in = net != NULL ? json_object_get_member (net, "input") : NULL;
+    if (in == NULL || !JSON_NODE_HOLDS_ARRAY (in))
+        return 0;
+    JsonArray *a = json_node_get_array (in);
+    int64_t n = 1;
+    for (guint i = 0; i < json_array_get_length (a); i++)
+        n *= json_array_get_int_element (a, i);
+    return n > 0 && n <= G_MAXINT ? (int) n : 0;
+}
+
+/* Active dendrite layers with segments read the context. */
+static gboolean has_segments (JsonObject *layer)
+{
+    const char *type = json_object_get_string_member_with_default (layer, "type", "");
+    return g_ascii_strcasecmp (type, "active_dendrite") == 0 &&
+           json_object_get_int_member_with_default (layer, "segments", 0) > 0;
+}
+
+/* The context's length follows the choice: the image for a prototype, T for a task
+ * id; the active dendrite layers are told (a network edit the Network page shows). */
+static void sync_context_dim (DnDataPage *self)
+{
+    DnExperiment *exp = experiment (self);
+    int want = exp->cl.context == DN_CONTEXT_PROTOTYPE ? input_numel (exp)
+               : exp->cl.context == DN_CONTEXT_TASK_ID ? exp->cl.tasks
+                                                       : 0;
+    if (want <= 0)
+        return;
+    for (guint i = 0; i < dn_document_n_layers (self->document); i++) {
+        JsonObject *l = dn_document_get_layer (self->document, i);
+        if (l == NULL || !has_segments (l) ||
+            json_object_get_int_member_with_default (l, "context_dim", 0) == want)
+            continue;
+        JsonNode *v = json_node_new (JSON_NODE_VALUE);
+        json_node_set_int (v, want);
+        dn_document_set_layer_setting (self->document, i, "context_dim", v);
+    }
+}
+
+static void load_continual (DnDataPage *self, DnExperiment *exp, SourceKind src)
+{
+    gboolean image = src != SRC_CSV;
+    gboolean open = exp->continual || (image && !exp->dendrites);
+    gtk_widget_set_sensitive (GTK_WIDGET (self->continual_row), open);
+    adw_expander_row_set_enable_expansion (self->continual_row, exp->continual);
+    adw_expander_row_set_subtitle (
+        self->continual_row,
+        exp->continual || open
+            ? _ ("Train on a sequence of tasks made from the images; all tasks share one output")
+        : exp->dendrites ? _ ("A run grows dendrites or trains on permuted tasks, not both: turn "
+                              "dendrites off on the Dendrites page first")
+                         : _ ("Needs image data (IDX files): the tasks shuffle pixels"));
+    gtk_spin_button_set_value (self->tasks_spin, exp->cl.tasks);
+    gtk_spin_button_set_value (self->task_epochs_spin, exp->cl.epochs_per_task);
+    adw_combo_row_set_selected (self->context_row, (guint) exp->cl.context);
+    /* active dendrite layers need a context; plain networks ignore it */
+    gboolean segments = FALSE;
+    for (guint i = 0; i < dn_document_n_layers (self->document) && !segments; i++) {
+        JsonObject *l = dn_document_get_layer (self->document, i);
+        segments = l != NULL && has_segments (l);
+    }
+    const char *about;
+    if (exp->cl.context == DN_CONTEXT_NONE)
+        about = segments ? _ ("The network’s active dendrite layers need a context: choose the "
+                              "prototype or the task id")
+                         : _ ("No context: for networks without active dendrite layers");
+    else if (!segments)
+        about = _ ("This network has no active dendrite layers: nothing reads the context");
+    else if (exp->cl.context == DN_CONTEXT_PROTOTYPE)
+        about = _ ("The task’s mean training image; at test time each image gets the nearest one, "
+                   "so no task id is given");
+    else
+        about = _ ("A one-hot task number, given at test time too");
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (self->context_row), about);
+}
+
+static void on_continual_toggled (AdwExpanderRow *row, GParamSpec *pspec, DnDataPage *self)
+{
+    DnExperiment *exp = experiment (self);
+    if (self->updating || exp == NULL)
+        return;
+    gboolean on = adw_expander_row_get_enable_expansion (row);
+    if (on == exp->continual)
+        return;
+    /* off keeps the settings for this session; the saved file loses the section */
+    exp->continual = on;
+    if (on) {
+        exp->val_fraction = 0.0; /* continual runs evaluate on the test split */
+        sync_context_dim (self);
+    }
+    dn_document_changed (self->document, DN_CHANGE_DATA | DN_CHANGE_TRAINING);
+}
+
+static void on_continual_changed (DnDataPage *self)
+{
+    DnExperiment *exp = experiment (self);
+    if (self->updating || exp == NULL)
+        return;
+    exp->cl.tasks = gtk_spin_button_get_value_as_int (self->tasks_spin);
+    exp->cl.epochs_per_task = gtk_spin_button_get_value_as_int (self->task_epochs_spin);
+    guint ctx = adw_combo_row_get_selected (self->context_row);
+    if (ctx <= DN_CONTEXT_NONE)
+        exp->cl.context = (DnContextKind) ctx;
+    if (exp->continual)
+        sync_context_dim (self);
+    dn_document_changed (self->document, DN_CHANGE_DATA | DN_CHANGE_TRAINING);
+}
+
 static void load (DnDataPage *self)
 {
     DnExperiment *exp = experiment (self);
@@ -347,6 +467,7 @@ static void load (DnDataPage *self)
     gtk_widget_set_visible (GTK_WIDGET (self->test_row), src == SRC_CSV);
     gtk_spin_button_set_value (self->val_spin, exp->val_fraction);
     gtk_spin_button_set_value (self->test_spin, exp->test_fraction);
+    load_continual (self, exp, src);
     /* normalisation: measured, none, or the fixed values this experiment has */
     GtkStringList *model = gtk_string_list_new (NULL);
     gtk_string_list_append (model, _ ("Measured on the data"));
@@ -496,7 +617,8 @@ static void on_normalize_selected (AdwComboRow *row, GParamSpec *pspec, DnDataPa
 
 static void on_document_changed (DnDocument *doc, guint what, DnDataPage *self)
 {
-    if (!(what & DN_CHANGE_DATA))
+    /* dendrites and the layers decide what the permuted-tasks rows offer and say */
+    if (!(what & (DN_CHANGE_DATA | DN_CHANGE_DENDRITES | DN_CHANGE_NETWORK)))
         return;
     DnExperiment *exp = experiment (self);
     g_autofree char *before = g_object_steal_data (G_OBJECT (self), "dn-previewed");
@@ -562,6 +684,10 @@ static void dn_data_page_class_init (DnDataPageClass *klass)
     gtk_widget_class_bind_template_child (widget_class, DnDataPage, location_row);
     gtk_widget_class_bind_template_child (widget_class, DnDataPage, choose_button);
     gtk_widget_class_bind_template_child (widget_class, DnDataPage, label_row);
+    gtk_widget_class_bind_template_child (widget_class, DnDataPage, continual_row);
+    gtk_widget_class_bind_template_child (widget_class, DnDataPage, tasks_spin);
+    gtk_widget_class_bind_template_child (widget_class, DnDataPage, context_row);
+    gtk_widget_class_bind_template_child (widget_class, DnDataPage, task_epochs_spin);
     gtk_widget_class_bind_template_child (widget_class, DnDataPage, val_spin);
     gtk_widget_class_bind_template_child (widget_class, DnDataPage, test_row);
     gtk_widget_class_bind_template_child (widget_class, DnDataPage, test_spin);
@@ -592,4 +718,29 @@ static void dn_data_page_init (DnDataPage *self)
     g_signal_connect (self->val_spin, "value-changed", G_CALLBACK (on_split_changed), self);
     g_signal_connect (self->test_spin, "value-changed", G_CALLBACK (on_split_changed), self);
     g_signal_connect (self->choose_button, "clicked", G_CALLBACK (on_choose_clicked), self);
+    g_signal_connect (self->continual_row, "notify::enable-expansion",
+                      G_CALLBACK (on_continual_toggled), self);
+    g_signal_connect_swapped (self->tasks_spin, "value-changed", G_CALLBACK (on_continual_changed),
+                              self);
+    g_signal_connect_swapped (self->task_epochs_spin, "value-changed",
+                              G_CALLBACK (on_continual_changed), self);
+    g_signal_connect_swapped (self->context_row, "notify::selected",
+                              G_CALLBACK (on_continual_changed), self);
+}
+
+GtkWidget *dn_data_page_get_editor (DnDataPage *self, const char *name)
+{
+    if (g_str_equal (name, "continual"))
+        return GTK_WIDGET (self->continual_row);
+    if (g_str_equal (name, "tasks"))
+        return GTK_WIDGET (self->tasks_spin);
+    if (g_str_equal (name, "context"))
+        return GTK_WIDGET (self->context_row);
+    if (g_str_equal (name, "epochs_per_task"))
+        return GTK_WIDGET (self->task_epochs_spin);
+    if (g_str_equal (name, "source"))
+        return GTK_WIDGET (self->source_row);
+    if (g_str_equal (name, "validation"))
+        return GTK_WIDGET (self->val_spin);
+    return NULL;
 }

@@ -5,6 +5,13 @@
  * a CSV file (choose the label column). The preview loads the training
  * file on a worker thread with the engine's readers and shows the first
  * samples: thumbnails with their labels for images, a table for CSV.
+ *
+ * Permuted tasks (image data only) turn the experiment into a continual-learning
+ * run: the switch writes or drops the "continual" section (its settings stay for
+ * the session), with the task count T, the context the active dendrite layers
+ * read (their context_dim follows it: the image's size for a prototype, T for a
+ * task id) and the epochs per task. A run has dendrites or permuted tasks, never
+ * both: each page's switch is off limits while the other is on.
  */
 #pragma once
 
@@ -24,5 +31,8 @@ void dn_data_page_set_document (DnDataPage *self, DnDocument *doc);
 const char *dn_data_page_get_summary (DnDataPage *self);
 /* Samples shown in the preview (tests). */
 guint dn_data_page_get_n_preview (DnDataPage *self);
+/* The editors (tests): "continual" (AdwExpanderRow, its enable switch), "tasks",
+ * "epochs_per_task" (GtkSpinButton), "context" (AdwComboRow), "source", "validation". */
+GtkWidget *dn_data_page_get_editor (DnDataPage *self, const char *name);
 
 G_END_DECLS

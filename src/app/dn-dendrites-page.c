@@ -131,6 +131,7 @@ static const SettingSpec specs[] = {
 struct _DnDendritesPage {
     AdwBin parent_instance;
     AdwPreferencesPage *prefs_page;
+    AdwActionRow *dendrites_row;
     GtkSwitch *dendrites_switch;
     AdwActionRow *capacity_row;
     GtkButton *capacity_button;
@@ -292,6 +293,15 @@ static void load (DnDendritesPage *self)
         return;
     self->updating = TRUE;
     gtk_switch_set_active (self->dendrites_switch, exp->dendrites);
+    /* a run grows dendrites or trains on permuted tasks (Data page), not both */
+    gboolean blocked = exp->continual && !exp->dendrites;
+    gtk_widget_set_sensitive (GTK_WIDGET (self->dendrites_row), !blocked);
+    gtk_widget_set_sensitive (GTK_WIDGET (self->capacity_row), !exp->continual);
+    adw_action_row_set_subtitle (self->dendrites_row,
+                                 blocked ? _ ("Not with permuted tasks: turn them off on the Data "
+                                              "page to grow dendrites")
+                                         : _ ("Off: a baseline run without dendrites, to compare "
+                                              "against"));
     for (guint i = 0; i < G_N_ELEMENTS (specs); i++) {
         const SettingSpec *spec = &specs[i];
         GtkWidget *ed = self->editors[i];
@@ -566,7 +576,7 @@ static void on_capacity_clicked (GtkButton *b, DnDendritesPage *self)
 
 static void on_document_changed (DnDocument *doc, guint what, DnDendritesPage *self)
 {
-    if (what & DN_CHANGE_DENDRITES)
+    if (what & (DN_CHANGE_DENDRITES | DN_CHANGE_DATA))
         load (self);
 }
 
@@ -627,6 +637,7 @@ static void dn_dendrites_page_class_init (DnDendritesPageClass *klass)
     G_OBJECT_CLASS (klass)->finalize = dn_dendrites_page_finalize;
     gtk_widget_class_set_template_from_resource (widget_class,
                                                  "/org/dendrite/Studio/dn-dendrites-page.ui");
+    gtk_widget_class_bind_template_child (widget_class, DnDendritesPage, dendrites_row);
     gtk_widget_class_bind_template_child (widget_class, DnDendritesPage, dendrites_switch);
     gtk_widget_class_bind_template_child (widget_class, DnDendritesPage, capacity_row);
     gtk_widget_class_bind_template_child (widget_class, DnDendritesPage, capacity_button);

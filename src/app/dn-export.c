@@ -1,7 +1,9 @@
 /* dn-export.c: CSVs, pictures, models and the experiment file, on request. */
 #include "dn-export.h"
 
+#include "dn-chart-widget.h"
 #include "dn-chart.h"
+#include "dn-continual-files.h"
 #include "dn-error.h"
 #include "dn-run-files.h"
 
@@ -14,14 +16,15 @@ static const DnRunFile csv_set[] = {
     DN_RUN_FILE_SWITCH_EPOCHS, DN_RUN_FILE_PARAM_COUNTS, DN_RUN_FILE_BEST_TEST_SCORES,
 };
 
-static const char *const chart_ids[DN_CHART_N_KINDS] = {"scores", "times", "lr", "correlation"};
+static const char *const chart_ids[DN_CHART_WIDGET_N_KINDS] = {"scores",      "times", "lr",
+                                                               "correlation", "tasks", "activity"};
 
 static gboolean parse_chart (const char *what, int *kind, const char **fmt)
 {
     if (!g_str_has_prefix (what, "chart-"))
         return FALSE;
     const char *rest = what + 6;
-    for (int k = 0; k < DN_CHART_N_KINDS; k++) {
+    for (int k = 0; k < DN_CHART_WIDGET_N_KINDS; k++) {
         gsize n = strlen (chart_ids[k]);
         if (strncmp (rest, chart_ids[k], n) == 0 && rest[n] == '-') {
             *kind = k;
@@ -42,6 +45,27 @@ static const char *model_file (const char *what)
     return NULL;
 }
 
+/* Continual runs: the task charts and the accuracy matrix once a task has been
+ * evaluated, the activity map at the end; nothing of the tracker's. */
+static gboolean continual_available (const DnRunSnapshot *snap, const char *what, char **why)
+{
+    int kind;
+    const char *fmt;
+    gboolean activity = parse_chart (what, &kind, &fmt) && kind == DN_CHART_WIDGET_ACTIVITY;
+    gboolean tasks = g_str_equal (what, "accuracy-matrix") || g_str_has_prefix (what, "picture-") ||
+                     (parse_chart (what, &kind, &fmt) && kind == DN_CHART_WIDGET_TASKS);
+    if (activity && dn_run_snapshot_get_activity (snap) != NULL)
+        return TRUE;
+    if (tasks && dn_run_snapshot_tasks_evaluated (snap) > 0)
+        return TRUE;
+    if (why != NULL)
+        *why = g_strdup (activity ? _ ("The hidden activity is measured when the last task is done")
+                         : tasks  ? _ ("Nothing to export yet: train at least one task")
+                                  : _ ("A continual-learning run has no such file: export its "
+                                        "task charts or accuracy matrix"));
+    return FALSE;
+}
+
 gboolean dn_export_available (const DnRunSnapshot *snap, const char *what, char **why)
 {
     const DnTracker *t = dn_run_snapshot_get_tracker (snap);
@@ -51,6 +75,10 @@ gboolean dn_export_available (const DnRunSnapshot *snap, const char *what, char 
     const char *model = model_file (what);
     if (g_str_equal (what, "experiment"))
         return TRUE;
+    if (snap != NULL && snap->tasks > 0 && g_str_equal (what, "final-model"))
+        model = "final_model.safetensors";
+    else if (snap != NULL && snap->tasks > 0)
+        return continual_available (snap, what, why);
     if (model != NULL) {
         g_autofree char *path = snap != NULL && snap->run_dir != NULL
                                     ? g_build_filename (snap->run_dir, model, NULL)
@@ -105,6 +133,52 @@ static const char *save_name (const DnExperiment *exp)
     return exp != NULL && exp->name != NULL ? exp->name : "PAI";
 }
 
+static void draw_tasks (cairo_t *cr, double w, double h, gpointer data)
+{
+    const DnRunSnapshot *s = data;
+    dn_chart_draw_task_accuracy (cr, s->tasks, dn_run_snapshot_get_accuracy (s), w, h, NULL);
+}
+
+static void draw_activity (cairo_t *cr, double w, double h, gpointer data)
+{
+    const DnRunSnapshot *s = data;
+    dn_chart_draw_activity (cr, s->tasks, s->activity_units, dn_run_snapshot_get_activity (s), 64,
+                            s->activity_layer, w, h, NULL);
+}
+
+/* The task charts, the matrix and the final model of a continual run. */
+static gboolean export_continual (const DnRunSnapshot *snap, const char *name, const char *what,
+                                  const char *dir, int *n_files, GError **error)
+{
+    int kind;
+    const char *fmt;
+    if (g_str_equal (what, "accuracy-matrix")) {
+        g_autofree char *csv =
+            dn_continual_matrix_csv (snap->tasks, dn_run_snapshot_get_accuracy (snap));
+        g_autofree char *file = g_strdup_printf ("%s-accuracy_matrix.csv", name);
+        if (!write_text (dir, file, csv, error))
+            return FALSE;
+        (*n_files)++;
+        return TRUE;
+    }
+    gboolean picture = g_str_has_prefix (what, "picture-");
+    if (!picture && !parse_chart (what, &kind, &fmt))
+        return FALSE;
+    if (picture) {
+        kind = DN_CHART_WIDGET_TASKS;
+        fmt = what + 8;
+    }
+    g_autofree char *file = g_strdup_printf ("%s-%s.%s", name, chart_ids[kind], fmt);
+    g_autofree char *path = g_build_filename (dir, file, NULL);
+    gboolean tasks = kind == DN_CHART_WIDGET_TASKS;
+    double height = tasks ? 560 : 120 + 28.0 * MIN (snap->tasks, 40);
+    if (!dn_chart_save_drawing (path, 900, height, tasks ? draw_tasks : draw_activity,
+                                (gpointer) snap, error))
+        return FALSE;
+    (*n_files)++;
+    return TRUE;
+}
+
 static gboolean export_one (const DnRunSnapshot *snap, const DnExperiment *exp, const char *what,
                             const char *dir, int *n_files, GError **error)
 {
@@ -112,6 +186,9 @@ static gboolean export_one (const DnRunSnapshot *snap, const DnExperiment *exp, 
     const char *name = save_name (exp);
     int kind;
     const char *fmt;
+    if (snap != NULL && snap->tasks > 0 && !g_str_equal (what, "experiment") &&
+        !g_str_equal (what, "final-model"))
+        return export_continual (snap, name, what, dir, n_files, error);
     if (g_str_equal (what, "csv") || g_str_equal (what, "tidy")) {
         gboolean tidy = g_str_equal (what, "tidy");
         int n = tidy ? 1 : (int) G_N_ELEMENTS (csv_set);
@@ -143,7 +220,8 @@ static gboolean export_one (const DnRunSnapshot *snap, const DnExperiment *exp, 
         (*n_files)++;
         return TRUE;
     }
-    const char *model = model_file (what);
+    const char *model =
+        g_str_equal (what, "final-model") ? "final_model.safetensors" : model_file (what);
     if (model != NULL) {
         g_autofree char *from = g_build_filename (snap->run_dir, model, NULL);
         g_autofree char *to = g_strdup_printf ("%s-%s", name, model);
@@ -182,9 +260,15 @@ gboolean dn_export_run (const DnRunSnapshot *snap, const DnExperiment *exp, cons
     }
     static const char *const all[] = {"csv",        "tidy",        "picture-png", "picture-svg",
                                       "best-model", "clean-model", "experiment"};
-    for (guint i = 0; i < G_N_ELEMENTS (all); i++)
-        if (dn_export_available (snap, all[i], NULL) &&
-            !export_one (snap, exp, all[i], dir, n_files, error))
+    static const char *const all_continual[] = {
+        "accuracy-matrix",    "chart-tasks-png", "chart-tasks-svg", "chart-activity-png",
+        "chart-activity-svg", "final-model",     "experiment"};
+    gboolean continual = snap != NULL && snap->tasks > 0;
+    const char *const *list = continual ? all_continual : all;
+    guint n = continual ? G_N_ELEMENTS (all_continual) : G_N_ELEMENTS (all);
+    for (guint i = 0; i < n; i++)
+        if (dn_export_available (snap, list[i], NULL) &&
+            !export_one (snap, exp, list[i], dir, n_files, error))
             return FALSE;
     if (*n_files == 0) {
         g_set_error_literal (error, DN_ERROR, DN_ERROR_CONFIG,

@@ -10,11 +10,17 @@
  *   "csv"            the six Perforated AI CSVs (<name>Scores.csv, ...)
  *   "tidy"           history.csv, one row per epoch
  *   "picture-FMT"    the 2x2 figure as <name>.FMT (png, svg, pdf)
- *   "chart-K-FMT"    one chart, K = scores|times|lr|correlation
+ *   "chart-K-FMT"    one chart, K = scores|times|lr|correlation, or for a
+ *                    continual run tasks|activity (<name>-tasks.FMT)
  *   "best-model"     best_model.safetensors
  *   "clean-model"    final_clean_pai.safetensors
  *   "experiment"     <name>.json
  *   "all"            all of the above with PNG and SVG pictures
+ *
+ * A continual-learning run (snap->tasks > 0) has no tracker: its sets are
+ * "accuracy-matrix" (<name>-accuracy_matrix.csv), the task charts ("picture-FMT"
+ * is the task accuracy chart), "final-model" (final_model.safetensors) and
+ * "experiment"; "all" writes those.
  */
 #pragma once
 

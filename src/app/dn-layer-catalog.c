@@ -62,6 +62,43 @@ static const DnSettingSpec leaky_settings[] = {
     {"negative_slope", N_ ("Negative slope"), DN_SETTING_DOUBLE, -1e6, 1e6, 0.01, FALSE, 3},
 };
 
+/* Numenta's Active Dendrites layers (docs/continual.md, docs/layers.md) */
+static const DnSettingSpec sparse_linear_settings[] = {
+    {"in_features", N_ ("Input features"), DN_SETTING_INT, 1, BIG_F, 0, TRUE, 0},
+    {"out_features", N_ ("Output features"), DN_SETTING_INT, 1, BIG_F, 10, FALSE, 0},
+    {"bias", N_ ("Bias"), DN_SETTING_BOOL, 0, 1, 1, FALSE, 0},
+    {"weight_sparsity", N_ ("Weight sparsity (fraction fixed at zero)"), DN_SETTING_DOUBLE, 0,
+     0.999, 0, FALSE, 3},
+    {"input_density", N_ ("Input density (for the initialisation)"), DN_SETTING_DOUBLE, 0.001, 1, 1,
+     FALSE, 3},
+};
+
+static const char *const gatings[] = {"abs_max", "max", "additive", NULL};
+static const char *const gating_titles[] = {N_ ("Largest absolute response, sigmoid gate"),
+                                            N_ ("Largest response, sigmoid gate"),
+                                            N_ ("Largest response, added"), NULL};
+
+/* sparse_linear's settings, then the segments' */
+static const DnSettingSpec active_dendrite_settings[] = {
+    {"in_features", N_ ("Input features"), DN_SETTING_INT, 1, BIG_F, 0, TRUE, 0},
+    {"out_features", N_ ("Output features"), DN_SETTING_INT, 1, BIG_F, 10, FALSE, 0},
+    {"bias", N_ ("Bias"), DN_SETTING_BOOL, 0, 1, 1, FALSE, 0},
+    {"weight_sparsity", N_ ("Weight sparsity (fraction fixed at zero)"), DN_SETTING_DOUBLE, 0,
+     0.999, 0, FALSE, 3},
+    {"input_density", N_ ("Input density (for the initialisation)"), DN_SETTING_DOUBLE, 0.001, 1, 1,
+     FALSE, 3},
+    {"segments", N_ ("Segments per unit"), DN_SETTING_INT, 0, 4096, 0, FALSE, 0},
+    /* required with segments; 784 is an MNIST image, the prototype context */
+    {"context_dim", N_ ("Context length"), DN_SETTING_INT, 1, 1 << 20, 784, FALSE, 0},
+    {"context_density", N_ ("Context density (for the initialisation)"), DN_SETTING_DOUBLE, 0.001,
+     1, 1, FALSE, 3},
+    {"gating", N_ ("Gating"), DN_SETTING_CHOICE, 0, 0, 0, FALSE, 0, gatings, gating_titles},
+};
+
+static const DnSettingSpec kwta_settings[] = {
+    {"percent_on", N_ ("Fraction of units kept"), DN_SETTING_DOUBLE, 0.001, 1, 0.05, FALSE, 3},
+};
+
 #define S(a) a, G_N_ELEMENTS (a)
 
 static const DnLayerKind kinds[] = {
@@ -98,6 +135,17 @@ static const DnLayerKind kinds[] = {
     {"add", "Add", N_ ("Sum of two or more layers (residual connection)"), FALSE, 2, NULL, 0, "{}"},
     {"concat", "Concat", N_ ("Joins two or more layers along the channels"), FALSE, 2, NULL, 0,
      "{}"},
+    {"sparse_linear", "SparseLinear",
+     N_ ("Linear layer whose weights are partly fixed at zero (Active Dendrites networks)"), FALSE,
+     1, S (sparse_linear_settings), "{\"out_features\": 10, \"weight_sparsity\": 0.5}"},
+    {"active_dendrite", "ActiveDendrite",
+     N_ ("Sparse linear layer whose units are gated by dendritic segments reading the task "
+         "context"),
+     FALSE, 1, S (active_dendrite_settings),
+     "{\"out_features\": 256, \"weight_sparsity\": 0.5, \"segments\": 10, \"context_dim\": 784, "
+     "\"context_density\": 0.1}"},
+    {"kwta", "KWinners", N_ ("Keeps the largest values of each sample, zeroes the rest (k-WTA)"),
+     FALSE, 1, S (kwta_settings), "{\"percent_on\": 0.05}"},
 };
 
 const DnLayerKind *dn_layer_catalog (int *n)

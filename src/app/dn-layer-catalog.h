@@ -17,6 +17,7 @@ typedef enum {
     DN_SETTING_INT_PAIR, /* a whole number or [a, b] (kernel_size, stride, ...) */
     DN_SETTING_DOUBLE,
     DN_SETTING_BOOL,
+    DN_SETTING_CHOICE, /* one of the strings in `choices` ("abs_max", "max", ...) */
 } DnSettingType;
 
 typedef struct {
@@ -27,6 +28,10 @@ typedef struct {
     double def;        /* PyTorch's default, shown when the member is absent */
     gboolean optional; /* absent means "inferred from the input" (in_features) */
     int digits;        /* DOUBLE: decimals shown */
+    /* CHOICE: the JSON strings, NULL-terminated, the default first, and what people read
+     * (translatable, N_), in the same order */
+    const char *const *choices;
+    const char *const *choice_titles;
 } DnSettingSpec;
 
 typedef struct {

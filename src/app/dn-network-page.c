@@ -203,6 +203,20 @@ static void on_switch_changed (GtkSwitch *sw, GParamSpec *pspec, DnNetworkPage *
     dn_document_set_layer_setting (self->document, (guint) i, spec->key, node);
 }
 
+static void on_choice_selected (AdwComboRow *row, GParamSpec *pspec, DnNetworkPage *self)
+{
+    if (self->updating)
+        return;
+    int i = row_index (self, GTK_WIDGET (row));
+    const DnSettingSpec *spec = spec_of (GTK_WIDGET (row));
+    guint pos = adw_combo_row_get_selected (row);
+    if (i < 0 || spec == NULL || pos >= g_strv_length ((char **) spec->choices))
+        return;
+    JsonNode *node = json_node_new (JSON_NODE_VALUE);
+    json_node_set_string (node, spec->choices[pos]);
+    dn_document_set_layer_setting (self->document, (guint) i, spec->key, node);
+}
+
 /* "3" or "3, 5" (a pair); anything else leaves the setting as it is. */
 static void on_pair_apply (AdwEntryRow *entry, DnNetworkPage *self)
 {
@@ -271,6 +285,27 @@ static GtkWidget *setting_row (DnNetworkPage *self, JsonObject *lo, const DnSett
         gtk_editable_set_text (GTK_EDITABLE (row), text);
         g_object_set_data (G_OBJECT (row), "dn-spec", (gpointer) spec);
         g_signal_connect (row, "apply", G_CALLBACK (on_pair_apply), self);
+        return row;
+    }
+    if (spec->type == DN_SETTING_CHOICE) {
+        row = adw_combo_row_new ();
+        adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _ (spec->title));
+        GtkStringList *titles = gtk_string_list_new (NULL);
+        const char *now =
+            v != NULL && JSON_NODE_HOLDS_VALUE (v) && json_node_get_value_type (v) == G_TYPE_STRING
+                ? json_node_get_string (v)
+                : NULL;
+        guint selected = 0;
+        for (guint k = 0; spec->choices[k] != NULL; k++) {
+            gtk_string_list_append (titles, _ (spec->choice_titles[k]));
+            if (g_strcmp0 (now, spec->choices[k]) == 0)
+                selected = k;
+        }
+        adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (titles));
+        g_object_unref (titles);
+        adw_combo_row_set_selected (ADW_COMBO_ROW (row), selected);
+        g_object_set_data (G_OBJECT (row), "dn-spec", (gpointer) spec);
+        g_signal_connect (row, "notify::selected", G_CALLBACK (on_choice_selected), self);
         return row;
     }
     row = adw_action_row_new ();

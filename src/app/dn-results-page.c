@@ -55,9 +55,39 @@ static GtkWidget *info_row (const char *title, const char *subtitle)
 
 /* ---- architectures ---- */
 
+/* A continual run has one architecture and one score: the average accuracy over
+ * all tasks after the last one (where a tracker's run has its best validation). */
+static void show_continual (DnResultsPage *self)
+{
+    const DnRunSnapshot *s = self->shown;
+    /* how well the first task is remembered at the end: the forgetting in one number */
+    const double *m = dn_run_snapshot_get_accuracy (s);
+    double first = m != NULL ? m[(size_t) (s->tasks - 1) * s->tasks] : NAN;
+    g_autofree char *params = dn_format_count (s->params);
+    g_autofree char *title =
+        g_strdup_printf (ngettext ("Continual learning, %d task · %s parameters",
+                                   "Continual learning, %d tasks · %s parameters", s->tasks),
+                         s->tasks, params);
+    g_autofree char *sub =
+        isfinite (s->average_accuracy)
+            ? isfinite (first)
+                  ? g_strdup_printf (_ ("average accuracy over all tasks %.2f %% · the first task "
+                                        "after the last %.2f %%"),
+                                     s->average_accuracy, first)
+                  : g_strdup_printf (_ ("average accuracy over all tasks %.2f %%"),
+                                     s->average_accuracy)
+            : g_strdup_printf (_ ("stopped after %d of %d tasks: no average over all tasks"),
+                               s->tasks_done, s->tasks);
+    gtk_list_box_append (self->arch_list, info_row (title, sub));
+}
+
 static void show_architectures (DnResultsPage *self)
 {
     clear_list (self->arch_list);
+    if (self->shown != NULL && self->shown->tasks > 0) {
+        show_continual (self);
+        return;
+    }
     const DnTracker *t = dn_run_snapshot_get_tracker (self->shown);
     int n = 0;
     g_autofree DnTrackerArchScore *rows = t != NULL ? dn_tracker_best_scores (t, &n) : NULL;
@@ -140,6 +170,7 @@ typedef struct {
     double val, test;
     int dendrites;
     int epoch;
+    int tasks; /* continual runs: T, and the average accuracy in val */
 } RecentRun;
 
 static void recent_free (gpointer p)
@@ -210,9 +241,16 @@ static void scan_thread (GTask *task, gpointer src, gpointer data, GCancellable 
         r->val = r->test = NAN;
         g_autofree char *best = g_build_filename (dir, "best_model.safetensors", NULL);
         g_autofree char *meta = read_training_metadata (best);
+        g_autofree char *summary = g_build_filename (dir, "summary.json", NULL);
         g_autoptr (JsonParser) p = json_parser_new ();
-        if (meta != NULL && json_parser_load_from_data (p, meta, -1, NULL) &&
+        if (meta == NULL && json_parser_load_from_file (p, summary, NULL) &&
             JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p))) {
+            /* a continual run: summary.json from its end */
+            JsonObject *o = json_node_get_object (json_parser_get_root (p));
+            r->tasks = (int) json_object_get_int_member_with_default (o, "tasks", 0);
+            r->val = number_member (o, "average_accuracy");
+        } else if (meta != NULL && json_parser_load_from_data (p, meta, -1, NULL) &&
+                   JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p))) {
             JsonObject *o = json_node_get_object (json_parser_get_root (p));
             r->val = number_member (o, "val");
             r->test = number_member (o, "test");
@@ -260,7 +298,14 @@ static void scan_done (GObject *src, GAsyncResult *res, gpointer data)
         g_autoptr (GDateTime) when = g_date_time_new_from_unix_local (r->mtime);
         g_autofree char *date = g_date_time_format (when, "%x %X");
         g_autofree char *sub =
-            isfinite (r->val)
+            r->tasks > 0
+                ? isfinite (r->val)
+                      ? g_strdup_printf (ngettext ("%s · average accuracy %.2f %% over %d task",
+                                                   "%s · average accuracy %.2f %% over %d tasks",
+                                                   r->tasks),
+                                         date, r->val, r->tasks)
+                      : g_strdup_printf (_ ("%s · stopped before the last task"), date)
+            : isfinite (r->val)
                 ? g_strdup_printf (ngettext ("%s · best validation %.2f %% · test %.2f %% · %d "
                                              "dendrite set",
                                              "%s · best validation %.2f %% · test %.2f %% · %d "
@@ -314,7 +359,7 @@ void dn_results_page_set_document (DnResultsPage *self, DnDocument *doc)
 
 void dn_results_page_add_run (DnResultsPage *self, DnRunSnapshot *snap)
 {
-    if (snap != NULL && dn_run_snapshot_get_tracker (snap) != NULL) {
+    if (snap != NULL && (dn_run_snapshot_get_tracker (snap) != NULL || snap->tasks > 0)) {
         g_clear_pointer (&self->shown, dn_run_snapshot_unref);
         self->shown = dn_run_snapshot_ref (snap);
     }
@@ -324,6 +369,9 @@ void dn_results_page_add_run (DnResultsPage *self, DnRunSnapshot *snap)
 
 char *dn_results_page_get_summary (DnResultsPage *self)
 {
+    if (self->shown != NULL && self->shown->tasks > 0 && isfinite (self->shown->average_accuracy))
+        return g_strdup_printf (_ ("%.1f %% over %d tasks"), self->shown->average_accuracy,
+                                self->shown->tasks);
     const DnTracker *t = dn_run_snapshot_get_tracker (self->shown);
     int n = 0;
     g_autofree DnTrackerArchScore *rows = t != NULL ? dn_tracker_best_scores (t, &n) : NULL;

@@ -47,6 +47,7 @@ DnRunSnapshot *dn_run_snapshot_new (void)
     s->test_at_best = NAN;
     s->val_acc = NAN;
     s->test_acc = NAN;
+    s->average_accuracy = NAN;
     s->log = g_ptr_array_new_with_free_func (g_free);
     return s;
 }
@@ -67,6 +68,9 @@ static void snapshot_clear (gpointer p)
     g_free (s->error);
     g_ptr_array_unref (s->log);
     dn_shared_tracker_unref (s->shared);
+    g_clear_pointer (&s->accuracy, g_bytes_unref);
+    g_clear_pointer (&s->activity, g_bytes_unref);
+    g_free (s->activity_layer);
 }
 
 void dn_run_snapshot_unref (DnRunSnapshot *s)
@@ -80,12 +84,114 @@ const DnTracker *dn_run_snapshot_get_tracker (const DnRunSnapshot *s)
     return s != NULL ? dn_shared_tracker_get (s->shared) : NULL;
 }
 
+const double *dn_run_snapshot_get_accuracy (const DnRunSnapshot *s)
+{
+    if (s == NULL || s->accuracy == NULL || s->tasks <= 0 ||
+        g_bytes_get_size (s->accuracy) != (gsize) s->tasks * s->tasks * sizeof (double))
+        return NULL;
+    return g_bytes_get_data (s->accuracy, NULL);
+}
+
+const float *dn_run_snapshot_get_activity (const DnRunSnapshot *s)
+{
+    if (s == NULL || s->activity == NULL || s->tasks <= 0 || s->activity_units <= 0 ||
+        g_bytes_get_size (s->activity) != (gsize) s->tasks * s->activity_units * sizeof (float))
+        return NULL;
+    return g_bytes_get_data (s->activity, NULL);
+}
+
+int dn_run_snapshot_tasks_evaluated (const DnRunSnapshot *s)
+{
+    const double *m = dn_run_snapshot_get_accuracy (s);
+    int n = 0;
+    for (int t = 0; m != NULL && t < s->tasks; t++)
+        if (isfinite (m[(size_t) t * s->tasks]))
+            n++;
+    return n;
+}
+
 G_DEFINE_BOXED_TYPE (DnRunSnapshot, dn_run_snapshot, dn_run_snapshot_ref, dn_run_snapshot_unref)
 
 static double json_number (JsonObject *o, const char *key)
 {
     JsonNode *n = json_object_get_member (o, key);
     return n != NULL && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_double (n) : NAN;
+}
+
+static JsonObject *parse_object (JsonParser *p, const char *text)
+{
+    if (text == NULL || !json_parser_load_from_data (p, text, -1, NULL) ||
+        !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
+        return NULL;
+    return json_node_get_object (json_parser_get_root (p));
+}
+
+/* hidden_activity.csv: "task,unit_0,...,unit_{U-1}", then one row per task */
+static void read_activity (DnRunSnapshot *s)
+{
+    g_autofree char *path = g_build_filename (s->run_dir, "hidden_activity.csv", NULL);
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents (path, &text, NULL, NULL))
+        return;
+    g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+    if (lines[0] == NULL)
+        return;
+    g_auto (GStrv) header = g_strsplit (lines[0], ",", -1);
+    int units = (int) g_strv_length (header) - 1;
+    if (units <= 0 || g_strv_length (lines) < (guint) s->tasks + 1)
+        return;
+    float *a = g_new0 (float, (size_t) s->tasks *units);
+    for (int t = 0; t < s->tasks; t++) {
+        g_auto (GStrv) cells = g_strsplit (lines[t + 1], ",", -1);
+        if (g_strv_length (cells) != (guint) units + 1) {
+            g_free (a);
+            return;
+        }
+        for (int u = 0; u < units; u++)
+            a[(size_t) t * units + u] = (float) g_ascii_strtod (cells[u + 1], NULL);
+    }
+    s->activity = g_bytes_new_take (a, (size_t) s->tasks * units * sizeof (float));
+    s->activity_units = units;
+}
+
+/* The continual run's state in latest.safetensors ("dendrite_continual": tasks;
+ * "dendrite_continual_run": the next task and the matrix). */
+static void read_continual (DnRunSnapshot *s, DnSafetensors *st)
+{
+    g_autoptr (JsonParser) p1 = json_parser_new ();
+    g_autoptr (JsonParser) p2 = json_parser_new ();
+    JsonObject *cl = parse_object (p1, dn_safetensors_metadata (st, "dendrite_continual"));
+    JsonObject *run = parse_object (p2, dn_safetensors_metadata (st, "dendrite_continual_run"));
+    if (cl == NULL || run == NULL)
+        return;
+    int tasks = (int) json_object_get_int_member_with_default (cl, "tasks", 0);
+    JsonNode *mn = json_object_get_member (run, "matrix");
+    JsonArray *m = mn != NULL && JSON_NODE_HOLDS_ARRAY (mn) ? json_node_get_array (mn) : NULL;
+    if (tasks <= 0 || tasks > DN_CONTINUAL_MAX_TASKS || m == NULL ||
+        json_array_get_length (m) != (guint) tasks * tasks)
+        return;
+    double *matrix = g_new (double, (size_t) tasks *tasks);
+    for (guint i = 0; i < (guint) tasks * tasks; i++) {
+        JsonNode *v = json_array_get_element (m, i);
+        matrix[i] = JSON_NODE_HOLDS_VALUE (v) ? json_node_get_double (v) : NAN;
+    }
+    s->tasks = tasks;
+    s->accuracy = g_bytes_new_take (matrix, (size_t) tasks * tasks * sizeof (double));
+    s->tasks_done = (int) json_object_get_int_member_with_default (run, "next_task", 0);
+    s->task = MIN (s->tasks_done, tasks - 1);
+    s->epoch = s->epochs = 0;
+    s->state = s->tasks_done >= tasks ? DN_RUN_FINISHED : DN_RUN_STOPPED;
+    if (s->state == DN_RUN_FINISHED) {
+        double sum = 0.0;
+        for (int j = 0; j < tasks; j++)
+            sum += matrix[(size_t) (tasks - 1) * tasks + j];
+        s->average_accuracy = sum / tasks;
+        s->best_val = s->test_at_best = s->average_accuracy;
+        read_activity (s);
+    }
+    g_autofree char *final = g_build_filename (s->run_dir, "final_model.safetensors", NULL);
+    if (g_file_test (final, G_FILE_TEST_EXISTS))
+        s->model_path = g_steal_pointer (&final);
 }
 
 DnRunSnapshot *dn_run_snapshot_new_from_folder (const char *run_dir, GError **error)
@@ -123,5 +229,6 @@ DnRunSnapshot *dn_run_snapshot_new_from_folder (const char *run_dir, GError **er
         s->model_path = g_steal_pointer (&best);
     const DnTracker *t = dn_run_snapshot_get_tracker (s);
     s->state = t != NULL && dn_tracker_is_complete (t) ? DN_RUN_FINISHED : DN_RUN_STOPPED;
+    read_continual (s, st);
     return g_steal_pointer (&s);
 }

@@ -52,6 +52,18 @@ typedef struct {
     GPtrArray *log;   /* char*: every decision and message, oldest first */
     DnSharedTracker *shared;
     guint64 serial; /* increases with every snapshot of a run */
+    /* Continual-learning runs (tasks > 0; no tracker). task: the 0-based task being
+     * trained (tasks_done when between tasks); epoch / epochs count within the task.
+     * accuracy: tasks x tasks doubles, percent, row t after task t, NaN where not
+     * measured (immutable, shared between snapshots; NULL before the run starts).
+     * activity: at the end, (tasks, activity_units) floats, the fraction of each
+     * task's test images on which each unit of activity_layer is non-zero. */
+    int task, tasks, tasks_done;
+    GBytes *accuracy;
+    double average_accuracy; /* the mean over all tasks after the last one; NaN before */
+    GBytes *activity;
+    int activity_units;
+    char *activity_layer;
 } DnRunSnapshot;
 
 DnRunSnapshot *dn_run_snapshot_new (void);
@@ -59,6 +71,12 @@ DnRunSnapshot *dn_run_snapshot_ref (DnRunSnapshot *s);
 void dn_run_snapshot_unref (DnRunSnapshot *s);
 /* The history, for charts and tables; NULL before the first epoch of a run. */
 const DnTracker *dn_run_snapshot_get_tracker (const DnRunSnapshot *s);
+/* Continual runs: the accuracy matrix (tasks x tasks) or NULL, and the hidden
+ * activity (tasks x activity_units) or NULL. */
+const double *dn_run_snapshot_get_accuracy (const DnRunSnapshot *s);
+const float *dn_run_snapshot_get_activity (const DnRunSnapshot *s);
+/* Continual runs: how many rows of the accuracy matrix have been measured. */
+int dn_run_snapshot_tasks_evaluated (const DnRunSnapshot *s);
 
 /* Takes tracker. */
 DnSharedTracker *dn_shared_tracker_new (DnTracker *tracker);
@@ -67,7 +85,8 @@ void dn_shared_tracker_unref (DnSharedTracker *st);
 const DnTracker *dn_shared_tracker_get (DnSharedTracker *st);
 
 /* A snapshot of a finished run read back from its folder (latest.safetensors:
- * tracker, counters); NULL + error when the folder has no readable checkpoint. */
+ * tracker, counters; for a continual run the accuracy matrix, its tasks and
+ * hidden_activity.csv); NULL + error when the folder has no readable checkpoint. */
 DnRunSnapshot *dn_run_snapshot_new_from_folder (const char *run_dir, GError **error);
 
 GType dn_run_snapshot_get_type (void);

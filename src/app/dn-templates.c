@@ -25,6 +25,8 @@ static const struct {
     {"mlp", N_ ("MLP")},
     {"resnet-small", N_ ("Residual CNN")},
     {"mlp-dendrites", N_ ("Narrow MLP with Dendrites")},
+    {"continual/prototype_10", N_ ("Active Dendrites (continual learning)")},
+    {"continual/three_layer_mlp_10", N_ ("3-Layer MLP Baseline (continual learning)")},
     {"results/cnn-baseline", N_ ("CNN, Baseline (Results Table)")},
     {"results/cnn-dendrites", N_ ("CNN with Dendrites (Results Table)")},
     {"results/cnn-narrow-baseline", N_ ("Narrow CNN, Baseline")},
@@ -33,7 +35,18 @@ static const struct {
     {"results/mlp-narrow-dendrites", N_ ("Narrow MLP with Dendrites (Results Table)")},
 };
 
-static void add_templates_from (GPtrArray *out, const char *dir, const char *prefix)
+static gboolean is_known (const char *id)
+{
+    for (guint k = 0; k < G_N_ELEMENTS (known_templates); k++)
+        if (g_str_equal (known_templates[k].id, id))
+            return TRUE;
+    return FALSE;
+}
+
+/* known_only: only the files named in known_templates (the continual folder holds
+ * 42 configurations; two of them are templates, the rest open as files) */
+static void add_templates_from (GPtrArray *out, const char *dir, const char *prefix,
+                                gboolean known_only)
 {
     g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
     if (d == NULL)
@@ -48,6 +61,10 @@ static void add_templates_from (GPtrArray *out, const char *dir, const char *pre
         DnTemplate *t = g_new0 (DnTemplate, 1);
         g_autofree char *stem = g_strndup (file, strlen (file) - 5);
         t->id = prefix != NULL ? g_strdup_printf ("%s/%s", prefix, stem) : g_strdup (stem);
+        if (known_only && !is_known (t->id)) {
+            template_free (t);
+            continue;
+        }
         t->path = g_build_filename (dir, file, NULL);
         for (guint k = 0; k < G_N_ELEMENTS (known_templates); k++)
             if (g_str_equal (known_templates[k].id, t->id))
@@ -83,9 +100,11 @@ GPtrArray *dn_templates_list (void)
 {
     GPtrArray *out = g_ptr_array_new_with_free_func (template_free);
     g_autofree char *dir = dn_application_get_examples_dir ();
-    add_templates_from (out, dir, NULL);
+    add_templates_from (out, dir, NULL, FALSE);
+    g_autofree char *continual = g_build_filename (dir, "continual", NULL);
+    add_templates_from (out, continual, "continual", TRUE);
     g_autofree char *results = g_build_filename (dir, "results", NULL);
-    add_templates_from (out, results, "results");
+    add_templates_from (out, results, "results", FALSE);
     g_ptr_array_sort (out, template_cmp);
     return out;
 }

@@ -1,5 +1,7 @@
-/* dn-templates.h: the experiments of the examples folder (data/examples and
- * data/examples/results), offered as templates with titles people read.
+/* dn-templates.h: the experiments of the examples folder (data/examples,
+ * data/examples/results, and two of data/examples/continual: Active Dendrites
+ * and its 3-layer MLP baseline on 10 permuted tasks), offered as templates with
+ * titles people read.
  * A template opens as a new, unsaved experiment. */
 #pragma once
 
@@ -8,7 +10,7 @@
 G_BEGIN_DECLS
 
 typedef struct {
-    char *id; /* "mnist-cnn", "results/cnn-narrow-dendrites" */
+    char *id; /* "mnist-cnn", "results/cnn-narrow-dendrites", "continual/prototype_10" */
     char *path;
     char *title; /* "MNIST CNN" */
     char *description;

@@ -6,6 +6,7 @@
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -159,6 +160,9 @@ static DnRunSnapshot *copy_pending_locked (DnTrainer *self)
     s->summary = g_strdup (p->summary);
     s->error = g_strdup (p->error);
     s->shared = dn_shared_tracker_ref (p->shared);
+    s->accuracy = p->accuracy != NULL ? g_bytes_ref (p->accuracy) : NULL;
+    s->activity = p->activity != NULL ? g_bytes_ref (p->activity) : NULL;
+    s->activity_layer = g_strdup (p->activity_layer);
     s->serial = ++self->serial;
     return s;
 }
@@ -219,6 +223,39 @@ static char *plain_status (const DnEvent *ev)
                             ev->epochs);
 }
 
+/* Continual runs: "Task 3 of 10 · epoch 2 of 3", from the pending state. */
+static char *continual_status (const DnRunSnapshot *p, const DnEvent *ev)
+{
+    if (ev->kind == DN_EVENT_DONE)
+        return ev->cancelled || !isfinite (ev->average_accuracy)
+                   ? g_strdup (_ ("Stopped before the last task"))
+                   : g_strdup_printf (_ ("Average accuracy over all %d tasks: %.2f %%"), p->tasks,
+                                      ev->average_accuracy);
+    if (ev->kind == DN_EVENT_TASK)
+        return g_strdup_printf (_ ("Task %d of %d done · mean accuracy over the tasks so far "
+                                   "%.2f %%"),
+                                ev->task + 1, p->tasks, ev->test_acc);
+    if (p->epochs > 0 && p->epoch >= p->epochs)
+        return g_strdup_printf (_ ("Task %d of %d · measuring the accuracy of every task so far"),
+                                p->task + 1, p->tasks);
+    return g_strdup_printf (_ ("Task %d of %d · epoch %d of %d"), p->task + 1, p->tasks,
+                            MIN (p->epoch + 1, MAX (p->epochs, 1)), MAX (p->epochs, 1));
+}
+
+/* The matrix of a continual event, kept as it was when nothing changed (charts
+ * redraw only for a new one). */
+static void take_matrix (DnRunSnapshot *p, const DnEvent *ev)
+{
+    if (ev->accuracy_matrix == NULL || ev->tasks <= 0)
+        return;
+    gsize size = (gsize) ev->tasks * ev->tasks * sizeof (double);
+    if (p->accuracy != NULL && g_bytes_get_size (p->accuracy) == size &&
+        memcmp (g_bytes_get_data (p->accuracy, NULL), ev->accuracy_matrix, size) == 0)
+        return;
+    g_clear_pointer (&p->accuracy, g_bytes_unref);
+    p->accuracy = g_bytes_new (ev->accuracy_matrix, size);
+}
+
 static void record_plain_epoch (Job *job, const DnEvent *ev)
 {
     if (job->recorder == NULL || dn_tracker_is_complete (job->recorder))
@@ -259,6 +296,12 @@ static void on_event (const DnEvent *ev, gpointer user_data)
 
     g_mutex_lock (&self->lock);
     DnRunSnapshot *p = self->pending;
+    gboolean continual = ev->tasks > 0;
+    if (continual) {
+        p->dendritic = FALSE;
+        p->tasks = ev->tasks;
+        take_matrix (p, ev);
+    }
     if (fresh != NULL) {
         dn_shared_tracker_unref (p->shared);
         p->shared = fresh;
@@ -272,7 +315,8 @@ static void on_event (const DnEvent *ev, gpointer user_data)
         g_autofree char *cap = g_strdup (ev->status);
         cap[0] = g_ascii_toupper (cap[0]);
         set_str (&p->status, cap);
-    } else if (!p->dendritic && ev->kind != DN_EVENT_BATCH && ev->kind != DN_EVENT_LOG) {
+    } else if (!continual && !p->dendritic && ev->kind != DN_EVENT_BATCH &&
+               ev->kind != DN_EVENT_LOG) {
         g_free (p->status);
         p->status = plain_status (ev);
     }
@@ -293,6 +337,11 @@ static void on_event (const DnEvent *ev, gpointer user_data)
         set_str (&p->device, ev->device);
         break;
     case DN_EVENT_BATCH:
+        if (continual) {
+            p->task = ev->task;
+            p->epoch = ev->epoch - 1; /* epochs completed in this task */
+            p->epochs = ev->epochs;
+        }
         p->batch = ev->batch;
         p->n_batches = ev->n_batches;
         p->samples_per_s = ev->samples_per_s;
@@ -302,6 +351,7 @@ static void on_event (const DnEvent *ev, gpointer user_data)
         p->lr = ev->lr;
         break;
     case DN_EVENT_EPOCH:
+        p->task = continual ? ev->task : p->task;
         p->epoch = ev->epoch;
         p->epochs = ev->epochs;
         p->batch = 0;
@@ -338,14 +388,30 @@ static void on_event (const DnEvent *ev, gpointer user_data)
         set_str (&p->summary, ev->message);
         set_str (&p->model_path, ev->model_path);
         set_str (&p->run_dir, ev->run_dir);
+        if (continual) {
+            p->epoch = p->epochs;
+            p->average_accuracy = ev->average_accuracy;
+            g_clear_pointer (&p->activity, g_bytes_unref);
+            if (ev->activity != NULL && ev->activity_units > 0)
+                p->activity = g_bytes_new (ev->activity,
+                                           (gsize) ev->tasks * ev->activity_units * sizeof (float));
+            p->activity_units = ev->activity != NULL ? ev->activity_units : 0;
+            set_str (&p->activity_layer, ev->activity_layer);
+        }
         break;
     case DN_EVENT_TASK:
         g_ptr_array_add (p->log, g_strdup_printf (_ ("Task %d of %d done: %.2f %% mean accuracy "
                                                      "over the tasks so far"),
                                                   ev->task + 1, ev->tasks, ev->test_acc));
+        p->tasks_done = ev->task + 1;
         break;
     case DN_EVENT_SNAPSHOT:
         break;
+    }
+    if (continual && p->state != DN_RUN_STOPPING && ev->kind != DN_EVENT_LOG &&
+        ev->kind != DN_EVENT_SNAPSHOT) {
+        g_free (p->status);
+        p->status = continual_status (p, ev);
     }
     if (p->state == DN_RUN_PREPARING)
         p->state = DN_RUN_TRAINING;
@@ -425,7 +491,7 @@ gboolean dn_trainer_start (DnTrainer *self, DnExperiment *exp, const DnTrainerOp
     job->opts.batch_every = 5;
     job->opts.resume_dir = job->resume_dir;
     job->writer = dn_run_writer_new ();
-    if (exp != NULL && !exp->dendrites) {
+    if (exp != NULL && !exp->dendrites && !exp->continual) {
         /* a run without dendrites has no tracker; one that never switches records
          * its scores, times and rates so the same charts can show it */
         DnTrackerConfig cfg;
@@ -446,6 +512,17 @@ gboolean dn_trainer_start (DnTrainer *self, DnExperiment *exp, const DnTrainerOp
     self->pending = dn_run_snapshot_new ();
     self->pending->state = DN_RUN_PREPARING;
     self->pending->dendritic = exp != NULL ? exp->dendrites : TRUE;
+    if (exp != NULL && exp->continual) {
+        /* the task charts show the tasks from the start */
+        size_t cells = (size_t) exp->cl.tasks * exp->cl.tasks;
+        double *m = g_new (double, cells);
+        for (size_t i = 0; i < cells; i++)
+            m[i] = NAN;
+        self->pending->dendritic = FALSE;
+        self->pending->tasks = exp->cl.tasks;
+        self->pending->epochs = exp->cl.epochs_per_task;
+        self->pending->accuracy = g_bytes_new_take (m, cells * sizeof (double));
+    }
     self->pending->status =
         g_strdup (job->resume_dir != NULL ? _ ("Resuming the run…") : _ ("Loading the data…"));
     self->last_delivery = 0;

@@ -1,4 +1,5 @@
-/* dn-training-page.c: status card, run settings, four live charts, decisions. */
+/* dn-training-page.c: status card, run settings, four live charts (or a continual
+ * run's task charts), decisions. */
 #include "dn-training-page.h"
 
 #include "dn-chart-widget.h"
@@ -14,18 +15,23 @@ struct _DnTrainingPage {
     GtkLabel *progress_detail;
     GtkLabel *status_label;
     AdwExpanderRow *settings_row;
+    AdwActionRow *epochs_row;
     GtkSpinButton *epochs_spin;
     GtkSpinButton *batch_spin;
     AdwComboRow *optimizer_row;
     GtkSpinButton *lr_spin;
     AdwActionRow *scheduler_row;
     GtkSpinButton *seed_spin;
+    GtkLabel *zoom_label;
     GtkDropDown *zoom_dropdown;
     GtkGrid *chart_grid;
+    GtkBox *continual_box;
+    GtkLabel *log_title;
     GtkLabel *log_label;
     GMenuModel *chart_menu_model;
 
-    GtkWidget *charts[DN_CHART_N_KINDS];
+    GtkWidget *charts[DN_CHART_WIDGET_N_KINDS];
+    GtkWidget *activity_card;
     DnDocument *document;
     DnRunSnapshot *snapshot;
     gboolean updating;
@@ -35,7 +41,18 @@ struct _DnTrainingPage {
 G_DEFINE_FINAL_TYPE (DnTrainingPage, dn_training_page, ADW_TYPE_BIN)
 
 static const int zoom_epochs[] = {0, 10, 25, 50};
-static const char *const chart_ids[DN_CHART_N_KINDS] = {"scores", "times", "lr", "correlation"};
+static const char *const chart_ids[DN_CHART_WIDGET_N_KINDS] = {"scores",      "times", "lr",
+                                                               "correlation", "tasks", "activity"};
+
+/* A continual run is shown (or, before any run, the experiment is one): the task
+ * charts replace the tracker's four. */
+static gboolean shows_continual (DnTrainingPage *self)
+{
+    DnRunSnapshot *s = self->snapshot;
+    if (s != NULL && s->state != DN_RUN_IDLE)
+        return s->tasks > 0;
+    return self->document != NULL && dn_document_get_experiment (self->document)->continual;
+}
 
 /* ---- status card ---- */
 
@@ -50,6 +67,101 @@ static char *format_duration (double s)
     return g_strdup_printf (_ ("%.1f h"), s / 3600);
 }
 
+/* The mean of the last measured row of the accuracy matrix, and its row (-1: none). */
+static double last_mean (const DnRunSnapshot *s, int *row)
+{
+    const double *m = dn_run_snapshot_get_accuracy (s);
+    *row = -1;
+    for (int t = 0; m != NULL && t < s->tasks; t++)
+        if (isfinite (m[(size_t) t * s->tasks]))
+            *row = t;
+    if (*row < 0)
+        return NAN;
+    double sum = 0.0;
+    for (int j = 0; j <= *row; j++)
+        sum += m[(size_t) *row * s->tasks + j];
+    return sum / (*row + 1);
+}
+
+/* "Task 3 · epoch 2 · batch 12/31"; the status line below says "of 10" and "of 3". */
+static void update_continual_status (DnTrainingPage *self)
+{
+    DnRunSnapshot *s = self->snapshot;
+    /* between two tasks (the last one evaluated, the next not begun): the next one */
+    gboolean between = s->tasks_done > s->task && s->tasks_done < s->tasks;
+    int task = between ? s->tasks_done : MIN (s->task, s->tasks - 1);
+    int epoch = between ? 1 : MIN (s->epoch + 1, MAX (s->epochs, 1));
+    g_autofree char *title = NULL;
+    switch (s->state) {
+    case DN_RUN_PREPARING:
+        title = g_strdup (_ ("Preparing"));
+        break;
+    case DN_RUN_FINISHED:
+        title = g_strdup_printf (
+            ngettext ("Finished all %d task", "Finished all %d tasks", s->tasks), s->tasks);
+        break;
+    case DN_RUN_STOPPED:
+        title = g_strdup_printf (
+            ngettext ("Stopped after %d task of %d", "Stopped after %d tasks of %d", s->tasks_done),
+            s->tasks_done, s->tasks);
+        break;
+    case DN_RUN_FAILED:
+        title = g_strdup (_ ("Failed"));
+        break;
+    default:
+        if (!between && s->epochs > 0 && s->epoch >= s->epochs)
+            title = g_strdup_printf (_ ("Task %d · measuring every task so far"), task + 1);
+        else if (!between && s->n_batches > 0 && s->batch > 0)
+            title = g_strdup_printf (_ ("Task %d · epoch %d · batch %d/%d"), task + 1, epoch,
+                                     s->batch, s->n_batches);
+        else
+            title = g_strdup_printf (_ ("Task %d · epoch %d"), task + 1, epoch);
+        break;
+    }
+    gtk_label_set_label (self->progress_title, title);
+    double frac = s->n_batches > 0 && !between ? (double) s->batch / s->n_batches : 0;
+    if (s->state == DN_RUN_FINISHED)
+        frac = 1;
+    gtk_progress_bar_set_fraction (self->progress_bar, CLAMP (frac, 0, 1));
+
+    GString *d = g_string_new (NULL);
+    if (s->state == DN_RUN_TRAINING && s->samples_per_s > 0 && s->batch > 0) {
+        g_autofree char *eta = format_duration (s->eta_epoch);
+        g_string_append_printf (d, _ ("%.0f samples/s · ETA %s this epoch"), s->samples_per_s, eta);
+    }
+    int row;
+    double mean = last_mean (s, &row);
+    if (s->state == DN_RUN_FINISHED && isfinite (s->average_accuracy)) {
+        if (d->len > 0)
+            g_string_append (d, " · ");
+        g_string_append_printf (d, _ ("average accuracy over all %d tasks %.2f %%"), s->tasks,
+                                s->average_accuracy);
+    } else if (row >= 0) {
+        if (d->len > 0)
+            g_string_append (d, " · ");
+        g_string_append_printf (d,
+                                ngettext ("mean accuracy %.2f %% over %d task so far",
+                                          "mean accuracy %.2f %% over %d tasks so far", row + 1),
+                                mean, row + 1);
+    }
+    if (s->params > 0) {
+        g_autofree char *p = dn_format_count (s->params);
+        if (d->len > 0)
+            g_string_append (d, " · ");
+        g_string_append_printf (d, _ ("%s parameters"), p);
+    }
+    if (s->device != NULL)
+        g_string_append_printf (d, " · %s", s->device);
+    if (s->state == DN_RUN_FAILED && s->error != NULL)
+        g_string_assign (d, s->error);
+    if ((s->state == DN_RUN_FINISHED || s->state == DN_RUN_STOPPED) && s->run_dir != NULL)
+        g_string_append_printf (d, _ ("\nRun folder: %s"), s->run_dir);
+    gtk_label_set_label (self->progress_detail, d->str);
+    g_string_free (d, TRUE);
+    gtk_label_set_label (self->status_label, s->status != NULL ? s->status : "");
+    gtk_widget_set_visible (GTK_WIDGET (self->status_label), s->status != NULL);
+}
+
 static void update_status (DnTrainingPage *self)
 {
     DnRunSnapshot *s = self->snapshot;
@@ -60,6 +172,10 @@ static void update_status (DnTrainingPage *self)
                              _ ("Press Start to train the experiment. Everything the run writes "
                                 "goes to its own folder."));
         gtk_widget_set_visible (GTK_WIDGET (self->status_label), FALSE);
+        return;
+    }
+    if (s->tasks > 0) {
+        update_continual_status (self);
         return;
     }
     g_autofree char *title = NULL;
@@ -136,14 +252,19 @@ static void update_log (DnTrainingPage *self)
     if (s == NULL || s->log->len == 0) {
         gtk_label_set_label (
             self->log_label,
-            _ ("Every decision of the tracker appears here in plain words: when it "
-               "adds a dendrite set, why it rejects one, and why it stops."));
+            shows_continual (self)
+                ? _ ("Every finished task appears here, with the mean accuracy over the tasks "
+                     "so far.")
+                : _ ("Every decision of the tracker appears here in plain words: when it "
+                     "adds a dendrite set, why it rejects one, and why it stops."));
         gtk_widget_add_css_class (GTK_WIDGET (self->log_label), "dim-label");
         self->log_shown = 0;
         return;
     }
     if (s->log->len == self->log_shown)
         return;
+    /* the first message of a run replaces the placeholder: the title follows the run */
+    gtk_label_set_label (self->log_title, s->tasks > 0 ? _ ("Log") : _ ("Decisions"));
     /* newest first */
     GString *text = g_string_new (NULL);
     for (guint i = s->log->len; i > 0; i--)
@@ -155,6 +276,21 @@ static void update_log (DnTrainingPage *self)
     self->log_shown = s->log->len;
 }
 
+/* The tracker's four charts, or a continual run's task accuracy (and, once there
+ * is one, its activity map). */
+static void update_chart_kind (DnTrainingPage *self)
+{
+    gboolean continual = shows_continual (self);
+    gtk_widget_set_visible (GTK_WIDGET (self->chart_grid), !continual);
+    gtk_widget_set_visible (GTK_WIDGET (self->zoom_label), !continual);
+    gtk_widget_set_visible (GTK_WIDGET (self->zoom_dropdown), !continual);
+    gtk_widget_set_visible (GTK_WIDGET (self->continual_box), continual);
+    gtk_widget_set_visible (self->activity_card,
+                            continual && dn_run_snapshot_get_activity (self->snapshot) != NULL);
+    if (self->snapshot == NULL || self->snapshot->log->len == 0)
+        gtk_label_set_label (self->log_title, continual ? _ ("Log") : _ ("Decisions"));
+}
+
 void dn_training_page_set_snapshot (DnTrainingPage *self, DnRunSnapshot *snap)
 {
     if (snap != NULL)
@@ -163,8 +299,9 @@ void dn_training_page_set_snapshot (DnTrainingPage *self, DnRunSnapshot *snap)
     self->snapshot = snap;
     if (snap == NULL || snap->serial <= 1)
         self->log_shown = G_MAXUINT; /* force a rewrite for a new run */
-    for (int k = 0; k < DN_CHART_N_KINDS; k++)
+    for (int k = 0; k < DN_CHART_WIDGET_N_KINDS; k++)
         dn_chart_widget_set_snapshot (DN_CHART_WIDGET (self->charts[k]), snap);
+    update_chart_kind (self);
     update_status (self);
     update_log (self);
     gboolean editable =
@@ -180,13 +317,13 @@ DnRunSnapshot *dn_training_page_get_snapshot (DnTrainingPage *self)
 
 void dn_training_page_set_dark (DnTrainingPage *self, gboolean dark)
 {
-    for (int k = 0; k < DN_CHART_N_KINDS; k++)
+    for (int k = 0; k < DN_CHART_WIDGET_N_KINDS; k++)
         dn_chart_widget_set_dark (DN_CHART_WIDGET (self->charts[k]), dark);
 }
 
 GtkWidget *dn_training_page_get_chart (DnTrainingPage *self, int kind)
 {
-    g_return_val_if_fail (kind >= 0 && kind < DN_CHART_N_KINDS, NULL);
+    g_return_val_if_fail (kind >= 0 && kind < DN_CHART_WIDGET_N_KINDS, NULL);
     return self->charts[kind];
 }
 
@@ -231,7 +368,21 @@ static void load_settings (DnTrainingPage *self)
         return;
     DnExperiment *exp = dn_document_get_experiment (self->document);
     self->updating = TRUE;
-    gtk_spin_button_set_value (self->epochs_spin, exp->epochs);
+    /* continual runs train each task for epochs_per_task; "epochs" is not used */
+    if (exp->continual) {
+        adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->epochs_row),
+                                       _ ("Epochs per Task"));
+        adw_action_row_set_subtitle (self->epochs_row,
+                                     _ ("Each task trains this many epochs before the next one "
+                                        "starts"));
+    } else {
+        adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->epochs_row), _ ("Epochs"));
+        adw_action_row_set_subtitle (self->epochs_row,
+                                     _ ("The most epochs to train; with dendrites the tracker "
+                                        "usually finishes earlier"));
+    }
+    gtk_spin_button_set_value (self->epochs_spin,
+                               exp->continual ? exp->cl.epochs_per_task : exp->epochs);
     gtk_spin_button_set_value (self->batch_spin, exp->batch_size);
     adw_combo_row_set_selected (self->optimizer_row, exp->optim.kind);
     gtk_spin_button_set_value (self->lr_spin, exp->optim.lr);
@@ -239,10 +390,20 @@ static void load_settings (DnTrainingPage *self)
     g_autofree char *sched = scheduler_text (&exp->sched);
     adw_action_row_set_subtitle (self->scheduler_row, sched);
     g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, exp->seed);
-    g_autofree char *summary = g_strdup_printf (
-        ngettext ("%d epoch · batch %d · %s, learning rate %g · seed %s",
-                  "%d epochs · batch %d · %s, learning rate %g · seed %s", exp->epochs),
-        exp->epochs, exp->batch_size, dn_optim_kind_name (exp->optim.kind), exp->optim.lr, seed);
+    g_autofree char *summary =
+        exp->continual
+            ? g_strdup_printf (ngettext ("%d epoch per task · batch %d · %s, learning rate %g · "
+                                         "seed %s",
+                                         "%d epochs per task · batch %d · %s, learning rate %g · "
+                                         "seed %s",
+                                         exp->cl.epochs_per_task),
+                               exp->cl.epochs_per_task, exp->batch_size,
+                               dn_optim_kind_name (exp->optim.kind), exp->optim.lr, seed)
+            : g_strdup_printf (ngettext ("%d epoch · batch %d · %s, learning rate %g · seed %s",
+                                         "%d epochs · batch %d · %s, learning rate %g · seed %s",
+                                         exp->epochs),
+                               exp->epochs, exp->batch_size, dn_optim_kind_name (exp->optim.kind),
+                               exp->optim.lr, seed);
     adw_expander_row_set_subtitle (self->settings_row, summary);
     self->updating = FALSE;
 }
@@ -252,7 +413,13 @@ static void on_setting_changed (DnTrainingPage *self)
     if (self->updating || self->document == NULL)
         return;
     DnExperiment *exp = dn_document_get_experiment (self->document);
-    exp->epochs = gtk_spin_button_get_value_as_int (self->epochs_spin);
+    guint what = DN_CHANGE_TRAINING;
+    if (exp->continual) {
+        exp->cl.epochs_per_task = gtk_spin_button_get_value_as_int (self->epochs_spin);
+        what |= DN_CHANGE_DATA; /* the Data page shows it too */
+    } else {
+        exp->epochs = gtk_spin_button_get_value_as_int (self->epochs_spin);
+    }
     exp->batch_size = gtk_spin_button_get_value_as_int (self->batch_spin);
     DnOptimKind kind = (DnOptimKind) adw_combo_row_get_selected (self->optimizer_row);
     if (kind != exp->optim.kind) {
@@ -264,13 +431,17 @@ static void on_setting_changed (DnTrainingPage *self)
         exp->optim.lr = gtk_spin_button_get_value (self->lr_spin);
     }
     exp->seed = (guint64) gtk_spin_button_get_value_as_int (self->seed_spin);
-    dn_document_changed (self->document, DN_CHANGE_TRAINING);
+    dn_document_changed (self->document, what);
 }
 
 static void on_document_changed (DnDocument *doc, guint what, DnTrainingPage *self)
 {
-    if (what & DN_CHANGE_TRAINING)
+    if (what & (DN_CHANGE_TRAINING | DN_CHANGE_DATA))
         load_settings (self);
+    if (what & DN_CHANGE_DATA) {
+        update_chart_kind (self);
+        update_log (self);
+    }
 }
 
 void dn_training_page_set_document (DnTrainingPage *self, DnDocument *doc)
@@ -330,7 +501,8 @@ static GtkWidget *chart_card (DnTrainingPage *self, int kind)
     gtk_widget_set_margin_top (menu, 6);
     gtk_widget_set_margin_end (menu, 6);
     gtk_widget_add_css_class (menu, "flat");
-    g_autofree char *label = g_strdup_printf (_ ("%s chart: export"), dn_chart_kind_title (kind));
+    g_autofree char *label =
+        g_strdup_printf (_ ("%s chart: export"), dn_chart_widget_kind_title (kind));
     gtk_widget_set_tooltip_text (menu, _ ("Export this chart"));
     gtk_accessible_update_property (GTK_ACCESSIBLE (menu), GTK_ACCESSIBLE_PROPERTY_LABEL, label,
                                     -1);
@@ -369,14 +541,18 @@ static void dn_training_page_class_init (DnTrainingPageClass *klass)
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, progress_detail);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, status_label);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, settings_row);
+    gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, epochs_row);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, epochs_spin);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, batch_spin);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, optimizer_row);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, lr_spin);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, scheduler_row);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, seed_spin);
+    gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, zoom_label);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, zoom_dropdown);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, chart_grid);
+    gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, continual_box);
+    gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, log_title);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, log_label);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, chart_menu_model);
     gtk_widget_class_bind_template_callback (widget_class, on_zoom);
@@ -387,6 +563,13 @@ static void dn_training_page_init (DnTrainingPage *self)
     gtk_widget_init_template (GTK_WIDGET (self));
     for (int k = 0; k < DN_CHART_N_KINDS; k++)
         gtk_grid_attach (self->chart_grid, chart_card (self, k), k % 2, k / 2, 1, 1);
+    GtkWidget *tasks = chart_card (self, DN_CHART_WIDGET_TASKS);
+    gtk_widget_set_size_request (self->charts[DN_CHART_WIDGET_TASKS], -1, 380);
+    gtk_box_append (self->continual_box, tasks);
+    self->activity_card = chart_card (self, DN_CHART_WIDGET_ACTIVITY);
+    gtk_widget_set_visible (self->activity_card, FALSE);
+    gtk_box_append (self->continual_box, self->activity_card);
+    update_chart_kind (self);
     g_signal_connect (self->zoom_dropdown, "notify::selected", G_CALLBACK (on_zoom), self);
     g_signal_connect_swapped (self->epochs_spin, "value-changed", G_CALLBACK (on_setting_changed),
                               self);

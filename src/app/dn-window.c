@@ -118,6 +118,10 @@ static char *data_summary (DnWindow *self)
         what = g_strdup (_ ("Fashion-MNIST"));
     else
         what = g_path_get_basename (exp->data_path);
+    if (exp->continual)
+        return g_strdup_printf (
+            ngettext ("%s · %d permuted task", "%s · %d permuted tasks", exp->cl.tasks), what,
+            exp->cl.tasks);
     return g_strdup_printf (_ ("%s · %.0f %% validation"), what, exp->val_fraction * 100);
 }
 
@@ -133,6 +137,15 @@ static char *training_summary (DnWindow *self)
         return g_strdup (_ ("failed"));
     default:
         break;
+    }
+    if (s->tasks > 0) {
+        if (s->state == DN_RUN_FINISHED && isfinite (s->average_accuracy))
+            return g_strdup_printf (_ ("finished · %.1f %% over %d tasks"), s->average_accuracy,
+                                    s->tasks);
+        if (s->state == DN_RUN_FINISHED || s->state == DN_RUN_STOPPED)
+            return g_strdup_printf (_ ("stopped after %d of %d tasks"), s->tasks_done, s->tasks);
+        int task = s->tasks_done > s->task ? s->tasks_done : s->task;
+        return g_strdup_printf (_ ("task %d of %d"), MIN (task, s->tasks - 1) + 1, s->tasks);
     }
     const char *state = s->state == DN_RUN_FINISHED  ? _ ("finished")
                         : s->state == DN_RUN_STOPPED ? _ ("stopped")
@@ -186,6 +199,11 @@ static void update_title (DnWindow *self)
     g_autofree char *sub = NULL;
     if (!info->ok)
         sub = g_strdup (_ ("The network does not build: see the Network page"));
+    else if (exp->continual)
+        sub = g_strdup_printf (ngettext ("Continual learning on %d permuted task · %s parameters",
+                                         "Continual learning on %d permuted tasks · %s parameters",
+                                         exp->cl.tasks),
+                               exp->cl.tasks, params);
     else if (exp->dendrites)
         sub = g_strdup_printf (ngettext ("%d layer gets dendrites · %s parameters",
                                          "%d layers get dendrites · %s parameters",

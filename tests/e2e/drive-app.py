@@ -5,8 +5,10 @@ accessibility tree, and check what lands on disk.
 Choose the MNIST CNN template and the bundled MNIST sample, turn dendrites on
 with patience 1 and at most 2 dendrite sets, start, wait until the scores
 chart shows a dendrite set and the status line reports it, let the run
-complete, export the CSV set and the picture, and check the files. A
-screenshot of every page goes to $DN_SCREENSHOT_DIR.
+complete, export the CSV set and the picture, and check the files. Then the
+Active Dendrites template on two permuted tasks of one epoch: the task
+accuracy chart and the status line follow the tasks, the run folder gets the
+accuracy matrix. A screenshot of every page goes to $DN_SCREENSHOT_DIR.
 
 Run by tests/gui/run-e2e.sh inside Xvfb + a D-Bus session + the AT-SPI bus.
 """
@@ -46,8 +48,10 @@ def shot(name):
     log("screenshot", path)
 
 
-def set_value(app, name, value, visible=True):
-    spin = find(app, role="spin button", prefix=name, visible=visible)
+def set_value(app, name, value, visible=True, exclude=None):
+    """The spin button whose name starts with `name` (and not with `exclude`)."""
+    spin = find(app, role="spin button", visible=visible,
+                match=lambda t: t.startswith(name) and not (exclude and t.startswith(exclude)))
     spin.queryValue().currentValue = float(value)
     time.sleep(0.3)
     got = spin.queryValue().currentValue
@@ -109,7 +113,8 @@ def main():
 
     # 4. train
     show_page(app, "training")
-    set_value(app, "Epochs", EPOCHS, visible=False)  # inside the folded "Run Settings" row
+    # inside the folded "Run Settings" row; the Data page has "Epochs per Task"
+    set_value(app, "Epochs", EPOCHS, visible=False, exclude="Epochs per Task")
     # the nodes to watch, found once: walking the whole tree costs seconds
     chart = find(app, role="image", name="Scores")
     title = find(app, role="label", name="Not started")
@@ -190,18 +195,77 @@ def main():
                  "experiment.json", "run.log", "mnist-cnn.png"):
         assert os.path.exists(os.path.join(run_dir, name)), name
     log("files checked in", out, "and", run_dir)
-    print("ok 1 - /gui/e2e/mnist-cnn-dendrites")
-    print("1..1")
+    return app
 
+
+def continual(app):
+    """The Active Dendrites template on two permuted tasks of one epoch each."""
+    show_page(app, "network")
+    click(find(app, role="push button", name="Template"))
+    click(find(app, role="menu item", name="Active Dendrites (continual learning)", timeout=10))
+    wait_label(app, lambda t: t == "kwta2", what="the layer kwta2")
+    show_page(app, "data")
+    set_value(app, "Tasks", 2, visible=False)
+    set_value(app, "Epochs per Task", 1, visible=False)
+    shot("data-continual")
+    show_page(app, "training")
+    chart = find(app, role="image", name="Task accuracy")
+    title = find(app, role="label", name="Not started")
+    press(app, name="Start")
+    log("started the continual run")
+    status = find(app, role="label", timeout=120, match=lambda t: t.startswith("Task 1 of 2"))
+    end = time.time() + 900
+    seen_first = False
+    last = ""
+    while not title.name.startswith(("Finished", "Failed", "Stopped")):
+        desc = chart.description or ""
+        if "Accuracy after 1 of 2 tasks" in desc and not seen_first:
+            seen_first = True
+            log("after the first task:", desc, "|", status.name)
+        if title.name != last:
+            last = title.name
+            log(last, "|", status.name)
+        if time.time() > end:
+            raise Timeout("the continual run did not finish within 15 minutes")
+        time.sleep(0.5)
+    assert title.name == "Finished all 2 tasks", title.name
+    assert seen_first, "the chart never showed the first task alone"
+    desc = chart.description or ""
+    assert "Accuracy after 2 of 2 tasks" in desc, desc
+    assert status.name.startswith("Average accuracy over all 2 tasks"), status.name
+    find(app, role="image", name="Hidden activity per task", timeout=10)
+    log("finished:", status.name, "|", desc)
+    time.sleep(1)
+    shot("training-continual")
+    run_dir = os.path.join(RUNS, "prototype_10")
+    for name in ("accuracy_matrix.csv", "summary.json", "final_model.safetensors",
+                 "hidden_activity.png"):
+        assert os.path.getsize(os.path.join(run_dir, name)) > 0, name
+    with open(os.path.join(run_dir, "accuracy_matrix.csv")) as f:
+        rows = list(csv.reader(f))
+    assert len(rows) == 3 and rows[0][0] == "after_task", rows
+    log("files checked in", run_dir)
+
+
+TESTS = [("/gui/e2e/mnist-cnn-dendrites", main), ("/gui/e2e/continual", continual)]
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # a failure is a TAP line, and the screen is kept
+    app, failed = None, 0
+    for i, (name, test) in enumerate(TESTS, 1):
         try:
-            shot("failure")
-        except Exception:
-            pass
-        print(f"not ok 1 - /gui/e2e/mnist-cnn-dendrites # {type(e).__name__}: {e}")
-        print("1..1")
-        sys.exit(1)
+            if i > 1 and app is None:
+                print(f"ok {i} - {name} # SKIP the window did not come up")
+                continue
+            app = test(app) if i > 1 else test()
+            print(f"ok {i} - {name}")
+        except Exception as e:  # a failure is a TAP line, and the screen is kept
+            failed += 1
+            try:
+                shot(f"failure-{i}")
+            except Exception:
+                pass
+            print(f"not ok {i} - {name} # {type(e).__name__}: {e}")
+            if i == 1:
+                app = None
+    print(f"1..{len(TESTS)}")
+    sys.exit(1 if failed else 0)
