@@ -97,12 +97,14 @@ void dn_chart_draw_task_accuracy (cairo_t *cr, int tasks, const double *matrix, 
         text_at (cr, left - fs * 0.4, y, buf, 1.0, 0.5);
     }
     /* x: tasks trained, 1..tasks */
-    double xstep = tasks > 1 ? pw / (tasks - 1) : 0.0;
+    /* the first and last points sit a dot's width inside the frame */
+    double pad = fs * 0.6;
+    double xstep = tasks > 1 ? (pw - 2 * pad) / (tasks - 1) : 0.0;
     int every = MAX (1, (int) ceil (tasks / MAX (1.0, pw / (fs * 3.0))));
     for (int t = 0; t < tasks; t++) {
         if (t % every != 0 && t != tasks - 1)
             continue;
-        double x = left + (tasks > 1 ? t * xstep : pw / 2);
+        double x = left + (tasks > 1 ? pad + t * xstep : pw / 2);
         set_rgb (cr, pal.muted, 1.0);
         g_snprintf (buf, sizeof buf, "%d", t + 1);
         text_at (cr, x, top + ph + fs * 0.4, buf, 0.5, 0.0);
@@ -152,7 +154,7 @@ void dn_chart_draw_task_accuracy (cairo_t *cr, int tasks, const double *matrix, 
                 }
                 if (!isfinite (v))
                     continue;
-                double x = left + (tasks > 1 ? t * xstep : pw / 2);
+                double x = left + (tasks > 1 ? pad + t * xstep : pw / 2);
                 double y = top + ph * (1.0 - (v - lo) / (100.0 - lo));
                 if (!started)
                     cairo_move_to (cr, x, y);
