@@ -117,5 +117,17 @@ def wait_label(root, predicate, timeout=60, what="a label"):
     raise Timeout(f"waited {timeout} s for {what}")
 
 
-def screenshot(path):
-    subprocess.run(["import", "-window", "root", path], check=True)
+def screenshot(path, window=None):
+    """Saves the screen, or only `window` (an accessible frame) when given. The pointer
+    moves to the screen's corner first so no tooltip covers the picture."""
+    pyatspi.Registry.generateMouseEvent(4000, 4000, pyatspi.MOUSE_ABS)
+    time.sleep(0.8)
+    cmd = ["import", "-window", "root"]
+    if window is not None:
+        try:
+            x, y, w, h = window.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+            if w > 0 and h > 0:
+                cmd += ["-crop", f"{w}x{h}+{max(x, 0)}+{max(y, 0)}", "+repage"]
+        except Exception:  # no extents: the whole screen
+            pass
+    subprocess.run(cmd + [path], check=True)

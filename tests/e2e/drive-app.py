@@ -42,9 +42,12 @@ def show_page(app, name):
     time.sleep(1.0)  # the crossfade
 
 
+FRAME = []  # the app's window, once found: screenshots show only it
+
+
 def shot(name):
     path = os.path.join(SHOTS, name + ".png")
-    screenshot(path)
+    screenshot(path, FRAME[0] if FRAME else None)
     log("screenshot", path)
 
 
@@ -86,6 +89,7 @@ def main():
     app = find_app("dendrite-studio")
     log("app found")
     frame = find(app, role="frame")
+    FRAME[:] = [frame]
     shot("empty")
 
     # 1. the MNIST CNN template
