@@ -698,9 +698,25 @@ bad:
     return FALSE;
 }
 
+/* A process killed while writing leaves its temporary file (NAME.tmp-XXXXXX, see
+ * dn_safetensors_write) beside the intact old one: remove those before going on. */
+static void remove_stale_temporaries (const char *dir)
+{
+    g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+    const char *name;
+    while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
+        const char *t = strstr (name, ".tmp-");
+        if (t != NULL && strlen (t) == strlen (".tmp-XXXXXX")) {
+            g_autofree char *path = g_build_filename (dir, name, NULL);
+            g_remove (path);
+        }
+    }
+}
+
 gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts, const DnObserver *obs,
                                DnRunResult *result, GError **error)
 {
+    remove_stale_temporaries (run_dir);
     g_autofree char *exp_path = g_build_filename (run_dir, "experiment.json", NULL);
     g_autofree char *latest = g_build_filename (run_dir, "latest.safetensors", NULL);
     if (!g_file_test (latest, G_FILE_TEST_EXISTS)) {
