@@ -476,7 +476,10 @@ static void test_trainer_run (void)
     g_assert_nonnull (w.after_first);
     g_test_message ("after task 1: %s | %s", w.after_first, w.status_first);
     g_assert_nonnull (strstr (w.after_first, "Accuracy after 1 of 2 tasks"));
-    g_assert_nonnull (strstr (w.status_first, "Task 1 of 2"));
+    /* deliveries are coalesced (at most one per 100 ms): on a fast machine the same
+     * update may already carry the second task's first batches */
+    g_assert_true (strstr (w.status_first, "Task 1 of 2") != NULL ||
+                   strstr (w.status_first, "Task 2 of 2") != NULL);
 
     /* the end: every task measured, the average, the activity map */
     g_assert_cmpint (w.final->tasks, ==, 2);
