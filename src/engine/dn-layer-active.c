@@ -113,18 +113,25 @@ static gboolean active_configure (DnLayer *l, JsonObject *cfg, GError **error)
     return TRUE;
 }
 
+/* Both kinds read one flat vector of features per sample. */
+static gboolean check_flat (DnLayer *l, GError **error)
+{
+    if (l->in_shape[0].ndim == 1)
+        return TRUE;
+    g_autofree char *s = dn_shape_to_string (&l->in_shape[0]);
+    dn_layer_shape_error (l, error,
+                          "expects a flat input (features) but gets %s; add a flatten layer "
+                          "before it",
+                          s);
+    return FALSE;
+}
+
 static gboolean active_infer (DnLayer *l, GError **error)
 {
     DnActive *self = (DnActive *) l;
     const DnShape *in = &l->in_shape[0];
-    if (in->ndim != 1) {
-        g_autofree char *s = dn_shape_to_string (in);
-        dn_layer_shape_error (l, error,
-                              "expects a flat input (features) but gets %s; add a flatten layer "
-                              "before it",
-                              s);
+    if (!check_flat (l, error))
         return FALSE;
-    }
     if (self->in_features != 0 && self->in_features != in->d[0]) {
         dn_layer_shape_error (l, error,
                               "\"in_features\" is %d but the layer before it gives %" G_GINT64_FORMAT
@@ -471,14 +478,8 @@ static gboolean kwta_infer (DnLayer *l, GError **error)
 {
     DnKwta *self = (DnKwta *) l;
     const DnShape *in = &l->in_shape[0];
-    if (in->ndim != 1) {
-        g_autofree char *s = dn_shape_to_string (in);
-        dn_layer_shape_error (l, error,
-                              "works on flat inputs (features) but gets %s; add a flatten layer "
-                              "before it",
-                              s);
+    if (!check_flat (l, error))
         return FALSE;
-    }
     int n = (int) in->d[0];
     if (self->k > n) {
         dn_layer_shape_error (l, error, "\"k\" is %d but the input has only %d units", self->k, n);
