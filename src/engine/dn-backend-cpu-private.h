@@ -31,10 +31,12 @@ void dn_cpu_conv2d_forward (DnBackend *be, const DnConvGeom *g, int batch, const
 void dn_cpu_conv2d_backward (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
                              const float *w, const float *dy, float *dx, float *dw, float *db,
                              float *workspace);
-void dn_cpu_channel_axpy (DnBackend *be, int n, int c, int spatial, const float *w, const float *s,
-                          float *y);
-void dn_cpu_channel_dot (DnBackend *be, int n, int c, int spatial, const float *a, const float *b,
-                         float *dw);
+void dn_cpu_dendrite_forward (DnBackend *be, DnAct act, int k, int n, int c, int spatial,
+                              const float *w, const float *r, size_t ld_slot, size_t ld_sample,
+                              float *s, float *out);
+void dn_cpu_dendrite_backward (DnBackend *be, DnAct act, int k, int n, int c, int spatial,
+                               const float *w, const float *s, const float *dout, float *dr,
+                               size_t ld_slot, size_t ld_sample, float *dw);
 void dn_cpu_bias_add (DnBackend *be, int n, int c, int spatial, const float *b, float *y);
 void dn_cpu_bias_backward (DnBackend *be, int n, int c, int spatial, const float *dy, float *db);
 void dn_cpu_act_forward (DnBackend *be, DnAct act, float param, size_t n, const float *x, float *y);

@@ -158,35 +158,6 @@ double dn_cpu_sum (DnBackend *be, const float *x, size_t n)
     return s;
 }
 
-// y and s are (n, c, spatial), w is (c)
-void dn_cpu_channel_axpy (DnBackend *be, int n, int c, int spatial, const float *restrict w,
-                          const float *restrict s, float *restrict y)
-{
-    for (int i = 0; i < n; i++) {
-        for (int j = 0; j < c; j++) {
-            size_t o = ((size_t) i * c + j) * spatial;
-            float v = w[j];
-            for (int k = 0; k < spatial; k++)
-                y[o + k] += v * s[o + k];
-        }
-    }
-}
-
-// a and b are (n, c, spatial), dw is (c)
-void dn_cpu_channel_dot (DnBackend *be, int n, int c, int spatial, const float *restrict a,
-                         const float *restrict b, float *restrict dw)
-{
-    for (int i = 0; i < n; i++) {
-        for (int j = 0; j < c; j++) {
-            size_t o = ((size_t) i * c + j) * spatial;
-            float acc = 0.0f;
-            for (int k = 0; k < spatial; k++)
-                acc += a[o + k] * b[o + k];
-            dw[j] += acc;
-        }
-    }
-}
-
 // y is (n, c, spatial), b is (c)
 void dn_cpu_bias_add (DnBackend *be, int n, int c, int spatial, const float *restrict b,
                       float *restrict y)
@@ -432,55 +403,6 @@ static void par_rmsprop_update (DnBackend *be, size_t n, float *w, const float *
     dn_parallel_run (par_tasks (n), opt_task, &j);
 }
 
-/* Per-channel ops of the dendrites: axpy split by samples, dot split by
- * channels (each task owns its dw entries, so no sums cross threads). */
-typedef struct {
-    int n, c, spatial;
-    const float *w, *a, *b;
-    float *out;
-} ChannelJob;
-
-static void channel_axpy_task (int t, int nt, gpointer data)
-{
-    ChannelJob *j = data;
-    size_t lo, hi;
-    dn_parallel_slice ((size_t) j->n, t, nt, &lo, &hi);
-    size_t off = lo * (size_t) j->c * j->spatial;
-    dn_cpu_channel_axpy (NULL, (int) (hi - lo), j->c, j->spatial, j->w, j->a + off, j->out + off);
-}
-
-static void par_channel_axpy (DnBackend *be, int n, int c, int spatial, const float *w,
-                              const float *s, float *y)
-{
-    ChannelJob j = {n, c, spatial, w, s, NULL, y};
-    size_t total = (size_t) n * c * spatial;
-    dn_parallel_run (MIN (par_tasks (total), n), channel_axpy_task, &j);
-}
-
-static void channel_dot_task (int t, int nt, gpointer data)
-{
-    ChannelJob *j = data;
-    size_t lo, hi;
-    dn_parallel_slice ((size_t) j->c, t, nt, &lo, &hi);
-    for (int i = 0; i < j->n; i++) {
-        for (size_t ch = lo; ch < hi; ch++) {
-            size_t o = ((size_t) i * j->c + ch) * j->spatial;
-            float acc = 0.0f;
-            for (int k = 0; k < j->spatial; k++)
-                acc += j->a[o + k] * j->b[o + k];
-            j->out[ch] += acc;
-        }
-    }
-}
-
-static void par_channel_dot (DnBackend *be, int n, int c, int spatial, const float *a,
-                             const float *b, float *dw)
-{
-    ChannelJob j = {n, c, spatial, NULL, a, b, dw};
-    size_t total = (size_t) n * c * spatial;
-    dn_parallel_run (MIN (par_tasks (total), c), channel_dot_task, &j);
-}
-
 typedef struct {
     float *dst;
     const float *src;
@@ -529,8 +451,8 @@ static DnBackend cpu_backend = {
     .conv2d_workspace = dn_cpu_conv2d_workspace,
     .conv2d_forward = dn_cpu_conv2d_forward,
     .conv2d_backward = dn_cpu_conv2d_backward,
-    .channel_axpy = par_channel_axpy,
-    .channel_dot = par_channel_dot,
+    .dendrite_forward = dn_cpu_dendrite_forward,
+    .dendrite_backward = dn_cpu_dendrite_backward,
     .bias_add = dn_cpu_bias_add,
     .bias_backward = dn_cpu_bias_backward,
     .act_forward = par_act_forward,

@@ -110,12 +110,23 @@ struct DnBackend {
                              const float *w, const float *dy, float *dx, float *dw, float *db,
                              float *workspace);
 
-    /* Per-channel weights over (n, c, spatial) tensors (the dendrite combination):
-     * channel_axpy: y += w[c] * s;  channel_dot: dw[c] += sum over n, spatial of a * b. */
-    void (*channel_axpy) (DnBackend *be, int n, int c, int spatial, const float *w, const float *s,
-                          float *y);
-    void (*channel_dot) (DnBackend *be, int n, int c, int spatial, const float *a, const float *b,
-                         float *dw);
+    /* The dendrite combination of a neuron module with k >= 1 dendrites (the maths is in
+     * dn-layer-dendritic.c), in one pass over (n, c, spatial) tensors.
+     * r holds the k + 1 module outputs in slots, slot 0 the neuron module and slot i + 1
+     * dendrite i: element (slot, sample b, channel, position) is at
+     * r[slot * ld_slot + b * ld_sample + channel * spatial + position].
+     * w is T (k, c) followed by the cascade weights D2D[1] (1, c) ... D2D[k-1] (k-1, c);
+     * dw has the same layout.
+     * forward: s (k, n, c, spatial) = the dendrites' outputs after act; out (n, c, spatial)
+     *   = slot 0 + sum_i T[i] * s_i (OVERWRITTEN).
+     * backward: from dout (n, c, spatial) and s: dr (r's layout) is OVERWRITTEN with the
+     *   gradients of the k + 1 module outputs (slot 0 gets dout); dw += the weights'. */
+    void (*dendrite_forward) (DnBackend *be, DnAct act, int k, int n, int c, int spatial,
+                              const float *w, const float *r, size_t ld_slot, size_t ld_sample,
+                              float *s, float *out);
+    void (*dendrite_backward) (DnBackend *be, DnAct act, int k, int n, int c, int spatial,
+                               const float *w, const float *s, const float *dout, float *dr,
+                               size_t ld_slot, size_t ld_sample, float *dw);
 
     /* Bias over channels: y (n, c, spatial) += b[c]; db[c] += sum of dy over n and spatial. */
     void (*bias_add) (DnBackend *be, int n, int c, int spatial, const float *b, float *y);

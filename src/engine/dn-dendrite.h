@@ -72,6 +72,11 @@ int64_t dn_network_reference_param_count (DnNetwork *net);
 int dn_dendritic_count (const DnLayer *l);
 int dn_dendritic_channels (const DnLayer *l);
 int64_t dn_dendritic_neuron_params (const DnLayer *l);
+/* Whether a dendritic node runs the first layers of its k + 1 copies as one convolution
+ * (the default, where the module starts with a convolution without groups) or one copy
+ * after the other; both compute the same function, this is for comparing them. Not
+ * between a forward and its backward. */
+void dn_dendritic_set_fused (DnLayer *l, gboolean fused);
 /* The forward-function outputs s_i (batch, ...) of dendrite i from the last forward. */
 const float *dn_dendritic_outputs (const DnLayer *l, int i, int *batch, size_t *n_per_sample);
 

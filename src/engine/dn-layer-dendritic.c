@@ -34,11 +34,22 @@
 typedef struct {
     int n;
     DnLayer *layers[GROUP_MAX];
-    float *outs[GROUP_MAX];     /* each layer's output, cap_batch samples */
-    float *douts[GROUP_MAX];    /* gradients of the intermediate outputs */
     int first_param[GROUP_MAX]; /* index of each layer's first param in the parent */
 } Chain;
 
+/* Copy c of the module is chain c: 0 the neuron module, i + 1 dendrite i. Its layer j
+ * writes its output at outs[j] + c * batch * numel_j, and reads its gradient from douts[j]
+ * alike, so the k + 1 last outputs are the slots of the combination (dendrite_forward).
+ *
+ * When the module starts with a convolution (groups = 1), the first layers of all copies
+ * run as one: `fused` is that convolution with (k + 1) * c_out output channels, whose
+ * weight and bias are the copies' stacked (gathered into wcat each step, gradients
+ * scattered back from dwcat). It makes one column matrix of the input, one GEMM for the
+ * outputs of every copy, one for their weight gradients and one for the input gradient,
+ * summed over the copies, where k + 1 separate convolutions would repeat all of it. Its
+ * output is stack (batch, k + 1, numel_0): sample-major, which the combination reads as
+ * it is when the module is that one layer; a group's later layers get their copies'
+ * inputs laid out as above (outs[0]). */
 typedef struct {
     DnLayer parent;
     JsonNode *layer_cfgs; /* the "layers" array */
@@ -46,15 +57,23 @@ typedef struct {
     DnAct act;
     double init_multiplier;
     Chain main;
-    Chain *dend; /* k chains */
+    Chain *dend;    /* k chains */
+    DnLayer *fused; /* NULL where the first layers cannot run as one */
+    gboolean use_fused;
     int channels;
     int spatial;
     size_t numel;  /* per sample, of the output */
     int t_param;   /* index of T in params, or -1 */
     int d2d_param; /* index of D2D[1] in params; D2D[i] is d2d_param + i - 1 */
-    float *s, *da; /* (k, batch, numel) each */
+    /* Buffers for cap_batch samples, laid out for buffers_fused. */
+    float *outs[GROUP_MAX], *douts[GROUP_MAX];
+    float *stack, *dstack; /* the fused layer's output and its gradient */
+    float *wcat, *dwcat;   /* the fused layer's parameters and gradients */
+    float *comb, *dcomb;   /* T and the cascade weights packed (dendrite_forward's w), grads */
+    float *s;              /* (k, batch, numel) */
     int cap_batch;
     int last_batch;
+    gboolean buffers_fused;
     DnBackend *be; /* of the buffers */
 } DnDendritic;
 
@@ -79,15 +98,10 @@ gboolean dn_dendrite_act_from_name (const char *name, DnAct *act)
     return TRUE;
 }
 
-static void chain_clear (Chain *c, DnBackend *be)
+static void chain_clear (Chain *c)
 {
-    for (int i = 0; i < c->n; i++) {
+    for (int i = 0; i < c->n; i++)
         dn_layer_free (c->layers[i]);
-        if (be != NULL) {
-            be->free (be, c->outs[i]);
-            be->free (be, c->douts[i]);
-        }
-    }
     memset (c, 0, sizeof *c);
 }
 
@@ -107,6 +121,31 @@ static gboolean chain_build (Chain *c, DnLayer *owner, JsonArray *cfgs, const ch
         }
     }
     return TRUE;
+}
+
+/* The first layers of the k + 1 copies as one convolution, or NULL where that is not
+ * how they run: no dendrites, another kind of layer, or grouped channels (a group of the
+ * wider convolution would mix the copies). */
+static DnLayer *fused_new (DnLayer *owner, JsonObject *first, int k)
+{
+    const char *type = json_object_get_string_member_with_default (first, "type", "");
+    if (k == 0 || (!g_str_equal (type, "conv2d") && !g_str_equal (type, "conv1d")) ||
+        json_object_get_int_member_with_default (first, "groups", 1) != 1)
+        return NULL;
+    /* the copy was built from this object, so out_channels is a valid integer */
+    g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+    JsonObject *cfg = json_object_new ();
+    json_node_take_object (node, cfg);
+    GList *members = json_object_get_members (first);
+    for (GList *m = members; m != NULL; m = m->next)
+        json_object_set_member (cfg, m->data,
+                                json_node_copy (json_object_get_member (first, m->data)));
+    g_list_free (members);
+    json_object_set_int_member (cfg, "out_channels",
+                                (k + 1) * json_object_get_int_member (first, "out_channels"));
+    g_autofree char *name = g_strdup_printf ("%s.fused", owner->name);
+    /* a width beyond what a convolution accepts: the copies run one by one */
+    return dn_layer_new (type, name, cfg, NULL);
 }
 
 static gboolean dendritic_configure (DnLayer *l, JsonObject *cfg, GError **error)
@@ -170,6 +209,8 @@ static gboolean dendritic_configure (DnLayer *l, JsonObject *cfg, GError **error
         if (!chain_build (&self->dend[d], l, arr, prefix, error))
             return FALSE;
     }
+    self->fused = fused_new (l, json_array_get_object_element (arr, 0), self->k);
+    self->use_fused = self->fused != NULL;
     return TRUE;
 }
 
@@ -214,6 +255,11 @@ static gboolean dendritic_infer (DnLayer *l, GError **error)
         DnShape dout;
         if (!chain_infer (&self->dend[d], l, prefix, l->in_shape[0], &dout, error))
             return FALSE;
+    }
+    if (self->fused != NULL) {
+        if (!dn_layer_infer (self->fused, 1, &l->in_shape[0], error))
+            return FALSE;
+        l->workspace_per_sample = MAX (l->workspace_per_sample, self->fused->workspace_per_sample);
     }
     l->out_shape = out;
     self->channels = (int) out.d[0];
@@ -289,87 +335,201 @@ void dn_dendrite_init_copy (DnLayer **layers, int n, DnRng *rng, float multiplie
     }
 }
 
-static gboolean ensure_buffers (DnDendritic *self, DnBackend *be, int batch)
+static Chain *chain_of (DnDendritic *self, int c)
 {
-    if (batch <= self->cap_batch && be == self->be)
-        return TRUE;
-    Chain *chains[1 + DN_DENDRITE_MAX];
-    int nc = 0;
-    chains[nc++] = &self->main;
-    for (int d = 0; d < self->k; d++)
-        chains[nc++] = &self->dend[d];
-    for (int c = 0; c < nc; c++) {
-        Chain *ch = chains[c];
-        for (int i = 0; i < ch->n; i++) {
-            size_t n = (size_t) dn_shape_numel (&ch->layers[i]->out_shape) * batch;
-            if (self->be != NULL) {
-                self->be->free (self->be, ch->outs[i]);
-                self->be->free (self->be, ch->douts[i]);
-            }
-            ch->outs[i] = be->alloc (be, n * sizeof (float));
-            ch->douts[i] = be->alloc (be, n * sizeof (float));
-            if (ch->outs[i] == NULL || ch->douts[i] == NULL)
-                return FALSE;
-        }
-    }
-    if (self->be != NULL) {
-        self->be->free (self->be, self->s);
-        self->be->free (self->be, self->da);
-    }
-    size_t kn = (size_t) MAX (self->k, 1) * self->numel * batch;
-    self->s = be->alloc (be, kn * sizeof (float));
-    self->da = be->alloc (be, kn * sizeof (float));
-    self->be = be;
-    self->cap_batch = batch;
-    return self->s != NULL && self->da != NULL;
+    return c == 0 ? &self->main : &self->dend[c - 1];
 }
 
-static void chain_forward (Chain *c, DnCtx *ctx, int batch, const DnTensor *x)
+static size_t out_numel (const DnLayer *l)
 {
-    DnTensor in = *x, out;
-    for (int i = 0; i < c->n; i++) {
+    return (size_t) dn_shape_numel (&l->out_shape);
+}
+
+/* Floats of T and the cascade weights: k rows for T, then 1 + 2 + ... + (k - 1). */
+static size_t comb_size (const DnDendritic *self)
+{
+    return ((size_t) self->k + (size_t) self->k * (self->k - 1) / 2) * self->channels;
+}
+
+static void free_buffers (DnDendritic *self)
+{
+    DnBackend *be = self->be;
+    if (be == NULL)
+        return;
+    for (int j = 0; j < GROUP_MAX; j++) {
+        be->free (be, self->outs[j]);
+        be->free (be, self->douts[j]);
+    }
+    float **bufs[] = {&self->stack, &self->dstack, &self->wcat, &self->dwcat,
+                      &self->comb,  &self->dcomb,  &self->s};
+    for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
+        be->free (be, *bufs[i]);
+    memset (self->outs, 0, sizeof self->outs);
+    memset (self->douts, 0, sizeof self->douts);
+    for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
+        *bufs[i] = NULL;
+    self->be = NULL;
+    self->cap_batch = 0;
+}
+
+static gboolean ensure_buffers (DnDendritic *self, DnBackend *be, int batch)
+{
+    if (batch <= self->cap_batch && be == self->be && self->use_fused == self->buffers_fused)
+        return TRUE;
+    free_buffers (self);
+    self->be = be;
+    self->buffers_fused = self->use_fused;
+    const int n = self->main.n, copies = self->k + 1;
+    gboolean ok = TRUE;
+    /* k = 0: the last layer writes the node's output; fused alone: the stack is its output */
+    for (int j = 0; j < n; j++) {
+        if (self->k == 0 ? j == n - 1 : self->use_fused && n == 1)
+            break;
+        size_t m = out_numel (self->main.layers[j]) * copies * batch;
+        self->outs[j] = be->alloc (be, m * sizeof (float));
+        self->douts[j] = be->alloc (be, m * sizeof (float));
+        ok = ok && self->outs[j] != NULL && self->douts[j] != NULL;
+    }
+    if (self->use_fused) {
+        size_t m = out_numel (self->fused) * batch, w = 0;
+        for (int p = 0; p < self->fused->n_params; p++)
+            w += (size_t) dn_shape_numel (&self->fused->params[p].shape);
+        self->stack = be->alloc (be, m * sizeof (float));
+        self->dstack = be->alloc (be, m * sizeof (float));
+        self->wcat = be->alloc (be, w * sizeof (float));
+        self->dwcat = be->alloc (be, w * sizeof (float));
+        ok = ok && self->stack != NULL && self->dstack != NULL && self->wcat != NULL &&
+             self->dwcat != NULL;
+        size_t off = 0;
+        for (int p = 0; ok && p < self->fused->n_params; p++) {
+            self->fused->params[p].value = self->wcat + off;
+            self->fused->params[p].grad = self->dwcat + off;
+            off += (size_t) dn_shape_numel (&self->fused->params[p].shape);
+        }
+    }
+    if (self->k > 0) {
+        self->s = be->alloc (be, (size_t) self->k * self->numel * batch * sizeof (float));
+        self->comb = be->alloc (be, comb_size (self) * sizeof (float));
+        self->dcomb = be->alloc (be, comb_size (self) * sizeof (float));
+        ok = ok && self->s != NULL && self->comb != NULL && self->dcomb != NULL;
+    }
+    if (!ok) {
+        free_buffers (self);
+        return FALSE;
+    }
+    self->cap_batch = batch;
+    return TRUE;
+}
+
+/* Moves the copies' first-layer parameters (or gradients) into the fused layer's, stacked
+ * along the output channels, or the gradients back. */
+static void fused_gather (DnDendritic *self, DnBackend *be, gboolean grads)
+{
+    for (int p = 0; p < self->fused->n_params; p++)
+        for (int c = 0; c <= self->k; c++) {
+            DnParam *src = &chain_of (self, c)->layers[0]->params[p];
+            size_t m = (size_t) dn_shape_numel (&src->shape);
+            DnParam *dst = &self->fused->params[p];
+            be->copy (be, (grads ? dst->grad : dst->value) + c * m, grads ? src->grad : src->value,
+                      m);
+        }
+}
+
+static void fused_scatter_grads (DnDendritic *self, DnBackend *be)
+{
+    for (int p = 0; p < self->fused->n_params; p++)
+        for (int c = 0; c <= self->k; c++) {
+            DnParam *dst = &chain_of (self, c)->layers[0]->params[p];
+            size_t m = (size_t) dn_shape_numel (&dst->shape);
+            be->copy (be, dst->grad, self->fused->params[p].grad + c * m, m);
+        }
+}
+
+/* T and D2D[1..k-1] are consecutive params; comb packs them (values or gradients), or
+ * puts the gradients back. */
+static void comb_move (DnDendritic *self, DnBackend *be, gboolean grads, gboolean back)
+{
+    size_t off = 0;
+    for (int p = self->t_param; p < self->t_param + self->k; p++) {
+        DnParam *prm = &self->parent.params[p];
+        size_t m = (size_t) dn_shape_numel (&prm->shape);
+        if (back)
+            be->copy (be, prm->grad, self->dcomb + off, m);
+        else
+            be->copy (be, (grads ? self->dcomb : self->comb) + off, grads ? prm->grad : prm->value,
+                      m);
+        off += m;
+    }
+}
+
+/* Runs layers first.. of copy c on x; `last` (may be NULL) takes the last output. */
+static void chain_forward (DnDendritic *self, int c, int first, DnCtx *ctx, int batch,
+                           const DnTensor *x, float *last)
+{
+    Chain *ch = chain_of (self, c);
+    DnTensor in, out;
+    if (first == 0)
+        in = *x;
+    else
+        dn_tensor_view (&in, self->outs[first - 1] + c * batch * out_numel (ch->layers[first - 1]),
+                        batch, &ch->layers[first - 1]->out_shape);
+    for (int j = first; j < ch->n; j++) {
+        DnLayer *l = ch->layers[j];
+        float *o =
+            j == ch->n - 1 && last != NULL ? last : self->outs[j] + c * batch * out_numel (l);
         const DnTensor *ins[1] = {&in};
-        dn_tensor_view (&out, c->outs[i], batch, &c->layers[i]->out_shape);
-        c->layers[i]->klass->forward (c->layers[i], ctx, batch, ins, &out);
+        dn_tensor_view (&out, o, batch, &l->out_shape);
+        l->klass->forward (l, ctx, batch, ins, &out);
         in = out;
     }
 }
 
-/* dy is the gradient of the chain's last output; ADDS into dx when not NULL. */
-static void chain_backward (Chain *c, DnCtx *ctx, int batch, const DnTensor *x, const float *dy,
-                            DnTensor *dx)
+/* Back through layers ..first of copy c from dy, the gradient of its last output
+ * (written at `last`, or in its slot when NULL). ADDS into dx (may be NULL) and into the
+ * douts of the layers before, which the caller zeroed. */
+static void chain_backward (DnDendritic *self, int c, int first, DnCtx *ctx, int batch,
+                            const DnTensor *x, const float *dy, const float *last, DnTensor *dx)
 {
-    DnBackend *be = ctx->backend;
-    for (int i = c->n - 1; i >= 0; i--) {
-        DnLayer *l = c->layers[i];
+    Chain *ch = chain_of (self, c);
+    for (int j = ch->n - 1; j >= first; j--) {
+        DnLayer *l = ch->layers[j];
         DnTensor in, out, dout, din;
-        if (i == 0)
+        size_t off = c * batch * out_numel (l);
+        if (j == 0)
             in = *x;
         else
-            dn_tensor_view (&in, c->outs[i - 1], batch, &c->layers[i - 1]->out_shape);
-        dn_tensor_view (&out, c->outs[i], batch, &l->out_shape);
-        dn_tensor_view (&dout, i == c->n - 1 ? (float *) dy : c->douts[i], batch, &l->out_shape);
-        DnTensor *dins[1] = {NULL};
-        if (i > 0) {
-            dn_tensor_view (&din, c->douts[i - 1], batch, &c->layers[i - 1]->out_shape);
-            be->zero (be, din.data, (size_t) dn_tensor_numel (&din));
+            dn_tensor_view (&in, self->outs[j - 1] + c * batch * out_numel (ch->layers[j - 1]),
+                            batch, &ch->layers[j - 1]->out_shape);
+        dn_tensor_view (&out, j == ch->n - 1 && last != NULL ? (float *) last : self->outs[j] + off,
+                        batch, &l->out_shape);
+        dn_tensor_view (&dout, j == ch->n - 1 ? (float *) dy : self->douts[j] + off, batch,
+                        &l->out_shape);
+        DnTensor *dins[1] = {dx};
+        if (j > 0) {
+            dn_tensor_view (&din, self->douts[j - 1] + c * batch * out_numel (ch->layers[j - 1]),
+                            batch, &ch->layers[j - 1]->out_shape);
             dins[0] = &din;
-        } else {
-            dins[0] = dx;
         }
         const DnTensor *ins[1] = {&in};
         l->klass->backward (l, ctx, batch, ins, &out, &dout, dins);
     }
 }
 
-static float *d2d (DnDendritic *self, int i)
+/* Where the combination finds the k + 1 module outputs (and their gradients). */
+static void slots (DnDendritic *self, int batch, float **r, float **dr, size_t *ld_slot,
+                   size_t *ld_sample)
 {
-    return self->parent.params[self->d2d_param + i - 1].value;
-}
-
-static float *d2d_grad (DnDendritic *self, int i)
-{
-    return self->parent.params[self->d2d_param + i - 1].grad;
+    if (self->use_fused && self->main.n == 1) {
+        *r = self->stack;
+        *dr = self->dstack;
+        *ld_slot = self->numel;
+        *ld_sample = self->numel * (self->k + 1);
+    } else {
+        *r = self->outs[self->main.n - 1];
+        *dr = self->douts[self->main.n - 1];
+        *ld_slot = self->numel * batch;
+        *ld_sample = self->numel;
+    }
 }
 
 // x is (B, ...in); out is (B, C, ...): y + sum_i T[i] * sigma(D_i(x) + sum_j D2D[i][j] * s_j)
@@ -384,29 +544,30 @@ static void dendritic_forward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor
         be->zero (be, out->data, (size_t) dn_tensor_numel (out));
         return;
     }
-    const size_t n = self->numel * batch;
-    const int C = self->channels, S = self->spatial;
     self->last_batch = batch;
-    chain_forward (&self->main, ctx, batch, in[0]);
-    be->copy (be, out->data, self->main.outs[self->main.n - 1], n);
-    const float *T = self->k > 0 ? l->params[self->t_param].value : NULL;
-    for (int i = 0; i < self->k; i++) {
-        Chain *c = &self->dend[i];
-        chain_forward (c, ctx, batch, in[0]);
-        /* r_i stays as it is: the chain's last layer may read its output in backward
-         * (sigmoid, tanh). a_i goes to da, which backward overwrites before reading. */
-        float *a = c->outs[c->n - 1];
-        if (i > 0) {
-            be->copy (be, self->da + (size_t) i * n, a, n);
-            a = self->da + (size_t) i * n;
-        }
-        for (int j = 0; j < i; j++)
-            be->channel_axpy (be, batch, C, S, d2d (self, i) + (size_t) j * C,
-                              self->s + (size_t) j * n, a);
-        float *s = self->s + (size_t) i * n;
-        be->act_forward (be, self->act, 0.0f, n, a, s);
-        be->channel_axpy (be, batch, C, S, T + (size_t) i * C, s, out->data);
+    if (self->k == 0) {
+        chain_forward (self, 0, 0, ctx, batch, in[0], out->data);
+        return;
     }
+    int first = 0;
+    if (self->use_fused) {
+        DnTensor st;
+        dn_tensor_view (&st, self->stack, batch, &self->fused->out_shape);
+        fused_gather (self, be, FALSE);
+        self->fused->klass->forward (self->fused, ctx, batch, in, &st);
+        if (self->main.n > 1)
+            be->transpose_outer (be, batch, self->k + 1, (int) out_numel (self->main.layers[0]),
+                                 self->stack, self->outs[0]);
+        first = 1;
+    }
+    for (int c = 0; c <= self->k; c++)
+        chain_forward (self, c, first, ctx, batch, in[0], NULL);
+    float *r, *dr;
+    size_t ld_slot, ld_sample;
+    slots (self, batch, &r, &dr, &ld_slot, &ld_sample);
+    comb_move (self, be, FALSE, FALSE);
+    be->dendrite_forward (be, self->act, self->k, batch, self->channels, self->spatial, self->comb,
+                          r, ld_slot, ld_sample, self->s, out->data);
 }
 
 static void dendritic_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *const *in,
@@ -415,35 +576,37 @@ static void dendritic_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTenso
     DnDendritic *self = (DnDendritic *) l;
     DnBackend *be = ctx->backend;
     bind (self);
-    const size_t n = self->numel * batch;
-    const int C = self->channels, S = self->spatial;
-    const float *g = dout->data;
-    chain_backward (&self->main, ctx, batch, in[0], g, din[0]);
-    if (self->k == 0)
+    const int n = self->main.n;
+    for (int j = 0; j < n - 1; j++)
+        be->zero (be, self->douts[j], out_numel (self->main.layers[j]) * (self->k + 1) * batch);
+    if (self->k == 0) {
+        chain_backward (self, 0, 0, ctx, batch, in[0], dout->data, out->data, din[0]);
         return;
-    const float *T = l->params[self->t_param].value;
-    float *dT = l->params[self->t_param].grad;
-    for (int i = self->k - 1; i >= 0; i--) {
-        const float *s = self->s + (size_t) i * n;
-        float *da = self->da + (size_t) i * n;
-        /* ds_i = T[i] * g + sum_{m>i} D2D[m][i] * da_m, kept in the dendrite's
-         * last-output gradient buffer */
-        Chain *c = &self->dend[i];
-        float *ds = c->douts[c->n - 1];
-        be->channel_dot (be, batch, C, S, g, s, dT + (size_t) i * C);
-        be->zero (be, ds, n);
-        be->channel_axpy (be, batch, C, S, T + (size_t) i * C, g, ds);
-        for (int m = i + 1; m < self->k; m++)
-            be->channel_axpy (be, batch, C, S, d2d (self, m) + (size_t) i * C,
-                              self->da + (size_t) m * n, ds);
-        be->zero (be, da, n);
-        /* sigma'(a) from s: relu's derivative is 1 where s > 0, like where a > 0 */
-        be->act_backward (be, self->act, 0.0f, n, s, s, ds, da);
-        for (int j = 0; j < i; j++)
-            be->channel_dot (be, batch, C, S, da, self->s + (size_t) j * n,
-                             d2d_grad (self, i) + (size_t) j * C);
-        chain_backward (c, ctx, batch, in[0], da, din[0]);
     }
+    float *r, *dr;
+    size_t ld_slot, ld_sample;
+    slots (self, batch, &r, &dr, &ld_slot, &ld_sample);
+    comb_move (self, be, FALSE, FALSE);
+    comb_move (self, be, TRUE, FALSE);
+    be->dendrite_backward (be, self->act, self->k, batch, self->channels, self->spatial, self->comb,
+                           self->s, dout->data, dr, ld_slot, ld_sample, self->dcomb);
+    comb_move (self, be, TRUE, TRUE);
+    const int first = self->use_fused ? 1 : 0;
+    for (int c = 0; c <= self->k && first < n; c++)
+        chain_backward (self, c, first, ctx, batch, in[0], dr + c * batch * self->numel, NULL,
+                        din[0]);
+    if (!self->use_fused)
+        return;
+    if (n > 1)
+        be->transpose_outer (be, self->k + 1, batch, (int) out_numel (self->main.layers[0]),
+                             self->douts[0], self->dstack);
+    DnTensor st, dst;
+    dn_tensor_view (&st, self->stack, batch, &self->fused->out_shape);
+    dn_tensor_view (&dst, self->dstack, batch, &self->fused->out_shape);
+    fused_gather (self, be, FALSE);
+    fused_gather (self, be, TRUE);
+    self->fused->klass->backward (self->fused, ctx, batch, in, &st, &dst, din);
+    fused_scatter_grads (self, be);
 }
 
 static void dendritic_to_json (DnLayer *l, JsonBuilder *b)
@@ -475,35 +638,41 @@ static char *dendritic_describe (DnLayer *l)
 static void dendritic_finalize (DnLayer *l)
 {
     DnDendritic *self = (DnDendritic *) l;
-    if (self->be != NULL) {
-        self->be->free (self->be, self->s);
-        self->be->free (self->be, self->da);
-    }
-    chain_clear (&self->main, self->be);
+    free_buffers (self);
+    chain_clear (&self->main);
     for (int d = 0; d < self->k && self->dend != NULL; d++)
-        chain_clear (&self->dend[d], self->be);
+        chain_clear (&self->dend[d]);
     g_free (self->dend);
+    if (self->fused != NULL)
+        dn_layer_free (self->fused);
     if (self->layer_cfgs != NULL)
         json_node_unref (self->layer_cfgs);
+}
+
+static size_t layer_workspace (DnLayer *sub, DnBackend *be, int batch)
+{
+    return sub->klass->workspace_size != NULL ? sub->klass->workspace_size (sub, be, batch)
+                                              : sub->workspace_per_sample * batch;
 }
 
 static size_t dendritic_workspace (DnLayer *l, DnBackend *be, int batch)
 {
     DnDendritic *self = (DnDendritic *) l;
-    size_t ws = 0;
-    for (int i = 0; i < self->main.n; i++) {
-        DnLayer *sub = self->main.layers[i];
-        size_t need = sub->klass->workspace_size != NULL
-                          ? sub->klass->workspace_size (sub, be, batch)
-                          : sub->workspace_per_sample * batch;
-        ws = MAX (ws, need);
-    }
+    size_t ws = self->fused != NULL ? layer_workspace (self->fused, be, batch) : 0;
+    for (int i = 0; i < self->main.n; i++)
+        ws = MAX (ws, layer_workspace (self->main.layers[i], be, batch));
     return ws;
 }
 
 int dn_dendritic_count (const DnLayer *l)
 {
     return l->klass == &dn_dendritic_class ? ((const DnDendritic *) l)->k : -1;
+}
+
+void dn_dendritic_set_fused (DnLayer *l, gboolean fused)
+{
+    DnDendritic *self = (DnDendritic *) l;
+    self->use_fused = fused && self->fused != NULL;
 }
 
 int dn_dendritic_channels (const DnLayer *l)
