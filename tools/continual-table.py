@@ -49,7 +49,7 @@ def main():
                 continue
             if e.get("event") == "done" and not e.get("cancelled"):
                 done = e
-        if done is not None:
+        if done is not None and "average_accuracy" in done:  # a continual run
             res[family_and_t(name)] = (done["average_accuracy"], done["seconds"])
     print("| Method | " + " | ".join(f"T = {t}" for t in TS) + " |")
     print("|---|" + "---|" * len(TS))
