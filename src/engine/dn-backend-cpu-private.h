@@ -6,6 +6,16 @@
 
 G_BEGIN_DECLS
 
+/* A function the compiler builds twice, for AVX-512 (x86-64-v4) and for the baseline,
+ * picked at load time: for loops that gain from the wider vectors. Use it only where
+ * both builds give the same numbers (copies, adds, selects, no contractible a * b + c). */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) &&       \
+    __GNUC__ >= 11
+#define DN_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "default")))
+#else
+#define DN_CLONES
+#endif
+
 void *dn_cpu_alloc (DnBackend *be, size_t bytes);
 void dn_cpu_free (DnBackend *be, void *p);
 void dn_cpu_upload (DnBackend *be, void *dst, const void *host_src, size_t bytes);

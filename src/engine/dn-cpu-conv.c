@@ -28,8 +28,45 @@ static inline void valid_range (int ow, int sw, int off, int w, int *lo, int *hi
     *hi = b;
 }
 
+/* im2col and col2im copy and add short rows (a 3×3 convolution of a 26×26 image: rows of
+ * 24 floats), where memcpy calls and the vectoriser's loop tails cost more than the data:
+ * rows go in fixed blocks of 16 and 8 floats (one AVX-512 or AVX vector each in the
+ * DN_CLONES build). */
+
+// d and s are (n): d = s; the last block of 16 may overlap the one before
+static inline void copy_row (float *restrict d, const float *restrict s, int n)
+{
+    int o = 0;
+    if (n >= 16) {
+        for (; o + 16 <= n; o += 16)
+            for (int k = 0; k < 16; k++)
+                d[o + k] = s[o + k];
+        if (o < n)
+            for (int k = 0; k < 16; k++)
+                d[n - 16 + k] = s[n - 16 + k];
+        return;
+    }
+    for (; o < n; o++)
+        d[o] = s[o];
+}
+
+// d and s are (n): d += s
+static inline void add_row (float *restrict d, const float *restrict s, int n)
+{
+    int o = 0;
+    for (; o + 16 <= n; o += 16)
+        for (int k = 0; k < 16; k++)
+            d[o + k] += s[o + k];
+    for (; o + 8 <= n; o += 8)
+        for (int k = 0; k < 8; k++)
+            d[o + k] += s[o + k];
+    for (; o < n; o++)
+        d[o] += s[o];
+}
+
 // x is (batch, c_in, h, w); col is (c_in*kh*kw, batch*oh*ow)
-void dn_cpu_im2col (DnBackend *be, const DnConvGeom *g, int batch, const float *x, float *col)
+DN_CLONES void dn_cpu_im2col (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
+                              float *col)
 {
     const int P = g->oh * g->ow;
     const size_t ld = (size_t) batch * P;
@@ -44,17 +81,18 @@ void dn_cpu_im2col (DnBackend *be, const DnConvGeom *g, int batch, const float *
                     const float *xp = x + ((size_t) b * g->c_in + c) * g->h * g->w;
                     float *dst = col + r * ld + (size_t) b * P;
                     for (int oy = 0; oy < g->oh; oy++) {
-                        float *d = dst + oy * g->ow;
+                        float *restrict d = dst + oy * g->ow;
                         int iy = oy * g->sh - g->ph + ki * g->dh;
                         if (iy < 0 || iy >= g->h) {
-                            memset (d, 0, g->ow * sizeof (float));
+                            for (int ox = 0; ox < g->ow; ox++)
+                                d[ox] = 0.0f;
                             continue;
                         }
-                        const float *src = xp + iy * g->w + xoff;
+                        const float *restrict src = xp + iy * g->w + xoff;
                         for (int ox = 0; ox < lo; ox++)
                             d[ox] = 0.0f;
                         if (g->sw == 1) {
-                            memcpy (d + lo, src + lo, (hi - lo) * sizeof (float));
+                            copy_row (d + lo, src + lo, hi - lo);
                         } else {
                             for (int ox = lo; ox < hi; ox++)
                                 d[ox] = src[ox * g->sw];
@@ -69,7 +107,8 @@ void dn_cpu_im2col (DnBackend *be, const DnConvGeom *g, int batch, const float *
 }
 
 // col is (c_in*kh*kw, batch*oh*ow); dx is (batch, c_in, h, w), accumulated
-void dn_cpu_col2im (DnBackend *be, const DnConvGeom *g, int batch, const float *col, float *dx)
+DN_CLONES void dn_cpu_col2im (DnBackend *be, const DnConvGeom *g, int batch, const float *col,
+                              float *dx)
 {
     const int P = g->oh * g->ow;
     const size_t ld = (size_t) batch * P;
@@ -87,11 +126,10 @@ void dn_cpu_col2im (DnBackend *be, const DnConvGeom *g, int batch, const float *
                         int iy = oy * g->sh - g->ph + ki * g->dh;
                         if (iy < 0 || iy >= g->h)
                             continue;
-                        const float *s = src + oy * g->ow;
-                        float *d = xp + iy * g->w + xoff;
+                        const float *restrict s = src + oy * g->ow;
+                        float *restrict d = xp + iy * g->w + xoff;
                         if (g->sw == 1) {
-                            for (int ox = lo; ox < hi; ox++)
-                                d[ox] += s[ox];
+                            add_row (d + lo, s + lo, hi - lo);
                         } else {
                             for (int ox = lo; ox < hi; ox++)
                                 d[ox * g->sw] += s[ox];
@@ -197,6 +235,26 @@ void dn_cpu_conv2d_forward (DnBackend *be, const DnConvGeom *g, int batch, const
     dn_parallel_run (conv_threads (batch), conv_forward_task, &job);
 }
 
+/* The sum of x (n) in 16 interleaved partial sums, which the compiler vectorises (one
+ * running sum it may not reorder). */
+static inline float row_sum (const float *restrict x, int n)
+{
+    float acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int l = 0; l < 16; l++)
+            acc[l] += x[i + l];
+    float s = 0.0f;
+    for (; i < n; i++)
+        s += x[i];
+    for (int l = 0; l < 16; l++)
+        s += acc[l];
+    return s;
+}
+
+/* The weight gradient is summed transposed, (Kg, Mg) per group: col · dy^T is the GEMM
+ * orientation OpenBLAS runs fastest for these shapes (a tall C with a long K), and the
+ * transpose back costs one pass over a small matrix per thread at the end. */
 static void conv_backward_task (int t, int n_tasks, gpointer data)
 {
     const ConvJob *j = data;
@@ -219,17 +277,12 @@ static void conv_backward_task (int t, int n_tasks, gpointer data)
             src = col;
         }
         for (int k = 0; k < G; k++)
-            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, Mg, Kg, P, 1.0f,
-                         dyb + (size_t) k * Mg * P, P, src + (size_t) k * Kg * P, P, 1.0f,
-                         dwt + (size_t) k * Mg * Kg, Kg);
+            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, Kg, Mg, P, 1.0f,
+                         src + (size_t) k * Kg * P, P, dyb + (size_t) k * Mg * P, P, 1.0f,
+                         dwt + (size_t) k * Kg * Mg, Mg);
         if (j->db != NULL)
-            for (int c = 0; c < g->c_out; c++) {
-                const float *row = dyb + (size_t) c * P;
-                float s = 0.0f;
-                for (int p = 0; p < P; p++)
-                    s += row[p];
-                dbt[c] += s;
-            }
+            for (int c = 0; c < g->c_out; c++)
+                dbt[c] += row_sum (dyb + (size_t) c * P, P);
         if (j->dx != NULL) {
             float *dxb = j->dx + b * xs;
             /* direct: the GEMM adds straight into dx; otherwise through col2im */
@@ -251,13 +304,19 @@ void dn_cpu_conv2d_backward (DnBackend *be, const DnConvGeom *g, int batch, cons
     ConvJob job = {be, g, batch, x, w, NULL, dy, NULL, dx, dw, db, workspace};
     const int nt = conv_threads (batch);
     dn_parallel_run (nt, conv_backward_task, &job);
-    /* the per-thread sums, added in thread order */
+    /* the per-thread sums, added in thread order; dw[k][m][i] += dwt[k][i][m] */
     const size_t col_n = conv_col_size (g);
-    const size_t dw_n = (size_t) g->c_out * (g->c_in / g->groups * g->kh * g->kw);
+    const int G = g->groups, Mg = g->c_out / G, Kg = g->c_in / G * g->kh * g->kw;
+    const size_t dw_n = (size_t) g->c_out * Kg;
     for (int t = 0; t < nt; t++) {
         const float *dwt = workspace + conv_thread_size (g) * t + col_n;
-        for (size_t i = 0; i < dw_n; i++)
-            dw[i] += dwt[i];
+        for (int k = 0; k < G; k++)
+            for (int m = 0; m < Mg; m++) {
+                float *restrict d = dw + ((size_t) k * Mg + m) * Kg;
+                const float *restrict s = dwt + (size_t) k * Kg * Mg + m;
+                for (int i = 0; i < Kg; i++)
+                    d[i] += s[(size_t) i * Mg];
+            }
         if (db != NULL)
             for (int c = 0; c < g->c_out; c++)
                 db[c] += dwt[dw_n + c];

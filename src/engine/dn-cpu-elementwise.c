@@ -356,13 +356,7 @@ void dn_cpu_softmax_backward (DnBackend *be, gboolean log, int rows, int cols,
 /* The mask in integers: dn_rng_hash_uniform (seed, i) is k 2^-24 with k the hash's top
  * 24 bits, and k 2^-24 >= p exactly when k >= ceil(p 2^24). Bit for bit the mask of
  * dn-backend.h, with no float conversion. With AVX-512's 64-bit
- * vector multiplies the hash is ten times faster, hence a clone picked at load time. */
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) &&       \
-    __GNUC__ >= 11
-#define DN_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "default")))
-#else
-#define DN_CLONES
-#endif
+ * vector multiplies the hash is ten times faster, hence a clone (DN_CLONES). */
 
 static inline uint64_t keep_threshold (float p)
 {
