@@ -36,11 +36,12 @@ void dn_cpu_col2im (DnBackend *be, const DnConvGeom *g, int batch, const float *
 void dn_cpu_transpose_outer (DnBackend *be, int rows, int batch, int inner, const float *src,
                              float *dst);
 size_t dn_cpu_conv2d_workspace (DnBackend *be, const DnConvGeom *g, int batch);
-void dn_cpu_conv2d_forward (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
-                            const float *w, const float *bias, float *y, float *workspace);
-void dn_cpu_conv2d_backward (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
-                             const float *w, const float *dy, float *dx, float *dw, float *db,
-                             float *workspace);
+void dn_cpu_conv2d_forward (DnBackend *be, const DnConvGeom *g, const DnConvFusion *f, int batch,
+                            const float *x, const float *w, const float *bias, float *y,
+                            float *workspace);
+void dn_cpu_conv2d_backward (DnBackend *be, const DnConvGeom *g, const DnConvFusion *f, int batch,
+                             const float *x, const float *w, const float *y, const float *dy,
+                             float *dx, float *dw, float *db, float *workspace);
 void dn_cpu_channel_axpy (DnBackend *be, int n, int c, int spatial, const float *w, const float *s,
                           float *y);
 void dn_cpu_channel_dot (DnBackend *be, int n, int c, int spatial, const float *a, const float *b,
