@@ -99,7 +99,9 @@ static void gemm_task (int t, int n_tasks, gpointer data)
 }
 
 /* OpenBLAS runs single-threaded; GEMMs are split across our own threads by
- * blocks of rows (or columns, when there are few rows) of C. One thread pool
+ * blocks of rows or columns of C. Every thread packs (copies) all of the operand
+ * it shares, so the split goes along the side whose shared operand is smaller:
+ * rows of C share op(b) (k, n), columns share op(a) (m, k). One thread pool
  * (dn-parallel.c) for everything keeps two pools from fighting over the cores,
  * and its workers sleep while the main thread works alone. */
 #define GEMM_SPLIT_FLOPS 2e6
@@ -120,7 +122,7 @@ void dn_cpu_gemm (DnBackend *be, gboolean trans_a, gboolean trans_b, int m, int 
     }
     /* Split the longer side of C in nt blocks, multiples of 16 for the kernels. */
     GemmJob job = {ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, FALSE, 0};
-    job.by_rows = m >= n || m >= 16 * nt;
+    job.by_rows = m >= n;
     int len = job.by_rows ? m : n;
     job.block = ((len + nt - 1) / nt + 15) & ~15;
     dn_parallel_run (nt, gemm_task, &job);
