@@ -79,10 +79,10 @@ void dn_cpu_softmax_forward (DnBackend *be, gboolean log, int rows, int cols, co
                              float *y);
 void dn_cpu_softmax_backward (DnBackend *be, gboolean log, int rows, int cols, const float *y,
                               const float *dy, float *dx);
-void dn_cpu_dropout_forward (DnBackend *be, size_t n, float p, uint64_t seed, const float *x,
-                             float *y);
-void dn_cpu_dropout_backward (DnBackend *be, size_t n, float p, uint64_t seed, const float *dy,
-                              float *dx);
+/* Elements [lo, hi) of dropout forward (x == y allowed) or backward (x is dy, y is dx);
+ * dn-backend-cpu.c splits the ops into such slices. */
+void dn_cpu_dropout_slice (size_t lo, size_t hi, float p, uint64_t seed, gboolean backward,
+                           const float *x, float *y);
 void dn_cpu_segment_select (DnBackend *be, DnGateMode mode, int n_ctx, int units, int segments,
                             const float *resp, int32_t *win, float *g);
 void dn_cpu_gate_forward (DnBackend *be, DnGateMode mode, int batch, int units, const float *t,
