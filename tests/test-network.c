@@ -651,6 +651,40 @@ static void test_fusion_same_numbers (void)
     }
 }
 
+/* A flatten shares its input's memory (DnLayerClass.view): first, in the middle and last,
+ * the network computes what it computes without them. */
+static void test_view_same_numbers (void)
+{
+    g_autoptr (DnNetwork) with =
+        build_ok ("{\"input\": [6], \"layers\": [{\"type\": \"flatten\"},"
+                  "{\"type\": \"linear\", \"out_features\": 4}, {\"type\": \"flatten\"},"
+                  "{\"type\": \"tanh\"}, {\"type\": \"linear\", \"out_features\": 3},"
+                  "{\"type\": \"flatten\"}]}");
+    g_autoptr (DnNetwork) without =
+        build_ok ("{\"input\": [6], \"layers\": [{\"type\": \"linear\", \"out_features\": 4},"
+                  "{\"type\": \"tanh\"}, {\"type\": \"linear\", \"out_features\": 3}]}");
+    const int batch = 2;
+    g_autofree float *x = random_floats (6 * batch, 3);
+    g_autofree float *dy = random_floats (3 * batch, 4);
+    DnNetwork *nets[2] = {with, without};
+    g_autofree float *y0 = NULL;
+    for (int k = 0; k < 2; k++) {
+        g_autoptr (GError) error = NULL;
+        fill_random (nets[k], 5);
+        g_assert_true (dn_network_reserve (nets[k], batch, &error));
+        const DnTensor *y = dn_network_forward (nets[k], x, batch, 1);
+        dn_network_zero_grad (nets[k]);
+        dn_network_backward (nets[k], dy, batch);
+        if (k == 0)
+            y0 = g_memdup2 (y->data, 3 * batch * sizeof (float));
+        else
+            g_assert_cmpmem (y->data, 3 * batch * sizeof (float), y0, 3 * batch * sizeof (float));
+    }
+    g_assert_cmpuint (with->n_params, ==, without->n_params);
+    g_assert_cmpmem (with->grads, with->n_params * sizeof (float), without->grads,
+                     without->n_params * sizeof (float));
+}
+
 /* ---- naming and summary ------------------------------------------------- */
 
 static void test_named_params (void)
@@ -1060,6 +1094,7 @@ int main (int argc, char **argv)
                      test_backward_accumulates_residual);
 
     g_test_add_func ("/engine/network/fusion/same-numbers", test_fusion_same_numbers);
+    g_test_add_func ("/engine/network/view/same-numbers", test_view_same_numbers);
     g_test_add_func ("/engine/network/named-params/mnist-cnn", test_named_params);
     g_test_add_func ("/engine/network/named-params/buffers", test_named_params_buffers);
     g_test_add_func ("/engine/network/summary", test_summary);

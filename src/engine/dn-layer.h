@@ -98,6 +98,9 @@ struct _DnLayerClass {
      * passes this layer the chain's last output as `out` and its gradient as `dout`;
      * the outputs in between, and their gradients, are never written. May be NULL. */
     int (*fuse) (DnLayer *l, DnLayer *const *next, int n);
+    /* Forward and backward are the identity on the floats (flatten): in a network the
+     * output and its gradient share the input's memory, and neither is called. */
+    gboolean view;
 };
 
 struct _DnLayer {

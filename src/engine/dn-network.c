@@ -466,11 +466,14 @@ gboolean dn_network_reserve (DnNetwork *net, int batch, GError **error)
         return FALSE;
     }
     net->max_batch = batch;
-    /* views are laid out batch-major within each node's block */
+    /* views are laid out batch-major within each node's block; a view layer's gradient
+     * is its input's (its output follows the input in every forward) */
     for (guint i = 0; i < net->nodes->len; i++) {
         DnNode *n = net->nodes->pdata[i];
         dn_tensor_view (&n->out, net->acts + n->act_offset * batch, batch, &n->layer->out_shape);
         dn_tensor_view (&n->dout, net->dacts + n->act_offset * batch, batch, &n->layer->out_shape);
+        if (n->layer->klass->view && n->inputs[0] >= 0)
+            n->dout.data = ((DnNode *) net->nodes->pdata[n->inputs[0]])->dout.data;
     }
     return TRUE;
 }
@@ -509,6 +512,10 @@ const DnTensor *dn_network_forward (DnNetwork *net, const float *x, int batch, u
         const DnTensor *in[DN_LAYER_MAX_INPUTS];
         for (int k = 0; k < n->n_inputs; k++)
             in[k] = n->inputs[k] < 0 ? &xin : &((DnNode *) net->nodes->pdata[n->inputs[k]])->out;
+        if (n->layer->klass->view) {
+            n->out.data = in[0]->data;
+            continue;
+        }
         gint64 t0 = net->ctx.profile ? g_get_monotonic_time () : 0;
         n->layer->klass->forward (n->layer, &net->ctx, batch, in, &last->out);
         if (net->ctx.profile) {
@@ -527,7 +534,8 @@ void dn_network_backward (DnNetwork *net, const float *dy, int batch)
      * must clear each node's own gradient rather than a prefix of the arena. */
     for (guint i = 0; i < net->nodes->len; i++) {
         DnNode *n = net->nodes->pdata[i];
-        if ((n->needs_grad && !is_inner (net, (int) i)) || i + 1 == net->nodes->len)
+        if ((n->needs_grad && !is_inner (net, (int) i) && !n->layer->klass->view) ||
+            i + 1 == net->nodes->len)
             be->zero (be, n->dout.data, (size_t) dn_tensor_numel (&n->dout));
     }
     DnNode *out_node = net->nodes->pdata[net->nodes->len - 1];
@@ -536,8 +544,9 @@ void dn_network_backward (DnNetwork *net, const float *dy, int batch)
     dn_tensor_view (&xin, (float *) net->last_input, batch, &net->input_shape);
     for (int i = (int) net->nodes->len - 1; i >= 0; i--) {
         DnNode *n = net->nodes->pdata[i];
-        if (!n->needs_grad || n->computed_by != i)
-            continue; /* nothing before it learns, or an earlier node's layer does its work */
+        if (!n->needs_grad || n->computed_by != i || n->layer->klass->view)
+            continue; /* nothing before it learns, an earlier node's layer does its work, or
+                       * its gradient is its input's already */
         DnNode *last = net->nodes->pdata[i + n->fused];
         const DnTensor *in[DN_LAYER_MAX_INPUTS];
         DnTensor *din[DN_LAYER_MAX_INPUTS];
