@@ -1,7 +1,8 @@
-/* dn-cpu-conv.c: im2col / col2im and the outer transpose on the CPU.
+/* dn-cpu-conv.c: im2col / col2im, the outer transpose, and whole convolutions
+ * (with a fused ReLU and max pooling) on the CPU.
  *
- * A convolution of a whole batch is one GEMM per group over a column matrix
- * col (c_in*kh*kw, batch*oh*ow); see dn-layer-conv.c. These loops are memory
+ * A convolution is one GEMM per group over a column matrix col
+ * (c_in*kh*kw, batch*oh*ow); see dn-layer-conv.c. im2col and col2im are memory
  * bound, so they work row by row with contiguous inner copies where the
  * stride allows.
  */
