@@ -594,6 +594,97 @@ static void test_backward_accumulates_residual (void)
     check_backward_accumulates (net, 3);
 }
 
+/* ---- fusion -------------------------------------------------------------- */
+
+/* Chains a conv2d computes (DnLayerClass.fuse): a relu and a maxpool2d, a relu alone, and
+ * a max pooling with overlapping, padded windows alone. */
+static const char *fusion_json =
+    "{\"input\": [2, 9, 9], \"layers\": ["
+    "{\"name\": \"a\", \"type\": \"conv2d\", \"out_channels\": 4, \"kernel_size\": 3, "
+    "\"padding\": 1},"
+    "{\"type\": \"relu\"},"
+    "{\"type\": \"maxpool2d\", \"kernel_size\": 2},"
+    "{\"name\": \"b\", \"type\": \"conv2d\", \"out_channels\": 6, \"kernel_size\": 2, "
+    "\"groups\": 2},"
+    "{\"type\": \"relu\"},"
+    "{\"name\": \"c\", \"type\": \"conv2d\", \"out_channels\": 4, \"kernel_size\": 3, "
+    "\"padding\": 1, \"bias\": false},"
+    "{\"type\": \"maxpool2d\", \"kernel_size\": 3, \"stride\": 2, \"padding\": 1},"
+    "{\"type\": \"flatten\"},"
+    "{\"type\": \"linear\", \"out_features\": 3}]}";
+
+/* Fused, the network computes the very same numbers as layer by layer (every output
+ * kept, so nothing fuses). */
+static void test_fusion_same_numbers (void)
+{
+    g_autoptr (DnNetwork) fused = build_ok (fusion_json);
+    g_autoptr (DnNetwork) plain = build_ok (fusion_json);
+    for (int i = 0; i < dn_network_n_nodes (plain); i++)
+        dn_network_keep_output (plain, i);
+    static const int chains[] = {2, 0, 0, 1, 0, 1, 0, 0, 0};
+    g_assert_cmpint (dn_network_n_nodes (fused), ==, G_N_ELEMENTS (chains));
+    for (int i = 0; i < dn_network_n_nodes (fused); i++) {
+        g_assert_cmpint (dn_network_node (fused, i)->fused, ==, chains[i]);
+        g_assert_cmpint (dn_network_node (plain, i)->fused, ==, 0);
+    }
+    const int batch = 3;
+    size_t in = (size_t) dn_shape_numel (&fused->input_shape), out = 3;
+    g_autofree float *x = random_floats (in * batch, 8);
+    g_autofree float *dy = random_floats (out * batch, 9);
+    DnNetwork *nets[2] = {fused, plain};
+    g_autofree float *y0 = NULL, *grads0 = NULL;
+    for (int k = 0; k < 2; k++) {
+        g_autoptr (GError) error = NULL;
+        fill_random (nets[k], 5);
+        g_assert_true (dn_network_reserve (nets[k], batch, &error));
+        const DnTensor *y = dn_network_forward (nets[k], x, batch, 1);
+        dn_network_zero_grad (nets[k]);
+        dn_network_backward (nets[k], dy, batch);
+        if (k == 0) {
+            y0 = g_memdup2 (y->data, out * batch * sizeof (float));
+            grads0 = g_memdup2 (nets[k]->grads, nets[k]->n_params * sizeof (float));
+            continue;
+        }
+        g_assert_cmpmem (y->data, out * batch * sizeof (float), y0, out * batch * sizeof (float));
+        g_assert_cmpmem (nets[k]->grads, nets[k]->n_params * sizeof (float), grads0,
+                         nets[k]->n_params * sizeof (float));
+    }
+}
+
+/* A flatten shares its input's memory (DnLayerClass.view): first, in the middle and last,
+ * the network computes what it computes without them. */
+static void test_view_same_numbers (void)
+{
+    g_autoptr (DnNetwork) with =
+        build_ok ("{\"input\": [6], \"layers\": [{\"type\": \"flatten\"},"
+                  "{\"type\": \"linear\", \"out_features\": 4}, {\"type\": \"flatten\"},"
+                  "{\"type\": \"tanh\"}, {\"type\": \"linear\", \"out_features\": 3},"
+                  "{\"type\": \"flatten\"}]}");
+    g_autoptr (DnNetwork) without =
+        build_ok ("{\"input\": [6], \"layers\": [{\"type\": \"linear\", \"out_features\": 4},"
+                  "{\"type\": \"tanh\"}, {\"type\": \"linear\", \"out_features\": 3}]}");
+    const int batch = 2;
+    g_autofree float *x = random_floats (6 * batch, 3);
+    g_autofree float *dy = random_floats (3 * batch, 4);
+    DnNetwork *nets[2] = {with, without};
+    g_autofree float *y0 = NULL;
+    for (int k = 0; k < 2; k++) {
+        g_autoptr (GError) error = NULL;
+        fill_random (nets[k], 5);
+        g_assert_true (dn_network_reserve (nets[k], batch, &error));
+        const DnTensor *y = dn_network_forward (nets[k], x, batch, 1);
+        dn_network_zero_grad (nets[k]);
+        dn_network_backward (nets[k], dy, batch);
+        if (k == 0)
+            y0 = g_memdup2 (y->data, 3 * batch * sizeof (float));
+        else
+            g_assert_cmpmem (y->data, 3 * batch * sizeof (float), y0, 3 * batch * sizeof (float));
+    }
+    g_assert_cmpuint (with->n_params, ==, without->n_params);
+    g_assert_cmpmem (with->grads, with->n_params * sizeof (float), without->grads,
+                     without->n_params * sizeof (float));
+}
+
 /* ---- naming and summary ------------------------------------------------- */
 
 static void test_named_params (void)
@@ -1002,6 +1093,8 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/network/backward/accumulates-residual",
                      test_backward_accumulates_residual);
 
+    g_test_add_func ("/engine/network/fusion/same-numbers", test_fusion_same_numbers);
+    g_test_add_func ("/engine/network/view/same-numbers", test_view_same_numbers);
     g_test_add_func ("/engine/network/named-params/mnist-cnn", test_named_params);
     g_test_add_func ("/engine/network/named-params/buffers", test_named_params_buffers);
     g_test_add_func ("/engine/network/summary", test_summary);

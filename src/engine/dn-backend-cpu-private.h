@@ -6,6 +6,16 @@
 
 G_BEGIN_DECLS
 
+/* A function the compiler builds twice, for AVX-512 (x86-64-v4) and for the baseline,
+ * picked at load time: for loops that gain from the wider vectors. Use it only where
+ * both builds give the same numbers (copies, adds, selects, no contractible a * b + c). */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) &&       \
+    __GNUC__ >= 11
+#define DN_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "default")))
+#else
+#define DN_CLONES
+#endif
+
 void *dn_cpu_alloc (DnBackend *be, size_t bytes);
 void dn_cpu_free (DnBackend *be, void *p);
 void dn_cpu_upload (DnBackend *be, void *dst, const void *host_src, size_t bytes);
@@ -26,11 +36,12 @@ void dn_cpu_col2im (DnBackend *be, const DnConvGeom *g, int batch, const float *
 void dn_cpu_transpose_outer (DnBackend *be, int rows, int batch, int inner, const float *src,
                              float *dst);
 size_t dn_cpu_conv2d_workspace (DnBackend *be, const DnConvGeom *g, int batch);
-void dn_cpu_conv2d_forward (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
-                            const float *w, const float *bias, float *y, float *workspace);
-void dn_cpu_conv2d_backward (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
-                             const float *w, const float *dy, float *dx, float *dw, float *db,
-                             float *workspace);
+void dn_cpu_conv2d_forward (DnBackend *be, const DnConvGeom *g, const DnConvFusion *f, int batch,
+                            const float *x, const float *w, const float *bias, float *y,
+                            float *workspace);
+void dn_cpu_conv2d_backward (DnBackend *be, const DnConvGeom *g, const DnConvFusion *f, int batch,
+                             const float *x, const float *w, const float *y, const float *dy,
+                             float *dx, float *dw, float *db, float *workspace);
 void dn_cpu_dendrite_forward (DnBackend *be, DnAct act, int k, int n, int c, int spatial,
                               const float *w, const float *r, size_t ld_slot, size_t ld_sample,
                               float *s, float *out);
@@ -70,10 +81,10 @@ void dn_cpu_softmax_forward (DnBackend *be, gboolean log, int rows, int cols, co
                              float *y);
 void dn_cpu_softmax_backward (DnBackend *be, gboolean log, int rows, int cols, const float *y,
                               const float *dy, float *dx);
-void dn_cpu_dropout_forward (DnBackend *be, size_t n, float p, uint64_t seed, const float *x,
-                             float *y);
-void dn_cpu_dropout_backward (DnBackend *be, size_t n, float p, uint64_t seed, const float *dy,
-                              float *dx);
+/* Elements [lo, hi) of dropout forward (x == y allowed) or backward (x is dy, y is dx);
+ * dn-backend-cpu.c splits the ops into such slices. */
+void dn_cpu_dropout_slice (size_t lo, size_t hi, float p, uint64_t seed, gboolean backward,
+                           const float *x, float *y);
 void dn_cpu_segment_select (DnBackend *be, DnGateMode mode, int n_ctx, int units, int segments,
                             const float *resp, int32_t *win, float *g);
 void dn_cpu_gate_forward (DnBackend *be, DnGateMode mode, int batch, int units, const float *t,

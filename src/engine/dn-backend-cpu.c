@@ -99,7 +99,9 @@ static void gemm_task (int t, int n_tasks, gpointer data)
 }
 
 /* OpenBLAS runs single-threaded; GEMMs are split across our own threads by
- * blocks of rows (or columns, when there are few rows) of C. One thread pool
+ * blocks of rows or columns of C. Every thread packs (copies) all of the operand
+ * it shares, so the split goes along the side whose shared operand is smaller:
+ * rows of C share op(b) (k, n), columns share op(a) (m, k). One thread pool
  * (dn-parallel.c) for everything keeps two pools from fighting over the cores,
  * and its workers sleep while the main thread works alone. */
 #define GEMM_SPLIT_FLOPS 2e6
@@ -120,7 +122,7 @@ void dn_cpu_gemm (DnBackend *be, gboolean trans_a, gboolean trans_b, int m, int 
     }
     /* Split the longer side of C in nt blocks, multiples of 16 for the kernels. */
     GemmJob job = {ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, FALSE, 0};
-    job.by_rows = m >= n || m >= 16 * nt;
+    job.by_rows = m >= n;
     int len = job.by_rows ? m : n;
     job.block = ((len + nt - 1) / nt + 15) & ~15;
     dn_parallel_run (nt, gemm_task, &job);
@@ -247,6 +249,20 @@ static void par_zero (DnBackend *be, float *x, size_t n)
     dn_parallel_run (par_tasks (n), zero_task, &j);
 }
 
+static void axpy_task (int t, int nt, gpointer data)
+{
+    ActJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice (j->n, t, nt, &lo, &hi);
+    dn_cpu_axpy (j->be, hi - lo, j->param, j->x + lo, j->out + lo);
+}
+
+static void par_axpy (DnBackend *be, size_t n, float alpha, const float *x, float *y)
+{
+    ActJob j = {.be = be, .n = n, .param = alpha, .x = x, .out = y};
+    dn_parallel_run (par_tasks (n), axpy_task, &j);
+}
+
 static void act_forward_task (int t, int nt, gpointer data)
 {
     ActJob *j = data;
@@ -323,6 +339,38 @@ static void par_maxpool2d_backward (DnBackend *be, const DnConvGeom *g, int batc
     PoolJob j = {be, g, batch, dy, dx, (int32_t *) argmax};
     size_t n = (size_t) batch * g->c_in * g->h * g->w;
     dn_parallel_run (MIN (par_tasks (n), batch), maxpool_backward_task, &j);
+}
+
+/* Dropout: the mask of element i depends on i alone, so any slice can go to any thread. */
+typedef struct {
+    size_t n;
+    float p;
+    uint64_t seed;
+    gboolean backward;
+    const float *x;
+    float *y;
+} DropoutJob;
+
+static void dropout_task (int t, int nt, gpointer data)
+{
+    DropoutJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice (j->n, t, nt, &lo, &hi);
+    dn_cpu_dropout_slice (lo, hi, j->p, j->seed, j->backward, j->x, j->y);
+}
+
+static void par_dropout_forward (DnBackend *be, size_t n, float p, uint64_t seed, const float *x,
+                                 float *y)
+{
+    DropoutJob j = {n, p, seed, FALSE, x, y};
+    dn_parallel_run (par_tasks (n), dropout_task, &j);
+}
+
+static void par_dropout_backward (DnBackend *be, size_t n, float p, uint64_t seed, const float *dy,
+                                  float *dx)
+{
+    DropoutJob j = {n, p, seed, TRUE, dy, dx};
+    dn_parallel_run (par_tasks (n), dropout_task, &j);
 }
 
 /* Optimizer updates: every buffer is a flat array aligned with the parameters. */
@@ -440,7 +488,7 @@ static DnBackend cpu_backend = {
     .copy = par_copy,
     .synchronize = dn_cpu_synchronize,
     .gemm = dn_cpu_gemm,
-    .axpy = dn_cpu_axpy,
+    .axpy = par_axpy,
     .scale = dn_cpu_scale,
     .add = dn_cpu_add,
     .mul = dn_cpu_mul,
@@ -468,8 +516,8 @@ static DnBackend cpu_backend = {
     .layernorm_backward = dn_cpu_layernorm_backward,
     .softmax_forward = dn_cpu_softmax_forward,
     .softmax_backward = dn_cpu_softmax_backward,
-    .dropout_forward = dn_cpu_dropout_forward,
-    .dropout_backward = dn_cpu_dropout_backward,
+    .dropout_forward = par_dropout_forward,
+    .dropout_backward = par_dropout_backward,
     .segment_select = dn_cpu_segment_select,
     .gate_forward = dn_cpu_gate_forward,
     .gate_backward = dn_cpu_gate_backward,

@@ -42,6 +42,19 @@ typedef struct {
     int groups;
 } DnConvGeom;
 
+/* The layers after a convolution that it computes in the same pass (DnLayerClass.fuse),
+ * each sample's output still in cache: a ReLU, then a max pooling with geometry `pool`
+ * (c_in = c_out of the convolution), either or both. y is then the last one's output,
+ * e.g. (batch, c_out, pool->oh, pool->ow), and forward records the pooling's argmax
+ * (batch, c_out, pool->oh, pool->ow) as maxpool2d_forward does. backward takes that y
+ * and argmax with dy = d(loss)/dy, and gives the same gradients as the layers' own
+ * backward ops in a row would. */
+typedef struct {
+    gboolean relu;
+    const DnConvGeom *pool; /* NULL: no pooling */
+    int32_t *argmax;
+} DnConvFusion;
+
 /* How an active dendrite layer mixes its winning segment response g into the
  * unit's feed-forward drive t (Numenta's active dendrites):
  * ABS_MAX: the segment with the largest |response| wins (sign kept), y = t * sigmoid(g);
@@ -102,13 +115,15 @@ struct DnBackend {
      * sample by sample on its cores, im2col + GEMM, writing NCHW directly).
      * x (batch, c_in, h, w), w (c_out, c_in/groups, kh, kw), bias (c_out) or NULL,
      * y (batch, c_out, oh, ow). workspace holds conv2d_workspace() floats.
-     * backward ADDS into dw, db (may be NULL) and dx (may be NULL). */
+     * backward ADDS into dw, db (may be NULL) and dx (may be NULL).
+     * With a DnConvFusion (else NULL) y and dy are those of the fused output: see there. */
     size_t (*conv2d_workspace) (DnBackend *be, const DnConvGeom *g, int batch);
-    void (*conv2d_forward) (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
-                            const float *w, const float *bias, float *y, float *workspace);
-    void (*conv2d_backward) (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
-                             const float *w, const float *dy, float *dx, float *dw, float *db,
-                             float *workspace);
+    void (*conv2d_forward) (DnBackend *be, const DnConvGeom *g, const DnConvFusion *f, int batch,
+                            const float *x, const float *w, const float *bias, float *y,
+                            float *workspace);
+    void (*conv2d_backward) (DnBackend *be, const DnConvGeom *g, const DnConvFusion *f, int batch,
+                             const float *x, const float *w, const float *y, const float *dy,
+                             float *dx, float *dw, float *db, float *workspace);
 
     /* The dendrite combination of a neuron module with k >= 1 dendrites (the maths is in
      * dn-layer-dendritic.c), in one pass over (n, c, spatial) tensors.

@@ -868,6 +868,8 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
     int act_node = activity_node (&c, error);
     if (act_node == -2)
         goto out;
+    if (act_node >= 0)
+        dn_network_keep_output (c.net, act_node);
     if (exp->cl.si) {
         si_setup (&c);
         si_a = g_new (float, MAX (c.si_n, 1));

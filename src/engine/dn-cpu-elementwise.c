@@ -358,56 +358,46 @@ void dn_cpu_softmax_backward (DnBackend *be, gboolean log, int rows, int cols,
 /* The mask in integers: dn_rng_hash_uniform (seed, i) is k 2^-24 with k the hash's top
  * 24 bits, and k 2^-24 >= p exactly when k >= ceil(p 2^24). Bit for bit the mask of
  * dn-backend.h, with no float conversion. With AVX-512's 64-bit
- * vector multiplies the hash is ten times faster, hence a clone picked at load time. */
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) &&       \
-    __GNUC__ >= 11
-#define DN_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "default")))
-#else
-#define DN_CLONES
-#endif
+ * vector multiplies the hash is ten times faster, hence a clone (DN_CLONES). */
 
 static inline uint64_t keep_threshold (float p)
 {
     return (uint64_t) ceil ((double) p * 16777216.0);
 }
 
-// x and y are (n); y = x * mask / (1 - p), or y += that when accumulating
-DN_CLONES static void dropout_apply (size_t n, float p, uint64_t seed, gboolean accumulate,
-                                     const float *restrict x, float *restrict y)
+// elements [lo, hi) of x and y: y = x * mask / (1 - p), or y += that when accumulating
+DN_CLONES static void dropout_apply (size_t lo, size_t hi, float p, uint64_t seed,
+                                     gboolean accumulate, const float *restrict x,
+                                     float *restrict y)
 {
     const float scale = 1.0f / (1.0f - p);
     const uint64_t thr = keep_threshold (p);
     if (accumulate) {
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = lo; i < hi; i++) {
             float v = x[i] * scale; /* outside the select, so the loop vectorises */
             y[i] += (dn_rng_hash (seed, i) >> 40) >= thr ? v : 0.0f;
         }
     } else {
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = lo; i < hi; i++) {
             float v = x[i] * scale;
             y[i] = (dn_rng_hash (seed, i) >> 40) >= thr ? v : 0.0f;
         }
     }
 }
 
-// x and y are (n); element i is kept iff dn_rng_hash_uniform (seed, i) >= p
-void dn_cpu_dropout_forward (DnBackend *be, size_t n, float p, uint64_t seed, const float *x,
-                             float *y)
+// elements [lo, hi) of x and y (n); element i is kept iff dn_rng_hash_uniform (seed, i) >= p.
+// forward: y = x * mask / (1 - p), x == y allowed; backward (x is dy, y is dx, the mask
+// recomputed from the forward seed): y += x * mask / (1 - p)
+void dn_cpu_dropout_slice (size_t lo, size_t hi, float p, uint64_t seed, gboolean backward,
+                           const float *x, float *y)
 {
-    if (x == y) {
+    if (x == y && !backward) {
         /* in place: the restrict loop must not see aliased pointers */
         const float scale = 1.0f / (1.0f - p);
         const uint64_t thr = keep_threshold (p);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = lo; i < hi; i++)
             y[i] = (dn_rng_hash (seed, i) >> 40) >= thr ? y[i] * scale : 0.0f;
         return;
     }
-    dropout_apply (n, p, seed, FALSE, x, y);
-}
-
-// dy and dx are (n); the mask is recomputed from the forward seed
-void dn_cpu_dropout_backward (DnBackend *be, size_t n, float p, uint64_t seed, const float *dy,
-                              float *dx)
-{
-    dropout_apply (n, p, seed, TRUE, dy, dx);
+    dropout_apply (lo, hi, p, seed, backward, x, y);
 }

@@ -4,6 +4,11 @@
  * ops do the work (on the CPU: im2col + GEMM per sample, across the cores).
  * Backward recomputes the column buffer rather than keeping it, so one shared
  * workspace serves every conv layer of the network.
+ *
+ * A convolution takes over a ReLU and then a max pooling that follow it
+ * (DnLayerClass.fuse): the backend applies them to each sample's output while it
+ * is in cache, and builds the gradient at the convolution's output from the
+ * pooled output and its gradient, so the tensors in between are never written.
  */
 #include "dn-error.h"
 #include "dn-layer-private.h"
@@ -19,6 +24,10 @@ typedef struct {
     int groups;
     gboolean bias;
     DnConvGeom g;
+    /* the layers it computes too (conv_fuse); fusion.pool is fused_pool's geometry */
+    DnLayer *fused_pool;
+    DnConvFusion fusion;
+    int n_fused;
 } DnConv;
 
 static gboolean conv_configure (DnLayer *l, JsonObject *cfg, GError **error)
@@ -129,10 +138,10 @@ static gboolean conv_infer (DnLayer *l, GError **error)
         dn_layer_add_param (l, "bias", dn_shape_1d (g->c_out), TRUE);
     /* The backend says what it needs (conv_workspace); this bound covers any
      * method: per sample a column buffer (K, P), a (c_out, P) output, and
-     * per-thread gradient sums. */
+     * per-thread gradient sums, each part rounded up to 16 floats. */
     size_t P = (size_t) g->oh * g->ow;
     l->workspace_per_sample = (size_t) c * g->kh * g->kw * P + (size_t) g->c_out * P +
-                              (size_t) g->c_out * (cg * g->kh * g->kw + 1) + 16;
+                              (size_t) g->c_out * (cg * g->kh * g->kw + 1) + 48;
     return TRUE;
 }
 
@@ -145,25 +154,71 @@ static void conv_init (DnLayer *l, DnRng *rng)
         dn_init_uniform (rng, l->params[i].value, dn_shape_numel (&l->params[i].shape), bound);
 }
 
-// x is (B, C_in, H, W), w is (C_out, C_in/groups, kh, kw); y is (B, C_out, OH, OW)
+/* Takes a relu, then a maxpool2d, from the start of the chain it is offered. */
+static int conv_fuse (DnLayer *l, DnLayer *const *next, int n)
+{
+    DnConv *self = (DnConv *) l;
+    int k = 0;
+    self->fusion = (DnConvFusion){FALSE, NULL, NULL};
+    self->fused_pool = NULL;
+    if (k < n && next[k]->klass == &dn_relu_class) {
+        self->fusion.relu = TRUE;
+        k++;
+    }
+    if (k < n && next[k]->klass == &dn_maxpool2d_class) {
+        self->fused_pool = next[k];
+        self->fusion.pool = dn_maxpool_geom (next[k]);
+        k++;
+    }
+    self->n_fused = k;
+    return k;
+}
+
+/* The fusion for a batch, or NULL when there is none or the pooling's argmax buffer cannot
+ * be had (then the fused layers cannot run at all: the output is zeroed). */
+static const DnConvFusion *conv_fusion (DnConv *self, DnBackend *be, int batch, gboolean *failed)
+{
+    *failed = FALSE;
+    if (self->n_fused == 0)
+        return NULL;
+    if (self->fused_pool != NULL) {
+        self->fusion.argmax = dn_maxpool_argmax (self->fused_pool, be, batch);
+        *failed = self->fusion.argmax == NULL;
+    }
+    return &self->fusion;
+}
+
+// x is (B, C_in, H, W), w is (C_out, C_in/groups, kh, kw); y is (B, C_out, OH, OW), or the
+// output of the last layer fused with it
 static void conv_forward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *const *in,
                           DnTensor *out)
 {
     DnConv *self = (DnConv *) l;
     DnBackend *be = ctx->backend;
+    gboolean failed;
+    const DnConvFusion *f = conv_fusion (self, be, batch, &failed);
     g_assert (be->conv2d_workspace (be, &self->g, batch) <= ctx->workspace_size);
-    be->conv2d_forward (be, &self->g, batch, in[0]->data, l->params[0].value,
+    if (failed) {
+        be->zero (be, out->data, (size_t) dn_tensor_numel (out));
+        return;
+    }
+    be->conv2d_forward (be, &self->g, f, batch, in[0]->data, l->params[0].value,
                         self->bias ? l->params[1].value : NULL, out->data, ctx->workspace);
 }
 
-// dy is (B, C_out, OH, OW): dw += dy col^T, db += sum dy, dx += col2im(w^T dy)
+// dy is (B, C_out, OH, OW) or that of the fused output: dw += dy col^T, db += sum dy,
+// dx += col2im(w^T dy)
 static void conv_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *const *in,
                            const DnTensor *out, const DnTensor *dout, DnTensor *const *din)
 {
     DnConv *self = (DnConv *) l;
     DnBackend *be = ctx->backend;
-    be->conv2d_backward (be, &self->g, batch, in[0]->data, l->params[0].value, dout->data,
-                         din[0] != NULL ? din[0]->data : NULL, l->params[0].grad,
+    gboolean failed;
+    const DnConvFusion *f = conv_fusion (self, be, batch, &failed);
+    if (failed)
+        return;
+    be->conv2d_backward (be, &self->g, f, batch, in[0]->data, l->params[0].value, out->data,
+                         dout->data, din[0] != NULL ? din[0]->data : NULL, l->params[0].grad,
                          self->bias ? l->params[1].grad : NULL, ctx->workspace);
 }
 
@@ -243,6 +298,7 @@ const DnLayerClass dn_conv2d_class = {
     .to_json = conv_to_json,
     .describe = conv_describe,
     .workspace_size = conv_workspace,
+    .fuse = conv_fuse,
 };
 
 const DnLayerClass dn_conv1d_class = {
@@ -258,4 +314,5 @@ const DnLayerClass dn_conv1d_class = {
     .to_json = conv_to_json,
     .describe = conv_describe,
     .workspace_size = conv_workspace,
+    .fuse = conv_fuse,
 };

@@ -224,6 +224,7 @@ const DnLayerClass dn_flatten_class = {
     .forward = copy_forward,
     .backward = copy_backward,
     .describe = flatten_describe,
+    .view = TRUE,
 };
 
 /* ---- add: the elementwise sum of 2 or more inputs of one shape ---- */

@@ -134,13 +134,15 @@ static gboolean pool_infer (DnLayer *l, GError **error)
     return TRUE;
 }
 
-// x is (B, C, H, W), y and argmax are (B, C, OH, OW)
-static void maxpool_forward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *const *in,
-                             DnTensor *out)
+const DnConvGeom *dn_maxpool_geom (DnLayer *pool)
 {
-    DnPool *self = (DnPool *) l;
-    DnBackend *be = ctx->backend;
-    size_t need = (size_t) batch * dn_shape_numel (&l->out_shape);
+    return &((DnPool *) pool)->geom;
+}
+
+int32_t *dn_maxpool_argmax (DnLayer *pool, DnBackend *be, int batch)
+{
+    DnPool *self = (DnPool *) pool;
+    size_t need = (size_t) batch * dn_shape_numel (&pool->out_shape);
     if (self->argmax != NULL && (self->argmax_be != be || self->argmax_cap < need)) {
         self->argmax_be->free (self->argmax_be, self->argmax);
         self->argmax = NULL;
@@ -151,10 +153,19 @@ static void maxpool_forward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *
         self->argmax_be = be;
         self->argmax_cap = self->argmax != NULL ? need : 0;
     }
-    if (self->argmax == NULL) {
+    return self->argmax;
+}
+
+// x is (B, C, H, W), y and argmax are (B, C, OH, OW)
+static void maxpool_forward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *const *in,
+                             DnTensor *out)
+{
+    DnPool *self = (DnPool *) l;
+    DnBackend *be = ctx->backend;
+    if (dn_maxpool_argmax (l, be, batch) == NULL) {
         /* Out of memory for a few bytes per output: nothing sensible is left to compute;
          * a zero output keeps the run defined and backward passes nothing. */
-        be->zero (be, out->data, need);
+        be->zero (be, out->data, (size_t) batch * dn_shape_numel (&l->out_shape));
         return;
     }
     be->maxpool2d_forward (be, &self->geom, batch, in[0]->data, out->data, self->argmax);

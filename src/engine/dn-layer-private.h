@@ -34,6 +34,11 @@ extern const DnLayerClass dn_sparse_linear_class;
 extern const DnLayerClass dn_active_dendrite_class;
 extern const DnLayerClass dn_kwta_class;
 
+/* A maxpool2d's geometry, and its argmax buffer grown for `batch` samples on `be` (NULL
+ * when out of memory): for a layer that computes the pooling itself (DnLayerClass.fuse). */
+const DnConvGeom *dn_maxpool_geom (DnLayer *pool);
+int32_t *dn_maxpool_argmax (DnLayer *pool, DnBackend *be, int batch);
+
 /* Shape-check helper: sets a DN_ERROR_SHAPE error "layer 'NAME' (TYPE): ..." */
 void dn_layer_shape_error (DnLayer *l, GError **error, const char *format, ...)
     G_GNUC_PRINTF (3, 4);

@@ -90,6 +90,17 @@ struct _DnLayerClass {
     /* Scratch floats a batch needs when that is not workspace_per_sample * batch
      * (a backend that works sample by sample needs far less). May be NULL. */
     size_t (*workspace_size) (DnLayer *l, DnBackend *be, int batch);
+    /* Fusion, for a layer that can do the work of the layers after it while the data is
+     * in cache (a conv2d followed by relu and maxpool2d). Offered the n layers that
+     * follow it in a chain, each the only reader of the one before, it returns how many
+     * of them (from the first) it computes itself from now on: 0 for none. An offer
+     * replaces the one before. The network then skips their forward and backward and
+     * passes this layer the chain's last output as `out` and its gradient as `dout`;
+     * the outputs in between, and their gradients, are never written. May be NULL. */
+    int (*fuse) (DnLayer *l, DnLayer *const *next, int n);
+    /* Forward and backward are the identity on the floats (flatten): in a network the
+     * output and its gradient share the input's memory, and neither is called. */
+    gboolean view;
 };
 
 struct _DnLayer {

@@ -209,6 +209,53 @@ static gboolean allocate_params (DnNetwork *net, GError **error)
     return TRUE;
 }
 
+/* Offers every layer that can fuse (DnLayerClass.fuse) the chain of nodes after it:
+ * each reads only the node before, which nothing else reads and no caller keeps. */
+static void plan_fusion (DnNetwork *net)
+{
+    const guint n = net->nodes->len;
+    g_autofree int *readers = g_new0 (int, n);
+    for (guint i = 0; i < n; i++) {
+        DnNode *node = net->nodes->pdata[i];
+        for (int k = 0; k < node->n_inputs; k++)
+            if (node->inputs[k] >= 0)
+                readers[node->inputs[k]]++;
+        node->fused = 0;
+        node->computed_by = (int) i;
+    }
+    for (guint i = 0; i < n; i++) {
+        DnNode *node = net->nodes->pdata[i];
+        if (node->computed_by != (int) i || node->layer->klass->fuse == NULL)
+            continue;
+        DnLayer *next[4];
+        int len = 0;
+        for (guint j = i + 1; j < n && len < (int) G_N_ELEMENTS (next); j++) {
+            DnNode *prev = net->nodes->pdata[j - 1], *nj = net->nodes->pdata[j];
+            if (nj->n_inputs != 1 || nj->inputs[0] != (int) j - 1 || readers[j - 1] != 1 ||
+                prev->keep_output)
+                break;
+            next[len++] = nj->layer;
+        }
+        node->fused = node->layer->klass->fuse (node->layer, next, len);
+        for (int j = 1; j <= node->fused; j++)
+            ((DnNode *) net->nodes->pdata[i + j])->computed_by = (int) i;
+    }
+}
+
+void dn_network_keep_output (DnNetwork *net, int i)
+{
+    ((DnNode *) net->nodes->pdata[i])->keep_output = TRUE;
+    plan_fusion (net);
+}
+
+/* Whether node i's output and gradient are never written: it is inside a fused chain. */
+static gboolean is_inner (DnNetwork *net, int i)
+{
+    DnNode *n = net->nodes->pdata[i];
+    DnNode *head = net->nodes->pdata[n->computed_by];
+    return n->fused > 0 || (n->computed_by != i && i != n->computed_by + head->fused);
+}
+
 DnNetwork *dn_network_new_from_json (JsonNode *desc, DnBackend *be, GError **error)
 {
     if (desc == NULL || !JSON_NODE_HOLDS_OBJECT (desc)) {
@@ -306,6 +353,7 @@ DnNetwork *dn_network_new_from_json (JsonNode *desc, DnBackend *be, GError **err
             node->needs_grad = node->inputs[k] >= 0 &&
                                ((DnNode *) net->nodes->pdata[node->inputs[k]])->needs_grad;
     }
+    plan_fusion (net);
     net->training = TRUE;
     return g_steal_pointer (&net);
 }
@@ -418,11 +466,14 @@ gboolean dn_network_reserve (DnNetwork *net, int batch, GError **error)
         return FALSE;
     }
     net->max_batch = batch;
-    /* views are laid out batch-major within each node's block */
+    /* views are laid out batch-major within each node's block; a view layer's gradient
+     * is its input's (its output follows the input in every forward) */
     for (guint i = 0; i < net->nodes->len; i++) {
         DnNode *n = net->nodes->pdata[i];
         dn_tensor_view (&n->out, net->acts + n->act_offset * batch, batch, &n->layer->out_shape);
         dn_tensor_view (&n->dout, net->dacts + n->act_offset * batch, batch, &n->layer->out_shape);
+        if (n->layer->klass->view && n->inputs[0] >= 0)
+            n->dout.data = ((DnNode *) net->nodes->pdata[n->inputs[0]])->dout.data;
     }
     return TRUE;
 }
@@ -455,11 +506,18 @@ const DnTensor *dn_network_forward (DnNetwork *net, const float *x, int batch, u
     dn_tensor_view (&xin, (float *) x, batch, &net->input_shape);
     for (guint i = 0; i < net->nodes->len; i++) {
         DnNode *n = net->nodes->pdata[i];
+        if (n->computed_by != (int) i)
+            continue; /* an earlier node's layer computed it */
+        DnNode *last = net->nodes->pdata[i + n->fused];
         const DnTensor *in[DN_LAYER_MAX_INPUTS];
         for (int k = 0; k < n->n_inputs; k++)
             in[k] = n->inputs[k] < 0 ? &xin : &((DnNode *) net->nodes->pdata[n->inputs[k]])->out;
+        if (n->layer->klass->view) {
+            n->out.data = in[0]->data;
+            continue;
+        }
         gint64 t0 = net->ctx.profile ? g_get_monotonic_time () : 0;
-        n->layer->klass->forward (n->layer, &net->ctx, batch, in, &n->out);
+        n->layer->klass->forward (n->layer, &net->ctx, batch, in, &last->out);
         if (net->ctx.profile) {
             net->backend->synchronize (net->backend);
             n->layer->prof_seconds[0] += (g_get_monotonic_time () - t0) / 1e6;
@@ -476,17 +534,20 @@ void dn_network_backward (DnNetwork *net, const float *dy, int batch)
      * must clear each node's own gradient rather than a prefix of the arena. */
     for (guint i = 0; i < net->nodes->len; i++) {
         DnNode *n = net->nodes->pdata[i];
-        if (n->needs_grad || i + 1 == net->nodes->len)
+        if ((n->needs_grad && !is_inner (net, (int) i) && !n->layer->klass->view) ||
+            i + 1 == net->nodes->len)
             be->zero (be, n->dout.data, (size_t) dn_tensor_numel (&n->dout));
     }
-    DnNode *last = net->nodes->pdata[net->nodes->len - 1];
-    be->copy (be, last->dout.data, dy, (size_t) dn_tensor_numel (&last->dout));
+    DnNode *out_node = net->nodes->pdata[net->nodes->len - 1];
+    be->copy (be, out_node->dout.data, dy, (size_t) dn_tensor_numel (&out_node->dout));
     DnTensor xin;
     dn_tensor_view (&xin, (float *) net->last_input, batch, &net->input_shape);
     for (int i = (int) net->nodes->len - 1; i >= 0; i--) {
         DnNode *n = net->nodes->pdata[i];
-        if (!n->needs_grad)
-            continue; /* nothing before it learns */
+        if (!n->needs_grad || n->computed_by != i || n->layer->klass->view)
+            continue; /* nothing before it learns, an earlier node's layer does its work, or
+                       * its gradient is its input's already */
+        DnNode *last = net->nodes->pdata[i + n->fused];
         const DnTensor *in[DN_LAYER_MAX_INPUTS];
         DnTensor *din[DN_LAYER_MAX_INPUTS];
         for (int k = 0; k < n->n_inputs; k++) {
@@ -495,7 +556,7 @@ void dn_network_backward (DnNetwork *net, const float *dy, int batch)
             din[k] = src != NULL && src->needs_grad ? &src->dout : NULL;
         }
         gint64 t0 = net->ctx.profile ? g_get_monotonic_time () : 0;
-        n->layer->klass->backward (n->layer, &net->ctx, batch, in, &n->out, &n->dout, din);
+        n->layer->klass->backward (n->layer, &net->ctx, batch, in, &last->out, &last->dout, din);
         if (net->ctx.profile) {
             net->backend->synchronize (net->backend);
             n->layer->prof_seconds[1] += (g_get_monotonic_time () - t0) / 1e6;

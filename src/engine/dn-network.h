@@ -29,6 +29,12 @@ typedef struct {
     DnTensor out, dout;              /* views into the activation arenas */
     size_t act_offset;               /* per-sample offset into the activation arenas */
     gboolean needs_grad;             /* backward must fill dout (a parameter is upstream) */
+    /* Fusion (DnLayerClass.fuse): this node's layer also computes the next `fused` nodes,
+     * whose computed_by is this node's index (else their own). Inside such a chain only
+     * the last node's output and gradient are written. */
+    int fused;
+    int computed_by;
+    gboolean keep_output; /* dn_network_keep_output: never inside a chain */
 } DnNode;
 
 typedef struct {
@@ -93,6 +99,11 @@ GArray *dn_network_live_spans (DnNetwork *net);
 void dn_network_forget_live_rows (DnNetwork *net);
 /* Marks every tracked row live (after loading optimizer state from a file). */
 void dn_network_mark_all_live (DnNetwork *net);
+
+/* Layers that compute the layers after them (a conv2d with its relu and maxpool2d)
+ * leave the outputs in between unwritten. This keeps node i's output (and gradient)
+ * written, for a caller that reads it. */
+void dn_network_keep_output (DnNetwork *net, int i);
 
 DnShape dn_network_output_shape (DnNetwork *net);
 DnNode *dn_network_node (DnNetwork *net, int i);
