@@ -7,7 +7,8 @@
  *    step) of the MNIST CNN and the 784-256-10 MLP at batch 64 on
  *    Fashion-MNIST-shaped data, and the achieved GFLOP/s of the CNN step.
  * 3. The MNIST CNN with 0, 1, 2 and 3 dendrite sets, against the ideal
- *    (k + 1)-fold cost of the plain network.
+ *    (k + 1)-fold cost of the plain network: each repeat times the plain and the
+ *    dendritic network back to back, and the figure is the median of those ratios.
  * 4. Peak resident memory of `dendrite train` of the CNN for one epoch on
  *    Fashion-MNIST (when the Debian package is installed).
  * Every figure is the median of several repeats; the spread is printed too.
@@ -119,8 +120,18 @@ static JsonNode *load_network (const char *example, GError **error)
     return json_node_copy (exp->network);
 }
 
-static Stat bench_training (const char *example, int batch, int steps, int repeats,
-                            double *gflops_med, int dendrite_sets)
+/* A network ready to train on random Fashion-MNIST-shaped data. */
+typedef struct {
+    DnBackend *be;
+    DnNetwork *net;
+    DnOptimizer *opt;
+    float *x, *dlogits;
+    int32_t *y;
+    int batch;
+    double step_flops;
+} Trainer;
+
+static Trainer *trainer_new (const char *example, int batch, int dendrite_sets)
 {
     g_autoptr (GError) error = NULL;
     g_autoptr (JsonNode) desc = load_network (example, &error);
@@ -128,7 +139,9 @@ static Stat bench_training (const char *example, int batch, int steps, int repea
         fprintf (stderr, "dn-bench: %s\n", error->message);
         exit (1);
     }
-    DnBackend *be = dn_backend_cpu ();
+    Trainer *t = g_new0 (Trainer, 1);
+    t->be = dn_backend_cpu ();
+    t->batch = batch;
     if (dendrite_sets >= 0) {
         /* every conv and linear layer becomes a neuron module (the default selection) */
         DnDendriteSelection sel;
@@ -139,62 +152,106 @@ static Stat bench_training (const char *example, int batch, int steps, int repea
         json_node_unref (desc);
         desc = wrapped;
     }
-    g_autoptr (DnNetwork) net = dn_network_new_from_json (desc, be, &error);
+    t->net = dn_network_new_from_json (desc, t->be, &error);
     g_assert_no_error (error);
     DnRng rng;
     dn_rng_seed (&rng, 1);
-    dn_network_init (net, &rng);
+    dn_network_init (t->net, &rng);
     for (int k = 0; k < dendrite_sets; k++) {
-        DnNetwork *bigger = dn_network_add_dendrites (net, &rng, &error);
+        DnNetwork *bigger = dn_network_add_dendrites (t->net, &rng, &error);
         g_assert_no_error (error);
-        dn_network_free (net);
-        net = bigger;
+        dn_network_free (t->net);
+        t->net = bigger;
     }
-    dn_network_reserve (net, batch, &error);
+    dn_network_reserve (t->net, batch, &error);
     g_assert_no_error (error);
     DnOptimConfig oc;
     dn_optim_config_defaults (&oc, DN_OPTIM_ADADELTA);
-    g_autoptr (DnOptimizer) opt = dn_optimizer_new (&oc, be, net->n_params, &error);
+    t->opt = dn_optimizer_new (&oc, t->be, t->net->n_params, &error);
     g_assert_no_error (error);
-    size_t in = (size_t) dn_shape_numel (&net->input_shape);
-    float *x = g_new (float, in *batch);
-    int32_t *y = g_new (int32_t, batch);
-    float *dlogits = g_new (float, (size_t) batch * 10);
+    size_t in = (size_t) dn_shape_numel (&t->net->input_shape);
+    t->x = g_new (float, in *batch);
+    t->y = g_new (int32_t, batch);
+    t->dlogits = g_new (float, (size_t) batch * 10);
     for (size_t i = 0; i < in * batch; i++)
-        x[i] = dn_rng_normal (&rng);
+        t->x[i] = dn_rng_normal (&rng);
     for (int i = 0; i < batch; i++)
-        y[i] = (int32_t) dn_rng_below (&rng, 10);
+        t->y[i] = (int32_t) dn_rng_below (&rng, 10);
     double first_macs;
     gboolean unused;
-    double macs = forward_macs (net, &unused, &first_macs);
+    double macs = forward_macs (t->net, &unused, &first_macs);
     /* forward + weight gradients + input gradients (none for the first layer) */
-    double step_flops = 2.0 * batch * (3.0 * macs - first_macs);
+    t->step_flops = 2.0 * batch * (3.0 * macs - first_macs);
+    return t;
+}
 
+/* Seconds for `steps` training steps (forward, loss, backward, optimizer). */
+static double trainer_time (Trainer *t, int steps)
+{
+    double t0 = now ();
+    for (int s = 0; s < steps; s++) {
+        const DnTensor *out = dn_network_forward (t->net, t->x, t->batch, (uint64_t) s);
+        double loss;
+        t->be->cross_entropy (t->be, t->batch, 10, out->data, t->y, 0.0f, 1.0f, &loss,
+                              t->dlogits);
+        dn_network_zero_grad (t->net);
+        dn_network_backward (t->net, t->dlogits, t->batch);
+        dn_optimizer_step (t->opt, t->net->params, t->net->grads, 0.01);
+    }
+    return now () - t0;
+}
+
+static void trainer_free (Trainer *t)
+{
+    dn_optimizer_free (t->opt);
+    dn_network_free (t->net);
+    g_free (t->x);
+    g_free (t->y);
+    g_free (t->dlogits);
+    g_free (t);
+}
+
+static Stat bench_training (const char *example, int batch, int steps, int repeats,
+                            double *gflops_med, int dendrite_sets)
+{
+    Trainer *t = trainer_new (example, batch, dendrite_sets);
     double *sps = g_new (double, repeats), *gf = g_new (double, repeats);
     for (int r = -1; r < repeats; r++) { /* r = -1 warms up */
-        double t = now ();
-        for (int s = 0; s < steps; s++) {
-            const DnTensor *out = dn_network_forward (net, x, batch, (uint64_t) s);
-            double loss;
-            be->cross_entropy (be, batch, 10, out->data, y, 0.0f, 1.0f, &loss, dlogits);
-            dn_network_zero_grad (net);
-            dn_network_backward (net, dlogits, batch);
-            dn_optimizer_step (opt, net->params, net->grads, 0.01);
-        }
-        double dt = now () - t;
+        double dt = trainer_time (t, steps);
         if (r >= 0) {
             sps[r] = steps * batch / dt;
-            gf[r] = steps * step_flops / dt / 1e9;
+            gf[r] = steps * t->step_flops / dt / 1e9;
         }
     }
     Stat s = stat_of (sps, repeats);
     *gflops_med = median (gf, repeats);
     g_free (sps);
     g_free (gf);
-    g_free (x);
-    g_free (y);
-    g_free (dlogits);
+    trainer_free (t);
     return s;
+}
+
+/* The dendritic CNN with k sets against the plain one, timed in alternation so that a
+ * machine whose speed drifts (other jobs) moves both alike: the median of the per-pair
+ * ratios (dendritic samples/s) / (plain samples/s / (k + 1)), and the dendritic
+ * network's median samples/s. */
+static double bench_dendrite_ratio (Trainer *plain, int k, int steps, int repeats, double *sps_med)
+{
+    Trainer *d = trainer_new ("mnist-cnn.json", plain->batch, k);
+    const int dsteps = MAX (1, steps / (k + 1));
+    double *ratio = g_new (double, repeats), *sps = g_new (double, repeats);
+    trainer_time (d, dsteps); /* warm up */
+    for (int r = 0; r < repeats; r++) {
+        double p = steps * plain->batch / trainer_time (plain, steps);
+        sps[r] = dsteps * d->batch / trainer_time (d, dsteps);
+        ratio[r] = sps[r] / (p / (k + 1));
+    }
+    double med = median (ratio, repeats);
+    *sps_med = median (sps, repeats);
+    g_free (ratio);
+    g_free (sps);
+    trainer_free (d);
+    return med;
 }
 
 /* Peak RSS (MB) of a child `dendrite train` run, or NAN when it cannot run. */
@@ -275,19 +332,18 @@ int main (int argc, char **argv)
     /* Dendrites: k sets make every conv and linear layer k + 1 times as much work;
      * the ideal throughput is the plain one / (k + 1). */
     double dend_sps[4], dend_eff[4];
+    Trainer *plain = trainer_new ("mnist-cnn.json", 64, -1);
+    trainer_time (plain, steps); /* warm up */
     for (int k = 0; k <= 3; k++) {
-        double unused_gf;
-        Stat d =
-            bench_training ("mnist-cnn.json", 64, MAX (1, steps / (k + 1)), repeats, &unused_gf, k);
-        dend_sps[k] = d.med;
-        dend_eff[k] = d.med / (cnn.med / (k + 1));
+        dend_eff[k] = bench_dendrite_ratio (plain, k, steps, repeats, &dend_sps[k]);
         printf ("%-44s %10.0f samples/s = %.0f %% of plain/(k+1)\n",
                 k == 0   ? "  dendritic CNN, 0 sets (wrapped)"
                 : k == 1 ? "  dendritic CNN, 1 set"
                 : k == 2 ? "  dendritic CNN, 2 sets"
                          : "  dendritic CNN, 3 sets",
-                d.med, 100.0 * dend_eff[k]);
+                dend_sps[k], 100.0 * dend_eff[k]);
     }
+    trainer_free (plain);
     double mem = NAN, mem_secs = NAN;
     if (!skip_memory) {
         if (dendrite == NULL)

@@ -615,20 +615,22 @@ static const char *fusion_json =
 
 /* Fused, the network computes the very same numbers as layer by layer (every output
  * kept, so nothing fuses). */
-static void test_fusion_same_numbers (void)
+/* Builds `json` twice, once with fusion planned and once with every output kept (no
+ * fusion), checks the planned chains (chains[i]: how many nodes node i computes beyond
+ * itself) and that both give bit-identical outputs and parameter gradients. */
+static void check_fusion (const char *json, const int *chains, int n_nodes, size_t out)
 {
-    g_autoptr (DnNetwork) fused = build_ok (fusion_json);
-    g_autoptr (DnNetwork) plain = build_ok (fusion_json);
+    g_autoptr (DnNetwork) fused = build_ok (json);
+    g_autoptr (DnNetwork) plain = build_ok (json);
     for (int i = 0; i < dn_network_n_nodes (plain); i++)
         dn_network_keep_output (plain, i);
-    static const int chains[] = {2, 0, 0, 1, 0, 1, 0, 0, 0};
-    g_assert_cmpint (dn_network_n_nodes (fused), ==, G_N_ELEMENTS (chains));
+    g_assert_cmpint (dn_network_n_nodes (fused), ==, n_nodes);
     for (int i = 0; i < dn_network_n_nodes (fused); i++) {
         g_assert_cmpint (dn_network_node (fused, i)->fused, ==, chains[i]);
         g_assert_cmpint (dn_network_node (plain, i)->fused, ==, 0);
     }
     const int batch = 3;
-    size_t in = (size_t) dn_shape_numel (&fused->input_shape), out = 3;
+    size_t in = (size_t) dn_shape_numel (&fused->input_shape);
     g_autofree float *x = random_floats (in * batch, 8);
     g_autofree float *dy = random_floats (out * batch, 9);
     DnNetwork *nets[2] = {fused, plain};
@@ -649,6 +651,50 @@ static void test_fusion_same_numbers (void)
         g_assert_cmpmem (nets[k]->grads, nets[k]->n_params * sizeof (float), grads0,
                          nets[k]->n_params * sizeof (float));
     }
+}
+
+static void test_fusion_same_numbers (void)
+{
+    static const int chains[] = {2, 0, 0, 1, 0, 1, 0, 0, 0};
+    check_fusion (fusion_json, chains, G_N_ELEMENTS (chains), 3);
+}
+
+/* Dendritic modules fuse too: without dendrites their conv takes the ReLU and the
+ * pooling; with dendrites the combination takes them. */
+static void test_fusion_dendritic (void)
+{
+    for (int k = 0; k <= 2; k++) {
+        g_autofree char *json = g_strdup_printf (
+            "{\"input\": [2, 8, 8], \"layers\": ["
+            "{\"name\": \"a\", \"type\": \"dendritic\", \"dendrites\": %d, \"layers\": "
+            "[{\"type\": \"conv2d\", \"out_channels\": 4, \"kernel_size\": 3, "
+            "\"padding\": 1}]},"
+            "{\"type\": \"relu\"},"
+            "{\"type\": \"maxpool2d\", \"kernel_size\": 2},"
+            "{\"type\": \"flatten\"},"
+            "{\"name\": \"b\", \"type\": \"dendritic\", \"dendrites\": %d, \"layers\": "
+            "[{\"type\": \"linear\", \"out_features\": 5}]},"
+            "{\"type\": \"relu\"},"
+            "{\"name\": \"c\", \"type\": \"linear\", \"out_features\": 3}]}",
+            k, k);
+        /* k = 0: the conv takes relu + pool, the linear module nothing; k >= 1: the conv
+         * module takes relu + pool, the linear one its relu */
+        const int chains0[] = {2, 0, 0, 0, 0, 0, 0}, chains1[] = {2, 0, 0, 0, 1, 0, 0};
+        check_fusion (json, k == 0 ? chains0 : chains1, 7, 3);
+    }
+    /* a conv + batch norm module (its copies run one by one after the stacked conv) and
+     * an overlapping pooling */
+    static const char *group =
+        "{\"input\": [2, 8, 8], \"layers\": ["
+        "{\"name\": \"a\", \"type\": \"dendritic\", \"dendrites\": 2, \"layers\": "
+        "[{\"type\": \"conv2d\", \"out_channels\": 3, \"kernel_size\": 3, \"padding\": 1},"
+        "{\"type\": \"batchnorm2d\"}]},"
+        "{\"type\": \"relu\"},"
+        "{\"type\": \"maxpool2d\", \"kernel_size\": 3, \"stride\": 2, \"padding\": 1},"
+        "{\"type\": \"flatten\"},"
+        "{\"name\": \"c\", \"type\": \"linear\", \"out_features\": 3}]}";
+    static const int chains[] = {2, 0, 0, 0, 0};
+    check_fusion (group, chains, G_N_ELEMENTS (chains), 3);
 }
 
 /* A flatten shares its input's memory (DnLayerClass.view): first, in the middle and last,
@@ -1094,6 +1140,7 @@ int main (int argc, char **argv)
                      test_backward_accumulates_residual);
 
     g_test_add_func ("/engine/network/fusion/same-numbers", test_fusion_same_numbers);
+    g_test_add_func ("/engine/network/fusion/dendritic", test_fusion_dendritic);
     g_test_add_func ("/engine/network/view/same-numbers", test_view_same_numbers);
     g_test_add_func ("/engine/network/named-params/mnist-cnn", test_named_params);
     g_test_add_func ("/engine/network/named-params/buffers", test_named_params_buffers);

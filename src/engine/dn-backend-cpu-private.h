@@ -44,10 +44,11 @@ void dn_cpu_conv2d_backward (DnBackend *be, const DnConvGeom *g, const DnConvFus
                              float *dx, float *dw, float *db, float *workspace);
 void dn_cpu_dendrite_forward (DnBackend *be, DnAct act, int k, int n, int c, int spatial,
                               const float *w, const float *r, size_t ld_slot, size_t ld_sample,
-                              float *s, float *out);
+                              const DnConvFusion *f, float *s, float *out);
 void dn_cpu_dendrite_backward (DnBackend *be, DnAct act, int k, int n, int c, int spatial,
-                               const float *w, const float *s, const float *dout, float *dr,
-                               size_t ld_slot, size_t ld_sample, float *dw);
+                               const float *w, const float *s, const DnConvFusion *f,
+                               const float *out, const float *dout, float *dr, size_t ld_slot,
+                               size_t ld_sample, float *dw);
 void dn_cpu_bias_add (DnBackend *be, int n, int c, int spatial, const float *b, float *y);
 void dn_cpu_bias_backward (DnBackend *be, int n, int c, int spatial, const float *dy, float *db);
 void dn_cpu_act_forward (DnBackend *be, DnAct act, float param, size_t n, const float *x, float *y);

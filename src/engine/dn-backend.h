@@ -135,13 +135,19 @@ struct DnBackend {
      * forward: s (k, n, c, spatial) = the dendrites' outputs after act; out (n, c, spatial)
      *   = slot 0 + sum_i T[i] * s_i (OVERWRITTEN).
      * backward: from dout (n, c, spatial) and s: dr (r's layout) is OVERWRITTEN with the
-     *   gradients of the k + 1 module outputs (slot 0 gets dout); dw += the weights'. */
+     *   gradients of the k + 1 module outputs (slot 0 gets dout); dw += the weights'.
+     * With a DnConvFusion f (else NULL; spatial is then the (h, w) of f->pool, if any),
+     *   the layers after the module are computed too, as a convolution does them: out is
+     *   the last one's output (forward records the pooling's argmax), and backward takes
+     *   that out with dout = d(loss)/d(out); slot 0 of dr is then the gradient at the
+     *   module's output (the neuron's error signal). */
     void (*dendrite_forward) (DnBackend *be, DnAct act, int k, int n, int c, int spatial,
                               const float *w, const float *r, size_t ld_slot, size_t ld_sample,
-                              float *s, float *out);
+                              const DnConvFusion *f, float *s, float *out);
     void (*dendrite_backward) (DnBackend *be, DnAct act, int k, int n, int c, int spatial,
-                               const float *w, const float *s, const float *dout, float *dr,
-                               size_t ld_slot, size_t ld_sample, float *dw);
+                               const float *w, const float *s, const DnConvFusion *f,
+                               const float *out, const float *dout, float *dr, size_t ld_slot,
+                               size_t ld_sample, float *dw);
 
     /* Bias over channels: y (n, c, spatial) += b[c]; db[c] += sum of dy over n and spatial. */
     void (*bias_add) (DnBackend *be, int n, int c, int spatial, const float *b, float *y);

@@ -8,9 +8,16 @@
  * writes them. Forward splits the samples across the threads; backward splits
  * the channels, so every thread owns its weight gradients and sums them in a
  * fixed order: the result does not depend on the thread count.
+ *
+ * A ReLU and a max pooling after the module can be fused in (DnConvFusion): forward
+ * clamps each sample's output and pools it while it is in cache, and backward rebuilds
+ * each channel's gradient at the module output from the pooled gradient and the argmax,
+ * so the full-size output and its gradient never go through memory.
  */
 #include "dn-backend-cpu-private.h"
 #include "dn-parallel.h"
+
+#include <string.h>
 
 #define CHUNK 256
 #define LANES 16
@@ -18,9 +25,13 @@
 #define PAR_MIN_ELEMENTS 32768
 
 typedef struct {
+    DnBackend *be;
     DnAct act;
+    const DnConvFusion *f;
+    gboolean relu; /* f->relu */
     int k, n, c, spatial;
     const float *w, *r, *dout, *s_in; /* s_in: backward's s */
+    const float *out_in;              /* backward's (fused) out, NULL without fusion */
     size_t ld_slot, ld_sample;
     float *s, *out, *dr, *dw;
 } CombineJob;
@@ -74,18 +85,30 @@ static G_ALWAYS_INLINE inline void forward_chunk (const CombineJob *j, int ws, i
         for (int e = 0; e < len; e++)
             out[e] += t[e * ws] * a[e];
     }
+    if (j->relu)
+        for (int e = 0; e < len; e++)
+            out[e] = out[e] > 0.0f ? out[e] : 0.0f;
+}
+
+/* Floats per sample of the fused output. */
+static size_t out_size (const CombineJob *j)
+{
+    const DnConvGeom *p = j->f != NULL ? j->f->pool : NULL;
+    return p != NULL ? (size_t) j->c * p->oh * p->ow : (size_t) j->c * j->spatial;
 }
 
 static void forward_task (int t, int n_tasks, gpointer data)
 {
     const CombineJob *j = data;
     const int C = j->c, S = j->spatial;
-    const size_t numel = (size_t) C * S, ld_s = (size_t) j->n * numel;
+    const size_t numel = (size_t) C * S, ld_s = (size_t) j->n * numel, ys = out_size (j);
+    const DnConvGeom *pool = j->f != NULL ? j->f->pool : NULL;
+    g_autofree float *buf = pool != NULL ? g_new (float, numel) : NULL;
     size_t b0, b1;
     dn_parallel_slice ((size_t) j->n, t, n_tasks, &b0, &b1);
     for (size_t b = b0; b < b1; b++) {
         const float *r = j->r + b * j->ld_sample;
-        float *s = j->s + b * numel, *out = j->out + b * numel;
+        float *s = j->s + b * numel, *out = pool != NULL ? buf : j->out + b * numel;
         if (S == 1) {
             for (int c0 = 0; c0 < C; c0 += CHUNK)
                 forward_chunk (j, 1, MIN (CHUNK, C - c0), j->w + c0, r + c0, s + c0, ld_s,
@@ -97,6 +120,8 @@ static void forward_task (int t, int n_tasks, gpointer data)
                 size_t o = (size_t) c * S + p0;
                 forward_chunk (j, 0, MIN (CHUNK, S - p0), j->w + c, r + o, s + o, ld_s, out + o);
             }
+        if (pool != NULL)
+            dn_cpu_maxpool2d_forward (j->be, pool, 1, buf, j->out + b * ys, j->f->argmax + b * ys);
     }
 }
 
@@ -111,9 +136,12 @@ static int combine_tasks (size_t elements, int parts)
 // s is (k, n, c, spatial), out (n, c, spatial)
 void dn_cpu_dendrite_forward (DnBackend *be, DnAct act, int k, int n, int c, int spatial,
                               const float *w, const float *r, size_t ld_slot, size_t ld_sample,
-                              float *s, float *out)
+                              const DnConvFusion *f, float *s, float *out)
 {
-    CombineJob job = {.act = act,
+    CombineJob job = {.be = be,
+                      .act = act,
+                      .f = f,
+                      .relu = f != NULL && f->relu,
                       .k = k,
                       .n = n,
                       .c = c,
@@ -144,10 +172,18 @@ static G_ALWAYS_INLINE inline void dot_add (int ws, int len, const float *restri
  * the chunk's channel in the packed weight gradients. */
 static G_ALWAYS_INLINE inline void backward_chunk (const CombineJob *j, int ws, int len,
                                                    const float *w, const float *s, size_t ld_s,
-                                                   const float *restrict g, float *dr, float *dw)
+                                                   const float *restrict out,
+                                                   const float *restrict dout, float *dr,
+                                                   float *dw)
 {
     const int k = j->k, C = j->c;
-    float ds[CHUNK];
+    float ds[CHUNK], gm[CHUNK];
+    const float *restrict g = dout;
+    if (out != NULL) { /* a fused ReLU without pooling */
+        for (int e = 0; e < len; e++)
+            gm[e] = out[e] > 0.0f ? dout[e] : 0.0f;
+        g = gm;
+    }
     for (int e = 0; e < len; e++)
         dr[e] = g[e];
     for (int i = k - 1; i >= 0; i--) {
@@ -173,43 +209,80 @@ static G_ALWAYS_INLINE inline void backward_chunk (const CombineJob *j, int ws, 
     }
 }
 
+/* One channel's gradient at the module output, g (S), from the pooled output y and its
+ * gradient dy (Q each): every pooled gradient goes to its argmax where the ReLU (if any)
+ * passed, as the ReLU and max-pool layers' backward would do it. */
+static void unpool_plane (const CombineJob *j, int S, int Q, const float *restrict y,
+                          const float *restrict dy, const int32_t *restrict argmax,
+                          float *restrict g)
+{
+    memset (g, 0, (size_t) S * sizeof (float));
+    for (int q = 0; q < Q; q++)
+        if (!j->relu || y[q] > 0.0f)
+            g[argmax[q]] += dy[q];
+}
+
 static void backward_task (int t, int n_tasks, gpointer data)
 {
     const CombineJob *j = data;
     const int C = j->c, S = j->spatial;
-    const size_t numel = (size_t) C * S, ld_s = (size_t) j->n * numel;
+    const size_t numel = (size_t) C * S, ld_s = (size_t) j->n * numel, ys = out_size (j);
+    const DnConvGeom *pool = j->f != NULL ? j->f->pool : NULL;
+    const int Q = pool != NULL ? pool->oh * pool->ow : 0;
+    g_autofree float *plane = pool != NULL ? g_new (float, S) : NULL;
     size_t c_lo, c_hi;
     dn_parallel_slice ((size_t) C, t, n_tasks, &c_lo, &c_hi);
     for (int b = 0; b < j->n; b++) {
-        const float *s = j->s_in + (size_t) b * numel, *g = j->dout + (size_t) b * numel;
+        const float *s = j->s_in + (size_t) b * numel, *g = j->dout + (size_t) b * ys;
+        const float *out = j->out_in != NULL ? j->out_in + (size_t) b * ys : NULL;
         float *dr = j->dr + (size_t) b * j->ld_sample;
+        if (pool != NULL) {
+            for (size_t c = c_lo; c < c_hi; c++) {
+                unpool_plane (j, S, Q, out + c * Q, g + c * Q, j->f->argmax + b * ys + c * Q,
+                              plane);
+                for (int p0 = 0; p0 < S; p0 += CHUNK) {
+                    size_t o = c * S + p0;
+                    backward_chunk (j, 0, MIN (CHUNK, S - p0), j->w + c, s + o, ld_s, NULL,
+                                    plane + p0, dr + o, j->dw + c);
+                }
+            }
+            continue;
+        }
+        if (!j->relu)
+            out = NULL;
         if (S == 1) {
             for (size_t c0 = c_lo; c0 < c_hi; c0 += CHUNK)
-                backward_chunk (j, 1, (int) MIN (CHUNK, c_hi - c0), j->w + c0, s + c0, ld_s, g + c0,
-                                dr + c0, j->dw + c0);
+                backward_chunk (j, 1, (int) MIN (CHUNK, c_hi - c0), j->w + c0, s + c0, ld_s,
+                                out != NULL ? out + c0 : NULL, g + c0, dr + c0, j->dw + c0);
             continue;
         }
         for (size_t c = c_lo; c < c_hi; c++)
             for (int p0 = 0; p0 < S; p0 += CHUNK) {
                 size_t o = c * S + p0;
-                backward_chunk (j, 0, MIN (CHUNK, S - p0), j->w + c, s + o, ld_s, g + o, dr + o,
-                                j->dw + c);
+                backward_chunk (j, 0, MIN (CHUNK, S - p0), j->w + c, s + o, ld_s,
+                                out != NULL ? out + o : NULL, g + o, dr + o, j->dw + c);
             }
     }
 }
 
-// dout is (n, c, spatial), s (k, n, c, spatial); dr has r's layout; dw is w's
+// dout and out (NULL without fusion) are (n, c, spatial) or the fused output's shape,
+// s (k, n, c, spatial); dr has r's layout; dw is w's
 void dn_cpu_dendrite_backward (DnBackend *be, DnAct act, int k, int n, int c, int spatial,
-                               const float *w, const float *s, const float *dout, float *dr,
-                               size_t ld_slot, size_t ld_sample, float *dw)
+                               const float *w, const float *s, const DnConvFusion *f,
+                               const float *out, const float *dout, float *dr, size_t ld_slot,
+                               size_t ld_sample, float *dw)
 {
-    CombineJob job = {.act = act,
+    CombineJob job = {.be = be,
+                      .act = act,
+                      .f = f,
+                      .relu = f != NULL && f->relu,
                       .k = k,
                       .n = n,
                       .c = c,
                       .spatial = spatial,
                       .w = w,
                       .dout = dout,
+                      .out_in = out,
                       .ld_slot = ld_slot,
                       .ld_sample = ld_sample,
                       .s_in = s,

@@ -49,7 +49,12 @@ typedef struct {
  * summed over the copies, where k + 1 separate convolutions would repeat all of it. Its
  * output is stack (batch, k + 1, numel_0): sample-major, which the combination reads as
  * it is when the module is that one layer; a group's later layers get their copies'
- * inputs laid out as above (outs[0]). */
+ * inputs laid out as above (outs[0]).
+ *
+ * Fusion with the layers after it (DnLayerClass.fuse): with dendrites, a ReLU and a
+ * max pooling after the module are computed by the combination itself
+ * (dendrite_forward's DnConvFusion); without, the module's one layer is offered the
+ * chain (a conv2d takes the same). */
 typedef struct {
     DnLayer parent;
     JsonNode *layer_cfgs; /* the "layers" array */
@@ -74,7 +79,12 @@ typedef struct {
     int cap_batch;
     int last_batch;
     gboolean buffers_fused;
-    DnBackend *be; /* of the buffers */
+    /* k >= 1: the layers after it that the combination computes (n_fused of them) */
+    int n_fused;
+    DnConvFusion fusion;
+    DnLayer *fused_pool;
+    int inner_fused; /* k = 0: how many layers after it main.layers[0] computes */
+    DnBackend *be;       /* of the buffers */
 } DnDendritic;
 
 static const char *const act_names[] = {"identity", "relu", "leaky_relu", "sigmoid",
@@ -532,7 +542,22 @@ static void slots (DnDendritic *self, int batch, float **r, float **dr, size_t *
     }
 }
 
-// x is (B, ...in); out is (B, C, ...): y + sum_i T[i] * sigma(D_i(x) + sum_j D2D[i][j] * s_j)
+/* The fusion of the combination for a batch: NULL when there is none, or when the
+ * pooling's argmax buffer cannot be had (n_fused > 0: the fused layers cannot run). */
+static const DnConvFusion *combine_fusion (DnDendritic *self, DnBackend *be, int batch)
+{
+    if (self->n_fused == 0)
+        return NULL;
+    if (self->fused_pool != NULL) {
+        self->fusion.argmax = dn_maxpool_argmax (self->fused_pool, be, batch);
+        if (self->fusion.argmax == NULL)
+            return NULL;
+    }
+    return &self->fusion;
+}
+
+// x is (B, ...in); out is (B, C, ...): y + sum_i T[i] * sigma(D_i(x) + sum_j D2D[i][j] * s_j),
+// or the output of the last layer fused with it
 static void dendritic_forward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *const *in,
                                DnTensor *out)
 {
@@ -545,6 +570,10 @@ static void dendritic_forward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor
         return;
     }
     self->last_batch = batch;
+    if (self->k == 0 && self->inner_fused > 0) {
+        self->main.layers[0]->klass->forward (self->main.layers[0], ctx, batch, in, out);
+        return;
+    }
     if (self->k == 0) {
         chain_forward (self, 0, 0, ctx, batch, in[0], out->data);
         return;
@@ -566,8 +595,13 @@ static void dendritic_forward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor
     size_t ld_slot, ld_sample;
     slots (self, batch, &r, &dr, &ld_slot, &ld_sample);
     comb_move (self, be, FALSE, FALSE);
+    const DnConvFusion *f = combine_fusion (self, be, batch);
+    if (self->n_fused > 0 && f == NULL) {
+        be->zero (be, out->data, (size_t) dn_tensor_numel (out));
+        return;
+    }
     be->dendrite_forward (be, self->act, self->k, batch, self->channels, self->spatial, self->comb,
-                          r, ld_slot, ld_sample, self->s, out->data);
+                          r, ld_slot, ld_sample, f, self->s, out->data);
 }
 
 static void dendritic_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *const *in,
@@ -579,6 +613,11 @@ static void dendritic_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTenso
     const int n = self->main.n;
     for (int j = 0; j < n - 1; j++)
         be->zero (be, self->douts[j], out_numel (self->main.layers[j]) * (self->k + 1) * batch);
+    if (self->k == 0 && self->inner_fused > 0) {
+        self->main.layers[0]->klass->backward (self->main.layers[0], ctx, batch, in, out, dout,
+                                               din);
+        return;
+    }
     if (self->k == 0) {
         chain_backward (self, 0, 0, ctx, batch, in[0], dout->data, out->data, din[0]);
         return;
@@ -588,8 +627,12 @@ static void dendritic_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTenso
     slots (self, batch, &r, &dr, &ld_slot, &ld_sample);
     comb_move (self, be, FALSE, FALSE);
     comb_move (self, be, TRUE, FALSE);
+    const DnConvFusion *f = combine_fusion (self, be, batch);
+    if (self->n_fused > 0 && f == NULL)
+        return; /* forward could not run either */
     be->dendrite_backward (be, self->act, self->k, batch, self->channels, self->spatial, self->comb,
-                           self->s, dout->data, dr, ld_slot, ld_sample, self->dcomb);
+                           self->s, f, f != NULL ? out->data : NULL, dout->data, dr, ld_slot,
+                           ld_sample, self->dcomb);
     comb_move (self, be, TRUE, TRUE);
     const int first = self->use_fused ? 1 : 0;
     for (int c = 0; c <= self->k && first < n; c++)
@@ -699,6 +742,36 @@ const float *dn_dendritic_outputs (const DnLayer *l, int i, int *batch, size_t *
     return self->s + (size_t) i * self->numel * self->last_batch;
 }
 
+/* With dendrites: takes a ReLU, then a 2-D max pooling (over the module's (h, w)), which
+ * the combination computes. Without: whatever the module's one layer takes. */
+static int dendritic_fuse (DnLayer *l, DnLayer *const *next, int n)
+{
+    DnDendritic *self = (DnDendritic *) l;
+    self->n_fused = 0;
+    self->fusion = (DnConvFusion){FALSE, NULL, NULL};
+    self->fused_pool = NULL;
+    self->inner_fused = 0;
+    if (self->k == 0) {
+        DnLayer *inner = self->main.n == 1 ? self->main.layers[0] : NULL;
+        if (inner != NULL && inner->klass->fuse != NULL)
+            self->inner_fused = inner->klass->fuse (inner, next, n);
+        return self->inner_fused;
+    }
+    int k = 0;
+    if (k < n && next[k]->klass == &dn_relu_class) {
+        self->fusion.relu = TRUE;
+        k++;
+    }
+    if (k < n && next[k]->klass == &dn_maxpool2d_class && l->out_shape.ndim == 3 &&
+        dn_maxpool_geom (next[k])->h * dn_maxpool_geom (next[k])->w == self->spatial) {
+        self->fused_pool = next[k];
+        self->fusion.pool = dn_maxpool_geom (next[k]);
+        k++;
+    }
+    self->n_fused = k;
+    return k;
+}
+
 const DnLayerClass dn_dendritic_class = {
     .type = "dendritic",
     .instance_size = sizeof (DnDendritic),
@@ -713,6 +786,7 @@ const DnLayerClass dn_dendritic_class = {
     .describe = dendritic_describe,
     .finalize = dendritic_finalize,
     .workspace_size = dendritic_workspace,
+    .fuse = dendritic_fuse,
 };
 
 double dn_dendritic_correlation (const DnLayer *l, const float *g, int batch)
@@ -725,7 +799,18 @@ double dn_dendritic_correlation (const DnLayer *l, const float *g, int batch)
     size_t n = self->numel * batch;
     float *s = g_new (float, n), *gh = g_new (float, n);
     self->be->download (self->be, s, self->s + (size_t) (self->k - 1) * n, n * sizeof (float));
-    self->be->download (self->be, gh, g, n * sizeof (float));
+    if (self->n_fused > 0) {
+        /* the node's own gradient is never written: the neuron's error signal is slot 0
+         * of the combination's gradients */
+        float *r, *dr;
+        size_t ld_slot, ld_sample;
+        slots ((DnDendritic *) self, batch, &r, &dr, &ld_slot, &ld_sample);
+        for (int b = 0; b < batch; b++)
+            self->be->download (self->be, gh + (size_t) b * self->numel, dr + b * ld_sample,
+                                self->numel * sizeof (float));
+    } else {
+        self->be->download (self->be, gh, g, n * sizeof (float));
+    }
     const int C = self->channels, S = self->spatial;
     double total = 0.0;
     int counted = 0;
