@@ -615,6 +615,33 @@ static const char *fusion_json =
 
 /* Fused, the network computes the very same numbers as layer by layer (every output
  * kept, so nothing fuses). */
+/* Trains one step of a and b (same parameters, same input and output gradient) and
+ * checks that they give bit-identical outputs (out floats per sample) and parameter
+ * gradients. */
+static void assert_same_numbers (DnNetwork *a, DnNetwork *b, int batch, size_t out, guint x_seed,
+                                 guint dy_seed)
+{
+    size_t in = (size_t) dn_shape_numel (&a->input_shape);
+    g_autofree float *x = random_floats (in * batch, x_seed);
+    g_autofree float *dy = random_floats (out * batch, dy_seed);
+    DnNetwork *nets[2] = {a, b};
+    g_autofree float *y0 = NULL;
+    for (int k = 0; k < 2; k++) {
+        g_autoptr (GError) error = NULL;
+        fill_random (nets[k], 5);
+        g_assert_true (dn_network_reserve (nets[k], batch, &error));
+        const DnTensor *y = dn_network_forward (nets[k], x, batch, 1);
+        dn_network_zero_grad (nets[k]);
+        dn_network_backward (nets[k], dy, batch);
+        if (k == 0)
+            y0 = g_memdup2 (y->data, out * batch * sizeof (float));
+        else
+            g_assert_cmpmem (y->data, out * batch * sizeof (float), y0, out * batch * sizeof (float));
+    }
+    g_assert_cmpuint (a->n_params, ==, b->n_params);
+    g_assert_cmpmem (a->grads, a->n_params * sizeof (float), b->grads, b->n_params * sizeof (float));
+}
+
 /* Builds `json` twice, once with fusion planned and once with every output kept (no
  * fusion), checks the planned chains (chains[i]: how many nodes node i computes beyond
  * itself) and that both give bit-identical outputs and parameter gradients. */
@@ -629,28 +656,7 @@ static void check_fusion (const char *json, const int *chains, int n_nodes, size
         g_assert_cmpint (dn_network_node (fused, i)->fused, ==, chains[i]);
         g_assert_cmpint (dn_network_node (plain, i)->fused, ==, 0);
     }
-    const int batch = 3;
-    size_t in = (size_t) dn_shape_numel (&fused->input_shape);
-    g_autofree float *x = random_floats (in * batch, 8);
-    g_autofree float *dy = random_floats (out * batch, 9);
-    DnNetwork *nets[2] = {fused, plain};
-    g_autofree float *y0 = NULL, *grads0 = NULL;
-    for (int k = 0; k < 2; k++) {
-        g_autoptr (GError) error = NULL;
-        fill_random (nets[k], 5);
-        g_assert_true (dn_network_reserve (nets[k], batch, &error));
-        const DnTensor *y = dn_network_forward (nets[k], x, batch, 1);
-        dn_network_zero_grad (nets[k]);
-        dn_network_backward (nets[k], dy, batch);
-        if (k == 0) {
-            y0 = g_memdup2 (y->data, out * batch * sizeof (float));
-            grads0 = g_memdup2 (nets[k]->grads, nets[k]->n_params * sizeof (float));
-            continue;
-        }
-        g_assert_cmpmem (y->data, out * batch * sizeof (float), y0, out * batch * sizeof (float));
-        g_assert_cmpmem (nets[k]->grads, nets[k]->n_params * sizeof (float), grads0,
-                         nets[k]->n_params * sizeof (float));
-    }
+    assert_same_numbers (fused, plain, 3, out, 8, 9);
 }
 
 static void test_fusion_same_numbers (void)
@@ -709,26 +715,7 @@ static void test_view_same_numbers (void)
     g_autoptr (DnNetwork) without =
         build_ok ("{\"input\": [6], \"layers\": [{\"type\": \"linear\", \"out_features\": 4},"
                   "{\"type\": \"tanh\"}, {\"type\": \"linear\", \"out_features\": 3}]}");
-    const int batch = 2;
-    g_autofree float *x = random_floats (6 * batch, 3);
-    g_autofree float *dy = random_floats (3 * batch, 4);
-    DnNetwork *nets[2] = {with, without};
-    g_autofree float *y0 = NULL;
-    for (int k = 0; k < 2; k++) {
-        g_autoptr (GError) error = NULL;
-        fill_random (nets[k], 5);
-        g_assert_true (dn_network_reserve (nets[k], batch, &error));
-        const DnTensor *y = dn_network_forward (nets[k], x, batch, 1);
-        dn_network_zero_grad (nets[k]);
-        dn_network_backward (nets[k], dy, batch);
-        if (k == 0)
-            y0 = g_memdup2 (y->data, 3 * batch * sizeof (float));
-        else
-            g_assert_cmpmem (y->data, 3 * batch * sizeof (float), y0, 3 * batch * sizeof (float));
-    }
-    g_assert_cmpuint (with->n_params, ==, without->n_params);
-    g_assert_cmpmem (with->grads, with->n_params * sizeof (float), without->grads,
-                     without->n_params * sizeof (float));
+    assert_same_numbers (with, without, 2, 3, 3, 4);
 }
 
 /* ---- naming and summary ------------------------------------------------- */
