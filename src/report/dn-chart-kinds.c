@@ -229,9 +229,9 @@ static void build_correlation (const DnChartData *d, gboolean dark, DnChartSpec 
         spec->empty_detail = "After the first switch, each layer's line shows how well its "
                              "dendrites track the neuron's remaining error";
     } else {
-        spec->empty_text = "No correlation scores";
-        spec->empty_detail = "Gradient-descent dendrites learn with their neurons; scores show "
-                             "under correlation training";
+        spec->empty_text = "No correlation scores yet";
+        spec->empty_detail = "Each layer's score appears when the first epoch with its "
+                             "dendrites ends";
     }
     for (int c = 0; c < d->n_corr; c++)
         dn_chart_spec_add (spec, d->corr_names[c], dn_chart_rainbow (c, d->n_corr, dark), d->rows,
