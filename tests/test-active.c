@@ -5,6 +5,7 @@
 #include "dn-error.h"
 #include "dn-network.h"
 #include "dn-optim.h"
+#include "dn-parallel.h"
 #include "dn-test-util.h"
 
 #include <math.h>
@@ -388,6 +389,44 @@ static void test_sparse_kernels (void)
     grads[0] = grads[1] = NULL;
 }
 
+/* segment_rows: each row's response is its dot product with the context (against
+ * double precision), and the same bits whether computed with all rows or a few,
+ * on one thread or two: what lets a layer recompute only the rows that moved. */
+static void test_segment_rows (void)
+{
+    DnBackend *be = dn_backend_cpu ();
+    enum { ROWS = 300, DIM = 787 }; /* a tail after the blocks of 16 */
+    DnRng rng;
+    dn_rng_seed (&rng, 21);
+    g_autofree float *u = g_new (float, ROWS * DIM), *ctx = g_new (float, DIM);
+    for (int i = 0; i < ROWS * DIM; i++)
+        u[i] = dn_rng_normal (&rng);
+    for (int i = 0; i < DIM; i++)
+        ctx[i] = dn_rng_uniform (&rng) < 0.3f ? dn_rng_normal (&rng) : 0.0f;
+    g_autofree float *all1 = g_new (float, ROWS), *all2 = g_new (float, ROWS),
+                     *some = g_new (float, ROWS);
+    dn_parallel_set_threads (1);
+    be->segment_rows (be, ROWS, NULL, DIM, u, ctx, all1);
+    dn_parallel_set_threads (2);
+    be->segment_rows (be, ROWS, NULL, DIM, u, ctx, all2);
+    for (int r = 0; r < ROWS; r++) {
+        double want = 0.0;
+        for (int k = 0; k < DIM; k++)
+            want += (double) u[(size_t) r * DIM + k] * ctx[k];
+        g_assert_cmpfloat_with_epsilon (all1[r], want, 1e-4 * (1.0 + fabs (want)));
+        g_assert_cmpfloat (all1[r], ==, all2[r]);
+    }
+    int32_t rows[3] = {7, 299, 0};
+    for (int r = 0; r < ROWS; r++)
+        some[r] = -1.0f;
+    be->segment_rows (be, 3, rows, DIM, u, ctx, some);
+    for (int r = 0; r < ROWS; r++)
+        if (r == 0 || r == 7 || r == 299)
+            g_assert_cmpfloat (some[r], ==, all1[r]);
+        else
+            g_assert_cmpfloat (some[r], ==, -1.0f); /* rows not listed are left alone */
+}
+
 /* Synaptic Intelligence by hand: two parameters, a few steps. */
 static void test_si_arithmetic (void)
 {
@@ -490,6 +529,7 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/active/masks-and-init", test_masks_and_init);
     g_test_add_func ("/engine/active/live-rows-exact", test_live_rows_exact);
     g_test_add_func ("/engine/active/sparse-kernels", test_sparse_kernels);
+    g_test_add_func ("/engine/active/segment-rows", test_segment_rows);
     g_test_add_func ("/engine/active/si-arithmetic", test_si_arithmetic);
     g_test_add_func ("/engine/active/permutations", test_permutations);
     g_test_add_func ("/engine/active/config-errors", test_config_errors);

@@ -6,6 +6,7 @@
 #include "dn-experiment.h"
 #include "dn-model.h"
 #include "dn-run-writer.h"
+#include "dn-safetensors.h"
 #include "dn-test-util.h"
 
 #include <math.h>
@@ -22,6 +23,7 @@ typedef struct {
     int64_t inferred_ok, inferred_total;
     int activity_units;
     float activity0;
+    double first_loss, first_seconds; /* of the first epoch event */
     int stop_at_task; /* > 0: raise the cancel flag at this task's first epoch */
     volatile gint cancel;
     gboolean cancelled;
@@ -34,7 +36,10 @@ static void observe (const DnEvent *ev, gpointer data)
     switch (ev->kind) {
     case DN_EVENT_EPOCH:
         g_assert_cmpint (ev->tasks, ==, TASKS);
-        s->n_epochs++;
+        if (s->n_epochs++ == 0) {
+            s->first_loss = ev->loss;
+            s->first_seconds = ev->seconds;
+        }
         break;
     case DN_EVENT_BATCH: /* stop in the middle of a task */
         if (s->stop_at_task > 0 && ev->task == s->stop_at_task)
@@ -212,13 +217,49 @@ static void test_prototype_run (void)
         g_assert_cmpfloat_with_epsilon (avg, s.average, 1e-9);
     }
 
-    /* the same seed gives the same numbers */
+    /* history.csv: the first row has the first epoch's loss and seconds */
+    {
+        g_autofree char *hp = g_build_filename (run_dir, "history.csv", NULL);
+        g_autofree char *h = NULL;
+        g_assert_true (g_file_get_contents (hp, &h, NULL, NULL));
+        g_auto (GStrv) rows = g_strsplit (h, "\n", -1);
+        g_assert_cmpstr (rows[0], ==, "task,epoch,loss,train_accuracy,test_accuracy,seconds,"
+                                      "samples_per_s");
+        g_auto (GStrv) f = g_strsplit (rows[1], ",", -1);
+        g_assert_cmpuint (g_strv_length (f), ==, 7);
+        g_assert_cmpfloat_with_epsilon (g_ascii_strtod (f[2], NULL), s.first_loss,
+                                        1e-5 * s.first_loss);
+        g_assert_cmpfloat_with_epsilon (g_ascii_strtod (f[5], NULL), s.first_seconds, 1e-3);
+    }
+
+    /* The same seed gives the same numbers, also when every batch recomputes every
+     * segment response instead of only the rows the last step moved: the weights
+     * are the same to the bit. */
     g_autofree char *dir2 = dn_test_tmpdir ();
     Seen s2;
+    g_setenv ("DN_SEGMENT_REUSE", "0", TRUE);
     run (exp, dir2, &s2);
+    g_unsetenv ("DN_SEGMENT_REUSE");
     for (int i = 0; i < TASKS * TASKS; i++)
         if (!isnan (s.matrix[i]))
             g_assert_cmpfloat (s.matrix[i], ==, s2.matrix[i]);
+    {
+        g_autofree char *m1 = g_build_filename (run_dir, "final_model.safetensors", NULL);
+        g_autofree char *m2 = g_build_filename (dir2, "cl", "final_model.safetensors", NULL);
+        g_autoptr (DnSafetensors) t1 = dn_safetensors_read (m1, &error);
+        g_assert_no_error (error);
+        g_autoptr (DnSafetensors) t2 = dn_safetensors_read (m2, &error);
+        g_assert_no_error (error);
+        static const char *const names[] = {"fc1.weight", "fc1.segments", "head.weight", NULL};
+        for (int i = 0; names[i] != NULL; i++) {
+            DnStTensor *a = dn_safetensors_find (t1, names[i]), *b = dn_safetensors_find (t2, names[i]);
+            g_assert_nonnull (a);
+            g_assert_nonnull (b);
+            size_t n = (size_t) dn_shape_numel (&a->shape);
+            g_assert_cmpint (dn_shape_numel (&b->shape), ==, (int64_t) n);
+            g_assert_cmpint (memcmp (a->data, b->data, n * sizeof (float)), ==, 0);
+        }
+    }
     dn_test_tmpdir_remove (dir);
     dn_test_tmpdir_remove (dir2);
 }
@@ -261,10 +302,12 @@ static void test_needs_context (void)
 }
 
 /* Stopped during task 1, resumed from latest: the same matrix as a run that never
- * stopped, and the history keeps every task's rows once. */
-static void test_resume (void)
+ * stopped, and the history keeps every task's rows once. With SI the optimizer
+ * carries over between tasks and latest holds its state; without, it is reset
+ * after each task and latest only says so. */
+static void check_resume (gconstpointer si)
 {
-    g_autoptr (DnExperiment) exp = small_experiment ("prototype", TRUE);
+    g_autoptr (DnExperiment) exp = small_experiment ("prototype", GPOINTER_TO_INT (si));
     g_autofree char *dir = dn_test_tmpdir ();
     Seen whole;
     run (exp, dir, &whole);
@@ -274,6 +317,16 @@ static void test_resume (void)
     g_assert_true (part.cancelled);
     g_assert_cmpint (part.n_tasks, ==, 1);
     g_autofree char *run_dir = g_build_filename (dir2, "cl", NULL);
+    {
+        g_autofree char *latest = g_build_filename (run_dir, "latest.safetensors", NULL);
+        g_autoptr (GError) error = NULL;
+        g_autoptr (DnSafetensors) st = dn_safetensors_read (latest, &error);
+        g_assert_no_error (error);
+        gboolean has_state = dn_safetensors_find (st, "optimizer.step") != NULL;
+        g_assert_cmpint (has_state, ==, GPOINTER_TO_INT (si));
+        g_assert_cmpint (dn_safetensors_metadata (st, "dendrite_optimizer_fresh") == NULL, ==,
+                         GPOINTER_TO_INT (si));
+    }
     run_full (NULL, NULL, run_dir, 0, &rest);
     g_assert_false (rest.cancelled);
     g_assert_cmpint (rest.n_tasks, ==, TASKS - 1);
@@ -305,6 +358,8 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/continual/prototype-run", test_prototype_run);
     g_test_add_func ("/engine/continual/si-and-task-id", test_si_and_task_id);
     g_test_add_func ("/engine/continual/needs-context", test_needs_context);
-    g_test_add_func ("/engine/continual/resume", test_resume);
+    g_test_add_data_func ("/engine/continual/resume-si", GINT_TO_POINTER (TRUE), check_resume);
+    g_test_add_data_func ("/engine/continual/resume-reset-optimizer", GINT_TO_POINTER (FALSE),
+                          check_resume);
     return g_test_run ();
 }

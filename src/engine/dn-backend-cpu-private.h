@@ -96,6 +96,8 @@ void dn_cpu_gate_backward (DnBackend *be, DnGateMode mode, int batch, int units,
 void dn_cpu_segment_grad (DnBackend *be, int n_ctx, int units, int segments, int dim,
                           const int32_t *win, const float *dg, const float *contexts, float *du,
                           guint8 *rows_touched);
+void dn_cpu_segment_rows (DnBackend *be, int n, const int32_t *rows, int dim, const float *u,
+                          const float *context, float *resp);
 void dn_cpu_kwta_forward (DnBackend *be, int rows, int cols, int k, const float *x, float *y,
                           guint8 *mask);
 void dn_cpu_kwta_backward (DnBackend *be, int rows, int cols, const guint8 *mask, const float *dy,

@@ -522,6 +522,7 @@ static DnBackend cpu_backend = {
     .gate_forward = dn_cpu_gate_forward,
     .gate_backward = dn_cpu_gate_backward,
     .segment_grad = dn_cpu_segment_grad,
+    .segment_rows = dn_cpu_segment_rows,
     .kwta_forward = dn_cpu_kwta_forward,
     .kwta_backward = dn_cpu_kwta_backward,
     .count_nonzero = dn_cpu_count_nonzero,

@@ -69,6 +69,7 @@ typedef enum {
 #define DN_ROW_DIRTY 1u /* gradient written since the last zero_grad */
 #define DN_ROW_LIVE 2u  /* gradient written since the optimizer was made */
 #define DN_ROW_TOUCHED (DN_ROW_DIRTY | DN_ROW_LIVE)
+#define DN_ROW_STALE 4u /* value changed by an optimizer step since a layer last read it */
 
 typedef struct DnBackend DnBackend;
 
@@ -229,6 +230,12 @@ struct DnBackend {
     void (*segment_grad) (DnBackend *be, int n_ctx, int units, int segments, int dim,
                           const int32_t *win, const float *dg, const float *contexts, float *du,
                           guint8 *rows_touched);
+    /* segment_rows (may be NULL): resp[r] = u[r, :] · context for the n rows listed in
+     * `rows`, or for rows 0..n-1 when rows is NULL (u is (rows, dim)). A row's result
+     * does not depend on n, on which other rows are listed or on the thread count, so
+     * a layer may recompute only the rows that changed. */
+    void (*segment_rows) (DnBackend *be, int n, const int32_t *rows, int dim, const float *u,
+                          const float *context, float *resp);
     /* k-winner-take-all over each row of (rows, cols): entries >= the row's k-th largest
      * value are kept (ties at the threshold may keep more than k), the rest become 0;
      * mask records the kept entries. backward: dx += dy where mask is set. */

@@ -18,6 +18,7 @@
 #include <string.h>
 
 typedef struct {
+    guint64 reuse_serial; /* last DnCtx.segment_reuse given out */
     DnExperiment *exp;
     const DnContinualConfig *cfg;
     const DnRunOptions *opts;
@@ -49,6 +50,12 @@ typedef struct {
     /* profile (opts->profile): seconds outside the layers, and per task */
     double t_data, t_loss, t_opt, t_eval;
     GArray *task_seconds;
+    /* latest.safetensors: when the last write ended (monotonic µs; 0: none yet) and
+     * how long it took */
+    gint64 last_save_end;
+    double last_save_secs;
+    gboolean save_skip_logged;
+    int saved_next_task;
 } Cl;
 
 static double since (gint64 t0)
@@ -364,8 +371,11 @@ static void optimizer_step (Cl *c, double lr)
         g_autoptr (GArray) spans = dn_network_live_spans (c->net);
         dn_optimizer_step_spans (c->opt, c->net->params, c->net->grads, lr,
                                  (const size_t *) spans->data, (int) spans->len / 2);
+        dn_network_mark_stepped_rows (c->net, FALSE);
     } else {
         dn_optimizer_step (c->opt, c->net->params, c->net->grads, lr);
+        if (c->net->n_tracked > 0)
+            dn_network_mark_stepped_rows (c->net, TRUE);
     }
 }
 
@@ -384,7 +394,7 @@ static gboolean cancelled (Cl *c)
     return c->obs != NULL && c->obs->cancel != NULL && g_atomic_int_get (c->obs->cancel);
 }
 
-static gboolean train_task (Cl *c, int t, float *si_a, float *si_b, GError **error)
+static gboolean train_task_steps (Cl *c, int t, float *si_a, float *si_b, GError **error)
 {
     const DnContinualConfig *cfg = c->cfg;
     const DnDataset *tr = c->d.train;
@@ -486,6 +496,19 @@ static gboolean train_task (Cl *c, int t, float *si_a, float *si_b, GError **err
     return TRUE;
 }
 
+/* Within a task the training context is fixed and only optimizer steps move the
+ * weights, which mark the segment rows they move: active dendrite layers keep their
+ * segment responses between batches and recompute the stale rows only, with the
+ * same numbers as recomputing all (DN_SEGMENT_REUSE=0 recomputes all, for checks). */
+static gboolean train_task (Cl *c, int t, float *si_a, float *si_b, GError **error)
+{
+    if (g_strcmp0 (g_getenv ("DN_SEGMENT_REUSE"), "0") != 0)
+        c->net->ctx.segment_reuse = ++c->reuse_serial;
+    gboolean ok = train_task_steps (c, t, si_a, si_b, error);
+    c->net->ctx.segment_reuse = 0;
+    return ok;
+}
+
 static GHashTable *model_metadata (Cl *c)
 {
     GHashTable *meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -556,7 +579,39 @@ static gboolean save_latest (Cl *c, int next_task, double elapsed, GError **erro
     g_autoptr (GHashTable) meta = model_metadata (c);
     g_hash_table_insert (meta, g_strdup ("dendrite_continual_run"),
                          run_state_json (c, next_task, elapsed));
-    return dn_model_save_checkpoint (c->net, c->opt, path, meta, error);
+    /* An optimizer that has not stepped yet (just reset) has all-zero state, and
+     * after the last task none is needed: the file then says so instead of holding
+     * it (over twice the weights with Adam), and resume makes a new one. */
+    gboolean fresh = dn_optimizer_steps (c->opt) == 0 || next_task >= c->T;
+    if (fresh)
+        g_hash_table_insert (meta, g_strdup ("dendrite_optimizer_fresh"), g_strdup ("1"));
+    return dn_model_save_checkpoint (c->net, fresh ? NULL : c->opt, path, meta, error);
+}
+
+/* latest.safetensors after every task while writing it is cheap; when it is not
+ * (a 100-segment network writes over a gigabyte), only once at least nine times
+ * its writing time has passed since the last, so it costs at most a tenth of the
+ * run. The first task and the last are always saved. */
+static gboolean maybe_save_latest (Cl *c, int next_task, gint64 start, GError **error)
+{
+    gint64 now = g_get_monotonic_time ();
+    double since_last = (now - c->last_save_end) / 1e6;
+    if (c->last_save_end != 0 && next_task < c->T && since_last < 9.0 * c->last_save_secs) {
+        if (!c->save_skip_logged)
+            dn_emit_log (c->obs,
+                         "latest.safetensors took %.1f s to write; it is now written every "
+                         "%.0f s or more (not after every task), so that saving stays under a "
+                         "tenth of the run; --resume goes on from the last one written",
+                         c->last_save_secs, 9.0 * c->last_save_secs);
+        c->save_skip_logged = TRUE;
+        return TRUE;
+    }
+    if (!save_latest (c, next_task, (now - start) / 1e6, error))
+        return FALSE;
+    c->saved_next_task = next_task;
+    c->last_save_end = g_get_monotonic_time ();
+    c->last_save_secs = (c->last_save_end - now) / 1e6;
+    return TRUE;
 }
 
 static gboolean parse_hex (JsonArray *a, guint i, guint64 *out)
@@ -574,8 +629,10 @@ static gboolean load_latest (Cl *c, int *next_task, double *elapsed, GError **er
 {
     g_autofree char *path = g_build_filename (c->run_dir, "latest.safetensors", NULL);
     g_autoptr (DnSafetensors) st = dn_safetensors_read (path, error);
+    gboolean fresh =
+        st != NULL && g_strcmp0 (dn_safetensors_metadata (st, "dendrite_optimizer_fresh"), "1") == 0;
     if (st == NULL || !dn_model_load_weights (c->net, st, path, error) ||
-        !dn_model_load_optimizer (st, c->opt, path, error))
+        (!fresh && !dn_model_load_optimizer (st, c->opt, path, error)))
         return FALSE;
     const char *state = dn_safetensors_metadata (st, "dendrite_continual_run");
     g_autoptr (JsonParser) p = json_parser_new ();
@@ -617,8 +674,10 @@ static gboolean load_latest (Cl *c, int *next_task, double *elapsed, GError **er
         g_array_append_val (c->task_seconds, v);
     }
     /* Every segment row may carry optimizer state: all live is exact (rows with
-     * zero state and gradient do not move), only slower until the next reset. */
-    dn_network_mark_all_live (c->net);
+     * zero state and gradient do not move), only slower until the next reset. A
+     * fresh optimizer has none. */
+    if (!fresh)
+        dn_network_mark_all_live (c->net);
     if (c->cfg->si) {
         g_autofree char *si_path = g_build_filename (c->run_dir, "latest_si.safetensors", NULL);
         g_autoptr (DnSafetensors) si = dn_safetensors_read (si_path, error);
@@ -915,6 +974,9 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
     for (int t = first_task; t < c.T; t++) {
         if (t > first_task && cancelled (&c)) { /* stopped between tasks */
             c.cancelled = TRUE;
+            if (c.saved_next_task != t &&
+                !save_latest (&c, t, (g_get_monotonic_time () - start) / 1e6, error))
+                goto out;
             break;
         }
         gint64 t0 = g_get_monotonic_time ();
@@ -950,7 +1012,7 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
         }
         if (exp->cl.reset_optimizer && !exp->cl.si && t + 1 < c.T && !new_optimizer (&c, error))
             goto out;
-        if (!save_latest (&c, t + 1, (g_get_monotonic_time () - start) / 1e6, error))
+        if (!maybe_save_latest (&c, t + 1, start, error))
             goto out;
     }
     if (!c.cancelled && act_node >= 0)

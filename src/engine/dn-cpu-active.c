@@ -313,3 +313,49 @@ void dn_cpu_sparse_outer (DnBackend *be, int rows, int k, int n, const float *a,
                    .bnz_len = bnz_len};
     dn_parallel_run (MIN (k, dn_parallel_get_threads ()), outer_task, &j);
 }
+
+/* One row's dot product, always summed in the same order: 16 running sums over
+ * blocks of 16, a fixed pairwise reduction, then the tail. */
+static float dot_fixed (const float *a, const float *b, int n)
+{
+    float acc[16] = {0};
+    int k = 0;
+    for (; k + 16 <= n; k += 16)
+        for (int j = 0; j < 16; j++)
+            acc[j] += a[k + j] * b[k + j];
+    for (int w = 8; w >= 1; w /= 2)
+        for (int j = 0; j < w; j++)
+            acc[j] += acc[j + w];
+    float s = acc[0];
+    for (; k < n; k++)
+        s += a[k] * b[k];
+    return s;
+}
+
+typedef struct {
+    int n, dim;
+    const int32_t *rows;
+    const float *u, *context;
+    float *resp;
+} RowsJob;
+
+static void segment_rows_task (int task, int n_tasks, gpointer data)
+{
+    RowsJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice ((size_t) j->n, task, n_tasks, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) {
+        size_t r = j->rows != NULL ? (size_t) j->rows[i] : i;
+        j->resp[r] = dot_fixed (j->u + r * j->dim, j->context, j->dim);
+    }
+}
+
+void dn_cpu_segment_rows (DnBackend *be, int n, const int32_t *rows, int dim, const float *u,
+                          const float *context, float *resp)
+{
+    (void) be;
+    RowsJob j = {.n = n, .dim = dim, .rows = rows, .u = u, .context = context, .resp = resp};
+    /* below ~64k multiply-adds a second thread costs more than it saves */
+    int tasks = (int) MIN ((size_t) dn_parallel_get_threads (), (size_t) n * dim / 65536 + 1);
+    dn_parallel_run (tasks, segment_rows_task, &j);
+}

@@ -42,6 +42,13 @@ typedef struct {
     int n_ctx;
     gboolean cache_valid;
     guint64 cache_version;
+    /* Training with one fixed context (DnCtx.segment_reuse): the responses to it,
+     * kept between batches; only the rows an optimizer step marked stale are redone. */
+    float *keep;          /* (out, segments) */
+    int32_t *stale, *stale_dev; /* row numbers (host, backend) */
+    size_t keep_cap, stale_dev_cap;
+    guint64 keep_serial; /* the segment_reuse value `keep` belongs to */
+    const float *keep_ctx;
     gboolean alloc_failed;
 } DnActive;
 
@@ -224,10 +231,62 @@ static void free_buffers (DnActive *self)
     be->free (be, self->win);
     be->free (be, self->g);
     be->free (be, self->dg);
-    self->t = self->resp = self->g = self->dg = NULL;
-    self->win = NULL;
+    be->free (be, self->keep);
+    be->free (be, self->stale_dev);
+    g_clear_pointer (&self->stale, g_free);
+    self->t = self->resp = self->g = self->dg = self->keep = NULL;
+    self->win = self->stale_dev = NULL;
     self->t_cap = self->resp_cap = self->win_cap = self->g_cap = self->dg_cap = 0;
+    self->keep_cap = self->stale_dev_cap = 0;
+    self->keep_serial = 0;
     self->cache_valid = FALSE;
+}
+
+/* Training with one context on a backend with segment_rows: the responses in
+ * `keep`, all rows at the first batch of a reuse period (or every batch outside
+ * one), afterwards only the rows marked DN_ROW_STALE. The numbers are the same
+ * either way, as segment_rows computes each row alone. */
+static gboolean training_responses (DnActive *self, DnLayer *l, DnCtx *ctx)
+{
+    DnBackend *be = ctx->backend;
+    int O = self->out_features, S = self->segments, C = self->context_dim;
+    size_t rows = (size_t) O * S;
+    DnParam *u = &l->params[self->p_segments];
+    if (!ensure (self, be, (void **) &self->keep, &self->keep_cap, rows, sizeof (float)))
+        return FALSE;
+    gboolean reuse = ctx->segment_reuse != 0 && self->keep_serial == ctx->segment_reuse &&
+                     self->keep_ctx == ctx->contexts && u->rows != NULL;
+    if (!reuse) {
+        be->segment_rows (be, (int) rows, NULL, C, u->value, ctx->contexts, self->keep);
+        if (u->rows != NULL)
+            for (size_t r = 0; r < rows; r++)
+                u->rows[r] &= (guint8) ~DN_ROW_STALE;
+        self->keep_serial = ctx->segment_reuse;
+        self->keep_ctx = ctx->contexts;
+    } else {
+        if (self->stale == NULL) {
+            self->stale = g_try_new (int32_t, rows);
+            if (self->stale == NULL) {
+                self->alloc_failed = TRUE;
+                return FALSE;
+            }
+        }
+        int n = 0;
+        for (size_t r = 0; r < rows; r++)
+            if (u->rows[r] & DN_ROW_STALE) {
+                self->stale[n++] = (int32_t) r;
+                u->rows[r] &= (guint8) ~DN_ROW_STALE;
+            }
+        if (n > 0) {
+            if (!ensure (self, be, (void **) &self->stale_dev, &self->stale_dev_cap, rows,
+                         sizeof (int32_t)))
+                return FALSE;
+            be->upload (be, self->stale_dev, self->stale, (size_t) n * sizeof (int32_t));
+            be->segment_rows (be, n, self->stale_dev, C, u->value, ctx->contexts, self->keep);
+        }
+    }
+    be->segment_select (be, self->gate, 1, O, S, self->keep, self->win, self->g);
+    return TRUE;
 }
 
 /* Winners and their responses for every context in the table. */
@@ -244,6 +303,14 @@ static gboolean compute_winners (DnActive *self, DnLayer *l, DnCtx *ctx)
         !ensure (self, be, (void **) &self->g, &self->g_cap, pairs, sizeof (float)) ||
         !ensure (self, be, (void **) &self->dg, &self->dg_cap, pairs, sizeof (float)))
         return FALSE;
+    if (ctx->training && P == 1 && be->segment_rows != NULL) {
+        if (!training_responses (self, l, ctx))
+            return FALSE;
+        self->n_ctx = 1;
+        self->cache_valid = FALSE;
+        return TRUE;
+    }
+    self->keep_serial = 0;
     /* Responses for a chunk of contexts at a time: at most ~4M floats of scratch. */
     size_t per_ctx = (size_t) O * S;
     int chunk = (int) MAX (1, MIN ((size_t) P, ((size_t) 4 << 20) / per_ctx));

@@ -61,6 +61,12 @@ typedef struct {
     int n_contexts, context_dim;
     const int32_t *context_index;
     guint64 context_version;
+    /* Non-zero while a loop trains with one fixed context and changes the weights of
+     * row-tracked parameters only through optimizer steps that mark the rows they
+     * move DN_ROW_STALE (dn_network_mark_stepped_rows): a layer may then keep its
+     * segment responses from batch to batch and recompute only stale rows. A new
+     * value means nothing kept from before may be used. */
+    guint64 segment_reuse;
     gboolean profile; /* time every layer into DnLayer.prof_seconds */
 } DnCtx;
 

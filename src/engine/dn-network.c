@@ -651,6 +651,22 @@ void dn_network_forget_live_rows (DnNetwork *net)
     clear_bits (net, DN_ROW_LIVE);
 }
 
+void dn_network_mark_stepped_rows (DnNetwork *net, gboolean all)
+{
+    for (guint i = 0; i < net->nodes->len; i++) {
+        DnLayer *l = ((DnNode *) net->nodes->pdata[i])->layer;
+        for (int j = 0; j < l->n_params; j++) {
+            DnParam *p = &l->params[j];
+            if (!p->trainable || p->row_len == 0)
+                continue;
+            size_t rows = (size_t) dn_shape_numel (&p->shape) / p->row_len;
+            for (size_t r = 0; r < rows; r++)
+                if (all || (p->rows[r] & DN_ROW_LIVE))
+                    p->rows[r] |= DN_ROW_STALE;
+        }
+    }
+}
+
 void dn_network_mark_all_live (DnNetwork *net)
 {
     for (guint i = 0; i < net->nodes->len; i++) {

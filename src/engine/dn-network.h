@@ -97,6 +97,9 @@ int dn_network_context_dim (DnNetwork *net);
  * when it makes a new optimizer. Free with g_array_unref. */
 GArray *dn_network_live_spans (DnNetwork *net);
 void dn_network_forget_live_rows (DnNetwork *net);
+/* After an optimizer step: marks DN_ROW_STALE the tracked rows it may have moved,
+ * the live ones (all: every row, after a step over the whole arena). */
+void dn_network_mark_stepped_rows (DnNetwork *net, gboolean all);
 /* Marks every tracked row live (after loading optimizer state from a file). */
 void dn_network_mark_all_live (DnNetwork *net);
 

@@ -65,7 +65,8 @@ static void write_set (DnRunWriter *w, const DnEvent *ev, const char *suffix)
 
 static void continual_epoch (DnRunWriter *w, const DnEvent *ev)
 {
-    char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE];
+    char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE],
+        d[G_ASCII_DTOSTR_BUF_SIZE];
     log_line (w, ev->run_dir, "task %d, epoch %d: loss %s, train %.2f, test %.2f, %.1f s", ev->task,
               ev->epoch, g_ascii_formatd (a, sizeof a, "%.4f", ev->loss), ev->train_acc,
               ev->test_acc, ev->seconds);
@@ -88,7 +89,7 @@ static void continual_epoch (DnRunWriter *w, const DnEvent *ev)
                             g_ascii_formatd (a, sizeof a, "%.6g", ev->loss),
                             g_ascii_formatd (b, sizeof b, "%.4f", ev->train_acc),
                             g_ascii_formatd (c, sizeof c, "%.4f", ev->test_acc),
-                            g_ascii_formatd (a, sizeof a, "%.3f", ev->seconds), ev->samples_per_s);
+                            g_ascii_formatd (d, sizeof d, "%.3f", ev->seconds), ev->samples_per_s);
     GError *e = NULL;
     if (!g_file_set_contents_full (path, w->history->str, (gssize) w->history->len,
                                    G_FILE_SET_CONTENTS_CONSISTENT, 0666, &e))
