@@ -26,12 +26,17 @@ typedef struct {
 static const char *const parts[] = {"segments", "kwta", "dense", "other_layers", "optimizer",
                                     "loss", "data", "evaluation"};
 
-static gboolean run_once (const char *example, int threads, gboolean dense, Result *r,
+static gboolean run_once (const char *example, int threads, int tasks, gboolean dense, Result *r,
                           GError **error)
 {
     g_autoptr (DnExperiment) exp = dn_experiment_load (example, error);
     if (exp == NULL)
         return FALSE;
+    if (tasks > 0 && tasks < exp->cl.tasks) {
+        /* the first `tasks` tasks, evaluated after every one */
+        exp->cl.tasks = tasks;
+        exp->cl.n_eval_after = 0;
+    }
     if (dense)
         g_setenv ("DN_ACTIVE_DENSE", "1", TRUE);
     else
@@ -81,13 +86,15 @@ static void print_result (const char *label, const Result *r)
 int main (int argc, char **argv)
 {
     dn_blas_maybe_reexec (argv);
-    int threads = 2;
+    int threads = 2, tasks = 0;
     gboolean skip_dense = FALSE;
     g_autofree char *json_path = NULL, *example = NULL;
     GOptionEntry entries[] = {
         {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (2)", "N"},
         {"example", 0, 0, G_OPTION_ARG_FILENAME, &example,
          "Experiment (data/examples/continual/prototype_10.json)", "FILE"},
+        {"tasks", 0, 0, G_OPTION_ARG_INT, &tasks,
+         "Train only the first N tasks (for the 50- and 100-task examples)", "N"},
         {"skip-dense", 0, 0, G_OPTION_ARG_NONE, &skip_dense, "Skip the dense-only run", NULL},
         {"json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "Write the results here", "FILE"},
         {NULL},
@@ -101,15 +108,17 @@ int main (int argc, char **argv)
     }
     if (example == NULL)
         example = g_strdup ("data/examples/continual/prototype_10.json");
-    printf ("%s on %d threads, OpenBLAS kernels %s\n", example, threads, dn_blas_core_name ());
+    g_autofree char *first = tasks > 0 ? g_strdup_printf (" (its first %d tasks)", tasks) : g_strdup ("");
+    printf ("%s%s on %d threads, OpenBLAS kernels %s\n", example, first, threads,
+            dn_blas_core_name ());
     Result sparse = {0}, dense = {0};
-    if (!run_once (example, threads, FALSE, &sparse, &error)) {
+    if (!run_once (example, threads, tasks, FALSE, &sparse, &error)) {
         fprintf (stderr, "dn-bench-continual: %s\n", error->message);
         return 1;
     }
     print_result ("sparse kernels", &sparse);
     if (!skip_dense) {
-        if (!run_once (example, threads, TRUE, &dense, &error)) {
+        if (!run_once (example, threads, tasks, TRUE, &dense, &error)) {
             fprintf (stderr, "dn-bench-continual: %s\n", error->message);
             return 1;
         }
