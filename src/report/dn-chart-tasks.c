@@ -102,7 +102,10 @@ void dn_chart_draw_task_accuracy (cairo_t *cr, int tasks, const double *matrix, 
     double xstep = tasks > 1 ? (pw - 2 * pad) / (tasks - 1) : 0.0;
     int every = MAX (1, (int) ceil (tasks / MAX (1.0, pw / (fs * 3.0))));
     for (int t = 0; t < tasks; t++) {
+        /* the last task always gets a label; a regular one too close to it gives way */
         if (t % every != 0 && t != tasks - 1)
+            continue;
+        if (t != tasks - 1 && tasks - 1 - t < every)
             continue;
         double x = left + (tasks > 1 ? pad + t * xstep : pw / 2);
         set_rgb (cr, pal.muted, 1.0);
