@@ -21,13 +21,14 @@ static int cmp_double (const void *a, const void *b)
 typedef struct {
     double total, per_task, average;
     double part[8];
+    double idle_row_steps, row_steps;
 } Result;
 
 static const char *const parts[] = {"segments", "kwta", "dense", "other_layers", "optimizer",
                                     "loss", "data", "evaluation"};
 
-static gboolean run_once (const char *example, int threads, int tasks, gboolean dense, Result *r,
-                          GError **error)
+static gboolean run_once (const char *example, int threads, int tasks, int epochs, gboolean dense,
+                          Result *r, GError **error)
 {
     g_autoptr (DnExperiment) exp = dn_experiment_load (example, error);
     if (exp == NULL)
@@ -37,6 +38,8 @@ static gboolean run_once (const char *example, int threads, int tasks, gboolean 
         exp->cl.tasks = tasks;
         exp->cl.n_eval_after = 0;
     }
+    if (epochs > 0)
+        exp->cl.epochs_per_task = epochs;
     if (dense)
         g_setenv ("DN_ACTIVE_DENSE", "1", TRUE);
     else
@@ -53,6 +56,8 @@ static gboolean run_once (const char *example, int threads, int tasks, gboolean 
         r->total = json_object_get_double_member (o, "total");
         for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
             r->part[i] = json_object_get_double_member (o, parts[i]);
+        r->idle_row_steps = json_object_get_double_member_with_default (o, "idle_row_steps", 0.0);
+        r->row_steps = json_object_get_double_member_with_default (o, "row_steps", 0.0);
         JsonArray *ts = json_object_get_array_member (o, "task_seconds");
         guint n = json_array_get_length (ts);
         g_autofree double *v = g_new (double, MAX (n, 1));
@@ -81,12 +86,15 @@ static void print_result (const char *label, const Result *r)
         printf ("  %-14s %8.1f s  %5.1f %%\n", parts[i], r->part[i], 100.0 * r->part[i] / r->total);
     printf ("  %-14s %8.1f s  %5.1f %%\n", "rest", r->total - layers,
             100.0 * (r->total - layers) / r->total);
+    if (r->row_steps > 0)
+        printf ("  segment-row updates left out as idle: %.1f %% of %.3g\n",
+                100.0 * r->idle_row_steps / r->row_steps, r->row_steps);
 }
 
 int main (int argc, char **argv)
 {
     dn_blas_maybe_reexec (argv);
-    int threads = 2, tasks = 0;
+    int threads = 2, tasks = 0, epochs = 0;
     gboolean skip_dense = FALSE;
     g_autofree char *json_path = NULL, *example = NULL;
     GOptionEntry entries[] = {
@@ -95,6 +103,8 @@ int main (int argc, char **argv)
          "Experiment (data/examples/continual/prototype_10.json)", "FILE"},
         {"tasks", 0, 0, G_OPTION_ARG_INT, &tasks,
          "Train only the first N tasks (for the 50- and 100-task examples)", "N"},
+        {"epochs", 0, 0, G_OPTION_ARG_INT, &epochs,
+         "Epochs per task instead of the experiment's (e.g. 3 for the 20-epoch SI runs)", "N"},
         {"skip-dense", 0, 0, G_OPTION_ARG_NONE, &skip_dense, "Skip the dense-only run", NULL},
         {"json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "Write the results here", "FILE"},
         {NULL},
@@ -108,17 +118,19 @@ int main (int argc, char **argv)
     }
     if (example == NULL)
         example = g_strdup ("data/examples/continual/prototype_10.json");
-    g_autofree char *first = tasks > 0 ? g_strdup_printf (" (its first %d tasks)", tasks) : g_strdup ("");
+    g_autofree char *first_t = tasks > 0 ? g_strdup_printf (" (its first %d tasks)", tasks) : NULL;
+    g_autofree char *first_e = epochs > 0 ? g_strdup_printf (" (%d epochs per task)", epochs) : NULL;
+    g_autofree char *first = g_strconcat (first_t ? first_t : "", first_e ? first_e : "", NULL);
     printf ("%s%s on %d threads, OpenBLAS kernels %s\n", example, first, threads,
             dn_blas_core_name ());
     Result sparse = {0}, dense = {0};
-    if (!run_once (example, threads, tasks, FALSE, &sparse, &error)) {
+    if (!run_once (example, threads, tasks, epochs, FALSE, &sparse, &error)) {
         fprintf (stderr, "dn-bench-continual: %s\n", error->message);
         return 1;
     }
     print_result ("sparse kernels", &sparse);
     if (!skip_dense) {
-        if (!run_once (example, threads, tasks, TRUE, &dense, &error)) {
+        if (!run_once (example, threads, tasks, epochs, TRUE, &dense, &error)) {
             fprintf (stderr, "dn-bench-continual: %s\n", error->message);
             return 1;
         }
@@ -146,6 +158,10 @@ int main (int argc, char **argv)
             json_builder_add_double_value (b, rs[k]->per_task);
             json_builder_set_member_name (b, "average_accuracy");
             json_builder_add_double_value (b, rs[k]->average);
+            json_builder_set_member_name (b, "idle_row_steps");
+            json_builder_add_double_value (b, rs[k]->idle_row_steps);
+            json_builder_set_member_name (b, "row_steps");
+            json_builder_add_double_value (b, rs[k]->row_steps);
             for (guint i = 0; i < G_N_ELEMENTS (parts); i++) {
                 json_builder_set_member_name (b, parts[i]);
                 json_builder_add_double_value (b, rs[k]->part[i]);

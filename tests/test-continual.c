@@ -27,6 +27,7 @@ typedef struct {
     int stop_at_task; /* > 0: raise the cancel flag at this task's first epoch */
     volatile gint cancel;
     gboolean cancelled;
+    double idle_row_steps, row_steps; /* from the run's profile */
 } Seen;
 
 static void observe (const DnEvent *ev, gpointer data)
@@ -110,7 +111,7 @@ static void run_full (DnExperiment *exp, const char *out, const char *resume, in
     memset (s, 0, sizeof *s);
     s->stop_at_task = stop_at;
     s->writer = dn_run_writer_new ();
-    DnRunOptions opts = {.out_dir = out, .threads = 2, .resume_dir = resume};
+    DnRunOptions opts = {.out_dir = out, .threads = 2, .resume_dir = resume, .profile = TRUE};
     DnObserver obs = {.event = observe, .user_data = s, .cancel = &s->cancel};
     DnRunResult result = {0};
     g_autoptr (GError) error = NULL;
@@ -120,8 +121,14 @@ static void run_full (DnExperiment *exp, const char *out, const char *resume, in
     g_assert_true (ok);
     GError *werr = dn_run_writer_free (s->writer);
     g_assert_no_error (werr);
-    if (!s->cancelled)
+    if (!s->cancelled) {
         g_assert_cmpfloat (result.test_at_best_val, ==, s->average);
+        g_autoptr (JsonNode) prof = json_from_string (result.profile_json, &error);
+        g_assert_no_error (error);
+        JsonObject *o = json_node_get_object (prof);
+        s->idle_row_steps = json_object_get_double_member (o, "idle_row_steps");
+        s->row_steps = json_object_get_double_member (o, "row_steps");
+    }
     dn_run_result_clear (&result);
 }
 
@@ -147,6 +154,34 @@ static void check_matrix (const Seen *s)
     for (int j = 0; j < TASKS; j++)
         mean += s->matrix[(TASKS - 1) * TASKS + j] / TASKS;
     g_assert_cmpfloat_with_epsilon (s->average, mean, 1e-9);
+}
+
+/* The final models of two runs hold the same weights, to the bit. */
+static void assert_same_weights (const char *run_dir, const char *out2)
+{
+    g_autoptr (GError) error = NULL;
+    g_autofree char *m1 = g_build_filename (run_dir, "final_model.safetensors", NULL);
+    g_autofree char *m2 = g_build_filename (out2, "cl", "final_model.safetensors", NULL);
+    g_autoptr (DnSafetensors) t1 = dn_safetensors_read (m1, &error);
+    g_assert_no_error (error);
+    g_autoptr (DnSafetensors) t2 = dn_safetensors_read (m2, &error);
+    g_assert_no_error (error);
+    static const char *const names[] = {"fc1.weight", "fc1.segments", "head.weight", NULL};
+    for (int i = 0; names[i] != NULL; i++) {
+        DnStTensor *a = dn_safetensors_find (t1, names[i]), *b = dn_safetensors_find (t2, names[i]);
+        g_assert_nonnull (a);
+        g_assert_nonnull (b);
+        size_t n = (size_t) dn_shape_numel (&a->shape);
+        g_assert_cmpint (dn_shape_numel (&b->shape), ==, (int64_t) n);
+        g_assert_cmpint (memcmp (a->data, b->data, n * sizeof (float)), ==, 0);
+    }
+}
+
+static void assert_same_matrix (const Seen *a, const Seen *b)
+{
+    for (int i = 0; i < TASKS * TASKS; i++)
+        if (!isnan (a->matrix[i]))
+            g_assert_cmpfloat (a->matrix[i], ==, b->matrix[i]);
 }
 
 static void test_prototype_run (void)
@@ -240,26 +275,8 @@ static void test_prototype_run (void)
     g_setenv ("DN_SEGMENT_REUSE", "0", TRUE);
     run (exp, dir2, &s2);
     g_unsetenv ("DN_SEGMENT_REUSE");
-    for (int i = 0; i < TASKS * TASKS; i++)
-        if (!isnan (s.matrix[i]))
-            g_assert_cmpfloat (s.matrix[i], ==, s2.matrix[i]);
-    {
-        g_autofree char *m1 = g_build_filename (run_dir, "final_model.safetensors", NULL);
-        g_autofree char *m2 = g_build_filename (dir2, "cl", "final_model.safetensors", NULL);
-        g_autoptr (DnSafetensors) t1 = dn_safetensors_read (m1, &error);
-        g_assert_no_error (error);
-        g_autoptr (DnSafetensors) t2 = dn_safetensors_read (m2, &error);
-        g_assert_no_error (error);
-        static const char *const names[] = {"fc1.weight", "fc1.segments", "head.weight", NULL};
-        for (int i = 0; names[i] != NULL; i++) {
-            DnStTensor *a = dn_safetensors_find (t1, names[i]), *b = dn_safetensors_find (t2, names[i]);
-            g_assert_nonnull (a);
-            g_assert_nonnull (b);
-            size_t n = (size_t) dn_shape_numel (&a->shape);
-            g_assert_cmpint (dn_shape_numel (&b->shape), ==, (int64_t) n);
-            g_assert_cmpint (memcmp (a->data, b->data, n * sizeof (float)), ==, 0);
-        }
-    }
+    assert_same_matrix (&s, &s2);
+    assert_same_weights (run_dir, dir2);
     dn_test_tmpdir_remove (dir);
     dn_test_tmpdir_remove (dir2);
 }
@@ -352,12 +369,56 @@ static void check_resume (gconstpointer si)
     dn_test_tmpdir_remove (dir2);
 }
 
+/* Synaptic Intelligence keeps one optimizer for the whole run, so segment rows that
+ * won in an earlier task keep Adam state; once their first moment has decayed to
+ * zero they are left out of the steps (idle) and their second moment catches up
+ * when they win again or latest is written. A small beta1 makes that happen within
+ * a few dozen steps. The weights must be those of stepping every live row, also
+ * across a stop and --resume. */
+static void test_idle_rows (void)
+{
+    g_autoptr (DnExperiment) exp = small_experiment ("prototype", TRUE);
+    exp->optim.beta1 = 0.3;
+    exp->cl.epochs_per_task = 2;
+    g_autofree char *dir = dn_test_tmpdir ();
+    Seen idle;
+    run (exp, dir, &idle);
+    g_assert_cmpint (idle.n_tasks, ==, TASKS);
+    g_assert_cmpfloat (idle.idle_row_steps, >, 0.1 * idle.row_steps);
+    g_assert_cmpfloat (idle.idle_row_steps, <, idle.row_steps);
+
+    g_autofree char *dir2 = dn_test_tmpdir ();
+    Seen all;
+    g_setenv ("DN_IDLE_ROWS", "0", TRUE);
+    run (exp, dir2, &all);
+    g_unsetenv ("DN_IDLE_ROWS");
+    g_assert_cmpfloat (all.idle_row_steps, ==, 0.0);
+    assert_same_matrix (&idle, &all);
+    g_autofree char *run_dir = g_build_filename (dir, "cl", NULL);
+    assert_same_weights (run_dir, dir2);
+
+    /* stopped in task 2, so latest (with idle rows settled) follows task 1 */
+    g_autofree char *dir3 = dn_test_tmpdir ();
+    Seen part, rest;
+    run_full (exp, dir3, NULL, 2, &part);
+    g_assert_true (part.cancelled);
+    g_autofree char *run_dir3 = g_build_filename (dir3, "cl", NULL);
+    run_full (NULL, NULL, run_dir3, 0, &rest);
+    g_assert_cmpint (rest.n_tasks, ==, 1);
+    assert_same_matrix (&idle, &rest);
+    assert_same_weights (run_dir, dir3);
+    dn_test_tmpdir_remove (dir);
+    dn_test_tmpdir_remove (dir2);
+    dn_test_tmpdir_remove (dir3);
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
     g_test_add_func ("/engine/continual/prototype-run", test_prototype_run);
     g_test_add_func ("/engine/continual/si-and-task-id", test_si_and_task_id);
     g_test_add_func ("/engine/continual/needs-context", test_needs_context);
+    g_test_add_func ("/engine/continual/idle-rows", test_idle_rows);
     g_test_add_data_func ("/engine/continual/resume-si", GINT_TO_POINTER (TRUE), check_resume);
     g_test_add_data_func ("/engine/continual/resume-reset-optimizer", GINT_TO_POINTER (FALSE),
                           check_resume);

@@ -70,6 +70,9 @@ typedef enum {
 #define DN_ROW_LIVE 2u  /* gradient written since the optimizer was made */
 #define DN_ROW_TOUCHED (DN_ROW_DIRTY | DN_ROW_LIVE)
 #define DN_ROW_STALE 4u /* value changed by an optimizer step since a layer last read it */
+/* live, but left out of optimizer steps until it gets gradient again: its optimizer
+ * state cannot move it (see dn_optimizer_idle_exact) */
+#define DN_ROW_IDLE 8u
 
 typedef struct DnBackend DnBackend;
 

@@ -56,6 +56,11 @@ typedef struct {
     double last_save_secs;
     gboolean save_skip_logged;
     int saved_next_task;
+    /* Idle segment rows (dn_optimizer_idle_exact): per tracked parameter, the step
+     * count when each row went idle; NULL when not used */
+    GArray *idle; /* IdleParam */
+    int idle_check;
+    gint64 idle_row_steps, row_steps; /* for the profile: row updates skipped, and all */
 } Cl;
 
 static double since (gint64 t0)
@@ -365,13 +370,111 @@ static gboolean new_optimizer (Cl *c, GError **error)
     return c->opt != NULL;
 }
 
+/* ---- idle segment rows ----
+ * Without optimizer resets (Synaptic Intelligence) every segment row that ever won
+ * keeps Adam state, and the update of a row whose gradient is zero moves it by its
+ * first moment, which decays by beta1 each step until it rounds to zero, a few
+ * hundred steps after the row last won. From then on a step only decays the row's
+ * second moment. Such rows are marked idle and left out of the steps (and so keep
+ * their segment responses); the skipped decays are applied, with the same
+ * roundings, when the row gets gradient again or the optimizer state is saved. */
+
+typedef struct {
+    DnParam *p;
+    size_t off, rows;
+    int64_t *since; /* steps done when the row went idle */
+} IdleParam;
+
+/* How many steps apart rows are checked for going idle. */
+#define IDLE_CHECK_EVERY 8
+
+static void idle_setup (Cl *c)
+{
+    if (c->net->n_tracked == 0 || g_strcmp0 (g_getenv ("DN_IDLE_ROWS"), "0") == 0)
+        return;
+    c->idle = g_array_new (FALSE, FALSE, sizeof (IdleParam));
+    g_autoptr (GPtrArray) named = dn_network_named_params (c->net);
+    for (guint i = 0; i < named->len; i++) {
+        DnParam *p = ((DnNamedParam *) named->pdata[i])->param;
+        if (!p->trainable || p->row_len == 0)
+            continue;
+        IdleParam ip = {p, (size_t) (p->value - c->net->params),
+                        (size_t) dn_shape_numel (&p->shape) / p->row_len, NULL};
+        ip.since = g_new0 (int64_t, ip.rows);
+        g_array_append_val (c->idle, ip);
+    }
+}
+
+static void idle_free (Cl *c)
+{
+    if (c->idle == NULL)
+        return;
+    for (guint i = 0; i < c->idle->len; i++)
+        g_free (g_array_index (c->idle, IdleParam, i).since);
+    g_clear_pointer (&c->idle, g_array_unref);
+}
+
+static gboolean idle_on (Cl *c)
+{
+    return c->idle != NULL && dn_optimizer_spans_exact (c->opt) &&
+           dn_optimizer_idle_exact (c->opt);
+}
+
+/* Applies the decays an idle row missed: to the rows that got gradient in this
+ * step (which then take part in it again), or to all (settle). */
+static void idle_catch_up (Cl *c, gboolean settle)
+{
+    int64_t now = dn_optimizer_steps (c->opt);
+    guint8 want = settle ? DN_ROW_IDLE : DN_ROW_IDLE | DN_ROW_DIRTY;
+    for (guint i = 0; i < c->idle->len; i++) {
+        IdleParam *ip = &g_array_index (c->idle, IdleParam, i);
+        if (!settle)
+            c->row_steps += (gint64) ip->rows;
+        for (size_t r = 0; r < ip->rows; r++) {
+            if ((ip->p->rows[r] & want) != want) {
+                c->idle_row_steps += !settle && (ip->p->rows[r] & DN_ROW_IDLE) != 0;
+                continue;
+            }
+            dn_optimizer_decay_idle (c->opt, ip->off + r * ip->p->row_len, ip->p->row_len,
+                                     now - ip->since[r]);
+            ip->since[r] = now;
+            if (!settle)
+                ip->p->rows[r] &= (guint8) ~DN_ROW_IDLE;
+        }
+    }
+}
+
+/* After a step: live rows without gradient whose first moment is all zero. */
+static void idle_find (Cl *c)
+{
+    int64_t now = dn_optimizer_steps (c->opt);
+    for (guint i = 0; i < c->idle->len; i++) {
+        IdleParam *ip = &g_array_index (c->idle, IdleParam, i);
+        for (size_t r = 0; r < ip->rows; r++) {
+            guint8 f = ip->p->rows[r];
+            if ((f & (DN_ROW_LIVE | DN_ROW_IDLE | DN_ROW_DIRTY)) != DN_ROW_LIVE)
+                continue;
+            if (dn_optimizer_first_moment_zero (c->opt, ip->off + r * ip->p->row_len,
+                                                ip->p->row_len)) {
+                ip->p->rows[r] |= DN_ROW_IDLE;
+                ip->since[r] = now;
+            }
+        }
+    }
+}
+
 static void optimizer_step (Cl *c, double lr)
 {
     if (c->net->n_tracked > 0 && dn_optimizer_spans_exact (c->opt)) {
+        gboolean idle = idle_on (c);
+        if (idle)
+            idle_catch_up (c, FALSE);
         g_autoptr (GArray) spans = dn_network_live_spans (c->net);
         dn_optimizer_step_spans (c->opt, c->net->params, c->net->grads, lr,
                                  (const size_t *) spans->data, (int) spans->len / 2);
         dn_network_mark_stepped_rows (c->net, FALSE);
+        if (idle && ++c->idle_check % IDLE_CHECK_EVERY == 0)
+            idle_find (c);
     } else {
         dn_optimizer_step (c->opt, c->net->params, c->net->grads, lr);
         if (c->net->n_tracked > 0)
@@ -583,6 +686,8 @@ static gboolean save_latest (Cl *c, int next_task, double elapsed, GError **erro
      * after the last task none is needed: the file then says so instead of holding
      * it (over twice the weights with Adam), and resume makes a new one. */
     gboolean fresh = dn_optimizer_steps (c->opt) == 0 || next_task >= c->T;
+    if (!fresh && idle_on (c))
+        idle_catch_up (c, TRUE);
     if (fresh)
         g_hash_table_insert (meta, g_strdup ("dendrite_optimizer_fresh"), g_strdup ("1"));
     return dn_model_save_checkpoint (c->net, fresh ? NULL : c->opt, path, meta, error);
@@ -739,6 +844,9 @@ static char *profile_json (Cl *c)
     PUT ("data", c->t_data);
     PUT ("evaluation", c->t_eval);
     PUT ("total", c->seconds);
+    /* segment-row updates left out as idle, of all tracked rows times steps */
+    PUT ("idle_row_steps", (double) c->idle_row_steps);
+    PUT ("row_steps", (double) c->row_steps);
 #undef PUT
     g_string_append (s, "\"task_seconds\":[");
     for (guint i = 0; c->task_seconds != NULL && i < c->task_seconds->len; i++)
@@ -863,6 +971,7 @@ static void clear (Cl *c)
     g_free (c->run_dir);
     if (c->si_spans != NULL)
         g_array_unref (c->si_spans);
+    idle_free (c);
     if (c->task_seconds != NULL)
         g_array_unref (c->task_seconds);
     g_free (c->si_omega);
@@ -936,6 +1045,7 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
         si_gather (&c, c.net->params, c.si_star);
         memcpy (c.si_prev, c.si_star, c.si_n * sizeof (float));
     }
+    idle_setup (&c);
     if (opts->resume_dir != NULL) {
         if (!load_latest (&c, &first_task, &elapsed0, error))
             goto out;

@@ -568,7 +568,9 @@ void dn_network_backward (DnNetwork *net, const float *dy, int batch)
  * ones row by row where a flag in `bits` is set; adjacent runs are merged. */
 typedef void (*SpanFunc) (DnNetwork *net, size_t offset, size_t len, gpointer data);
 
-static void for_each_span (DnNetwork *net, guint8 bits, SpanFunc fn, gpointer data)
+/* Calls fn on the merged spans of every untracked parameter and of the tracked rows
+ * with one of `bits` and none of `skip`. */
+static void for_each_span (DnNetwork *net, guint8 bits, guint8 skip, SpanFunc fn, gpointer data)
 {
     size_t start = 0, len = 0;
     for (guint i = 0; i < net->nodes->len; i++) {
@@ -582,7 +584,7 @@ static void for_each_span (DnNetwork *net, guint8 bits, SpanFunc fn, gpointer da
             size_t rows = p->row_len > 0 ? n / p->row_len : 1;
             size_t rl = p->row_len > 0 ? p->row_len : n;
             for (size_t r = 0; r < rows; r++) {
-                if (p->row_len > 0 && (p->rows[r] & bits) == 0)
+                if (p->row_len > 0 && ((p->rows[r] & bits) == 0 || (p->rows[r] & skip) != 0))
                     continue;
                 size_t o = off + r * rl;
                 if (len > 0 && start + len == o) {
@@ -627,7 +629,7 @@ void dn_network_zero_grad (DnNetwork *net)
         net->backend->zero (net->backend, net->grads, net->n_params);
         return;
     }
-    for_each_span (net, DN_ROW_DIRTY, zero_span, NULL);
+    for_each_span (net, DN_ROW_DIRTY, 0, zero_span, NULL);
     clear_bits (net, DN_ROW_DIRTY);
 }
 
@@ -642,13 +644,13 @@ static void add_span (DnNetwork *net, size_t offset, size_t len, gpointer data)
 GArray *dn_network_live_spans (DnNetwork *net)
 {
     GArray *spans = g_array_new (FALSE, FALSE, sizeof (size_t));
-    for_each_span (net, DN_ROW_LIVE, add_span, spans);
+    for_each_span (net, DN_ROW_LIVE, DN_ROW_IDLE, add_span, spans);
     return spans;
 }
 
 void dn_network_forget_live_rows (DnNetwork *net)
 {
-    clear_bits (net, DN_ROW_LIVE);
+    clear_bits (net, DN_ROW_LIVE | DN_ROW_IDLE);
 }
 
 void dn_network_mark_stepped_rows (DnNetwork *net, gboolean all)
@@ -661,7 +663,7 @@ void dn_network_mark_stepped_rows (DnNetwork *net, gboolean all)
                 continue;
             size_t rows = (size_t) dn_shape_numel (&p->shape) / p->row_len;
             for (size_t r = 0; r < rows; r++)
-                if (all || (p->rows[r] & DN_ROW_LIVE))
+                if (all || (p->rows[r] & (DN_ROW_LIVE | DN_ROW_IDLE)) == DN_ROW_LIVE)
                     p->rows[r] |= DN_ROW_STALE;
         }
     }

@@ -94,11 +94,12 @@ int dn_network_context_dim (DnNetwork *net);
 /* Row-tracked parameters (DnParam.row_len): the (offset, length) pairs of the
  * trainable arena an optimizer must update — everything except tracked rows no
  * step has touched since dn_network_forget_live_rows(), which the engine calls
- * when it makes a new optimizer. Free with g_array_unref. */
+ * when it makes a new optimizer, and rows marked DN_ROW_IDLE. Free with
+ * g_array_unref. */
 GArray *dn_network_live_spans (DnNetwork *net);
 void dn_network_forget_live_rows (DnNetwork *net);
 /* After an optimizer step: marks DN_ROW_STALE the tracked rows it may have moved,
- * the live ones (all: every row, after a step over the whole arena). */
+ * the live ones not idle (all: every row, after a step over the whole arena). */
 void dn_network_mark_stepped_rows (DnNetwork *net, gboolean all);
 /* Marks every tracked row live (after loading optimizer state from a file). */
 void dn_network_mark_all_live (DnNetwork *net);

@@ -13,6 +13,7 @@
 #include "dn-json.h"
 
 #include <math.h>
+#include <string.h>
 #include <stdint.h>
 
 static const char *const kind_names[] = {
@@ -522,6 +523,50 @@ static void update_span (DnOptimizer *opt, size_t off, size_t n, float *params, 
                             (float) lr, (float) c->alpha, (float) c->eps, (float) c->weight_decay,
                             (float) c->momentum, c->centered);
         break;
+    }
+}
+
+gboolean dn_optimizer_idle_exact (const DnOptimizer *opt)
+{
+    g_return_val_if_fail (opt != NULL, FALSE);
+    const DnOptimConfig *c = &opt->cfg;
+    return (c->kind == DN_OPTIM_ADAM || c->kind == DN_OPTIM_ADAMW) && c->weight_decay == 0.0 &&
+           g_str_equal (opt->be->name, "cpu");
+}
+
+gboolean dn_optimizer_first_moment_zero (DnOptimizer *opt, size_t off, size_t n)
+{
+    g_return_val_if_fail (opt != NULL && off + n <= opt->n, FALSE);
+    const float *m = find_buffer (opt, "exp_avg");
+    g_return_val_if_fail (m != NULL, FALSE);
+    m += off;
+    /* OR of the bit patterns without the sign: zero only when every m is ±0. */
+    guint32 any = 0;
+    for (size_t i = 0; i < n; i++) {
+        guint32 bits;
+        memcpy (&bits, m + i, sizeof bits);
+        any |= bits & 0x7fffffffu;
+    }
+    return any == 0;
+}
+
+/* The second-moment update of a step with zero gradient, v = v * beta2 + 0, is one
+ * rounding of v * beta2; `steps` of them in a row, in order, give the same bits. */
+void dn_optimizer_decay_idle (DnOptimizer *opt, size_t off, size_t n, int64_t steps)
+{
+    g_return_if_fail (opt != NULL && off + n <= opt->n);
+    float *v = find_buffer (opt, "exp_avg_sq");
+    g_return_if_fail (v != NULL);
+    const float b2 = (float) opt->cfg.beta2;
+    v += off;
+    for (int64_t k = 0; k < steps; k++) {
+        gboolean all_zero = TRUE;
+        for (size_t i = 0; i < n; i++) {
+            v[i] = v[i] * b2;
+            all_zero &= v[i] == 0.0f;
+        }
+        if (all_zero) /* zero stays zero */
+            break;
     }
 }
 

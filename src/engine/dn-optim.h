@@ -68,6 +68,18 @@ void dn_optimizer_step (DnOptimizer *opt, float *params, const float *grads, dou
 void dn_optimizer_step_spans (DnOptimizer *opt, float *params, const float *grads, double lr,
                               const size_t *spans, int n_spans);
 gboolean dn_optimizer_spans_exact (const DnOptimizer *opt);
+/* Idle elements. With Adam or AdamW without weight decay, an element whose first
+ * moment and gradient are both zero keeps its value and first moment through a
+ * step; only its second moment decays (v *= beta2, and nothing else changes).
+ * dn_optimizer_idle_exact() says whether that holds for this optimizer on a
+ * backend whose memory the host reads (the CPU). Then a caller may leave such
+ * elements out of dn_optimizer_step_spans() for k steps and apply the k decays
+ * later with dn_optimizer_decay_idle(), with the very numbers the k steps would
+ * have given (the same k roundings). dn_optimizer_first_moment_zero() tells
+ * whether the n elements at offset `off` have an all-zero first moment. */
+gboolean dn_optimizer_idle_exact (const DnOptimizer *opt);
+gboolean dn_optimizer_first_moment_zero (DnOptimizer *opt, size_t off, size_t n);
+void dn_optimizer_decay_idle (DnOptimizer *opt, size_t off, size_t n, int64_t steps);
 int64_t dn_optimizer_steps (const DnOptimizer *opt);
 /* State for checkpoints: the number of state buffers (each of n floats), their
  * names ("exp_avg", "exp_avg_sq", "momentum_buffer", ...) and data. */
