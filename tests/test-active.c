@@ -351,6 +351,23 @@ static void test_sparse_kernels (void)
     dn_assert_floats_close (c1, c0, K * N, 1e-5, 1e-5);
     g_assert_cmpuint (be->count_nonzero (be, bs, R * N), >, 0);
 
+    /* forward of a layer with a mostly-zero input: y = a · w^T with w (N, K); N = 129
+     * leaves a partial block of outputs. The same bits on one thread and on two. */
+    g_autofree float *w = g_new (float, N * K), *f0 = g_new (float, R * N),
+                     *f1 = g_new (float, R * N), *f2 = g_new (float, R * N);
+    for (int i = 0; i < N * K; i++)
+        w[i] = dn_rng_normal (&rng);
+    be->gemm (be, FALSE, TRUE, R, N, K, 1.0f, a, K, w, K, 0.0f, f0, N);
+    for (int i = 0; i < R * N; i++)
+        f1[i] = f2[i] = NAN; /* every output is written, not accumulated */
+    dn_backend_cpu_set_threads (1);
+    be->sparse_gemm_nt (be, R, K, N, a, w, f1);
+    dn_backend_cpu_set_threads (2);
+    be->sparse_gemm_nt (be, R, K, N, a, w, f2);
+    dn_backend_cpu_set_threads (0);
+    dn_assert_floats_close (f1, f0, R * N, 1e-5, 1e-5);
+    g_assert_cmpint (memcmp (f1, f2, sizeof (float) * R * N), ==, 0);
+
     /* A k-WTA network's gradients are the same with and without the sparse path. */
     const char *desc = "{\"input\": [100], \"layers\": ["
                        "{\"name\": \"fc1\", \"type\": \"sparse_linear\", \"out_features\": 256, "

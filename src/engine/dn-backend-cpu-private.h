@@ -105,6 +105,8 @@ void dn_cpu_kwta_backward (DnBackend *be, int rows, int cols, const guint8 *mask
 size_t dn_cpu_count_nonzero (DnBackend *be, const float *x, size_t n);
 void dn_cpu_sparse_rows_gemm (DnBackend *be, int rows, int k, int n, const float *a,
                               const float *b, float *y);
+void dn_cpu_sparse_gemm_nt (DnBackend *be, int rows, int k, int n, const float *a,
+                            const float *b, float *y);
 void dn_cpu_sparse_outer (DnBackend *be, int rows, int k, int n, const float *a, const float *b,
                           float *c);
 void dn_cpu_cross_entropy (DnBackend *be, int rows, int cols, const float *logits,

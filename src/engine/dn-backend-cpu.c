@@ -528,6 +528,7 @@ static DnBackend cpu_backend = {
     .count_nonzero = dn_cpu_count_nonzero,
     .sparse_rows_gemm = dn_cpu_sparse_rows_gemm,
     .sparse_outer = dn_cpu_sparse_outer,
+    .sparse_gemm_nt = dn_cpu_sparse_gemm_nt,
     .cross_entropy = dn_cpu_cross_entropy,
     .nll = dn_cpu_nll,
     .mse = dn_cpu_mse,

@@ -252,12 +252,16 @@ struct DnBackend {
      * count_nonzero: the number of non-zero elements of x, returned to the host.
      * sparse_rows_gemm: y (rows, n) += a (rows, k) · b (k, n), skipping zeros of a.
      * sparse_outer: c (k, n) += a^T · b with a (rows, k) and b (rows, n), skipping zeros
-     * of a and of b. */
+     * of a and of b.
+     * sparse_gemm_nt: y (rows, n) = a (rows, k) · b^T with b (n, k), skipping zeros of a
+     * (a layer's forward pass, b its weight); each y is summed over k in order. */
     size_t (*count_nonzero) (DnBackend *be, const float *x, size_t n);
     void (*sparse_rows_gemm) (DnBackend *be, int rows, int k, int n, const float *a,
                               const float *b, float *y);
     void (*sparse_outer) (DnBackend *be, int rows, int k, int n, const float *a, const float *b,
                           float *c);
+    void (*sparse_gemm_nt) (DnBackend *be, int rows, int k, int n, const float *a,
+                            const float *b, float *y);
 
     /* Losses over (rows, cols) logits; mean over rows. Each writes the loss to *loss
      * (host) and, when dlogits is not NULL, OVERWRITES dlogits with d(mean loss)/dlogits

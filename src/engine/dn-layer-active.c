@@ -357,8 +357,18 @@ static void active_forward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *c
         }
         t = self->t;
     }
-    be->gemm (be, FALSE, TRUE, batch, O, I, 1.0f, in[0]->data, I, l->params[self->p_weight].value,
-              I, 0.0f, t, O);
+    /* The input of a layer after k-WTA is mostly zero: a kernel whose work scales
+     * with its non-zeros then replaces the GEMM (DN_ACTIVE_DENSE=1 turns it off). */
+    gboolean sparse_in = FALSE;
+    if (O >= 64 && I >= 64 && be->sparse_gemm_nt != NULL && !dense_only ()) {
+        size_t nnz = be->count_nonzero (be, in[0]->data, (size_t) batch * I);
+        sparse_in = nnz < (size_t) batch * I / 8;
+    }
+    if (sparse_in)
+        be->sparse_gemm_nt (be, batch, I, O, in[0]->data, l->params[self->p_weight].value, t);
+    else
+        be->gemm (be, FALSE, TRUE, batch, O, I, 1.0f, in[0]->data, I,
+                  l->params[self->p_weight].value, I, 0.0f, t, O);
     if (self->p_bias >= 0)
         be->bias_add (be, batch, O, 1, l->params[self->p_bias].value, t);
     if (self->p_segments < 0)
