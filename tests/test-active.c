@@ -127,6 +127,12 @@ static int kwta_count (const float *y, int n)
     return k;
 }
 
+static int cmp_float_desc (const void *a, const void *b)
+{
+    float x = *(const float *) a, y = *(const float *) b;
+    return (x < y) - (x > y);
+}
+
 static void test_kwta (void)
 {
     DnBackend *be = dn_backend_cpu ();
@@ -163,6 +169,37 @@ static void test_kwta (void)
     g_assert_cmpint (kwta_count (y, N), ==, N - 1); /* one value is exactly 0 */
     for (int i = 0; i < N; i++)
         g_assert_true (mask[i]);
+    /* many rows of random values, some with many ties: the winners are exactly the
+     * values at or above the k-th largest, found here by sorting */
+    {
+        enum { ROWS = 64, COLS = 2000 };
+        g_autofree float *rx = g_new (float, ROWS * COLS), *ry = g_new (float, ROWS * COLS);
+        g_autofree guint8 *rm = g_new (guint8, ROWS * COLS);
+        g_autofree float *sorted = g_new (float, COLS);
+        for (int i = 0; i < ROWS * COLS; i++) {
+            float v = dn_rng_normal (&rng);
+            int row = i / COLS;
+            if (row % 4 == 1) /* coarse values: ties everywhere */
+                v = floorf (v * 4.0f);
+            else if (row % 4 == 2) /* ascending: the sample sees a skewed picture */
+                v = (float) (i % COLS);
+            rx[i] = v;
+        }
+        int ks[] = {1, 17, 100, 250, 1000};
+        for (guint q = 0; q < G_N_ELEMENTS (ks); q++) {
+            be->kwta_forward (be, ROWS, COLS, ks[q], rx, ry, rm);
+            for (int r = 0; r < ROWS; r++) {
+                memcpy (sorted, rx + r * COLS, sizeof (float) * COLS);
+                qsort (sorted, COLS, sizeof (float), cmp_float_desc);
+                float thr = sorted[ks[q] - 1];
+                for (int i = 0; i < COLS; i++) {
+                    float v = rx[r * COLS + i];
+                    g_assert_cmpint (rm[r * COLS + i], ==, v >= thr);
+                    g_assert_cmpfloat (ry[r * COLS + i], ==, v >= thr ? v : 0.0f);
+                }
+            }
+        }
+    }
     /* ties at the threshold: all tied values pass (>= threshold) */
     float t[6] = {1, 3, 3, 3, 0, 2};
     float ty[6];
