@@ -259,12 +259,66 @@ size_t dn_cpu_count_nonzero (DnBackend *be, const float *x, size_t n)
     return nnz;
 }
 
+/* The non-zeros of a (rows, k): by row (CSR, each row's in column order) and by
+ * column (CSC, each column's in row order). */
+typedef struct {
+    int *rstart, *rcol; /* rows + 1; nnz */
+    float *rval;
+    int *start, *row; /* k + 1; nnz */
+    float *val;
+} Csc;
+
+static void csc_build (Csc *m, int rows, int k, const float *a)
+{
+    size_t total = (size_t) rows * k, nnz = 0;
+    for (size_t i = 0; i < total; i++)
+        nnz += a[i] != 0.0f;
+    m->rstart = g_new (int, (size_t) rows + 1);
+    m->rcol = g_new (int, MAX (nnz, 1));
+    m->rval = g_new (float, MAX (nnz, 1));
+    m->start = g_new0 (int, (size_t) k + 1);
+    m->row = g_new (int, MAX (nnz, 1));
+    m->val = g_new (float, MAX (nnz, 1));
+    size_t t = 0;
+    for (int r = 0; r < rows; r++) {
+        m->rstart[r] = (int) t;
+        const float *ar = a + (size_t) r * k;
+        for (int c = 0; c < k; c++)
+            if (ar[c] != 0.0f) {
+                m->rcol[t] = c;
+                m->rval[t++] = ar[c];
+                m->start[c + 1]++;
+            }
+    }
+    m->rstart[rows] = (int) t;
+    for (int c = 0; c < k; c++)
+        m->start[c + 1] += m->start[c];
+    g_autofree int *fill = g_memdup2 (m->start, sizeof (int) * (size_t) k);
+    for (int r = 0; r < rows; r++)
+        for (int q = m->rstart[r]; q < m->rstart[r + 1]; q++) {
+            int c = m->rcol[q];
+            m->row[fill[c]] = r;
+            m->val[fill[c]++] = m->rval[q];
+        }
+}
+
+static void csc_clear (Csc *m)
+{
+    g_free (m->rstart);
+    g_free (m->rcol);
+    g_free (m->rval);
+    g_free (m->start);
+    g_free (m->row);
+    g_free (m->val);
+}
+
 typedef struct {
     int rows, k, n;
     const float *a, *b;
     float *y;
     /* sparse_outer: non-zeros of each row of b, or NULL when b is dense */
     const int *bnz, *bnz_len;
+    const Csc *acol; /* a's non-zeros by column */
 } SparseJob;
 
 /* y[0..n) += v * x[0..n): the inner loop of both kernels, vectorised. */
@@ -275,17 +329,98 @@ static inline void axpy_row (int n, float v, const float *restrict x, float *res
         y[c] += v * x[c];
 }
 
+#define NT_BLOCK 16
+
+/* NT_BLOCK floats as one value: the compiler picks the widest registers the clone
+ * it builds has (four SSE, two AVX2, one AVX-512 register). */
+typedef float NtVec __attribute__ ((vector_size (NT_BLOCK * sizeof (float))));
+typedef float HalfVec __attribute__ ((vector_size (NT_BLOCK / 2 * sizeof (float))));
+
+typedef struct {
+    int rows, k, n;
+    const float *b;
+    float *y;
+    const int *col_start, *nz_row;
+    const float *nz_val;
+} NtJob;
+
+/* Built for x86-64-v3 (AVX2, FMA) and v4 (AVX-512) as well as the baseline, and
+ * chosen at run time (glibc ifunc): the engine is compiled for any x86-64. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__gnu_linux__)
+#define DN_VECTOR_CLONES \
+    __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define DN_VECTOR_CLONES
+#endif
+
+/* rows_gemm: y's columns in blocks of NT_BLOCK, each task owning whole blocks. A
+ * block's part of b (NT_BLOCK floats of each of its k rows; rows a power-of-two
+ * apart would evict each other from the cache) is first copied together; then, for
+ * each row of y, the parts of b's rows where that row of a is non-zero are added,
+ * in column order of a, into registers (two running sums, the first starting from
+ * y): a fixed order, whatever the thread count. */
+DN_VECTOR_CLONES
+static void rows_gemm_block (const SparseJob *j, int c0, NtVec *restrict bb)
+{
+    const Csc *m = j->acol;
+    for (int i = 0; i < j->k; i++)
+        memcpy (&bb[i], j->b + (size_t) i * j->n + c0, sizeof (NtVec));
+    const HalfVec *hb = (const HalfVec *) bb;
+    for (int r = 0; r < j->rows; r++) {
+        int s = m->rstart[r], e = m->rstart[r + 1];
+        if (s == e)
+            continue;
+        float *yr = j->y + (size_t) r * j->n + c0;
+        /* two running sums per half (even and odd non-zeros), so that four
+         * independent chains keep the multiply-add units busy; fixed order */
+        HalfVec lo0, hi0, lo1 = {0}, hi1 = {0};
+        memcpy (&lo0, yr, sizeof lo0);
+        memcpy (&hi0, yr + NT_BLOCK / 2, sizeof hi0);
+        int t = s;
+        for (; t + 1 < e; t += 2) {
+            float v0 = m->rval[t], v1 = m->rval[t + 1];
+            const HalfVec *b0 = hb + 2 * (size_t) m->rcol[t], *b1 = hb + 2 * (size_t) m->rcol[t + 1];
+            lo0 += v0 * b0[0];
+            hi0 += v0 * b0[1];
+            lo1 += v1 * b1[0];
+            hi1 += v1 * b1[1];
+        }
+        if (t < e) {
+            const HalfVec *b0 = hb + 2 * (size_t) m->rcol[t];
+            lo0 += m->rval[t] * b0[0];
+            hi0 += m->rval[t] * b0[1];
+        }
+        lo0 += lo1;
+        hi0 += hi1;
+        memcpy (yr, &lo0, sizeof lo0);
+        memcpy (yr + NT_BLOCK / 2, &hi0, sizeof hi0);
+    }
+}
+
 static void rows_gemm_task (int task, int n_tasks, gpointer data)
 {
     SparseJob *j = data;
-    size_t lo, hi;
-    dn_parallel_slice ((size_t) j->rows, task, n_tasks, &lo, &hi);
-    for (size_t r = lo; r < hi; r++) {
-        const float *a = j->a + r * j->k;
-        float *y = j->y + r * j->n;
-        for (int i = 0; i < j->k; i++)
-            if (a[i] != 0.0f)
-                axpy_row (j->n, a[i], j->b + (size_t) i * j->n, y);
+    size_t blocks = (size_t) j->n / NT_BLOCK, lo, hi;
+    dn_parallel_slice (blocks, task, n_tasks, &lo, &hi);
+    if (hi > lo) {
+        void *mem = NULL; /* NtVec wants its own alignment, which malloc does not give */
+        if (posix_memalign (&mem, sizeof (NtVec), sizeof (NtVec) * (size_t) MAX (j->k, 1)) != 0) {
+            g_critical ("sparse_rows_gemm: out of memory"); /* small; a task cannot report it */
+            return;
+        }
+        for (size_t b = lo; b < hi; b++)
+            rows_gemm_block (j, (int) b * NT_BLOCK, mem);
+        free (mem);
+    }
+    if (task == n_tasks - 1 && j->n % NT_BLOCK != 0) { /* the last columns, one by one */
+        const Csc *m = j->acol;
+        for (int r = 0; r < j->rows; r++)
+            for (int c = (int) blocks * NT_BLOCK; c < j->n; c++) {
+                float acc = j->y[(size_t) r * j->n + c];
+                for (int t = m->rstart[r]; t < m->rstart[r + 1]; t++)
+                    acc += m->rval[t] * j->b[(size_t) m->rcol[t] * j->n + c];
+                j->y[(size_t) r * j->n + c] = acc;
+            }
     }
 }
 
@@ -293,8 +428,12 @@ void dn_cpu_sparse_rows_gemm (DnBackend *be, int rows, int k, int n, const float
                               const float *b, float *y)
 {
     (void) be;
-    SparseJob j = {.rows = rows, .k = k, .n = n, .a = a, .b = b, .y = y};
-    dn_parallel_run (MIN (rows, dn_parallel_get_threads ()), rows_gemm_task, &j);
+    Csc m;
+    csc_build (&m, rows, k, a);
+    SparseJob j = {.rows = rows, .k = k, .n = n, .a = a, .b = b, .y = y, .acol = &m};
+    int blocks = MAX (n / NT_BLOCK, 1);
+    dn_parallel_run (MIN (blocks, dn_parallel_get_threads ()), rows_gemm_task, &j);
+    csc_clear (&m);
 }
 
 /* Each task owns a range of c's rows, so sums run in sample order whatever the
@@ -348,29 +487,6 @@ void dn_cpu_sparse_outer (DnBackend *be, int rows, int k, int n, const float *a,
  * scaled, into the rows of a that are non-zero in column j. Each task owns whole
  * blocks of outputs, so every y is summed over j in order, whatever the thread
  * count. */
-#define NT_BLOCK 16
-
-/* NT_BLOCK floats as one value: the compiler picks the widest registers the clone
- * it builds has (four SSE, two AVX2, one AVX-512 register). */
-typedef float NtVec __attribute__ ((vector_size (NT_BLOCK * sizeof (float))));
-
-typedef struct {
-    int rows, k, n;
-    const float *b;
-    float *y;
-    const int *col_start, *nz_row;
-    const float *nz_val;
-} NtJob;
-
-/* Built for x86-64-v3 (AVX2, FMA) and v4 (AVX-512) as well as the baseline, and
- * chosen at run time (glibc ifunc): the engine is compiled for any x86-64. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__gnu_linux__)
-#define DN_VECTOR_CLONES \
-    __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define DN_VECTOR_CLONES
-#endif
-
 DN_VECTOR_CLONES
 static void nt_block (const NtJob *j, int o0, int nb, NtVec *restrict acc, NtVec *restrict wt)
 {
@@ -417,30 +533,12 @@ void dn_cpu_sparse_gemm_nt (DnBackend *be, int rows, int k, int n, const float *
                             const float *b, float *y)
 {
     (void) be;
-    size_t nnz = 0;
-    g_autofree int *col_start = g_new0 (int, (size_t) k + 1);
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < k; c++)
-            if (a[(size_t) r * k + c] != 0.0f) {
-                col_start[c + 1]++;
-                nnz++;
-            }
-    for (int c = 0; c < k; c++)
-        col_start[c + 1] += col_start[c];
-    g_autofree int *fill = g_memdup2 (col_start, sizeof (int) * (size_t) k);
-    g_autofree int *nz_row = g_new (int, MAX (nnz, 1));
-    g_autofree float *nz_val = g_new (float, MAX (nnz, 1));
-    for (int r = 0; r < rows; r++) /* rows in order within each column */
-        for (int c = 0; c < k; c++) {
-            float v = a[(size_t) r * k + c];
-            if (v != 0.0f) {
-                nz_row[fill[c]] = r;
-                nz_val[fill[c]++] = v;
-            }
-        }
-    NtJob j = {rows, k, n, b, y, col_start, nz_row, nz_val};
+    Csc m;
+    csc_build (&m, rows, k, a);
+    NtJob j = {rows, k, n, b, y, m.start, m.row, m.val};
     int blocks = (n + NT_BLOCK - 1) / NT_BLOCK;
     dn_parallel_run (MIN (blocks, dn_parallel_get_threads ()), nt_task, &j);
+    csc_clear (&m);
 }
 
 /* One row's dot product, always summed in the same order: 16 running sums over
