@@ -371,20 +371,23 @@ static void check_resume (gconstpointer si)
 
 /* Synaptic Intelligence keeps one optimizer for the whole run, so segment rows that
  * won in an earlier task keep Adam state; once their first moment has decayed to
- * zero they are left out of the steps (idle) and their second moment catches up
- * when they win again or latest is written. A small beta1 makes that happen within
- * a few dozen steps. The weights must be those of stepping every live row, also
- * across a stop and --resume. */
+ * zero or to a subnormal that beta1 no longer shrinks, they are left out of the
+ * steps (idle) and their second moment catches up when they win again or latest
+ * is written. beta1 = 0.7 gets there within 300 steps (0.7 times the smallest
+ * subnormal rounds back to it, as with the default 0.9). The weights must be those
+ * of stepping every live row, also across a stop and --resume. */
 static void test_idle_rows (void)
 {
     g_autoptr (DnExperiment) exp = small_experiment ("prototype", TRUE);
-    exp->optim.beta1 = 0.3;
-    exp->cl.epochs_per_task = 2;
+    exp->optim.beta1 = 0.7;
+    exp->cl.epochs_per_task = 3;
     g_autofree char *dir = dn_test_tmpdir ();
     Seen idle;
     run (exp, dir, &idle);
     g_assert_cmpint (idle.n_tasks, ==, TASKS);
-    g_assert_cmpfloat (idle.idle_row_steps, >, 0.1 * idle.row_steps);
+    g_test_message ("row updates left out as idle: %.0f of %.0f", idle.idle_row_steps,
+                    idle.row_steps);
+    g_assert_cmpfloat (idle.idle_row_steps, >, 0.05 * idle.row_steps);
     g_assert_cmpfloat (idle.idle_row_steps, <, idle.row_steps);
 
     g_autofree char *dir2 = dn_test_tmpdir ();

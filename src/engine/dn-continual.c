@@ -373,10 +373,12 @@ static gboolean new_optimizer (Cl *c, GError **error)
 /* ---- idle segment rows ----
  * Without optimizer resets (Synaptic Intelligence) every segment row that ever won
  * keeps Adam state, and the update of a row whose gradient is zero moves it by its
- * first moment, which decays by beta1 each step until it rounds to zero, a few
- * hundred steps after the row last won. From then on a step only decays the row's
- * second moment. Such rows are marked idle and left out of the steps (and so keep
- * their segment responses); the skipped decays are applied, with the same
+ * first moment, which decays by beta1 each step until it rounds to zero or to a
+ * subnormal that beta1 no longer shrinks, some 800 steps after the row last won
+ * (and then costs subnormal arithmetic in every step). From then on a step moves
+ * neither the row nor its first moment and only decays its second moment
+ * (dn_optimizer_row_idle). Such rows are marked idle and left out of the steps (and
+ * so keep their segment responses); the skipped decays are applied, with the same
  * roundings, when the row gets gradient again or the optimizer state is saved. */
 
 typedef struct {
@@ -444,8 +446,9 @@ static void idle_catch_up (Cl *c, gboolean settle)
     }
 }
 
-/* After a step: live rows without gradient whose first moment is all zero. */
-static void idle_find (Cl *c)
+/* After a step: live rows without gradient that further such steps leave as they
+ * are. */
+static void idle_find (Cl *c, double lr)
 {
     int64_t now = dn_optimizer_steps (c->opt);
     for (guint i = 0; i < c->idle->len; i++) {
@@ -454,8 +457,8 @@ static void idle_find (Cl *c)
             guint8 f = ip->p->rows[r];
             if ((f & (DN_ROW_LIVE | DN_ROW_IDLE | DN_ROW_DIRTY)) != DN_ROW_LIVE)
                 continue;
-            if (dn_optimizer_first_moment_zero (c->opt, ip->off + r * ip->p->row_len,
-                                                ip->p->row_len)) {
+            if (dn_optimizer_row_idle (c->opt, c->net->params, ip->off + r * ip->p->row_len,
+                                       ip->p->row_len, lr)) {
                 ip->p->rows[r] |= DN_ROW_IDLE;
                 ip->since[r] = now;
             }
@@ -474,7 +477,7 @@ static void optimizer_step (Cl *c, double lr)
                                  (const size_t *) spans->data, (int) spans->len / 2);
         dn_network_mark_stepped_rows (c->net, FALSE);
         if (idle && ++c->idle_check % IDLE_CHECK_EVERY == 0)
-            idle_find (c);
+            idle_find (c, lr);
     } else {
         dn_optimizer_step (c->opt, c->net->params, c->net->grads, lr);
         if (c->net->n_tracked > 0)

@@ -534,20 +534,32 @@ gboolean dn_optimizer_idle_exact (const DnOptimizer *opt)
            g_str_equal (opt->be->name, "cpu");
 }
 
-gboolean dn_optimizer_first_moment_zero (DnOptimizer *opt, size_t off, size_t n)
+gboolean dn_optimizer_row_idle (DnOptimizer *opt, const float *params, size_t off, size_t n,
+                                double lr)
 {
     g_return_val_if_fail (opt != NULL && off + n <= opt->n, FALSE);
     const float *m = find_buffer (opt, "exp_avg");
     g_return_val_if_fail (m != NULL, FALSE);
+    const DnOptimConfig *c = &opt->cfg;
     m += off;
-    /* OR of the bit patterns without the sign: zero only when every m is ±0. */
-    guint32 any = 0;
+    params += off;
+    const float b1 = (float) c->beta1;
+    /* The step size lr / (1 - beta1^t) only shrinks as t grows, and the moved
+     * amount step_size * m / (sqrt(v) / ... + eps) is at most step_size * |m| / eps,
+     * whatever v becomes. Half an ulp of w is at least |w| * 2^-25; a factor 8 of
+     * margin covers the roundings of the quotient and product. */
+    double t = (double) MAX (opt->steps, 1);
+    double step = lr / (1.0 - pow (c->beta1, t));
+    double k = 8.0 * step / (double) (float) c->eps * 33554432.0;
     for (size_t i = 0; i < n; i++) {
-        guint32 bits;
-        memcpy (&bits, m + i, sizeof bits);
-        any |= bits & 0x7fffffffu;
+        float mi = m[i];
+        if (mi == 0.0f)
+            continue;
+        float next = mi * b1 + 0.0f;
+        if (next != mi || !(fabs ((double) params[i]) > k * fabs ((double) mi)))
+            return FALSE;
     }
-    return any == 0;
+    return TRUE;
 }
 
 /* The second-moment update of a step with zero gradient, v = v * beta2 + 0, is one

@@ -68,17 +68,21 @@ void dn_optimizer_step (DnOptimizer *opt, float *params, const float *grads, dou
 void dn_optimizer_step_spans (DnOptimizer *opt, float *params, const float *grads, double lr,
                               const size_t *spans, int n_spans);
 gboolean dn_optimizer_spans_exact (const DnOptimizer *opt);
-/* Idle elements. With Adam or AdamW without weight decay, an element whose first
- * moment and gradient are both zero keeps its value and first moment through a
- * step; only its second moment decays (v *= beta2, and nothing else changes).
- * dn_optimizer_idle_exact() says whether that holds for this optimizer on a
- * backend whose memory the host reads (the CPU). Then a caller may leave such
- * elements out of dn_optimizer_step_spans() for k steps and apply the k decays
- * later with dn_optimizer_decay_idle(), with the very numbers the k steps would
- * have given (the same k roundings). dn_optimizer_first_moment_zero() tells
- * whether the n elements at offset `off` have an all-zero first moment. */
+/* Idle elements. With Adam or AdamW without weight decay, a step with zero
+ * gradient multiplies an element's first moment m by beta1 and moves the element
+ * by at most step_size * |m| / eps. Once m has decayed to zero, or to the few
+ * smallest subnormals that beta1 no longer shrinks (they round back to
+ * themselves), and that move is far below half a unit in the last place of the
+ * element, further such steps change neither m nor the element: only the second
+ * moment decays (v *= beta2). dn_optimizer_idle_exact() says whether this
+ * optimizer on this backend allows such elements to be left out (Adam or AdamW
+ * without weight decay, memory the host reads). dn_optimizer_row_idle() tells
+ * whether the n elements at `off` are idle now, for a constant learning rate lr;
+ * dn_optimizer_decay_idle() applies `steps` skipped decays of v, with the same
+ * roundings the steps would have made. */
 gboolean dn_optimizer_idle_exact (const DnOptimizer *opt);
-gboolean dn_optimizer_first_moment_zero (DnOptimizer *opt, size_t off, size_t n);
+gboolean dn_optimizer_row_idle (DnOptimizer *opt, const float *params, size_t off, size_t n,
+                                double lr);
 void dn_optimizer_decay_idle (DnOptimizer *opt, size_t off, size_t n, int64_t steps);
 int64_t dn_optimizer_steps (const DnOptimizer *opt);
 /* State for checkpoints: the number of state buffers (each of n floats), their
