@@ -164,6 +164,14 @@ double dn_cpu_sum (DnBackend *be, const float *x, size_t n)
 void dn_cpu_bias_add (DnBackend *be, int n, int c, int spatial, const float *restrict b,
                       float *restrict y)
 {
+    if (spatial == 1) { /* a linear layer's output: one vectorised pass per sample */
+        for (int i = 0; i < n; i++) {
+            float *row = y + (size_t) i * c;
+            for (int j = 0; j < c; j++)
+                row[j] += b[j];
+        }
+        return;
+    }
     for (int i = 0; i < n; i++) {
         for (int j = 0; j < c; j++) {
             float *row = y + ((size_t) i * c + j) * spatial;
