@@ -63,21 +63,25 @@ static gboolean continual_progress (DnCliProgress *p, const DnEvent *ev)
                  ev->device, ev->tasks, ev->epochs, ev->params, ev->train_samples);
         return TRUE;
     case DN_EVENT_BATCH: {
+        if (p->tasks_start == 0) {
+            p->tasks_start = g_get_monotonic_time ();
+            p->first_task = ev->task;
+        }
         if (!p->tty)
             return TRUE;
         char prefix[64];
-        g_snprintf (prefix, sizeof prefix, "task %d/%d epoch %d/%d", ev->task + 1, ev->tasks,
-                    ev->epoch, ev->epochs);
+        g_snprintf (prefix, sizeof prefix, "task %d (%d/%d) epoch %d/%d", ev->task, ev->task + 1,
+                    ev->tasks, ev->epoch, ev->epochs);
         progress_line (p, prefix, 24, ev);
         return TRUE;
     }
     case DN_EVENT_EPOCH:
         clear_line (p);
         fprintf (p->out,
-                 "task %d/%d epoch %d/%d  loss %.4f  train %.2f %%  test (this task) %.2f %%  "
+                 "task %d (%d/%d) epoch %d/%d  loss %.4f  train %.2f %%  test (this task) %.2f %%  "
                  "%.1f s  (%.0f samples/s)\n",
-                 ev->task + 1, ev->tasks, ev->epoch, ev->epochs, ev->loss, ev->train_acc,
-                 ev->test_acc, ev->seconds, ev->samples_per_s);
+                 ev->task, ev->task + 1, ev->tasks, ev->epoch, ev->epochs, ev->loss,
+                 ev->train_acc, ev->test_acc, ev->seconds, ev->samples_per_s);
         fflush (p->out);
         return TRUE;
     case DN_EVENT_TASK: {
@@ -86,8 +90,19 @@ static gboolean continual_progress (DnCliProgress *p, const DnEvent *ev)
         for (int j = 0; j <= ev->task; j++)
             g_string_append_printf (s, "%s%.1f", j ? " " : "",
                                     ev->accuracy_matrix[(size_t) ev->task * ev->tasks + j]);
-        fprintf (p->out, "after task %d: mean accuracy over %d tasks %.2f %%  [%s]\n", ev->task,
-                 ev->task + 1, ev->test_acc, s->str);
+        /* the tasks so far set the pace; later ones evaluate more tasks, so this is
+         * a lower bound that tightens as the run goes */
+        char left[48] = "";
+        int done = ev->task + 1 - p->first_task, rest = ev->tasks - ev->task - 1;
+        if (p->tasks_start != 0 && done > 0 && rest > 0) {
+            double per = (g_get_monotonic_time () - p->tasks_start) / 1e6 / done;
+            format_duration (a, sizeof a, per * rest);
+            g_snprintf (left, sizeof left, "  (%d task%s left: at least %s)", rest,
+                        rest == 1 ? "" : "s", a);
+        }
+        fprintf (p->out, "after task %d (%d/%d): mean accuracy over %d task%s %.2f %%  [%s]%s\n",
+                 ev->task, ev->task + 1, ev->tasks, ev->task + 1, ev->task ? "s" : "",
+                 ev->test_acc, s->str, left);
         g_string_free (s, TRUE);
         fflush (p->out);
         return TRUE;

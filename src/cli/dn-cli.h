@@ -13,6 +13,10 @@ typedef struct {
     FILE *out;
     gboolean tty; /* redraw a bar in place */
     int last_width;
+    /* continual runs: when the first task of this process began (monotonic µs) and
+     * which task that was, for the time left after each task */
+    gint64 tasks_start;
+    int first_task;
 } DnCliProgress;
 
 /* The command's observer: progress or JSON lines, and the run-folder writer. */

@@ -1083,7 +1083,8 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
                  c.T - 1, exp->cl.permutation_seed, dn_context_kind_name (exp->cl.context),
                  exp->cl.si ? "; Synaptic Intelligence on" : "");
     if (first_task > 0)
-        dn_emit_log (obs, "resuming %s after task %d of %d", c.run_dir, first_task - 1, c.T);
+        dn_emit_log (obs, "resuming %s after task %d (%d/%d)", c.run_dir, first_task - 1,
+                     first_task, c.T);
     for (int t = first_task; t < c.T; t++) {
         if (t > first_task && cancelled (&c)) { /* stopped between tasks */
             c.cancelled = TRUE;
