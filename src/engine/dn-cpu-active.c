@@ -318,7 +318,7 @@ typedef struct {
     float *y;
     /* sparse_outer: non-zeros of each row of b, or NULL when b is dense */
     const int *bnz, *bnz_len;
-    const Csc *acol; /* a's non-zeros by column */
+    const Csc *acol; /* a's non-zeros indexed (sparse_rows_gemm) */
 } SparseJob;
 
 /* y[0..n) += v * x[0..n): the inner loop of both kernels, vectorised. */
@@ -482,9 +482,9 @@ void dn_cpu_sparse_outer (DnBackend *be, int rows, int k, int n, const float *a,
 }
 
 /* sparse_gemm_nt: the non-zeros of a by column (CSC), then, for each block of NT_BLOCK
- * outputs, one pass over the columns: the block's weights of column j (NT_BLOCK
- * floats, one from each of NT_BLOCK rows of b, which stay in cache) are added,
- * scaled, into the rows of a that are non-zero in column j. Each task owns whole
+ * outputs, the block's NT_BLOCK rows of b are copied column by column into one
+ * buffer, and in one pass over the columns, column j's NT_BLOCK weights are added,
+ * scaled, into the rows of y where a is non-zero in column j. Each task owns whole
  * blocks of outputs, so every y is summed over j in order, whatever the thread
  * count. */
 DN_VECTOR_CLONES
