@@ -77,6 +77,13 @@ static void observe (const DnEvent *ev, gpointer data)
     }
 }
 
+static void count_epochs (const DnEvent *ev, gpointer data)
+{
+    Seen *s = data;
+    dn_run_writer_event (s->writer, ev);
+    s->n_epochs += ev->kind == DN_EVENT_EPOCH;
+}
+
 static DnExperiment *small_experiment (const char *context, gboolean si)
 {
     int ctx_dim = g_str_equal (context, "task_id") ? TASKS : 784;
@@ -415,6 +422,37 @@ static void test_idle_rows (void)
     dn_test_tmpdir_remove (dir3);
 }
 
+/* --epochs sets the epochs of every task of a new run, and the run folder's copy of
+ * the experiment says so; a resumed run cannot change them. */
+static void test_epochs_option (void)
+{
+    g_autoptr (DnExperiment) exp = small_experiment ("prototype", FALSE);
+    exp->cl.tasks = 2;
+    g_autofree char *dir = dn_test_tmpdir ();
+    Seen s;
+    memset (&s, 0, sizeof s);
+    s.writer = dn_run_writer_new ();
+    DnRunOptions opts = {.out_dir = dir, .threads = 2, .epochs = 2};
+    DnObserver obs = {.event = count_epochs, .user_data = &s, .cancel = &s.cancel};
+    DnRunResult result = {0};
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_experiment_run (exp, &opts, &obs, &result, &error));
+    g_assert_no_error (error);
+    dn_run_result_clear (&result);
+    g_assert_no_error (dn_run_writer_free (s.writer));
+    g_assert_cmpint (s.n_epochs, ==, 2 * 2);
+    g_autofree char *run_dir = g_build_filename (dir, "cl", NULL);
+    g_autofree char *copy = g_build_filename (run_dir, "experiment.json", NULL);
+    g_autoptr (DnExperiment) saved = dn_experiment_load (copy, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (saved->cl.epochs_per_task, ==, 2);
+    DnRunOptions again = {.threads = 2, .epochs = 3};
+    g_assert_false (dn_experiment_resume (run_dir, &again, NULL, &result, &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_CONFIG);
+    g_assert_nonnull (strstr (error->message, "--epochs"));
+    dn_test_tmpdir_remove (dir);
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
@@ -422,6 +460,7 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/continual/si-and-task-id", test_si_and_task_id);
     g_test_add_func ("/engine/continual/needs-context", test_needs_context);
     g_test_add_func ("/engine/continual/idle-rows", test_idle_rows);
+    g_test_add_func ("/engine/continual/epochs-option", test_epochs_option);
     g_test_add_data_func ("/engine/continual/resume-si", GINT_TO_POINTER (TRUE), check_resume);
     g_test_add_data_func ("/engine/continual/resume-reset-optimizer", GINT_TO_POINTER (FALSE),
                           check_resume);

@@ -53,7 +53,7 @@ static int cmd_train (int argc, char **argv)
         {"data", 0, 0, G_OPTION_ARG_FILENAME, &data, "Data folder (IDX) or CSV file", "DIR"},
         {"out", 0, 0, G_OPTION_ARG_FILENAME, &out, "Output folder (default: the experiment's)",
          "DIR"},
-        {"epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Number of epochs (the most, with dendrites)",
+        {"epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Number of epochs (the most, with dendrites; per task in a continual run)",
          "N"},
         {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed", "N"},
         {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: all cores)", "N"},

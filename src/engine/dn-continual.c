@@ -990,6 +990,17 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
     if (opts == NULL)
         opts = &none;
     g_return_val_if_fail (exp->continual, FALSE);
+    if (opts->epochs > 0) {
+        /* --epochs: the epochs of every task. A resumed run goes on as it was set up. */
+        if (opts->resume_dir != NULL) {
+            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                         "a continual run goes on with the epochs per task it started with "
+                         "(%d); --epochs cannot change it on --resume",
+                         exp->cl.epochs_per_task);
+            return FALSE;
+        }
+        exp->cl.epochs_per_task = opts->epochs;
+    }
     Cl c = {0};
     c.exp = exp;
     c.cfg = &exp->cl;
