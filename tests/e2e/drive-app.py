@@ -33,7 +33,9 @@ T0 = time.time()
 
 
 def log(*a):
-    print(f"# {time.time() - T0:7.1f}s", *a, flush=True)
+    # every line a TAP comment, also those of multi-line texts read off the window
+    text = " ".join(str(x) for x in a).replace("\n", "\n#          ")
+    print(f"# {time.time() - T0:7.1f}s", text, flush=True)
 
 
 def show_page(app, name):

@@ -29,7 +29,7 @@ export DN_RUNS_DIR="$tmp/runs" DN_EXPORT_DIR="$tmp/export" DN_SCREENSHOT_DIR="$s
 export NO_AT_BRIDGE=0 GTK_A11Y=atspi GDK_BACKEND=x11 LC_ALL=C.UTF-8 GSK_RENDERER=cairo
 export DN_DATA_DIR="$src/data"
 xvfb-run -a -s "-screen 0 1400x900x24" dbus-run-session -- sh -c "
-    $launcher --launch-immediately &
+    $launcher --launch-immediately >'$tmp/atspi.log' 2>&1 &
     sleep 1
     '$build/src/app/dendrite-studio' >'$tmp/app.log' 2>&1 &
     app=\$!

@@ -8,6 +8,9 @@ if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] || [ -n "${DN_FORCE_XVFB:-}" ]; the
         echo "1..0 # SKIP no display, and xvfb-run or dbus-run-session is not installed"
         exit 77
     fi
-    exec xvfb-run -a -s "-screen 0 1400x900x24" dbus-run-session -- "$@"
+    # These tests read the widget tree directly, not over AT-SPI: GTK's in-process
+    # accessibility backend keeps the registry daemon (which writes to stdout, into
+    # the TAP stream) from starting.
+    GTK_A11Y=${GTK_A11Y:-test} exec xvfb-run -a -s "-screen 0 1400x900x24" dbus-run-session -- "$@"
 fi
 exec "$@"
