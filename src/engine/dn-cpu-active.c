@@ -268,7 +268,8 @@ typedef struct {
     float *val;
 } Csc;
 
-static void csc_build (Csc *m, int rows, int k, const float *a)
+/* by_column FALSE: the CSR half only (start, row and val stay NULL). */
+static void csc_build (Csc *m, int rows, int k, const float *a, gboolean by_column)
 {
     size_t total = (size_t) rows * k, nnz = 0;
     for (size_t i = 0; i < total; i++)
@@ -277,8 +278,6 @@ static void csc_build (Csc *m, int rows, int k, const float *a)
     m->rcol = g_new (int, MAX (nnz, 1));
     m->rval = g_new (float, MAX (nnz, 1));
     m->start = g_new0 (int, (size_t) k + 1);
-    m->row = g_new (int, MAX (nnz, 1));
-    m->val = g_new (float, MAX (nnz, 1));
     size_t t = 0;
     for (int r = 0; r < rows; r++) {
         m->rstart[r] = (int) t;
@@ -291,6 +290,14 @@ static void csc_build (Csc *m, int rows, int k, const float *a)
             }
     }
     m->rstart[rows] = (int) t;
+    if (!by_column) {
+        g_clear_pointer (&m->start, g_free);
+        m->row = NULL;
+        m->val = NULL;
+        return;
+    }
+    m->row = g_new (int, MAX (nnz, 1));
+    m->val = g_new (float, MAX (nnz, 1));
     for (int c = 0; c < k; c++)
         m->start[c + 1] += m->start[c];
     g_autofree int *fill = g_memdup2 (m->start, sizeof (int) * (size_t) k);
@@ -429,7 +436,7 @@ void dn_cpu_sparse_rows_gemm (DnBackend *be, int rows, int k, int n, const float
 {
     (void) be;
     Csc m;
-    csc_build (&m, rows, k, a);
+    csc_build (&m, rows, k, a, FALSE);
     SparseJob j = {.rows = rows, .k = k, .n = n, .a = a, .b = b, .y = y, .acol = &m};
     int blocks = MAX (n / NT_BLOCK, 1);
     dn_parallel_run (MIN (blocks, dn_parallel_get_threads ()), rows_gemm_task, &j);
@@ -534,7 +541,7 @@ void dn_cpu_sparse_gemm_nt (DnBackend *be, int rows, int k, int n, const float *
 {
     (void) be;
     Csc m;
-    csc_build (&m, rows, k, a);
+    csc_build (&m, rows, k, a, TRUE);
     NtJob j = {rows, k, n, b, y, m.start, m.row, m.val};
     int blocks = (n + NT_BLOCK - 1) / NT_BLOCK;
     dn_parallel_run (MIN (blocks, dn_parallel_get_threads ()), nt_task, &j);
