@@ -499,16 +499,16 @@ static void test_subset (void)
 {
     g_autoptr (DnDataset) d = make_u8_dataset (10, dn_shape_3d (1, 2, 3));
     const int idx[] = {7, 2, 2, 9};
-    g_autoptr (DnDataset) s = dn_dataset_subset (d, idx, 4);
+    g_autoptr (DnDataset) s = dn_dataset_subset (d, idx, 4, NULL);
     g_assert_cmpint (s->n, ==, 4);
     g_assert_true (dn_shape_equal (&s->shape, &d->shape));
     g_assert_cmpint (s->n_classes, ==, 10);
     g_assert_cmpstr (s->source, ==, "synthetic");
     for (int i = 0; i < 4; i++) {
         g_assert_cmpint (s->labels[i], ==, idx[i]);
-        g_assert_cmpmem (s->u8 + i * 6, 6, d->u8 + idx[i] * 6, 6);
+        g_assert_cmpmem (s->u8 + dn_dataset_row (s, i) * 6, 6, d->u8 + idx[i] * 6, 6);
     }
-    g_autoptr (DnDataset) empty = dn_dataset_subset (d, NULL, 0);
+    g_autoptr (DnDataset) empty = dn_dataset_subset (d, NULL, 0, NULL);
     g_assert_cmpint (empty->n, ==, 0);
     g_assert_nonnull (empty->u8);
 }
@@ -535,8 +535,8 @@ static void test_split (void)
     dn_rng_seed (&rng1, 42);
     dn_rng_seed (&rng2, 42);
     DnDataset *t1, *v1, *t2, *v2;
-    dn_dataset_split (d, 0.2, &rng1, &t1, &v1);
-    dn_dataset_split (d, 0.2, &rng2, &t2, &v2);
+    g_assert_true (dn_dataset_split (d, 0.2, &rng1, &t1, &v1, NULL));
+    g_assert_true (dn_dataset_split (d, 0.2, &rng2, &t2, &v2, NULL));
     check_split (d, t1, v1, 20);
     /* Same seed, same split. */
     g_assert_cmpint (v2->n, ==, 20);
@@ -553,7 +553,7 @@ static void test_split (void)
     /* Another seed, another split. */
     DnDataset *t3, *v3;
     dn_rng_seed (&rng1, 43);
-    dn_dataset_split (d, 0.2, &rng1, &t3, &v3);
+    g_assert_true (dn_dataset_split (d, 0.2, &rng1, &t3, &v3, NULL));
     g_assert_true (memcmp (v1->labels, v3->labels, 20 * sizeof (int32_t)) != 0);
     dn_dataset_free (t1);
     dn_dataset_free (v1);
@@ -570,17 +570,17 @@ static void test_split_edges (void)
     dn_rng_seed (&rng, 1);
     DnDataset *t, *v;
 
-    dn_dataset_split (d, 0.0, &rng, &t, &v);
+    g_assert_true (dn_dataset_split (d, 0.0, &rng, &t, &v, NULL));
     check_split (d, t, v, 0);
     DnNormalize norm;
     dn_dataset_compute_normalize (v, &norm);
     g_assert_cmpfloat (norm.mean[0], ==, 0.0f);
     g_assert_cmpfloat (norm.std[0], ==, 1.0f);
     dn_dataset_get_batch (v, NULL, 0, &norm, NULL, NULL);
-    g_autoptr (DnDataset) vv = dn_dataset_subset (v, NULL, 0);
+    g_autoptr (DnDataset) vv = dn_dataset_subset (v, NULL, 0, NULL);
     g_assert_cmpint (vv->n, ==, 0);
     DnDataset *t0, *v0;
-    dn_dataset_split (v, 0.5, &rng, &t0, &v0);
+    g_assert_true (dn_dataset_split (v, 0.5, &rng, &t0, &v0, NULL));
     g_assert_cmpint (t0->n, ==, 0);
     g_assert_cmpint (v0->n, ==, 0);
     dn_dataset_free (t0);
@@ -588,12 +588,12 @@ static void test_split_edges (void)
     dn_dataset_free (t);
     dn_dataset_free (v);
 
-    dn_dataset_split (d, 1.0, &rng, &t, &v);
+    g_assert_true (dn_dataset_split (d, 1.0, &rng, &t, &v, NULL));
     check_split (d, t, v, 10);
     dn_dataset_free (t);
     dn_dataset_free (v);
 
-    dn_dataset_split (d, 0.25, &rng, &t, &v);
+    g_assert_true (dn_dataset_split (d, 0.25, &rng, &t, &v, NULL));
     check_split (d, t, v, 3);
     dn_dataset_free (t);
     dn_dataset_free (v);

@@ -866,7 +866,7 @@ static gboolean setup (Cl *c, GError **error)
     const DnContinualConfig *cfg = c->cfg;
     dn_backend_cpu_set_threads (c->opts->threads > 0 ? c->opts->threads : 0);
     c->be = dn_backend_by_name (c->opts->device ? c->opts->device : exp->device, error);
-    if (c->be == NULL || !dn_load_data (exp, c->opts, c->seed, &c->d, error))
+    if (c->be == NULL || !dn_load_data (exp, c->opts, c->seed, c->obs, &c->d, error))
         return FALSE;
     if (c->d.train->u8 == NULL || c->d.test == NULL || c->d.test->n == 0) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,

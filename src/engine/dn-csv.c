@@ -17,7 +17,9 @@
 #include "dn-data.h"
 #include "dn-error.h"
 
+#include <errno.h>
 #include <float.h>
+#include <stdio.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -271,14 +273,21 @@ static char detect_delimiter (const char *text, gsize len)
 
 /* ---- the loader ---- */
 
+/* Labels are kept once per distinct text (at most CSV_MAX_CLASSES + 1 of them)
+ * and per row as an index into that list: four bytes a row, whatever the labels. */
 typedef struct {
     char **header;     /* column names, or NULL */
     char **sk_classes; /* class names of a scikit-learn first row, or NULL */
     int n_cols;
     int label_col;
-    GArray *features;    /* float */
-    GPtrArray *labels;   /* label text per row */
-    GArray *label_lines; /* int: line of each row, for messages */
+    const char *name;
+    float *features; /* n_rows * (n_cols - 1) */
+    gsize n_features, cap_features;
+    int32_t *row_label; /* n_rows: index into texts */
+    gsize n_rows, cap_rows;
+    GHashTable *ids;   /* distinct label text -> index + 1 */
+    GPtrArray *texts;  /* distinct label texts, in order of first appearance */
+    GArray *first_line; /* int: the line where each text first appears */
 } CsvLoad;
 
 static const char *delim_name (char delim)
@@ -360,90 +369,179 @@ static gboolean too_many_classes (const char *name, const CsvLoad *L, guint n, G
     return TRUE;
 }
 
-/* Turns the label texts into class indices; sets n_classes and class_names. */
-static gboolean map_labels (CsvLoad *L, const char *name, char delim, DnDataset *d, GError **error)
+/* Grows *buf (of *cap items of `size` bytes) to hold `need` items, or says how
+ * much memory the file needs. */
+static gboolean grow (gpointer *buf, gsize *cap, gsize need, gsize size, const char *what,
+                      const char *name, GError **error)
 {
-    guint n = L->labels->len;
-    double *val = g_new (double, MAX (n, 1));
-    gboolean numeric = TRUE;
-    for (guint i = 0; i < n && numeric; i++)
-        numeric = parse_number (g_ptr_array_index (L->labels, i), delim, &val[i]);
-
-    if (numeric) {
-        double lo = INFINITY, hi = -INFINITY;
-        gboolean integers = TRUE;
-        for (guint i = 0; i < n; i++) {
-            lo = MIN (lo, val[i]);
-            hi = MAX (hi, val[i]);
-            integers = integers && val[i] == floor (val[i]);
-        }
-        guint n_sk = L->sk_classes ? g_strv_length (L->sk_classes) : 0;
-        if (n > 0 && integers && lo >= 0 && n_sk > 0 && hi < n_sk) {
-            for (guint i = 0; i < n; i++)
-                d->labels[i] = (int32_t) val[i];
-            d->n_classes = (int) n_sk;
-            d->class_names = g_strdupv (L->sk_classes);
-        } else if (n > 0 && integers && lo == 0 && hi < CSV_MAX_CLASSES) {
-            for (guint i = 0; i < n; i++)
-                d->labels[i] = (int32_t) val[i];
-            d->n_classes = (int) hi + 1;
-        } else {
-            double *sorted = g_memdup2 (val, sizeof (double) * MAX (n, 1));
-            qsort (sorted, n, sizeof (double), cmp_double);
-            guint k = 0;
-            for (guint i = 0; i < n; i++)
-                if (k == 0 || sorted[i] != sorted[k - 1])
-                    sorted[k++] = sorted[i];
-            if (too_many_classes (name, L, k, error)) {
-                g_free (sorted);
-                g_free (val);
-                return FALSE;
-            }
-            for (guint i = 0; i < n; i++) {
-                const double *hit = bsearch (&val[i], sorted, k, sizeof (double), cmp_double);
-                d->labels[i] = (int32_t) (hit - sorted);
-            }
-            d->n_classes = (int) k;
-            d->class_names = g_new0 (char *, k + 1);
-            for (guint j = 0; j < k; j++) {
-                char text[G_ASCII_DTOSTR_BUF_SIZE];
-                d->class_names[j] = g_strdup (g_ascii_formatd (text, sizeof text, "%g", sorted[j]));
-            }
-            g_free (sorted);
-        }
-        g_free (val);
+    if (need <= *cap)
         return TRUE;
+    gsize cap2 = MAX (MAX (*cap * 2, need), (gsize) 1024);
+    gpointer bigger = cap2 <= G_MAXSIZE / size ? g_try_realloc (*buf, cap2 * size) : NULL;
+    if (bigger == NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
+                     "out of memory reading '%s': its %s need %.1f MB; free some memory or "
+                     "split the file",
+                     name, what, (double) cap2 * (double) size / 1e6);
+        return FALSE;
     }
-    g_free (val);
+    *buf = bigger;
+    *cap = cap2;
+    return TRUE;
+}
 
-    /* Names: indices in order of first appearance. */
-    g_autoptr (GHashTable) index = g_hash_table_new (g_str_hash, g_str_equal);
-    GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
-    for (guint i = 0; i < n; i++) {
-        char *label = g_strstrip ((char *) g_ptr_array_index (L->labels, i));
-        if (*label == '\0') {
+/* A short list of the classes for messages: "a, b, c" or "0 to 9". */
+static char *classes_desc (const DnClassList *c)
+{
+    if (c->names == NULL)
+        return g_strdup_printf ("0 to %d", c->n_classes - 1);
+    GString *s = g_string_new (NULL);
+    for (int k = 0; k < c->n_classes && c->names[k] != NULL; k++) {
+        if (k == 8 && c->n_classes > 9) {
+            g_string_append_printf (s, ", … (%d in all)", c->n_classes);
+            break;
+        }
+        g_string_append_printf (s, "%s'%s'", k ? ", " : "", c->names[k]);
+    }
+    return g_string_free (s, FALSE);
+}
+
+/* Class number of each distinct label text through the training data's classes;
+ * a text they do not hold is an error naming the line where it first appears. */
+static gboolean map_through (CsvLoad *L, const DnClassList *cls, char delim, int32_t *cls_of,
+                             GError **error)
+{
+    g_autofree double *values = NULL;
+    g_autoptr (GHashTable) by_name = NULL;
+    int n_values = 0;
+    if (cls->kind == DN_LABELS_VALUE && cls->names != NULL) {
+        values = g_new (double, MAX (cls->n_classes, 1));
+        for (int k = 0; k < cls->n_classes && cls->names[k] != NULL; k++) {
+            g_autofree char *t = g_strdup (cls->names[k]);
+            if (parse_number (t, '.', &values[n_values]))
+                n_values++;
+        }
+    } else if (cls->kind == DN_LABELS_NAME && cls->names != NULL) {
+        by_name = g_hash_table_new (g_str_hash, g_str_equal);
+        for (int k = 0; k < cls->n_classes && cls->names[k] != NULL; k++)
+            g_hash_table_insert (by_name, cls->names[k], GINT_TO_POINTER (k + 1));
+    }
+    for (guint i = 0; i < L->texts->len; i++) {
+        char *text = g_ptr_array_index (L->texts, i);
+        int k = -1;
+        double v;
+        if (cls->kind == DN_LABELS_INDEX) {
+            g_autofree char *t = g_strdup (text);
+            if (parse_number (t, delim, &v) && v == floor (v) && v >= 0 && v < cls->n_classes)
+                k = (int) v;
+        } else if (cls->kind == DN_LABELS_VALUE) {
+            g_autofree char *t = g_strdup (text);
+            for (int j = 0; j < n_values && parse_number (t, delim, &v); j++)
+                if (values[j] == v || (float) values[j] == (float) v)
+                    k = j;
+        } else if (by_name != NULL) {
+            k = GPOINTER_TO_INT (g_hash_table_lookup (by_name, text)) - 1;
+        }
+        if (k < 0) {
             g_autofree char *col = column_desc (L, L->label_col);
+            g_autofree char *list = classes_desc (cls);
+            g_autofree char *shown = g_utf8_make_valid (text, MIN (strlen (text), 40));
             g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                         "'%s' line %d, %s: the label is empty; every row needs a label", name,
-                         g_array_index (L->label_lines, int, i), col);
-            g_ptr_array_free (names, TRUE);
+                         "'%s' line %d, %s: the label '%s' is not one of the %d classes of the "
+                         "training data (%s); correct the label, or train on data that has this "
+                         "class",
+                         L->name, g_array_index (L->first_line, int, i), col, shown,
+                         cls->n_classes, list);
             return FALSE;
         }
-        gpointer found;
-        if (!g_hash_table_lookup_extended (index, label, NULL, &found)) {
-            found = GUINT_TO_POINTER (names->len);
-            g_hash_table_insert (index, label, found);
-            g_ptr_array_add (names, g_strdup (label));
-            if (too_many_classes (name, L, names->len, error)) {
-                g_ptr_array_free (names, TRUE);
-                return FALSE;
-            }
-        }
-        d->labels[i] = (int32_t) GPOINTER_TO_UINT (found);
+        cls_of[i] = k;
     }
-    d->n_classes = (int) names->len;
-    g_ptr_array_add (names, NULL);
-    d->class_names = (char **) g_ptr_array_free (names, FALSE);
+    return TRUE;
+}
+
+/* Numbers this file's own classes: integers 0..K-1 as they are, other numbers in
+ * sorted order, names in order of first appearance. */
+static gboolean number_classes (CsvLoad *L, char delim, DnDataset *d, int32_t *cls_of,
+                                GError **error)
+{
+    guint n = L->texts->len;
+    g_autofree double *val = g_new (double, MAX (n, 1));
+    gboolean numeric = TRUE;
+    for (guint i = 0; i < n && numeric; i++) {
+        g_autofree char *t = g_strdup (g_ptr_array_index (L->texts, i));
+        numeric = parse_number (t, delim, &val[i]);
+    }
+    if (!numeric) {
+        d->label_kind = DN_LABELS_NAME;
+        d->n_classes = (int) n;
+        d->class_names = g_new0 (char *, n + 1);
+        for (guint i = 0; i < n; i++) {
+            d->class_names[i] = g_strdup (g_ptr_array_index (L->texts, i));
+            cls_of[i] = (int32_t) i;
+        }
+        return TRUE;
+    }
+    double lo = INFINITY, hi = -INFINITY;
+    gboolean integers = TRUE;
+    for (guint i = 0; i < n; i++) {
+        lo = MIN (lo, val[i]);
+        hi = MAX (hi, val[i]);
+        integers = integers && val[i] == floor (val[i]);
+    }
+    guint n_sk = L->sk_classes ? g_strv_length (L->sk_classes) : 0;
+    if (n > 0 && integers && lo >= 0 && n_sk > 0 && hi < n_sk) {
+        for (guint i = 0; i < n; i++)
+            cls_of[i] = (int32_t) val[i];
+        d->label_kind = DN_LABELS_INDEX;
+        d->n_classes = (int) n_sk;
+        d->class_names = g_strdupv (L->sk_classes);
+        return TRUE;
+    }
+    if (n > 0 && integers && lo == 0 && hi < CSV_MAX_CLASSES) {
+        for (guint i = 0; i < n; i++)
+            cls_of[i] = (int32_t) val[i];
+        d->label_kind = DN_LABELS_INDEX;
+        d->n_classes = (int) hi + 1;
+        return TRUE;
+    }
+    g_autofree double *sorted = g_memdup2 (val, sizeof (double) * MAX (n, 1));
+    qsort (sorted, n, sizeof (double), cmp_double);
+    guint k = 0;
+    for (guint i = 0; i < n; i++)
+        if (k == 0 || sorted[i] != sorted[k - 1])
+            sorted[k++] = sorted[i];
+    for (guint i = 0; i < n; i++) {
+        const double *hit = bsearch (&val[i], sorted, k, sizeof (double), cmp_double);
+        cls_of[i] = (int32_t) (hit - sorted);
+    }
+    d->label_kind = DN_LABELS_VALUE;
+    d->n_classes = (int) k;
+    d->class_names = g_new0 (char *, k + 1);
+    /* the shortest text that reads back as the same number, so other files map exactly */
+    for (guint j = 0; j < k; j++) {
+        char text[G_ASCII_DTOSTR_BUF_SIZE];
+        d->class_names[j] = g_strdup (g_ascii_dtostr (text, sizeof text, sorted[j]));
+    }
+    (void) error;
+    return TRUE;
+}
+
+/* Turns the rows' label texts into class indices; sets the dataset's classes. */
+static gboolean map_labels (CsvLoad *L, char delim, const DnClassList *cls, DnDataset *d,
+                            GError **error)
+{
+    g_autofree int32_t *cls_of = g_new (int32_t, MAX (L->texts->len, 1));
+    if (cls != NULL) {
+        if (!map_through (L, cls, delim, cls_of, error))
+            return FALSE;
+        d->label_kind = cls->kind;
+        d->n_classes = cls->n_classes;
+        d->class_names = g_strdupv (cls->names);
+    } else if (!number_classes (L, delim, d, cls_of, error)) {
+        return FALSE;
+    }
+    for (gsize i = 0; i < L->n_rows; i++)
+        L->row_label[i] = cls_of[L->row_label[i]];
     return TRUE;
 }
 
@@ -502,11 +600,17 @@ static gboolean add_row (CsvLoad *L, CsvReader *r, int first_line, GError **erro
                      delim_name (r->delim));
         return FALSE;
     }
-    if (L->labels->len >= (guint) INT_MAX) {
+    if (L->n_rows >= (gsize) INT_MAX) {
         g_set_error (error, DN_ERROR, DN_ERROR_FORMAT, "'%s' has more than %d rows", r->name,
                      INT_MAX);
         return FALSE;
     }
+    gsize nf = (gsize) L->n_cols - 1;
+    if (!grow ((gpointer *) &L->features, &L->cap_features, L->n_features + nf, sizeof (float),
+               "features", r->name, error) ||
+        !grow ((gpointer *) &L->row_label, &L->cap_rows, L->n_rows + 1, sizeof (int32_t),
+               "labels", r->name, error))
+        return FALSE;
     for (int j = 0; j < L->n_cols; j++) {
         if (j == L->label_col)
             continue;
@@ -521,12 +625,45 @@ static gboolean add_row (CsvLoad *L, CsvReader *r, int first_line, GError **erro
                          r->name, r->rec_line, col, shown);
             return FALSE;
         }
-        float f = (float) v;
-        g_array_append_val (L->features, f);
+        L->features[L->n_features++] = (float) v;
     }
-    g_ptr_array_add (L->labels, g_strdup (csv_field (r, (guint) L->label_col)));
-    g_array_append_val (L->label_lines, r->rec_line);
+    char *label = g_strstrip (csv_field (r, (guint) L->label_col));
+    if (*label == '\0') {
+        g_autofree char *col = column_desc (L, L->label_col);
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "'%s' line %d, %s: the label is empty; every row needs a label", r->name,
+                     r->rec_line, col);
+        return FALSE;
+    }
+    gpointer id = g_hash_table_lookup (L->ids, label);
+    if (id == NULL) {
+        if (too_many_classes (r->name, L, L->texts->len + 1, error))
+            return FALSE;
+        char *copy = g_strdup (label);
+        g_ptr_array_add (L->texts, copy);
+        g_array_append_val (L->first_line, r->rec_line);
+        id = GUINT_TO_POINTER (L->texts->len);
+        g_hash_table_insert (L->ids, copy, id);
+    }
+    L->row_label[L->n_rows++] = (int32_t) GPOINTER_TO_UINT (id) - 1;
     return TRUE;
+}
+
+/* A NUL byte is never CSV text: a binary file, or text saved as UTF-16. */
+static gboolean check_no_nul (const char *text, gsize len, const char *name, int line0,
+                              GError **error)
+{
+    const char *nul = memchr (text, '\0', len);
+    if (nul == NULL)
+        return TRUE;
+    int line = line0;
+    for (const char *p = text; p < nul; p++)
+        line += *p == '\n';
+    g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                 "'%s' line %d holds a NUL (zero) byte, which CSV text never does; is it a "
+                 "binary file, or text saved as UTF-16? Save it as UTF-8 text",
+                 name, line);
+    return FALSE;
 }
 
 DnDataset *dn_dataset_parse_csv (const char *text, gsize len, const char *name,
@@ -538,14 +675,17 @@ DnDataset *dn_dataset_parse_csv (const char *text, gsize len, const char *name,
         dn_csv_options_init (&defaults);
         opts = &defaults;
     }
+    if (!check_no_nul (text, len, name, 1, error))
+        return NULL;
     char delim = opts->delimiter != 0 ? opts->delimiter : detect_delimiter (text, len);
     CsvReader r;
     CsvLoad L = {0};
     DnDataset *d = NULL;
     csv_reader_init (&r, text, len, name, delim);
-    L.features = g_array_new (FALSE, FALSE, sizeof (float));
-    L.labels = g_ptr_array_new_with_free_func (g_free);
-    L.label_lines = g_array_new (FALSE, FALSE, sizeof (int));
+    L.name = name;
+    L.ids = g_hash_table_new (g_str_hash, g_str_equal);
+    L.texts = g_ptr_array_new_with_free_func (g_free);
+    L.first_line = g_array_new (FALSE, FALSE, sizeof (int));
 
     int rc = csv_next (&r, error);
     if (rc < 0)
@@ -634,43 +774,111 @@ DnDataset *dn_dataset_parse_csv (const char *text, gsize len, const char *name,
     if (rc < 0)
         goto out;
 
+    /* Room for at least one element: the element type stays visible in an empty set. */
+    if (!grow ((gpointer *) &L.features, &L.cap_features, 1, sizeof (float), "features", name,
+               error) ||
+        !grow ((gpointer *) &L.row_label, &L.cap_rows, 1, sizeof (int32_t), "labels", name, error))
+        goto out;
     d = g_new0 (DnDataset, 1);
     d->source = g_strdup (name);
-    d->n = (int) L.labels->len;
+    d->n = (int) L.n_rows;
     d->shape = dn_shape_1d (L.n_cols - 1);
-    d->labels = g_new (int32_t, MAX (d->n, 1));
-    if (!map_labels (&L, name, delim, d, error)) {
+    if (!map_labels (&L, delim, opts->classes, d, error)) {
         dn_dataset_free (d);
         d = NULL;
         goto out;
     }
-    d->f32 = (float *) (void *) g_array_free (L.features, FALSE);
-    L.features = NULL;
+    d->labels = g_steal_pointer (&L.row_label);
+    d->f32 = g_steal_pointer (&L.features);
 
 out:
     csv_reader_clear (&r);
-    if (L.features != NULL)
-        g_array_free (L.features, TRUE);
-    g_ptr_array_free (L.labels, TRUE);
-    g_array_free (L.label_lines, TRUE);
+    g_free (L.features);
+    g_free (L.row_label);
+    g_hash_table_destroy (L.ids);
+    g_ptr_array_free (L.texts, TRUE);
+    g_array_free (L.first_line, TRUE);
     g_strfreev (L.header);
     g_strfreev (L.sk_classes);
     return d;
 }
 
-DnDataset *dn_dataset_load_csv (const char *path, const DnCsvOptions *opts, GError **error)
+/* Reads at most max_bytes of path (a file, a pipe or a device), checking each
+ * chunk for NUL bytes so that a binary stream such as /dev/zero stops at once. */
+static char *read_bounded (const char *path, guint64 max_bytes, gsize *len, GError **error)
 {
-    g_autoptr (GError) local = NULL;
-    g_autofree char *text = NULL;
-    gsize len = 0;
-    if (!g_file_get_contents (path, &text, &len, &local)) {
-        if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    FILE *f = fopen (path, "rb");
+    if (f == NULL) {
+        int e = errno;
+        if (e == ENOENT)
             g_set_error (error, DN_ERROR, DN_ERROR_IO,
                          "The CSV file '%s' does not exist; check the path", path);
         else
             g_set_error (error, DN_ERROR, DN_ERROR_IO, "Cannot read the CSV file '%s': %s", path,
-                         local->message);
+                         g_strerror (e));
         return NULL;
     }
+    char *buf = NULL;
+    gsize got = 0, cap = 0;
+    int line = 1;
+    for (;;) {
+        if (got == cap) {
+            gsize cap2 = MIN (MAX (cap * 2, (gsize) 1 << 16), (gsize) max_bytes + 1);
+            if (cap2 <= cap) {
+                g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                             "'%s' is larger than %.0f MB, the most a CSV file may hold; split "
+                             "it into smaller files",
+                             path, max_bytes / 1e6);
+                goto fail;
+            }
+            char *bigger = g_try_realloc (buf, cap2 + 1);
+            if (bigger == NULL) {
+                g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
+                             "out of memory reading the CSV file '%s': it needs %.1f MB", path,
+                             cap2 / 1e6);
+                goto fail;
+            }
+            buf = bigger;
+            cap = cap2;
+        }
+        size_t n = fread (buf + got, 1, cap - got, f);
+        if (!check_no_nul (buf + got, n, path, line, error))
+            goto fail;
+        for (size_t i = 0; i < n; i++)
+            line += buf[got + i] == '\n';
+        got += n;
+        if (n == 0) {
+            if (ferror (f)) {
+                g_set_error (error, DN_ERROR, DN_ERROR_IO, "Cannot read the CSV file '%s': %s",
+                             path, g_strerror (errno));
+                goto fail;
+            }
+            break;
+        }
+    }
+    if (got > max_bytes) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "'%s' is larger than %.0f MB, the most a CSV file may hold; split it into "
+                     "smaller files",
+                     path, max_bytes / 1e6);
+        goto fail;
+    }
+    fclose (f);
+    buf[got] = '\0';
+    *len = got;
+    return buf;
+fail:
+    fclose (f);
+    g_free (buf);
+    return NULL;
+}
+
+DnDataset *dn_dataset_load_csv (const char *path, const DnCsvOptions *opts, GError **error)
+{
+    guint64 max = opts != NULL && opts->max_bytes > 0 ? opts->max_bytes : DN_CSV_MAX_BYTES;
+    gsize len = 0;
+    g_autofree char *text = read_bounded (path, max, &len, error);
+    if (text == NULL)
+        return NULL;
     return dn_dataset_parse_csv (text, len, path, opts, error);
 }

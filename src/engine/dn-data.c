@@ -258,7 +258,8 @@ static guint8 *idx_read_payload (IdxFile *f, GError **error)
     guint8 *buf = g_try_malloc (MAX (cap, 1));
     gsize got = 0;
     if (buf == NULL) {
-        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM, "Out of memory reading '%s'", f->s.name);
+        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM, "out of memory reading '%s': it needs %.1f MB",
+                     f->s.name, MAX (cap, 1) / 1e6);
         return NULL;
     }
     while (got < total) {
@@ -268,7 +269,7 @@ static guint8 *idx_read_payload (IdxFile *f, GError **error)
             if (bigger == NULL) {
                 g_free (buf);
                 g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
-                             "Out of memory reading '%s': it needs %.1f MB", f->s.name,
+                             "out of memory reading '%s': it needs %.1f MB", f->s.name,
                              total / 1e6);
                 return NULL;
             }
@@ -343,12 +344,10 @@ DnDataset *dn_dataset_parse_idx (const guint8 *images, gsize images_len, const c
     if (label_bytes == NULL)
         goto out;
 
-    int32_t *lab = g_try_new (int32_t, MAX (fl.count, 1));
-    if (lab == NULL) {
-        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM, "Out of memory for the labels of '%s'",
-                     labels_name);
+    int32_t *lab = dn_data_try_alloc (fl.count, sizeof (int32_t), "the labels", labels_name,
+                                      error);
+    if (lab == NULL)
         goto out;
-    }
     int max_label = -1;
     for (uint32_t i = 0; i < fl.count; i++) {
         lab[i] = label_bytes[i];
@@ -460,42 +459,80 @@ DnDataset *dn_dataset_load_idx_dir (const char *dir, const char *split, GError *
 
 /* ---- whole-dataset operations ---- */
 
+gpointer dn_data_try_alloc (gsize n, gsize size, const char *what, const char *source,
+                            GError **error)
+{
+    gpointer p = NULL;
+    if (size == 0 || n <= G_MAXSIZE / size)
+        p = g_try_malloc (MAX (n * size, 1));
+    if (p == NULL)
+        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
+                     "out of memory: %s of '%s' needs %.1f MB; free some memory or use a "
+                     "smaller dataset",
+                     what, source ? source : "the data", (double) n * (double) size / 1e6);
+    return p;
+}
+
 void dn_dataset_free (DnDataset *d)
 {
     if (d == NULL)
         return;
-    g_free (d->u8);
-    g_free (d->f32);
+    if (d->extra_refs > 0) {
+        /* views still read its storage: the last one to go frees it */
+        d->extra_refs--;
+        return;
+    }
+    if (d->base != NULL) {
+        dn_dataset_free (d->base);
+    } else {
+        g_free (d->u8);
+        g_free (d->f32);
+    }
+    g_free (d->rows);
     g_free (d->labels);
     g_strfreev (d->class_names);
     g_free (d->source);
     g_free (d);
 }
 
-DnDataset *dn_dataset_subset (const DnDataset *d, const int *indices, int n)
+void dn_dataset_classes (const DnDataset *d, DnClassList *out)
+{
+    out->kind = d->label_kind;
+    out->n_classes = d->n_classes;
+    out->names = d->class_names;
+}
+
+DnDataset *dn_dataset_subset (DnDataset *d, const int *indices, int n, GError **error)
 {
     g_return_val_if_fail (d != NULL && n >= 0 && (n == 0 || indices != NULL), NULL);
-    gsize numel = (gsize) dn_shape_numel (&d->shape);
+    int *rows = dn_data_try_alloc ((gsize) n, sizeof (int), "the sample index of a split",
+                                   d->source, error);
+    int32_t *labels = rows == NULL ? NULL
+                                   : dn_data_try_alloc ((gsize) n, sizeof (int32_t),
+                                                        "the labels of a split", d->source, error);
+    if (labels == NULL) {
+        g_free (rows);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        int k = indices[i];
+        g_assert (k >= 0 && k < d->n);
+        rows[i] = (int) dn_dataset_row (d, k);
+        labels[i] = d->labels[k];
+    }
+    DnDataset *base = d->base != NULL ? d->base : d;
     DnDataset *s = dataset_new (d->source);
     s->n = n;
     s->shape = d->shape;
     s->n_classes = d->n_classes;
+    s->label_kind = d->label_kind;
     s->class_names = g_strdupv (d->class_names);
-    s->labels = g_new (int32_t, MAX (n, 1));
-    /* Allocated even when n is 0, so the element type stays visible. */
-    if (d->u8 != NULL)
-        s->u8 = g_malloc (MAX ((gsize) n * numel, 1));
-    if (d->f32 != NULL)
-        s->f32 = g_malloc (MAX ((gsize) n * numel * sizeof (float), 1));
-    for (int i = 0; i < n; i++) {
-        int k = indices[i];
-        g_assert (k >= 0 && k < d->n);
-        s->labels[i] = d->labels[k];
-        if (d->u8 != NULL)
-            memcpy (s->u8 + (gsize) i * numel, d->u8 + (gsize) k * numel, numel);
-        if (d->f32 != NULL)
-            memcpy (s->f32 + (gsize) i * numel, d->f32 + (gsize) k * numel, numel * sizeof (float));
-    }
+    s->rows = rows;
+    s->labels = labels;
+    s->u8 = base->u8;
+    s->f32 = base->f32;
+    s->base = base;
+    base->extra_refs++;
     return s;
 }
 
@@ -505,24 +542,34 @@ static int cmp_int (gconstpointer a, gconstpointer b)
     return (x > y) - (x < y);
 }
 
-void dn_dataset_split (const DnDataset *d, double val_fraction, DnRng *rng, DnDataset **train,
-                       DnDataset **val)
+gboolean dn_dataset_split (DnDataset *d, double val_fraction, DnRng *rng, DnDataset **train,
+                           DnDataset **val, GError **error)
 {
-    g_return_if_fail (d != NULL && rng != NULL && train != NULL && val != NULL);
+    g_return_val_if_fail (d != NULL && rng != NULL && train != NULL && val != NULL, FALSE);
+    *train = *val = NULL;
     if (!(val_fraction > 0.0))
         val_fraction = 0.0;
     if (val_fraction > 1.0)
         val_fraction = 1.0;
     int n_val = (int) (d->n * val_fraction + 0.5);
     n_val = CLAMP (n_val, 0, d->n);
-    int *perm = g_new (int, MAX (d->n, 1));
+    int *perm = dn_data_try_alloc ((gsize) d->n, sizeof (int), "the shuffled order of a split",
+                                   d->source, error);
+    if (perm == NULL)
+        return FALSE;
     dn_rng_permutation (rng, perm, d->n);
     /* Chosen at random, kept in file order: better locality, same determinism. */
     qsort (perm, n_val, sizeof (int), cmp_int);
     qsort (perm + n_val, d->n - n_val, sizeof (int), cmp_int);
-    *val = dn_dataset_subset (d, perm, n_val);
-    *train = dn_dataset_subset (d, perm + n_val, d->n - n_val);
+    *val = dn_dataset_subset (d, perm, n_val, error);
+    if (*val != NULL)
+        *train = dn_dataset_subset (d, perm + n_val, d->n - n_val, error);
     g_free (perm);
+    if (*train == NULL) {
+        g_clear_pointer (val, dn_dataset_free);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 /* Channels of a sample: the first dimension of a (c, h, w) shape, else one. */
@@ -553,7 +600,7 @@ void dn_dataset_compute_normalize (const DnDataset *d, DnNormalize *norm)
         /* A histogram per channel: exact, and a single pass over the bytes. */
         guint64 *hist = g_new0 (guint64, 256 * (gsize) C);
         for (int i = 0; i < d->n; i++) {
-            const guint8 *x = d->u8 + (gsize) i * numel;
+            const guint8 *x = d->u8 + dn_dataset_row (d, i) * numel;
             for (int c = 0; c < C; c++) {
                 guint64 *h = hist + 256 * c;
                 const guint8 *xc = x + (gsize) c * inner;
@@ -578,13 +625,13 @@ void dn_dataset_compute_normalize (const DnDataset *d, DnNormalize *norm)
         for (int c = 0; c < C; c++) {
             double s1 = 0.0, s2 = 0.0;
             for (int i = 0; i < d->n; i++) {
-                const float *xc = d->f32 + (gsize) i * numel + (gsize) c * inner;
+                const float *xc = d->f32 + dn_dataset_row (d, i) * numel + (gsize) c * inner;
                 for (gsize j = 0; j < inner; j++)
                     s1 += xc[j];
             }
             double mean = s1 / count;
             for (int i = 0; i < d->n; i++) {
-                const float *xc = d->f32 + (gsize) i * numel + (gsize) c * inner;
+                const float *xc = d->f32 + dn_dataset_row (d, i) * numel + (gsize) c * inner;
                 for (gsize j = 0; j < inner; j++) {
                     double t = xc[j] - mean;
                     s2 += t * t;
@@ -624,7 +671,7 @@ void dn_dataset_get_batch (const DnDataset *d, const int *indices, int n, const 
             g_assert (k >= 0 && k < d->n);
             float *out = x + (gsize) i * numel;
             if (d->u8 != NULL) {
-                const guint8 *src = d->u8 + (gsize) k * numel;
+                const guint8 *src = d->u8 + dn_dataset_row (d, k) * numel;
                 for (int c = 0; c < C; c++) {
                     const float a = scale[c], b = bias[c];
                     const guint8 *s = src + (gsize) c * inner;
@@ -633,7 +680,7 @@ void dn_dataset_get_batch (const DnDataset *d, const int *indices, int n, const 
                         o[j] = (float) s[j] * a + b;
                 }
             } else if (d->f32 != NULL) {
-                const float *src = d->f32 + (gsize) k * numel;
+                const float *src = d->f32 + dn_dataset_row (d, k) * numel;
                 for (int c = 0; c < C; c++) {
                     const float a = scale[c], b = bias[c];
                     const float *s = src + (gsize) c * inner;

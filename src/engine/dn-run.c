@@ -517,7 +517,7 @@ static gboolean setup_common (Run *r, GError **error)
     r->epochs = opts->epochs > 0 ? opts->epochs : r->exp->epochs;
     r->best_val = -INFINITY;
     r->test_at_best = NAN;
-    return dn_load_data (r->exp, opts, r->seed, &r->d, error);
+    return dn_load_data (r->exp, opts, r->seed, r->obs, &r->d, error);
 }
 
 static gboolean setup_buffers (Run *r, GError **error)

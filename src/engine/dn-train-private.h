@@ -13,9 +13,13 @@ typedef struct {
 
 void dn_run_data_clear (RunData *d);
 /* The experiment's data (or opts->data_path), split with a stream of its own
- * (seed-derived) so the split never depends on the network. */
-gboolean dn_load_data (DnExperiment *exp, const DnRunOptions *opts, guint64 seed, RunData *d,
-                       GError **error);
+ * (seed-derived) so the split never depends on the network. The test file must
+ * have the training file's sample shape, and a CSV test file is read through the
+ * training file's classes. Fixed "normalize" constants far from the training
+ * split's own mean and std are reported through obs (may be NULL) as a warning. */
+gboolean dn_load_data (DnExperiment *exp, const DnRunOptions *opts, guint64 seed,
+                       const DnObserver *obs, RunData *d, GError **error);
+/* Every split against the network's input size and the classes against its outputs. */
 gboolean dn_check_fit (DnNetwork *net, const RunData *d, DnLossKind loss, GError **error);
 /* Loss of (rows, cols) outputs against labels; dlogits (may be NULL) is overwritten.
  * targets is scratch of rows * cols floats for the one-hot losses. */

@@ -57,6 +57,17 @@ gboolean dn_evaluate (DnNetwork *net, const DnDataset *data, const DnNormalize *
     DnShape out_shape = dn_network_output_shape (net);
     int cols = (int) dn_shape_numel (&out_shape);
     size_t sample = (size_t) dn_shape_numel (&data->shape);
+    /* the network reads numel(input) values a sample and the loss one output per class */
+    if ((int64_t) sample != dn_shape_numel (&net->input_shape) || data->n_classes > cols) {
+        g_autofree char *a = dn_shape_to_string (&data->shape);
+        g_autofree char *b = dn_shape_to_string (&net->input_shape);
+        g_set_error (error, DN_ERROR, DN_ERROR_SHAPE,
+                     "the samples of %s are %s with %d classes but the network takes %s and "
+                     "gives %d outputs; evaluate it on data of the shape and classes it was "
+                     "trained on",
+                     data->source ? data->source : "the data", a, data->n_classes, b, cols);
+        return FALSE;
+    }
     g_autofree float *x = g_try_new (float, sample *batch_size);
     g_autofree int32_t *y = g_new (int32_t, batch_size);
     g_autofree int *idx = g_new (int, batch_size);
@@ -109,8 +120,57 @@ void dn_run_data_clear (RunData *d)
     g_clear_pointer (&d->test, dn_dataset_free);
 }
 
-gboolean dn_load_data (DnExperiment *exp, const DnRunOptions *opts, guint64 seed, RunData *d,
-                       GError **error)
+/* A file that reaches the network next to the training data must hold samples of
+ * the same shape: the network reads numel(shape) values per sample. */
+static gboolean same_shape (const DnDataset *train, const DnDataset *other, const char *what,
+                            GError **error)
+{
+    if (dn_shape_equal (&train->shape, &other->shape))
+        return TRUE;
+    g_autofree char *a = dn_shape_to_string (&other->shape);
+    g_autofree char *b = dn_shape_to_string (&train->shape);
+    g_set_error (error, DN_ERROR, DN_ERROR_SHAPE,
+                 "the %s '%s' has samples of shape %s but the training data '%s' has %s; use "
+                 "%s files of the same shape (the same image size, or the same columns)",
+                 what, other->source ? other->source : "?", a,
+                 train->source ? train->source : "?", b, what);
+    return FALSE;
+}
+
+/* Fixed constants are "far" from the data's own when a mean is off by more than
+ * half the data's std, or a std is under half or over twice the data's: inputs
+ * then no longer have roughly zero mean and unit variance (docs/experiment-format.md). */
+static void check_fixed_normalize (const DnNormalize *fixed, const DnDataset *train,
+                                   const DnObserver *obs)
+{
+    gboolean identity = TRUE;
+    for (int c = 0; c < fixed->n_channels; c++)
+        identity = identity && fixed->mean[c] == 0.0f && fixed->std[c] == 1.0f;
+    if (identity || train->n == 0)
+        return; /* "none": the caller asked for no scaling */
+    DnNormalize own;
+    dn_dataset_compute_normalize (train, &own);
+    if (fixed->n_channels != 1 && fixed->n_channels != own.n_channels)
+        return; /* one value per feature of a table: nothing to compare with one global value */
+    for (int c = 0; c < own.n_channels; c++) {
+        int f = fixed->n_channels == 1 ? 0 : c;
+        double m = fixed->mean[f], sd = fixed->std[f], dm = own.mean[c], dsd = own.std[c];
+        double ratio = sd / dsd;
+        if (fabs (m - dm) <= 0.5 * dsd && ratio >= 0.5 && ratio <= 2.0)
+            continue;
+        dn_emit_log (obs,
+                     "warning: the fixed \"normalize\" constants (mean %.4g, std %.4g) are far "
+                     "from those of the training data %s (mean %.4g, std %.4g%s%d); inputs will "
+                     "not be centred and scaled as intended: use \"normalize\": \"dataset\" or "
+                     "constants measured on this data",
+                     m, sd, train->source ? train->source : "", dm, dsd,
+                     own.n_channels > 1 ? ", channel " : "", own.n_channels > 1 ? c : 0);
+        return;
+    }
+}
+
+gboolean dn_load_data (DnExperiment *exp, const DnRunOptions *opts, guint64 seed,
+                       const DnObserver *obs, RunData *d, GError **error)
 {
     g_autofree char *path = NULL;
     if (opts != NULL && opts->data_path != NULL)
@@ -128,7 +188,7 @@ gboolean dn_load_data (DnExperiment *exp, const DnRunOptions *opts, guint64 seed
         if (full == NULL)
             return FALSE;
         d->test = dn_dataset_load_idx_dir (path, "test", error);
-        if (d->test == NULL)
+        if (d->test == NULL || !same_shape (full, d->test, "test data", error))
             return FALSE;
     } else {
         DnCsvOptions copts;
@@ -138,13 +198,18 @@ gboolean dn_load_data (DnExperiment *exp, const DnRunOptions *opts, guint64 seed
         if (full == NULL)
             return FALSE;
         if (exp->test_path != NULL) {
+            /* the training file fixes the classes; the test file is read through them */
+            DnClassList classes;
+            dn_dataset_classes (full, &classes);
+            copts.classes = &classes;
             g_autofree char *tp = dn_experiment_resolve_path (exp, exp->test_path);
             d->test = dn_dataset_load_csv (tp, &copts, error);
-            if (d->test == NULL)
+            if (d->test == NULL || !same_shape (full, d->test, "test data", error))
                 return FALSE;
         } else {
             DnDataset *rest = NULL;
-            dn_dataset_split (full, exp->test_fraction, &split_rng, &rest, &d->test);
+            if (!dn_dataset_split (full, exp->test_fraction, &split_rng, &rest, &d->test, error))
+                return FALSE;
             dn_dataset_free (g_steal_pointer (&full));
             full = rest;
         }
@@ -154,7 +219,8 @@ gboolean dn_load_data (DnExperiment *exp, const DnRunOptions *opts, guint64 seed
                      path);
         return FALSE;
     }
-    dn_dataset_split (full, exp->val_fraction, &split_rng, &d->train, &d->val);
+    if (!dn_dataset_split (full, exp->val_fraction, &split_rng, &d->train, &d->val, error))
+        return FALSE;
     if (exp->normalize_from_data) {
         dn_dataset_compute_normalize (d->train, &d->norm);
     } else {
@@ -167,19 +233,24 @@ gboolean dn_load_data (DnExperiment *exp, const DnRunOptions *opts, guint64 seed
                          d->norm.n_channels, path, channels, channels == 1 ? "" : "s");
             return FALSE;
         }
+        check_fixed_normalize (&d->norm, d->train, obs);
     }
     return TRUE;
 }
 
 gboolean dn_check_fit (DnNetwork *net, const RunData *d, DnLossKind loss, GError **error)
 {
-    if (dn_shape_numel (&net->input_shape) != dn_shape_numel (&d->train->shape)) {
+    const DnDataset *splits[] = {d->train, d->val, d->test};
+    for (gsize i = 0; i < G_N_ELEMENTS (splits); i++) {
+        const DnDataset *s = splits[i];
+        if (s == NULL || dn_shape_numel (&net->input_shape) == dn_shape_numel (&s->shape))
+            continue;
         g_autofree char *a = dn_shape_to_string (&net->input_shape);
-        g_autofree char *b = dn_shape_to_string (&d->train->shape);
+        g_autofree char *b = dn_shape_to_string (&s->shape);
         g_set_error (error, DN_ERROR, DN_ERROR_SHAPE,
                      "the network's input is %s but each sample of %s is %s; set the network's "
                      "\"input\" to %s",
-                     a, d->train->source ? d->train->source : "the data", b, b);
+                     a, s->source ? s->source : "the data", b, b);
         return FALSE;
     }
     DnShape out = dn_network_output_shape (net);

@@ -39,7 +39,7 @@ static void exercise (DnDataset *d)
     DnRng rng;
     dn_rng_seed (&rng, 7);
     DnDataset *train = NULL, *val = NULL;
-    dn_dataset_split (d, 0.25, &rng, &train, &val);
+    dn_dataset_split (d, 0.25, &rng, &train, &val, NULL);
     dn_dataset_free (train);
     dn_dataset_free (val);
     dn_dataset_free (d);
