@@ -448,6 +448,161 @@ static void test_sklearn_iris (void)
     g_assert_cmpint (d->labels[149], ==, 2);
 }
 
+/* ---- the training data's classes ---- */
+
+static DnDataset *parse_with (const char *text, const DnDataset *train, GError **error)
+{
+    DnCsvOptions opts;
+    dn_csv_options_init (&opts);
+    DnClassList classes;
+    if (train != NULL) {
+        dn_dataset_classes (train, &classes);
+        opts.classes = &classes;
+    }
+    return dn_dataset_parse_csv (text, strlen (text), "test.csv", &opts, error);
+}
+
+/* A test file listing the same names in another order gets the training numbers. */
+static void test_classes_names (void)
+{
+    g_autoptr (GError) error = NULL;
+    const char train_text[] = "x,y\n1,a\n2,b\n3,c\n";
+    g_autoptr (DnDataset) train = parse_with (train_text, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (train->label_kind, ==, DN_LABELS_NAME);
+    g_autoptr (DnDataset) test = parse_with ("x,y\n3,c\n2,b\n1,a\n3,c\n", train, &error);
+    g_assert_no_error (error);
+    const int32_t want[] = {2, 1, 0, 2};
+    assert_labels (test, want, 4);
+    g_assert_cmpint (test->n_classes, ==, 3);
+    const char *names[] = {"a", "b", "c", NULL};
+    assert_names (test, names);
+    /* a subset of the classes keeps the count */
+    g_autoptr (DnDataset) some = parse_with ("x,y\n3,c\n", train, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (some->labels[0], ==, 2);
+    g_assert_cmpint (some->n_classes, ==, 3);
+    /* a label training never saw is an error naming its first line */
+    g_autoptr (DnDataset) bad = parse_with ("x,y\n3,c\n2,d\n1,d\n", train, &error);
+    g_assert_null (bad);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "test.csv", "line 3", "'d'", "'a', 'b', 'c'");
+}
+
+/* Numbers: 0-based integers stay the class numbers; other numbers map by value. */
+static void test_classes_numbers (void)
+{
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnDataset) idx_train = parse_with ("1.5,0\n2,1\n3,2\n", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (idx_train->label_kind, ==, DN_LABELS_INDEX);
+    g_autoptr (DnDataset) idx_test = parse_with ("1,2\n1,2.0\n4,0\n", idx_train, &error);
+    g_assert_no_error (error);
+    const int32_t want_idx[] = {2, 2, 0};
+    assert_labels (idx_test, want_idx, 3);
+    g_autoptr (DnDataset) idx_bad = parse_with ("1,2\n1,3\n", idx_train, &error);
+    g_assert_null (idx_bad);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "line 2", "'3'", "0 to 2");
+    g_clear_error (&error);
+
+    /* 5, 7.25, 10: not 0-based, so classes are the sorted values */
+    g_autoptr (DnDataset) val_train = parse_with ("1,10\n2,5\n3,7.25\n", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (val_train->label_kind, ==, DN_LABELS_VALUE);
+    const char *vnames[] = {"5", "7.25", "10", NULL};
+    assert_names (val_train, vnames);
+    /* on its own this file would number 7.25 as 0; through the training classes it is 1 */
+    g_autoptr (DnDataset) val_test = parse_with ("1,7.25\n2,10.0\n", val_train, &error);
+    g_assert_no_error (error);
+    const int32_t want_val[] = {1, 2};
+    assert_labels (val_test, want_val, 2);
+    g_autoptr (DnDataset) val_bad = parse_with ("1,7.25\n2,6\n", val_train, &error);
+    g_assert_null (val_bad);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "line 2", "'6'", "'5', '7.25', '10'");
+}
+
+/* The class list goes through the model's metadata text and back. */
+static void test_classes_json (void)
+{
+    g_autoptr (GError) error = NULL;
+    char *names[] = {(char *) "setosa", (char *) "versi\"color", NULL};
+    DnClassList c = {DN_LABELS_NAME, 2, names};
+    g_autofree char *text = dn_class_list_to_json (&c, "species");
+    DnClassList back;
+    g_autofree char *column = NULL;
+    g_assert_true (dn_class_list_from_json (text, &back, &column, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (back.kind, ==, DN_LABELS_NAME);
+    g_assert_cmpint (back.n_classes, ==, 2);
+    g_assert_cmpstr (back.names[1], ==, "versi\"color");
+    g_assert_cmpstr (column, ==, "species");
+    dn_class_list_clear (&back);
+
+    DnClassList plain = {DN_LABELS_INDEX, 10, NULL};
+    g_autofree char *ptext = dn_class_list_to_json (&plain, NULL);
+    g_assert_true (dn_class_list_from_json (ptext, &back, NULL, &error));
+    g_assert_cmpint (back.n_classes, ==, 10);
+    g_assert_null (back.names);
+
+    const char *damaged[] = {"[1]", "{\"labels\":\"name\",\"count\":2,\"names\":[\"a\"]}",
+                             "{\"labels\":\"name\",\"count\":1}",
+                             "{\"labels\":\"colour\",\"count\":1}",
+                             "{\"labels\":\"name\",\"count\":1,\"names\":[3]}"};
+    for (gsize i = 0; i < G_N_ELEMENTS (damaged); i++) {
+        g_assert_false (dn_class_list_from_json (damaged[i], &back, NULL, &error));
+        ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "dendrite_classes");
+        g_clear_error (&error);
+        g_assert_null (back.names);
+    }
+}
+
+/* A NUL byte is not text: refused with its line, in memory and from a file. */
+static void test_nul_byte (void)
+{
+    g_autoptr (GError) error = NULL;
+    const char text[] = "a,b\n1,2\n3,\0" "4\n";
+    g_autoptr (DnDataset) d = dn_dataset_parse_csv (text, sizeof text - 1, "nul.csv", NULL, &error);
+    g_assert_null (d);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "nul.csv", "line 3", "NUL");
+    g_clear_error (&error);
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autofree char *path = dn_test_write_file (dir, "nul.csv", text, sizeof text - 1);
+    g_autoptr (DnDataset) f = dn_dataset_load_csv (path, NULL, &error);
+    g_assert_null (f);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "line 3", "NUL");
+    g_clear_error (&error);
+    dn_test_tmpdir_remove (dir);
+    /* an endless device stops at its first bytes, not at the size limit */
+    if (g_file_test ("/dev/zero", G_FILE_TEST_EXISTS)) {
+        g_autoptr (DnDataset) z = dn_dataset_load_csv ("/dev/zero", NULL, &error);
+        g_assert_null (z);
+        ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "/dev/zero", "line 1", "NUL");
+    }
+}
+
+/* Reading stops at the size limit with a message naming it. */
+static void test_size_limit (void)
+{
+    g_autoptr (GError) error = NULL;
+    GString *big = g_string_new ("a,b\n");
+    while (big->len < 200000)
+        g_string_append (big, "1,2\n");
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autofree char *path = dn_test_write_file (dir, "big.csv", big->str, big->len);
+    DnCsvOptions opts;
+    dn_csv_options_init (&opts);
+    opts.max_bytes = 100000;
+    g_autoptr (DnDataset) d = dn_dataset_load_csv (path, &opts, &error);
+    g_assert_null (d);
+    ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "big.csv", "larger than 100000 bytes (0.1 MB)");
+    g_clear_error (&error);
+    opts.max_bytes = big->len;
+    g_autoptr (DnDataset) ok = dn_dataset_load_csv (path, &opts, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (ok->n, ==, (int) (big->len / 4) - 1);
+    g_string_free (big, TRUE);
+    dn_test_tmpdir_remove (dir);
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
@@ -467,5 +622,10 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/csv/numbers-exact", test_numbers_exact);
     g_test_add_func ("/engine/csv/sklearn-layout", test_sklearn_layout);
     g_test_add_func ("/engine/csv/sklearn-iris", test_sklearn_iris);
+    g_test_add_func ("/engine/csv/classes/names", test_classes_names);
+    g_test_add_func ("/engine/csv/classes/numbers", test_classes_numbers);
+    g_test_add_func ("/engine/csv/classes/json", test_classes_json);
+    g_test_add_func ("/engine/csv/nul-byte", test_nul_byte);
+    g_test_add_func ("/engine/csv/size-limit", test_size_limit);
     return g_test_run ();
 }

@@ -124,13 +124,27 @@ static int cmd_train (int argc, char **argv)
     return cancel_flag ? 130 : 0;
 }
 
-static DnDataset *load_eval_data (const char *path, GError **error)
+/* CSV data is read through the model's class list (and label column) when it
+ * stores one, so a label gets the number it had in training; models written
+ * before the list was stored number this file's labels on their own. */
+static DnDataset *load_eval_data (const char *path, GHashTable *meta, GError **error)
 {
     if (g_file_test (path, G_FILE_TEST_IS_DIR))
         return dn_dataset_load_idx_dir (path, "test", error);
     DnCsvOptions opts;
     dn_csv_options_init (&opts);
-    return dn_dataset_load_csv (path, &opts, error);
+    DnClassList classes = {0};
+    g_autofree char *column = NULL;
+    const char *stored = g_hash_table_lookup (meta, "dendrite_classes");
+    if (stored != NULL) {
+        if (!dn_class_list_from_json (stored, &classes, &column, error))
+            return NULL;
+        opts.classes = &classes;
+        opts.label_name = column;
+    }
+    DnDataset *d = dn_dataset_load_csv (path, &opts, error);
+    dn_class_list_clear (&classes);
+    return d;
 }
 
 static gboolean parse_normalize (const char *json, DnNormalize *norm)
@@ -198,7 +212,7 @@ static int cmd_eval (int argc, char **argv)
     g_autoptr (DnNetwork) net = dn_model_load (argv[1], dn_backend_cpu (), &meta, &error);
     if (net == NULL)
         return fail ("eval", error);
-    g_autoptr (DnDataset) ds = load_eval_data (data, &error);
+    g_autoptr (DnDataset) ds = load_eval_data (data, meta, &error);
     if (ds == NULL)
         return fail ("eval", error);
     if (dn_shape_numel (&ds->shape) != dn_shape_numel (&net->input_shape)) {

@@ -619,6 +619,9 @@ static GHashTable *model_metadata (Cl *c)
 {
     GHashTable *meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
     g_hash_table_insert (meta, g_strdup ("dendrite_normalize"), dn_normalize_json (&c->d.norm));
+    DnClassList classes;
+    dn_dataset_classes (c->d.train, &classes);
+    g_hash_table_insert (meta, g_strdup ("dendrite_classes"), dn_class_list_to_json (&classes, NULL));
     GString *s = g_string_new (NULL);
     g_string_append_printf (s, "{\"tasks\":%d,\"permutation_seed\":%" G_GUINT64_FORMAT
                                ",\"context\":\"%s\",\"prototypes\":[",
@@ -1213,6 +1216,17 @@ gboolean dn_continual_evaluate (DnNetwork *net, GHashTable *metadata, const DnDa
                                                : DN_CONTEXT_PROTOTYPE;
     JsonArray *protos = json_object_get_array_member (o, "prototypes");
     int npix = (int) dn_shape_numel (&test->shape);
+    DnShape net_out = dn_network_output_shape (net);
+    if (npix != dn_shape_numel (&net->input_shape) || test->n_classes > dn_shape_numel (&net_out)) {
+        g_autofree char *a = dn_shape_to_string (&test->shape);
+        g_autofree char *b = dn_shape_to_string (&net->input_shape);
+        g_set_error (error, DN_ERROR, DN_ERROR_SHAPE,
+                     "the samples of %s are %s with %d classes but the model takes %s and gives "
+                     "%d outputs; evaluate it on images of the size and classes it was trained on",
+                     test->source ? test->source : "the data", a, test->n_classes, b,
+                     (int) dn_shape_numel (&net_out));
+        return FALSE;
+    }
     if (cfg.tasks < 1 || cfg.tasks > DN_CONTINUAL_MAX_TASKS || test->u8 == NULL ||
         (cfg.context == DN_CONTEXT_PROTOTYPE &&
          (protos == NULL || json_array_get_length (protos) != (guint) cfg.tasks))) {

@@ -803,6 +803,14 @@ out:
     return d;
 }
 
+static void too_big (const char *path, guint64 max_bytes, GError **error)
+{
+    g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                 "'%s' is larger than %" G_GUINT64_FORMAT " bytes (%.1f MB), the most a CSV "
+                 "file may hold; split it into smaller files",
+                 path, max_bytes, max_bytes / 1e6);
+}
+
 /* Reads at most max_bytes of path (a file, a pipe or a device), checking each
  * chunk for NUL bytes so that a binary stream such as /dev/zero stops at once. */
 static char *read_bounded (const char *path, guint64 max_bytes, gsize *len, GError **error)
@@ -825,10 +833,7 @@ static char *read_bounded (const char *path, guint64 max_bytes, gsize *len, GErr
         if (got == cap) {
             gsize cap2 = MIN (MAX (cap * 2, (gsize) 1 << 16), (gsize) max_bytes + 1);
             if (cap2 <= cap) {
-                g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                             "'%s' is larger than %.0f MB, the most a CSV file may hold; split "
-                             "it into smaller files",
-                             path, max_bytes / 1e6);
+                too_big (path, max_bytes, error);
                 goto fail;
             }
             char *bigger = g_try_realloc (buf, cap2 + 1);
@@ -857,10 +862,7 @@ static char *read_bounded (const char *path, guint64 max_bytes, gsize *len, GErr
         }
     }
     if (got > max_bytes) {
-        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                     "'%s' is larger than %.0f MB, the most a CSV file may hold; split it into "
-                     "smaller files",
-                     path, max_bytes / 1e6);
+        too_big (path, max_bytes, error);
         goto fail;
     }
     fclose (f);

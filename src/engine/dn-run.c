@@ -102,6 +102,11 @@ static GHashTable *model_metadata (Run *r, double val, double test)
 {
     GHashTable *meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
     g_hash_table_insert (meta, g_strdup ("dendrite_normalize"), dn_normalize_json (&r->d.norm));
+    /* the class list the training data fixed: eval reads other files through it */
+    DnClassList classes;
+    dn_dataset_classes (r->d.train, &classes);
+    g_hash_table_insert (meta, g_strdup ("dendrite_classes"),
+                         dn_class_list_to_json (&classes, r->exp->label_column));
     char vbuf[G_ASCII_DTOSTR_BUF_SIZE], tbuf[G_ASCII_DTOSTR_BUF_SIZE];
     g_autofree char *name = g_strescape (r->exp->name, NULL);
     g_hash_table_insert (
