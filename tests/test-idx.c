@@ -513,6 +513,53 @@ static void test_subset (void)
     g_assert_nonnull (empty->u8);
 }
 
+/* A subset is a view: it shares the parent's pixels (a split costs four bytes a
+ * sample, not a copy of the images), a view of a view points at the first
+ * parent's rows, and views outlive the dataset they came from. */
+static void test_subset_view (void)
+{
+    DnDataset *d = make_u8_dataset (10, dn_shape_3d (1, 2, 3));
+    const int idx[] = {7, 2, 9, 4};
+    DnDataset *s = dn_dataset_subset (d, idx, 4, NULL);
+    g_assert_true (s->u8 == d->u8);
+    const int idx2[] = {3, 0};
+    DnDataset *ss = dn_dataset_subset (s, idx2, 2, NULL);
+    g_assert_true (ss->u8 == d->u8);
+    g_assert_cmpint (dn_dataset_row (ss, 0), ==, 4);
+    g_assert_cmpint (dn_dataset_row (ss, 1), ==, 7);
+    g_autofree guint8 *want = g_memdup2 (d->u8 + 4 * 6, 6);
+    dn_dataset_free (d);
+    dn_dataset_free (s);
+    /* the storage is still there: read it through a batch */
+    float x[12];
+    int32_t y[2];
+    const int both[] = {0, 1};
+    dn_dataset_get_batch (ss, both, 2, NULL, x, y);
+    g_assert_cmpint (y[0], ==, 4);
+    g_assert_cmpint (y[1], ==, 7);
+    for (int k = 0; k < 6; k++)
+        g_assert_cmpfloat_with_epsilon (x[k], want[k] / 255.0f, 1e-6);
+    DnNormalize norm;
+    dn_dataset_compute_normalize (ss, &norm);
+    double mean = 0.0;
+    for (int k = 0; k < 12; k++)
+        mean += x[k];
+    g_assert_cmpfloat_with_epsilon (norm.mean[0], mean / 12, 1e-6);
+    dn_dataset_free (ss);
+}
+
+/* Every allocation the input sizes fails with a message, never an abort. */
+static void test_alloc_fails_cleanly (void)
+{
+    g_autoptr (GError) error = NULL;
+    /* more than the address space: refused before asking malloc */
+    gpointer p = dn_data_try_alloc (G_MAXSIZE / 2, 4, "the labels", "huge.idx", &error);
+    g_assert_null (p);
+    g_assert_error (error, DN_ERROR, DN_ERROR_NOMEM);
+    g_assert_nonnull (strstr (error->message, "out of memory: the labels of 'huge.idx' needs"));
+    g_assert_nonnull (strstr (error->message, " MB"));
+}
+
 static void check_split (const DnDataset *d, const DnDataset *train, const DnDataset *val,
                          int n_val)
 {
@@ -717,6 +764,8 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/idx/mnist-10k", test_mnist_10k);
     g_test_add_func ("/engine/idx/fashion-mnist", test_fashion_mnist);
     g_test_add_func ("/engine/data/subset", test_subset);
+    g_test_add_func ("/engine/data/subset-view", test_subset_view);
+    g_test_add_func ("/engine/data/alloc-fails-cleanly", test_alloc_fails_cleanly);
     g_test_add_func ("/engine/data/split", test_split);
     g_test_add_func ("/engine/data/split-edges", test_split_edges);
     g_test_add_func ("/engine/data/normalize-u8", test_normalize_u8);
