@@ -437,6 +437,200 @@ static void test_seed (void)
     dn_test_tmpdir_remove (tmp);
 }
 
+/* ---- the data a run reads: test shapes, classes, normalisation ------------ */
+
+static DnExperiment *experiment_text (const char *text)
+{
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autoptr (GError) error = NULL;
+    json_parser_load_from_data (parser, text, -1, &error);
+    g_assert_no_error (error);
+    DnExperiment *exp = dn_experiment_from_json (json_parser_get_root (parser), ".", "t.json", &error);
+    g_assert_no_error (error);
+    return exp;
+}
+
+static void put_be32 (GByteArray *b, guint32 v)
+{
+    guint8 x[4] = {v >> 24, v >> 16, v >> 8, v};
+    g_byte_array_append (b, x, 4);
+}
+
+/* dir/<prefix>-{images-idx3,labels-idx1}-ubyte: n images of side x side pixels
+ * from `base` upwards, labels alternating 0 and 1. */
+static void write_idx (const char *dir, const char *prefix, int n, int side, int base)
+{
+    g_autoptr (GByteArray) img = g_byte_array_new ();
+    g_autoptr (GByteArray) lab = g_byte_array_new ();
+    put_be32 (img, 0x803);
+    put_be32 (img, n);
+    put_be32 (img, side);
+    put_be32 (img, side);
+    put_be32 (lab, 0x801);
+    put_be32 (lab, n);
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < side * side; k++) {
+            guint8 v = (guint8) MIN (base + (i * 7 + k * 3) % 40, 255);
+            g_byte_array_append (img, &v, 1);
+        }
+        guint8 l = (guint8) (i % 2);
+        g_byte_array_append (lab, &l, 1);
+    }
+    g_autofree char *in = g_strdup_printf ("%s-images-idx3-ubyte", prefix);
+    g_autofree char *ln = g_strdup_printf ("%s-labels-idx1-ubyte", prefix);
+    g_free (dn_test_write_file (dir, in, img->data, img->len));
+    g_free (dn_test_write_file (dir, ln, lab->data, lab->len));
+}
+
+static DnExperiment *idx_experiment (const char *dir, int side, const char *normalize)
+{
+    g_autofree char *text = g_strdup_printf (
+        "{\"name\": \"idx\", \"data\": {\"format\": \"idx\", \"path\": \"%s\","
+        " \"validation_split\": 0, \"normalize\": %s},"
+        " \"network\": {\"input\": [1, %d, %d], \"layers\": ["
+        "   {\"name\": \"flatten\", \"type\": \"flatten\"},"
+        "   {\"name\": \"fc\", \"type\": \"linear\", \"out_features\": 2}]},"
+        " \"training\": {\"optimizer\": " ADAM ", \"loss\": \"cross_entropy\","
+        "   \"batch_size\": 4, \"epochs\": 1, \"seed\": 1, \"device\": \"cpu\"}}",
+        dir, normalize, side, side);
+    return experiment_text (text);
+}
+
+static void on_log (const DnEvent *ev, gpointer user_data)
+{
+    if (ev->kind == DN_EVENT_LOG && strstr (ev->message, "warning") != NULL)
+        g_ptr_array_add (user_data, g_strdup (ev->message));
+}
+
+/* The test images must have the training images' size: t10k files of 5 x 5
+ * pixels next to 4 x 4 training images are refused before anything is evaluated. */
+static void test_test_shape_idx (void)
+{
+    g_autofree char *tmp = dn_test_tmpdir ();
+    write_idx (tmp, "train", 12, 4, 0);
+    write_idx (tmp, "t10k", 6, 5, 0);
+    g_autoptr (DnExperiment) exp = idx_experiment (tmp, 4, "\"dataset\"");
+    DnRunOptions opts = options (tmp);
+    g_autoptr (GError) error = NULL;
+    g_assert_false (dn_experiment_run (exp, &opts, NULL, NULL, &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_SHAPE);
+    g_test_message ("%s", error->message);
+    g_assert_nonnull (strstr (error->message, "t10k-images-idx3-ubyte"));
+    g_assert_nonnull (strstr (error->message, "(1, 5, 5)"));
+    g_assert_nonnull (strstr (error->message, "(1, 4, 4)"));
+    dn_test_tmpdir_remove (tmp);
+}
+
+static DnExperiment *csv_experiment (const char *train, const char *test, int features,
+                                     int classes, int epochs)
+{
+    g_autofree char *text = g_strdup_printf (
+        "{\"name\": \"csv\", \"data\": {\"format\": \"csv\", \"path\": \"%s\","
+        " \"test_path\": \"%s\", \"label_column\": \"y\", \"validation_split\": 0},"
+        " \"network\": {\"input\": [%d], \"layers\": ["
+        "   {\"name\": \"fc\", \"type\": \"linear\", \"out_features\": %d}]},"
+        " \"training\": {\"optimizer\": {\"type\": \"adam\", \"lr\": 0.05},"
+        "   \"loss\": \"cross_entropy\", \"batch_size\": 8, \"epochs\": %d, \"seed\": 1,"
+        "   \"device\": \"cpu\"}}",
+        train, test, features, classes, epochs);
+    return experiment_text (text);
+}
+
+/* A CSV test file with another number of columns is refused, naming both shapes. */
+static void test_test_shape_csv (void)
+{
+    g_autofree char *tmp = dn_test_tmpdir ();
+    const char train[] = "a,b,y\n1,2,0\n2,1,1\n3,3,0\n1,1,1\n";
+    const char test[] = "a,b,c,y\n1,2,3,0\n2,1,3,1\n";
+    g_autofree char *tr = dn_test_write_file (tmp, "train.csv", train, strlen (train));
+    g_autofree char *te = dn_test_write_file (tmp, "test.csv", test, strlen (test));
+    g_autoptr (DnExperiment) exp = csv_experiment (tr, te, 2, 2, 1);
+    DnRunOptions opts = options (tmp);
+    g_autoptr (GError) error = NULL;
+    g_assert_false (dn_experiment_run (exp, &opts, NULL, NULL, &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_SHAPE);
+    g_assert_nonnull (strstr (error->message, "test.csv"));
+    g_assert_nonnull (strstr (error->message, "(3)"));
+    g_assert_nonnull (strstr (error->message, "(2)"));
+    dn_test_tmpdir_remove (tmp);
+}
+
+/* Separable classes: the test file lists them in another order and still scores
+ * 100 %; the model stores the class list; an unseen label names its line. */
+static void test_classes_order (void)
+{
+    g_autofree char *tmp = dn_test_tmpdir ();
+    const char *names[] = {"setosa", "versicolor", "virginica"};
+    GString *train = g_string_new ("f0,f1,f2,y\n");
+    GString *test = g_string_new ("f0,f1,f2,y\n");
+    for (int i = 0; i < 30; i++) {
+        int k = i % 3, j = 2 - i % 3; /* test rows: virginica first */
+        g_string_append_printf (train, "%d,%d,%d,%s\n", k == 0, k == 1, k == 2, names[k]);
+        g_string_append_printf (test, "%d,%d,%d,%s\n", j == 0, j == 1, j == 2, names[j]);
+    }
+    g_autofree char *tr = dn_test_write_file (tmp, "train.csv", train->str, train->len);
+    g_autofree char *te = dn_test_write_file (tmp, "test.csv", test->str, test->len);
+    g_autoptr (DnExperiment) exp = csv_experiment (tr, te, 3, 3, 30);
+    DnRunOptions opts = options (tmp);
+    DnRunResult result = {0};
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_experiment_run (exp, &opts, NULL, &result, &error));
+    g_assert_no_error (error);
+    g_assert_cmpfloat (result.test_at_best_val, ==, 100.0);
+    g_autoptr (GHashTable) meta = NULL;
+    g_autoptr (DnNetwork) net = dn_model_load (result.model_path, dn_backend_cpu (), &meta, &error);
+    g_assert_no_error (error);
+    DnClassList classes;
+    g_autofree char *column = NULL;
+    g_assert_true (dn_class_list_from_json (g_hash_table_lookup (meta, "dendrite_classes"),
+                                            &classes, &column, &error));
+    g_assert_cmpint (classes.kind, ==, DN_LABELS_NAME);
+    g_assert_cmpint (classes.n_classes, ==, 3);
+    g_assert_cmpstr (classes.names[2], ==, "virginica");
+    g_assert_cmpstr (column, ==, "y");
+    dn_class_list_clear (&classes);
+    dn_run_result_clear (&result);
+
+    g_string_append (test, "0,0,1,iris\n");
+    g_autofree char *te2 = dn_test_write_file (tmp, "test2.csv", test->str, test->len);
+    g_autoptr (DnExperiment) exp2 = csv_experiment (tr, te2, 3, 3, 1);
+    g_assert_false (dn_experiment_run (exp2, &opts, NULL, NULL, &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_FORMAT);
+    g_assert_nonnull (strstr (error->message, "test2.csv' line 32"));
+    g_assert_nonnull (strstr (error->message, "'iris'"));
+    g_string_free (train, TRUE);
+    g_string_free (test, TRUE);
+    dn_test_tmpdir_remove (tmp);
+}
+
+/* Fixed constants far from the data's own are reported as a warning naming both;
+ * "dataset", constants close to the data's and "none" say nothing. */
+static void test_normalize_warning (void)
+{
+    g_autofree char *tmp = dn_test_tmpdir ();
+    write_idx (tmp, "train", 12, 4, 200); /* bright images: mean about 0.86 */
+    write_idx (tmp, "t10k", 6, 4, 200);
+    const char *forms[] = {"{\"mean\": [0.1307], \"std\": [0.3081]}", "\"dataset\"", "\"none\"",
+                           "{\"mean\": [0.86], \"std\": [0.05]}"};
+    for (gsize i = 0; i < G_N_ELEMENTS (forms); i++) {
+        g_autoptr (DnExperiment) exp = idx_experiment (tmp, 4, forms[i]);
+        g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+        DnObserver obs = {.event = on_log, .user_data = warnings};
+        DnRunOptions opts = options (tmp);
+        g_autoptr (GError) error = NULL;
+        g_assert_true (dn_experiment_run (exp, &opts, &obs, NULL, &error));
+        g_assert_no_error (error);
+        g_assert_cmpuint (warnings->len, ==, i == 0 ? 1 : 0);
+        if (i == 0) {
+            const char *w = warnings->pdata[0];
+            g_test_message ("%s", w);
+            g_assert_nonnull (strstr (w, "mean 0.1307, std 0.3081"));
+            g_assert_nonnull (strstr (w, "train-images-idx3-ubyte (mean 0.8601, std 0.04555)"));
+        }
+    }
+    dn_test_tmpdir_remove (tmp);
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
@@ -446,6 +640,10 @@ int main (int argc, char **argv)
     g_test_add_func ("/train/cancel/second-epoch", test_cancel_second_epoch);
     g_test_add_func ("/train/diverge/numeric-error", test_diverging_run);
     g_test_add_func ("/train/seed", test_seed);
+    g_test_add_func ("/train/data/test-shape-idx", test_test_shape_idx);
+    g_test_add_func ("/train/data/test-shape-csv", test_test_shape_csv);
+    g_test_add_func ("/train/data/classes-order", test_classes_order);
+    g_test_add_func ("/train/data/normalize-warning", test_normalize_warning);
     /* json-glib 1.6 wrote Adam's eps as "1e-08.0", which nothing reads back */
     g_test_add_func ("/train/run-folder/experiment-reloads", test_experiment_copy_reloads);
     return g_test_run ();

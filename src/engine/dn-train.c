@@ -158,13 +158,14 @@ static void check_fixed_normalize (const DnNormalize *fixed, const DnDataset *tr
         double ratio = sd / dsd;
         if (fabs (m - dm) <= 0.5 * dsd && ratio >= 0.5 && ratio <= 2.0)
             continue;
+        g_autofree char *channel =
+            own.n_channels > 1 ? g_strdup_printf (", channel %d", c) : g_strdup ("");
         dn_emit_log (obs,
                      "warning: the fixed \"normalize\" constants (mean %.4g, std %.4g) are far "
-                     "from those of the training data %s (mean %.4g, std %.4g%s%d); inputs will "
+                     "from those of the training data %s (mean %.4g, std %.4g%s); inputs will "
                      "not be centred and scaled as intended: use \"normalize\": \"dataset\" or "
                      "constants measured on this data",
-                     m, sd, train->source ? train->source : "", dm, dsd,
-                     own.n_channels > 1 ? ", channel " : "", own.n_channels > 1 ? c : 0);
+                     m, sd, train->source ? train->source : "", dm, dsd, channel);
         return;
     }
 }
