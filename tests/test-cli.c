@@ -9,6 +9,7 @@
  * sample, full Fashion-MNIST when installed) and hold them to accuracy
  * floors; they are the slow part of the suite.
  */
+#include "dn-model.h"
 #include "dn-test-util.h"
 
 #include <glib/gstdio.h>
@@ -690,6 +691,84 @@ static void test_e2e_fashion_mnist (void)
     run_e2e ("examples/mnist-cnn.json", dir, 1, 10000, 88.0);
 }
 
+/* ---- eval on CSV data: the model's class list ---------------------------- */
+
+static double eval_accuracy (const char *model, const char *data)
+{
+    g_auto (CliRun) r = {0};
+    cli_run (&r, "eval", model, "--data", data, "--threads", "1", "--json", NULL);
+    assert_exit (&r, 0);
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autoptr (GError) error = NULL;
+    json_parser_load_from_data (parser, r.out, -1, &error);
+    g_assert_no_error (error);
+    return num (json_node_get_object (json_parser_get_root (parser)), "accuracy");
+}
+
+/* Separable classes named in a middle column. eval reads another file through the
+ * classes and label column the model stores: another order of the classes still
+ * scores 100 %, an unseen label names its line, and a model without a stored list
+ * (written before there was one) numbers the file's labels itself, as it used to. */
+static void test_eval_csv_classes (void)
+{
+    g_autofree char *tmp = dn_test_tmpdir ();
+    const char *names[] = {"setosa", "versicolor", "virginica"};
+    GString *train = g_string_new ("f0,y,f1,f2\n");
+    GString *reversed = g_string_new ("f0,y,f1,f2\n");
+    GString *last = g_string_new ("f0,f1,f2,y\n");
+    for (int i = 0; i < 30; i++) {
+        int k = i % 3, j = 2 - k;
+        g_string_append_printf (train, "%d,%s,%d,%d\n", k == 0, names[k], k == 1, k == 2);
+        g_string_append_printf (reversed, "%d,%s,%d,%d\n", j == 0, names[j], j == 1, j == 2);
+        g_string_append_printf (last, "%d,%d,%d,%s\n", k == 0, k == 1, k == 2, names[k]);
+    }
+    g_autofree char *tr = dn_test_write_file (tmp, "train.csv", train->str, train->len);
+    g_autofree char *rev = dn_test_write_file (tmp, "reversed.csv", reversed->str, reversed->len);
+    g_autofree char *lst = dn_test_write_file (tmp, "last.csv", last->str, last->len);
+    g_string_append (reversed, "1,iris,0,0\n");
+    g_autofree char *bad = dn_test_write_file (tmp, "bad.csv", reversed->str, reversed->len);
+    g_autofree char *exp_text = g_strdup_printf (
+        "{\"name\": \"classes\", \"data\": {\"format\": \"csv\", \"path\": \"%s\","
+        " \"test_path\": \"%s\", \"label_column\": \"y\", \"validation_split\": 0},"
+        " \"network\": {\"input\": [3], \"layers\": ["
+        "   {\"name\": \"fc\", \"type\": \"linear\", \"out_features\": 3}]},"
+        " \"training\": {\"optimizer\": {\"type\": \"adam\", \"lr\": 0.05},"
+        "   \"loss\": \"cross_entropy\", \"batch_size\": 8, \"epochs\": 30, \"seed\": 1},"
+        " \"output\": {\"dir\": \"%s/runs\"}}",
+        tr, rev, tmp);
+    g_autofree char *exp = dn_test_write_file (tmp, "classes.json", exp_text, strlen (exp_text));
+    g_auto (CliRun) t = {0};
+    cli_run (&t, "train", exp, "--threads", "1", "--json", NULL);
+    assert_exit (&t, 0);
+    g_autofree char *model = g_build_filename (tmp, "runs", "classes", "best_model.safetensors",
+                                               NULL);
+    g_assert_cmpfloat (eval_accuracy (model, rev), ==, 100.0);
+    g_assert_cmpfloat (eval_accuracy (model, tr), ==, 100.0);
+
+    g_auto (CliRun) b = {0};
+    cli_run (&b, "eval", model, "--data", bad, NULL);
+    assert_exit (&b, 1);
+    assert_has (b.err, "dendrite eval: ");
+    assert_has (b.err, "bad.csv' line 32");
+    assert_has (b.err, "'iris'");
+    g_assert_cmpstr (b.out, ==, "");
+
+    /* the same weights without the stored list: labels numbered per file, label last */
+    g_autoptr (GHashTable) meta = NULL;
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnNetwork) net = dn_model_load (model, dn_backend_cpu (), &meta, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_hash_table_remove (meta, "dendrite_classes"));
+    g_autofree char *legacy = g_build_filename (tmp, "legacy.safetensors", NULL);
+    g_assert_true (dn_model_save (net, legacy, meta, &error));
+    g_assert_no_error (error);
+    g_assert_cmpfloat (eval_accuracy (legacy, lst), ==, 100.0);
+    g_string_free (train, TRUE);
+    g_string_free (reversed, TRUE);
+    g_string_free (last, TRUE);
+    dn_test_tmpdir_remove (tmp);
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
@@ -706,6 +785,7 @@ int main (int argc, char **argv)
     g_test_add_func ("/cli/inspect/missing", test_inspect_missing);
     g_test_add_func ("/cli/train/json-events", test_train_json);
     g_test_add_func ("/cli/train/deterministic", test_train_deterministic);
+    g_test_add_func ("/cli/eval/csv-classes", test_eval_csv_classes);
     g_test_add_func ("/cli/e2e/mnist-cnn", test_e2e_mnist_cnn);
     g_test_add_func ("/cli/e2e/fashion-mnist", test_e2e_fashion_mnist);
     return g_test_run ();
