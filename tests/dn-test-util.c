@@ -88,3 +88,33 @@ void dn_test_assert_floats_close (const char *file, int line, const char *what, 
         }
     }
 }
+
+static void put_be32 (GByteArray *b, guint32 v)
+{
+    guint8 x[4] = {v >> 24, v >> 16, v >> 8, v};
+    g_byte_array_append (b, x, 4);
+}
+
+void dn_test_write_idx (const char *dir, const char *prefix, int n, int side, int base)
+{
+    g_autoptr (GByteArray) img = g_byte_array_new ();
+    g_autoptr (GByteArray) lab = g_byte_array_new ();
+    put_be32 (img, 0x803);
+    put_be32 (img, n);
+    put_be32 (img, side);
+    put_be32 (img, side);
+    put_be32 (lab, 0x801);
+    put_be32 (lab, n);
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < side * side; k++) {
+            guint8 v = (guint8) MIN (base + (i * 7 + k * 3) % 40, 255);
+            g_byte_array_append (img, &v, 1);
+        }
+        guint8 l = (guint8) (i % 2);
+        g_byte_array_append (lab, &l, 1);
+    }
+    g_autofree char *in = g_strdup_printf ("%s-images-idx3-ubyte", prefix);
+    g_autofree char *ln = g_strdup_printf ("%s-labels-idx1-ubyte", prefix);
+    g_free (dn_test_write_file (dir, in, img->data, img->len));
+    g_free (dn_test_write_file (dir, ln, lab->data, lab->len));
+}

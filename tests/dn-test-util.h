@@ -19,6 +19,10 @@ JsonNode *dn_test_load_json (const char *fixture_name);
 /* Reads a JSON array of numbers into a new float array; *n gets its length. */
 float *dn_test_json_floats (JsonArray *a, gsize *n);
 /* Writes bytes to a file in dir; returns the path. */
+/* dir/<prefix>-{images-idx3,labels-idx1}-ubyte, raw IDX: n images of side x side
+ * pixels from `base` upwards (base + (7 i + 3 k) mod 40, at most 255), labels
+ * alternating 0 and 1. */
+void dn_test_write_idx (const char *dir, const char *prefix, int n, int side, int base);
 char *dn_test_write_file (const char *dir, const char *name, const void *data, gsize len);
 
 /* Fails with the index, both values and the tolerance when

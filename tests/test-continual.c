@@ -453,6 +453,122 @@ static void test_epochs_option (void)
     dn_test_tmpdir_remove (dir);
 }
 
+/* ---- the data of a continual run ------------------------------------------ */
+
+static DnExperiment *tiny_experiment (const char *data, const char *normalize)
+{
+    g_autofree char *text = g_strdup_printf (
+        "{\"name\": \"tiny\", \"data\": {\"path\": \"%s\", \"validation_split\": 0.0,"
+        " \"normalize\": %s},"
+        " \"network\": {\"input\": [1, 28, 28], \"layers\": [{\"type\": \"flatten\"},"
+        "{\"name\": \"fc1\", \"type\": \"active_dendrite\", \"out_features\": 16, "
+        "\"segments\": 2, \"context_dim\": 784, \"context_density\": 0.5},"
+        "{\"name\": \"head\", \"type\": \"linear\", \"out_features\": 10}]},"
+        " \"training\": {\"optimizer\": {\"type\": \"adam\", \"lr\": 0.002}, \"batch_size\": 8, "
+        "\"seed\": 5},"
+        " \"continual\": {\"tasks\": 2, \"epochs_per_task\": 1, \"activity_samples\": 10}}",
+        data, normalize);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (JsonNode) root = json_from_string (text, &error);
+    g_assert_no_error (error);
+    DnExperiment *exp = dn_experiment_from_json (root, ".", "tiny", &error);
+    g_assert_no_error (error);
+    return exp;
+}
+
+static void on_warning (const DnEvent *ev, gpointer data)
+{
+    if (ev->kind == DN_EVENT_LOG && strstr (ev->message, "warning") != NULL)
+        g_ptr_array_add (data, g_strdup (ev->message));
+}
+
+/* Test images of another size than the training images are refused before a task
+ * runs, and a saved model refuses to evaluate them. */
+static void test_test_shape (void)
+{
+    g_autofree char *dir = dn_test_tmpdir ();
+    dn_test_write_idx (dir, "train", 16, 28, 0);
+    dn_test_write_idx (dir, "t10k", 8, 27, 0);
+    g_autoptr (DnExperiment) exp = tiny_experiment (dir, "\"dataset\"");
+    DnRunOptions opts = {.out_dir = dir, .threads = 2};
+    g_autoptr (GError) error = NULL;
+    g_assert_false (dn_experiment_run (exp, &opts, NULL, NULL, &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_SHAPE);
+    g_assert_nonnull (strstr (error->message, "t10k-images-idx3-ubyte"));
+    g_assert_nonnull (strstr (error->message, "(1, 27, 27)"));
+    g_assert_nonnull (strstr (error->message, "(1, 28, 28)"));
+    dn_test_tmpdir_remove (dir);
+}
+
+/* "dataset" normalisation: measured on the training split, stored in the model
+ * (the prototypes are built with it); no warning. Fixed MNIST constants on much
+ * brighter images are reported with both pairs of numbers. A saved model refuses
+ * test images of another size. */
+static void test_dataset_normalize (void)
+{
+    g_autofree char *dir = dn_test_tmpdir ();
+    dn_test_write_idx (dir, "train", 16, 28, 180);
+    dn_test_write_idx (dir, "t10k", 8, 28, 180);
+    g_autoptr (GError) error = NULL;
+    g_autofree char *img = g_build_filename (dir, "train-images-idx3-ubyte", NULL);
+    g_autofree char *lab = g_build_filename (dir, "train-labels-idx1-ubyte", NULL);
+    g_autoptr (DnDataset) train = dn_dataset_load_idx (img, lab, &error);
+    g_assert_no_error (error);
+    DnNormalize own;
+    dn_dataset_compute_normalize (train, &own);
+
+    for (int fixed = 0; fixed < 2; fixed++) {
+        g_autoptr (DnExperiment) exp = tiny_experiment (
+            dir, fixed ? "{\"mean\": [0.1307], \"std\": [0.3081]}" : "\"dataset\"");
+        g_autofree char *out = g_build_filename (dir, fixed ? "fixed" : "dataset", NULL);
+        g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+        DnObserver obs = {.event = on_warning, .user_data = warnings};
+        DnRunOptions opts = {.out_dir = out, .threads = 2};
+        g_assert_true (dn_experiment_run (exp, &opts, &obs, NULL, &error));
+        g_assert_no_error (error);
+        g_autofree char *model = g_build_filename (out, "tiny", "final_model.safetensors", NULL);
+        g_autoptr (GHashTable) meta = NULL;
+        g_autoptr (DnNetwork) net = dn_model_load (model, dn_backend_cpu (), &meta, &error);
+        g_assert_no_error (error);
+        g_autoptr (JsonNode) n = json_from_string (g_hash_table_lookup (meta, "dendrite_normalize"),
+                                                   &error);
+        g_assert_no_error (error);
+        JsonObject *o = json_node_get_object (n);
+        double mean = json_array_get_double_element (json_object_get_array_member (o, "mean"), 0);
+        double std = json_array_get_double_element (json_object_get_array_member (o, "std"), 0);
+        if (!fixed) {
+            g_assert_cmpuint (warnings->len, ==, 0);
+            g_assert_cmpfloat_with_epsilon (mean, own.mean[0], 1e-6);
+            g_assert_cmpfloat_with_epsilon (std, own.std[0], 1e-6);
+        } else {
+            g_assert_cmpuint (warnings->len, ==, 1);
+            g_test_message ("%s", (char *) warnings->pdata[0]);
+            g_assert_nonnull (strstr (warnings->pdata[0], "mean 0.1307, std 0.3081"));
+            g_autofree char *theirs = g_strdup_printf ("(mean %.4g, std %.4g)", own.mean[0],
+                                                       own.std[0]);
+            g_assert_nonnull (strstr (warnings->pdata[0], theirs));
+            g_assert_cmpfloat_with_epsilon (mean, 0.1307, 1e-6);
+        }
+        if (fixed)
+            continue;
+        /* the saved model and test images of another size */
+        dn_test_write_idx (dir, "t10k", 8, 27, 0);
+        g_autoptr (DnDataset) wrong = dn_dataset_load_idx_dir (dir, "test", &error);
+        g_assert_no_error (error);
+        g_autofree double *per_task = NULL;
+        int tasks = 0;
+        double avg = 0.0;
+        DnNormalize norm = {.n_channels = 1, .mean = {(float) mean}, .std = {(float) std}};
+        g_assert_false (
+            dn_continual_evaluate (net, meta, wrong, &norm, 4, &per_task, &tasks, &avg, &error));
+        g_assert_error (error, DN_ERROR, DN_ERROR_SHAPE);
+        g_assert_nonnull (strstr (error->message, "(1, 27, 27)"));
+        g_clear_error (&error);
+        dn_test_write_idx (dir, "t10k", 8, 28, 180);
+    }
+    dn_test_tmpdir_remove (dir);
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
@@ -461,6 +577,8 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/continual/needs-context", test_needs_context);
     g_test_add_func ("/engine/continual/idle-rows", test_idle_rows);
     g_test_add_func ("/engine/continual/epochs-option", test_epochs_option);
+    g_test_add_func ("/engine/continual/test-shape", test_test_shape);
+    g_test_add_func ("/engine/continual/dataset-normalize", test_dataset_normalize);
     g_test_add_data_func ("/engine/continual/resume-si", GINT_TO_POINTER (TRUE), check_resume);
     g_test_add_data_func ("/engine/continual/resume-reset-optimizer", GINT_TO_POINTER (FALSE),
                           check_resume);

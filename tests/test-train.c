@@ -450,38 +450,6 @@ static DnExperiment *experiment_text (const char *text)
     return exp;
 }
 
-static void put_be32 (GByteArray *b, guint32 v)
-{
-    guint8 x[4] = {v >> 24, v >> 16, v >> 8, v};
-    g_byte_array_append (b, x, 4);
-}
-
-/* dir/<prefix>-{images-idx3,labels-idx1}-ubyte: n images of side x side pixels
- * from `base` upwards, labels alternating 0 and 1. */
-static void write_idx (const char *dir, const char *prefix, int n, int side, int base)
-{
-    g_autoptr (GByteArray) img = g_byte_array_new ();
-    g_autoptr (GByteArray) lab = g_byte_array_new ();
-    put_be32 (img, 0x803);
-    put_be32 (img, n);
-    put_be32 (img, side);
-    put_be32 (img, side);
-    put_be32 (lab, 0x801);
-    put_be32 (lab, n);
-    for (int i = 0; i < n; i++) {
-        for (int k = 0; k < side * side; k++) {
-            guint8 v = (guint8) MIN (base + (i * 7 + k * 3) % 40, 255);
-            g_byte_array_append (img, &v, 1);
-        }
-        guint8 l = (guint8) (i % 2);
-        g_byte_array_append (lab, &l, 1);
-    }
-    g_autofree char *in = g_strdup_printf ("%s-images-idx3-ubyte", prefix);
-    g_autofree char *ln = g_strdup_printf ("%s-labels-idx1-ubyte", prefix);
-    g_free (dn_test_write_file (dir, in, img->data, img->len));
-    g_free (dn_test_write_file (dir, ln, lab->data, lab->len));
-}
-
 static DnExperiment *idx_experiment (const char *dir, int side, const char *normalize)
 {
     g_autofree char *text = g_strdup_printf (
@@ -507,8 +475,8 @@ static void on_log (const DnEvent *ev, gpointer user_data)
 static void test_test_shape_idx (void)
 {
     g_autofree char *tmp = dn_test_tmpdir ();
-    write_idx (tmp, "train", 12, 4, 0);
-    write_idx (tmp, "t10k", 6, 5, 0);
+    dn_test_write_idx (tmp, "train", 12, 4, 0);
+    dn_test_write_idx (tmp, "t10k", 6, 5, 0);
     g_autoptr (DnExperiment) exp = idx_experiment (tmp, 4, "\"dataset\"");
     DnRunOptions opts = options (tmp);
     g_autoptr (GError) error = NULL;
@@ -608,8 +576,8 @@ static void test_classes_order (void)
 static void test_normalize_warning (void)
 {
     g_autofree char *tmp = dn_test_tmpdir ();
-    write_idx (tmp, "train", 12, 4, 200); /* bright images: mean about 0.86 */
-    write_idx (tmp, "t10k", 6, 4, 200);
+    dn_test_write_idx (tmp, "train", 12, 4, 200); /* bright images: mean about 0.86 */
+    dn_test_write_idx (tmp, "t10k", 6, 4, 200);
     const char *forms[] = {"{\"mean\": [0.1307], \"std\": [0.3081]}", "\"dataset\"", "\"none\"",
                            "{\"mean\": [0.86], \"std\": [0.05]}"};
     for (gsize i = 0; i < G_N_ELEMENTS (forms); i++) {
