@@ -91,7 +91,7 @@ def experiment(family, t):
         "name": name,
         "description": desc,
         "data": {"format": "idx", "path": None, "validation_split": 0.0,
-                 "normalize": {"mean": [0.13062755], "std": [0.3081078]}},
+                 "normalize": "dataset"},
         "network": {"input": [1, 28, 28], "layers": layers},
         "training": {"optimizer": {"type": "adam", "lr": lr}, "scheduler": {"type": "none"},
                      "loss": "cross_entropy", "batch_size": 256, "epochs": epochs, "seed": 1,

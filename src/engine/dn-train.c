@@ -137,9 +137,11 @@ static gboolean same_shape (const DnDataset *train, const DnDataset *other, cons
     return FALSE;
 }
 
-/* Fixed constants are "far" from the data's own when a mean is off by more than
- * half the data's std, or a std is under half or over twice the data's: inputs
- * then no longer have roughly zero mean and unit variance (docs/experiment-format.md). */
+/* Fixed constants are "far" from the data's own when a mean is off by more than a
+ * quarter of the data's std, or a std is under half or over twice the data's: the
+ * inputs then have a mean off zero by over a quarter of their spread, or a spread
+ * off one by a factor of two (docs/experiment-format.md). MNIST's constants on
+ * Fashion-MNIST (mean 0.286, std 0.353) are off by 0.44 of its std. */
 static void check_fixed_normalize (const DnNormalize *fixed, const DnDataset *train,
                                    const DnObserver *obs)
 {
@@ -156,7 +158,7 @@ static void check_fixed_normalize (const DnNormalize *fixed, const DnDataset *tr
         int f = fixed->n_channels == 1 ? 0 : c;
         double m = fixed->mean[f], sd = fixed->std[f], dm = own.mean[c], dsd = own.std[c];
         double ratio = sd / dsd;
-        if (fabs (m - dm) <= 0.5 * dsd && ratio >= 0.5 && ratio <= 2.0)
+        if (fabs (m - dm) <= 0.25 * dsd && ratio >= 0.5 && ratio <= 2.0)
             continue;
         g_autofree char *channel =
             own.n_channels > 1 ? g_strdup_printf (", channel %d", c) : g_strdup ("");
