@@ -621,7 +621,8 @@ static GHashTable *model_metadata (Cl *c)
     g_hash_table_insert (meta, g_strdup ("dendrite_normalize"), dn_normalize_json (&c->d.norm));
     DnClassList classes;
     dn_dataset_classes (c->d.train, &classes);
-    g_hash_table_insert (meta, g_strdup ("dendrite_classes"), dn_class_list_to_json (&classes, NULL));
+    g_hash_table_insert (meta, g_strdup ("dendrite_classes"),
+                         dn_class_list_to_json (&classes, NULL));
     GString *s = g_string_new (NULL);
     g_string_append_printf (s, "{\"tasks\":%d,\"permutation_seed\":%" G_GUINT64_FORMAT
                                ",\"context\":\"%s\",\"prototypes\":[",

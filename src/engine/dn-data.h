@@ -23,7 +23,7 @@ G_BEGIN_DECLS
 
 /* How a file's labels became class numbers. */
 typedef enum {
-    DN_LABELS_INDEX, /* the labels are the class numbers 0..n_classes-1 (class_names may name them) */
+    DN_LABELS_INDEX, /* the labels are the class numbers 0..n_classes-1, perhaps named */
     DN_LABELS_VALUE, /* numbers: class k is the k-th smallest value, written in class_names[k] */
     DN_LABELS_NAME,  /* text: class k is class_names[k] */
 } DnLabelKind;
