@@ -445,7 +445,8 @@ static DnExperiment *experiment_text (const char *text)
     g_autoptr (GError) error = NULL;
     json_parser_load_from_data (parser, text, -1, &error);
     g_assert_no_error (error);
-    DnExperiment *exp = dn_experiment_from_json (json_parser_get_root (parser), ".", "t.json", &error);
+    DnExperiment *exp =
+        dn_experiment_from_json (json_parser_get_root (parser), ".", "t.json", &error);
     g_assert_no_error (error);
     return exp;
 }

@@ -258,8 +258,9 @@ static guint8 *idx_read_payload (IdxFile *f, GError **error)
     guint8 *buf = g_try_malloc (MAX (cap, 1));
     gsize got = 0;
     if (buf == NULL) {
-        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM, "out of memory reading '%s': it needs %.1f MB",
-                     f->s.name, MAX (cap, 1) / 1e6);
+        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
+                     "out of memory reading '%s': it needs %.1f MB", f->s.name,
+                     MAX (cap, 1) / 1e6);
         return NULL;
     }
     while (got < total) {
