@@ -68,14 +68,13 @@ gboolean dn_evaluate (DnNetwork *net, const DnDataset *data, const DnNormalize *
                      data->source ? data->source : "the data", a, data->n_classes, b, cols);
         return FALSE;
     }
-    g_autofree float *x = g_try_new (float, sample *batch_size);
+    g_autofree float *x = dn_data_try_alloc (sample * batch_size, sizeof (float),
+                                             "an evaluation batch", data->source, error);
+    if (x == NULL)
+        return FALSE;
     g_autofree int32_t *y = g_new (int32_t, batch_size);
     g_autofree int *idx = g_new (int, batch_size);
     g_autofree float *targets = g_new (float, (size_t) batch_size *cols);
-    if (x == NULL) {
-        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM, "out of memory for an evaluation batch");
-        return FALSE;
-    }
     gboolean was_training = net->training;
     dn_network_set_training (net, FALSE);
     int64_t correct = 0;
