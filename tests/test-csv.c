@@ -4,8 +4,12 @@
 #include "dn-error.h"
 #include "dn-test-util.h"
 
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static DnDataset *load_text (const char *text, const DnCsvOptions *opts, GError **error)
 {
@@ -579,6 +583,28 @@ static void test_nul_byte (void)
     }
 }
 
+typedef struct {
+    const char *path;
+    const GString *text;
+} FifoFeed;
+
+/* Writes the text into the pipe until the reader stops reading. */
+static gpointer feed_fifo (gpointer data)
+{
+    const FifoFeed *f = data;
+    int fd = open (f->path, O_WRONLY);
+    gsize done = 0;
+    while (fd >= 0 && done < f->text->len) {
+        ssize_t n = write (fd, f->text->str + done, f->text->len - done);
+        if (n <= 0)
+            break;
+        done += (gsize) n;
+    }
+    if (fd >= 0)
+        close (fd);
+    return NULL;
+}
+
 /* Reading stops at the size limit with a message naming it. */
 static void test_size_limit (void)
 {
@@ -599,6 +625,17 @@ static void test_size_limit (void)
     g_autoptr (DnDataset) ok = dn_dataset_load_csv (path, &opts, &error);
     g_assert_no_error (error);
     g_assert_cmpint (ok->n, ==, (int) (big->len / 4) - 1);
+    /* a stream has no size to look at: reading stops at the limit */
+    g_autofree char *fifo = g_build_filename (dir, "stream.csv", NULL);
+    if (mkfifo (fifo, 0600) == 0) {
+        FifoFeed feed = {fifo, big};
+        GThread *writer = g_thread_new ("feed", feed_fifo, &feed);
+        opts.max_bytes = 100000;
+        g_autoptr (DnDataset) s = dn_dataset_load_csv (fifo, &opts, &error);
+        g_assert_null (s);
+        ASSERT_ERROR_SAYS (error, DN_ERROR_FORMAT, "stream.csv", "larger than 100000 bytes");
+        g_thread_join (writer);
+    }
     g_string_free (big, TRUE);
     dn_test_tmpdir_remove (dir);
 }
@@ -606,6 +643,7 @@ static void test_size_limit (void)
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
+    signal (SIGPIPE, SIG_IGN); /* the size-limit test's writer outlives its reader */
     g_test_add_func ("/engine/csv/iris-like", test_iris_like);
     g_test_add_func ("/engine/csv/no-header-numeric", test_no_header_numeric);
     g_test_add_func ("/engine/csv/numeric-labels-mapped", test_numeric_labels_mapped);

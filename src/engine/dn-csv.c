@@ -19,11 +19,12 @@
 
 #include <errno.h>
 #include <float.h>
-#include <stdio.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define CSV_SNIFF_ROWS 10
 
@@ -645,6 +646,13 @@ static char *read_bounded (const char *path, guint64 max_bytes, gsize *len, GErr
         else
             g_set_error (error, DN_ERROR, DN_ERROR_IO, "Cannot read the CSV file '%s': %s", path,
                          g_strerror (e));
+        return NULL;
+    }
+    /* a regular file says its size: refuse a large one before reading it */
+    struct stat st;
+    if (fstat (fileno (f), &st) == 0 && S_ISREG (st.st_mode) && (guint64) st.st_size > max_bytes) {
+        too_big (path, max_bytes, error);
+        fclose (f);
         return NULL;
     }
     char *buf = NULL;
