@@ -8,7 +8,13 @@
  * comma). Labels are names (mapped to 0.. in order of first appearance, kept
  * in class_names) or numbers (used as they are when they are the integers
  * 0..K-1 starting at 0, otherwise the distinct values are mapped in sorted
- * order and kept, as text, in class_names).
+ * order and kept, as text, in class_names); with DnCsvOptions.classes they are
+ * looked up in the training data's list instead (dn-classes.c).
+ *
+ * The text is read whole, at most DN_CSV_MAX_BYTES, and may hold no NUL byte
+ * (a binary file, or UTF-16 text). Each row keeps its features and a four-byte
+ * index into the distinct label texts, and every buffer the rows grow fails
+ * with a message rather than an abort.
  *
  * scikit-learn's bundled CSVs open with a row "n_samples,n_features,name0,
  * name1,..." instead of a header; that row is recognised (its first two fields
