@@ -2,6 +2,7 @@
  * task permutations. */
 #include "dn-continual.h"
 #include "dn-error.h"
+#include "dn-json.h"
 #include "dn-rng.h"
 
 #include <string.h>
@@ -56,15 +57,12 @@ static gboolean get_int (JsonObject *o, const char *key, gint64 min, gint64 max,
     JsonNode *n = json_object_get_member (o, key);
     if (n == NULL)
         return TRUE;
-    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
-        return fail (error, what, key, "must be a whole number");
-    gint64 v = json_node_get_int (n);
-    if (v < min || v > max) {
-        g_autofree char *msg = g_strdup_printf ("is %" G_GINT64_FORMAT "; it must be between %" G_GINT64_FORMAT
-                                                " and %" G_GINT64_FORMAT,
-                                                v, min, max);
+    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64 ||
+        json_node_get_int (n) < min || json_node_get_int (n) > max) {
+        g_autofree char *msg = dn_json_int_complaint (n, min, max);
         return fail (error, what, key, msg);
     }
+    gint64 v = json_node_get_int (n);
     *out = v;
     return TRUE;
 }

@@ -1,5 +1,6 @@
 #include "dn-layer.h"
 #include "dn-error.h"
+#include "dn-json.h"
 #include "dn-layer-private.h"
 
 #include <math.h>
@@ -172,14 +173,11 @@ gboolean dn_cfg_int (DnLayer *l, JsonObject *cfg, const char *key, int min, int 
     JsonNode *n = json_object_get_member (cfg, key);
     if (n == NULL)
         return TRUE;
-    if (!node_is_int (n))
-        return cfg_error (l, key, error, "must be a whole number");
-    gint64 v = json_node_get_int (n);
-    if (v < min || v > max) {
-        g_autofree char *what =
-            g_strdup_printf ("is %" G_GINT64_FORMAT "; it must be between %d and %d", v, min, max);
+    if (!node_is_int (n) || json_node_get_int (n) < min || json_node_get_int (n) > max) {
+        g_autofree char *what = dn_json_int_complaint (n, min, max);
         return cfg_error (l, key, error, what);
     }
+    gint64 v = json_node_get_int (n);
     *out = (int) v;
     return TRUE;
 }
