@@ -58,7 +58,8 @@ gboolean dn_check_name (const char *name, gboolean as_folder, const char *what, 
 {
     g_autofree char *shown = dn_quote (name);
     if (name == NULL || name[0] == '\0') {
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s is empty; give it a short name", what);
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s is empty; give it a short name%s", what,
+                     as_folder ? " (it is used as a folder name)" : "");
         return FALSE;
     }
     if (!g_utf8_validate (name, -1, NULL)) {

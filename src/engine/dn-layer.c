@@ -47,8 +47,12 @@ DnLayer *dn_layer_new (const char *type, const char *name, JsonObject *cfg, GErr
     const DnLayerClass *klass = dn_layer_class_lookup (type);
     if (klass == NULL) {
         g_autofree char *known = known_types ();
+        /* a name made from a long type is as long: cut it, keeping the 'name' style */
+        g_autofree char *qname = dn_quote (name);
+        qname[strlen (qname) - 1] = '\0';
+        g_autofree char *qtype = dn_quote (type);
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                     "layer '%s': unknown type \"%s\"; known types are %s", name, type, known);
+                     "layer '%s': unknown type %s; known types are %s", qname + 1, qtype, known);
         return NULL;
     }
     DnLayer *l = g_malloc0 (klass->instance_size);
@@ -257,9 +261,10 @@ gboolean dn_cfg_check_keys (DnLayer *l, JsonObject *cfg, const char *const *know
             GString *list = g_string_new (NULL);
             for (int i = 0; known[i] != NULL; i++)
                 g_string_append_printf (list, "%s\"%s\"", i ? ", " : "", known[i]);
+            g_autofree char *qkey = dn_quote (key);
             g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "layer '%s' (%s): unknown setting \"%s\"%s%s", l->name, l->klass->type,
-                         key, list->len ? "; known settings are " : " (this layer has no settings)",
+                         "layer '%s' (%s): unknown setting %s%s%s", l->name, l->klass->type, qkey,
+                         list->len ? "; known settings are " : " (this layer has no settings)",
                          list->str);
             g_string_free (list, TRUE);
             return FALSE;

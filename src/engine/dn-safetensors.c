@@ -20,6 +20,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Readers cap the header, as the reference implementation does. */
@@ -599,11 +600,15 @@ void dn_safetensors_free (DnSafetensors *st)
         return;
     g_ptr_array_unref (st->tensors);
     g_hash_table_unref (st->metadata);
+    if (st->map != NULL)
+        g_mapped_file_unref (st->map);
     g_free (st);
 }
 
-DnSafetensors *dn_safetensors_parse (const guint8 *bytes, gsize len, const char *what,
-                                     GError **error)
+/* Checks everything; converts every tensor now (eager) or leaves each to
+ * dn_safetensors_tensor_data, reading from `bytes` later. */
+static DnSafetensors *st_parse (const guint8 *bytes, gsize len, const char *what, gboolean eager,
+                                GError **error)
 {
     g_return_val_if_fail (bytes != NULL || len == 0, NULL);
     if (what == NULL)
@@ -675,36 +680,96 @@ DnSafetensors *dn_safetensors_parse (const guint8 *bytes, gsize len, const char 
 
     for (guint i = 0; i < n; i++) {
         const StEntry *e = &entries[i];
-        /* numel * size <= buffer_len; only a 32-bit host can overflow here. */
-        float *data = e->numel <= G_MAXSIZE / sizeof (float)
-                          ? dn_try_malloc0 ((gsize) e->numel * sizeof (float), e->name, error)
-                          : dn_try_malloc0 (G_MAXSIZE, e->name, error);
-        if (data == NULL)
-            return NULL;
-        st_convert (e->dtype, buffer + e->begin, e->numel, data);
         DnStTensor *t = g_new0 (DnStTensor, 1);
         t->name = g_strdup (e->name);
         t->shape = e->shape;
         t->dtype = g_strdup (e->dtype->code);
-        t->data = data;
+        t->src = buffer + e->begin;
+        t->src_dtype = e->dtype;
+        t->numel = e->numel;
         g_ptr_array_add (st->tensors, t);
+        if (eager && dn_safetensors_tensor_data (st, t, error) == NULL)
+            return NULL;
+        if (eager)
+            t->src = NULL;
     }
     return g_steal_pointer (&st);
+}
+
+DnSafetensors *dn_safetensors_parse (const guint8 *bytes, gsize len, const char *what,
+                                     GError **error)
+{
+    g_return_val_if_fail (bytes != NULL || len == 0, NULL);
+    return st_parse (bytes, len, what, TRUE, error);
 }
 
 DnSafetensors *dn_safetensors_read (const char *path, GError **error)
 {
     g_return_val_if_fail (path != NULL, NULL);
-    g_autofree char *contents = NULL;
-    gsize len = 0;
-    g_autoptr (GError) local = NULL;
-    if (!g_file_get_contents (path, &contents, &len, &local)) {
+    int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+    GStatBuf sb;
+    if (fd < 0 || fstat (fd, &sb) != 0) {
+        int err = errno;
+        if (fd >= 0)
+            close (fd);
         g_set_error (error, DN_ERROR, DN_ERROR_IO,
-                     "Could not read the safetensors file: %s; check the path and permissions",
+                     "Could not read the safetensors file %s: %s; check the path and permissions",
+                     path, g_strerror (err));
+        return NULL;
+    }
+    /* A pipe or device has no size to check a header against, and mapping needs one. */
+    if (!S_ISREG (sb.st_mode)) {
+        close (fd);
+        g_set_error (error, DN_ERROR, DN_ERROR_IO,
+                     "%s is not a regular file; a model must be a safetensors file on disk "
+                     "(save a stream to a file first)",
+                     path);
+        return NULL;
+    }
+    if (sb.st_size == 0) {
+        close (fd);
+        return st_parse ((const guint8 *) "", 0, path, TRUE, error);
+    }
+    g_autoptr (GError) local = NULL;
+    GMappedFile *map = g_mapped_file_new_from_fd (fd, FALSE, &local);
+    close (fd);
+    if (map == NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_IO,
+                     "Could not map the safetensors file %s: %s; check that it is readable", path,
                      local->message);
         return NULL;
     }
-    return dn_safetensors_parse ((const guint8 *) contents, len, path, error);
+    DnSafetensors *st = st_parse ((const guint8 *) g_mapped_file_get_contents (map),
+                                  g_mapped_file_get_length (map), path, FALSE, error);
+    if (st == NULL)
+        g_mapped_file_unref (map);
+    else
+        st->map = map;
+    return st;
+}
+
+const float *dn_safetensors_tensor_data (DnSafetensors *st, DnStTensor *t, GError **error)
+{
+    g_return_val_if_fail (st != NULL && t != NULL, NULL);
+    if (t->data != NULL || t->src == NULL)
+        return t->data;
+    const StDtype *dtype = t->src_dtype;
+    /* numel * size fits the file; only a 32-bit host can overflow here. */
+    float *data = t->numel <= G_MAXSIZE / sizeof (float)
+                      ? dn_try_malloc0 ((gsize) t->numel * sizeof (float), t->name, error)
+                      : dn_try_malloc0 (G_MAXSIZE, t->name, error);
+    if (data == NULL)
+        return NULL;
+    st_convert (dtype, t->src, t->numel, data);
+    t->data = data;
+    return data;
+}
+
+void dn_safetensors_tensor_release (DnSafetensors *st, DnStTensor *t)
+{
+    g_return_if_fail (st != NULL && t != NULL);
+    if (t->src != NULL && st->map != NULL)
+        g_clear_pointer (&t->data, g_free);
 }
 
 DnStTensor *dn_safetensors_find (DnSafetensors *st, const char *name)
@@ -712,8 +777,14 @@ DnStTensor *dn_safetensors_find (DnSafetensors *st, const char *name)
     g_return_val_if_fail (st != NULL && name != NULL, NULL);
     for (guint i = 0; i < st->tensors->len; i++) {
         DnStTensor *t = g_ptr_array_index (st->tensors, i);
-        if (strcmp (t->name, name) == 0)
+        if (strcmp (t->name, name) == 0) {
+            g_autoptr (GError) local = NULL;
+            if (dn_safetensors_tensor_data (st, t, &local) == NULL && t->numel > 0) {
+                g_warning ("%s", local->message);
+                return NULL;
+            }
             return t;
+        }
     }
     return NULL;
 }
