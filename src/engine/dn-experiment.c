@@ -167,15 +167,19 @@ gboolean dn_normalize_from_json (JsonNode *n, DnNormalize *out, const char *what
     }
     for (int i = 0; i < ns; i++) {
         /* the bound the dataset's own statistics use: a smaller std is a constant channel */
-        if (!(std[i] >= DN_NORMALIZE_MIN_STD) || !isfinite ((float) std[i]) ||
-            !isfinite ((float) mean[i])) {
+        const char *why = NULL;
+        if (!isfinite ((float) mean[i]))
+            why = "its mean does not fit a float (|mean| at most 3.4e38)";
+        else if (!(std[i] > 0))
+            why = "its std is not positive; it must be at least 1e-12";
+        else if (std[i] < DN_NORMALIZE_MIN_STD)
+            why = "its std is too small: below 1e-12, a channel that does not vary";
+        else if (!isfinite ((float) std[i]))
+            why = "its std does not fit a float (at most 3.4e38)";
+        if (why != NULL) {
             g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "%s: \"normalize\" channel %d has mean %g and std %g; the std must be "
-                         "at least %g (%s) and both must fit a float",
-                         what, i, mean[i], std[i], DN_NORMALIZE_MIN_STD,
-                         std[i] <= 0 ? "it is not positive"
-                         : std[i] < DN_NORMALIZE_MIN_STD ? "it is too small"
-                                                         : "it is too large");
+                         "%s: \"normalize\" channel %d has mean %g and std %g: %s", what, i,
+                         mean[i], std[i], why);
             return FALSE;
         }
     }

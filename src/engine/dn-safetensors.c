@@ -951,8 +951,36 @@ gboolean dn_safetensors_write (const char *path, const DnStWrite *tensors, int n
     if (!st_check_writes (tensors, n, metadata, sizes, error))
         return FALSE;
 
+    /* What the writer writes, the reader must read: refuse a header over the
+     * readers' limit, first from the raw text (without building a huge header),
+     * then from the escaped JSON. */
+    guint64 raw = 0;
+    for (int i = 0; i < n; i++)
+        raw += strlen (tensors[i].name);
+    if (metadata != NULL) {
+        GHashTableIter it;
+        gpointer k, v;
+        g_hash_table_iter_init (&it, metadata);
+        while (g_hash_table_iter_next (&it, &k, &v))
+            raw += strlen (k) + strlen (v);
+    }
+    if (raw > ST_MAX_HEADER) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "Cannot save %s: its tensor names and metadata take %" G_GUINT64_FORMAT
+                     " bytes, above the 100 MB that safetensors readers accept for a header; "
+                     "shorten the names",
+                     path, raw);
+        return FALSE;
+    }
     gsize json_len = 0;
     g_autofree char *json = st_build_header (tensors, n, metadata, sizes, &json_len);
+    if (json_len + 8 > ST_MAX_HEADER) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "Cannot save %s: its header would take %" G_GSIZE_FORMAT
+                     " bytes, above the 100 MB that safetensors readers accept; shorten the names",
+                     path, json_len);
+        return FALSE;
+    }
     /* Pad with spaces so that 8 + N is a multiple of 8. */
     gsize header_len = json_len + (8 - (8 + json_len) % 8) % 8;
     g_autofree char *header = g_malloc (header_len);
