@@ -642,6 +642,8 @@ static void test_scanned_file_errors (void)
          "\"linear\", \"out_features\": 3, \"out_features\": 5}]}}",
          "\"network.layers[1]\" has the key \"out_features\" twice", NULL},
         {"{\"network\": " NET ", \"name\": \"ab\\u0000cd\"}", "\"name\"", "NUL character"},
+        {"{\"network\": " NET ", \"name\": \"a\", \"n\\u0061me\": \"b\"}", "key \"name\" twice",
+         "escapes"},
         {"{\"network\": " NET ", \"training\": {\"epochs\": 100000000000000000000}}",
          "\"training.epochs\" is 100000000000000000000", "too large for a whole number"},
         {"{\"network\": " NET ", \"training\": {\"optimizer\": {\"type\": \"sgd\", \"lr\": 1e999}}}",

@@ -270,6 +270,21 @@ static gboolean scan_text (const char *text, gsize n, const char *what, GError *
     return ok;
 }
 
+typedef struct {
+    GHashTable *counts; /* JsonObject* -> members parsed into it */
+    char *dup_name;
+} DupCheck;
+
+static void on_member (JsonParser *parser, JsonObject *object, const char *name, gpointer data)
+{
+    DupCheck *dc = data;
+    guint n = GPOINTER_TO_UINT (g_hash_table_lookup (dc->counts, object)) + 1;
+    g_hash_table_insert (dc->counts, object, GUINT_TO_POINTER (n));
+    /* json-glib replaces a repeated member, so the object stops growing */
+    if (dc->dup_name == NULL && json_object_get_size (object) < n)
+        dc->dup_name = g_strdup (name);
+}
+
 JsonNode *dn_json_parse (const char *text, gssize len, const char *what, GError **error)
 {
     gsize n = len < 0 ? strlen (text) : (gsize) len;
@@ -277,7 +292,22 @@ JsonNode *dn_json_parse (const char *text, gssize len, const char *what, GError 
         return NULL;
     g_autoptr (JsonParser) parser = json_parser_new ();
     g_autoptr (GError) local = NULL;
-    if (!json_parser_load_from_data (parser, text, (gssize) n, &local)) {
+    /* keys that differ only in their escapes ("a" and "\u0061") pass the scan */
+    DupCheck dc = {g_hash_table_new (NULL, NULL), NULL};
+    g_signal_connect (parser, "object-member", G_CALLBACK (on_member), &dc);
+    gboolean parsed = json_parser_load_from_data (parser, text, (gssize) n, &local);
+    g_signal_handlers_disconnect_by_data (parser, &dc);
+    g_hash_table_unref (dc.counts);
+    g_autofree char *dup = dc.dup_name;
+    if (parsed && dup != NULL) {
+        g_autofree char *q = dn_quote (dup);
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "%s: an object has the key %s twice (once written with escapes); JSON "
+                     "readers keep only one of them, so remove the other",
+                     what, q);
+        return NULL;
+    }
+    if (!parsed) {
         g_set_error (error, DN_ERROR, DN_ERROR_FORMAT, "%s: not valid JSON: %s", what,
                      local->message);
         return NULL;

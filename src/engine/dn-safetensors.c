@@ -184,6 +184,15 @@ static char *st_header_text (const guint8 *p, gsize n, const char *what, GError 
     for (gsize i = 0; i < n; i++) {
         guint8 c = p[i];
         if (in_string) {
+            /* json-glib decodes \u0000 into a C string, silently cutting a name short */
+            if (escaped && c == 'u' && i + 4 < n && memcmp (p + i + 1, "0000", 4) == 0) {
+                g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                             "%s: the header holds a NUL character (\\u0000) in a string at byte "
+                             "%" G_GSIZE_FORMAT "; names cannot contain one, so the file is "
+                             "corrupt",
+                             what, i + 8);
+                return NULL;
+            }
             if (escaped)
                 escaped = FALSE;
             else if (c == '\\')
