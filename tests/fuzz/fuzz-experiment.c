@@ -45,16 +45,24 @@ static char *describe (DnNetwork *net)
     return s;
 }
 
+static char *model_dir = NULL;
+
+static void remove_model_dir (void)
+{
+    g_rmdir (model_dir);
+}
+
 /* Saves the network as a model file and loads it back: same description, same
  * parameters and buffers, bit for bit. */
 static void check_model_roundtrip (DnNetwork *net)
 {
-    static char *dir = NULL;
-    if (dir == NULL) {
-        dir = g_dir_make_tmp ("fuzz-experiment-XXXXXX", NULL);
-        if (dir == NULL)
+    if (model_dir == NULL) {
+        model_dir = g_dir_make_tmp ("fuzz-experiment-XXXXXX", NULL);
+        if (model_dir == NULL)
             abort ();
+        atexit (remove_model_dir);
     }
+    const char *dir = model_dir;
     char *path = g_build_filename (dir, "model.safetensors", NULL);
     GError *error = NULL;
     if (!dn_model_save (net, path, NULL, &error)) {
