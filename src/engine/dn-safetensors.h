@@ -19,6 +19,10 @@
 
 G_BEGIN_DECLS
 
+/* Readers cap the header, as the reference implementation does; the writer
+ * refuses to go over it. */
+#define DN_SAFETENSORS_MAX_HEADER ((guint64) 100 * 1000 * 1000)
+
 typedef struct {
     char *name;
     DnShape shape;
