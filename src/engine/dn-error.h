@@ -43,7 +43,7 @@ char *dn_quote (const char *value);
 #define DN_NAME_MAX_CHARS 128
 /* Checks `name`; `what` says whose name it is ("file.json: layer 3: \"name\"").
  * as_folder: the name also becomes a folder name, so it cannot be empty,
- * "." or "..", contain '/' or '\\', or start with '-'. */
+ * "." or "..", contain '/' or a backslash, or start with '-'. */
 gboolean dn_check_name (const char *name, gboolean as_folder, const char *what, GError **error);
 
 G_END_DECLS
