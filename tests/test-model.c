@@ -233,7 +233,7 @@ static void test_read_lazily (void)
     g_autofree char *dir = dn_test_tmpdir ();
     g_autofree char *path = save_with (dir, NULL, NULL);
     g_autoptr (GError) error = NULL;
-    g_autoptr (DnSafetensors) st = dn_safetensors_read (path, &error);
+    g_autoptr (DnSafetensors) st = dn_safetensors_open (path, &error);
     g_assert_no_error (error);
     g_assert_cmpuint (st->tensors->len, ==, 2);
     for (guint i = 0; i < st->tensors->len; i++)
@@ -245,13 +245,18 @@ static void test_read_lazily (void)
     g_assert_null (w->data);
     g_assert_nonnull (dn_safetensors_tensor_data (st, w, &error));
     g_assert_no_error (error);
+    /* read converts every tensor at once */
+    g_autoptr (DnSafetensors) all = dn_safetensors_read (path, &error);
+    g_assert_no_error (error);
+    for (guint i = 0; i < all->tensors->len; i++)
+        g_assert_nonnull (((DnStTensor *) all->tensors->pdata[i])->data);
     dn_test_tmpdir_remove (dir);
 }
 
 static void test_read_not_regular (void)
 {
     g_autoptr (GError) error = NULL;
-    g_autoptr (DnSafetensors) st = dn_safetensors_read ("/dev/zero", &error);
+    g_autoptr (DnSafetensors) st = dn_safetensors_open ("/dev/zero", &error);
     g_assert_null (st);
     g_assert_error (error, DN_ERROR, DN_ERROR_IO);
     g_assert_nonnull (strstr (error->message, "not a regular file"));

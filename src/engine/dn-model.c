@@ -272,7 +272,7 @@ gboolean dn_model_load_weights (DnNetwork *net, DnSafetensors *st, const char *w
 
 DnNetwork *dn_model_load (const char *path, DnBackend *be, GHashTable **metadata, GError **error)
 {
-    g_autoptr (DnSafetensors) st = dn_safetensors_read (path, error);
+    g_autoptr (DnSafetensors) st = dn_safetensors_open (path, error);
     if (st == NULL)
         return NULL;
     const char *desc = dn_safetensors_metadata (st, "dendrite_network");

@@ -709,7 +709,7 @@ DnSafetensors *dn_safetensors_parse (const guint8 *bytes, gsize len, const char 
     return st_parse (bytes, len, what, TRUE, error);
 }
 
-DnSafetensors *dn_safetensors_read (const char *path, GError **error)
+DnSafetensors *dn_safetensors_open (const char *path, GError **error)
 {
     g_return_val_if_fail (path != NULL, NULL);
     int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
@@ -752,6 +752,17 @@ DnSafetensors *dn_safetensors_read (const char *path, GError **error)
     else
         st->map = map;
     return st;
+}
+
+DnSafetensors *dn_safetensors_read (const char *path, GError **error)
+{
+    g_autoptr (DnSafetensors) st = dn_safetensors_open (path, error);
+    if (st == NULL)
+        return NULL;
+    for (guint i = 0; i < st->tensors->len; i++)
+        if (dn_safetensors_tensor_data (st, st->tensors->pdata[i], error) == NULL)
+            return NULL;
+    return g_steal_pointer (&st);
 }
 
 const float *dn_safetensors_tensor_data (DnSafetensors *st, DnStTensor *t, GError **error)

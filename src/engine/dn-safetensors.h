@@ -9,9 +9,10 @@
  * (converted to float; I64 for num_batches_tracked). Every offset, shape and
  * size is checked against the file before any data is touched.
  *
- * A file is mapped, not read: its header is checked first, and a tensor's
- * bytes are converted only when the tensor is asked for, so inspecting a
- * large model costs its header and the tensors used.
+ * A file is mapped, not read: its header is checked first. Opened with
+ * dn_safetensors_open, a tensor's bytes are converted only when the tensor is
+ * asked for, so inspecting a large model costs its header and the tensors
+ * used; dn_safetensors_read converts them all.
  */
 #pragma once
 
@@ -41,9 +42,12 @@ typedef struct {
 } DnSafetensors;
 
 /* Maps the file and checks its header and every tensor's place in it; no tensor
- * is converted yet. Errors: not a regular file, not safetensors (with a hint
- * for PyTorch zip/pickle files), truncated, header too large (> 100 MB), bad
- * JSON, bad dtype, offsets out of range or overlapping or leaving holes. */
+ * is converted yet (dn_safetensors_tensor_data does that). Errors: not a regular
+ * file, not safetensors (with a hint for PyTorch zip/pickle files), truncated,
+ * header too large (> 100 MB), bad JSON, bad dtype, offsets out of range or
+ * overlapping or leaving holes. */
+DnSafetensors *dn_safetensors_open (const char *path, GError **error);
+/* dn_safetensors_open, then every tensor converted: each t->data is set. */
 DnSafetensors *dn_safetensors_read (const char *path, GError **error);
 /* The same from memory, with every tensor converted at once (the bytes need not
  * outlive the result; the fuzz target uses this). */
