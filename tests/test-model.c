@@ -203,7 +203,8 @@ static void test_metadata_types (void)
         assert_load_fails (path, DN_ERROR_FORMAT, needles);
     }
     {
-        g_autofree char *path = save_with (dir, "dendrite_continual", "{\"tasks\": 2, \"tasks\": 3}");
+        g_autofree char *path =
+            save_with (dir, "dendrite_continual", "{\"tasks\": 2, \"tasks\": 3}");
         const char *needles[] = {"dendrite_continual", "\"tasks\" twice", NULL};
         assert_load_fails (path, DN_ERROR_FORMAT, needles);
     }

@@ -105,8 +105,9 @@ static gboolean read_norm_list (JsonObject *o, const char *key, double *out, int
                                 const char *what, GError **error)
 {
     JsonNode *n = json_object_get_member (o, key);
-    guint len = n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_array_get_length (json_node_get_array (n))
-                                                       : 0;
+    guint len = n != NULL && JSON_NODE_HOLDS_ARRAY (n)
+                    ? json_array_get_length (json_node_get_array (n))
+                    : 0;
     if (len < 1 || len > 16) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                      "%s: \"normalize\".\"%s\" must be a list of 1 to 16 numbers, one per "
@@ -117,8 +118,9 @@ static gboolean read_norm_list (JsonObject *o, const char *key, double *out, int
     JsonArray *a = json_node_get_array (n);
     for (guint i = 0; i < len; i++) {
         JsonNode *e = json_array_get_element (a, i);
-        if (!JSON_NODE_HOLDS_VALUE (e) || (json_node_get_value_type (e) != G_TYPE_DOUBLE &&
-                                           json_node_get_value_type (e) != G_TYPE_INT64) ||
+        if (!JSON_NODE_HOLDS_VALUE (e) ||
+            (json_node_get_value_type (e) != G_TYPE_DOUBLE &&
+             json_node_get_value_type (e) != G_TYPE_INT64) ||
             !isfinite (json_node_get_double (e))) {
             g_autofree char *got = dn_json_describe (e);
             g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
@@ -435,8 +437,7 @@ static char *read_bounded (const char *path, gsize limit, gsize *len, GError **e
     int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) {
         int err = errno;
-        g_set_error (error, DN_ERROR, DN_ERROR_IO, "Could not open %s: %s", path,
-                     g_strerror (err));
+        g_set_error (error, DN_ERROR, DN_ERROR_IO, "Could not open %s: %s", path, g_strerror (err));
         return NULL;
     }
     GString *buf = g_string_sized_new (4096);

@@ -220,12 +220,11 @@ static gboolean scan_text (const char *text, gsize n, const char *what, GError *
                 ok = FALSE;
                 break;
             }
-            frames[depth++] = (ScanFrame){.object = c == '{',
-                                          .want_key = c == '{',
-                                          .keys = c == '{' ? g_hash_table_new_full (
-                                                                 g_str_hash, g_str_equal, g_free,
-                                                                 NULL)
-                                                           : NULL};
+            frames[depth++] = (ScanFrame){
+                .object = c == '{',
+                .want_key = c == '{',
+                .keys = c == '{' ? g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL)
+                                 : NULL};
         } else if (c == '}' || c == ']') {
             if (depth > 0) {
                 depth--;
@@ -257,8 +256,7 @@ static gboolean scan_text (const char *text, gsize n, const char *what, GError *
                                     q);
             } else if (isinf (g_ascii_strtod (num, NULL))) {
                 ok = scan_fail (error, what, frames, depth,
-                                " is %s, which is beyond the range of a number (about 1.8e308)",
-                                q);
+                                " is %s, which is beyond the range of a number (about 1.8e308)", q);
             }
             i = j - 1;
         }

@@ -103,16 +103,15 @@ gboolean dn_model_normalize (GHashTable *metadata, const DnNetwork *net, const c
         *present = text != NULL;
     if (text == NULL)
         return TRUE;
-    g_autofree char *where =
-        g_strdup_printf ("%s: __metadata__ \"dendrite_normalize\"", what);
+    g_autofree char *where = g_strdup_printf ("%s: __metadata__ \"dendrite_normalize\"", what);
     g_autoptr (JsonNode) root = dn_json_parse (text, -1, where, error);
     DnNormalize n;
     if (root == NULL || !dn_normalize_from_json (root, &n, where, error))
         return FALSE;
     int64_t numel = dn_shape_numel (&net->input_shape);
     int channels = net->input_shape.ndim == 3 ? (int) net->input_shape.d[0] : 1;
-    if (n.n_channels != 1 && (numel % n.n_channels != 0 ||
-                              (net->input_shape.ndim == 3 && n.n_channels != channels))) {
+    if (n.n_channels != 1 &&
+        (numel % n.n_channels != 0 || (net->input_shape.ndim == 3 && n.n_channels != channels))) {
         g_autofree char *shape = dn_shape_to_string (&net->input_shape);
         g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
                      "%s gives %d channels but the network's input %s has %d; the file is "
