@@ -242,21 +242,30 @@ static gboolean scan_text (const char *text, gsize n, const char *what, GError *
                 integer = integer && strchr (".eE", text[j]) == NULL;
                 j++;
             }
-            g_autofree char *num = g_strndup (text + i, j - i);
-            g_autofree char *q = j - i > DN_QUOTE_CHARS
-                                     ? g_strdup_printf ("%.*s…", DN_QUOTE_CHARS, num)
-                                     : g_strdup (num);
+            /* most numbers fit the stack buffer; this runs for every number */
+            char buf[64];
+            g_autofree char *heap = NULL;
+            const char *num = buf;
+            if (j - i < sizeof buf) {
+                memcpy (buf, text + i, j - i);
+                buf[j - i] = '\0';
+            } else {
+                num = heap = g_strndup (text + i, j - i);
+            }
+            int shown = (int) MIN (j - i, (gsize) DN_QUOTE_CHARS);
+            const char *more = j - i > DN_QUOTE_CHARS ? "…" : "";
             if (integer) {
                 errno = 0;
                 g_ascii_strtoll (num, NULL, 10);
                 if (errno == ERANGE)
                     ok = scan_fail (error, what, frames, depth,
-                                    " is %s, which is too large for a whole number (at most "
+                                    " is %.*s%s, which is too large for a whole number (at most "
                                     "9223372036854775807)",
-                                    q);
+                                    shown, num, more);
             } else if (isinf (g_ascii_strtod (num, NULL))) {
                 ok = scan_fail (error, what, frames, depth,
-                                " is %s, which is beyond the range of a number (about 1.8e308)", q);
+                                " is %.*s%s, which is beyond the range of a number (about 1.8e308)",
+                                shown, num, more);
             }
             i = j - 1;
         }
