@@ -438,6 +438,13 @@ static const ErrorCase error_cases[] = {
     E ("name-empty", "\"name\": \"\"", "\"name\"", "folder"),
     E ("name-dot-dot", "\"name\": \"..\"", "\"name\"", "folder"),
     E ("name-with-slash", "\"name\": \"runs/a\"", "\"name\"", "'/'"),
+    E ("name-escape", "\"name\": \"a\\u001b[2Jb\"", "\"name\"", "U+001B"),
+    E ("name-bidi-override", "\"name\": \"run\\u202egpj.exe\"", "\"name\"", "U+202E"),
+    E ("name-newline", "\"name\": \"a\\nb\"", "\"name\"", "U+000A"),
+    E ("name-c1-control", "\"name\": \"a\\u009bb\"", "\"name\"", "U+009B"),
+    E ("name-backslash", "\"name\": \"a\\\\b\"", "\"name\"", "'\\'"),
+    E ("name-dash", "\"name\": \"-rf\"", "\"name\"", "start with '-'"),
+    E ("name-dot", "\"name\": \".\"", "\"name\"", "folder"),
     E ("description-not-string", "\"description\": [\"a\"]", "\"description\"", "string"),
     E ("dendrites-not-object", "\"dendrites\": true", "\"dendrites\"", "object"),
     E ("dendrites-unknown-key", "\"dendrites\": {\"swich_mode\": \"never\"}", "\"swich_mode\"",
@@ -461,6 +468,11 @@ static const ErrorCase error_cases[] = {
        "\"normalize\"", "mean"),
     E ("normalize-std-zero", "\"data\": {\"normalize\": {\"mean\": [0.5], \"std\": [0]}}",
        "\"normalize\"", "std"),
+    E ("normalize-std-tiny", "\"data\": {\"normalize\": {\"mean\": [0.5], \"std\": [1e-300]}}",
+       "std 1e-300", "too small: below 1e-12"),
+    E ("normalize-std-infinite-as-float",
+       "\"data\": {\"normalize\": {\"mean\": [0.5], \"std\": [1e39]}}", "\"normalize\"",
+       "does not fit a float"),
     E ("normalize-std-negative", "\"data\": {\"normalize\": {\"mean\": [0.5], \"std\": [-1]}}",
        "\"normalize\"", "std"),
     E ("normalize-empty-lists", "\"data\": {\"normalize\": {\"mean\": [], \"std\": []}}",
@@ -479,6 +491,8 @@ static const ErrorCase error_cases[] = {
     E ("batch-size-zero", "\"training\": {\"batch_size\": 0}", "\"batch_size\"", "between"),
     E ("batch-size-fraction", "\"training\": {\"batch_size\": 32.5}", "\"batch_size\"", NULL),
     E ("epochs-fraction", "\"training\": {\"epochs\": 1.5}", "\"epochs\"", "whole number"),
+    E ("epochs-1e20", "\"training\": {\"epochs\": 1e20}", "\"epochs\" is 1e+20",
+       "whole number between 1 and 1000000"),
     E ("epochs-negative", "\"training\": {\"epochs\": -3}", "\"epochs\"", NULL),
     E ("seed-negative", "\"training\": {\"seed\": -1}", "\"seed\"", NULL),
     E ("seed-string", "\"training\": {\"seed\": \"1\"}", "\"seed\"", NULL),
@@ -594,6 +608,81 @@ static void test_missing_file (void)
     dn_test_tmpdir_remove (dir);
 }
 
+/* A long name is refused, and the message shows it cut, not whole. */
+static void test_name_too_long (void)
+{
+    gsize n = 1000 * 1000;
+    g_autofree char *name = g_malloc (n + 1);
+    memset (name, 'r', n);
+    name[n] = '\0';
+    g_autofree char *json = g_strdup_printf ("{\"network\": " NET ", \"name\": \"%s\"}", name);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnExperiment) exp = from_string (json, &error);
+    g_assert_null (exp);
+    g_assert_error (error, DN_ERROR, DN_ERROR_CONFIG);
+    g_test_message ("message: %s", error->message);
+    assert_message_has (error, "at most 128");
+    assert_message_has (error, "rrr…\"");
+    g_assert_cmpuint (strlen (error->message), <, 400);
+}
+
+/* What json-glib does not see, the reader does, and names the key's path. */
+static void test_scanned_file_errors (void)
+{
+    g_autofree char *dir = dn_test_tmpdir ();
+    static const struct {
+        const char *body;
+        const char *fragment1, *fragment2;
+    } cases[] = {
+        {"{\"name\": \"a\", \"network\": " NET ", \"name\": \"b\"}", "the top level",
+         "\"name\" twice"},
+        {"{\"network\": " NET ", \"training\": {\"epochs\": 3, \"seed\": 1, \"epochs\": 4}}",
+         "\"training\" has the key \"epochs\" twice", NULL},
+        {"{\"network\": {\"input\": [4], \"layers\": [{\"type\": \"relu\"}, {\"type\": "
+         "\"linear\", \"out_features\": 3, \"out_features\": 5}]}}",
+         "\"network.layers[1]\" has the key \"out_features\" twice", NULL},
+        {"{\"network\": " NET ", \"name\": \"ab\\u0000cd\"}", "\"name\"", "NUL character"},
+        {"{\"network\": " NET ", \"name\": \"a\", \"n\\u0061me\": \"b\"}", "key \"name\" twice",
+         "escapes"},
+        {"{\"network\": " NET ", \"training\": {\"epochs\": 100000000000000000000}}",
+         "\"training.epochs\" is 100000000000000000000", "too large for a whole number"},
+        {"{\"network\": " NET ", \"training\": {\"optimizer\": {\"type\": \"sgd\", \"lr\": 1e999}}}",
+         "\"training.optimizer.lr\" is 1e999", "beyond the range"},
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+        g_autofree char *path =
+            dn_test_write_file (dir, "scan.json", cases[i].body, strlen (cases[i].body));
+        expect_load_error (path, DN_ERROR_FORMAT, cases[i].fragment1);
+        expect_load_error (path, DN_ERROR_FORMAT, cases[i].fragment2);
+    }
+    dn_test_tmpdir_remove (dir);
+}
+
+/* A character device (endless) and an oversized file stop at the limit. */
+static void test_size_limit (void)
+{
+    expect_load_error ("/dev/zero", DN_ERROR_FORMAT, "16 MB");
+    g_autofree char *dir = dn_test_tmpdir ();
+    gsize n = DN_EXPERIMENT_MAX_BYTES + 1;
+    g_autofree char *body = g_malloc (n);
+    memset (body, ' ', n);
+    body[0] = '{';
+    body[n - 1] = '}';
+    g_autofree char *path = dn_test_write_file (dir, "big.json", body, n);
+    expect_load_error (path, DN_ERROR_FORMAT, "the limit for an experiment file");
+    dn_test_tmpdir_remove (dir);
+}
+
+/* Without "name", the file's name names the run folder, and is checked as one. */
+static void test_name_from_bad_file_name (void)
+{
+    g_autofree char *dir = dn_test_tmpdir ();
+    static const char body[] = "{\"network\": " NET "}";
+    g_autofree char *path = dn_test_write_file (dir, "-rf.json", body, strlen (body));
+    expect_load_error (path, DN_ERROR_CONFIG, "start with '-'");
+    dn_test_tmpdir_remove (dir);
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
@@ -621,6 +710,10 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/experiment/errors/bad-experiment-file",
                      test_valid_json_bad_experiment_file);
     g_test_add_func ("/engine/experiment/errors/empty-file", test_empty_file);
+    g_test_add_func ("/engine/experiment/errors/name-too-long", test_name_too_long);
+    g_test_add_func ("/engine/experiment/errors/scanned", test_scanned_file_errors);
+    g_test_add_func ("/engine/experiment/errors/size-limit", test_size_limit);
+    g_test_add_func ("/engine/experiment/errors/name-from-file-name", test_name_from_bad_file_name);
     g_test_add_func ("/engine/experiment/errors/missing-file", test_missing_file);
 
     return g_test_run ();

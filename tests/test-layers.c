@@ -4,6 +4,7 @@
  * code whose message names the layer (and the setting); settings must survive
  * to_json; output shapes and parameter counts must be PyTorch's.
  */
+#include "dn-backend.h"
 #include "dn-dendrite.h"
 #include "dn-error.h"
 #include "dn-layer.h"
@@ -97,6 +98,38 @@ static void test_unknown_type (void)
         assert_message_has (error, classes[i]->type);
     assert_message_has (error, "conv2d");
     assert_message_has (error, "batchnorm2d");
+}
+
+/* Sigmoid and tanh of NaN are NaN (as PyTorch gives) and of +-inf their limits,
+ * without the undefined float-to-int conversion the vectorised exp once did on
+ * NaN (UBSan: float-cast-overflow). A diverging run feeds them exactly this. */
+static void test_act_nan (void)
+{
+    DnBackend *be = dn_backend_cpu ();
+    /* 17 elements: the vectorised body and the scalar tail both see a NaN */
+    float x[17], y[17];
+    for (int i = 0; i < 17; i++)
+        x[i] = (i % 4 == 0) ? NAN : (float) (i - 8);
+    x[1] = INFINITY;
+    x[2] = -INFINITY;
+    for (int a = 0; a < 2; a++) {
+        DnAct act = a == 0 ? DN_ACT_SIGMOID : DN_ACT_TANH;
+        be->act_forward (be, act, 0.0f, 17, x, y);
+        for (int i = 0; i < 17; i++) {
+            if (isnan (x[i]))
+                g_assert_true (isnan (y[i]));
+            else
+                g_assert_true (isfinite (y[i]));
+        }
+        g_assert_cmpfloat (y[1], ==, 1.0f);
+        /* the clamped exp saturates sigmoid at a tiny positive value, tanh at -1 */
+        if (a == 0)
+            g_assert_cmpfloat (y[2], <, 1e-37f);
+        else
+            g_assert_cmpfloat (y[2], ==, -1.0f);
+        g_assert_cmpfloat_with_epsilon (y[3], a == 0 ? 1.0f / (1.0f + expf (5.0f)) : tanhf (-5.0f),
+                                        1e-6);
+    }
 }
 
 static void test_lookup (void)
@@ -977,6 +1010,7 @@ int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
     g_test_add_func ("/engine/layers/registry/lookup", test_lookup);
+    g_test_add_func ("/engine/layers/act/nan", test_act_nan);
     g_test_add_func ("/engine/layers/errors/unknown-type", test_unknown_type);
     g_test_add_func ("/engine/layers/errors/unknown-setting", test_unknown_setting);
     g_test_add_func ("/engine/layers/errors/wrong-json-type", test_wrong_type);

@@ -387,6 +387,84 @@ static void test_error_case (gconstpointer data)
     assert_message_has (error, c->fragment2);
 }
 
+/* Layer names end up in terminals, tensor names and messages: bounded, and free
+ * of control characters, escapes and bidirectional overrides. */
+static void test_layer_name_hostile (void)
+{
+    static const struct {
+        const char *name; /* JSON string body */
+        const char *needle;
+    } cases[] = {
+        {"fc\\u001b[31m", "U+001B"},
+        {"fc\\u202e", "U+202E"},
+        {"fc\\u2066x", "U+2066"},
+        {"f\\tc", "U+0009"},
+        {"fc\\u007f", "U+007F"},
+        {"", "is empty"},
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+        g_autofree char *json = g_strdup_printf (
+            "{\"input\": [4], \"layers\": [{\"name\": \"%s\", \"type\": \"relu\"}]}",
+            cases[i].name);
+        g_autoptr (JsonNode) desc = parse (json);
+        g_autoptr (GError) error = NULL;
+        g_autoptr (DnNetwork) net = dn_network_new_from_json (desc, dn_backend_cpu (), &error);
+        g_assert_null (net);
+        g_assert_error (error, DN_ERROR, DN_ERROR_CONFIG);
+        g_test_message ("%s", error->message);
+        assert_message_has (error, "layer 1");
+        assert_message_has (error, cases[i].needle);
+    }
+    /* a 50 MB name: refused, and the message shows 60 characters of it */
+    gsize n = 50 * 1000 * 1000;
+    g_autofree char *big = g_malloc (n + 1);
+    memset (big, 'n', n);
+    big[n] = '\0';
+    g_autoptr (JsonNode) desc = json_from_string ("{\"input\": [4], \"layers\": [{\"type\": \"relu\"}]}",
+                                                  NULL);
+    JsonObject *layer = json_array_get_object_element (
+        json_object_get_array_member (json_node_get_object (desc), "layers"), 0);
+    json_object_set_string_member (layer, "name", big);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnNetwork) net = dn_network_new_from_json (desc, dn_backend_cpu (), &error);
+    g_assert_null (net);
+    g_assert_error (error, DN_ERROR, DN_ERROR_CONFIG);
+    assert_message_has (error, "at most 128");
+    g_assert_cmpuint (strlen (error->message), <, 300);
+    /* 128 characters are fine */
+    big[128] = '\0';
+    json_object_set_string_member (layer, "name", big);
+    g_clear_error (&error);
+    g_autoptr (DnNetwork) ok = dn_network_new_from_json (desc, dn_backend_cpu (), &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (ok);
+}
+
+/* The one way messages show a user's value: quoted, cut, escaped. */
+static void test_quote (void)
+{
+    g_autofree char *plain = dn_quote ("fc1");
+    g_assert_cmpstr (plain, ==, "\"fc1\"");
+    g_autofree char *none = dn_quote (NULL);
+    g_assert_cmpstr (none, ==, "(none)");
+    g_autofree char *esc = dn_quote ("a\x1b[2J\"b\\\xe2\x80\xae\xff");
+    g_assert_cmpstr (esc, ==, "\"a\\u001b[2J\\\"b\\\\\\u202e\\xff\"");
+    char long_name[200];
+    memset (long_name, 'x', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    g_autofree char *cut = dn_quote (long_name);
+    g_assert_cmpuint (g_utf8_strlen (cut, -1), ==, DN_QUOTE_CHARS + 3);
+    g_assert_true (g_str_has_suffix (cut, "x…\""));
+    /* multibyte characters count as one and are never split */
+    GString *wide = g_string_new (NULL);
+    for (int i = 0; i < 100; i++)
+        g_string_append (wide, "é");
+    g_autofree char *w = dn_quote (wide->str);
+    g_assert_true (g_utf8_validate (w, -1, NULL));
+    g_assert_cmpuint (g_utf8_strlen (w, -1), ==, DN_QUOTE_CHARS + 3);
+    g_string_free (wide, TRUE);
+}
+
 static void test_null_description (void)
 {
     g_autoptr (GError) error = NULL;
@@ -1112,6 +1190,8 @@ int main (int argc, char **argv)
     for (guint i = 0; i < G_N_ELEMENTS (error_cases); i++)
         g_test_add_data_func (error_cases[i].path, &error_cases[i], test_error_case);
     g_test_add_func ("/engine/network/errors/null", test_null_description);
+    g_test_add_func ("/engine/network/errors/layer-name-hostile", test_layer_name_hostile);
+    g_test_add_func ("/engine/network/errors/quote", test_quote);
 
     g_test_add_func ("/engine/network/to-json/examples", test_roundtrip_examples);
     g_test_add_func ("/engine/network/to-json/residual", test_roundtrip_residual);

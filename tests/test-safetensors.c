@@ -133,6 +133,9 @@ static const HeaderCase header_cases[] = {
     {"/engine/safetensors/duplicate-name-escaped",
      "{" T ("a", "\"F32\"", "[1]", "[0,4]") "," T ("\\u0061", "\"F32\"", "[1]", "[4,8]") "}", 8,
      DN_ERROR_FORMAT, "names 'a' twice"},
+    {"/engine/safetensors/name-with-nul",
+     "{" T ("a\\u0000b", "\"F32\"", "[1]", "[0,4]") "}", 4, DN_ERROR_FORMAT,
+     "NUL character"},
     {"/engine/safetensors/duplicate-key",
      "{\"w\":{\"dtype\":\"F32\",\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
      DN_ERROR_FORMAT, "key 'dtype' twice"},
@@ -455,8 +458,11 @@ static void test_roundtrip (void)
         g_assert_cmpstr (t->dtype, ==, "F32");
         g_assert_true (dn_shape_equal (&t->shape, &tensors[i].shape));
         gsize n = (gsize) dn_shape_numel (&t->shape);
+        const float *data = dn_safetensors_tensor_data (st, t, &error);
+        g_assert_true (data == t->data);
+        g_assert_no_error (error);
         if (n > 0)
-            g_assert_cmpmem (t->data, n * 4, tensors[i].data, n * 4);
+            g_assert_cmpmem (data, n * 4, tensors[i].data, n * 4);
     }
     g_assert_cmpstr (dn_safetensors_metadata (st, "app"), ==, "dendrite-studio");
     g_assert_cmpstr (dn_safetensors_metadata (st, "dendrites"), ==,

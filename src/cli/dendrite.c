@@ -147,28 +147,6 @@ static DnDataset *load_eval_data (const char *path, GHashTable *meta, GError **e
     return d;
 }
 
-static gboolean parse_normalize (const char *json, DnNormalize *norm)
-{
-    g_autoptr (JsonParser) parser = json_parser_new ();
-    if (json == NULL || !json_parser_load_from_data (parser, json, -1, NULL))
-        return FALSE;
-    JsonNode *root = json_parser_get_root (parser);
-    if (!JSON_NODE_HOLDS_OBJECT (root))
-        return FALSE;
-    JsonObject *o = json_node_get_object (root);
-    JsonArray *m = json_object_get_array_member (o, "mean");
-    JsonArray *s = json_object_get_array_member (o, "std");
-    if (m == NULL || s == NULL || json_array_get_length (m) != json_array_get_length (s) ||
-        json_array_get_length (m) < 1 || json_array_get_length (m) > 16)
-        return FALSE;
-    norm->n_channels = (int) json_array_get_length (m);
-    for (int i = 0; i < norm->n_channels; i++) {
-        norm->mean[i] = (float) json_array_get_double_element (m, i);
-        norm->std[i] = (float) json_array_get_double_element (s, i);
-    }
-    return TRUE;
-}
-
 static DnLossKind loss_from_metadata (GHashTable *meta)
 {
     const char *t = g_hash_table_lookup (meta, "dendrite_training");
@@ -222,8 +200,11 @@ static int cmd_eval (int argc, char **argv)
                  a, b);
         return 1;
     }
-    DnNormalize norm = {.n_channels = 1, .mean = {0}, .std = {1}};
-    if (!parse_normalize (g_hash_table_lookup (meta, "dendrite_normalize"), &norm))
+    DnNormalize norm;
+    gboolean has_norm = FALSE;
+    if (!dn_model_normalize (meta, net, argv[1], &norm, &has_norm, &error))
+        return fail ("eval", error);
+    if (!has_norm)
         fprintf (stderr, "dendrite eval: warning: %s records no normalisation; using none\n",
                  argv[1]);
     if (dn_network_context_dim (net) > 0 || g_hash_table_contains (meta, "dendrite_continual")) {

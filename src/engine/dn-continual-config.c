@@ -2,6 +2,7 @@
  * task permutations. */
 #include "dn-continual.h"
 #include "dn-error.h"
+#include "dn-json.h"
 #include "dn-rng.h"
 
 #include <string.h>
@@ -56,15 +57,12 @@ static gboolean get_int (JsonObject *o, const char *key, gint64 min, gint64 max,
     JsonNode *n = json_object_get_member (o, key);
     if (n == NULL)
         return TRUE;
-    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
-        return fail (error, what, key, "must be a whole number");
-    gint64 v = json_node_get_int (n);
-    if (v < min || v > max) {
-        g_autofree char *msg = g_strdup_printf ("is %" G_GINT64_FORMAT "; it must be between %" G_GINT64_FORMAT
-                                                " and %" G_GINT64_FORMAT,
-                                                v, min, max);
+    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64 ||
+        json_node_get_int (n) < min || json_node_get_int (n) > max) {
+        g_autofree char *msg = dn_json_int_complaint (n, min, max);
         return fail (error, what, key, msg);
     }
+    gint64 v = json_node_get_int (n);
     *out = v;
     return TRUE;
 }
@@ -109,9 +107,10 @@ static gboolean check_keys (JsonObject *o, const char *const *known, const char 
             ok = g_str_equal (m->data, known[i]);
         if (!ok) {
             g_autofree char *list = g_strjoinv (", ", (char **) known);
+            g_autofree char *q = dn_quote (m->data);
             g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "%s: unknown field \"%s\" in \"%s\"; known fields are %s", what,
-                         (const char *) m->data, section, list);
+                         "%s: unknown field %s in \"%s\"; known fields are %s", what, q, section,
+                         list);
             return FALSE;
         }
     }
@@ -213,6 +212,10 @@ gboolean dn_continual_config_from_json (JsonObject *obj, DnContinualConfig *cfg,
     if (n != NULL && !JSON_NODE_HOLDS_NULL (n)) {
         if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
             return fail (error, what, "activity_layer", "must be the name of a layer");
+        g_autofree char *name_what =
+            g_strdup_printf ("%s: \"continual\": \"activity_layer\"", what);
+        if (!dn_check_name (json_node_get_string (n), FALSE, name_what, error))
+            return FALSE;
         g_free (cfg->activity_layer);
         cfg->activity_layer = g_strdup (json_node_get_string (n));
     }

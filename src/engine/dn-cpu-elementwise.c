@@ -22,10 +22,14 @@
  * from a degree-6 polynomial: relative error below 4e-6,
  * which puts sigmoid and tanh within 2e-7 of the exact values (measured over
  * [-87, 88]). Inputs are clamped, so the result saturates to a tiny or large
- * finite value, which keeps 1 / (1 + exp) exact at the ends. */
-static inline float fast_expf (float x)
+ * finite value, which keeps 1 / (1 + exp) exact at the ends. A NaN is clamped
+ * like the rest (converting a NaN k to an integer is undefined behaviour) and
+ * given back at the end, as expf does. */
+static inline float fast_expf (float x0)
 {
-    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    /* written so that a NaN fails both comparisons and becomes -87 */
+    float x = x0 >= -87.0f ? x0 : -87.0f;
+    x = x > 88.0f ? 88.0f : x;
     float t = x * 1.44269504088896341f;
     float k = (t + 12582912.0f) - 12582912.0f;
     float f = t - k;
@@ -43,7 +47,7 @@ static inline float fast_expf (float x)
     } u = {p};
     /* add k to the exponent; unsigned arithmetic, as shifting a negative int is undefined */
     u.i = (int32_t) ((uint32_t) u.i + ((uint32_t) (int32_t) k << 23));
-    return u.f;
+    return x0 == x0 ? u.f : x0;
 }
 
 // x, y are (n)

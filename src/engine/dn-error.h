@@ -29,4 +29,21 @@ GQuark dn_error_quark (void);
 /* Allocates n_bytes or sets DN_ERROR_NOMEM naming `what`. Never aborts. */
 gpointer dn_try_malloc0 (gsize n_bytes, const char *what, GError **error);
 
+/* A user's value as a message shows it: in double quotes, cut to
+ * DN_QUOTE_CHARS characters with "…", control characters and bidirectional
+ * overrides written as \uXXXX and invalid UTF-8 as \xNN, so a hostile value
+ * can neither flood a terminal nor rewrite it. NULL gives "(none)". Free with
+ * g_free. Every message that echoes a name, key or path from a file uses it. */
+#define DN_QUOTE_CHARS 60
+char *dn_quote (const char *value);
+
+/* Names a user gives (layer names, experiment and run names) hold at most
+ * DN_NAME_MAX_CHARS characters, none of them a control character, an escape
+ * or a bidirectional override. */
+#define DN_NAME_MAX_CHARS 128
+/* Checks `name`; `what` says whose name it is ("file.json: layer 3: \"name\"").
+ * as_folder: the name also becomes a folder name, so it cannot be empty,
+ * "." or "..", contain '/' or a backslash, or start with '-'. */
+gboolean dn_check_name (const char *name, gboolean as_folder, const char *what, GError **error);
+
 G_END_DECLS

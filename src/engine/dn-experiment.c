@@ -5,8 +5,12 @@
 
 #include "dn-config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 static gboolean cfg_fail (GError **error, const char *what, const char *section, const char *key,
                           const char *msg)
@@ -25,9 +29,10 @@ static gboolean check_keys (JsonObject *obj, const char *const *known, const cha
             ok = g_str_equal (m->data, known[i]);
         if (!ok) {
             g_autofree char *list = g_strjoinv (", ", (char **) known);
+            g_autofree char *q = dn_quote (m->data);
             g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "%s: unknown field \"%s\" in \"%s\"; known fields are %s", what,
-                         (char *) m->data, section, list);
+                         "%s: unknown field %s in \"%s\"; known fields are %s", what, q, section,
+                         list);
             return FALSE;
         }
     }
@@ -85,36 +90,106 @@ static gboolean get_int (JsonObject *o, const char *key, gint64 min, gint64 max,
     JsonNode *n = json_object_get_member (o, key);
     if (n == NULL || JSON_NODE_HOLDS_NULL (n))
         return TRUE;
-    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
-        return cfg_fail (error, what, section, key, "must be a whole number");
-    gint64 v = json_node_get_int (n);
-    if (v < min || v > max) {
-        g_autofree char *msg =
-            g_strdup_printf ("is %" G_GINT64_FORMAT "; it must be between %" G_GINT64_FORMAT
-                             " and %" G_GINT64_FORMAT,
-                             v, min, max);
+    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64 ||
+        json_node_get_int (n) < min || json_node_get_int (n) > max) {
+        g_autofree char *msg = dn_json_int_complaint (n, min, max);
         return cfg_fail (error, what, section, key, msg);
     }
+    gint64 v = json_node_get_int (n);
     *out = v;
     return TRUE;
 }
 
-static gboolean read_float_list (JsonNode *n, float *out, int max, int *count)
+/* One list of the normalisation: 1 to 16 finite numbers. */
+static gboolean read_norm_list (JsonObject *o, const char *key, double *out, int *count,
+                                const char *what, GError **error)
 {
-    if (n == NULL || !JSON_NODE_HOLDS_ARRAY (n))
+    JsonNode *n = json_object_get_member (o, key);
+    guint len = n != NULL && JSON_NODE_HOLDS_ARRAY (n)
+                    ? json_array_get_length (json_node_get_array (n))
+                    : 0;
+    if (len < 1 || len > 16) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "%s: \"normalize\".\"%s\" must be a list of 1 to 16 numbers, one per "
+                     "channel",
+                     what, key);
         return FALSE;
+    }
     JsonArray *a = json_node_get_array (n);
-    guint len = json_array_get_length (a);
-    if (len < 1 || len > (guint) max)
-        return FALSE;
     for (guint i = 0; i < len; i++) {
         JsonNode *e = json_array_get_element (a, i);
-        if (!JSON_NODE_HOLDS_VALUE (e) || (json_node_get_value_type (e) != G_TYPE_DOUBLE &&
-                                           json_node_get_value_type (e) != G_TYPE_INT64))
+        if (!JSON_NODE_HOLDS_VALUE (e) ||
+            (json_node_get_value_type (e) != G_TYPE_DOUBLE &&
+             json_node_get_value_type (e) != G_TYPE_INT64) ||
+            !isfinite (json_node_get_double (e))) {
+            g_autofree char *got = dn_json_describe (e);
+            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                         "%s: \"normalize\".\"%s\"[%u] is %s; it must be a finite number", what,
+                         key, i, got);
             return FALSE;
-        out[i] = (float) json_node_get_double (e);
+        }
+        out[i] = json_node_get_double (e);
     }
     *count = (int) len;
+    return TRUE;
+}
+
+gboolean dn_normalize_from_json (JsonNode *n, DnNormalize *out, const char *what, GError **error)
+{
+    if (n == NULL || !JSON_NODE_HOLDS_OBJECT (n)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "%s: \"normalize\" must be {\"mean\": [0.1307], \"std\": [0.3081]} with one "
+                     "value per channel",
+                     what);
+        return FALSE;
+    }
+    JsonObject *o = json_node_get_object (n);
+    static const char *const known[] = {"mean", "std", NULL};
+    g_autoptr (GList) members = json_object_get_members (o);
+    for (GList *m = members; m != NULL; m = m->next) {
+        if (!g_strv_contains (known, m->data)) {
+            g_autofree char *q = dn_quote (m->data);
+            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                         "%s: unknown field %s in \"normalize\"; it holds only \"mean\" and "
+                         "\"std\"",
+                         what, q);
+            return FALSE;
+        }
+    }
+    double mean[16], std[16];
+    int nm = 0, ns = 0;
+    if (!read_norm_list (o, "mean", mean, &nm, what, error) ||
+        !read_norm_list (o, "std", std, &ns, what, error))
+        return FALSE;
+    if (nm != ns) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "%s: \"normalize\" has %d means but %d stds; give one of each per channel",
+                     what, nm, ns);
+        return FALSE;
+    }
+    for (int i = 0; i < ns; i++) {
+        /* the bound the dataset's own statistics use: a smaller std is a constant channel */
+        const char *why = NULL;
+        if (!isfinite ((float) mean[i]))
+            why = "its mean does not fit a float (|mean| at most 3.4e38)";
+        else if (!(std[i] > 0))
+            why = "its std is not positive; it must be at least 1e-12";
+        else if (std[i] < DN_NORMALIZE_MIN_STD)
+            why = "its std is too small: below 1e-12, a channel that does not vary";
+        else if (!isfinite ((float) std[i]))
+            why = "its std does not fit a float (at most 3.4e38)";
+        if (why != NULL) {
+            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                         "%s: \"normalize\" channel %d has mean %g and std %g: %s", what, i,
+                         mean[i], std[i], why);
+            return FALSE;
+        }
+    }
+    out->n_channels = nm;
+    for (int i = 0; i < nm; i++) {
+        out->mean[i] = (float) mean[i];
+        out->std[i] = (float) std[i];
+    }
     return TRUE;
 }
 
@@ -150,19 +225,10 @@ static gboolean read_data (DnExperiment *exp, JsonObject *d, const char *what, G
             return TRUE;
         }
     } else if (JSON_NODE_HOLDS_OBJECT (n)) {
-        JsonObject *o = json_node_get_object (n);
-        int nm = 0, ns = 0;
-        if (read_float_list (json_object_get_member (o, "mean"), exp->normalize.mean, 16, &nm) &&
-            read_float_list (json_object_get_member (o, "std"), exp->normalize.std, 16, &ns) &&
-            nm == ns && json_object_get_size (o) == 2) {
-            for (int i = 0; i < ns; i++)
-                if (!(exp->normalize.std[i] > 0.0f))
-                    return cfg_fail (error, what, "data", "normalize",
-                                     "has a std that is not positive");
-            exp->normalize.n_channels = nm;
-            exp->normalize_from_data = FALSE;
-            return TRUE;
-        }
+        if (!dn_normalize_from_json (n, &exp->normalize, what, error))
+            return FALSE;
+        exp->normalize_from_data = FALSE;
+        return TRUE;
     }
     return cfg_fail (error, what, "data", "normalize",
                      "must be \"dataset\" (mean and std of the training set), \"none\", or "
@@ -186,10 +252,11 @@ static gboolean read_dendrites (DnExperiment *exp, JsonNode *n, const char *what
         if (dn_dendrite_selection_key (key))
             continue;
         if (!dn_tracker_config_owns_key (key)) {
+            g_autofree char *q = dn_quote (key);
             g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "%s: unknown setting \"%s\" in \"dendrites\"; see "
+                         "%s: unknown setting %s in \"dendrites\"; see "
                          "docs/experiment-format.md for the settings",
-                         what, key);
+                         what, q);
             return FALSE;
         }
         json_object_set_member (tracker_part, key,
@@ -312,14 +379,9 @@ DnExperiment *dn_experiment_from_json (JsonNode *root, const char *base_dir, con
         !get_string (o, "name", &exp->name, what, "(top level)", error) ||
         !get_string (o, "description", &exp->description, what, "(top level)", error))
         return NULL;
-    if (strchr (exp->name, '/') != NULL || g_str_equal (exp->name, "") ||
-        g_str_equal (exp->name, ".") || g_str_equal (exp->name, "..")) {
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                     "%s: \"name\" is used as a folder name; it cannot be empty, \".\", \"..\" "
-                     "or contain '/'",
-                     what);
+    g_autofree char *name_what = g_strdup_printf ("%s: \"name\"", what);
+    if (!dn_check_name (exp->name, TRUE, name_what, error))
         return NULL;
-    }
     JsonNode *dn = json_object_get_member (o, "dendrites");
     if (dn != NULL && !JSON_NODE_HOLDS_NULL (dn) && !read_dendrites (exp, dn, what, error))
         return NULL;
@@ -368,20 +430,59 @@ DnExperiment *dn_experiment_from_json (JsonNode *root, const char *base_dir, con
     return g_steal_pointer (&exp);
 }
 
-DnExperiment *dn_experiment_load (const char *path, GError **error)
+/* Reads at most `limit` bytes of any file, pipe or device: a file that is larger
+ * is refused as soon as the limit is passed, rather than read through first. */
+static char *read_bounded (const char *path, gsize limit, gsize *len, GError **error)
 {
-    g_autofree char *text = NULL;
-    gsize len = 0;
-    g_autoptr (GError) local = NULL;
-    if (!g_file_get_contents (path, &text, &len, &local)) {
-        g_set_error (error, DN_ERROR, DN_ERROR_IO, "%s", local->message);
+    int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0) {
+        int err = errno;
+        g_set_error (error, DN_ERROR, DN_ERROR_IO, "Could not open %s: %s", path, g_strerror (err));
         return NULL;
     }
+    GString *buf = g_string_sized_new (4096);
+    char chunk[65536];
+    for (;;) {
+        gssize got = read (fd, chunk, sizeof chunk);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int err = errno;
+            g_set_error (error, DN_ERROR, DN_ERROR_IO, "Could not read %s: %s", path,
+                         g_strerror (err));
+            break;
+        }
+        if (got == 0) {
+            close (fd);
+            *len = buf->len;
+            return g_string_free (buf, FALSE);
+        }
+        if (buf->len + (gsize) got > limit) {
+            g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                         "%s is larger than %" G_GSIZE_FORMAT
+                         " MB, the limit for an experiment file; it is not an experiment (an "
+                         "experiment names its data files rather than holding them)",
+                         path, limit / (1024 * 1024));
+            break;
+        }
+        g_string_append_len (buf, chunk, got);
+    }
+    close (fd);
+    g_string_free (buf, TRUE);
+    return NULL;
+}
+
+DnExperiment *dn_experiment_load (const char *path, GError **error)
+{
+    gsize len = 0;
+    g_autofree char *text = read_bounded (path, DN_EXPERIMENT_MAX_BYTES, &len, error);
+    if (text == NULL)
+        return NULL;
     g_autoptr (JsonNode) root = dn_json_parse (text, (gssize) len, path, error);
     if (root == NULL)
         return NULL;
     g_autofree char *dir = g_path_get_dirname (path);
-    DnExperiment *exp = dn_experiment_from_json (root, dir, path, error);
+    g_autoptr (DnExperiment) exp = dn_experiment_from_json (root, dir, path, error);
     if (exp != NULL && json_object_get_member (json_node_get_object (root), "name") == NULL) {
         g_autofree char *base = g_path_get_basename (path);
         char *dot = strrchr (base, '.');
@@ -389,8 +490,13 @@ DnExperiment *dn_experiment_load (const char *path, GError **error)
             *dot = '\0';
         g_free (exp->name);
         exp->name = g_strdup (base);
+        /* the file's name becomes the run folder's name */
+        g_autofree char *name_what = g_strdup_printf (
+            "%s: the run's name (the file's name, as the file sets no \"name\")", path);
+        if (!dn_check_name (exp->name, TRUE, name_what, error))
+            return NULL;
     }
-    return exp;
+    return g_steal_pointer (&exp);
 }
 
 static void add_string (JsonBuilder *b, const char *key, const char *value)

@@ -88,7 +88,8 @@ static gboolean active_configure (DnLayer *l, JsonObject *cfg, GError **error)
     if (!self->active)
         return TRUE;
     if (!dn_cfg_int (l, cfg, "segments", 0, 4096, &self->segments, error) ||
-        !dn_cfg_int (l, cfg, "context_dim", 1, 1 << 20, &self->context_dim, error) ||
+        /* 0 is what a layer without segments (the default) writes */
+        !dn_cfg_int (l, cfg, "context_dim", 0, 1 << 20, &self->context_dim, error) ||
         !dn_cfg_double (l, cfg, "context_density", 1e-4, 1.0, &self->context_density, error))
         return FALSE;
     if (self->context_dim == 0 && self->segments > 0) {

@@ -1,5 +1,6 @@
 #include "dn-layer.h"
 #include "dn-error.h"
+#include "dn-json.h"
 #include "dn-layer-private.h"
 
 #include <math.h>
@@ -46,8 +47,12 @@ DnLayer *dn_layer_new (const char *type, const char *name, JsonObject *cfg, GErr
     const DnLayerClass *klass = dn_layer_class_lookup (type);
     if (klass == NULL) {
         g_autofree char *known = known_types ();
+        /* a name made from a long type is as long: cut it, keeping the 'name' style */
+        g_autofree char *qname = dn_quote (name);
+        qname[strlen (qname) - 1] = '\0';
+        g_autofree char *qtype = dn_quote (type);
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                     "layer '%s': unknown type \"%s\"; known types are %s", name, type, known);
+                     "layer '%s': unknown type %s; known types are %s", qname + 1, qtype, known);
         return NULL;
     }
     DnLayer *l = g_malloc0 (klass->instance_size);
@@ -172,14 +177,11 @@ gboolean dn_cfg_int (DnLayer *l, JsonObject *cfg, const char *key, int min, int 
     JsonNode *n = json_object_get_member (cfg, key);
     if (n == NULL)
         return TRUE;
-    if (!node_is_int (n))
-        return cfg_error (l, key, error, "must be a whole number");
-    gint64 v = json_node_get_int (n);
-    if (v < min || v > max) {
-        g_autofree char *what =
-            g_strdup_printf ("is %" G_GINT64_FORMAT "; it must be between %d and %d", v, min, max);
+    if (!node_is_int (n) || json_node_get_int (n) < min || json_node_get_int (n) > max) {
+        g_autofree char *what = dn_json_int_complaint (n, min, max);
         return cfg_error (l, key, error, what);
     }
+    gint64 v = json_node_get_int (n);
     *out = (int) v;
     return TRUE;
 }
@@ -259,9 +261,10 @@ gboolean dn_cfg_check_keys (DnLayer *l, JsonObject *cfg, const char *const *know
             GString *list = g_string_new (NULL);
             for (int i = 0; known[i] != NULL; i++)
                 g_string_append_printf (list, "%s\"%s\"", i ? ", " : "", known[i]);
+            g_autofree char *qkey = dn_quote (key);
             g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "layer '%s' (%s): unknown setting \"%s\"%s%s", l->name, l->klass->type,
-                         key, list->len ? "; known settings are " : " (this layer has no settings)",
+                         "layer '%s' (%s): unknown setting %s%s%s", l->name, l->klass->type, qkey,
+                         list->len ? "; known settings are " : " (this layer has no settings)",
                          list->str);
             g_string_free (list, TRUE);
             return FALSE;

@@ -1,10 +1,12 @@
 /* dn-model.c: saving and loading networks as safetensors. */
 #include "dn-model.h"
 #include "dn-error.h"
+#include "dn-experiment.h"
 #include "dn-json.h"
 
 #include "dn-config.h"
 
+#include <math.h>
 #include <string.h>
 
 gboolean dn_model_save (DnNetwork *net, const char *path, GHashTable *extra_metadata,
@@ -75,6 +77,80 @@ gboolean dn_model_save_checkpoint (DnNetwork *net, DnOptimizer *opt, const char 
     return dn_safetensors_write (path, w, nw, meta, error);
 }
 
+/* "dendrite_optimizer_steps": a whole number >= 0, 0 when absent. */
+static gboolean metadata_steps (GHashTable *meta, const char *what, gint64 *out, GError **error)
+{
+    const char *text = g_hash_table_lookup (meta, "dendrite_optimizer_steps");
+    guint64 v = 0;
+    if (text != NULL && !g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT64, &v, NULL)) {
+        g_autofree char *q = dn_quote (text);
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "%s: __metadata__ \"dendrite_optimizer_steps\" is %s; it must be a whole "
+                     "number >= 0 (the file is corrupt; re-save it)",
+                     what, q);
+        return FALSE;
+    }
+    *out = (gint64) v;
+    return TRUE;
+}
+
+gboolean dn_model_normalize (GHashTable *metadata, const DnNetwork *net, const char *what,
+                             DnNormalize *out, gboolean *present, GError **error)
+{
+    *out = (DnNormalize){.n_channels = 1, .mean = {0.0f}, .std = {1.0f}};
+    const char *text = g_hash_table_lookup (metadata, "dendrite_normalize");
+    if (present != NULL)
+        *present = text != NULL;
+    if (text == NULL)
+        return TRUE;
+    g_autofree char *where = g_strdup_printf ("%s: __metadata__ \"dendrite_normalize\"", what);
+    g_autoptr (JsonNode) root = dn_json_parse (text, -1, where, error);
+    DnNormalize n;
+    if (root == NULL || !dn_normalize_from_json (root, &n, where, error))
+        return FALSE;
+    int64_t numel = dn_shape_numel (&net->input_shape);
+    int channels = net->input_shape.ndim == 3 ? (int) net->input_shape.d[0] : 1;
+    if (n.n_channels != 1 &&
+        (numel % n.n_channels != 0 || (net->input_shape.ndim == 3 && n.n_channels != channels))) {
+        g_autofree char *shape = dn_shape_to_string (&net->input_shape);
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "%s gives %d channels but the network's input %s has %d; the file is "
+                     "corrupt or was edited, so re-save it",
+                     where, n.n_channels, shape, channels);
+        return FALSE;
+    }
+    *out = n;
+    return TRUE;
+}
+
+/* The members this module and its callers read, each of the type they read. */
+static gboolean check_metadata (GHashTable *meta, const DnNetwork *net, const char *what,
+                                GError **error)
+{
+    DnNormalize norm;
+    gint64 steps;
+    if (!dn_model_normalize (meta, net, what, &norm, NULL, error) ||
+        !metadata_steps (meta, what, &steps, error))
+        return FALSE;
+    static const char *const objects[] = {"dendrite_run", "dendrite_continual",
+                                          "dendrite_continual_run", NULL};
+    for (int i = 0; objects[i] != NULL; i++) {
+        const char *text = g_hash_table_lookup (meta, objects[i]);
+        if (text == NULL)
+            continue;
+        g_autofree char *where = g_strdup_printf ("%s: __metadata__ \"%s\"", what, objects[i]);
+        g_autoptr (JsonNode) root = dn_json_parse (text, -1, where, error);
+        if (root == NULL)
+            return FALSE;
+        if (!JSON_NODE_HOLDS_OBJECT (root)) {
+            g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                         "%s is not a JSON object; the file is corrupt, so re-save it", where);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 gboolean dn_model_load_optimizer (DnSafetensors *st, DnOptimizer *opt, const char *what,
                                   GError **error)
 {
@@ -82,7 +158,10 @@ gboolean dn_model_load_optimizer (DnSafetensors *st, DnOptimizer *opt, const cha
         const char *bname;
         dn_optimizer_buffer (opt, i, &bname);
         g_autofree char *name = g_strdup_printf ("optimizer.%s", bname);
-        DnStTensor *t = dn_safetensors_find (st, name);
+        DnStTensor *t = NULL;
+        for (guint k = 0; k < st->tensors->len && t == NULL; k++)
+            if (g_str_equal (((DnStTensor *) st->tensors->pdata[k])->name, name))
+                t = st->tensors->pdata[k];
         if (t == NULL) {
             g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
                          "%s: the checkpoint has no optimizer state \"%s\"; was it saved with "
@@ -91,16 +170,18 @@ gboolean dn_model_load_optimizer (DnSafetensors *st, DnOptimizer *opt, const cha
             return FALSE;
         }
         g_autoptr (GError) local = NULL;
-        if (t->shape.ndim != 1 ||
-            !dn_optimizer_load_buffer (opt, i, t->data, (size_t) t->shape.d[0], &local)) {
+        const float *data = t->shape.ndim == 1 ? dn_safetensors_tensor_data (st, t, &local) : NULL;
+        if (data == NULL ||
+            !dn_optimizer_load_buffer (opt, i, data, (size_t) t->shape.d[0], &local)) {
             g_set_error (error, DN_ERROR, DN_ERROR_FORMAT, "%s: %s", what,
                          local != NULL ? local->message : "optimizer state is not a flat array");
             return FALSE;
         }
     }
-    const char *steps = dn_safetensors_metadata (st, "dendrite_optimizer_steps");
-    if (steps != NULL)
-        dn_optimizer_set_steps (opt, g_ascii_strtoll (steps, NULL, 10));
+    gint64 steps = 0;
+    if (!metadata_steps (st->metadata, what, &steps, error))
+        return FALSE;
+    dn_optimizer_set_steps (opt, steps);
     return TRUE;
 }
 
@@ -150,8 +231,30 @@ gboolean dn_model_load_weights (DnNetwork *net, DnSafetensors *st, const char *w
                          what, t->name, a, np->node->name, b);
             return FALSE;
         }
-        be->upload (be, np->param->value, t->data,
-                    (size_t) dn_shape_numel (&t->shape) * sizeof (float));
+        const float *data = dn_safetensors_tensor_data (st, t, error);
+        if (data == NULL)
+            return FALSE;
+        size_t numel = (size_t) dn_shape_numel (&t->shape);
+        size_t bad = 0, first = 0;
+        for (size_t k = 0; k < numel; k++) {
+            if (!isfinite (data[k])) {
+                first = bad == 0 ? k : first;
+                bad++;
+            }
+        }
+        if (bad > 0) {
+            g_autofree char *q = dn_quote (t->name);
+            g_set_error (error, DN_ERROR, DN_ERROR_NUMERIC,
+                         "%s: tensor %s holds %" G_GSIZE_FORMAT " value%s that %s not finite "
+                         "(the first, element %" G_GSIZE_FORMAT ", is %g); the training that "
+                         "wrote it diverged, so retrain with a lower learning rate or use an "
+                         "earlier checkpoint",
+                         what, q, bad, bad == 1 ? "" : "s", bad == 1 ? "is" : "are", first,
+                         (double) data[first]);
+            return FALSE;
+        }
+        be->upload (be, np->param->value, data, numel * sizeof (float));
+        dn_safetensors_tensor_release (st, t);
         g_hash_table_add (seen, np->name);
     }
     for (guint i = 0; i < params->len; i++) {
@@ -168,7 +271,7 @@ gboolean dn_model_load_weights (DnNetwork *net, DnSafetensors *st, const char *w
 
 DnNetwork *dn_model_load (const char *path, DnBackend *be, GHashTable **metadata, GError **error)
 {
-    g_autoptr (DnSafetensors) st = dn_safetensors_read (path, error);
+    g_autoptr (DnSafetensors) st = dn_safetensors_open (path, error);
     if (st == NULL)
         return NULL;
     const char *desc = dn_safetensors_metadata (st, "dendrite_network");
@@ -193,7 +296,8 @@ DnNetwork *dn_model_load (const char *path, DnBackend *be, GHashTable **metadata
                      "%s: %s", path, local->message);
         return NULL;
     }
-    if (!dn_model_load_weights (net, st, path, error)) {
+    if (!check_metadata (st->metadata, net, path, error) ||
+        !dn_model_load_weights (net, st, path, error)) {
         dn_network_free (net);
         return NULL;
     }

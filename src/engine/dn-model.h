@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include "dn-data.h"
 #include "dn-network.h"
 #include "dn-optim.h"
 #include "dn-safetensors.h"
@@ -27,9 +28,17 @@ gboolean dn_model_save_checkpoint (DnNetwork *net, DnOptimizer *opt, const char 
 gboolean dn_model_load_optimizer (DnSafetensors *st, DnOptimizer *opt, const char *what,
                                   GError **error);
 
-/* Builds the network described in the file and loads its weights. *metadata, when
+/* Builds the network described in the file and loads its weights, after checking
+ * the metadata members it knows; weights that are not finite are an error
+ * (DN_ERROR_NUMERIC) naming the tensor. *metadata, when
  * not NULL, receives the file's metadata table (unref with g_hash_table_unref). */
 DnNetwork *dn_model_load (const char *path, DnBackend *be, GHashTable **metadata, GError **error);
+
+/* The normalisation a model file records ("dendrite_normalize"), checked as the
+ * experiment reader checks one, with a channel count that fits net's input.
+ * Absent: the identity, and *present (may be NULL) FALSE. */
+gboolean dn_model_normalize (GHashTable *metadata, const DnNetwork *net, const char *what,
+                             DnNormalize *out, gboolean *present, GError **error);
 
 /* Copies weights by name into an existing network. Names may carry PyTorch's
  * "module." or "_orig_mod." prefixes; "num_batches_tracked" entries are ignored.

@@ -137,10 +137,11 @@ static gboolean read_inputs (JsonObject *lo, DnNode *node, GPtrArray *nodes, GEr
         const char *name = names->pdata[i];
         int idx = g_str_equal (name, "input") ? -1 : find_node_index (nodes, name);
         if (idx == -2) {
+            g_autofree char *q = dn_quote (name);
             g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "layer '%s': input \"%s\" is not a layer defined before it (or "
+                         "layer '%s': input %s is not a layer defined before it (or "
                          "\"input\" for the network input)",
-                         node->name, name);
+                         node->name, q);
             return FALSE;
         }
         node->inputs[i] = idx;
@@ -298,13 +299,21 @@ DnNetwork *dn_network_new_from_json (JsonNode *desc, DnBackend *be, GError **err
         JsonNode *nn = json_object_get_member (lo, "name");
         g_autofree char *name = NULL;
         if (nn != NULL) {
-            if (!JSON_NODE_HOLDS_VALUE (nn) || json_node_get_value_type (nn) != G_TYPE_STRING ||
-                strlen (json_node_get_string (nn)) == 0 ||
-                strchr (json_node_get_string (nn), '.') != NULL) {
+            g_autofree char *name_what = g_strdup_printf ("network: layer %u: \"name\"", i + 1);
+            if (!JSON_NODE_HOLDS_VALUE (nn) || json_node_get_value_type (nn) != G_TYPE_STRING) {
+                g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s must be a string", name_what);
+                return NULL;
+            }
+            const char *given = json_node_get_string (nn);
+            if (!dn_check_name (given, FALSE, name_what, error))
+                return NULL;
+            /* parameters are named "<layer>.<param>", as in a PyTorch state dict */
+            if (strchr (given, '.') != NULL) {
+                g_autofree char *q = dn_quote (given);
                 g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                             "network: layer %u: \"name\" must be a non-empty string without "
-                             "dots",
-                             i + 1);
+                             "%s %s contains a dot; layer names have no dots, as tensors are "
+                             "named layer.weight",
+                             name_what, q);
                 return NULL;
             }
             name = g_strdup (json_node_get_string (nn));
@@ -318,9 +327,10 @@ DnNetwork *dn_network_new_from_json (JsonNode *desc, DnBackend *be, GError **err
             }
         }
         if (g_str_equal (name, "input") || find_node_index (net->nodes, name) != -2) {
+            g_autofree char *q = dn_quote (name);
             g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "network: layer %u: the name \"%s\" is %s; names must be unique", i + 1,
-                         name, g_str_equal (name, "input") ? "reserved" : "used twice");
+                         "network: layer %u: the name %s is %s; names must be unique", i + 1, q,
+                         g_str_equal (name, "input") ? "reserved" : "used twice");
             return NULL;
         }
         DnNode *node = g_new0 (DnNode, 1);

@@ -8,9 +8,7 @@
  * comments). Duplicate keys, which json-glib silently merges, are caught
  * through its "object-member" signal.
  *
- * The writer stores F32 only, pads the header with spaces so the data
- * starts 8-aligned, and writes to a temporary file in the same folder that
- * is synced and renamed over the target.
+ * The writer is in dn-safetensors-write.c.
  */
 #include "dn-safetensors.h"
 #include "dn-error.h"
@@ -20,10 +18,10 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-/* Readers cap the header, as the reference implementation does. */
-#define ST_MAX_HEADER ((guint64) 100 * 1000 * 1000)
+#define ST_MAX_HEADER DN_SAFETENSORS_MAX_HEADER
 /* A safetensors header nests 3 deep; json-glib recurses once per level. */
 #define ST_MAX_DEPTH 32
 /* Tensor names longer than this are shortened in error messages. */
@@ -183,6 +181,15 @@ static char *st_header_text (const guint8 *p, gsize n, const char *what, GError 
     for (gsize i = 0; i < n; i++) {
         guint8 c = p[i];
         if (in_string) {
+            /* json-glib decodes \u0000 into a C string, silently cutting a name short */
+            if (escaped && c == 'u' && i + 4 < n && memcmp (p + i + 1, "0000", 4) == 0) {
+                g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                             "%s: the header holds a NUL character (\\u0000) in a string at byte "
+                             "%" G_GSIZE_FORMAT "; names cannot contain one, so the file is "
+                             "corrupt",
+                             what, i + 8);
+                return NULL;
+            }
             if (escaped)
                 escaped = FALSE;
             else if (c == '\\')
@@ -599,11 +606,15 @@ void dn_safetensors_free (DnSafetensors *st)
         return;
     g_ptr_array_unref (st->tensors);
     g_hash_table_unref (st->metadata);
+    if (st->map != NULL)
+        g_mapped_file_unref (st->map);
     g_free (st);
 }
 
-DnSafetensors *dn_safetensors_parse (const guint8 *bytes, gsize len, const char *what,
-                                     GError **error)
+/* Checks everything; converts every tensor now (eager) or leaves each to
+ * dn_safetensors_tensor_data, reading from `bytes` later. */
+static DnSafetensors *st_parse (const guint8 *bytes, gsize len, const char *what, gboolean eager,
+                                GError **error)
 {
     g_return_val_if_fail (bytes != NULL || len == 0, NULL);
     if (what == NULL)
@@ -675,36 +686,107 @@ DnSafetensors *dn_safetensors_parse (const guint8 *bytes, gsize len, const char 
 
     for (guint i = 0; i < n; i++) {
         const StEntry *e = &entries[i];
-        /* numel * size <= buffer_len; only a 32-bit host can overflow here. */
-        float *data = e->numel <= G_MAXSIZE / sizeof (float)
-                          ? dn_try_malloc0 ((gsize) e->numel * sizeof (float), e->name, error)
-                          : dn_try_malloc0 (G_MAXSIZE, e->name, error);
-        if (data == NULL)
-            return NULL;
-        st_convert (e->dtype, buffer + e->begin, e->numel, data);
         DnStTensor *t = g_new0 (DnStTensor, 1);
         t->name = g_strdup (e->name);
         t->shape = e->shape;
         t->dtype = g_strdup (e->dtype->code);
-        t->data = data;
+        t->src = buffer + e->begin;
+        t->src_dtype = e->dtype;
+        t->numel = e->numel;
         g_ptr_array_add (st->tensors, t);
+        if (eager && dn_safetensors_tensor_data (st, t, error) == NULL)
+            return NULL;
+        if (eager)
+            t->src = NULL;
     }
     return g_steal_pointer (&st);
 }
 
-DnSafetensors *dn_safetensors_read (const char *path, GError **error)
+DnSafetensors *dn_safetensors_parse (const guint8 *bytes, gsize len, const char *what,
+                                     GError **error)
+{
+    g_return_val_if_fail (bytes != NULL || len == 0, NULL);
+    return st_parse (bytes, len, what, TRUE, error);
+}
+
+DnSafetensors *dn_safetensors_open (const char *path, GError **error)
 {
     g_return_val_if_fail (path != NULL, NULL);
-    g_autofree char *contents = NULL;
-    gsize len = 0;
-    g_autoptr (GError) local = NULL;
-    if (!g_file_get_contents (path, &contents, &len, &local)) {
+    int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+    GStatBuf sb;
+    if (fd < 0 || fstat (fd, &sb) != 0) {
+        int err = errno;
+        if (fd >= 0)
+            close (fd);
         g_set_error (error, DN_ERROR, DN_ERROR_IO,
-                     "Could not read the safetensors file: %s; check the path and permissions",
+                     "Could not read the safetensors file %s: %s; check the path and permissions",
+                     path, g_strerror (err));
+        return NULL;
+    }
+    /* A pipe or device has no size to check a header against, and mapping needs one. */
+    if (!S_ISREG (sb.st_mode)) {
+        close (fd);
+        g_set_error (error, DN_ERROR, DN_ERROR_IO,
+                     "%s is not a regular file; a model must be a safetensors file on disk "
+                     "(save a stream to a file first)",
+                     path);
+        return NULL;
+    }
+    if (sb.st_size == 0) {
+        close (fd);
+        return st_parse ((const guint8 *) "", 0, path, TRUE, error);
+    }
+    g_autoptr (GError) local = NULL;
+    GMappedFile *map = g_mapped_file_new_from_fd (fd, FALSE, &local);
+    close (fd);
+    if (map == NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_IO,
+                     "Could not map the safetensors file %s: %s; check that it is readable", path,
                      local->message);
         return NULL;
     }
-    return dn_safetensors_parse ((const guint8 *) contents, len, path, error);
+    DnSafetensors *st = st_parse ((const guint8 *) g_mapped_file_get_contents (map),
+                                  g_mapped_file_get_length (map), path, FALSE, error);
+    if (st == NULL)
+        g_mapped_file_unref (map);
+    else
+        st->map = map;
+    return st;
+}
+
+DnSafetensors *dn_safetensors_read (const char *path, GError **error)
+{
+    g_autoptr (DnSafetensors) st = dn_safetensors_open (path, error);
+    if (st == NULL)
+        return NULL;
+    for (guint i = 0; i < st->tensors->len; i++)
+        if (dn_safetensors_tensor_data (st, st->tensors->pdata[i], error) == NULL)
+            return NULL;
+    return g_steal_pointer (&st);
+}
+
+const float *dn_safetensors_tensor_data (DnSafetensors *st, DnStTensor *t, GError **error)
+{
+    g_return_val_if_fail (st != NULL && t != NULL, NULL);
+    if (t->data != NULL || t->src == NULL)
+        return t->data;
+    const StDtype *dtype = t->src_dtype;
+    /* numel * size fits the file; only a 32-bit host can overflow here. */
+    float *data = t->numel <= G_MAXSIZE / sizeof (float)
+                      ? dn_try_malloc0 ((gsize) t->numel * sizeof (float), t->name, error)
+                      : dn_try_malloc0 (G_MAXSIZE, t->name, error);
+    if (data == NULL)
+        return NULL;
+    st_convert (dtype, t->src, t->numel, data);
+    t->data = data;
+    return data;
+}
+
+void dn_safetensors_tensor_release (DnSafetensors *st, DnStTensor *t)
+{
+    g_return_if_fail (st != NULL && t != NULL);
+    if (t->src != NULL && st->map != NULL)
+        g_clear_pointer (&t->data, g_free);
 }
 
 DnStTensor *dn_safetensors_find (DnSafetensors *st, const char *name)
@@ -712,8 +794,14 @@ DnStTensor *dn_safetensors_find (DnSafetensors *st, const char *name)
     g_return_val_if_fail (st != NULL && name != NULL, NULL);
     for (guint i = 0; i < st->tensors->len; i++) {
         DnStTensor *t = g_ptr_array_index (st->tensors, i);
-        if (strcmp (t->name, name) == 0)
+        if (strcmp (t->name, name) == 0) {
+            g_autoptr (GError) local = NULL;
+            if (dn_safetensors_tensor_data (st, t, &local) == NULL && t->numel > 0) {
+                g_warning ("%s", local->message);
+                return NULL;
+            }
             return t;
+        }
     }
     return NULL;
 }
@@ -722,203 +810,4 @@ const char *dn_safetensors_metadata (DnSafetensors *st, const char *key)
 {
     g_return_val_if_fail (st != NULL && key != NULL, NULL);
     return g_hash_table_lookup (st->metadata, key);
-}
-
-/* ---- writing ----------------------------------------------------------- */
-
-static gboolean st_check_writes (const DnStWrite *tensors, int n, GHashTable *metadata,
-                                 guint64 *sizes, GError **error)
-{
-    g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-    for (int i = 0; i < n; i++) {
-        const DnStWrite *w = &tensors[i];
-        if (w->name == NULL || w->name[0] == '\0' || !g_utf8_validate (w->name, -1, NULL) ||
-            strcmp (w->name, "__metadata__") == 0) {
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "Cannot save tensor %d: its name must be a non-empty UTF-8 string "
-                         "other than __metadata__",
-                         i);
-            return FALSE;
-        }
-        if (!g_hash_table_add (seen, (gpointer) w->name)) {
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "Cannot save two tensors named '%s'; give each tensor its own name",
-                         w->name);
-            return FALSE;
-        }
-        gboolean ok = w->shape.ndim >= 0 && w->shape.ndim <= DN_MAX_DIMS;
-        guint64 numel = 1;
-        for (int d = 0; ok && d < w->shape.ndim; d++)
-            ok =
-                w->shape.d[d] >= 0 && g_uint64_checked_mul (&numel, numel, (guint64) w->shape.d[d]);
-        if (!ok || !g_uint64_checked_mul (&sizes[i], numel, sizeof (float)) ||
-            sizes[i] > G_MAXINT64 || (numel > 0 && w->data == NULL)) {
-            g_set_error (error, DN_ERROR, DN_ERROR_SHAPE,
-                         "Cannot save tensor '%s': its shape is invalid or it has no data",
-                         w->name);
-            return FALSE;
-        }
-    }
-    if (metadata != NULL) {
-        GHashTableIter it;
-        gpointer k, v;
-        g_hash_table_iter_init (&it, metadata);
-        while (g_hash_table_iter_next (&it, &k, &v)) {
-            if (k == NULL || v == NULL || !g_utf8_validate (k, -1, NULL) ||
-                !g_utf8_validate (v, -1, NULL)) {
-                g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                             "Cannot save metadata key '%s': keys and values must be UTF-8 "
-                             "strings",
-                             k != NULL && g_utf8_validate (k, -1, NULL) ? (char *) k : "?");
-                return FALSE;
-            }
-        }
-    }
-    return TRUE;
-}
-
-static int st_key_cmp (gconstpointer a, gconstpointer b)
-{
-    return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-/* The header JSON, unpadded: metadata first (sorted keys, "format": "pt"
- * unless the caller set a format), then the tensors in the given order. */
-static char *st_build_header (const DnStWrite *tensors, int n, GHashTable *metadata,
-                              const guint64 *sizes, gsize *len)
-{
-    g_autoptr (JsonBuilder) b = json_builder_new ();
-    json_builder_begin_object (b);
-
-    json_builder_set_member_name (b, "__metadata__");
-    json_builder_begin_object (b);
-    if (metadata == NULL || g_hash_table_lookup (metadata, "format") == NULL) {
-        json_builder_set_member_name (b, "format");
-        json_builder_add_string_value (b, "pt");
-    }
-    if (metadata != NULL) {
-        g_autofree gpointer *keys = g_hash_table_get_keys_as_array (metadata, NULL);
-        guint nk = g_hash_table_size (metadata);
-        qsort (keys, nk, sizeof *keys, st_key_cmp);
-        for (guint i = 0; i < nk; i++) {
-            json_builder_set_member_name (b, keys[i]);
-            json_builder_add_string_value (b, g_hash_table_lookup (metadata, keys[i]));
-        }
-    }
-    json_builder_end_object (b);
-
-    guint64 offset = 0;
-    for (int i = 0; i < n; i++) {
-        json_builder_set_member_name (b, tensors[i].name);
-        json_builder_begin_object (b);
-        json_builder_set_member_name (b, "dtype");
-        json_builder_add_string_value (b, "F32");
-        json_builder_set_member_name (b, "shape");
-        json_builder_begin_array (b);
-        for (int d = 0; d < tensors[i].shape.ndim; d++)
-            json_builder_add_int_value (b, tensors[i].shape.d[d]);
-        json_builder_end_array (b);
-        json_builder_set_member_name (b, "data_offsets");
-        json_builder_begin_array (b);
-        json_builder_add_int_value (b, (gint64) offset);
-        json_builder_add_int_value (b, (gint64) (offset + sizes[i]));
-        json_builder_end_array (b);
-        json_builder_end_object (b);
-        offset += sizes[i];
-    }
-    json_builder_end_object (b);
-
-    g_autoptr (JsonGenerator) gen = json_generator_new ();
-    g_autoptr (JsonNode) root = json_builder_get_root (b);
-    json_generator_set_root (gen, root);
-    return json_generator_to_data (gen, len);
-}
-
-static gboolean st_write_all (int fd, const void *data, gsize len)
-{
-    const guint8 *p = data;
-    while (len > 0) {
-        gssize w = write (fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w == 0)
-            errno = EIO;
-        if (w <= 0)
-            return FALSE;
-        p += w;
-        len -= (gsize) w;
-    }
-    return TRUE;
-}
-
-/* Floats go out little-endian whatever the host, through a small buffer. */
-static gboolean st_write_floats (int fd, const float *data, guint64 numel)
-{
-    enum { CHUNK = 16384 };
-    guint32 buf[CHUNK];
-    for (guint64 i = 0; i < numel;) {
-        gsize m = (gsize) MIN ((guint64) CHUNK, numel - i);
-        for (gsize j = 0; j < m; j++) {
-            guint32 bits;
-            memcpy (&bits, &data[i + j], 4);
-            buf[j] = GUINT32_TO_LE (bits);
-        }
-        if (!st_write_all (fd, buf, m * 4))
-            return FALSE;
-        i += m;
-    }
-    return TRUE;
-}
-
-gboolean dn_safetensors_write (const char *path, const DnStWrite *tensors, int n,
-                               GHashTable *metadata, GError **error)
-{
-    g_return_val_if_fail (path != NULL, FALSE);
-    g_return_val_if_fail (n >= 0 && (n == 0 || tensors != NULL), FALSE);
-
-    g_autofree guint64 *sizes = g_new0 (guint64, n ? n : 1);
-    if (!st_check_writes (tensors, n, metadata, sizes, error))
-        return FALSE;
-
-    gsize json_len = 0;
-    g_autofree char *json = st_build_header (tensors, n, metadata, sizes, &json_len);
-    /* Pad with spaces so that 8 + N is a multiple of 8. */
-    gsize header_len = json_len + (8 - (8 + json_len) % 8) % 8;
-    g_autofree char *header = g_malloc (header_len);
-    memcpy (header, json, json_len);
-    memset (header + json_len, ' ', header_len - json_len);
-    guint64 len_le = GUINT64_TO_LE ((guint64) header_len);
-
-    g_autofree char *tmp = g_strconcat (path, ".tmp-XXXXXX", NULL);
-    int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        int err = errno;
-        g_set_error (error, DN_ERROR, DN_ERROR_IO,
-                     "Could not create a file next to %s: %s; check that the folder exists and "
-                     "is writable",
-                     path, g_strerror (err));
-        return FALSE;
-    }
-    gboolean ok = st_write_all (fd, &len_le, 8) && st_write_all (fd, header, header_len);
-    for (int i = 0; ok && i < n; i++)
-        ok = st_write_floats (fd, tensors[i].data, sizes[i] / sizeof (float));
-    if (ok && fsync (fd) != 0 && errno != EINVAL)
-        ok = FALSE;
-    int err = errno;
-    if (close (fd) != 0 && ok) {
-        ok = FALSE;
-        err = errno;
-    }
-    if (ok && g_rename (tmp, path) != 0) {
-        ok = FALSE;
-        err = errno;
-    }
-    if (!ok) {
-        g_unlink (tmp);
-        g_set_error (error, DN_ERROR, DN_ERROR_IO,
-                     "Could not write %s: %s; check free disk space and permissions", path,
-                     g_strerror (err));
-        return FALSE;
-    }
-    return TRUE;
 }

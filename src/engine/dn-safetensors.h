@@ -8,6 +8,11 @@
  * We write F32 only; we read F32, F16, BF16, F64 and the integer types
  * (converted to float; I64 for num_batches_tracked). Every offset, shape and
  * size is checked against the file before any data is touched.
+ *
+ * A file is mapped, not read: its header is checked first. Opened with
+ * dn_safetensors_open, a tensor's bytes are converted only when the tensor is
+ * asked for, so inspecting a large model costs its header and the tensors
+ * used; dn_safetensors_read converts them all.
  */
 #pragma once
 
@@ -15,26 +20,47 @@
 
 G_BEGIN_DECLS
 
+/* Readers cap the header, as the reference implementation does; the writer
+ * refuses to go over it. */
+#define DN_SAFETENSORS_MAX_HEADER ((guint64) 100 * 1000 * 1000)
+
 typedef struct {
     char *name;
     DnShape shape;
     char *dtype; /* as stored: "F32", "I64", ... */
-    float *data; /* numel(shape) floats, converted */
+    float *data; /* numel(shape) floats, converted; NULL until loaded (see below) */
+    /* private: where the stored bytes are, for loading on demand */
+    const guint8 *src;
+    gconstpointer src_dtype;
+    guint64 numel;
 } DnStTensor;
 
 typedef struct {
     GPtrArray *tensors;   /* DnStTensor*, in file order */
     GHashTable *metadata; /* char* -> char*, never NULL */
+    GMappedFile *map;     /* private: the file, for tensors not loaded yet */
 } DnSafetensors;
 
-/* Reads the whole file. Errors: not safetensors (with a hint for PyTorch
- * zip/pickle files), truncated, header too large (> 100 MB), bad JSON, bad
- * dtype, offsets out of range or overlapping or leaving holes. */
+/* Maps the file and checks its header and every tensor's place in it; no tensor
+ * is converted yet (dn_safetensors_tensor_data does that). Errors: not a regular
+ * file, not safetensors (with a hint for PyTorch zip/pickle files), truncated,
+ * header too large (> 100 MB), bad JSON, bad dtype, offsets out of range or
+ * overlapping or leaving holes. */
+DnSafetensors *dn_safetensors_open (const char *path, GError **error);
+/* dn_safetensors_open, then every tensor converted: each t->data is set. */
 DnSafetensors *dn_safetensors_read (const char *path, GError **error);
-/* Same from memory (the fuzz target uses this). */
+/* The same from memory, with every tensor converted at once (the bytes need not
+ * outlive the result; the fuzz target uses this). */
 DnSafetensors *dn_safetensors_parse (const guint8 *bytes, gsize len, const char *what,
                                      GError **error);
 void dn_safetensors_free (DnSafetensors *st);
+/* The tensor's floats, converting them on first use; NULL with DN_ERROR_NOMEM
+ * when they cannot be allocated. */
+const float *dn_safetensors_tensor_data (DnSafetensors *st, DnStTensor *t, GError **error);
+/* Frees a tensor's converted floats when the file can give them again. */
+void dn_safetensors_tensor_release (DnSafetensors *st, DnStTensor *t);
+/* The tensor named `name`, its data loaded; NULL when there is none (or, with a
+ * warning, when its data cannot be allocated). */
 DnStTensor *dn_safetensors_find (DnSafetensors *st, const char *name);
 const char *dn_safetensors_metadata (DnSafetensors *st, const char *key);
 

@@ -454,6 +454,7 @@ static int edit_distance (const char *a, const char *b)
 
 static void unknown_key (const char *key, GError **error)
 {
+    g_autofree char *q = dn_quote (key);
     const char *best = NULL;
     int best_d = 1000;
     for (int i = 0; i < N_FIELDS; i++) {
@@ -465,14 +466,14 @@ static void unknown_key (const char *key, GError **error)
     }
     if (best != NULL && best_d <= MAX (2, (int) strlen (key) / 5)) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                     "dendrites field \"%s\" is unknown; did you mean \"%s\"?", key, best);
+                     "dendrites field %s is unknown; did you mean \"%s\"?", q, best);
         return;
     }
     GString *known = g_string_new (NULL);
     for (int i = 0; i < N_FIELDS; i++)
         g_string_append_printf (known, "%s%s", i ? ", " : "", fields[i].name);
     g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                 "dendrites field \"%s\" is unknown; the tracker reads: %s", key, known->str);
+                 "dendrites field %s is unknown; the tracker reads: %s", q, known->str);
     g_string_free (known, TRUE);
 }
 

@@ -4,7 +4,9 @@
  * with dn_experiment_from_json; what reads is written back and must read again,
  * and its network is built on the CPU backend. A network that builds must
  * survive its own to_json, and a small one is run forward and backward on a
- * batch of two, in eval and in training mode. Every call must give a result or
+ * batch of two, in eval and in training mode. A small network is also saved as a
+ * model and loaded again: the description and every weight must come back
+ * identical (whatever the writer writes, the reader reads). Every call must give a result or
  * an error, never both, never neither, and never crash or allocate what the
  * input merely claims. Built with -DDN_LIBFUZZER it is a libFuzzer target;
  * otherwise main() replays the files and folders given as arguments (the
@@ -12,7 +14,10 @@
  */
 #include "dn-experiment.h"
 #include "dn-json.h"
+#include "dn-model.h"
 #include "dn-network.h"
+
+#include <glib/gstdio.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +35,59 @@ static void check (gboolean ok, const GError *error)
                  ok ? "a result" : "nothing", error != NULL ? "an" : "no");
         abort ();
     }
+}
+
+static char *describe (DnNetwork *net)
+{
+    JsonNode *d = dn_network_to_json (net);
+    char *s = dn_json_to_string (d, FALSE);
+    json_node_unref (d);
+    return s;
+}
+
+static char *model_dir = NULL;
+
+static void remove_model_dir (void)
+{
+    g_rmdir (model_dir);
+}
+
+/* Saves the network as a model file and loads it back: same description, same
+ * parameters and buffers, bit for bit. */
+static void check_model_roundtrip (DnNetwork *net)
+{
+    if (model_dir == NULL) {
+        model_dir = g_dir_make_tmp ("fuzz-experiment-XXXXXX", NULL);
+        if (model_dir == NULL)
+            abort ();
+        atexit (remove_model_dir);
+    }
+    const char *dir = model_dir;
+    char *path = g_build_filename (dir, "model.safetensors", NULL);
+    GError *error = NULL;
+    if (!dn_model_save (net, path, NULL, &error)) {
+        fprintf (stderr, "fuzz-experiment: a network that builds does not save: %s\n",
+                 error->message);
+        abort ();
+    }
+    DnNetwork *back = dn_model_load (path, dn_backend_cpu (), NULL, &error);
+    if (back == NULL) {
+        fprintf (stderr, "fuzz-experiment: a saved model does not load: %s\n", error->message);
+        abort ();
+    }
+    char *a = describe (net), *b = describe (back);
+    if (strcmp (a, b) != 0 || back->n_params != net->n_params ||
+        back->n_buffers != net->n_buffers ||
+        memcmp (back->params, net->params, net->n_params * sizeof (float)) != 0 ||
+        memcmp (back->buffers, net->buffers, net->n_buffers * sizeof (float)) != 0) {
+        fprintf (stderr, "fuzz-experiment: a model loads back different:\n%s\n%s\n", a, b);
+        abort ();
+    }
+    g_free (a);
+    g_free (b);
+    dn_network_free (back);
+    g_unlink (path);
+    g_free (path);
 }
 
 static void run_small (DnNetwork *net)
@@ -54,6 +112,8 @@ static void run_small (DnNetwork *net)
     DnRng rng;
     dn_rng_seed (&rng, 1);
     dn_network_init (net, &rng);
+    /* before any forward pass, so that every weight is the finite one init gave */
+    check_model_roundtrip (net);
     float *x = g_new (float, 2 * in);
     for (size_t i = 0; i < 2 * in; i++)
         x[i] = dn_rng_uniform_range (&rng, -2.0f, 2.0f);
