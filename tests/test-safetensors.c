@@ -72,13 +72,13 @@ static const HeaderCase header_cases[] = {
     {"/engine/safetensors/header-comment", "{/* \" */ }", 0, DN_ERROR_FORMAT, "not valid JSON"},
     {"/engine/safetensors/header-invalid-utf8", "{\"\xff\xfe\": 1}", 0, DN_ERROR_FORMAT, "UTF-8"},
     {"/engine/safetensors/entry-not-object", "{\"w\": [1, 2]}", 0, DN_ERROR_FORMAT,
-     "tensor 'w': the entry is an array"},
+     "tensor \"w\": the entry is an array"},
     {"/engine/safetensors/missing-dtype", "{\"w\":{\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
-     DN_ERROR_FORMAT, "tensor 'w': \"dtype\" is nothing"},
+     DN_ERROR_FORMAT, "tensor \"w\": \"dtype\" is nothing"},
     {"/engine/safetensors/missing-shape", "{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,4]}}", 4,
-     DN_ERROR_FORMAT, "tensor 'w': \"shape\" is nothing"},
+     DN_ERROR_FORMAT, "tensor \"w\": \"shape\" is nothing"},
     {"/engine/safetensors/missing-offsets", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4,
-     DN_ERROR_FORMAT, "tensor 'w': \"data_offsets\" must be"},
+     DN_ERROR_FORMAT, "tensor \"w\": \"data_offsets\" must be"},
     {"/engine/safetensors/dtype-not-string", "{" T ("w", "32", "[1]", "[0,4]") "}", 4,
      DN_ERROR_FORMAT, "\"dtype\" is 32"},
     {"/engine/safetensors/shape-not-array", "{" T ("w", "\"F32\"", "\"1\"", "[0,4]") "}", 4,
@@ -92,7 +92,7 @@ static const HeaderCase header_cases[] = {
     {"/engine/safetensors/dtype-unknown", "{" T ("w", "\"F17\"", "[1]", "[0,4]") "}", 4,
      DN_ERROR_FORMAT, "unknown dtype \"F17\""},
     {"/engine/safetensors/dtype-fp8", "{" T ("w", "\"F8_E4M3\"", "[4]", "[0,4]") "}", 4,
-     DN_ERROR_UNSUPPORTED, "dtype F8_E4M3 cannot be read"},
+     DN_ERROR_UNSUPPORTED, "dtype \"F8_E4M3\" cannot be read"},
     {"/engine/safetensors/dim-negative", "{" T ("w", "\"F32\"", "[2,-3]", "[0,4]") "}", 4,
      DN_ERROR_FORMAT, "shape[1] is -3"},
     {"/engine/safetensors/dim-above-int64",
@@ -107,7 +107,7 @@ static const HeaderCase header_cases[] = {
     {"/engine/safetensors/dims-too-many", "{" T ("w", "\"F32\"", "[1,1,1,1,1,1,1]", "[0,4]") "}", 4,
      DN_ERROR_UNSUPPORTED, "7 dimensions"},
     {"/engine/safetensors/offsets-negative", "{" T ("w", "\"F32\"", "[1]", "[-4,0]") "}", 4,
-     DN_ERROR_FORMAT, "tensor 'w': \"data_offsets\" must be"},
+     DN_ERROR_FORMAT, "tensor \"w\": \"data_offsets\" must be"},
     {"/engine/safetensors/offsets-reversed", "{" T ("w", "\"F32\"", "[1]", "[4,0]") "}", 4,
      DN_ERROR_FORMAT, "end before they begin"},
     {"/engine/safetensors/offsets-beyond", "{" T ("w", "\"F32\"", "[100]", "[0,400]") "}", 16,
@@ -116,7 +116,7 @@ static const HeaderCase header_cases[] = {
      DN_ERROR_FORMAT, "shape (3) of F32 needs 12 bytes"},
     {"/engine/safetensors/overlap",
      "{" T ("a", "\"F32\"", "[2]", "[0,8]") "," T ("b", "\"F32\"", "[2]", "[4,12]") "}", 12,
-     DN_ERROR_FORMAT, "'a' and 'b' overlap"},
+     DN_ERROR_FORMAT, "\"a\" and \"b\" overlap"},
     {"/engine/safetensors/overlap-empty-inside",
      "{" T ("a", "\"F32\"", "[2]", "[0,8]") "," T ("e", "\"F32\"", "[0]", "[4,4]") "}", 8,
      DN_ERROR_FORMAT, "overlap"},
@@ -129,20 +129,19 @@ static const HeaderCase header_cases[] = {
      DN_ERROR_FORMAT, "trailing bytes"},
     {"/engine/safetensors/duplicate-name",
      "{" T ("a", "\"F32\"", "[1]", "[0,4]") "," T ("a", "\"F32\"", "[1]", "[4,8]") "}", 8,
-     DN_ERROR_FORMAT, "names 'a' twice"},
+     DN_ERROR_FORMAT, "names \"a\" twice"},
     {"/engine/safetensors/duplicate-name-escaped",
      "{" T ("a", "\"F32\"", "[1]", "[0,4]") "," T ("\\u0061", "\"F32\"", "[1]", "[4,8]") "}", 8,
-     DN_ERROR_FORMAT, "names 'a' twice"},
-    {"/engine/safetensors/name-with-nul",
-     "{" T ("a\\u0000b", "\"F32\"", "[1]", "[0,4]") "}", 4, DN_ERROR_FORMAT,
-     "NUL character"},
+     DN_ERROR_FORMAT, "names \"a\" twice"},
+    {"/engine/safetensors/name-with-nul", "{" T ("a\\u0000b", "\"F32\"", "[1]", "[0,4]") "}", 4,
+     DN_ERROR_FORMAT, "NUL character"},
     {"/engine/safetensors/duplicate-key",
      "{\"w\":{\"dtype\":\"F32\",\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
-     DN_ERROR_FORMAT, "key 'dtype' twice"},
+     DN_ERROR_FORMAT, "key \"dtype\" twice"},
     {"/engine/safetensors/metadata-not-object", "{\"__metadata__\": [\"a\"]}", 0, DN_ERROR_FORMAT,
      "__metadata__ is an array"},
     {"/engine/safetensors/metadata-nested", "{\"__metadata__\": {\"net\": {\"k\": 1}}}", 0,
-     DN_ERROR_FORMAT, "__metadata__ value 'net' is an object"},
+     DN_ERROR_FORMAT, "__metadata__ value \"net\" is an object"},
     {"/engine/safetensors/metadata-number", "{\"__metadata__\": {\"epoch\": 3}}", 0,
      DN_ERROR_FORMAT, "must be strings"},
 };
@@ -153,6 +152,68 @@ static void test_header_case (gconstpointer data)
     gsize len;
     g_autofree guint8 *bytes = make_file (c->header, strlen (c->header), NULL, c->data_len, &len);
     expect_bytes_error (bytes, len, c->code, c->fragment);
+}
+
+/* ---- names echoed in messages ------------------------------------------ */
+
+/* No raw control character, escape or bidirectional override reaches a message. */
+static void assert_message_tame (const GError *error)
+{
+    g_assert_true (g_utf8_validate (error->message, -1, NULL));
+    for (const char *p = error->message; *p != '\0'; p = g_utf8_next_char (p)) {
+        gunichar c = g_utf8_get_char (p);
+        if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0x202a && c <= 0x202e) ||
+            (c >= 0x2066 && c <= 0x2069))
+            g_test_fail_printf ("error message \"%s\" holds U+%04X raw", error->message, (guint) c);
+    }
+}
+
+/* Tensor names, metadata keys and dtypes from the file are shown through dn_quote:
+ * in double quotes, escapes written out, cut to DN_QUOTE_CHARS characters. */
+static void test_names_quoted (void)
+{
+    static const struct {
+        const char *header;
+        gsize data_len;
+        const char *fragment;
+    } cases[] = {
+        /* an escape sequence that would clear the terminal, in a tensor name */
+        {"{" T ("w\\u001b[2J", "\"F32\"", "[1]", "[0,8]") "}", 8,
+         "tensor \"w\\u001b[2J\": data_offsets [0, 8] hold 8 bytes"},
+        /* a right-to-left override, in a dtype */
+        {"{" T ("w", "\"F\\u202e23\"", "[1]", "[0,4]") "}", 4, "unknown dtype \"F\\u202e23\";"},
+        /* a line break in a metadata key */
+        {"{\"__metadata__\": {\"a\\nb\": 1}}", 0, "__metadata__ value \"a\\u000ab\" is 1"},
+        /* both names of an overlap */
+        {"{" T ("\\u0007x", "\"F32\"", "[2]", "[0,8]") "," T ("y\\u0085", "\"F32\"", "[1]",
+                                                              "[4,8]") "}",
+         8, "tensors \"\\u0007x\" and \"y\\u0085\" overlap"},
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+        gsize len;
+        g_autofree guint8 *bytes =
+            make_file (cases[i].header, strlen (cases[i].header), NULL, cases[i].data_len, &len);
+        g_autoptr (GError) error = NULL;
+        g_autoptr (DnSafetensors) st = dn_safetensors_parse (bytes, len, WHAT, &error);
+        g_assert_null (st);
+        g_assert_error (error, DN_ERROR, DN_ERROR_FORMAT);
+        g_test_message ("message: %s", error->message);
+        assert_message_has (error, cases[i].fragment);
+        assert_message_tame (error);
+    }
+
+    /* a name of 300 characters is cut to DN_QUOTE_CHARS, as every other message cuts one */
+    g_autofree char *name = g_strnfill (300, 'n');
+    g_autofree char *header =
+        g_strdup_printf ("{\"%s\":{\"dtype\":\"Q8\",\"shape\":[1],\"data_offsets\":[0,1]}}", name);
+    gsize len;
+    g_autofree guint8 *bytes = make_file (header, strlen (header), NULL, 1, &len);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnSafetensors) st = dn_safetensors_parse (bytes, len, WHAT, &error);
+    g_assert_null (st);
+    g_autofree char *cut = g_strnfill (DN_QUOTE_CHARS, 'n');
+    g_autofree char *want = g_strdup_printf ("tensor \"%s…\": unknown dtype \"Q8\"", cut);
+    assert_message_has (error, want);
 }
 
 /* ---- hostile files that are not about the JSON -------------------------- */
@@ -526,8 +587,17 @@ static void test_write_errors (void)
     g_autoptr (GError) error = NULL;
     g_assert_false (dn_safetensors_write (never, dup, 2, NULL, &error));
     g_assert_error (error, DN_ERROR, DN_ERROR_CONFIG);
-    assert_message_has (error, "'a'");
+    assert_message_has (error, "named \"a\";");
     g_assert_false (g_file_test (never, G_FILE_TEST_EXISTS));
+    g_clear_error (&error);
+
+    /* the writer shows names the way the reader does */
+    const DnStWrite dup_esc[] = {{"a\x1b[2J", dn_shape_1d (1), &x},
+                                 {"a\x1b[2J", dn_shape_1d (1), &x}};
+    g_assert_false (dn_safetensors_write (never, dup_esc, 2, NULL, &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_CONFIG);
+    assert_message_has (error, "named \"a\\u001b[2J\";");
+    assert_message_tame (error);
     g_clear_error (&error);
 
     const DnStWrite meta_name = {"__metadata__", dn_shape_1d (1), &x};
@@ -584,6 +654,7 @@ int main (int argc, char **argv)
     g_test_init (&argc, &argv, NULL);
     for (gsize i = 0; i < G_N_ELEMENTS (header_cases); i++)
         g_test_add_data_func (header_cases[i].path, &header_cases[i], test_header_case);
+    g_test_add_func ("/engine/safetensors/names-quoted", test_names_quoted);
     g_test_add_func ("/engine/safetensors/too-short", test_too_short);
     g_test_add_func ("/engine/safetensors/header-too-large", test_header_too_large);
     g_test_add_func ("/engine/safetensors/header-beyond-file", test_header_beyond_file);

@@ -32,9 +32,9 @@ static gboolean st_check_writes (const DnStWrite *tensors, int n, GHashTable *me
             return FALSE;
         }
         if (!g_hash_table_add (seen, (gpointer) w->name)) {
+            g_autofree char *q = dn_quote (w->name);
             g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "Cannot save two tensors named '%s'; give each tensor its own name",
-                         w->name);
+                         "Cannot save two tensors named %s; give each tensor its own name", q);
             return FALSE;
         }
         gboolean ok = w->shape.ndim >= 0 && w->shape.ndim <= DN_MAX_DIMS;
@@ -44,9 +44,9 @@ static gboolean st_check_writes (const DnStWrite *tensors, int n, GHashTable *me
                 w->shape.d[d] >= 0 && g_uint64_checked_mul (&numel, numel, (guint64) w->shape.d[d]);
         if (!ok || !g_uint64_checked_mul (&sizes[i], numel, sizeof (float)) ||
             sizes[i] > G_MAXINT64 || (numel > 0 && w->data == NULL)) {
+            g_autofree char *q = dn_quote (w->name);
             g_set_error (error, DN_ERROR, DN_ERROR_SHAPE,
-                         "Cannot save tensor '%s': its shape is invalid or it has no data",
-                         w->name);
+                         "Cannot save tensor %s: its shape is invalid or it has no data", q);
             return FALSE;
         }
     }
@@ -57,10 +57,11 @@ static gboolean st_check_writes (const DnStWrite *tensors, int n, GHashTable *me
         while (g_hash_table_iter_next (&it, &k, &v)) {
             if (k == NULL || v == NULL || !g_utf8_validate (k, -1, NULL) ||
                 !g_utf8_validate (v, -1, NULL)) {
+                g_autofree char *q = dn_quote (k);
                 g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                             "Cannot save metadata key '%s': keys and values must be UTF-8 "
+                             "Cannot save metadata key %s: keys and values must be UTF-8 "
                              "strings",
-                             k != NULL && g_utf8_validate (k, -1, NULL) ? (char *) k : "?");
+                             q);
                 return FALSE;
             }
         }

@@ -24,8 +24,6 @@
 #define ST_MAX_HEADER DN_SAFETENSORS_MAX_HEADER
 /* A safetensors header nests 3 deep; json-glib recurses once per level. */
 #define ST_MAX_DEPTH 32
-/* Tensor names longer than this are shortened in error messages. */
-#define ST_MSG_NAME_CHARS 120
 
 /* kind: 'f' IEEE float, 'h' half, 'b' bfloat16, 'i' signed and 'u' unsigned
  * integer, '?' bool. */
@@ -56,15 +54,7 @@ typedef struct {
 
 /* ---- error helpers ---------------------------------------------------- */
 
-static char *st_short_name (const char *name)
-{
-    if (g_utf8_strlen (name, -1) <= ST_MSG_NAME_CHARS)
-        return g_strdup (name);
-    g_autofree char *head = g_utf8_substring (name, 0, ST_MSG_NAME_CHARS);
-    return g_strconcat (head, "…", NULL);
-}
-
-/* Sets "<what>: tensor '<name>': <message>". */
+/* Sets "<what>: tensor "<name>": <message>", the name shown by dn_quote. */
 G_GNUC_PRINTF (5, 6)
 static void st_tensor_error (GError **error, DnError code, const char *what, const char *name,
                              const char *fmt, ...)
@@ -73,8 +63,8 @@ static void st_tensor_error (GError **error, DnError code, const char *what, con
     va_start (ap, fmt);
     g_autofree char *msg = g_strdup_vprintf (fmt, ap);
     va_end (ap);
-    g_autofree char *shown = st_short_name (name);
-    g_set_error (error, DN_ERROR, code, "%s: tensor '%s': %s", what, shown, msg);
+    g_autofree char *shown = dn_quote (name);
+    g_set_error (error, DN_ERROR, code, "%s: tensor %s: %s", what, shown, msg);
 }
 
 /* "-3", "a string", "an array": what a JSON value is, for messages. */
@@ -265,15 +255,15 @@ static JsonParser *st_parse_json (const char *text, const char *what, GError **e
         return NULL;
     }
     if (dup_name != NULL) {
-        g_autofree char *shown = st_short_name (dup_name);
+        g_autofree char *shown = dn_quote (dup_name);
         if (dc.dup_object == json_node_get_object (root))
             g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                         "%s: the header names '%s' twice; safetensors forbids duplicate "
+                         "%s: the header names %s twice; safetensors forbids duplicate "
                          "names, so re-save the file",
                          what, shown);
         else
             g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                         "%s: the header has the key '%s' twice in one entry; safetensors "
+                         "%s: the header has the key %s twice in one entry; safetensors "
                          "forbids duplicate keys, so re-save the file",
                          what, shown);
         return NULL;
@@ -302,9 +292,9 @@ static gboolean st_parse_metadata (JsonNode *node, GHashTable *metadata, const c
         if (JSON_NODE_TYPE (value) != JSON_NODE_VALUE ||
             json_node_get_value_type (value) != G_TYPE_STRING) {
             g_autofree char *got = st_describe (value);
-            g_autofree char *shown = st_short_name (key);
+            g_autofree char *shown = dn_quote (key);
             g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                         "%s: __metadata__ value '%s' is %s; metadata values must be strings "
+                         "%s: __metadata__ value %s is %s; metadata values must be strings "
                          "(store nested JSON as a string)",
                          what, shown, got);
             return FALSE;
@@ -336,13 +326,13 @@ static gboolean st_parse_dtype (JsonObject *obj, StEntry *e, const char *what, G
     e->dtype = st_dtype_lookup (code);
     if (e->dtype != NULL)
         return TRUE;
-    g_autofree char *shown = st_short_name (code);
+    g_autofree char *shown = dn_quote (code);
     if (g_strv_contains (st_unsupported, code))
         st_tensor_error (error, DN_ERROR_UNSUPPORTED, what, e->name,
                          "dtype %s cannot be read; save the tensor as F32, F16 or BF16", shown);
     else
         st_tensor_error (error, DN_ERROR_FORMAT, what, e->name,
-                         "unknown dtype \"%s\"; expected one of F64, F32, F16, BF16, I64, I32, "
+                         "unknown dtype %s; expected one of F64, F32, F16, BF16, I64, I32, "
                          "I16, I8, U64, U32, U16, U8, BOOL",
                          shown);
     return FALSE;
@@ -479,10 +469,10 @@ static gboolean st_check_tiling (StEntry *entries, guint n, gsize buffer_len, co
     for (guint i = 0; i < n; i++) {
         const StEntry *e = sorted[i];
         if (e->begin < pos) {
-            g_autofree char *a = st_short_name (prev->name);
-            g_autofree char *b = st_short_name (e->name);
+            g_autofree char *a = dn_quote (prev->name);
+            g_autofree char *b = dn_quote (e->name);
             g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                         "%s: tensors '%s' and '%s' overlap in the data (bytes %" G_GUINT64_FORMAT
+                         "%s: tensors %s and %s overlap in the data (bytes %" G_GUINT64_FORMAT
                          "..%" G_GUINT64_FORMAT "); the header's data_offsets are corrupt",
                          what, a, b, e->begin, pos);
             return FALSE;
@@ -771,10 +761,12 @@ const float *dn_safetensors_tensor_data (DnSafetensors *st, DnStTensor *t, GErro
     if (t->data != NULL || t->src == NULL)
         return t->data;
     const StDtype *dtype = t->src_dtype;
+    g_autofree char *q = dn_quote (t->name);
+    g_autofree char *what = g_strdup_printf ("tensor %s", q);
     /* numel * size fits the file; only a 32-bit host can overflow here. */
     float *data = t->numel <= G_MAXSIZE / sizeof (float)
-                      ? dn_try_malloc0 ((gsize) t->numel * sizeof (float), t->name, error)
-                      : dn_try_malloc0 (G_MAXSIZE, t->name, error);
+                      ? dn_try_malloc0 ((gsize) t->numel * sizeof (float), what, error)
+                      : dn_try_malloc0 (G_MAXSIZE, what, error);
     if (data == NULL)
         return NULL;
     st_convert (dtype, t->src, t->numel, data);
