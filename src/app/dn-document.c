@@ -4,7 +4,7 @@
 #include "dn-error.h"
 #include "dn-json.h"
 #include "dn-layer-catalog.h"
-#include "dn-safetensors.h"
+#include "dn-model.h"
 
 #include <glib/gi18n.h>
 #include <string.h>
@@ -175,67 +175,57 @@ static void unwrap_dendritic (DnExperiment *exp, JsonArray *in, JsonArray *out)
     }
 }
 
-DnExperiment *dn_experiment_from_model (const char *path, GError **error)
+/* The experiment is named after the file, and its runs go to a folder of that
+ * name: the name is checked as a run folder's name before the file is read. */
+static char *name_from_path (const char *path, GError **error)
 {
-    g_autoptr (DnSafetensors) st = dn_safetensors_read (path, error);
-    if (st == NULL)
-        return NULL;
-    const char *net_text = dn_safetensors_metadata (st, "dendrite_network");
-    if (net_text == NULL) {
-        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                     _ ("%s holds weights but no network description (\"dendrite_network\" in its "
-                        "metadata); only models saved by Dendrite Studio can be imported"),
-                     path);
-        return NULL;
-    }
-    g_autoptr (JsonParser) parser = json_parser_new ();
-    if (!json_parser_load_from_data (parser, net_text, -1, NULL) ||
-        !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
-        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                     _ ("%s: the network description in its metadata is not valid JSON"), path);
-        return NULL;
-    }
-    g_autoptr (DnExperiment) exp = dn_experiment_new_default ();
-    JsonObject *src = json_node_get_object (json_parser_get_root (parser));
-    JsonObject *net = json_object_new ();
-    if (json_object_has_member (src, "input"))
-        json_object_set_member (net, "input",
-                                json_node_copy (json_object_get_member (src, "input")));
-    JsonArray *layers = json_array_new ();
-    if (json_object_has_member (src, "layers") &&
-        JSON_NODE_HOLDS_ARRAY (json_object_get_member (src, "layers")))
-        unwrap_dendritic (exp, json_object_get_array_member (src, "layers"), layers);
-    json_object_set_array_member (net, "layers", layers);
-    exp->network = json_node_new (JSON_NODE_OBJECT);
-    json_node_take_object (exp->network, net);
-
-    const char *norm = dn_safetensors_metadata (st, "dendrite_normalize");
-    g_autoptr (JsonParser) np = json_parser_new ();
-    if (norm != NULL && json_parser_load_from_data (np, norm, -1, NULL) &&
-        JSON_NODE_HOLDS_OBJECT (json_parser_get_root (np))) {
-        JsonObject *o = json_node_get_object (json_parser_get_root (np));
-        JsonArray *m =
-            json_object_has_member (o, "mean") ? json_object_get_array_member (o, "mean") : NULL;
-        JsonArray *s =
-            json_object_has_member (o, "std") ? json_object_get_array_member (o, "std") : NULL;
-        guint n = m != NULL && s != NULL ? json_array_get_length (m) : 0;
-        if (n >= 1 && n <= 16 && json_array_get_length (s) == n) {
-            exp->normalize_from_data = FALSE;
-            exp->normalize.n_channels = (int) n;
-            for (guint i = 0; i < n; i++) {
-                exp->normalize.mean[i] = (float) json_array_get_double_element (m, i);
-                exp->normalize.std[i] = (float) json_array_get_double_element (s, i);
-            }
-        }
-    }
     g_autofree char *base = g_path_get_basename (path);
     char *dot = strrchr (base, '.');
     if (dot != NULL)
         *dot = '\0';
+    if (!dn_check_name (base, TRUE, _ ("The imported experiment’s name (the model file’s name)"),
+                        error))
+        return NULL;
+    return g_steal_pointer (&base);
+}
+
+DnExperiment *dn_experiment_from_model (const char *path, GError **error)
+{
+    g_autofree char *name = name_from_path (path, error);
+    if (name == NULL)
+        return NULL;
+    /* The engine's own loader, as `dendrite eval` uses it: the network description,
+     * every metadata member, each tensor's shape and finiteness are checked, one
+     * tensor converted at a time. The weights are dropped: an import trains anew. */
+    g_autoptr (GHashTable) meta = NULL;
+    g_autoptr (DnNetwork) net = dn_model_load (path, dn_backend_cpu (), &meta, error);
+    if (net == NULL)
+        return NULL;
+    DnNormalize norm;
+    gboolean has_norm = FALSE;
+    if (!dn_model_normalize (meta, net, path, &norm, &has_norm, error))
+        return NULL;
+
+    g_autoptr (DnExperiment) exp = dn_experiment_new_default ();
+    /* The network as the engine built it: every layer named, every setting given. */
+    g_autoptr (JsonNode) built = dn_network_to_json (net);
+    JsonObject *src = json_node_get_object (built);
+    JsonObject *desc = json_object_new ();
+    json_object_set_member (desc, "input", json_node_copy (json_object_get_member (src, "input")));
+    JsonArray *layers = json_array_new ();
+    unwrap_dendritic (exp, json_object_get_array_member (src, "layers"), layers);
+    json_object_set_array_member (desc, "layers", layers);
+    exp->network = json_node_new (JSON_NODE_OBJECT);
+    json_node_take_object (exp->network, desc);
+
+    if (has_norm) {
+        exp->normalize_from_data = FALSE;
+        exp->normalize = norm;
+    }
     g_free (exp->name);
-    exp->name = g_strdup (base);
+    exp->name = g_strdup (name);
     g_free (exp->description);
-    exp->description = g_strdup_printf (_ ("The network of the model %s"), base);
+    exp->description = g_strdup_printf (_ ("The network of the model %s"), name);
     return g_steal_pointer (&exp);
 }
 

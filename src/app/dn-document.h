@@ -36,7 +36,10 @@ DnDocument *dn_document_new (DnExperiment *exp, GFile *file);
 /* An experiment (.json) or a model written by the engine (.safetensors: its network,
  * normalisation and name become a new, unsaved experiment). */
 DnDocument *dn_document_new_from_file (GFile *file, GError **error);
-/* Builds an experiment around the network stored in a model file. */
+/* Builds an experiment around the network stored in a model file, named after the
+ * file. The model is checked as `dendrite eval` checks it (dn_model_load: network,
+ * metadata, finite weights) and fails with the same error; the file's name must
+ * do as a run folder's name (dn_check_name). */
 DnExperiment *dn_experiment_from_model (const char *path, GError **error);
 
 DnExperiment *dn_document_get_experiment (DnDocument *doc);

@@ -1,0 +1,327 @@
+/* test-import.c: opening a model file in the app.
+ *
+ * A model opened in the app becomes a new experiment: its network, its
+ * normalisation and a name taken from the file. The model is checked as
+ * `dendrite eval` checks it, so every file the engine refuses gives the
+ * engine's own message (std 0, NaN weights, a broken network description),
+ * and a file name that cannot name a run folder is refused before the file
+ * is read. In a window, a refused file is a dialog and the experiment that
+ * was open stays.
+ *
+ * The document tests need no display. The window test needs one; with
+ * DN_TEST_NO_WINDOW set (the sanitizer build) it is skipped and GTK is
+ * never started.
+ */
+#include "dn-document.h"
+#include "dn-error.h"
+#include "dn-json.h"
+#include "dn-model.h"
+#include "dn-test-util.h"
+#include "dn-window.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#define NET_1x2x2                                                                                  \
+    "{\"input\": [1, 2, 2], \"layers\": [{\"type\": \"flatten\"}, {\"name\": \"fc\", "             \
+    "\"type\": \"linear\", \"out_features\": 2}]}"
+
+static DnNetwork *build (const char *desc)
+{
+    g_autoptr (GError) error = NULL;
+    g_autoptr (JsonNode) root = dn_json_parse (desc, -1, "test network", &error);
+    g_assert_no_error (error);
+    DnNetwork *net = dn_network_new_from_json (root, dn_backend_cpu (), &error);
+    g_assert_no_error (error);
+    return net;
+}
+
+/* Saves `net` as dir/file with key = value in its metadata (key may be NULL). */
+static char *save_model (DnNetwork *net, const char *dir, const char *file, const char *key,
+                         const char *value)
+{
+    g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
+    if (key != NULL)
+        g_hash_table_insert (meta, (char *) key, (char *) value);
+    char *path = g_build_filename (dir, file, NULL);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_model_save (net, path, meta, &error));
+    g_assert_no_error (error);
+    return path;
+}
+
+static DnDocument *open_path (const char *path, GError **error)
+{
+    g_autoptr (GFile) f = g_file_new_for_path (path);
+    return dn_document_new_from_file (f, error);
+}
+
+/* No raw control character, escape or bidirectional override reaches a message. */
+static void assert_tame (const char *message)
+{
+    g_assert_true (g_utf8_validate (message, -1, NULL));
+    for (const char *p = message; *p != '\0'; p = g_utf8_next_char (p)) {
+        gunichar c = g_utf8_get_char (p);
+        if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0x202a && c <= 0x202e) ||
+            (c >= 0x2066 && c <= 0x2069))
+            g_test_fail_printf ("message \"%s\" holds U+%04X raw", message, (guint) c);
+    }
+}
+
+/* ---- a good model ---- */
+
+static void test_good_model (void)
+{
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autoptr (DnNetwork) net = build (NET_1x2x2);
+    g_autofree char *path = save_model (net, dir, "digits v2.safetensors", "dendrite_normalize",
+                                        "{\"mean\": [0.25], \"std\": [0.5]}");
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnDocument) doc = open_path (path, &error);
+    g_assert_no_error (error);
+    DnExperiment *exp = dn_document_get_experiment (doc);
+    g_assert_cmpstr (exp->name, ==, "digits v2");
+    g_assert_null (dn_document_get_file (doc)); /* a new experiment: Save asks where */
+    g_assert_true (dn_document_get_modified (doc));
+    g_assert_false (exp->normalize_from_data);
+    g_assert_cmpint (exp->normalize.n_channels, ==, 1);
+    g_assert_cmpfloat (exp->normalize.mean[0], ==, 0.25f);
+    g_assert_cmpfloat (exp->normalize.std[0], ==, 0.5f);
+    const DnNetworkInfo *info = dn_document_get_network_info (doc);
+    g_assert_true (info->ok);
+    g_assert_cmpuint (dn_document_n_layers (doc), ==, 2);
+    g_assert_cmpint (info->total_params, ==, 4 * 2 + 2);
+    /* the flatten layer, unnamed in the file, has the name the engine gave it */
+    g_assert_cmpstr (json_object_get_string_member (dn_document_get_layer (doc, 0), "name"), ==,
+                     "flatten1");
+    g_assert_cmpstr (json_object_get_string_member (dn_document_get_layer (doc, 1), "name"), ==,
+                     "fc");
+
+    /* without "dendrite_normalize" the experiment computes it from its data */
+    g_autofree char *plain = save_model (net, dir, "plain.safetensors", NULL, NULL);
+    g_autoptr (DnDocument) doc2 = open_path (plain, &error);
+    g_assert_no_error (error);
+    g_assert_true (dn_document_get_experiment (doc2)->normalize_from_data);
+    dn_test_tmpdir_remove (dir);
+}
+
+/* ---- models the engine refuses: the app says what `dendrite eval` says ---- */
+
+typedef struct {
+    const char *key, *value; /* metadata; key NULL: a NaN weight */
+    int code;
+    const char *needle;
+} BadModel;
+
+static void test_refused_like_eval (void)
+{
+    static const BadModel cases[] = {
+        {"dendrite_normalize", "{\"mean\": [0.1], \"std\": [0]}", DN_ERROR_CONFIG,
+         "its std is not positive"},
+        {"dendrite_normalize", "{\"mean\": [NaN], \"std\": [1]}", DN_ERROR_FORMAT,
+         "not valid JSON"},
+        {"dendrite_normalize", "{\"mean\": [null], \"std\": [1]}", DN_ERROR_CONFIG, "finite"},
+        {"dendrite_normalize", "{\"mean\": [1e39], \"std\": [1]}", DN_ERROR_CONFIG,
+         "does not fit a float"},
+        {"dendrite_normalize", "{\"mean\": [0, 0, 0], \"std\": [1, 1, 1]}", DN_ERROR_FORMAT,
+         "gives 3 channels"},
+        {"dendrite_normalize", "{\"mean\": [0.1], \"std\": [0.3], \"scale\": 255}", DN_ERROR_CONFIG,
+         "unknown field \"scale\""},
+        {"dendrite_normalize", "[0.1, 0.3]", DN_ERROR_CONFIG, "\"normalize\" must be"},
+        {"dendrite_optimizer_steps", "-1", DN_ERROR_FORMAT, "whole number"},
+        {"dendrite_run", "[1]", DN_ERROR_FORMAT, "not a JSON object"},
+        {NULL, NULL, DN_ERROR_NUMERIC, "\"fc.weight\" holds 1 value that is not finite"},
+    };
+    g_autofree char *dir = dn_test_tmpdir ();
+    for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+        const BadModel *c = &cases[i];
+        g_autoptr (DnNetwork) net = build (NET_1x2x2);
+        if (c->key == NULL)
+            net->params[3] = NAN;
+        g_autofree char *file = g_strdup_printf ("bad-%" G_GSIZE_FORMAT ".safetensors", i);
+        g_autofree char *path = save_model (net, dir, file, c->key, c->value);
+
+        /* what `dendrite eval` runs: dn_model_load, then dn_model_normalize */
+        g_autoptr (GError) eval_error = NULL;
+        g_autoptr (GHashTable) meta = NULL;
+        g_autoptr (DnNetwork) loaded = dn_model_load (path, dn_backend_cpu (), &meta, &eval_error);
+        g_assert_null (loaded);
+        g_assert_nonnull (eval_error);
+
+        g_autoptr (GError) error = NULL;
+        g_autoptr (DnDocument) doc = open_path (path, &error);
+        g_assert_null (doc);
+        g_test_message ("%s", error != NULL ? error->message : "(no error)");
+        g_assert_error (error, DN_ERROR, c->code);
+        g_assert_cmpstr (error->message, ==, eval_error->message);
+        g_assert_nonnull (strstr (error->message, path));
+        if (strstr (error->message, c->needle) == NULL)
+            g_test_fail_printf ("message \"%s\" does not say \"%s\"", error->message, c->needle);
+    }
+    dn_test_tmpdir_remove (dir);
+}
+
+/* A safetensors file that is not a Dendrite model, and broken network descriptions. */
+static void test_refused_network (void)
+{
+    g_autofree char *dir = dn_test_tmpdir ();
+    static const struct {
+        const char *desc; /* NULL: no "dendrite_network" at all */
+        const char *needle;
+    } cases[] = {
+        {NULL, "no network description"},
+        {"{\"input\": [4], \"layers\": [", "not valid JSON"},
+        {"{\"input\": [4], \"layers\": [{\"type\": \"linear\"}]}", "out_features"},
+        {"{\"input\": [4], \"layers\": [{\"name\": \"a\\u001b[2J\", \"type\": \"relu\"}]}",
+         "\\u001b"},
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+        const float w = 1.0f;
+        const DnStWrite t = {"x", dn_shape_1d (1), &w};
+        g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
+        if (cases[i].desc != NULL)
+            g_hash_table_insert (meta, (char *) "dendrite_network", (char *) cases[i].desc);
+        g_autofree char *file = g_strdup_printf ("net-%" G_GSIZE_FORMAT ".safetensors", i);
+        g_autofree char *path = g_build_filename (dir, file, NULL);
+        g_autoptr (GError) error = NULL;
+        g_assert_true (dn_safetensors_write (path, &t, 1, meta, &error));
+
+        g_autoptr (GError) eval_error = NULL;
+        g_autoptr (DnNetwork) loaded = dn_model_load (path, dn_backend_cpu (), NULL, &eval_error);
+        g_assert_null (loaded);
+        g_autoptr (DnDocument) doc = open_path (path, &error);
+        g_assert_null (doc);
+        g_test_message ("%s", error->message);
+        g_assert_cmpstr (error->message, ==, eval_error->message);
+        if (strstr (error->message, cases[i].needle) == NULL)
+            g_test_fail_printf ("message \"%s\" does not say \"%s\"", error->message,
+                                cases[i].needle);
+        assert_tame (error->message);
+    }
+    dn_test_tmpdir_remove (dir);
+}
+
+/* ---- file names that cannot name the experiment ---- */
+
+static void test_refused_name (void)
+{
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autofree char *long_name = g_strnfill (129, 'm');
+    g_autofree char *long_file = g_strconcat (long_name, ".safetensors", NULL);
+    const struct {
+        const char *file;
+        const char *needle;
+    } cases[] = {
+        {"red\x1b[31m.safetensors", "\"red\\u001b[31m\" contains the control character U+001B"},
+        {"evil\xe2\x80\xaegnp.safetensors", "contains the control character U+202E"},
+        {"line\nbreak.safetensors", "U+000A"},
+        {long_file, "has 129 characters; names hold at most 128"},
+        {"-rf.safetensors", "\"-rf\" is used as a folder name"},
+        {"...safetensors", "\"..\" is used as a folder name"},
+        {".safetensors", "is empty"},
+    };
+    g_autoptr (DnNetwork) net = build (NET_1x2x2);
+    for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+        g_autofree char *path = save_model (net, dir, cases[i].file, NULL, NULL);
+        g_autoptr (GError) error = NULL;
+        g_autoptr (DnDocument) doc = open_path (path, &error);
+        g_assert_null (doc);
+        g_assert_error (error, DN_ERROR, DN_ERROR_CONFIG);
+        g_test_message ("%s", error->message);
+        g_assert_true (g_str_has_prefix (error->message, "The imported experiment’s name (the "
+                                                         "model file’s name)"));
+        if (strstr (error->message, cases[i].needle) == NULL)
+            g_test_fail_printf ("message \"%s\" does not say \"%s\"", error->message,
+                                cases[i].needle);
+        assert_tame (error->message);
+        g_unlink (path);
+    }
+    /* 128 characters is a name */
+    long_name[128] = '\0';
+    g_autofree char *ok_file = g_strconcat (long_name, ".safetensors", NULL);
+    g_autofree char *ok_path = save_model (net, dir, ok_file, NULL, NULL);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnDocument) doc = open_path (ok_path, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (dn_document_get_experiment (doc)->name, ==, long_name);
+    dn_test_tmpdir_remove (dir);
+}
+
+/* ---- in a window: a dialog, and the open experiment stays ---- */
+
+static AdwMessageDialog *find_dialog (GtkWindow *parent)
+{
+    GListModel *tops = gtk_window_get_toplevels ();
+    for (guint i = 0; i < g_list_model_get_n_items (tops); i++) {
+        g_autoptr (GtkWindow) w = g_list_model_get_item (tops, i);
+        if (ADW_IS_MESSAGE_DIALOG (w) && gtk_window_get_transient_for (w) == parent &&
+            gtk_widget_get_visible (GTK_WIDGET (w)))
+            return ADW_MESSAGE_DIALOG (w);
+    }
+    return NULL;
+}
+
+static void test_window_keeps_document (void)
+{
+    if (g_getenv ("DN_TEST_NO_WINDOW") != NULL) {
+        g_test_skip ("DN_TEST_NO_WINDOW is set");
+        return;
+    }
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autoptr (DnApplication) app = dn_application_new ();
+    g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+    DnWindow *win = dn_window_new (app);
+    gtk_window_present (GTK_WINDOW (win));
+    g_autofree char *tpl = dn_test_data_path ("examples/mlp.json");
+    DnExperiment *exp = dn_experiment_load (tpl, &error);
+    g_assert_no_error (error);
+    dn_window_set_document (win, dn_document_new (exp, NULL));
+    DnDocument *before = dn_window_get_document (win);
+    guint layers_before = dn_document_n_layers (before);
+
+    g_autoptr (DnNetwork) net = build (NET_1x2x2);
+    g_autofree char *path = save_model (net, dir, "std0.safetensors", "dendrite_normalize",
+                                        "{\"mean\": [0.1], \"std\": [0]}");
+    g_autoptr (GFile) file = g_file_new_for_path (path);
+    dn_window_open_file (win, file);
+    for (int i = 0; i < 20; i++)
+        g_main_context_iteration (NULL, FALSE);
+
+    /* the window is up, with the experiment it had */
+    g_assert_true (gtk_widget_get_visible (GTK_WIDGET (win)));
+    g_assert_true (dn_window_get_document (win) == before);
+    g_assert_cmpuint (dn_document_n_layers (before), ==, layers_before);
+    /* and a dialog says what the engine says */
+    AdwMessageDialog *dialog = find_dialog (GTK_WINDOW (win));
+    g_assert_nonnull (dialog);
+    g_autoptr (GError) eval_error = NULL;
+    g_autoptr (DnNetwork) loaded = dn_model_load (path, dn_backend_cpu (), NULL, &eval_error);
+    g_assert_null (loaded);
+    g_assert_cmpstr (adw_message_dialog_get_body (dialog), ==, eval_error->message);
+    g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "std is not positive"));
+    gtk_window_destroy (GTK_WINDOW (dialog));
+    gtk_window_destroy (GTK_WINDOW (win));
+    dn_test_tmpdir_remove (dir);
+}
+
+int main (int argc, char **argv)
+{
+    g_test_init (&argc, &argv, NULL);
+    if (g_getenv ("DN_TEST_NO_WINDOW") == NULL) {
+        if (!gtk_init_check ()) {
+            g_print ("1..0 # SKIP no display\n");
+            return 77;
+        }
+        adw_init ();
+    }
+    g_test_add_func ("/app/import/good-model", test_good_model);
+    g_test_add_func ("/app/import/refused-like-eval", test_refused_like_eval);
+    g_test_add_func ("/app/import/refused-network", test_refused_network);
+    g_test_add_func ("/app/import/refused-name", test_refused_name);
+    g_test_add_func ("/app/import/window-keeps-document", test_window_keeps_document);
+    return g_test_run ();
+}
