@@ -197,7 +197,8 @@ static void read_continual (DnRunSnapshot *s, DnSafetensors *st)
 DnRunSnapshot *dn_run_snapshot_new_from_folder (const char *run_dir, GError **error)
 {
     g_autofree char *latest = g_build_filename (run_dir, "latest.safetensors", NULL);
-    g_autoptr (DnSafetensors) st = dn_safetensors_read (latest, error);
+    /* a picture needs only the metadata: the header is checked, no tensor converted */
+    g_autoptr (DnSafetensors) st = dn_safetensors_open (latest, error);
     if (st == NULL)
         return NULL;
     g_autoptr (DnRunSnapshot) s = dn_run_snapshot_new ();

@@ -1,4 +1,4 @@
-/* test-import.c: opening a model file in the app.
+/* test-import.c: opening a model file or a run folder in the app.
  *
  * A model opened in the app becomes a new experiment: its network, its
  * normalisation and a name taken from the file. The model is checked as
@@ -6,7 +6,8 @@
  * engine's own message (std 0, NaN weights, a broken network description),
  * and a file name that cannot name a run folder is refused before the file
  * is read. In a window, a refused file is a dialog and the experiment that
- * was open stays.
+ * was open stays. A run folder's picture reads only the header of its
+ * latest.safetensors, whatever the size of the weights.
  *
  * The document tests need no display. The window test needs one; with
  * DN_TEST_NO_WINDOW set (the sanitizer build) it is skipped and GTK is
@@ -16,6 +17,7 @@
 #include "dn-error.h"
 #include "dn-json.h"
 #include "dn-model.h"
+#include "dn-run-snapshot.h"
 #include "dn-test-util.h"
 #include "dn-window.h"
 
@@ -23,6 +25,8 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #define NET_1x2x2                                                                                  \
     "{\"input\": [1, 2, 2], \"layers\": [{\"type\": \"flatten\"}, {\"name\": \"fc\", "             \
@@ -249,6 +253,62 @@ static void test_refused_name (void)
     dn_test_tmpdir_remove (dir);
 }
 
+/* ---- a run folder's picture: metadata only ---- */
+
+static long peak_rss_kib (void)
+{
+    struct rusage ru;
+    g_assert_cmpint (getrusage (RUSAGE_SELF, &ru), ==, 0);
+    return ru.ru_maxrss;
+}
+
+/* latest.safetensors with 256 MiB of weights (a sparse file: no disk is used)
+ * and the run's counters. Reading the weights would raise the peak memory by
+ * twice that (the mapped file and its floats); the picture needs neither. */
+static void run_folder_header_only (void)
+{
+    g_autofree char *dir = dn_test_tmpdir ();
+    const guint64 numel = (guint64) 64 << 20, bytes = numel * sizeof (float);
+    g_autofree char *header = g_strdup_printf (
+        "{\"__metadata__\":{\"dendrite_run\":\"{\\\"epoch\\\": 3, \\\"best_val\\\": 91.5, "
+        "\\\"test_at_best\\\": 90.25, \\\"best_epoch\\\": 2}\"},\"w\":{\"dtype\":\"F32\","
+        "\"shape\":[%" G_GUINT64_FORMAT "],\"data_offsets\":[0,%" G_GUINT64_FORMAT "]}}",
+        numel, bytes);
+    gsize hlen = strlen (header);
+    guint64 le = GUINT64_TO_LE ((guint64) hlen);
+    g_autofree guint8 *head = g_malloc (8 + hlen);
+    memcpy (head, &le, 8);
+    memcpy (head + 8, header, hlen);
+    g_autofree char *latest = dn_test_write_file (dir, "latest.safetensors", head, 8 + hlen);
+    g_assert_cmpint (truncate (latest, (off_t) (8 + hlen + bytes)), ==, 0);
+
+    long before = peak_rss_kib ();
+    g_autoptr (GError) error = NULL;
+    DnRunSnapshot *s = dn_run_snapshot_new_from_folder (dir, &error);
+    long grown = peak_rss_kib () - before;
+    g_assert_no_error (error);
+    g_assert_cmpint (s->epoch, ==, 3);
+    g_assert_cmpfloat (s->best_val, ==, 91.5);
+    g_assert_cmpfloat (s->test_at_best, ==, 90.25);
+    g_assert_cmpint (s->best_epoch, ==, 2);
+    g_assert_cmpint (s->state, ==, DN_RUN_STOPPED);
+    dn_run_snapshot_unref (s);
+    g_test_message ("peak memory grew by %ld KiB", grown);
+    g_assert_cmpint (grown, <, 64 * 1024);
+    dn_test_tmpdir_remove (dir);
+}
+
+/* In a process of its own, so that no earlier test's peak hides this one's. */
+static void test_run_folder_header_only (void)
+{
+    if (g_test_subprocess ()) {
+        run_folder_header_only ();
+        return;
+    }
+    g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed ();
+}
+
 /* ---- in a window: a dialog, and the open experiment stays ---- */
 
 static AdwMessageDialog *find_dialog (GtkWindow *parent)
@@ -323,5 +383,6 @@ int main (int argc, char **argv)
     g_test_add_func ("/app/import/refused-network", test_refused_network);
     g_test_add_func ("/app/import/refused-name", test_refused_name);
     g_test_add_func ("/app/import/window-keeps-document", test_window_keeps_document);
+    g_test_add_func ("/app/run-folder/header-only", test_run_folder_header_only);
     return g_test_run ();
 }
