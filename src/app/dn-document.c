@@ -183,7 +183,8 @@ static char *name_from_path (const char *path, GError **error)
     char *dot = strrchr (base, '.');
     if (dot != NULL)
         *dot = '\0';
-    if (!dn_check_name (base, TRUE, _ ("The imported experiment’s name (the model file’s name)"),
+    /* untranslated, as the engine's message it starts is */
+    if (!dn_check_name (base, TRUE, "The imported experiment's name (the model file's name)",
                         error))
         return NULL;
     return g_steal_pointer (&base);

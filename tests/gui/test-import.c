@@ -234,8 +234,8 @@ static void test_refused_name (void)
         g_assert_null (doc);
         g_assert_error (error, DN_ERROR, DN_ERROR_CONFIG);
         g_test_message ("%s", error->message);
-        g_assert_true (g_str_has_prefix (error->message, "The imported experiment’s name (the "
-                                                         "model file’s name)"));
+        g_assert_true (g_str_has_prefix (error->message, "The imported experiment's name (the "
+                                                         "model file's name)"));
         if (strstr (error->message, cases[i].needle) == NULL)
             g_test_fail_printf ("message \"%s\" does not say \"%s\"", error->message,
                                 cases[i].needle);
