@@ -484,8 +484,11 @@ gboolean dn_run_state_double (const DnRunState *s, const char *name, double min,
     double v = t == G_TYPE_INT64 || t == G_TYPE_DOUBLE ? json_node_get_double (n) : NAN;
     if (!isfinite (v) || v < min || v > max) {
         g_autofree char *got = dn_json_describe (n);
-        return dn_run_state_fail (s, error, "\"%s\" is %s but must be a number from %g to %g%s",
-                                  name, got, min, max, null_ok ? ", or null" : "");
+        g_autofree char *range = min == -G_MAXDOUBLE && max == G_MAXDOUBLE
+                                     ? g_strdup ("a finite number")
+                                     : g_strdup_printf ("a number from %g to %g", min, max);
+        return dn_run_state_fail (s, error, "\"%s\" is %s but must be %s%s", name, got, range,
+                                  null_ok ? ", or null" : "");
     }
     *out = v;
     return TRUE;

@@ -676,7 +676,7 @@ static gboolean parse_run_state (Run *r, DnRunState *st, GError **error)
 {
     gint64 epoch, seed, best_epoch;
     double best_val, test_at_best;
-    if (!dn_run_state_int (st, "epoch", 1, G_MAXINT / 2, &epoch, error) ||
+    if (!dn_run_state_int (st, "epoch", 1, 100000000, &epoch, error) ||
         !dn_run_state_int (st, "seed", 0, G_MAXINT64, &seed, error) ||
         !dn_run_state_rng (st, "rng", r->rng.s, error) ||
         !dn_run_state_int (st, "best_epoch", 0, epoch, &best_epoch, error) ||
