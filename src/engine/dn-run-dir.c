@@ -486,7 +486,9 @@ gboolean dn_run_state_double (const DnRunState *s, const char *name, double min,
         g_autofree char *got = dn_json_describe (n);
         g_autofree char *range = min == -G_MAXDOUBLE && max == G_MAXDOUBLE
                                      ? g_strdup ("a finite number")
-                                     : g_strdup_printf ("a number from %g to %g", min, max);
+                                 : max == G_MAXDOUBLE ? g_strdup_printf ("a number >= %g", min)
+                                                      : g_strdup_printf ("a number from %g to %g",
+                                                                         min, max);
         return dn_run_state_fail (s, error, "\"%s\" is %s but must be %s%s", name, got, range,
                                   null_ok ? ", or null" : "");
     }
