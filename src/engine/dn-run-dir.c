@@ -259,6 +259,11 @@ static gboolean has_files (const char *dir, char **foreign)
     return any;
 }
 
+gboolean dn_run_dir_holds_run (const char *path)
+{
+    return g_file_test (path, G_FILE_TEST_IS_DIR) && has_files (path, NULL);
+}
+
 static gboolean clear_folder (const char *dir, GError **error)
 {
     g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);

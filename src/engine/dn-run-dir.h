@@ -56,6 +56,10 @@ const char *dn_run_dir_requested (const DnRunDir *dir);
 /* Releases the lock (run.lock stays, emptied). NULL is fine. */
 void dn_run_dir_free (DnRunDir *dir);
 
+/* TRUE when path is a folder holding anything but run.lock: a new run would go
+ * beside it (NAME-2, ...) rather than into it. */
+gboolean dn_run_dir_holds_run (const char *path);
+
 /* Removes dir's stale temporaries; returns how many. Only for a folder whose
  * lock the caller holds. */
 int dn_run_dir_remove_temporaries (const char *dir);
