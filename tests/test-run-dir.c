@@ -322,7 +322,7 @@ static const StateCase state_cases[] = {
 static void test_state (gconstpointer data)
 {
     const StateCase *c = data;
-    DnRunState s;
+    DnStateReader s;
     g_autoptr (GError) error = NULL;
     gint64 epoch = 0;
     guint64 rng[4];
@@ -344,7 +344,7 @@ static void test_state (gconstpointer data)
 
 static void test_state_good (void)
 {
-    DnRunState s;
+    DnStateReader s;
     g_autoptr (GError) error = NULL;
     gint64 epoch = 0;
     guint64 rng[4];

@@ -744,7 +744,7 @@ static void cl_state_clear (ClState *s)
 static gboolean read_state (DnSafetensors *st, const char *path, int T, ClState *out,
                             GError **error)
 {
-    DnRunState rs;
+    DnStateReader rs;
     gint64 next_task = 0, seed = 0;
     gboolean ok =
         dn_run_state_init (&rs, path, "dendrite_continual_run",

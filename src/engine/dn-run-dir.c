@@ -412,7 +412,7 @@ char *dn_run_dir_snapshot_suffix (const char *name, gboolean numbered, int epoch
 
 /* ---- run state ---- */
 
-gboolean dn_run_state_fail (const DnRunState *s, GError **error, const char *format, ...)
+gboolean dn_run_state_fail (const DnStateReader *s, GError **error, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
@@ -425,7 +425,7 @@ gboolean dn_run_state_fail (const DnRunState *s, GError **error, const char *for
     return FALSE;
 }
 
-gboolean dn_run_state_init (DnRunState *s, const char *file, const char *key, const char *text,
+gboolean dn_run_state_init (DnStateReader *s, const char *file, const char *key, const char *text,
                             GError **error)
 {
     memset (s, 0, sizeof *s);
@@ -443,13 +443,13 @@ gboolean dn_run_state_init (DnRunState *s, const char *file, const char *key, co
     return TRUE;
 }
 
-void dn_run_state_clear (DnRunState *s)
+void dn_run_state_clear (DnStateReader *s)
 {
     g_clear_pointer (&s->root, json_node_unref);
     s->o = NULL;
 }
 
-static JsonNode *member (const DnRunState *s, const char *name, GError **error)
+static JsonNode *member (const DnStateReader *s, const char *name, GError **error)
 {
     JsonNode *n = s->o != NULL ? json_object_get_member (s->o, name) : NULL;
     if (n == NULL)
@@ -457,7 +457,7 @@ static JsonNode *member (const DnRunState *s, const char *name, GError **error)
     return n;
 }
 
-gboolean dn_run_state_int (const DnRunState *s, const char *name, gint64 min, gint64 max,
+gboolean dn_run_state_int (const DnStateReader *s, const char *name, gint64 min, gint64 max,
                            gint64 *out, GError **error)
 {
     JsonNode *n = member (s, name, error);
@@ -475,7 +475,7 @@ gboolean dn_run_state_int (const DnRunState *s, const char *name, gint64 min, gi
     return TRUE;
 }
 
-gboolean dn_run_state_double (const DnRunState *s, const char *name, double min, double max,
+gboolean dn_run_state_double (const DnStateReader *s, const char *name, double min, double max,
                               gboolean null_ok, double *out, GError **error)
 {
     JsonNode *n = member (s, name, error);
@@ -501,7 +501,7 @@ gboolean dn_run_state_double (const DnRunState *s, const char *name, double min,
     return TRUE;
 }
 
-JsonArray *dn_run_state_array (const DnRunState *s, const char *name, guint min_len,
+JsonArray *dn_run_state_array (const DnStateReader *s, const char *name, guint min_len,
                                guint max_len, GError **error)
 {
     JsonNode *n = member (s, name, error);
@@ -526,7 +526,7 @@ JsonArray *dn_run_state_array (const DnRunState *s, const char *name, guint min_
     return a;
 }
 
-gboolean dn_run_state_rng (const DnRunState *s, const char *name, guint64 out[4], GError **error)
+gboolean dn_run_state_rng (const DnStateReader *s, const char *name, guint64 out[4], GError **error)
 {
     JsonArray *a = dn_run_state_array (s, name, 4, 4, error);
     if (a == NULL)

@@ -80,26 +80,26 @@ typedef struct {
     const char *key;
     JsonNode *root;
     JsonObject *o;
-} DnRunState;
+} DnStateReader;
 
 /* text NULL: the key is missing. Clear with dn_run_state_clear even on failure. */
-gboolean dn_run_state_init (DnRunState *s, const char *file, const char *key, const char *text,
+gboolean dn_run_state_init (DnStateReader *s, const char *file, const char *key, const char *text,
                             GError **error);
-void dn_run_state_clear (DnRunState *s);
+void dn_run_state_clear (DnStateReader *s);
 /* A whole number in [min, max]. */
-gboolean dn_run_state_int (const DnRunState *s, const char *member, gint64 min, gint64 max,
+gboolean dn_run_state_int (const DnStateReader *s, const char *member, gint64 min, gint64 max,
                            gint64 *out, GError **error);
 /* A finite number in [min, max], or with null_ok a null (NAN). */
-gboolean dn_run_state_double (const DnRunState *s, const char *member, double min, double max,
+gboolean dn_run_state_double (const DnStateReader *s, const char *member, double min, double max,
                               gboolean null_ok, double *out, GError **error);
 /* An array of length [min_len, max_len]. */
-JsonArray *dn_run_state_array (const DnRunState *s, const char *member, guint min_len,
+JsonArray *dn_run_state_array (const DnStateReader *s, const char *member, guint min_len,
                                guint max_len, GError **error);
 /* Four hexadecimal 64-bit words, not all zero (a generator state). */
-gboolean dn_run_state_rng (const DnRunState *s, const char *member, guint64 out[4],
+gboolean dn_run_state_rng (const DnStateReader *s, const char *member, guint64 out[4],
                            GError **error);
 /* Sets the run-state error: "FILE: the run state (KEY) is damaged: WHAT; ...". */
-gboolean dn_run_state_fail (const DnRunState *s, GError **error, const char *format, ...)
+gboolean dn_run_state_fail (const DnStateReader *s, GError **error, const char *format, ...)
     G_GNUC_PRINTF (3, 4);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DnRunDir, dn_run_dir_free)

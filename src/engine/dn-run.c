@@ -672,7 +672,7 @@ out:
 
 /* The run's counters from the checkpoint's "dendrite_run", every member checked.
  * The scheduler's state is read later (apply_scheduler_state), once it exists. */
-static gboolean parse_run_state (Run *r, DnRunState *st, GError **error)
+static gboolean parse_run_state (Run *r, DnStateReader *st, GError **error)
 {
     gint64 epoch, seed, best_epoch;
     double best_val, test_at_best;
@@ -697,7 +697,7 @@ static gboolean parse_run_state (Run *r, DnRunState *st, GError **error)
     return TRUE;
 }
 
-static gboolean apply_scheduler_state (Run *r, DnRunState *st, GError **error)
+static gboolean apply_scheduler_state (Run *r, DnStateReader *st, GError **error)
 {
     JsonNode *sched = json_object_get_member (st->o, "scheduler");
     if (sched == NULL || !JSON_NODE_HOLDS_OBJECT (sched))
@@ -745,7 +745,7 @@ gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts, co
     r.opts = &o;
     r.obs = obs;
     gboolean ok = FALSE;
-    DnRunState state = {0};
+    DnStateReader state = {0};
     g_autoptr (DnSafetensors) st = NULL;
     /* locked before anything is read or removed */
     r.dir = dn_run_dir_open (run_dir, error);
