@@ -166,6 +166,7 @@ static void test_stop_and_resume (gconstpointer data)
     g_autoptr (GPtrArray) names = list_names (dir);
     g_autofree char *want = g_strjoinv (" ", (char **) ref_names->pdata);
     g_autofree char *got = g_strjoinv (" ", (char **) names->pdata);
+    g_test_message ("run folder: %s", got);
     g_assert_cmpstr (got, ==, want);
     dn_test_tmpdir_remove (out);
 }
@@ -290,6 +291,35 @@ static void test_kill_and_resume (void)
         g_dir_close (d);
         dn_test_tmpdir_remove (run_out);
     }
+    dn_test_tmpdir_remove (out);
+}
+
+/* A run whose dendrite sets never count as an improvement (a 50 % relative
+ * threshold): every set is rejected, and each rejection snapshots the tables
+ * under a numbered name. Stopped in the middle and resumed, it names them
+ * exactly as the uninterrupted run does (a clock could not). */
+static void test_snapshot_names (void)
+{
+    g_autofree char *out = dn_test_tmpdir ();
+    g_autofree char *whole_out = g_build_filename (out, "whole", NULL);
+    g_autofree char *part_out = g_build_filename (out, "part", NULL);
+    for (int k = 0; k < 2; k++) {
+        g_autoptr (DnExperiment) exp = small_experiment ();
+        exp->epochs = 14;
+        dn_tracker_list_set (&exp->tracker.improvement_threshold, 0.5);
+        run (exp, k == 0 ? whole_out : part_out, NULL, k == 0 ? 0 : 6);
+    }
+    g_autofree char *whole = g_build_filename (whole_out, "mlp-dendrites", NULL);
+    g_autofree char *part = g_build_filename (part_out, "mlp-dendrites", NULL);
+    run (NULL, NULL, part, 0);
+    g_autoptr (GPtrArray) a = list_names (whole);
+    g_autoptr (GPtrArray) b = list_names (part);
+    g_autofree char *want = g_strjoinv (" ", (char **) a->pdata);
+    g_autofree char *got = g_strjoinv (" ", (char **) b->pdata);
+    g_test_message ("run folder: %s", want);
+    g_assert_nonnull (strstr (want, "mlp-dendrites_epoch"));
+    g_assert_nonnull (strstr (want, "_1_noImprove_lr_"));
+    g_assert_cmpstr (got, ==, want);
     dn_test_tmpdir_remove (out);
 }
 
@@ -470,6 +500,7 @@ int main (int argc, char **argv)
     g_test_add_func ("/run/resume/kill-9", test_kill_and_resume);
     g_test_add_func ("/run/files/whole-set", test_file_set);
     g_test_add_func ("/run/folder/one-run-per-folder", test_one_run_per_folder);
+    g_test_add_func ("/run/resume/snapshot-names", test_snapshot_names);
     for (guint i = 0; i < G_N_ELEMENTS (damage_cases); i++)
         g_test_add_data_func (damage_cases[i].path, &damage_cases[i], test_damaged_state);
     int rc = g_test_run ();
