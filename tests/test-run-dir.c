@@ -75,11 +75,17 @@ static void test_overwrite (void)
     g_autofree char *tmp = dn_test_tmpdir ();
     g_autofree char *dir = g_build_filename (tmp, "mnist-cnn", NULL);
     g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
-    static const char *const run_files[] = {
-        "experiment.json",     "run.log",          "best_model.safetensors",
-        "mnist-cnnScores.csv", "mnist-cnn.png",    "mnist-cnn_epoch7_1_noImprove_lr_0Scores.csv",
-        "history.csv",         "summary.json",     "latest.safetensors.tmp-Ab12Cd",
-        "history.csv.x1Y2z3",  NULL};
+    static const char *const run_files[] = {"experiment.json",
+                                            "run.log",
+                                            "best_model.safetensors",
+                                            "mnist-cnnScores.csv",
+                                            "mnist-cnn.png",
+                                            "mnist-cnn_epoch7_1_noImprove_lr_0Scores.csv",
+                                            "history.csv",
+                                            "summary.json",
+                                            "latest.safetensors.tmp-Ab12Cd",
+                                            "history.csv.x1Y2z3",
+                                            NULL};
     for (int i = 0; run_files[i] != NULL; i++)
         touch (dir, run_files[i]);
     g_autoptr (GError) error = NULL;
@@ -224,7 +230,7 @@ static void test_temporaries (void)
     g_autofree char *tmp = dn_test_tmpdir ();
     /* what a kill leaves behind, one per writer (all use one template) */
     static const char *const files[] = {"latest.safetensors", "mnistScores.csv", "mnist.png",
-                                        "history.csv", "experiment.json", "summary.json"};
+                                        "history.csv",        "experiment.json", "summary.json"};
     for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
         g_autofree char *path = g_build_filename (tmp, files[i], NULL);
         g_autofree char *t = dn_file_temp_template (path);
@@ -235,7 +241,7 @@ static void test_temporaries (void)
         touch (tmp, files[i]);
     }
     touch (tmp, "history.csv.Ab3dE6"); /* g_file_set_contents' name, of earlier versions */
-    touch (tmp, "notes.tmp-old.txt");   /* not a temporary: kept */
+    touch (tmp, "notes.tmp-old.txt");  /* not a temporary: kept */
     touch (tmp, "model.tmp-ab");
     g_assert_cmpint (dn_run_dir_remove_temporaries (tmp), ==, G_N_ELEMENTS (files) + 1);
     for (guint i = 0; i < G_N_ELEMENTS (files); i++)
@@ -297,8 +303,7 @@ static const StateCase state_cases[] = {
     {"/engine/run-dir/state/epoch-object", "{\"epoch\":{}}", "\"epoch\" is"},
     {"/engine/run-dir/state/rng-short", "{\"epoch\":1,\"rng\":[\"00000000000000ff\"]}",
      "\"rng\" has 1 elements but must have 4"},
-    {"/engine/run-dir/state/rng-number",
-     "{\"epoch\":1,\"rng\":[1,2,3,4]}", "element 0 of \"rng\""},
+    {"/engine/run-dir/state/rng-number", "{\"epoch\":1,\"rng\":[1,2,3,4]}", "element 0 of \"rng\""},
     {"/engine/run-dir/state/rng-0x",
      "{\"epoch\":1,\"rng\":[\"0x00000000000001\",\"00000000000000ff\",\"00000000000000ff\","
      "\"00000000000000ff\"]}",
@@ -308,13 +313,15 @@ static const StateCase state_cases[] = {
      "\"0000000000000000\"]}",
      "all zeros"},
     {"/engine/run-dir/state/rng-not-array", "{\"epoch\":1,\"rng\":\"x\"}", "must be an array"},
-    {"/engine/run-dir/state/val-string", "{\"epoch\":1,\"rng\":[\"00000000000000ff\","
-                                          "\"00000000000000ff\",\"00000000000000ff\","
-                                          "\"00000000000000ff\"],\"val\":\"high\"}",
+    {"/engine/run-dir/state/val-string",
+     "{\"epoch\":1,\"rng\":[\"00000000000000ff\","
+     "\"00000000000000ff\",\"00000000000000ff\","
+     "\"00000000000000ff\"],\"val\":\"high\"}",
      "\"val\" is \"high\""},
-    {"/engine/run-dir/state/val-range", "{\"epoch\":1,\"rng\":[\"00000000000000ff\","
-                                         "\"00000000000000ff\",\"00000000000000ff\","
-                                         "\"00000000000000ff\"],\"val\":101}",
+    {"/engine/run-dir/state/val-range",
+     "{\"epoch\":1,\"rng\":[\"00000000000000ff\","
+     "\"00000000000000ff\",\"00000000000000ff\","
+     "\"00000000000000ff\"],\"val\":101}",
      "from 0 to 100"},
 };
 
@@ -327,11 +334,11 @@ static void test_state (gconstpointer data)
     gint64 epoch = 0;
     guint64 rng[4];
     double val;
-    gboolean ok = dn_run_state_init (&s, "runs/x/latest.safetensors", "dendrite_run", c->json,
-                                     &error) &&
-                  dn_run_state_int (&s, "epoch", 1, 1000, &epoch, &error) &&
-                  dn_run_state_rng (&s, "rng", rng, &error) &&
-                  dn_run_state_double (&s, "val", 0.0, 100.0, TRUE, &val, &error);
+    gboolean ok =
+        dn_run_state_init (&s, "runs/x/latest.safetensors", "dendrite_run", c->json, &error) &&
+        dn_run_state_int (&s, "epoch", 1, 1000, &epoch, &error) &&
+        dn_run_state_rng (&s, "rng", rng, &error) &&
+        dn_run_state_double (&s, "val", 0.0, 100.0, TRUE, &val, &error);
     dn_run_state_clear (&s);
     g_assert_false (ok);
     g_assert_error (error, DN_ERROR, DN_ERROR_FORMAT);
@@ -349,11 +356,12 @@ static void test_state_good (void)
     gint64 epoch = 0;
     guint64 rng[4];
     double val = 0, none = 0;
-    g_assert_true (dn_run_state_init (&s, "f", "k",
-                                      "{\"epoch\":3,\"rng\":[\"00000000000000ff\",\"0000000000000001\","
-                                      "\"0000000000000000\",\"ffffffffffffffff\"],\"val\":97.5,"
-                                      "\"none\":null}",
-                                      &error));
+    g_assert_true (
+        dn_run_state_init (&s, "f", "k",
+                           "{\"epoch\":3,\"rng\":[\"00000000000000ff\",\"0000000000000001\","
+                           "\"0000000000000000\",\"ffffffffffffffff\"],\"val\":97.5,"
+                           "\"none\":null}",
+                           &error));
     g_assert_true (dn_run_state_int (&s, "epoch", 1, 1000, &epoch, &error));
     g_assert_true (dn_run_state_rng (&s, "rng", rng, &error));
     g_assert_true (dn_run_state_double (&s, "val", 0.0, 100.0, TRUE, &val, &error));

@@ -72,8 +72,8 @@ GtkWidget *dn_run_folder_dialog_ask (GtkWindow *parent, const char *run_dir,
     GtkWidget *dialog = adw_message_dialog_new (parent, _ ("The Run Folder Exists"), body);
     AdwMessageDialog *d = ADW_MESSAGE_DIALOG (dialog);
     adw_message_dialog_add_responses (d, "cancel", _ ("_Cancel"), "resume", _ ("_Resume"),
-                                      "overwrite", _ ("_Overwrite"), "new",
-                                      _ ("_New Numbered Run"), NULL);
+                                      "overwrite", _ ("_Overwrite"), "new", _ ("_New Numbered Run"),
+                                      NULL);
     adw_message_dialog_set_response_enabled (d, "resume", offer.can_resume);
     adw_message_dialog_set_response_enabled (d, "overwrite", !offer.in_use);
     adw_message_dialog_set_response_appearance (d, "overwrite", ADW_RESPONSE_DESTRUCTIVE);

@@ -517,7 +517,8 @@ static void start_action (GtkWidget *widget, const char *action, GVariant *param
     g_autofree char *out_dir = dn_application_get_output_folder (app);
     g_autofree char *run_dir =
         g_build_filename (out_dir, dn_document_get_experiment (self->document)->name, NULL);
-    GtkWidget *dialog = dn_run_folder_dialog_ask (GTK_WINDOW (self), run_dir, on_folder_choice, self);
+    GtkWidget *dialog =
+        dn_run_folder_dialog_ask (GTK_WINDOW (self), run_dir, on_folder_choice, self);
     if (dialog != NULL)
         gtk_window_set_destroy_with_parent (GTK_WINDOW (dialog), TRUE);
     else

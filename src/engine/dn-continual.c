@@ -755,7 +755,8 @@ static gboolean read_state (DnSafetensors *st, const char *path, int T, ClState 
         dn_run_state_double (&rs, "seconds", 0.0, G_MAXDOUBLE, FALSE, &out->elapsed, error);
     JsonArray *m = ok ? dn_run_state_array (&rs, "matrix", (guint) T * T, (guint) T * T, error)
                       : NULL;
-    JsonArray *ts = m != NULL ? dn_run_state_array (&rs, "task_seconds", 0, (guint) T, error) : NULL;
+    JsonArray *ts =
+        m != NULL ? dn_run_state_array (&rs, "task_seconds", 0, (guint) T, error) : NULL;
     ok = ts != NULL;
     if (ok) {
         out->next_task = (int) next_task;

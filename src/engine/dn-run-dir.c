@@ -489,11 +489,10 @@ gboolean dn_run_state_double (const DnStateReader *s, const char *name, double m
     double v = t == G_TYPE_INT64 || t == G_TYPE_DOUBLE ? json_node_get_double (n) : NAN;
     if (!isfinite (v) || v < min || v > max) {
         g_autofree char *got = dn_json_describe (n);
-        g_autofree char *range = min == -G_MAXDOUBLE && max == G_MAXDOUBLE
-                                     ? g_strdup ("a finite number")
-                                 : max == G_MAXDOUBLE ? g_strdup_printf ("a number >= %g", min)
-                                                      : g_strdup_printf ("a number from %g to %g",
-                                                                         min, max);
+        g_autofree char *range =
+            min == -G_MAXDOUBLE && max == G_MAXDOUBLE ? g_strdup ("a finite number")
+            : max == G_MAXDOUBLE                      ? g_strdup_printf ("a number >= %g", min)
+                                 : g_strdup_printf ("a number from %g to %g", min, max);
         return dn_run_state_fail (s, error, "\"%s\" is %s but must be %s%s", name, got, range,
                                   null_ok ? ", or null" : "");
     }
@@ -519,8 +518,8 @@ JsonArray *dn_run_state_array (const DnStateReader *s, const char *name, guint m
             dn_run_state_fail (s, error, "\"%s\" has %u elements but must have %u", name, len,
                                min_len);
         else
-            dn_run_state_fail (s, error, "\"%s\" has %u elements but must have %u to %u", name,
-                               len, min_len, max_len);
+            dn_run_state_fail (s, error, "\"%s\" has %u elements but must have %u to %u", name, len,
+                               min_len, max_len);
         return NULL;
     }
     return a;
