@@ -14,7 +14,9 @@
  * scheduler and history), the random generator and the counters. Files are
  * written atomically, so a kill at any moment leaves either the old or the
  * new checkpoint, and dn_experiment_resume() gives the same end result as an
- * uninterrupted run.
+ * uninterrupted run. The run folder is chosen and held locked through
+ * dn-run-dir.h, as the continual loop does: a new run never writes into an
+ * earlier run's folder, and a damaged run state is refused, never resumed.
  */
 #include "dn-error.h"
 #include "dn-json.h"
