@@ -119,6 +119,17 @@ static void test_overwrite (void)
     g_assert_nonnull (strstr (error->message, "it holds data,"));
     g_clear_error (&error);
 
+    /* CSV files only, but no run's: someone's data */
+    g_autofree char *csvs = g_build_filename (tmp, "tables", NULL);
+    g_assert_cmpint (g_mkdir (csvs, 0755), ==, 0);
+    touch (csvs, "train.csv");
+    d = dn_run_dir_create (tmp, "tables", TRUE, &error);
+    g_assert_null (d);
+    g_assert_nonnull (strstr (error->message, "it has no experiment.json"));
+    g_assert_true (exists (csvs, "train.csv"));
+    g_assert_false (exists (csvs, DN_RUN_DIR_LOCK_FILE));
+    g_clear_error (&error);
+
     /* a file where the folder would be */
     touch (tmp, "plain");
     d = dn_run_dir_create (tmp, "plain", TRUE, &error);

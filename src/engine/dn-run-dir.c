@@ -301,8 +301,30 @@ static DnRunDir *overwrite_dir (const char *path, GError **error)
                      path);
         return NULL;
     }
+    /* in use first (tested without creating run.lock: this may be no run folder) */
+    g_autofree char *holder = NULL;
+    if (dn_run_dir_is_locked (path, &holder)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_IO,
+                     "the run folder %s is in use by %s; wait until that run ends or stop it, or "
+                     "choose another folder",
+                     path, holder);
+        return NULL;
+    }
     g_autofree char *foreign = NULL;
-    has_files (path, &foreign);
+    gboolean any = has_files (path, &foreign);
+    g_autofree char *copy = g_build_filename (path, "experiment.json", NULL);
+    g_autofree char *lock = g_build_filename (path, DN_RUN_DIR_LOCK_FILE, NULL);
+    /* every run writes experiment.json (run.lock before it): a folder of CSV files
+     * without either is someone's data, not a run */
+    if (foreign == NULL && any && !g_file_test (copy, G_FILE_TEST_IS_REGULAR) &&
+        !g_file_test (lock, G_FILE_TEST_IS_REGULAR)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_IO,
+                     "%s does not look like a run folder: it has no experiment.json, which every "
+                     "run writes; --overwrite clears run folders only: empty it yourself or "
+                     "choose another folder with --out",
+                     path);
+        return NULL;
+    }
     if (foreign != NULL) {
         g_set_error (error, DN_ERROR, DN_ERROR_IO,
                      "%s does not look like a run folder: it holds %s, which no run writes; "
