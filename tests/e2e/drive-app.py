@@ -253,6 +253,7 @@ def continual(app):
         rows = list(csv.reader(f))
     assert len(rows) == 3 and rows[0][0] == "after_task", rows
     log("files checked in", run_dir)
+    return app
 
 
 def run_folder_exists(app):
@@ -264,9 +265,13 @@ def run_folder_exists(app):
     press(app, name="Start")
     find(app, name="The Run Folder Exists", timeout=20)
     shot("run-folder-exists")
+    # the dialog's buttons have mnemonics: their names may carry the underscore
+    def response(name):
+        return find(app, role="push button", timeout=10,
+                    match=lambda t: t.replace("_", "") == name)
     for name in ("Resume", "Overwrite", "Cancel"):
-        find(app, role="push button", name=name, timeout=10)
-    press(app, name="New Numbered Run")
+        response(name)
+    click(response("New Numbered Run"))
     log("chose a new numbered run")
     second = earlier + "-2"
     end = time.time() + 120
