@@ -265,10 +265,10 @@ def run_folder_exists(app):
     press(app, name="Start")
     find(app, name="The Run Folder Exists", timeout=20)
     shot("run-folder-exists")
-    # the dialog's buttons have mnemonics: their names may carry the underscore
+    # a dialog button's name is its mnemonic label and its text: "_Resume Resume"
     def response(name):
         return find(app, role="push button", timeout=10,
-                    match=lambda t: t.replace("_", "") == name)
+                    match=lambda t: t.replace("_", "").startswith(name))
     for name in ("Resume", "Overwrite", "Cancel"):
         response(name)
     click(response("New Numbered Run"))
