@@ -10,12 +10,15 @@
  * floors; they are the slow part of the suite.
  */
 #include "dn-model.h"
+#include "dn-run-dir.h"
 #include "dn-test-util.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 /* Where Fashion-MNIST is installed; $DN_FASHION_MNIST_DIR overrides. */
 #define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
@@ -376,6 +379,9 @@ static const UsageCase usage_cases[] = {
     {"/cli/usage/eval-batch-zero",
      {"eval", "m.safetensors", "--data", "d", "--batch-size", "0", NULL},
      "--batch-size"},
+    {"/cli/usage/resume-and-overwrite",
+     {"train", "--resume", "runs/x", "--overwrite", NULL},
+     "give one of them"},
     {"/cli/usage/inspect-no-file", {"inspect", NULL}, "model or experiment file"},
     {"/cli/usage/inspect-unknown-option", {"inspect", "--json", "m", NULL}, "--json"},
 };
@@ -643,6 +649,112 @@ static void test_train_deterministic (void)
     dn_test_tmpdir_remove (tmp);
 }
 
+/* ---- run folders ------------------------------------------------------------- */
+
+/* The README's command, run again and again: NAME, NAME-2; --overwrite replaces NAME;
+ * a folder in use is refused with the pid that holds it. */
+static void test_train_run_folders (void)
+{
+    g_autofree char *tmp = dn_test_tmpdir ();
+    g_autofree char *data = mnist_dir ();
+    g_autofree char *exp = write_experiment (tmp, "examples/mlp.json", "mlp-again", data, 1);
+    g_autofree char *first = g_build_filename (tmp, "runs", "mlp-again", NULL);
+    g_autofree char *second = g_strconcat (first, "-2", NULL);
+    const char *want[] = {first, second};
+    for (int k = 0; k < 2; k++) {
+        g_auto (CliRun) r = {0};
+        cli_run (&r, "train", exp, "--threads", "2", NULL);
+        assert_exit (&r, 0);
+        g_autofree char *line = g_strdup_printf ("run folder: %s\n", want[k]);
+        assert_has (r.out, line);
+        if (k == 1) {
+            g_autofree char *says =
+                g_strdup_printf ("%s holds an earlier run; this run goes to %s", first, second);
+            assert_has (r.out, says);
+        }
+    }
+    /* an earlier run's stray snapshot goes with --overwrite */
+    g_autofree char *stray = dn_test_write_file (first, "mlp-again_epoch7_1_noImprove_lr_0.png",
+                                                 "x", 1);
+    {
+        g_auto (CliRun) r = {0};
+        cli_run (&r, "train", exp, "--threads", "2", "--overwrite", "--json", NULL);
+        assert_exit (&r, 0);
+        g_auto (TrainReport) t = {0};
+        read_train_report (r.out, 1, &t);
+        g_assert_cmpstr (json_object_get_string_member (t.done, "run_dir"), ==, first);
+        g_assert_false (g_file_test (stray, G_FILE_TEST_EXISTS));
+    }
+    /* --overwrite of a folder that is not a run's */
+    g_autofree char *notes = dn_test_write_file (second, "notes.txt", "mine", 4);
+    g_autofree char *exp2 = write_experiment (tmp, "examples/mlp.json", "mlp-again-2", data, 1);
+    {
+        g_auto (CliRun) r = {0};
+        cli_run (&r, "train", exp2, "--threads", "2", "--overwrite", NULL);
+        assert_exit (&r, 1);
+        assert_has (r.err, "does not look like a run folder: it holds notes.txt");
+        g_assert_true (g_file_test (notes, G_FILE_TEST_EXISTS));
+    }
+    /* a folder in use: resume and overwrite are refused, naming the holder */
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnRunDir) held = dn_run_dir_open (first, &error);
+    g_assert_no_error (error);
+    g_autofree char *me = g_strdup_printf ("is in use by process %ld on host ", (long) getpid ());
+    {
+        g_auto (CliRun) r = {0};
+        cli_run (&r, "train", "--resume", first, "--threads", "2", NULL);
+        assert_exit (&r, 1);
+        assert_has (r.err, me);
+        assert_no_success_claim (&r);
+    }
+    {
+        g_auto (CliRun) r = {0};
+        cli_run (&r, "train", exp, "--threads", "2", "--overwrite", NULL);
+        assert_exit (&r, 1);
+        assert_has (r.err, me);
+    }
+    dn_test_tmpdir_remove (tmp);
+}
+
+/* Ctrl-C before the first epoch ends: nothing to resume, and --resume is not offered. */
+static void test_train_stop_before_first_epoch (void)
+{
+    g_autofree char *tmp = dn_test_tmpdir ();
+    g_autofree char *data = mnist_dir ();
+    g_autofree char *exp = write_experiment (tmp, "examples/mnist-cnn.json", "cnn-stop", data, 1);
+    const char *argv[] = {g_getenv ("DENDRITE_CLI"), "train", exp, "--threads", "1", NULL};
+    g_auto (GStrv) envp = g_environ_setenv (g_get_environ (), "LC_ALL", "C", TRUE);
+    GPid pid;
+    int out_fd = -1;
+    g_autoptr (GError) error = NULL;
+    g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, envp,
+                                             G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL,
+                                             NULL, NULL, &pid, NULL, &out_fd, NULL, &error));
+    g_assert_no_error (error);
+    /* experiment.json is written once the data is loaded, just before the first batch */
+    g_autofree char *copy = g_build_filename (tmp, "runs", "cnn-stop", "experiment.json", NULL);
+    for (int i = 0; i < 3000 && !g_file_test (copy, G_FILE_TEST_EXISTS); i++)
+        g_usleep (10000);
+    kill (pid, SIGINT);
+    int status = 0;
+    g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+    g_spawn_close_pid (pid);
+    GString *out = g_string_new (NULL);
+    char buf[4096];
+    ssize_t n;
+    while ((n = read (out_fd, buf, sizeof buf)) > 0)
+        g_string_append_len (out, buf, n);
+    close (out_fd);
+    g_autofree char *text = g_string_free (out, FALSE);
+    g_test_message ("%s", text);
+    g_assert_true (WIFEXITED (status));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 130);
+    assert_has (text, "stopped before the first epoch finished");
+    assert_has (text, "nothing to resume");
+    assert_lacks (text, "--resume");
+    dn_test_tmpdir_remove (tmp);
+}
+
 /* ---- end to end: accuracy floors on real data -------------------------------- */
 
 static void run_e2e (const char *example, const char *data, int epochs, int test_samples,
@@ -786,6 +898,8 @@ int main (int argc, char **argv)
     g_test_add_func ("/cli/train/json-events", test_train_json);
     g_test_add_func ("/cli/train/deterministic", test_train_deterministic);
     g_test_add_func ("/cli/eval/csv-classes", test_eval_csv_classes);
+    g_test_add_func ("/cli/train/run-folders", test_train_run_folders);
+    g_test_add_func ("/cli/train/stop-before-first-epoch", test_train_stop_before_first_epoch);
     g_test_add_func ("/cli/e2e/mnist-cnn", test_e2e_mnist_cnn);
     g_test_add_func ("/cli/e2e/fashion-mnist", test_e2e_fashion_mnist);
     return g_test_run ();

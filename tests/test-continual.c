@@ -5,6 +5,7 @@
 #include "dn-error.h"
 #include "dn-experiment.h"
 #include "dn-model.h"
+#include "dn-run-dir.h"
 #include "dn-run-writer.h"
 #include "dn-safetensors.h"
 #include "dn-test-util.h"
@@ -12,6 +13,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TASKS 3
 
@@ -351,7 +353,23 @@ static void check_resume (gconstpointer si)
         g_assert_cmpint (dn_safetensors_metadata (st, "dendrite_optimizer_fresh") == NULL, ==,
                          GPOINTER_TO_INT (si));
     }
+    /* a kill while the writers wrote leaves their temporaries; resume removes them */
+    static const char *const written[] = {"history.csv", "accuracy_matrix.csv", "summary.json",
+                                          "latest.safetensors", "experiment.json"};
+    for (guint i = 0; i < G_N_ELEMENTS (written); i++) {
+        g_autofree char *path = g_build_filename (run_dir, written[i], NULL);
+        g_autofree char *t = dn_file_temp_template (path);
+        int fd = g_mkstemp (t);
+        g_assert_cmpint (fd, >=, 0);
+        close (fd);
+    }
     run_full (NULL, NULL, run_dir, 0, &rest);
+    {
+        g_autoptr (GDir) d = g_dir_open (run_dir, 0, NULL);
+        const char *name;
+        while ((name = g_dir_read_name (d)) != NULL)
+            g_assert_false (dn_file_is_temporary (name));
+    }
     g_assert_false (rest.cancelled);
     g_assert_cmpint (rest.n_tasks, ==, TASKS - 1);
     for (int i = 0; i < TASKS * TASKS; i++)
@@ -374,6 +392,102 @@ static void check_resume (gconstpointer si)
     }
     dn_test_tmpdir_remove (dir);
     dn_test_tmpdir_remove (dir2);
+}
+
+/* latest.safetensors with `find` in metadata `key` replaced by `with` (NULL: the key removed). */
+static void damage (const char *latest, const char *key, const char *find, const char *with)
+{
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnSafetensors) st = dn_safetensors_read (latest, &error);
+    g_assert_no_error (error);
+    g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init (&it, st->metadata);
+    while (g_hash_table_iter_next (&it, &k, &v))
+        g_hash_table_insert (meta, k, v);
+    g_autofree char *changed = NULL;
+    if (find == NULL) {
+        g_hash_table_remove (meta, key);
+    } else {
+        const char *old = g_hash_table_lookup (meta, key);
+        const char *at = old != NULL ? strstr (old, find) : NULL;
+        if (at == NULL)
+            g_error ("%s has no %s", key, find);
+        changed = g_strdup_printf ("%.*s%s%s", (int) (at - old), old, with, at + strlen (find));
+        g_hash_table_insert (meta, (gpointer) key, changed);
+    }
+    g_autofree DnStWrite *t = g_new (DnStWrite, MAX (st->tensors->len, 1));
+    for (guint i = 0; i < st->tensors->len; i++) {
+        DnStTensor *x = st->tensors->pdata[i];
+        t[i] = (DnStWrite){x->name, x->shape, x->data};
+    }
+    g_assert_true (dn_safetensors_write (latest, t, (int) st->tensors->len, meta, &error));
+    g_assert_no_error (error);
+}
+
+/* A damaged continual run state is an error naming the file and the member, never
+ * a critical (fatal in tests) and never a resume; a folder in use is refused. */
+static void test_resume_damaged (void)
+{
+    g_autoptr (DnExperiment) exp = small_experiment ("prototype", FALSE);
+    g_autofree char *dir = dn_test_tmpdir ();
+    Seen part;
+    run_full (exp, dir, NULL, 1, &part);
+    g_assert_true (part.cancelled);
+    g_autofree char *run_dir = g_build_filename (dir, "cl", NULL);
+    g_autofree char *latest = g_build_filename (run_dir, "latest.safetensors", NULL);
+    g_autofree char *good = NULL;
+    gsize good_len = 0;
+    g_assert_true (g_file_get_contents (latest, &good, &good_len, NULL));
+    static const struct {
+        const char *find, *with, *fragment;
+    } cases[] = {
+        {NULL, NULL, "it is missing"},
+        {"\"next_task\":", "\"next_task\":\"1\",\"n\":", "\"next_task\" is \"1\""},
+        {"\"next_task\":", "\"next_task\":0,\"n\":", "\"next_task\" is 0"},
+        {"\"next_task\":", "\"next_task\":99,\"n\":", "must be a whole number from 1 to 3"},
+        {"\"seed\":", "\"seed\":-3,\"s\":", "\"seed\" is -3"},
+        {"\"rng\":[", "\"rng\":7,\"r\":[", "\"rng\" is 7 but must be an array"},
+        {"\"seconds\":", "\"seconds\":\"long\",\"x\":", "\"seconds\" is \"long\""},
+        {"\"matrix\":[", "\"matrix\":[1,", "\"matrix\" has 10 elements but must have 9"},
+        {",null", ",\"a\"", "element 1 of \"matrix\" must be a percentage"},
+        {"\"matrix\":[", "\"matrix\":{},\"m\":[", "\"matrix\" is an object"},
+        {"\"task_seconds\":[", "\"task_seconds\":[-1,", "element 0 of \"task_seconds\""},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+        g_assert_true (g_file_set_contents (latest, good, (gssize) good_len, NULL));
+        damage (latest, "dendrite_continual_run", cases[i].find, cases[i].with);
+        DnRunOptions opts = {.threads = 2};
+        DnRunResult result = {0};
+        g_autoptr (GError) error = NULL;
+        g_assert_false (dn_experiment_resume (run_dir, &opts, NULL, &result, &error));
+        g_assert_nonnull (error);
+        g_test_message ("%s", error->message);
+        g_assert_true (g_str_has_prefix (error->message, latest));
+        g_assert_nonnull (strstr (error->message, "\"dendrite_continual_run\" in the metadata"));
+        g_assert_nonnull (strstr (error->message, cases[i].fragment));
+    }
+    /* undamaged but in use: refused, naming the process that holds it */
+    g_assert_true (g_file_set_contents (latest, good, (gssize) good_len, NULL));
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnRunDir) held = dn_run_dir_open (run_dir, &error);
+    g_assert_no_error (error);
+    DnRunOptions opts = {.threads = 2};
+    DnRunResult result = {0};
+    g_assert_false (dn_experiment_resume (run_dir, &opts, NULL, &result, &error));
+    g_autofree char *me = g_strdup_printf ("in use by process %ld on host ", (long) getpid ());
+    g_assert_nonnull (strstr (error->message, me));
+    g_clear_error (&error);
+    /* and a new run of the same experiment goes beside it */
+    DnRunOptions fresh = {.threads = 2, .out_dir = dir};
+    exp->cl.tasks = 1;
+    g_assert_true (dn_experiment_run (exp, &fresh, NULL, &result, &error));
+    g_assert_no_error (error);
+    g_autofree char *second = g_strconcat (run_dir, "-2", NULL);
+    g_assert_cmpstr (result.run_dir, ==, second);
+    dn_run_result_clear (&result);
+    dn_test_tmpdir_remove (dir);
 }
 
 /* Synaptic Intelligence keeps one optimizer for the whole run, so segment rows that
@@ -579,6 +693,7 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/continual/epochs-option", test_epochs_option);
     g_test_add_func ("/engine/continual/test-shape", test_test_shape);
     g_test_add_func ("/engine/continual/dataset-normalize", test_dataset_normalize);
+    g_test_add_func ("/engine/continual/resume-damaged", test_resume_damaged);
     g_test_add_data_func ("/engine/continual/resume-si", GINT_TO_POINTER (TRUE), check_resume);
     g_test_add_data_func ("/engine/continual/resume-reset-optimizer", GINT_TO_POINTER (FALSE),
                           check_resume);

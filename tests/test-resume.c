@@ -1,6 +1,8 @@
 /* test-resume.c: a dendritic run stopped at any moment and resumed ends with
  * the same model and the same files as a run that was never interrupted. */
+#include "dn-error.h"
 #include "dn-experiment.h"
+#include "dn-run-dir.h"
 #include "dn-run-writer.h"
 #include "dn-safetensors.h"
 #include "dn-test-util.h"
@@ -9,6 +11,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 /* A narrow MLP that adds dendrite sets within a few epochs on a small data split. */
 static DnExperiment *small_experiment (void)
@@ -104,6 +107,25 @@ static void assert_same_run (const char *a_dir, const char *b_dir)
     }
 }
 
+static int cmp_names (gconstpointer a, gconstpointer b)
+{
+    return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The file names in dir, sorted, NULL-terminated. */
+static GPtrArray *list_names (const char *dir)
+{
+    GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+    g_assert_nonnull (d);
+    const char *name;
+    while ((name = g_dir_read_name (d)) != NULL)
+        g_ptr_array_add (names, g_strdup (name));
+    g_ptr_array_sort (names, cmp_names);
+    g_ptr_array_add (names, NULL);
+    return names;
+}
+
 static char *reference_dir;
 
 static const char *reference_run (void)
@@ -126,8 +148,26 @@ static void test_stop_and_resume (gconstpointer data)
     g_autofree char *out = dn_test_tmpdir ();
     run (exp, out, NULL, stop_after);
     g_autofree char *dir = g_build_filename (out, "mlp-dendrites", NULL);
+    /* what a kill while writing leaves: a temporary of every file (every writer
+     * names them the same way); resume removes them all */
+    g_autoptr (GPtrArray) before = list_names (dir);
+    for (guint i = 0; i + 1 < before->len; i++) { /* the last is the NULL */
+        g_autofree char *path = g_build_filename (dir, before->pdata[i], NULL);
+        g_autofree char *t = dn_file_temp_template (path);
+        int fd = g_mkstemp (t);
+        g_assert_cmpint (fd, >=, 0);
+        g_assert_cmpint (write (fd, "half", 4), ==, 4);
+        close (fd);
+    }
     run (NULL, NULL, dir, 0);
     assert_same_run (ref, dir);
+    /* the same files by the same names, snapshots included: none left over */
+    g_autoptr (GPtrArray) ref_names = list_names (ref);
+    g_autoptr (GPtrArray) names = list_names (dir);
+    g_autofree char *want = g_strjoinv (" ", (char **) ref_names->pdata);
+    g_autofree char *got = g_strjoinv (" ", (char **) names->pdata);
+    g_test_message ("run folder: %s", got);
+    g_assert_cmpstr (got, ==, want);
     dn_test_tmpdir_remove (out);
 }
 
@@ -254,6 +294,203 @@ static void test_kill_and_resume (void)
     dn_test_tmpdir_remove (out);
 }
 
+/* A run whose dendrite sets never count as an improvement (a 50 % relative
+ * threshold): every set is rejected, and each rejection snapshots the tables
+ * under a numbered name. Stopped in the middle and resumed, it names them
+ * exactly as the uninterrupted run does (a clock could not). */
+static void test_snapshot_names (void)
+{
+    g_autofree char *out = dn_test_tmpdir ();
+    g_autofree char *whole_out = g_build_filename (out, "whole", NULL);
+    g_autofree char *part_out = g_build_filename (out, "part", NULL);
+    for (int k = 0; k < 2; k++) {
+        g_autoptr (DnExperiment) exp = small_experiment ();
+        exp->epochs = 14;
+        dn_tracker_list_set (&exp->tracker.improvement_threshold, 0.5);
+        run (exp, k == 0 ? whole_out : part_out, NULL, k == 0 ? 0 : 6);
+    }
+    g_autofree char *whole = g_build_filename (whole_out, "mlp-dendrites", NULL);
+    g_autofree char *part = g_build_filename (part_out, "mlp-dendrites", NULL);
+    run (NULL, NULL, part, 0);
+    g_autoptr (GPtrArray) a = list_names (whole);
+    g_autoptr (GPtrArray) b = list_names (part);
+    g_autofree char *want = g_strjoinv (" ", (char **) a->pdata);
+    g_autofree char *got = g_strjoinv (" ", (char **) b->pdata);
+    g_test_message ("run folder: %s", want);
+    g_assert_nonnull (strstr (want, "mlp-dendrites_epoch"));
+    g_assert_nonnull (strstr (want, "_1_noImprove_lr_"));
+    g_assert_cmpstr (got, ==, want);
+    dn_test_tmpdir_remove (out);
+}
+
+/* ---- one folder, one run ---- */
+
+typedef struct {
+    DnRunWriter *writer;
+    volatile gint cancel;
+    DnExperiment *exp;
+    GError *resume_error, *overwrite_error;
+} Intruder;
+
+/* At the first epoch a second run tries the same folder: resume, then overwrite. */
+static void on_event_intrude (const DnEvent *ev, gpointer data)
+{
+    Intruder *in = data;
+    dn_run_writer_event (in->writer, ev);
+    if (ev->kind != DN_EVENT_EPOCH || in->resume_error != NULL)
+        return;
+    DnRunOptions opts = {.threads = 2};
+    DnRunResult result = {0};
+    g_assert_false (dn_experiment_resume (ev->run_dir, &opts, NULL, &result, &in->resume_error));
+    g_autofree char *out = g_path_get_dirname (ev->run_dir);
+    DnRunOptions over = {.threads = 2, .out_dir = out, .overwrite = TRUE};
+    g_assert_false (dn_experiment_run (in->exp, &over, NULL, &result, &in->overwrite_error));
+    g_atomic_int_set (&in->cancel, 1);
+}
+
+static void test_one_run_per_folder (void)
+{
+    g_autoptr (DnExperiment) exp = small_experiment ();
+    exp->dendrites = FALSE; /* a plain run: the folder handling is the same */
+    exp->epochs = 2;
+    g_autofree char *out = dn_test_tmpdir ();
+    g_autofree char *dir = g_build_filename (out, exp->name, NULL);
+    Intruder in = {.writer = dn_run_writer_new (), .exp = exp};
+    DnObserver obs = {.event = on_event_intrude, .user_data = &in, .cancel = &in.cancel};
+    DnRunOptions opts = {.out_dir = out, .threads = 2};
+    DnRunResult result = {0};
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_experiment_run (exp, &opts, &obs, &result, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (result.run_dir, ==, dir);
+    dn_run_result_clear (&result);
+    g_autoptr (GError) write_error = dn_run_writer_free (in.writer);
+    g_assert_no_error (write_error);
+    /* both refused, naming this process */
+    g_autofree char *me = g_strdup_printf ("in use by process %ld on host ", (long) getpid ());
+    g_assert_nonnull (in.resume_error);
+    g_assert_nonnull (in.overwrite_error);
+    g_test_message ("%s", in.resume_error->message);
+    g_assert_nonnull (strstr (in.resume_error->message, me));
+    g_assert_nonnull (strstr (in.overwrite_error->message, me));
+    g_clear_error (&in.resume_error);
+    g_clear_error (&in.overwrite_error);
+    /* the refused runs left nothing: the first run's checkpoint is its own */
+    g_autofree char *latest = g_build_filename (dir, "latest.safetensors", NULL);
+    g_assert_true (g_file_test (latest, G_FILE_TEST_IS_REGULAR));
+
+    /* the same experiment again: a new numbered folder, the earlier run untouched */
+    g_autofree char *snap = dn_test_write_file (dir, "mlp-dendrites_epoch9_1_noImprove_lr_0.png",
+                                                "x", 1);
+    exp->epochs = 1;
+    DnRunOptions again = {.out_dir = out, .threads = 2};
+    g_assert_true (dn_experiment_run (exp, &again, NULL, &result, &error));
+    g_autofree char *second = g_strconcat (dir, "-2", NULL);
+    g_assert_cmpstr (result.run_dir, ==, second);
+    dn_run_result_clear (&result);
+    g_assert_true (g_file_test (snap, G_FILE_TEST_IS_REGULAR));
+    /* overwrite: the earlier run's files are gone, the new run's are there */
+    DnRunOptions over = {.out_dir = out, .threads = 2, .overwrite = TRUE};
+    g_assert_true (dn_experiment_run (exp, &over, NULL, &result, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (result.run_dir, ==, dir);
+    dn_run_result_clear (&result);
+    g_assert_false (g_file_test (snap, G_FILE_TEST_EXISTS));
+    g_assert_true (g_file_test (latest, G_FILE_TEST_IS_REGULAR));
+    g_autofree char *third = g_strconcat (dir, "-3", NULL);
+    g_assert_false (g_file_test (third, G_FILE_TEST_EXISTS));
+    dn_test_tmpdir_remove (out);
+}
+
+/* ---- damaged run states ---- */
+
+typedef struct {
+    const char *path;
+    const char *key;   /* the metadata entry to change */
+    const char *find;  /* replace this text in it ... (NULL: remove the entry) */
+    const char *with;  /* ... with this */
+    const char *fragment;
+} DamageCase;
+
+static const DamageCase damage_cases[] = {
+    {"/run/resume/damaged/run-state-missing", "dendrite_run", NULL, NULL,
+     "the run state (\"dendrite_run\" in the metadata) is damaged: it is missing"},
+    {"/run/resume/damaged/epoch-string", "dendrite_run", "\"epoch\":", "\"epoch\":\"x\",\"e\":",
+     "\"epoch\" is \"x\" but must be a whole number"},
+    {"/run/resume/damaged/epoch-zero", "dendrite_run", "\"epoch\":", "\"epoch\":0,\"e\":",
+     "\"epoch\" is 0"},
+    {"/run/resume/damaged/seed-negative", "dendrite_run", "\"seed\":", "\"seed\":-1,\"s\":",
+     "\"seed\" is -1"},
+    {"/run/resume/damaged/seed-missing", "dendrite_run", "\"seed\":", "\"s\":",
+     "\"seed\" is missing"},
+    {"/run/resume/damaged/rng-short", "dendrite_run", "\"rng\":[", "\"rng\":[\"1\"],\"r\":[",
+     "\"rng\" has 1 elements but must have 4"},
+    {"/run/resume/damaged/best-epoch-after-epoch", "dendrite_run", "\"best_epoch\":",
+     "\"best_epoch\":9999,\"b\":", "\"best_epoch\" is 9999"},
+    {"/run/resume/damaged/best-val-string", "dendrite_run", "\"best_val\":",
+     "\"best_val\":\"high\",\"v\":", "\"best_val\" is \"high\""},
+    {"/run/resume/damaged/tracker-missing", "dendrite_tracker", NULL, NULL,
+     "the tracker state (\"dendrite_tracker\" in the metadata) is missing"},
+    {"/run/resume/damaged/tracker-not-json", "dendrite_tracker", "{", "[",
+     "the tracker state (\"dendrite_tracker\" in the metadata) is damaged"},
+    {"/run/resume/damaged/tracker-counter-string", "dendrite_tracker", "\"num_epochs_run\":",
+     "\"num_epochs_run\":\"x\",\"n\":", "the tracker state"},
+    {"/run/resume/damaged/tracker-counter-negative", "dendrite_tracker", "\"num_epochs_run\":",
+     "\"num_epochs_run\":-7,\"n\":", "the tracker state"},
+};
+
+static void test_damaged_state (gconstpointer data)
+{
+    const DamageCase *c = data;
+    g_autoptr (DnExperiment) exp = small_experiment ();
+    g_autofree char *out = dn_test_tmpdir ();
+    run (exp, out, NULL, 2);
+    g_autofree char *dir = g_build_filename (out, "mlp-dendrites", NULL);
+    g_autofree char *latest = g_build_filename (dir, "latest.safetensors", NULL);
+    g_autoptr (GError) error = NULL;
+    {
+        g_autoptr (DnSafetensors) st = dn_safetensors_read (latest, &error);
+        g_assert_no_error (error);
+        g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
+        GHashTableIter it;
+        gpointer k, v;
+        g_hash_table_iter_init (&it, st->metadata);
+        while (g_hash_table_iter_next (&it, &k, &v))
+            g_hash_table_insert (meta, k, v);
+        g_autofree char *changed = NULL;
+        if (c->find == NULL) {
+            g_hash_table_remove (meta, c->key);
+        } else {
+            const char *old = g_hash_table_lookup (meta, c->key);
+            g_assert_nonnull (old);
+            const char *at = strstr (old, c->find);
+            if (at == NULL)
+                g_error ("%s has no %s: %s", c->key, c->find, old);
+            changed = g_strdup_printf ("%.*s%s%s", (int) (at - old), old, c->with,
+                                       at + strlen (c->find));
+            g_hash_table_insert (meta, (gpointer) c->key, changed);
+        }
+        g_autofree DnStWrite *t = g_new (DnStWrite, st->tensors->len);
+        for (guint i = 0; i < st->tensors->len; i++) {
+            DnStTensor *x = st->tensors->pdata[i];
+            t[i] = (DnStWrite){x->name, x->shape, x->data};
+        }
+        g_assert_true (dn_safetensors_write (latest, t, (int) st->tensors->len, meta, &error));
+        g_assert_no_error (error);
+    }
+    /* an error naming the file and the member; a critical would abort the test */
+    DnRunOptions opts = {.threads = 2};
+    DnRunResult result = {0};
+    g_assert_false (dn_experiment_resume (dir, &opts, NULL, &result, &error));
+    g_assert_nonnull (error);
+    g_test_message ("%s", error->message);
+    g_assert_true (g_str_has_prefix (error->message, latest));
+    g_assert_nonnull (strstr (error->message, c->fragment));
+    /* and the folder is free again */
+    g_assert_false (dn_run_dir_is_locked (dir, NULL));
+    dn_test_tmpdir_remove (out);
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
@@ -262,6 +499,10 @@ int main (int argc, char **argv)
     g_test_add_data_func ("/run/resume/after-epoch-16", GINT_TO_POINTER (16), test_stop_and_resume);
     g_test_add_func ("/run/resume/kill-9", test_kill_and_resume);
     g_test_add_func ("/run/files/whole-set", test_file_set);
+    g_test_add_func ("/run/folder/one-run-per-folder", test_one_run_per_folder);
+    g_test_add_func ("/run/resume/snapshot-names", test_snapshot_names);
+    for (guint i = 0; i < G_N_ELEMENTS (damage_cases); i++)
+        g_test_add_data_func (damage_cases[i].path, &damage_cases[i], test_damaged_state);
     int rc = g_test_run ();
     if (reference_dir != NULL) {
         g_autofree char *parent = g_path_get_dirname (reference_dir);

@@ -1,5 +1,6 @@
 /* dn-export.c: CSVs, pictures, models and the experiment file, on request. */
 #include "dn-export.h"
+#include "dn-run-dir.h"
 
 #include "dn-chart-widget.h"
 #include "dn-chart.h"
@@ -103,14 +104,7 @@ gboolean dn_export_available (const DnRunSnapshot *snap, const char *what, char 
 static gboolean write_text (const char *dir, const char *name, const char *text, GError **error)
 {
     g_autofree char *path = g_build_filename (dir, name, NULL);
-    GError *local = NULL;
-    if (!g_file_set_contents (path, text, -1, &local)) {
-        g_set_error (error, DN_ERROR, DN_ERROR_IO, _ ("Could not write %s: %s"), path,
-                     local->message);
-        g_error_free (local);
-        return FALSE;
-    }
-    return TRUE;
+    return dn_file_write_atomic (path, text, strlen (text), error);
 }
 
 static gboolean copy_file (const char *from, const char *dir, const char *name, GError **error)

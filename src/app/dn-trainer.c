@@ -490,6 +490,7 @@ gboolean dn_trainer_start (DnTrainer *self, DnExperiment *exp, const DnTrainerOp
     job->opts.threads = opts->threads;
     job->opts.batch_every = 5;
     job->opts.resume_dir = job->resume_dir;
+    job->opts.overwrite = opts->overwrite;
     job->writer = dn_run_writer_new ();
     if (exp != NULL && !exp->dendrites && !exp->continual) {
         /* a run without dendrites has no tracker; one that never switches records

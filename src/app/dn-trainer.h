@@ -27,6 +27,7 @@ typedef struct {
     int threads;      /* 0: all cores */
     char *device;     /* NULL: the experiment's */
     char *resume_dir; /* continue this run folder instead of starting */
+    gboolean overwrite; /* replace the earlier run in OUT/NAME (not a new OUT/NAME-N) */
 } DnTrainerOptions;
 
 void dn_trainer_options_clear (DnTrainerOptions *opts);

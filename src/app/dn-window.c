@@ -7,6 +7,7 @@
 #include "dn-export.h"
 #include "dn-network-page.h"
 #include "dn-results-page.h"
+#include "dn-run-folder-dialog.h"
 #include "dn-templates.h"
 #include "dn-training-page.h"
 
@@ -448,7 +449,7 @@ static void show_page_action (GtkWidget *widget, const char *action, GVariant *p
 
 /* ---- training ---- */
 
-static void start_run (DnWindow *self, const char *resume_dir)
+static void start_run (DnWindow *self, const char *resume_dir, gboolean overwrite)
 {
     DnApplication *app = DN_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
     GSettings *settings = dn_application_get_settings (app);
@@ -459,6 +460,7 @@ static void start_run (DnWindow *self, const char *resume_dir)
     if (device != NULL && *device != '\0' && !g_str_equal (device, "experiment"))
         opts.device = g_strdup (device);
     opts.resume_dir = g_strdup (resume_dir);
+    opts.overwrite = overwrite;
     GError *error = NULL;
     if (g_mkdir_with_parents (opts.out_dir, 0755) != 0) {
         g_autofree char *msg =
@@ -480,6 +482,26 @@ static void start_run (DnWindow *self, const char *resume_dir)
     update_actions (self);
 }
 
+static void on_folder_choice (DnRunFolderChoice choice, const char *run_dir, gpointer data)
+{
+    DnWindow *self = DN_WINDOW (data);
+    if (self->document == NULL || dn_trainer_is_running (self->trainer))
+        return;
+    switch (choice) {
+    case DN_RUN_FOLDER_RESUME:
+        start_run (self, run_dir, FALSE);
+        break;
+    case DN_RUN_FOLDER_OVERWRITE:
+        start_run (self, NULL, TRUE);
+        break;
+    case DN_RUN_FOLDER_NEW:
+        start_run (self, NULL, FALSE);
+        break;
+    case DN_RUN_FOLDER_CANCEL:
+        break;
+    }
+}
+
 static void start_action (GtkWidget *widget, const char *action, GVariant *param)
 {
     DnWindow *self = DN_WINDOW (widget);
@@ -490,7 +512,17 @@ static void start_action (GtkWidget *widget, const char *action, GVariant *param
                     dn_document_get_network_info (self->document)->error);
         return;
     }
-    start_run (self, NULL);
+    /* the run's folder holds an earlier run: resume it, overwrite it, or go beside it */
+    DnApplication *app = DN_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+    g_autofree char *out_dir = dn_application_get_output_folder (app);
+    g_autofree char *run_dir =
+        g_build_filename (out_dir, dn_document_get_experiment (self->document)->name, NULL);
+    GtkWidget *dialog =
+        dn_run_folder_dialog_ask (GTK_WINDOW (self), run_dir, on_folder_choice, self);
+    if (dialog != NULL)
+        gtk_window_set_destroy_with_parent (GTK_WINDOW (dialog), TRUE);
+    else
+        start_run (self, NULL, FALSE);
 }
 
 static void stop_action (GtkWidget *widget, const char *action, GVariant *param)
@@ -506,7 +538,7 @@ static void resume_action (GtkWidget *widget, const char *action, GVariant *para
     if (self->resume_dir == NULL || dn_trainer_is_running (self->trainer))
         return;
     g_autofree char *dir = g_strdup (self->resume_dir);
-    start_run (self, dir);
+    start_run (self, dir, FALSE);
 }
 
 static void on_progress (DnTrainer *trainer, DnRunSnapshot *snap, DnWindow *self)

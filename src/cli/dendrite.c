@@ -48,7 +48,7 @@ static int cmd_train (int argc, char **argv)
     g_autofree char *data = NULL, *out = NULL, *device = NULL, *resume = NULL;
     int epochs = 0, threads = 0;
     gint64 seed = -1;
-    gboolean json = FALSE;
+    gboolean json = FALSE, overwrite = FALSE;
     GOptionEntry entries[] = {
         {"data", 0, 0, G_OPTION_ARG_FILENAME, &data, "Data folder (IDX) or CSV file", "DIR"},
         {"out", 0, 0, G_OPTION_ARG_FILENAME, &out, "Output folder (default: the experiment's)",
@@ -60,6 +60,8 @@ static int cmd_train (int argc, char **argv)
         {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu, cuda or auto", "DEVICE"},
         {"resume", 0, 0, G_OPTION_ARG_FILENAME, &resume,
          "Continue the run in RUN_DIR from its latest checkpoint", "RUN_DIR"},
+        {"overwrite", 0, 0, G_OPTION_ARG_NONE, &overwrite,
+         "Replace the earlier run in OUT/NAME (default: a new OUT/NAME-N beside it)", NULL},
         {"json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per line on stdout", NULL},
         {NULL},
     };
@@ -68,8 +70,10 @@ static int cmd_train (int argc, char **argv)
     g_option_context_set_summary (
         ctx, "Trains the network of an experiment file. Files go to OUT/NAME/: best_model and\n"
              "latest checkpoints, and with dendrites the Perforated AI file set (CSVs, graph,\n"
-             "beforeSwitch_N, switch_N, final_clean_pai). Ctrl-C stops after the current batch;\n"
-             "--resume continues a stopped or killed run.");
+             "beforeSwitch_N, switch_N, final_clean_pai). When OUT/NAME holds an earlier run,\n"
+             "the new one goes to OUT/NAME-2 (-3, ...); --overwrite replaces the earlier run\n"
+             "instead. Ctrl-C stops after the current batch; --resume continues a stopped or\n"
+             "killed run. Two runs never share a folder: a folder in use is refused.");
     g_option_context_add_main_entries (ctx, entries, NULL);
     g_autoptr (GError) error = NULL;
     if (!g_option_context_parse (ctx, &argc, &argv, &error))
@@ -83,6 +87,10 @@ static int cmd_train (int argc, char **argv)
         return usage_error (ctx, "train", "--epochs and --threads must be positive");
     if (seed < -1)
         return usage_error (ctx, "train", "--seed must be 0 or more");
+    if (resume != NULL && overwrite)
+        return usage_error (ctx, "train",
+                            "--resume continues the run in its folder and --overwrite starts a "
+                            "new one over it; give one of them");
     if (resume != NULL && (data != NULL || out != NULL || seed >= 0))
         return usage_error (ctx, "train",
                             "--resume continues a run as it was set up; --data, --out and --seed "
@@ -103,6 +111,7 @@ static int cmd_train (int argc, char **argv)
     opts.threads = threads;
     opts.device = device;
     opts.resume_dir = resume;
+    opts.overwrite = overwrite;
 
     DnCliProgress progress = {.out = stdout, .tty = isatty (STDOUT_FILENO)};
     DnCliObserver cli = {0};

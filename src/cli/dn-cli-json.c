@@ -1,5 +1,6 @@
 /* dn-cli-json.c: `--json` output, one event object per line. */
 #include "dn-cli.h"
+#include "dn-run-dir.h"
 #include "dn-json.h"
 
 #include <math.h>
@@ -221,8 +222,14 @@ void dn_cli_json_event (const DnEvent *ev, gpointer user_data)
     }
     case DN_EVENT_SNAPSHOT:
         add_string (b, "event", "snapshot");
-        add_string (b, "suffix", ev->suffix);
+    {
+        /* the suffix of the files written, as the run writer names them */
+        g_autofree char *suffix = dn_run_dir_snapshot_suffix (ev->suffix != NULL ? ev->suffix : "",
+                                                              ev->timestamped, ev->epoch,
+                                                              ev->snapshot);
+        add_string (b, "suffix", suffix);
         break;
+    }
     case DN_EVENT_TASK:
         break;
     case DN_EVENT_DONE:

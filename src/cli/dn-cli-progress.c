@@ -52,6 +52,21 @@ static void progress_line (DnCliProgress *p, const char *prefix, int width, cons
     fflush (p->out);
 }
 
+/* --resume goes on from latest.safetensors: suggest it only when there is one. */
+static void suggest_resume (DnCliProgress *p, const char *run_dir)
+{
+    if (run_dir == NULL)
+        return;
+    g_autofree char *latest = g_build_filename (run_dir, "latest.safetensors", NULL);
+    if (g_file_test (latest, G_FILE_TEST_EXISTS))
+        fprintf (p->out, "continue with: dendrite train --resume %s\n", run_dir);
+    else
+        fprintf (p->out,
+                 "nothing to resume: no epoch (or task) finished; to start again in %s, run the "
+                 "same command with --overwrite\n",
+                 run_dir);
+}
+
 static gboolean continual_progress (DnCliProgress *p, const DnEvent *ev)
 {
     char a[32];
@@ -111,8 +126,8 @@ static gboolean continual_progress (DnCliProgress *p, const DnEvent *ev)
         clear_line (p);
         format_duration (a, sizeof a, ev->seconds);
         fprintf (p->out, "%s%s in %s\n", ev->cancelled ? "stopped: " : "done: ", ev->message, a);
-        if (ev->cancelled && ev->run_dir != NULL)
-            fprintf (p->out, "continue with: dendrite train --resume %s\n", ev->run_dir);
+        if (ev->cancelled)
+            suggest_resume (p, ev->run_dir);
         if (ev->run_dir != NULL)
             fprintf (p->out, "model: %s\nrun folder: %s (accuracy_matrix.csv, accuracy_curves.png, "
                              "hidden_activity.png, summary.json)\n",
@@ -177,8 +192,8 @@ void dn_cli_progress_event (const DnEvent *ev, gpointer user_data)
         clear_line (p);
         format_duration (a, sizeof a, ev->seconds);
         fprintf (p->out, "%s%s in %s\n", ev->cancelled ? "stopped: " : "done: ", ev->message, a);
-        if (ev->cancelled && ev->run_dir != NULL)
-            fprintf (p->out, "continue with: dendrite train --resume %s\n", ev->run_dir);
+        if (ev->cancelled)
+            suggest_resume (p, ev->run_dir);
         if (ev->model_path != NULL)
             fprintf (p->out, "best model: %s\nrun folder: %s\n", ev->model_path, ev->run_dir);
         fflush (p->out);

@@ -10,6 +10,7 @@
 #include "dn-error.h"
 #include "dn-json.h"
 #include "dn-model.h"
+#include "dn-run-dir.h"
 #include "dn-train-private.h"
 
 #include <glib/gstdio.h>
@@ -29,6 +30,7 @@ typedef struct {
     DnOptimizer *opt;
     DnRng rng;
     guint64 seed;
+    DnRunDir *dir; /* locked for the whole run */
     char *run_dir;
     int T, npix, bsz, ebs, cols, ctx_dim;
     int *perms;          /* T * npix */
@@ -726,18 +728,81 @@ static gboolean maybe_save_latest (Cl *c, int next_task, gint64 start, GError **
     return TRUE;
 }
 
-static gboolean parse_hex (JsonArray *a, guint i, guint64 *out)
+/* The run state of latest.safetensors ("dendrite_continual_run"), checked member by
+ * member against the experiment's task count before anything else is set up. */
+typedef struct {
+    int next_task;
+    guint64 seed;
+    guint64 rng[4];
+    double elapsed;
+    double *matrix; /* T * T, NaN where not measured */
+    GArray *task_seconds;
+} ClState;
+
+static void cl_state_clear (ClState *s)
 {
-    const char *s = json_array_get_string_element (a, i);
-    if (s == NULL)
-        return FALSE;
-    char *end = NULL;
-    *out = g_ascii_strtoull (s, &end, 16);
-    return end != NULL && *end == '\0' && end != s;
+    g_clear_pointer (&s->matrix, g_free);
+    g_clear_pointer (&s->task_seconds, g_array_unref);
+}
+
+static gboolean read_state (DnSafetensors *st, const char *path, int T, ClState *out,
+                            GError **error)
+{
+    DnStateReader rs;
+    gint64 next_task = 0, seed = 0;
+    gboolean ok =
+        dn_run_state_init (&rs, path, "dendrite_continual_run",
+                           dn_safetensors_metadata (st, "dendrite_continual_run"), error) &&
+        dn_run_state_int (&rs, "next_task", 1, T, &next_task, error) &&
+        dn_run_state_int (&rs, "seed", 0, G_MAXINT64, &seed, error) &&
+        dn_run_state_rng (&rs, "rng", out->rng, error) &&
+        dn_run_state_double (&rs, "seconds", 0.0, G_MAXDOUBLE, FALSE, &out->elapsed, error);
+    JsonArray *m = ok ? dn_run_state_array (&rs, "matrix", (guint) T * T, (guint) T * T, error)
+                      : NULL;
+    JsonArray *ts =
+        m != NULL ? dn_run_state_array (&rs, "task_seconds", 0, (guint) T, error) : NULL;
+    ok = ts != NULL;
+    if (ok) {
+        out->next_task = (int) next_task;
+        out->seed = (guint64) seed;
+        out->matrix = g_new (double, (size_t) T * T);
+        out->task_seconds = g_array_new (FALSE, FALSE, sizeof (double));
+    }
+    for (guint i = 0; ok && i < (guint) T * T; i++) {
+        JsonNode *e = json_array_get_element (m, i);
+        GType t = JSON_NODE_HOLDS_VALUE (e) ? json_node_get_value_type (e) : G_TYPE_INVALID;
+        double v = t == G_TYPE_INT64 || t == G_TYPE_DOUBLE ? json_node_get_double (e) : NAN;
+        if (JSON_NODE_HOLDS_NULL (e))
+            out->matrix[i] = NAN;
+        else if (isfinite (v) && v >= 0.0 && v <= 100.0)
+            out->matrix[i] = v;
+        else
+            ok = dn_run_state_fail (&rs, error,
+                                    "element %u of \"matrix\" must be a percentage from 0 to "
+                                    "100, or null",
+                                    i);
+    }
+    for (guint i = 0; ok && i < json_array_get_length (ts); i++) {
+        JsonNode *e = json_array_get_element (ts, i);
+        GType t = JSON_NODE_HOLDS_VALUE (e) ? json_node_get_value_type (e) : G_TYPE_INVALID;
+        double v = t == G_TYPE_INT64 || t == G_TYPE_DOUBLE ? json_node_get_double (e) : NAN;
+        if (isfinite (v) && v >= 0.0)
+            g_array_append_val (out->task_seconds, v);
+        else
+            ok = dn_run_state_fail (&rs, error,
+                                    "element %u of \"task_seconds\" must be a number of seconds "
+                                    ">= 0",
+                                    i);
+    }
+    dn_run_state_clear (&rs);
+    if (!ok)
+        cl_state_clear (out);
+    return ok;
 }
 
 /* Restores weights, optimizer, SI, RNG, matrix and the task to go on from. */
-static gboolean load_latest (Cl *c, int *next_task, double *elapsed, GError **error)
+static gboolean load_latest (Cl *c, const ClState *state, int *next_task, double *elapsed,
+                             GError **error)
 {
     g_autofree char *path = g_build_filename (c->run_dir, "latest.safetensors", NULL);
     g_autoptr (DnSafetensors) st = dn_safetensors_read (path, error);
@@ -746,45 +811,11 @@ static gboolean load_latest (Cl *c, int *next_task, double *elapsed, GError **er
     if (st == NULL || !dn_model_load_weights (c->net, st, path, error) ||
         (!fresh && !dn_model_load_optimizer (st, c->opt, path, error)))
         return FALSE;
-    const char *state = dn_safetensors_metadata (st, "dendrite_continual_run");
-    g_autoptr (JsonParser) p = json_parser_new ();
-    if (state == NULL || !json_parser_load_from_data (p, state, -1, NULL) ||
-        !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p))) {
-        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                     "%s: no continual-run state in the metadata; it is not a checkpoint of a "
-                     "continual run",
-                     path);
-        return FALSE;
-    }
-    JsonObject *o = json_node_get_object (json_parser_get_root (p));
-    JsonArray *rng = json_object_get_array_member (o, "rng");
-    JsonArray *m = json_object_get_array_member (o, "matrix");
-    JsonArray *ts = json_object_get_array_member (o, "task_seconds");
-    *next_task = (int) json_object_get_int_member_with_default (o, "next_task", -1);
-    *elapsed = json_object_get_double_member_with_default (o, "seconds", 0.0);
-    gboolean ok = rng != NULL && json_array_get_length (rng) == 4 && m != NULL &&
-                  json_array_get_length (m) == (guint) c->T * c->T && ts != NULL &&
-                  *next_task >= 1 && *next_task <= c->T;
-    for (guint i = 0; ok && i < 4; i++) {
-        guint64 v = 0;
-        ok = parse_hex (rng, i, &v);
-        c->rng.s[i] = v;
-    }
-    if (!ok) {
-        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                     "%s: the continual-run state does not fit this experiment (%d tasks); was "
-                     "experiment.json edited?",
-                     path, c->T);
-        return FALSE;
-    }
-    for (guint i = 0; i < json_array_get_length (m); i++) {
-        JsonNode *e = json_array_get_element (m, i);
-        c->matrix[i] = JSON_NODE_HOLDS_NULL (e) ? NAN : json_node_get_double (e);
-    }
-    for (guint i = 0; i < json_array_get_length (ts); i++) {
-        double v = json_array_get_double_element (ts, i);
-        g_array_append_val (c->task_seconds, v);
-    }
+    memcpy (c->rng.s, state->rng, sizeof c->rng.s);
+    memcpy (c->matrix, state->matrix, (size_t) c->T * c->T * sizeof (double));
+    g_array_append_vals (c->task_seconds, state->task_seconds->data, state->task_seconds->len);
+    *next_task = state->next_task;
+    *elapsed = state->elapsed;
     /* Every segment row may carry optimizer state: all live is exact (rows with
      * zero state and gradient do not move), only slower until the next reset. A
      * fresh optimizer has none. */
@@ -796,7 +827,8 @@ static gboolean load_latest (Cl *c, int *next_task, double *elapsed, GError **er
         if (si == NULL)
             return FALSE;
         const char *tag = dn_safetensors_metadata (si, "dendrite_next_task");
-        if (tag == NULL || atoi (tag) != *next_task) {
+        g_autofree char *want = g_strdup_printf ("%d", *next_task);
+        if (g_strcmp0 (tag, want) != 0) {
             g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
                          "%s and %s were written after different tasks (the run was killed "
                          "while saving); start the run again",
@@ -976,6 +1008,7 @@ static void clear (Cl *c)
     g_free (c->idx);
     g_free (c->matrix);
     g_free (c->run_dir);
+    dn_run_dir_free (c->dir);
     if (c->si_spans != NULL)
         g_array_unref (c->si_spans);
     idle_free (c);
@@ -1018,18 +1051,18 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
     double avg = NAN;
     int first_task = 0;
     double elapsed0 = 0.0;
+    ClState state = {0};
     if (opts->resume_dir != NULL) {
-        /* the seed drives the weights' initialisation: take it from the checkpoint */
+        /* locked before anything is read or removed; the whole state is checked before
+         * the seed it holds drives the weights' initialisation */
+        c.dir = dn_run_dir_open (opts->resume_dir, error);
+        if (c.dir == NULL)
+            goto out;
         g_autofree char *path = g_build_filename (opts->resume_dir, "latest.safetensors", NULL);
         g_autoptr (DnSafetensors) st = dn_safetensors_read (path, error);
-        if (st == NULL)
+        if (st == NULL || !read_state (st, path, exp->cl.tasks, &state, error))
             goto out;
-        const char *state = dn_safetensors_metadata (st, "dendrite_continual_run");
-        g_autoptr (JsonParser) p = json_parser_new ();
-        if (state != NULL && json_parser_load_from_data (p, state, -1, NULL) &&
-            JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
-            c.seed = (guint64) json_object_get_int_member_with_default (
-                json_node_get_object (json_parser_get_root (p)), "seed", (gint64) c.seed);
+        c.seed = state.seed;
     }
     if (!setup (&c, error))
         goto out;
@@ -1037,12 +1070,15 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
         c.run_dir = g_strdup (opts->resume_dir);
     } else {
         const char *out_dir = opts->out_dir ? opts->out_dir : exp->out_dir;
-        c.run_dir = g_build_filename (out_dir, exp->name, NULL);
-        if (g_mkdir_with_parents (c.run_dir, 0755) != 0) {
-            g_set_error (error, DN_ERROR, DN_ERROR_IO, "could not create the run folder %s: %s",
-                         c.run_dir, g_strerror (errno));
+        c.dir = dn_run_dir_create (out_dir, exp->name, opts->overwrite, error);
+        if (c.dir == NULL)
             goto out;
-        }
+        c.run_dir = g_strdup (dn_run_dir_path (c.dir));
+        if (!g_str_equal (c.run_dir, dn_run_dir_requested (c.dir)))
+            dn_emit_log (obs,
+                         "%s holds an earlier run; this run goes to %s (overwrite replaces the "
+                         "earlier run, resume continues it)",
+                         dn_run_dir_requested (c.dir), c.run_dir);
         g_autofree char *copy = g_build_filename (c.run_dir, "experiment.json", NULL);
         guint64 saved_seed = exp->seed;
         exp->seed = c.seed;
@@ -1065,7 +1101,7 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
     }
     idle_setup (&c);
     if (opts->resume_dir != NULL) {
-        if (!load_latest (&c, &first_task, &elapsed0, error))
+        if (!load_latest (&c, &state, &first_task, &elapsed0, error))
             goto out;
         start -= (gint64) (elapsed0 * 1e6);
         /* the averages so far, for the DONE event if no task is left */
@@ -1187,6 +1223,7 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
     }
     ok = TRUE;
 out:
+    cl_state_clear (&state);
     clear (&c);
     return ok;
 }

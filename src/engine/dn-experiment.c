@@ -2,6 +2,7 @@
 #include "dn-experiment.h"
 #include "dn-error.h"
 #include "dn-json.h"
+#include "dn-run-dir.h"
 
 #include "dn-config.h"
 
@@ -598,7 +599,7 @@ gboolean dn_experiment_save (const DnExperiment *exp, const char *path, GError *
     g_autoptr (JsonNode) root = dn_experiment_to_json (exp);
     g_autofree char *text = dn_json_to_string (root, TRUE);
     g_autoptr (GError) local = NULL;
-    if (!g_file_set_contents (path, text, -1, &local)) {
+    if (!dn_file_write_atomic (path, text, strlen (text), &local)) {
         g_set_error (error, DN_ERROR, DN_ERROR_IO, "could not save the experiment: %s",
                      local->message);
         return FALSE;

@@ -142,7 +142,8 @@ typedef struct {
     const DnTrackerAction *action; /* DECISION */
     const char *suffix;            /* SNAPSHOT: "_beforeSwitch_2" */
     gboolean before_restore;       /* SNAPSHOT: draw the history before the restore */
-    gboolean timestamped;          /* SNAPSHOT */
+    gboolean timestamped;          /* SNAPSHOT: numbered by `epoch` and `snapshot` */
+    int snapshot;                  /* SNAPSHOT: its number within this epoch's decision, from 1 */
     const char *save_name;         /* the run's name, for file names */
     /* Continual runs (EPOCH, TASK, DONE): 0-based task, the number of tasks, and the
      * accuracy matrix so far (tasks x tasks percents, row t after task t, NaN where
@@ -174,6 +175,8 @@ typedef struct {
     const char *device;     /* overrides */
     int batch_every;        /* BATCH events every N batches (0: 20) */
     const char *resume_dir; /* continue the run in this folder from its latest checkpoint */
+    gboolean overwrite;     /* a new run clears OUT/NAME (a run folder only) instead of taking
+                             * the next free OUT/NAME-N when it holds an earlier run */
     gboolean profile;       /* continual runs: time the parts (DnRunResult.profile_json) */
 } DnRunOptions;
 

@@ -1,6 +1,7 @@
 /* dn-json.c: a JSON writer that never writes a number a parser rejects. */
 #include "dn-json.h"
 #include "dn-error.h"
+#include "dn-run-dir.h"
 
 #include <errno.h>
 #include <math.h>
@@ -120,7 +121,7 @@ char *dn_json_to_string (JsonNode *node, gboolean pretty)
 gboolean dn_json_save (JsonNode *node, const char *path, GError **error)
 {
     g_autofree char *text = dn_json_to_string (node, TRUE);
-    return g_file_set_contents (path, text, -1, error);
+    return dn_file_write_atomic (path, text, strlen (text), error);
 }
 
 #define MAX_DEPTH 64

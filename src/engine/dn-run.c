@@ -14,11 +14,14 @@
  * scheduler and history), the random generator and the counters. Files are
  * written atomically, so a kill at any moment leaves either the old or the
  * new checkpoint, and dn_experiment_resume() gives the same end result as an
- * uninterrupted run.
+ * uninterrupted run. The run folder is chosen and held locked through
+ * dn-run-dir.h, as the continual loop does: a new run never writes into an
+ * earlier run's folder, and a damaged run state is refused, never resumed.
  */
 #include "dn-error.h"
 #include "dn-json.h"
 #include "dn-model.h"
+#include "dn-run-dir.h"
 #include "dn-train-private.h"
 
 #include <errno.h>
@@ -38,6 +41,7 @@ typedef struct {
     DnTracker *tracker; /* dendritic runs */
     DnRng rng;
     guint64 seed;
+    DnRunDir *dir; /* locked for the whole run */
     char *run_dir;
     int epoch;  /* epochs completed */
     int epochs; /* the limit */
@@ -148,7 +152,7 @@ static gboolean copy_file (Run *r, const char *from, const char *to, GError **er
     gsize len = 0;
     g_autoptr (GError) local = NULL;
     if (!g_file_get_contents (src, &data, &len, &local) ||
-        !g_file_set_contents (dst, data, (gssize) len, &local)) {
+        !dn_file_write_atomic (dst, data, len, &local)) {
         g_set_error (error, DN_ERROR, DN_ERROR_IO, "could not copy %s to %s: %s", src, dst,
                      local->message);
         return FALSE;
@@ -272,6 +276,7 @@ static gboolean train_epoch (Run *r, double lr, DnEvent *ev, double *loss_out, d
 /* Carries out the tracker's operations in order. */
 static gboolean run_ops (Run *r, const DnTrackerAction *a, double val, double test, GError **error)
 {
+    int snapshots = 0;
     for (int i = 0; i < a->n_ops; i++) {
         const DnTrackerOp *op = &a->ops[i];
         switch (op->kind) {
@@ -306,6 +311,8 @@ static gboolean run_ops (Run *r, const DnTrackerAction *a, double val, double te
             ev.suffix = op->name;
             ev.before_restore = op->before_restore;
             ev.timestamped = op->timestamped;
+            ev.epoch = r->epoch;
+            ev.snapshot = ++snapshots;
             ev.run_dir = r->run_dir;
             ev.save_name = r->exp->name;
             dn_emit (r->obs, &ev);
@@ -551,6 +558,7 @@ static void run_clear (Run *r)
     g_free (r->y);
     g_free (r->perm);
     g_free (r->run_dir);
+    dn_run_dir_free (r->dir);
     for (int i = 0; i < DN_TRACKER_MAX_CORR; i++)
         g_free (r->corr_names[i]);
     dn_scheduler_free (r->sched);
@@ -562,12 +570,16 @@ static void run_clear (Run *r)
 
 static gboolean make_run_dir (Run *r, GError **error)
 {
-    if (g_mkdir_with_parents (r->run_dir, 0755) != 0) {
-        g_set_error (error, DN_ERROR, DN_ERROR_IO,
-                     "could not create the output folder %s: %s; choose another with --out",
-                     r->run_dir, g_strerror (errno));
+    const char *out_dir = r->opts->out_dir ? r->opts->out_dir : r->exp->out_dir;
+    r->dir = dn_run_dir_create (out_dir, r->exp->name, r->opts->overwrite, error);
+    if (r->dir == NULL)
         return FALSE;
-    }
+    r->run_dir = g_strdup (dn_run_dir_path (r->dir));
+    if (!g_str_equal (dn_run_dir_path (r->dir), dn_run_dir_requested (r->dir)))
+        dn_emit_log (r->obs,
+                     "%s holds an earlier run; this run goes to %s (overwrite replaces the "
+                     "earlier run, resume continues it)",
+                     dn_run_dir_requested (r->dir), r->run_dir);
     return TRUE;
 }
 
@@ -635,8 +647,6 @@ gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts, const D
     } else {
         r.sched = dn_scheduler_new (&exp->sched, exp->optim.lr);
     }
-    const char *out_dir = opts->out_dir ? opts->out_dir : exp->out_dir;
-    r.run_dir = g_build_filename (out_dir, exp->name, NULL);
     if (!make_run_dir (&r, error) || !setup_buffers (&r, error))
         goto out;
     {
@@ -667,67 +677,63 @@ out:
     return ok;
 }
 
-static gboolean parse_run_state (Run *r, const char *json, const char *what, GError **error)
+/* The run's counters from the checkpoint's "dendrite_run", every member checked.
+ * The scheduler's state is read later (apply_scheduler_state), once it exists. */
+static gboolean parse_run_state (Run *r, DnStateReader *st, GError **error)
 {
-    g_autoptr (JsonParser) p = json_parser_new ();
-    if (json == NULL || !json_parser_load_from_data (p, json, -1, NULL) ||
-        !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
-        goto bad;
-    JsonObject *o = json_node_get_object (json_parser_get_root (p));
-    JsonArray *rng = json_object_get_array_member (o, "rng");
-    if (rng == NULL || json_array_get_length (rng) != 4 || !json_object_has_member (o, "epoch"))
-        goto bad;
-    for (int i = 0; i < 4; i++) {
-        const char *h = json_array_get_string_element (rng, i);
-        if (h == NULL)
-            goto bad;
-        r->rng.s[i] = g_ascii_strtoull (h, NULL, 16);
-    }
-    r->epoch = (int) json_object_get_int_member (o, "epoch");
-    r->seed = (guint64) json_object_get_int_member (o, "seed");
-    JsonNode *bv = json_object_get_member (o, "best_val");
-    r->best_val = bv != NULL && !JSON_NODE_HOLDS_NULL (bv) ? json_node_get_double (bv) : -INFINITY;
-    JsonNode *tb = json_object_get_member (o, "test_at_best");
-    r->test_at_best = tb != NULL && !JSON_NODE_HOLDS_NULL (tb) ? json_node_get_double (tb) : NAN;
-    r->best_epoch = (int) json_object_get_int_member_with_default (o, "best_epoch", 0);
-    JsonNode *sched = json_object_get_member (o, "scheduler");
-    if (r->sched != NULL && sched != NULL && JSON_NODE_HOLDS_OBJECT (sched) &&
-        !dn_scheduler_state_from_json (r->sched, json_node_get_object (sched), error))
+    gint64 epoch, seed, best_epoch;
+    double best_val, test_at_best;
+    if (!dn_run_state_int (st, "epoch", 1, 100000000, &epoch, error) ||
+        !dn_run_state_int (st, "seed", 0, G_MAXINT64, &seed, error) ||
+        !dn_run_state_rng (st, "rng", r->rng.s, error) ||
+        !dn_run_state_int (st, "best_epoch", 0, epoch, &best_epoch, error) ||
+        !dn_run_state_double (st, "best_val", -G_MAXDOUBLE, G_MAXDOUBLE, TRUE, &best_val, error) ||
+        !dn_run_state_double (st, "test_at_best", -G_MAXDOUBLE, G_MAXDOUBLE, TRUE, &test_at_best,
+                              error))
         return FALSE;
+    if ((best_epoch > 0) == isnan (best_val))
+        return dn_run_state_fail (st, error,
+                                  "\"best_val\" must be a number when \"best_epoch\" is above 0 "
+                                  "and null when it is 0 (it is %" G_GINT64_FORMAT ")",
+                                  best_epoch);
+    r->epoch = (int) epoch;
+    r->seed = (guint64) seed;
+    r->best_epoch = (int) best_epoch;
+    r->best_val = best_epoch > 0 ? best_val : -INFINITY;
+    r->test_at_best = test_at_best;
     return TRUE;
-bad:
-    g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                 "%s: the run state (\"dendrite_run\" in the metadata) is missing or damaged; "
-                 "this checkpoint cannot be resumed",
-                 what);
-    return FALSE;
 }
 
-/* A process killed while writing leaves its temporary file (NAME.tmp-XXXXXX, see
- * dn_safetensors_write) beside the intact old one: remove those before going on. */
-static void remove_stale_temporaries (const char *dir)
+static gboolean apply_scheduler_state (Run *r, DnStateReader *st, GError **error)
 {
-    g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-    const char *name;
-    while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
-        const char *t = strstr (name, ".tmp-");
-        if (t != NULL && strlen (t) == strlen (".tmp-XXXXXX")) {
-            g_autofree char *path = g_build_filename (dir, name, NULL);
-            g_remove (path);
-        }
-    }
+    JsonNode *sched = json_object_get_member (st->o, "scheduler");
+    if (sched == NULL || !JSON_NODE_HOLDS_OBJECT (sched))
+        return dn_run_state_fail (st, error, "\"scheduler\" is missing or not an object");
+    g_autoptr (GError) local = NULL;
+    if (!dn_scheduler_state_from_json (r->sched, json_node_get_object (sched), &local))
+        return dn_run_state_fail (st, error, "%s", local->message);
+    return TRUE;
 }
 
 gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts, const DnObserver *obs,
                                DnRunResult *result, GError **error)
 {
-    remove_stale_temporaries (run_dir);
+    DnRunOptions none = {0};
+    if (opts == NULL)
+        opts = &none;
     g_autofree char *exp_path = g_build_filename (run_dir, "experiment.json", NULL);
     g_autofree char *latest = g_build_filename (run_dir, "latest.safetensors", NULL);
-    if (!g_file_test (latest, G_FILE_TEST_EXISTS)) {
+    if (!g_file_test (run_dir, G_FILE_TEST_IS_DIR)) {
         g_set_error (error, DN_ERROR, DN_ERROR_IO,
-                     "%s has no latest.safetensors: the run did not finish its first epoch, so "
-                     "there is nothing to resume; start it again",
+                     "%s is not a folder; --resume takes the run folder a run wrote (for "
+                     "example runs/NAME)",
+                     run_dir);
+        return FALSE;
+    }
+    if (!g_file_test (exp_path, G_FILE_TEST_EXISTS)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_IO,
+                     "%s has no experiment.json, so it is not a run folder; --resume takes the "
+                     "folder a run wrote (for example runs/NAME)",
                      run_dir);
         return FALSE;
     }
@@ -746,19 +752,26 @@ gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts, co
     r.opts = &o;
     r.obs = obs;
     gboolean ok = FALSE;
-    g_autoptr (DnSafetensors) st = dn_safetensors_read (latest, error);
-    if (st == NULL)
+    DnStateReader state = {0};
+    g_autoptr (DnSafetensors) st = NULL;
+    /* locked before anything is read or removed */
+    r.dir = dn_run_dir_open (run_dir, error);
+    if (r.dir == NULL)
         goto out;
-    {
-        /* the seed drives the data split: take it from the checkpoint first */
-        g_autoptr (JsonParser) p = json_parser_new ();
-        const char *rs = dn_safetensors_metadata (st, "dendrite_run");
-        if (rs != NULL && json_parser_load_from_data (p, rs, -1, NULL) &&
-            JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
-            r.seed = (guint64) json_object_get_int_member_with_default (
-                json_node_get_object (json_parser_get_root (p)), "seed", (gint64) exp->seed);
-        else
-            r.seed = exp->seed;
+    st = dn_safetensors_read (latest, error);
+    /* the seed drives the data split: the whole state is checked before the data is read */
+    if (st == NULL ||
+        !dn_run_state_init (&state, latest, "dendrite_run",
+                            dn_safetensors_metadata (st, "dendrite_run"), error) ||
+        !parse_run_state (&r, &state, error))
+        goto out;
+    const char *tracker_state = dn_safetensors_metadata (st, "dendrite_tracker");
+    if (exp->dendrites && tracker_state == NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "%s: the tracker state (\"dendrite_tracker\" in the metadata) is missing, "
+                     "but the experiment has dendrites; this checkpoint cannot be resumed",
+                     latest);
+        goto out;
     }
     if (!setup_common (&r, error))
         goto out;
@@ -767,15 +780,23 @@ gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts, co
         !new_optimizer (&r, error) || !dn_model_load_optimizer (st, r.opt, latest, error))
         goto out;
     if (exp->dendrites) {
-        r.tracker =
-            dn_tracker_state_from_string (dn_safetensors_metadata (st, "dendrite_tracker"), error);
-        if (r.tracker == NULL)
+        g_autoptr (GError) local = NULL;
+        r.tracker = dn_tracker_state_from_string (tracker_state, &local);
+        if (r.tracker == NULL) {
+            g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                         "%s: the tracker state (\"dendrite_tracker\" in the metadata) is "
+                         "damaged: %s",
+                         latest, local->message);
             goto out;
+        }
         correlation_names (&r);
     } else {
         r.sched = dn_scheduler_new (&exp->sched, exp->optim.lr);
+        if (!apply_scheduler_state (&r, &state, error))
+            goto out;
     }
-    if (!parse_run_state (&r, dn_safetensors_metadata (st, "dendrite_run"), latest, error))
+    /* setup_common reset the best score; the checkpoint's counts */
+    if (!parse_run_state (&r, &state, error))
         goto out;
     r.run_dir = g_strdup (run_dir);
     if (!setup_buffers (&r, error))
@@ -783,6 +804,7 @@ gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts, co
     dn_emit_log (obs, "resuming %s after epoch %d", run_dir, r.epoch);
     ok = run_loop (&r, result, error);
 out:
+    dn_run_state_clear (&state);
     run_clear (&r);
     return ok;
 }

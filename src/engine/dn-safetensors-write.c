@@ -7,6 +7,7 @@
  */
 #include "dn-safetensors.h"
 #include "dn-error.h"
+#include "dn-run-dir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -209,7 +210,7 @@ gboolean dn_safetensors_write (const char *path, const DnStWrite *tensors, int n
     memset (header + json_len, ' ', header_len - json_len);
     guint64 len_le = GUINT64_TO_LE ((guint64) header_len);
 
-    g_autofree char *tmp = g_strconcat (path, ".tmp-XXXXXX", NULL);
+    g_autofree char *tmp = dn_file_temp_template (path);
     int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0666);
     if (fd < 0) {
         int err = errno;

@@ -5,6 +5,7 @@
 #include "dn-chart-private.h"
 
 #include "dn-error.h"
+#include "dn-run-dir.h"
 
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
@@ -449,11 +450,8 @@ gboolean dn_chart_save_drawing (const char *path, double width, double height, D
         g_byte_array_unref (bytes);
         return FALSE;
     }
-    gboolean ok = g_file_set_contents_full (path, (const char *) bytes->data, bytes->len,
-                                            G_FILE_SET_CONTENTS_CONSISTENT, 0666, error);
+    gboolean ok = dn_file_write_atomic (path, bytes->data, bytes->len, error);
     g_byte_array_unref (bytes);
-    if (!ok)
-        g_prefix_error (error, "cannot save chart %s: ", path);
     return ok;
 }
 

@@ -2,6 +2,7 @@
 #include "dn-chart-private.h"
 #include "dn-continual-files.h"
 #include "dn-error.h"
+#include "dn-run-dir.h"
 
 #include <math.h>
 #include <string.h>
@@ -9,12 +10,7 @@
 static gboolean write_text (const char *dir, const char *name, const GString *s, GError **error)
 {
     g_autofree char *path = g_build_filename (dir, name, NULL);
-    if (!g_file_set_contents_full (path, s->str, (gssize) s->len, G_FILE_SET_CONTENTS_CONSISTENT,
-                                   0666, error)) {
-        g_prefix_error (error, "cannot write %s: ", path);
-        return FALSE;
-    }
-    return TRUE;
+    return dn_file_write_atomic (path, s->str, s->len, error);
 }
 
 static void put (GString *s, double v)

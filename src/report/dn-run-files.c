@@ -7,6 +7,7 @@
 
 #include "dn-chart-private.h"
 #include "dn-error.h"
+#include "dn-run-dir.h"
 
 #include <math.h>
 #include <string.h>
@@ -432,11 +433,7 @@ static gboolean check_names (const char *dir, const char *save_name, const char 
 static gboolean write_atomic (const char *path, const char *text, GError **error)
 {
     /* a temporary file beside it, renamed over it; removed again on failure */
-    if (g_file_set_contents_full (path, text, (gssize) strlen (text),
-                                  G_FILE_SET_CONTENTS_CONSISTENT, 0666, error))
-        return TRUE;
-    g_prefix_error (error, "cannot write %s: ", path);
-    return FALSE;
+    return dn_file_write_atomic (path, text, strlen (text), error);
 }
 
 static gboolean write_csvs (const DnTracker *t, const DnChartData *d, const char *dir,
@@ -490,22 +487,18 @@ gboolean dn_run_files_write_graph (const DnTracker *t, const char *dir, const ch
     return ok;
 }
 
-char *dn_run_files_snapshot_suffix (const DnTrackerOp *op, GDateTime *now)
+char *dn_run_files_snapshot_suffix (const DnTrackerOp *op, int epoch, int number)
 {
     g_return_val_if_fail (op != NULL, NULL);
-    if (!op->timestamped)
-        return g_strdup (op->name);
-    g_autoptr (GDateTime) local =
-        now != NULL ? g_date_time_ref (now) : g_date_time_new_now_local ();
-    g_autofree char *stamp = g_date_time_format (local, "%d.%m.%Y.%H.%M.%S");
-    return g_strconcat ("_", stamp, op->name, NULL);
+    return dn_run_dir_snapshot_suffix (op->name, op->timestamped, epoch, number);
 }
 
 gboolean dn_run_files_write_snapshot (const DnTracker *t, const char *dir, const char *save_name,
-                                      const DnTrackerOp *op, GDateTime *now, GError **error)
+                                      const DnTrackerOp *op, int epoch, int number,
+                                      GError **error)
 {
     g_return_val_if_fail (t != NULL && dir != NULL && op != NULL, FALSE);
-    g_autofree char *suffix = dn_run_files_snapshot_suffix (op, now);
+    g_autofree char *suffix = dn_run_files_snapshot_suffix (op, epoch, number);
     if (!check_names (dir, save_name, suffix, error))
         return FALSE;
     DnChartData d;

@@ -22,9 +22,10 @@
  *   that reads back as the same double ("70.88", "0.001", "70.0"); counts as
  *   integers; a missing value (no test split, a parameter count not yet
  *   reported) is an empty field. UTF-8, '\n' line ends, RFC 4180 quoting.
- * - Every file is written atomically (a temporary file in the same folder,
- *   renamed over the old one): a reader never sees half a file, and a failed
- *   write leaves the old file and no temporary behind.
+ * - Every file is written atomically with dn_file_write_atomic (FILE.tmp-XXXXXX
+ *   in the same folder, renamed over the old one): a reader never sees half a
+ *   file, a failed write leaves the old file and no temporary behind, and the
+ *   temporary a kill leaves is removed when the run is resumed.
  * - The folder must exist; nothing here creates folders.
  */
 #pragma once
@@ -65,12 +66,16 @@ gboolean dn_run_files_write_csvs (const DnTracker *t, const char *dir, const cha
 gboolean dn_run_files_write_graph (const DnTracker *t, const char *dir, const char *save_name,
                                    const char *suffix, GError **error);
 
-/* The suffix a SAVE_GRAPHS op names: op->name, with "_<dd.mm.YYYY.HH.MM.SS>"
- * before it when op->timestamped (now NULL: the local time now). g_free. */
-char *dn_run_files_snapshot_suffix (const DnTrackerOp *op, GDateTime *now);
+/* The suffix a SAVE_GRAPHS op names: op->name, with "_epoch<E>_<N>" before it
+ * when op->timestamped (where the reference put a time stamp): E the epochs
+ * trained (the event's `epoch`), N the snapshot's number within that epoch's
+ * decision (the event's `snapshot`). Unique, and the same in a resumed run as
+ * in an uninterrupted one. g_free. */
+char *dn_run_files_snapshot_suffix (const DnTrackerOp *op, int epoch, int number);
 /* Carries out a SAVE_GRAPHS op: CSVs and graph with the op's suffix, drawn
  * from the history before the restore when op->before_restore. */
 gboolean dn_run_files_write_snapshot (const DnTracker *t, const char *dir, const char *save_name,
-                                      const DnTrackerOp *op, GDateTime *now, GError **error);
+                                      const DnTrackerOp *op, int epoch, int number,
+                                      GError **error);
 
 G_END_DECLS

@@ -1,6 +1,7 @@
 /* dn-run-writer.c: writing a run's tables, graph and log as it goes. */
 #include "dn-run-writer.h"
 #include "dn-continual-files.h"
+#include "dn-run-dir.h"
 #include "dn-run-files.h"
 
 #include <math.h>
@@ -91,8 +92,7 @@ static void continual_epoch (DnRunWriter *w, const DnEvent *ev)
                             g_ascii_formatd (c, sizeof c, "%.4f", ev->test_acc),
                             g_ascii_formatd (d, sizeof d, "%.3f", ev->seconds), ev->samples_per_s);
     GError *e = NULL;
-    if (!g_file_set_contents_full (path, w->history->str, (gssize) w->history->len,
-                                   G_FILE_SET_CONTENTS_CONSISTENT, 0666, &e))
+    if (!dn_file_write_atomic (path, w->history->str, w->history->len, &e))
         keep_error (w, e);
 }
 
@@ -154,8 +154,8 @@ void dn_run_writer_event (DnRunWriter *w, const DnEvent *ev)
             g_strlcpy (op.name, ev->suffix != NULL ? ev->suffix : "", sizeof op.name);
             op.before_restore = ev->before_restore;
             op.timestamped = ev->timestamped;
-            if (!dn_run_files_write_snapshot (ev->tracker, ev->run_dir, ev->save_name, &op, NULL,
-                                              &e))
+            if (!dn_run_files_write_snapshot (ev->tracker, ev->run_dir, ev->save_name, &op,
+                                              ev->epoch, ev->snapshot, &e))
                 keep_error (w, e);
         }
         break;

@@ -8,7 +8,9 @@ chart shows a dendrite set and the status line reports it, let the run
 complete, export the CSV set and the picture, and check the files. Then the
 Active Dendrites template on two permuted tasks of one epoch: the task
 accuracy chart and the status line follow the tasks, the run folder gets the
-accuracy matrix. A screenshot of every page goes to $DN_SCREENSHOT_DIR.
+accuracy matrix. Then Start again into that run's folder: the window asks
+Resume / Overwrite / New Numbered Run, and a new numbered run goes beside the
+earlier one. A screenshot of every page goes to $DN_SCREENSHOT_DIR.
 
 Run by tests/gui/run-e2e.sh inside Xvfb + a D-Bus session + the AT-SPI bus.
 """
@@ -251,9 +253,45 @@ def continual(app):
         rows = list(csv.reader(f))
     assert len(rows) == 3 and rows[0][0] == "after_task", rows
     log("files checked in", run_dir)
+    return app
 
 
-TESTS = [("/gui/e2e/mnist-cnn-dendrites", main), ("/gui/e2e/continual", continual)]
+def run_folder_exists(app):
+    """Start again into the folder the continual run wrote: the window asks Resume,
+    Overwrite or New Numbered Run; a new numbered run goes beside the earlier one."""
+    show_page(app, "training")
+    earlier = os.path.join(RUNS, "prototype_10")
+    before = sorted(os.listdir(earlier))
+    press(app, name="Start")
+    find(app, name="The Run Folder Exists", timeout=20)
+    shot("run-folder-exists")
+    # a dialog button's name is its mnemonic label and its text: "_Resume Resume"
+    def response(name):
+        return find(app, role="push button", timeout=10,
+                    match=lambda t: t.replace("_", "").startswith(name))
+    for name in ("Resume", "Overwrite", "Cancel"):
+        response(name)
+    click(response("New Numbered Run"))
+    log("chose a new numbered run")
+    second = earlier + "-2"
+    end = time.time() + 120
+    while not os.path.exists(os.path.join(second, "experiment.json")):
+        if time.time() > end:
+            raise Timeout("no run folder " + second)
+        time.sleep(0.5)
+    press(app, name="Stop")
+    # the earlier run's title says "Finished": wait for this run's end
+    title = find(app, role="label", timeout=120,
+                 match=lambda t: t.startswith(("Stopped", "Failed")))
+    log("second run:", title.name)
+    assert title.name.startswith("Stopped"), title.name
+    assert sorted(os.listdir(earlier)) == before, "the earlier run's folder changed"
+    log("the earlier run kept", earlier, "; the new one went to", second)
+    return app
+
+
+TESTS = [("/gui/e2e/mnist-cnn-dendrites", main), ("/gui/e2e/continual", continual),
+         ("/gui/e2e/run-folder-exists", run_folder_exists)]
 
 if __name__ == "__main__":
     app, failed = None, 0

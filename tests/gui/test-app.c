@@ -14,6 +14,7 @@
 #include "dn-model.h"
 #include "dn-network-page.h"
 #include "dn-results-page.h"
+#include "dn-run-folder-dialog.h"
 #include "dn-test-util.h"
 #include "dn-trainer.h"
 #include "dn-training-page.h"
@@ -21,6 +22,7 @@
 #include <adwaita.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 static DnDocument *load_template (const char *name)
 {
@@ -720,6 +722,107 @@ static void test_trainer_stop_resume (void)
     dn_test_tmpdir_remove (dir);
 }
 
+static void on_choice (DnRunFolderChoice choice, const char *run_dir, gpointer data)
+{
+    *(DnRunFolderChoice *) data = choice;
+}
+
+/* Starts exp into dir and waits until it has finished an epoch; returns the run folder. */
+static char *start_one_epoch (DnTrainer *trainer, RunWatch *w, DnExperiment *exp, const char *dir,
+                              gboolean overwrite)
+{
+    DnTrainerOptions opts = {.out_dir = g_strdup (dir), .threads = 2, .overwrite = overwrite};
+    GError *error = NULL;
+    w->finished = 0;
+    w->final = NULL;
+    g_assert_true (dn_trainer_start (trainer, exp, &opts, &error));
+    g_assert_no_error (error);
+    dn_trainer_options_clear (&opts);
+    gint64 end = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+    while (dn_trainer_get_snapshot (trainer)->epoch < 1 && w->finished == 0 &&
+           g_get_monotonic_time () < end)
+        g_main_context_iteration (NULL, TRUE);
+    return g_strdup (dn_trainer_get_snapshot (trainer)->run_dir);
+}
+
+static void stop_and_wait (DnTrainer *trainer, RunWatch *w)
+{
+    dn_trainer_stop (trainer);
+    spin_until (run_finished, w, 120);
+    dn_run_snapshot_unref (w->final);
+}
+
+/* Start when the folder holds a run: Resume / Overwrite / New Numbered Run, as the
+ * folder allows; a new run goes beside the earlier one, Overwrite replaces it. */
+static void test_run_folder_choice (void)
+{
+    g_autoptr (DnDocument) doc = load_template ("mlp");
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autofree char *name_dir =
+        g_build_filename (dir, dn_document_get_experiment (doc)->name, NULL);
+    GtkWindow *parent = GTK_WINDOW (gtk_window_new ());
+    /* nothing there yet: nothing to ask */
+    g_assert_null (dn_run_folder_dialog_ask (parent, name_dir, on_choice, NULL));
+
+    g_autoptr (DnTrainer) trainer = dn_trainer_new ();
+    RunWatch w = {.min_gap = G_MAXINT64, .main_thread = g_thread_self ()};
+    g_signal_connect (trainer, "progress", G_CALLBACK (on_progress), &w);
+    g_signal_connect (trainer, "finished", G_CALLBACK (on_finished), &w);
+    DnExperiment *exp = dn_document_copy_experiment (doc);
+    exp->epochs = 50;
+    g_autofree char *first = start_one_epoch (trainer, &w, exp, dir, FALSE);
+    g_assert_cmpstr (first, ==, name_dir);
+    {
+        /* in use: only a numbered run, and who holds it */
+        DnRunFolderOffer offer;
+        dn_run_folder_offer_init (&offer, first);
+        g_assert_true (offer.holds_run && offer.in_use && !offer.can_resume);
+        g_autofree char *me = g_strdup_printf ("process %ld on host ", (long) getpid ());
+        g_assert_nonnull (strstr (offer.holder, me));
+        dn_run_folder_offer_clear (&offer);
+        DnRunFolderChoice got = DN_RUN_FOLDER_CANCEL;
+        GtkWidget *d = dn_run_folder_dialog_ask (parent, first, on_choice, &got);
+        g_assert_nonnull (d);
+        AdwMessageDialog *md = ADW_MESSAGE_DIALOG (d);
+        g_assert_false (adw_message_dialog_get_response_enabled (md, "resume"));
+        g_assert_false (adw_message_dialog_get_response_enabled (md, "overwrite"));
+        g_assert_true (adw_message_dialog_get_response_enabled (md, "new"));
+        g_assert_nonnull (strstr (adw_message_dialog_get_body (md), me));
+        gtk_window_destroy (GTK_WINDOW (d));
+    }
+    stop_and_wait (trainer, &w);
+    {
+        /* stopped after an epoch: all three */
+        DnRunFolderChoice got = DN_RUN_FOLDER_CANCEL;
+        GtkWidget *d = dn_run_folder_dialog_ask (parent, first, on_choice, &got);
+        g_assert_nonnull (d);
+        AdwMessageDialog *md = ADW_MESSAGE_DIALOG (d);
+        g_assert_true (adw_message_dialog_get_response_enabled (md, "resume"));
+        g_assert_true (adw_message_dialog_get_response_enabled (md, "overwrite"));
+        g_assert_true (adw_message_dialog_get_response_enabled (md, "new"));
+        adw_message_dialog_response (md, "new");
+        g_assert_cmpint (got, ==, DN_RUN_FOLDER_NEW);
+        gtk_window_destroy (GTK_WINDOW (d));
+    }
+    /* a new run: beside the earlier one */
+    exp = dn_document_copy_experiment (doc);
+    exp->epochs = 50;
+    g_autofree char *second = start_one_epoch (trainer, &w, exp, dir, FALSE);
+    g_autofree char *want = g_strconcat (name_dir, "-2", NULL);
+    g_assert_cmpstr (second, ==, want);
+    stop_and_wait (trainer, &w);
+    /* overwrite: the earlier run's folder, its stray files gone */
+    g_autofree char *stray = dn_test_write_file (first, "mlp_epoch3_1_noImprove_lr_0.png", "x", 1);
+    exp = dn_document_copy_experiment (doc);
+    exp->epochs = 50;
+    g_autofree char *third = start_one_epoch (trainer, &w, exp, dir, TRUE);
+    g_assert_cmpstr (third, ==, name_dir);
+    g_assert_false (g_file_test (stray, G_FILE_TEST_EXISTS));
+    stop_and_wait (trainer, &w);
+    gtk_window_destroy (parent);
+    dn_test_tmpdir_remove (dir);
+}
+
 static void test_remaining_error (void)
 {
     /* 98 % -> 99 %: half of the remaining error is gone */
@@ -780,5 +883,6 @@ int main (int argc, char **argv)
     g_test_add_func ("/app/results/remaining-error", test_remaining_error);
     g_test_add_func ("/app/trainer/run-and-export", test_trainer_run_and_export);
     g_test_add_func ("/app/trainer/stop-and-resume", test_trainer_stop_resume);
+    g_test_add_func ("/app/trainer/run-folder-choice", test_run_folder_choice);
     return g_test_run ();
 }
