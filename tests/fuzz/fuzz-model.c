@@ -60,6 +60,7 @@ static gsize data_size (const char *header, gsize len)
             continue;
         JsonArray *a = json_node_get_array (off);
         if (json_array_get_length (a) != 2 ||
+            !JSON_NODE_HOLDS_VALUE (json_array_get_element (a, 1)) ||
             json_node_get_value_type (json_array_get_element (a, 1)) != G_TYPE_INT64)
             continue;
         end = MAX (end, json_array_get_int_element (a, 1));
