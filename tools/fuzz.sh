@@ -15,12 +15,14 @@
 # tests/fuzz/corpus/<target>/, where `meson test --suite fuzz` replays them.
 set -e
 cd "$(dirname "$0")/.."
-target=${1:?usage: tools/fuzz.sh idx|csv|safetensors|experiment|model|resume-state [seconds] [libFuzzer options]}
+usage="usage: tools/fuzz.sh TARGET [SECONDS [LIBFUZZER-OPTIONS...]]"
+target=${1:?$usage}
 seconds=${2:-60}
 shift
 [ $# -gt 0 ] && shift
 if [ ! -f tests/fuzz/fuzz-$target.c ]; then
-    echo "tools/fuzz.sh: no fuzz target '$target' (tests/fuzz/fuzz-$target.c)" >&2
+    targets=$(cd tests/fuzz && ls fuzz-*.c | sed 's/^fuzz-//; s/\.c$//' | tr '\n' ' ')
+    echo "tools/fuzz.sh: no fuzz target '$target'; the targets are: $targets" >&2
     exit 2
 fi
 if ! command -v clang >/dev/null; then
@@ -45,5 +47,5 @@ clang -g -O1 -fsanitize=fuzzer,address,undefined $strict -DDN_LIBFUZZER -Isrc/en
     $dir/src/engine/libdendrite.a $(pkg-config --libs glib-2.0 gio-2.0 json-glib-1.0 zlib) \
     -lopenblas -lm -fopenmp -o $dir/fuzz-$target-libfuzzer
 mkdir -p $dir/corpus-$target $dir/artifacts-$target
-exec $dir/fuzz-$target-libfuzzer -max_total_time="$seconds" -artifact_prefix=$dir/artifacts-$target/ \
-    "$@" $dir/corpus-$target tests/fuzz/corpus/$target
+exec $dir/fuzz-$target-libfuzzer -max_total_time="$seconds" \
+    -artifact_prefix=$dir/artifacts-$target/ "$@" $dir/corpus-$target tests/fuzz/corpus/$target
