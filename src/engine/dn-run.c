@@ -678,13 +678,22 @@ static gboolean parse_run_state (Run *r, const char *json, const char *what, GEr
             goto bad;
         r->rng.s[i] = g_ascii_strtoull (h, NULL, 16);
     }
-    r->epoch = (int) json_object_get_int_member (o, "epoch");
+    /* the epoch counts what was trained: a damaged one would train more epochs than
+     * the experiment asks for, numbered from below zero */
+    JsonNode *en = json_object_get_member (o, "epoch");
+    if (!JSON_NODE_HOLDS_VALUE (en) || json_node_get_value_type (en) != G_TYPE_INT64 ||
+        json_node_get_int (en) < 0 || json_node_get_int (en) > G_MAXINT / 2)
+        goto bad;
+    r->epoch = (int) json_node_get_int (en);
     r->seed = (guint64) json_object_get_int_member (o, "seed");
     JsonNode *bv = json_object_get_member (o, "best_val");
     r->best_val = bv != NULL && !JSON_NODE_HOLDS_NULL (bv) ? json_node_get_double (bv) : -INFINITY;
     JsonNode *tb = json_object_get_member (o, "test_at_best");
     r->test_at_best = tb != NULL && !JSON_NODE_HOLDS_NULL (tb) ? json_node_get_double (tb) : NAN;
-    r->best_epoch = (int) json_object_get_int_member_with_default (o, "best_epoch", 0);
+    gint64 best_epoch = json_object_get_int_member_with_default (o, "best_epoch", 0);
+    if (best_epoch < 0 || best_epoch > r->epoch)
+        goto bad;
+    r->best_epoch = (int) best_epoch;
     JsonNode *sched = json_object_get_member (o, "scheduler");
     if (r->sched != NULL && sched != NULL && JSON_NODE_HOLDS_OBJECT (sched) &&
         !dn_scheduler_state_from_json (r->sched, json_node_get_object (sched), error))
