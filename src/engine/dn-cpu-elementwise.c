@@ -41,8 +41,11 @@ static inline float fast_expf (float x)
         float f;
         int32_t i;
     } u = {p};
-    /* add k to the exponent; unsigned arithmetic, as shifting a negative int is undefined */
-    u.i = (int32_t) ((uint32_t) u.i + ((uint32_t) (int32_t) k << 23));
+    /* add k to the exponent; unsigned arithmetic, as shifting a negative int is undefined.
+     * A NaN x passes the clamp and makes p NaN: add 0 then (converting a NaN to int is
+     * undefined too), so the NaN comes out as PyTorch's sigmoid and tanh give it. */
+    float kk = k == k ? k : 0.0f;
+    u.i = (int32_t) ((uint32_t) u.i + ((uint32_t) (int32_t) kk << 23));
     return u.f;
 }
 
