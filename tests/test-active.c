@@ -574,6 +574,22 @@ static void test_config_errors (void)
     }
 }
 
+/* An active_dendrite layer without segments reads no context: its description must
+ * build again (it used to write "context_dim": 0, which the reader refuses). */
+static void test_no_segments_round_trip (void)
+{
+    DnNetwork *net = network ("{\"input\": [16], \"layers\": [{\"name\": \"fc1\", "
+                              "\"type\": \"active_dendrite\", \"out_features\": 8}]}");
+    g_autoptr (JsonNode) desc = dn_network_to_json (net);
+    g_autoptr (GError) error = NULL;
+    DnNetwork *again = dn_network_new_from_json (desc, dn_backend_cpu (), &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (dn_network_n_params (again), ==, dn_network_n_params (net));
+    g_assert_cmpint (dn_network_context_dim (again), ==, 0);
+    dn_network_free (again);
+    dn_network_free (net);
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
@@ -587,5 +603,6 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/active/si-arithmetic", test_si_arithmetic);
     g_test_add_func ("/engine/active/permutations", test_permutations);
     g_test_add_func ("/engine/active/config-errors", test_config_errors);
+    g_test_add_func ("/engine/active/no-segments-round-trip", test_no_segments_round_trip);
     return g_test_run ();
 }

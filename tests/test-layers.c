@@ -1006,6 +1006,60 @@ static void test_dendritic_describe (void)
                                     1e-12);
 }
 
+/* A NaN reaching sigmoid or tanh comes out as NaN, as in PyTorch, with no undefined
+ * conversion of the NaN to an int on the way (clang's UBSan stops the test there;
+ * GCC's -fsanitize=undefined does not check float-to-int conversions). */
+static void test_sigmoid_tanh_nan (void)
+{
+    static const char *const kinds[] = {"sigmoid", "tanh"};
+    for (guint k = 0; k < G_N_ELEMENTS (kinds); k++) {
+        g_autofree char *text = g_strdup_printf (
+            "{\"input\": [3], \"layers\": [{\"name\": \"a\", \"type\": \"%s\"}]}", kinds[k]);
+        g_autoptr (JsonNode) desc = json_from_string (text, NULL);
+        g_autoptr (GError) error = NULL;
+        g_autoptr (DnNetwork) net = dn_network_new_from_json (desc, dn_backend_cpu (), &error);
+        g_assert_no_error (error);
+        g_assert_true (dn_network_reserve (net, 1, &error));
+        const float x[3] = {NAN, 0.0f, INFINITY};
+        const DnTensor *y = dn_network_forward (net, x, 1, 1);
+        g_assert_true (isnan (y->data[0]));
+        g_assert_cmpfloat_with_epsilon (y->data[1], k == 0 ? 0.5f : 0.0f, 1e-6);
+        g_assert_cmpfloat_with_epsilon (y->data[2], 1.0f, 1e-6);
+    }
+}
+
+/* A convolution fused with a ReLU and no pooling has no argmax: its backward pass over
+ * a batch of two must not offset the missing argmax (clang's UBSan stops the test there). */
+static void test_conv_relu_backward (void)
+{
+    g_autoptr (JsonNode) desc = json_from_string (
+        "{\"input\": [1, 4, 4], \"layers\": [{\"name\": \"c\", \"type\": \"conv2d\", "
+        "\"out_channels\": 2, \"kernel_size\": 1}, {\"name\": \"r\", \"type\": \"relu\"}]}",
+        NULL);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnNetwork) net = dn_network_new_from_json (desc, dn_backend_cpu (), &error);
+    g_assert_no_error (error);
+    g_assert_true (dn_network_reserve (net, 2, &error));
+    DnRng rng;
+    dn_rng_seed (&rng, 3);
+    dn_network_init (net, &rng);
+    float x[32], dy[64];
+    for (int i = 0; i < 32; i++)
+        x[i] = (float) (i % 7) - 3.0f;
+    for (int i = 0; i < 64; i++)
+        dy[i] = 1.0f;
+    dn_network_set_training (net, TRUE);
+    dn_network_forward (net, x, 2, 1);
+    dn_network_zero_grad (net);
+    dn_network_backward (net, dy, 2);
+    double sum = 0.0;
+    for (size_t i = 0; i < net->n_params; i++) {
+        g_assert_true (isfinite (net->grads[i]));
+        sum += fabs (net->grads[i]);
+    }
+    g_assert_cmpfloat (sum, >, 0.0);
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
@@ -1020,6 +1074,8 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/layers/errors/shapes", test_shape_errors);
     g_test_add_func ("/engine/layers/errors/linear-message", test_linear_message);
     g_test_add_func ("/engine/layers/to-json/round-trip", test_round_trip);
+    g_test_add_func ("/engine/layers/activations/nan", test_sigmoid_tanh_nan);
+    g_test_add_func ("/engine/layers/conv2d/fused-relu-backward", test_conv_relu_backward);
     g_test_add_func ("/engine/layers/shapes-and-counts", test_shapes_and_counts);
     g_test_add_func ("/engine/layers/param-names", test_param_names);
     g_test_add_func ("/engine/layers/reinfer", test_reinfer);

@@ -224,6 +224,56 @@ static void test_file_set (void)
     g_assert_null (dn_safetensors_find (bm, "optimizer.exp_avg"));
 }
 
+/* A checkpoint whose run state says it trained -2 epochs (or has its best epoch after its
+ * last) is refused with an error naming it, instead of training more epochs than asked. */
+static void test_damaged_run_state (void)
+{
+    g_autoptr (DnExperiment) exp = small_experiment ();
+    exp->dendrites = FALSE;
+    exp->epochs = 3;
+    g_autofree char *out = dn_test_tmpdir ();
+    run (exp, out, NULL, 1);
+    g_autofree char *dir = g_build_filename (out, "mlp-dendrites", NULL);
+    g_autofree char *latest = g_build_filename (dir, "latest.safetensors", NULL);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnSafetensors) st = dn_safetensors_read (latest, &error);
+    g_assert_no_error (error);
+    const char *state = dn_safetensors_metadata (st, "dendrite_run");
+    g_assert_nonnull (strstr (state, "\"epoch\":1,"));
+    g_assert_nonnull (strstr (state, "\"best_epoch\":1"));
+    static const char *const damage[][2] = {{"\"epoch\":1,", "\"epoch\":-2,"},
+                                            {"\"epoch\":1,", "\"epoch\":\"1\","},
+                                            {"\"best_epoch\":1", "\"best_epoch\":7"}};
+    g_autofree DnStWrite *w = g_new0 (DnStWrite, st->tensors->len);
+    for (guint i = 0; i < st->tensors->len; i++) {
+        DnStTensor *t = st->tensors->pdata[i];
+        w[i] = (DnStWrite){.name = t->name, .shape = t->shape, .data = t->data};
+    }
+    for (guint k = 0; k < G_N_ELEMENTS (damage); k++) {
+        g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
+        GHashTableIter it;
+        gpointer key, value;
+        g_hash_table_iter_init (&it, st->metadata);
+        while (g_hash_table_iter_next (&it, &key, &value))
+            g_hash_table_insert (meta, key, value);
+        g_auto (GStrv) parts = g_strsplit (state, damage[k][0], 2);
+        g_autofree char *bad = g_strjoinv (damage[k][1], parts);
+        g_hash_table_insert (meta, (char *) "dendrite_run", bad);
+        g_assert_true (dn_safetensors_write (latest, w, (int) st->tensors->len, meta, &error));
+        g_assert_no_error (error);
+        DnRunOptions opts = {.threads = 2, .resume_dir = dir};
+        DnRunResult result = {0};
+        g_assert_false (dn_experiment_resume (dir, &opts, NULL, &result, &error));
+        g_assert_error (error, DN_ERROR, DN_ERROR_FORMAT);
+        g_test_message ("%s: %s", bad, error->message);
+        g_assert_nonnull (strstr (error->message, "latest.safetensors"));
+        g_assert_nonnull (strstr (error->message, "dendrite_run"));
+        g_clear_error (&error);
+        dn_run_result_clear (&result);
+    }
+    dn_test_tmpdir_remove (out);
+}
+
 /* The real program, killed with SIGKILL while it writes, then resumed. */
 static void test_kill_and_resume (void)
 {
@@ -262,15 +312,27 @@ static void test_kill_and_resume (void)
                                       G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
                                           G_SPAWN_STDERR_TO_DEV_NULL,
                                       NULL, NULL, &pid, &error));
-        /* wait for the first checkpoint, then kill at some moment after it */
+        /* wait for the first checkpoint (written by rename: it exists whole or not at
+         * all), however long a loaded machine takes, then kill at some moment after
+         * it. Where the moment falls decides only what is being tested, not the
+         * outcome: the resumed run must match the reference either way. */
         g_autofree char *run_latest =
             g_build_filename (run_out, "mlp-dendrites", "latest.safetensors", NULL);
-        for (int i = 0; i < 6000 && !g_file_test (run_latest, G_FILE_TEST_EXISTS); i++)
+        int status = 0;
+        gboolean exited = FALSE;
+        while (!g_file_test (run_latest, G_FILE_TEST_EXISTS) && !exited) {
+            exited = waitpid (pid, &status, WNOHANG) == pid;
             g_usleep (10000);
-        g_usleep (kill_ms * 1000);
-        kill (pid, SIGKILL);
-        int status;
-        waitpid (pid, &status, 0);
+        }
+        if (exited && !g_file_test (run_latest, G_FILE_TEST_EXISTS))
+            g_error ("the run exited (status %d) before its first checkpoint", status);
+        if (!exited) {
+            g_usleep (kill_ms * 1000);
+            kill (pid, SIGKILL);
+            waitpid (pid, &status, 0);
+        }
+        g_test_message ("kill after %d ms: %s", kill_ms,
+                        WIFSIGNALED (status) ? "killed while running" : "it had finished");
         g_spawn_close_pid (pid);
         g_autofree char *run_dir = g_build_filename (run_out, "mlp-dendrites", NULL);
         char *resume_argv[] = {(char *) cli,         (char *) "train", (char *) "--resume", run_dir,
@@ -497,6 +559,7 @@ int main (int argc, char **argv)
     g_test_add_data_func ("/run/resume/after-epoch-3", GINT_TO_POINTER (3), test_stop_and_resume);
     g_test_add_data_func ("/run/resume/after-epoch-9", GINT_TO_POINTER (9), test_stop_and_resume);
     g_test_add_data_func ("/run/resume/after-epoch-16", GINT_TO_POINTER (16), test_stop_and_resume);
+    g_test_add_func ("/run/resume/damaged-run-state", test_damaged_run_state);
     g_test_add_func ("/run/resume/kill-9", test_kill_and_resume);
     g_test_add_func ("/run/files/whole-set", test_file_set);
     g_test_add_func ("/run/folder/one-run-per-folder", test_one_run_per_folder);

@@ -532,3 +532,8 @@ guint dn_chart_widget_get_n_draws (DnChartWidget *self)
 {
     return self->n_draws;
 }
+
+gboolean dn_chart_widget_is_settled (DnChartWidget *self)
+{
+    return self->image != NULL && !self->rendering && !self->dirty;
+}

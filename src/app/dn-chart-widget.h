@@ -58,5 +58,8 @@ int dn_chart_widget_get_hover_row (DnChartWidget *self);
 void dn_chart_widget_hover_at (DnChartWidget *self, double x, double y);
 /* How many chart images were rendered and shown (tests, benchmarks). */
 guint dn_chart_widget_get_n_draws (DnChartWidget *self);
+/* TRUE when the image shown is of the newest snapshot, size and settings: no
+ * render in flight or waiting (tests wait for this, not for a fixed time). */
+gboolean dn_chart_widget_is_settled (DnChartWidget *self);
 
 G_END_DECLS

@@ -358,7 +358,9 @@ static void conv_backward_task (int t, int n_tasks, gpointer data)
     for (size_t b = b0; b < b1; b++) {
         const float *xb = j->x + b * xs, *dyb = j->dy + b * ys;
         if (f != NULL) {
-            fused_grad (f, g->c_out, P, j->y + b * ys, dyb, f->argmax + b * ys, s.buf);
+            /* without pooling there is no argmax (NULL): no offset from it either */
+            const int32_t *am = f->argmax != NULL ? f->argmax + b * ys : NULL;
+            fused_grad (f, g->c_out, P, j->y + b * ys, dyb, am, s.buf);
             dyb = s.buf;
         }
         const float *src = xb;

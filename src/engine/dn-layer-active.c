@@ -465,8 +465,10 @@ static void active_to_json (DnLayer *l, JsonBuilder *b)
         return;
     json_builder_set_member_name (b, "segments");
     json_builder_add_int_value (b, self->segments);
-    json_builder_set_member_name (b, "context_dim");
-    json_builder_add_int_value (b, self->context_dim);
+    if (self->context_dim > 0) { /* a layer without segments reads no context */
+        json_builder_set_member_name (b, "context_dim");
+        json_builder_add_int_value (b, self->context_dim);
+    }
     json_builder_set_member_name (b, "context_density");
     json_builder_add_double_value (b, self->context_density);
     json_builder_set_member_name (b, "gating");

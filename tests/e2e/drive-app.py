@@ -55,13 +55,23 @@ def shot(name):
     log("screenshot", path)
 
 
+def read_back(read, ok, timeout=20):
+    """Polls read() until ok(value) holds (a loaded machine applies a change late);
+    returns the last value read, so the caller's message can say what it saw."""
+    end = time.time() + timeout
+    got = read()
+    while not ok(got) and time.time() < end:
+        time.sleep(0.2)
+        got = read()
+    return got
+
+
 def set_value(app, name, value, visible=True, exclude=None):
     """The spin button whose name starts with `name` (and not with `exclude`)."""
     spin = find(app, role="spin button", visible=visible,
                 match=lambda t: t.startswith(name) and not (exclude and t.startswith(exclude)))
     spin.queryValue().currentValue = float(value)
-    time.sleep(0.3)
-    got = spin.queryValue().currentValue
+    got = read_back(lambda: spin.queryValue().currentValue, lambda v: abs(v - value) <= 1e-9)
     if abs(got - value) > 1e-9:
         raise AssertionError(f"{name}: set {value}, reads {got}")
 
@@ -70,18 +80,22 @@ def set_list(app, name, text):
     """A setting that takes one value or one per dendrite count: typed as text."""
     entry = find(app, role="text", prefix=name)
     entry.queryEditableText().setTextContents(text)
-    time.sleep(0.3)
-    t = entry.queryText()
-    got = t.getText(0, t.characterCount)
+
+    def read():
+        t = entry.queryText()
+        return t.getText(0, t.characterCount)
+    got = read_back(read, lambda v: v == text)
     if got != text:
         raise AssertionError(f"{name}: typed {text!r}, reads {got!r}")
 
 
 def set_switch(app, name, on):
     sw = find(app, role="check box", prefix=name)
-    if sw.getState().contains(__import__("pyatspi").STATE_CHECKED) != on:
+    checked = __import__("pyatspi").STATE_CHECKED
+    if sw.getState().contains(checked) != on:
         click(sw)
-        time.sleep(0.3)
+    if read_back(lambda: sw.getState().contains(checked), lambda v: v == on) != on:
+        raise AssertionError(f"{name}: switched {'on' if on else 'off'}, reads the opposite")
 
 
 def chart_description(app, title):

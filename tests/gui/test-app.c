@@ -21,6 +21,7 @@
 
 #include <adwaita.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -33,6 +34,11 @@ static DnDocument *load_template (const char *name)
     g_assert_no_error (error);
     return dn_document_new (exp, NULL);
 }
+
+/* Limits on waits for something that must happen: reached only when it never does, so
+ * they are far beyond what a loaded machine needs (the waits end as soon as it happens). */
+#define CHART_WAIT 60.0
+#define RUN_WAIT 600.0
 
 static void spin_until (gboolean (*done) (gpointer), gpointer data, double seconds)
 {
@@ -449,6 +455,12 @@ static gboolean drawn (gpointer data)
     return dn_chart_widget_get_n_draws (data) > 0;
 }
 
+/* The picture shown is of the newest snapshot: waits end on this, not on a fixed time. */
+static gboolean settled (gpointer data)
+{
+    return dn_chart_widget_is_settled (data);
+}
+
 typedef struct {
     DnChartWidget *chart;
     guint before;
@@ -474,7 +486,7 @@ static void test_chart_widget (void)
         strstr (dn_chart_widget_get_description (DN_CHART_WIDGET (chart)), "no epochs yet"));
     dn_chart_widget_set_snapshot (DN_CHART_WIDGET (chart), snap);
     gtk_window_present (GTK_WINDOW (win));
-    spin_until (drawn, chart, 10);
+    spin_until (drawn, chart, CHART_WAIT);
     g_assert_cmpuint (dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart)), >, 0);
     const char *desc = dn_chart_widget_get_description (DN_CHART_WIDGET (chart));
     g_test_message ("description: %s", desc);
@@ -497,7 +509,7 @@ static void test_chart_widget (void)
     ChartWait wait = {DN_CHART_WIDGET (chart),
                       dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart))};
     dn_chart_widget_set_last_epochs (DN_CHART_WIDGET (chart), 5);
-    spin_until (drawn_again, &wait, 10);
+    spin_until (drawn_again, &wait, CHART_WAIT);
     g_assert_cmpuint (dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart)), >, wait.before);
     pump (0.3); /* the window paints the new picture */
 
@@ -523,7 +535,8 @@ static void test_chart_widget (void)
     /* a new history every 20 ms (a run far faster than any real one) is drawn at
      * most ten times a second; a snapshot with the same history (a batch
      * update) is not drawn again */
-    pump (0.3);
+    spin_until (settled, chart, CHART_WAIT);
+    g_assert_true (dn_chart_widget_is_settled (DN_CHART_WIDGET (chart)));
     guint before = dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart));
     gint64 t0 = g_get_monotonic_time ();
     DnRunSnapshot *last = NULL;
@@ -536,7 +549,9 @@ static void test_chart_widget (void)
         pump (0.02);
     }
     double elapsed = (g_get_monotonic_time () - t0) / 1e6;
-    pump (0.5); /* the last history is drawn once the interval has passed */
+    /* the last history is drawn once the interval has passed (later on a loaded machine) */
+    spin_until (settled, chart, CHART_WAIT);
+    g_assert_true (dn_chart_widget_is_settled (DN_CHART_WIDGET (chart)));
     guint drawn = dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart)) - before;
     g_test_message ("%u pictures for 25 histories in %.2f s", drawn, elapsed);
     g_assert_cmpuint (drawn, >=, 1);
@@ -547,6 +562,7 @@ static void test_chart_widget (void)
     same->state = DN_RUN_TRAINING;
     same->batch = 7;
     dn_chart_widget_set_snapshot (DN_CHART_WIDGET (chart), same);
+    g_assert_true (dn_chart_widget_is_settled (DN_CHART_WIDGET (chart))); /* nothing to redo */
     pump (0.3);
     g_assert_cmpuint (dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart)), ==, before);
     dn_run_snapshot_unref (same);
@@ -601,6 +617,9 @@ static void test_trainer_run_and_export (void)
     g_autofree char *dir = dn_test_tmpdir ();
     DnTrainerOptions opts = {.out_dir = g_strdup (dir), .threads = 2};
     g_autoptr (DnTrainer) trainer = dn_trainer_new ();
+    /* A longer interval than the app's, so that the check below leaves room for the
+     * main loop being late (a loaded machine) between a delivery and its handler. */
+    dn_trainer_set_interval (trainer, 300 * G_TIME_SPAN_MILLISECOND);
     RunWatch w = {.min_gap = G_MAXINT64, .main_thread = g_thread_self ()};
     g_signal_connect (trainer, "progress", G_CALLBACK (on_progress), &w);
     g_signal_connect (trainer, "finished", G_CALLBACK (on_finished), &w);
@@ -608,7 +627,7 @@ static void test_trainer_run_and_export (void)
     g_assert_true (dn_trainer_start (trainer, exp, &opts, &error));
     g_assert_no_error (error);
     g_assert_true (dn_trainer_is_running (trainer));
-    spin_until (run_finished, &w, 300);
+    spin_until (run_finished, &w, RUN_WAIT);
     g_assert_cmpint (w.finished, ==, 1);
     g_assert_cmpint (w.final->state, ==, DN_RUN_FINISHED);
     g_assert_cmpint (w.final->epoch, ==, 3);
@@ -619,7 +638,7 @@ static void test_trainer_run_and_export (void)
     g_assert_cmpint (n, >=, 1);
     /* coalesced: never two snapshots closer than the interval (the first two aside) */
     g_test_message ("%d snapshots, closest %" G_GINT64_FORMAT " us", w.progress, w.min_gap);
-    g_assert_cmpint (w.min_gap, >=, 95 * 1000);
+    g_assert_cmpint (w.min_gap, >=, 200 * 1000);
     g_assert_nonnull (w.final->run_dir);
     /* the run folder got the writer's files, as the CLI's does */
     g_autofree char *log = g_build_filename (w.final->run_dir, "run.log", NULL);
@@ -691,11 +710,11 @@ static void test_trainer_stop_resume (void)
     GError *error = NULL;
     g_assert_true (dn_trainer_start (trainer, exp, &opts, &error));
     /* stop once an epoch is done */
-    gint64 end = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+    gint64 end = g_get_monotonic_time () + (gint64) (RUN_WAIT * G_USEC_PER_SEC);
     while (dn_trainer_get_snapshot (trainer)->epoch < 1 && g_get_monotonic_time () < end)
         g_main_context_iteration (NULL, TRUE);
     dn_trainer_stop (trainer);
-    spin_until (run_finished, &w, 120);
+    spin_until (run_finished, &w, RUN_WAIT);
     g_assert_cmpint (w.final->state, ==, DN_RUN_STOPPED);
     int stopped_at = w.final->epoch;
     g_assert_cmpint (stopped_at, >=, 1);
@@ -703,20 +722,46 @@ static void test_trainer_stop_resume (void)
     g_autofree char *run_dir = g_strdup (w.final->run_dir);
     dn_run_snapshot_unref (w.final);
 
-    /* resume: it goes on from where it stopped */
+    /* resume: it goes on from where it stopped. Snapshots are coalesced, so the first
+     * one after the resume may already show a later epoch than stopped_at + 1: wait for
+     * any later epoch, then read what was trained from the run's own history. */
     w.finished = 0;
     w.final = NULL;
     DnTrainerOptions ropts = {.resume_dir = g_strdup (run_dir), .threads = 2};
     g_assert_true (dn_trainer_start (trainer, NULL, &ropts, &error));
     g_assert_no_error (error);
-    end = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
-    while (dn_trainer_get_snapshot (trainer)->epoch <= stopped_at && g_get_monotonic_time () < end)
+    end = g_get_monotonic_time () + (gint64) (RUN_WAIT * G_USEC_PER_SEC);
+    while (dn_trainer_get_snapshot (trainer)->epoch <= stopped_at && w.finished == 0 &&
+           g_get_monotonic_time () < end)
         g_main_context_iteration (NULL, TRUE);
-    g_assert_cmpint (dn_trainer_get_snapshot (trainer)->epoch, ==, stopped_at + 1);
+    g_assert_cmpint (dn_trainer_get_snapshot (trainer)->epoch, >, stopped_at);
     dn_trainer_stop (trainer);
-    spin_until (run_finished, &w, 120);
+    spin_until (run_finished, &w, RUN_WAIT);
     g_assert_cmpint (w.final->state, ==, DN_RUN_STOPPED);
+    int resumed_to = w.final->epoch;
+    g_assert_cmpint (resumed_to, >, stopped_at);
+    g_assert_cmpint (resumed_to, <=, 50);
     dn_run_snapshot_unref (w.final);
+
+    /* run.log, written by both runs: epochs 1, 2, ... resumed_to, each once, none skipped */
+    g_autofree char *log = g_build_filename (run_dir, "run.log", NULL);
+    g_autofree char *text = NULL;
+    g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
+    g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+    int next = 1;
+    for (int i = 0; lines[i] != NULL; i++) {
+        const char *e = strstr (lines[i], "  epoch ");
+        int epoch = 0;
+        if (e != NULL && sscanf (e, "  epoch %d:", &epoch) == 1) {
+            g_assert_cmpint (epoch, ==, next);
+            next++;
+        }
+    }
+    g_assert_cmpint (next - 1, ==, resumed_to);
+    /* and the checkpoint the next resume reads says so too */
+    g_autoptr (DnRunSnapshot) back = dn_run_snapshot_new_from_folder (run_dir, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (back->epoch, ==, resumed_to);
     dn_trainer_options_clear (&opts);
     dn_trainer_options_clear (&ropts);
     dn_test_tmpdir_remove (dir);
@@ -842,7 +887,7 @@ static void test_data_page_preview (void)
     g_autoptr (DnDocument) doc = load_template ("mlp");
     GtkWidget *page = g_object_ref_sink (g_object_new (DN_TYPE_DATA_PAGE, NULL));
     dn_data_page_set_document (DN_DATA_PAGE (page), doc);
-    spin_until (preview_loaded, page, 60);
+    spin_until (preview_loaded, page, RUN_WAIT);
     g_assert_cmpuint (dn_data_page_get_n_preview (DN_DATA_PAGE (page)), ==, 24);
     g_assert_nonnull (strstr (dn_data_page_get_summary (DN_DATA_PAGE (page)), "10 classes"));
 
@@ -856,7 +901,7 @@ static void test_data_page_preview (void)
     exp->data_path = g_strdup (csv);
     exp->label_column = g_strdup ("species");
     dn_document_changed (doc, DN_CHANGE_DATA);
-    spin_until (preview_loaded, page, 60);
+    spin_until (preview_loaded, page, RUN_WAIT);
     g_assert_cmpuint (dn_data_page_get_n_preview (DN_DATA_PAGE (page)), ==, 4);
     g_assert_nonnull (strstr (dn_data_page_get_summary (DN_DATA_PAGE (page)), "3 classes"));
     g_object_unref (page);
