@@ -253,7 +253,7 @@ static void test_prototype_run (void)
         int tasks = 0;
         double avg = 0.0;
         g_assert_true (
-            dn_continual_evaluate (net, meta, test, &norm, 300, &per_task, &tasks, &avg, &error));
+            dn_continual_evaluate (net, meta, model, test, &norm, 300, &per_task, &tasks, &avg, &error));
         g_assert_no_error (error);
         g_assert_cmpint (tasks, ==, TASKS);
         for (int j = 0; j < TASKS; j++)
@@ -674,7 +674,7 @@ static void test_dataset_normalize (void)
         double avg = 0.0;
         DnNormalize norm = {.n_channels = 1, .mean = {(float) mean}, .std = {(float) std}};
         g_assert_false (
-            dn_continual_evaluate (net, meta, wrong, &norm, 4, &per_task, &tasks, &avg, &error));
+            dn_continual_evaluate (net, meta, "model", wrong, &norm, 4, &per_task, &tasks, &avg, &error));
         g_assert_error (error, DN_ERROR, DN_ERROR_SHAPE);
         g_assert_nonnull (strstr (error->message, "(1, 27, 27)"));
         g_clear_error (&error);

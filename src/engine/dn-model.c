@@ -133,7 +133,7 @@ static gboolean check_metadata (GHashTable *meta, const DnNetwork *net, const ch
         !metadata_steps (meta, what, &steps, error))
         return FALSE;
     static const char *const objects[] = {"dendrite_run", "dendrite_continual",
-                                          "dendrite_continual_run", NULL};
+                                          "dendrite_continual_run", "dendrite_training", NULL};
     for (int i = 0; objects[i] != NULL; i++) {
         const char *text = g_hash_table_lookup (meta, objects[i]);
         if (text == NULL)
