@@ -471,6 +471,48 @@ static void on_log (const DnEvent *ev, gpointer user_data)
         g_ptr_array_add (user_data, g_strdup (ev->message));
 }
 
+/* The model's "dendrite_training" summary is JSON that any reader takes: a name in
+ * other scripts comes back as the same string, not as C octal escapes. */
+static void test_training_metadata_name (void)
+{
+    static const char name[] = "Schr\u00f6dinger-\u6d4b\u8bd5";
+    g_autofree char *tmp = dn_test_tmpdir ();
+    dn_test_write_idx (tmp, "train", 12, 4, 0);
+    dn_test_write_idx (tmp, "t10k", 6, 4, 0);
+    g_autofree char *text = g_strdup_printf (
+        "{\"name\": \"%s\", \"data\": {\"format\": \"idx\", \"path\": \"%s\","
+        " \"validation_split\": 0, \"normalize\": \"dataset\"},"
+        " \"network\": {\"input\": [1, 4, 4], \"layers\": ["
+        "   {\"name\": \"flatten\", \"type\": \"flatten\"},"
+        "   {\"name\": \"fc\", \"type\": \"linear\", \"out_features\": 2}]},"
+        " \"training\": {\"optimizer\": " ADAM ", \"loss\": \"cross_entropy\","
+        "   \"batch_size\": 4, \"epochs\": 1, \"seed\": 7, \"device\": \"cpu\"}}",
+        name, tmp);
+    g_autoptr (DnExperiment) exp = experiment_text (text);
+    DnRunOptions opts = options (tmp);
+    DnRunResult result = {0};
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_experiment_run (exp, &opts, NULL, &result, &error));
+    g_assert_no_error (error);
+    g_autoptr (GHashTable) meta = NULL;
+    g_autoptr (DnNetwork) net = dn_model_load (result.model_path, dn_backend_cpu (), &meta, &error);
+    g_assert_no_error (error);
+    const char *training = g_hash_table_lookup (meta, "dendrite_training");
+    g_assert_nonnull (training);
+    g_test_message ("%s", training);
+    g_assert_true (g_utf8_validate (training, -1, NULL));
+    g_assert_null (strchr (training, '\\'));
+    g_autoptr (JsonNode) root = json_from_string (training, &error);
+    g_assert_no_error (error);
+    JsonObject *o = json_node_get_object (root);
+    g_assert_cmpstr (json_object_get_string_member (o, "experiment"), ==, name);
+    g_assert_cmpstr (json_object_get_string_member (o, "loss"), ==, "cross_entropy");
+    g_assert_cmpint (json_object_get_int_member (o, "epoch"), ==, 1);
+    g_assert_cmpint (json_object_get_int_member (o, "seed"), ==, 7);
+    dn_run_result_clear (&result);
+    dn_test_tmpdir_remove (tmp);
+}
+
 /* The test images must have the training images' size: t10k files of 5 x 5
  * pixels next to 4 x 4 training images are refused before anything is evaluated. */
 static void test_test_shape_idx (void)
@@ -632,6 +674,7 @@ int main (int argc, char **argv)
     g_test_add_func ("/train/data/test-shape-csv", test_test_shape_csv);
     g_test_add_func ("/train/data/classes-order", test_classes_order);
     g_test_add_func ("/train/data/normalize-warning", test_normalize_warning);
+    g_test_add_func ("/train/metadata/training-name", test_training_metadata_name);
     /* json-glib 1.6 wrote Adam's eps as "1e-08.0", which nothing reads back */
     g_test_add_func ("/train/run-folder/experiment-reloads", test_experiment_copy_reloads);
     return g_test_run ();
