@@ -946,41 +946,31 @@ static gboolean setup (Cl *c, GError **error)
     c->cols = (int) dn_shape_numel (&out);
     int maxb = MAX (c->bsz, c->ebs);
     const char *src = c->d.train->source;
-    /* tasks, image size and batch sizes all come from the experiment and the data file: a
-     * product that does not fit, or memory that is not there, is an error, never an abort */
-    gsize tp = 0, bp = 0, bt = 0, bc = 0;
-    if (!g_size_checked_mul (&tp, (gsize) c->T, (gsize) c->npix) ||
-        !g_size_checked_mul (&bp, (gsize) maxb, (gsize) c->npix) ||
-        !g_size_checked_mul (&bt, (gsize) maxb, (gsize) c->T) ||
-        !g_size_checked_mul (&bc, (gsize) maxb, (gsize) c->cols)) {
-        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
-                     "out of memory: %d tasks and batches of %d over %d pixels of '%s' cannot be "
-                     "addressed; use fewer tasks or smaller batches",
-                     c->T, maxb, c->npix, src ? src : "the data");
-        return FALSE;
-    }
+    /* tasks, image size and batch sizes all come from the experiment and the data file:
+     * memory that is not there is an error, never an abort. T <= DN_CONTINUAL_MAX_TASKS
+     * and npix < 2^31, so T * npix and T * T fit. */
+    gsize tp = (gsize) c->T * (gsize) c->npix;
     if ((c->perms = dn_data_try_alloc (tp, sizeof (int), "the task permutations", src, error)) ==
             NULL ||
         (c->protos = dn_data_try_alloc (tp, sizeof (float), "the task prototypes", src, error)) ==
             NULL ||
         (c->proto_norms = dn_data_try_alloc ((gsize) c->T, sizeof (float),
                                              "the prototype norms", src, error)) == NULL ||
-        (c->xb = dn_data_try_alloc (bp, sizeof (float), "a batch of inputs", src, error)) ==
-            NULL ||
-        (c->xp = dn_data_try_alloc (bp, sizeof (float), "a batch of permuted inputs", src,
-                                    error)) == NULL ||
-        (c->dist = dn_data_try_alloc (bt, sizeof (float), "a batch of prototype distances", src,
-                                      error)) == NULL ||
-        (c->targets = dn_data_try_alloc (bc, sizeof (float), "a batch of targets", src,
-                                         error)) == NULL ||
-        (c->y = dn_data_try_alloc ((gsize) maxb, sizeof (int32_t), "a batch of labels", src,
-                                   error)) == NULL ||
-        (c->ctx_idx = dn_data_try_alloc ((gsize) maxb, sizeof (int32_t), "a batch of contexts",
-                                         src, error)) == NULL ||
-        (c->idx = dn_data_try_alloc ((gsize) maxb, sizeof (int), "a batch of sample indices",
-                                     src, error)) == NULL ||
         (c->matrix = dn_data_try_alloc ((gsize) c->T * c->T, sizeof (double),
-                                        "the task accuracy matrix", src, error)) == NULL)
+                                        "the task accuracy matrix", src, error)) == NULL ||
+        (c->xb = dn_batch_try_alloc ((gsize) c->npix, maxb, sizeof (float), "the inputs",
+                                     error)) == NULL ||
+        (c->xp = dn_batch_try_alloc ((gsize) c->npix, maxb, sizeof (float),
+                                     "the permuted inputs", error)) == NULL ||
+        (c->dist = dn_batch_try_alloc ((gsize) c->T, maxb, sizeof (float),
+                                       "the prototype distances", error)) == NULL ||
+        (c->targets = dn_batch_try_alloc ((gsize) c->cols, maxb, sizeof (float), "the targets",
+                                          error)) == NULL ||
+        (c->y = dn_batch_try_alloc (1, maxb, sizeof (int32_t), "the labels", error)) == NULL ||
+        (c->ctx_idx = dn_batch_try_alloc (1, maxb, sizeof (int32_t), "the contexts", error)) ==
+            NULL ||
+        (c->idx = dn_batch_try_alloc (1, maxb, sizeof (int), "the sample indices", error)) ==
+            NULL)
         return FALSE;
     for (int t = 0; t < c->T; t++)
         dn_continual_permutation (cfg->permutation_seed, t, c->npix, c->perms + (size_t) t * c->npix);
@@ -1395,31 +1385,26 @@ gboolean dn_continual_evaluate (DnNetwork *net, GHashTable *metadata, const char
     c.cols = (int) dn_shape_numel (&out);
     DnBackend *be = c.be;
     gboolean ok = TRUE;
-    gsize tp = (gsize) c.T * npix, bp = 0;
+    gsize tp = (gsize) c.T * npix;
     const char *src = test->source;
-    if (!g_size_checked_mul (&bp, (gsize) batch_size, (gsize) npix) ||
-        (c.perms = dn_data_try_alloc (tp, sizeof (int), "the task permutations", src, error)) ==
+    if ((c.perms = dn_data_try_alloc (tp, sizeof (int), "the task permutations", src, error)) ==
             NULL ||
         (c.protos = dn_data_try_alloc (tp, sizeof (float), "the task prototypes", src, error)) ==
             NULL ||
         (c.proto_norms = dn_data_try_alloc ((gsize) c.T, sizeof (float), "the prototype norms",
                                             src, error)) == NULL ||
-        (c.xb = dn_data_try_alloc (bp, sizeof (float), "a batch of inputs", src, error)) == NULL ||
-        (c.xp = dn_data_try_alloc (bp, sizeof (float), "a batch of permuted inputs", src,
-                                   error)) == NULL ||
-        (c.dist = dn_data_try_alloc ((gsize) batch_size * c.T, sizeof (float),
-                                     "a batch of prototype distances", src, error)) == NULL ||
-        (c.y = dn_data_try_alloc ((gsize) batch_size, sizeof (int32_t), "a batch of labels", src,
-                                  error)) == NULL ||
-        (c.ctx_idx = dn_data_try_alloc ((gsize) batch_size, sizeof (int32_t),
-                                        "a batch of contexts", src, error)) == NULL ||
-        (c.idx = dn_data_try_alloc ((gsize) batch_size, sizeof (int), "a batch of sample indices",
-                                    src, error)) == NULL) {
-        if (error != NULL && *error == NULL)
-            g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
-                         "out of memory: batches of %d images of %d pixels cannot be addressed; "
-                         "use a smaller batch",
-                         batch_size, npix);
+        (c.xb = dn_batch_try_alloc ((gsize) npix, batch_size, sizeof (float), "the inputs",
+                                    error)) == NULL ||
+        (c.xp = dn_batch_try_alloc ((gsize) npix, batch_size, sizeof (float),
+                                    "the permuted inputs", error)) == NULL ||
+        (c.dist = dn_batch_try_alloc ((gsize) c.T, batch_size, sizeof (float),
+                                      "the prototype distances", error)) == NULL ||
+        (c.y = dn_batch_try_alloc (1, batch_size, sizeof (int32_t), "the labels", error)) ==
+            NULL ||
+        (c.ctx_idx = dn_batch_try_alloc (1, batch_size, sizeof (int32_t), "the contexts",
+                                         error)) == NULL ||
+        (c.idx = dn_batch_try_alloc (1, batch_size, sizeof (int), "the sample indices", error)) ==
+            NULL) {
         ok = FALSE;
         goto out;
     }

@@ -554,26 +554,18 @@ static gboolean setup_buffers (Run *r, GError **error)
     DnShape out = dn_network_output_shape (r->net);
     r->cols = (int) dn_shape_numel (&out);
     size_t sample = (size_t) dn_shape_numel (&r->d.train->shape);
-    const char *src = r->d.train->source;
     /* every size here comes from the data file or the experiment: none may abort */
-    gsize x_n = 0, t_n = 0;
-    if (!g_size_checked_mul (&x_n, sample, (gsize) r->bsz) ||
-        !g_size_checked_mul (&t_n, (gsize) r->bsz, (gsize) r->cols)) {
-        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
-                     "out of memory: a batch of %d samples of '%s' cannot be addressed; use a "
-                     "smaller \"batch_size\"",
-                     r->bsz, src ? src : "the data");
-        return FALSE;
-    }
-    if ((r->x = dn_data_try_alloc (x_n, sizeof (float), "a batch of inputs", src, error)) == NULL ||
-        (r->targets = dn_data_try_alloc (t_n, sizeof (float), "a batch of targets", src,
-                                         error)) == NULL ||
-        (r->y = dn_data_try_alloc ((gsize) r->bsz, sizeof (int32_t), "a batch of labels", src,
-                                   error)) == NULL ||
+    if ((r->x = dn_batch_try_alloc (sample, r->bsz, sizeof (float), "the inputs", error)) ==
+            NULL ||
+        (r->targets = dn_batch_try_alloc ((gsize) r->cols, r->bsz, sizeof (float), "the targets",
+                                          error)) == NULL ||
+        (r->y = dn_batch_try_alloc (1, r->bsz, sizeof (int32_t), "the labels", error)) == NULL ||
         (r->perm = dn_data_try_alloc ((gsize) r->d.train->n, sizeof (int),
-                                      "the shuffled order of the training set", src,
-                                      error)) == NULL)
+                                      "the shuffled order of the training set",
+                                      r->d.train->source, error)) == NULL)
         return FALSE;
+    /* the targets' size was allocated above, so it fits in a gsize */
+    gsize t_n = (gsize) r->bsz * (gsize) r->cols;
     r->dlogits = r->be->alloc (r->be, t_n * sizeof (float));
     if (r->dlogits == NULL) {
         g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
