@@ -73,7 +73,7 @@ static double since (gint64 t0)
 /* ---- Synaptic Intelligence ---- */
 
 /* Every trainable parameter except segment weights (the reference's choice). */
-static void si_setup (Cl *c)
+static gboolean si_setup (Cl *c, GError **error)
 {
     c->si_spans = g_array_new (FALSE, FALSE, sizeof (size_t));
     g_autoptr (GPtrArray) named = dn_network_named_params (c->net);
@@ -86,10 +86,16 @@ static void si_setup (Cl *c)
         g_array_append_vals (c->si_spans, pair, 2);
         c->si_n += pair[1];
     }
-    c->si_omega = g_new0 (float, c->si_n);
-    c->si_big_omega = g_new0 (float, c->si_n);
-    c->si_star = g_new (float, c->si_n);
-    c->si_prev = g_new (float, c->si_n);
+    /* four copies of the covered parameters: as many as the network file asks for */
+    gsize bytes = c->si_n * sizeof (float);
+    return (c->si_omega = dn_try_malloc0 (bytes, "Synaptic Intelligence's omega", error)) !=
+               NULL &&
+           (c->si_big_omega = dn_try_malloc0 (bytes, "Synaptic Intelligence's Omega", error)) !=
+               NULL &&
+           (c->si_star = dn_try_malloc0 (bytes, "Synaptic Intelligence's anchor weights",
+                                         error)) != NULL &&
+           (c->si_prev = dn_try_malloc0 (bytes, "Synaptic Intelligence's previous weights",
+                                         error)) != NULL;
 }
 
 /* Gathers the covered parameters (device) into a host array. */
@@ -183,11 +189,14 @@ static void task_batch (Cl *c, const DnDataset *data, int t, const int *idx, int
     c->be->upload (c->be, c->x_dev, c->xp, (size_t) n * c->npix * sizeof (float));
 }
 
-static void compute_prototypes (Cl *c)
+static gboolean compute_prototypes (Cl *c, GError **error)
 {
     const DnDataset *tr = c->d.train;
-    g_autofree double *sum = g_new0 (double, c->npix);
-    g_autofree int *idx = g_new (int, c->bsz);
+    g_autofree double *sum =
+        dn_try_malloc0 ((gsize) c->npix * sizeof (double), "the pixel sums of a prototype", error);
+    if (sum == NULL)
+        return FALSE;
+    int *idx = c->idx; /* maxb >= bsz entries */
     for (int s = 0; s < tr->n; s += c->bsz) {
         int n = MIN (c->bsz, tr->n - s);
         for (int i = 0; i < n; i++)
@@ -209,6 +218,7 @@ static void compute_prototypes (Cl *c)
         c->proto_norms[t] = (float) norm;
     }
     c->be->upload (c->be, c->protos_dev, c->protos, (size_t) c->T * c->npix * sizeof (float));
+    return TRUE;
 }
 
 /* Nearest of prototypes 0..n_protos-1 for each of the n samples in x_dev (and xp on
@@ -392,10 +402,10 @@ typedef struct {
 /* How many steps apart rows are checked for going idle. */
 #define IDLE_CHECK_EVERY 8
 
-static void idle_setup (Cl *c)
+static gboolean idle_setup (Cl *c, GError **error)
 {
     if (c->net->n_tracked == 0 || g_strcmp0 (g_getenv ("DN_IDLE_ROWS"), "0") == 0)
-        return;
+        return TRUE;
     c->idle = g_array_new (FALSE, FALSE, sizeof (IdleParam));
     g_autoptr (GPtrArray) named = dn_network_named_params (c->net);
     for (guint i = 0; i < named->len; i++) {
@@ -404,9 +414,12 @@ static void idle_setup (Cl *c)
             continue;
         IdleParam ip = {p, (size_t) (p->value - c->net->params),
                         (size_t) dn_shape_numel (&p->shape) / p->row_len, NULL};
-        ip.since = g_new0 (int64_t, ip.rows);
+        ip.since = dn_try_malloc0 (ip.rows * sizeof (int64_t), "the idle-row counters", error);
+        if (ip.since == NULL)
+            return FALSE;
         g_array_append_val (c->idle, ip);
     }
+    return TRUE;
 }
 
 static void idle_free (Cl *c)
@@ -1006,8 +1019,7 @@ static gboolean setup (Cl *c, GError **error)
     c->task_seconds = g_array_new (FALSE, FALSE, sizeof (double));
     dn_rng_seed (&c->rng, c->seed);
     dn_network_init (c->net, &c->rng);
-    compute_prototypes (c);
-    return new_optimizer (c, error);
+    return compute_prototypes (c, error) && new_optimizer (c, error);
 }
 
 static void clear (Cl *c)
@@ -1121,13 +1133,17 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
     if (act_node >= 0)
         dn_network_keep_output (c.net, act_node);
     if (exp->cl.si) {
-        si_setup (&c);
-        si_a = g_new (float, MAX (c.si_n, 1));
-        si_b = g_new (float, MAX (c.si_n, 1));
+        if (!si_setup (&c, error) ||
+            (si_a = dn_try_malloc0 (c.si_n * sizeof (float), "Synaptic Intelligence's scratch",
+                                    error)) == NULL ||
+            (si_b = dn_try_malloc0 (c.si_n * sizeof (float), "Synaptic Intelligence's scratch",
+                                    error)) == NULL)
+            goto out;
         si_gather (&c, c.net->params, c.si_star);
         memcpy (c.si_prev, c.si_star, c.si_n * sizeof (float));
     }
-    idle_setup (&c);
+    if (!idle_setup (&c, error))
+        goto out;
     if (opts->resume_dir != NULL) {
         if (!load_latest (&c, &state, &first_task, &elapsed0, error))
             goto out;
