@@ -252,8 +252,8 @@ static void test_prototype_run (void)
         g_autofree double *per_task = NULL;
         int tasks = 0;
         double avg = 0.0;
-        g_assert_true (
-            dn_continual_evaluate (net, meta, model, test, &norm, 300, &per_task, &tasks, &avg, &error));
+        g_assert_true (dn_continual_evaluate (net, meta, model, test, &norm, 300, &per_task, &tasks,
+                                              &avg, &error));
         g_assert_no_error (error);
         g_assert_cmpint (tasks, ==, TASKS);
         for (int j = 0; j < TASKS; j++)
@@ -673,8 +673,8 @@ static void test_dataset_normalize (void)
         int tasks = 0;
         double avg = 0.0;
         DnNormalize norm = {.n_channels = 1, .mean = {(float) mean}, .std = {(float) std}};
-        g_assert_false (
-            dn_continual_evaluate (net, meta, "model", wrong, &norm, 4, &per_task, &tasks, &avg, &error));
+        g_assert_false (dn_continual_evaluate (net, meta, "model", wrong, &norm, 4, &per_task,
+                                               &tasks, &avg, &error));
         g_assert_error (error, DN_ERROR, DN_ERROR_SHAPE);
         g_assert_nonnull (strstr (error->message, "(1, 27, 27)"));
         g_clear_error (&error);
@@ -731,8 +731,8 @@ static void test_eval_damaged (void)
         {"[1, ", 0, 0, NULL, "not valid JSON"},
         {"{\"permutation_seed\": 3, \"context\": \"prototype\", ", 2, 784, NULL,
          "\"tasks\" is missing"},
-        {"{\"tasks\": \"2\", \"permutation_seed\": 3, \"context\": \"prototype\", ", 2, 784,
-         NULL, "\"tasks\" is"},
+        {"{\"tasks\": \"2\", \"permutation_seed\": 3, \"context\": \"prototype\", ", 2, 784, NULL,
+         "\"tasks\" is"},
         {"{\"tasks\": 0, \"permutation_seed\": 3, \"context\": \"prototype\", ", 0, 0, NULL,
          "from 1 to 1000"},
         {"{\"tasks\": 1001, \"permutation_seed\": 3, \"context\": \"prototype\", ", 0, 0, NULL,
@@ -748,25 +748,26 @@ static void test_eval_damaged (void)
          "\"prototypes\" has 1 elements but must have 2"},
         {"{\"tasks\": 2, \"permutation_seed\": 3, \"context\": \"prototype\", ", 2, 3, NULL,
          "prototype 0 is not an array of 784 numbers"},
-        {"{\"tasks\": 2, \"permutation_seed\": 3, \"context\": \"prototype\", ", 2, 784,
-         "\"x\"", "value 1 of prototype 0"},
-        {"{\"tasks\": 2, \"permutation_seed\": 3, \"context\": \"prototype\", ", 2, 784,
-         "null", "must be a finite number"},
-        {"{\"tasks\": 2, \"permutation_seed\": 3, \"context\": \"prototype\", ", 2, 784,
-         "[1]", "value 1 of prototype 0"},
+        {"{\"tasks\": 2, \"permutation_seed\": 3, \"context\": \"prototype\", ", 2, 784, "\"x\"",
+         "value 1 of prototype 0"},
+        {"{\"tasks\": 2, \"permutation_seed\": 3, \"context\": \"prototype\", ", 2, 784, "null",
+         "must be a finite number"},
+        {"{\"tasks\": 2, \"permutation_seed\": 3, \"context\": \"prototype\", ", 2, 784, "[1]",
+         "value 1 of prototype 0"},
     };
     for (gsize i = 0; i <= G_N_ELEMENTS (cases); i++) {
         gboolean ok_case = i == G_N_ELEMENTS (cases);
-        g_autofree char *text = ok_case ? continual_meta (good, 2, 784, NULL)
-                                        : continual_meta (cases[i].head, cases[i].rows,
-                                                          cases[i].len, cases[i].bad);
-        g_autoptr (GHashTable) meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        g_autofree char *text =
+            ok_case ? continual_meta (good, 2, 784, NULL)
+                    : continual_meta (cases[i].head, cases[i].rows, cases[i].len, cases[i].bad);
+        g_autoptr (GHashTable) meta =
+            g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
         g_hash_table_insert (meta, g_strdup ("dendrite_continual"), g_steal_pointer (&text));
         g_autofree double *per_task = NULL;
         int tasks = 0;
         double avg = 0.0;
-        gboolean ok = dn_continual_evaluate (net, meta, "cl.safetensors", test, &norm, 4,
-                                             &per_task, &tasks, &avg, &error);
+        gboolean ok = dn_continual_evaluate (net, meta, "cl.safetensors", test, &norm, 4, &per_task,
+                                             &tasks, &avg, &error);
         if (ok_case) {
             g_assert_no_error (error);
             g_assert_true (ok);

@@ -499,15 +499,15 @@ static void test_training_metadata_name (void)
     g_autofree char *tmp = dn_test_tmpdir ();
     dn_test_write_idx (tmp, "train", 12, 4, 0);
     dn_test_write_idx (tmp, "t10k", 6, 4, 0);
-    g_autofree char *text = g_strdup_printf (
-        "{\"name\": \"%s\", \"data\": {\"format\": \"idx\", \"path\": \"%s\","
-        " \"validation_split\": 0, \"normalize\": \"dataset\"},"
-        " \"network\": {\"input\": [1, 4, 4], \"layers\": ["
-        "   {\"name\": \"flatten\", \"type\": \"flatten\"},"
-        "   {\"name\": \"fc\", \"type\": \"linear\", \"out_features\": 2}]},"
-        " \"training\": {\"optimizer\": " ADAM ", \"loss\": \"cross_entropy\","
-        "   \"batch_size\": 4, \"epochs\": 1, \"seed\": 7, \"device\": \"cpu\"}}",
-        name, tmp);
+    g_autofree char *text =
+        g_strdup_printf ("{\"name\": \"%s\", \"data\": {\"format\": \"idx\", \"path\": \"%s\","
+                         " \"validation_split\": 0, \"normalize\": \"dataset\"},"
+                         " \"network\": {\"input\": [1, 4, 4], \"layers\": ["
+                         "   {\"name\": \"flatten\", \"type\": \"flatten\"},"
+                         "   {\"name\": \"fc\", \"type\": \"linear\", \"out_features\": 2}]},"
+                         " \"training\": {\"optimizer\": " ADAM ", \"loss\": \"cross_entropy\","
+                         "   \"batch_size\": 4, \"epochs\": 1, \"seed\": 7, \"device\": \"cpu\"}}",
+                         name, tmp);
     g_autoptr (DnExperiment) exp = experiment_text (text);
     DnRunOptions opts = options (tmp);
     DnRunResult result = {0};
@@ -602,8 +602,8 @@ static void oom_idx_child (void)
     g_autoptr (GByteArray) one = g_byte_array_new ();
     append_gzip (one, zeros, block);
     g_autoptr (GByteArray) img = g_byte_array_new ();
-    const guint8 head[16] = {0, 0, 8, 3, n >> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff,
-                             0, 0, 0, 28, 0, 0, 0, 28};
+    const guint8 head[16] = {
+        0, 0, 8, 3, n >> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff, 0, 0, 0, 28, 0, 0, 0, 28};
     append_gzip (img, head, sizeof head);
     guint64 total = (guint64) n * 784;
     for (guint64 done = 0; done < total; done += block)
@@ -614,9 +614,8 @@ static void oom_idx_child (void)
     g_free (dn_test_write_file (tmp, "train-images-idx3-ubyte.gz", img->data, img->len));
     g_autoptr (GByteArray) lab = g_byte_array_new ();
     g_autofree guint8 *labels = g_malloc (8 + (gsize) n);
-    memcpy (labels, (const guint8[]){0, 0, 8, 1, n >> 24, (n >> 16) & 0xff, (n >> 8) & 0xff,
-                                     n & 0xff},
-            8);
+    memcpy (labels,
+            (const guint8[]){0, 0, 8, 1, n >> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff}, 8);
     for (guint32 i = 0; i < n; i++)
         labels[8 + i] = (guint8) (i % 10);
     append_gzip (lab, labels, 8 + (gsize) n);

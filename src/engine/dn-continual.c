@@ -88,14 +88,13 @@ static gboolean si_setup (Cl *c, GError **error)
     }
     /* four copies of the covered parameters: as many as the network file asks for */
     gsize bytes = c->si_n * sizeof (float);
-    return (c->si_omega = dn_try_malloc0 (bytes, "Synaptic Intelligence's omega", error)) !=
-               NULL &&
+    return (c->si_omega = dn_try_malloc0 (bytes, "Synaptic Intelligence's omega", error)) != NULL &&
            (c->si_big_omega = dn_try_malloc0 (bytes, "Synaptic Intelligence's Omega", error)) !=
                NULL &&
-           (c->si_star = dn_try_malloc0 (bytes, "Synaptic Intelligence's anchor weights",
-                                         error)) != NULL &&
-           (c->si_prev = dn_try_malloc0 (bytes, "Synaptic Intelligence's previous weights",
-                                         error)) != NULL;
+           (c->si_star = dn_try_malloc0 (bytes, "Synaptic Intelligence's anchor weights", error)) !=
+               NULL &&
+           (c->si_prev =
+                dn_try_malloc0 (bytes, "Synaptic Intelligence's previous weights", error)) != NULL;
 }
 
 /* Gathers the covered parameters (device) into a host array. */
@@ -528,9 +527,8 @@ static gboolean train_task_steps (Cl *c, int t, float *si_a, float *si_b, GError
                      tr->n, c->bsz);
         return FALSE;
     }
-    g_autofree int *order = dn_data_try_alloc ((gsize) tr->n, sizeof (int),
-                                               "the shuffled order of the training set",
-                                               tr->source, error);
+    g_autofree int *order = dn_data_try_alloc (
+        (gsize) tr->n, sizeof (int), "the shuffled order of the training set", tr->source, error);
     if (order == NULL)
         return FALSE;
     double lr = c->exp->optim.lr;
@@ -967,14 +965,14 @@ static gboolean setup (Cl *c, GError **error)
             NULL ||
         (c->protos = dn_data_try_alloc (tp, sizeof (float), "the task prototypes", src, error)) ==
             NULL ||
-        (c->proto_norms = dn_data_try_alloc ((gsize) c->T, sizeof (float),
-                                             "the prototype norms", src, error)) == NULL ||
+        (c->proto_norms = dn_data_try_alloc ((gsize) c->T, sizeof (float), "the prototype norms",
+                                             src, error)) == NULL ||
         (c->matrix = dn_data_try_alloc ((gsize) c->T * c->T, sizeof (double),
                                         "the task accuracy matrix", src, error)) == NULL ||
-        (c->xb = dn_batch_try_alloc ((gsize) c->npix, maxb, sizeof (float), "the inputs",
+        (c->xb = dn_batch_try_alloc ((gsize) c->npix, maxb, sizeof (float), "the inputs", error)) ==
+            NULL ||
+        (c->xp = dn_batch_try_alloc ((gsize) c->npix, maxb, sizeof (float), "the permuted inputs",
                                      error)) == NULL ||
-        (c->xp = dn_batch_try_alloc ((gsize) c->npix, maxb, sizeof (float),
-                                     "the permuted inputs", error)) == NULL ||
         (c->dist = dn_batch_try_alloc ((gsize) c->T, maxb, sizeof (float),
                                        "the prototype distances", error)) == NULL ||
         (c->targets = dn_batch_try_alloc ((gsize) c->cols, maxb, sizeof (float), "the targets",
@@ -982,11 +980,11 @@ static gboolean setup (Cl *c, GError **error)
         (c->y = dn_batch_try_alloc (1, maxb, sizeof (int32_t), "the labels", error)) == NULL ||
         (c->ctx_idx = dn_batch_try_alloc (1, maxb, sizeof (int32_t), "the contexts", error)) ==
             NULL ||
-        (c->idx = dn_batch_try_alloc (1, maxb, sizeof (int), "the sample indices", error)) ==
-            NULL)
+        (c->idx = dn_batch_try_alloc (1, maxb, sizeof (int), "the sample indices", error)) == NULL)
         return FALSE;
     for (int t = 0; t < c->T; t++)
-        dn_continual_permutation (cfg->permutation_seed, t, c->npix, c->perms + (size_t) t * c->npix);
+        dn_continual_permutation (cfg->permutation_seed, t, c->npix,
+                                  c->perms + (size_t) t * c->npix);
     for (size_t i = 0; i < (size_t) c->T * c->T; i++)
         c->matrix[i] = NAN;
     DnBackend *be = c->be;
@@ -1297,7 +1295,8 @@ static gboolean read_eval_metadata (DnStateReader *rd, const char *what, const c
                            ? json_node_get_string (ctx)
                            : NULL;
     int kind = DN_CONTEXT_PROTOTYPE;
-    while (name != NULL && kind <= DN_CONTEXT_NONE && !g_str_equal (name, dn_context_kind_name (kind)))
+    while (name != NULL && kind <= DN_CONTEXT_NONE &&
+           !g_str_equal (name, dn_context_kind_name (kind)))
         kind++;
     if (name == NULL || kind > DN_CONTEXT_NONE) {
         g_autofree char *got = ctx != NULL ? dn_json_describe (ctx) : g_strdup ("missing");
@@ -1407,18 +1406,17 @@ gboolean dn_continual_evaluate (DnNetwork *net, GHashTable *metadata, const char
             NULL ||
         (c.protos = dn_data_try_alloc (tp, sizeof (float), "the task prototypes", src, error)) ==
             NULL ||
-        (c.proto_norms = dn_data_try_alloc ((gsize) c.T, sizeof (float), "the prototype norms",
-                                            src, error)) == NULL ||
+        (c.proto_norms = dn_data_try_alloc ((gsize) c.T, sizeof (float), "the prototype norms", src,
+                                            error)) == NULL ||
         (c.xb = dn_batch_try_alloc ((gsize) npix, batch_size, sizeof (float), "the inputs",
                                     error)) == NULL ||
-        (c.xp = dn_batch_try_alloc ((gsize) npix, batch_size, sizeof (float),
-                                    "the permuted inputs", error)) == NULL ||
+        (c.xp = dn_batch_try_alloc ((gsize) npix, batch_size, sizeof (float), "the permuted inputs",
+                                    error)) == NULL ||
         (c.dist = dn_batch_try_alloc ((gsize) c.T, batch_size, sizeof (float),
                                       "the prototype distances", error)) == NULL ||
-        (c.y = dn_batch_try_alloc (1, batch_size, sizeof (int32_t), "the labels", error)) ==
+        (c.y = dn_batch_try_alloc (1, batch_size, sizeof (int32_t), "the labels", error)) == NULL ||
+        (c.ctx_idx = dn_batch_try_alloc (1, batch_size, sizeof (int32_t), "the contexts", error)) ==
             NULL ||
-        (c.ctx_idx = dn_batch_try_alloc (1, batch_size, sizeof (int32_t), "the contexts",
-                                         error)) == NULL ||
         (c.idx = dn_batch_try_alloc (1, batch_size, sizeof (int), "the sample indices", error)) ==
             NULL) {
         ok = FALSE;

@@ -555,14 +555,13 @@ static gboolean setup_buffers (Run *r, GError **error)
     r->cols = (int) dn_shape_numel (&out);
     size_t sample = (size_t) dn_shape_numel (&r->d.train->shape);
     /* every size here comes from the data file or the experiment: none may abort */
-    if ((r->x = dn_batch_try_alloc (sample, r->bsz, sizeof (float), "the inputs", error)) ==
-            NULL ||
+    if ((r->x = dn_batch_try_alloc (sample, r->bsz, sizeof (float), "the inputs", error)) == NULL ||
         (r->targets = dn_batch_try_alloc ((gsize) r->cols, r->bsz, sizeof (float), "the targets",
                                           error)) == NULL ||
         (r->y = dn_batch_try_alloc (1, r->bsz, sizeof (int32_t), "the labels", error)) == NULL ||
         (r->perm = dn_data_try_alloc ((gsize) r->d.train->n, sizeof (int),
-                                      "the shuffled order of the training set",
-                                      r->d.train->source, error)) == NULL)
+                                      "the shuffled order of the training set", r->d.train->source,
+                                      error)) == NULL)
         return FALSE;
     /* the targets' size was allocated above, so it fits in a gsize */
     gsize t_n = (gsize) r->bsz * (gsize) r->cols;

@@ -70,10 +70,10 @@ gboolean dn_evaluate (DnNetwork *net, const DnDataset *data, const DnNormalize *
     }
     g_autofree float *x = dn_batch_try_alloc (sample, batch_size, sizeof (float),
                                               "the inputs of an evaluation batch", error);
-    g_autofree int32_t *y = x == NULL ? NULL
-                                      : dn_batch_try_alloc (1, batch_size, sizeof (int32_t),
-                                                            "the labels of an evaluation batch",
-                                                            error);
+    g_autofree int32_t *y = x == NULL
+                                ? NULL
+                                : dn_batch_try_alloc (1, batch_size, sizeof (int32_t),
+                                                      "the labels of an evaluation batch", error);
     g_autofree int *idx = y == NULL ? NULL
                                     : dn_batch_try_alloc (1, batch_size, sizeof (int),
                                                           "the sample indices of an evaluation "
