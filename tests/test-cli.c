@@ -502,6 +502,54 @@ static void test_error_corrupt_model (void)
     dn_test_tmpdir_remove (tmp);
 }
 
+/* A continual model whose "dendrite_continual" metadata is damaged: `eval` names the
+ * file and the member and exits 1, with no GLib critical on the way (made fatal). */
+static void test_eval_continual_damaged (void)
+{
+    g_autofree char *tmp = dn_test_tmpdir ();
+    dn_test_write_idx (tmp, "t10k", 8, 28, 0);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (JsonNode) desc = json_from_string (
+        "{\"input\": [1, 28, 28], \"layers\": [{\"name\": \"flatten\", \"type\": \"flatten\"},"
+        "{\"name\": \"fc\", \"type\": \"linear\", \"out_features\": 10}]}",
+        &error);
+    g_assert_no_error (error);
+    g_autoptr (DnNetwork) net = dn_network_new_from_json (desc, dn_backend_cpu (), &error);
+    g_assert_no_error (error);
+    static const struct {
+        const char *meta, *needle;
+    } cases[] = {
+        {"{\"tasks\": \"2\", \"permutation_seed\": 1, \"context\": \"none\", \"prototypes\": []}",
+         "\"tasks\" is \"2\" but must be a whole number from 1 to 1000"},
+        {"{\"tasks\": 2, \"permutation_seed\": 1, \"context\": [], \"prototypes\": []}",
+         "\"context\" is an array"},
+        {"{\"tasks\": 2, \"permutation_seed\": 1, \"context\": \"prototype\", \"prototypes\": "
+         "[[1], [2]]}",
+         "prototype 0 is not an array of 784 numbers"},
+    };
+    g_setenv ("G_DEBUG", "fatal-criticals", TRUE);
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+        g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
+        g_hash_table_insert (meta, (gpointer) "dendrite_normalize",
+                             (gpointer) "{\"mean\": [0.1307], \"std\": [0.3081]}");
+        g_hash_table_insert (meta, (gpointer) "dendrite_continual", (gpointer) cases[i].meta);
+        g_autofree char *name = g_strdup_printf ("continual-%u.safetensors", i);
+        g_autofree char *path = g_build_filename (tmp, name, NULL);
+        g_assert_true (dn_model_save (net, path, meta, &error));
+        g_assert_no_error (error);
+        g_auto (CliRun) r = {0};
+        cli_run (&r, "eval", path, "--data", tmp, NULL);
+        assert_exit (&r, 1);
+        assert_has (r.err, "dendrite eval: ");
+        assert_has (r.err, path);
+        assert_has (r.err, "dendrite_continual");
+        assert_has (r.err, cases[i].needle);
+        assert_lacks (r.err, "CRITICAL");
+    }
+    g_unsetenv ("G_DEBUG");
+    dn_test_tmpdir_remove (tmp);
+}
+
 /* ---- inspect ---------------------------------------------------------------- */
 
 /* stdout with thousands separators removed, so counts compare in any locale */
@@ -893,6 +941,7 @@ int main (int argc, char **argv)
     g_test_add_func ("/cli/error/corrupt-experiment", test_error_corrupt_experiment);
     g_test_add_func ("/cli/error/network-does-not-fit", test_error_network_does_not_fit);
     g_test_add_func ("/cli/error/corrupt-model", test_error_corrupt_model);
+    g_test_add_func ("/cli/eval/continual-damaged", test_eval_continual_damaged);
     g_test_add_func ("/cli/inspect/experiment", test_inspect_experiment);
     g_test_add_func ("/cli/inspect/missing", test_inspect_missing);
     g_test_add_func ("/cli/train/json-events", test_train_json);

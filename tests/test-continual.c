@@ -252,8 +252,8 @@ static void test_prototype_run (void)
         g_autofree double *per_task = NULL;
         int tasks = 0;
         double avg = 0.0;
-        g_assert_true (
-            dn_continual_evaluate (net, meta, test, &norm, 300, &per_task, &tasks, &avg, &error));
+        g_assert_true (dn_continual_evaluate (net, meta, model, test, &norm, 300, &per_task, &tasks,
+                                              &avg, &error));
         g_assert_no_error (error);
         g_assert_cmpint (tasks, ==, TASKS);
         for (int j = 0; j < TASKS; j++)
@@ -673,13 +673,126 @@ static void test_dataset_normalize (void)
         int tasks = 0;
         double avg = 0.0;
         DnNormalize norm = {.n_channels = 1, .mean = {(float) mean}, .std = {(float) std}};
-        g_assert_false (
-            dn_continual_evaluate (net, meta, wrong, &norm, 4, &per_task, &tasks, &avg, &error));
+        g_assert_false (dn_continual_evaluate (net, meta, "model", wrong, &norm, 4, &per_task,
+                                               &tasks, &avg, &error));
         g_assert_error (error, DN_ERROR, DN_ERROR_SHAPE);
         g_assert_nonnull (strstr (error->message, "(1, 27, 27)"));
         g_clear_error (&error);
         dn_test_write_idx (dir, "t10k", 8, 28, 180);
     }
+    dn_test_tmpdir_remove (dir);
+}
+
+/* "dendrite_continual" text: `head`, then `rows` prototypes of `len` values, with `bad` in
+ * place of value 1 of prototype 0 when not NULL. */
+static char *continual_meta (const char *head, int rows, int len, const char *bad)
+{
+    GString *s = g_string_new (head);
+    g_string_append (s, "\"prototypes\": [");
+    for (int t = 0; t < rows; t++) {
+        g_string_append (s, t ? ",[" : "[");
+        for (int i = 0; i < len; i++) {
+            g_string_append (s, i ? "," : "");
+            g_string_append (s, t == 0 && i == 1 && bad != NULL ? bad : "0.25");
+        }
+        g_string_append (s, "]");
+    }
+    g_string_append (s, "]}");
+    return g_string_free (s, FALSE);
+}
+
+/* A saved continual model with damaged "dendrite_continual" metadata: each wrong type,
+ * missing member or value out of range is an error naming the file and the member, with
+ * no critical on the way (criticals are fatal here), and a good one evaluates. */
+static void test_eval_damaged (void)
+{
+    g_autofree char *dir = dn_test_tmpdir ();
+    dn_test_write_idx (dir, "t10k", 8, 28, 0);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnDataset) test = dn_dataset_load_idx_dir (dir, "test", &error);
+    g_assert_no_error (error);
+    g_autoptr (JsonNode) desc = json_from_string (
+        "{\"input\": [1, 28, 28], \"layers\": [{\"type\": \"flatten\"},"
+        "{\"name\": \"fc1\", \"type\": \"active_dendrite\", \"out_features\": 16, "
+        "\"segments\": 2, \"context_dim\": 784, \"context_density\": 0.5},"
+        "{\"name\": \"head\", \"type\": \"linear\", \"out_features\": 10}]}",
+        &error);
+    g_assert_no_error (error);
+    g_autoptr (DnNetwork) net = dn_network_new_from_json (desc, dn_backend_cpu (), &error);
+    g_assert_no_error (error);
+    DnNormalize norm = {.n_channels = 1, .mean = {0.1307f}, .std = {0.3081f}};
+    const char *good = "{\"tasks\": 2, \"permutation_seed\": 3, \"context\": \"prototype\", ";
+    static const struct {
+        const char *head;
+        int rows, len;
+        const char *bad;
+        const char *needle;
+    } cases[] = {
+        {"[1, ", 0, 0, NULL, "not valid JSON"},
+        {"{\"permutation_seed\": 3, \"context\": \"prototype\", ", 2, 784, NULL,
+         "\"tasks\" is missing"},
+        {"{\"tasks\": \"2\", \"permutation_seed\": 3, \"context\": \"prototype\", ", 2, 784, NULL,
+         "\"tasks\" is"},
+        {"{\"tasks\": 0, \"permutation_seed\": 3, \"context\": \"prototype\", ", 0, 0, NULL,
+         "from 1 to 1000"},
+        {"{\"tasks\": 1001, \"permutation_seed\": 3, \"context\": \"prototype\", ", 0, 0, NULL,
+         "from 1 to 1000"},
+        {"{\"tasks\": 2, \"permutation_seed\": -1, \"context\": \"prototype\", ", 2, 784, NULL,
+         "\"permutation_seed\""},
+        {"{\"tasks\": 2, \"permutation_seed\": 3, \"context\": 5, ", 2, 784, NULL,
+         "\"context\" is"},
+        {"{\"tasks\": 2, \"permutation_seed\": 3, ", 2, 784, NULL, "\"context\" is missing"},
+        {"{\"tasks\": 2, \"permutation_seed\": 3, \"context\": \"task_id\", ", 0, 0, NULL,
+         "contexts of 784 values"},
+        {"{\"tasks\": 2, \"permutation_seed\": 3, \"context\": \"prototype\", ", 1, 784, NULL,
+         "\"prototypes\" has 1 elements but must have 2"},
+        {"{\"tasks\": 2, \"permutation_seed\": 3, \"context\": \"prototype\", ", 2, 3, NULL,
+         "prototype 0 is not an array of 784 numbers"},
+        {"{\"tasks\": 2, \"permutation_seed\": 3, \"context\": \"prototype\", ", 2, 784, "\"x\"",
+         "value 1 of prototype 0"},
+        {"{\"tasks\": 2, \"permutation_seed\": 3, \"context\": \"prototype\", ", 2, 784, "null",
+         "must be a finite number"},
+        {"{\"tasks\": 2, \"permutation_seed\": 3, \"context\": \"prototype\", ", 2, 784, "[1]",
+         "value 1 of prototype 0"},
+    };
+    for (gsize i = 0; i <= G_N_ELEMENTS (cases); i++) {
+        gboolean ok_case = i == G_N_ELEMENTS (cases);
+        g_autofree char *text =
+            ok_case ? continual_meta (good, 2, 784, NULL)
+                    : continual_meta (cases[i].head, cases[i].rows, cases[i].len, cases[i].bad);
+        g_autoptr (GHashTable) meta =
+            g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        g_hash_table_insert (meta, g_strdup ("dendrite_continual"), g_steal_pointer (&text));
+        g_autofree double *per_task = NULL;
+        int tasks = 0;
+        double avg = 0.0;
+        gboolean ok = dn_continual_evaluate (net, meta, "cl.safetensors", test, &norm, 4, &per_task,
+                                             &tasks, &avg, &error);
+        if (ok_case) {
+            g_assert_no_error (error);
+            g_assert_true (ok);
+            g_assert_cmpint (tasks, ==, 2);
+            g_assert_true (isfinite (avg));
+            continue;
+        }
+        g_assert_false (ok);
+        g_assert_error (error, DN_ERROR, DN_ERROR_FORMAT);
+        g_test_message ("%s", error->message);
+        g_assert_true (g_str_has_prefix (error->message, "cl.safetensors: "));
+        g_assert_nonnull (strstr (error->message, "dendrite_continual"));
+        if (strstr (error->message, cases[i].needle) == NULL)
+            g_error ("message \"%s\" does not mention \"%s\"", error->message, cases[i].needle);
+        g_clear_error (&error);
+    }
+    /* no metadata at all: not a continual model */
+    g_autoptr (GHashTable) none = g_hash_table_new (g_str_hash, g_str_equal);
+    g_autofree double *per_task = NULL;
+    int tasks = 0;
+    double avg = 0.0;
+    g_assert_false (dn_continual_evaluate (net, none, "cl.safetensors", test, &norm, 4, &per_task,
+                                           &tasks, &avg, &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_FORMAT);
+    g_assert_nonnull (strstr (error->message, "not written by a continual run"));
     dn_test_tmpdir_remove (dir);
 }
 
@@ -694,6 +807,7 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/continual/test-shape", test_test_shape);
     g_test_add_func ("/engine/continual/dataset-normalize", test_dataset_normalize);
     g_test_add_func ("/engine/continual/resume-damaged", test_resume_damaged);
+    g_test_add_func ("/engine/continual/eval-damaged", test_eval_damaged);
     g_test_add_data_func ("/engine/continual/resume-si", GINT_TO_POINTER (TRUE), check_resume);
     g_test_add_data_func ("/engine/continual/resume-reset-optimizer", GINT_TO_POINTER (FALSE),
                           check_resume);

@@ -208,6 +208,16 @@ static void test_metadata_types (void)
         const char *needles[] = {"dendrite_continual", "\"tasks\" twice", NULL};
         assert_load_fails (path, DN_ERROR_FORMAT, needles);
     }
+    {
+        g_autofree char *path = save_with (dir, "dendrite_training", "{\"experiment\":\"x\",");
+        const char *needles[] = {"m.safetensors", "dendrite_training", "not valid JSON", NULL};
+        assert_load_fails (path, DN_ERROR_FORMAT, needles);
+    }
+    {
+        g_autofree char *path = save_with (dir, "dendrite_training", "\"cross_entropy\"");
+        const char *needles[] = {"dendrite_training", "not a JSON object", NULL};
+        assert_load_fails (path, DN_ERROR_FORMAT, needles);
+    }
     dn_test_tmpdir_remove (dir);
 }
 

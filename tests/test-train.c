@@ -11,6 +11,26 @@
 
 #include <math.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <zlib.h>
+
+/* AddressSanitizer: a huge allocation that fails must come back as NULL, as it does
+ * without it (by default it aborts), and a small RLIMIT_AS cannot be used at all (its
+ * shadow memory alone is terabytes of address space). */
+#if defined(__SANITIZE_ADDRESS__)
+#define DN_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DN_TEST_ASAN 1
+#endif
+#endif
+#ifdef DN_TEST_ASAN
+const char *__asan_default_options (void);
+const char *__asan_default_options (void)
+{
+    return "allocator_may_return_null=1";
+}
+#endif
 
 #define HIDDEN 32
 #define N_PARAMS (784 * HIDDEN + HIDDEN + HIDDEN * 10 + 10)
@@ -471,6 +491,175 @@ static void on_log (const DnEvent *ev, gpointer user_data)
         g_ptr_array_add (user_data, g_strdup (ev->message));
 }
 
+/* The model's "dendrite_training" summary is JSON that any reader takes: a name in
+ * other scripts comes back as the same string, not as C octal escapes. */
+static void test_training_metadata_name (void)
+{
+    static const char name[] = "Schr\u00f6dinger-\u6d4b\u8bd5";
+    g_autofree char *tmp = dn_test_tmpdir ();
+    dn_test_write_idx (tmp, "train", 12, 4, 0);
+    dn_test_write_idx (tmp, "t10k", 6, 4, 0);
+    g_autofree char *text =
+        g_strdup_printf ("{\"name\": \"%s\", \"data\": {\"format\": \"idx\", \"path\": \"%s\","
+                         " \"validation_split\": 0, \"normalize\": \"dataset\"},"
+                         " \"network\": {\"input\": [1, 4, 4], \"layers\": ["
+                         "   {\"name\": \"flatten\", \"type\": \"flatten\"},"
+                         "   {\"name\": \"fc\", \"type\": \"linear\", \"out_features\": 2}]},"
+                         " \"training\": {\"optimizer\": " ADAM ", \"loss\": \"cross_entropy\","
+                         "   \"batch_size\": 4, \"epochs\": 1, \"seed\": 7, \"device\": \"cpu\"}}",
+                         name, tmp);
+    g_autoptr (DnExperiment) exp = experiment_text (text);
+    DnRunOptions opts = options (tmp);
+    DnRunResult result = {0};
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_experiment_run (exp, &opts, NULL, &result, &error));
+    g_assert_no_error (error);
+    g_autoptr (GHashTable) meta = NULL;
+    g_autoptr (DnNetwork) net = dn_model_load (result.model_path, dn_backend_cpu (), &meta, &error);
+    g_assert_no_error (error);
+    const char *training = g_hash_table_lookup (meta, "dendrite_training");
+    g_assert_nonnull (training);
+    g_test_message ("%s", training);
+    g_assert_true (g_utf8_validate (training, -1, NULL));
+    g_assert_null (strchr (training, '\\'));
+    g_autoptr (JsonNode) root = json_from_string (training, &error);
+    g_assert_no_error (error);
+    JsonObject *o = json_node_get_object (root);
+    g_assert_cmpstr (json_object_get_string_member (o, "experiment"), ==, name);
+    g_assert_cmpstr (json_object_get_string_member (o, "loss"), ==, "cross_entropy");
+    g_assert_cmpint (json_object_get_int_member (o, "epoch"), ==, 1);
+    g_assert_cmpint (json_object_get_int_member (o, "seed"), ==, 7);
+    dn_run_result_clear (&result);
+    dn_test_tmpdir_remove (tmp);
+}
+
+/* ---- memory the input asks for ---- */
+
+/* A batch no memory holds: 2^20 images of 1024 x 1024 pixels (4 TB of floats) is an
+ * out-of-memory error that says how much, not an abort. */
+static void test_batch_out_of_memory (void)
+{
+    g_autofree char *tmp = dn_test_tmpdir ();
+    dn_test_write_idx (tmp, "train", 2, 1024, 0);
+    dn_test_write_idx (tmp, "t10k", 2, 1024, 0);
+    g_autofree char *text = g_strdup_printf (
+        "{\"name\": \"huge-batch\", \"data\": {\"format\": \"idx\", \"path\": \"%s\","
+        " \"validation_split\": 0, \"normalize\": \"dataset\"},"
+        " \"network\": {\"input\": [1, 1024, 1024], \"layers\": ["
+        "   {\"name\": \"flatten\", \"type\": \"flatten\"},"
+        "   {\"name\": \"fc\", \"type\": \"linear\", \"out_features\": 2}]},"
+        " \"training\": {\"optimizer\": " ADAM ", \"loss\": \"cross_entropy\","
+        "   \"batch_size\": 1048576, \"epochs\": 1, \"seed\": 1, \"device\": \"cpu\"}}",
+        tmp);
+    g_autoptr (DnExperiment) exp = experiment_text (text);
+    DnRunOptions opts = options (tmp);
+    g_autoptr (GError) error = NULL;
+    g_assert_false (dn_experiment_run (exp, &opts, NULL, NULL, &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_NOMEM);
+    g_test_message ("%s", error->message);
+    g_assert_cmpstr (error->message, ==,
+                     "out of memory: a batch of 1048576 needs 4398046.5 MB for the inputs; lower "
+                     "\"batch_size\"");
+    dn_test_tmpdir_remove (tmp);
+}
+
+/* One gzip member of `data`, appended to `out` (a file of several members reads as
+ * their concatenation). */
+static void append_gzip (GByteArray *out, const guint8 *data, gsize len)
+{
+    z_stream zs = {0};
+    g_assert_cmpint (deflateInit2 (&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), ==, Z_OK);
+    gsize cap = deflateBound (&zs, (uLong) len) + 64;
+    guint start = out->len;
+    g_byte_array_set_size (out, start + (guint) cap);
+    zs.next_in = (Bytef *) data;
+    zs.avail_in = (uInt) len;
+    zs.next_out = out->data + start;
+    zs.avail_out = (uInt) cap;
+    g_assert_cmpint (deflate (&zs, Z_FINISH), ==, Z_STREAM_END);
+    g_byte_array_set_size (out, start + (guint) zs.total_out);
+    deflateEnd (&zs);
+}
+
+/* The address space in use now, from /proc/self/statm, or 0 where there is none. */
+static guint64 address_space_in_use (void)
+{
+    g_autofree char *statm = NULL;
+    if (!g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL))
+        return 0;
+    return g_ascii_strtoull (statm, NULL, 10) * (guint64) sysconf (_SC_PAGESIZE);
+}
+
+/* A 2 MB .gz IDX file whose header and content expand to 2.1 GB, within the IDX limits,
+ * read with 512 MB of address space to spare: a clear out-of-memory error, never an
+ * abort. In a process of its own, since the limit stays. */
+static void oom_idx_child (void)
+{
+    g_autofree char *tmp = dn_test_tmpdir ();
+    const guint32 n = 2700000; /* 2700000 * 784 < 2^31 elements */
+    const gsize block = 1 << 24;
+    g_autofree guint8 *zeros = g_malloc0 (block);
+    g_autoptr (GByteArray) one = g_byte_array_new ();
+    append_gzip (one, zeros, block);
+    g_autoptr (GByteArray) img = g_byte_array_new ();
+    const guint8 head[16] = {
+        0, 0, 8, 3, n >> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff, 0, 0, 0, 28, 0, 0, 0, 28};
+    append_gzip (img, head, sizeof head);
+    guint64 total = (guint64) n * 784;
+    for (guint64 done = 0; done < total; done += block)
+        if (total - done >= block)
+            g_byte_array_append (img, one->data, one->len);
+        else
+            append_gzip (img, zeros, (gsize) (total - done));
+    g_free (dn_test_write_file (tmp, "train-images-idx3-ubyte.gz", img->data, img->len));
+    g_autoptr (GByteArray) lab = g_byte_array_new ();
+    g_autofree guint8 *labels = g_malloc (8 + (gsize) n);
+    memcpy (labels,
+            (const guint8[]){0, 0, 8, 1, n >> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff}, 8);
+    for (guint32 i = 0; i < n; i++)
+        labels[8 + i] = (guint8) (i % 10);
+    append_gzip (lab, labels, 8 + (gsize) n);
+    g_free (dn_test_write_file (tmp, "train-labels-idx1-ubyte.gz", lab->data, lab->len));
+    dn_test_write_idx (tmp, "t10k", 4, 28, 0);
+    g_autoptr (DnExperiment) exp = idx_experiment (tmp, 28, "\"dataset\"");
+    DnRunOptions opts = options (tmp);
+
+    guint64 used = address_space_in_use ();
+    g_assert_cmpuint (used, >, 0);
+    struct rlimit lim = {.rlim_cur = used + ((guint64) 512 << 20),
+                         .rlim_max = used + ((guint64) 512 << 20)};
+    g_assert_cmpint (setrlimit (RLIMIT_AS, &lim), ==, 0);
+    g_autoptr (GError) error = NULL;
+    g_assert_false (dn_experiment_run (exp, &opts, NULL, NULL, &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_NOMEM);
+    g_printerr ("%s\n", error->message);
+    g_assert_true (g_str_has_prefix (error->message, "out of memory"));
+    g_assert_nonnull (strstr (error->message, "train-images-idx3-ubyte.gz"));
+    g_assert_nonnull (strstr (error->message, " MB"));
+    dn_test_tmpdir_remove (tmp);
+}
+
+static void test_idx_out_of_memory (void)
+{
+#ifdef DN_TEST_ASAN
+    g_test_skip ("AddressSanitizer cannot run under a small RLIMIT_AS (its shadow memory "
+                 "reserves terabytes of address space); the normal build runs this test");
+    return;
+#else
+    if (!g_file_test ("/proc/self/statm", G_FILE_TEST_EXISTS)) {
+        g_test_skip ("no /proc/self/statm to measure the address space in use");
+        return;
+    }
+    if (g_test_subprocess ()) {
+        oom_idx_child ();
+        return;
+    }
+    g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed ();
+    g_test_trap_assert_stderr ("*out of memory*train-images-idx3-ubyte.gz* MB*");
+#endif
+}
+
 /* The test images must have the training images' size: t10k files of 5 x 5
  * pixels next to 4 x 4 training images are refused before anything is evaluated. */
 static void test_test_shape_idx (void)
@@ -632,6 +821,9 @@ int main (int argc, char **argv)
     g_test_add_func ("/train/data/test-shape-csv", test_test_shape_csv);
     g_test_add_func ("/train/data/classes-order", test_classes_order);
     g_test_add_func ("/train/data/normalize-warning", test_normalize_warning);
+    g_test_add_func ("/train/metadata/training-name", test_training_metadata_name);
+    g_test_add_func ("/train/memory/batch", test_batch_out_of_memory);
+    g_test_add_func ("/train/memory/idx-gz", test_idx_out_of_memory);
     /* json-glib 1.6 wrote Adam's eps as "1e-08.0", which nothing reads back */
     g_test_add_func ("/train/run-folder/experiment-reloads", test_experiment_copy_reloads);
     return g_test_run ();

@@ -2,6 +2,7 @@
 #include "dn-results-page.h"
 
 #include "dn-application.h"
+#include "dn-error.h"
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
@@ -146,7 +147,9 @@ static void load_baseline (DnResultsPage *self)
         g_autoptr (DnRunSnapshot) s = dn_run_snapshot_new_from_folder (dir, NULL);
         if (s != NULL && isfinite (s->test_at_best)) {
             self->baseline_test = s->test_at_best;
-            self->baseline_name = g_path_get_basename (dir);
+            /* a run folder's name is shown, never interpreted: control characters written out */
+            g_autofree char *base = g_path_get_basename (dir);
+            self->baseline_name = dn_quote_inner (base);
         }
     }
     show_baseline (self);

@@ -2,6 +2,7 @@
 #include "dn-window.h"
 
 #include "dn-busy-indicator.h"
+#include "dn-error.h"
 #include "dn-data-page.h"
 #include "dn-dendrites-page.h"
 #include "dn-export.h"
@@ -117,8 +118,10 @@ static char *data_summary (DnWindow *self)
         what = g_strdup (_ ("MNIST sample"));
     else if (g_str_has_suffix (exp->data_path, "fashion-mnist"))
         what = g_strdup (_ ("Fashion-MNIST"));
-    else
-        what = g_path_get_basename (exp->data_path);
+    else {
+        g_autofree char *base = g_path_get_basename (exp->data_path);
+        what = dn_quote_inner (base);
+    }
     if (exp->continual)
         return g_strdup_printf (
             ngettext ("%s · %d permuted task", "%s · %d permuted tasks", exp->cl.tasks), what,
@@ -299,7 +302,9 @@ void dn_window_open_file (DnWindow *self, GFile *file)
     GError *error = NULL;
     DnDocument *doc = dn_document_new_from_file (file, &error);
     if (doc == NULL) {
-        g_autofree char *name = g_file_get_basename (file);
+        /* a file name can hold control and bidi characters: shown written out */
+        g_autofree char *base = g_file_get_basename (file);
+        g_autofree char *name = dn_quote_inner (base);
         g_autofree char *heading = g_strdup_printf (_ ("Could Not Open “%s”"), name);
         show_error (self, heading, error->message);
         g_error_free (error);
@@ -366,7 +371,8 @@ static void save_to (DnWindow *self, GFile *file)
         g_error_free (error);
         return;
     }
-    g_autofree char *name = g_file_get_basename (file);
+    g_autofree char *base = g_file_get_basename (file);
+    g_autofree char *name = dn_quote_inner (base);
     g_autofree char *text = g_strdup_printf (_ ("Saved “%s”"), name);
     dn_window_toast (self, text);
 }

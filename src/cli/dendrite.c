@@ -156,16 +156,21 @@ static DnDataset *load_eval_data (const char *path, GHashTable *meta, GError **e
     return d;
 }
 
+/* dn_model_load has checked that "dendrite_training" is a JSON object; a loss it does not
+ * name (an older or foreign model) is cross-entropy, the default. */
 static DnLossKind loss_from_metadata (GHashTable *meta)
 {
     const char *t = g_hash_table_lookup (meta, "dendrite_training");
-    if (t == NULL)
+    g_autoptr (JsonNode) root = t != NULL ? json_from_string (t, NULL) : NULL;
+    JsonNode *loss = root != NULL && JSON_NODE_HOLDS_OBJECT (root)
+                         ? json_object_get_member (json_node_get_object (root), "loss")
+                         : NULL;
+    if (loss == NULL || !JSON_NODE_HOLDS_VALUE (loss) ||
+        json_node_get_value_type (loss) != G_TYPE_STRING)
         return DN_LOSS_CROSS_ENTROPY;
-    for (int k = DN_LOSS_CROSS_ENTROPY; k <= DN_LOSS_BCE_LOGITS; k++) {
-        g_autofree char *needle = g_strdup_printf ("\"loss\":\"%s\"", dn_loss_kind_name (k));
-        if (strstr (t, needle) != NULL)
+    for (int k = DN_LOSS_CROSS_ENTROPY; k <= DN_LOSS_BCE_LOGITS; k++)
+        if (g_str_equal (json_node_get_string (loss), dn_loss_kind_name (k)))
             return (DnLossKind) k;
-    }
     return DN_LOSS_CROSS_ENTROPY;
 }
 
@@ -221,7 +226,8 @@ static int cmd_eval (int argc, char **argv)
         g_autofree double *per_task = NULL;
         int tasks = 0;
         double avg = 0.0;
-        if (!dn_continual_evaluate (net, meta, ds, &norm, batch, &per_task, &tasks, &avg, &error))
+        if (!dn_continual_evaluate (net, meta, argv[1], ds, &norm, batch, &per_task, &tasks, &avg,
+                                    &error))
             return fail ("eval", error);
         if (json) {
             g_autoptr (JsonBuilder) b = json_builder_new ();

@@ -73,7 +73,7 @@ static double since (gint64 t0)
 /* ---- Synaptic Intelligence ---- */
 
 /* Every trainable parameter except segment weights (the reference's choice). */
-static void si_setup (Cl *c)
+static gboolean si_setup (Cl *c, GError **error)
 {
     c->si_spans = g_array_new (FALSE, FALSE, sizeof (size_t));
     g_autoptr (GPtrArray) named = dn_network_named_params (c->net);
@@ -86,10 +86,15 @@ static void si_setup (Cl *c)
         g_array_append_vals (c->si_spans, pair, 2);
         c->si_n += pair[1];
     }
-    c->si_omega = g_new0 (float, c->si_n);
-    c->si_big_omega = g_new0 (float, c->si_n);
-    c->si_star = g_new (float, c->si_n);
-    c->si_prev = g_new (float, c->si_n);
+    /* four copies of the covered parameters: as many as the network file asks for */
+    gsize bytes = c->si_n * sizeof (float);
+    return (c->si_omega = dn_try_malloc0 (bytes, "Synaptic Intelligence's omega", error)) != NULL &&
+           (c->si_big_omega = dn_try_malloc0 (bytes, "Synaptic Intelligence's Omega", error)) !=
+               NULL &&
+           (c->si_star = dn_try_malloc0 (bytes, "Synaptic Intelligence's anchor weights", error)) !=
+               NULL &&
+           (c->si_prev =
+                dn_try_malloc0 (bytes, "Synaptic Intelligence's previous weights", error)) != NULL;
 }
 
 /* Gathers the covered parameters (device) into a host array. */
@@ -183,11 +188,14 @@ static void task_batch (Cl *c, const DnDataset *data, int t, const int *idx, int
     c->be->upload (c->be, c->x_dev, c->xp, (size_t) n * c->npix * sizeof (float));
 }
 
-static void compute_prototypes (Cl *c)
+static gboolean compute_prototypes (Cl *c, GError **error)
 {
     const DnDataset *tr = c->d.train;
-    g_autofree double *sum = g_new0 (double, c->npix);
-    g_autofree int *idx = g_new (int, c->bsz);
+    g_autofree double *sum =
+        dn_try_malloc0 ((gsize) c->npix * sizeof (double), "the pixel sums of a prototype", error);
+    if (sum == NULL)
+        return FALSE;
+    int *idx = c->idx; /* maxb >= bsz entries */
     for (int s = 0; s < tr->n; s += c->bsz) {
         int n = MIN (c->bsz, tr->n - s);
         for (int i = 0; i < n; i++)
@@ -209,6 +217,7 @@ static void compute_prototypes (Cl *c)
         c->proto_norms[t] = (float) norm;
     }
     c->be->upload (c->be, c->protos_dev, c->protos, (size_t) c->T * c->npix * sizeof (float));
+    return TRUE;
 }
 
 /* Nearest of prototypes 0..n_protos-1 for each of the n samples in x_dev (and xp on
@@ -392,10 +401,10 @@ typedef struct {
 /* How many steps apart rows are checked for going idle. */
 #define IDLE_CHECK_EVERY 8
 
-static void idle_setup (Cl *c)
+static gboolean idle_setup (Cl *c, GError **error)
 {
     if (c->net->n_tracked == 0 || g_strcmp0 (g_getenv ("DN_IDLE_ROWS"), "0") == 0)
-        return;
+        return TRUE;
     c->idle = g_array_new (FALSE, FALSE, sizeof (IdleParam));
     g_autoptr (GPtrArray) named = dn_network_named_params (c->net);
     for (guint i = 0; i < named->len; i++) {
@@ -404,9 +413,12 @@ static void idle_setup (Cl *c)
             continue;
         IdleParam ip = {p, (size_t) (p->value - c->net->params),
                         (size_t) dn_shape_numel (&p->shape) / p->row_len, NULL};
-        ip.since = g_new0 (int64_t, ip.rows);
+        ip.since = dn_try_malloc0 (ip.rows * sizeof (int64_t), "the idle-row counters", error);
+        if (ip.since == NULL)
+            return FALSE;
         g_array_append_val (c->idle, ip);
     }
+    return TRUE;
 }
 
 static void idle_free (Cl *c)
@@ -515,7 +527,10 @@ static gboolean train_task_steps (Cl *c, int t, float *si_a, float *si_b, GError
                      tr->n, c->bsz);
         return FALSE;
     }
-    g_autofree int *order = g_new (int, tr->n);
+    g_autofree int *order = dn_data_try_alloc (
+        (gsize) tr->n, sizeof (int), "the shuffled order of the training set", tr->source, error);
+    if (order == NULL)
+        return FALSE;
     double lr = c->exp->optim.lr;
     int every = c->opts->batch_every > 0 ? c->opts->batch_every : 5;
     gboolean si_on = cfg->si && t >= cfg->si_first_task;
@@ -805,7 +820,7 @@ static gboolean load_latest (Cl *c, const ClState *state, int *next_task, double
                              GError **error)
 {
     g_autofree char *path = g_build_filename (c->run_dir, "latest.safetensors", NULL);
-    g_autoptr (DnSafetensors) st = dn_safetensors_read (path, error);
+    g_autoptr (DnSafetensors) st = dn_safetensors_open (path, error);
     gboolean fresh =
         st != NULL && g_strcmp0 (dn_safetensors_metadata (st, "dendrite_optimizer_fresh"), "1") == 0;
     if (st == NULL || !dn_model_load_weights (c->net, st, path, error) ||
@@ -823,7 +838,7 @@ static gboolean load_latest (Cl *c, const ClState *state, int *next_task, double
         dn_network_mark_all_live (c->net);
     if (c->cfg->si) {
         g_autofree char *si_path = g_build_filename (c->run_dir, "latest_si.safetensors", NULL);
-        g_autoptr (DnSafetensors) si = dn_safetensors_read (si_path, error);
+        g_autoptr (DnSafetensors) si = dn_safetensors_open (si_path, error);
         if (si == NULL)
             return FALSE;
         const char *tag = dn_safetensors_metadata (si, "dendrite_next_task");
@@ -838,13 +853,21 @@ static gboolean load_latest (Cl *c, const ClState *state, int *next_task, double
         float *dst[4] = {c->si_omega, c->si_big_omega, c->si_star, c->si_prev};
         const char *names[4] = {"omega", "big_omega", "theta_star", "theta_prev"};
         for (int i = 0; i < 4; i++) {
-            DnStTensor *t = dn_safetensors_find (si, names[i]);
+            DnStTensor *t = NULL;
+            for (guint k = 0; t == NULL && k < si->tensors->len; k++)
+                if (g_str_equal (((DnStTensor *) si->tensors->pdata[k])->name, names[i]))
+                    t = si->tensors->pdata[k];
             if (t == NULL || dn_shape_numel (&t->shape) != (int64_t) c->si_n) {
                 g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
                              "%s: \"%s\" is missing or has the wrong size", si_path, names[i]);
                 return FALSE;
             }
-            memcpy (dst[i], t->data, c->si_n * sizeof (float));
+            /* converted one at a time: an allocation failure is its own error */
+            const float *data = dn_safetensors_tensor_data (si, t, error);
+            if (data == NULL)
+                return FALSE;
+            memcpy (dst[i], data, c->si_n * sizeof (float));
+            dn_safetensors_tensor_release (si, t);
         }
     }
     return TRUE;
@@ -933,19 +956,35 @@ static gboolean setup (Cl *c, GError **error)
     DnShape out = dn_network_output_shape (c->net);
     c->cols = (int) dn_shape_numel (&out);
     int maxb = MAX (c->bsz, c->ebs);
-    c->perms = g_new (int, (size_t) c->T * c->npix);
+    const char *src = c->d.train->source;
+    /* tasks, image size and batch sizes all come from the experiment and the data file:
+     * memory that is not there is an error, never an abort. T <= DN_CONTINUAL_MAX_TASKS
+     * and npix < 2^31, so T * npix and T * T fit. */
+    gsize tp = (gsize) c->T * (gsize) c->npix;
+    if ((c->perms = dn_data_try_alloc (tp, sizeof (int), "the task permutations", src, error)) ==
+            NULL ||
+        (c->protos = dn_data_try_alloc (tp, sizeof (float), "the task prototypes", src, error)) ==
+            NULL ||
+        (c->proto_norms = dn_data_try_alloc ((gsize) c->T, sizeof (float), "the prototype norms",
+                                             src, error)) == NULL ||
+        (c->matrix = dn_data_try_alloc ((gsize) c->T * c->T, sizeof (double),
+                                        "the task accuracy matrix", src, error)) == NULL ||
+        (c->xb = dn_batch_try_alloc ((gsize) c->npix, maxb, sizeof (float), "the inputs", error)) ==
+            NULL ||
+        (c->xp = dn_batch_try_alloc ((gsize) c->npix, maxb, sizeof (float), "the permuted inputs",
+                                     error)) == NULL ||
+        (c->dist = dn_batch_try_alloc ((gsize) c->T, maxb, sizeof (float),
+                                       "the prototype distances", error)) == NULL ||
+        (c->targets = dn_batch_try_alloc ((gsize) c->cols, maxb, sizeof (float), "the targets",
+                                          error)) == NULL ||
+        (c->y = dn_batch_try_alloc (1, maxb, sizeof (int32_t), "the labels", error)) == NULL ||
+        (c->ctx_idx = dn_batch_try_alloc (1, maxb, sizeof (int32_t), "the contexts", error)) ==
+            NULL ||
+        (c->idx = dn_batch_try_alloc (1, maxb, sizeof (int), "the sample indices", error)) == NULL)
+        return FALSE;
     for (int t = 0; t < c->T; t++)
-        dn_continual_permutation (cfg->permutation_seed, t, c->npix, c->perms + (size_t) t * c->npix);
-    c->protos = g_try_new (float, (size_t) c->T * c->npix);
-    c->proto_norms = g_new (float, c->T);
-    c->xb = g_try_new (float, (size_t) maxb * c->npix);
-    c->xp = g_try_new (float, (size_t) maxb * c->npix);
-    c->dist = g_try_new (float, (size_t) maxb * c->T);
-    c->targets = g_try_new (float, (size_t) maxb * c->cols);
-    c->y = g_new (int32_t, maxb);
-    c->ctx_idx = g_new (int32_t, maxb);
-    c->idx = g_new (int, maxb);
-    c->matrix = g_new (double, (size_t) c->T * c->T);
+        dn_continual_permutation (cfg->permutation_seed, t, c->npix,
+                                  c->perms + (size_t) t * c->npix);
     for (size_t i = 0; i < (size_t) c->T * c->T; i++)
         c->matrix[i] = NAN;
     DnBackend *be = c->be;
@@ -978,8 +1017,7 @@ static gboolean setup (Cl *c, GError **error)
     c->task_seconds = g_array_new (FALSE, FALSE, sizeof (double));
     dn_rng_seed (&c->rng, c->seed);
     dn_network_init (c->net, &c->rng);
-    compute_prototypes (c);
-    return new_optimizer (c, error);
+    return compute_prototypes (c, error) && new_optimizer (c, error);
 }
 
 static void clear (Cl *c)
@@ -1059,7 +1097,7 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
         if (c.dir == NULL)
             goto out;
         g_autofree char *path = g_build_filename (opts->resume_dir, "latest.safetensors", NULL);
-        g_autoptr (DnSafetensors) st = dn_safetensors_read (path, error);
+        g_autoptr (DnSafetensors) st = dn_safetensors_open (path, error);
         if (st == NULL || !read_state (st, path, exp->cl.tasks, &state, error))
             goto out;
         c.seed = state.seed;
@@ -1093,13 +1131,17 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
     if (act_node >= 0)
         dn_network_keep_output (c.net, act_node);
     if (exp->cl.si) {
-        si_setup (&c);
-        si_a = g_new (float, MAX (c.si_n, 1));
-        si_b = g_new (float, MAX (c.si_n, 1));
+        if (!si_setup (&c, error) ||
+            (si_a = dn_try_malloc0 (c.si_n * sizeof (float), "Synaptic Intelligence's scratch",
+                                    error)) == NULL ||
+            (si_b = dn_try_malloc0 (c.si_n * sizeof (float), "Synaptic Intelligence's scratch",
+                                    error)) == NULL)
+            goto out;
         si_gather (&c, c.net->params, c.si_star);
         memcpy (c.si_prev, c.si_star, c.si_n * sizeof (float));
     }
-    idle_setup (&c);
+    if (!idle_setup (&c, error))
+        goto out;
     if (opts->resume_dir != NULL) {
         if (!load_latest (&c, &state, &first_task, &elapsed0, error))
             goto out;
@@ -1230,29 +1272,89 @@ out:
 
 /* ---- evaluating a saved model ---- */
 
-gboolean dn_continual_evaluate (DnNetwork *net, GHashTable *metadata, const DnDataset *test,
-                                const DnNormalize *norm, int batch_size, double **per_task,
-                                int *tasks, double *average, GError **error)
+#define DAMAGED_MODEL "evaluate an undamaged copy of the model, or save it again from its run"
+
+/* The "dendrite_continual" metadata of a saved model, every member type- and range-checked
+ * against the network and the test images (npix pixels): a damaged model is an error naming
+ * the file and the member, never a critical or a read past the prototypes. *protos points into
+ * rd, which the caller clears. */
+static gboolean read_eval_metadata (DnStateReader *rd, const char *what, const char *text,
+                                    DnNetwork *net, int npix, DnContinualConfig *cfg,
+                                    JsonArray **protos, GError **error)
+{
+    gint64 tasks = 0, seed = 0;
+    if (!dn_run_state_init_model (rd, what, "dendrite_continual", text, DAMAGED_MODEL, error) ||
+        !dn_run_state_int (rd, "tasks", 1, DN_CONTINUAL_MAX_TASKS, &tasks, error) ||
+        !dn_run_state_int (rd, "permutation_seed", 0, G_MAXINT64, &seed, error))
+        return FALSE;
+    cfg->tasks = (int) tasks;
+    cfg->permutation_seed = (guint64) seed;
+    JsonNode *ctx = json_object_get_member (rd->o, "context");
+    const char *name = ctx != NULL && JSON_NODE_HOLDS_VALUE (ctx) &&
+                               json_node_get_value_type (ctx) == G_TYPE_STRING
+                           ? json_node_get_string (ctx)
+                           : NULL;
+    int kind = DN_CONTEXT_PROTOTYPE;
+    while (name != NULL && kind <= DN_CONTEXT_NONE &&
+           !g_str_equal (name, dn_context_kind_name (kind)))
+        kind++;
+    if (name == NULL || kind > DN_CONTEXT_NONE) {
+        g_autofree char *got = ctx != NULL ? dn_json_describe (ctx) : g_strdup ("missing");
+        return dn_run_state_fail (rd, error,
+                                  "\"context\" is %s but must be \"prototype\", \"task_id\" or "
+                                  "\"none\"",
+                                  got);
+    }
+    cfg->context = (DnContextKind) kind;
+    /* the network's contexts must be as wide as the ones this context kind feeds it */
+    int want = kind == DN_CONTEXT_PROTOTYPE ? npix : kind == DN_CONTEXT_TASK_ID ? cfg->tasks : 0;
+    int have = dn_network_context_dim (net);
+    if (have != 0 && have != want)
+        return dn_run_state_fail (rd, error,
+                                  "the network reads contexts of %d values but the \"%s\" "
+                                  "context of %d tasks gives %d",
+                                  have, name, cfg->tasks, want);
+    guint rows = kind == DN_CONTEXT_PROTOTYPE ? (guint) cfg->tasks : 0;
+    *protos = dn_run_state_array (rd, "prototypes", rows, rows, error);
+    if (*protos == NULL)
+        return FALSE;
+    for (guint t = 0; t < rows; t++) {
+        JsonNode *row = json_array_get_element (*protos, t);
+        if (!JSON_NODE_HOLDS_ARRAY (row) ||
+            json_array_get_length (json_node_get_array (row)) != (guint) npix)
+            return dn_run_state_fail (rd, error,
+                                      "prototype %u is not an array of %d numbers, one per "
+                                      "pixel of the test images",
+                                      t, npix);
+        JsonArray *a = json_node_get_array (row);
+        for (int i = 0; i < npix; i++) {
+            JsonNode *e = json_array_get_element (a, i);
+            GType type = JSON_NODE_HOLDS_VALUE (e) ? json_node_get_value_type (e) : G_TYPE_INVALID;
+            if ((type != G_TYPE_INT64 && type != G_TYPE_DOUBLE) ||
+                !isfinite (json_node_get_double (e))) {
+                g_autofree char *got = dn_json_describe (e);
+                return dn_run_state_fail (rd, error,
+                                          "value %d of prototype %u is %s but must be a finite "
+                                          "number",
+                                          i, t, got);
+            }
+        }
+    }
+    return TRUE;
+}
+
+gboolean dn_continual_evaluate (DnNetwork *net, GHashTable *metadata, const char *what,
+                                const DnDataset *test, const DnNormalize *norm, int batch_size,
+                                double **per_task, int *tasks, double *average, GError **error)
 {
     const char *text = metadata != NULL ? g_hash_table_lookup (metadata, "dendrite_continual") : NULL;
-    g_autoptr (JsonParser) p = json_parser_new ();
-    if (text == NULL || !json_parser_load_from_data (p, text, -1, NULL) ||
-        !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p))) {
+    if (text == NULL) {
         g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                     "the model records no continual-learning tasks (metadata "
-                     "\"dendrite_continual\"); it was not written by a continual run");
+                     "%s records no continual-learning tasks (metadata \"dendrite_continual\"); "
+                     "it was not written by a continual run",
+                     what);
         return FALSE;
     }
-    JsonObject *o = json_node_get_object (json_parser_get_root (p));
-    DnContinualConfig cfg;
-    dn_continual_config_defaults (&cfg);
-    cfg.tasks = (int) json_object_get_int_member_with_default (o, "tasks", 0);
-    cfg.permutation_seed = (guint64) json_object_get_int_member_with_default (o, "permutation_seed", 42);
-    const char *ctx = json_object_get_string_member_with_default (o, "context", "prototype");
-    cfg.context = g_str_equal (ctx, "task_id") ? DN_CONTEXT_TASK_ID
-                  : g_str_equal (ctx, "none")  ? DN_CONTEXT_NONE
-                                               : DN_CONTEXT_PROTOTYPE;
-    JsonArray *protos = json_object_get_array_member (o, "prototypes");
     int npix = (int) dn_shape_numel (&test->shape);
     DnShape net_out = dn_network_output_shape (net);
     if (npix != dn_shape_numel (&net->input_shape) || test->n_classes > dn_shape_numel (&net_out)) {
@@ -1265,12 +1367,24 @@ gboolean dn_continual_evaluate (DnNetwork *net, GHashTable *metadata, const DnDa
                      (int) dn_shape_numel (&net_out));
         return FALSE;
     }
-    if (cfg.tasks < 1 || cfg.tasks > DN_CONTINUAL_MAX_TASKS || test->u8 == NULL ||
-        (cfg.context == DN_CONTEXT_PROTOTYPE &&
-         (protos == NULL || json_array_get_length (protos) != (guint) cfg.tasks))) {
-        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                     "the model's continual-learning metadata is incomplete, or the data is not "
-                     "an image dataset");
+    if (test->u8 == NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "%s is not an image dataset; a continual model is evaluated on the IDX "
+                     "images whose pixels its tasks permute",
+                     test->source ? test->source : "the data");
+        return FALSE;
+    }
+    if (batch_size < 1) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "the evaluation batch size is %d; it must be at least 1", batch_size);
+        return FALSE;
+    }
+    DnContinualConfig cfg;
+    dn_continual_config_defaults (&cfg);
+    DnStateReader rd = {0};
+    JsonArray *protos = NULL;
+    if (!read_eval_metadata (&rd, what, text, net, npix, &cfg, &protos, error)) {
+        dn_run_state_clear (&rd);
         return FALSE;
     }
     Cl c = {0};
@@ -1284,31 +1398,47 @@ gboolean dn_continual_evaluate (DnNetwork *net, GHashTable *metadata, const DnDa
     c.ebs = batch_size;
     DnShape out = dn_network_output_shape (net);
     c.cols = (int) dn_shape_numel (&out);
-    c.perms = g_new (int, (size_t) c.T * npix);
-    c.protos = g_new0 (float, (size_t) c.T * npix);
-    c.proto_norms = g_new0 (float, c.T);
-    c.xb = g_new (float, (size_t) batch_size * npix);
-    c.xp = g_new (float, (size_t) batch_size * npix);
-    c.dist = g_new (float, (size_t) batch_size * c.T);
-    c.y = g_new (int32_t, batch_size);
-    c.ctx_idx = g_new (int32_t, batch_size);
-    c.idx = g_new (int, batch_size);
+    DnBackend *be = c.be;
     gboolean ok = TRUE;
+    gsize tp = (gsize) c.T * npix;
+    const char *src = test->source;
+    if ((c.perms = dn_data_try_alloc (tp, sizeof (int), "the task permutations", src, error)) ==
+            NULL ||
+        (c.protos = dn_data_try_alloc (tp, sizeof (float), "the task prototypes", src, error)) ==
+            NULL ||
+        (c.proto_norms = dn_data_try_alloc ((gsize) c.T, sizeof (float), "the prototype norms", src,
+                                            error)) == NULL ||
+        (c.xb = dn_batch_try_alloc ((gsize) npix, batch_size, sizeof (float), "the inputs",
+                                    error)) == NULL ||
+        (c.xp = dn_batch_try_alloc ((gsize) npix, batch_size, sizeof (float), "the permuted inputs",
+                                    error)) == NULL ||
+        (c.dist = dn_batch_try_alloc ((gsize) c.T, batch_size, sizeof (float),
+                                      "the prototype distances", error)) == NULL ||
+        (c.y = dn_batch_try_alloc (1, batch_size, sizeof (int32_t), "the labels", error)) == NULL ||
+        (c.ctx_idx = dn_batch_try_alloc (1, batch_size, sizeof (int32_t), "the contexts", error)) ==
+            NULL ||
+        (c.idx = dn_batch_try_alloc (1, batch_size, sizeof (int), "the sample indices", error)) ==
+            NULL) {
+        ok = FALSE;
+        goto out;
+    }
     for (int t = 0; t < c.T; t++) {
         dn_continual_permutation (cfg.permutation_seed, t, npix, c.perms + (size_t) t * npix);
+        c.proto_norms[t] = 0.0f;
         if (cfg.context != DN_CONTEXT_PROTOTYPE)
             continue;
+        /* every value was checked by read_eval_metadata */
         JsonArray *row = json_array_get_array_element (protos, t);
-        ok = ok && row != NULL && json_array_get_length (row) == (guint) npix;
         double n2 = 0.0;
-        for (int i = 0; ok && i < npix; i++) {
+        for (int i = 0; i < npix; i++) {
             float v = (float) json_array_get_double_element (row, i);
             c.protos[(size_t) t * npix + i] = v;
             n2 += (double) v * v;
         }
         c.proto_norms[t] = (float) n2;
     }
-    DnBackend *be = c.be;
+    if (cfg.context != DN_CONTEXT_PROTOTYPE)
+        memset (c.protos, 0, tp * sizeof (float));
     c.x_dev = be->alloc (be, (size_t) batch_size * npix * sizeof (float));
     c.protos_dev = be->alloc (be, (size_t) c.T * npix * sizeof (float));
     c.dist_dev = be->alloc (be, (size_t) batch_size * c.T * sizeof (float));
@@ -1321,13 +1451,14 @@ gboolean dn_continual_evaluate (DnNetwork *net, GHashTable *metadata, const DnDa
         if (c.onehot_dev != NULL)
             be->upload (be, c.onehot_dev, eye, (size_t) c.T * c.T * sizeof (float));
     }
-    if (!ok || c.x_dev == NULL || c.protos_dev == NULL || c.dist_dev == NULL ||
-        c.ctx_idx_dev == NULL || (cfg.context == DN_CONTEXT_TASK_ID && c.onehot_dev == NULL) ||
-        !dn_network_reserve (net, batch_size, error)) {
-        if (error != NULL && *error == NULL)
-            g_set_error (error, DN_ERROR, ok ? DN_ERROR_NOMEM : DN_ERROR_FORMAT,
-                         ok ? "out of memory for the evaluation"
-                            : "the model's prototypes do not match the data's image size");
+    if (c.x_dev == NULL || c.protos_dev == NULL || c.dist_dev == NULL || c.ctx_idx_dev == NULL ||
+        (cfg.context == DN_CONTEXT_TASK_ID && c.onehot_dev == NULL)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
+                     "out of memory: evaluating %d tasks in batches of %d needs more device "
+                     "memory; use a smaller batch",
+                     c.T, batch_size);
+        ok = FALSE;
+    } else if (!dn_network_reserve (net, batch_size, error)) {
         ok = FALSE;
     }
     if (ok) {
@@ -1344,6 +1475,8 @@ gboolean dn_continual_evaluate (DnNetwork *net, GHashTable *metadata, const DnDa
         *average = sum / c.T;
         dn_network_set_contexts (net, NULL, 0, 0);
     }
+out:
+    dn_run_state_clear (&rd);
     be->free (be, c.x_dev);
     be->free (be, c.protos_dev);
     be->free (be, c.dist_dev);

@@ -54,6 +54,17 @@ char *dn_quote (const char *value)
     return g_string_free (s, FALSE);
 }
 
+char *dn_quote_inner (const char *value)
+{
+    char *q = dn_quote (value);
+    gsize n = strlen (q);
+    if (value == NULL || n < 2)
+        return q;
+    memmove (q, q + 1, n - 2);
+    q[n - 2] = '\0';
+    return q;
+}
+
 gboolean dn_check_name (const char *name, gboolean as_folder, const char *what, GError **error)
 {
     g_autofree char *shown = dn_quote (name);

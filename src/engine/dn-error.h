@@ -36,6 +36,9 @@ gpointer dn_try_malloc0 (gsize n_bytes, const char *what, GError **error);
  * g_free. Every message that echoes a name, key or path from a file uses it. */
 #define DN_QUOTE_CHARS 60
 char *dn_quote (const char *value);
+/* dn_quote without the double quotes, for text that puts its own around the value
+ * (the app's “%s”). NULL gives "(none)". */
+char *dn_quote_inner (const char *value);
 
 /* Names a user gives (layer names, experiment and run names) hold at most
  * DN_NAME_MAX_CHARS characters, none of them a control character, an escape

@@ -199,11 +199,11 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
                            DnRunResult *result, GError **error);
 
 /* A saved continual model on every task of `test` (its permutations and prototypes
- * come from the model's metadata): per-task accuracies (percent, g_free) and their
- * mean. */
-gboolean dn_continual_evaluate (DnNetwork *net, GHashTable *metadata, const DnDataset *test,
-                                const DnNormalize *norm, int batch_size, double **per_task,
-                                int *tasks, double *average, GError **error);
+ * come from the model's metadata, every member checked; `what` names the model file in
+ * messages): per-task accuracies (percent, g_free) and their mean. */
+gboolean dn_continual_evaluate (DnNetwork *net, GHashTable *metadata, const char *what,
+                                const DnDataset *test, const DnNormalize *norm, int batch_size,
+                                double **per_task, int *tasks, double *average, GError **error);
 
 gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts, const DnObserver *observer,
                             DnRunResult *result, GError **error);

@@ -27,7 +27,10 @@ gboolean dn_model_save_checkpoint (DnNetwork *net, DnOptimizer *opt, const char 
     for (guint i = 0; i < params->len; i++) {
         DnNamedParam *np = params->pdata[i];
         size_t n = (size_t) dn_shape_numel (&np->param->shape);
-        float *h = g_new (float, n ? n : 1);
+        /* the network's size comes from its file: a host copy that does not fit is an error */
+        float *h = dn_try_malloc0 (n * sizeof (float), "a host copy of a parameter", error);
+        if (h == NULL)
+            return FALSE;
         be->download (be, h, np->param->value, n * sizeof (float));
         g_ptr_array_add (host, h);
         w[i].name = np->name;
@@ -39,7 +42,10 @@ gboolean dn_model_save_checkpoint (DnNetwork *net, DnOptimizer *opt, const char 
         for (int i = 0; i < n_opt; i++) {
             const char *bname;
             float *buf = dn_optimizer_buffer (opt, i, &bname);
-            float *h = g_new (float, net->n_params ? net->n_params : 1);
+            float *h = dn_try_malloc0 (net->n_params * sizeof (float),
+                                       "a host copy of the optimizer state", error);
+            if (h == NULL)
+                return FALSE;
             be->download (be, h, buf, net->n_params * sizeof (float));
             g_ptr_array_add (host, h);
             char *name = g_strdup_printf ("optimizer.%s", bname);
@@ -133,7 +139,7 @@ static gboolean check_metadata (GHashTable *meta, const DnNetwork *net, const ch
         !metadata_steps (meta, what, &steps, error))
         return FALSE;
     static const char *const objects[] = {"dendrite_run", "dendrite_continual",
-                                          "dendrite_continual_run", NULL};
+                                          "dendrite_continual_run", "dendrite_training", NULL};
     for (int i = 0; objects[i] != NULL; i++) {
         const char *text = g_hash_table_lookup (meta, objects[i]);
         if (text == NULL)

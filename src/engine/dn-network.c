@@ -197,7 +197,10 @@ static gboolean allocate_params (DnNetwork *net, GError **error)
                 op += n;
                 if (p->row_len > 0) {
                     g_free (p->rows);
-                    p->rows = g_malloc0 (n / p->row_len);
+                    p->rows =
+                        dn_try_malloc0 (n / p->row_len, "the row flags of a parameter", error);
+                    if (p->rows == NULL)
+                        return FALSE;
                     net->n_tracked++;
                 }
             } else {

@@ -440,6 +440,12 @@ gboolean dn_run_state_fail (const DnStateReader *s, GError **error, const char *
     va_start (args, format);
     g_autofree char *what = g_strdup_vprintf (format, args);
     va_end (args);
+    if (s->remedy != NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "%s: the model metadata \"%s\" is damaged: %s; %s", s->file, s->key, what,
+                     s->remedy);
+        return FALSE;
+    }
     g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
                  "%s: the run state (\"%s\" in the metadata) is damaged: %s; this checkpoint "
                  "cannot be resumed: resume from an undamaged copy or start the run again",
@@ -450,9 +456,16 @@ gboolean dn_run_state_fail (const DnStateReader *s, GError **error, const char *
 gboolean dn_run_state_init (DnStateReader *s, const char *file, const char *key, const char *text,
                             GError **error)
 {
+    return dn_run_state_init_model (s, file, key, text, NULL, error);
+}
+
+gboolean dn_run_state_init_model (DnStateReader *s, const char *file, const char *key,
+                                  const char *text, const char *remedy, GError **error)
+{
     memset (s, 0, sizeof *s);
     s->file = file;
     s->key = key;
+    s->remedy = remedy;
     if (text == NULL)
         return dn_run_state_fail (s, error, "it is missing");
     g_autoptr (GError) local = NULL;

@@ -80,11 +80,16 @@ typedef struct {
     const char *key;
     JsonNode *root;
     JsonObject *o;
+    const char *remedy; /* NULL: a checkpoint's state; else what fixes a damaged model */
 } DnStateReader;
 
 /* text NULL: the key is missing. Clear with dn_run_state_clear even on failure. */
 gboolean dn_run_state_init (DnStateReader *s, const char *file, const char *key, const char *text,
                             GError **error);
+/* The same for a saved model's metadata that is read, not resumed: a damaged member is
+ * "FILE: the model metadata "KEY" is damaged: WHAT; REMEDY". */
+gboolean dn_run_state_init_model (DnStateReader *s, const char *file, const char *key,
+                                  const char *text, const char *remedy, GError **error);
 void dn_run_state_clear (DnStateReader *s);
 /* A whole number in [min, max]. */
 gboolean dn_run_state_int (const DnStateReader *s, const char *member, gint64 min, gint64 max,

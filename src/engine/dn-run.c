@@ -111,16 +111,33 @@ static GHashTable *model_metadata (Run *r, double val, double test)
     dn_dataset_classes (r->d.train, &classes);
     g_hash_table_insert (meta, g_strdup ("dendrite_classes"),
                          dn_class_list_to_json (&classes, r->exp->label_column));
-    char vbuf[G_ASCII_DTOSTR_BUF_SIZE], tbuf[G_ASCII_DTOSTR_BUF_SIZE];
-    g_autofree char *name = g_strescape (r->exp->name, NULL);
-    g_hash_table_insert (
-        meta, g_strdup ("dendrite_training"),
-        g_strdup_printf (
-            "{\"experiment\":\"%s\",\"epoch\":%d,\"val\":%s,\"test\":%s,\"seed\":%" G_GUINT64_FORMAT
-            ",\"loss\":\"%s\",\"dendrites\":%d}",
-            name, r->epoch, isfinite (val) ? g_ascii_dtostr (vbuf, sizeof vbuf, val) : "null",
-            isfinite (test) ? g_ascii_dtostr (tbuf, sizeof tbuf, test) : "null", r->seed,
-            dn_loss_kind_name (r->exp->loss), dn_network_dendrite_count (r->net)));
+    /* built, not printed: a name in any script must come back as the same JSON string */
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "experiment");
+    json_builder_add_string_value (b, r->exp->name);
+    json_builder_set_member_name (b, "epoch");
+    json_builder_add_int_value (b, r->epoch);
+    json_builder_set_member_name (b, "val");
+    if (isfinite (val))
+        json_builder_add_double_value (b, val);
+    else
+        json_builder_add_null_value (b);
+    json_builder_set_member_name (b, "test");
+    if (isfinite (test))
+        json_builder_add_double_value (b, test);
+    else
+        json_builder_add_null_value (b);
+    /* seeds are 0..G_MAXINT64 (the experiment reader and the run state check it) */
+    json_builder_set_member_name (b, "seed");
+    json_builder_add_int_value (b, (gint64) r->seed);
+    json_builder_set_member_name (b, "loss");
+    json_builder_add_string_value (b, dn_loss_kind_name (r->exp->loss));
+    json_builder_set_member_name (b, "dendrites");
+    json_builder_add_int_value (b, dn_network_dendrite_count (r->net));
+    json_builder_end_object (b);
+    g_autoptr (JsonNode) root = json_builder_get_root (b);
+    g_hash_table_insert (meta, g_strdup ("dendrite_training"), dn_json_to_string (root, FALSE));
     return meta;
 }
 
@@ -537,13 +554,23 @@ static gboolean setup_buffers (Run *r, GError **error)
     DnShape out = dn_network_output_shape (r->net);
     r->cols = (int) dn_shape_numel (&out);
     size_t sample = (size_t) dn_shape_numel (&r->d.train->shape);
-    r->x = g_try_new (float, sample * r->bsz);
-    r->targets = g_try_new (float, (size_t) r->bsz * r->cols);
-    r->dlogits = r->be->alloc (r->be, (size_t) r->bsz * r->cols * sizeof (float));
-    r->y = g_new (int32_t, r->bsz);
-    r->perm = g_new (int, r->d.train->n);
-    if (r->x == NULL || r->targets == NULL || r->dlogits == NULL) {
-        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM, "out of memory for a batch of %d", r->bsz);
+    /* every size here comes from the data file or the experiment: none may abort */
+    if ((r->x = dn_batch_try_alloc (sample, r->bsz, sizeof (float), "the inputs", error)) == NULL ||
+        (r->targets = dn_batch_try_alloc ((gsize) r->cols, r->bsz, sizeof (float), "the targets",
+                                          error)) == NULL ||
+        (r->y = dn_batch_try_alloc (1, r->bsz, sizeof (int32_t), "the labels", error)) == NULL ||
+        (r->perm = dn_data_try_alloc ((gsize) r->d.train->n, sizeof (int),
+                                      "the shuffled order of the training set", r->d.train->source,
+                                      error)) == NULL)
+        return FALSE;
+    /* the targets' size was allocated above, so it fits in a gsize */
+    gsize t_n = (gsize) r->bsz * (gsize) r->cols;
+    r->dlogits = r->be->alloc (r->be, t_n * sizeof (float));
+    if (r->dlogits == NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
+                     "out of memory: the output gradients of a batch of %d need %.1f MB; use a "
+                     "smaller \"batch_size\"",
+                     r->bsz, (double) t_n * sizeof (float) / 1e6);
         return FALSE;
     }
     return dn_network_reserve (r->net, r->bsz, error);
@@ -758,7 +785,7 @@ gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts, co
     r.dir = dn_run_dir_open (run_dir, error);
     if (r.dir == NULL)
         goto out;
-    st = dn_safetensors_read (latest, error);
+    st = dn_safetensors_open (latest, error);
     /* the seed drives the data split: the whole state is checked before the data is read */
     if (st == NULL ||
         !dn_run_state_init (&state, latest, "dendrite_run",

@@ -27,6 +27,11 @@ void dn_compute_loss (DnBackend *be, DnLossKind kind, int rows, int cols, const 
                       const int32_t *labels, float smoothing, float *targets, double *loss,
                       float *dlogits);
 char *dn_normalize_json (const DnNormalize *n);
+/* A batch buffer of per_sample items of `size` bytes for each of batch samples, or NULL
+ * with "out of memory: a batch of B needs N MB for <what>; lower "batch_size"" (also when
+ * the product does not fit in memory's addresses). Never aborts. */
+gpointer dn_batch_try_alloc (gsize per_sample, int batch, gsize size, const char *what,
+                             GError **error);
 void dn_emit (const DnObserver *obs, DnEvent *ev);
 void dn_emit_log (const DnObserver *obs, const char *format, ...) G_GNUC_PRINTF (2, 3);
 

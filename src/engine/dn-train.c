@@ -68,13 +68,23 @@ gboolean dn_evaluate (DnNetwork *net, const DnDataset *data, const DnNormalize *
                      data->source ? data->source : "the data", a, data->n_classes, b, cols);
         return FALSE;
     }
-    g_autofree float *x = dn_data_try_alloc (sample * batch_size, sizeof (float),
-                                             "an evaluation batch", data->source, error);
-    if (x == NULL)
+    g_autofree float *x = dn_batch_try_alloc (sample, batch_size, sizeof (float),
+                                              "the inputs of an evaluation batch", error);
+    g_autofree int32_t *y = x == NULL
+                                ? NULL
+                                : dn_batch_try_alloc (1, batch_size, sizeof (int32_t),
+                                                      "the labels of an evaluation batch", error);
+    g_autofree int *idx = y == NULL ? NULL
+                                    : dn_batch_try_alloc (1, batch_size, sizeof (int),
+                                                          "the sample indices of an evaluation "
+                                                          "batch",
+                                                          error);
+    g_autofree float *targets =
+        idx == NULL ? NULL
+                    : dn_batch_try_alloc ((gsize) cols, batch_size, sizeof (float),
+                                          "the targets of an evaluation batch", error);
+    if (targets == NULL)
         return FALSE;
-    g_autofree int32_t *y = g_new (int32_t, batch_size);
-    g_autofree int *idx = g_new (int, batch_size);
-    g_autofree float *targets = g_new (float, (size_t) batch_size *cols);
     gboolean was_training = net->training;
     dn_network_set_training (net, FALSE);
     int64_t correct = 0;
@@ -281,4 +291,19 @@ char *dn_normalize_json (const DnNormalize *n)
                                 g_ascii_dtostr (buf, sizeof buf, n->std[i]));
     g_string_append (s, "]}");
     return g_string_free (s, FALSE);
+}
+
+gpointer dn_batch_try_alloc (gsize per_sample, int batch, gsize size, const char *what,
+                             GError **error)
+{
+    gsize n = 0;
+    gpointer p = NULL;
+    if (batch >= 0 && g_size_checked_mul (&n, per_sample, (gsize) batch) &&
+        (size == 0 || n <= G_MAXSIZE / size))
+        p = g_try_malloc (MAX (n * size, 1));
+    if (p == NULL)
+        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
+                     "out of memory: a batch of %d needs %.1f MB for %s; lower \"batch_size\"",
+                     batch, (double) per_sample * batch * (double) size / 1e6, what);
+    return p;
 }

@@ -323,6 +323,26 @@ static AdwMessageDialog *find_dialog (GtkWindow *parent)
     return NULL;
 }
 
+/* A file name with an escape sequence and a right-to-left override reaches the "Could Not
+ * Open" heading written out, never as the characters themselves. */
+static void check_hostile_heading (DnWindow *win, const char *dir)
+{
+    g_autofree char *path =
+        dn_test_write_file (dir, "x\033[31m\u202eredro.json", "{\"name\": ", 10);
+    g_autoptr (GFile) file = g_file_new_for_path (path);
+    dn_window_open_file (win, file);
+    for (int i = 0; i < 20; i++)
+        g_main_context_iteration (NULL, FALSE);
+    AdwMessageDialog *dialog = find_dialog (GTK_WINDOW (win));
+    g_assert_nonnull (dialog);
+    const char *heading = adw_message_dialog_get_heading (dialog);
+    g_test_message ("%s", heading);
+    g_assert_null (strchr (heading, '\033'));
+    g_assert_null (strstr (heading, "\u202e"));
+    g_assert_nonnull (strstr (heading, "x\\u001b[31m\\u202eredro.json"));
+    gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
 static void test_window_keeps_document (void)
 {
     if (g_getenv ("DN_TEST_NO_WINDOW") != NULL) {
@@ -364,6 +384,7 @@ static void test_window_keeps_document (void)
     g_assert_cmpstr (adw_message_dialog_get_body (dialog), ==, eval_error->message);
     g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "std is not positive"));
     gtk_window_destroy (GTK_WINDOW (dialog));
+    check_hostile_heading (win, dir);
     gtk_window_destroy (GTK_WINDOW (win));
     dn_test_tmpdir_remove (dir);
 }
