@@ -146,7 +146,8 @@ static void evaluate_continual (DnNetwork *net, GHashTable *meta)
     DnNormalize norm = {.n_channels = 1, .mean = {0.1f}, .std = {0.3f}};
     double *per_task = NULL, avg = 0.0;
     int tasks = 0;
-    gboolean ok = dn_continual_evaluate (net, meta, ds, &norm, 2, &per_task, &tasks, &avg, &error);
+    gboolean ok =
+        dn_continual_evaluate (net, meta, "model", ds, &norm, 2, &per_task, &tasks, &avg, &error);
     check (ok, error, "dn_continual_evaluate");
     if (ok && (tasks < 1 || per_task == NULL))
         abort ();
