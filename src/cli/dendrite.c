@@ -22,6 +22,20 @@
 #include <unistd.h>
 
 static volatile gint cancel_flag = 0;
+static gboolean verbose = FALSE;
+
+#define VERBOSE_ENTRY                                                                         \
+    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,                                         \
+     "Say on stderr which BLAS kernels run and why", NULL}
+
+/* After a command's options are parsed: --verbose tells which kernels run. */
+static void say_blas (const char *cmd)
+{
+    if (!verbose)
+        return;
+    g_autofree char *line = dn_blas_describe ();
+    fprintf (stderr, "dendrite %s: %s\n", cmd, line);
+}
 
 static void on_sigint (int sig)
 {
@@ -63,6 +77,7 @@ static int cmd_train (int argc, char **argv)
         {"overwrite", 0, 0, G_OPTION_ARG_NONE, &overwrite,
          "Replace the earlier run in OUT/NAME (default: a new OUT/NAME-N beside it)", NULL},
         {"json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per line on stdout", NULL},
+        VERBOSE_ENTRY,
         {NULL},
     };
     g_autoptr (GOptionContext) ctx =
@@ -78,6 +93,7 @@ static int cmd_train (int argc, char **argv)
     g_autoptr (GError) error = NULL;
     if (!g_option_context_parse (ctx, &argc, &argv, &error))
         return usage_error (ctx, "train", error->message);
+    say_blas ("train");
     if (resume != NULL ? argc != 1 : argc != 2)
         return usage_error (ctx, "train",
                             resume != NULL ? "give either an experiment file or --resume"
@@ -181,6 +197,7 @@ static int cmd_eval (int argc, char **argv)
         {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: all cores)", "N"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print {\"accuracy\", \"loss\", \"samples\"}",
          NULL},
+        VERBOSE_ENTRY,
         {NULL},
     };
     g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL.safetensors - evaluate a model");
@@ -188,6 +205,7 @@ static int cmd_eval (int argc, char **argv)
     g_autoptr (GError) error = NULL;
     if (!g_option_context_parse (ctx, &argc, &argv, &error))
         return usage_error (ctx, "eval", error->message);
+    say_blas ("eval");
     if (argc != 2)
         return usage_error (ctx, "eval", "give one model file");
     if (data == NULL)
@@ -279,13 +297,14 @@ static gboolean looks_like_json (const char *path)
 
 static int cmd_inspect (int argc, char **argv)
 {
-    GOptionEntry entries[] = {{NULL}};
+    GOptionEntry entries[] = {VERBOSE_ENTRY, {NULL}};
     g_autoptr (GOptionContext) ctx =
         g_option_context_new ("MODEL.safetensors|EXPERIMENT.json - show a network's layers");
     g_option_context_add_main_entries (ctx, entries, NULL);
     g_autoptr (GError) error = NULL;
     if (!g_option_context_parse (ctx, &argc, &argv, &error))
         return usage_error (ctx, "inspect", error->message);
+    say_blas ("inspect");
     if (argc != 2)
         return usage_error (ctx, "inspect", "give one model or experiment file");
     const char *path = argv[1];
@@ -335,14 +354,19 @@ static void print_help (FILE *out)
              "experiment\n\n"
              "Options:\n"
              "  -h, --help              this help\n"
-             "  --version               the version\n\n"
+             "  --version               the version\n"
+             "  -v, --verbose           (after a command) say which BLAS kernels run and why\n\n"
              "Examples are installed in %s/examples.\n",
              DN_DATADIR);
 }
 
 int main (int argc, char **argv)
 {
-    dn_blas_maybe_reexec (argv);
+    g_autoptr (GError) blas_error = NULL;
+    if (!dn_blas_maybe_reexec (argv, &blas_error)) {
+        fprintf (stderr, "dendrite: %s\n", blas_error->message);
+        return 1;
+    }
     setlocale (LC_ALL, "");
     if (argc < 2) {
         print_help (stderr);
