@@ -106,9 +106,8 @@ static float elem (const float *x, int ld, gboolean trans, int row, int col)
 
 /* Correct, in float, summing in plain order: the least accurate order the check must
  * still accept. */
-static void naive_sgemm (gboolean ta, gboolean tb, int m, int n, int k, float alpha,
-                         const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                         int ldc)
+static void naive_sgemm (gboolean ta, gboolean tb, int m, int n, int k, float alpha, const float *a,
+                         int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
@@ -135,8 +134,8 @@ static void ignores_transpose (gboolean ta, gboolean tb, int m, int n, int k, fl
 }
 
 static void one_element_off (gboolean ta, gboolean tb, int m, int n, int k, float alpha,
-                             const float *a, int lda, const float *b, int ldb, float beta,
-                             float *c, int ldc)
+                             const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                             int ldc)
 {
     dn_blas_sgemm (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     if (m == 64 && n == 48 && k == 40 && ta && tb)
@@ -144,8 +143,8 @@ static void one_element_off (gboolean ta, gboolean tb, int m, int n, int k, floa
 }
 
 static void drops_last_product_odd_k (gboolean ta, gboolean tb, int m, int n, int k, float alpha,
-                                      const float *a, int lda, const float *b, int ldb,
-                                      float beta, float *c, int ldc)
+                                      const float *a, int lda, const float *b, int ldb, float beta,
+                                      float *c, int ldc)
 {
     /* an unroll-by-2 kernel that forgets the remainder */
     naive_sgemm (ta, tb, m, n, k % 2 == 1 && k > 1 ? k - 1 : k, alpha, a, lda, b, ldb, beta, c,

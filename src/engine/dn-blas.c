@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
 /* What this process did in dn_blas_maybe_reexec(), for dn_blas_describe(). */
 static enum {
     BLAS_UNTOUCHED,
@@ -55,11 +54,10 @@ const char *dn_blas_choose_core (const char *env_coretype, gboolean keep, const 
     if (why == NULL)
         why = &dummy;
     /* OpenBLAS 0.3.21's pre-AVX2 x86 kernel families (dynamic.c's corename list) */
-    static const char *const generic[] = {"Unknown", "Prescott",   "Core2",      "Penryn",
-                                          "Dunnington", "Nehalem", "Atom",       "Katmai",
-                                          "Coppermine", "Northwood", "Banias",   "Sandybridge",
-                                          "Athlon",  "Opteron",    "Opteron_SSE3", "Barcelona",
-                                          "Nano",    "Bobcat",     NULL};
+    static const char *const generic[] = {
+        "Unknown",      "Prescott",   "Core2",     "Penryn", "Dunnington",  "Nehalem", "Atom",
+        "Katmai",       "Coppermine", "Northwood", "Banias", "Sandybridge", "Athlon",  "Opteron",
+        "Opteron_SSE3", "Barcelona",  "Nano",      "Bobcat", NULL};
     /* Cooperlake and SapphireRapids run SkylakeX's sgemm kernels and add bf16 ones that
      * need AVX512_BF16 (and AMX): SkylakeX is the AVX-512 family that is safe on every
      * processor with AVX-512F/BW/VL/DQ/CD, and as fast for sgemm. */
@@ -109,12 +107,10 @@ const char *dn_blas_better_core (void)
 }
 
 void dn_blas_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k, float alpha,
-                    const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                    int ldc)
+                    const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
     cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                 trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,
-                 ldc);
+                 trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* Deterministic values in [-1, 1), so that a failure reproduces. */
@@ -141,11 +137,13 @@ static gboolean check_one (DnSgemmFunc sgemm, const Shape *s, gboolean ta, gbool
     const int b_rows = tb ? n : k, b_cols = tb ? k : n;
     const int lda = a_cols + 3, ldb = b_cols + 1, ldc = n + 5;
     const float alpha = 0.75f, guard = 12345.0f;
-    g_autofree float *a = g_new (float, (gsize) a_rows * lda);
-    g_autofree float *b = g_new (float, (gsize) b_rows * ldb);
+    const gsize a_size = (gsize) a_rows * lda, b_size = (gsize) b_rows * ldb;
+    g_autofree float *a = g_new (float, a_size);
+    g_autofree float *b = g_new (float, b_size);
     g_autofree float *c = g_new (float, (gsize) (m + 1) * ldc); /* one guard row below */
     g_autofree float *c0 = g_new (float, (gsize) (m + 1) * ldc);
-    guint32 state = 0x9e3779b9u ^ (guint32) (m * 73856093 ^ n * 19349663 ^ k * 83492791);
+    guint32 state =
+        0x9e3779b9u ^ ((guint32) m * 73856093u ^ (guint32) n * 19349663u ^ (guint32) k * 83492791u);
     for (int i = 0; i < a_rows * lda; i++)
         a[i] = i % lda < a_cols ? next_value (&state) : guard;
     for (int i = 0; i < b_rows * ldb; i++)
@@ -168,8 +166,8 @@ static gboolean check_one (DnSgemmFunc sgemm, const Shape *s, gboolean ta, gbool
             if (i == m || j >= n) {
                 if (memcmp (&got, &c0[i * ldc + j], sizeof got) != 0) {
                     g_set_error (error, DN_ERROR, DN_ERROR_NUMERIC,
-                                 "sgemm %d×%d×%d (%s%s) wrote outside C, at row %d, column %d",
-                                 m, n, k, ta ? "Aᵀ" : "A", tb ? "Bᵀ" : "B", i, j);
+                                 "sgemm %d×%d×%d (%s%s) wrote outside C, at row %d, column %d", m,
+                                 n, k, ta ? "Aᵀ" : "A", tb ? "Bᵀ" : "B", i, j);
                     return FALSE;
                 }
                 continue;
@@ -188,8 +186,8 @@ static gboolean check_one (DnSgemmFunc sgemm, const Shape *s, gboolean ta, gbool
                 g_set_error (error, DN_ERROR, DN_ERROR_NUMERIC,
                              "sgemm %d×%d×%d (%s%s) gave %.9g at row %d, column %d, where "
                              "%.9g is right to within %.2g",
-                             m, n, k, ta ? "Aᵀ" : "A", tb ? "Bᵀ" : "B", (double) got, i, j,
-                             exact, bound);
+                             m, n, k, ta ? "Aᵀ" : "A", tb ? "Bᵀ" : "B", (double) got, i, j, exact,
+                             bound);
                 return FALSE;
             }
         }
@@ -204,7 +202,7 @@ gboolean dn_blas_self_check (DnSgemmFunc sgemm, GError **error)
      * multiply-adds) and the last one's k is past its first K block, so the packed path
      * and the accumulation over blocks run. About 20 ms in all. */
     static const Shape shapes[] = {
-        {64, 48, 40, 0.5f}, {1, 1, 1, 0.0f},  {7, 5, 3, -1.0f},     {17, 13, 31, 0.0f},
+        {64, 48, 40, 0.5f}, {1, 1, 1, 0.0f},    {7, 5, 3, -1.0f},     {17, 13, 31, 0.0f},
         {33, 65, 7, 0.25f}, {3, 97, 129, 1.0f}, {130, 70, 200, 0.0f}, {61, 37, 450, -0.5f},
     };
     for (gsize i = 0; i < G_N_ELEMENTS (shapes); i++)

@@ -52,9 +52,9 @@ const char *dn_blas_better_core (void);
 /* A row-major sgemm, C = alpha op(A) op(B) + beta C with op(A) m×k and op(B)
  * k×n, as cblas_sgemm (CblasRowMajor, …) computes it; a parameter so that the
  * tests can hand the self-check a wrong one. */
-typedef void (*DnSgemmFunc) (gboolean trans_a, gboolean trans_b, int m, int n, int k,
-                             float alpha, const float *a, int lda, const float *b, int ldb,
-                             float beta, float *c, int ldc);
+typedef void (*DnSgemmFunc) (gboolean trans_a, gboolean trans_b, int m, int n, int k, float alpha,
+                             const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                             int ldc);
 
 /* The OpenBLAS sgemm this process runs. */
 void dn_blas_sgemm (gboolean trans_a, gboolean trans_b, int m, int n, int k, float alpha,
