@@ -584,6 +584,14 @@ static void test_verbose_blas (void)
                        "(SkylakeX: sgemm 7×5×3 (AB) gave 1 at row 0, column 0)");
     g_unsetenv ("DN_BLAS_REJECTED");
 
+    g_setenv ("OPENBLAS_CORETYPE", "Haswell", TRUE);
+    g_auto (CliRun) b = {0};
+    cli_run (&b, "--verbose", "inspect", cnn, NULL);
+    assert_exit (&b, 0);
+    assert_has (b.err, "dendrite inspect: OpenBLAS kernels ");
+    assert_has (b.out, "conv2");
+    g_unsetenv ("OPENBLAS_CORETYPE");
+
     g_auto (CliRun) q = {0};
     cli_run (&q, "inspect", cnn, NULL);
     assert_exit (&q, 0);

@@ -355,7 +355,8 @@ static void print_help (FILE *out)
              "Options:\n"
              "  -h, --help              this help\n"
              "  --version               the version\n"
-             "  -v, --verbose           (after a command) say which BLAS kernels run and why\n\n"
+             "  -v, --verbose           (before or after a command) say which BLAS kernels run\n"
+             "                          and why\n\n"
              "Examples are installed in %s/examples.\n",
              DN_DATADIR);
 }
@@ -368,6 +369,13 @@ int main (int argc, char **argv)
         return 1;
     }
     setlocale (LC_ALL, "");
+    /* dendrite --verbose COMMAND … as well as dendrite COMMAND … --verbose */
+    if (argc >= 2 && (g_str_equal (argv[1], "--verbose") || g_str_equal (argv[1], "-v"))) {
+        verbose = TRUE;
+        argv[1] = argv[0];
+        argc--;
+        argv++;
+    }
     if (argc < 2) {
         print_help (stderr);
         return 2;
