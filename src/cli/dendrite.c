@@ -24,9 +24,9 @@
 static volatile gint cancel_flag = 0;
 static gboolean verbose = FALSE;
 
-#define VERBOSE_ENTRY                                                                         \
-    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,                                         \
-     "Say on stderr which BLAS kernels run and why", NULL}
+static const GOptionEntry verbose_entry = {
+    "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Say on stderr which BLAS kernels run and why",
+    NULL};
 
 /* After a command's options are parsed: --verbose tells which kernels run. */
 static void say_blas (const char *cmd)
@@ -67,8 +67,8 @@ static int cmd_train (int argc, char **argv)
         {"data", 0, 0, G_OPTION_ARG_FILENAME, &data, "Data folder (IDX) or CSV file", "DIR"},
         {"out", 0, 0, G_OPTION_ARG_FILENAME, &out, "Output folder (default: the experiment's)",
          "DIR"},
-        {"epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Number of epochs (the most, with dendrites; per task in a continual run)",
-         "N"},
+        {"epochs", 0, 0, G_OPTION_ARG_INT, &epochs,
+         "Number of epochs (the most, with dendrites; per task in a continual run)", "N"},
         {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed", "N"},
         {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: all cores)", "N"},
         {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu, cuda or auto", "DEVICE"},
@@ -77,7 +77,7 @@ static int cmd_train (int argc, char **argv)
         {"overwrite", 0, 0, G_OPTION_ARG_NONE, &overwrite,
          "Replace the earlier run in OUT/NAME (default: a new OUT/NAME-N beside it)", NULL},
         {"json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per line on stdout", NULL},
-        VERBOSE_ENTRY,
+        verbose_entry,
         {NULL},
     };
     g_autoptr (GOptionContext) ctx =
@@ -197,7 +197,7 @@ static int cmd_eval (int argc, char **argv)
         {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: all cores)", "N"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print {\"accuracy\", \"loss\", \"samples\"}",
          NULL},
-        VERBOSE_ENTRY,
+        verbose_entry,
         {NULL},
     };
     g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL.safetensors - evaluate a model");
@@ -297,7 +297,7 @@ static gboolean looks_like_json (const char *path)
 
 static int cmd_inspect (int argc, char **argv)
 {
-    GOptionEntry entries[] = {VERBOSE_ENTRY, {NULL}};
+    GOptionEntry entries[] = {verbose_entry, {NULL}};
     g_autoptr (GOptionContext) ctx =
         g_option_context_new ("MODEL.safetensors|EXPERIMENT.json - show a network's layers");
     g_option_context_add_main_entries (ctx, entries, NULL);
