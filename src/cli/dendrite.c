@@ -4,6 +4,7 @@
  *   dendrite eval MODEL --data DIR [--json]    accuracy and loss on a test set
  *   dendrite inspect MODEL|EXPERIMENT          the layers, shapes and parameters
  *
+ * --verbose (before or after the command) prints which OpenBLAS kernels run and why.
  * Exit status: 0 success, 1 the run failed (the message says why), 2 usage.
  */
 #include "dn-blas.h"
