@@ -93,7 +93,11 @@ static void print_result (const char *label, const Result *r)
 
 int main (int argc, char **argv)
 {
-    dn_blas_maybe_reexec (argv);
+    g_autoptr (GError) blas_error = NULL;
+    if (!dn_blas_maybe_reexec (argv, &blas_error)) {
+        fprintf (stderr, "dn-bench-continual: %s\n", blas_error->message);
+        return 1;
+    }
     int threads = 2, tasks = 0, epochs = 0;
     gboolean skip_dense = FALSE;
     g_autofree char *json_path = NULL, *example = NULL;
@@ -121,8 +125,8 @@ int main (int argc, char **argv)
     g_autofree char *first_t = tasks > 0 ? g_strdup_printf (" (its first %d tasks)", tasks) : NULL;
     g_autofree char *first_e = epochs > 0 ? g_strdup_printf (" (%d epochs per task)", epochs) : NULL;
     g_autofree char *first = g_strconcat (first_t ? first_t : "", first_e ? first_e : "", NULL);
-    printf ("%s%s on %d threads, OpenBLAS kernels %s\n", example, first, threads,
-            dn_blas_core_name ());
+    g_autofree char *kernels = dn_blas_describe ();
+    printf ("%s%s on %d threads; %s\n", example, first, threads, kernels);
     Result sparse = {0}, dense = {0};
     if (!run_once (example, threads, tasks, epochs, FALSE, &sparse, &error)) {
         fprintf (stderr, "dn-bench-continual: %s\n", error->message);

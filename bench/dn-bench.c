@@ -287,7 +287,11 @@ static double bench_peak_memory (const char *dendrite, int threads, double *seco
 
 int main (int argc, char **argv)
 {
-    dn_blas_maybe_reexec (argv);
+    g_autoptr (GError) blas_error = NULL;
+    if (!dn_blas_maybe_reexec (argv, &blas_error)) {
+        fprintf (stderr, "dn-bench: %s\n", blas_error->message);
+        return 1;
+    }
     int threads = 0, repeats = 5, steps = 20;
     g_autofree char *json_path = NULL, *dendrite = NULL;
     gboolean skip_memory = FALSE;
@@ -310,7 +314,8 @@ int main (int argc, char **argv)
     dn_backend_cpu_set_threads (threads);
     threads = dn_backend_cpu_get_threads ();
 
-    printf ("machine: %d threads, OpenBLAS kernels %s\n", threads, dn_blas_core_name ());
+    g_autofree char *kernels = dn_blas_describe ();
+    printf ("machine: %d threads; %s\n", threads, kernels);
     /* The machine's figure: OpenBLAS with its own threads on all cores. */
     openblas_set_num_threads (threads);
     Stat sq = bench_sgemm (1024, 1024, 1024, repeats);
@@ -371,6 +376,8 @@ int main (int argc, char **argv)
         json_builder_add_int_value (b, threads);
         json_builder_set_member_name (b, "blas_core");
         json_builder_add_string_value (b, dn_blas_core_name ());
+        json_builder_set_member_name (b, "blas_kernels");
+        json_builder_add_string_value (b, kernels);
         NUM ("sgemm_gflops", sq.med);
         NUM ("sgemm_conv2_gflops", cv.med);
         NUM ("cnn_samples_per_s", cnn.med);

@@ -597,6 +597,57 @@ static void test_inspect_experiment (void)
     assert_has (plain, "1199882");
 }
 
+/* --verbose says which kernels run and why. Only the reasons that do not depend on the
+ * processor are asserted: a value in the environment, a choice handed down (whose
+ * self-check runs in the child), a choice that failed its check. */
+static void test_verbose_blas (void)
+{
+    g_autofree char *cnn = dn_test_data_path ("examples/mnist-cnn.json");
+    g_autofree char *saved = g_strdup (g_getenv ("OPENBLAS_CORETYPE"));
+    g_unsetenv ("DN_KEEP_BLAS_CORE");
+    g_unsetenv ("DN_BLAS_ORIGINAL");
+
+    g_setenv ("OPENBLAS_CORETYPE", "Haswell", TRUE);
+    g_auto (CliRun) r = {0};
+    cli_run (&r, "inspect", cnn, "--verbose", NULL);
+    assert_exit (&r, 0);
+    assert_has (r.err, "dendrite inspect: OpenBLAS kernels ");
+    assert_has (r.err, "OPENBLAS_CORETYPE is set in the environment, and a value set there stands");
+
+    /* as a parent dendrite hands its choice down: the child checks it again */
+    g_setenv ("OPENBLAS_CORETYPE", "Prescott", TRUE);
+    g_setenv ("DN_BLAS_CHOSEN", "Prescott", TRUE);
+    g_auto (CliRun) c = {0};
+    cli_run (&c, "inspect", cnn, "-v", NULL);
+    assert_exit (&c, 0);
+    assert_has (c.err, "self-check passed");
+    g_unsetenv ("DN_BLAS_CHOSEN");
+
+    g_unsetenv ("OPENBLAS_CORETYPE");
+    g_setenv ("DN_BLAS_REJECTED", "SkylakeX: sgemm 7×5×3 (AB) gave 1 at row 0, column 0", TRUE);
+    g_auto (CliRun) f = {0};
+    cli_run (&f, "inspect", cnn, "--verbose", NULL);
+    assert_exit (&f, 0);
+    assert_has (f.err, "OpenBLAS's own choice: the kernels chosen instead failed a self-check "
+                       "(SkylakeX: sgemm 7×5×3 (AB) gave 1 at row 0, column 0)");
+    g_unsetenv ("DN_BLAS_REJECTED");
+
+    g_setenv ("OPENBLAS_CORETYPE", "Haswell", TRUE);
+    g_auto (CliRun) b = {0};
+    cli_run (&b, "--verbose", "inspect", cnn, NULL);
+    assert_exit (&b, 0);
+    assert_has (b.err, "dendrite inspect: OpenBLAS kernels ");
+    assert_has (b.out, "conv2");
+    g_unsetenv ("OPENBLAS_CORETYPE");
+
+    g_auto (CliRun) q = {0};
+    cli_run (&q, "inspect", cnn, NULL);
+    assert_exit (&q, 0);
+    g_assert_null (strstr (q.err, "OpenBLAS"));
+    if (saved != NULL)
+        g_setenv ("OPENBLAS_CORETYPE", saved, TRUE);
+}
+
 static void test_inspect_missing (void)
 {
     g_auto (CliRun) r = {0};
@@ -944,6 +995,7 @@ int main (int argc, char **argv)
     g_test_add_func ("/cli/eval/continual-damaged", test_eval_continual_damaged);
     g_test_add_func ("/cli/inspect/experiment", test_inspect_experiment);
     g_test_add_func ("/cli/inspect/missing", test_inspect_missing);
+    g_test_add_func ("/cli/verbose/blas", test_verbose_blas);
     g_test_add_func ("/cli/train/json-events", test_train_json);
     g_test_add_func ("/cli/train/deterministic", test_train_deterministic);
     g_test_add_func ("/cli/eval/csv-classes", test_eval_csv_classes);

@@ -9,7 +9,11 @@
 
 int main (int argc, char **argv)
 {
-    dn_blas_maybe_reexec (argv);
+    g_autoptr (GError) blas_error = NULL;
+    if (!dn_blas_maybe_reexec (argv, &blas_error)) {
+        g_printerr ("dendrite-studio: %s\n", blas_error->message);
+        return 1;
+    }
     setlocale (LC_ALL, "");
     /* installed: the system's locale folder; run from the build tree: its po/ */
     gboolean installed =

@@ -4,6 +4,7 @@
  *   dendrite eval MODEL --data DIR [--json]    accuracy and loss on a test set
  *   dendrite inspect MODEL|EXPERIMENT          the layers, shapes and parameters
  *
+ * --verbose (before or after the command) prints which OpenBLAS kernels run and why.
  * Exit status: 0 success, 1 the run failed (the message says why), 2 usage.
  */
 #include "dn-blas.h"
@@ -22,6 +23,20 @@
 #include <unistd.h>
 
 static volatile gint cancel_flag = 0;
+static gboolean verbose = FALSE;
+
+static const GOptionEntry verbose_entry = {
+    "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Say on stderr which BLAS kernels run and why",
+    NULL};
+
+/* After a command's options are parsed: --verbose tells which kernels run. */
+static void say_blas (const char *cmd)
+{
+    if (!verbose)
+        return;
+    g_autofree char *line = dn_blas_describe ();
+    fprintf (stderr, "dendrite %s: %s\n", cmd, line);
+}
 
 static void on_sigint (int sig)
 {
@@ -53,8 +68,8 @@ static int cmd_train (int argc, char **argv)
         {"data", 0, 0, G_OPTION_ARG_FILENAME, &data, "Data folder (IDX) or CSV file", "DIR"},
         {"out", 0, 0, G_OPTION_ARG_FILENAME, &out, "Output folder (default: the experiment's)",
          "DIR"},
-        {"epochs", 0, 0, G_OPTION_ARG_INT, &epochs, "Number of epochs (the most, with dendrites; per task in a continual run)",
-         "N"},
+        {"epochs", 0, 0, G_OPTION_ARG_INT, &epochs,
+         "Number of epochs (the most, with dendrites; per task in a continual run)", "N"},
         {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed", "N"},
         {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: all cores)", "N"},
         {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu, cuda or auto", "DEVICE"},
@@ -63,6 +78,7 @@ static int cmd_train (int argc, char **argv)
         {"overwrite", 0, 0, G_OPTION_ARG_NONE, &overwrite,
          "Replace the earlier run in OUT/NAME (default: a new OUT/NAME-N beside it)", NULL},
         {"json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per line on stdout", NULL},
+        verbose_entry,
         {NULL},
     };
     g_autoptr (GOptionContext) ctx =
@@ -78,6 +94,7 @@ static int cmd_train (int argc, char **argv)
     g_autoptr (GError) error = NULL;
     if (!g_option_context_parse (ctx, &argc, &argv, &error))
         return usage_error (ctx, "train", error->message);
+    say_blas ("train");
     if (resume != NULL ? argc != 1 : argc != 2)
         return usage_error (ctx, "train",
                             resume != NULL ? "give either an experiment file or --resume"
@@ -186,6 +203,7 @@ static int cmd_eval (int argc, char **argv)
         {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: all cores)", "N"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print {\"accuracy\", \"loss\", \"samples\"}",
          NULL},
+        verbose_entry,
         {NULL},
     };
     g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL.safetensors - evaluate a model");
@@ -193,6 +211,7 @@ static int cmd_eval (int argc, char **argv)
     g_autoptr (GError) error = NULL;
     if (!g_option_context_parse (ctx, &argc, &argv, &error))
         return usage_error (ctx, "eval", error->message);
+    say_blas ("eval");
     if (argc != 2)
         return usage_error (ctx, "eval", "give one model file");
     if (data == NULL)
@@ -285,13 +304,14 @@ static gboolean looks_like_json (const char *path)
 
 static int cmd_inspect (int argc, char **argv)
 {
-    GOptionEntry entries[] = {{NULL}};
+    GOptionEntry entries[] = {verbose_entry, {NULL}};
     g_autoptr (GOptionContext) ctx =
         g_option_context_new ("MODEL.safetensors|EXPERIMENT.json - show a network's layers");
     g_option_context_add_main_entries (ctx, entries, NULL);
     g_autoptr (GError) error = NULL;
     if (!g_option_context_parse (ctx, &argc, &argv, &error))
         return usage_error (ctx, "inspect", error->message);
+    say_blas ("inspect");
     if (argc != 2)
         return usage_error (ctx, "inspect", "give one model or experiment file");
     const char *path = argv[1];
@@ -341,15 +361,28 @@ static void print_help (FILE *out)
              "experiment\n\n"
              "Options:\n"
              "  -h, --help              this help\n"
-             "  --version               the version\n\n"
+             "  --version               the version\n"
+             "  -v, --verbose           (before or after a command) say which BLAS kernels run\n"
+             "                          and why\n\n"
              "Examples are installed in %s/examples.\n",
              DN_DATADIR);
 }
 
 int main (int argc, char **argv)
 {
-    dn_blas_maybe_reexec (argv);
+    g_autoptr (GError) blas_error = NULL;
+    if (!dn_blas_maybe_reexec (argv, &blas_error)) {
+        fprintf (stderr, "dendrite: %s\n", blas_error->message);
+        return 1;
+    }
     setlocale (LC_ALL, "");
+    /* dendrite --verbose COMMAND … as well as dendrite COMMAND … --verbose */
+    if (argc >= 2 && (g_str_equal (argv[1], "--verbose") || g_str_equal (argv[1], "-v"))) {
+        verbose = TRUE;
+        argv[1] = argv[0];
+        argc--;
+        argv++;
+    }
     if (argc < 2) {
         print_help (stderr);
         return 2;
