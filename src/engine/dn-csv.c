@@ -481,7 +481,8 @@ static gboolean add_row (CsvLoad *L, CsvReader *r, int first_line, GError **erro
 static gboolean check_no_nul (const char *text, gsize len, const char *name, int line0,
                               GError **error)
 {
-    const char *nul = memchr (text, '\0', len);
+    /* an empty file may come as (NULL, 0), and memchr must not see a NULL */
+    const char *nul = len > 0 ? memchr (text, '\0', len) : NULL;
     if (nul == NULL)
         return TRUE;
     int line = line0;
