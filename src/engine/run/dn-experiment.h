@@ -14,6 +14,7 @@
 #include "dn-continual.h"
 #include "dn-data.h"
 #include "dn-dendrite.h"
+#include "dn-normalize.h"
 #include "dn-network.h"
 #include "dn-optim.h"
 #include "dn-tracker.h"
@@ -69,14 +70,6 @@ typedef struct {
 
 /* Experiment files larger than this are refused before they are read through. */
 #define DN_EXPERIMENT_MAX_BYTES (16 * 1024 * 1024)
-/* The smallest std a normalisation may give a channel; the dataset's own
- * statistics treat a smaller one as a constant channel. */
-#define DN_NORMALIZE_MIN_STD 1e-12
-
-/* {"mean": [...], "std": [...]}: 1 to 16 channels, finite means, finite stds of at
- * least DN_NORMALIZE_MIN_STD. `what` names the file in messages. */
-gboolean dn_normalize_from_json (JsonNode *node, DnNormalize *out, const char *what,
-                                 GError **error);
 
 DnExperiment *dn_experiment_new_default (void);
 DnExperiment *dn_experiment_load (const char *path, GError **error);
