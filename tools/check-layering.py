@@ -13,6 +13,9 @@ The rules (each failure names the file and line, and what would fix it):
   * a `*-private.h` is included only from its own folder;
   * every folder with sources has a heading in DESIGN.md;
   * a header name is unique under src/ (includes name headers by file name);
+  * an engine header is named after the .c (or .cu) beside it that implements
+    it, unless it is a `*-private.h` or DESIGN.md lists it under
+    `Interface headers:` (a table of function pointers with no code of its own);
   * engine files include no cairo, GTK, GDK, Pango or libadwaita header, and
     print nothing (printf, fprintf, puts, g_print, g_printerr, ...): the engine
     reports through GError and the observer;
@@ -32,6 +35,7 @@ INCLUDE_RE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 HEADING_RE = re.compile(r'^##\s+`?([A-Za-z0-9_./-]+?)/?`?\s*$')
 MAY_RE = re.compile(r'^May include:\s*(.*)$')
 GENERATED_RE = re.compile(r'^Generated headers:\s*(.*)$')
+INTERFACE_RE = re.compile(r'^Interface headers:\s*(.*)$')
 PRINT_RE = re.compile(
     r'\b(printf|vprintf|fprintf|vfprintf|puts|fputs|putchar|perror|g_print|g_printerr)\s*\(')
 ENGINE_FORBIDDEN = ('cairo', 'gtk/', 'gtk.h', 'gdk/', 'gdk-pixbuf', 'pango', 'adwaita')
@@ -53,8 +57,8 @@ def names(text):
 
 
 def read_design(path):
-    """{folder: [allowed folders]}, [generated headers], [problems]."""
-    rules, generated, problems = {}, [], []
+    """{folder: [allowed folders]}, [generated headers], [interface headers], [problems]."""
+    rules, generated, interfaces, problems = {}, [], [], []
     current = None
     with open(path, encoding='utf-8') as f:
         for n, line in enumerate(f, 1):
@@ -70,6 +74,10 @@ def read_design(path):
             if m:
                 generated += names(m.group(1))
                 continue
+            m = INTERFACE_RE.match(line)
+            if m:
+                interfaces += names(m.group(1))
+                continue
             m = MAY_RE.match(line)
             if m and current is not None:
                 rules[current] = names(m.group(1))
@@ -78,7 +86,7 @@ def read_design(path):
             problems.append(f'{path}: ## {folder} has no "May include:" line; add one '
                             '(or "May include: nothing")')
             rules[folder] = []
-    return rules, generated, problems
+    return rules, generated, interfaces, problems
 
 
 def allows(allowed, target):
@@ -159,7 +167,7 @@ def check(src):
     shown = os.path.relpath(src)
     if not os.path.isfile(design):
         return [f'{design}: missing; it is the page that says what each folder may include']
-    rules, generated, problems = read_design(design)
+    rules, generated, interfaces, problems = read_design(design)
     cycle = find_cycle(rules)
     if cycle:
         problems.append(f'{design}: "May include" goes round in a circle: '
@@ -194,6 +202,13 @@ def check(src):
         with open(os.path.join(src, rel), encoding='utf-8', errors='replace') as f:
             text = f.read()
         engine = here == 'engine' or here.startswith('engine/')
+        base, ext = os.path.splitext(rel)
+        if (engine and ext == '.h' and not base.endswith('-private')
+                and os.path.basename(rel) not in interfaces
+                and not any(os.path.isfile(os.path.join(src, base + e)) for e in ('.c', '.cu'))):
+            problems.append(f'{path}: no {os.path.basename(base)}.c beside it; a header is '
+                            'named after the file that implements it (a module of several '
+                            'files shares one -private.h)')
         for n, line in enumerate(text.split('\n'), 1):
             m = INCLUDE_RE.match(line)
             if not m:
@@ -243,6 +258,7 @@ def check(src):
 
 SELF_TEST_DESIGN = """# made up
 Generated headers: `dn-config.h`
+Interface headers: `dn-i.h`
 
 ## engine/core
 May include: nothing
@@ -278,6 +294,7 @@ def self_test():
         'engine/layers/dn-l-private.h': '#include "dn-a.h"\n',
         'engine/layers/dn-l.h': '#include "dn-a.h"\n',
         'engine/layers/dn-l.c': '#include "dn-l.h"\n#include "dn-l-private.h"\n',
+        'engine/layers/dn-i.h': '#pragma once\n',
         'report/dn-r.c': '#include "dn-l.h"\n#include <cairo.h>\n',
         'app/dn-w.c': '#include "dn-l.h"\n#include <gtk/gtk.h>\n',
     }
@@ -316,6 +333,8 @@ def self_test():
            ['src/engine/misc/dn-m.c: its folder engine/misc has no heading'])
     expect('two headers of one name', {'app/dn-a.h': '#pragma once\n'},
            ['the header name dn-a.h is also'])
+    expect('header without its .c', {'engine/core/dn-h.h': '#pragma once\n'},
+           ['src/engine/core/dn-h.h: no dn-h.c beside it'])
     expect('cycle', {}, ['goes round in a circle'],
            SELF_TEST_DESIGN.replace('## engine/core\nMay include: nothing',
                                     '## engine/core\nMay include: engine/layers'))

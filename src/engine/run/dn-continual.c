@@ -7,6 +7,7 @@
  * prototype as its context (no task id). Synaptic Intelligence, when on, adds its
  * penalty gradient before each optimizer step and accumulates importance.
  */
+#include "dn-continual.h"
 #include "dn-error.h"
 #include "dn-json.h"
 #include "dn-model.h"
