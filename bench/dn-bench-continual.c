@@ -4,7 +4,7 @@
  * activity, and with dense GEMMs only (DN_ACTIVE_DENSE=1). Prints a table and
  * writes a JSON file. */
 #include "dn-blas.h"
-#include "dn-experiment.h"
+#include "dn-run.h"
 #include "dn-json.h"
 
 #include <glib/gstdio.h>

@@ -1,7 +1,7 @@
 /* test-active.c: active dendrite layers, k-winner-take-all, sparse weights, the
  * row-tracked optimizer step, Synaptic Intelligence arithmetic and task
  * permutations, against hand-computed values (docs/continual.md). */
-#include "dn-continual.h"
+#include "dn-continual-config.h"
 #include "dn-error.h"
 #include "dn-network.h"
 #include "dn-optim.h"

@@ -3,7 +3,8 @@
  * task inference, Synaptic Intelligence, determinism, and the run folder. */
 #include "dn-continual-files.h"
 #include "dn-error.h"
-#include "dn-experiment.h"
+#include "dn-run.h"
+#include "dn-continual.h"
 #include "dn-model.h"
 #include "dn-run-dir.h"
 #include "dn-run-writer.h"

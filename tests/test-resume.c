@@ -1,7 +1,7 @@
 /* test-resume.c: a dendritic run stopped at any moment and resumed ends with
  * the same model and the same files as a run that was never interrupted. */
 #include "dn-error.h"
-#include "dn-experiment.h"
+#include "dn-run.h"
 #include "dn-run-dir.h"
 #include "dn-run-writer.h"
 #include "dn-safetensors.h"

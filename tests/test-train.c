@@ -5,7 +5,7 @@
  * diverging run, the files of a run folder, and what the seed decides.
  */
 #include "dn-error.h"
-#include "dn-experiment.h"
+#include "dn-run.h"
 #include "dn-model.h"
 #include "dn-test-util.h"
 

@@ -42,7 +42,9 @@ elif ! meson introspect --buildoptions $dir | grep -q -- "$instrument"; then
     meson configure $dir "-Dc_args=$instrument $strict" >/dev/null
 fi
 ninja -C $dir src/engine/libdendrite.a >/dev/null
-clang -g -O1 -fsanitize=fuzzer,address,undefined $strict -DDN_LIBFUZZER -Isrc/engine -I$dir \
+# the engine's folders with public headers, as src/engine/meson.build lists them
+engine_inc=$(printf -- '-Isrc/engine/%s ' core backend layers data optim network tracker run)
+clang -g -O1 -fsanitize=fuzzer,address,undefined $strict -DDN_LIBFUZZER $engine_inc -I$dir \
     $(pkg-config --cflags glib-2.0 json-glib-1.0) tests/fuzz/fuzz-$target.c \
     $dir/src/engine/libdendrite.a $(pkg-config --libs glib-2.0 gio-2.0 json-glib-1.0 zlib) \
     -lopenblas -lm -fopenmp -o $dir/fuzz-$target-libfuzzer

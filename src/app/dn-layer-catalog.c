@@ -1,5 +1,5 @@
 /* dn-layer-catalog.c: the editor's layer kinds; ranges and defaults as in
- * the engine's configure functions (src/engine/dn-layer-*.c) and
+ * the engine's configure functions (src/engine/layers/dn-layer-*.c) and
  * docs/layers.md. */
 #include "dn-layer-catalog.h"
 

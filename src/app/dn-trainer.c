@@ -3,6 +3,7 @@
 
 #include "dn-error.h"
 #include "dn-run-writer.h"
+#include "dn-run.h"
 
 #include <glib/gi18n.h>
 #include <math.h>

@@ -9,10 +9,12 @@
  */
 #include "dn-blas.h"
 #include "dn-cli.h"
+#include "dn-continual.h"
 #include "dn-run-writer.h"
 #include "dn-error.h"
 #include "dn-dendrite.h"
 #include "dn-model.h"
+#include "dn-run.h"
 
 #include "dn-config.h"
 

@@ -2,7 +2,7 @@
  * terminals and one JSON object per line for programs. */
 #pragma once
 
-#include "dn-experiment.h"
+#include "dn-train.h"
 #include "dn-run-writer.h"
 
 #include <stdio.h>

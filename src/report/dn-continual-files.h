@@ -5,7 +5,7 @@
  * written atomically. */
 #pragma once
 
-#include "dn-experiment.h"
+#include "dn-train.h"
 
 G_BEGIN_DECLS
 

@@ -10,7 +10,7 @@
  */
 #pragma once
 
-#include "dn-experiment.h"
+#include "dn-train.h"
 
 G_BEGIN_DECLS
 

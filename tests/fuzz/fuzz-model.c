@@ -14,7 +14,7 @@
  * otherwise main() replays the files and folders given as arguments (the corpus
  * in tests/fuzz/corpus/model/, each file such a header).
  */
-#include "dn-experiment.h"
+#include "dn-continual.h"
 #include "dn-json.h"
 #include "dn-model.h"
 

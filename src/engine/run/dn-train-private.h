@@ -1,8 +1,8 @@
-/* dn-train-private.h: the pieces dn-run.c (the training loop) shares with
- * dn-train.c (losses, evaluation, data). */
+/* dn-train-private.h: the pieces the schedules (dn-run.c, dn-continual.c) share
+ * with dn-train.c (losses, evaluation, data, events); used inside run/ only. */
 #pragma once
 
-#include "dn-experiment.h"
+#include "dn-train.h"
 
 G_BEGIN_DECLS
 

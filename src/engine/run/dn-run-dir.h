@@ -23,20 +23,13 @@
  */
 #pragma once
 
+#include "dn-file.h"
+
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
 #define DN_RUN_DIR_LOCK_FILE "run.lock"
-
-/* "PATH.tmp-XXXXXX", a template for g_mkstemp(). g_free. */
-char *dn_file_temp_template (const char *path);
-/* TRUE for a file name made from dn_file_temp_template() (or the
- * "NAME.XXXXXX" of g_file_set_contents, which earlier versions used). */
-gboolean dn_file_is_temporary (const char *name);
-/* Writes len bytes to path through a synced temporary renamed over it: a reader
- * sees the old file or the new one, and a failed write leaves no temporary. */
-gboolean dn_file_write_atomic (const char *path, const void *data, gsize len, GError **error);
 
 typedef struct _DnRunDir DnRunDir;
 

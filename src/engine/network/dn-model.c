@@ -1,8 +1,8 @@
 /* dn-model.c: saving and loading networks as safetensors. */
 #include "dn-model.h"
 #include "dn-error.h"
-#include "dn-experiment.h"
 #include "dn-json.h"
+#include "dn-normalize.h"
 
 #include "dn-config.h"
 

@@ -22,7 +22,7 @@
  * dendrite_module.layers.<d>[.<i>].<p>, dendrites_to_top.<k-1> (k, C) and
  * dendrite_module.dendrites_to_dendrites.<i> (i, C).
  */
-#include "dn-dendrite.h"
+#include "dn-layer-dendritic.h"
 #include "dn-error.h"
 #include "dn-layer-private.h"
 

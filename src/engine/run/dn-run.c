@@ -18,6 +18,8 @@
  * dn-run-dir.h, as the continual loop does: a new run never writes into an
  * earlier run's folder, and a damaged run state is refused, never resumed.
  */
+#include "dn-run.h"
+#include "dn-continual.h"
 #include "dn-error.h"
 #include "dn-json.h"
 #include "dn-model.h"

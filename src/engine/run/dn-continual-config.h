@@ -1,5 +1,7 @@
-/* dn-continual.h: continual learning on a sequence of permuted tasks (Numenta's
- * Active Dendrites study; docs/continual.md).
+/* dn-continual-config.h: the "continual" section of an experiment: continual
+ * learning on a sequence of permuted tasks (Numenta's Active Dendrites study;
+ * docs/continual.md), and the arithmetic it adds (permutations, Synaptic
+ * Intelligence); dn-continual.h runs one.
  *
  * An experiment with a "continual" section trains its network on T tasks made
  * from one image dataset: task 0 as it is, task t > 0 with a fixed pixel

@@ -2,7 +2,7 @@
 #include "dn-backend.h"
 #include "dn-error.h"
 
-#include "cuda/dn-cuda-device.h"
+#include "dn-cuda-device.h"
 
 DnBackend *dn_backend_cuda (GError **error)
 {

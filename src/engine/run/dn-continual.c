@@ -7,6 +7,7 @@
  * prototype as its context (no task id). Synaptic Intelligence, when on, adds its
  * penalty gradient before each optimizer step and accumulates importance.
  */
+#include "dn-continual.h"
 #include "dn-error.h"
 #include "dn-json.h"
 #include "dn-model.h"
@@ -880,9 +881,9 @@ static char *profile_json (Cl *c)
         DnLayer *l = dn_network_node (c->net, i)->layer;
         double both = l->prof_seconds[0] + l->prof_seconds[1];
         if (g_getenv ("DN_PROFILE_LAYERS") != NULL)
-            g_printerr ("%-8s %-16s forward %.2f s, backward %.2f s, segments %.2f s\n",
-                        dn_network_node (c->net, i)->name, l->klass->type, l->prof_seconds[0],
-                        l->prof_seconds[1], l->prof_seconds[2]);
+            dn_emit_log (c->obs, "%-8s %-16s forward %.2f s, backward %.2f s, segments %.2f s",
+                         dn_network_node (c->net, i)->name, l->klass->type, l->prof_seconds[0],
+                         l->prof_seconds[1], l->prof_seconds[2]);
         const char *type = l->klass->type;
         if (g_str_equal (type, "active_dendrite") || g_str_equal (type, "sparse_linear") ||
             g_str_equal (type, "linear")) {

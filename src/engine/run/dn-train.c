@@ -1,7 +1,7 @@
 /* dn-train.c: what the training loop (dn-run.c) builds on: losses, evaluation,
  * loading and splitting the data, checking that a network fits it. */
+#include "dn-train.h"
 #include "dn-error.h"
-#include "dn-experiment.h"
 #include "dn-model.h"
 #include "dn-train-private.h"
 

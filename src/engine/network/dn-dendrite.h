@@ -15,11 +15,10 @@
  */
 #pragma once
 
+#include "dn-layer-dendritic.h"
 #include "dn-network.h"
 
 G_BEGIN_DECLS
-
-#define DN_DENDRITE_MAX 32
 
 /* How an experiment chooses the layers that get dendrites. */
 typedef struct {
@@ -67,30 +66,5 @@ int dn_network_n_dendritic (DnNetwork *net);
  * dendrite-to-neuron matrices and the leftover candidate matrix. */
 int64_t dn_network_clean_param_count (DnNetwork *net);
 int64_t dn_network_reference_param_count (DnNetwork *net);
-
-/* Dendritic nodes: k (-1 for another layer), channels, the neuron module's params. */
-int dn_dendritic_count (const DnLayer *l);
-int dn_dendritic_channels (const DnLayer *l);
-int64_t dn_dendritic_neuron_params (const DnLayer *l);
-/* Whether a dendritic node runs the first layers of its k + 1 copies as one convolution
- * (the default, where the module starts with a convolution without groups) or one copy
- * after the other; both compute the same function, this is for comparing them. Not
- * between a forward and its backward. */
-void dn_dendritic_set_fused (DnLayer *l, gboolean fused);
-/* The forward-function outputs s_i (batch, ...) of dendrite i from the last forward. */
-const float *dn_dendritic_outputs (const DnLayer *l, int i, int *batch, size_t *n_per_sample);
-
-/* How well the newest dendrite set follows its neuron's remaining error: per
- * output channel, the Pearson correlation over batch and positions between the
- * set's output s and g, the loss gradient at the module's output (the error the
- * neurons leave), as |r| averaged over channels; in [0, 1]. From the last
- * forward and a g of the same batch; NaN without dendrites. */
-double dn_dendritic_correlation (const DnLayer *l, const float *g, int batch);
-
-const char *dn_dendrite_act_name (DnAct act);
-gboolean dn_dendrite_act_from_name (const char *name, DnAct *act);
-/* Initialises a fresh dendrite (its layers' buffers as at creation, parameters
- * N(0, 1) * multiplier). */
-void dn_dendrite_init_copy (DnLayer **layers, int n, DnRng *rng, float multiplier);
 
 G_END_DECLS

@@ -1,7 +1,7 @@
 /* dn-json.c: a JSON writer that never writes a number a parser rejects. */
 #include "dn-json.h"
 #include "dn-error.h"
-#include "dn-run-dir.h"
+#include "dn-file.h"
 
 #include <errno.h>
 #include <math.h>

@@ -7,7 +7,7 @@
  */
 #include "dn-safetensors.h"
 #include "dn-error.h"
-#include "dn-run-dir.h"
+#include "dn-file.h"
 
 #include <errno.h>
 #include <fcntl.h>

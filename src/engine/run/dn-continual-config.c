@@ -1,6 +1,6 @@
 /* dn-continual-config.c: the "continual" section of an experiment file and the
  * task permutations. */
-#include "dn-continual.h"
+#include "dn-continual-config.h"
 #include "dn-error.h"
 #include "dn-json.h"
 #include "dn-rng.h"

@@ -1,0 +1,26 @@
+/* dn-file.h: files written whole or not at all.
+ *
+ * Every file the engine, the report writers and the app save goes through
+ * dn_file_write_atomic(): the bytes go to PATH.tmp-XXXXXX, are synced, and the
+ * temporary is renamed over PATH, so a reader (or a run resumed after a kill)
+ * sees the old file or the new one. dn_file_is_temporary() recognises what a
+ * killed writer leaves behind, so a run folder can clear it.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* "PATH.tmp-XXXXXX", a template for g_mkstemp(). g_free. */
+char *dn_file_temp_template (const char *path);
+/* TRUE for a file name made from dn_file_temp_template() (or the
+ * "NAME.XXXXXX" of g_file_set_contents, which earlier versions used). */
+gboolean dn_file_is_temporary (const char *name);
+/* Writes len bytes to path through a synced temporary renamed over it: a reader
+ * sees the old file or the new one, and a failed write leaves no temporary. */
+gboolean dn_file_write_atomic (const char *path, const void *data, gsize len, GError **error);
+/* Writes all of data to fd, going on after EINTR and short writes; FALSE with errno set. */
+gboolean dn_file_write_all (int fd, const char *data, gsize len);
+
+G_END_DECLS
