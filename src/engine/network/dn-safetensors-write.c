@@ -127,23 +127,6 @@ static char *st_build_header (const DnStWrite *tensors, int n, GHashTable *metad
     return json_generator_to_data (gen, len);
 }
 
-static gboolean st_write_all (int fd, const void *data, gsize len)
-{
-    const guint8 *p = data;
-    while (len > 0) {
-        gssize w = write (fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w == 0)
-            errno = EIO;
-        if (w <= 0)
-            return FALSE;
-        p += w;
-        len -= (gsize) w;
-    }
-    return TRUE;
-}
-
 /* Floats go out little-endian whatever the host, through a small buffer. */
 static gboolean st_write_floats (int fd, const float *data, guint64 numel)
 {
@@ -156,7 +139,7 @@ static gboolean st_write_floats (int fd, const float *data, guint64 numel)
             memcpy (&bits, &data[i + j], 4);
             buf[j] = GUINT32_TO_LE (bits);
         }
-        if (!st_write_all (fd, buf, m * 4))
+        if (!dn_file_write_all (fd, (const char *) buf, m * 4))
             return FALSE;
         i += m;
     }
@@ -220,7 +203,8 @@ gboolean dn_safetensors_write (const char *path, const DnStWrite *tensors, int n
                      path, g_strerror (err));
         return FALSE;
     }
-    gboolean ok = st_write_all (fd, &len_le, 8) && st_write_all (fd, header, header_len);
+    gboolean ok = dn_file_write_all (fd, (const char *) &len_le, 8) &&
+                  dn_file_write_all (fd, header, header_len);
     for (int i = 0; ok && i < n; i++)
         ok = st_write_floats (fd, tensors[i].data, sizes[i] / sizeof (float));
     if (ok && fsync (fd) != 0 && errno != EINVAL)
