@@ -9,7 +9,11 @@
  * 3. The MNIST CNN with 0, 1, 2 and 3 dendrite sets, against the ideal
  *    (k + 1)-fold cost of the plain network: each repeat times the plain and the
  *    dendritic network back to back, and the figure is the median of those ratios.
- * 4. Peak resident memory of `dendrite train` of the CNN for one epoch on
+ * 4. End to end: whole epochs of the training loop `dendrite train` runs
+ *    (dn_experiment_run) on the bundled MNIST sample, for the CNN and the MLP,
+ *    against the step figure timed just before each run (the examples' own
+ *    optimizers in both).
+ * 5. Peak resident memory of `dendrite train` of the CNN for one epoch on
  *    Fashion-MNIST (when the Debian package is installed).
  * Every figure is the median of several repeats; the spread is printed too.
  */
@@ -18,13 +22,16 @@
 #include "dn-experiment.h"
 #include "dn-json.h"
 #include "dn-network.h"
+#include "dn-run.h"
 
 #include "dn-config.h"
 
 #include <cblas.h>
 #include <fcntl.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -111,13 +118,16 @@ static double forward_macs (DnNetwork *net, gboolean *first_has_dx, double *macs
     return macs;
 }
 
-static JsonNode *load_network (const char *example, GError **error)
+static DnExperiment *load_example (const char *example)
 {
+    g_autoptr (GError) error = NULL;
     g_autofree char *path = g_build_filename (DN_SOURCE_DATADIR, "examples", example, NULL);
-    g_autoptr (DnExperiment) exp = dn_experiment_load (path, error);
-    if (exp == NULL)
-        return NULL;
-    return json_node_copy (exp->network);
+    DnExperiment *exp = dn_experiment_load (path, &error);
+    if (exp == NULL) {
+        fprintf (stderr, "dn-bench: %s\n", error->message);
+        exit (1);
+    }
+    return exp;
 }
 
 /* A network ready to train on random Fashion-MNIST-shaped data. */
@@ -128,17 +138,15 @@ typedef struct {
     float *x, *dlogits;
     int32_t *y;
     int batch;
+    double lr;
     double step_flops;
 } Trainer;
 
 static Trainer *trainer_new (const char *example, int batch, int dendrite_sets)
 {
     g_autoptr (GError) error = NULL;
-    g_autoptr (JsonNode) desc = load_network (example, &error);
-    if (desc == NULL) {
-        fprintf (stderr, "dn-bench: %s\n", error->message);
-        exit (1);
-    }
+    g_autoptr (DnExperiment) exp = load_example (example);
+    g_autoptr (JsonNode) desc = json_node_copy (exp->network);
     Trainer *t = g_new0 (Trainer, 1);
     t->be = dn_backend_cpu ();
     t->batch = batch;
@@ -165,9 +173,9 @@ static Trainer *trainer_new (const char *example, int batch, int dendrite_sets)
     }
     dn_network_reserve (t->net, batch, &error);
     g_assert_no_error (error);
-    DnOptimConfig oc;
-    dn_optim_config_defaults (&oc, DN_OPTIM_ADADELTA);
-    t->opt = dn_optimizer_new (&oc, t->be, t->net->n_params, &error);
+    /* the example's optimizer: Adadelta for the CNN, Adam for the MLP */
+    t->opt = dn_optimizer_new (&exp->optim, t->be, t->net->n_params, &error);
+    t->lr = exp->optim.lr;
     g_assert_no_error (error);
     size_t in = (size_t) dn_shape_numel (&t->net->input_shape);
     t->x = g_new (float, in *batch);
@@ -196,7 +204,7 @@ static double trainer_time (Trainer *t, int steps)
                               t->dlogits);
         dn_network_zero_grad (t->net);
         dn_network_backward (t->net, t->dlogits, t->batch);
-        dn_optimizer_step (t->opt, t->net->params, t->net->grads, 0.01);
+        dn_optimizer_step (t->opt, t->net->params, t->net->grads, t->lr);
     }
     return now () - t0;
 }
@@ -254,6 +262,117 @@ static double bench_dendrite_ratio (Trainer *plain, int k, int steps, int repeat
     return med;
 }
 
+/* Removes a run folder the benchmark made (files and folders inside, then itself). */
+static void remove_tree (const char *path)
+{
+    GDir *dir = g_dir_open (path, 0, NULL);
+    if (dir != NULL) {
+        const char *name;
+        while ((name = g_dir_read_name (dir)) != NULL) {
+            g_autofree char *child = g_build_filename (path, name, NULL);
+            if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
+                !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+                remove_tree (child);
+            else
+                g_unlink (child);
+        }
+        g_dir_close (dir);
+    }
+    if (g_rmdir (path) != 0)
+        fprintf (stderr, "dn-bench: could not remove %s\n", path);
+}
+
+/* ---- end to end: whole epochs of `dendrite train` ----
+ * The run is dn_experiment_run, the loop `dendrite train` runs, in this process with an
+ * observer that reads the clock: the training pass of an epoch (batch gathering and
+ * normalisation, the step, events) ends with its last batch event; the whole epoch
+ * (also the evaluation of the validation and test splits and the checkpoint files)
+ * runs from the start event, after the data is loaded, or the previous epoch's end to
+ * its own epoch event, which comes after the files are written. */
+typedef struct {
+    gint64 mark;
+    int n_train;
+    GArray *train, *whole; /* seconds per epoch */
+} EpochClock;
+
+static void epoch_clock_event (const DnEvent *ev, gpointer data)
+{
+    EpochClock *c = data;
+    gint64 t = g_get_monotonic_time ();
+    if (ev->kind == DN_EVENT_START) {
+        c->n_train = (int) ev->train_samples;
+        c->mark = t;
+    } else if (ev->kind == DN_EVENT_BATCH && ev->batch == ev->n_batches) {
+        double s = ev->seconds;
+        g_array_append_val (c->train, s);
+    } else if (ev->kind == DN_EVENT_EPOCH) {
+        double s = (t - c->mark) / 1e6;
+        g_array_append_val (c->whole, s);
+        c->mark = t;
+    }
+}
+
+typedef struct {
+    double step, train, whole;       /* median samples/s */
+    double train_ratio, whole_ratio; /* medians of the per-repeat ratios to the step */
+} EpochStat;
+
+/* Each repeat times `steps` steps of the example's network on random data, then trains
+ * it for `epochs` epochs with dn_experiment_run; the ratios are per repeat, so a drift
+ * in the machine's speed moves both figures of a pair alike. */
+static EpochStat bench_epochs (const char *example, int threads, int epochs, int steps,
+                               int repeats)
+{
+    g_autoptr (DnExperiment) exp = load_example (example);
+    Trainer *t = trainer_new (example, exp->batch_size, -1);
+    trainer_time (t, steps); /* warm up */
+    double *step = g_new (double, repeats), *train = g_new (double, repeats);
+    double *whole = g_new (double, repeats), *tr = g_new (double, repeats);
+    double *wr = g_new (double, repeats);
+    for (int r = 0; r < repeats; r++) {
+        step[r] = steps * t->batch / trainer_time (t, steps);
+        EpochClock c = {0};
+        c.train = g_array_new (FALSE, FALSE, sizeof (double));
+        c.whole = g_array_new (FALSE, FALSE, sizeof (double));
+        DnObserver obs = {epoch_clock_event, &c, NULL};
+        g_autoptr (GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("dn-bench-XXXXXX", &error);
+        DnRunOptions opts = {.out_dir = dir, .epochs = epochs, .threads = threads};
+        if (dir == NULL || !dn_experiment_run (exp, &opts, &obs, NULL, &error) ||
+            (int) c.train->len != epochs || (int) c.whole->len != epochs) {
+            fprintf (stderr, "dn-bench: training %s: %s\n", example,
+                     error != NULL ? error->message : "an epoch went missing");
+            exit (1);
+        }
+        remove_tree (dir);
+        /* the median epoch of this run */
+        train[r] = c.n_train / median ((double *) c.train->data, epochs);
+        whole[r] = c.n_train / median ((double *) c.whole->data, epochs);
+        tr[r] = train[r] / step[r];
+        wr[r] = whole[r] / step[r];
+        g_array_unref (c.train);
+        g_array_unref (c.whole);
+    }
+    EpochStat s = {median (step, repeats), median (train, repeats), median (whole, repeats),
+                   median (tr, repeats), median (wr, repeats)};
+    g_free (step);
+    g_free (train);
+    g_free (whole);
+    g_free (tr);
+    g_free (wr);
+    trainer_free (t);
+    return s;
+}
+
+static void print_epochs (const char *name, const EpochStat *s)
+{
+    printf ("%-44s %10.0f samples/s (step, just before each run)\n", name, s->step);
+    printf ("%-44s %10.0f samples/s = %.0f %% of the step\n",
+            "  epoch, training pass (data, step, events)", s->train, 100.0 * s->train_ratio);
+    printf ("%-44s %10.0f samples/s = %.0f %% of the step\n",
+            "  whole epoch (+ evaluation, checkpoints)", s->whole, 100.0 * s->whole_ratio);
+}
+
 /* Peak RSS (MB) of a child `dendrite train` run, or NAN when it cannot run. */
 static double bench_peak_memory (const char *dendrite, int threads, double *seconds)
 {
@@ -277,9 +396,7 @@ static double bench_peak_memory (const char *dendrite, int threads, double *seco
     struct rusage ru;
     wait4 (pid, &status, 0, &ru);
     *seconds = now () - t;
-    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", out);
-    if (system (cmd) != 0)
-        fprintf (stderr, "dn-bench: could not remove %s\n", out);
+    remove_tree (out);
     if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
         return NAN;
     return ru.ru_maxrss / 1024.0;
@@ -294,7 +411,7 @@ int main (int argc, char **argv)
     }
     int threads = 0, repeats = 5, steps = 20;
     g_autofree char *json_path = NULL, *dendrite = NULL;
-    gboolean skip_memory = FALSE;
+    gboolean skip_memory = FALSE, skip_epochs = FALSE;
     GOptionEntry entries[] = {
         {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N"},
         {"repeats", 0, 0, G_OPTION_ARG_INT, &repeats, "Repeats per figure (5)", "N"},
@@ -302,6 +419,8 @@ int main (int argc, char **argv)
         {"json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "Write the results here", "FILE"},
         {"dendrite", 0, 0, G_OPTION_ARG_FILENAME, &dendrite, "The dendrite program", "PATH"},
         {"skip-memory", 0, 0, G_OPTION_ARG_NONE, &skip_memory, "Skip the memory run", NULL},
+        {"skip-epochs", 0, 0, G_OPTION_ARG_NONE, &skip_epochs, "Skip the end-to-end epochs",
+         NULL},
         {NULL},
     };
     g_autoptr (GOptionContext) ctx = g_option_context_new ("- measure the engine");
@@ -349,6 +468,14 @@ int main (int argc, char **argv)
                 dend_sps[k], 100.0 * dend_eff[k]);
     }
     trainer_free (plain);
+    EpochStat cnn_ep = {NAN, NAN, NAN, NAN, NAN}, mlp_ep = cnn_ep;
+    if (!skip_epochs) {
+        /* MLP epochs take a tenth of a second: three a run */
+        cnn_ep = bench_epochs ("mnist-cnn.json", threads, 1, steps, repeats);
+        print_epochs ("end to end: MNIST CNN, batch 64", &cnn_ep);
+        mlp_ep = bench_epochs ("mlp.json", threads, 3, steps * 10, repeats);
+        print_epochs ("end to end: MLP 784-256-10, batch 64", &mlp_ep);
+    }
     double mem = NAN, mem_secs = NAN;
     if (!skip_memory) {
         if (dendrite == NULL)
@@ -394,6 +521,22 @@ int main (int argc, char **argv)
             NUM (key, dend_sps[k]);
             g_snprintf (key, sizeof key, "cnn_dendrites_%d_fraction_of_ideal", k);
             NUM (key, dend_eff[k]);
+        }
+        const EpochStat *ep[2] = {&cnn_ep, &mlp_ep};
+        for (int i = 0; i < 2; i++) {
+            char key[64];
+            const char *net = i == 0 ? "cnn" : "mlp";
+#define EPOCH_NUM(suffix, v)                                                                       \
+    do {                                                                                           \
+        g_snprintf (key, sizeof key, "%s_epoch_%s", net, suffix);                                  \
+        NUM (key, v);                                                                              \
+    } while (0)
+            EPOCH_NUM ("step_samples_per_s", ep[i]->step);
+            EPOCH_NUM ("train_samples_per_s", ep[i]->train);
+            EPOCH_NUM ("train_fraction_of_step", ep[i]->train_ratio);
+            EPOCH_NUM ("whole_samples_per_s", ep[i]->whole);
+            EPOCH_NUM ("whole_fraction_of_step", ep[i]->whole_ratio);
+#undef EPOCH_NUM
         }
         NUM ("fashion_cnn_peak_rss_mb", mem);
         NUM ("fashion_cnn_epoch_seconds", mem_secs);
