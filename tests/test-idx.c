@@ -3,6 +3,7 @@
  * subset, split, normalisation statistics and batches. */
 #include "dn-data.h"
 #include "dn-error.h"
+#include "dn-parallel.h"
 #include "dn-test-util.h"
 
 #include <math.h>
@@ -741,6 +742,62 @@ static void test_batch_u8 (void)
     dn_assert_floats_close (x, want, 36, 1e-5, 1e-6);
 }
 
+/* A batch large enough to be split across threads gives the same bytes on any
+ * thread count, from a view of u8 images (several channels) and of float rows. */
+static void test_batch_threads (void)
+{
+    g_autoptr (DnDataset) full = make_u8_dataset (300, dn_shape_3d (3, 16, 16));
+    int keep[250];
+    for (int i = 0; i < 250; i++)
+        keep[i] = (i * 7) % 300;
+    g_autoptr (DnDataset) d = dn_dataset_subset (full, keep, 250, NULL);
+    DnNormalize norm = {.n_channels = 3, .mean = {0.1f, 0.5f, 0.9f}, .std = {0.3f, 2.0f, 0.7f}};
+    enum { B = 130, NUMEL = 3 * 16 * 16 };
+    int idx[B];
+    for (int i = 0; i < B; i++)
+        idx[i] = (i * 97 + 13) % 250; /* scattered, with repeats */
+    g_autofree float *one = g_new (float, B * NUMEL);
+    g_autofree float *many = g_new (float, B * NUMEL);
+    int32_t y1[B], yn[B];
+    int saved = dn_parallel_get_threads ();
+    dn_parallel_set_threads (1);
+    dn_dataset_get_batch (d, idx, B, &norm, one, y1);
+    for (int i = 0; i < B; i++) {
+        int k = keep[idx[i]];
+        g_assert_cmpint (y1[i], ==, k);
+        for (int e = 0; e < NUMEL; e += 37) {
+            int c = e / 256;
+            float want = (full->u8[(gsize) k * NUMEL + e] / 255.0f - norm.mean[c]) / norm.std[c];
+            dn_assert_floats_close (&one[(gsize) i * NUMEL + e], &want, 1, 1e-5, 1e-6);
+        }
+    }
+    for (int threads = 2; threads <= 4; threads++) {
+        dn_parallel_set_threads (threads);
+        memset (many, 0, sizeof (float) * B * NUMEL);
+        dn_dataset_get_batch (d, idx, B, &norm, many, yn);
+        g_assert_cmpmem (many, sizeof (float) * B * NUMEL, one, sizeof (float) * B * NUMEL);
+        g_assert_cmpmem (yn, sizeof yn, y1, sizeof y1);
+    }
+
+    /* float rows: the batch of the images above, read back as a float dataset */
+    DnDataset *f = g_new0 (DnDataset, 1);
+    f->n = B;
+    f->shape = dn_shape_1d (NUMEL);
+    f->f32 = g_memdup2 (one, sizeof (float) * B * NUMEL);
+    f->labels = g_new0 (int32_t, B);
+    DnNormalize shift = {.n_channels = 1, .mean = {0.25f}, .std = {1.5f}};
+    int rev[B];
+    for (int i = 0; i < B; i++)
+        rev[i] = B - 1 - i;
+    dn_parallel_set_threads (1);
+    dn_dataset_get_batch (f, rev, B, &shift, one, NULL);
+    dn_parallel_set_threads (3);
+    dn_dataset_get_batch (f, rev, B, &shift, many, NULL);
+    g_assert_cmpmem (many, sizeof (float) * B * NUMEL, one, sizeof (float) * B * NUMEL);
+    dn_parallel_set_threads (saved);
+    dn_dataset_free (f);
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
@@ -771,5 +828,6 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/data/normalize-u8", test_normalize_u8);
     g_test_add_func ("/engine/data/normalize-f32", test_normalize_f32);
     g_test_add_func ("/engine/data/batch-u8", test_batch_u8);
+    g_test_add_func ("/engine/data/batch-threads", test_batch_threads);
     return g_test_run ();
 }

@@ -1,4 +1,17 @@
-/* dn-parallel.c: the worker pool behind dn_parallel_run(). */
+/* dn-parallel.c: the worker pool behind dn_parallel_run().
+ *
+ * A job is n_tasks fixed slices of work. The caller and the workers taking part
+ * claim the next unclaimed task until none is left, so a worker that the system
+ * has not scheduled yet (the cores are busy with other programs) delays nothing:
+ * the caller runs its tasks. Which thread runs a task never changes what it
+ * computes (scratch memory is indexed by task), so results depend on the number
+ * of tasks only.
+ *
+ * Waiting costs a system call only when it must: a worker spins a little after
+ * each job before it sleeps, and the caller wakes sleeping workers only when
+ * there are some; the caller, once its own claims are done, spins while the
+ * last tasks finish and sleeps only if they take long.
+ */
 #include "dn-parallel.h"
 
 #define SPIN_ITERATIONS 20000
@@ -8,13 +21,18 @@ typedef struct {
     GCond wake, done;
     GThread **workers;
     int n_workers;
-    gint generation; /* bumped for every job */
-    gint pending;    /* tasks not finished */
-    gint busy;       /* a job is running: nested calls run serially */
+    /* (job << 32) | next unclaimed task: a task is claimed by compare-and-swap,
+     * which fails once the job has changed */
+    guint64 claim;
+    guint32 job; /* written by the caller only */
+    gint n_tasks;
+    gint job_threads; /* workers with index < job_threads take part */
+    gint finished;    /* tasks of the current job that returned */
+    gint sleepers;    /* workers waiting on `wake` */
+    gint waiting;     /* the caller waits on `done` */
+    gint busy;        /* a job is running: nested calls run serially */
     DnTaskFunc fn;
     gpointer data;
-    int n_tasks;
-    int job_threads; /* threads taking part in the job: index < job_threads */
 } Pool;
 
 static Pool pool;
@@ -28,32 +46,61 @@ static inline void cpu_relax (void)
 #endif
 }
 
-static void run_task (int index)
+static inline guint64 claim_get (void)
 {
-    if (index < pool.job_threads)
-        for (int t = index; t < pool.n_tasks; t += pool.job_threads)
-            pool.fn (t, pool.n_tasks, pool.data);
-    if (g_atomic_int_dec_and_test (&pool.pending)) {
-        g_mutex_lock (&pool.lock);
-        g_cond_signal (&pool.done);
-        g_mutex_unlock (&pool.lock);
+    return __atomic_load_n (&pool.claim, __ATOMIC_SEQ_CST);
+}
+
+static inline guint32 claim_job (guint64 c)
+{
+    return (guint32) (c >> 32);
+}
+
+/* Runs tasks of `job` until none is left to claim; TRUE when this thread
+ * finished the job's last task. */
+static gboolean run_tasks (guint32 job)
+{
+    gboolean last = FALSE;
+    for (;;) {
+        guint64 c = claim_get ();
+        int n = g_atomic_int_get (&pool.n_tasks);
+        if (claim_job (c) != job || (int) (guint32) c >= n)
+            return last;
+        if (!__atomic_compare_exchange_n (&pool.claim, &c, c + 1, FALSE, __ATOMIC_SEQ_CST,
+                                          __ATOMIC_SEQ_CST))
+            continue;
+        /* the job cannot end before this task does: its fields stay as they are */
+        pool.fn ((int) (guint32) c, n, pool.data);
+        last = g_atomic_int_add (&pool.finished, 1) + 1 == n;
     }
 }
 
 static gpointer worker_main (gpointer arg)
 {
     int index = GPOINTER_TO_INT (arg);
-    int seen = 0;
+    guint32 seen = 0;
     for (;;) {
+        guint32 job = claim_job (claim_get ());
         /* a short spin catches back-to-back jobs without a sleep and wake-up */
-        for (int i = 0; i < SPIN_ITERATIONS && g_atomic_int_get (&pool.generation) == seen; i++)
+        for (int i = 0; i < SPIN_ITERATIONS && job == seen; i++) {
             cpu_relax ();
-        g_mutex_lock (&pool.lock);
-        while (g_atomic_int_get (&pool.generation) == seen)
-            g_cond_wait (&pool.wake, &pool.lock);
-        seen = g_atomic_int_get (&pool.generation);
-        g_mutex_unlock (&pool.lock);
-        run_task (index);
+            job = claim_job (claim_get ());
+        }
+        if (job == seen) {
+            g_mutex_lock (&pool.lock);
+            g_atomic_int_inc (&pool.sleepers);
+            while ((job = claim_job (claim_get ())) == seen)
+                g_cond_wait (&pool.wake, &pool.lock);
+            g_atomic_int_add (&pool.sleepers, -1);
+            g_mutex_unlock (&pool.lock);
+        }
+        seen = job;
+        if (index < g_atomic_int_get (&pool.job_threads) && run_tasks (job)) {
+            g_mutex_lock (&pool.lock);
+            if (pool.waiting)
+                g_cond_signal (&pool.done);
+            g_mutex_unlock (&pool.lock);
+        }
     }
     return NULL;
 }
@@ -89,20 +136,30 @@ void dn_parallel_run (int n_tasks, DnTaskFunc fn, gpointer data)
         return;
     }
     ensure_workers (threads - 1);
-    g_mutex_lock (&pool.lock);
     pool.fn = fn;
     pool.data = data;
-    pool.n_tasks = n_tasks;
-    pool.job_threads = threads;
-    /* every worker passes through run_task, also those without a task */
-    g_atomic_int_set (&pool.pending, pool.n_workers + 1);
-    g_atomic_int_inc (&pool.generation);
-    g_cond_broadcast (&pool.wake);
-    g_mutex_unlock (&pool.lock);
-    run_task (0);
-    g_mutex_lock (&pool.lock);
-    while (g_atomic_int_get (&pool.pending) > 0)
-        g_cond_wait (&pool.done, &pool.lock);
-    g_mutex_unlock (&pool.lock);
+    g_atomic_int_set (&pool.n_tasks, n_tasks);
+    g_atomic_int_set (&pool.job_threads, threads);
+    g_atomic_int_set (&pool.finished, 0);
+    guint32 job = ++pool.job;
+    /* publishes the job; a worker that counted itself a sleeper before this store
+     * is woken below, one that counts itself after it sees the new job */
+    __atomic_store_n (&pool.claim, (guint64) job << 32, __ATOMIC_SEQ_CST);
+    if (g_atomic_int_get (&pool.sleepers) > 0) {
+        g_mutex_lock (&pool.lock);
+        g_cond_broadcast (&pool.wake);
+        g_mutex_unlock (&pool.lock);
+    }
+    run_tasks (job);
+    for (int i = 0; i < SPIN_ITERATIONS && g_atomic_int_get (&pool.finished) < n_tasks; i++)
+        cpu_relax ();
+    if (g_atomic_int_get (&pool.finished) < n_tasks) {
+        g_mutex_lock (&pool.lock);
+        pool.waiting = TRUE;
+        while (g_atomic_int_get (&pool.finished) < n_tasks)
+            g_cond_wait (&pool.done, &pool.lock);
+        pool.waiting = FALSE;
+        g_mutex_unlock (&pool.lock);
+    }
     g_atomic_int_set (&pool.busy, 0);
 }

@@ -12,6 +12,7 @@
  */
 #include "dn-data.h"
 #include "dn-error.h"
+#include "dn-parallel.h"
 
 #include <limits.h>
 #include <math.h>
@@ -648,6 +649,70 @@ void dn_dataset_compute_normalize (const DnDataset *d, DnNormalize *norm)
             norm->std[c] = 1.0f;
 }
 
+/* A batch copy: the samples' rows scaled and shifted into x, per channel. */
+typedef struct {
+    const DnDataset *d;
+    const int *indices;
+    int n, channels;
+    gsize numel, inner;
+    float scale[16], bias[16];
+    float *x;
+} BatchJob;
+
+/* Copies samples [lo, hi) of the batch in one pass each, while the next one's row
+ * is fetched: the rows are scattered over the dataset, and the conversion is too
+ * quick to hide the memory's latency by itself. */
+static void batch_copy (const BatchJob *j, int lo, int hi)
+{
+    const DnDataset *d = j->d;
+    const gsize numel = j->numel, inner = j->inner;
+    const gsize elem = d->u8 != NULL ? 1 : sizeof (float);
+    const char *base = d->u8 != NULL ? (const char *) d->u8 : (const char *) d->f32;
+    for (int i = lo; i < hi; i++) {
+        int k = j->indices[i];
+        g_assert (k >= 0 && k < d->n);
+        if (i + 1 < hi) {
+            int next = j->indices[i + 1];
+            g_assert (next >= 0 && next < d->n);
+            const char *p = base + dn_dataset_row (d, next) * numel * elem;
+            for (gsize off = 0; off < numel * elem; off += 64)
+                __builtin_prefetch (p + off);
+        }
+        float *out = j->x + (gsize) i * numel;
+        if (d->u8 != NULL) {
+            const guint8 *src = d->u8 + dn_dataset_row (d, k) * numel;
+            for (int c = 0; c < j->channels; c++) {
+                const float a = j->scale[c], b = j->bias[c];
+                const guint8 *restrict s = src + (gsize) c * inner;
+                float *restrict o = out + (gsize) c * inner;
+                for (gsize e = 0; e < inner; e++)
+                    o[e] = (float) s[e] * a + b;
+            }
+        } else {
+            const float *src = d->f32 + dn_dataset_row (d, k) * numel;
+            for (int c = 0; c < j->channels; c++) {
+                const float a = j->scale[c], b = j->bias[c];
+                const float *restrict s = src + (gsize) c * inner;
+                float *restrict o = out + (gsize) c * inner;
+                for (gsize e = 0; e < inner; e++)
+                    o[e] = s[e] * a + b;
+            }
+        }
+    }
+}
+
+static void batch_task (int t, int n_tasks, gpointer data)
+{
+    const BatchJob *j = data;
+    size_t lo, hi;
+    dn_parallel_slice ((size_t) j->n, t, n_tasks, &lo, &hi);
+    batch_copy (j, (int) lo, (int) hi);
+}
+
+/* Values a task of the batch copy should write at least: fewer cost more to hand
+ * to another thread than they take to convert. */
+#define BATCH_MIN_PER_TASK 16384
+
 void dn_dataset_get_batch (const DnDataset *d, const int *indices, int n, const DnNormalize *norm,
                            float *x, int32_t *y)
 {
@@ -655,42 +720,20 @@ void dn_dataset_get_batch (const DnDataset *d, const int *indices, int n, const 
     gsize numel = (gsize) dn_shape_numel (&d->shape);
     int C = norm != NULL ? norm->n_channels : 1;
     g_return_if_fail (C >= 1 && C <= 16 && numel % (gsize) C == 0);
-    gsize inner = numel / (gsize) C;
+    BatchJob j = {.d = d, .indices = indices, .n = n, .channels = C, .numel = numel, .x = x};
+    j.inner = numel / (gsize) C;
     float in_scale = d->u8 != NULL ? 1.0f / 255.0f : 1.0f;
-    float scale[16], bias[16];
 
     /* (x * in_scale - mean) / std as one multiply-add per element. */
     for (int c = 0; c < C; c++) {
         float mean = norm != NULL ? norm->mean[c] : 0.0f;
         float std = norm != NULL ? norm->std[c] : 1.0f;
-        scale[c] = in_scale / std;
-        bias[c] = -mean / std;
+        j.scale[c] = in_scale / std;
+        j.bias[c] = -mean / std;
     }
-    if (x != NULL) {
-        for (int i = 0; i < n; i++) {
-            int k = indices[i];
-            g_assert (k >= 0 && k < d->n);
-            float *out = x + (gsize) i * numel;
-            if (d->u8 != NULL) {
-                const guint8 *src = d->u8 + dn_dataset_row (d, k) * numel;
-                for (int c = 0; c < C; c++) {
-                    const float a = scale[c], b = bias[c];
-                    const guint8 *s = src + (gsize) c * inner;
-                    float *o = out + (gsize) c * inner;
-                    for (gsize j = 0; j < inner; j++)
-                        o[j] = (float) s[j] * a + b;
-                }
-            } else if (d->f32 != NULL) {
-                const float *src = d->f32 + dn_dataset_row (d, k) * numel;
-                for (int c = 0; c < C; c++) {
-                    const float a = scale[c], b = bias[c];
-                    const float *s = src + (gsize) c * inner;
-                    float *o = out + (gsize) c * inner;
-                    for (gsize j = 0; j < inner; j++)
-                        o[j] = s[j] * a + b;
-                }
-            }
-        }
+    if (x != NULL && (d->u8 != NULL || d->f32 != NULL) && n > 0) {
+        int tasks = MIN (n, dn_parallel_tasks ((size_t) n * numel, BATCH_MIN_PER_TASK));
+        dn_parallel_run (tasks, batch_task, &j);
     }
     if (y != NULL) {
         for (int i = 0; i < n; i++) {

@@ -227,11 +227,10 @@ int dn_backend_cpu_get_threads (void)
 
 #define PAR_MIN_ELEMENTS 65536
 
+/* a task gets at least half of PAR_MIN_ELEMENTS, so smaller tensors stay whole */
 static int par_tasks (size_t n)
 {
-    return n < PAR_MIN_ELEMENTS
-               ? 1
-               : MAX (1, MIN (dn_cpu_threads (), (int) (n / (PAR_MIN_ELEMENTS / 2))));
+    return dn_parallel_tasks (n, PAR_MIN_ELEMENTS / 2);
 }
 
 typedef struct {
