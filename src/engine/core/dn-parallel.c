@@ -14,7 +14,10 @@
  */
 #include "dn-parallel.h"
 
-#define SPIN_ITERATIONS 20000
+/* How long a thread spins before it sleeps: by the clock, since a pause
+ * instruction takes 10 ns on some processors and over 100 on others. Long
+ * enough for the gaps between the jobs of a training step and between batches. */
+#define SPIN_USEC 250
 
 typedef struct {
     GMutex lock;
@@ -24,7 +27,8 @@ typedef struct {
     /* (job << 32) | next unclaimed task: a task is claimed by compare-and-swap,
      * which fails once the job has changed */
     guint64 claim;
-    guint32 job; /* written by the caller only */
+    guint32 job;    /* written by the caller only */
+    gint published; /* the job, published after `claim`: what workers wait on */
     gint n_tasks;
     gint job_threads; /* workers with index < job_threads take part */
     gint finished;    /* tasks of the current job that returned */
@@ -46,6 +50,22 @@ static inline void cpu_relax (void)
 #endif
 }
 
+/* Spins while `*value != want` (or, with want_equal FALSE, while `*value == want`)
+ * for up to SPIN_USEC; the value last read. */
+static gint spin (const gint *value, gint want, gboolean want_equal)
+{
+    gint v = g_atomic_int_get (value);
+    if ((v == want) == want_equal)
+        return v;
+    gint64 deadline = g_get_monotonic_time () + SPIN_USEC;
+    for (int i = 1; ((v = g_atomic_int_get (value)) == want) != want_equal; i++) {
+        cpu_relax ();
+        if (i % 64 == 0 && g_get_monotonic_time () > deadline)
+            break;
+    }
+    return v;
+}
+
 static inline guint64 claim_get (void)
 {
     return __atomic_load_n (&pool.claim, __ATOMIC_SEQ_CST);
@@ -63,8 +83,9 @@ static gboolean run_tasks (guint32 job)
     gboolean last = FALSE;
     for (;;) {
         guint64 c = claim_get ();
+        /* read after the claim word: the job's own count when the claim succeeds */
         int n = g_atomic_int_get (&pool.n_tasks);
-        if (claim_job (c) != job || (int) (guint32) c >= n)
+        if (claim_job (c) != job || (guint32) c >= (guint32) n)
             return last;
         if (!__atomic_compare_exchange_n (&pool.claim, &c, c + 1, FALSE, __ATOMIC_SEQ_CST,
                                           __ATOMIC_SEQ_CST))
@@ -78,26 +99,22 @@ static gboolean run_tasks (guint32 job)
 static gpointer worker_main (gpointer arg)
 {
     int index = GPOINTER_TO_INT (arg);
-    guint32 seen = 0;
+    gint seen = 0;
     for (;;) {
-        guint32 job = claim_job (claim_get ());
         /* a short spin catches back-to-back jobs without a sleep and wake-up */
-        for (int i = 0; i < SPIN_ITERATIONS && job == seen; i++) {
-            cpu_relax ();
-            job = claim_job (claim_get ());
-        }
+        gint job = spin (&pool.published, seen, FALSE);
         if (job == seen) {
             g_mutex_lock (&pool.lock);
             g_atomic_int_inc (&pool.sleepers);
-            while ((job = claim_job (claim_get ())) == seen)
+            while ((job = g_atomic_int_get (&pool.published)) == seen)
                 g_cond_wait (&pool.wake, &pool.lock);
             g_atomic_int_add (&pool.sleepers, -1);
             g_mutex_unlock (&pool.lock);
         }
         seen = job;
-        if (index < g_atomic_int_get (&pool.job_threads) && run_tasks (job)) {
+        if (index < g_atomic_int_get (&pool.job_threads) && run_tasks ((guint32) job)) {
             g_mutex_lock (&pool.lock);
-            if (pool.waiting)
+            if (g_atomic_int_get (&pool.waiting))
                 g_cond_signal (&pool.done);
             g_mutex_unlock (&pool.lock);
         }
@@ -136,29 +153,31 @@ void dn_parallel_run (int n_tasks, DnTaskFunc fn, gpointer data)
         return;
     }
     ensure_workers (threads - 1);
+    guint32 job = ++pool.job;
+    /* closes the last job to claims before its fields change: a thread that read
+     * its claim word earlier fails to claim, one that reads this one finds no task */
+    __atomic_store_n (&pool.claim, ((guint64) job << 32) | G_MAXUINT32, __ATOMIC_SEQ_CST);
     pool.fn = fn;
     pool.data = data;
     g_atomic_int_set (&pool.n_tasks, n_tasks);
     g_atomic_int_set (&pool.job_threads, threads);
     g_atomic_int_set (&pool.finished, 0);
-    guint32 job = ++pool.job;
     /* publishes the job; a worker that counted itself a sleeper before this store
      * is woken below, one that counts itself after it sees the new job */
     __atomic_store_n (&pool.claim, (guint64) job << 32, __ATOMIC_SEQ_CST);
+    g_atomic_int_set (&pool.published, (gint) job);
     if (g_atomic_int_get (&pool.sleepers) > 0) {
         g_mutex_lock (&pool.lock);
         g_cond_broadcast (&pool.wake);
         g_mutex_unlock (&pool.lock);
     }
     run_tasks (job);
-    for (int i = 0; i < SPIN_ITERATIONS && g_atomic_int_get (&pool.finished) < n_tasks; i++)
-        cpu_relax ();
-    if (g_atomic_int_get (&pool.finished) < n_tasks) {
+    if (spin (&pool.finished, n_tasks, TRUE) != n_tasks) {
         g_mutex_lock (&pool.lock);
-        pool.waiting = TRUE;
+        g_atomic_int_set (&pool.waiting, TRUE);
         while (g_atomic_int_get (&pool.finished) < n_tasks)
             g_cond_wait (&pool.done, &pool.lock);
-        pool.waiting = FALSE;
+        g_atomic_int_set (&pool.waiting, FALSE);
         g_mutex_unlock (&pool.lock);
     }
     g_atomic_int_set (&pool.busy, 0);
