@@ -411,7 +411,7 @@ int main (int argc, char **argv)
     }
     int threads = 0, repeats = 5, steps = 20;
     g_autofree char *json_path = NULL, *dendrite = NULL;
-    gboolean skip_memory = FALSE, skip_epochs = FALSE;
+    gboolean skip_memory = FALSE, skip_epochs = FALSE, skip_dendrites = FALSE;
     GOptionEntry entries[] = {
         {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N"},
         {"repeats", 0, 0, G_OPTION_ARG_INT, &repeats, "Repeats per figure (5)", "N"},
@@ -421,6 +421,8 @@ int main (int argc, char **argv)
         {"skip-memory", 0, 0, G_OPTION_ARG_NONE, &skip_memory, "Skip the memory run", NULL},
         {"skip-epochs", 0, 0, G_OPTION_ARG_NONE, &skip_epochs, "Skip the end-to-end epochs",
          NULL},
+        {"skip-dendrites", 0, 0, G_OPTION_ARG_NONE, &skip_dendrites,
+         "Skip the dendritic networks", NULL},
         {NULL},
     };
     g_autoptr (GOptionContext) ctx = g_option_context_new ("- measure the engine");
@@ -455,19 +457,21 @@ int main (int argc, char **argv)
             mlp.med, mlp.min, mlp.max);
     /* Dendrites: k sets make every conv and linear layer k + 1 times as much work;
      * the ideal throughput is the plain one / (k + 1). */
-    double dend_sps[4], dend_eff[4];
-    Trainer *plain = trainer_new ("mnist-cnn.json", 64, -1);
-    trainer_time (plain, steps); /* warm up */
-    for (int k = 0; k <= 3; k++) {
-        dend_eff[k] = bench_dendrite_ratio (plain, k, steps, repeats, &dend_sps[k]);
-        printf ("%-44s %10.0f samples/s = %.0f %% of plain/(k+1)\n",
-                k == 0   ? "  dendritic CNN, 0 sets (wrapped)"
-                : k == 1 ? "  dendritic CNN, 1 set"
-                : k == 2 ? "  dendritic CNN, 2 sets"
-                         : "  dendritic CNN, 3 sets",
-                dend_sps[k], 100.0 * dend_eff[k]);
+    double dend_sps[4] = {NAN, NAN, NAN, NAN}, dend_eff[4] = {NAN, NAN, NAN, NAN};
+    if (!skip_dendrites) {
+        Trainer *plain = trainer_new ("mnist-cnn.json", 64, -1);
+        trainer_time (plain, steps); /* warm up */
+        for (int k = 0; k <= 3; k++) {
+            dend_eff[k] = bench_dendrite_ratio (plain, k, steps, repeats, &dend_sps[k]);
+            printf ("%-44s %10.0f samples/s = %.0f %% of plain/(k+1)\n",
+                    k == 0   ? "  dendritic CNN, 0 sets (wrapped)"
+                    : k == 1 ? "  dendritic CNN, 1 set"
+                    : k == 2 ? "  dendritic CNN, 2 sets"
+                             : "  dendritic CNN, 3 sets",
+                    dend_sps[k], 100.0 * dend_eff[k]);
+        }
+        trainer_free (plain);
     }
-    trainer_free (plain);
     EpochStat cnn_ep = {NAN, NAN, NAN, NAN, NAN}, mlp_ep = cnn_ep;
     if (!skip_epochs) {
         /* MLP epochs take a tenth of a second: three a run */
