@@ -659,6 +659,18 @@ typedef struct {
     float *x;
 } BatchJob;
 
+static void scale_u8 (const guint8 *restrict s, gsize n, float a, float b, float *restrict o)
+{
+    for (gsize e = 0; e < n; e++)
+        o[e] = (float) s[e] * a + b;
+}
+
+static void scale_f32 (const float *restrict s, gsize n, float a, float b, float *restrict o)
+{
+    for (gsize e = 0; e < n; e++)
+        o[e] = s[e] * a + b;
+}
+
 /* Copies samples [lo, hi) of the batch in one pass each, while the next one's row
  * is fetched: the rows are scattered over the dataset, and the conversion is too
  * quick to hide the memory's latency by itself. */
@@ -678,25 +690,14 @@ static void batch_copy (const BatchJob *j, int lo, int hi)
             for (gsize off = 0; off < numel * elem; off += 64)
                 __builtin_prefetch (p + off);
         }
+        const char *src = base + dn_dataset_row (d, k) * numel * elem;
         float *out = j->x + (gsize) i * numel;
-        if (d->u8 != NULL) {
-            const guint8 *src = d->u8 + dn_dataset_row (d, k) * numel;
-            for (int c = 0; c < j->channels; c++) {
-                const float a = j->scale[c], b = j->bias[c];
-                const guint8 *restrict s = src + (gsize) c * inner;
-                float *restrict o = out + (gsize) c * inner;
-                for (gsize e = 0; e < inner; e++)
-                    o[e] = (float) s[e] * a + b;
-            }
-        } else {
-            const float *src = d->f32 + dn_dataset_row (d, k) * numel;
-            for (int c = 0; c < j->channels; c++) {
-                const float a = j->scale[c], b = j->bias[c];
-                const float *restrict s = src + (gsize) c * inner;
-                float *restrict o = out + (gsize) c * inner;
-                for (gsize e = 0; e < inner; e++)
-                    o[e] = s[e] * a + b;
-            }
+        for (int c = 0; c < j->channels; c++) {
+            gsize off = (gsize) c * inner;
+            if (d->u8 != NULL)
+                scale_u8 ((const guint8 *) src + off, inner, j->scale[c], j->bias[c], out + off);
+            else
+                scale_f32 ((const float *) src + off, inner, j->scale[c], j->bias[c], out + off);
         }
     }
 }
