@@ -7,10 +7,12 @@
  * computes (scratch memory is indexed by task), so results depend on the number
  * of tasks only.
  *
- * Waiting costs a system call only when it must: a worker spins a little after
- * each job before it sleeps, and the caller wakes sleeping workers only when
- * there are some; the caller, once its own claims are done, spins while the
- * last tasks finish and sleeps only if they take long.
+ * Waiting costs little: a worker spins a little after each job before it
+ * sleeps, and the caller wakes sleeping workers (a system call) only when there
+ * are some; the caller, once its own claims are done, spins while the last tasks
+ * finish and sleeps only if they take long. A spinning thread yields now and
+ * then, so that when other programs keep the other cores busy and two threads
+ * of the pool share one core, the one that has work gets to run.
  */
 #include "dn-parallel.h"
 
@@ -60,8 +62,12 @@ static gint spin (const gint *value, gint want, gboolean want_equal)
     gint64 deadline = g_get_monotonic_time () + SPIN_USEC;
     for (int i = 1; ((v = g_atomic_int_get (value)) == want) != want_equal; i++) {
         cpu_relax ();
-        if (i % 64 == 0 && g_get_monotonic_time () > deadline)
+        if (i % 64 != 0)
+            continue;
+        if (g_get_monotonic_time () > deadline)
             break;
+        /* lets a thread of the pool that shares this core (the others are busy) run */
+        g_thread_yield ();
     }
     return v;
 }
