@@ -712,7 +712,7 @@ static void batch_task (int t, int n_tasks, gpointer data)
 
 /* Values a task of the batch copy should write at least: fewer cost more to hand
  * to another thread than they take to convert. */
-#define BATCH_MIN_PER_TASK 16384
+#define BATCH_MIN_PER_TASK 32768
 
 void dn_dataset_get_batch (const DnDataset *d, const int *indices, int n, const DnNormalize *norm,
                            float *x, int32_t *y)
