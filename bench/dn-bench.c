@@ -320,8 +320,7 @@ typedef struct {
 /* Each repeat times `steps` steps of the example's network on random data, then trains
  * it for `epochs` epochs with dn_experiment_run; the ratios are per repeat, so a drift
  * in the machine's speed moves both figures of a pair alike. */
-static EpochStat bench_epochs (const char *example, int threads, int epochs, int steps,
-                               int repeats)
+static EpochStat bench_epochs (const char *example, int threads, int epochs, int steps, int repeats)
 {
     g_autoptr (DnExperiment) exp = load_example (example);
     Trainer *t = trainer_new (example, exp->batch_size, -1);
@@ -419,10 +418,9 @@ int main (int argc, char **argv)
         {"json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "Write the results here", "FILE"},
         {"dendrite", 0, 0, G_OPTION_ARG_FILENAME, &dendrite, "The dendrite program", "PATH"},
         {"skip-memory", 0, 0, G_OPTION_ARG_NONE, &skip_memory, "Skip the memory run", NULL},
-        {"skip-epochs", 0, 0, G_OPTION_ARG_NONE, &skip_epochs, "Skip the end-to-end epochs",
+        {"skip-epochs", 0, 0, G_OPTION_ARG_NONE, &skip_epochs, "Skip the end-to-end epochs", NULL},
+        {"skip-dendrites", 0, 0, G_OPTION_ARG_NONE, &skip_dendrites, "Skip the dendritic networks",
          NULL},
-        {"skip-dendrites", 0, 0, G_OPTION_ARG_NONE, &skip_dendrites,
-         "Skip the dendritic networks", NULL},
         {NULL},
     };
     g_autoptr (GOptionContext) ctx = g_option_context_new ("- measure the engine");
