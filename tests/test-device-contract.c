@@ -60,6 +60,14 @@ static void assert_clean (DnBackend *be)
     g_assert_cmpuint (dn_backend_check_n_violations (be), ==, 0);
 }
 
+/* No violation, and every block freed again, through the checking backend; frees it. */
+static void check_done (DnBackend *be)
+{
+    assert_clean (be);
+    g_assert_cmpuint (dn_backend_check_n_blocks (be), ==, 0);
+    dn_backend_check_free (be);
+}
+
 /* ---- training through the engine's calls ---- */
 
 /* A batch in backend memory, filled from host copies through be->upload. */
@@ -115,8 +123,7 @@ static double forward_backward (DnNetwork *net, Batch *b, DnLossKind loss, uint6
     dn_network_set_training (net, TRUE);
     const DnTensor *out = dn_network_forward (net, b->x, BATCH, seed);
     double l = NAN;
-    dn_compute_loss (be, loss, BATCH, b->cols, out->data, b->y, 0.0f, b->targets, &l,
-                     b->dlogits);
+    dn_compute_loss (be, loss, BATCH, b->cols, out->data, b->y, 0.0f, b->targets, &l, b->dlogits);
     g_assert_true (isfinite (l));
     int correct = be->count_correct (be, BATCH, b->cols, out->data, b->y);
     g_assert_cmpint (correct, >=, 0);
@@ -219,9 +226,7 @@ static void test_cnn (void)
         dn_optimizer_free (opt);
         dn_test_tmpdir_remove (dir);
     }
-    assert_clean (be);
-    g_assert_cmpuint (dn_backend_check_n_blocks (be), ==, 0); /* all freed, through it */
-    dn_backend_check_free (be);
+    check_done (be);
 
     /* the same run on the CPU backend */
     g_autoptr (DnNetwork) net = network (cnn_json, dn_backend_cpu ());
@@ -233,7 +238,8 @@ static void test_cnn (void)
     train (net, opt, DN_LOSS_CROSS_ENTROPY, 1.0);
     g_assert_cmpfloat (evaluate (net, DN_LOSS_CROSS_ENTROPY), ==, acc);
     plain = download_params (net);
-    g_assert_cmpmem (checked, net->n_params * sizeof (float), plain, net->n_params * sizeof (float));
+    g_assert_cmpmem (checked, net->n_params * sizeof (float), plain,
+                     net->n_params * sizeof (float));
     dn_optimizer_free (opt);
 }
 
@@ -280,9 +286,7 @@ static void test_dendritic_cnn (void)
             evaluate (net, DN_LOSS_CROSS_ENTROPY);
         }
     }
-    assert_clean (be);
-    g_assert_cmpuint (dn_backend_check_n_blocks (be), ==, 0);
-    dn_backend_check_free (be);
+    check_done (be);
 }
 
 /* The layers of data/examples/continual/prototype_5.json, 256 units wide. */
@@ -379,13 +383,12 @@ static void test_active_dendrites (void)
         be->free (be, protos_dev);
         batch_clear (&b);
     }
-    assert_clean (be);
-    g_assert_cmpuint (dn_backend_check_n_blocks (be), ==, 0);
-    dn_backend_check_free (be);
+    check_done (be);
 }
 
-/* Every other layer kind (conv1d, adaptive pooling, layer and 1-d batch norm, the
- * activations, softmax, residual add and concat), with each loss and optimizer. */
+/* The other layer kinds (a strided convolution, layer norm, adaptive pooling, 1-d batch
+ * norm, the activations, softmax and log-softmax, residual add and concat), with every
+ * other loss and optimizer. */
 static const char kinds_json[] =
     "{\"input\": [1, 28, 28], \"layers\": ["
     "{\"name\": \"conv\", \"type\": \"conv2d\", \"out_channels\": 3, \"kernel_size\": 5, "
@@ -431,17 +434,15 @@ static void test_layer_kinds (void)
             DnOptimConfig cfg;
             dn_optim_config_defaults (&cfg, runs[r].optim);
             cfg.momentum = runs[r].optim == DN_OPTIM_SGD ? 0.9 : 0.5; /* a momentum buffer */
-            cfg.centered = TRUE;                                       /* RMSprop's grad_avg */
-            cfg.amsgrad = TRUE;                                        /* AdamW's vmax */
+            cfg.centered = TRUE;                                      /* RMSprop's grad_avg */
+            cfg.amsgrad = TRUE;                                       /* AdamW's vmax */
             DnOptimizer *opt = dn_optimizer_new (&cfg, be, net->n_params, &error);
             g_assert_no_error (error);
             train (net, opt, runs[r].loss, runs[r].lr);
             dn_optimizer_free (opt);
             evaluate (net, runs[r].loss);
         }
-        assert_clean (be);
-        g_assert_cmpuint (dn_backend_check_n_blocks (be), ==, 0);
-        dn_backend_check_free (be);
+        check_done (be);
     }
 }
 
@@ -463,10 +464,10 @@ static void test_catches_host_batch (void)
 {
     DnBackend *be = dn_backend_check_new (dn_backend_cpu ());
     {
-        g_autoptr (DnNetwork) net = network (
-            "{\"input\": [4], \"layers\": [{\"name\": \"fc\", \"type\": \"linear\", "
-            "\"out_features\": 3}]}",
-            be);
+        g_autoptr (DnNetwork) net =
+            network ("{\"input\": [4], \"layers\": [{\"name\": \"fc\", \"type\": \"linear\", "
+                     "\"out_features\": 3}]}",
+                     be);
         g_autoptr (GError) error = NULL;
         g_assert_true (dn_network_reserve (net, 2, &error));
         float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -476,15 +477,20 @@ static void test_catches_host_batch (void)
                           out = dn_network_forward (net, x, 2, 0));
         double loss = 0.0;
         EXPECT_VIOLATION (be, "cross_entropy: argument labels (*) is not memory*",
-                          dn_compute_loss (be, DN_LOSS_CROSS_ENTROPY, 2, 3, out->data, labels,
-                                           0.0f, NULL, &loss, NULL));
+                          dn_compute_loss (be, DN_LOSS_CROSS_ENTROPY, 2, 3, out->data, labels, 0.0f,
+                                           NULL, &loss, NULL));
         EXPECT_VIOLATION (be, "count_correct: argument labels*",
                           be->count_correct (be, 2, 3, out->data, labels));
+        /* backend memory, but one sample where the batch has two */
+        float *one = be->alloc (be, 4 * sizeof (float));
+        EXPECT_VIOLATION (be, "gemm: argument a (*) needs 32 bytes, but its block * ends 16*",
+                          dn_network_forward (net, one, 2, 0));
+        be->free (be, one);
         g_autofree char *found = dn_backend_check_violations (be);
         g_assert_nonnull (strstr (found, "gemm: argument a"));
         g_assert_nonnull (strstr (found, "cross_entropy: argument labels"));
     }
-    g_assert_cmpuint (dn_backend_check_n_violations (be), ==, 3);
+    g_assert_cmpuint (dn_backend_check_n_violations (be), ==, 4);
     dn_backend_check_reset (be);
     assert_clean (be);
     dn_backend_check_free (be);

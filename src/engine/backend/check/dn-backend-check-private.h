@@ -30,10 +30,10 @@ static inline DnBackend *_dn_check_inner (DnBackend *be)
 /* Argument `arg` of op `op` must be backend memory holding count elements of elem bytes
  * from p on: _dn_check_dev refuses NULL, _dn_check_opt lets it pass. Both return TRUE
  * when p is such memory (FALSE for NULL), so the caller may read it. */
-gboolean _dn_check_dev (DnBackend *be, const char *op, const char *arg, const void *p,
-                        size_t count, size_t elem);
-gboolean _dn_check_opt (DnBackend *be, const char *op, const char *arg, const void *p,
-                        size_t count, size_t elem);
+gboolean _dn_check_dev (DnBackend *be, const char *op, const char *arg, const void *p, size_t count,
+                        size_t elem);
+gboolean _dn_check_opt (DnBackend *be, const char *op, const char *arg, const void *p, size_t count,
+                        size_t elem);
 /* Argument `arg` is host memory: it must not be backend memory (NULL passes). TRUE when
  * it is not. */
 gboolean _dn_check_host (DnBackend *be, const char *op, const char *arg, const void *p);

@@ -89,14 +89,14 @@ static gboolean check_arg (DnBackend *be, const char *op, const char *arg, const
     return FALSE;
 }
 
-gboolean _dn_check_dev (DnBackend *be, const char *op, const char *arg, const void *p,
-                        size_t count, size_t elem)
+gboolean _dn_check_dev (DnBackend *be, const char *op, const char *arg, const void *p, size_t count,
+                        size_t elem)
 {
     return check_arg (be, op, arg, p, count, elem, FALSE);
 }
 
-gboolean _dn_check_opt (DnBackend *be, const char *op, const char *arg, const void *p,
-                        size_t count, size_t elem)
+gboolean _dn_check_opt (DnBackend *be, const char *op, const char *arg, const void *p, size_t count,
+                        size_t elem)
 {
     return check_arg (be, op, arg, p, count, elem, TRUE);
 }

@@ -186,8 +186,8 @@ static void check_softmax_forward (DnBackend *be, gboolean log, int rows, int co
     RUN (softmax_forward, log, rows, cols, x, y);
 }
 
-static void check_softmax_backward (DnBackend *be, gboolean log, int rows, int cols,
-                                    const float *y, const float *dy, float *dx)
+static void check_softmax_backward (DnBackend *be, gboolean log, int rows, int cols, const float *y,
+                                    const float *dy, float *dx)
 {
     gboolean ok = TRUE;
     DEV (y, (size_t) rows * cols);
@@ -198,8 +198,7 @@ static void check_softmax_backward (DnBackend *be, gboolean log, int rows, int c
 
 /* ---- convolution and pooling ---- */
 
-static void check_im2col (DnBackend *be, const DnConvGeom *g, int batch, const float *x,
-                          float *col)
+static void check_im2col (DnBackend *be, const DnConvGeom *g, int batch, const float *x, float *col)
 {
     gboolean ok = TRUE;
     DEV (x, image_size (g, batch));
@@ -343,8 +342,8 @@ static void check_dendrite_forward (DnBackend *be, DnAct act, int k, int n, int 
 
 static void check_dendrite_backward (DnBackend *be, DnAct act, int k, int n, int c, int spatial,
                                      const float *w, const float *s, const DnConvFusion *f,
-                                     const float *out, const float *dout, float *dr,
-                                     size_t ld_slot, size_t ld_sample, float *dw)
+                                     const float *out, const float *dout, float *dr, size_t ld_slot,
+                                     size_t ld_sample, float *dw)
 {
     gboolean ok = TRUE;
     size_t outs = fused_size (f, n, c, spatial);
@@ -359,17 +358,15 @@ static void check_dendrite_backward (DnBackend *be, DnAct act, int k, int n, int
     DEV (dout, outs);
     DEV (dr, dendrite_slots (k, n, c, spatial, ld_slot, ld_sample));
     DEV (dw, dendrite_weights (k, c));
-    RUN (dendrite_backward, act, k, n, c, spatial, w, s, f, out, dout, dr, ld_slot, ld_sample,
-         dw);
+    RUN (dendrite_backward, act, k, n, c, spatial, w, s, f, out, dout, dr, ld_slot, ld_sample, dw);
 }
 
 /* ---- normalisation ---- */
 
-static void check_batchnorm_forward_train (DnBackend *be, int n, int c, int spatial,
-                                           const float *x, const float *gamma, const float *beta,
-                                           float eps, float momentum, float *running_mean,
-                                           float *running_var, float *y, float *save_mean,
-                                           float *save_invstd)
+static void check_batchnorm_forward_train (DnBackend *be, int n, int c, int spatial, const float *x,
+                                           const float *gamma, const float *beta, float eps,
+                                           float momentum, float *running_mean, float *running_var,
+                                           float *y, float *save_mean, float *save_invstd)
 {
     gboolean ok = TRUE;
     DEV (x, (size_t) n * c * spatial);
@@ -384,10 +381,10 @@ static void check_batchnorm_forward_train (DnBackend *be, int n, int c, int spat
          running_var, y, save_mean, save_invstd);
 }
 
-static void check_batchnorm_forward_eval (DnBackend *be, int n, int c, int spatial,
-                                          const float *x, const float *gamma, const float *beta,
-                                          float eps, const float *running_mean,
-                                          const float *running_var, float *y)
+static void check_batchnorm_forward_eval (DnBackend *be, int n, int c, int spatial, const float *x,
+                                          const float *gamma, const float *beta, float eps,
+                                          const float *running_mean, const float *running_var,
+                                          float *y)
 {
     gboolean ok = TRUE;
     DEV (x, (size_t) n * c * spatial);
@@ -396,8 +393,7 @@ static void check_batchnorm_forward_eval (DnBackend *be, int n, int c, int spati
     DEV (running_mean, c);
     DEV (running_var, c);
     DEV (y, (size_t) n * c * spatial);
-    RUN (batchnorm_forward_eval, n, c, spatial, x, gamma, beta, eps, running_mean, running_var,
-         y);
+    RUN (batchnorm_forward_eval, n, c, spatial, x, gamma, beta, eps, running_mean, running_var, y);
 }
 
 static void check_batchnorm_backward (DnBackend *be, int n, int c, int spatial, const float *x,
@@ -473,8 +469,7 @@ static size_t batch_contexts (DnBackend *be, const char *op, int batch, const in
 }
 
 static void check_gate_forward (DnBackend *be, DnGateMode mode, int batch, int units,
-                                const float *t, const float *g, const int32_t *ctx_index,
-                                float *y)
+                                const float *t, const float *g, const int32_t *ctx_index, float *y)
 {
     gboolean ok = TRUE;
     size_t n_ctx = batch_contexts (be, OP, batch, ctx_index, &ok);
@@ -512,8 +507,8 @@ static void check_segment_grad (DnBackend *be, int n_ctx, int units, int segment
     RUN (segment_grad, n_ctx, units, segments, dim, win, dg, contexts, du, rows_touched);
 }
 
-static void check_segment_rows (DnBackend *be, int n, const int32_t *rows, int dim,
-                                const float *u, const float *context, float *resp)
+static void check_segment_rows (DnBackend *be, int n, const int32_t *rows, int dim, const float *u,
+                                const float *context, float *resp)
 {
     gboolean ok = TRUE;
     size_t used = (size_t) n;
@@ -525,8 +520,8 @@ static void check_segment_rows (DnBackend *be, int n, const int32_t *rows, int d
     RUN (segment_rows, n, rows, dim, u, context, resp);
 }
 
-static void check_kwta_forward (DnBackend *be, int rows, int cols, int k, const float *x,
-                                float *y, guint8 *mask)
+static void check_kwta_forward (DnBackend *be, int rows, int cols, int k, const float *x, float *y,
+                                guint8 *mask)
 {
     gboolean ok = TRUE;
     DEV (x, (size_t) rows * cols);
@@ -596,8 +591,8 @@ static void check_cross_entropy (DnBackend *be, int rows, int cols, const float 
     RUN (cross_entropy, rows, cols, logits, labels, label_smoothing, scale, loss, dlogits);
 }
 
-static void check_nll (DnBackend *be, int rows, int cols, const float *logp,
-                       const int32_t *labels, float scale, double *loss, float *dlogp)
+static void check_nll (DnBackend *be, int rows, int cols, const float *logp, const int32_t *labels,
+                       float scale, double *loss, float *dlogp)
 {
     gboolean ok = TRUE;
     DEV (logp, (size_t) rows * cols);
@@ -629,8 +624,7 @@ static void check_bce_logits (DnBackend *be, int rows, int cols, const float *lo
     RUN (bce_logits, rows, cols, logits, target, scale, loss, dlogits);
 }
 
-static void check_one_hot (DnBackend *be, int rows, int cols, const int32_t *labels,
-                           float *targets)
+static void check_one_hot (DnBackend *be, int rows, int cols, const int32_t *labels, float *targets)
 {
     gboolean ok = TRUE;
     DEV (labels, rows);
@@ -662,8 +656,8 @@ static void check_sgd_update (DnBackend *be, size_t n, float *w, const float *g,
 }
 
 static void check_adam_update (DnBackend *be, size_t n, float *w, const float *g, float *m,
-                               float *v, float *vmax, float lr, float beta1, float beta2,
-                               float eps, float weight_decay, gboolean decoupled, gboolean amsgrad,
+                               float *v, float *vmax, float lr, float beta1, float beta2, float eps,
+                               float weight_decay, gboolean decoupled, gboolean amsgrad,
                                int64_t step)
 {
     gboolean ok = TRUE;
@@ -672,12 +666,12 @@ static void check_adam_update (DnBackend *be, size_t n, float *w, const float *g
     DEV (m, n);
     DEV (v, n);
     OPT (vmax, n);
-    RUN (adam_update, n, w, g, m, v, vmax, lr, beta1, beta2, eps, weight_decay, decoupled,
-         amsgrad, step);
+    RUN (adam_update, n, w, g, m, v, vmax, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad,
+         step);
 }
 
-static void check_adadelta_update (DnBackend *be, size_t n, float *w, const float *g,
-                                   float *sq_avg, float *acc_delta, float lr, float rho, float eps,
+static void check_adadelta_update (DnBackend *be, size_t n, float *w, const float *g, float *sq_avg,
+                                   float *acc_delta, float lr, float rho, float eps,
                                    float weight_decay)
 {
     gboolean ok = TRUE;
@@ -688,10 +682,9 @@ static void check_adadelta_update (DnBackend *be, size_t n, float *w, const floa
     RUN (adadelta_update, n, w, g, sq_avg, acc_delta, lr, rho, eps, weight_decay);
 }
 
-static void check_rmsprop_update (DnBackend *be, size_t n, float *w, const float *g,
-                                  float *sq_avg, float *grad_avg, float *momentum_buf, float lr,
-                                  float alpha, float eps, float weight_decay, float momentum,
-                                  gboolean centered)
+static void check_rmsprop_update (DnBackend *be, size_t n, float *w, const float *g, float *sq_avg,
+                                  float *grad_avg, float *momentum_buf, float lr, float alpha,
+                                  float eps, float weight_decay, float momentum, gboolean centered)
 {
     gboolean ok = TRUE;
     DEV (w, n);
