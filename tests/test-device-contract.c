@@ -53,6 +53,19 @@ static DnNetwork *network (const char *text, DnBackend *be)
     return net;
 }
 
+/* A network initialised from `seed`, with activations for batches of up to BATCH + 16. */
+static DnNetwork *ready_network (const char *text, DnBackend *be, guint64 seed)
+{
+    DnNetwork *net = network (text, be);
+    DnRng rng;
+    dn_rng_seed (&rng, seed);
+    dn_network_init (net, &rng);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_network_reserve (net, BATCH + 16, &error));
+    g_assert_no_error (error);
+    return net;
+}
+
 static void assert_clean (DnBackend *be)
 {
     g_autofree char *found = dn_backend_check_violations (be);
@@ -202,15 +215,10 @@ static const char cnn_json[] =
 static void test_cnn (void)
 {
     DnBackend *be = dn_backend_check_new (dn_backend_cpu ());
-    DnRng rng;
     g_autofree float *checked = NULL, *plain = NULL;
     double acc;
     {
-        g_autoptr (DnNetwork) net = network (cnn_json, be);
-        dn_rng_seed (&rng, 7);
-        dn_network_init (net, &rng);
-        g_autoptr (GError) error = NULL;
-        g_assert_true (dn_network_reserve (net, BATCH + 16, &error));
+        g_autoptr (DnNetwork) net = ready_network (cnn_json, be, 7);
         DnOptimizer *opt = optimizer (net, DN_OPTIM_ADADELTA);
         train (net, opt, DN_LOSS_CROSS_ENTROPY, 1.0);
         acc = evaluate (net, DN_LOSS_CROSS_ENTROPY);
@@ -218,6 +226,7 @@ static void test_cnn (void)
 
         g_autofree char *dir = dn_test_tmpdir ();
         g_autofree char *path = g_build_filename (dir, "cnn.safetensors", NULL);
+        g_autoptr (GError) error = NULL;
         g_assert_true (dn_model_save_checkpoint (net, opt, path, NULL, &error));
         g_assert_no_error (error);
         g_autoptr (DnNetwork) loaded = dn_model_load (path, be, NULL, &error);
@@ -229,11 +238,7 @@ static void test_cnn (void)
     check_done (be);
 
     /* the same run on the CPU backend */
-    g_autoptr (DnNetwork) net = network (cnn_json, dn_backend_cpu ());
-    dn_rng_seed (&rng, 7);
-    dn_network_init (net, &rng);
-    g_autoptr (GError) error = NULL;
-    g_assert_true (dn_network_reserve (net, BATCH + 16, &error));
+    g_autoptr (DnNetwork) net = ready_network (cnn_json, dn_backend_cpu (), 7);
     DnOptimizer *opt = optimizer (net, DN_OPTIM_ADADELTA);
     train (net, opt, DN_LOSS_CROSS_ENTROPY, 1.0);
     g_assert_cmpfloat (evaluate (net, DN_LOSS_CROSS_ENTROPY), ==, acc);
@@ -315,18 +320,13 @@ static void test_active_dendrites (void)
 {
     DnBackend *be = dn_backend_check_new (dn_backend_cpu ());
     {
-        g_autoptr (DnNetwork) net = network (active_json, be);
-        DnRng rng;
-        dn_rng_seed (&rng, 5);
-        dn_network_init (net, &rng);
-        g_autoptr (GError) error = NULL;
-        g_assert_true (dn_network_reserve (net, BATCH + 16, &error));
+        g_autoptr (DnNetwork) net = ready_network (active_json, be, 5);
         g_assert_cmpint (net->n_tracked, ==, 2);
         const int dim = dn_network_context_dim (net);
         g_assert_cmpint (dim, ==, 784);
 
         /* prototypes: the mean training image, and its mirror image as a second task's */
-        g_autofree float *protos = g_new0 (float, (size_t) N_PROTOS * dim);
+        g_autofree float *protos = g_new0 (float, (size_t) N_PROTOS *dim);
         Batch b;
         batch_init (&b, be, net);
         for (int s = 0; s < STEPS; s++) {
@@ -425,12 +425,8 @@ static void test_layer_kinds (void)
         DnBackend *be = dn_backend_check_new (dn_backend_cpu ());
         {
             g_autofree char *text = g_strdup_printf (kinds_json, runs[r].tail);
-            g_autoptr (DnNetwork) net = network (text, be);
-            DnRng rng;
-            dn_rng_seed (&rng, 11);
-            dn_network_init (net, &rng);
+            g_autoptr (DnNetwork) net = ready_network (text, be, 11);
             g_autoptr (GError) error = NULL;
-            g_assert_true (dn_network_reserve (net, BATCH + 16, &error));
             DnOptimConfig cfg;
             dn_optim_config_defaults (&cfg, runs[r].optim);
             cfg.momentum = runs[r].optim == DN_OPTIM_SGD ? 0.9 : 0.5; /* a momentum buffer */
