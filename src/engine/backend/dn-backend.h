@@ -85,7 +85,7 @@ typedef enum {
 typedef struct DnBackend DnBackend;
 
 struct DnBackend {
-    const char *name; /* "cpu", "cuda", "check" */
+    const char *name; /* "cpu", "cuda" */
 
     /* Memory. alloc returns zeroed memory or NULL. */
     void *(*alloc) (DnBackend *be, size_t bytes);
