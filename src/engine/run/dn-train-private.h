@@ -22,7 +22,8 @@ gboolean dn_load_data (DnExperiment *exp, const DnRunOptions *opts, guint64 seed
 /* Every split against the network's input size and the classes against its outputs. */
 gboolean dn_check_fit (DnNetwork *net, const RunData *d, DnLossKind loss, GError **error);
 /* Loss of (rows, cols) outputs against labels; dlogits (may be NULL) is overwritten.
- * targets is scratch of rows * cols floats for the one-hot losses. */
+ * targets is scratch of rows * cols floats for the one-hot losses. Every pointer but
+ * loss is memory of be. */
 void dn_compute_loss (DnBackend *be, DnLossKind kind, int rows, int cols, const float *logits,
                       const int32_t *labels, float smoothing, float *targets, double *loss,
                       float *dlogits);
