@@ -15,31 +15,32 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* A narrow MLP that adds dendrite sets within a few epochs on a small data split. */
-static DnExperiment *small_experiment (void)
+/* data/examples/<name>.json on the MNIST sample, half of it held out (fewer training
+ * samples: faster epochs). */
+static DnExperiment *example (const char *name, int epochs)
 {
-    g_autofree char *path = dn_test_data_path ("examples/mlp-dendrites.json");
-    g_autoptr (GError) error = NULL;
-    DnExperiment *exp = dn_experiment_load (path, &error);
-    g_assert_no_error (error);
-    g_free (exp->data_path);
-    exp->data_path = dn_test_data_path ("datasets/mnist-10k");
-    exp->val_fraction = 0.5; /* fewer training samples: faster epochs */
-    exp->epochs = 24;
-    return exp;
-}
-
-/* examples/mlp.json (no dendrites) on the sample: four epochs, the rate halved after each. */
-static DnExperiment *plain_experiment (void)
-{
-    g_autofree char *path = dn_test_data_path ("examples/mlp.json");
+    g_autofree char *rel = g_strdup_printf ("examples/%s.json", name);
+    g_autofree char *path = dn_test_data_path (rel);
     g_autoptr (GError) error = NULL;
     DnExperiment *exp = dn_experiment_load (path, &error);
     g_assert_no_error (error);
     g_free (exp->data_path);
     exp->data_path = dn_test_data_path ("datasets/mnist-10k");
     exp->val_fraction = 0.5;
-    exp->epochs = 4;
+    exp->epochs = epochs;
+    return exp;
+}
+
+/* A narrow MLP that adds dendrite sets within a few epochs. */
+static DnExperiment *small_experiment (void)
+{
+    return example ("mlp-dendrites", 24);
+}
+
+/* The MLP without dendrites: four epochs, the rate halved after each. */
+static DnExperiment *plain_experiment (void)
+{
+    DnExperiment *exp = example ("mlp", 4);
     dn_sched_config_defaults (&exp->sched, DN_SCHED_STEP);
     exp->sched.step_size = 1;
     exp->sched.gamma = 0.5;
@@ -255,40 +256,21 @@ static void test_damaged_run_state (void)
     g_autofree char *dir = g_build_filename (out, "mlp-dendrites", NULL);
     g_autofree char *latest = g_build_filename (dir, "latest.safetensors", NULL);
     g_autoptr (GError) error = NULL;
-    g_autoptr (DnSafetensors) st = dn_safetensors_read (latest, &error);
-    g_assert_no_error (error);
-    const char *state = dn_safetensors_metadata (st, "dendrite_run");
-    g_assert_nonnull (strstr (state, "\"epoch\":1,"));
-    g_assert_nonnull (strstr (state, "\"best_epoch\":1"));
     static const char *const damage[][2] = {{"\"epoch\":1,", "\"epoch\":-2,"},
                                             {"\"epoch\":1,", "\"epoch\":\"1\","},
                                             {"\"best_epoch\":1", "\"best_epoch\":7"}};
-    g_autofree DnStWrite *w = g_new0 (DnStWrite, st->tensors->len);
-    for (guint i = 0; i < st->tensors->len; i++) {
-        DnStTensor *t = st->tensors->pdata[i];
-        w[i] = (DnStWrite){.name = t->name, .shape = t->shape, .data = t->data};
-    }
     for (guint k = 0; k < G_N_ELEMENTS (damage); k++) {
-        g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
-        GHashTableIter it;
-        gpointer key, value;
-        g_hash_table_iter_init (&it, st->metadata);
-        while (g_hash_table_iter_next (&it, &key, &value))
-            g_hash_table_insert (meta, key, value);
-        g_auto (GStrv) parts = g_strsplit (state, damage[k][0], 2);
-        g_autofree char *bad = g_strjoinv (damage[k][1], parts);
-        g_hash_table_insert (meta, (char *) "dendrite_run", bad);
-        g_assert_true (dn_safetensors_write (latest, w, (int) st->tensors->len, meta, &error));
-        g_assert_no_error (error);
+        dn_test_edit_metadata (latest, "dendrite_run", damage[k][0], damage[k][1]);
         DnRunOptions opts = {.threads = 2, .resume_dir = dir};
         DnRunResult result = {0};
         g_assert_false (dn_experiment_resume (dir, &opts, NULL, &result, &error));
         g_assert_error (error, DN_ERROR, DN_ERROR_FORMAT);
-        g_test_message ("%s: %s", bad, error->message);
+        g_test_message ("%s: %s", damage[k][1], error->message);
         g_assert_nonnull (strstr (error->message, "latest.safetensors"));
         g_assert_nonnull (strstr (error->message, "dendrite_run"));
         g_clear_error (&error);
         dn_run_result_clear (&result);
+        dn_test_edit_metadata (latest, "dendrite_run", damage[k][1], damage[k][0]);
     }
     dn_test_tmpdir_remove (out);
 }
@@ -483,40 +465,6 @@ static void test_one_run_per_folder (void)
     dn_test_tmpdir_remove (out);
 }
 
-/* Replaces `find` with `with` in the metadata entry `key` of a checkpoint (`find`
- * NULL: removes the entry). */
-static void edit_metadata (const char *latest, const char *key, const char *find, const char *with)
-{
-    g_autoptr (GError) error = NULL;
-    g_autoptr (DnSafetensors) st = dn_safetensors_read (latest, &error);
-    g_assert_no_error (error);
-    g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init (&it, st->metadata);
-    while (g_hash_table_iter_next (&it, &k, &v))
-        g_hash_table_insert (meta, k, v);
-    g_autofree char *changed = NULL;
-    if (find == NULL) {
-        g_hash_table_remove (meta, key);
-    } else {
-        const char *old = g_hash_table_lookup (meta, key);
-        g_assert_nonnull (old);
-        const char *at = strstr (old, find);
-        if (at == NULL)
-            g_error ("%s has no %s: %s", key, find, old);
-        changed = g_strdup_printf ("%.*s%s%s", (int) (at - old), old, with, at + strlen (find));
-        g_hash_table_insert (meta, (gpointer) key, changed);
-    }
-    g_autofree DnStWrite *t = g_new (DnStWrite, st->tensors->len);
-    for (guint i = 0; i < st->tensors->len; i++) {
-        DnStTensor *x = st->tensors->pdata[i];
-        t[i] = (DnStWrite){x->name, x->shape, x->data};
-    }
-    g_assert_true (dn_safetensors_write (latest, t, (int) st->tensors->len, meta, &error));
-    g_assert_no_error (error);
-}
-
 /* The history in a run folder's latest checkpoint (NULL: none). */
 static DnTracker *latest_history (const char *dir)
 {
@@ -596,7 +544,7 @@ static void test_plain_checkpoint_history (void)
         run (exp, out, NULL, 2);
         g_autofree char *dir = g_build_filename (out, "mlp", NULL);
         g_autofree char *latest = g_build_filename (dir, "latest.safetensors", NULL);
-        edit_metadata (latest, "dendrite_tracker", cases[i].find, cases[i].with);
+        dn_test_edit_metadata (latest, "dendrite_tracker", cases[i].find, cases[i].with);
         DnRunOptions opts = {.threads = 2};
         DnRunResult result = {0};
         g_autoptr (GError) error = NULL;
@@ -664,7 +612,7 @@ static void test_damaged_state (gconstpointer data)
     g_autofree char *dir = g_build_filename (out, "mlp-dendrites", NULL);
     g_autofree char *latest = g_build_filename (dir, "latest.safetensors", NULL);
     g_autoptr (GError) error = NULL;
-    edit_metadata (latest, c->key, c->find, c->with);
+    dn_test_edit_metadata (latest, c->key, c->find, c->with);
     /* an error naming the file and the member; a critical would abort the test */
     DnRunOptions opts = {.threads = 2};
     DnRunResult result = {0};
