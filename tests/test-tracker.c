@@ -1214,20 +1214,32 @@ static void assert_same_action (const DnTrackerAction *x, const DnTrackerAction 
                  oy, x->message, ox);
 }
 
-static void test_resume (void)
+typedef gboolean (*FeedFunc) (DnTracker *t, int call, DnTrackerAction *a);
+
+/* The uninterrupted run: what it decided at every call, and its final state. */
+static GArray *run_to_completion (FeedFunc feed_call, char **final_state)
 {
-    /* the uninterrupted run, and what it decided */
     g_autoptr (DnTracker) ref = resume_tracker ();
     GArray *actions = g_array_new (FALSE, FALSE, sizeof (DnTrackerAction));
-    int counts[DN_TRACKER_COMPLETE + 1] = {0};
     for (int call = 0; call < 500; call++) {
         DnTrackerAction a;
-        g_assert_true (feed_resume (ref, call, &a));
+        g_assert_true (feed_call (ref, call, &a));
         g_array_append_val (actions, a);
-        counts[a.decision]++;
         if (a.complete)
             break;
     }
+    *final_state = state_text (ref);
+    return actions;
+}
+
+static void test_resume (void)
+{
+    /* the uninterrupted run, and what it decided */
+    g_autofree char *final_ref = NULL;
+    GArray *actions = run_to_completion (feed_resume, &final_ref);
+    int counts[DN_TRACKER_COMPLETE + 1] = {0};
+    for (guint i = 0; i < actions->len; i++)
+        counts[g_array_index (actions, DnTrackerAction, i).decision]++;
     int n = (int) actions->len;
     g_test_message ("resume run: %d calls, %d add, %d retry, %d restart, %d complete", n,
                     counts[DN_TRACKER_ADD_DENDRITES], counts[DN_TRACKER_RETRY],
@@ -1236,7 +1248,6 @@ static void test_resume (void)
     g_assert_cmpint (counts[DN_TRACKER_RETRY], >=, 1);
     g_assert_cmpint (counts[DN_TRACKER_RESTART_LR], >=, 3);
     g_assert_cmpint (counts[DN_TRACKER_COMPLETE], ==, 1);
-    g_autofree char *final_ref = state_text (ref);
 
     /* interrupted after every call: saved, reloaded, continued */
     for (int split = 0; split < n; split++) {
@@ -1258,6 +1269,124 @@ static void test_resume (void)
         g_assert_cmpstr (final, ==, final_ref);
     }
     g_array_unref (actions);
+}
+
+/* The resume run with two correlation series. */
+static void set_correlations (DnTracker *t, int call)
+{
+    const char *names[] = {"fc1", "fc2"};
+    double values[] = {0.01 * (call % 50), call % 3 == 0 ? NAN : -0.5};
+    dn_tracker_set_correlations (t, names, values, 2);
+}
+
+static gboolean feed_correlated (DnTracker *t, int call, DnTrackerAction *a)
+{
+    set_correlations (t, call);
+    return feed_resume (t, call, a);
+}
+
+/* A copy taken between any two calls (with the next call's correlations already
+ * given) goes on exactly as the original would, whatever the original does after. */
+static void test_copy (void)
+{
+    g_autofree char *final_ref = NULL;
+    GArray *actions = run_to_completion (feed_correlated, &final_ref);
+    int n = (int) actions->len;
+    for (int split = 0; split < n; split++) {
+        DnTracker *first = resume_tracker ();
+        DnTrackerAction a;
+        for (int call = 0; call < split; call++)
+            g_assert_true (feed_correlated (first, call, &a));
+        set_correlations (first, split);
+        g_autoptr (DnTracker) copy = dn_tracker_copy (first);
+        g_autofree char *t1 = state_text (first);
+        g_autofree char *t2 = state_text (copy);
+        g_assert_cmpstr (t1, ==, t2);
+        /* the original trains on and goes away: the copy shares nothing with it */
+        g_assert_true (feed_resume (first, split, &a));
+        g_autofree char *t3 = state_text (copy);
+        g_assert_cmpstr (t3, ==, t2);
+        dn_tracker_free (first);
+        for (int call = split; call < n; call++) {
+            g_assert_true (call == split ? feed_resume (copy, call, &a)
+                                         : feed_correlated (copy, call, &a));
+            assert_same_action (&g_array_index (actions, DnTrackerAction, call), &a, call);
+        }
+        g_autofree char *final = state_text (copy);
+        g_assert_cmpstr (final, ==, final_ref);
+        g_assert_cmpint (dn_tracker_n_correlations (copy), ==, 2);
+        g_assert_cmpstr (dn_tracker_correlation_name (copy, 1), ==, "fc2");
+        g_assert_cmpstr (dn_tracker_extra_name (copy, 0), ==, "Train");
+    }
+    g_array_unref (actions);
+}
+
+/* A recorder keeps the history of a run that decides for itself: the rates it is
+ * given, no operation, no decision, never complete, through its text and a copy. */
+static void test_recorder (void)
+{
+    g_autoptr (DnTracker) t = dn_tracker_new_recorder ();
+    g_assert_true (dn_tracker_is_recorder (t));
+    const char *names[] = {"Train"};
+    g_assert_true (dn_tracker_set_extra_names (t, names, 1, NULL));
+    for (int i = 0; i < 40; i++) {
+        double extra = i;
+        DnTrackerScores s = {.val = rising_then_flat (i),
+                             .test = 40 + i,
+                             .extra = &extra,
+                             .n_extra = 1,
+                             .seconds = 1,
+                             .params = 1000,
+                             .lr = pow (0.7, i)};
+        DnTrackerAction a;
+        g_assert_true (dn_tracker_add_score (t, &s, &a, NULL));
+        g_assert_cmpint (a.decision, ==, DN_TRACKER_CONTINUE);
+        g_assert_cmpint (a.n_ops, ==, 0);
+        g_assert_false (a.complete || a.rebuild_optimizer || a.restructured);
+    }
+    g_assert_false (dn_tracker_is_complete (t));
+    g_assert_cmpint (n_rows (t), ==, 40);
+    for (int i = 0; i < 40; i++) {
+        g_assert_cmpfloat (row (t, i)->lr, ==, pow (0.7, i));
+        g_assert_cmpfloat (row (t, i)->val, ==, rising_then_flat (i));
+        g_assert_cmpfloat (row (t, i)->extra[0], ==, i);
+    }
+    g_autoptr (DnTracker) back = through_text (t);
+    g_autoptr (DnTracker) copy = dn_tracker_copy (back);
+    g_assert_true (dn_tracker_is_recorder (back) && dn_tracker_is_recorder (copy));
+    g_autofree char *text = state_text (t);
+    g_autofree char *copy_text = state_text (copy);
+    g_assert_cmpstr (copy_text, ==, text);
+
+    /* it records the rate it is given, so it must be one */
+    DnTrackerScores nan_rate = {
+        .val = 50, .test = NAN, .extra = (double[]){1}, .n_extra = 1, .lr = NAN};
+    DnTrackerAction a;
+    g_autoptr (GError) error = NULL;
+    g_assert_false (dn_tracker_add_score (t, &nan_rate, &a, &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_NUMERIC);
+    /* a deciding tracker is none, and says nothing of it in its state */
+    g_autoptr (DnTracker) decides = resume_tracker ();
+    g_autofree char *decides_text = state_text (decides);
+    g_assert_false (dn_tracker_is_recorder (decides));
+    g_assert_null (strstr (decides_text, "recorder"));
+    /* a recorder that would switch is a damaged state */
+    static const struct {
+        const char *from, *to, *needle;
+    } edits[] = {
+        {"\"switch_mode\":\"never\"", "\"switch_mode\":\"history\"", "a recorder that switches"},
+        {"\"recorder\":true", "\"recorder\":1", "recorder"},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (edits); i++) {
+        const char *at = strstr (text, edits[i].from);
+        g_assert_nonnull (at);
+        g_autofree char *head = g_strndup (text, at - text);
+        g_autofree char *bad = g_strconcat (head, edits[i].to, at + strlen (edits[i].from), NULL);
+        g_autoptr (GError) e = NULL;
+        g_assert_null (dn_tracker_state_from_string (bad, &e));
+        g_assert_error (e, DN_ERROR, DN_ERROR_FORMAT);
+        g_assert_nonnull (strstr (e->message, edits[i].needle));
+    }
 }
 
 static void test_state_errors (void)
@@ -1374,6 +1503,8 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/tracker/lr-sweep/plateau-direction", test_plateau_direction);
     g_test_add_func ("/engine/tracker/input/extras-and-errors", test_extras_and_errors);
     g_test_add_func ("/engine/tracker/state/resume", test_resume);
+    g_test_add_func ("/engine/tracker/state/copy", test_copy);
+    g_test_add_func ("/engine/tracker/recorder", test_recorder);
     g_test_add_func ("/engine/tracker/state/errors", test_state_errors);
     return g_test_run ();
 }

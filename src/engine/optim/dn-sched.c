@@ -411,6 +411,12 @@ void dn_scheduler_free (DnScheduler *s)
     g_free (s);
 }
 
+DnScheduler *dn_scheduler_copy (const DnScheduler *s)
+{
+    g_return_val_if_fail (s != NULL, NULL);
+    return g_memdup2 (s, sizeof *s);
+}
+
 double dn_scheduler_lr (const DnScheduler *s)
 {
     g_return_val_if_fail (s != NULL, 0.0);

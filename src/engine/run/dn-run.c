@@ -2,8 +2,10 @@
  *
  * A run trains epoch by epoch. A plain run (no "dendrites" section) trains
  * for the experiment's epochs and keeps the model with the best validation
- * score. A dendritic run wraps the selected layers as neuron modules and lets
- * the tracker decide after every epoch: keep training, restore the best
+ * score; a tracker that only records (dn_tracker_new_recorder) keeps its
+ * history, so its run folder gets the same tables and picture. A dendritic
+ * run wraps the selected layers as neuron modules and lets the tracker
+ * decide after every epoch: keep training, restore the best
  * model and add a dendrite set, retry with fresh dendrites, or finish; the
  * loop carries out the checkpoint operations the tracker asks for, rebuilds
  * the optimizer after every restructure, and trains with the tracker's
@@ -40,7 +42,8 @@ typedef struct {
     DnNetwork *net;
     DnOptimizer *opt;
     DnScheduler *sched; /* plain runs; the tracker owns the schedule of dendritic runs */
-    DnTracker *tracker; /* dendritic runs */
+    DnTracker *tracker; /* dendritic runs; plain runs: a recorder (NULL when resumed from a
+                         * checkpoint written without one) */
     DnRng rng;
     guint64 seed;
     DnRunDir *dir; /* locked for the whole run */
@@ -59,6 +62,12 @@ typedef struct {
     double corr[DN_TRACKER_MAX_CORR];
     char *corr_names[DN_TRACKER_MAX_CORR];
 } Run;
+
+/* The tracker decides (dendritic runs), as opposed to only recording. */
+static gboolean dendritic (const Run *r)
+{
+    return r->exp->dendrites;
+}
 
 static char *checkpoint_path (Run *r, const char *name)
 {
@@ -264,7 +273,7 @@ static gboolean train_epoch (Run *r, double lr, DnEvent *ev, double *loss_out, d
         correct += be->count_correct (be, n, r->cols, logits->data, r->y);
         dn_network_zero_grad (r->net);
         dn_network_backward (r->net, r->dlogits, n);
-        if (b + 1 == n_batches && r->tracker != NULL)
+        if (b + 1 == n_batches && dendritic (r))
             measure_correlation (r, n);
         dn_optimizer_step (r->opt, r->net->params, r->net->grads, lr);
         loss_sum += loss * n;
@@ -350,15 +359,15 @@ static gboolean run_ops (Run *r, const DnTrackerAction *a, double val, double te
 
 static void fill_dendrite_fields (Run *r, DnEvent *ev, char **status)
 {
-    if (r->tracker == NULL)
-        return;
     ev->tracker = r->tracker;
+    ev->save_name = r->exp->name;
+    if (!dendritic (r))
+        return;
     ev->dendrites = dn_network_dendrite_count (r->net);
     g_free (*status);
     *status = dn_tracker_status_text (r->tracker);
     ev->status = *status;
     ev->reference_params = dn_network_reference_param_count (r->net);
-    ev->save_name = r->exp->name;
 }
 
 static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
@@ -387,7 +396,7 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
              complete = r->tracker != NULL && dn_tracker_is_complete (r->tracker);
     while (r->epoch < r->epochs && !cancelled && !complete) {
         gint64 t_epoch = g_get_monotonic_time ();
-        double lr = r->tracker != NULL ? dn_tracker_lr (r->tracker) : dn_scheduler_lr (r->sched);
+        double lr = dendritic (r) ? dn_tracker_lr (r->tracker) : dn_scheduler_lr (r->sched);
         double train_loss = 0, train_acc = 0;
         if (!train_epoch (r, lr, &ev, &train_loss, &train_acc, &cancelled, error))
             return FALSE;
@@ -408,15 +417,16 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
         DnTrackerAction action;
         memset (&action, 0, sizeof action);
         r->epoch++;
-        if (r->tracker != NULL) {
-            DnTrackerScores sc = {0};
-            double extra[1] = {train_acc};
-            sc.val = score;
-            sc.test = test_acc;
-            sc.extra = extra;
-            sc.n_extra = 1;
-            sc.seconds = secs;
-            sc.params = dn_network_reference_param_count (r->net);
+        DnTrackerScores sc = {0};
+        double extra[1] = {train_acc};
+        sc.val = score;
+        sc.test = test_acc;
+        sc.extra = extra;
+        sc.n_extra = 1;
+        sc.seconds = secs;
+        sc.params = dn_network_reference_param_count (r->net);
+        sc.lr = lr;
+        if (dendritic (r)) {
             dn_tracker_set_correlations (r->tracker, (const char *const *) r->corr_names, r->corr,
                                          r->n_corr);
             if (!dn_tracker_add_score (r->tracker, &sc, &action, error))
@@ -431,6 +441,10 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
                 return FALSE;
             complete = action.complete;
         } else {
+            /* the recorder only keeps the history: its action asks for nothing */
+            DnTrackerAction recorded;
+            if (r->tracker != NULL && !dn_tracker_add_score (r->tracker, &sc, &recorded, error))
+                return FALSE;
             dn_scheduler_step (r->sched, score);
             improved = score > r->best_val;
             if (improved) {
@@ -462,12 +476,12 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
         ev.improved = improved;
         ev.params = params_now;
         fill_dendrite_fields (r, &ev, &status);
-        ev.dendrites = r->tracker != NULL ? dendrites_now : 0;
-        ev.action = r->tracker != NULL ? &action : NULL;
-        ev.graph_epoch = r->tracker != NULL ? action.epoch + 1 : r->epoch;
+        ev.dendrites = dendritic (r) ? dendrites_now : 0;
+        ev.action = dendritic (r) ? &action : NULL;
+        ev.graph_epoch = dendritic (r) ? action.epoch + 1 : r->epoch;
         ev.message = action.message[0] != '\0' ? action.message : NULL;
         dn_emit (r->obs, &ev);
-        if (r->tracker != NULL && action.message[0] != '\0') {
+        if (dendritic (r) && action.message[0] != '\0') {
             DnEvent dec = ev;
             dec.kind = DN_EVENT_DECISION;
             dec.action = &action;
@@ -479,13 +493,13 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
 
     /* A dendritic run that hit the epoch limit ends with its best model, as the
      * tracker would have at completion. */
-    if (r->tracker != NULL && !complete && !cancelled && r->best_epoch > 0) {
+    if (dendritic (r) && !complete && !cancelled && r->best_epoch > 0) {
         dn_emit_log (r->obs,
                      "epoch limit of %d reached before the tracker finished; the best model "
                      "so far is best_model",
                      r->epochs);
     }
-    if (r->tracker != NULL && !cancelled && r->best_epoch > 0) {
+    if (dendritic (r) && !cancelled && r->best_epoch > 0) {
         g_autofree char *best = checkpoint_path (r, "best_model");
         DnNetwork *final = dn_model_load (best, r->be, NULL, error);
         if (final == NULL || !replace_network (r, final, error) ||
@@ -495,7 +509,7 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
 
     double total = (g_get_monotonic_time () - t_start) / 1e6;
     g_autofree char *summary = NULL;
-    if (r->best_epoch > 0 && r->tracker != NULL)
+    if (r->best_epoch > 0 && dendritic (r))
         summary = g_strdup_printf (
             "best validation %.2f %% at epoch %d (test %.2f %%) with %d dendrite set%s, "
             "%" G_GINT64_FORMAT " parameters",
@@ -668,13 +682,18 @@ gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts, const D
         r.tracker = dn_tracker_new (&exp->tracker, &exp->sched, exp->optim.lr, error);
         if (r.tracker == NULL)
             goto out;
+        correlation_names (&r);
+    } else {
+        r.sched = dn_scheduler_new (&exp->sched, exp->optim.lr);
+        /* without a validation or a test split there is no score to record */
+        if ((r.d.val != NULL && r.d.val->n > 0) || (r.d.test != NULL && r.d.test->n > 0))
+            r.tracker = dn_tracker_new_recorder ();
+    }
+    if (r.tracker != NULL) {
         const char *extra[] = {"Train"};
         if (!dn_tracker_set_extra_names (r.tracker, extra, 1, error))
             goto out;
         dn_tracker_set_score_unit (r.tracker, "%");
-        correlation_names (&r);
-    } else {
-        r.sched = dn_scheduler_new (&exp->sched, exp->optim.lr);
     }
     if (!make_run_dir (&r, error) || !setup_buffers (&r, error))
         goto out;
@@ -744,6 +763,38 @@ static gboolean apply_scheduler_state (Run *r, DnStateReader *st, GError **error
     return TRUE;
 }
 
+/* The tracker of `latest`: a dendritic run's own, or a plain run's recorder that has
+ * recorded every epoch the run state counts. */
+static gboolean restore_tracker (Run *r, const char *text, const char *latest, GError **error)
+{
+    g_autoptr (GError) local = NULL;
+    r->tracker = dn_tracker_state_from_string (text, &local);
+    if (r->tracker == NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "%s: the tracker state (\"dendrite_tracker\" in the metadata) is damaged: %s",
+                     latest, local->message);
+        return FALSE;
+    }
+    g_autofree char *why = NULL;
+    if (dn_tracker_is_recorder (r->tracker) == r->exp->dendrites)
+        why = g_strdup (r->exp->dendrites
+                            ? "it records a run without dendrites, but experiment.json has a "
+                              "\"dendrites\" section"
+                            : "it is a dendritic run's, but experiment.json has no \"dendrites\" "
+                              "section");
+    else if (!r->exp->dendrites && dn_tracker_total_epochs (r->tracker) != r->epoch)
+        why = g_strdup_printf ("it recorded %d epochs, but the run state counts %d",
+                               dn_tracker_total_epochs (r->tracker), r->epoch);
+    if (why != NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "%s: the tracker state (\"dendrite_tracker\" in the metadata) does not "
+                     "belong to this run: %s; this checkpoint cannot be resumed",
+                     latest, why);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts, const DnObserver *obs,
                                DnRunResult *result, GError **error)
 {
@@ -808,16 +859,10 @@ gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts, co
     if (r.net == NULL || !dn_check_fit (r.net, &r.d, exp->loss, error) ||
         !new_optimizer (&r, error) || !dn_model_load_optimizer (st, r.opt, latest, error))
         goto out;
+    /* a plain run's checkpoint written without a recorder resumes without history */
+    if (tracker_state != NULL && !restore_tracker (&r, tracker_state, latest, error))
+        goto out;
     if (exp->dendrites) {
-        g_autoptr (GError) local = NULL;
-        r.tracker = dn_tracker_state_from_string (tracker_state, &local);
-        if (r.tracker == NULL) {
-            g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                         "%s: the tracker state (\"dendrite_tracker\" in the metadata) is "
-                         "damaged: %s",
-                         latest, local->message);
-            goto out;
-        }
         correlation_names (&r);
     } else {
         r.sched = dn_scheduler_new (&exp->sched, exp->optim.lr);

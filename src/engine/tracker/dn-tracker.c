@@ -143,6 +143,24 @@ DnTracker *dn_tracker_new (const DnTrackerConfig *cfg, const DnSchedConfig *sche
     return t;
 }
 
+DnTracker *dn_tracker_new_recorder (void)
+{
+    DnTrackerConfig cfg;
+    dn_tracker_config_defaults (&cfg);
+    cfg.switch_mode = DN_TRACKER_SWITCH_NEVER;
+    cfg.find_best_lr = FALSE;
+    cfg.test_saves = FALSE;
+    DnTracker *t = dn_tracker_alloc (&cfg, NULL, 0.0);
+    t->recorder = TRUE;
+    return t;
+}
+
+gboolean dn_tracker_is_recorder (const DnTracker *t)
+{
+    g_return_val_if_fail (t != NULL, FALSE);
+    return t->recorder;
+}
+
 void dn_tracker_free (DnTracker *t)
 {
     if (t == NULL)
@@ -160,6 +178,46 @@ void dn_tracker_free (DnTracker *t)
     g_array_unref (t->rollbacks);
     g_array_unref (t->events);
     g_free (t);
+}
+
+static DnTrackerState *state_dup_or_null (const DnTrackerState *s)
+{
+    return s != NULL ? dn_tracker_state_dup (s) : NULL;
+}
+
+DnTracker *dn_tracker_copy (const DnTracker *t)
+{
+    g_return_val_if_fail (t != NULL, NULL);
+    DnTracker *c = g_new (DnTracker, 1);
+    *c = *t; /* settings, counters and the fixed-size arrays; the pointers follow */
+    c->scheduler = dn_scheduler_copy (t->scheduler);
+    for (int i = 0; i < t->n_extra; i++)
+        c->extra_names[i] = g_strdup (t->extra_names[i]);
+    for (int i = 0; i < t->n_corr; i++)
+        c->corr_names[i] = g_strdup (t->corr_names[i]);
+    c->score_unit = g_strdup (t->score_unit);
+    DnTrackerState *st = dn_tracker_state_dup (&t->st);
+    c->st = *st;
+    g_free (st);
+    c->snap_best = state_dup_or_null (t->snap_best);
+    c->snap_switch = state_dup_or_null (t->snap_switch);
+    c->snap_sweep = state_dup_or_null (t->snap_sweep);
+    c->rollbacks =
+        g_array_sized_new (FALSE, TRUE, sizeof (DnTrackerRollbackRec), t->rollbacks->len);
+    g_array_set_clear_func (c->rollbacks, rollback_clear_func);
+    for (guint i = 0; i < t->rollbacks->len; i++) {
+        DnTrackerRollbackRec r = g_array_index (t->rollbacks, DnTrackerRollbackRec, i);
+        r.rows = g_array_copy (r.rows);
+        g_array_append_val (c->rollbacks, r);
+    }
+    c->events = g_array_sized_new (FALSE, TRUE, sizeof (DnTrackerEventRec), t->events->len);
+    g_array_set_clear_func (c->events, event_clear_func);
+    for (guint i = 0; i < t->events->len; i++) {
+        DnTrackerEventRec e = g_array_index (t->events, DnTrackerEventRec, i);
+        e.message = g_strdup (e.message);
+        g_array_append_val (c->events, e);
+    }
+    return c;
 }
 
 gboolean dn_tracker_set_extra_names (DnTracker *t, const char *const *names, int n, GError **error)
@@ -573,6 +631,13 @@ gboolean dn_tracker_add_score (DnTracker *t, const DnTrackerScores *in, DnTracke
                      s->num_epochs_run + 1, in->val);
         return FALSE;
     }
+    if (t->recorder && !isfinite (in->lr)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_NUMERIC,
+                     "the learning rate of epoch %d is %g; a recorder keeps the rate the run "
+                     "trained with",
+                     s->num_epochs_run + 1, in->lr);
+        return FALSE;
+    }
     if (in->n_extra != t->n_extra || (in->n_extra > 0 && in->extra == NULL)) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                      "epoch %d has %d extra scores but %d series were named; pass one value per "
@@ -590,7 +655,7 @@ gboolean dn_tracker_add_score (DnTracker *t, const DnTrackerScores *in, DnTracke
     a->epoch = epoch;
 
     /* §6.4 steps 1-2: the rate of this epoch; parameter counts */
-    double lr = dn_scheduler_lr (t->scheduler);
+    double lr = t->recorder ? in->lr : dn_scheduler_lr (t->scheduler);
     if (!s->has_params) {
         s->initial_params = in->params;
         s->has_params = TRUE;
@@ -690,6 +755,8 @@ gboolean dn_tracker_add_score (DnTracker *t, const DnTrackerScores *in, DnTracke
     }
     if (t->run.test_saves)
         dn_tracker_add_op (a, DN_TRACKER_OP_SAVE, "latest");
+    if (t->recorder)
+        a->n_ops = 0; /* the caller keeps its own best model */
     a->lr = dn_scheduler_lr (t->scheduler);
     a->dendrites = s->dendrites;
     if (a->decision != DN_TRACKER_CONTINUE || explained)

@@ -142,6 +142,16 @@ typedef struct _DnTracker DnTracker;
  * the configuration is out of range. */
 DnTracker *dn_tracker_new (const DnTrackerConfig *cfg, const DnSchedConfig *sched, double base_lr,
                            GError **error);
+/* A tracker that only records: the history of a run without dendrites, whose
+ * schedule and best model are the caller's, so that the same tables and charts
+ * show it. It never switches, stops or asks for an operation (its actions have
+ * no ops), records the rate each DnTrackerScores.lr gives, and has no schedule
+ * of its own (dn_tracker_lr means nothing). Its state round-trips as any other. */
+DnTracker *dn_tracker_new_recorder (void);
+gboolean dn_tracker_is_recorder (const DnTracker *t);
+/* An independent deep copy: configuration, schedule, history, snapshots, rollbacks
+ * and events (e.g. an immutable picture for another thread). */
+DnTracker *dn_tracker_copy (const DnTracker *t);
 void dn_tracker_free (DnTracker *t);
 
 /* Names the extra score series (e.g. "Train"), before the first score; the
@@ -159,6 +169,7 @@ typedef struct {
     double seconds;        /* wall time of the epoch */
     int64_t params;        /* the network's parameter count this epoch (spec §9) */
     gboolean force_switch; /* the reference's force_switch: switch now */
+    double lr;             /* recorders only: the rate the epoch trained with */
 } DnTrackerScores;
 
 typedef enum {
