@@ -172,8 +172,8 @@ static Trainer *trainer_new (const char *example, int batch, int dendrite_sets)
     g_assert_no_error (error);
     size_t in = (size_t) dn_shape_numel (&t->net->input_shape);
     DnShape out = dn_network_output_shape (t->net);
-    t->step = dn_run_step_new (t->be, in, (int) dn_shape_numel (&out), batch,
-                               DN_LOSS_CROSS_ENTROPY, 0.0f, &error);
+    t->step = dn_run_step_new (t->be, in, (int) dn_shape_numel (&out), batch, DN_LOSS_CROSS_ENTROPY,
+                               0.0f, &error);
     g_assert_no_error (error);
     for (size_t i = 0; i < in * batch; i++)
         t->step->x[i] = dn_rng_normal (&rng);

@@ -114,7 +114,6 @@ void _dn_continual_si_end_task (DnContinualRun *c)
                        c->cfg->si_xi);
 }
 
-
 gboolean _dn_continual_new_optimizer (DnContinualRun *c, GError **error)
 {
     g_clear_pointer (&c->b.opt, dn_optimizer_free);
@@ -122,7 +121,6 @@ gboolean _dn_continual_new_optimizer (DnContinualRun *c, GError **error)
     c->b.opt = dn_optimizer_new (&c->b.exp->optim, c->b.be, c->b.net->n_params, error);
     return c->b.opt != NULL;
 }
-
 
 /* ---- idle segment rows ----
  * Without optimizer resets (Synaptic Intelligence) every segment row that ever won
@@ -248,7 +246,6 @@ static void optimizer_step (DnContinualRun *c, double lr)
             dn_network_mark_stepped_rows (c->b.net, TRUE);
     }
 }
-
 
 void _dn_continual_idle_settle (DnContinualRun *c)
 {

@@ -13,16 +13,17 @@ GHashTable *_dn_continual_metadata (DnContinualRun *c)
 {
     GHashTable *meta = _dn_run_base_metadata (&c->b);
     GString *s = g_string_new (NULL);
-    g_string_append_printf (s, "{\"tasks\":%d,\"permutation_seed\":%" G_GUINT64_FORMAT
-                               ",\"context\":\"%s\",\"prototypes\":[",
+    g_string_append_printf (s,
+                            "{\"tasks\":%d,\"permutation_seed\":%" G_GUINT64_FORMAT
+                            ",\"context\":\"%s\",\"prototypes\":[",
                             c->T, c->cfg->permutation_seed, dn_context_kind_name (c->cfg->context));
     for (int t = 0; t < c->T && c->cfg->context == DN_CONTEXT_PROTOTYPE; t++) {
         g_string_append (s, t ? ",[" : "[");
         for (int i = 0; i < c->npix; i++) {
             char buf[G_ASCII_DTOSTR_BUF_SIZE];
             g_string_append (s, i ? "," : "");
-            g_string_append (s, g_ascii_formatd (buf, sizeof buf, "%.7g",
-                                                 c->protos[(size_t) t * c->npix + i]));
+            g_string_append (
+                s, g_ascii_formatd (buf, sizeof buf, "%.7g", c->protos[(size_t) t * c->npix + i]));
         }
         g_string_append (s, "]");
     }
@@ -30,7 +31,6 @@ GHashTable *_dn_continual_metadata (DnContinualRun *c)
     g_hash_table_insert (meta, g_strdup ("dendrite_continual"), g_string_free (s, FALSE));
     return meta;
 }
-
 
 #define DAMAGED_MODEL "evaluate an undamaged copy of the model, or save it again from its run"
 
@@ -100,7 +100,6 @@ gboolean _dn_continual_read_metadata (DnStateReader *rd, const char *what, const
     }
     return TRUE;
 }
-
 
 /* ---- checkpoints: latest.safetensors after every task, for --resume ---- */
 
@@ -207,14 +206,14 @@ gboolean _dn_continual_state_read (DnSafetensors *st, const char *path, int T,
         dn_run_state_int (&rs, "next_task", 1, T, &next_task, error) &&
         _dn_run_state_read_seed (&rs, &out->seed, out->rng, error) &&
         dn_run_state_double (&rs, "seconds", 0.0, G_MAXDOUBLE, FALSE, &out->elapsed, error);
-    JsonArray *m = ok ? dn_run_state_array (&rs, "matrix", (guint) T * T, (guint) T * T, error)
-                      : NULL;
+    JsonArray *m =
+        ok ? dn_run_state_array (&rs, "matrix", (guint) T * T, (guint) T * T, error) : NULL;
     JsonArray *ts =
         m != NULL ? dn_run_state_array (&rs, "task_seconds", 0, (guint) T, error) : NULL;
     ok = ts != NULL;
     if (ok) {
         out->next_task = (int) next_task;
-        out->matrix = g_new (double, (size_t) T * T);
+        out->matrix = g_new (double, (size_t) T *T);
         out->task_seconds = g_array_new (FALSE, FALSE, sizeof (double));
     }
     for (guint i = 0; ok && i < (guint) T * T; i++) {
@@ -254,8 +253,8 @@ gboolean _dn_continual_load_latest (DnContinualRun *c, const DnContinualState *s
 {
     g_autofree char *path = _dn_run_base_path (&c->b, "latest");
     g_autoptr (DnSafetensors) st = dn_safetensors_open (path, error);
-    gboolean fresh =
-        st != NULL && g_strcmp0 (dn_safetensors_metadata (st, "dendrite_optimizer_fresh"), "1") == 0;
+    gboolean fresh = st != NULL &&
+                     g_strcmp0 (dn_safetensors_metadata (st, "dendrite_optimizer_fresh"), "1") == 0;
     if (st == NULL || !dn_model_load_weights (c->b.net, st, path, error) ||
         (!fresh && !dn_model_load_optimizer (st, c->b.opt, path, error)))
         return FALSE;
@@ -306,7 +305,6 @@ gboolean _dn_continual_load_latest (DnContinualRun *c, const DnContinualState *s
     return TRUE;
 }
 
-
 char *_dn_continual_profile_json (DnContinualRun *c)
 {
     double segments = 0.0, kwta = 0.0, dense = 0.0, other = 0.0;
@@ -348,4 +346,3 @@ char *_dn_continual_profile_json (DnContinualRun *c)
     g_string_append_c (s, '}');
     return g_string_free (s, FALSE);
 }
-

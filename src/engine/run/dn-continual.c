@@ -74,8 +74,7 @@ static gboolean compute_prototypes (DnContinualRun *c, GError **error)
 static void nearest_prototypes (DnContinualRun *c, int n, int n_protos)
 {
     c->b.be->gemm (c->b.be, FALSE, TRUE, n, n_protos, c->npix, 1.0f, c->b.step->x_dev, c->npix,
-                 c->protos_dev,
-                 c->npix, 0.0f, c->dist_dev, n_protos);
+                   c->protos_dev, c->npix, 0.0f, c->dist_dev, n_protos);
     c->b.be->download (c->b.be, c->dist, c->dist_dev, (size_t) n * n_protos * sizeof (float));
     for (int b = 0; b < n; b++) {
         int best = 0;
@@ -143,7 +142,6 @@ static double evaluate_task (DnContinualRun *c, int j, int seen, int64_t *inferr
     return 100.0 * (double) correct / te->n;
 }
 
-
 /* ---- hidden activity (the paper's Figure 6) ---- */
 
 static int activity_node (DnContinualRun *c, GError **error)
@@ -178,7 +176,7 @@ static float *measure_activity (DnContinualRun *c, int node_i, int *units_out)
     int total = MIN (c->cfg->activity_samples, c->T * te->n);
     g_autofree int64_t *count = g_new0 (int64_t, (size_t) c->T * units);
     g_autofree int *seen = g_new0 (int, c->T);
-    g_autofree float *act = g_new (float, (size_t) c->ebs * units);
+    g_autofree float *act = g_new (float, (size_t) c->ebs *units);
     DnRng rng;
     dn_rng_seed (&rng, c->b.seed ^ 0xac71u);
     /* Sample (task, image) pairs, then run them task by task (one permutation per batch). */
@@ -202,11 +200,13 @@ static float *measure_activity (DnContinualRun *c, int node_i, int *units_out)
                 dn_run_step_upload (c->b.step, n);
                 if (c->cfg->context == DN_CONTEXT_PROTOTYPE) {
                     nearest_prototypes (c, n, c->T);
-                    c->b.be->upload (c->b.be, c->ctx_idx_dev, c->ctx_idx, (size_t) n * sizeof (int32_t));
+                    c->b.be->upload (c->b.be, c->ctx_idx_dev, c->ctx_idx,
+                                     (size_t) n * sizeof (int32_t));
                     dn_network_set_context_index (c->b.net, c->ctx_idx_dev);
                 }
                 dn_network_forward (c->b.net, c->b.step->x_dev, n, 0);
-                c->b.be->download (c->b.be, act, node->out.data, (size_t) n * units * sizeof (float));
+                c->b.be->download (c->b.be, act, node->out.data,
+                                   (size_t) n * units * sizeof (float));
                 for (int b = 0; b < n; b++)
                     for (int u = 0; u < units; u++)
                         count[(size_t) t * units + u] += act[(size_t) b * units + u] != 0.0f;
@@ -216,14 +216,13 @@ static float *measure_activity (DnContinualRun *c, int node_i, int *units_out)
         }
     }
     dn_network_set_context_index (c->b.net, NULL);
-    float *frac = g_new0 (float, (size_t) c->T * units);
+    float *frac = g_new0 (float, (size_t) c->T *units);
     for (int t = 0; t < c->T; t++)
         for (int u = 0; u < units && seen[t] > 0; u++)
             frac[(size_t) t * units + u] = (float) count[(size_t) t * units + u] / seen[t];
     *units_out = units;
     return frac;
 }
-
 
 static gboolean is_eval_point (const DnContinualConfig *cfg, int t, int T)
 {
@@ -234,7 +233,6 @@ static gboolean is_eval_point (const DnContinualConfig *cfg, int t, int T)
             return TRUE;
     return FALSE;
 }
-
 
 static gboolean train_task_steps (DnContinualRun *c, int t, GError **error)
 {
@@ -340,7 +338,6 @@ static gboolean train_task (DnContinualRun *c, int t, GError **error)
     return ok;
 }
 
-
 static gboolean setup (DnContinualRun *c, GError **error)
 {
     DnExperiment *exp = c->b.exp;
@@ -390,8 +387,8 @@ static gboolean setup (DnContinualRun *c, GError **error)
         (c->matrix = dn_data_try_alloc ((gsize) c->T * c->T, sizeof (double),
                                         "the task accuracy matrix", src, error)) == NULL ||
         !_dn_run_base_setup_step (&c->b, maxb, 0.0f, error) ||
-        (c->xb = dn_batch_try_alloc ((gsize) c->npix, maxb, sizeof (float), "the inputs",
-                                     error)) == NULL ||
+        (c->xb = dn_batch_try_alloc ((gsize) c->npix, maxb, sizeof (float), "the inputs", error)) ==
+            NULL ||
         (c->dist = dn_batch_try_alloc ((gsize) c->T, maxb, sizeof (float),
                                        "the prototype distances", error)) == NULL ||
         (c->ctx_idx = dn_batch_try_alloc (1, maxb, sizeof (int32_t), "the contexts", error)) ==
@@ -532,8 +529,9 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
     dn_emit_log (obs,
                  "continual learning: %d tasks of %d training and %d test images from %s (task 0 "
                  "as is, tasks 1..%d permuted with seed %" G_GUINT64_FORMAT "); context: %s%s",
-                 c.T, c.b.d.train->n, c.b.d.test->n, c.b.d.train->source ? c.b.d.train->source : "?",
-                 c.T - 1, exp->cl.permutation_seed, dn_context_kind_name (exp->cl.context),
+                 c.T, c.b.d.train->n, c.b.d.test->n,
+                 c.b.d.train->source ? c.b.d.train->source : "?", c.T - 1, exp->cl.permutation_seed,
+                 dn_context_kind_name (exp->cl.context),
                  exp->cl.si ? "; Synaptic Intelligence on" : "");
     if (first_task > 0)
         dn_emit_log (obs, "resuming %s after task %d (%d/%d)", c.b.run_dir, first_task - 1,
@@ -542,8 +540,7 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
         if (t > first_task && _dn_run_base_cancelled (&c.b)) { /* stopped between tasks */
             c.cancelled = TRUE;
             if (c.saved_next_task != t &&
-                !_dn_continual_save_latest (&c, t, (g_get_monotonic_time () - start) / 1e6,
-                                            error))
+                !_dn_continual_save_latest (&c, t, (g_get_monotonic_time () - start) / 1e6, error))
                 goto out;
             break;
         }
@@ -565,8 +562,9 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
             }
             double mean = sum / (t + 1);
             if (exp->cl.context == DN_CONTEXT_PROTOTYPE)
-                dn_emit_log (obs, "after task %d: the nearest prototype was the image's own task "
-                                  "for %" G_GINT64_FORMAT " of %d test images",
+                dn_emit_log (obs,
+                             "after task %d: the nearest prototype was the image's own task "
+                             "for %" G_GINT64_FORMAT " of %d test images",
                              t, inferred, (t + 1) * c.b.d.test->n);
             DnEvent ev = {.kind = DN_EVENT_TASK,
                           .task = t,
@@ -604,7 +602,8 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
                       .accuracy_matrix = c.matrix,
                       .activity = activity,
                       .activity_units = act_units,
-                      .activity_layer = act_node >= 0 ? dn_network_node (c.b.net, act_node)->name : NULL,
+                      .activity_layer =
+                          act_node >= 0 ? dn_network_node (c.b.net, act_node)->name : NULL,
                       .params = dn_network_n_params (c.b.net),
                       .seconds = c.seconds,
                       .cancelled = c.cancelled,
@@ -632,14 +631,14 @@ out:
     return ok;
 }
 
-
 /* ---- evaluating a saved model ---- */
 
 gboolean dn_continual_evaluate (DnNetwork *net, GHashTable *metadata, const char *what,
                                 const DnDataset *test, const DnNormalize *norm, int batch_size,
                                 double **per_task, int *tasks, double *average, GError **error)
 {
-    const char *text = metadata != NULL ? g_hash_table_lookup (metadata, "dendrite_continual") : NULL;
+    const char *text =
+        metadata != NULL ? g_hash_table_lookup (metadata, "dendrite_continual") : NULL;
     if (text == NULL) {
         g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
                      "%s records no continual-learning tasks (metadata \"dendrite_continual\"); "
@@ -734,7 +733,7 @@ gboolean dn_continual_evaluate (DnNetwork *net, GHashTable *metadata, const char
     c.dist_dev = be->alloc (be, (size_t) batch_size * c.T * sizeof (float));
     c.ctx_idx_dev = be->alloc (be, (size_t) batch_size * sizeof (int32_t));
     if (cfg.context == DN_CONTEXT_TASK_ID) {
-        g_autofree float *eye = g_new0 (float, (size_t) c.T * c.T);
+        g_autofree float *eye = g_new0 (float, (size_t) c.T *c.T);
         for (int t = 0; t < c.T; t++)
             eye[(size_t) t * c.T + t] = 1.0f;
         c.onehot_dev = be->alloc (be, (size_t) c.T * c.T * sizeof (float));
@@ -781,4 +780,3 @@ out:
     g_free (c.idx);
     return ok;
 }
-

@@ -34,13 +34,12 @@ gboolean _dn_run_base_setup (DnRunBase *b, GError **error)
     return b->be != NULL && dn_load_data (b->exp, opts, b->seed, b->obs, &b->d, error);
 }
 
-gboolean _dn_run_base_setup_step (DnRunBase *b, int capacity, float label_smoothing,
-                                  GError **error)
+gboolean _dn_run_base_setup_step (DnRunBase *b, int capacity, float label_smoothing, GError **error)
 {
     DnShape out = dn_network_output_shape (b->net);
     b->step = dn_run_step_new (b->be, (gsize) dn_shape_numel (&b->d.train->shape),
-                               (int) dn_shape_numel (&out), capacity, b->exp->loss,
-                               label_smoothing, error);
+                               (int) dn_shape_numel (&out), capacity, b->exp->loss, label_smoothing,
+                               error);
     return b->step != NULL && dn_network_reserve (b->net, capacity, error);
 }
 
@@ -113,12 +112,12 @@ GHashTable *_dn_run_base_metadata (const DnRunBase *b)
 GString *_dn_run_state_begin (const DnRunBase *b, const char *counter, int value)
 {
     GString *s = g_string_new (NULL);
-    g_string_append_printf (
-        s, "{\"%s\":%d,\"seed\":%" G_GUINT64_FORMAT ",\"rng\":[\"%016" G_GINT64_MODIFIER
-        "x\",\"%016" G_GINT64_MODIFIER "x\",\"%016" G_GINT64_MODIFIER "x\",\"%016" G_GINT64_MODIFIER
-        "x\"]",
-        counter, value, b->seed, (guint64) b->rng.s[0], (guint64) b->rng.s[1],
-        (guint64) b->rng.s[2], (guint64) b->rng.s[3]);
+    g_string_append_printf (s,
+                            "{\"%s\":%d,\"seed\":%" G_GUINT64_FORMAT
+                            ",\"rng\":[\"%016" G_GINT64_MODIFIER "x\",\"%016" G_GINT64_MODIFIER
+                            "x\",\"%016" G_GINT64_MODIFIER "x\",\"%016" G_GINT64_MODIFIER "x\"]",
+                            counter, value, b->seed, (guint64) b->rng.s[0], (guint64) b->rng.s[1],
+                            (guint64) b->rng.s[2], (guint64) b->rng.s[3]);
     return s;
 }
 

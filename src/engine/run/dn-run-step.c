@@ -46,8 +46,8 @@ DnRunStep *dn_run_step_new (DnBackend *be, gsize sample, int cols, int capacity,
         s->y = s->y_dev;
     } else if ((s->x = dn_batch_try_alloc (sample, capacity, sizeof (float),
                                            "the inputs on the host", error)) == NULL ||
-               (s->y = dn_batch_try_alloc (1, capacity, sizeof (int32_t),
-                                           "the labels on the host", error)) == NULL) {
+               (s->y = dn_batch_try_alloc (1, capacity, sizeof (int32_t), "the labels on the host",
+                                           error)) == NULL) {
         return NULL;
     }
     return g_steal_pointer (&s);

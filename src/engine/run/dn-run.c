@@ -202,8 +202,8 @@ static gboolean train_epoch (Run *r, double lr, DnEvent *ev, double *loss_out, d
             return TRUE;
         }
         int n = MIN (r->bsz, n_train - b * r->bsz);
-        dn_dataset_get_batch (r->b.d.train, r->perm + (size_t) b * r->bsz, n, &r->b.d.norm,
-                              step->x, step->y);
+        dn_dataset_get_batch (r->b.d.train, r->perm + (size_t) b * r->bsz, n, &r->b.d.norm, step->x,
+                              step->y);
         double loss = 0.0;
         int right = 0;
         if (!dn_run_step (step, r->b.net, n, dn_rng_next (&r->b.rng), &loss, &right, error)) {
@@ -345,10 +345,10 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
         if (cancelled)
             break;
         double val_acc, val_loss, test_acc, test_loss;
-        if (!dn_evaluate (r->b.net, r->b.d.val, &r->b.d.norm, exp->loss, r->bsz, &val_acc, &val_loss,
-                          error) ||
-            !dn_evaluate (r->b.net, r->b.d.test, &r->b.d.norm, exp->loss, r->bsz, &test_acc, &test_loss,
-                          error))
+        if (!dn_evaluate (r->b.net, r->b.d.val, &r->b.d.norm, exp->loss, r->bsz, &val_acc,
+                          &val_loss, error) ||
+            !dn_evaluate (r->b.net, r->b.d.test, &r->b.d.norm, exp->loss, r->bsz, &test_acc,
+                          &test_loss, error))
             return FALSE;
         /* Without a validation split the test score selects the best model. */
         double score = isnan (val_acc) ? test_acc : val_acc;
@@ -531,8 +531,8 @@ gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts, const D
     g_autoptr (JsonNode) desc = NULL;
     if (!setup_common (&r, error))
         goto out;
-    dn_emit_log (obs, "data: %d training, %d validation and %d test samples from %s", r.b.d.train->n,
-                 r.b.d.val ? r.b.d.val->n : 0, r.b.d.test ? r.b.d.test->n : 0,
+    dn_emit_log (obs, "data: %d training, %d validation and %d test samples from %s",
+                 r.b.d.train->n, r.b.d.val ? r.b.d.val->n : 0, r.b.d.test ? r.b.d.test->n : 0,
                  r.b.d.train->source ? r.b.d.train->source : "?");
     if (exp->dendrites) {
         g_autoptr (GPtrArray) warnings = NULL;
