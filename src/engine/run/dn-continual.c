@@ -717,7 +717,7 @@ gboolean dn_continual_evaluate (DnNetwork *net, GHashTable *metadata, const char
         c.proto_norms[t] = 0.0f;
         if (cfg.context != DN_CONTEXT_PROTOTYPE)
             continue;
-        /* every value was checked by read_eval_metadata */
+        /* every value was checked by _dn_continual_read_metadata */
         JsonArray *row = json_array_get_array_element (protos, t);
         double n2 = 0.0;
         for (int i = 0; i < npix; i++) {
