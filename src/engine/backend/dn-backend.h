@@ -86,6 +86,11 @@ typedef struct DnBackend DnBackend;
 
 struct DnBackend {
     const char *name; /* "cpu", "cuda" */
+    /* TRUE when alloc hands out host memory that the host may read and write directly
+     * (the CPU): a caller may then fill a buffer of the backend in place instead of
+     * uploading a host copy into it. Pointers passed to the ops below are still the
+     * backend's own. */
+    gboolean host_memory;
 
     /* Memory. alloc returns zeroed memory or NULL. */
     void *(*alloc) (DnBackend *be, size_t bytes);

@@ -33,6 +33,10 @@ char *dn_normalize_json (const DnNormalize *n);
  * the product does not fit in memory's addresses). Never aborts. */
 gpointer dn_batch_try_alloc (gsize per_sample, int batch, gsize size, const char *what,
                              GError **error);
+/* The same in memory of the backend be (be->alloc; free with be->free), or with be
+ * NULL on the host (g_free). */
+gpointer dn_batch_try_alloc_on (DnBackend *be, gsize per_sample, int batch, gsize size,
+                                const char *what, GError **error);
 void dn_emit (const DnObserver *obs, DnEvent *ev);
 void dn_emit_log (const DnObserver *obs, const char *format, ...) G_GNUC_PRINTF (2, 3);
 

@@ -332,11 +332,17 @@ char *dn_normalize_json (const DnNormalize *n)
 gpointer dn_batch_try_alloc (gsize per_sample, int batch, gsize size, const char *what,
                              GError **error)
 {
+    return dn_batch_try_alloc_on (NULL, per_sample, batch, size, what, error);
+}
+
+gpointer dn_batch_try_alloc_on (DnBackend *be, gsize per_sample, int batch, gsize size,
+                                const char *what, GError **error)
+{
     gsize n = 0;
     gpointer p = NULL;
     if (batch >= 0 && g_size_checked_mul (&n, per_sample, (gsize) batch) &&
         (size == 0 || n <= G_MAXSIZE / size))
-        p = g_try_malloc (MAX (n * size, 1));
+        p = be != NULL ? be->alloc (be, MAX (n * size, 1)) : g_try_malloc (MAX (n * size, 1));
     if (p == NULL)
         g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
                      "out of memory: a batch of %d needs %.1f MB for %s; lower \"batch_size\"",

@@ -488,6 +488,7 @@ static void par_copy (DnBackend *be, float *dst, const float *src, size_t n)
 
 static DnBackend cpu_backend = {
     .name = "cpu",
+    .host_memory = TRUE,
     .alloc = dn_cpu_alloc,
     .free = dn_cpu_free,
     .upload = dn_cpu_upload,
