@@ -401,7 +401,7 @@ static void test_required (void)
     assert_message (error, "scheduler \"type\" is missing; it must be one of \"apple\"");
     g_clear_error (&error);
     g_assert_false (dn_fields_int_list (&r, "milestones", 1, G_MAXINT, 0, 4, FALSE, v, &n));
-    assert_message (error, "\"milestones\" is missing; it must be an array of up to 4 whole "
+    assert_message (error, "\"milestones\" is missing; it must be an array of at most 4 whole "
                            "numbers >= 1");
     g_clear_error (&error);
     /* with the flag, null is missing */

@@ -425,7 +425,7 @@ static void append_list_rule (GString *s, const char *each, int min_len, int max
     else if (max_len == G_MAXINT)
         g_string_append_printf (s, "an array of at least %d %s", min_len, each);
     else if (min_len == 0)
-        g_string_append_printf (s, "an array of up to %d %s", max_len, each);
+        g_string_append_printf (s, "an array of at most %d %s", max_len, each);
     else
         g_string_append_printf (s, "an array of %d to %d %s", min_len, max_len, each);
 }
