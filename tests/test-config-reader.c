@@ -181,11 +181,14 @@ static void test_type_errors (void)
                   "x.json: \"sec\".\"l\"[1] is 1; it must be a number in [0, 1)",
                   "opt \"l\"[1] must be a number in [0, 1), got 1");
     expect_error ("{\"l\": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]}",
-                  read_counts,
-                  "is an array of 17 values; it must be a whole number >= 1, or an "
-                  "array of 1 to 16 of them",
-                  "got 17 values");
-    expect_error ("{\"l\": \"ten\"}", read_counts, "\"l\" is \"ten\"", "got \"ten\"");
+                  read_counts, "x.json: \"sec\".\"l\" has 17 values; it must have 1 to 16 values",
+                  "opt \"l\" must have 1 to 16 values, got 17");
+    expect_error ("{\"l\": []}", read_counts, "\"l\" has 0 values; it must have 1 to 16 values",
+                  "opt \"l\" must have 1 to 16 values, got 0");
+    expect_error ("{\"l\": \"ten\"}", read_counts,
+                  "x.json: \"sec\".\"l\" is \"ten\"; it must be a whole number >= 1, or an array "
+                  "of 1 to 16 of them",
+                  "got \"ten\"");
     expect_error ("{\"l\": [1, 0]}", read_counts, "\"l\"[1] is 0; it must be a whole number >= 1",
                   "opt \"l\"[1] must be a whole number >= 1, got 0");
     expect_error ("{\"l\": [\"a\", 2]}", read_names, "\"l\"[1] is 2; it must be a string",

@@ -268,7 +268,9 @@ static char *describe (const DnRange *g, gboolean plural)
 {
     GString *s = g_string_new (plural ? "" : "a ");
     g_string_append_printf (s, "%snumber%s", g->whole ? "whole " : "", plural ? "s" : "");
-    gboolean lo = isfinite (g->min), hi = isfinite (g->max);
+    /* a whole number's bound at an int's own limit is no bound worth naming */
+    gboolean lo = isfinite (g->min) && !(g->whole && g->min <= G_MININT);
+    gboolean hi = isfinite (g->max) && !(g->whole && g->max >= G_MAXINT);
     if (lo && hi && g->whole && !g->min_open && !g->max_open) {
         g_string_append (s, " between ");
         append_bound (s, g->min);
@@ -293,14 +295,6 @@ char *dn_range_describe (const DnRange *range)
     return describe (range, FALSE);
 }
 
-/* Whole numbers from min to max; an int's own limits are no bound worth naming. */
-static DnRange int_range (gint64 min, gint64 max)
-{
-    return (DnRange){.min = min <= G_MININT ? -INFINITY : (double) min,
-                     .max = max >= G_MAXINT ? INFINITY : (double) max,
-                     .whole = TRUE};
-}
-
 gboolean dn_fields_bool (DnFieldReader *r, const char *key, gboolean *out)
 {
     gboolean ok;
@@ -315,7 +309,7 @@ gboolean dn_fields_bool (DnFieldReader *r, const char *key, gboolean *out)
 
 gboolean dn_fields_int64 (DnFieldReader *r, const char *key, gint64 min, gint64 max, gint64 *out)
 {
-    DnRange g = int_range (min, max);
+    DnRange g = {.min = (double) min, .max = (double) max, .whole = TRUE};
     g_autofree char *rule = describe (&g, FALSE);
     gboolean ok;
     JsonNode *n = member (r, key, rule, &ok);
@@ -430,6 +424,38 @@ static void append_list_rule (GString *s, const char *each, int min_len, int max
         g_string_append_printf (s, "an array of %d to %d %s", min_len, max_len, each);
 }
 
+/* An array of `count` values where min_len to max_len belong: a fixed length is
+ * part of the rule ("two numbers"), a range of lengths is said on its own. */
+static gboolean fail_length (DnFieldReader *r, const char *key, guint count, int min_len,
+                             int max_len, const char *rule)
+{
+    const char *s = count == 1 ? "" : "s";
+    if (min_len == max_len) {
+        g_autofree char *got =
+            g_strdup_printf ("%s%u value%s", r->what ? "an array of " : "", count, s);
+        return fail_with (r, key, -1, got, rule);
+    }
+    GString *m = g_string_new (NULL);
+    append_place (m, r);
+    g_string_append_printf (m, "\"%s\" ", key);
+    if (r->what != NULL)
+        g_string_append_printf (m, "has %u value%s; it must have ", count, s);
+    else
+        g_string_append (m, "must have ");
+    if (max_len == G_MAXINT)
+        g_string_append_printf (m, "at least %d", min_len);
+    else if (min_len == 0)
+        g_string_append_printf (m, "at most %d", max_len);
+    else
+        g_string_append_printf (m, "%d to %d", min_len, max_len);
+    g_string_append (m, " values");
+    if (r->what == NULL)
+        g_string_append_printf (m, ", got %u", count);
+    g_set_error_literal (r->error, DN_ERROR, DN_ERROR_CONFIG, m->str);
+    g_string_free (m, TRUE);
+    return FALSE;
+}
+
 /* Checks one value of a list; NULL `range`: a string. */
 static gboolean element_ok (JsonNode *e, const DnRange *range)
 {
@@ -476,9 +502,7 @@ static gboolean read_list (DnFieldReader *r, const char *key, const DnRange *ran
     JsonArray *a = json_node_get_array (n);
     guint count = json_array_get_length (a);
     if (count < (guint) min_len || count > (guint) max_len) {
-        g_autofree char *got = g_strdup_printf ("%s%u value%s", r->what ? "an array of " : "",
-                                                count, count == 1 ? "" : "s");
-        fail_with (r, key, -1, got, rule->str);
+        fail_length (r, key, count, min_len, max_len, rule->str);
         g_string_free (rule, TRUE);
         return FALSE;
     }
@@ -513,11 +537,9 @@ gboolean dn_fields_number_list (DnFieldReader *r, const char *key, const DnRange
 gboolean dn_fields_int_list (DnFieldReader *r, const char *key, int min, int max, int min_len,
                              int max_len, gboolean bare, int *out, int *n)
 {
-    /* checked against the exact bounds, so that every value fits an int */
     DnRange g = {.min = min, .max = max, .whole = TRUE};
-    DnRange shown = int_range (min, max);
-    g_autofree char *single = describe (&shown, FALSE);
-    g_autofree char *plural = describe (&shown, TRUE);
+    g_autofree char *single = describe (&g, FALSE);
+    g_autofree char *plural = describe (&g, TRUE);
     g_autofree JsonNode **elements = NULL;
     int len = 0;
     if (!read_list (r, key, &g, single, plural, min_len, max_len, bare, &elements, &len))
