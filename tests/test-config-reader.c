@@ -433,7 +433,7 @@ static void test_range_text (void)
         DnRange range;
         const char *want;
     } cases[] = {
-        {{-INFINITY, INFINITY}, "a number"},
+        {{-INFINITY, INFINITY}, "a finite number"},
         {{0, INFINITY}, "a number >= 0"},
         {{0, INFINITY, TRUE}, "a number > 0"},
         {{-INFINITY, 1, FALSE, TRUE}, "a number < 1"},

@@ -266,11 +266,15 @@ static void append_bound (GString *s, double v)
 /* "a number in [0, 1)"; plural: "numbers in [0, 1)". */
 static char *describe (const DnRange *g, gboolean plural)
 {
-    GString *s = g_string_new (plural ? "" : "a ");
-    g_string_append_printf (s, "%snumber%s", g->whole ? "whole " : "", plural ? "s" : "");
     /* a whole number's bound at an int's own limit is no bound worth naming */
     gboolean lo = isfinite (g->min) && !(g->whole && g->min <= G_MININT);
     gboolean hi = isfinite (g->max) && !(g->whole && g->max >= G_MAXINT);
+    GString *s = g_string_new (plural ? "" : "a ");
+    g_string_append_printf (s, "%snumber%s",
+                            g->whole   ? "whole "
+                            : lo || hi ? ""
+                                       : "finite ",
+                            plural ? "s" : "");
     if (lo && hi && g->whole && !g->min_open && !g->max_open) {
         g_string_append (s, " between ");
         append_bound (s, g->min);

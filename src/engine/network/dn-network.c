@@ -33,32 +33,26 @@ static void node_free (gpointer p)
 
 static gboolean read_input_shape (JsonObject *obj, DnShape *shape, GError **error)
 {
-    JsonNode *n = json_object_get_member (obj, "input");
+    g_auto (DnFieldReader) r = dn_fields_reader (obj, "network", NULL, 0, error);
+    JsonNode *n = dn_fields_member (&r, "input");
     if (n == NULL || !JSON_NODE_HOLDS_ARRAY (n)) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                      "network: \"input\" must be the shape of one sample, e.g. [1, 28, 28] for "
                      "MNIST images or [4] for 4 features");
         return FALSE;
     }
-    JsonArray *a = json_node_get_array (n);
-    guint len = json_array_get_length (a);
+    guint len = json_array_get_length (json_node_get_array (n));
     if (len < 1 || len > 4) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                      "network: \"input\" has %u dimensions; give 1 to 4, e.g. [1, 28, 28]", len);
         return FALSE;
     }
-    shape->ndim = (int) len;
-    for (guint i = 0; i < len; i++) {
-        JsonNode *e = json_array_get_element (a, i);
-        if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_INT64 ||
-            json_node_get_int (e) < 1 || json_node_get_int (e) > (1 << 24)) {
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "network: \"input\"[%u] must be a whole number between 1 and %d", i,
-                         1 << 24);
-            return FALSE;
-        }
-        shape->d[i] = json_node_get_int (e);
-    }
+    int dims[4], n_dims = 0;
+    if (!dn_fields_int_list (&r, "input", 1, 1 << 24, 1, 4, FALSE, dims, &n_dims))
+        return FALSE;
+    shape->ndim = n_dims;
+    for (int i = 0; i < n_dims; i++)
+        shape->d[i] = dims[i];
     if (checked_numel (shape) < 0) {
         g_autofree char *s = dn_shape_to_string (shape);
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
@@ -363,8 +357,8 @@ DnNetwork *dn_network_new_from_json (JsonNode *desc, DnBackend *be, GError **err
         DnNode *node = net->nodes->pdata[i];
         node->needs_grad = dn_layer_n_params (node->layer) > 0;
         for (int k = 0; k < node->n_inputs && !node->needs_grad; k++)
-            node->needs_grad = node->inputs[k] >= 0 &&
-                               ((DnNode *) net->nodes->pdata[node->inputs[k]])->needs_grad;
+            node->needs_grad =
+                node->inputs[k] >= 0 && ((DnNode *) net->nodes->pdata[node->inputs[k]])->needs_grad;
     }
     plan_fusion (net);
     net->training = TRUE;
