@@ -36,15 +36,15 @@ typedef struct {
     size_t t_cap; /* floats */
     float *resp;  /* (chunk, out, segments) responses */
     size_t resp_cap;
-    int32_t *win;  /* (n_ctx, out) */
-    float *g, *dg; /* (n_ctx, out) */
+    int32_t *win; /* (n_ctx, out) */
+    float *g, *dg;  /* (n_ctx, out) */
     size_t win_cap, g_cap, dg_cap;
     int n_ctx;
     gboolean cache_valid;
     guint64 cache_version;
     /* Training with one fixed context (DnCtx.segment_reuse): the responses to it,
      * kept between batches; only the rows an optimizer step marked stale are redone. */
-    float *keep;                /* (out, segments) */
+    float *keep;          /* (out, segments) */
     int32_t *stale, *stale_dev; /* row numbers (host, backend) */
     size_t keep_cap, stale_dev_cap;
     guint64 keep_serial; /* the segment_reuse value `keep` belongs to */
@@ -63,13 +63,11 @@ static gboolean active_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
     g_auto (DnFieldReader) r = dn_layer_fields (l, cfg, error);
     DnActive *self = (DnActive *) l;
-    static const char *const known_sparse[] = {"in_features",     "out_features",  "bias",
+    static const char *const known_sparse[] = {"in_features", "out_features", "bias",
                                                "weight_sparsity", "input_density", NULL};
-    static const char *const known_active[] = {"in_features",   "out_features",
-                                               "bias",          "weight_sparsity",
-                                               "input_density", "segments",
-                                               "context_dim",   "context_density",
-                                               "gating",        NULL};
+    static const char *const known_active[] = {
+        "in_features",  "out_features", "bias",           "weight_sparsity", "input_density",
+        "segments",     "context_dim",  "context_density", "gating",         NULL};
     self->active = g_str_equal (l->klass->type, "active_dendrite");
     self->bias = TRUE;
     self->weight_sparsity = 0.0;
@@ -84,8 +82,8 @@ static gboolean active_configure (DnLayer *l, JsonObject *cfg, GError **error)
         !dn_fields_number (&r, "input_density", 1e-4, 1.0, &self->input_density))
         return FALSE;
     if (self->out_features == 0) {
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                     "layer '%s' (%s): \"out_features\" is required", l->name, l->klass->type);
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "layer '%s' (%s): \"out_features\" is required",
+                     l->name, l->klass->type);
         return FALSE;
     }
     if (!self->active)
@@ -130,11 +128,10 @@ static gboolean active_infer (DnLayer *l, GError **error)
     if (!check_flat (l, error))
         return FALSE;
     if (self->in_features != 0 && self->in_features != in->d[0]) {
-        dn_layer_shape_error (
-            l, error,
-            "\"in_features\" is %d but the layer before it gives %" G_GINT64_FORMAT
-            " features; set in_features to %" G_GINT64_FORMAT " or remove it",
-            self->in_features, in->d[0], in->d[0]);
+        dn_layer_shape_error (l, error,
+                              "\"in_features\" is %d but the layer before it gives %" G_GINT64_FORMAT
+                              " features; set in_features to %" G_GINT64_FORMAT " or remove it",
+                              self->in_features, in->d[0], in->d[0]);
         return FALSE;
     }
     self->in_features = (int) in->d[0];
@@ -189,7 +186,8 @@ static void active_init (DnLayer *l, DnRng *rng)
             w[i] *= mask[i];
     }
     if (self->p_bias >= 0)
-        dn_init_uniform (rng, l->params[self->p_bias].value, (size_t) O, 1.0f / sqrtf ((float) I));
+        dn_init_uniform (rng, l->params[self->p_bias].value, (size_t) O,
+                         1.0f / sqrtf ((float) I));
     if (self->p_segments >= 0)
         dn_init_uniform (rng, l->params[self->p_segments].value,
                          (size_t) O * self->segments * self->context_dim,
@@ -468,9 +466,8 @@ static char *active_describe (DnLayer *l)
 {
     DnActive *self = (DnActive *) l;
     g_autofree char *sparse =
-        self->weight_sparsity > 0.0
-            ? g_strdup_printf (", %.0f %% sparse", 100.0 * self->weight_sparsity)
-            : g_strdup ("");
+        self->weight_sparsity > 0.0 ? g_strdup_printf (", %.0f %% sparse", 100.0 * self->weight_sparsity)
+                                    : g_strdup ("");
     if (!self->active || self->segments == 0)
         return g_strdup_printf ("%d → %d%s%s", self->in_features, self->out_features, sparse,
                                 self->bias ? "" : ", no bias");

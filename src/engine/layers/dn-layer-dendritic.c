@@ -84,7 +84,7 @@ typedef struct {
     DnConvFusion fusion;
     DnLayer *fused_pool;
     int inner_fused; /* k = 0: how many layers after it main.layers[0] computes */
-    DnBackend *be;   /* of the buffers */
+    DnBackend *be;       /* of the buffers */
 } DnDendritic;
 
 static const char *const act_names[] = {"identity", "relu", "leaky_relu", "sigmoid",

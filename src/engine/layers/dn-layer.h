@@ -46,6 +46,7 @@ typedef struct {
     guint8 *rows;
 } DnParam;
 
+
 /* What a forward or backward call may use besides its tensors. */
 typedef struct {
     DnBackend *backend;

@@ -343,8 +343,8 @@ DnNetwork *dn_network_new_from_json (JsonNode *desc, DnBackend *be, GError **err
         DnNode *node = net->nodes->pdata[i];
         node->needs_grad = dn_layer_n_params (node->layer) > 0;
         for (int k = 0; k < node->n_inputs && !node->needs_grad; k++)
-            node->needs_grad =
-                node->inputs[k] >= 0 && ((DnNode *) net->nodes->pdata[node->inputs[k]])->needs_grad;
+            node->needs_grad = node->inputs[k] >= 0 &&
+                               ((DnNode *) net->nodes->pdata[node->inputs[k]])->needs_grad;
     }
     plan_fusion (net);
     net->training = TRUE;

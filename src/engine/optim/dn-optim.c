@@ -363,21 +363,21 @@ static void update_span (DnOptimizer *opt, size_t off, size_t n, float *params, 
         break;
     case DN_OPTIM_ADAM:
     case DN_OPTIM_ADAMW:
-        be->adam_update (be, n, params, grads, at (opt, "exp_avg", off),
-                         at (opt, "exp_avg_sq", off), at (opt, "max_exp_avg_sq", off), (float) lr,
-                         (float) c->beta1, (float) c->beta2, (float) c->eps,
+        be->adam_update (be, n, params, grads, at (opt, "exp_avg", off), at (opt, "exp_avg_sq", off),
+                         at (opt, "max_exp_avg_sq", off),
+                         (float) lr, (float) c->beta1, (float) c->beta2, (float) c->eps,
                          (float) c->weight_decay, c->kind == DN_OPTIM_ADAMW, c->amsgrad,
                          opt->steps);
         break;
     case DN_OPTIM_ADADELTA:
         be->adadelta_update (be, n, params, grads, at (opt, "square_avg", off),
-                             at (opt, "acc_delta", off), (float) lr, (float) c->rho, (float) c->eps,
-                             (float) c->weight_decay);
+                             at (opt, "acc_delta", off), (float) lr, (float) c->rho,
+                             (float) c->eps, (float) c->weight_decay);
         break;
     case DN_OPTIM_RMSPROP:
         be->rmsprop_update (be, n, params, grads, at (opt, "square_avg", off),
-                            at (opt, "grad_avg", off), at (opt, "momentum_buffer", off), (float) lr,
-                            (float) c->alpha, (float) c->eps, (float) c->weight_decay,
+                            at (opt, "grad_avg", off), at (opt, "momentum_buffer", off),
+                            (float) lr, (float) c->alpha, (float) c->eps, (float) c->weight_decay,
                             (float) c->momentum, c->centered);
         break;
     }

@@ -40,9 +40,8 @@ void dn_continual_config_clear (DnContinualConfig *cfg)
 void dn_continual_config_copy (DnContinualConfig *dst, const DnContinualConfig *src)
 {
     *dst = *src;
-    dst->eval_after = src->n_eval_after > 0
-                          ? g_memdup2 (src->eval_after, sizeof (int) * src->n_eval_after)
-                          : NULL;
+    dst->eval_after = src->n_eval_after > 0 ? g_memdup2 (src->eval_after, sizeof (int) * src->n_eval_after)
+                                            : NULL;
     dst->activity_layer = g_strdup (src->activity_layer);
 }
 

@@ -186,8 +186,9 @@ DnExperiment *dn_experiment_from_json (JsonNode *root, const char *base_dir, con
         return NULL;
     }
     JsonObject *o = json_node_get_object (root);
-    static const char *const known[] = {"name",   "description", "data",      "network", "training",
-                                        "output", "dendrites",   "continual", NULL};
+    static const char *const known[] = {"name",     "description", "data",      "network",
+                                        "training", "output",      "dendrites", "continual",
+                                        NULL};
     g_autoptr (DnExperiment) exp = dn_experiment_new_default ();
     exp->base_dir = g_strdup (base_dir ? base_dir : ".");
     g_auto (DnFieldReader) top =
