@@ -59,6 +59,17 @@ JsonNode *dn_test_load_json (const char *fixture_name)
     return json_node_copy (json_parser_get_root (parser));
 }
 
+JsonObject *dn_test_json_object (const char *text)
+{
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autoptr (GError) error = NULL;
+    json_parser_load_from_data (parser, text, -1, &error);
+    g_assert_no_error (error);
+    JsonNode *root = json_parser_get_root (parser);
+    g_assert_true (root != NULL && JSON_NODE_HOLDS_OBJECT (root));
+    return json_object_ref (json_node_get_object (root));
+}
+
 float *dn_test_json_floats (JsonArray *a, gsize *n)
 {
     guint len = json_array_get_length (a);

@@ -16,6 +16,8 @@ char *dn_test_tmpdir (void);
 void dn_test_tmpdir_remove (const char *dir);
 /* Parses a JSON fixture; fails the test if it cannot. */
 JsonNode *dn_test_load_json (const char *fixture_name);
+/* The object that JSON text holds; fails the test on anything else. Unref when done. */
+JsonObject *dn_test_json_object (const char *text);
 /* Reads a JSON array of numbers into a new float array; *n gets its length. */
 float *dn_test_json_floats (JsonArray *a, gsize *n);
 /* Writes bytes to a file in dir; returns the path. */
