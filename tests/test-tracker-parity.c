@@ -94,6 +94,8 @@ static void test_fixture (gconstpointer data)
             break;
         }
         const char *got = decision_name (&a);
+        if (a.message[0])
+            g_test_message ("epoch %u: %s: %s", i, got, a.message);
         if (strcmp (got, want_decision) != 0)
             g_string_printf (diff, "%s: epoch %u (score %g): decision %s, perforatedai: %s (%s)",
                              name, i, s.val, got, want_decision, a.message);

@@ -234,6 +234,7 @@ def run_scenario(sc):
     import torch
     import torch.nn as nn
     from perforatedai import globals_perforatedai as GPA
+    from perforatedai import tracker_perforatedai as TPA
     from perforatedai import utils_perforatedai as UPA
 
     torch.manual_seed(0)
@@ -254,6 +255,17 @@ def run_scenario(sc):
     model = UPA.perforate_model(model, doing_pai=sc.get("doing_pai", True), save_name="ref",
                                 maximizing_score=sc.get("maximizing_score", True))
     tracker = GPA.pai_tracker
+    # Which branch restructured: a rejected set goes through
+    # process_no_improvement (a retry, even when the best_model it reloads
+    # already holds the rejected cycle's earlier trial and so gains a set).
+    rejected = []
+    no_improvement = TPA.process_no_improvement
+
+    def spy(net):
+        rejected.append(True)
+        return no_improvement(net)
+
+    TPA.process_no_improvement = spy
     # Charts are not decisions; drawing them only costs time.
     tracker.save_graphs = lambda *args, **kwargs: None
     tracker.set_optimizer(torch.optim.SGD)
@@ -281,18 +293,17 @@ def run_scenario(sc):
         model(x).pow(2).mean().backward()
         opt.step()
         mv = tracker.member_vars
-        dendrites, tries = mv["num_dendrites_added"], mv["num_dendrite_tries"]
+        dendrites = mv["num_dendrites_added"]
+        rejected.clear()
         model, restructured, complete = tracker.add_validation_score(score, model)
         mv = tracker.member_vars
         if complete:
             decision = "done"
         elif restructured:
-            # A retry restores the set count and replaces the newest set; the
-            # reference reloads num_dendrite_tries with best_model on a switch.
-            if mv["num_dendrites_added"] > dendrites:
-                decision = "switch"
-            elif mv["num_dendrite_tries"] > tries:
+            if rejected:
                 decision = "retry"
+            elif mv["num_dendrites_added"] > dendrites or not sc.get("doing_pai", True):
+                decision = "switch"
             else:
                 decision = "lr"
             opt = setup()

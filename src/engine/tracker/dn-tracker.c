@@ -423,9 +423,11 @@ static int switch_from_best (DnTracker *t, DnTrackerAction *a, DnTrackerSwitchKi
 gboolean dn_tracker_sweep_blocking (const DnTracker *t)
 {
     const DnTrackerState *s = &t->st;
-    return t->run.switch_mode == DN_TRACKER_SWITCH_HISTORY && !s->committed &&
-           t->run.dont_give_up_unless_learning_rate_lowered && s->skip_steps < s->last_max_steps &&
-           dn_tracker_has_scheduler (t);
+    /* 3.2.9 blocks the history and fixed modes alike, and while S <= Cmax */
+    return (t->run.switch_mode == DN_TRACKER_SWITCH_HISTORY ||
+            t->run.switch_mode == DN_TRACKER_SWITCH_FIXED) &&
+           !s->committed && t->run.dont_give_up_unless_learning_rate_lowered &&
+           s->skip_steps <= s->last_max_steps && dn_tracker_has_scheduler (t);
 }
 
 static gboolean switch_time (const DnTracker *t)
@@ -446,6 +448,8 @@ static gboolean switch_time (const DnTracker *t)
         return s->num_epochs_run - s->epoch_last_improved >= n && this_count >= h + n;
     }
     case DN_TRACKER_SWITCH_FIXED: {
+        if (dn_tracker_sweep_blocking (t))
+            return FALSE;
         /* 3.2.9; total_epochs is this epoch's total_epochs_run */
         int period = cfg_int (&t->run.fixed_switch_num, k);
         int first = cfg_int (&t->run.first_fixed_switch_num, k);
@@ -586,11 +590,11 @@ static void decide_switch (DnTracker *t, DnTrackerAction *a, gboolean forced)
         DnTrackerOp *c = dn_tracker_add_op (a, DN_TRACKER_OP_COPY, "best_model_beforeSwitch_%d", n);
         g_strlcpy (c->from, "best_model", sizeof c->from);
     }
-    int b = switch_from_best (t, a, DN_TRACKER_SWITCH_ADD, 0);
-    /* Each count gets max_dendrite_tries attempts (§6.7). The reference sets
-     * the count to 0 before loading best_model, which then brings back the
-     * count saved with it; we reset it after the load, as the spec means. */
+    /* As 3.2.9: the count goes to 0 before best_model is loaded, and the load
+     * brings back the count saved with it (a set kept after a retry leaves
+     * the next count fewer attempts). */
     t->st.tries = 0;
+    int b = switch_from_best (t, a, DN_TRACKER_SWITCH_ADD, 0);
     a->decision = DN_TRACKER_ADD_DENDRITES;
     a->restructured = TRUE;
     dn_tracker_set_message (a, "%s: restoring epoch %d and adding dendrite set %d", reason, b + 1,
