@@ -34,15 +34,6 @@ STEP = {"type": "step", "step_size": 3, "gamma": 0.5}
 NONE = {"type": "none"}
 
 
-def plateau_then(base, gains, flat, tail):
-    """Rising scores: base, +gains..., then flat values repeated."""
-    out, v = [], base
-    for g in gains:
-        v += g
-        out.append(round(v, 6))
-    return out + [round(v + f, 6) for f in flat] * tail
-
-
 def cycles(spec):
     """spec: list of (rise_epochs, start, step, flat_epochs)."""
     out = []
@@ -84,8 +75,8 @@ SCENARIOS = [
         "scores": cycles([(4, 50, 2, 5)]) + [40] * 20,
     },
     {
-        "name": "max-tries-three-then-improve",
-        "about": "two failed tries, the third set improves and the count starts again",
+        "name": "max-tries-three",
+        "about": "max_dendrite_tries 3: two retries, then done",
         "settings": {"n_epochs_to_switch": 3, "find_best_lr": False, "max_dendrite_tries": 3},
         "scheduler": NONE,
         "scores": cycles([(4, 50, 2, 5)]) + [40] * 8 + [41] * 4 + [60, 62, 64, 64, 64, 64, 64]
@@ -131,7 +122,7 @@ SCENARIOS = [
         "about": "history_lookback 3: the running score is an average",
         "settings": {"n_epochs_to_switch": 3, "find_best_lr": False, "history_lookback": 3},
         "scheduler": NONE,
-        "scores": [50, 60, 55, 62, 58, 58, 58, 58, 58, 58, 70, 72, 71, 71, 71, 71, 71, 71, 71],
+        "scores": [50, 60, 55, 62, 58, 58, 58, 58, 58, 58, 70, 72, 71] + [71] * 24,
     },
     {
         "name": "initial-history",
@@ -147,14 +138,14 @@ SCENARIOS = [
         "settings": {"n_epochs_to_switch": 3, "find_best_lr": False,
                      "reset_best_score_on_switch": False, "history_lookback": 2},
         "scheduler": NONE,
-        "scores": cycles([(4, 50, 2, 5), (4, 55, 2, 5), (4, 60, 2, 5)]),
+        "scores": cycles([(4, 50, 2, 12), (4, 55, 2, 12), (4, 60, 2, 12)]),
     },
     {
         "name": "reset-best-on",
         "about": "reset_best_score_on_switch true (3.2.9 default), running average over 2",
         "settings": {"n_epochs_to_switch": 3, "find_best_lr": False, "history_lookback": 2},
         "scheduler": NONE,
-        "scores": cycles([(4, 50, 2, 5), (4, 55, 2, 5), (4, 60, 2, 5)]),
+        "scores": cycles([(4, 50, 2, 12), (4, 55, 2, 12), (4, 60, 2, 12)]),
     },
     {
         "name": "fixed-switch",
