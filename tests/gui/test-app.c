@@ -228,9 +228,9 @@ static void test_settings_round_trip (void)
     dn_dendrites_page_set_document (DN_DENDRITES_PAGE (dpage), doc);
     DnDendritesPage *dp = DN_DENDRITES_PAGE (dpage);
     gtk_switch_set_active (GTK_SWITCH (dn_dendrites_page_get_editor (dp, "dendrites")), TRUE);
-    /* lists show every value: the default threshold has one before and one after dendrites */
+    /* lists show every value: the default threshold has one value per dendrite count 0, 1, 2+ */
     GtkWidget *threshold = dn_dendrites_page_get_editor (dp, "improvement_threshold");
-    g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (threshold)), ==, "0.001, 0.0001");
+    g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (threshold)), ==, "0.001, 0.0001, 0");
     set_text (dn_dendrites_page_get_editor (dp, "n_epochs_to_switch"), "1");
     set_text (dn_dendrites_page_get_editor (dp, "max_dendrites"), "2");
     set_text (dn_dendrites_page_get_editor (dp, "max_dendrite_tries"), "0");

@@ -50,7 +50,7 @@ static const Field fields[] = {
     {"initial_history_after_switches", KIND_LIST_INT, OFF (initial_history_after_switches),
      WHOLE_FROM (0)},
     {"fixed_switch_num", KIND_LIST_INT, OFF (fixed_switch_num), WHOLE_FROM (1)},
-    {"first_fixed_switch_num", KIND_LIST_INT, OFF (first_fixed_switch_num), WHOLE_FROM (0)},
+    {"first_fixed_switch_num", KIND_LIST_INT, OFF (first_fixed_switch_num), WHOLE_FROM (-1)},
     {"improvement_threshold",
      KIND_LIST_REAL,
      OFF (improvement_threshold),
@@ -200,16 +200,16 @@ void dn_tracker_config_defaults (DnTrackerConfig *cfg)
     dn_tracker_list_set (&cfg->history_lookback, 1);
     dn_tracker_list_set (&cfg->initial_history_after_switches, 0);
     dn_tracker_list_set (&cfg->fixed_switch_num, 250);
-    dn_tracker_list_set (&cfg->first_fixed_switch_num, 249);
-    const double thr[] = {0.001, 0.0001};
-    dn_tracker_list_set_values (&cfg->improvement_threshold, thr, 2);
+    dn_tracker_list_set (&cfg->first_fixed_switch_num, -1);
+    const double thr[] = {0.001, 0.0001, 0.0};
+    dn_tracker_list_set_values (&cfg->improvement_threshold, thr, 3);
     dn_tracker_list_set (&cfg->improvement_threshold_raw, 1e-5);
     dn_tracker_list_set (&cfg->max_dendrite_tries, 2);
     dn_tracker_list_set (&cfg->max_dendrites, 100);
     cfg->retain_all_dendrites = FALSE;
     cfg->find_best_lr = TRUE;
     cfg->dont_give_up_unless_learning_rate_lowered = TRUE;
-    cfg->reset_best_score_on_switch = FALSE;
+    cfg->reset_best_score_on_switch = TRUE;
     cfg->param_vals_setting = DN_TRACKER_PARAM_VALS_BY_UPDATE_EPOCH;
     cfg->save_old_graph_scores = TRUE;
     cfg->test_saves = TRUE;

@@ -423,9 +423,11 @@ static int switch_from_best (DnTracker *t, DnTrackerAction *a, DnTrackerSwitchKi
 gboolean dn_tracker_sweep_blocking (const DnTracker *t)
 {
     const DnTrackerState *s = &t->st;
-    return t->run.switch_mode == DN_TRACKER_SWITCH_HISTORY && !s->committed &&
-           t->run.dont_give_up_unless_learning_rate_lowered && s->skip_steps < s->last_max_steps &&
-           dn_tracker_has_scheduler (t);
+    /* 3.2.9 blocks the history and fixed modes alike, and while S <= Cmax */
+    return (t->run.switch_mode == DN_TRACKER_SWITCH_HISTORY ||
+            t->run.switch_mode == DN_TRACKER_SWITCH_FIXED) &&
+           !s->committed && t->run.dont_give_up_unless_learning_rate_lowered &&
+           s->skip_steps <= s->last_max_steps && dn_tracker_has_scheduler (t);
 }
 
 static gboolean switch_time (const DnTracker *t)
@@ -446,10 +448,12 @@ static gboolean switch_time (const DnTracker *t)
         return s->num_epochs_run - s->epoch_last_improved >= n && this_count >= h + n;
     }
     case DN_TRACKER_SWITCH_FIXED: {
-        /* reference era; total_epochs is this epoch's total_epochs_run */
+        if (dn_tracker_sweep_blocking (t))
+            return FALSE;
+        /* 3.2.9; total_epochs is this epoch's total_epochs_run */
         int period = cfg_int (&t->run.fixed_switch_num, k);
         int first = cfg_int (&t->run.first_fixed_switch_num, k);
-        return t->total_epochs % period == 0 && s->num_epochs_run >= first;
+        return t->total_epochs % period == period - 1 && s->num_epochs_run >= first - 1;
     }
     }
     return FALSE;
@@ -523,8 +527,9 @@ static void decide_switch (DnTracker *t, DnTrackerAction *a, gboolean forced)
             dn_tracker_add_op (a, DN_TRACKER_OP_SAVE_GRAPHS, "_noImprove_lr_%d", s->skip_steps);
         g->timestamped = TRUE;
         g->before_restore = TRUE;
+        /* 3.2.9 counts attempts: max_dendrite_tries 2 allows one retry */
         int max_tries = cfg_int (&t->run.max_dendrite_tries, k);
-        if (s->tries < max_tries) {
+        if (s->tries < max_tries - 1) {
             int old_tries = s->tries;
             int b = switch_from_best (t, a, DN_TRACKER_SWITCH_RETRY, old_tries + 1);
             t->st.tries = old_tries + 1; /* the restored state had the older count */
@@ -532,16 +537,16 @@ static void decide_switch (DnTracker *t, DnTrackerAction *a, gboolean forced)
             a->restructured = TRUE;
             dn_tracker_set_message (
                 a,
-                "dendrite set %d did not beat %s: retry %d of %d with fresh dendrites, "
+                "dendrite set %d did not beat %s: attempt %d of %d with fresh dendrites, "
                 "restoring epoch %d",
-                k, best, old_tries + 1, max_tries, b + 1);
+                k, best, old_tries + 2, max_tries, b + 1);
         } else {
             int b = restore_final (t, a);
             int kept = t->st.dendrites;
             finish (t, a, DN_TRACKER_DONE_NO_IMPROVEMENT);
             dn_tracker_set_message (
                 a,
-                "dendrite set %d did not beat %s and no retries are left (%d allowed): "
+                "dendrite set %d did not beat %s and no attempts are left (%d allowed): "
                 "restoring epoch %d; training complete: best architecture has %d "
                 "dendrite set%s",
                 k, best, max_tries, b + 1, kept, plural (kept));
@@ -585,11 +590,11 @@ static void decide_switch (DnTracker *t, DnTrackerAction *a, gboolean forced)
         DnTrackerOp *c = dn_tracker_add_op (a, DN_TRACKER_OP_COPY, "best_model_beforeSwitch_%d", n);
         g_strlcpy (c->from, "best_model", sizeof c->from);
     }
-    int b = switch_from_best (t, a, DN_TRACKER_SWITCH_ADD, 0);
-    /* Each count gets max_dendrite_tries retries (§6.7). The reference sets
-     * the count to 0 before loading best_model, which then brings back the
-     * count saved with it; we reset it after the load, as the spec means. */
+    /* As 3.2.9: the count goes to 0 before best_model is loaded, and the load
+     * brings back the count saved with it (a set kept after a retry leaves
+     * the next count fewer attempts). */
     t->st.tries = 0;
+    int b = switch_from_best (t, a, DN_TRACKER_SWITCH_ADD, 0);
     a->decision = DN_TRACKER_ADD_DENDRITES;
     a->restructured = TRUE;
     dn_tracker_set_message (a, "%s: restoring epoch %d and adding dendrite set %d", reason, b + 1,

@@ -94,15 +94,15 @@ typedef struct {
     DnTrackerList history_lookback;     /* 1: running score EMA factor 1/L, L >= 1 */
     DnTrackerList initial_history_after_switches;       /* 0: grace epochs after each switch */
     DnTrackerList fixed_switch_num;                     /* 250: fixed-mode period */
-    DnTrackerList first_fixed_switch_num;               /* 249 */
-    DnTrackerList improvement_threshold;                /* [0.001, 0.0001]: relative, in [0, 1) */
+    DnTrackerList first_fixed_switch_num;               /* -1: no later first switch */
+    DnTrackerList improvement_threshold;                /* [0.001, 0.0001, 0.0]: relative, in [0, 1) */
     DnTrackerList improvement_threshold_raw;            /* 1e-5: absolute, >= 0 */
-    DnTrackerList max_dendrite_tries;                   /* 2: retries per dendrite count */
+    DnTrackerList max_dendrite_tries;                   /* 2: attempts per dendrite count (1 retry) */
     DnTrackerList max_dendrites;                        /* 100: compared by equality */
     gboolean retain_all_dendrites;                      /* false */
     gboolean find_best_lr;                              /* true: the LR sweep (§6.10) */
     gboolean dont_give_up_unless_learning_rate_lowered; /* true */
-    gboolean reset_best_score_on_switch;                /* false */
+    gboolean reset_best_score_on_switch;                /* true */
     DnTrackerParamVals param_vals_setting;              /* by update epoch */
     gboolean save_old_graph_scores; /* true: keep every rolled-back history, else the last */
     gboolean test_saves;            /* true: latest, beforeSwitch_N, PBCount_... checkpoints */
@@ -254,7 +254,7 @@ typedef enum {
 typedef struct {
     DnTrackerMode mode;
     int dendrites;             /* sets in the current architecture */
-    int tries;                 /* retries used for the current count */
+    int tries;                 /* retries used for the current count (attempts - 1) */
     int epoch;                 /* history row the next score will have */
     int epochs_since_improved; /* since the cycle's running score last improved */
     int switch_in;             /* epochs until a switch can happen; -1: not by count */
