@@ -3,8 +3,8 @@
  *   dn-bench [--threads N] [--repeats N] [--steps N] [--json FILE] [--dendrite PATH]
  *
  * 1. OpenBLAS sgemm GFLOP/s (square 1024 and the conv2 GEMM of the MNIST CNN).
- * 2. Training throughput (samples/s; forward, loss, backward and optimizer
- *    step) of the MNIST CNN and the 784-256-10 MLP at batch 64 on
+ * 2. Training throughput (samples/s; the batch step of every schedule, dn_run_step,
+ *    and the optimizer step) of the MNIST CNN and the 784-256-10 MLP at batch 64 on
  *    Fashion-MNIST-shaped data, and the achieved GFLOP/s of the CNN step.
  * 3. The MNIST CNN with 0, 1, 2 and 3 dendrite sets, against the ideal
  *    (k + 1)-fold cost of the plain network: each repeat times the plain and the
@@ -22,6 +22,7 @@
 #include "dn-experiment.h"
 #include "dn-json.h"
 #include "dn-network.h"
+#include "dn-run-step.h"
 #include "dn-run.h"
 
 #include "dn-config.h"
@@ -130,13 +131,13 @@ static DnExperiment *load_example (const char *example)
     return exp;
 }
 
-/* A network ready to train on random Fashion-MNIST-shaped data. */
+/* A network ready to train on random Fashion-MNIST-shaped data, through the batch
+ * step every schedule uses. */
 typedef struct {
     DnBackend *be;
     DnNetwork *net;
     DnOptimizer *opt;
-    float *x, *dlogits;
-    int32_t *y;
+    DnRunStep *step;
     int batch;
     double lr;
     double step_flops;
@@ -175,16 +176,17 @@ static Trainer *trainer_new (const char *example, int batch, int dendrite_sets)
     g_assert_no_error (error);
     /* the example's optimizer: Adadelta for the CNN, Adam for the MLP */
     t->opt = dn_optimizer_new (&exp->optim, t->be, t->net->n_params, &error);
-    t->lr = exp->optim.lr;
     g_assert_no_error (error);
+    t->lr = exp->optim.lr;
     size_t in = (size_t) dn_shape_numel (&t->net->input_shape);
-    t->x = g_new (float, in *batch);
-    t->y = g_new (int32_t, batch);
-    t->dlogits = g_new (float, (size_t) batch * 10);
+    DnShape out = dn_network_output_shape (t->net);
+    t->step = dn_run_step_new (t->be, in, (int) dn_shape_numel (&out), batch, DN_LOSS_CROSS_ENTROPY,
+                               0.0f, &error);
+    g_assert_no_error (error);
     for (size_t i = 0; i < in * batch; i++)
-        t->x[i] = dn_rng_normal (&rng);
+        t->step->x[i] = dn_rng_normal (&rng);
     for (int i = 0; i < batch; i++)
-        t->y[i] = (int32_t) dn_rng_below (&rng, 10);
+        t->step->y[i] = (int32_t) dn_rng_below (&rng, 10);
     double first_macs;
     gboolean unused;
     double macs = forward_macs (t->net, &unused, &first_macs);
@@ -193,17 +195,19 @@ static Trainer *trainer_new (const char *example, int batch, int dendrite_sets)
     return t;
 }
 
-/* Seconds for `steps` training steps (forward, loss, backward, optimizer). */
+/* Seconds for `steps` training steps (dn_run_step: upload, forward, loss, backward;
+ * then the optimizer step). */
 static double trainer_time (Trainer *t, int steps)
 {
     double t0 = now ();
     for (int s = 0; s < steps; s++) {
-        const DnTensor *out = dn_network_forward (t->net, t->x, t->batch, (uint64_t) s);
         double loss;
-        t->be->cross_entropy (t->be, t->batch, 10, out->data, t->y, 0.0f, 1.0f, &loss,
-                              t->dlogits);
-        dn_network_zero_grad (t->net);
-        dn_network_backward (t->net, t->dlogits, t->batch);
+        int correct;
+        g_autoptr (GError) error = NULL;
+        if (!dn_run_step (t->step, t->net, t->batch, (uint64_t) s, &loss, &correct, &error)) {
+            fprintf (stderr, "dn-bench: %s\n", error->message);
+            exit (1);
+        }
         dn_optimizer_step (t->opt, t->net->params, t->net->grads, t->lr);
     }
     return now () - t0;
@@ -213,9 +217,7 @@ static void trainer_free (Trainer *t)
 {
     dn_optimizer_free (t->opt);
     dn_network_free (t->net);
-    g_free (t->x);
-    g_free (t->y);
-    g_free (t->dlogits);
+    dn_run_step_free (t->step);
     g_free (t);
 }
 

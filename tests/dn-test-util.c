@@ -1,7 +1,10 @@
 #include "dn-test-util.h"
 
+#include "dn-safetensors.h"
+
 #include <glib/gstdio.h>
 #include <math.h>
+#include <string.h>
 
 char *dn_test_fixture_path (const char *name)
 {
@@ -54,6 +57,17 @@ JsonNode *dn_test_load_json (const char *fixture_name)
     json_parser_load_from_file (parser, path, &error);
     g_assert_no_error (error);
     return json_node_copy (json_parser_get_root (parser));
+}
+
+JsonObject *dn_test_json_object (const char *text)
+{
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autoptr (GError) error = NULL;
+    json_parser_load_from_data (parser, text, -1, &error);
+    g_assert_no_error (error);
+    JsonNode *root = json_parser_get_root (parser);
+    g_assert_true (root != NULL && JSON_NODE_HOLDS_OBJECT (root));
+    return json_object_ref (json_node_get_object (root));
 }
 
 float *dn_test_json_floats (JsonArray *a, gsize *n)
@@ -117,4 +131,35 @@ void dn_test_write_idx (const char *dir, const char *prefix, int n, int side, in
     g_autofree char *ln = g_strdup_printf ("%s-labels-idx1-ubyte", prefix);
     g_free (dn_test_write_file (dir, in, img->data, img->len));
     g_free (dn_test_write_file (dir, ln, lab->data, lab->len));
+}
+
+void dn_test_edit_metadata (const char *path, const char *key, const char *find, const char *with)
+{
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnSafetensors) st = dn_safetensors_read (path, &error);
+    g_assert_no_error (error);
+    g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init (&it, st->metadata);
+    while (g_hash_table_iter_next (&it, &k, &v))
+        g_hash_table_insert (meta, k, v);
+    g_autofree char *changed = NULL;
+    if (find == NULL) {
+        g_hash_table_remove (meta, key);
+    } else {
+        const char *old = g_hash_table_lookup (meta, key);
+        const char *at = old != NULL ? strstr (old, find) : NULL;
+        if (at == NULL)
+            g_error ("%s has no %s: %s", key, find, old != NULL ? old : "(no such entry)");
+        changed = g_strdup_printf ("%.*s%s%s", (int) (at - old), old, with, at + strlen (find));
+        g_hash_table_insert (meta, (gpointer) key, changed);
+    }
+    g_autofree DnStWrite *t = g_new (DnStWrite, MAX (st->tensors->len, 1));
+    for (guint i = 0; i < st->tensors->len; i++) {
+        DnStTensor *x = st->tensors->pdata[i];
+        t[i] = (DnStWrite){x->name, x->shape, x->data};
+    }
+    g_assert_true (dn_safetensors_write (path, t, (int) st->tensors->len, meta, &error));
+    g_assert_no_error (error);
 }

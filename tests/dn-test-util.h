@@ -16,6 +16,8 @@ char *dn_test_tmpdir (void);
 void dn_test_tmpdir_remove (const char *dir);
 /* Parses a JSON fixture; fails the test if it cannot. */
 JsonNode *dn_test_load_json (const char *fixture_name);
+/* The object that JSON text holds; fails the test on anything else. Unref when done. */
+JsonObject *dn_test_json_object (const char *text);
 /* Reads a JSON array of numbers into a new float array; *n gets its length. */
 float *dn_test_json_floats (JsonArray *a, gsize *n);
 /* Writes bytes to a file in dir; returns the path. */
@@ -24,6 +26,10 @@ float *dn_test_json_floats (JsonArray *a, gsize *n);
  * alternating 0 and 1. */
 void dn_test_write_idx (const char *dir, const char *prefix, int n, int side, int base);
 char *dn_test_write_file (const char *dir, const char *name, const void *data, gsize len);
+/* Rewrites a checkpoint with `find` replaced by `with` in its metadata entry `key`
+ * (`find` NULL: the entry removed); fails the test when `find` is not there. */
+void dn_test_edit_metadata (const char *path, const char *key, const char *find,
+                            const char *with);
 
 /* Fails with the index, both values and the tolerance when
  * |a - b| > atol + rtol * |b| anywhere. */

@@ -27,7 +27,7 @@ static DnTracker *scripted (void)
     DnTrackerConfig c;
     dn_tracker_config_defaults (&c);
     dn_tracker_list_set (&c.n_epochs_to_switch, 3);
-    dn_tracker_list_set (&c.max_dendrite_tries, 1);
+    dn_tracker_list_set (&c.max_dendrite_tries, 2); /* two attempts: one retry */
     c.find_best_lr = FALSE;
     DnSchedConfig sched;
     dn_sched_config_defaults (&sched, DN_SCHED_STEP);

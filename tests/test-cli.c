@@ -686,6 +686,17 @@ static void test_train_json (void)
     g_assert_cmpstr (json_object_get_string_member (t.done, "run_dir"), ==, run_dir);
     g_assert_true (g_file_test (latest, G_FILE_TEST_IS_REGULAR));
     g_assert_true (g_file_test (copy, G_FILE_TEST_IS_REGULAR));
+    /* the history's tables and picture, as a dendritic run has them; no dendrite fields */
+    static const char *const history[] = {"Scores.csv",          "Times.csv", "learningRate.csv",
+                                          "paramCounts.csv",     ".png",      "switchEpochs.csv",
+                                          "best_test_scores.csv"};
+    for (guint i = 0; i < G_N_ELEMENTS (history); i++) {
+        g_autofree char *path = g_strconcat (run_dir, "/mlp-tiny", history[i], NULL);
+        if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+            g_error ("the run folder of a run without dendrites has no %s", path);
+    }
+    g_assert_false (json_object_has_member (t.epochs->pdata[0], "dendrites"));
+    g_assert_false (json_object_has_member (t.done, "architectures"));
 
     check_eval_reproduces (&t, data, 1996);
 

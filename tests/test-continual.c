@@ -395,38 +395,6 @@ static void check_resume (gconstpointer si)
     dn_test_tmpdir_remove (dir2);
 }
 
-/* latest.safetensors with `find` in metadata `key` replaced by `with` (NULL: the key removed). */
-static void damage (const char *latest, const char *key, const char *find, const char *with)
-{
-    g_autoptr (GError) error = NULL;
-    g_autoptr (DnSafetensors) st = dn_safetensors_read (latest, &error);
-    g_assert_no_error (error);
-    g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init (&it, st->metadata);
-    while (g_hash_table_iter_next (&it, &k, &v))
-        g_hash_table_insert (meta, k, v);
-    g_autofree char *changed = NULL;
-    if (find == NULL) {
-        g_hash_table_remove (meta, key);
-    } else {
-        const char *old = g_hash_table_lookup (meta, key);
-        const char *at = old != NULL ? strstr (old, find) : NULL;
-        if (at == NULL)
-            g_error ("%s has no %s", key, find);
-        changed = g_strdup_printf ("%.*s%s%s", (int) (at - old), old, with, at + strlen (find));
-        g_hash_table_insert (meta, (gpointer) key, changed);
-    }
-    g_autofree DnStWrite *t = g_new (DnStWrite, MAX (st->tensors->len, 1));
-    for (guint i = 0; i < st->tensors->len; i++) {
-        DnStTensor *x = st->tensors->pdata[i];
-        t[i] = (DnStWrite){x->name, x->shape, x->data};
-    }
-    g_assert_true (dn_safetensors_write (latest, t, (int) st->tensors->len, meta, &error));
-    g_assert_no_error (error);
-}
-
 /* A damaged continual run state is an error naming the file and the member, never
  * a critical (fatal in tests) and never a resume; a folder in use is refused. */
 static void test_resume_damaged (void)
@@ -458,7 +426,7 @@ static void test_resume_damaged (void)
     };
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
         g_assert_true (g_file_set_contents (latest, good, (gssize) good_len, NULL));
-        damage (latest, "dendrite_continual_run", cases[i].find, cases[i].with);
+        dn_test_edit_metadata (latest, "dendrite_continual_run", cases[i].find, cases[i].with);
         DnRunOptions opts = {.threads = 2};
         DnRunResult result = {0};
         g_autoptr (GError) error = NULL;

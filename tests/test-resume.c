@@ -1,5 +1,6 @@
 /* test-resume.c: a dendritic run stopped at any moment and resumed ends with
- * the same model and the same files as a run that was never interrupted. */
+ * the same model and the same files as a run that was never interrupted; a
+ * run without dendrites continues its history the same way. */
 #include "dn-error.h"
 #include "dn-run.h"
 #include "dn-run-dir.h"
@@ -8,22 +9,41 @@
 #include "dn-test-util.h"
 
 #include <glib/gstdio.h>
+#include <math.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* A narrow MLP that adds dendrite sets within a few epochs on a small data split. */
-static DnExperiment *small_experiment (void)
+/* data/examples/<name>.json on the MNIST sample, half of it held out (fewer training
+ * samples: faster epochs). */
+static DnExperiment *example (const char *name, int epochs)
 {
-    g_autofree char *path = dn_test_data_path ("examples/mlp-dendrites.json");
+    g_autofree char *rel = g_strdup_printf ("examples/%s.json", name);
+    g_autofree char *path = dn_test_data_path (rel);
     g_autoptr (GError) error = NULL;
     DnExperiment *exp = dn_experiment_load (path, &error);
     g_assert_no_error (error);
     g_free (exp->data_path);
     exp->data_path = dn_test_data_path ("datasets/mnist-10k");
-    exp->val_fraction = 0.5; /* fewer training samples: faster epochs */
-    exp->epochs = 24;
+    exp->val_fraction = 0.5;
+    exp->epochs = epochs;
+    return exp;
+}
+
+/* A narrow MLP that adds dendrite sets within a few epochs. */
+static DnExperiment *small_experiment (void)
+{
+    return example ("mlp-dendrites", 24);
+}
+
+/* The MLP without dendrites: four epochs, the rate halved after each. */
+static DnExperiment *plain_experiment (void)
+{
+    DnExperiment *exp = example ("mlp", 4);
+    dn_sched_config_defaults (&exp->sched, DN_SCHED_STEP);
+    exp->sched.step_size = 1;
+    exp->sched.gamma = 0.5;
     return exp;
 }
 
@@ -236,40 +256,21 @@ static void test_damaged_run_state (void)
     g_autofree char *dir = g_build_filename (out, "mlp-dendrites", NULL);
     g_autofree char *latest = g_build_filename (dir, "latest.safetensors", NULL);
     g_autoptr (GError) error = NULL;
-    g_autoptr (DnSafetensors) st = dn_safetensors_read (latest, &error);
-    g_assert_no_error (error);
-    const char *state = dn_safetensors_metadata (st, "dendrite_run");
-    g_assert_nonnull (strstr (state, "\"epoch\":1,"));
-    g_assert_nonnull (strstr (state, "\"best_epoch\":1"));
     static const char *const damage[][2] = {{"\"epoch\":1,", "\"epoch\":-2,"},
                                             {"\"epoch\":1,", "\"epoch\":\"1\","},
                                             {"\"best_epoch\":1", "\"best_epoch\":7"}};
-    g_autofree DnStWrite *w = g_new0 (DnStWrite, st->tensors->len);
-    for (guint i = 0; i < st->tensors->len; i++) {
-        DnStTensor *t = st->tensors->pdata[i];
-        w[i] = (DnStWrite){.name = t->name, .shape = t->shape, .data = t->data};
-    }
     for (guint k = 0; k < G_N_ELEMENTS (damage); k++) {
-        g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
-        GHashTableIter it;
-        gpointer key, value;
-        g_hash_table_iter_init (&it, st->metadata);
-        while (g_hash_table_iter_next (&it, &key, &value))
-            g_hash_table_insert (meta, key, value);
-        g_auto (GStrv) parts = g_strsplit (state, damage[k][0], 2);
-        g_autofree char *bad = g_strjoinv (damage[k][1], parts);
-        g_hash_table_insert (meta, (char *) "dendrite_run", bad);
-        g_assert_true (dn_safetensors_write (latest, w, (int) st->tensors->len, meta, &error));
-        g_assert_no_error (error);
+        dn_test_edit_metadata (latest, "dendrite_run", damage[k][0], damage[k][1]);
         DnRunOptions opts = {.threads = 2, .resume_dir = dir};
         DnRunResult result = {0};
         g_assert_false (dn_experiment_resume (dir, &opts, NULL, &result, &error));
         g_assert_error (error, DN_ERROR, DN_ERROR_FORMAT);
-        g_test_message ("%s: %s", bad, error->message);
+        g_test_message ("%s: %s", damage[k][1], error->message);
         g_assert_nonnull (strstr (error->message, "latest.safetensors"));
         g_assert_nonnull (strstr (error->message, "dendrite_run"));
         g_clear_error (&error);
         dn_run_result_clear (&result);
+        dn_test_edit_metadata (latest, "dendrite_run", damage[k][1], damage[k][0]);
     }
     dn_test_tmpdir_remove (out);
 }
@@ -464,6 +465,107 @@ static void test_one_run_per_folder (void)
     dn_test_tmpdir_remove (out);
 }
 
+/* The history in a run folder's latest checkpoint (NULL: none). */
+static DnTracker *latest_history (const char *dir)
+{
+    g_autofree char *latest = g_build_filename (dir, "latest.safetensors", NULL);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnSafetensors) st = dn_safetensors_open (latest, &error);
+    g_assert_no_error (error);
+    const char *text = dn_safetensors_metadata (st, "dendrite_tracker");
+    if (text == NULL)
+        return NULL;
+    DnTracker *t = dn_tracker_state_from_string (text, &error);
+    g_assert_no_error (error);
+    return t;
+}
+
+/* ---- runs without dendrites ---- */
+
+/* The engine keeps a plain run's history: its folder has the tables and the picture
+ * of a dendritic run, with the rates it trained with, and a run stopped after two
+ * epochs and resumed continues that history as if it had never stopped. */
+static void test_plain_history (void)
+{
+    g_autoptr (DnExperiment) exp = plain_experiment ();
+    g_autofree char *out = dn_test_tmpdir ();
+    g_autofree char *ref_out = g_build_filename (out, "whole", NULL);
+    g_autofree char *cut_out = g_build_filename (out, "cut", NULL);
+    run (exp, ref_out, NULL, 0);
+    run (exp, cut_out, NULL, 2);
+    g_autofree char *ref = g_build_filename (ref_out, "mlp", NULL);
+    g_autofree char *dir = g_build_filename (cut_out, "mlp", NULL);
+    {
+        g_autoptr (DnTracker) stopped = latest_history (dir);
+        g_assert_nonnull (stopped);
+        g_assert_true (dn_tracker_is_recorder (stopped));
+        g_assert_cmpint (dn_tracker_total_epochs (stopped), ==, 2);
+    }
+    run (NULL, NULL, dir, 0);
+
+    static const char *const same[] = {"mlpScores.csv",       "mlpbest_test_scores.csv",
+                                       "mlplearningRate.csv", "mlpparamCounts.csv",
+                                       "mlpswitchEpochs.csv", NULL};
+    for (int i = 0; same[i] != NULL; i++)
+        assert_same_file (ref, dir, same[i]);
+    static const char *const timed[] = {"mlpTimes.csv", "history.csv", "mlp.png", NULL};
+    for (int i = 0; timed[i] != NULL; i++) {
+        g_autofree char *path = g_build_filename (dir, timed[i], NULL);
+        if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+            g_error ("the run folder has no %s", timed[i]);
+    }
+    g_autofree char *best = g_build_filename (ref, "best_model.safetensors", NULL);
+    g_autofree char *best2 = g_build_filename (dir, "best_model.safetensors", NULL);
+    assert_same_tensors (best, best2);
+    g_autoptr (DnTracker) t = latest_history (dir);
+    g_assert_true (dn_tracker_is_recorder (t));
+    int n = 0;
+    const DnTrackerEpoch *rows = dn_tracker_epochs (t, &n);
+    g_assert_cmpint (n, ==, 4);
+    for (int i = 0; i < n; i++) /* the rate each epoch trained with, not one behind */
+        g_assert_cmpfloat (rows[i].lr, ==, 0.001 * pow (0.5, i));
+    dn_test_tmpdir_remove (out);
+}
+
+/* A plain run's checkpoint without a history resumes (without one); a history that is
+ * not this run's is refused. */
+static void test_plain_checkpoint_history (void)
+{
+    g_autoptr (DnExperiment) exp = plain_experiment ();
+    static const struct {
+        const char *find, *with, *fragment;
+    } cases[] = {
+        {NULL, NULL, NULL},
+        {"\"total_epochs\":", "\"total_epochs\":3,\"t\":", "does not belong to this run"},
+        {"\"recorder\":true", "\"recorder\":false", "does not belong to this run"},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+        g_autofree char *out = dn_test_tmpdir ();
+        run (exp, out, NULL, 2);
+        g_autofree char *dir = g_build_filename (out, "mlp", NULL);
+        g_autofree char *latest = g_build_filename (dir, "latest.safetensors", NULL);
+        dn_test_edit_metadata (latest, "dendrite_tracker", cases[i].find, cases[i].with);
+        DnRunOptions opts = {.threads = 2};
+        DnRunResult result = {0};
+        g_autoptr (GError) error = NULL;
+        gboolean ok = dn_experiment_resume (dir, &opts, NULL, &result, &error);
+        if (cases[i].fragment == NULL) {
+            g_assert_no_error (error);
+            g_assert_true (ok);
+            g_assert_cmpint (result.best_epoch, >=, 1);
+            g_assert_null (latest_history (dir));
+        } else {
+            g_assert_false (ok);
+            g_assert_error (error, DN_ERROR, DN_ERROR_FORMAT);
+            g_test_message ("%s", error->message);
+            g_assert_true (g_str_has_prefix (error->message, latest));
+            g_assert_nonnull (strstr (error->message, cases[i].fragment));
+        }
+        dn_run_result_clear (&result);
+        dn_test_tmpdir_remove (out);
+    }
+}
+
 /* ---- damaged run states ---- */
 
 typedef struct {
@@ -510,36 +612,7 @@ static void test_damaged_state (gconstpointer data)
     g_autofree char *dir = g_build_filename (out, "mlp-dendrites", NULL);
     g_autofree char *latest = g_build_filename (dir, "latest.safetensors", NULL);
     g_autoptr (GError) error = NULL;
-    {
-        g_autoptr (DnSafetensors) st = dn_safetensors_read (latest, &error);
-        g_assert_no_error (error);
-        g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
-        GHashTableIter it;
-        gpointer k, v;
-        g_hash_table_iter_init (&it, st->metadata);
-        while (g_hash_table_iter_next (&it, &k, &v))
-            g_hash_table_insert (meta, k, v);
-        g_autofree char *changed = NULL;
-        if (c->find == NULL) {
-            g_hash_table_remove (meta, c->key);
-        } else {
-            const char *old = g_hash_table_lookup (meta, c->key);
-            g_assert_nonnull (old);
-            const char *at = strstr (old, c->find);
-            if (at == NULL)
-                g_error ("%s has no %s: %s", c->key, c->find, old);
-            changed = g_strdup_printf ("%.*s%s%s", (int) (at - old), old, c->with,
-                                       at + strlen (c->find));
-            g_hash_table_insert (meta, (gpointer) c->key, changed);
-        }
-        g_autofree DnStWrite *t = g_new (DnStWrite, st->tensors->len);
-        for (guint i = 0; i < st->tensors->len; i++) {
-            DnStTensor *x = st->tensors->pdata[i];
-            t[i] = (DnStWrite){x->name, x->shape, x->data};
-        }
-        g_assert_true (dn_safetensors_write (latest, t, (int) st->tensors->len, meta, &error));
-        g_assert_no_error (error);
-    }
+    dn_test_edit_metadata (latest, c->key, c->find, c->with);
     /* an error naming the file and the member; a critical would abort the test */
     DnRunOptions opts = {.threads = 2};
     DnRunResult result = {0};
@@ -564,6 +637,8 @@ int main (int argc, char **argv)
     g_test_add_func ("/run/files/whole-set", test_file_set);
     g_test_add_func ("/run/folder/one-run-per-folder", test_one_run_per_folder);
     g_test_add_func ("/run/resume/snapshot-names", test_snapshot_names);
+    g_test_add_func ("/run/resume/plain-history", test_plain_history);
+    g_test_add_func ("/run/resume/plain-checkpoint-history", test_plain_checkpoint_history);
     for (guint i = 0; i < G_N_ELEMENTS (damage_cases); i++)
         g_test_add_data_func (damage_cases[i].path, &damage_cases[i], test_damaged_state);
     int rc = g_test_run ();

@@ -131,18 +131,19 @@ static void test_config_defaults (void)
     g_assert_cmpfloat (dn_tracker_list_at (&c.history_lookback, 0), ==, 1);
     g_assert_cmpfloat (dn_tracker_list_at (&c.initial_history_after_switches, 0), ==, 0);
     g_assert_cmpfloat (dn_tracker_list_at (&c.fixed_switch_num, 0), ==, 250);
-    g_assert_cmpfloat (dn_tracker_list_at (&c.first_fixed_switch_num, 0), ==, 249);
-    g_assert_cmpint (c.improvement_threshold.n, ==, 2);
+    g_assert_cmpfloat (dn_tracker_list_at (&c.first_fixed_switch_num, 0), ==, -1); /* 3.2.9 */
+    g_assert_cmpint (c.improvement_threshold.n, ==, 3); /* 3.2.9 */
     g_assert_cmpfloat (dn_tracker_list_at (&c.improvement_threshold, 0), ==, 0.001);
     g_assert_cmpfloat (dn_tracker_list_at (&c.improvement_threshold, 1), ==, 0.0001);
-    g_assert_cmpfloat (dn_tracker_list_at (&c.improvement_threshold, 7), ==, 0.0001);
+    g_assert_cmpfloat (dn_tracker_list_at (&c.improvement_threshold, 2), ==, 0.0);
+    g_assert_cmpfloat (dn_tracker_list_at (&c.improvement_threshold, 7), ==, 0.0);
     g_assert_cmpfloat (dn_tracker_list_at (&c.improvement_threshold_raw, 0), ==, 1e-5);
     g_assert_cmpfloat (dn_tracker_list_at (&c.max_dendrite_tries, 0), ==, 2);
     g_assert_cmpfloat (dn_tracker_list_at (&c.max_dendrites, 0), ==, 100);
     g_assert_false (c.retain_all_dendrites);
     g_assert_true (c.find_best_lr);
     g_assert_true (c.dont_give_up_unless_learning_rate_lowered);
-    g_assert_false (c.reset_best_score_on_switch);
+    g_assert_true (c.reset_best_score_on_switch); /* 3.2.9 */
     g_assert_cmpint (c.param_vals_setting, ==, DN_TRACKER_PARAM_VALS_BY_UPDATE_EPOCH);
     g_assert_true (c.save_old_graph_scores);
     g_assert_true (c.test_saves);
@@ -185,7 +186,7 @@ static void test_config_roundtrip (void)
     g_assert_cmpstr (json_object_get_string_member (obj, "switch_mode"), ==, "history");
     g_assert_cmpint (json_object_get_int_member (obj, "n_epochs_to_switch"), ==, 10);
     JsonArray *thr = json_object_get_array_member (obj, "improvement_threshold");
-    g_assert_cmpint (json_array_get_length (thr), ==, 2);
+    g_assert_cmpint (json_array_get_length (thr), ==, 3);
 
     /* A changed configuration survives the trip exactly. */
     c.maximizing_score = FALSE;
@@ -547,16 +548,17 @@ static void test_switch_fixed (void)
     dn_tracker_list_set (&c.first_fixed_switch_num, 4);
     g_autoptr (DnTracker) t = make (&c, NULL, 0.1);
     DnTrackerAction a;
-    /* best at epoch 2, flat after: the period counts total epochs, not patience */
-    const double v1[] = {10, 20, 30, 25, 25};
-    g_assert_cmpint (feed_n (t, v1, 5, &a), ==, DN_TRACKER_CONTINUE);
+    /* best at epoch 2, flat after: the period counts total epochs, not patience.
+     * 3.2.9's formula: total mod 5 == 4 and the row at least 4 - 1. */
+    const double v1[] = {10, 20, 30, 25};
+    g_assert_cmpint (feed_n (t, v1, 4, &a), ==, DN_TRACKER_CONTINUE);
     feed (t, 25, &a);
     g_assert_cmpint (a.decision, ==, DN_TRACKER_ADD_DENDRITES);
-    g_assert_cmpint (a.epoch, ==, 5);
+    g_assert_cmpint (a.epoch, ==, 4);
     g_assert_cmpstr (a.message, ==,
-                     "fixed switch at epoch 6: restoring epoch 3 and adding dendrite set 1");
-    g_assert_cmpint (dn_tracker_overwritten_epochs (t), ==, 3);
-    /* the next switch is at total epoch 10, which is history row 7 */
+                     "fixed switch at epoch 5: restoring epoch 3 and adding dendrite set 1");
+    g_assert_cmpint (dn_tracker_overwritten_epochs (t), ==, 2);
+    /* the next switch is at total epoch 9, which is history row 7 */
     const double v2[] = {31, 32, 33, 34};
     g_assert_cmpint (feed_n (t, v2, 4, &a), ==, DN_TRACKER_CONTINUE);
     DnTrackerStatus st;
@@ -565,7 +567,7 @@ static void test_switch_fixed (void)
     feed (t, 35, &a);
     g_assert_cmpint (a.decision, ==, DN_TRACKER_ADD_DENDRITES);
     g_assert_cmpint (a.epoch, ==, 7);
-    g_assert_cmpint (dn_tracker_total_epochs (t), ==, 11);
+    g_assert_cmpint (dn_tracker_total_epochs (t), ==, 10);
     g_assert_cmpstr (a.message, ==,
                      "fixed switch at epoch 8: restoring epoch 8 and adding dendrite set 2");
 }
@@ -683,6 +685,7 @@ static void test_retries (void)
 {
     DnTrackerConfig c = defaults ();
     dn_tracker_list_set (&c.n_epochs_to_switch, 3);
+    dn_tracker_list_set (&c.max_dendrite_tries, 3); /* attempts, as 3.2.9 counts: 2 retries */
     g_autoptr (DnTracker) t = make (&c, NULL, 0.1);
     DnTrackerAction a;
     const double v0[] = {10, 20, 30, 30, 30, 30};
@@ -693,9 +696,9 @@ static void test_retries (void)
     const double flat[] = {25, 25, 25, 25};
     for (int attempt = 1; attempt <= 2; attempt++) {
         g_assert_cmpint (feed_n (t, flat, 4, &a), ==, DN_TRACKER_RETRY);
-        g_autofree char *want = g_strdup_printf ("dendrite set 1 did not beat 30: retry %d of 2 "
+        g_autofree char *want = g_strdup_printf ("dendrite set 1 did not beat 30: attempt %d of 3 "
                                                  "with fresh dendrites, restoring epoch 3",
-                                                 attempt);
+                                                 attempt + 1);
         g_assert_cmpstr (a.message, ==, want);
         assert_ops (&a, "graphs _noImprove_lr_0 ts pre, restore best_model@2/k0, add 1, "
                         "save switch_2, save latest");
@@ -711,7 +714,7 @@ static void test_retries (void)
     }
     g_autofree char *status = dn_tracker_status_text (t);
     g_assert_cmpstr (status, ==,
-                     "neuron phase, 1 dendrite set (retry 2 of 2), 0 epochs without improvement, "
+                     "neuron phase, 1 dendrite set (attempt 3 of 3), 0 epochs without improvement, "
                      "switching in 4");
     /* ...then the smaller model is the final one */
     g_assert_cmpint (feed_n (t, flat, 4, &a), ==, DN_TRACKER_COMPLETE);
@@ -720,7 +723,7 @@ static void test_retries (void)
     g_assert_true (a.restructured);
     g_assert_false (a.rebuild_optimizer);
     g_assert_cmpstr (a.message, ==,
-                     "dendrite set 1 did not beat 30 and no retries are left (2 allowed): "
+                     "dendrite set 1 did not beat 30 and no attempts are left (3 allowed): "
                      "restoring epoch 3; training complete: best architecture has 0 dendrite sets");
     assert_ops (&a, "graphs _noImprove_lr_0 ts pre, restore best_model@2/k0, "
                     "clean final_clean_pai, save latest");
@@ -749,30 +752,29 @@ static void test_retries (void)
     g_assert_error (error, DN_ERROR, DN_ERROR_UNSUPPORTED);
 }
 
-static void test_retries_reset_per_count (void)
+static void test_retries_reloaded (void)
 {
-    /* each dendrite count gets max_dendrite_tries retries of its own */
+    /* 3.2.9: the attempt count is saved with best_model and comes back with it,
+     * so a set kept after a retry leaves the next count fewer attempts */
     DnTrackerConfig c = defaults ();
     dn_tracker_list_set (&c.n_epochs_to_switch, 2);
-    dn_tracker_list_set (&c.max_dendrite_tries, 1);
     g_autoptr (DnTracker) t = make (&c, NULL, 0.1);
     DnTrackerAction a;
     const double v0[] = {10, 20, 20, 20};
     g_assert_cmpint (feed_n (t, v0, 4, &a), ==, DN_TRACKER_ADD_DENDRITES); /* set 1 */
     const double fail[] = {15, 15, 15};
     g_assert_cmpint (feed_n (t, fail, 3, &a), ==, DN_TRACKER_RETRY);
-    g_assert_nonnull (strstr (a.message, "retry 1 of 1"));
+    g_assert_nonnull (strstr (a.message, "attempt 2 of 2"));
     const double good[] = {25, 26, 26, 26};
     g_assert_cmpint (feed_n (t, good, 4, &a), ==, DN_TRACKER_ADD_DENDRITES); /* set 2 */
     g_assert_cmpint (a.dendrites, ==, 2);
-    g_assert_cmpint (feed_n (t, fail, 3, &a), ==, DN_TRACKER_RETRY);
-    g_assert_nonnull (strstr (a.message, "dendrite set 2 did not beat 26: retry 1 of 1"));
     g_assert_cmpint (feed_n (t, fail, 3, &a), ==, DN_TRACKER_COMPLETE);
+    g_assert_nonnull (strstr (a.message, "dendrite set 2 did not beat 26 and no attempts"));
     g_assert_nonnull (strstr (a.message, "best architecture has 1 dendrite set"));
     g_assert_cmpint (dn_tracker_dendrites (t), ==, 1);
 
-    /* no retries at all: the first rejected set ends the run */
-    dn_tracker_list_set (&c.max_dendrite_tries, 0);
+    /* one attempt: the first rejected set ends the run */
+    dn_tracker_list_set (&c.max_dendrite_tries, 1);
     g_autoptr (DnTracker) t2 = make (&c, NULL, 0.1);
     feed_n (t2, v0, 4, &a);
     g_assert_cmpint (feed_n (t2, fail, 3, &a), ==, DN_TRACKER_COMPLETE);
@@ -1214,20 +1216,32 @@ static void assert_same_action (const DnTrackerAction *x, const DnTrackerAction 
                  oy, x->message, ox);
 }
 
-static void test_resume (void)
+typedef gboolean (*FeedFunc) (DnTracker *t, int call, DnTrackerAction *a);
+
+/* The uninterrupted run: what it decided at every call, and its final state. */
+static GArray *run_to_completion (FeedFunc feed_call, char **final_state)
 {
-    /* the uninterrupted run, and what it decided */
     g_autoptr (DnTracker) ref = resume_tracker ();
     GArray *actions = g_array_new (FALSE, FALSE, sizeof (DnTrackerAction));
-    int counts[DN_TRACKER_COMPLETE + 1] = {0};
     for (int call = 0; call < 500; call++) {
         DnTrackerAction a;
-        g_assert_true (feed_resume (ref, call, &a));
+        g_assert_true (feed_call (ref, call, &a));
         g_array_append_val (actions, a);
-        counts[a.decision]++;
         if (a.complete)
             break;
     }
+    *final_state = state_text (ref);
+    return actions;
+}
+
+static void test_resume (void)
+{
+    /* the uninterrupted run, and what it decided */
+    g_autofree char *final_ref = NULL;
+    GArray *actions = run_to_completion (feed_resume, &final_ref);
+    int counts[DN_TRACKER_COMPLETE + 1] = {0};
+    for (guint i = 0; i < actions->len; i++)
+        counts[g_array_index (actions, DnTrackerAction, i).decision]++;
     int n = (int) actions->len;
     g_test_message ("resume run: %d calls, %d add, %d retry, %d restart, %d complete", n,
                     counts[DN_TRACKER_ADD_DENDRITES], counts[DN_TRACKER_RETRY],
@@ -1236,7 +1250,6 @@ static void test_resume (void)
     g_assert_cmpint (counts[DN_TRACKER_RETRY], >=, 1);
     g_assert_cmpint (counts[DN_TRACKER_RESTART_LR], >=, 3);
     g_assert_cmpint (counts[DN_TRACKER_COMPLETE], ==, 1);
-    g_autofree char *final_ref = state_text (ref);
 
     /* interrupted after every call: saved, reloaded, continued */
     for (int split = 0; split < n; split++) {
@@ -1258,6 +1271,124 @@ static void test_resume (void)
         g_assert_cmpstr (final, ==, final_ref);
     }
     g_array_unref (actions);
+}
+
+/* The resume run with two correlation series. */
+static void set_correlations (DnTracker *t, int call)
+{
+    const char *names[] = {"fc1", "fc2"};
+    double values[] = {0.01 * (call % 50), call % 3 == 0 ? NAN : -0.5};
+    dn_tracker_set_correlations (t, names, values, 2);
+}
+
+static gboolean feed_correlated (DnTracker *t, int call, DnTrackerAction *a)
+{
+    set_correlations (t, call);
+    return feed_resume (t, call, a);
+}
+
+/* A copy taken between any two calls (with the next call's correlations already
+ * given) goes on exactly as the original would, whatever the original does after. */
+static void test_copy (void)
+{
+    g_autofree char *final_ref = NULL;
+    GArray *actions = run_to_completion (feed_correlated, &final_ref);
+    int n = (int) actions->len;
+    for (int split = 0; split < n; split++) {
+        DnTracker *first = resume_tracker ();
+        DnTrackerAction a;
+        for (int call = 0; call < split; call++)
+            g_assert_true (feed_correlated (first, call, &a));
+        set_correlations (first, split);
+        g_autoptr (DnTracker) copy = dn_tracker_copy (first);
+        g_autofree char *t1 = state_text (first);
+        g_autofree char *t2 = state_text (copy);
+        g_assert_cmpstr (t1, ==, t2);
+        /* the original trains on and goes away: the copy shares nothing with it */
+        g_assert_true (feed_resume (first, split, &a));
+        g_autofree char *t3 = state_text (copy);
+        g_assert_cmpstr (t3, ==, t2);
+        dn_tracker_free (first);
+        for (int call = split; call < n; call++) {
+            g_assert_true (call == split ? feed_resume (copy, call, &a)
+                                         : feed_correlated (copy, call, &a));
+            assert_same_action (&g_array_index (actions, DnTrackerAction, call), &a, call);
+        }
+        g_autofree char *final = state_text (copy);
+        g_assert_cmpstr (final, ==, final_ref);
+        g_assert_cmpint (dn_tracker_n_correlations (copy), ==, 2);
+        g_assert_cmpstr (dn_tracker_correlation_name (copy, 1), ==, "fc2");
+        g_assert_cmpstr (dn_tracker_extra_name (copy, 0), ==, "Train");
+    }
+    g_array_unref (actions);
+}
+
+/* A recorder keeps the history of a run that decides for itself: the rates it is
+ * given, no operation, no decision, never complete, through its text and a copy. */
+static void test_recorder (void)
+{
+    g_autoptr (DnTracker) t = dn_tracker_new_recorder ();
+    g_assert_true (dn_tracker_is_recorder (t));
+    const char *names[] = {"Train"};
+    g_assert_true (dn_tracker_set_extra_names (t, names, 1, NULL));
+    for (int i = 0; i < 40; i++) {
+        double extra = i;
+        DnTrackerScores s = {.val = rising_then_flat (i),
+                             .test = 40 + i,
+                             .extra = &extra,
+                             .n_extra = 1,
+                             .seconds = 1,
+                             .params = 1000,
+                             .lr = pow (0.7, i)};
+        DnTrackerAction a;
+        g_assert_true (dn_tracker_add_score (t, &s, &a, NULL));
+        g_assert_cmpint (a.decision, ==, DN_TRACKER_CONTINUE);
+        g_assert_cmpint (a.n_ops, ==, 0);
+        g_assert_false (a.complete || a.rebuild_optimizer || a.restructured);
+    }
+    g_assert_false (dn_tracker_is_complete (t));
+    g_assert_cmpint (n_rows (t), ==, 40);
+    for (int i = 0; i < 40; i++) {
+        g_assert_cmpfloat (row (t, i)->lr, ==, pow (0.7, i));
+        g_assert_cmpfloat (row (t, i)->val, ==, rising_then_flat (i));
+        g_assert_cmpfloat (row (t, i)->extra[0], ==, i);
+    }
+    g_autoptr (DnTracker) back = through_text (t);
+    g_autoptr (DnTracker) copy = dn_tracker_copy (back);
+    g_assert_true (dn_tracker_is_recorder (back) && dn_tracker_is_recorder (copy));
+    g_autofree char *text = state_text (t);
+    g_autofree char *copy_text = state_text (copy);
+    g_assert_cmpstr (copy_text, ==, text);
+
+    /* it records the rate it is given, so it must be one */
+    DnTrackerScores nan_rate = {
+        .val = 50, .test = NAN, .extra = (double[]){1}, .n_extra = 1, .lr = NAN};
+    DnTrackerAction a;
+    g_autoptr (GError) error = NULL;
+    g_assert_false (dn_tracker_add_score (t, &nan_rate, &a, &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_NUMERIC);
+    /* a deciding tracker is none, and says nothing of it in its state */
+    g_autoptr (DnTracker) decides = resume_tracker ();
+    g_autofree char *decides_text = state_text (decides);
+    g_assert_false (dn_tracker_is_recorder (decides));
+    g_assert_null (strstr (decides_text, "recorder"));
+    /* a recorder that would switch is a damaged state */
+    static const struct {
+        const char *from, *to, *needle;
+    } edits[] = {
+        {"\"switch_mode\":\"never\"", "\"switch_mode\":\"history\"", "a recorder that switches"},
+        {"\"recorder\":true", "\"recorder\":1", "recorder"},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (edits); i++) {
+        const char *at = strstr (text, edits[i].from);
+        g_assert_nonnull (at);
+        g_autofree char *head = g_strndup (text, at - text);
+        g_autofree char *bad = g_strconcat (head, edits[i].to, at + strlen (edits[i].from), NULL);
+        g_autoptr (GError) e = NULL;
+        g_assert_null (dn_tracker_state_from_string (bad, &e));
+        g_assert_error (e, DN_ERROR, DN_ERROR_FORMAT);
+        g_assert_nonnull (strstr (e->message, edits[i].needle));
+    }
 }
 
 static void test_state_errors (void)
@@ -1365,7 +1496,7 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/tracker/switch/never", test_switch_never);
     g_test_add_func ("/engine/tracker/rollback/history", test_rollback_history);
     g_test_add_func ("/engine/tracker/retry/exhausted", test_retries);
-    g_test_add_func ("/engine/tracker/retry/per-count", test_retries_reset_per_count);
+    g_test_add_func ("/engine/tracker/retry/reloaded", test_retries_reloaded);
     g_test_add_func ("/engine/tracker/complete/max-dendrites", test_max_dendrites);
     g_test_add_func ("/engine/tracker/score/minimising", test_minimising);
     g_test_add_func ("/engine/tracker/complete/early-stopping", test_no_dendrites);
@@ -1374,6 +1505,8 @@ int main (int argc, char **argv)
     g_test_add_func ("/engine/tracker/lr-sweep/plateau-direction", test_plateau_direction);
     g_test_add_func ("/engine/tracker/input/extras-and-errors", test_extras_and_errors);
     g_test_add_func ("/engine/tracker/state/resume", test_resume);
+    g_test_add_func ("/engine/tracker/state/copy", test_copy);
+    g_test_add_func ("/engine/tracker/recorder", test_recorder);
     g_test_add_func ("/engine/tracker/state/errors", test_state_errors);
     return g_test_run ();
 }

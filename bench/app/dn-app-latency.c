@@ -12,6 +12,7 @@
  */
 #include "dn-application.h"
 #include "dn-chart-widget.h"
+#include "dn-paths.h"
 #include "dn-training-page.h"
 #include "dn-window.h"
 
@@ -151,7 +152,7 @@ int main (int argc, char **argv)
     g_settings_set_int (settings, "threads", threads);
     DnWindow *win = dn_window_new (app);
     gtk_window_present (GTK_WINDOW (win));
-    g_autofree char *examples = dn_application_get_examples_dir ();
+    g_autofree char *examples = dn_paths_examples_dir ();
     g_autofree char *file = g_strdup_printf ("%s.json", template);
     g_autofree char *path = g_build_filename (examples, file, NULL);
     DnExperiment *exp = dn_experiment_load (path, &error);

@@ -46,27 +46,6 @@ GSettings *dn_application_get_settings (DnApplication *self)
     return self->settings;
 }
 
-char *dn_application_get_examples_dir (void)
-{
-    g_autofree char *installed = g_build_filename (DN_DATADIR, "examples", NULL);
-    if (g_file_test (installed, G_FILE_TEST_IS_DIR))
-        return g_steal_pointer (&installed);
-    return g_build_filename (DN_SOURCE_DATADIR, "examples", NULL);
-}
-
-char *dn_application_get_output_folder (DnApplication *self)
-{
-    g_autofree char *pref = self != NULL && self->settings != NULL
-                                ? g_settings_get_string (self->settings, "output-folder")
-                                : NULL;
-    if (pref != NULL && *pref != '\0')
-        return g_steal_pointer (&pref);
-    const char *docs = g_get_user_special_dir (G_USER_DIRECTORY_DOCUMENTS);
-    if (docs == NULL || !g_file_test (docs, G_FILE_TEST_IS_DIR))
-        docs = g_get_home_dir ();
-    return g_build_filename (docs, "Dendrite Studio", NULL);
-}
-
 static void about_action (GSimpleAction *action, GVariant *param, gpointer data)
 {
     GtkApplication *app = GTK_APPLICATION (data);

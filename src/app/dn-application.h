@@ -1,7 +1,8 @@
 /* dn-application.h: Dendrite Studio's AdwApplication.
  *
  * Owns the preferences (GSettings org.dendrite.Studio, found in the build
- * tree when the app runs uninstalled), the application actions (about,
+ * tree when the app runs uninstalled; dn-paths.h reads the folders from
+ * them), the application actions (about,
  * preferences, quit) and their shortcuts, and opens windows: one per
  * activation and one per file handed to it.
  */
@@ -18,10 +19,6 @@ G_DECLARE_FINAL_TYPE (DnApplication, dn_application, DN, APPLICATION, AdwApplica
 
 DnApplication *dn_application_new (void);
 GSettings *dn_application_get_settings (DnApplication *self);
-/* The folder run folders go in: the preference, else ~/Documents/Dendrite Studio. g_free. */
-char *dn_application_get_output_folder (DnApplication *self);
-/* Where the templates live (the examples folder of the data dir). g_free. */
-char *dn_application_get_examples_dir (void);
 
 /* The settings when there is an application, else NULL (widget tests). */
 GSettings *dn_settings (void);

@@ -1,7 +1,7 @@
 /* dn-preferences-window.c: preferences bound to GSettings. */
 #include "dn-preferences-window.h"
 
-#include "dn-application.h"
+#include "dn-paths.h"
 
 #include <glib/gi18n.h>
 
@@ -26,8 +26,7 @@ static const char *const styles[] = {"default", "light", "dark"};
 
 static void show_folders (DnPreferencesWindow *self)
 {
-    g_autofree char *out =
-        dn_application_get_output_folder (DN_APPLICATION (g_application_get_default ()));
+    g_autofree char *out = dn_paths_output_folder (self->settings);
     adw_action_row_set_subtitle (self->output_row, out);
     g_autofree char *exp = g_settings_get_string (self->settings, "export-folder");
     adw_action_row_set_subtitle (self->export_row,

@@ -3,6 +3,7 @@
 
 #include "dn-application.h"
 #include "dn-error.h"
+#include "dn-paths.h"
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
@@ -289,8 +290,7 @@ static void scan_done (GObject *src, GAsyncResult *res, gpointer data)
     clear_list (self->recent_list);
     self->n_recent = runs != NULL ? runs->len : 0;
     if (runs == NULL || runs->len == 0) {
-        g_autofree char *folder =
-            dn_application_get_output_folder (DN_APPLICATION (g_application_get_default ()));
+        g_autofree char *folder = dn_paths_output_folder (dn_settings ());
         g_autofree char *sub = g_strdup_printf (_ ("Runs are written to %s"), folder);
         gtk_list_box_append (self->recent_list, info_row (_ ("No runs yet"), sub));
         return;
@@ -341,9 +341,7 @@ static void scan (DnResultsPage *self)
         g_cancellable_cancel (self->scanning);
     g_clear_object (&self->scanning);
     self->scanning = g_cancellable_new ();
-    GApplication *app = g_application_get_default ();
-    char *folder =
-        dn_application_get_output_folder (DN_IS_APPLICATION (app) ? DN_APPLICATION (app) : NULL);
+    char *folder = dn_paths_output_folder (dn_settings ());
     GTask *task = g_task_new (NULL, self->scanning, scan_done, self);
     g_task_set_task_data (task, folder, g_free);
     g_task_run_in_thread (task, scan_thread);

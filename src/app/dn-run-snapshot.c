@@ -209,9 +209,12 @@ DnRunSnapshot *dn_run_snapshot_new_from_folder (const char *run_dir, GError **er
         if (t == NULL)
             return NULL;
         s->shared = dn_shared_tracker_new (t);
-        s->dendritic = TRUE;
-        s->dendrites = dn_tracker_dendrites (t);
-        s->status = dn_tracker_status_text (t);
+        /* a run without dendrites keeps a tracker that only records */
+        s->dendritic = !dn_tracker_is_recorder (t);
+        if (s->dendritic) {
+            s->dendrites = dn_tracker_dendrites (t);
+            s->status = dn_tracker_status_text (t);
+        }
     }
     const char *run = dn_safetensors_metadata (st, "dendrite_run");
     g_autoptr (JsonParser) p = json_parser_new ();

@@ -1,7 +1,7 @@
 /* dn-templates.c: the example experiments offered as templates. */
 #include "dn-templates.h"
 
-#include "dn-application.h"
+#include "dn-paths.h"
 #include "dn-experiment.h"
 
 #include <glib/gi18n.h>
@@ -99,7 +99,7 @@ static int template_cmp (gconstpointer a, gconstpointer b)
 GPtrArray *dn_templates_list (void)
 {
     GPtrArray *out = g_ptr_array_new_with_free_func (template_free);
-    g_autofree char *dir = dn_application_get_examples_dir ();
+    g_autofree char *dir = dn_paths_examples_dir ();
     add_templates_from (out, dir, NULL, FALSE);
     g_autofree char *continual = g_build_filename (dir, "continual", NULL);
     add_templates_from (out, continual, "continual", TRUE);

@@ -44,7 +44,6 @@ typedef struct {
     DnRunOptions opts;
     char *out_dir, *device, *resume_dir;
     DnRunWriter *writer;
-    DnTracker *recorder; /* runs without dendrites: a tracker that only records, for the charts */
     GError *write_error;
 } Job;
 
@@ -58,7 +57,6 @@ static void job_free (gpointer p)
     g_free (job->resume_dir);
     if (job->writer != NULL)
         g_clear_error (&(GError *){dn_run_writer_free (job->writer)});
-    dn_tracker_free (job->recorder);
     g_clear_error (&job->write_error);
     g_free (job);
 }
@@ -257,23 +255,6 @@ static void take_matrix (DnRunSnapshot *p, const DnEvent *ev)
     p->accuracy = g_bytes_new (ev->accuracy_matrix, size);
 }
 
-static void record_plain_epoch (Job *job, const DnEvent *ev)
-{
-    if (job->recorder == NULL || dn_tracker_is_complete (job->recorder))
-        return;
-    double extra[1] = {ev->train_acc};
-    DnTrackerScores sc = {0};
-    sc.val = isnan (ev->val_acc) ? ev->test_acc : ev->val_acc;
-    sc.test = ev->test_acc;
-    sc.extra = extra;
-    sc.n_extra = 1;
-    sc.seconds = ev->seconds;
-    sc.params = ev->params;
-    DnTrackerAction action;
-    if (!isfinite (sc.val) || !dn_tracker_add_score (job->recorder, &sc, &action, NULL))
-        g_clear_pointer (&job->recorder, dn_tracker_free); /* stop recording rather than lie */
-}
-
 static void on_event (const DnEvent *ev, gpointer user_data)
 {
     Job *job = user_data;
@@ -281,19 +262,11 @@ static void on_event (const DnEvent *ev, gpointer user_data)
     if (job->writer != NULL)
         dn_run_writer_event (job->writer, ev);
 
-    /* the history to chart: the run's tracker, or the recorder of a plain run */
+    /* the history to chart, plain runs included: an immutable copy for the main thread */
     const DnTracker *t = ev->tracker;
-    if (t == NULL && ev->kind == DN_EVENT_EPOCH)
-        record_plain_epoch (job, ev);
-    if (t == NULL && ev->kind == DN_EVENT_EPOCH)
-        t = job->recorder;
     DnSharedTracker *fresh = NULL;
-    if (t != NULL && ev->kind != DN_EVENT_BATCH && ev->kind != DN_EVENT_LOG) {
-        g_autofree char *text = dn_tracker_state_to_string (t);
-        DnTracker *copy = dn_tracker_state_from_string (text, NULL);
-        if (copy != NULL)
-            fresh = dn_shared_tracker_new (copy);
-    }
+    if (t != NULL && ev->kind != DN_EVENT_BATCH && ev->kind != DN_EVENT_LOG)
+        fresh = dn_shared_tracker_new (dn_tracker_copy (t));
 
     g_mutex_lock (&self->lock);
     DnRunSnapshot *p = self->pending;
@@ -307,9 +280,11 @@ static void on_event (const DnEvent *ev, gpointer user_data)
         dn_shared_tracker_unref (p->shared);
         p->shared = fresh;
     }
-    p->dendritic = ev->tracker != NULL || p->dendritic;
-    if (ev->tracker != NULL)
-        p->dendrites = ev->dendrites;
+    if (t != NULL) {
+        p->dendritic = !dn_tracker_is_recorder (t);
+        if (p->dendritic)
+            p->dendrites = ev->dendrites;
+    }
     if (p->state == DN_RUN_STOPPING) {
         /* keep saying so until the run has stopped */
     } else if (ev->status != NULL) {
@@ -493,27 +468,13 @@ gboolean dn_trainer_start (DnTrainer *self, DnExperiment *exp, const DnTrainerOp
     job->opts.resume_dir = job->resume_dir;
     job->opts.overwrite = opts->overwrite;
     job->writer = dn_run_writer_new ();
-    if (exp != NULL && !exp->dendrites && !exp->continual) {
-        /* a run without dendrites has no tracker; one that never switches records
-         * its scores, times and rates so the same charts can show it */
-        DnTrackerConfig cfg;
-        dn_tracker_config_defaults (&cfg);
-        cfg.switch_mode = DN_TRACKER_SWITCH_NEVER;
-        cfg.find_best_lr = FALSE;
-        cfg.test_saves = FALSE;
-        job->recorder = dn_tracker_new (&cfg, &exp->sched, exp->optim.lr, NULL);
-        if (job->recorder != NULL) {
-            const char *names[] = {"Train"};
-            dn_tracker_set_extra_names (job->recorder, names, 1, NULL);
-            dn_tracker_set_score_unit (job->recorder, "%");
-        }
-    }
 
     g_mutex_lock (&self->lock);
     dn_run_snapshot_unref (self->pending);
     self->pending = dn_run_snapshot_new ();
     self->pending->state = DN_RUN_PREPARING;
-    self->pending->dendritic = exp != NULL ? exp->dendrites : TRUE;
+    /* a resumed run says which it is with its first event */
+    self->pending->dendritic = exp != NULL && exp->dendrites;
     if (exp != NULL && exp->continual) {
         /* the task charts show the tasks from the start */
         size_t cells = (size_t) exp->cl.tasks * exp->cl.tasks;

@@ -1,50 +1,15 @@
-/* dn-window.c: the main window: header bar, sidebar, pages, actions, the run. */
-#include "dn-window.h"
+/* dn-window.c: the main window: header bar, sidebar, pages, the run's progress
+ * and closing; its actions are in dn-window-actions.c. */
+#include "dn-window-private.h"
 
-#include "dn-busy-indicator.h"
 #include "dn-error.h"
-#include "dn-data-page.h"
-#include "dn-dendrites-page.h"
-#include "dn-export.h"
-#include "dn-network-page.h"
-#include "dn-results-page.h"
-#include "dn-run-folder-dialog.h"
 #include "dn-templates.h"
-#include "dn-training-page.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
 static const char *const page_names[] = {"network", "dendrites", "data", "training", "results"};
-#define N_PAGES 5
-
-struct _DnWindow {
-    AdwApplicationWindow parent_instance;
-
-    AdwToastOverlay *toast_overlay;
-    AdwWindowTitle *window_title;
-    GtkButton *start_button;
-    GtkButton *stop_button;
-    GtkButton *resume_button;
-    DnBusyIndicator *spinner;
-    GtkStack *main_stack;
-    GtkListBox *template_list;
-    GtkListBox *nav_list;
-    GtkStack *page_stack;
-    DnNetworkPage *network_page;
-    DnDendritesPage *dendrites_page;
-    DnDataPage *data_page;
-    DnTrainingPage *training_page;
-    DnResultsPage *results_page;
-
-    GtkLabel *nav_subtitles[N_PAGES];
-    DnDocument *document;
-    DnTrainer *trainer;
-    char *resume_dir; /* a stopped run of this experiment that can go on */
-    GtkFileChooserNative *chooser;
-};
+G_STATIC_ASSERT (G_N_ELEMENTS (page_names) == DN_WINDOW_N_PAGES);
 
 G_DEFINE_FINAL_TYPE (DnWindow, dn_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -67,7 +32,7 @@ void dn_window_toast_folder (DnWindow *self, const char *text, const char *folde
     adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
-static void show_error (DnWindow *self, const char *heading, const char *body)
+void _dn_window_show_error (DnWindow *self, const char *heading, const char *body)
 {
     GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, body);
     adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _ ("_Close"));
@@ -166,14 +131,14 @@ static void update_summaries (DnWindow *self)
 {
     if (self->document == NULL)
         return;
-    char *texts[N_PAGES] = {
+    char *texts[DN_WINDOW_N_PAGES] = {
         network_summary (self),
         dendrites_summary (self),
         data_summary (self),
         training_summary (self),
         dn_results_page_get_summary (self->results_page),
     };
-    for (int i = 0; i < N_PAGES; i++) {
+    for (int i = 0; i < DN_WINDOW_N_PAGES; i++) {
         gtk_label_set_label (self->nav_subtitles[i], texts[i]);
         g_free (texts[i]);
     }
@@ -218,7 +183,7 @@ static void update_title (DnWindow *self)
     adw_window_title_set_subtitle (self->window_title, sub);
 }
 
-static void update_actions (DnWindow *self)
+void _dn_window_update_actions (DnWindow *self)
 {
     gboolean have = self->document != NULL;
     gboolean running = dn_trainer_is_running (self->trainer);
@@ -249,7 +214,7 @@ static void on_document_changed (DnDocument *doc, guint what, DnWindow *self)
     }
     update_title (self);
     update_summaries (self);
-    update_actions (self);
+    _dn_window_update_actions (self);
 }
 
 void dn_window_set_document (DnWindow *self, DnDocument *doc)
@@ -269,7 +234,7 @@ void dn_window_set_document (DnWindow *self, DnDocument *doc)
     gtk_stack_set_visible_child_name (self->main_stack, doc != NULL ? "experiment" : "empty");
     update_title (self);
     update_summaries (self);
-    update_actions (self);
+    _dn_window_update_actions (self);
 }
 
 DnDocument *dn_window_get_document (DnWindow *self)
@@ -282,269 +247,17 @@ DnTrainer *dn_window_get_trainer (DnWindow *self)
     return self->trainer;
 }
 
+void _dn_window_show_page_at (DnWindow *self, int i)
+{
+    if (i >= 0 && i < DN_WINDOW_N_PAGES)
+        gtk_list_box_select_row (self->nav_list, gtk_list_box_get_row_at_index (self->nav_list, i));
+}
+
 void dn_window_show_page (DnWindow *self, const char *name)
 {
-    for (int i = 0; i < N_PAGES; i++)
+    for (int i = 0; i < DN_WINDOW_N_PAGES; i++)
         if (g_str_equal (page_names[i], name))
-            gtk_list_box_select_row (self->nav_list,
-                                     gtk_list_box_get_row_at_index (self->nav_list, i));
-}
-
-/* ---- opening and saving ---- */
-
-void dn_window_open_file (DnWindow *self, GFile *file)
-{
-    if (dn_trainer_is_running (self->trainer)) {
-        show_error (self, _ ("Training Is Running"),
-                    _ ("Stop the run before opening another experiment."));
-        return;
-    }
-    GError *error = NULL;
-    DnDocument *doc = dn_document_new_from_file (file, &error);
-    if (doc == NULL) {
-        /* a file name can hold control and bidi characters: shown written out */
-        g_autofree char *base = g_file_get_basename (file);
-        g_autofree char *name = dn_quote_inner (base);
-        g_autofree char *heading = g_strdup_printf (_ ("Could Not Open “%s”"), name);
-        show_error (self, heading, error->message);
-        g_error_free (error);
-        return;
-    }
-    gboolean model = dn_document_get_file (doc) == NULL;
-    /* an example is a template: saving must not overwrite it */
-    g_autofree char *path = g_file_get_path (file);
-    g_autofree char *examples = dn_application_get_examples_dir ();
-    g_autofree char *prefix = g_strconcat (examples, G_DIR_SEPARATOR_S, NULL);
-    if (path != NULL && g_str_has_prefix (path, prefix)) {
-        DnExperiment *exp = dn_document_copy_experiment (doc);
-        g_object_unref (doc);
-        doc = dn_document_new (exp, NULL);
-    }
-    dn_window_set_document (self, doc);
-    dn_window_show_page (self, "network");
-    if (model)
-        dn_window_toast (self,
-                         _ ("Imported the model’s network; training starts from new weights"));
-}
-
-static void on_open_response (GtkNativeDialog *dialog, int response, DnWindow *self)
-{
-    if (response == GTK_RESPONSE_ACCEPT) {
-        g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-        dn_window_open_file (self, file);
-    }
-    g_clear_object (&self->chooser);
-}
-
-static void add_filter (GtkFileChooser *chooser, const char *name, const char *const *patterns)
-{
-    GtkFileFilter *f = gtk_file_filter_new ();
-    gtk_file_filter_set_name (f, name);
-    for (int i = 0; patterns[i] != NULL; i++)
-        gtk_file_filter_add_pattern (f, patterns[i]);
-    gtk_file_chooser_add_filter (chooser, f);
-    g_object_unref (f);
-}
-
-static void open_action (GtkWidget *widget, const char *action, GVariant *param)
-{
-    DnWindow *self = DN_WINDOW (widget);
-    g_clear_object (&self->chooser);
-    self->chooser =
-        gtk_file_chooser_native_new (_ ("Open an Experiment or a Model"), GTK_WINDOW (self),
-                                     GTK_FILE_CHOOSER_ACTION_OPEN, _ ("_Open"), _ ("_Cancel"));
-    add_filter (GTK_FILE_CHOOSER (self->chooser), _ ("Experiments and models"),
-                (const char *[]){"*.json", "*.safetensors", NULL});
-    add_filter (GTK_FILE_CHOOSER (self->chooser), _ ("Experiments (*.json)"),
-                (const char *[]){"*.json", NULL});
-    add_filter (GTK_FILE_CHOOSER (self->chooser), _ ("Models (*.safetensors)"),
-                (const char *[]){"*.safetensors", NULL});
-    g_signal_connect (self->chooser, "response", G_CALLBACK (on_open_response), self);
-    gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
-}
-
-static void save_to (DnWindow *self, GFile *file)
-{
-    GError *error = NULL;
-    if (!dn_document_save (self->document, file, &error)) {
-        show_error (self, _ ("Could Not Save the Experiment"), error->message);
-        g_error_free (error);
-        return;
-    }
-    g_autofree char *base = g_file_get_basename (file);
-    g_autofree char *name = dn_quote_inner (base);
-    g_autofree char *text = g_strdup_printf (_ ("Saved “%s”"), name);
-    dn_window_toast (self, text);
-}
-
-static void on_save_response (GtkNativeDialog *dialog, int response, DnWindow *self)
-{
-    if (response == GTK_RESPONSE_ACCEPT) {
-        g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-        save_to (self, file);
-    }
-    g_clear_object (&self->chooser);
-}
-
-static void save_as_action (GtkWidget *widget, const char *action, GVariant *param)
-{
-    DnWindow *self = DN_WINDOW (widget);
-    if (self->document == NULL)
-        return;
-    g_clear_object (&self->chooser);
-    self->chooser =
-        gtk_file_chooser_native_new (_ ("Save the Experiment"), GTK_WINDOW (self),
-                                     GTK_FILE_CHOOSER_ACTION_SAVE, _ ("_Save"), _ ("_Cancel"));
-    DnExperiment *exp = dn_document_get_experiment (self->document);
-    g_autofree char *name = g_strdup_printf ("%s.json", exp->name);
-    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
-    add_filter (GTK_FILE_CHOOSER (self->chooser), _ ("Experiments (*.json)"),
-                (const char *[]){"*.json", NULL});
-    g_signal_connect (self->chooser, "response", G_CALLBACK (on_save_response), self);
-    gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
-}
-
-static void save_action (GtkWidget *widget, const char *action, GVariant *param)
-{
-    DnWindow *self = DN_WINDOW (widget);
-    if (self->document == NULL)
-        return;
-    GFile *file = dn_document_get_file (self->document);
-    if (file == NULL)
-        save_as_action (widget, action, param);
-    else
-        save_to (self, file);
-}
-
-static void new_action (GtkWidget *widget, const char *action, GVariant *param)
-{
-    GtkApplication *app = gtk_window_get_application (GTK_WINDOW (widget));
-    gtk_window_present (GTK_WINDOW (dn_window_new (DN_APPLICATION (app))));
-}
-
-static void new_from_template_action (GtkWidget *widget, const char *action, GVariant *param)
-{
-    DnWindow *self = DN_WINDOW (widget);
-    const char *path = g_variant_get_string (param, NULL);
-    GError *error = NULL;
-    DnExperiment *exp = dn_experiment_load (path, &error);
-    if (exp == NULL) {
-        show_error (self, _ ("Could Not Open the Template"), error->message);
-        g_error_free (error);
-        return;
-    }
-    /* a template is a starting point: it has no file until it is saved */
-    dn_window_set_document (self, dn_document_new (exp, NULL));
-    dn_window_show_page (self, "network");
-}
-
-static void open_folder_action (GtkWidget *widget, const char *action, GVariant *param)
-{
-    g_autoptr (GFile) dir = g_file_new_for_path (g_variant_get_string (param, NULL));
-    g_autofree char *uri = g_file_get_uri (dir);
-    gtk_show_uri (GTK_WINDOW (widget), uri, GDK_CURRENT_TIME);
-}
-
-static void show_page_action (GtkWidget *widget, const char *action, GVariant *param)
-{
-    DnWindow *self = DN_WINDOW (widget);
-    int i = atoi (g_variant_get_string (param, NULL));
-    if (self->document != NULL && i >= 0 && i < N_PAGES)
-        dn_window_show_page (self, page_names[i]);
-}
-
-/* ---- training ---- */
-
-static void start_run (DnWindow *self, const char *resume_dir, gboolean overwrite)
-{
-    DnApplication *app = DN_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
-    GSettings *settings = dn_application_get_settings (app);
-    DnTrainerOptions opts = {0};
-    opts.out_dir = dn_application_get_output_folder (app);
-    opts.threads = settings != NULL ? g_settings_get_int (settings, "threads") : 0;
-    g_autofree char *device = settings != NULL ? g_settings_get_string (settings, "device") : NULL;
-    if (device != NULL && *device != '\0' && !g_str_equal (device, "experiment"))
-        opts.device = g_strdup (device);
-    opts.resume_dir = g_strdup (resume_dir);
-    opts.overwrite = overwrite;
-    GError *error = NULL;
-    if (g_mkdir_with_parents (opts.out_dir, 0755) != 0) {
-        g_autofree char *msg =
-            g_strdup_printf (_ ("The output folder %s cannot be created; choose another one in "
-                                "Preferences."),
-                             opts.out_dir);
-        show_error (self, _ ("Could Not Start"), msg);
-        dn_trainer_options_clear (&opts);
-        return;
-    }
-    DnExperiment *exp = resume_dir == NULL ? dn_document_copy_experiment (self->document) : NULL;
-    if (!dn_trainer_start (self->trainer, exp, &opts, &error)) {
-        show_error (self, _ ("Could Not Start"), error->message);
-        g_error_free (error);
-    }
-    dn_trainer_options_clear (&opts);
-    g_clear_pointer (&self->resume_dir, g_free);
-    dn_window_show_page (self, "training");
-    update_actions (self);
-}
-
-static void on_folder_choice (DnRunFolderChoice choice, const char *run_dir, gpointer data)
-{
-    DnWindow *self = DN_WINDOW (data);
-    if (self->document == NULL || dn_trainer_is_running (self->trainer))
-        return;
-    switch (choice) {
-    case DN_RUN_FOLDER_RESUME:
-        start_run (self, run_dir, FALSE);
-        break;
-    case DN_RUN_FOLDER_OVERWRITE:
-        start_run (self, NULL, TRUE);
-        break;
-    case DN_RUN_FOLDER_NEW:
-        start_run (self, NULL, FALSE);
-        break;
-    case DN_RUN_FOLDER_CANCEL:
-        break;
-    }
-}
-
-static void start_action (GtkWidget *widget, const char *action, GVariant *param)
-{
-    DnWindow *self = DN_WINDOW (widget);
-    if (self->document == NULL || dn_trainer_is_running (self->trainer))
-        return;
-    if (!dn_document_get_network_info (self->document)->ok) {
-        show_error (self, _ ("The Network Does Not Build"),
-                    dn_document_get_network_info (self->document)->error);
-        return;
-    }
-    /* the run's folder holds an earlier run: resume it, overwrite it, or go beside it */
-    DnApplication *app = DN_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
-    g_autofree char *out_dir = dn_application_get_output_folder (app);
-    g_autofree char *run_dir =
-        g_build_filename (out_dir, dn_document_get_experiment (self->document)->name, NULL);
-    GtkWidget *dialog =
-        dn_run_folder_dialog_ask (GTK_WINDOW (self), run_dir, on_folder_choice, self);
-    if (dialog != NULL)
-        gtk_window_set_destroy_with_parent (GTK_WINDOW (dialog), TRUE);
-    else
-        start_run (self, NULL, FALSE);
-}
-
-static void stop_action (GtkWidget *widget, const char *action, GVariant *param)
-{
-    DnWindow *self = DN_WINDOW (widget);
-    dn_trainer_stop (self->trainer);
-    update_actions (self);
-}
-
-static void resume_action (GtkWidget *widget, const char *action, GVariant *param)
-{
-    DnWindow *self = DN_WINDOW (widget);
-    if (self->resume_dir == NULL || dn_trainer_is_running (self->trainer))
-        return;
-    g_autofree char *dir = g_strdup (self->resume_dir);
-    start_run (self, dir, FALSE);
+            _dn_window_show_page_at (self, i);
 }
 
 static void on_progress (DnTrainer *trainer, DnRunSnapshot *snap, DnWindow *self)
@@ -552,7 +265,7 @@ static void on_progress (DnTrainer *trainer, DnRunSnapshot *snap, DnWindow *self
     dn_training_page_set_snapshot (self->training_page, snap);
     update_title (self);
     update_summaries (self);
-    update_actions (self);
+    _dn_window_update_actions (self);
 }
 
 static void on_finished (DnTrainer *trainer, DnRunSnapshot *snap, DnWindow *self)
@@ -573,123 +286,14 @@ static void on_finished (DnTrainer *trainer, DnRunSnapshot *snap, DnWindow *self
                                    : _ ("Training stopped before the first epoch finished"));
         break;
     case DN_RUN_FAILED:
-        show_error (self, _ ("Training Failed"), snap->error);
+        _dn_window_show_error (self, _ ("Training Failed"), snap->error);
         break;
     default:
         break;
     }
     update_title (self);
     update_summaries (self);
-    update_actions (self);
-}
-
-/* ---- export ---- */
-
-typedef struct {
-    DnWindow *self;
-    char *what;
-} ExportRequest;
-
-static void do_export (DnWindow *self, const char *what, const char *dir)
-{
-    DnRunSnapshot *snap = dn_trainer_get_snapshot (self->trainer);
-    DnRunSnapshot *shown = dn_training_page_get_snapshot (self->training_page);
-    if (shown != NULL)
-        snap = shown;
-    int n = 0;
-    GError *error = NULL;
-    if (!dn_export_run (snap, dn_document_get_experiment (self->document), what, dir, &n, &error)) {
-        show_error (self, _ ("Could Not Export"), error->message);
-        g_error_free (error);
-        return;
-    }
-    g_autofree char *text =
-        g_strdup_printf (ngettext ("Exported %d file", "Exported %d files", n), n);
-    dn_window_toast_folder (self, text, dir);
-}
-
-static void on_export_folder (GtkNativeDialog *dialog, int response, ExportRequest *req)
-{
-    DnWindow *self = req->self;
-    if (response == GTK_RESPONSE_ACCEPT) {
-        g_autoptr (GFile) dir = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-        g_autofree char *path = g_file_get_path (dir);
-        if (path != NULL)
-            do_export (self, req->what, path);
-    }
-    g_free (req->what);
-    g_free (req);
-    g_clear_object (&self->chooser);
-}
-
-void dn_window_export (DnWindow *self, const char *what)
-{
-    if (self->document == NULL)
-        return;
-    g_autofree char *why = NULL;
-    if (!g_str_equal (what, "all")) {
-        DnRunSnapshot *snap = dn_training_page_get_snapshot (self->training_page);
-        if (!dn_export_available (snap, what, &why)) {
-            dn_window_toast (self, why);
-            return;
-        }
-    }
-    GSettings *settings = dn_settings ();
-    g_autofree char *folder =
-        settings != NULL ? g_settings_get_string (settings, "export-folder") : NULL;
-    if (folder != NULL && *folder != '\0') {
-        DnExperiment *exp = dn_document_get_experiment (self->document);
-        g_autofree char *dir = g_build_filename (folder, exp->name, NULL);
-        do_export (self, what, dir);
-        return;
-    }
-    g_clear_object (&self->chooser);
-    self->chooser = gtk_file_chooser_native_new (_ ("Export to Folder"), GTK_WINDOW (self),
-                                                 GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-                                                 _ ("_Export"), _ ("_Cancel"));
-    ExportRequest *req = g_new0 (ExportRequest, 1);
-    req->self = self;
-    req->what = g_strdup (what);
-    g_signal_connect (self->chooser, "response", G_CALLBACK (on_export_folder), req);
-    gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
-}
-
-static void export_action (GtkWidget *widget, const char *action, GVariant *param)
-{
-    dn_window_export (DN_WINDOW (widget), g_variant_get_string (param, NULL));
-}
-
-static void export_all_action (GtkWidget *widget, const char *action, GVariant *param)
-{
-    dn_window_export (DN_WINDOW (widget), "all");
-}
-
-static void open_run_action (GtkWidget *widget, const char *action, GVariant *param)
-{
-    DnWindow *self = DN_WINDOW (widget);
-    const char *dir = g_variant_get_string (param, NULL);
-    if (dn_trainer_is_running (self->trainer)) {
-        show_error (self, _ ("Training Is Running"),
-                    _ ("Stop the run before opening another one."));
-        return;
-    }
-    GError *error = NULL;
-    g_autofree char *path = g_build_filename (dir, "experiment.json", NULL);
-    DnExperiment *exp = dn_experiment_load (path, &error);
-    DnRunSnapshot *snap = exp != NULL ? dn_run_snapshot_new_from_folder (dir, &error) : NULL;
-    if (snap == NULL) {
-        dn_experiment_free (exp);
-        show_error (self, _ ("Could Not Open the Run"), error->message);
-        g_error_free (error);
-        return;
-    }
-    dn_window_set_document (self, dn_document_new (exp, NULL));
-    dn_training_page_set_snapshot (self->training_page, snap);
-    if (snap->state == DN_RUN_STOPPED)
-        self->resume_dir = g_strdup (dir);
-    dn_run_snapshot_unref (snap);
-    dn_window_show_page (self, "training");
-    update_actions (self);
+    _dn_window_update_actions (self);
 }
 
 /* ---- drag and drop ---- */
@@ -759,15 +363,15 @@ static void on_nav_selected (GtkListBox *box, GtkListBoxRow *row, DnWindow *self
     if (row == NULL)
         return;
     int i = gtk_list_box_row_get_index (row);
-    if (i >= 0 && i < N_PAGES)
+    if (i >= 0 && i < DN_WINDOW_N_PAGES)
         gtk_stack_set_visible_child_name (self->page_stack, page_names[i]);
 }
 
 static void build_nav (DnWindow *self)
 {
-    const char *titles[N_PAGES] = {_ ("Network"), _ ("Dendrites"), _ ("Data"), _ ("Training"),
-                                   _ ("Results")};
-    for (int i = 0; i < N_PAGES; i++) {
+    const char *titles[DN_WINDOW_N_PAGES] = {_ ("Network"), _ ("Dendrites"), _ ("Data"),
+                                             _ ("Training"), _ ("Results")};
+    for (int i = 0; i < DN_WINDOW_N_PAGES; i++) {
         GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
         gtk_widget_set_margin_top (box, 6);
         gtk_widget_set_margin_bottom (box, 6);
@@ -876,20 +480,7 @@ static void dn_window_class_init (DnWindowClass *klass)
     gtk_widget_class_bind_template_child (widget_class, DnWindow, training_page);
     gtk_widget_class_bind_template_child (widget_class, DnWindow, results_page);
 
-    gtk_widget_class_install_action (widget_class, "win.new", NULL, new_action);
-    gtk_widget_class_install_action (widget_class, "win.new-from-template", "s",
-                                     new_from_template_action);
-    gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
-    gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
-    gtk_widget_class_install_action (widget_class, "win.save-as", NULL, save_as_action);
-    gtk_widget_class_install_action (widget_class, "win.start", NULL, start_action);
-    gtk_widget_class_install_action (widget_class, "win.stop", NULL, stop_action);
-    gtk_widget_class_install_action (widget_class, "win.resume", NULL, resume_action);
-    gtk_widget_class_install_action (widget_class, "win.export", "s", export_action);
-    gtk_widget_class_install_action (widget_class, "win.export-all", NULL, export_all_action);
-    gtk_widget_class_install_action (widget_class, "win.open-folder", "s", open_folder_action);
-    gtk_widget_class_install_action (widget_class, "win.open-run", "s", open_run_action);
-    gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action);
+    _dn_window_class_actions_init (widget_class);
 }
 
 static void dn_window_init (DnWindow *self)
@@ -912,7 +503,7 @@ static void dn_window_init (DnWindow *self)
     g_signal_connect (sm, "notify::dark", G_CALLBACK (on_dark_changed), self);
     dn_training_page_set_dark (self->training_page, adw_style_manager_get_dark (sm));
     update_title (self);
-    update_actions (self);
+    _dn_window_update_actions (self);
 }
 
 DnWindow *dn_window_new (DnApplication *app)

@@ -3,8 +3,8 @@
  * Holds the DnDocument being edited and the DnTrainer that runs it; the
  * pages (Network, Dendrites, Data, Training, Results) edit the document
  * and show the trainer's snapshots. Window actions (open, save, start,
- * stop, resume, export, pages) and their shortcuts are set up in
- * class_init; the application sets the accelerators.
+ * stop, resume, export, pages) live in dn-window-actions.c and are
+ * installed in class_init; the application sets the accelerators.
  */
 #pragma once
 

@@ -74,7 +74,8 @@ static int cmd_train (int argc, char **argv)
          "Number of epochs (the most, with dendrites; per task in a continual run)", "N"},
         {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed", "N"},
         {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: all cores)", "N"},
-        {"device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu, cuda or auto", "DEVICE"},
+        {"device", 0, 0, G_OPTION_ARG_STRING, &device,
+         "cpu, cuda, auto, or check (the CPU, checking every pointer an op receives)", "DEVICE"},
         {"resume", 0, 0, G_OPTION_ARG_FILENAME, &resume,
          "Continue the run in RUN_DIR from its latest checkpoint", "RUN_DIR"},
         {"overwrite", 0, 0, G_OPTION_ARG_NONE, &overwrite,
@@ -87,8 +88,9 @@ static int cmd_train (int argc, char **argv)
         g_option_context_new ("EXPERIMENT.json | --resume RUN_DIR - train a network");
     g_option_context_set_summary (
         ctx, "Trains the network of an experiment file. Files go to OUT/NAME/: best_model and\n"
-             "latest checkpoints, and with dendrites the Perforated AI file set (CSVs, graph,\n"
-             "beforeSwitch_N, switch_N, final_clean_pai). When OUT/NAME holds an earlier run,\n"
+             "latest checkpoints, the Perforated AI tables and graph of the run's history, and\n"
+             "with dendrites their snapshots and the beforeSwitch_N, switch_N and\n"
+             "final_clean_pai checkpoints. When OUT/NAME holds an earlier run,\n"
              "the new one goes to OUT/NAME-2 (-3, ...); --overwrite replaces the earlier run\n"
              "instead. Ctrl-C stops after the current batch; --resume continues a stopped or\n"
              "killed run. Two runs never share a folder: a folder in use is refused.");

@@ -127,6 +127,12 @@ static gboolean continual_event (JsonBuilder *b, const DnEvent *ev)
     }
 }
 
+/* The tracker decides; a run without dendrites has one that only records. */
+static gboolean dendritic (const DnEvent *ev)
+{
+    return ev->tracker != NULL && !dn_tracker_is_recorder (ev->tracker);
+}
+
 void dn_cli_json_event (const DnEvent *ev, gpointer user_data)
 {
     FILE *out = user_data;
@@ -161,7 +167,7 @@ void dn_cli_json_event (const DnEvent *ev, gpointer user_data)
     case DN_EVENT_EPOCH:
         add_string (b, "event", "epoch");
         add_int (b, "epoch", ev->epoch);
-        if (ev->tracker != NULL)
+        if (dendritic (ev))
             add_int (b, "graph_epoch", ev->graph_epoch);
         dn_cli_json_number (b, "loss", ev->loss);
         dn_cli_json_number (b, "train", ev->train_acc);
@@ -176,7 +182,7 @@ void dn_cli_json_event (const DnEvent *ev, gpointer user_data)
         json_builder_add_boolean_value (b, ev->improved);
         dn_cli_json_number (b, "best_val", ev->best_val);
         add_int (b, "params", ev->params);
-        if (ev->tracker != NULL) {
+        if (dendritic (ev)) {
             DnTrackerStatus st;
             dn_tracker_get_status (ev->tracker, &st);
             add_int (b, "dendrites", ev->dendrites);
@@ -243,7 +249,7 @@ void dn_cli_json_event (const DnEvent *ev, gpointer user_data)
         add_string (b, "run_dir", ev->run_dir);
         json_builder_set_member_name (b, "cancelled");
         json_builder_add_boolean_value (b, ev->cancelled);
-        if (ev->tracker != NULL) {
+        if (dendritic (ev)) {
             add_int (b, "dendrites", ev->dendrites);
             int n = 0;
             g_autofree DnTrackerArchScore *arch = dn_tracker_best_scores (ev->tracker, &n);

@@ -120,12 +120,12 @@ def main():
     wait_label(app, lambda t: "training images" in t, what="the data preview")
     shot("data")
 
-    # 3. dendrites on: patience 1, at most 2 sets, no retries, no LR sweep
+    # 3. dendrites on: patience 1, at most 2 sets, one attempt (no retry), no LR sweep
     show_page(app, "dendrites")
     set_switch(app, "Grow Dendrites", True)
     set_list(app, "Patience", "1")
     set_list(app, "Most Dendrite Sets", "2")
-    set_list(app, "Retries per Set", "0")
+    set_list(app, "Attempts per Set", "1")
     set_switch(app, "Sweep the Starting Rate", False)
     shot("dendrites")
 

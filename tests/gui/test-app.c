@@ -3,8 +3,10 @@
  * The layer editor's shapes and counts (the engine's), errors on the layer
  * that breaks, the settings pages writing exactly what the experiment file
  * reads back, the chart widget drawing a recorded history, the trainer's
- * coalesced snapshots, exports, and importing a model with dendrites.
+ * coalesced snapshots, exports, importing a model with dendrites, and where
+ * the examples and the runs are.
  */
+#include "dn-application.h"
 #include "dn-chart-widget.h"
 #include "dn-data-page.h"
 #include "dn-dendrites-page.h"
@@ -13,6 +15,7 @@
 #include "dn-export.h"
 #include "dn-model.h"
 #include "dn-network-page.h"
+#include "dn-paths.h"
 #include "dn-results-page.h"
 #include "dn-run-folder-dialog.h"
 #include "dn-test-util.h"
@@ -225,9 +228,9 @@ static void test_settings_round_trip (void)
     dn_dendrites_page_set_document (DN_DENDRITES_PAGE (dpage), doc);
     DnDendritesPage *dp = DN_DENDRITES_PAGE (dpage);
     gtk_switch_set_active (GTK_SWITCH (dn_dendrites_page_get_editor (dp, "dendrites")), TRUE);
-    /* lists show every value: the default threshold has one before and one after dendrites */
+    /* lists show every value: the default threshold has one value per dendrite count 0, 1, 2+ */
     GtkWidget *threshold = dn_dendrites_page_get_editor (dp, "improvement_threshold");
-    g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (threshold)), ==, "0.001, 0.0001");
+    g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (threshold)), ==, "0.001, 0.0001, 0");
     set_text (dn_dendrites_page_get_editor (dp, "n_epochs_to_switch"), "1");
     set_text (dn_dendrites_page_get_editor (dp, "max_dendrites"), "2");
     set_text (dn_dendrites_page_get_editor (dp, "max_dendrite_tries"), "0");
@@ -696,6 +699,18 @@ static void test_trainer_run_and_export (void)
     dn_test_tmpdir_remove (dir);
 }
 
+/* The history a plain run's snapshot charts: the engine's recorder, one row per epoch. */
+static int plain_history_rows (const DnRunSnapshot *s)
+{
+    const DnTracker *t = dn_run_snapshot_get_tracker (s);
+    g_assert_nonnull (t);
+    g_assert_true (dn_tracker_is_recorder (t));
+    g_assert_false (s->dendritic);
+    int n = 0;
+    dn_tracker_epochs (t, &n);
+    return n;
+}
+
 static void test_trainer_stop_resume (void)
 {
     g_autoptr (DnDocument) doc = load_template ("mlp");
@@ -719,6 +734,7 @@ static void test_trainer_stop_resume (void)
     int stopped_at = w.final->epoch;
     g_assert_cmpint (stopped_at, >=, 1);
     g_assert_cmpint (stopped_at, <, 50);
+    g_assert_cmpint (plain_history_rows (w.final), ==, stopped_at);
     g_autofree char *run_dir = g_strdup (w.final->run_dir);
     dn_run_snapshot_unref (w.final);
 
@@ -741,6 +757,8 @@ static void test_trainer_stop_resume (void)
     int resumed_to = w.final->epoch;
     g_assert_cmpint (resumed_to, >, stopped_at);
     g_assert_cmpint (resumed_to, <=, 50);
+    /* the history goes on where it stopped, and says the run has no dendrites */
+    g_assert_cmpint (plain_history_rows (w.final), ==, resumed_to);
     dn_run_snapshot_unref (w.final);
 
     /* run.log, written by both runs: epochs 1, 2, ... resumed_to, each once, none skipped */
@@ -762,6 +780,10 @@ static void test_trainer_stop_resume (void)
     g_autoptr (DnRunSnapshot) back = dn_run_snapshot_new_from_folder (run_dir, &error);
     g_assert_no_error (error);
     g_assert_cmpint (back->epoch, ==, resumed_to);
+    g_assert_cmpint (plain_history_rows (back), ==, resumed_to);
+    g_assert_null (back->status);
+    g_autofree char *scores = g_build_filename (run_dir, "mlpScores.csv", NULL);
+    g_assert_true (g_file_test (scores, G_FILE_TEST_IS_REGULAR));
     dn_trainer_options_clear (&opts);
     dn_trainer_options_clear (&ropts);
     dn_test_tmpdir_remove (dir);
@@ -908,6 +930,31 @@ static void test_data_page_preview (void)
     dn_test_tmpdir_remove (dir);
 }
 
+/* The examples folder holds the templates; the output folder is the preference when
+ * it is set, else "Dendrite Studio" in the documents (or home) folder. */
+static void test_paths (void)
+{
+    g_autofree char *examples = dn_paths_examples_dir ();
+    g_autofree char *cnn = g_build_filename (examples, "mnist-cnn.json", NULL);
+    g_assert_true (g_file_test (cnn, G_FILE_TEST_IS_REGULAR));
+    g_autofree char *fallback = dn_paths_output_folder (NULL);
+    g_autofree char *base = g_path_get_basename (fallback);
+    g_assert_cmpstr (base, ==, "Dendrite Studio");
+
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GSettingsSchemaSource) src =
+        g_settings_schema_source_new_from_directory (DN_BUILD_SCHEMA_DIR, NULL, FALSE, &error);
+    g_assert_no_error (error);
+    g_autoptr (GSettingsSchema) schema = g_settings_schema_source_lookup (src, DN_APP_ID, FALSE);
+    g_assert_nonnull (schema);
+    g_autoptr (GSettings) settings = g_settings_new_full (schema, NULL, NULL);
+    g_autofree char *unset = dn_paths_output_folder (settings);
+    g_assert_cmpstr (unset, ==, fallback);
+    g_settings_set_string (settings, "output-folder", "/srv/runs");
+    g_autofree char *set = dn_paths_output_folder (settings);
+    g_assert_cmpstr (set, ==, "/srv/runs");
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
@@ -929,5 +976,6 @@ int main (int argc, char **argv)
     g_test_add_func ("/app/trainer/run-and-export", test_trainer_run_and_export);
     g_test_add_func ("/app/trainer/stop-and-resume", test_trainer_stop_resume);
     g_test_add_func ("/app/trainer/run-folder-choice", test_run_folder_choice);
+    g_test_add_func ("/app/paths", test_paths);
     return g_test_run ();
 }

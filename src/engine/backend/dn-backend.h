@@ -3,7 +3,15 @@
  * Layers, losses and optimizers never loop over tensor data themselves;
  * they call these ops, so a device (CPU with OpenBLAS, CUDA with cuBLAS and
  * our kernels) is a table of function pointers with identical signatures.
- * All pointers are device pointers of the backend they are passed to.
+ *
+ * The device contract: every pointer that reaches a layer or an op is memory of the
+ * backend it is passed to, from its alloc; host data gets there through upload (a
+ * batch, its labels, a context table) and comes back through download. The only host
+ * pointers an op takes are named so: upload's host_src, download's host_dst, the
+ * losses' `loss` and segment_grad's `rows_touched` (the host's bookkeeping of the
+ * rows an optimizer steps), besides the descriptors DnConvGeom and DnConvFusion
+ * themselves (a DnConvFusion's argmax is backend memory). The checking backend
+ * (dn-backend-check.h) holds the engine to it on the CPU.
  *
  * Conventions a reader cannot guess:
  * - Matrices are row-major. gemm computes C = alpha * op(A) op(B) + beta * C
@@ -78,6 +86,11 @@ typedef struct DnBackend DnBackend;
 
 struct DnBackend {
     const char *name; /* "cpu", "cuda" */
+    /* TRUE when alloc hands out host memory that the host may read and write directly
+     * (the CPU): a caller may then fill a buffer of the backend in place instead of
+     * uploading a host copy into it. Pointers passed to the ops below are still the
+     * backend's own. */
+    gboolean host_memory;
 
     /* Memory. alloc returns zeroed memory or NULL. */
     void *(*alloc) (DnBackend *be, size_t bytes);
@@ -221,8 +234,8 @@ struct DnBackend {
      * gate_backward: dt (OVERWRITTEN) = dL/dt; dg (n_ctx, units) += dL/d(winning response)
      *   summed over the samples of each context.
      * segment_grad: du[i, win[p, i], :] += dg[p, i] * contexts[p, :] for every p and unit i
-     *   (du is (units, segments, dim)); rows_touched[i * segments + s] gets DN_ROW_TOUCHED
-     *   ORed in for every row written (may be NULL). */
+     *   (du is (units, segments, dim)); rows_touched[i * segments + s] (host memory, may be
+     *   NULL) gets DN_ROW_TOUCHED ORed in for every row written. */
     void (*segment_select) (DnBackend *be, DnGateMode mode, int n_ctx, int units, int segments,
                             const float *resp, int32_t *win, float *g);
     void (*gate_forward) (DnBackend *be, DnGateMode mode, int batch, int units, const float *t,
@@ -275,6 +288,10 @@ struct DnBackend {
                  float scale, double *loss, float *dpred);
     void (*bce_logits) (DnBackend *be, int rows, int cols, const float *logits, const float *target,
                         float scale, double *loss, float *dlogits);
+    /* targets (rows, cols) = one-hot rows, 1 at column labels[r] and 0 elsewhere (a label
+     * outside [0, cols) gives a row of zeros): what mse and bce_logits compare class
+     * labels against. */
+    void (*one_hot) (DnBackend *be, int rows, int cols, const int32_t *labels, float *targets);
     /* Number of rows whose argmax equals the label. */
     int (*count_correct) (DnBackend *be, int rows, int cols, const float *logits,
                           const int32_t *labels);
@@ -307,7 +324,11 @@ int dn_backend_cpu_get_threads (void);
 /* The CUDA backend, or NULL with an error saying why (not built, no device). */
 DnBackend *dn_backend_cuda (GError **error);
 
-/* "cpu" / "cuda" / "auto" -> backend. */
+/* The checking backend over the CPU's (dn-backend-check.h); a process-wide singleton,
+ * never freed. */
+DnBackend *dn_backend_check (void);
+
+/* "cpu" / "cuda" / "auto" / "check" -> backend. */
 DnBackend *dn_backend_by_name (const char *name, GError **error);
 
 G_END_DECLS

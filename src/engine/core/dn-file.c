@@ -55,21 +55,27 @@ gboolean dn_file_write_all (int fd, const char *data, gsize len)
     return TRUE;
 }
 
-gboolean dn_file_write_atomic (const char *path, const void *data, gsize len, GError **error)
+int dn_file_atomic_open (const char *path, char **tmp, GError **error)
 {
-    g_autofree char *tmp = dn_file_temp_template (path);
-    int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0666);
+    *tmp = dn_file_temp_template (path);
+    int fd = g_mkstemp_full (*tmp, O_WRONLY | O_CLOEXEC, 0666);
     if (fd < 0) {
         int err = errno;
         g_set_error (error, DN_ERROR, DN_ERROR_IO,
                      "cannot write %s: %s; check that the folder exists and is writable", path,
                      g_strerror (err));
-        return FALSE;
+        g_clear_pointer (tmp, g_free);
     }
-    gboolean ok = dn_file_write_all (fd, data, len);
-    if (ok && fsync (fd) != 0 && errno != EINVAL)
-        ok = FALSE;
+    return fd;
+}
+
+gboolean dn_file_atomic_commit (int fd, char *tmp, const char *path, gboolean ok, GError **error)
+{
     int err = errno;
+    if (ok && fsync (fd) != 0 && errno != EINVAL) {
+        ok = FALSE;
+        err = errno;
+    }
     if (close (fd) != 0 && ok) {
         ok = FALSE;
         err = errno;
@@ -84,5 +90,16 @@ gboolean dn_file_write_atomic (const char *path, const void *data, gsize len, GE
                      "cannot write %s: %s; check free disk space and permissions", path,
                      g_strerror (err));
     }
+    g_free (tmp);
     return ok;
+}
+
+gboolean dn_file_write_atomic (const char *path, const void *data, gsize len, GError **error)
+{
+    char *tmp = NULL;
+    int fd = dn_file_atomic_open (path, &tmp, error);
+    if (fd < 0)
+        return FALSE;
+    gboolean ok = dn_file_write_all (fd, data, len);
+    return dn_file_atomic_commit (fd, tmp, path, ok, error);
 }

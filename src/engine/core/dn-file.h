@@ -20,6 +20,13 @@ gboolean dn_file_is_temporary (const char *name);
 /* Writes len bytes to path through a synced temporary renamed over it: a reader
  * sees the old file or the new one, and a failed write leaves no temporary. */
 gboolean dn_file_write_atomic (const char *path, const void *data, gsize len, GError **error);
+/* The two halves of dn_file_write_atomic(), for a writer that writes in
+ * pieces: open makes the temporary next to path (its name in *tmp) and returns
+ * its descriptor, or -1 with error set. commit takes ok (whether every write
+ * went through, errno telling why not), syncs, closes and renames the
+ * temporary over path, or removes it; it frees tmp either way. */
+int dn_file_atomic_open (const char *path, char **tmp, GError **error);
+gboolean dn_file_atomic_commit (int fd, char *tmp, const char *path, gboolean ok, GError **error);
 /* Writes all of data to fd, going on after EINTR and short writes; FALSE with errno set. */
 gboolean dn_file_write_all (int fd, const char *data, gsize len);
 

@@ -350,11 +350,3 @@ char *dn_json_describe (JsonNode *node)
         return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
     return g_strdup_printf ("%g", json_node_get_double (node));
 }
-
-char *dn_json_int_complaint (JsonNode *node, gint64 min, gint64 max)
-{
-    g_autofree char *got = dn_json_describe (node);
-    return g_strdup_printf ("is %s; it must be a whole number between %" G_GINT64_FORMAT
-                            " and %" G_GINT64_FORMAT,
-                            got, min, max);
-}

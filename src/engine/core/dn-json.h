@@ -21,10 +21,6 @@ JsonNode *dn_json_parse (const char *text, gssize len, const char *what, GError 
  * Free with g_free. */
 char *dn_json_describe (JsonNode *node);
 
-/* The complaint about a value that should be a whole number in [min, max]:
- * "is 1e+20; it must be a whole number between 1 and 1000000". Free with g_free. */
-char *dn_json_int_complaint (JsonNode *node, gint64 min, gint64 max);
-
 /* pretty: two-space indentation and a newline at the end. Free with g_free. */
 char *dn_json_to_string (JsonNode *node, gboolean pretty);
 /* Writes atomically (temporary file + rename). */

@@ -1,43 +1,9 @@
 /* dn-normalize.c: a normalisation written in a file, checked channel by channel. */
 #include "dn-normalize.h"
+#include "dn-config-reader.h"
 #include "dn-error.h"
-#include "dn-json.h"
 
 #include <math.h>
-
-/* One list of the normalisation: 1 to 16 finite numbers. */
-static gboolean read_norm_list (JsonObject *o, const char *key, double *out, int *count,
-                                const char *what, GError **error)
-{
-    JsonNode *n = json_object_get_member (o, key);
-    guint len = n != NULL && JSON_NODE_HOLDS_ARRAY (n)
-                    ? json_array_get_length (json_node_get_array (n))
-                    : 0;
-    if (len < 1 || len > 16) {
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                     "%s: \"normalize\".\"%s\" must be a list of 1 to 16 numbers, one per "
-                     "channel",
-                     what, key);
-        return FALSE;
-    }
-    JsonArray *a = json_node_get_array (n);
-    for (guint i = 0; i < len; i++) {
-        JsonNode *e = json_array_get_element (a, i);
-        if (!JSON_NODE_HOLDS_VALUE (e) ||
-            (json_node_get_value_type (e) != G_TYPE_DOUBLE &&
-             json_node_get_value_type (e) != G_TYPE_INT64) ||
-            !isfinite (json_node_get_double (e))) {
-            g_autofree char *got = dn_json_describe (e);
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "%s: \"normalize\".\"%s\"[%u] is %s; it must be a finite number", what,
-                         key, i, got);
-            return FALSE;
-        }
-        out[i] = json_node_get_double (e);
-    }
-    *count = (int) len;
-    return TRUE;
-}
 
 gboolean dn_normalize_from_json (JsonNode *n, DnNormalize *out, const char *what, GError **error)
 {
@@ -48,23 +14,16 @@ gboolean dn_normalize_from_json (JsonNode *n, DnNormalize *out, const char *what
                      what);
         return FALSE;
     }
-    JsonObject *o = json_node_get_object (n);
     static const char *const known[] = {"mean", "std", NULL};
-    g_autoptr (GList) members = json_object_get_members (o);
-    for (GList *m = members; m != NULL; m = m->next) {
-        if (!g_strv_contains (known, m->data)) {
-            g_autofree char *q = dn_quote (m->data);
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "%s: unknown field %s in \"normalize\"; it holds only \"mean\" and "
-                         "\"std\"",
-                         what, q);
-            return FALSE;
-        }
-    }
+    g_auto (DnFieldReader) r =
+        dn_fields_reader (json_node_get_object (n), what, "normalize", 0, error);
+    r.required = known;
+    const DnRange any = {-INFINITY, INFINITY};
     double mean[16], std[16];
     int nm = 0, ns = 0;
-    if (!read_norm_list (o, "mean", mean, &nm, what, error) ||
-        !read_norm_list (o, "std", std, &ns, what, error))
+    if (!dn_fields_check_keys (&r, known) ||
+        !dn_fields_number_list (&r, "mean", &any, 1, 16, FALSE, mean, &nm) ||
+        !dn_fields_number_list (&r, "std", &any, 1, 16, FALSE, std, &ns))
         return FALSE;
     if (nm != ns) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,

@@ -53,32 +53,27 @@ static void act_defaults (DnActLayer *self)
 
 static gboolean leaky_relu_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
+    g_auto (DnFieldReader) r = dn_layer_fields (l, cfg, error);
     DnActLayer *self = (DnActLayer *) l;
     static const char *const known[] = {"negative_slope", NULL};
     act_defaults (self);
-    return dn_cfg_check_keys (l, cfg, known, error) &&
-           dn_cfg_double (l, cfg, "negative_slope", -1e6, 1e6, &self->slope, error);
+    return dn_fields_check_keys (&r, known) &&
+           dn_fields_number (&r, "negative_slope", -1e6, 1e6, &self->slope);
 }
 
 static gboolean gelu_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
+    g_auto (DnFieldReader) r = dn_layer_fields (l, cfg, error);
     static const char *const known[] = {"approximate", NULL};
-    if (!dn_cfg_check_keys (l, cfg, known, error))
+    g_autofree char *approximate = NULL;
+    if (!dn_fields_check_keys (&r, known) || !dn_fields_string (&r, "approximate", &approximate))
         return FALSE;
-    JsonNode *n = json_object_get_member (cfg, "approximate");
-    if (n == NULL)
-        return TRUE;
-    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING) {
+    if (approximate != NULL && !g_str_equal (approximate, "none")) {
+        g_autofree char *q = dn_quote (approximate);
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                     "layer '%s' (gelu): \"approximate\" must be the string \"none\"", l->name);
-        return FALSE;
-    }
-    const char *v = json_node_get_string (n);
-    if (g_strcmp0 (v, "none") != 0) {
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                     "layer '%s' (gelu): \"approximate\" is \"%s\"; only \"none\" (the exact erf "
+                     "layer '%s' (gelu): \"approximate\" is %s; only \"none\" (the exact erf "
                      "form) is supported",
-                     l->name, v);
+                     l->name, q);
         return FALSE;
     }
     return TRUE;
@@ -168,11 +163,12 @@ static void softmax_defaults (DnSoftmax *self)
 
 static gboolean softmax_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
+    g_auto (DnFieldReader) r = dn_layer_fields (l, cfg, error);
     DnSoftmax *self = (DnSoftmax *) l;
     static const char *const known[] = {"dim", NULL};
     softmax_defaults (self);
-    return dn_cfg_check_keys (l, cfg, known, error) &&
-           dn_cfg_int (l, cfg, "dim", -DN_MAX_DIMS - 1, DN_MAX_DIMS, &self->dim, error);
+    return dn_fields_check_keys (&r, known) &&
+           dn_fields_int (&r, "dim", -DN_MAX_DIMS - 1, DN_MAX_DIMS, &self->dim);
 }
 
 static gboolean softmax_infer (DnLayer *l, GError **error)

@@ -61,6 +61,7 @@ static gboolean dense_only (void)
 
 static gboolean active_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
+    g_auto (DnFieldReader) r = dn_layer_fields (l, cfg, error);
     DnActive *self = (DnActive *) l;
     static const char *const known_sparse[] = {"in_features", "out_features", "bias",
                                                "weight_sparsity", "input_density", NULL};
@@ -73,12 +74,12 @@ static gboolean active_configure (DnLayer *l, JsonObject *cfg, GError **error)
     self->input_density = 1.0;
     self->context_density = 1.0;
     self->gate = DN_GATE_ABS_MAX;
-    if (!dn_cfg_check_keys (l, cfg, self->active ? known_active : known_sparse, error) ||
-        !dn_cfg_int (l, cfg, "in_features", 1, 1 << 28, &self->in_features, error) ||
-        !dn_cfg_int (l, cfg, "out_features", 1, 1 << 28, &self->out_features, error) ||
-        !dn_cfg_bool (l, cfg, "bias", &self->bias, error) ||
-        !dn_cfg_double (l, cfg, "weight_sparsity", 0.0, 0.999, &self->weight_sparsity, error) ||
-        !dn_cfg_double (l, cfg, "input_density", 1e-4, 1.0, &self->input_density, error))
+    if (!dn_fields_check_keys (&r, self->active ? known_active : known_sparse) ||
+        !dn_fields_int (&r, "in_features", 1, 1 << 28, &self->in_features) ||
+        !dn_fields_int (&r, "out_features", 1, 1 << 28, &self->out_features) ||
+        !dn_fields_bool (&r, "bias", &self->bias) ||
+        !dn_fields_number (&r, "weight_sparsity", 0.0, 0.999, &self->weight_sparsity) ||
+        !dn_fields_number (&r, "input_density", 1e-4, 1.0, &self->input_density))
         return FALSE;
     if (self->out_features == 0) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "layer '%s' (%s): \"out_features\" is required",
@@ -87,10 +88,10 @@ static gboolean active_configure (DnLayer *l, JsonObject *cfg, GError **error)
     }
     if (!self->active)
         return TRUE;
-    if (!dn_cfg_int (l, cfg, "segments", 0, 4096, &self->segments, error) ||
+    if (!dn_fields_int (&r, "segments", 0, 4096, &self->segments) ||
         /* 0 is what a layer without segments (the default) writes */
-        !dn_cfg_int (l, cfg, "context_dim", 0, 1 << 20, &self->context_dim, error) ||
-        !dn_cfg_double (l, cfg, "context_density", 1e-4, 1.0, &self->context_density, error))
+        !dn_fields_int (&r, "context_dim", 0, 1 << 20, &self->context_dim) ||
+        !dn_fields_number (&r, "context_density", 1e-4, 1.0, &self->context_density))
         return FALSE;
     if (self->context_dim == 0 && self->segments > 0) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
@@ -100,24 +101,10 @@ static gboolean active_configure (DnLayer *l, JsonObject *cfg, GError **error)
                      l->name);
         return FALSE;
     }
-    JsonNode *gn = json_object_get_member (cfg, "gating");
-    if (gn != NULL) {
-        const char *s = JSON_NODE_HOLDS_VALUE (gn) && json_node_get_value_type (gn) == G_TYPE_STRING
-                            ? json_node_get_string (gn)
-                            : NULL;
-        int k = -1;
-        for (int i = 0; s != NULL && gate_names[i] != NULL; i++)
-            if (g_str_equal (s, gate_names[i]))
-                k = i;
-        if (k < 0) {
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "layer '%s' (active_dendrite): \"gating\" must be \"abs_max\" (the paper's), "
-                         "\"max\" or \"additive\"",
-                         l->name);
-            return FALSE;
-        }
-        self->gate = (DnGateMode) k;
-    }
+    int gate = self->gate;
+    if (!dn_fields_enum (&r, "gating", gate_names, NULL, &gate))
+        return FALSE;
+    self->gate = (DnGateMode) gate;
     return TRUE;
 }
 
@@ -539,12 +526,12 @@ typedef struct {
 
 static gboolean kwta_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
+    g_auto (DnFieldReader) r = dn_layer_fields (l, cfg, error);
     DnKwta *self = (DnKwta *) l;
     static const char *const known[] = {"k", "percent_on", NULL};
     self->percent_on = 0.05;
-    if (!dn_cfg_check_keys (l, cfg, known, error) ||
-        !dn_cfg_int (l, cfg, "k", 1, 1 << 28, &self->k, error) ||
-        !dn_cfg_double (l, cfg, "percent_on", 1e-6, 1.0, &self->percent_on, error))
+    if (!dn_fields_check_keys (&r, known) || !dn_fields_int (&r, "k", 1, 1 << 28, &self->k) ||
+        !dn_fields_number (&r, "percent_on", 1e-6, 1.0, &self->percent_on))
         return FALSE;
     if (self->k > 0 && json_object_has_member (cfg, "percent_on")) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,

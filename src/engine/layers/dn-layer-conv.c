@@ -32,6 +32,7 @@ typedef struct {
 
 static gboolean conv_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
+    g_auto (DnFieldReader) r = dn_layer_fields (l, cfg, error);
     DnConv *self = (DnConv *) l;
     static const char *const known[] = {"in_channels", "out_channels", "kernel_size",
                                         "stride",      "padding",      "dilation",
@@ -41,29 +42,29 @@ static gboolean conv_configure (DnLayer *l, JsonObject *cfg, GError **error)
     self->dilation[0] = self->dilation[1] = 1;
     self->groups = 1;
     self->bias = TRUE;
-    if (!dn_cfg_check_keys (l, cfg, known, error))
+    if (!dn_fields_check_keys (&r, known))
         return FALSE;
     if (self->is_1d) {
         int k = 0, s = 1, p = 0, d = 1;
-        if (!dn_cfg_int (l, cfg, "kernel_size", 1, 4096, &k, error) ||
-            !dn_cfg_int (l, cfg, "stride", 1, 4096, &s, error) ||
-            !dn_cfg_int (l, cfg, "padding", 0, 4096, &p, error) ||
-            !dn_cfg_int (l, cfg, "dilation", 1, 4096, &d, error))
+        if (!dn_fields_int (&r, "kernel_size", 1, 4096, &k) ||
+            !dn_fields_int (&r, "stride", 1, 4096, &s) ||
+            !dn_fields_int (&r, "padding", 0, 4096, &p) ||
+            !dn_fields_int (&r, "dilation", 1, 4096, &d))
             return FALSE;
         self->kernel[0] = 1, self->kernel[1] = k;
         self->stride[0] = 1, self->stride[1] = s;
         self->padding[0] = 0, self->padding[1] = p;
         self->dilation[0] = 1, self->dilation[1] = d;
-    } else if (!dn_cfg_int_pair (l, cfg, "kernel_size", 1, 4096, self->kernel, error) ||
-               !dn_cfg_int_pair (l, cfg, "stride", 1, 4096, self->stride, error) ||
-               !dn_cfg_int_pair (l, cfg, "padding", 0, 4096, self->padding, error) ||
-               !dn_cfg_int_pair (l, cfg, "dilation", 1, 4096, self->dilation, error)) {
+    } else if (!dn_layer_int_pair (&r, "kernel_size", 1, 4096, self->kernel) ||
+               !dn_layer_int_pair (&r, "stride", 1, 4096, self->stride) ||
+               !dn_layer_int_pair (&r, "padding", 0, 4096, self->padding) ||
+               !dn_layer_int_pair (&r, "dilation", 1, 4096, self->dilation)) {
         return FALSE;
     }
-    if (!dn_cfg_int (l, cfg, "in_channels", 1, 1 << 20, &self->in_channels, error) ||
-        !dn_cfg_int (l, cfg, "out_channels", 1, 1 << 20, &self->out_channels, error) ||
-        !dn_cfg_int (l, cfg, "groups", 1, 1 << 20, &self->groups, error) ||
-        !dn_cfg_bool (l, cfg, "bias", &self->bias, error))
+    if (!dn_fields_int (&r, "in_channels", 1, 1 << 20, &self->in_channels) ||
+        !dn_fields_int (&r, "out_channels", 1, 1 << 20, &self->out_channels) ||
+        !dn_fields_int (&r, "groups", 1, 1 << 20, &self->groups) ||
+        !dn_fields_bool (&r, "bias", &self->bias))
         return FALSE;
     if (self->out_channels == 0 || self->kernel[1] == 0) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,

@@ -95,16 +95,28 @@ const char *dn_dendrite_act_name (DnAct act)
     return act_names[act];
 }
 
+/* The forward functions a dendrite may have. */
+static const char *const dendrite_act_names[] = {"sigmoid", "tanh", "relu", NULL};
+static const DnAct dendrite_acts[] = {DN_ACT_SIGMOID, DN_ACT_TANH, DN_ACT_RELU};
+
 gboolean dn_dendrite_act_from_name (const char *name, DnAct *act)
 {
-    if (g_str_equal (name, "sigmoid"))
-        *act = DN_ACT_SIGMOID;
-    else if (g_str_equal (name, "tanh"))
-        *act = DN_ACT_TANH;
-    else if (g_str_equal (name, "relu"))
-        *act = DN_ACT_RELU;
-    else
+    for (int i = 0; dendrite_act_names[i] != NULL; i++) {
+        if (g_str_equal (name, dendrite_act_names[i])) {
+            *act = dendrite_acts[i];
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+gboolean dn_dendrite_act_read (DnFieldReader *r, const char *key, DnAct *act)
+{
+    int k = -1;
+    if (!dn_fields_enum (r, key, dendrite_act_names, NULL, &k))
         return FALSE;
+    if (k >= 0)
+        *act = dendrite_acts[k];
     return TRUE;
 }
 
@@ -160,25 +172,18 @@ static DnLayer *fused_new (DnLayer *owner, JsonObject *first, int k)
 
 static gboolean dendritic_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
+    g_auto (DnFieldReader) r = dn_layer_fields (l, cfg, error);
     DnDendritic *self = (DnDendritic *) l;
     static const char *const known[] = {"layers", "forward_function", "init_multiplier", NULL};
     self->act = DN_ACT_SIGMOID;
     self->init_multiplier = 0.01;
     self->t_param = self->d2d_param = -1;
-    if (!dn_cfg_check_keys (l, cfg, known, error) ||
-        !dn_cfg_int (l, cfg, "dendrites", 0, DN_DENDRITE_MAX, &self->k, error) ||
-        !dn_cfg_double (l, cfg, "init_multiplier", 0.0, 1e3, &self->init_multiplier, error))
+    if (!dn_fields_check_keys (&r, known) ||
+        !dn_fields_int (&r, "dendrites", 0, DN_DENDRITE_MAX, &self->k) ||
+        !dn_fields_number (&r, "init_multiplier", 0.0, 1e3, &self->init_multiplier))
         return FALSE;
-    JsonNode *ff = json_object_get_member (cfg, "forward_function");
-    if (ff != NULL &&
-        (!JSON_NODE_HOLDS_VALUE (ff) || json_node_get_value_type (ff) != G_TYPE_STRING ||
-         !dn_dendrite_act_from_name (json_node_get_string (ff), &self->act))) {
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                     "layer '%s' (dendritic): \"forward_function\" must be \"sigmoid\", \"tanh\" "
-                     "or \"relu\"",
-                     l->name);
+    if (!dn_dendrite_act_read (&r, "forward_function", &self->act))
         return FALSE;
-    }
     JsonNode *ln = json_object_get_member (cfg, "layers");
     if (ln == NULL || !JSON_NODE_HOLDS_ARRAY (ln) ||
         json_array_get_length (json_node_get_array (ln)) < 1 ||

@@ -35,6 +35,8 @@ double dn_dendritic_correlation (const DnLayer *l, const float *g, int batch);
 
 const char *dn_dendrite_act_name (DnAct act);
 gboolean dn_dendrite_act_from_name (const char *name, DnAct *act);
+/* A dendrite's forward function ("sigmoid", "tanh" or "relu") read from `key`. */
+gboolean dn_dendrite_act_read (DnFieldReader *r, const char *key, DnAct *act);
 /* Initialises a fresh dendrite (its layers' buffers as at creation, parameters
  * N(0, 1) * multiplier). */
 void dn_dendrite_init_copy (DnLayer **layers, int n, DnRng *rng, float multiplier);

@@ -13,13 +13,14 @@ typedef struct {
 
 static gboolean linear_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
+    g_auto (DnFieldReader) r = dn_layer_fields (l, cfg, error);
     DnLinear *self = (DnLinear *) l;
     static const char *const known[] = {"in_features", "out_features", "bias", NULL};
     self->bias = TRUE;
-    if (!dn_cfg_check_keys (l, cfg, known, error) ||
-        !dn_cfg_int (l, cfg, "in_features", 1, 1 << 28, &self->in_features, error) ||
-        !dn_cfg_int (l, cfg, "out_features", 1, 1 << 28, &self->out_features, error) ||
-        !dn_cfg_bool (l, cfg, "bias", &self->bias, error))
+    if (!dn_fields_check_keys (&r, known) ||
+        !dn_fields_int (&r, "in_features", 1, 1 << 28, &self->in_features) ||
+        !dn_fields_int (&r, "out_features", 1, 1 << 28, &self->out_features) ||
+        !dn_fields_bool (&r, "bias", &self->bias))
         return FALSE;
     if (self->out_features == 0) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,

@@ -56,11 +56,11 @@ static void dropout_defaults (DnDropout *self)
 
 static gboolean dropout_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
+    g_auto (DnFieldReader) r = dn_layer_fields (l, cfg, error);
     DnDropout *self = (DnDropout *) l;
     static const char *const known[] = {"p", NULL};
     dropout_defaults (self);
-    if (!dn_cfg_check_keys (l, cfg, known, error) ||
-        !dn_cfg_double (l, cfg, "p", 0.0, 1.0, &self->p, error))
+    if (!dn_fields_check_keys (&r, known) || !dn_fields_number (&r, "p", 0.0, 1.0, &self->p))
         return FALSE;
     if (self->p >= 1.0)
         return config_error (l, error,
@@ -161,12 +161,13 @@ static void flatten_defaults (DnFlatten *self)
 
 static gboolean flatten_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
+    g_auto (DnFieldReader) r = dn_layer_fields (l, cfg, error);
     DnFlatten *self = (DnFlatten *) l;
     static const char *const known[] = {"start_dim", "end_dim", NULL};
     flatten_defaults (self);
-    if (!dn_cfg_check_keys (l, cfg, known, error) ||
-        !dn_cfg_int (l, cfg, "start_dim", -DN_MAX_DIMS - 1, DN_MAX_DIMS, &self->start_dim, error) ||
-        !dn_cfg_int (l, cfg, "end_dim", -DN_MAX_DIMS - 1, DN_MAX_DIMS, &self->end_dim, error))
+    if (!dn_fields_check_keys (&r, known) ||
+        !dn_fields_int (&r, "start_dim", -DN_MAX_DIMS - 1, DN_MAX_DIMS, &self->start_dim) ||
+        !dn_fields_int (&r, "end_dim", -DN_MAX_DIMS - 1, DN_MAX_DIMS, &self->end_dim))
         return FALSE;
     if (self->start_dim != 1)
         return config_error (l, error,
@@ -297,11 +298,12 @@ static void concat_defaults (DnConcat *self)
 
 static gboolean concat_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
+    g_auto (DnFieldReader) r = dn_layer_fields (l, cfg, error);
     DnConcat *self = (DnConcat *) l;
     static const char *const known[] = {"dim", NULL};
     concat_defaults (self);
-    return dn_cfg_check_keys (l, cfg, known, error) &&
-           dn_cfg_int (l, cfg, "dim", -DN_MAX_DIMS - 1, DN_MAX_DIMS, &self->dim, error);
+    return dn_fields_check_keys (&r, known) &&
+           dn_fields_int (&r, "dim", -DN_MAX_DIMS - 1, DN_MAX_DIMS, &self->dim);
 }
 
 static gboolean concat_infer (DnLayer *l, GError **error)

@@ -105,16 +105,17 @@ static void bn_defaults (DnBatchNorm *self)
 
 static gboolean bn_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
+    g_auto (DnFieldReader) r = dn_layer_fields (l, cfg, error);
     DnBatchNorm *self = (DnBatchNorm *) l;
     static const char *const known[] = {"num_features",        "eps", "momentum", "affine",
                                         "track_running_stats", NULL};
     bn_defaults (self);
-    return dn_cfg_check_keys (l, cfg, known, error) &&
-           dn_cfg_int (l, cfg, "num_features", 1, 1 << 24, &self->num_features, error) &&
-           dn_cfg_double (l, cfg, "eps", 0.0, 1.0, &self->eps, error) &&
-           dn_cfg_double (l, cfg, "momentum", 0.0, 1.0, &self->momentum, error) &&
-           dn_cfg_bool (l, cfg, "affine", &self->affine, error) &&
-           dn_cfg_bool (l, cfg, "track_running_stats", &self->track, error);
+    return dn_fields_check_keys (&r, known) &&
+           dn_fields_int (&r, "num_features", 1, 1 << 24, &self->num_features) &&
+           dn_fields_number (&r, "eps", 0.0, 1.0, &self->eps) &&
+           dn_fields_number (&r, "momentum", 0.0, 1.0, &self->momentum) &&
+           dn_fields_bool (&r, "affine", &self->affine) &&
+           dn_fields_bool (&r, "track_running_stats", &self->track);
 }
 
 static gboolean bn_infer (DnLayer *l, GError **error)
@@ -337,51 +338,24 @@ static void ln_defaults (DnLayerNorm *self)
     self->bias = TRUE;
 }
 
-static gboolean ln_shape_error (DnLayer *l, GError **error)
-{
-    g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                 "layer '%s' (layernorm): \"normalized_shape\" must be a positive whole number "
-                 "or a list of 1 to %d of them",
-                 l->name, DN_MAX_DIMS);
-    return FALSE;
-}
-
-static gboolean read_dim (JsonNode *n, int64_t *out)
-{
-    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
-        return FALSE;
-    *out = json_node_get_int (n);
-    return *out >= 1 && *out <= (G_GINT64_CONSTANT (1) << 30);
-}
-
 static gboolean ln_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
+    g_auto (DnFieldReader) r = dn_layer_fields (l, cfg, error);
     DnLayerNorm *self = (DnLayerNorm *) l;
     static const char *const known[] = {"normalized_shape", "eps", "elementwise_affine", "bias",
                                         NULL};
     ln_defaults (self);
-    if (!dn_cfg_check_keys (l, cfg, known, error) ||
-        !dn_cfg_double (l, cfg, "eps", 0.0, 1.0, &self->eps, error) ||
-        !dn_cfg_bool (l, cfg, "elementwise_affine", &self->affine, error) ||
-        !dn_cfg_bool (l, cfg, "bias", &self->bias, error))
+    if (!dn_fields_check_keys (&r, known) || !dn_fields_number (&r, "eps", 0.0, 1.0, &self->eps) ||
+        !dn_fields_bool (&r, "elementwise_affine", &self->affine) ||
+        !dn_fields_bool (&r, "bias", &self->bias))
         return FALSE;
-    JsonNode *n = json_object_get_member (cfg, "normalized_shape");
-    if (n == NULL)
-        return TRUE;
-    if (JSON_NODE_HOLDS_ARRAY (n)) {
-        JsonArray *a = json_node_get_array (n);
-        guint len = json_array_get_length (a);
-        if (len < 1 || len > DN_MAX_DIMS)
-            return ln_shape_error (l, error);
-        for (guint i = 0; i < len; i++)
-            if (!read_dim (json_array_get_element (a, i), &self->norm[i]))
-                return ln_shape_error (l, error);
-        self->n_norm = (int) len;
-        return TRUE;
-    }
-    if (!read_dim (n, &self->norm[0]))
-        return ln_shape_error (l, error);
-    self->n_norm = 1;
+    int shape[DN_MAX_DIMS], n = 0;
+    if (!dn_fields_int_list (&r, "normalized_shape", 1, 1 << 30, 1, DN_MAX_DIMS, TRUE, shape, &n))
+        return FALSE;
+    for (int i = 0; i < n; i++)
+        self->norm[i] = shape[i];
+    if (n > 0)
+        self->n_norm = n;
     return TRUE;
 }
 

@@ -49,6 +49,7 @@ static gboolean pool_error (DnLayer *l, GError **error, const char *msg)
 
 static gboolean pool_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
+    g_auto (DnFieldReader) r = dn_layer_fields (l, cfg, error);
     DnPool *self = (DnPool *) l;
     static const char *const max_keys[] = {"kernel_size", "stride",    "padding",
                                            "dilation",    "ceil_mode", NULL};
@@ -56,17 +57,17 @@ static gboolean pool_configure (DnLayer *l, JsonObject *cfg, GError **error)
                                            "count_include_pad", NULL};
     gboolean ceil_mode = FALSE;
     pool_defaults (self);
-    if (!dn_cfg_check_keys (l, cfg, is_max (l) ? max_keys : avg_keys, error) ||
-        !dn_cfg_int_pair (l, cfg, "kernel_size", 1, 1 << 16, self->kernel, error) ||
-        !dn_cfg_int_pair (l, cfg, "padding", 0, 1 << 16, self->padding, error) ||
-        !dn_cfg_int_pair (l, cfg, "dilation", 1, 1 << 16, self->dilation, error) ||
-        !dn_cfg_bool (l, cfg, "ceil_mode", &ceil_mode, error) ||
-        !dn_cfg_bool (l, cfg, "count_include_pad", &self->count_include_pad, error))
+    if (!dn_fields_check_keys (&r, is_max (l) ? max_keys : avg_keys) ||
+        !dn_layer_int_pair (&r, "kernel_size", 1, 1 << 16, self->kernel) ||
+        !dn_layer_int_pair (&r, "padding", 0, 1 << 16, self->padding) ||
+        !dn_layer_int_pair (&r, "dilation", 1, 1 << 16, self->dilation) ||
+        !dn_fields_bool (&r, "ceil_mode", &ceil_mode) ||
+        !dn_fields_bool (&r, "count_include_pad", &self->count_include_pad))
         return FALSE;
     /* "stride": null is PyTorch's way of saying "the kernel size". */
     JsonNode *stride = json_object_get_member (cfg, "stride");
     if (stride != NULL && !JSON_NODE_HOLDS_NULL (stride) &&
-        !dn_cfg_int_pair (l, cfg, "stride", 1, 1 << 16, self->stride, error))
+        !dn_layer_int_pair (&r, "stride", 1, 1 << 16, self->stride))
         return FALSE;
     if (self->kernel[0] == 0)
         return pool_error (l, error, "\"kernel_size\" is required, e.g. \"kernel_size\": 2");
@@ -300,10 +301,11 @@ const DnLayerClass dn_avgpool2d_class = {
 
 static gboolean adaptive_configure (DnLayer *l, JsonObject *cfg, GError **error)
 {
+    g_auto (DnFieldReader) r = dn_layer_fields (l, cfg, error);
     static const char *const known[] = {"output_size", NULL};
     int size[2] = {1, 1};
-    if (!dn_cfg_check_keys (l, cfg, known, error) ||
-        !dn_cfg_int_pair (l, cfg, "output_size", 1, 1 << 16, size, error))
+    if (!dn_fields_check_keys (&r, known) ||
+        !dn_layer_int_pair (&r, "output_size", 1, 1 << 16, size))
         return FALSE;
     if (size[0] != 1 || size[1] != 1)
         return pool_error (l, error,

@@ -1,6 +1,5 @@
 #include "dn-layer.h"
 #include "dn-error.h"
-#include "dn-json.h"
 #include "dn-layer-private.h"
 
 #include <math.h>
@@ -63,9 +62,13 @@ DnLayer *dn_layer_new (const char *type, const char *name, JsonObject *cfg, GErr
     g_autoptr (JsonObject) empty = json_object_new ();
     if (cfg == NULL)
         cfg = empty;
-    gboolean ok = klass->configure != NULL
-                      ? klass->configure (l, cfg, error)
-                      : dn_cfg_check_keys (l, cfg, (const char *const[]){NULL}, error);
+    gboolean ok;
+    if (klass->configure != NULL) {
+        ok = klass->configure (l, cfg, error);
+    } else {
+        g_auto (DnFieldReader) r = dn_layer_fields (l, cfg, error);
+        ok = dn_fields_check_keys (&r, (const char *const[]){NULL});
+    }
     if (!ok) {
         dn_layer_free (l);
         return NULL;
@@ -156,119 +159,25 @@ void dn_layer_shape_error (DnLayer *l, GError **error, const char *format, ...)
                  msg);
 }
 
-static gboolean cfg_error (DnLayer *l, const char *key, GError **error, const char *what)
+DnFieldReader dn_layer_fields (DnLayer *l, JsonObject *cfg, GError **error)
 {
-    g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "layer '%s' (%s): \"%s\" %s", l->name,
-                 l->klass->type, key, what);
-    return FALSE;
+    /* the network's members of a layer's object */
+    static const char *const network_keys[] = {"type", "name", "inputs", "dendrites", NULL};
+    DnFieldReader r = dn_fields_reader (cfg, NULL, NULL, 0, error);
+    r.owned = g_strdup_printf ("layer '%s' (%s)", l->name, l->klass->type);
+    r.what = r.owned;
+    r.ignored = network_keys;
+    return r;
 }
 
-static gboolean node_is_int (JsonNode *n)
+gboolean dn_layer_int_pair (DnFieldReader *r, const char *key, int min, int max, int out[2])
 {
-    if (!JSON_NODE_HOLDS_VALUE (n))
+    int v[2], n = 0;
+    if (!dn_fields_int_list (r, key, min, max, 2, 2, TRUE, v, &n))
         return FALSE;
-    GType t = json_node_get_value_type (n);
-    return t == G_TYPE_INT64;
-}
-
-gboolean dn_cfg_int (DnLayer *l, JsonObject *cfg, const char *key, int min, int max, int *out,
-                     GError **error)
-{
-    JsonNode *n = json_object_get_member (cfg, key);
-    if (n == NULL)
-        return TRUE;
-    if (!node_is_int (n) || json_node_get_int (n) < min || json_node_get_int (n) > max) {
-        g_autofree char *what = dn_json_int_complaint (n, min, max);
-        return cfg_error (l, key, error, what);
-    }
-    gint64 v = json_node_get_int (n);
-    *out = (int) v;
-    return TRUE;
-}
-
-gboolean dn_cfg_int_pair (DnLayer *l, JsonObject *cfg, const char *key, int min, int max,
-                          int out[2], GError **error)
-{
-    JsonNode *n = json_object_get_member (cfg, key);
-    if (n == NULL)
-        return TRUE;
-    gint64 v[2];
-    if (node_is_int (n)) {
-        v[0] = v[1] = json_node_get_int (n);
-    } else if (JSON_NODE_HOLDS_ARRAY (n) && json_array_get_length (json_node_get_array (n)) == 2) {
-        JsonArray *a = json_node_get_array (n);
-        for (int i = 0; i < 2; i++) {
-            JsonNode *e = json_array_get_element (a, i);
-            if (!node_is_int (e))
-                return cfg_error (l, key, error, "must be a whole number or a pair [h, w]");
-            v[i] = json_node_get_int (e);
-        }
-    } else {
-        return cfg_error (l, key, error, "must be a whole number or a pair [h, w]");
-    }
-    for (int i = 0; i < 2; i++) {
-        if (v[i] < min || v[i] > max) {
-            g_autofree char *what = g_strdup_printf (
-                "has %" G_GINT64_FORMAT "; values must be between %d and %d", v[i], min, max);
-            return cfg_error (l, key, error, what);
-        }
-    }
-    out[0] = (int) v[0];
-    out[1] = (int) v[1];
-    return TRUE;
-}
-
-gboolean dn_cfg_double (DnLayer *l, JsonObject *cfg, const char *key, double min, double max,
-                        double *out, GError **error)
-{
-    JsonNode *n = json_object_get_member (cfg, key);
-    if (n == NULL)
-        return TRUE;
-    if (!JSON_NODE_HOLDS_VALUE (n) || (json_node_get_value_type (n) != G_TYPE_DOUBLE &&
-                                       json_node_get_value_type (n) != G_TYPE_INT64))
-        return cfg_error (l, key, error, "must be a number");
-    double v = json_node_get_double (n);
-    if (!(v >= min && v <= max)) {
-        g_autofree char *what =
-            g_strdup_printf ("is %g; it must be between %g and %g", v, min, max);
-        return cfg_error (l, key, error, what);
-    }
-    *out = v;
-    return TRUE;
-}
-
-gboolean dn_cfg_bool (DnLayer *l, JsonObject *cfg, const char *key, gboolean *out, GError **error)
-{
-    JsonNode *n = json_object_get_member (cfg, key);
-    if (n == NULL)
-        return TRUE;
-    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN)
-        return cfg_error (l, key, error, "must be true or false");
-    *out = json_node_get_boolean (n);
-    return TRUE;
-}
-
-gboolean dn_cfg_check_keys (DnLayer *l, JsonObject *cfg, const char *const *known, GError **error)
-{
-    g_autoptr (GList) members = json_object_get_members (cfg);
-    for (GList *m = members; m != NULL; m = m->next) {
-        const char *key = m->data;
-        gboolean ok = g_str_equal (key, "type") || g_str_equal (key, "name") ||
-                      g_str_equal (key, "inputs") || g_str_equal (key, "dendrites");
-        for (int i = 0; !ok && known[i] != NULL; i++)
-            ok = g_str_equal (key, known[i]);
-        if (!ok) {
-            GString *list = g_string_new (NULL);
-            for (int i = 0; known[i] != NULL; i++)
-                g_string_append_printf (list, "%s\"%s\"", i ? ", " : "", known[i]);
-            g_autofree char *qkey = dn_quote (key);
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "layer '%s' (%s): unknown setting %s%s%s", l->name, l->klass->type, qkey,
-                         list->len ? "; known settings are " : " (this layer has no settings)",
-                         list->str);
-            g_string_free (list, TRUE);
-            return FALSE;
-        }
+    if (n > 0) {
+        out[0] = v[0];
+        out[1] = n == 2 ? v[1] : v[0];
     }
     return TRUE;
 }

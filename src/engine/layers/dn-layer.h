@@ -19,6 +19,7 @@
 #pragma once
 
 #include "dn-backend.h"
+#include "dn-config-reader.h"
 #include "dn-rng.h"
 #include "dn-tensor.h"
 
@@ -142,19 +143,12 @@ DnParam *dn_layer_find_param (DnLayer *l, const char *name);
 /* Trainable parameter floats (the spec's count). */
 int64_t dn_layer_n_params (const DnLayer *l);
 
-/* Helpers for configure(): typed reads with errors naming layer and key. Each
- * returns TRUE and leaves *out untouched when the key is absent. */
-gboolean dn_cfg_int (DnLayer *l, JsonObject *cfg, const char *key, int min, int max, int *out,
-                     GError **error);
-/* An int or a [a, b] pair (kernel_size, stride, padding, dilation). */
-gboolean dn_cfg_int_pair (DnLayer *l, JsonObject *cfg, const char *key, int min, int max,
-                          int out[2], GError **error);
-gboolean dn_cfg_double (DnLayer *l, JsonObject *cfg, const char *key, double min, double max,
-                        double *out, GError **error);
-gboolean dn_cfg_bool (DnLayer *l, JsonObject *cfg, const char *key, gboolean *out, GError **error);
-/* Errors on any member of cfg not in the NULL-terminated `known` list
- * ("type", "name" and "inputs" are always allowed). */
-gboolean dn_cfg_check_keys (DnLayer *l, JsonObject *cfg, const char *const *known, GError **error);
+/* For configure(): a reader of the layer's settings whose messages start
+ * "layer 'fc1' (linear): "; the network's members ("type", "name", "inputs",
+ * "dendrites") are always allowed. Declare it g_auto (DnFieldReader). */
+DnFieldReader dn_layer_fields (DnLayer *l, JsonObject *cfg, GError **error);
+/* A whole number or a pair [h, w] (kernel_size, stride, padding, dilation). */
+gboolean dn_layer_int_pair (DnFieldReader *r, const char *key, int min, int max, int out[2]);
 
 /* PyTorch's kaiming_uniform_(a=sqrt(5)) weight / uniform(±1/sqrt(fan_in)) bias. */
 void dn_init_uniform (DnRng *rng, float *x, size_t n, float bound);

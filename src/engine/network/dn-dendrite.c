@@ -45,98 +45,59 @@ void dn_dendrite_selection_clear (DnDendriteSelection *sel)
     memset (sel, 0, sizeof *sel);
 }
 
-static gboolean read_names (JsonObject *obj, const char *key, char ***out, GError **error)
+/* "groups": [["conv1", "bn1"], ...], each group two or more layer names. */
+static gboolean read_groups (DnFieldReader *r, DnDendriteSelection *sel)
 {
-    JsonNode *n = json_object_get_member (obj, key);
-    if (n == NULL)
+    static const char *const rule = "an array of groups, each an array of two or more "
+                                    "consecutive layer names, e.g. [[\"conv1\", \"bn1\"]]";
+    JsonNode *g = dn_fields_member (r, "groups");
+    if (g == NULL)
         return TRUE;
-    if (!JSON_NODE_HOLDS_ARRAY (n))
-        goto bad;
-    JsonArray *a = json_node_get_array (n);
-    GPtrArray *v = g_ptr_array_new_with_free_func (g_free); /* frees the names on error */
-    for (guint i = 0; i < json_array_get_length (a); i++) {
+    if (!JSON_NODE_HOLDS_ARRAY (g))
+        return dn_fields_fail (r, "groups", rule);
+    JsonArray *a = json_node_get_array (g);
+    guint n = json_array_get_length (a);
+    for (guint i = 0; i < n; i++) {
         JsonNode *e = json_array_get_element (a, i);
-        if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING) {
-            g_ptr_array_free (v, TRUE);
-            goto bad;
+        guint len = JSON_NODE_HOLDS_ARRAY (e) ? json_array_get_length (json_node_get_array (e)) : 0;
+        for (guint j = 0; j < len; j++) {
+            JsonNode *name = json_array_get_element (json_node_get_array (e), j);
+            if (!JSON_NODE_HOLDS_VALUE (name) || json_node_get_value_type (name) != G_TYPE_STRING)
+                len = 0;
         }
-        g_ptr_array_add (v, g_strdup (json_node_get_string (e)));
+        if (len < 2)
+            return dn_fields_fail (r, "groups", rule);
     }
-    g_ptr_array_add (v, NULL);
-    g_strfreev (*out);
-    *out = (char **) g_ptr_array_free (v, FALSE);
+    char ***list = g_new0 (char **, n + 1);
+    for (guint i = 0; i < n; i++) {
+        JsonArray *group = json_array_get_array_element (a, i);
+        guint len = json_array_get_length (group);
+        list[i] = g_new0 (char *, len + 1);
+        for (guint j = 0; j < len; j++)
+            list[i][j] = g_strdup (json_array_get_string_element (group, j));
+    }
+    for (int i = 0; sel->groups[i] != NULL; i++)
+        g_strfreev (sel->groups[i]);
+    g_free (sel->groups);
+    sel->groups = list;
     return TRUE;
-bad:
-    g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                 "dendrites: \"%s\" must be a list of layer %s, e.g. [\"fc1\", \"conv2\"]", key,
-                 g_str_equal (key, "perforate_types") ? "types" : "names");
-    return FALSE;
 }
 
 gboolean dn_dendrite_selection_from_json (JsonObject *obj, DnDendriteSelection *sel, GError **error)
 {
-    if (!read_names (obj, "perforate_types", &sel->perforate_types, error) ||
-        !read_names (obj, "perforate", &sel->perforate_names, error) ||
-        !read_names (obj, "track", &sel->track_names, error) ||
-        !read_names (obj, "skip", &sel->skip_names, error))
-        return FALSE;
-    JsonNode *g = json_object_get_member (obj, "groups");
-    if (g != NULL) {
-        gboolean ok = JSON_NODE_HOLDS_ARRAY (g);
-        GPtrArray *groups = g_ptr_array_new ();
-        for (guint i = 0; ok && i < json_array_get_length (json_node_get_array (g)); i++) {
-            JsonNode *e = json_array_get_element (json_node_get_array (g), i);
-            g_autoptr (JsonObject) tmp = json_object_new ();
-            char **names = NULL;
-            json_object_set_member (tmp, "group", json_node_copy (e));
-            ok = read_names (tmp, "group", &names, NULL) && g_strv_length (names) >= 2;
-            if (ok)
-                g_ptr_array_add (groups, names);
-            else
-                g_strfreev (names);
-        }
-        g_ptr_array_add (groups, NULL);
-        char ***list = (char ***) g_ptr_array_free (groups, FALSE);
-        if (!ok) {
-            for (int i = 0; list[i] != NULL; i++)
-                g_strfreev (list[i]);
-            g_free (list);
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "dendrites: \"groups\" must be a list of groups, each a list of two or "
-                         "more consecutive layer names, e.g. [[\"conv1\", \"bn1\"]]");
-            return FALSE;
-        }
-        for (int i = 0; sel->groups[i] != NULL; i++)
-            g_strfreev (sel->groups[i]);
-        g_free (sel->groups);
-        sel->groups = list;
-    }
-    JsonNode *ff = json_object_get_member (obj, "forward_function");
-    if (ff == NULL)
-        ff = json_object_get_member (obj, "pai_forward_function");
-    if (ff != NULL &&
-        (!JSON_NODE_HOLDS_VALUE (ff) || json_node_get_value_type (ff) != G_TYPE_STRING ||
-         !dn_dendrite_act_from_name (json_node_get_string (ff), &sel->forward_function))) {
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                     "dendrites: \"forward_function\" must be \"sigmoid\", \"tanh\" or \"relu\"");
-        return FALSE;
-    }
-    JsonNode *im = json_object_get_member (obj, "init_multiplier");
-    if (im == NULL)
-        im = json_object_get_member (obj, "candidate_weight_initialization_multiplier");
-    if (im != NULL) {
-        if (!JSON_NODE_HOLDS_VALUE (im) ||
-            (json_node_get_value_type (im) != G_TYPE_DOUBLE &&
-             json_node_get_value_type (im) != G_TYPE_INT64) ||
-            !(json_node_get_double (im) >= 0.0 && json_node_get_double (im) <= 1e3)) {
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "dendrites: \"init_multiplier\" must be a number between 0 and 1000 "
-                         "(the default, 0.01, scales new dendrites' N(0, 1) weights)");
-            return FALSE;
-        }
-        sel->init_multiplier = json_node_get_double (im);
-    }
-    return TRUE;
+    g_auto (DnFieldReader) r = dn_fields_reader (obj, NULL, "dendrites", 0, error);
+    /* the reference library's names, where ours are absent */
+    const char *ff = json_object_has_member (obj, "forward_function") ? "forward_function"
+                                                                      : "pai_forward_function";
+    const char *im = json_object_has_member (obj, "init_multiplier")
+                         ? "init_multiplier"
+                         : "candidate_weight_initialization_multiplier";
+    return dn_fields_string_list (&r, "perforate_types", &sel->perforate_types) &&
+           dn_fields_string_list (&r, "perforate", &sel->perforate_names) &&
+           dn_fields_string_list (&r, "track", &sel->track_names) &&
+           dn_fields_string_list (&r, "skip", &sel->skip_names) && read_groups (&r, sel) &&
+           dn_dendrite_act_read (&r, ff, &sel->forward_function) &&
+           dn_fields_number (&r, im, 0.0, 1e3, &sel->init_multiplier);
 }
 
 static void add_names (JsonBuilder *b, const char *key, char **names)

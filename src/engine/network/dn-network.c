@@ -33,32 +33,26 @@ static void node_free (gpointer p)
 
 static gboolean read_input_shape (JsonObject *obj, DnShape *shape, GError **error)
 {
-    JsonNode *n = json_object_get_member (obj, "input");
+    g_auto (DnFieldReader) r = dn_fields_reader (obj, "network", NULL, 0, error);
+    JsonNode *n = dn_fields_member (&r, "input");
     if (n == NULL || !JSON_NODE_HOLDS_ARRAY (n)) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                      "network: \"input\" must be the shape of one sample, e.g. [1, 28, 28] for "
                      "MNIST images or [4] for 4 features");
         return FALSE;
     }
-    JsonArray *a = json_node_get_array (n);
-    guint len = json_array_get_length (a);
+    guint len = json_array_get_length (json_node_get_array (n));
     if (len < 1 || len > 4) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                      "network: \"input\" has %u dimensions; give 1 to 4, e.g. [1, 28, 28]", len);
         return FALSE;
     }
-    shape->ndim = (int) len;
-    for (guint i = 0; i < len; i++) {
-        JsonNode *e = json_array_get_element (a, i);
-        if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_INT64 ||
-            json_node_get_int (e) < 1 || json_node_get_int (e) > (1 << 24)) {
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "network: \"input\"[%u] must be a whole number between 1 and %d", i,
-                         1 << 24);
-            return FALSE;
-        }
-        shape->d[i] = json_node_get_int (e);
-    }
+    int dims[4], n_dims = 0;
+    if (!dn_fields_int_list (&r, "input", 1, 1 << 24, 1, 4, FALSE, dims, &n_dims))
+        return FALSE;
+    shape->ndim = n_dims;
+    for (int i = 0; i < n_dims; i++)
+        shape->d[i] = dims[i];
     if (checked_numel (shape) < 0) {
         g_autofree char *s = dn_shape_to_string (shape);
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
@@ -110,31 +104,30 @@ static int find_node_index (GPtrArray *nodes, const char *name)
 
 static gboolean read_inputs (JsonObject *lo, DnNode *node, GPtrArray *nodes, GError **error)
 {
-    JsonNode *n = json_object_get_member (lo, "inputs");
+    g_autofree char *what = g_strdup_printf ("layer '%s'", node->name);
+    g_auto (DnFieldReader) r = dn_fields_reader (lo, what, NULL, 0, error);
+    JsonNode *n = dn_fields_member (&r, "inputs");
     if (n == NULL) {
         node->n_inputs = 1;
         node->inputs[0] = (int) nodes->len - 1; /* the node before, or -1: the input */
         return TRUE;
     }
-    g_autoptr (GPtrArray) names = g_ptr_array_new ();
+    g_auto (GStrv) names = NULL;
     if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING) {
-        g_ptr_array_add (names, (gpointer) json_node_get_string (n));
-    } else if (JSON_NODE_HOLDS_ARRAY (n)) {
-        JsonArray *a = json_node_get_array (n);
-        for (guint i = 0; i < json_array_get_length (a); i++) {
-            JsonNode *e = json_array_get_element (a, i);
-            if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING)
-                goto bad;
-            g_ptr_array_add (names, (gpointer) json_node_get_string (e));
-        }
-    } else {
-        goto bad;
+        names = g_new0 (char *, 2);
+        names[0] = g_strdup (json_node_get_string (n));
+    } else if (!dn_fields_string_list (&r, "inputs", &names)) {
+        return FALSE;
     }
-    if (names->len == 0 || names->len > DN_LAYER_MAX_INPUTS)
-        goto bad;
-    node->n_inputs = (int) names->len;
-    for (guint i = 0; i < names->len; i++) {
-        const char *name = names->pdata[i];
+    guint len = g_strv_length (names);
+    if (len == 0 || len > DN_LAYER_MAX_INPUTS) {
+        g_autofree char *rule =
+            g_strdup_printf ("a layer name or a list of 1 to %d layer names", DN_LAYER_MAX_INPUTS);
+        return dn_fields_fail (&r, "inputs", rule);
+    }
+    node->n_inputs = (int) len;
+    for (guint i = 0; i < len; i++) {
+        const char *name = names[i];
         int idx = g_str_equal (name, "input") ? -1 : find_node_index (nodes, name);
         if (idx == -2) {
             g_autofree char *q = dn_quote (name);
@@ -147,11 +140,6 @@ static gboolean read_inputs (JsonObject *lo, DnNode *node, GPtrArray *nodes, GEr
         node->inputs[i] = idx;
     }
     return TRUE;
-bad:
-    g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                 "layer '%s': \"inputs\" must be a layer name or a list of 1 to %d layer names",
-                 node->name, DN_LAYER_MAX_INPUTS);
-    return FALSE;
 }
 
 static gboolean allocate_params (DnNetwork *net, GError **error)
@@ -291,23 +279,15 @@ DnNetwork *dn_network_new_from_json (JsonNode *desc, DnBackend *be, GError **err
             return NULL;
         }
         JsonObject *lo = json_node_get_object (e);
-        JsonNode *tn = json_object_get_member (lo, "type");
-        if (tn == NULL || !JSON_NODE_HOLDS_VALUE (tn) ||
-            json_node_get_value_type (tn) != G_TYPE_STRING) {
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "network: layer %u has no \"type\" (a string such as \"linear\")", i + 1);
+        g_autofree char *layer_what = g_strdup_printf ("network: layer %u", i + 1);
+        g_auto (DnFieldReader) lr = dn_fields_reader (lo, layer_what, NULL, 0, error);
+        lr.required = (const char *const[]){"type", NULL};
+        g_autofree char *type = NULL, *given = NULL;
+        if (!dn_fields_string (&lr, "type", &type) || !dn_fields_string (&lr, "name", &given))
             return NULL;
-        }
-        const char *type = json_node_get_string (tn);
-        JsonNode *nn = json_object_get_member (lo, "name");
         g_autofree char *name = NULL;
-        if (nn != NULL) {
+        if (given != NULL) {
             g_autofree char *name_what = g_strdup_printf ("network: layer %u: \"name\"", i + 1);
-            if (!JSON_NODE_HOLDS_VALUE (nn) || json_node_get_value_type (nn) != G_TYPE_STRING) {
-                g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s must be a string", name_what);
-                return NULL;
-            }
-            const char *given = json_node_get_string (nn);
             if (!dn_check_name (given, FALSE, name_what, error))
                 return NULL;
             /* parameters are named "<layer>.<param>", as in a PyTorch state dict */
@@ -319,7 +299,7 @@ DnNetwork *dn_network_new_from_json (JsonNode *desc, DnBackend *be, GError **err
                              name_what, q);
                 return NULL;
             }
-            name = g_strdup (json_node_get_string (nn));
+            name = g_steal_pointer (&given);
         } else {
             int count = GPOINTER_TO_INT (g_hash_table_lookup (type_counts, type)) + 1;
             g_hash_table_replace (type_counts, g_ascii_strdown (type, -1), GINT_TO_POINTER (count));

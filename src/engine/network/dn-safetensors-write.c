@@ -193,37 +193,13 @@ gboolean dn_safetensors_write (const char *path, const DnStWrite *tensors, int n
     memset (header + json_len, ' ', header_len - json_len);
     guint64 len_le = GUINT64_TO_LE ((guint64) header_len);
 
-    g_autofree char *tmp = dn_file_temp_template (path);
-    int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        int err = errno;
-        g_set_error (error, DN_ERROR, DN_ERROR_IO,
-                     "Could not create a file next to %s: %s; check that the folder exists and "
-                     "is writable",
-                     path, g_strerror (err));
+    char *tmp = NULL;
+    int fd = dn_file_atomic_open (path, &tmp, error);
+    if (fd < 0)
         return FALSE;
-    }
     gboolean ok = dn_file_write_all (fd, (const char *) &len_le, 8) &&
                   dn_file_write_all (fd, header, header_len);
     for (int i = 0; ok && i < n; i++)
         ok = st_write_floats (fd, tensors[i].data, sizes[i] / sizeof (float));
-    if (ok && fsync (fd) != 0 && errno != EINVAL)
-        ok = FALSE;
-    int err = errno;
-    if (close (fd) != 0 && ok) {
-        ok = FALSE;
-        err = errno;
-    }
-    if (ok && g_rename (tmp, path) != 0) {
-        ok = FALSE;
-        err = errno;
-    }
-    if (!ok) {
-        g_unlink (tmp);
-        g_set_error (error, DN_ERROR, DN_ERROR_IO,
-                     "Could not write %s: %s; check free disk space and permissions", path,
-                     g_strerror (err));
-        return FALSE;
-    }
-    return TRUE;
+    return dn_file_atomic_commit (fd, tmp, path, ok, error);
 }

@@ -9,8 +9,8 @@
  */
 #include "dn-optim.h"
 
+#include "dn-config-reader.h"
 #include "dn-error.h"
-#include "dn-json.h"
 
 #include <math.h>
 #include <string.h>
@@ -18,10 +18,10 @@
 
 static const char *const kind_names[] = {
     [DN_OPTIM_SGD] = "sgd",           [DN_OPTIM_ADAM] = "adam",       [DN_OPTIM_ADAMW] = "adamw",
-    [DN_OPTIM_ADADELTA] = "adadelta", [DN_OPTIM_RMSPROP] = "rmsprop",
+    [DN_OPTIM_ADADELTA] = "adadelta", [DN_OPTIM_RMSPROP] = "rmsprop", NULL,
 };
 
-#define N_KINDS ((int) G_N_ELEMENTS (kind_names))
+#define N_KINDS ((int) G_N_ELEMENTS (kind_names) - 1)
 
 /* Which fields each kind reads, as bits of field_names' indices. */
 enum {
@@ -103,172 +103,21 @@ void dn_optim_config_defaults (DnOptimConfig *cfg, DnOptimKind kind)
     }
 }
 
-
-static gboolean node_is_number (JsonNode *node)
+/* The fields of each kind, as the reader's lists. */
+static gboolean check_fields (DnFieldReader *r, int kind)
 {
-    if (!JSON_NODE_HOLDS_VALUE (node))
-        return FALSE;
-    GType t = json_node_get_value_type (node);
-    return t == G_TYPE_INT64 || t == G_TYPE_DOUBLE;
-}
-
-/* Reads a number member into *out if present; `rule` says what is allowed
- * ("a number >= 0"), check says whether the value meets it. */
-static gboolean read_number (JsonObject *obj, const char *field, const char *rule,
-                             gboolean (*check) (double), double *out, GError **error)
-{
-    JsonNode *node = json_object_get_member (obj, field);
-    if (node == NULL)
-        return TRUE;
-    double v = node_is_number (node) ? json_node_get_double (node) : NAN;
-    if (!node_is_number (node) || !isfinite (v) || (check != NULL && !check (v))) {
-        g_autofree char *got = dn_json_describe (node);
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "optimizer \"%s\" must be %s, got %s", field,
-                     rule, got);
-        return FALSE;
-    }
-    *out = v;
-    return TRUE;
-}
-
-static gboolean read_bool (JsonObject *obj, const char *field, gboolean *out, GError **error)
-{
-    JsonNode *node = json_object_get_member (obj, field);
-    if (node == NULL)
-        return TRUE;
-    if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN) {
-        g_autofree char *got = dn_json_describe (node);
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                     "optimizer \"%s\" must be true or false, got %s", field, got);
-        return FALSE;
-    }
-    *out = json_node_get_boolean (node);
-    return TRUE;
-}
-
-static gboolean non_negative (double v)
-{
-    return v >= 0.0;
-}
-
-static gboolean unit_closed (double v)
-{
-    return v >= 0.0 && v <= 1.0;
-}
-
-static gboolean unit_half_open (double v)
-{
-    return v >= 0.0 && v < 1.0;
-}
-
-static gboolean read_betas (JsonObject *obj, DnOptimConfig *cfg, GError **error)
-{
-    JsonNode *node = json_object_get_member (obj, "betas");
-    if (node == NULL)
-        return TRUE;
-    JsonArray *a = JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
-    if (a == NULL || json_array_get_length (a) != 2) {
-        g_autofree char *got = dn_json_describe (node);
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                     "optimizer \"betas\" must be two numbers in [0, 1), e.g. [0.9, 0.999], "
-                     "got %s%s",
-                     got, a != NULL ? " of another length" : "");
-        return FALSE;
-    }
-    double b[2];
-    for (guint i = 0; i < 2; i++) {
-        JsonNode *el = json_array_get_element (a, i);
-        b[i] = node_is_number (el) ? json_node_get_double (el) : NAN;
-        if (!node_is_number (el) || !unit_half_open (b[i])) {
-            g_autofree char *got = dn_json_describe (el);
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "optimizer \"betas\"[%u] must be a number in [0, 1), e.g. [0.9, 0.999], "
-                         "got %s",
-                         i, got);
-            return FALSE;
-        }
-    }
-    cfg->beta1 = b[0];
-    cfg->beta2 = b[1];
-    return TRUE;
-}
-
-/* Names the kinds that read field f, for "does not apply" messages. */
-static char *kinds_with_field (int f)
-{
-    GString *s = g_string_new (NULL);
+    const char *names[N_KINDS][N_FIELDS + 1];
+    const char *const *per_kind[N_KINDS];
     for (int k = 0; k < N_KINDS; k++) {
-        if (kind_fields[k] & BIT (f))
-            g_string_append_printf (s, "%s\"%s\"", s->len ? ", " : "", kind_names[k]);
-    }
-    return g_string_free (s, FALSE);
-}
-
-static char *fields_of_kind (DnOptimKind kind)
-{
-    GString *s = g_string_new (NULL);
-    for (int f = 0; f < N_FIELDS; f++) {
-        if (kind_fields[kind] & BIT (f))
-            g_string_append_printf (s, "%s\"%s\"", s->len ? ", " : "", field_names[f]);
-    }
-    return g_string_free (s, FALSE);
-}
-
-static gboolean check_members (JsonObject *obj, DnOptimKind kind, GError **error)
-{
-    g_autoptr (GList) members = json_object_get_members (obj);
-    for (GList *l = members; l != NULL; l = l->next) {
-        const char *name = l->data;
-        if (g_str_equal (name, "type"))
-            continue;
-        int f;
-        for (f = 0; f < N_FIELDS; f++) {
-            if (g_str_equal (name, field_names[f]))
-                break;
+        int j = 0;
+        for (int f = 0; f < N_FIELDS; f++) {
+            if (kind_fields[k] & BIT (f))
+                names[k][j++] = field_names[f];
         }
-        if (f == N_FIELDS) {
-            g_autofree char *known = fields_of_kind (kind);
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "optimizer field \"%s\" is unknown; \"%s\" reads \"type\", %s", name,
-                         kind_names[kind], known);
-            return FALSE;
-        }
-        if (!(kind_fields[kind] & BIT (f))) {
-            g_autofree char *kinds = kinds_with_field (f);
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "optimizer \"%s\" does not apply to \"%s\"; remove it (it is a setting "
-                         "of %s)",
-                         name, kind_names[kind], kinds);
-            return FALSE;
-        }
+        names[k][j] = NULL;
+        per_kind[k] = names[k];
     }
-    return TRUE;
-}
-
-static gboolean read_kind (JsonObject *obj, DnOptimKind *kind, GError **error)
-{
-    JsonNode *node = json_object_get_member (obj, "type");
-    if (node == NULL) {
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                     "optimizer \"type\" is missing; use one of \"sgd\", \"adam\", \"adamw\", "
-                     "\"adadelta\", \"rmsprop\"");
-        return FALSE;
-    }
-    if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING) {
-        const char *s = json_node_get_string (node);
-        for (int k = 0; k < N_KINDS; k++) {
-            if (g_ascii_strcasecmp (s, kind_names[k]) == 0) {
-                *kind = (DnOptimKind) k;
-                return TRUE;
-            }
-        }
-    }
-    g_autofree char *got = dn_json_describe (node);
-    g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                 "optimizer \"type\" must be one of \"sgd\", \"adam\", \"adamw\", \"adadelta\", "
-                 "\"rmsprop\", got %s",
-                 got);
-    return FALSE;
+    return dn_fields_check_kind_keys (r, "type", kind_names, per_kind, kind);
 }
 
 gboolean dn_optim_config_from_json (JsonObject *obj, DnOptimConfig *cfg, GError **error)
@@ -276,24 +125,32 @@ gboolean dn_optim_config_from_json (JsonObject *obj, DnOptimConfig *cfg, GError 
     g_return_val_if_fail (obj != NULL && cfg != NULL, FALSE);
     g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-    DnOptimKind kind;
-    if (!read_kind (obj, &kind, error) || !check_members (obj, kind, error))
+    g_auto (DnFieldReader) r = dn_fields_reader (obj, NULL, "optimizer", 0, error);
+    r.required = (const char *const[]){"type", NULL};
+    int kind = 0;
+    if (!dn_fields_enum (&r, "type", kind_names, NULL, &kind) || !check_fields (&r, kind))
         return FALSE;
 
     DnOptimConfig c;
-    dn_optim_config_defaults (&c, kind);
-    const char *ge0 = "a number >= 0";
-    if (!read_number (obj, "lr", ge0, non_negative, &c.lr, error) ||
-        !read_number (obj, "weight_decay", ge0, non_negative, &c.weight_decay, error) ||
-        !read_number (obj, "momentum", ge0, non_negative, &c.momentum, error) ||
-        !read_number (obj, "dampening", "a number", NULL, &c.dampening, error) ||
-        !read_bool (obj, "nesterov", &c.nesterov, error) || !read_betas (obj, &c, error) ||
-        !read_number (obj, "eps", ge0, non_negative, &c.eps, error) ||
-        !read_bool (obj, "amsgrad", &c.amsgrad, error) ||
-        !read_number (obj, "rho", "a number in [0, 1]", unit_closed, &c.rho, error) ||
-        !read_number (obj, "alpha", ge0, non_negative, &c.alpha, error) ||
-        !read_bool (obj, "centered", &c.centered, error))
+    dn_optim_config_defaults (&c, (DnOptimKind) kind);
+    const DnRange ge0 = {0.0, INFINITY}, any = {-INFINITY, INFINITY};
+    const DnRange beta = {0.0, 1.0, .max_open = TRUE};
+    double betas[2] = {c.beta1, c.beta2};
+    int n_betas = 0;
+    if (!dn_fields_number_in (&r, "lr", &ge0, &c.lr) ||
+        !dn_fields_number_in (&r, "weight_decay", &ge0, &c.weight_decay) ||
+        !dn_fields_number_in (&r, "momentum", &ge0, &c.momentum) ||
+        !dn_fields_number_in (&r, "dampening", &any, &c.dampening) ||
+        !dn_fields_bool (&r, "nesterov", &c.nesterov) ||
+        !dn_fields_number_list (&r, "betas", &beta, 2, 2, FALSE, betas, &n_betas) ||
+        !dn_fields_number_in (&r, "eps", &ge0, &c.eps) ||
+        !dn_fields_bool (&r, "amsgrad", &c.amsgrad) ||
+        !dn_fields_number (&r, "rho", 0.0, 1.0, &c.rho) ||
+        !dn_fields_number_in (&r, "alpha", &ge0, &c.alpha) ||
+        !dn_fields_bool (&r, "centered", &c.centered))
         return FALSE;
+    c.beta1 = betas[0];
+    c.beta2 = betas[1];
 
     if (c.nesterov && (c.momentum <= 0.0 || c.dampening != 0.0)) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,

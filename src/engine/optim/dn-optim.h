@@ -135,6 +135,8 @@ typedef struct _DnScheduler DnScheduler;
 
 DnScheduler *dn_scheduler_new (const DnSchedConfig *cfg, double base_lr);
 void dn_scheduler_free (DnScheduler *s);
+/* An independent scheduler in the same state. */
+DnScheduler *dn_scheduler_copy (const DnScheduler *s);
 /* The learning rate for the current epoch. */
 double dn_scheduler_lr (const DnScheduler *s);
 /* End of an epoch; metric is the validation score (only Plateau reads it). */

@@ -14,17 +14,21 @@
  */
 #include "dn-optim.h"
 
+#include "dn-config-reader.h"
 #include "dn-error.h"
-#include "dn-json.h"
 
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 
 static const char *const kind_names[] = {
-    [DN_SCHED_NONE] = "none",           [DN_SCHED_STEP] = "step",
-    [DN_SCHED_MULTISTEP] = "multistep", [DN_SCHED_EXPONENTIAL] = "exponential",
-    [DN_SCHED_COSINE] = "cosine",       [DN_SCHED_PLATEAU] = "plateau",
+    [DN_SCHED_NONE] = "none",
+    [DN_SCHED_STEP] = "step",
+    [DN_SCHED_MULTISTEP] = "multistep",
+    [DN_SCHED_EXPONENTIAL] = "exponential",
+    [DN_SCHED_COSINE] = "cosine",
+    [DN_SCHED_PLATEAU] = "plateau",
+    NULL,
 };
 
 /* PyTorch's class names are accepted too, in any case. */
@@ -37,16 +41,17 @@ static const char *const torch_names[] = {
     [DN_SCHED_PLATEAU] = "reducelronplateau",
 };
 
-#define N_KINDS ((int) G_N_ELEMENTS (kind_names))
+#define N_KINDS ((int) G_N_ELEMENTS (kind_names) - 1)
 
-/* The fields each kind reads, separated by spaces; "" for none. */
-static const char *const kind_fields[] = {
-    [DN_SCHED_NONE] = "",
-    [DN_SCHED_STEP] = "step_size gamma",
-    [DN_SCHED_MULTISTEP] = "milestones gamma",
-    [DN_SCHED_EXPONENTIAL] = "gamma",
-    [DN_SCHED_COSINE] = "T_max eta_min",
-    [DN_SCHED_PLATEAU] = "mode factor patience threshold threshold_mode cooldown min_lr eps",
+/* The fields each kind reads besides "type". */
+static const char *const *const kind_fields[] = {
+    [DN_SCHED_NONE] = (const char *const[]){NULL},
+    [DN_SCHED_STEP] = (const char *const[]){"step_size", "gamma", NULL},
+    [DN_SCHED_MULTISTEP] = (const char *const[]){"milestones", "gamma", NULL},
+    [DN_SCHED_EXPONENTIAL] = (const char *const[]){"gamma", NULL},
+    [DN_SCHED_COSINE] = (const char *const[]){"T_max", "eta_min", NULL},
+    [DN_SCHED_PLATEAU] = (const char *const[]){"mode", "factor", "patience", "threshold",
+                                               "threshold_mode", "cooldown", "min_lr", "eps", NULL},
 };
 
 void dn_sched_config_defaults (DnSchedConfig *cfg, DnSchedKind kind)
@@ -70,85 +75,18 @@ void dn_sched_config_defaults (DnSchedConfig *cfg, DnSchedKind kind)
     };
 }
 
-/* JSON helpers. `what` is "scheduler" or "scheduler state", the start of every message. */
+static const char *const mode_names[] = {"min", "max", NULL};
+static const char *const threshold_mode_names[] = {"rel", "abs", NULL};
 
-
-static gboolean node_number (JsonNode *node, double *out)
+/* A field whose value is one of two words; *second is TRUE for the second. */
+static gboolean read_choice (DnFieldReader *r, const char *key, const char *const *words,
+                             gboolean *second)
 {
-    if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
+    int k = *second ? 1 : 0;
+    if (!dn_fields_enum (r, key, words, NULL, &k))
         return FALSE;
-    GType t = json_node_get_value_type (node);
-    if (t != G_TYPE_INT64 && t != G_TYPE_DOUBLE)
-        return FALSE;
-    *out = json_node_get_double (node);
-    return isfinite (*out);
-}
-
-static gboolean node_int (JsonNode *node, int lo, int *out)
-{
-    double v;
-    if (!node_number (node, &v) || v != floor (v) || v < lo || v > INT_MAX)
-        return FALSE;
-    *out = (int) v;
+    *second = k == 1;
     return TRUE;
-}
-
-static gboolean fail (GError **error, const char *what, const char *field, const char *rule,
-                      JsonNode *node)
-{
-    if (node == NULL) {
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s \"%s\" is missing; it must be %s", what,
-                     field, rule);
-    } else {
-        g_autofree char *got = dn_json_describe (node);
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s \"%s\" must be %s, got %s", what, field,
-                     rule, got);
-    }
-    return FALSE;
-}
-
-/* A number member: absent keeps *out unless required; lo/hi bound it (hi_open: v < hi). */
-static gboolean read_double (JsonObject *obj, const char *what, const char *field,
-                             gboolean required, double lo, double hi, gboolean hi_open,
-                             const char *rule, double *out, GError **error)
-{
-    JsonNode *node = json_object_get_member (obj, field);
-    if (node == NULL)
-        return required ? fail (error, what, field, rule, NULL) : TRUE;
-    double v;
-    if (!node_number (node, &v) || v < lo || v > hi || (hi_open && v >= hi))
-        return fail (error, what, field, rule, node);
-    *out = v;
-    return TRUE;
-}
-
-static gboolean read_int (JsonObject *obj, const char *what, const char *field, gboolean required,
-                          int lo, const char *rule, int *out, GError **error)
-{
-    JsonNode *node = json_object_get_member (obj, field);
-    if (node == NULL)
-        return required ? fail (error, what, field, rule, NULL) : TRUE;
-    if (!node_int (node, lo, out))
-        return fail (error, what, field, rule, node);
-    return TRUE;
-}
-
-/* A string member that must be one of two words; *second is TRUE for the second. */
-static gboolean read_choice (JsonObject *obj, const char *field, const char *first,
-                             const char *second_word, gboolean *second, GError **error)
-{
-    JsonNode *node = json_object_get_member (obj, field);
-    if (node == NULL)
-        return TRUE;
-    if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING) {
-        const char *s = json_node_get_string (node);
-        if (g_str_equal (s, first) || g_str_equal (s, second_word)) {
-            *second = g_str_equal (s, second_word);
-            return TRUE;
-        }
-    }
-    g_autofree char *rule = g_strdup_printf ("\"%s\" or \"%s\"", first, second_word);
-    return fail (error, "scheduler", field, rule, node);
 }
 
 static int compare_int (const void *a, const void *b)
@@ -157,97 +95,16 @@ static int compare_int (const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static gboolean read_milestones (JsonObject *obj, DnSchedConfig *c, GError **error)
+/* The kind's "type"; every message of `r` starts with what it reads. */
+static gboolean read_kind (DnFieldReader *r, DnSchedKind *kind)
 {
-    const char *rule = "an array of epoch numbers >= 1, e.g. [30, 80]";
-    JsonNode *node = json_object_get_member (obj, "milestones");
-    if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-        return fail (error, "scheduler", "milestones", rule, node);
-    JsonArray *a = json_node_get_array (node);
-    guint len = json_array_get_length (a);
-    if (len > DN_SCHED_MAX_MILESTONES) {
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                     "scheduler \"milestones\" holds at most %d epochs, got %u; merge some",
-                     DN_SCHED_MAX_MILESTONES, len);
-        return FALSE;
-    }
-    for (guint i = 0; i < len; i++) {
-        JsonNode *el = json_array_get_element (a, i);
-        if (!node_int (el, 1, &c->milestones[i])) {
-            g_autofree char *got = dn_json_describe (el);
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "scheduler \"milestones\"[%u] must be an epoch number >= 1, got %s", i,
-                         got);
-            return FALSE;
-        }
-    }
-    /* PyTorch counts milestones as a multiset: order does not matter, a repeat
-     * multiplies by gamma twice. Sorted here so the config reads increasing. */
-    qsort (c->milestones, len, sizeof (int), compare_int);
-    c->n_milestones = (int) len;
-    return TRUE;
-}
-
-static gboolean field_applies (DnSchedKind kind, const char *name)
-{
-    g_auto (GStrv) fields = g_strsplit (kind_fields[kind], " ", -1);
-    return g_strv_contains ((const char *const *) fields, name);
-}
-
-static gboolean check_members (JsonObject *obj, DnSchedKind kind, GError **error)
-{
-    g_autoptr (GList) members = json_object_get_members (obj);
-    for (GList *l = members; l != NULL; l = l->next) {
-        const char *name = l->data;
-        if (g_str_equal (name, "type") || field_applies (kind, name))
-            continue;
-        GString *owners = g_string_new (NULL);
-        for (int k = 0; k < N_KINDS; k++) {
-            if (field_applies ((DnSchedKind) k, name))
-                g_string_append_printf (owners, "%s\"%s\"", owners->len ? ", " : "", kind_names[k]);
-        }
-        if (owners->len > 0) {
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "scheduler \"%s\" does not apply to \"%s\"; remove it (it is a "
-                         "setting of %s)",
-                         name, kind_names[kind], owners->str);
-        } else if (kind_fields[kind][0] == '\0') {
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "scheduler field \"%s\" is unknown; \"%s\" reads only \"type\"", name,
-                         kind_names[kind]);
-        } else {
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "scheduler field \"%s\" is unknown; \"%s\" reads \"type\" and: %s", name,
-                         kind_names[kind], kind_fields[kind]);
-        }
-        g_string_free (owners, TRUE);
-        return FALSE;
-    }
-    return TRUE;
-}
-
-static gboolean kind_from_name (const char *s, DnSchedKind *kind)
-{
-    for (int k = 0; k < N_KINDS; k++) {
-        if (g_ascii_strcasecmp (s, kind_names[k]) == 0 ||
-            g_ascii_strcasecmp (s, torch_names[k]) == 0) {
-            *kind = (DnSchedKind) k;
-            return TRUE;
-        }
-    }
-    return FALSE;
-}
-
-static gboolean read_kind (JsonObject *obj, const char *what, DnSchedKind *kind, GError **error)
-{
-    const char *rule = "one of \"none\", \"step\", \"multistep\", \"exponential\", \"cosine\", "
-                       "\"plateau\"";
-    JsonNode *node = json_object_get_member (obj, "type");
-    if (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-        json_node_get_value_type (node) == G_TYPE_STRING &&
-        kind_from_name (json_node_get_string (node), kind))
-        return TRUE;
-    return fail (error, what, "type", rule, node);
+    const char *const *saved = r->required;
+    r->required = (const char *const[]){"type", NULL};
+    int k = 0;
+    gboolean ok = dn_fields_enum (r, "type", kind_names, torch_names, &k);
+    r->required = saved;
+    *kind = (DnSchedKind) k;
+    return ok;
 }
 
 gboolean dn_sched_config_from_json (JsonObject *obj, DnSchedConfig *cfg, GError **error)
@@ -260,52 +117,50 @@ gboolean dn_sched_config_from_json (JsonObject *obj, DnSchedConfig *cfg, GError 
         dn_sched_config_defaults (cfg, DN_SCHED_NONE);
         return TRUE;
     }
+    g_auto (DnFieldReader) r = dn_fields_reader (obj, NULL, "scheduler", 0, error);
     DnSchedKind kind;
-    if (!read_kind (obj, "scheduler", &kind, error) || !check_members (obj, kind, error))
+    if (!read_kind (&r, &kind) ||
+        !dn_fields_check_kind_keys (&r, "type", kind_names, kind_fields, kind))
         return FALSE;
     dn_sched_config_defaults (&c, kind);
 
-    const char *S = "scheduler";
+    /* The arguments PyTorch requires. */
+    static const char *const required[] = {"step_size", "milestones", "T_max", NULL};
+    static const char *const required_gamma[] = {"gamma", NULL};
+    r.required = kind == DN_SCHED_EXPONENTIAL ? required_gamma : required;
+    const DnRange ge0 = {0.0, INFINITY}, unit = {0.0, 1.0, .max_open = TRUE};
     gboolean ok = TRUE;
     switch (kind) {
     case DN_SCHED_NONE:
         break;
     case DN_SCHED_STEP:
-        ok = read_int (obj, S, "step_size", TRUE, 1, "a whole number of epochs >= 1", &c.step_size,
-                       error) &&
-             read_double (obj, S, "gamma", FALSE, 0.0, HUGE_VAL, FALSE, "a number >= 0", &c.gamma,
-                          error);
+        ok = dn_fields_int (&r, "step_size", 1, G_MAXINT, &c.step_size) &&
+             dn_fields_number_in (&r, "gamma", &ge0, &c.gamma);
         break;
     case DN_SCHED_MULTISTEP:
-        ok = read_milestones (obj, &c, error) &&
-             read_double (obj, S, "gamma", FALSE, 0.0, HUGE_VAL, FALSE, "a number >= 0", &c.gamma,
-                          error);
+        ok = dn_fields_int_list (&r, "milestones", 1, G_MAXINT, 0, DN_SCHED_MAX_MILESTONES, FALSE,
+                                 c.milestones, &c.n_milestones) &&
+             dn_fields_number_in (&r, "gamma", &ge0, &c.gamma);
+        /* PyTorch counts milestones as a multiset: order does not matter, a repeat
+         * multiplies by gamma twice. Sorted here so the config reads increasing. */
+        qsort (c.milestones, (size_t) c.n_milestones, sizeof (int), compare_int);
         break;
     case DN_SCHED_EXPONENTIAL:
-        ok = read_double (obj, S, "gamma", TRUE, 0.0, HUGE_VAL, FALSE, "a number >= 0, e.g. 0.95",
-                          &c.gamma, error);
+        ok = dn_fields_number_in (&r, "gamma", &ge0, &c.gamma);
         break;
     case DN_SCHED_COSINE:
-        ok =
-            read_int (obj, S, "T_max", TRUE, 1, "a whole number of epochs >= 1", &c.t_max, error) &&
-            read_double (obj, S, "eta_min", FALSE, 0.0, HUGE_VAL, FALSE, "a number >= 0",
-                         &c.eta_min, error);
+        ok = dn_fields_int (&r, "T_max", 1, G_MAXINT, &c.t_max) &&
+             dn_fields_number_in (&r, "eta_min", &ge0, &c.eta_min);
         break;
     case DN_SCHED_PLATEAU:
-        ok = read_choice (obj, "mode", "min", "max", &c.mode_max, error) &&
-             read_double (obj, S, "factor", FALSE, 0.0, 1.0, TRUE, "a number in [0, 1)", &c.factor,
-                          error) &&
-             read_int (obj, S, "patience", FALSE, 0, "a whole number of epochs >= 0", &c.patience,
-                       error) &&
-             read_double (obj, S, "threshold", FALSE, 0.0, HUGE_VAL, FALSE, "a number >= 0",
-                          &c.threshold, error) &&
-             read_choice (obj, "threshold_mode", "rel", "abs", &c.threshold_abs, error) &&
-             read_int (obj, S, "cooldown", FALSE, 0, "a whole number of epochs >= 0", &c.cooldown,
-                       error) &&
-             read_double (obj, S, "min_lr", FALSE, 0.0, HUGE_VAL, FALSE, "a number >= 0", &c.min_lr,
-                          error) &&
-             read_double (obj, S, "eps", FALSE, 0.0, HUGE_VAL, FALSE, "a number >= 0", &c.eps,
-                          error);
+        ok = read_choice (&r, "mode", mode_names, &c.mode_max) &&
+             dn_fields_number_in (&r, "factor", &unit, &c.factor) &&
+             dn_fields_int (&r, "patience", 0, G_MAXINT, &c.patience) &&
+             dn_fields_number_in (&r, "threshold", &ge0, &c.threshold) &&
+             read_choice (&r, "threshold_mode", threshold_mode_names, &c.threshold_abs) &&
+             dn_fields_int (&r, "cooldown", 0, G_MAXINT, &c.cooldown) &&
+             dn_fields_number_in (&r, "min_lr", &ge0, &c.min_lr) &&
+             dn_fields_number_in (&r, "eps", &ge0, &c.eps);
         break;
     }
     if (!ok)
@@ -409,6 +264,12 @@ DnScheduler *dn_scheduler_new (const DnSchedConfig *cfg, double base_lr)
 void dn_scheduler_free (DnScheduler *s)
 {
     g_free (s);
+}
+
+DnScheduler *dn_scheduler_copy (const DnScheduler *s)
+{
+    g_return_val_if_fail (s != NULL, NULL);
+    return g_memdup2 (s, sizeof *s);
 }
 
 double dn_scheduler_lr (const DnScheduler *s)
@@ -522,14 +383,14 @@ gboolean dn_scheduler_state_from_json (DnScheduler *s, JsonObject *obj, GError *
 {
     g_return_val_if_fail (s != NULL, FALSE);
     g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-    const char *W = "scheduler state";
     if (obj == NULL) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                      "scheduler state is missing; resume from a checkpoint that has one");
         return FALSE;
     }
+    g_auto (DnFieldReader) r = dn_fields_reader (obj, NULL, "scheduler state", 0, error);
     DnSchedKind kind;
-    if (!read_kind (obj, W, &kind, error))
+    if (!read_kind (&r, &kind))
         return FALSE;
     if (kind != s->cfg.kind) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
@@ -539,26 +400,27 @@ gboolean dn_scheduler_state_from_json (DnScheduler *s, JsonObject *obj, GError *
         return FALSE;
     }
 
+    static const char *const required[] = {
+        "epoch", "lr", "base_lr", "best", "num_bad_epochs", "cooldown_counter", NULL};
+    r.required = required;
     DnScheduler t = *s;
     int epoch = 0;
-    const char *ge0 = "a number >= 0";
-    if (!read_int (obj, W, "epoch", TRUE, 0, "a whole number >= 0", &epoch, error) ||
-        !read_double (obj, W, "lr", TRUE, 0.0, HUGE_VAL, FALSE, ge0, &t.lr, error) ||
-        !read_double (obj, W, "base_lr", TRUE, 0.0, HUGE_VAL, FALSE, ge0, &t.base_lr, error))
+    const DnRange ge0 = {0.0, INFINITY}, any = {-INFINITY, INFINITY};
+    if (!dn_fields_int (&r, "epoch", 0, G_MAXINT, &epoch) ||
+        !dn_fields_number_in (&r, "lr", &ge0, &t.lr) ||
+        !dn_fields_number_in (&r, "base_lr", &ge0, &t.base_lr))
         return FALSE;
     t.epoch = epoch;
 
     if (kind == DN_SCHED_PLATEAU) {
+        /* null before the first metric */
         JsonNode *node = json_object_get_member (obj, "best");
         if (node != NULL && JSON_NODE_HOLDS_NULL (node))
             t.best = plateau_worst (&s->cfg);
-        else if (!read_double (obj, W, "best", TRUE, -HUGE_VAL, HUGE_VAL, FALSE,
-                               "a number, or null before the first epoch", &t.best, error))
+        else if (!dn_fields_number_in (&r, "best", &any, &t.best))
             return FALSE;
-        if (!read_int (obj, W, "num_bad_epochs", TRUE, 0, "a whole number >= 0", &t.num_bad_epochs,
-                       error) ||
-            !read_int (obj, W, "cooldown_counter", TRUE, 0, "a whole number >= 0",
-                       &t.cooldown_counter, error))
+        if (!dn_fields_int (&r, "num_bad_epochs", 0, G_MAXINT, &t.num_bad_epochs) ||
+            !dn_fields_int (&r, "cooldown_counter", 0, G_MAXINT, &t.cooldown_counter))
             return FALSE;
     }
     *s = t;

@@ -1,8 +1,8 @@
 /* dn-continual-config.c: the "continual" section of an experiment file and the
  * task permutations. */
 #include "dn-continual-config.h"
+#include "dn-config-reader.h"
 #include "dn-error.h"
-#include "dn-json.h"
 #include "dn-rng.h"
 
 #include <string.h>
@@ -45,179 +45,89 @@ void dn_continual_config_copy (DnContinualConfig *dst, const DnContinualConfig *
     dst->activity_layer = g_strdup (src->activity_layer);
 }
 
-static gboolean fail (GError **error, const char *what, const char *key, const char *msg)
+/* "evaluate_after": "every_task" (the default), or the tasks after which to evaluate. */
+static gboolean read_eval_after (DnFieldReader *r, DnContinualConfig *cfg)
 {
-    g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s: \"continual\": \"%s\" %s", what, key, msg);
-    return FALSE;
-}
-
-static gboolean get_int (JsonObject *o, const char *key, gint64 min, gint64 max, gint64 *out,
-                         const char *what, GError **error)
-{
-    JsonNode *n = json_object_get_member (o, key);
+    JsonNode *n = dn_fields_member (r, "evaluate_after");
     if (n == NULL)
         return TRUE;
-    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64 ||
-        json_node_get_int (n) < min || json_node_get_int (n) > max) {
-        g_autofree char *msg = dn_json_int_complaint (n, min, max);
-        return fail (error, what, key, msg);
+    if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING &&
+        g_str_equal (json_node_get_string (n), "every_task")) {
+        g_clear_pointer (&cfg->eval_after, g_free);
+        cfg->n_eval_after = 0;
+        return TRUE;
     }
-    gint64 v = json_node_get_int (n);
-    *out = v;
+    if (!JSON_NODE_HOLDS_ARRAY (n))
+        return dn_fields_fail (r, "evaluate_after",
+                               "\"every_task\" or an array of 0-based task numbers after which to "
+                               "evaluate, such as [1, 4, 9]");
+    guint len = json_array_get_length (json_node_get_array (n));
+    g_autofree int *tasks = g_new (int, MAX (len, 1));
+    int n_tasks = 0;
+    if (!dn_fields_int_list (r, "evaluate_after", 0, DN_CONTINUAL_MAX_TASKS - 1, 1, G_MAXINT, FALSE,
+                             tasks, &n_tasks))
+        return FALSE;
+    g_free (cfg->eval_after);
+    cfg->eval_after = g_steal_pointer (&tasks);
+    cfg->n_eval_after = n_tasks;
     return TRUE;
 }
 
-static gboolean get_double (JsonObject *o, const char *key, double min, double max, double *out,
-                            const char *what, GError **error)
+/* "synaptic_intelligence": true, false, or its settings (which turn it on). */
+static gboolean read_si (DnFieldReader *r, DnContinualConfig *cfg)
 {
-    JsonNode *n = json_object_get_member (o, key);
+    JsonNode *n = dn_fields_member (r, "synaptic_intelligence");
     if (n == NULL)
         return TRUE;
-    if (!JSON_NODE_HOLDS_VALUE (n) || (json_node_get_value_type (n) != G_TYPE_INT64 &&
-                                       json_node_get_value_type (n) != G_TYPE_DOUBLE))
-        return fail (error, what, key, "must be a number");
-    double v = json_node_get_double (n);
-    if (!(v >= min && v <= max)) {
-        g_autofree char *msg = g_strdup_printf ("is %g; it must be between %g and %g", v, min, max);
-        return fail (error, what, key, msg);
-    }
-    *out = v;
-    return TRUE;
-}
-
-static gboolean get_bool (JsonObject *o, const char *key, gboolean *out, const char *what,
-                          GError **error)
-{
-    JsonNode *n = json_object_get_member (o, key);
-    if (n == NULL)
-        return TRUE;
-    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN)
-        return fail (error, what, key, "must be true or false");
-    *out = json_node_get_boolean (n);
-    return TRUE;
-}
-
-static gboolean check_keys (JsonObject *o, const char *const *known, const char *what,
-                            const char *section, GError **error)
-{
-    g_autoptr (GList) members = json_object_get_members (o);
-    for (GList *m = members; m != NULL; m = m->next) {
-        gboolean ok = FALSE;
-        for (int i = 0; !ok && known[i] != NULL; i++)
-            ok = g_str_equal (m->data, known[i]);
-        if (!ok) {
-            g_autofree char *list = g_strjoinv (", ", (char **) known);
-            g_autofree char *q = dn_quote (m->data);
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "%s: unknown field %s in \"%s\"; known fields are %s", what, q, section,
-                         list);
-            return FALSE;
-        }
-    }
+    if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_BOOLEAN)
+        return dn_fields_bool (r, "synaptic_intelligence", &cfg->si);
+    if (!JSON_NODE_HOLDS_OBJECT (n))
+        return dn_fields_fail (r, "synaptic_intelligence",
+                               "an object such as {\"c\": 0.1, \"xi\": 0.1}, true or false");
+    static const char *const known[] = {"c", "xi", "first_task", NULL};
+    DnFieldReader si;
+    if (!dn_fields_object (r, "synaptic_intelligence", &si) || !dn_fields_check_keys (&si, known) ||
+        !dn_fields_number (&si, "c", 0.0, 1e6, &cfg->si_c) ||
+        !dn_fields_number (&si, "xi", 1e-12, 1e6, &cfg->si_xi) ||
+        !dn_fields_int (&si, "first_task", 0, DN_CONTINUAL_MAX_TASKS, &cfg->si_first_task))
+        return FALSE;
+    cfg->si = TRUE;
     return TRUE;
 }
 
 gboolean dn_continual_config_from_json (JsonObject *obj, DnContinualConfig *cfg, const char *what,
                                         GError **error)
 {
-    static const char *const known[] = {"tasks",           "permutation_seed",
-                                        "epochs_per_task", "context",
-                                        "reset_optimizer", "drop_last",
-                                        "eval_batch_size", "evaluate_after",
-                                        "synaptic_intelligence", "activity_layer",
-                                        "activity_samples", NULL};
-    if (!check_keys (obj, known, what, "continual", error))
+    static const char *const known[] = {
+        "tasks",           "permutation_seed", "epochs_per_task",
+        "context",         "reset_optimizer",  "drop_last",
+        "eval_batch_size", "evaluate_after",   "synaptic_intelligence",
+        "activity_layer",  "activity_samples", NULL};
+    g_auto (DnFieldReader) r =
+        dn_fields_reader (obj, what, "continual", DN_FIELDS_NULL_IS_ABSENT, error);
+    gint64 seed = (gint64) cfg->permutation_seed;
+    int context = cfg->context;
+    g_autofree char *activity_layer = NULL;
+    if (!dn_fields_check_keys (&r, known) ||
+        !dn_fields_int (&r, "tasks", 1, DN_CONTINUAL_MAX_TASKS, &cfg->tasks) ||
+        !dn_fields_int64 (&r, "permutation_seed", 0, G_MAXINT64, &seed) ||
+        !dn_fields_int (&r, "epochs_per_task", 1, 100000, &cfg->epochs_per_task) ||
+        !dn_fields_int (&r, "eval_batch_size", 1, 1 << 16, &cfg->eval_batch_size) ||
+        !dn_fields_int (&r, "activity_samples", 0, 1 << 24, &cfg->activity_samples) ||
+        !dn_fields_bool (&r, "reset_optimizer", &cfg->reset_optimizer) ||
+        !dn_fields_bool (&r, "drop_last", &cfg->drop_last) ||
+        !dn_fields_enum (&r, "context", context_names, NULL, &context) ||
+        !read_eval_after (&r, cfg) || !read_si (&r, cfg) ||
+        !dn_fields_string (&r, "activity_layer", &activity_layer))
         return FALSE;
-    gint64 tasks = cfg->tasks, seed = (gint64) cfg->permutation_seed, epochs = cfg->epochs_per_task,
-           ebs = cfg->eval_batch_size, act = cfg->activity_samples;
-    if (!get_int (obj, "tasks", 1, DN_CONTINUAL_MAX_TASKS, &tasks, what, error) ||
-        !get_int (obj, "permutation_seed", 0, G_MAXINT64, &seed, what, error) ||
-        !get_int (obj, "epochs_per_task", 1, 100000, &epochs, what, error) ||
-        !get_int (obj, "eval_batch_size", 1, 1 << 16, &ebs, what, error) ||
-        !get_int (obj, "activity_samples", 0, 1 << 24, &act, what, error) ||
-        !get_bool (obj, "reset_optimizer", &cfg->reset_optimizer, what, error) ||
-        !get_bool (obj, "drop_last", &cfg->drop_last, what, error))
-        return FALSE;
-    cfg->tasks = (int) tasks;
     cfg->permutation_seed = (guint64) seed;
-    cfg->epochs_per_task = (int) epochs;
-    cfg->eval_batch_size = (int) ebs;
-    cfg->activity_samples = (int) act;
-
-    JsonNode *n = json_object_get_member (obj, "context");
-    if (n != NULL) {
-        const char *s = JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
-                            ? json_node_get_string (n)
-                            : "";
-        int k = -1;
-        for (int i = 0; context_names[i] != NULL; i++)
-            if (g_str_equal (s, context_names[i]))
-                k = i;
-        if (k < 0)
-            return fail (error, what, "context",
-                         "must be \"prototype\" (the mean image of each task; nearest prototype at "
-                         "test time), \"task_id\" (one-hot) or \"none\"");
-        cfg->context = (DnContextKind) k;
-    }
-
-    n = json_object_get_member (obj, "evaluate_after");
-    if (n != NULL) {
-        g_clear_pointer (&cfg->eval_after, g_free);
-        cfg->n_eval_after = 0;
-        if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING &&
-            g_str_equal (json_node_get_string (n), "every_task")) {
-            /* the default */
-        } else if (JSON_NODE_HOLDS_ARRAY (n) && json_array_get_length (json_node_get_array (n)) > 0) {
-            JsonArray *a = json_node_get_array (n);
-            guint len = json_array_get_length (a);
-            cfg->eval_after = g_new (int, len);
-            for (guint i = 0; i < len; i++) {
-                JsonNode *e = json_array_get_element (a, i);
-                if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_INT64 ||
-                    json_node_get_int (e) < 0 || json_node_get_int (e) >= DN_CONTINUAL_MAX_TASKS)
-                    return fail (error, what, "evaluate_after",
-                                 "must be \"every_task\" or a list of 0-based task numbers after "
-                                 "which to evaluate, such as [1, 4, 9]");
-                cfg->eval_after[cfg->n_eval_after++] = (int) json_node_get_int (e);
-            }
-        } else {
-            return fail (error, what, "evaluate_after",
-                         "must be \"every_task\" or a list of 0-based task numbers after which to "
-                         "evaluate, such as [1, 4, 9]");
-        }
-    }
-
-    n = json_object_get_member (obj, "synaptic_intelligence");
-    if (n != NULL && !JSON_NODE_HOLDS_NULL (n)) {
-        if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_BOOLEAN) {
-            cfg->si = json_node_get_boolean (n);
-        } else if (JSON_NODE_HOLDS_OBJECT (n)) {
-            JsonObject *si = json_node_get_object (n);
-            static const char *const si_known[] = {"c", "xi", "first_task", NULL};
-            gint64 first = cfg->si_first_task;
-            if (!check_keys (si, si_known, what, "synaptic_intelligence", error) ||
-                !get_double (si, "c", 0.0, 1e6, &cfg->si_c, what, error) ||
-                !get_double (si, "xi", 1e-12, 1e6, &cfg->si_xi, what, error) ||
-                !get_int (si, "first_task", 0, DN_CONTINUAL_MAX_TASKS, &first, what, error))
-                return FALSE;
-            cfg->si_first_task = (int) first;
-            cfg->si = TRUE;
-        } else {
-            return fail (error, what, "synaptic_intelligence",
-                         "must be an object such as {\"c\": 0.1, \"xi\": 0.1}, true or false");
-        }
-    }
-
-    n = json_object_get_member (obj, "activity_layer");
-    if (n != NULL && !JSON_NODE_HOLDS_NULL (n)) {
-        if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-            return fail (error, what, "activity_layer", "must be the name of a layer");
-        g_autofree char *name_what =
-            g_strdup_printf ("%s: \"continual\": \"activity_layer\"", what);
-        if (!dn_check_name (json_node_get_string (n), FALSE, name_what, error))
+    cfg->context = (DnContextKind) context;
+    if (activity_layer != NULL) {
+        g_autofree char *name_what = g_strdup_printf ("%s: \"continual\".\"activity_layer\"", what);
+        if (!dn_check_name (activity_layer, FALSE, name_what, error))
             return FALSE;
         g_free (cfg->activity_layer);
-        cfg->activity_layer = g_strdup (json_node_get_string (n));
+        cfg->activity_layer = g_steal_pointer (&activity_layer);
     }
     return TRUE;
 }

@@ -1,5 +1,6 @@
 /* dn-experiment.c: reading and writing experiment files. */
 #include "dn-experiment.h"
+#include "dn-config-reader.h"
 #include "dn-error.h"
 #include "dn-json.h"
 #include "dn-run-dir.h"
@@ -13,111 +14,28 @@
 #include <string.h>
 #include <unistd.h>
 
-static gboolean cfg_fail (GError **error, const char *what, const char *section, const char *key,
-                          const char *msg)
-{
-    g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s: \"%s\".\"%s\" %s", what, section, key, msg);
-    return FALSE;
-}
+static const char *const format_names[] = {"idx", "csv", NULL};
 
-static gboolean check_keys (JsonObject *obj, const char *const *known, const char *what,
-                            const char *section, GError **error)
-{
-    g_autoptr (GList) members = json_object_get_members (obj);
-    for (GList *m = members; m != NULL; m = m->next) {
-        gboolean ok = FALSE;
-        for (int i = 0; !ok && known[i] != NULL; i++)
-            ok = g_str_equal (m->data, known[i]);
-        if (!ok) {
-            g_autofree char *list = g_strjoinv (", ", (char **) known);
-            g_autofree char *q = dn_quote (m->data);
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                         "%s: unknown field %s in \"%s\"; known fields are %s", what, q, section,
-                         list);
-            return FALSE;
-        }
-    }
-    return TRUE;
-}
-
-static JsonObject *get_section (JsonObject *root, const char *key, const char *what, GError **error)
-{
-    JsonNode *n = json_object_get_member (root, key);
-    if (n == NULL)
-        return NULL;
-    if (!JSON_NODE_HOLDS_OBJECT (n)) {
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s: \"%s\" must be an object { ... }", what,
-                     key);
-        return NULL;
-    }
-    return json_node_get_object (n);
-}
-
-/* Optional typed members; absent or null leaves *out as it is. */
-static gboolean get_string (JsonObject *o, const char *key, char **out, const char *what,
-                            const char *section, GError **error)
-{
-    JsonNode *n = json_object_get_member (o, key);
-    if (n == NULL || JSON_NODE_HOLDS_NULL (n))
-        return TRUE;
-    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-        return cfg_fail (error, what, section, key, "must be a string");
-    g_free (*out);
-    *out = g_strdup (json_node_get_string (n));
-    return TRUE;
-}
-
-static gboolean get_number (JsonObject *o, const char *key, double min, double max, double *out,
-                            const char *what, const char *section, GError **error)
-{
-    JsonNode *n = json_object_get_member (o, key);
-    if (n == NULL || JSON_NODE_HOLDS_NULL (n))
-        return TRUE;
-    if (!JSON_NODE_HOLDS_VALUE (n) || (json_node_get_value_type (n) != G_TYPE_DOUBLE &&
-                                       json_node_get_value_type (n) != G_TYPE_INT64))
-        return cfg_fail (error, what, section, key, "must be a number");
-    double v = json_node_get_double (n);
-    if (!(v >= min && v <= max)) {
-        g_autofree char *msg = g_strdup_printf ("is %g; it must be between %g and %g", v, min, max);
-        return cfg_fail (error, what, section, key, msg);
-    }
-    *out = v;
-    return TRUE;
-}
-
-static gboolean get_int (JsonObject *o, const char *key, gint64 min, gint64 max, gint64 *out,
-                         const char *what, const char *section, GError **error)
-{
-    JsonNode *n = json_object_get_member (o, key);
-    if (n == NULL || JSON_NODE_HOLDS_NULL (n))
-        return TRUE;
-    if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64 ||
-        json_node_get_int (n) < min || json_node_get_int (n) > max) {
-        g_autofree char *msg = dn_json_int_complaint (n, min, max);
-        return cfg_fail (error, what, section, key, msg);
-    }
-    gint64 v = json_node_get_int (n);
-    *out = v;
-    return TRUE;
-}
-
-static gboolean read_data (DnExperiment *exp, JsonObject *d, const char *what, GError **error)
+static gboolean read_data (DnExperiment *exp, DnFieldReader *d, const char *what)
 {
     static const char *const known[] = {
         "format",           "path",       "test_path", "label_column",
         "validation_split", "test_split", "normalize", NULL};
-    if (!check_keys (d, known, what, "data", error) ||
-        !get_string (d, "format", &exp->data_format, what, "data", error) ||
-        !get_string (d, "path", &exp->data_path, what, "data", error) ||
-        !get_string (d, "test_path", &exp->test_path, what, "data", error) ||
-        !get_string (d, "label_column", &exp->label_column, what, "data", error) ||
-        !get_number (d, "validation_split", 0.0, 0.9, &exp->val_fraction, what, "data", error) ||
-        !get_number (d, "test_split", 0.0, 0.9, &exp->test_fraction, what, "data", error))
+    int format = -1;
+    if (!dn_fields_check_keys (d, known) ||
+        !dn_fields_enum (d, "format", format_names, NULL, &format) ||
+        !dn_fields_string (d, "path", &exp->data_path) ||
+        !dn_fields_string (d, "test_path", &exp->test_path) ||
+        !dn_fields_string (d, "label_column", &exp->label_column) ||
+        !dn_fields_number (d, "validation_split", 0.0, 0.9, &exp->val_fraction) ||
+        !dn_fields_number (d, "test_split", 0.0, 0.9, &exp->test_fraction))
         return FALSE;
-    if (!g_str_equal (exp->data_format, "idx") && !g_str_equal (exp->data_format, "csv"))
-        return cfg_fail (error, what, "data", "format", "must be \"idx\" (MNIST-style) or \"csv\"");
-    JsonNode *n = json_object_get_member (d, "normalize");
-    if (n == NULL || JSON_NODE_HOLDS_NULL (n))
+    if (format >= 0) {
+        g_free (exp->data_format);
+        exp->data_format = g_strdup (format_names[format]);
+    }
+    JsonNode *n = dn_fields_member (d, "normalize");
+    if (n == NULL)
         return TRUE;
     if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING) {
         const char *s = json_node_get_string (n);
@@ -133,14 +51,14 @@ static gboolean read_data (DnExperiment *exp, JsonObject *d, const char *what, G
             return TRUE;
         }
     } else if (JSON_NODE_HOLDS_OBJECT (n)) {
-        if (!dn_normalize_from_json (n, &exp->normalize, what, error))
+        if (!dn_normalize_from_json (n, &exp->normalize, what, d->error))
             return FALSE;
         exp->normalize_from_data = FALSE;
         return TRUE;
     }
-    return cfg_fail (error, what, "data", "normalize",
-                     "must be \"dataset\" (mean and std of the training set), \"none\", or "
-                     "{\"mean\": [0.1307], \"std\": [0.3081]} with one value per channel");
+    return dn_fields_fail (d, "normalize",
+                           "\"dataset\" (mean and std of the training set), \"none\", or "
+                           "{\"mean\": [0.1307], \"std\": [0.3081]} with one value per channel");
 }
 
 static gboolean read_dendrites (DnExperiment *exp, JsonNode *n, const char *what, GError **error)
@@ -187,61 +105,51 @@ const char *dn_loss_kind_name (DnLossKind kind)
     return loss_names[kind];
 }
 
-static gboolean read_training (DnExperiment *exp, JsonObject *t, const char *what, GError **error)
+static const char *const device_names[] = {"cpu", "cuda", "auto", NULL};
+
+/* The optimizer's and scheduler's own messages, after the place they come from. */
+static gboolean wrap_section_error (GError *local, const char *what, const char *section,
+                                    GError **error)
+{
+    g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s: training.%s: %s", what, section,
+                 local->message);
+    g_error_free (local);
+    return FALSE;
+}
+
+static gboolean read_training (DnExperiment *exp, DnFieldReader *t, const char *what)
 {
     static const char *const known[] = {"optimizer",  "scheduler", "loss", "label_smoothing",
                                         "batch_size", "epochs",    "seed", "device",
                                         NULL};
-    if (!check_keys (t, known, what, "training", error))
+    DnFieldReader o, s;
+    if (!dn_fields_check_keys (t, known) || !dn_fields_object (t, "optimizer", &o) ||
+        !dn_fields_object (t, "scheduler", &s))
         return FALSE;
-    g_autoptr (GError) local = NULL;
-    JsonObject *o = get_section (t, "optimizer", what, &local);
-    if (local == NULL && o != NULL && !dn_optim_config_from_json (o, &exp->optim, &local)) {
-        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s: training.optimizer: %s", what,
-                     local->message);
-        return FALSE;
-    }
-    if (local == NULL) {
-        JsonObject *s = get_section (t, "scheduler", what, &local);
-        if (local == NULL && s != NULL && dn_sched_config_from_json (s, &exp->sched, &local) &&
-            exp->sched.kind == DN_SCHED_PLATEAU && !json_object_has_member (s, "mode"))
+    GError *local = NULL;
+    if (o.obj != NULL && !dn_optim_config_from_json (o.obj, &exp->optim, &local))
+        return wrap_section_error (local, what, "optimizer", t->error);
+    if (s.obj != NULL) {
+        if (!dn_sched_config_from_json (s.obj, &exp->sched, &local))
+            return wrap_section_error (local, what, "scheduler", t->error);
+        if (exp->sched.kind == DN_SCHED_PLATEAU && !json_object_has_member (s.obj, "mode"))
             exp->sched.mode_max = TRUE; /* the metric it reads is an accuracy */
-        if (local != NULL) {
-            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG, "%s: training.scheduler: %s", what,
-                         local->message);
-            return FALSE;
-        }
     }
-    if (local != NULL) {
-        g_propagate_error (error, g_steal_pointer (&local));
+    int loss = exp->loss, device = -1;
+    gint64 seed = (gint64) exp->seed;
+    if (!dn_fields_enum (t, "loss", loss_names, NULL, &loss) ||
+        !dn_fields_number (t, "label_smoothing", 0.0, 1.0, &exp->label_smoothing) ||
+        !dn_fields_int (t, "batch_size", 1, 1 << 20, &exp->batch_size) ||
+        !dn_fields_int (t, "epochs", 1, 1000000, &exp->epochs) ||
+        !dn_fields_int64 (t, "seed", 0, G_MAXINT64, &seed) ||
+        !dn_fields_enum (t, "device", device_names, NULL, &device))
         return FALSE;
-    }
-    g_autofree char *loss = NULL;
-    gint64 batch = exp->batch_size, epochs = exp->epochs, seed = (gint64) exp->seed;
-    if (!get_string (t, "loss", &loss, what, "training", error) ||
-        !get_number (t, "label_smoothing", 0.0, 1.0, &exp->label_smoothing, what, "training",
-                     error) ||
-        !get_int (t, "batch_size", 1, 1 << 20, &batch, what, "training", error) ||
-        !get_int (t, "epochs", 1, 1000000, &epochs, what, "training", error) ||
-        !get_int (t, "seed", 0, G_MAXINT64, &seed, what, "training", error) ||
-        !get_string (t, "device", &exp->device, what, "training", error))
-        return FALSE;
-    if (loss != NULL) {
-        int k = 0;
-        while (loss_names[k] != NULL && !g_str_equal (loss_names[k], loss))
-            k++;
-        if (loss_names[k] == NULL)
-            return cfg_fail (error, what, "training", "loss",
-                             "must be \"cross_entropy\", \"nll\", \"mse\" or \"bce_with_logits\"");
-        exp->loss = (DnLossKind) k;
-    }
-    if (!g_str_equal (exp->device, "cpu") && !g_str_equal (exp->device, "cuda") &&
-        !g_str_equal (exp->device, "auto"))
-        return cfg_fail (error, what, "training", "device",
-                         "must be \"cpu\", \"cuda\" or \"auto\"");
-    exp->batch_size = (int) batch;
-    exp->epochs = (int) epochs;
+    exp->loss = (DnLossKind) loss;
     exp->seed = (guint64) seed;
+    if (device >= 0) {
+        g_free (exp->device);
+        exp->device = g_strdup (device_names[device]);
+    }
     return TRUE;
 }
 
@@ -283,18 +191,19 @@ DnExperiment *dn_experiment_from_json (JsonNode *root, const char *base_dir, con
                                         NULL};
     g_autoptr (DnExperiment) exp = dn_experiment_new_default ();
     exp->base_dir = g_strdup (base_dir ? base_dir : ".");
-    if (!check_keys (o, known, what, "(top level)", error) ||
-        !get_string (o, "name", &exp->name, what, "(top level)", error) ||
-        !get_string (o, "description", &exp->description, what, "(top level)", error))
+    g_auto (DnFieldReader) top =
+        dn_fields_reader (o, what, "(top level)", DN_FIELDS_NULL_IS_ABSENT, error);
+    if (!dn_fields_check_keys (&top, known) || !dn_fields_string (&top, "name", &exp->name) ||
+        !dn_fields_string (&top, "description", &exp->description))
         return NULL;
     g_autofree char *name_what = g_strdup_printf ("%s: \"name\"", what);
     if (!dn_check_name (exp->name, TRUE, name_what, error))
         return NULL;
-    JsonNode *dn = json_object_get_member (o, "dendrites");
-    if (dn != NULL && !JSON_NODE_HOLDS_NULL (dn) && !read_dendrites (exp, dn, what, error))
+    JsonNode *dn = dn_fields_member (&top, "dendrites");
+    if (dn != NULL && !read_dendrites (exp, dn, what, error))
         return NULL;
-    JsonNode *cn = json_object_get_member (o, "continual");
-    if (cn != NULL && !JSON_NODE_HOLDS_NULL (cn)) {
+    JsonNode *cn = dn_fields_member (&top, "continual");
+    if (cn != NULL) {
         if (!JSON_NODE_HOLDS_OBJECT (cn)) {
             g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                          "%s: \"continual\" must be an object such as {\"tasks\": 10}", what);
@@ -311,21 +220,13 @@ DnExperiment *dn_experiment_from_json (JsonNode *root, const char *base_dir, con
                      what);
         return NULL;
     }
-    GError *local = NULL;
-    JsonObject *d = get_section (o, "data", what, &local);
-    if (local == NULL && d != NULL)
-        read_data (exp, d, what, &local);
-    JsonObject *t = local ? NULL : get_section (o, "training", what, &local);
-    if (local == NULL && t != NULL)
-        read_training (exp, t, what, &local);
-    JsonObject *out = local ? NULL : get_section (o, "output", what, &local);
-    if (local == NULL && out != NULL &&
-        check_keys (out, (const char *const[]){"dir", NULL}, what, "output", &local))
-        get_string (out, "dir", &exp->out_dir, what, "output", &local);
-    if (local != NULL) {
-        g_propagate_error (error, local);
+    DnFieldReader data, training, output;
+    if (!dn_fields_object (&top, "data", &data) || !read_data (exp, &data, what) ||
+        !dn_fields_object (&top, "training", &training) || !read_training (exp, &training, what) ||
+        !dn_fields_object (&top, "output", &output) ||
+        !dn_fields_check_keys (&output, (const char *const[]){"dir", NULL}) ||
+        !dn_fields_string (&output, "dir", &exp->out_dir))
         return NULL;
-    }
     JsonNode *net = json_object_get_member (o, "network");
     if (net == NULL || !JSON_NODE_HOLDS_OBJECT (net)) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,

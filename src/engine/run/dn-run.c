@@ -2,8 +2,10 @@
  *
  * A run trains epoch by epoch. A plain run (no "dendrites" section) trains
  * for the experiment's epochs and keeps the model with the best validation
- * score. A dendritic run wraps the selected layers as neuron modules and lets
- * the tracker decide after every epoch: keep training, restore the best
+ * score; a tracker that only records (dn_tracker_new_recorder) keeps its
+ * history, so its run folder gets the same tables and picture. A dendritic
+ * run wraps the selected layers as neuron modules and lets the tracker
+ * decide after every epoch: keep training, restore the best
  * model and add a dendrite set, retry with fresh dendrites, or finish; the
  * loop carries out the checkpoint operations the tracker asks for, rebuilds
  * the optimizer after every restructure, and trains with the tracker's
@@ -14,17 +16,18 @@
  * scheduler and history), the random generator and the counters. Files are
  * written atomically, so a kill at any moment leaves either the old or the
  * new checkpoint, and dn_experiment_resume() gives the same end result as an
- * uninterrupted run. The run folder is chosen and held locked through
- * dn-run-dir.h, as the continual loop does: a new run never writes into an
- * earlier run's folder, and a damaged run state is refused, never resumed.
+ * uninterrupted run. The run folder, its experiment.json copy, the batch
+ * step and the seed and generator in the run state come from the run base
+ * (dn-run-private.h), which the continual schedule shares: a new run never
+ * writes into an earlier run's folder, and a damaged run state is refused,
+ * never resumed. Each batch goes through dn_run_step(); this file keeps the
+ * optimizer step, the scheduler or tracker and the epochs.
  */
 #include "dn-run.h"
 #include "dn-continual.h"
 #include "dn-error.h"
 #include "dn-json.h"
-#include "dn-model.h"
-#include "dn-run-dir.h"
-#include "dn-train-private.h"
+#include "dn-run-private.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -32,66 +35,36 @@
 #include <string.h>
 
 typedef struct {
-    DnExperiment *exp;
-    const DnRunOptions *opts;
-    const DnObserver *obs;
-    DnBackend *be;
-    RunData d;
-    DnNetwork *net;
-    DnOptimizer *opt;
+    DnRunBase b;
     DnScheduler *sched; /* plain runs; the tracker owns the schedule of dendritic runs */
-    DnTracker *tracker; /* dendritic runs */
-    DnRng rng;
-    guint64 seed;
-    DnRunDir *dir; /* locked for the whole run */
-    char *run_dir;
-    int epoch;  /* epochs completed */
-    int epochs; /* the limit */
+    DnTracker *tracker; /* dendritic runs; plain runs: a recorder (NULL when resumed from a
+                         * checkpoint written without one) */
+    int epoch;          /* epochs completed */
+    int epochs;         /* the limit */
     double best_val, test_at_best;
     int best_epoch;
-    /* batch buffers */
-    int bsz, cols;
-    float *x, *targets, *dlogits;
-    int32_t *y;
-    int *perm;
+    int bsz;
+    int *perm; /* the shuffled order of the training set */
     /* correlation per dendritic layer, from the last batch of the epoch */
     int n_corr;
     double corr[DN_TRACKER_MAX_CORR];
     char *corr_names[DN_TRACKER_MAX_CORR];
 } Run;
 
-static char *checkpoint_path (Run *r, const char *name)
+/* The tracker decides (dendritic runs), as opposed to only recording. */
+static gboolean dendritic (const Run *r)
 {
-    g_autofree char *file = g_strdup_printf ("%s.safetensors", name);
-    return g_build_filename (r->run_dir, file, NULL);
+    return r->b.exp->dendrites;
 }
 
 /* ---- saving ---- */
 
-static char *rng_json (const DnRng *rng)
-{
-    return g_strdup_printf ("[\"%016" G_GINT64_MODIFIER "x\",\"%016" G_GINT64_MODIFIER
-                            "x\",\"%016" G_GINT64_MODIFIER "x\",\"%016" G_GINT64_MODIFIER "x\"]",
-                            (guint64) rng->s[0], (guint64) rng->s[1], (guint64) rng->s[2],
-                            (guint64) rng->s[3]);
-}
-
-static void add_number (GString *s, const char *key, double v)
-{
-    char buf[G_ASCII_DTOSTR_BUF_SIZE];
-    g_string_append_printf (s, ",\"%s\":%s", key,
-                            isfinite (v) ? g_ascii_dtostr (buf, sizeof buf, v) : "null");
-}
-
 /* The run's counters as JSON, for the "dendrite_run" metadata of latest. */
 static char *run_state_json (Run *r)
 {
-    GString *s = g_string_new ("{");
-    g_autofree char *rng = rng_json (&r->rng);
-    g_string_append_printf (s, "\"epoch\":%d,\"seed\":%" G_GUINT64_FORMAT ",\"rng\":%s", r->epoch,
-                            r->seed, rng);
-    add_number (s, "best_val", r->best_val);
-    add_number (s, "test_at_best", r->test_at_best);
+    GString *s = _dn_run_state_begin (&r->b, "epoch", r->epoch);
+    _dn_run_state_add_number (s, "best_val", r->best_val);
+    _dn_run_state_add_number (s, "test_at_best", r->test_at_best);
     g_string_append_printf (s, ",\"best_epoch\":%d", r->best_epoch);
     if (r->sched != NULL) {
         g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -106,18 +79,12 @@ static char *run_state_json (Run *r)
 
 static GHashTable *model_metadata (Run *r, double val, double test)
 {
-    GHashTable *meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-    g_hash_table_insert (meta, g_strdup ("dendrite_normalize"), dn_normalize_json (&r->d.norm));
-    /* the class list the training data fixed: eval reads other files through it */
-    DnClassList classes;
-    dn_dataset_classes (r->d.train, &classes);
-    g_hash_table_insert (meta, g_strdup ("dendrite_classes"),
-                         dn_class_list_to_json (&classes, r->exp->label_column));
+    GHashTable *meta = _dn_run_base_metadata (&r->b);
     /* built, not printed: a name in any script must come back as the same JSON string */
     g_autoptr (JsonBuilder) b = json_builder_new ();
     json_builder_begin_object (b);
     json_builder_set_member_name (b, "experiment");
-    json_builder_add_string_value (b, r->exp->name);
+    json_builder_add_string_value (b, r->b.exp->name);
     json_builder_set_member_name (b, "epoch");
     json_builder_add_int_value (b, r->epoch);
     json_builder_set_member_name (b, "val");
@@ -132,11 +99,11 @@ static GHashTable *model_metadata (Run *r, double val, double test)
         json_builder_add_null_value (b);
     /* seeds are 0..G_MAXINT64 (the experiment reader and the run state check it) */
     json_builder_set_member_name (b, "seed");
-    json_builder_add_int_value (b, (gint64) r->seed);
+    json_builder_add_int_value (b, (gint64) r->b.seed);
     json_builder_set_member_name (b, "loss");
-    json_builder_add_string_value (b, dn_loss_kind_name (r->exp->loss));
+    json_builder_add_string_value (b, dn_loss_kind_name (r->b.exp->loss));
     json_builder_set_member_name (b, "dendrites");
-    json_builder_add_int_value (b, dn_network_dendrite_count (r->net));
+    json_builder_add_int_value (b, dn_network_dendrite_count (r->b.net));
     json_builder_end_object (b);
     g_autoptr (JsonNode) root = json_builder_get_root (b);
     g_hash_table_insert (meta, g_strdup ("dendrite_training"), dn_json_to_string (root, FALSE));
@@ -146,27 +113,27 @@ static GHashTable *model_metadata (Run *r, double val, double test)
 /* A model file users keep: weights, network, normalisation (best_model, clean). */
 static gboolean save_model (Run *r, const char *name, double val, double test, GError **error)
 {
-    g_autofree char *path = checkpoint_path (r, name);
+    g_autofree char *path = _dn_run_base_path (&r->b, name);
     g_autoptr (GHashTable) meta = model_metadata (r, val, test);
-    return dn_model_save (r->net, path, meta, error);
+    return dn_model_save (r->b.net, path, meta, error);
 }
 
 /* A checkpoint the run can go on from: adds optimizer, tracker and counters. */
 static gboolean save_checkpoint (Run *r, const char *name, double val, double test, GError **error)
 {
-    g_autofree char *path = checkpoint_path (r, name);
+    g_autofree char *path = _dn_run_base_path (&r->b, name);
     g_autoptr (GHashTable) meta = model_metadata (r, val, test);
     g_hash_table_insert (meta, g_strdup ("dendrite_run"), run_state_json (r));
     if (r->tracker != NULL)
         g_hash_table_insert (meta, g_strdup ("dendrite_tracker"),
                              dn_tracker_state_to_string (r->tracker));
-    return dn_model_save_checkpoint (r->net, r->opt, path, meta, error);
+    return dn_model_save_checkpoint (r->b.net, r->b.opt, path, meta, error);
 }
 
 static gboolean copy_file (Run *r, const char *from, const char *to, GError **error)
 {
-    g_autofree char *src = checkpoint_path (r, from);
-    g_autofree char *dst = checkpoint_path (r, to);
+    g_autofree char *src = _dn_run_base_path (&r->b, from);
+    g_autofree char *dst = _dn_run_base_path (&r->b, to);
     g_autofree char *data = NULL;
     gsize len = 0;
     g_autoptr (GError) local = NULL;
@@ -183,30 +150,30 @@ static gboolean copy_file (Run *r, const char *from, const char *to, GError **er
 
 static gboolean new_optimizer (Run *r, GError **error)
 {
-    dn_optimizer_free (r->opt);
-    r->opt = dn_optimizer_new (&r->exp->optim, r->be, r->net->n_params, error);
-    return r->opt != NULL;
+    dn_optimizer_free (r->b.opt);
+    r->b.opt = dn_optimizer_new (&r->b.exp->optim, r->b.be, r->b.net->n_params, error);
+    return r->b.opt != NULL;
 }
 
 static gboolean replace_network (Run *r, DnNetwork *net, GError **error)
 {
-    dn_network_free (r->net);
-    r->net = net;
+    dn_network_free (r->b.net);
+    r->b.net = net;
     return dn_network_reserve (net, r->bsz, error);
 }
 
 static gboolean restore_checkpoint (Run *r, const char *name, GError **error)
 {
-    g_autofree char *path = checkpoint_path (r, name);
-    DnNetwork *net = dn_model_load (path, r->be, NULL, error);
+    g_autofree char *path = _dn_run_base_path (&r->b, name);
+    DnNetwork *net = dn_model_load (path, r->b.be, NULL, error);
     return net != NULL && replace_network (r, net, error);
 }
 
 static void correlation_names (Run *r)
 {
     r->n_corr = 0;
-    for (int i = 0; i < dn_network_n_nodes (r->net) && r->n_corr < DN_TRACKER_MAX_CORR; i++) {
-        DnNode *n = dn_network_node (r->net, i);
+    for (int i = 0; i < dn_network_n_nodes (r->b.net) && r->n_corr < DN_TRACKER_MAX_CORR; i++) {
+        DnNode *n = dn_network_node (r->b.net, i);
         if (dn_dendritic_count (n->layer) >= 0) {
             g_free (r->corr_names[r->n_corr]);
             r->corr_names[r->n_corr++] = g_strdup (n->name);
@@ -217,8 +184,8 @@ static void correlation_names (Run *r)
 static void measure_correlation (Run *r, int batch)
 {
     int c = 0;
-    for (int i = 0; i < dn_network_n_nodes (r->net) && c < DN_TRACKER_MAX_CORR; i++) {
-        DnNode *n = dn_network_node (r->net, i);
+    for (int i = 0; i < dn_network_n_nodes (r->b.net) && c < DN_TRACKER_MAX_CORR; i++) {
+        DnNode *n = dn_network_node (r->b.net, i);
         if (dn_dendritic_count (n->layer) >= 0)
             r->corr[c++] = dn_dendritic_correlation (n->layer, n->dout.data, batch);
     }
@@ -229,44 +196,37 @@ static void measure_correlation (Run *r, int batch)
 static gboolean train_epoch (Run *r, double lr, DnEvent *ev, double *loss_out, double *acc_out,
                              gboolean *cancelled, GError **error)
 {
-    DnBackend *be = r->be;
-    DnExperiment *exp = r->exp;
-    int n_train = r->d.train->n;
+    DnRunStep *step = r->b.step;
+    int n_train = r->b.d.train->n;
     int n_batches = (n_train + r->bsz - 1) / r->bsz;
-    int batch_every = r->opts->batch_every > 0 ? r->opts->batch_every : 20;
+    int batch_every = r->b.opts->batch_every > 0 ? r->b.opts->batch_every : 20;
     gint64 t0 = g_get_monotonic_time ();
-    dn_network_set_training (r->net, TRUE);
-    dn_rng_permutation (&r->rng, r->perm, n_train);
+    dn_network_set_training (r->b.net, TRUE);
+    dn_rng_permutation (&r->b.rng, r->perm, n_train);
     double loss_sum = 0.0;
     int64_t correct = 0, seen = 0;
     for (int b = 0; b < n_batches; b++) {
-        if (r->obs != NULL && r->obs->cancel != NULL && g_atomic_int_get (r->obs->cancel)) {
+        if (_dn_run_base_cancelled (&r->b)) {
             *cancelled = TRUE;
             return TRUE;
         }
         int n = MIN (r->bsz, n_train - b * r->bsz);
-        dn_dataset_get_batch (r->d.train, r->perm + (size_t) b * r->bsz, n, &r->d.norm, r->x, r->y);
-        uint64_t step_seed = dn_rng_next (&r->rng);
-        const DnTensor *logits = dn_network_forward (r->net, r->x, n, step_seed);
+        dn_dataset_get_batch (r->b.d.train, r->perm + (size_t) b * r->bsz, n, &r->b.d.norm, step->x,
+                              step->y);
         double loss = 0.0;
-        dn_compute_loss (be, exp->loss, n, r->cols, logits->data, r->y,
-                         (float) exp->label_smoothing, r->targets, &loss, r->dlogits);
-        if (!isfinite (loss)) {
-            g_set_error (error, DN_ERROR, DN_ERROR_NUMERIC,
-                         "the training loss became %s at epoch %d, batch %d; lower the learning "
-                         "rate (now %g) or check the data. %s%s",
-                         isnan (loss) ? "NaN" : "infinite", r->epoch + 1, b + 1, lr,
-                         r->epoch > 0 ? "The checkpoints of the epochs before are in "
-                                      : "Nothing was saved yet",
-                         r->epoch > 0 ? r->run_dir : "");
+        int right = 0;
+        if (!dn_run_step (step, r->b.net, n, dn_rng_next (&r->b.rng), &loss, &right, error)) {
+            g_prefix_error (error, "epoch %d, batch %d (learning rate %g; %s%s): ", r->epoch + 1,
+                            b + 1, lr,
+                            r->epoch > 0 ? "the checkpoints of the epochs before are in "
+                                         : "nothing was saved yet",
+                            r->epoch > 0 ? r->b.run_dir : "");
             return FALSE;
         }
-        correct += be->count_correct (be, n, r->cols, logits->data, r->y);
-        dn_network_zero_grad (r->net);
-        dn_network_backward (r->net, r->dlogits, n);
-        if (b + 1 == n_batches && r->tracker != NULL)
+        correct += right;
+        if (b + 1 == n_batches && dendritic (r))
             measure_correlation (r, n);
-        dn_optimizer_step (r->opt, r->net->params, r->net->grads, lr);
+        dn_optimizer_step (r->b.opt, r->b.net->params, r->b.net->grads, lr);
         loss_sum += loss * n;
         seen += n;
         if ((b + 1) % batch_every == 0 || b + 1 == n_batches) {
@@ -282,7 +242,7 @@ static gboolean train_epoch (Run *r, double lr, DnEvent *ev, double *loss_out, d
             ev->seconds = secs;
             ev->samples_per_s = seen / MAX (secs, 1e-9);
             ev->eta_seconds = (n_train - seen) / MAX (ev->samples_per_s, 1e-9);
-            dn_emit (r->obs, ev);
+            dn_emit (r->b.obs, ev);
         }
     }
     *loss_out = loss_sum / MAX (seen, 1);
@@ -317,7 +277,7 @@ static gboolean run_ops (Run *r, const DnTrackerAction *a, double val, double te
                 return FALSE;
             break;
         case DN_TRACKER_OP_ADD_DENDRITES: {
-            DnNetwork *bigger = dn_network_add_dendrites (r->net, &r->rng, error);
+            DnNetwork *bigger = dn_network_add_dendrites (r->b.net, &r->b.rng, error);
             if (bigger == NULL || !replace_network (r, bigger, error))
                 return FALSE;
             correlation_names (r);
@@ -332,9 +292,9 @@ static gboolean run_ops (Run *r, const DnTrackerAction *a, double val, double te
             ev.timestamped = op->timestamped;
             ev.epoch = r->epoch;
             ev.snapshot = ++snapshots;
-            ev.run_dir = r->run_dir;
-            ev.save_name = r->exp->name;
-            dn_emit (r->obs, &ev);
+            ev.run_dir = r->b.run_dir;
+            ev.save_name = r->b.exp->name;
+            dn_emit (r->b.obs, &ev);
             break;
         }
         case DN_TRACKER_OP_SAVE_CLEAN:
@@ -350,73 +310,74 @@ static gboolean run_ops (Run *r, const DnTrackerAction *a, double val, double te
 
 static void fill_dendrite_fields (Run *r, DnEvent *ev, char **status)
 {
-    if (r->tracker == NULL)
-        return;
     ev->tracker = r->tracker;
-    ev->dendrites = dn_network_dendrite_count (r->net);
+    ev->save_name = r->b.exp->name;
+    if (!dendritic (r))
+        return;
+    ev->dendrites = dn_network_dendrite_count (r->b.net);
     g_free (*status);
     *status = dn_tracker_status_text (r->tracker);
     ev->status = *status;
-    ev->reference_params = dn_network_reference_param_count (r->net);
-    ev->save_name = r->exp->name;
+    ev->reference_params = dn_network_reference_param_count (r->b.net);
 }
 
 static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
 {
-    DnExperiment *exp = r->exp;
+    DnExperiment *exp = r->b.exp;
     g_autofree char *status = NULL;
     DnEvent ev = {0};
     ev.epochs = r->epochs;
-    ev.n_batches = (r->d.train->n + r->bsz - 1) / r->bsz;
-    ev.train_samples = r->d.train->n;
-    ev.val_samples = r->d.val ? r->d.val->n : 0;
-    ev.test_samples = r->d.test ? r->d.test->n : 0;
-    ev.params = dn_network_n_params (r->net);
-    ev.run_dir = r->run_dir;
-    ev.device = r->be->name;
+    ev.n_batches = (r->b.d.train->n + r->bsz - 1) / r->bsz;
+    ev.train_samples = r->b.d.train->n;
+    ev.val_samples = r->b.d.val ? r->b.d.val->n : 0;
+    ev.test_samples = r->b.d.test ? r->b.d.test->n : 0;
+    ev.params = dn_network_n_params (r->b.net);
+    ev.run_dir = r->b.run_dir;
+    ev.device = r->b.be->name;
     ev.best_val = r->best_epoch > 0 ? r->best_val : NAN;
     ev.test_at_best_val = r->test_at_best;
     ev.best_epoch = r->best_epoch;
     ev.epoch = r->epoch;
     ev.kind = DN_EVENT_START;
     fill_dendrite_fields (r, &ev, &status);
-    dn_emit (r->obs, &ev);
+    dn_emit (r->b.obs, &ev);
 
     gint64 t_start = g_get_monotonic_time ();
     gboolean cancelled = FALSE,
              complete = r->tracker != NULL && dn_tracker_is_complete (r->tracker);
     while (r->epoch < r->epochs && !cancelled && !complete) {
         gint64 t_epoch = g_get_monotonic_time ();
-        double lr = r->tracker != NULL ? dn_tracker_lr (r->tracker) : dn_scheduler_lr (r->sched);
+        double lr = dendritic (r) ? dn_tracker_lr (r->tracker) : dn_scheduler_lr (r->sched);
         double train_loss = 0, train_acc = 0;
         if (!train_epoch (r, lr, &ev, &train_loss, &train_acc, &cancelled, error))
             return FALSE;
         if (cancelled)
             break;
         double val_acc, val_loss, test_acc, test_loss;
-        if (!dn_evaluate (r->net, r->d.val, &r->d.norm, exp->loss, r->bsz, &val_acc, &val_loss,
-                          error) ||
-            !dn_evaluate (r->net, r->d.test, &r->d.norm, exp->loss, r->bsz, &test_acc, &test_loss,
-                          error))
+        if (!dn_evaluate (r->b.net, r->b.d.val, &r->b.d.norm, exp->loss, r->bsz, &val_acc,
+                          &val_loss, error) ||
+            !dn_evaluate (r->b.net, r->b.d.test, &r->b.d.norm, exp->loss, r->bsz, &test_acc,
+                          &test_loss, error))
             return FALSE;
         /* Without a validation split the test score selects the best model. */
         double score = isnan (val_acc) ? test_acc : val_acc;
         double secs = (g_get_monotonic_time () - t_epoch) / 1e6;
-        int64_t params_now = dn_network_n_params (r->net);
-        int dendrites_now = dn_network_dendrite_count (r->net);
+        int64_t params_now = dn_network_n_params (r->b.net);
+        int dendrites_now = dn_network_dendrite_count (r->b.net);
         gboolean improved = FALSE;
         DnTrackerAction action;
         memset (&action, 0, sizeof action);
         r->epoch++;
-        if (r->tracker != NULL) {
-            DnTrackerScores sc = {0};
-            double extra[1] = {train_acc};
-            sc.val = score;
-            sc.test = test_acc;
-            sc.extra = extra;
-            sc.n_extra = 1;
-            sc.seconds = secs;
-            sc.params = dn_network_reference_param_count (r->net);
+        DnTrackerScores sc = {0};
+        double extra[1] = {train_acc};
+        sc.val = score;
+        sc.test = test_acc;
+        sc.extra = extra;
+        sc.n_extra = 1;
+        sc.seconds = secs;
+        sc.params = dn_network_reference_param_count (r->b.net);
+        sc.lr = lr;
+        if (dendritic (r)) {
             dn_tracker_set_correlations (r->tracker, (const char *const *) r->corr_names, r->corr,
                                          r->n_corr);
             if (!dn_tracker_add_score (r->tracker, &sc, &action, error))
@@ -431,6 +392,10 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
                 return FALSE;
             complete = action.complete;
         } else {
+            /* the recorder only keeps the history: its action asks for nothing */
+            DnTrackerAction recorded;
+            if (r->tracker != NULL && !dn_tracker_add_score (r->tracker, &sc, &recorded, error))
+                return FALSE;
             dn_scheduler_step (r->sched, score);
             improved = score > r->best_val;
             if (improved) {
@@ -462,32 +427,32 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
         ev.improved = improved;
         ev.params = params_now;
         fill_dendrite_fields (r, &ev, &status);
-        ev.dendrites = r->tracker != NULL ? dendrites_now : 0;
-        ev.action = r->tracker != NULL ? &action : NULL;
-        ev.graph_epoch = r->tracker != NULL ? action.epoch + 1 : r->epoch;
+        ev.dendrites = dendritic (r) ? dendrites_now : 0;
+        ev.action = dendritic (r) ? &action : NULL;
+        ev.graph_epoch = dendritic (r) ? action.epoch + 1 : r->epoch;
         ev.message = action.message[0] != '\0' ? action.message : NULL;
-        dn_emit (r->obs, &ev);
-        if (r->tracker != NULL && action.message[0] != '\0') {
+        dn_emit (r->b.obs, &ev);
+        if (dendritic (r) && action.message[0] != '\0') {
             DnEvent dec = ev;
             dec.kind = DN_EVENT_DECISION;
             dec.action = &action;
             dec.message = action.message;
-            dec.dendrites = dn_network_dendrite_count (r->net);
-            dn_emit (r->obs, &dec);
+            dec.dendrites = dn_network_dendrite_count (r->b.net);
+            dn_emit (r->b.obs, &dec);
         }
     }
 
     /* A dendritic run that hit the epoch limit ends with its best model, as the
      * tracker would have at completion. */
-    if (r->tracker != NULL && !complete && !cancelled && r->best_epoch > 0) {
-        dn_emit_log (r->obs,
+    if (dendritic (r) && !complete && !cancelled && r->best_epoch > 0) {
+        dn_emit_log (r->b.obs,
                      "epoch limit of %d reached before the tracker finished; the best model "
                      "so far is best_model",
                      r->epochs);
     }
-    if (r->tracker != NULL && !cancelled && r->best_epoch > 0) {
-        g_autofree char *best = checkpoint_path (r, "best_model");
-        DnNetwork *final = dn_model_load (best, r->be, NULL, error);
+    if (dendritic (r) && !cancelled && r->best_epoch > 0) {
+        g_autofree char *best = _dn_run_base_path (&r->b, "best_model");
+        DnNetwork *final = dn_model_load (best, r->b.be, NULL, error);
         if (final == NULL || !replace_network (r, final, error) ||
             !save_model (r, "final_clean_pai", r->best_val, r->test_at_best, error))
             return FALSE;
@@ -495,18 +460,18 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
 
     double total = (g_get_monotonic_time () - t_start) / 1e6;
     g_autofree char *summary = NULL;
-    if (r->best_epoch > 0 && r->tracker != NULL)
+    if (r->best_epoch > 0 && dendritic (r))
         summary = g_strdup_printf (
             "best validation %.2f %% at epoch %d (test %.2f %%) with %d dendrite set%s, "
             "%" G_GINT64_FORMAT " parameters",
-            r->best_val, r->best_epoch, r->test_at_best, dn_network_dendrite_count (r->net),
-            dn_network_dendrite_count (r->net) == 1 ? "" : "s", dn_network_n_params (r->net));
+            r->best_val, r->best_epoch, r->test_at_best, dn_network_dendrite_count (r->b.net),
+            dn_network_dendrite_count (r->b.net) == 1 ? "" : "s", dn_network_n_params (r->b.net));
     else if (r->best_epoch > 0)
         summary = g_strdup_printf ("best validation %.2f %% at epoch %d (test %.2f %%)",
                                    r->best_val, r->best_epoch, r->test_at_best);
     else
         summary = g_strdup ("stopped before the first epoch finished; nothing was saved");
-    g_autofree char *best_path = checkpoint_path (r, "best_model");
+    g_autofree char *best_path = _dn_run_base_path (&r->b, "best_model");
     memset (&ev, 0, sizeof ev);
     ev.kind = DN_EVENT_DONE;
     ev.epochs = r->epochs;
@@ -514,22 +479,22 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
     ev.best_val = r->best_epoch > 0 ? r->best_val : NAN;
     ev.test_at_best_val = r->test_at_best;
     ev.best_epoch = r->best_epoch;
-    ev.params = dn_network_n_params (r->net);
+    ev.params = dn_network_n_params (r->b.net);
     ev.seconds = total;
     ev.cancelled = cancelled;
     ev.message = summary;
     ev.model_path = r->best_epoch > 0 ? best_path : NULL;
-    ev.run_dir = r->run_dir;
-    ev.device = r->be->name;
+    ev.run_dir = r->b.run_dir;
+    ev.device = r->b.be->name;
     fill_dendrite_fields (r, &ev, &status);
-    dn_emit (r->obs, &ev);
+    dn_emit (r->b.obs, &ev);
     if (result != NULL) {
         result->best_val = ev.best_val;
         result->test_at_best_val = r->test_at_best;
         result->best_epoch = r->best_epoch;
         result->params = ev.params;
         result->seconds = total;
-        result->run_dir = g_strdup (r->run_dir);
+        result->run_dir = g_strdup (r->b.run_dir);
         result->model_path = r->best_epoch > 0 ? g_strdup (best_path) : NULL;
     }
     return TRUE;
@@ -539,77 +504,29 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
 
 static gboolean setup_common (Run *r, GError **error)
 {
-    const DnRunOptions *opts = r->opts;
-    dn_backend_cpu_set_threads (opts->threads > 0 ? opts->threads : 0);
-    r->be = dn_backend_by_name (opts->device ? opts->device : r->exp->device, error);
-    if (r->be == NULL)
-        return FALSE;
-    r->bsz = r->exp->batch_size;
-    r->epochs = opts->epochs > 0 ? opts->epochs : r->exp->epochs;
+    r->bsz = r->b.exp->batch_size;
+    r->epochs = r->b.opts->epochs > 0 ? r->b.opts->epochs : r->b.exp->epochs;
     r->best_val = -INFINITY;
     r->test_at_best = NAN;
-    return dn_load_data (r->exp, opts, r->seed, r->obs, &r->d, error);
+    return _dn_run_base_setup (&r->b, error);
 }
 
 static gboolean setup_buffers (Run *r, GError **error)
 {
-    DnShape out = dn_network_output_shape (r->net);
-    r->cols = (int) dn_shape_numel (&out);
-    size_t sample = (size_t) dn_shape_numel (&r->d.train->shape);
-    /* every size here comes from the data file or the experiment: none may abort */
-    if ((r->x = dn_batch_try_alloc (sample, r->bsz, sizeof (float), "the inputs", error)) == NULL ||
-        (r->targets = dn_batch_try_alloc ((gsize) r->cols, r->bsz, sizeof (float), "the targets",
-                                          error)) == NULL ||
-        (r->y = dn_batch_try_alloc (1, r->bsz, sizeof (int32_t), "the labels", error)) == NULL ||
-        (r->perm = dn_data_try_alloc ((gsize) r->d.train->n, sizeof (int),
-                                      "the shuffled order of the training set", r->d.train->source,
-                                      error)) == NULL)
-        return FALSE;
-    /* the targets' size was allocated above, so it fits in a gsize */
-    gsize t_n = (gsize) r->bsz * (gsize) r->cols;
-    r->dlogits = r->be->alloc (r->be, t_n * sizeof (float));
-    if (r->dlogits == NULL) {
-        g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
-                     "out of memory: the output gradients of a batch of %d need %.1f MB; use a "
-                     "smaller \"batch_size\"",
-                     r->bsz, (double) t_n * sizeof (float) / 1e6);
-        return FALSE;
-    }
-    return dn_network_reserve (r->net, r->bsz, error);
+    return _dn_run_base_setup_step (&r->b, r->bsz, (float) r->b.exp->label_smoothing, error) &&
+           (r->perm = dn_data_try_alloc ((gsize) r->b.d.train->n, sizeof (int),
+                                         "the shuffled order of the training set",
+                                         r->b.d.train->source, error)) != NULL;
 }
 
 static void run_clear (Run *r)
 {
-    if (r->be != NULL && r->dlogits != NULL)
-        r->be->free (r->be, r->dlogits);
-    g_free (r->x);
-    g_free (r->targets);
-    g_free (r->y);
     g_free (r->perm);
-    g_free (r->run_dir);
-    dn_run_dir_free (r->dir);
     for (int i = 0; i < DN_TRACKER_MAX_CORR; i++)
         g_free (r->corr_names[i]);
     dn_scheduler_free (r->sched);
     dn_tracker_free (r->tracker);
-    dn_optimizer_free (r->opt);
-    dn_network_free (r->net);
-    dn_run_data_clear (&r->d);
-}
-
-static gboolean make_run_dir (Run *r, GError **error)
-{
-    const char *out_dir = r->opts->out_dir ? r->opts->out_dir : r->exp->out_dir;
-    r->dir = dn_run_dir_create (out_dir, r->exp->name, r->opts->overwrite, error);
-    if (r->dir == NULL)
-        return FALSE;
-    r->run_dir = g_strdup (dn_run_dir_path (r->dir));
-    if (!g_str_equal (dn_run_dir_path (r->dir), dn_run_dir_requested (r->dir)))
-        dn_emit_log (r->obs,
-                     "%s holds an earlier run; this run goes to %s (overwrite replaces the "
-                     "earlier run, resume continues it)",
-                     dn_run_dir_requested (r->dir), r->run_dir);
-    return TRUE;
+    _dn_run_base_clear (&r->b);
 }
 
 gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts, const DnObserver *obs,
@@ -623,17 +540,14 @@ gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts, const D
     if (exp->continual)
         return dn_continual_run (exp, opts, obs, result, error);
     Run r = {0};
-    r.exp = exp;
-    r.opts = opts;
-    r.obs = obs;
-    r.seed = opts->seed_set ? opts->seed : exp->seed;
+    _dn_run_base_init (&r.b, exp, opts, obs);
     gboolean ok = FALSE;
     g_autoptr (JsonNode) desc = NULL;
     if (!setup_common (&r, error))
         goto out;
-    dn_emit_log (obs, "data: %d training, %d validation and %d test samples from %s", r.d.train->n,
-                 r.d.val ? r.d.val->n : 0, r.d.test ? r.d.test->n : 0,
-                 r.d.train->source ? r.d.train->source : "?");
+    dn_emit_log (obs, "data: %d training, %d validation and %d test samples from %s",
+                 r.b.d.train->n, r.b.d.val ? r.b.d.val->n : 0, r.b.d.test ? r.b.d.test->n : 0,
+                 r.b.d.train->source ? r.b.d.train->source : "?");
     if (exp->dendrites) {
         g_autoptr (GPtrArray) warnings = NULL;
         desc = dn_dendrite_wrap_network (exp->network, &exp->selection, &warnings, error);
@@ -644,62 +558,45 @@ gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts, const D
     } else {
         desc = json_node_copy (exp->network);
     }
-    r.net = dn_network_new_from_json (desc, r.be, error);
-    if (r.net == NULL || !dn_check_fit (r.net, &r.d, exp->loss, error))
+    r.b.net = dn_network_new_from_json (desc, r.b.be, error);
+    if (r.b.net == NULL || !dn_check_fit (r.b.net, &r.b.d, exp->loss, error))
         goto out;
-    if (dn_network_context_dim (r.net) > 0) {
+    if (dn_network_context_dim (r.b.net) > 0) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                      "the network has active dendrite layers, which read a context vector; add a "
                      "\"continual\" section (for example {\"tasks\": 10, \"context\": "
                      "\"prototype\"}) so the engine knows which context to give them");
         goto out;
     }
-    if (exp->dendrites && dn_network_n_dendritic (r.net) == 0) {
+    if (exp->dendrites && dn_network_n_dendritic (r.b.net) == 0) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                      "no layer gets dendrites: the \"dendrites\" section selects none of the "
                      "network's layers (perforate_types: linear, conv1d, conv2d by default)");
         goto out;
     }
-    dn_rng_seed (&r.rng, r.seed);
-    dn_network_init (r.net, &r.rng);
+    dn_rng_seed (&r.b.rng, r.b.seed);
+    dn_network_init (r.b.net, &r.b.rng);
     if (!new_optimizer (&r, error))
         goto out;
     if (exp->dendrites) {
         r.tracker = dn_tracker_new (&exp->tracker, &exp->sched, exp->optim.lr, error);
         if (r.tracker == NULL)
             goto out;
+        correlation_names (&r);
+    } else {
+        r.sched = dn_scheduler_new (&exp->sched, exp->optim.lr);
+        /* without a validation or a test split there is no score to record */
+        if ((r.b.d.val != NULL && r.b.d.val->n > 0) || (r.b.d.test != NULL && r.b.d.test->n > 0))
+            r.tracker = dn_tracker_new_recorder ();
+    }
+    if (r.tracker != NULL) {
         const char *extra[] = {"Train"};
         if (!dn_tracker_set_extra_names (r.tracker, extra, 1, error))
             goto out;
         dn_tracker_set_score_unit (r.tracker, "%");
-        correlation_names (&r);
-    } else {
-        r.sched = dn_scheduler_new (&exp->sched, exp->optim.lr);
     }
-    if (!make_run_dir (&r, error) || !setup_buffers (&r, error))
+    if (!setup_buffers (&r, error) || !_dn_run_base_create_folder (&r.b, r.epochs, error))
         goto out;
-    {
-        /* The copy describes the run that happens: command-line overrides included. */
-        g_autofree char *copy = g_build_filename (r.run_dir, "experiment.json", NULL);
-        int saved_epochs = exp->epochs;
-        guint64 saved_seed = exp->seed;
-        char *saved_data = exp->data_path;
-        exp->epochs = r.epochs;
-        exp->seed = r.seed;
-        /* absolute, so the copy reads the same data from the run folder (resume) */
-        g_autofree char *resolved = opts->data_path != NULL
-                                        ? g_strdup (opts->data_path)
-                                        : dn_experiment_resolve_path (exp, exp->data_path);
-        g_autofree char *absolute =
-            resolved != NULL ? g_canonicalize_filename (resolved, NULL) : NULL;
-        exp->data_path = absolute;
-        gboolean saved = dn_experiment_save (exp, copy, error);
-        exp->epochs = saved_epochs;
-        exp->seed = saved_seed;
-        exp->data_path = saved_data;
-        if (!saved)
-            goto out;
-    }
     ok = run_loop (&r, result, error);
 out:
     run_clear (&r);
@@ -710,11 +607,11 @@ out:
  * The scheduler's state is read later (apply_scheduler_state), once it exists. */
 static gboolean parse_run_state (Run *r, DnStateReader *st, GError **error)
 {
-    gint64 epoch, seed, best_epoch;
+    gint64 epoch, best_epoch;
+    guint64 seed;
     double best_val, test_at_best;
     if (!dn_run_state_int (st, "epoch", 1, 100000000, &epoch, error) ||
-        !dn_run_state_int (st, "seed", 0, G_MAXINT64, &seed, error) ||
-        !dn_run_state_rng (st, "rng", r->rng.s, error) ||
+        !_dn_run_state_read_seed (st, &seed, r->b.rng.s, error) ||
         !dn_run_state_int (st, "best_epoch", 0, epoch, &best_epoch, error) ||
         !dn_run_state_double (st, "best_val", -G_MAXDOUBLE, G_MAXDOUBLE, TRUE, &best_val, error) ||
         !dn_run_state_double (st, "test_at_best", -G_MAXDOUBLE, G_MAXDOUBLE, TRUE, &test_at_best,
@@ -726,7 +623,7 @@ static gboolean parse_run_state (Run *r, DnStateReader *st, GError **error)
                                   "and null when it is 0 (it is %" G_GINT64_FORMAT ")",
                                   best_epoch);
     r->epoch = (int) epoch;
-    r->seed = (guint64) seed;
+    r->b.seed = seed;
     r->best_epoch = (int) best_epoch;
     r->best_val = best_epoch > 0 ? best_val : -INFINITY;
     r->test_at_best = test_at_best;
@@ -741,6 +638,38 @@ static gboolean apply_scheduler_state (Run *r, DnStateReader *st, GError **error
     g_autoptr (GError) local = NULL;
     if (!dn_scheduler_state_from_json (r->sched, json_node_get_object (sched), &local))
         return dn_run_state_fail (st, error, "%s", local->message);
+    return TRUE;
+}
+
+/* The tracker of `latest`: a dendritic run's own, or a plain run's recorder that has
+ * recorded every epoch the run state counts. */
+static gboolean restore_tracker (Run *r, const char *text, const char *latest, GError **error)
+{
+    g_autoptr (GError) local = NULL;
+    r->tracker = dn_tracker_state_from_string (text, &local);
+    if (r->tracker == NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "%s: the tracker state (\"dendrite_tracker\" in the metadata) is damaged: %s",
+                     latest, local->message);
+        return FALSE;
+    }
+    g_autofree char *why = NULL;
+    if (dn_tracker_is_recorder (r->tracker) == r->b.exp->dendrites)
+        why = g_strdup (r->b.exp->dendrites
+                            ? "it records a run without dendrites, but experiment.json has a "
+                              "\"dendrites\" section"
+                            : "it is a dendritic run's, but experiment.json has no \"dendrites\" "
+                              "section");
+    else if (!r->b.exp->dendrites && dn_tracker_total_epochs (r->tracker) != r->epoch)
+        why = g_strdup_printf ("it recorded %d epochs, but the run state counts %d",
+                               dn_tracker_total_epochs (r->tracker), r->epoch);
+    if (why != NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                     "%s: the tracker state (\"dendrite_tracker\" in the metadata) does not "
+                     "belong to this run: %s; this checkpoint cannot be resumed",
+                     latest, why);
+        return FALSE;
+    }
     return TRUE;
 }
 
@@ -777,17 +706,10 @@ gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts, co
     DnRunOptions o = *opts;
     o.resume_dir = NULL;
     Run r = {0};
-    r.exp = exp;
-    r.opts = &o;
-    r.obs = obs;
+    _dn_run_base_init (&r.b, exp, &o, obs);
     gboolean ok = FALSE;
     DnStateReader state = {0};
-    g_autoptr (DnSafetensors) st = NULL;
-    /* locked before anything is read or removed */
-    r.dir = dn_run_dir_open (run_dir, error);
-    if (r.dir == NULL)
-        goto out;
-    st = dn_safetensors_open (latest, error);
+    g_autoptr (DnSafetensors) st = _dn_run_base_open_folder (&r.b, run_dir, error);
     /* the seed drives the data split: the whole state is checked before the data is read */
     if (st == NULL ||
         !dn_run_state_init (&state, latest, "dendrite_run",
@@ -804,20 +726,14 @@ gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts, co
     }
     if (!setup_common (&r, error))
         goto out;
-    r.net = dn_model_load (latest, r.be, NULL, error);
-    if (r.net == NULL || !dn_check_fit (r.net, &r.d, exp->loss, error) ||
-        !new_optimizer (&r, error) || !dn_model_load_optimizer (st, r.opt, latest, error))
+    r.b.net = dn_model_load (latest, r.b.be, NULL, error);
+    if (r.b.net == NULL || !dn_check_fit (r.b.net, &r.b.d, exp->loss, error) ||
+        !new_optimizer (&r, error) || !dn_model_load_optimizer (st, r.b.opt, latest, error))
+        goto out;
+    /* a plain run's checkpoint written without a recorder resumes without history */
+    if (tracker_state != NULL && !restore_tracker (&r, tracker_state, latest, error))
         goto out;
     if (exp->dendrites) {
-        g_autoptr (GError) local = NULL;
-        r.tracker = dn_tracker_state_from_string (tracker_state, &local);
-        if (r.tracker == NULL) {
-            g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
-                         "%s: the tracker state (\"dendrite_tracker\" in the metadata) is "
-                         "damaged: %s",
-                         latest, local->message);
-            goto out;
-        }
         correlation_names (&r);
     } else {
         r.sched = dn_scheduler_new (&exp->sched, exp->optim.lr);
@@ -827,7 +743,6 @@ gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts, co
     /* setup_common reset the best score; the checkpoint's counts */
     if (!parse_run_state (&r, &state, error))
         goto out;
-    r.run_dir = g_strdup (run_dir);
     if (!setup_buffers (&r, error))
         goto out;
     dn_emit_log (obs, "resuming %s after epoch %d", run_dir, r.epoch);

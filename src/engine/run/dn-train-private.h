@@ -22,7 +22,8 @@ gboolean dn_load_data (DnExperiment *exp, const DnRunOptions *opts, guint64 seed
 /* Every split against the network's input size and the classes against its outputs. */
 gboolean dn_check_fit (DnNetwork *net, const RunData *d, DnLossKind loss, GError **error);
 /* Loss of (rows, cols) outputs against labels; dlogits (may be NULL) is overwritten.
- * targets is scratch of rows * cols floats for the one-hot losses. */
+ * targets is scratch of rows * cols floats for the one-hot losses. Every pointer but
+ * loss is memory of be. */
 void dn_compute_loss (DnBackend *be, DnLossKind kind, int rows, int cols, const float *logits,
                       const int32_t *labels, float smoothing, float *targets, double *loss,
                       float *dlogits);
@@ -32,6 +33,10 @@ char *dn_normalize_json (const DnNormalize *n);
  * the product does not fit in memory's addresses). Never aborts. */
 gpointer dn_batch_try_alloc (gsize per_sample, int batch, gsize size, const char *what,
                              GError **error);
+/* The same in memory of the backend be (be->alloc; free with be->free), or with be
+ * NULL on the host (g_free). */
+gpointer dn_batch_try_alloc_on (DnBackend *be, gsize per_sample, int batch, gsize size,
+                                const char *what, GError **error);
 void dn_emit (const DnObserver *obs, DnEvent *ev);
 void dn_emit_log (const DnObserver *obs, const char *format, ...) G_GNUC_PRINTF (2, 3);
 

@@ -17,7 +17,8 @@ void dn_run_result_clear (DnRunResult *r)
 }
 
 /* Loss of (rows, cols) outputs against class labels; dlogits may be NULL.
- * MSE and BCE compare against one-hot targets built in `targets`. */
+ * MSE and BCE compare against one-hot targets built in `targets`. Every pointer is
+ * memory of be. */
 void dn_compute_loss (DnBackend *be, DnLossKind kind, int rows, int cols, const float *logits,
                       const int32_t *labels, float smoothing, float *targets, double *loss,
                       float *dlogits)
@@ -31,15 +32,45 @@ void dn_compute_loss (DnBackend *be, DnLossKind kind, int rows, int cols, const 
         break;
     case DN_LOSS_MSE:
     case DN_LOSS_BCE_LOGITS:
-        memset (targets, 0, (size_t) rows * cols * sizeof (float));
-        for (int i = 0; i < rows; i++)
-            targets[(size_t) i * cols + labels[i]] = 1.0f;
+        be->one_hot (be, rows, cols, labels, targets);
         if (kind == DN_LOSS_MSE)
             be->mse (be, rows, cols, logits, targets, 1.0f, loss, dlogits);
         else
             be->bce_logits (be, rows, cols, logits, targets, 1.0f, loss, dlogits);
         break;
     }
+}
+
+/* An evaluation batch in backend memory. */
+typedef struct {
+    DnBackend *be;
+    float *x;       /* (batch, sample) */
+    int32_t *y;     /* (batch) */
+    float *targets; /* (batch, cols): the one-hot losses' */
+} EvalBuffers;
+
+static gboolean eval_buffers_alloc (EvalBuffers *b, size_t sample, int cols, int batch,
+                                    GError **error)
+{
+    /* the host copies of the same sizes were allocated: the products fit in a size_t */
+    DnBackend *be = b->be;
+    b->x = be->alloc (be, sample * batch * sizeof (float));
+    b->y = be->alloc (be, (size_t) batch * sizeof (int32_t));
+    b->targets = be->alloc (be, (size_t) cols * batch * sizeof (float));
+    if (b->x != NULL && b->y != NULL && b->targets != NULL)
+        return TRUE;
+    g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
+                 "out of memory on %s: an evaluation batch of %d needs %.1f MB; lower "
+                 "\"batch_size\"",
+                 be->name, batch, (double) batch * (sample + 1 + cols) * 4 / 1e6);
+    return FALSE;
+}
+
+static void eval_buffers_clear (EvalBuffers *b)
+{
+    b->be->free (b->be, b->x);
+    b->be->free (b->be, b->y);
+    b->be->free (b->be, b->targets);
 }
 
 gboolean dn_evaluate (DnNetwork *net, const DnDataset *data, const DnNormalize *norm,
@@ -68,6 +99,7 @@ gboolean dn_evaluate (DnNetwork *net, const DnDataset *data, const DnNormalize *
                      data->source ? data->source : "the data", a, data->n_classes, b, cols);
         return FALSE;
     }
+    /* the batch is gathered on the host and uploaded: the network reads backend memory */
     g_autofree float *x = dn_batch_try_alloc (sample, batch_size, sizeof (float),
                                               "the inputs of an evaluation batch", error);
     g_autofree int32_t *y = x == NULL
@@ -79,12 +111,13 @@ gboolean dn_evaluate (DnNetwork *net, const DnDataset *data, const DnNormalize *
                                                           "the sample indices of an evaluation "
                                                           "batch",
                                                           error);
-    g_autofree float *targets =
-        idx == NULL ? NULL
-                    : dn_batch_try_alloc ((gsize) cols, batch_size, sizeof (float),
-                                          "the targets of an evaluation batch", error);
-    if (targets == NULL)
+    if (idx == NULL)
         return FALSE;
+    EvalBuffers dev = {be};
+    if (!eval_buffers_alloc (&dev, sample, cols, batch_size, error)) {
+        eval_buffers_clear (&dev);
+        return FALSE;
+    }
     gboolean was_training = net->training;
     dn_network_set_training (net, FALSE);
     int64_t correct = 0;
@@ -94,13 +127,16 @@ gboolean dn_evaluate (DnNetwork *net, const DnDataset *data, const DnNormalize *
         for (int i = 0; i < n; i++)
             idx[i] = start + i;
         dn_dataset_get_batch (data, idx, n, norm, x, y);
-        const DnTensor *out = dn_network_forward (net, x, n, 0);
+        be->upload (be, dev.x, x, (size_t) n * sample * sizeof (float));
+        be->upload (be, dev.y, y, (size_t) n * sizeof (int32_t));
+        const DnTensor *out = dn_network_forward (net, dev.x, n, 0);
         double l = 0.0;
-        dn_compute_loss (be, loss, n, cols, out->data, y, 0.0f, targets, &l, NULL);
+        dn_compute_loss (be, loss, n, cols, out->data, dev.y, 0.0f, dev.targets, &l, NULL);
         total_loss += l * n;
-        correct += be->count_correct (be, n, cols, out->data, y);
+        correct += be->count_correct (be, n, cols, out->data, dev.y);
     }
     dn_network_set_training (net, was_training);
+    eval_buffers_clear (&dev);
     *accuracy = 100.0 * (double) correct / data->n;
     *mean_loss = total_loss / data->n;
     return TRUE;
@@ -296,11 +332,17 @@ char *dn_normalize_json (const DnNormalize *n)
 gpointer dn_batch_try_alloc (gsize per_sample, int batch, gsize size, const char *what,
                              GError **error)
 {
+    return dn_batch_try_alloc_on (NULL, per_sample, batch, size, what, error);
+}
+
+gpointer dn_batch_try_alloc_on (DnBackend *be, gsize per_sample, int batch, gsize size,
+                                const char *what, GError **error)
+{
     gsize n = 0;
     gpointer p = NULL;
     if (batch >= 0 && g_size_checked_mul (&n, per_sample, (gsize) batch) &&
         (size == 0 || n <= G_MAXSIZE / size))
-        p = g_try_malloc (MAX (n * size, 1));
+        p = be != NULL ? be->alloc (be, MAX (n * size, 1)) : g_try_malloc (MAX (n * size, 1));
     if (p == NULL)
         g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
                      "out of memory: a batch of %d needs %.1f MB for %s; lower \"batch_size\"",

@@ -52,8 +52,11 @@ typedef struct {
     const char *model_path; /* DONE: the best model */
     const char *run_dir;
     const char *device;
-    /* dendritic runs (NULL / 0 otherwise); the tracker is valid during the call only */
+    /* The run's history, valid during the call only: a dendritic run's tracker, or
+     * the recorder of a run without dendrites (dn_tracker_is_recorder); NULL in
+     * continual runs and in a plain run resumed from a checkpoint without one. */
     const DnTracker *tracker;
+    /* dendritic runs (NULL / 0 otherwise) */
     int dendrites;
     int graph_epoch;               /* EPOCH: this epoch's place on the graphs' rolled-back axis
                                     * (1-based; the tracker's messages use it) */
@@ -64,7 +67,7 @@ typedef struct {
     gboolean before_restore;       /* SNAPSHOT: draw the history before the restore */
     gboolean timestamped;          /* SNAPSHOT: numbered by `epoch` and `snapshot` */
     int snapshot;                  /* SNAPSHOT: its number within this epoch's decision, from 1 */
-    const char *save_name;         /* the run's name, for file names */
+    const char *save_name;         /* the run's name, for file names (with a tracker) */
     /* Continual runs (EPOCH, TASK, DONE): 0-based task, the number of tasks, and the
      * accuracy matrix so far (tasks x tasks percents, row t after task t, NaN where
      * not measured); TASK: `epoch` unused, `test_acc` the mean over seen tasks. */

@@ -243,8 +243,8 @@ static int switch_in (const DnTracker *t)
     case DN_TRACKER_SWITCH_FIXED: {
         int period = (int) dn_tracker_list_at (&t->run.fixed_switch_num, k);
         int first = (int) dn_tracker_list_at (&t->run.first_fixed_switch_num, k);
-        int d = MAX (0, first - next);
-        d += (period - (t->total_epochs + d) % period) % period;
+        int d = MAX (0, first - 1 - next);
+        d += (2 * period - 1 - (t->total_epochs + d) % period) % period;
         return d + 1;
     }
     }
@@ -289,7 +289,7 @@ char *dn_tracker_status_text (const DnTracker *t)
                                 st.dendrites == 1 ? "" : "s");
         int max_tries = (int) dn_tracker_list_at (&t->run.max_dendrite_tries, st.dendrites);
         if (st.tries > 0)
-            g_string_append_printf (out, " (retry %d of %d)", st.tries, max_tries);
+            g_string_append_printf (out, " (attempt %d of %d)", st.tries + 1, max_tries);
     } else {
         g_string_append (out, "no dendrites (baseline)");
     }

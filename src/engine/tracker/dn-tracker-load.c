@@ -488,6 +488,9 @@ static gboolean read_tracker (JsonObject *root, DnTracker **out, GError **error)
         return FALSE;
     if (!read_value (complete, DN_TRACKER_T_BOOL, &t->complete))
         return fail (error, "complete", "true or false");
+    JsonNode *recorder = json_object_get_member (root, "recorder"); /* optional */
+    if (recorder != NULL && !read_value (recorder, DN_TRACKER_T_BOOL, &t->recorder))
+        return fail (error, "recorder", "true or false");
 
     dn_tracker_state_clear (&t->st);
     if (!read_state (member_object (root, "state"), "state", t->n_extra, FALSE, &t->st, error))
@@ -519,6 +522,9 @@ static gboolean read_tracker (JsonObject *root, DnTracker **out, GError **error)
         return inconsistent (error, "a history without a best_model state");
     if (!t->st.committed && t->snap_switch == NULL && dn_tracker_has_scheduler (t))
         return inconsistent (error, "a learning-rate sweep without its switch state");
+    if (t->recorder &&
+        (t->cfg.switch_mode != DN_TRACKER_SWITCH_NEVER || dn_tracker_has_scheduler (t)))
+        return inconsistent (error, "a recorder that switches or keeps a schedule");
     return TRUE;
 }
 

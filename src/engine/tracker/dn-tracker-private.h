@@ -85,6 +85,7 @@ struct _DnTracker {
     GArray *rollbacks; /* DnTrackerRollbackRec */
     GArray *events;    /* DnTrackerEventRec */
     gboolean complete;
+    gboolean recorder; /* dn_tracker_new_recorder: records, decides nothing */
 };
 
 /* dn-tracker.c */

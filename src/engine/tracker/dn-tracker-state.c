@@ -6,7 +6,7 @@
  *    "config": {...the "dendrites" settings...},
  *    "scheduler": {"config": {...}, "base_lr": 1.0, "state": {...}},
  *    "extra_names": ["Train"], "score_unit": "%",
- *    "total_epochs": 31, "complete": false,
+ *    "total_epochs": 31, "complete": false, ("recorder": true, only for a recorder)
  *    "state": STATE,
  *    "snapshots": {"best_model": STATE | null,
  *                  "switch": {"name": "switch_2", "state": STATE} | null,
@@ -252,6 +252,10 @@ void dn_tracker_state_to_json (const DnTracker *t, JsonBuilder *b)
     json_builder_add_int_value (b, t->total_epochs);
     json_builder_set_member_name (b, "complete");
     json_builder_add_boolean_value (b, t->complete);
+    if (t->recorder) {
+        json_builder_set_member_name (b, "recorder");
+        json_builder_add_boolean_value (b, TRUE);
+    }
 
     json_builder_set_member_name (b, "state");
     write_state (b, &t->st, t->n_extra);

@@ -99,6 +99,14 @@ gboolean dn_tracker_scheduler_and_sweep (DnTracker *t, DnTrackerAction *a, int e
     }
     if (!stepped && !at_last)
         return FALSE;
+    if (s->last_max_steps == 0) {
+        /* 3.2.9: the rate never stepped before this set's checkpoint (the first
+         * addition, or a schedule that had not decayed yet): commit to the
+         * initial rate without a sweep */
+        s->committed = TRUE;
+        s->last_max_steps = s->step_count;
+        s->last_max_lr = lr2;
+    }
     if (s->committed || t->snap_switch == NULL) {
         s->last_max_steps++;
         s->last_max_lr = lr2;

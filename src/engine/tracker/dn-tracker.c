@@ -143,6 +143,24 @@ DnTracker *dn_tracker_new (const DnTrackerConfig *cfg, const DnSchedConfig *sche
     return t;
 }
 
+DnTracker *dn_tracker_new_recorder (void)
+{
+    DnTrackerConfig cfg;
+    dn_tracker_config_defaults (&cfg);
+    cfg.switch_mode = DN_TRACKER_SWITCH_NEVER;
+    cfg.find_best_lr = FALSE;
+    cfg.test_saves = FALSE;
+    DnTracker *t = dn_tracker_alloc (&cfg, NULL, 0.0);
+    t->recorder = TRUE;
+    return t;
+}
+
+gboolean dn_tracker_is_recorder (const DnTracker *t)
+{
+    g_return_val_if_fail (t != NULL, FALSE);
+    return t->recorder;
+}
+
 void dn_tracker_free (DnTracker *t)
 {
     if (t == NULL)
@@ -160,6 +178,46 @@ void dn_tracker_free (DnTracker *t)
     g_array_unref (t->rollbacks);
     g_array_unref (t->events);
     g_free (t);
+}
+
+static DnTrackerState *state_dup_or_null (const DnTrackerState *s)
+{
+    return s != NULL ? dn_tracker_state_dup (s) : NULL;
+}
+
+DnTracker *dn_tracker_copy (const DnTracker *t)
+{
+    g_return_val_if_fail (t != NULL, NULL);
+    DnTracker *c = g_new (DnTracker, 1);
+    *c = *t; /* settings, counters and the fixed-size arrays; the pointers follow */
+    c->scheduler = dn_scheduler_copy (t->scheduler);
+    for (int i = 0; i < t->n_extra; i++)
+        c->extra_names[i] = g_strdup (t->extra_names[i]);
+    for (int i = 0; i < t->n_corr; i++)
+        c->corr_names[i] = g_strdup (t->corr_names[i]);
+    c->score_unit = g_strdup (t->score_unit);
+    DnTrackerState *st = dn_tracker_state_dup (&t->st);
+    c->st = *st;
+    g_free (st);
+    c->snap_best = state_dup_or_null (t->snap_best);
+    c->snap_switch = state_dup_or_null (t->snap_switch);
+    c->snap_sweep = state_dup_or_null (t->snap_sweep);
+    c->rollbacks =
+        g_array_sized_new (FALSE, TRUE, sizeof (DnTrackerRollbackRec), t->rollbacks->len);
+    g_array_set_clear_func (c->rollbacks, rollback_clear_func);
+    for (guint i = 0; i < t->rollbacks->len; i++) {
+        DnTrackerRollbackRec r = g_array_index (t->rollbacks, DnTrackerRollbackRec, i);
+        r.rows = g_array_copy (r.rows);
+        g_array_append_val (c->rollbacks, r);
+    }
+    c->events = g_array_sized_new (FALSE, TRUE, sizeof (DnTrackerEventRec), t->events->len);
+    g_array_set_clear_func (c->events, event_clear_func);
+    for (guint i = 0; i < t->events->len; i++) {
+        DnTrackerEventRec e = g_array_index (t->events, DnTrackerEventRec, i);
+        e.message = g_strdup (e.message);
+        g_array_append_val (c->events, e);
+    }
+    return c;
 }
 
 gboolean dn_tracker_set_extra_names (DnTracker *t, const char *const *names, int n, GError **error)
@@ -365,9 +423,11 @@ static int switch_from_best (DnTracker *t, DnTrackerAction *a, DnTrackerSwitchKi
 gboolean dn_tracker_sweep_blocking (const DnTracker *t)
 {
     const DnTrackerState *s = &t->st;
-    return t->run.switch_mode == DN_TRACKER_SWITCH_HISTORY && !s->committed &&
-           t->run.dont_give_up_unless_learning_rate_lowered && s->skip_steps < s->last_max_steps &&
-           dn_tracker_has_scheduler (t);
+    /* 3.2.9 blocks the history and fixed modes alike, and while S <= Cmax */
+    return (t->run.switch_mode == DN_TRACKER_SWITCH_HISTORY ||
+            t->run.switch_mode == DN_TRACKER_SWITCH_FIXED) &&
+           !s->committed && t->run.dont_give_up_unless_learning_rate_lowered &&
+           s->skip_steps <= s->last_max_steps && dn_tracker_has_scheduler (t);
 }
 
 static gboolean switch_time (const DnTracker *t)
@@ -388,10 +448,12 @@ static gboolean switch_time (const DnTracker *t)
         return s->num_epochs_run - s->epoch_last_improved >= n && this_count >= h + n;
     }
     case DN_TRACKER_SWITCH_FIXED: {
-        /* reference era; total_epochs is this epoch's total_epochs_run */
+        if (dn_tracker_sweep_blocking (t))
+            return FALSE;
+        /* 3.2.9; total_epochs is this epoch's total_epochs_run */
         int period = cfg_int (&t->run.fixed_switch_num, k);
         int first = cfg_int (&t->run.first_fixed_switch_num, k);
-        return t->total_epochs % period == 0 && s->num_epochs_run >= first;
+        return t->total_epochs % period == period - 1 && s->num_epochs_run >= first - 1;
     }
     }
     return FALSE;
@@ -465,8 +527,9 @@ static void decide_switch (DnTracker *t, DnTrackerAction *a, gboolean forced)
             dn_tracker_add_op (a, DN_TRACKER_OP_SAVE_GRAPHS, "_noImprove_lr_%d", s->skip_steps);
         g->timestamped = TRUE;
         g->before_restore = TRUE;
+        /* 3.2.9 counts attempts: max_dendrite_tries 2 allows one retry */
         int max_tries = cfg_int (&t->run.max_dendrite_tries, k);
-        if (s->tries < max_tries) {
+        if (s->tries < max_tries - 1) {
             int old_tries = s->tries;
             int b = switch_from_best (t, a, DN_TRACKER_SWITCH_RETRY, old_tries + 1);
             t->st.tries = old_tries + 1; /* the restored state had the older count */
@@ -474,16 +537,16 @@ static void decide_switch (DnTracker *t, DnTrackerAction *a, gboolean forced)
             a->restructured = TRUE;
             dn_tracker_set_message (
                 a,
-                "dendrite set %d did not beat %s: retry %d of %d with fresh dendrites, "
+                "dendrite set %d did not beat %s: attempt %d of %d with fresh dendrites, "
                 "restoring epoch %d",
-                k, best, old_tries + 1, max_tries, b + 1);
+                k, best, old_tries + 2, max_tries, b + 1);
         } else {
             int b = restore_final (t, a);
             int kept = t->st.dendrites;
             finish (t, a, DN_TRACKER_DONE_NO_IMPROVEMENT);
             dn_tracker_set_message (
                 a,
-                "dendrite set %d did not beat %s and no retries are left (%d allowed): "
+                "dendrite set %d did not beat %s and no attempts are left (%d allowed): "
                 "restoring epoch %d; training complete: best architecture has %d "
                 "dendrite set%s",
                 k, best, max_tries, b + 1, kept, plural (kept));
@@ -527,11 +590,11 @@ static void decide_switch (DnTracker *t, DnTrackerAction *a, gboolean forced)
         DnTrackerOp *c = dn_tracker_add_op (a, DN_TRACKER_OP_COPY, "best_model_beforeSwitch_%d", n);
         g_strlcpy (c->from, "best_model", sizeof c->from);
     }
-    int b = switch_from_best (t, a, DN_TRACKER_SWITCH_ADD, 0);
-    /* Each count gets max_dendrite_tries retries (§6.7). The reference sets
-     * the count to 0 before loading best_model, which then brings back the
-     * count saved with it; we reset it after the load, as the spec means. */
+    /* As 3.2.9: the count goes to 0 before best_model is loaded, and the load
+     * brings back the count saved with it (a set kept after a retry leaves
+     * the next count fewer attempts). */
     t->st.tries = 0;
+    int b = switch_from_best (t, a, DN_TRACKER_SWITCH_ADD, 0);
     a->decision = DN_TRACKER_ADD_DENDRITES;
     a->restructured = TRUE;
     dn_tracker_set_message (a, "%s: restoring epoch %d and adding dendrite set %d", reason, b + 1,
@@ -573,6 +636,13 @@ gboolean dn_tracker_add_score (DnTracker *t, const DnTrackerScores *in, DnTracke
                      s->num_epochs_run + 1, in->val);
         return FALSE;
     }
+    if (t->recorder && !isfinite (in->lr)) {
+        g_set_error (error, DN_ERROR, DN_ERROR_NUMERIC,
+                     "the learning rate of epoch %d is %g; a recorder keeps the rate the run "
+                     "trained with",
+                     s->num_epochs_run + 1, in->lr);
+        return FALSE;
+    }
     if (in->n_extra != t->n_extra || (in->n_extra > 0 && in->extra == NULL)) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                      "epoch %d has %d extra scores but %d series were named; pass one value per "
@@ -590,7 +660,7 @@ gboolean dn_tracker_add_score (DnTracker *t, const DnTrackerScores *in, DnTracke
     a->epoch = epoch;
 
     /* §6.4 steps 1-2: the rate of this epoch; parameter counts */
-    double lr = dn_scheduler_lr (t->scheduler);
+    double lr = t->recorder ? in->lr : dn_scheduler_lr (t->scheduler);
     if (!s->has_params) {
         s->initial_params = in->params;
         s->has_params = TRUE;
@@ -690,6 +760,8 @@ gboolean dn_tracker_add_score (DnTracker *t, const DnTrackerScores *in, DnTracke
     }
     if (t->run.test_saves)
         dn_tracker_add_op (a, DN_TRACKER_OP_SAVE, "latest");
+    if (t->recorder)
+        a->n_ops = 0; /* the caller keeps its own best model */
     a->lr = dn_scheduler_lr (t->scheduler);
     a->dendrites = s->dendrites;
     if (a->decision != DN_TRACKER_CONTINUE || explained)

@@ -94,15 +94,15 @@ typedef struct {
     DnTrackerList history_lookback;     /* 1: running score EMA factor 1/L, L >= 1 */
     DnTrackerList initial_history_after_switches;       /* 0: grace epochs after each switch */
     DnTrackerList fixed_switch_num;                     /* 250: fixed-mode period */
-    DnTrackerList first_fixed_switch_num;               /* 249 */
-    DnTrackerList improvement_threshold;                /* [0.001, 0.0001]: relative, in [0, 1) */
+    DnTrackerList first_fixed_switch_num;               /* -1: no later first switch */
+    DnTrackerList improvement_threshold;                /* [0.001, 0.0001, 0.0]: relative, in [0, 1) */
     DnTrackerList improvement_threshold_raw;            /* 1e-5: absolute, >= 0 */
-    DnTrackerList max_dendrite_tries;                   /* 2: retries per dendrite count */
+    DnTrackerList max_dendrite_tries;                   /* 2: attempts per dendrite count (1 retry) */
     DnTrackerList max_dendrites;                        /* 100: compared by equality */
     gboolean retain_all_dendrites;                      /* false */
     gboolean find_best_lr;                              /* true: the LR sweep (§6.10) */
     gboolean dont_give_up_unless_learning_rate_lowered; /* true */
-    gboolean reset_best_score_on_switch;                /* false */
+    gboolean reset_best_score_on_switch;                /* true */
     DnTrackerParamVals param_vals_setting;              /* by update epoch */
     gboolean save_old_graph_scores; /* true: keep every rolled-back history, else the last */
     gboolean test_saves;            /* true: latest, beforeSwitch_N, PBCount_... checkpoints */
@@ -142,6 +142,16 @@ typedef struct _DnTracker DnTracker;
  * the configuration is out of range. */
 DnTracker *dn_tracker_new (const DnTrackerConfig *cfg, const DnSchedConfig *sched, double base_lr,
                            GError **error);
+/* A tracker that only records: the history of a run without dendrites, whose
+ * schedule and best model are the caller's, so that the same tables and charts
+ * show it. It never switches, stops or asks for an operation (its actions have
+ * no ops), records the rate each DnTrackerScores.lr gives, and has no schedule
+ * of its own (dn_tracker_lr means nothing). Its state round-trips as any other. */
+DnTracker *dn_tracker_new_recorder (void);
+gboolean dn_tracker_is_recorder (const DnTracker *t);
+/* An independent deep copy: configuration, schedule, history, snapshots, rollbacks
+ * and events (e.g. an immutable picture for another thread). */
+DnTracker *dn_tracker_copy (const DnTracker *t);
 void dn_tracker_free (DnTracker *t);
 
 /* Names the extra score series (e.g. "Train"), before the first score; the
@@ -159,6 +169,7 @@ typedef struct {
     double seconds;        /* wall time of the epoch */
     int64_t params;        /* the network's parameter count this epoch (spec §9) */
     gboolean force_switch; /* the reference's force_switch: switch now */
+    double lr;             /* recorders only: the rate the epoch trained with */
 } DnTrackerScores;
 
 typedef enum {
@@ -243,7 +254,7 @@ typedef enum {
 typedef struct {
     DnTrackerMode mode;
     int dendrites;             /* sets in the current architecture */
-    int tries;                 /* retries used for the current count */
+    int tries;                 /* retries used for the current count (attempts - 1) */
     int epoch;                 /* history row the next score will have */
     int epochs_since_improved; /* since the cycle's running score last improved */
     int switch_in;             /* epochs until a switch can happen; -1: not by count */

@@ -118,6 +118,7 @@ void dn_cpu_mse (DnBackend *be, int rows, int cols, const float *pred, const flo
                  float scale, double *loss, float *dpred);
 void dn_cpu_bce_logits (DnBackend *be, int rows, int cols, const float *logits, const float *target,
                         float scale, double *loss, float *dlogits);
+void dn_cpu_one_hot (DnBackend *be, int rows, int cols, const int32_t *labels, float *targets);
 int dn_cpu_count_correct (DnBackend *be, int rows, int cols, const float *logits,
                           const int32_t *labels);
 void dn_cpu_sgd_update (DnBackend *be, size_t n, float *w, const float *g, float *momentum_buf,

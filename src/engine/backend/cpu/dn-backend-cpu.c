@@ -487,6 +487,7 @@ static void par_copy (DnBackend *be, float *dst, const float *src, size_t n)
 
 static DnBackend cpu_backend = {
     .name = "cpu",
+    .host_memory = TRUE,
     .alloc = dn_cpu_alloc,
     .free = dn_cpu_free,
     .upload = dn_cpu_upload,
@@ -540,6 +541,7 @@ static DnBackend cpu_backend = {
     .nll = dn_cpu_nll,
     .mse = dn_cpu_mse,
     .bce_logits = dn_cpu_bce_logits,
+    .one_hot = dn_cpu_one_hot,
     .count_correct = dn_cpu_count_correct,
     .sgd_update = par_sgd_update,
     .adam_update = par_adam_update,
@@ -562,7 +564,11 @@ DnBackend *dn_backend_by_name (const char *name, GError **error)
         DnBackend *be = dn_backend_cuda (NULL);
         return be != NULL ? be : dn_backend_cpu ();
     }
+    if (g_str_equal (name, "check"))
+        return dn_backend_check ();
     g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                 "unknown device \"%s\": use \"cpu\", \"cuda\" or \"auto\"", name);
+                 "unknown device \"%s\": use \"cpu\", \"cuda\" or \"auto\" (or \"check\", the "
+                 "CPU checking that the engine keeps to the device contract)",
+                 name);
     return NULL;
 }

@@ -131,6 +131,15 @@ void dn_cpu_bce_logits (DnBackend *be, int rows, int cols, const float *logits, 
         dlogits[i] = g * (1.0f / (1.0f + expf (-logits[i])) - target[i]);
 }
 
+// labels is (rows); targets (rows, cols)
+void dn_cpu_one_hot (DnBackend *be, int rows, int cols, const int32_t *labels, float *targets)
+{
+    memset (targets, 0, (size_t) rows * cols * sizeof (float));
+    for (int r = 0; r < rows; r++)
+        if (label_ok (labels[r], cols))
+            targets[(size_t) r * cols + labels[r]] = 1.0f;
+}
+
 // logits is (rows, cols); the first largest value is the prediction, as torch.argmax
 int dn_cpu_count_correct (DnBackend *be, int rows, int cols, const float *logits,
                           const int32_t *labels)
