@@ -13,7 +13,15 @@ struct _DnRunWriter {
     FILE *log;
     char *log_dir;
     GString *history; /* continual runs: history.csv so far */
+    gint64 set_written; /* when the tables and graph were last written (monotonic µs) */
 };
+
+/* The tables and the graph are rewritten after an epoch at most this often,
+ * unless the tracker decided something: on a small network drawing the graph
+ * and syncing seven files costs more than an epoch. The last epoch's set is
+ * always written (at the end of the run, stopped or not), and `latest` holds
+ * the whole history, so a resumed run writes it all again. */
+#define SET_INTERVAL (5 * G_TIME_SPAN_SECOND)
 
 DnRunWriter *dn_run_writer_new (void)
 {
@@ -139,8 +147,14 @@ void dn_run_writer_event (DnRunWriter *w, const DnEvent *ev)
                   ev->epoch, g_ascii_formatd (a, sizeof a, "%.4f", ev->loss),
                   g_ascii_formatd (b, sizeof b, "%.2f", ev->val_acc), ev->test_acc, ev->seconds,
                   ev->status ? "; " : "", ev->status ? ev->status : "");
-        if (ev->tracker != NULL && ev->run_dir != NULL)
-            write_set (w, ev, NULL);
+        if (ev->tracker != NULL && ev->run_dir != NULL) {
+            gint64 now = g_get_monotonic_time ();
+            if (w->set_written == 0 || now - w->set_written >= SET_INTERVAL ||
+                ev->message != NULL) {
+                write_set (w, ev, NULL);
+                w->set_written = now;
+            }
+        }
         break;
     case DN_EVENT_DECISION:
     case DN_EVENT_LOG:
