@@ -8,6 +8,12 @@ import subprocess
 import time
 
 import pyatspi
+from gi.repository import Atspi
+
+# AT-SPI waits 0.8 s for an application's reply by default; an app that is
+# training on a loaded machine can take longer to answer, and the call then
+# fails with "Did not receive a reply". Wait up to 10 s (30 s at start-up).
+Atspi.set_timeout(10000, 30000)
 
 
 class Timeout(Exception):
@@ -17,11 +23,14 @@ class Timeout(Exception):
 def find_app(name, timeout=30):
     end = time.time() + timeout
     while time.time() < end:
-        desktop = pyatspi.Registry.getDesktop(0)
-        for i in range(desktop.childCount):
-            app = desktop.getChildAtIndex(i)
-            if app is not None and app.name == name:
-                return app
+        try:
+            desktop = pyatspi.Registry.getDesktop(0)
+            for i in range(desktop.childCount):
+                app = desktop.getChildAtIndex(i)
+                if app is not None and app.name == name:
+                    return app
+        except Exception:  # an application that did not answer in time: ask again
+            pass
         time.sleep(0.2)
     raise Timeout(f"no application called {name!r} on the accessibility bus")
 
