@@ -6,6 +6,17 @@
 #include <math.h>
 #include <string.h>
 
+#ifdef DN_TEST_ASAN
+/* Every test: a huge allocation that fails comes back as NULL under
+ * AddressSanitizer too, as it does without it (by default ASan aborts), so the
+ * out-of-memory paths can be tested. */
+const char *__asan_default_options (void);
+const char *__asan_default_options (void)
+{
+    return "allocator_may_return_null=1";
+}
+#endif
+
 char *dn_test_fixture_path (const char *name)
 {
     return g_test_build_filename (G_TEST_DIST, "fixtures", name, NULL);

@@ -5,6 +5,16 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+/* DN_TEST_ASAN: built with AddressSanitizer. Its shadow memory takes terabytes
+ * of address space, so a test that sets a small RLIMIT_AS skips itself. */
+#if defined(__SANITIZE_ADDRESS__)
+#define DN_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DN_TEST_ASAN 1
+#endif
+#endif
+
 G_BEGIN_DECLS
 
 /* tests/fixtures/<name>; free with g_free. */

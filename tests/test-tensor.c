@@ -5,22 +5,6 @@
 
 #include <string.h>
 
-/* A failed huge allocation must come back as NULL under AddressSanitizer
- * too (by default it aborts instead), so the out-of-memory test can run. */
-#if defined(__SANITIZE_ADDRESS__)
-#define DN_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define DN_TEST_ASAN 1
-#endif
-#endif
-#ifdef DN_TEST_ASAN
-const char *__asan_default_options (void);
-const char *__asan_default_options (void)
-{
-    return "allocator_may_return_null=1";
-}
-#endif
 
 static void test_shape_numel (void)
 {

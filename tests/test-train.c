@@ -14,23 +14,6 @@
 #include <sys/resource.h>
 #include <zlib.h>
 
-/* AddressSanitizer: a huge allocation that fails must come back as NULL, as it does
- * without it (by default it aborts), and a small RLIMIT_AS cannot be used at all (its
- * shadow memory alone is terabytes of address space). */
-#if defined(__SANITIZE_ADDRESS__)
-#define DN_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define DN_TEST_ASAN 1
-#endif
-#endif
-#ifdef DN_TEST_ASAN
-const char *__asan_default_options (void);
-const char *__asan_default_options (void)
-{
-    return "allocator_may_return_null=1";
-}
-#endif
 
 #define HIDDEN 32
 #define N_PARAMS (784 * HIDDEN + HIDDEN + HIDDEN * 10 + 10)
