@@ -100,11 +100,13 @@ static void test_fixture (gconstpointer data)
             g_string_printf (diff, "%s: epoch %u (score %g): decision %s, perforatedai: %s (%s)",
                              name, i, s.val, got, want_decision, a.message);
         else if (a.dendrites != want_dendrites)
-            g_string_printf (diff, "%s: epoch %u (score %g): %s leaves %d dendrite sets, "
-                             "perforatedai: %d", name, i, s.val, got, a.dendrites,
-                             want_dendrites);
+            g_string_printf (diff,
+                             "%s: epoch %u (score %g): %s leaves %d dendrite sets, "
+                             "perforatedai: %d",
+                             name, i, s.val, got, a.dendrites, want_dendrites);
         else if (fabs (a.lr - want_lr) > 1e-12 * fabs (want_lr))
-            g_string_printf (diff, "%s: epoch %u (score %g): %s, next rate %.9g, perforatedai: %.9g",
+            g_string_printf (diff,
+                             "%s: epoch %u (score %g): %s, next rate %.9g, perforatedai: %.9g",
                              name, i, s.val, got, a.lr, want_lr);
     }
     if (diff->len > 0)
