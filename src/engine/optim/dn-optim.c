@@ -388,7 +388,7 @@ gboolean dn_optimizer_idle_exact (const DnOptimizer *opt)
     g_return_val_if_fail (opt != NULL, FALSE);
     const DnOptimConfig *c = &opt->cfg;
     return (c->kind == DN_OPTIM_ADAM || c->kind == DN_OPTIM_ADAMW) && c->weight_decay == 0.0 &&
-           g_str_equal (opt->be->name, "cpu");
+           opt->be->host_memory;
 }
 
 gboolean dn_optimizer_row_idle (DnOptimizer *opt, const float *params, size_t off, size_t n,
