@@ -283,6 +283,60 @@ static void test_write_atomic (void)
     dn_test_tmpdir_remove (tmp);
 }
 
+/* A commit left to its own thread: the old file stays whole until it is finished,
+ * and a commit that cannot rename reports it when finished, leaving no temporary. */
+static void test_atomic_pending (void)
+{
+    g_autofree char *tmp = dn_test_tmpdir ();
+    g_autofree char *path = g_build_filename (tmp, "latest.safetensors", NULL);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_file_write_atomic (path, "old\n", 4, &error));
+    char *t = NULL;
+    int fd = dn_file_atomic_open (path, &t, &error);
+    g_assert_cmpint (fd, >=, 0);
+    g_assert_true (dn_file_write_all (fd, "new\n", 4));
+    DnFileCommit *pending = NULL;
+    g_assert_true (dn_file_atomic_commit_start (fd, t, path, TRUE, &pending, &error));
+    g_assert_no_error (error);
+    g_assert_nonnull (pending);
+    g_autofree char *text = NULL;
+    g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+    g_assert_true (g_str_equal (text, "old\n") || g_str_equal (text, "new\n"));
+    g_assert_true (dn_file_commit_finish (pending, &error));
+    g_assert_no_error (error);
+    g_clear_pointer (&text, g_free);
+    g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+    g_assert_cmpstr (text, ==, "new\n");
+    g_assert_true (dn_file_commit_finish (NULL, &error));
+
+    /* a failed write is cleaned up at once and nothing is left pending */
+    fd = dn_file_atomic_open (path, &t, &error);
+    g_assert_cmpint (fd, >=, 0);
+    errno = ENOSPC;
+    g_assert_false (dn_file_atomic_commit_start (fd, t, path, FALSE, &pending, &error));
+    g_assert_null (pending);
+    g_assert_error (error, DN_ERROR, DN_ERROR_IO);
+    g_assert_nonnull (strstr (error->message, g_strerror (ENOSPC)));
+    g_clear_error (&error);
+
+    /* a rename that fails on the thread (the target is a folder) is reported by finish */
+    g_autofree char *folder = g_build_filename (tmp, "taken", NULL);
+    g_assert_cmpint (g_mkdir (folder, 0700), ==, 0);
+    g_autofree char *inside = g_build_filename (folder, "x", NULL);
+    g_assert_true (dn_file_write_atomic (inside, "x", 1, &error));
+    fd = dn_file_atomic_open (folder, &t, &error);
+    g_assert_cmpint (fd, >=, 0);
+    g_assert_true (dn_file_write_all (fd, "y", 1));
+    g_assert_true (dn_file_atomic_commit_start (fd, t, folder, TRUE, &pending, &error));
+    g_assert_false (dn_file_commit_finish (pending, &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_IO);
+    g_assert_nonnull (strstr (error->message, folder));
+    g_assert_cmpint (dn_run_dir_remove_temporaries (tmp), ==, 0);
+    g_unlink (inside);
+    g_rmdir (folder);
+    dn_test_tmpdir_remove (tmp);
+}
+
 static void test_snapshot_names (void)
 {
     g_autofree char *a = dn_run_dir_snapshot_suffix ("_noImprove_lr_0", TRUE, 12, 1);
@@ -390,6 +444,7 @@ int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
     g_test_add_func ("/engine/run-dir/choose/numbered", test_numbered);
+    g_test_add_func ("/engine/run-dir/atomic/pending", test_atomic_pending);
     g_test_add_func ("/engine/run-dir/choose/overwrite", test_overwrite);
     g_test_add_func ("/engine/run-dir/lock/second-refused", test_lock_refuses);
     g_test_add_func ("/engine/run-dir/lock/kill-9", test_lock_kill9);

@@ -69,7 +69,9 @@ int dn_file_atomic_open (const char *path, char **tmp, GError **error)
     return fd;
 }
 
-gboolean dn_file_atomic_commit (int fd, char *tmp, const char *path, gboolean ok, GError **error)
+/* The sync, close and rename of a commit; 0 or the errno that stopped it. Removes the
+ * temporary on failure; frees nothing. */
+static int commit_files (int fd, const char *tmp, const char *path, gboolean ok)
 {
     int err = errno;
     if (ok && fsync (fd) != 0 && errno != EINVAL) {
@@ -86,11 +88,75 @@ gboolean dn_file_atomic_commit (int fd, char *tmp, const char *path, gboolean ok
     }
     if (!ok) {
         g_unlink (tmp);
-        g_set_error (error, DN_ERROR, DN_ERROR_IO,
-                     "cannot write %s: %s; check free disk space and permissions", path,
-                     g_strerror (err));
+        return err != 0 ? err : EIO;
     }
+    return 0;
+}
+
+static gboolean commit_error (int err, const char *path, GError **error)
+{
+    if (err == 0)
+        return TRUE;
+    g_set_error (error, DN_ERROR, DN_ERROR_IO,
+                 "cannot write %s: %s; check free disk space and permissions", path,
+                 g_strerror (err));
+    return FALSE;
+}
+
+gboolean dn_file_atomic_commit (int fd, char *tmp, const char *path, gboolean ok, GError **error)
+{
+    int err = commit_files (fd, tmp, path, ok);
     g_free (tmp);
+    return commit_error (err, path, error);
+}
+
+struct _DnFileCommit {
+    GThread *thread;
+    int fd;
+    char *tmp;
+    char *path;
+    gboolean ok;
+    int err;
+};
+
+static gpointer commit_thread (gpointer data)
+{
+    DnFileCommit *c = data;
+    c->err = commit_files (c->fd, c->tmp, c->path, c->ok);
+    return NULL;
+}
+
+gboolean dn_file_atomic_commit_start (int fd, char *tmp, const char *path, gboolean ok,
+                                      DnFileCommit **pending, GError **error)
+{
+    *pending = NULL;
+    if (!ok)
+        return dn_file_atomic_commit (fd, tmp, path, ok, error);
+    DnFileCommit *c = g_new0 (DnFileCommit, 1);
+    c->fd = fd;
+    c->tmp = tmp;
+    c->path = g_strdup (path);
+    c->ok = ok;
+    c->thread = g_thread_try_new ("dn-commit", commit_thread, c, NULL);
+    if (c->thread == NULL) {
+        /* no thread to spare: commit here, as the plain call would */
+        g_free (c->path);
+        g_free (c);
+        return dn_file_atomic_commit (fd, tmp, path, ok, error);
+    }
+    *pending = c;
+    return TRUE;
+}
+
+gboolean dn_file_commit_finish (DnFileCommit *c, GError **error)
+{
+    if (c == NULL)
+        return TRUE;
+    g_thread_join (c->thread);
+    gboolean ok = commit_error (c->err, c->path, error);
+    g_free (c->tmp);
+    g_free (c->path);
+    g_free (c);
     return ok;
 }
 

@@ -27,6 +27,19 @@ gboolean dn_file_write_atomic (const char *path, const void *data, gsize len, GE
  * temporary over path, or removes it; it frees tmp either way. */
 int dn_file_atomic_open (const char *path, char **tmp, GError **error);
 gboolean dn_file_atomic_commit (int fd, char *tmp, const char *path, gboolean ok, GError **error);
+/* A commit whose sync, close and rename run on a thread of their own, so that a
+ * writer (the run's `latest` checkpoint) goes on while the disk catches up. */
+typedef struct _DnFileCommit DnFileCommit;
+/* dn_file_atomic_commit() started on its own thread: returns at once with the
+ * commit in *pending, which dn_file_commit_finish() must be given. When ok is
+ * FALSE or no thread can start, it commits (or cleans up) here, sets *pending to
+ * NULL and returns what dn_file_atomic_commit() would. Until the commit is
+ * finished, path holds its old contents or the new ones. */
+gboolean dn_file_atomic_commit_start (int fd, char *tmp, const char *path, gboolean ok,
+                                      DnFileCommit **pending, GError **error);
+/* Waits for a started commit, frees it and reports what dn_file_atomic_commit()
+ * would have (TRUE for NULL). */
+gboolean dn_file_commit_finish (DnFileCommit *c, GError **error);
 /* Writes all of data to fd, going on after EINTR and short writes; FALSE with errno set. */
 gboolean dn_file_write_all (int fd, const char *data, gsize len);
 

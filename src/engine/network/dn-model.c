@@ -18,6 +18,15 @@ gboolean dn_model_save (DnNetwork *net, const char *path, GHashTable *extra_meta
 gboolean dn_model_save_checkpoint (DnNetwork *net, DnOptimizer *opt, const char *path,
                                    GHashTable *extra_metadata, GError **error)
 {
+    return dn_model_save_checkpoint_pending (net, opt, path, extra_metadata, NULL, error);
+}
+
+gboolean dn_model_save_checkpoint_pending (DnNetwork *net, DnOptimizer *opt, const char *path,
+                                           GHashTable *extra_metadata, DnFileCommit **pending,
+                                           GError **error)
+{
+    if (pending != NULL)
+        *pending = NULL;
     DnBackend *be = net->backend;
     g_autoptr (GPtrArray) params = dn_network_named_params (net);
     int n_opt = opt != NULL ? dn_optimizer_n_buffers (opt) : 0;
@@ -80,7 +89,7 @@ gboolean dn_model_save_checkpoint (DnNetwork *net, DnOptimizer *opt, const char 
     if (opt != NULL)
         g_hash_table_replace (meta, g_strdup ("dendrite_optimizer_steps"),
                               g_strdup_printf ("%" G_GINT64_FORMAT, dn_optimizer_steps (opt)));
-    return dn_safetensors_write (path, w, nw, meta, error);
+    return dn_safetensors_write_pending (path, w, nw, meta, pending, error);
 }
 
 /* "dendrite_optimizer_steps": a whole number >= 0, 0 when absent. */

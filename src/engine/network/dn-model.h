@@ -23,6 +23,11 @@ gboolean dn_model_save (DnNetwork *net, const char *path, GHashTable *extra_meta
  * arena) and "optimizer.step". opt may be NULL. */
 gboolean dn_model_save_checkpoint (DnNetwork *net, DnOptimizer *opt, const char *path,
                                    GHashTable *extra_metadata, GError **error);
+/* The same, the file's sync and rename left running in *pending for the caller to
+ * finish with dn_file_commit_finish() (see dn_file_atomic_commit_start()). */
+gboolean dn_model_save_checkpoint_pending (DnNetwork *net, DnOptimizer *opt, const char *path,
+                                           GHashTable *extra_metadata, DnFileCommit **pending,
+                                           GError **error);
 /* Restores the optimizer state a checkpoint holds into `opt` (made for the same
  * network); FALSE with an error when the file's state does not fit. */
 gboolean dn_model_load_optimizer (DnSafetensors *st, DnOptimizer *opt, const char *what,

@@ -149,6 +149,15 @@ static gboolean st_write_floats (int fd, const float *data, guint64 numel)
 gboolean dn_safetensors_write (const char *path, const DnStWrite *tensors, int n,
                                GHashTable *metadata, GError **error)
 {
+    return dn_safetensors_write_pending (path, tensors, n, metadata, NULL, error);
+}
+
+gboolean dn_safetensors_write_pending (const char *path, const DnStWrite *tensors, int n,
+                                       GHashTable *metadata, DnFileCommit **pending,
+                                       GError **error)
+{
+    if (pending != NULL)
+        *pending = NULL;
     g_return_val_if_fail (path != NULL, FALSE);
     g_return_val_if_fail (n >= 0 && (n == 0 || tensors != NULL), FALSE);
 
@@ -201,5 +210,7 @@ gboolean dn_safetensors_write (const char *path, const DnStWrite *tensors, int n
                   dn_file_write_all (fd, header, header_len);
     for (int i = 0; ok && i < n; i++)
         ok = st_write_floats (fd, tensors[i].data, sizes[i] / sizeof (float));
+    if (pending != NULL)
+        return dn_file_atomic_commit_start (fd, tmp, path, ok, pending, error);
     return dn_file_atomic_commit (fd, tmp, path, ok, error);
 }

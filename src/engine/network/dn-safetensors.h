@@ -16,6 +16,7 @@
  */
 #pragma once
 
+#include "dn-file.h"
 #include "dn-tensor.h"
 
 G_BEGIN_DECLS
@@ -74,6 +75,12 @@ typedef struct {
 /* Writes atomically (temporary file + rename). metadata may be NULL. */
 gboolean dn_safetensors_write (const char *path, const DnStWrite *tensors, int n,
                                GHashTable *metadata, GError **error);
+/* The same, with the last part of the atomic write (sync and rename) left running
+ * on a thread of its own in *pending (NULL when it was done here); pending == NULL
+ * is dn_safetensors_write(). See dn_file_atomic_commit_start(). */
+gboolean dn_safetensors_write_pending (const char *path, const DnStWrite *tensors, int n,
+                                       GHashTable *metadata, DnFileCommit **pending,
+                                       GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DnSafetensors, dn_safetensors_free)
 

@@ -87,3 +87,58 @@ gboolean dn_run_step (DnRunStep *s, DnNetwork *net, int n, uint64_t seed, double
     dn_network_backward (net, s->dlogits, n);
     return TRUE;
 }
+
+gboolean dn_run_step_evaluate (DnRunStep *s, DnNetwork *net, const DnDataset *data,
+                               const DnNormalize *norm, double *accuracy, double *mean_loss,
+                               GError **error)
+{
+    DnBackend *be = s->be;
+    if (data == NULL || data->n == 0) {
+        *accuracy = NAN;
+        *mean_loss = NAN;
+        return TRUE;
+    }
+    if (!dn_network_reserve (net, s->capacity, error))
+        return FALSE;
+    DnShape out_shape = dn_network_output_shape (net);
+    int cols = (int) dn_shape_numel (&out_shape);
+    gsize sample = (gsize) dn_shape_numel (&data->shape);
+    /* the network reads numel(input) values a sample, the step's buffers hold s->sample,
+     * and the loss reads one output per class */
+    if ((int64_t) sample != dn_shape_numel (&net->input_shape) || sample != s->sample ||
+        cols != s->cols || data->n_classes > cols) {
+        g_autofree char *a = dn_shape_to_string (&data->shape);
+        g_autofree char *b = dn_shape_to_string (&net->input_shape);
+        g_set_error (error, DN_ERROR, DN_ERROR_SHAPE,
+                     "the samples of %s are %s with %d classes but the network takes %s and "
+                     "gives %d outputs; evaluate it on data of the shape and classes it was "
+                     "trained on",
+                     data->source ? data->source : "the data", a, data->n_classes, b, cols);
+        return FALSE;
+    }
+    g_autofree int *idx = dn_batch_try_alloc (1, s->capacity, sizeof (int),
+                                              "the sample indices of an evaluation batch", error);
+    if (idx == NULL)
+        return FALSE;
+    gboolean was_training = net->training;
+    dn_network_set_training (net, FALSE);
+    int64_t correct = 0;
+    double total_loss = 0.0;
+    for (int start = 0; start < data->n; start += s->capacity) {
+        int n = MIN (s->capacity, data->n - start);
+        for (int i = 0; i < n; i++)
+            idx[i] = start + i;
+        /* gathered into the step's host buffers, which on host memory are the batch itself */
+        dn_dataset_get_batch (data, idx, n, norm, s->x, s->y);
+        dn_run_step_upload (s, n);
+        const DnTensor *out = dn_network_forward (net, s->x_dev, n, 0);
+        double l = 0.0;
+        dn_compute_loss (be, s->loss, n, cols, out->data, s->y_dev, 0.0f, s->targets, &l, NULL);
+        total_loss += l * n;
+        correct += be->count_correct (be, n, cols, out->data, s->y_dev);
+    }
+    dn_network_set_training (net, was_training);
+    *accuracy = 100.0 * (double) correct / data->n;
+    *mean_loss = total_loss / data->n;
+    return TRUE;
+}

@@ -62,6 +62,14 @@ void dn_run_step_upload (DnRunStep *s, int n);
 gboolean dn_run_step (DnRunStep *s, DnNetwork *net, int n, uint64_t seed, double *loss,
                       int *correct, GError **error);
 
+/* Accuracy (percent) and mean loss (without label smoothing) of `net` on `data`,
+ * evaluated in batches of the step's capacity through its buffers; NaN for an
+ * empty or absent dataset. The network is put in evaluation mode for the pass
+ * and given back in the mode it was in. */
+gboolean dn_run_step_evaluate (DnRunStep *s, DnNetwork *net, const DnDataset *data,
+                               const DnNormalize *norm, double *accuracy, double *mean_loss,
+                               GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DnRunStep, dn_run_step_free)
 
 G_END_DECLS

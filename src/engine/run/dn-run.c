@@ -49,7 +49,20 @@ typedef struct {
     int n_corr;
     double corr[DN_TRACKER_MAX_CORR];
     char *corr_names[DN_TRACKER_MAX_CORR];
+    /* `latest` of the last epoch, synced and renamed on a thread of its own while the
+     * next epoch trains; finished before anything reads or rewrites checkpoints */
+    DnFileCommit *latest_pending;
 } Run;
+
+/* Waits for the last epoch's `latest` to reach the disk. */
+static gboolean finish_latest (Run *r, GError **error)
+{
+    DnFileCommit *c = g_steal_pointer (&r->latest_pending);
+    if (dn_file_commit_finish (c, error))
+        return TRUE;
+    g_prefix_error (error, "saving the checkpoint latest: ");
+    return FALSE;
+}
 
 /* The tracker decides (dendritic runs), as opposed to only recording. */
 static gboolean dendritic (const Run *r)
@@ -127,7 +140,11 @@ static gboolean save_checkpoint (Run *r, const char *name, double val, double te
     if (r->tracker != NULL)
         g_hash_table_insert (meta, g_strdup ("dendrite_tracker"),
                              dn_tracker_state_to_string (r->tracker));
-    return dn_model_save_checkpoint (r->b.net, r->b.opt, path, meta, error);
+    if (!finish_latest (r, error))
+        return FALSE;
+    /* `latest` is written every epoch: its sync overlaps the next epoch */
+    DnFileCommit **pending = g_str_equal (name, "latest") ? &r->latest_pending : NULL;
+    return dn_model_save_checkpoint_pending (r->b.net, r->b.opt, path, meta, pending, error);
 }
 
 static gboolean copy_file (Run *r, const char *from, const char *to, GError **error)
@@ -256,6 +273,8 @@ static gboolean train_epoch (Run *r, double lr, DnEvent *ev, double *loss_out, d
 static gboolean run_ops (Run *r, const DnTrackerAction *a, double val, double test, GError **error)
 {
     int snapshots = 0;
+    if (a->n_ops > 0 && !finish_latest (r, error))
+        return FALSE;
     for (int i = 0; i < a->n_ops; i++) {
         const DnTrackerOp *op = &a->ops[i];
         switch (op->kind) {
@@ -323,7 +342,6 @@ static void fill_dendrite_fields (Run *r, DnEvent *ev, char **status)
 
 static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
 {
-    DnExperiment *exp = r->b.exp;
     g_autofree char *status = NULL;
     DnEvent ev = {0};
     ev.epochs = r->epochs;
@@ -354,10 +372,10 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
         if (cancelled)
             break;
         double val_acc, val_loss, test_acc, test_loss;
-        if (!dn_evaluate (r->b.net, r->b.d.val, &r->b.d.norm, exp->loss, r->bsz, &val_acc,
-                          &val_loss, error) ||
-            !dn_evaluate (r->b.net, r->b.d.test, &r->b.d.norm, exp->loss, r->bsz, &test_acc,
-                          &test_loss, error))
+        if (!dn_run_step_evaluate (r->b.step, r->b.net, r->b.d.val, &r->b.d.norm, &val_acc,
+                                   &val_loss, error) ||
+            !dn_run_step_evaluate (r->b.step, r->b.net, r->b.d.test, &r->b.d.norm, &test_acc,
+                                   &test_loss, error))
             return FALSE;
         /* Without a validation split the test score selects the best model. */
         double score = isnan (val_acc) ? test_acc : val_acc;
@@ -442,6 +460,9 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
         }
     }
 
+    if (!finish_latest (r, error))
+        return FALSE;
+
     /* A dendritic run that hit the epoch limit ends with its best model, as the
      * tracker would have at completion. */
     if (dendritic (r) && !complete && !cancelled && r->best_epoch > 0) {
@@ -521,6 +542,9 @@ static gboolean setup_buffers (Run *r, GError **error)
 
 static void run_clear (Run *r)
 {
+    /* a run ending in an error still leaves a whole `latest`; the error it met is
+     * the one reported */
+    dn_file_commit_finish (g_steal_pointer (&r->latest_pending), NULL);
     g_free (r->perm);
     for (int i = 0; i < DN_TRACKER_MAX_CORR; i++)
         g_free (r->corr_names[i]);

@@ -1,6 +1,7 @@
 /* dn-train.c: what the training loop (dn-run.c) builds on: losses, evaluation,
  * loading and splitting the data, checking that a network fits it. */
 #include "dn-train.h"
+#include "dn-run-step.h"
 #include "dn-error.h"
 #include "dn-model.h"
 #include "dn-train-private.h"
@@ -41,105 +42,24 @@ void dn_compute_loss (DnBackend *be, DnLossKind kind, int rows, int cols, const 
     }
 }
 
-/* An evaluation batch in backend memory. */
-typedef struct {
-    DnBackend *be;
-    float *x;       /* (batch, sample) */
-    int32_t *y;     /* (batch) */
-    float *targets; /* (batch, cols): the one-hot losses' */
-} EvalBuffers;
-
-static gboolean eval_buffers_alloc (EvalBuffers *b, size_t sample, int cols, int batch,
-                                    GError **error)
-{
-    /* the host copies of the same sizes were allocated: the products fit in a size_t */
-    DnBackend *be = b->be;
-    b->x = be->alloc (be, sample * batch * sizeof (float));
-    b->y = be->alloc (be, (size_t) batch * sizeof (int32_t));
-    b->targets = be->alloc (be, (size_t) cols * batch * sizeof (float));
-    if (b->x != NULL && b->y != NULL && b->targets != NULL)
-        return TRUE;
-    g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
-                 "out of memory on %s: an evaluation batch of %d needs %.1f MB; lower "
-                 "\"batch_size\"",
-                 be->name, batch, (double) batch * (sample + 1 + cols) * 4 / 1e6);
-    return FALSE;
-}
-
-static void eval_buffers_clear (EvalBuffers *b)
-{
-    b->be->free (b->be, b->x);
-    b->be->free (b->be, b->y);
-    b->be->free (b->be, b->targets);
-}
-
 gboolean dn_evaluate (DnNetwork *net, const DnDataset *data, const DnNormalize *norm,
                       DnLossKind loss, int batch_size, double *accuracy, double *mean_loss,
                       GError **error)
 {
-    DnBackend *be = net->backend;
     if (data == NULL || data->n == 0) {
         *accuracy = NAN;
         *mean_loss = NAN;
         return TRUE;
     }
-    if (!dn_network_reserve (net, batch_size, error))
-        return FALSE;
     DnShape out_shape = dn_network_output_shape (net);
-    int cols = (int) dn_shape_numel (&out_shape);
-    size_t sample = (size_t) dn_shape_numel (&data->shape);
-    /* the network reads numel(input) values a sample and the loss one output per class */
-    if ((int64_t) sample != dn_shape_numel (&net->input_shape) || data->n_classes > cols) {
-        g_autofree char *a = dn_shape_to_string (&data->shape);
-        g_autofree char *b = dn_shape_to_string (&net->input_shape);
-        g_set_error (error, DN_ERROR, DN_ERROR_SHAPE,
-                     "the samples of %s are %s with %d classes but the network takes %s and "
-                     "gives %d outputs; evaluate it on data of the shape and classes it was "
-                     "trained on",
-                     data->source ? data->source : "the data", a, data->n_classes, b, cols);
+    g_autoptr (DnRunStep) s =
+        dn_run_step_new (net->backend, (gsize) dn_shape_numel (&data->shape),
+                         (int) dn_shape_numel (&out_shape), batch_size, loss, 0.0f, error);
+    if (s == NULL) {
+        g_prefix_error (error, "evaluating on %s: ", net->backend->name);
         return FALSE;
     }
-    /* the batch is gathered on the host and uploaded: the network reads backend memory */
-    g_autofree float *x = dn_batch_try_alloc (sample, batch_size, sizeof (float),
-                                              "the inputs of an evaluation batch", error);
-    g_autofree int32_t *y = x == NULL
-                                ? NULL
-                                : dn_batch_try_alloc (1, batch_size, sizeof (int32_t),
-                                                      "the labels of an evaluation batch", error);
-    g_autofree int *idx = y == NULL ? NULL
-                                    : dn_batch_try_alloc (1, batch_size, sizeof (int),
-                                                          "the sample indices of an evaluation "
-                                                          "batch",
-                                                          error);
-    if (idx == NULL)
-        return FALSE;
-    EvalBuffers dev = {be};
-    if (!eval_buffers_alloc (&dev, sample, cols, batch_size, error)) {
-        eval_buffers_clear (&dev);
-        return FALSE;
-    }
-    gboolean was_training = net->training;
-    dn_network_set_training (net, FALSE);
-    int64_t correct = 0;
-    double total_loss = 0.0;
-    for (int start = 0; start < data->n; start += batch_size) {
-        int n = MIN (batch_size, data->n - start);
-        for (int i = 0; i < n; i++)
-            idx[i] = start + i;
-        dn_dataset_get_batch (data, idx, n, norm, x, y);
-        be->upload (be, dev.x, x, (size_t) n * sample * sizeof (float));
-        be->upload (be, dev.y, y, (size_t) n * sizeof (int32_t));
-        const DnTensor *out = dn_network_forward (net, dev.x, n, 0);
-        double l = 0.0;
-        dn_compute_loss (be, loss, n, cols, out->data, dev.y, 0.0f, dev.targets, &l, NULL);
-        total_loss += l * n;
-        correct += be->count_correct (be, n, cols, out->data, dev.y);
-    }
-    dn_network_set_training (net, was_training);
-    eval_buffers_clear (&dev);
-    *accuracy = 100.0 * (double) correct / data->n;
-    *mean_loss = total_loss / data->n;
-    return TRUE;
+    return dn_run_step_evaluate (s, net, data, norm, accuracy, mean_loss, error);
 }
 
 void dn_emit (const DnObserver *obs, DnEvent *ev)
