@@ -409,12 +409,26 @@ static void draw_switches (Plot *p, const DnChartData *d, const DnChartSpec *spe
     set_font (cr, p->fs * 0.8, FALSE);
     for (int i = 0; i < d->n_switches; i++) {
         const DnTrackerSwitch *s = &d->switches[i];
-        if (!visible_x (p, s->epoch))
+        int n_dash = s->kind == DN_TRACKER_SWITCH_RETRY ? 2 : 0;
+        if (s->end_epoch != s->epoch && visible_x (p, s->epoch)) {
+            /* Perforated Backpropagation: red into the dendrite phase */
+            double R = round (map_x (p, s->epoch)) + 0.5;
+            set_rgb (cr, p->pal->dendrite_phase, 0.9);
+            cairo_set_line_width (cr, MAX (1.0, p->fs * 0.1));
+            cairo_set_dash (cr, dash, n_dash, 0);
+            cairo_move_to (cr, R, p->py);
+            cairo_line_to (cr, R, p->py + p->ph);
+            cairo_stroke (cr);
+            cairo_set_dash (cr, NULL, 0, 0);
+        }
+        /* blue: back to neuron training with the new set */
+        int back = s->end_epoch >= 0 ? s->end_epoch : s->epoch;
+        if (s->end_epoch < 0 || !visible_x (p, back))
             continue;
-        double X = round (map_x (p, s->epoch)) + 0.5;
+        double X = round (map_x (p, back)) + 0.5;
         set_rgb (cr, p->pal->switch_line, 0.9);
         cairo_set_line_width (cr, MAX (1.0, p->fs * 0.1));
-        cairo_set_dash (cr, dash, s->kind == DN_TRACKER_SWITCH_RETRY ? 2 : 0, 0);
+        cairo_set_dash (cr, dash, n_dash, 0);
         cairo_move_to (cr, X, p->py);
         cairo_line_to (cr, X, p->py + p->ph);
         cairo_stroke (cr);
@@ -527,9 +541,11 @@ static void collect_legend (Plot *p, const DnChartData *d, const DnChartSpec *sp
             add_legend (p, ser->label, ser->colour, ser->faint ? MAX (ser->alpha, 0.5) : ser->alpha,
                         ser->dashed ? SWATCH_DASHED : SWATCH_LINE);
     }
-    gboolean add = FALSE, retry = FALSE, phase = FALSE;
+    gboolean add = FALSE, retry = FALSE, phase = FALSE, red = FALSE;
     for (int i = 0; i < d->n_switches; i++) {
-        if (!visible_x (p, d->switches[i].epoch))
+        red |= d->switches[i].end_epoch != d->switches[i].epoch &&
+               visible_x (p, d->switches[i].epoch);
+        if (!visible_x (p, d->switches[i].end_epoch))
             continue;
         if (d->switches[i].kind == DN_TRACKER_SWITCH_RETRY)
             retry = TRUE;
@@ -538,6 +554,8 @@ static void collect_legend (Plot *p, const DnChartData *d, const DnChartSpec *sp
     }
     for (int i = 0; i < d->n_rows; i++)
         phase |= d->rows[i].mode == DN_TRACKER_MODE_DENDRITE && visible_x (p, i);
+    if (red)
+        add_legend (p, "dendrite phase starts", p->pal->dendrite_phase, 0.9, SWATCH_LINE);
     if (add)
         add_legend (p, "+1 dendrite set", p->pal->switch_line, 0.9, SWATCH_LINE);
     if (retry)

@@ -37,6 +37,13 @@ void dn_chart_data_init (DnChartData *d, const DnTracker *t, gboolean before_res
         const char *name = dn_tracker_correlation_name (t, i);
         d->corr_names[i] = name != NULL ? name : "layer";
     }
+    d->n_cand = CLAMP (dn_tracker_n_candidate_layers (t), 0, DN_TRACKER_MAX_CORR);
+    for (int i = 0; i < d->n_cand; i++) {
+        const char *name = NULL;
+        dn_tracker_candidate_layer_scores (t, i, &name, NULL, NULL);
+        d->cand_names[i] = name != NULL ? name : "layer";
+        d->cand_phase_labels[i] = g_strdup_printf ("phase: %s", d->cand_names[i]);
+    }
 
     if (before_restore && nr > 0) {
         /* the current rows up to the last rollback's first row, then its rows */
@@ -60,6 +67,8 @@ void dn_chart_data_init (DnChartData *d, const DnTracker *t, gboolean before_res
 void dn_chart_data_clear (DnChartData *d)
 {
     g_clear_pointer (&d->rollbacks, g_free);
+    for (int i = 0; i < d->n_cand; i++)
+        g_clear_pointer (&d->cand_phase_labels[i], g_free);
     if (d->owned_rows != NULL)
         g_array_unref (d->owned_rows);
     d->owned_rows = NULL;
