@@ -302,8 +302,35 @@ static void describe_lr (GString *s, const DnChartData *d)
         g_string_append_printf (s, " (%d restart%s after switches)", rises, rises == 1 ? "" : "s");
 }
 
+/* Perforated Backpropagation: each layer's latest best-ever and phase scores. */
+static void describe_pb_scores (GString *s, const DnChartData *d)
+{
+    char a[32], b[32];
+    g_string_append (s, "Candidate correlation");
+    int shown = 0;
+    for (int c = 0; c < d->n_cand; c++) {
+        int i = d->n_rows - 1;
+        while (i >= 0 && !isfinite (d->rows[i].pb_best_ever[c]))
+            i--;
+        if (i < 0)
+            continue;
+        g_string_append_printf (s, "%s%s best %s", shown == 0 ? ": " : ", ", d->cand_names[c],
+                                num (a, d->rows[i].pb_best_ever[c]));
+        if (isfinite (d->rows[d->n_rows - 1].pb_phase_best[c]))
+            g_string_append_printf (s, " (this phase %s)",
+                                    num (b, d->rows[d->n_rows - 1].pb_phase_best[c]));
+        shown++;
+    }
+    if (shown == 0)
+        g_string_append (s, ": no dendrite phase yet");
+}
+
 static void describe_correlation (GString *s, const DnChartData *d)
 {
+    if (d->n_cand > 0) {
+        describe_pb_scores (s, d);
+        return;
+    }
     /* each layer's latest value */
     int n = 0, at[DN_TRACKER_MAX_CORR], layer[DN_TRACKER_MAX_CORR];
     gboolean same_epoch = TRUE;
