@@ -248,7 +248,8 @@ static void test_retry_and_give_up (void)
     }
     g_assert_cmpint (a.decision, ==, DN_TRACKER_COMPLETE);
     g_assert_cmpint (a.done, ==, DN_TRACKER_DONE_NO_IMPROVEMENT);
-    assert_ops (&a, "graphs _noImprove_lr_0 ts pre, restore best_model@4/k0, clean final_clean_pai");
+    assert_ops (&a,
+                "graphs _noImprove_lr_0 ts pre, restore best_model@4/k0, clean final_clean_pai");
 }
 
 static void test_max_dendrites (void)
@@ -461,8 +462,8 @@ static void test_config (void)
         "\"cap_at_n\": true}",
         -1, NULL));
     g_autoptr (GError) error = NULL;
-    g_assert_true (dn_tracker_config_from_json (json_node_get_object (json_parser_get_root (p)),
-                                                &c, &error));
+    g_assert_true (
+        dn_tracker_config_from_json (json_node_get_object (json_parser_get_root (p)), &c, &error));
     g_assert_no_error (error);
     g_assert_true (c.perforated_backpropagation);
     g_assert_cmpint (c.p_epochs_to_switch, ==, 3);

@@ -387,7 +387,8 @@ static void pb_scores_csv (GString *s, const DnChartData *d)
 {
     put_text (s, "Epochs");
     for (int c = 0; c < d->n_cand; c++) {
-        g_autofree char *ever = g_strdup_printf ("Best ever for all nodes Layer %s", d->cand_names[c]);
+        g_autofree char *ever =
+            g_strdup_printf ("Best ever for all nodes Layer %s", d->cand_names[c]);
         g_autofree char *cur =
             g_strdup_printf ("Best current for all nodes Layer %s", d->cand_names[c]);
         g_string_append_c (s, ',');
@@ -565,8 +566,7 @@ char *dn_run_files_snapshot_suffix (const DnTrackerOp *op, int epoch, int number
 }
 
 gboolean dn_run_files_write_snapshot (const DnTracker *t, const char *dir, const char *save_name,
-                                      const DnTrackerOp *op, int epoch, int number,
-                                      GError **error)
+                                      const DnTrackerOp *op, int epoch, int number, GError **error)
 {
     g_return_val_if_fail (t != NULL && dir != NULL && op != NULL, FALSE);
     g_autofree char *suffix = dn_run_files_snapshot_suffix (op, epoch, number);

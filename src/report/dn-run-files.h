@@ -86,7 +86,6 @@ char *dn_run_files_snapshot_suffix (const DnTrackerOp *op, int epoch, int number
 /* Carries out a SAVE_GRAPHS op: CSVs and graph with the op's suffix, drawn
  * from the history before the restore when op->before_restore. */
 gboolean dn_run_files_write_snapshot (const DnTracker *t, const char *dir, const char *save_name,
-                                      const DnTrackerOp *op, int epoch, int number,
-                                      GError **error);
+                                      const DnTrackerOp *op, int epoch, int number, GError **error);
 
 G_END_DECLS
