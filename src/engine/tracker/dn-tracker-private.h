@@ -42,9 +42,14 @@ typedef struct {
     int test_epoch_count; /* E: the epoch budget of one trial, -1 unset */
     gboolean committed;   /* committed_to_initial_rate */
     int n_trial;
-    double trial[2];  /* current_cycle_lr_max_scores */
-    GArray *rows;     /* DnTrackerEpoch */
-    GArray *switches; /* DnTrackerSwitch */
+    double trial[2]; /* current_cycle_lr_max_scores */
+    /* Perforated Backpropagation: the dendrite phase (rows of mode 'p') */
+    int mode;                /* DnTrackerMode of the next epoch */
+    int phase_start;         /* row restored to when the phase started (red line) */
+    int phase_last_improved; /* last row in which a candidate channel improved */
+    int neuron_epochs;       /* epochs the neuron phase before it trained (cap_at_n) */
+    GArray *rows;            /* DnTrackerEpoch */
+    GArray *switches;        /* DnTrackerSwitch */
 } DnTrackerState;
 
 typedef struct {
@@ -52,6 +57,19 @@ typedef struct {
     int from_epoch, to_epoch, first_epoch, total_epoch;
     GArray *rows; /* DnTrackerEpoch */
 } DnTrackerRollbackRec;
+
+/* One dendritic layer's candidate scores. Not part of DnTrackerState: a
+ * rollback never lands inside a dendrite phase, and a new phase starts its
+ * channel bests afresh; the best ever is kept across rollbacks. */
+typedef struct {
+    char *name;
+    int n_channels;       /* of channel_best; 0 before the layer's first phase score */
+    double *channel_best; /* this phase's best per channel; NaN: none yet */
+    double best_ever;     /* NaN: none */
+    double phase_best;    /* mean over channels of channel_best; NaN: none */
+    double *pending;      /* the next epoch's scores */
+    int n_pending;        /* -1: none handed in */
+} DnTrackerCandLayer;
 
 typedef struct {
     int epoch, total_epoch;
@@ -73,6 +91,10 @@ struct _DnTracker {
     char *corr_names[DN_TRACKER_MAX_CORR];
     double pending_corr[DN_TRACKER_MAX_CORR]; /* for the next row; NaN when unset */
     char *score_unit;
+    int n_cand;
+    DnTrackerCandLayer cand[DN_TRACKER_MAX_CORR];
+    gboolean cand_pending;  /* dn_tracker_set_candidate_scores was called for the next epoch */
+    gboolean cand_overflow; /* it named more than DN_TRACKER_MAX_CORR layers */
 
     DnTrackerState st;
     DnTrackerState *snap_best;   /* best_model */
@@ -117,6 +139,28 @@ int dn_tracker_restore_snapshot (DnTracker *t, const DnTrackerState *snap,
 /* Adds the RESTORE op for the state just restored. */
 void dn_tracker_op_restore (DnTracker *t, DnTrackerAction *a, const char *name);
 
+/* Back to neuron mode with one set more (§6.6 "and back"): the new set's
+ * switch gets its blue line, and the ADD_DENDRITES (GD) or END_DENDRITE_PHASE
+ * (PB) op is added. */
+void dn_tracker_neuron_mode_again (DnTracker *t, DnTrackerAction *a);
+
+/* dn-tracker-pb.c: Perforated Backpropagation */
+void dn_tracker_cand_clear (DnTracker *t);
+void dn_tracker_cand_copy (DnTracker *dst, const DnTracker *src);
+/* FALSE + error when a dendrite-mode epoch lacks valid candidate scores. */
+gboolean dn_tracker_pb_check_pending (const DnTracker *t, GError **error);
+/* Enters the dendrite phase after the restore to row b (START_DENDRITE_PHASE). */
+void dn_tracker_pb_start_phase (DnTracker *t, DnTrackerAction *a, int b, int neuron_epochs);
+/* Fills row's PB columns; in a dendrite-mode epoch first takes in the pending
+ * candidate scores (channel bests, layer scores, the phase's last improvement).
+ * Pending scores are used up either way. */
+void dn_tracker_pb_record (DnTracker *t, DnTrackerEpoch *row, gboolean dendrite_epoch);
+/* After a dendrite-mode row: ends the phase when its rule says so (or forced),
+ * adding END_DENDRITE_PHASE and the switch_N save. TRUE when it ended. */
+gboolean dn_tracker_pb_maybe_end_phase (DnTracker *t, DnTrackerAction *a, gboolean forced);
+/* Status in a dendrite phase: epochs without improvement, epochs until it ends. */
+void dn_tracker_pb_status (const DnTracker *t, int *without, int *ending_in);
+
 /* dn-tracker-sweep.c */
 /* §7.2: a fresh scheduler fast-forwarded to the current cycle. */
 void dn_tracker_rebuild_scheduler (DnTracker *t);
@@ -143,6 +187,8 @@ typedef struct {
 
 extern const DnTrackerMember dn_tracker_state_members[];
 extern const int dn_tracker_n_state_members;
+extern const DnTrackerMember dn_tracker_pb_state_members[]; /* optional when reading */
+extern const int dn_tracker_n_pb_state_members;
 extern const DnTrackerMember dn_tracker_row_members[];
 extern const int dn_tracker_n_row_members;
 /* JSON names of the enums, indexed by value. */
