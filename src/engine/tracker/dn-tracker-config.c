@@ -19,6 +19,7 @@
 typedef enum {
     KIND_BOOL,
     KIND_NUMBER,    /* one number */
+    KIND_INT,       /* one whole number (an int) */
     KIND_LIST_INT,  /* whole numbers, a number or a list (the list rule) */
     KIND_LIST_REAL, /* numbers, a number or a list */
     KIND_SWITCH_MODE,
@@ -66,6 +67,14 @@ static const Field fields[] = {
     {"param_vals_setting", KIND_PARAM_VALS, OFF (param_vals_setting)},
     {"save_old_graph_scores", KIND_BOOL, OFF (save_old_graph_scores)},
     {"test_saves", KIND_BOOL, OFF (test_saves)},
+    {"perforated_backpropagation", KIND_BOOL, OFF (perforated_backpropagation)},
+    {"p_epochs_to_switch", KIND_INT, OFF (p_epochs_to_switch), WHOLE_FROM (1)},
+    {"pai_improvement_threshold", KIND_NUMBER, OFF (pai_improvement_threshold), {0, HUGE_VAL}},
+    {"pai_improvement_threshold_raw",
+     KIND_NUMBER,
+     OFF (pai_improvement_threshold_raw),
+     {0, HUGE_VAL}},
+    {"cap_at_n", KIND_BOOL, OFF (cap_at_n)},
 };
 
 #define N_FIELDS ((int) G_N_ELEMENTS (fields))
@@ -121,7 +130,6 @@ static const char *const foreign_keys[] = {
     "values_per_val_epoch",
     "learn_dendrites_live",
     "no_extra_n_modes",
-    "perforated_backpropagation",
     NULL,
 };
 
@@ -213,6 +221,11 @@ void dn_tracker_config_defaults (DnTrackerConfig *cfg)
     cfg->param_vals_setting = DN_TRACKER_PARAM_VALS_BY_UPDATE_EPOCH;
     cfg->save_old_graph_scores = TRUE;
     cfg->test_saves = TRUE;
+    cfg->perforated_backpropagation = FALSE;
+    cfg->p_epochs_to_switch = 2;
+    cfg->pai_improvement_threshold = 0.1;
+    cfg->pai_improvement_threshold_raw = 1e-4;
+    cfg->cap_at_n = FALSE;
 }
 
 /* ---- validation ---- */
@@ -238,6 +251,10 @@ gboolean dn_tracker_config_validate (const DnTrackerConfig *cfg, GError **error)
         case KIND_NUMBER:
             if (!dn_range_contains (&f->range, *(const double *) p))
                 return bad_number (error, f, -1, *(const double *) p);
+            break;
+        case KIND_INT:
+            if (!dn_range_contains (&f->range, *(const int *) p))
+                return bad_number (error, f, -1, *(const int *) p);
             break;
         case KIND_LIST_INT:
         case KIND_LIST_REAL: {
@@ -294,6 +311,8 @@ static gboolean read_field (DnFieldReader *r, const Field *f, DnTrackerConfig *c
         return dn_fields_bool (r, f->name, (gboolean *) p);
     case KIND_NUMBER:
         return dn_fields_number_in (r, f->name, &f->range, (double *) p);
+    case KIND_INT:
+        return dn_fields_int (r, f->name, (int) f->range.min, (int) f->range.max, (int *) p);
     case KIND_LIST_INT:
     case KIND_LIST_REAL: {
         /* the list rule: a number, or one per dendrite count */
@@ -378,6 +397,9 @@ void dn_tracker_config_add_members (const DnTrackerConfig *cfg, JsonBuilder *b)
             break;
         case KIND_NUMBER:
             json_builder_add_double_value (b, *(const double *) p);
+            break;
+        case KIND_INT:
+            json_builder_add_int_value (b, *(const int *) p);
             break;
         case KIND_LIST_INT:
         case KIND_LIST_REAL:

@@ -43,6 +43,11 @@ typedef struct {
     gboolean committed;   /* committed_to_initial_rate */
     int n_trial;
     double trial[2];  /* current_cycle_lr_max_scores */
+    /* Perforated Backpropagation: the dendrite phase (rows of mode 'p') */
+    int mode;                /* DnTrackerMode of the next epoch */
+    int phase_start;         /* row restored to when the phase started (red line) */
+    int phase_last_improved; /* last row in which a candidate channel improved */
+    int neuron_epochs;       /* epochs the neuron phase before it trained (cap_at_n) */
     GArray *rows;     /* DnTrackerEpoch */
     GArray *switches; /* DnTrackerSwitch */
 } DnTrackerState;
@@ -52,6 +57,19 @@ typedef struct {
     int from_epoch, to_epoch, first_epoch, total_epoch;
     GArray *rows; /* DnTrackerEpoch */
 } DnTrackerRollbackRec;
+
+/* One dendritic layer's candidate scores. Not part of DnTrackerState: a
+ * rollback never lands inside a dendrite phase, and a new phase starts its
+ * channel bests afresh; the best ever is kept across rollbacks. */
+typedef struct {
+    char *name;
+    int n_channels;       /* of channel_best; 0 before the layer's first phase score */
+    double *channel_best; /* this phase's best per channel; NaN: none yet */
+    double best_ever;     /* NaN: none */
+    double phase_best;    /* mean over channels of channel_best; NaN: none */
+    double *pending;      /* the next epoch's scores */
+    int n_pending;        /* -1: none handed in */
+} DnTrackerCandLayer;
 
 typedef struct {
     int epoch, total_epoch;
@@ -73,6 +91,10 @@ struct _DnTracker {
     char *corr_names[DN_TRACKER_MAX_CORR];
     double pending_corr[DN_TRACKER_MAX_CORR]; /* for the next row; NaN when unset */
     char *score_unit;
+    int n_cand;
+    DnTrackerCandLayer cand[DN_TRACKER_MAX_CORR];
+    gboolean cand_pending;  /* dn_tracker_set_candidate_scores was called for the next epoch */
+    gboolean cand_overflow; /* it named more than DN_TRACKER_MAX_CORR layers */
 
     DnTrackerState st;
     DnTrackerState *snap_best;   /* best_model */
@@ -116,6 +138,10 @@ int dn_tracker_restore_snapshot (DnTracker *t, const DnTrackerState *snap,
                                  DnTrackerRollbackKind kind);
 /* Adds the RESTORE op for the state just restored. */
 void dn_tracker_op_restore (DnTracker *t, DnTrackerAction *a, const char *name);
+
+/* dn-tracker-pb.c: Perforated Backpropagation */
+void dn_tracker_cand_clear (DnTracker *t);
+void dn_tracker_cand_copy (DnTracker *dst, const DnTracker *src);
 
 /* dn-tracker-sweep.c */
 /* §7.2: a fresh scheduler fast-forwarded to the current cycle. */

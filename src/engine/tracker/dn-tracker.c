@@ -171,6 +171,7 @@ void dn_tracker_free (DnTracker *t)
     for (int i = 0; i < t->n_corr; i++)
         g_free (t->corr_names[i]);
     g_free (t->score_unit);
+    dn_tracker_cand_clear (t);
     dn_tracker_state_clear (&t->st);
     dn_tracker_state_free (t->snap_best);
     dn_tracker_state_free (t->snap_switch);
@@ -196,6 +197,7 @@ DnTracker *dn_tracker_copy (const DnTracker *t)
     for (int i = 0; i < t->n_corr; i++)
         c->corr_names[i] = g_strdup (t->corr_names[i]);
     c->score_unit = g_strdup (t->score_unit);
+    dn_tracker_cand_copy (c, t);
     DnTrackerState *st = dn_tracker_state_dup (&t->st);
     c->st = *st;
     g_free (st);

@@ -41,6 +41,15 @@
  * - Scores are compared with the reference's exact formulas (§6.3), but "no
  *   best yet" is an explicit flag rather than the value 0 (§6.3 edge case 2,
  *   §16.9): a score of exactly 0 (a perfect loss) is a real score here.
+ * - Perforated Backpropagation (cfg.perforated_backpropagation): where
+ *   gradient-descent dendrites switch with RESTORE + ADD_DENDRITES, the
+ *   tracker asks for RESTORE + START_DENDRITE_PHASE and enters dendrite mode
+ *   ('p' rows). Before each dendrite-mode add_score the engine hands in the
+ *   epoch's candidate correlation scores (dn_tracker_set_candidate_scores);
+ *   the validation score is recorded but moves neither the best model nor the
+ *   running score. The phase ends with END_DENDRITE_PHASE (the set count is
+ *   one higher from then), and the next neuron phase judges the set exactly
+ *   as a gradient-descent set (accept, retry with a fresh phase, stop).
  */
 #pragma once
 
@@ -106,6 +115,12 @@ typedef struct {
     DnTrackerParamVals param_vals_setting;              /* by update epoch */
     gboolean save_old_graph_scores; /* true: keep every rolled-back history, else the last */
     gboolean test_saves;            /* true: latest, beforeSwitch_N, PBCount_... checkpoints */
+    /* Perforated Backpropagation (correlation-trained dendrites), perforatedai 3.2.9 names */
+    gboolean perforated_backpropagation; /* false: gradient-descent dendrites */
+    int p_epochs_to_switch;               /* 2: a phase ends this many epochs after it last improved */
+    double pai_improvement_threshold;     /* 0.1: relative, >= 0 (10 %) */
+    double pai_improvement_threshold_raw; /* 1e-4: absolute, >= 0 */
+    gboolean cap_at_n; /* false: true caps a phase at the length of the neuron phase before it */
 } DnTrackerConfig;
 
 void dn_tracker_config_defaults (DnTrackerConfig *cfg);
@@ -160,6 +175,27 @@ gboolean dn_tracker_set_extra_names (DnTracker *t, const char *const *names, int
 /* The unit messages put after a score: "%" gives "98.1 %". Default: none. */
 void dn_tracker_set_score_unit (DnTracker *t, const char *unit);
 
+/* Perforated Backpropagation: the candidate correlation scores of the epoch the
+ * next dn_tracker_add_score records, called before it for every dendrite-mode
+ * epoch. Per dendritic layer (layer_names[l]), per output channel
+ * (channel_scores[l][c], c < n_channels[l]): that channel's candidate score
+ * measured over this epoch, finite and >= 0. A layer keeps its channel count
+ * through a phase. The values are copied; checks happen in add_score, which
+ * refuses a dendrite-mode epoch without them, or with a bad value. In neuron
+ * mode they are ignored. */
+void dn_tracker_set_candidate_scores (DnTracker *t, const char *const *layer_names,
+                                      const double *const *channel_scores, const int *n_channels,
+                                      int n_layers);
+/* The layers that ever had candidate scores, in the order they first came. */
+int dn_tracker_n_candidate_layers (const DnTracker *t);
+/* Layer i's name, the best correlation its candidates ever reached (over every
+ * phase, rolled-back ones included) and the current phase's best (the last
+ * phase's once it ended); NaN where none. A layer's score is the mean over its
+ * channels of each channel's best in the phase (docs/tracker.md). FALSE when i
+ * is out of range. */
+gboolean dn_tracker_candidate_layer_scores (const DnTracker *t, int i, const char **name,
+                                            double *best_ever, double *phase_best);
+
 /* What one epoch produced. */
 typedef struct {
     double val;          /* the validation score; must be finite */
@@ -206,6 +242,16 @@ typedef enum {
     DN_TRACKER_OP_SAVE_GRAPHS,
     /* Save the clean inference model (spec §11) as `name`. */
     DN_TRACKER_OP_SAVE_CLEAN,
+    /* Perforated Backpropagation, instead of ADD_DENDRITES: add one candidate
+     * dendrite set to every dendritic node (the newest set, output weights
+     * zero, so the function is unchanged), freeze neurons and earlier
+     * dendrites, and train only the candidates on the correlation objective.
+     * `dendrites`: the installed sets (unchanged by the start). */
+    DN_TRACKER_OP_START_DENDRITE_PHASE,
+    /* Install each channel's best candidate snapshot as the new dendrite set
+     * (output weights zero) and return to neuron training; `dendrites` sets
+     * after it. */
+    DN_TRACKER_OP_END_DENDRITE_PHASE,
 } DnTrackerOpKind;
 
 typedef struct {
@@ -256,8 +302,10 @@ typedef struct {
     int dendrites;             /* sets in the current architecture */
     int tries;                 /* retries used for the current count (attempts - 1) */
     int epoch;                 /* history row the next score will have */
-    int epochs_since_improved; /* since the cycle's running score last improved */
-    int switch_in;             /* epochs until a switch can happen; -1: not by count */
+    int epochs_since_improved; /* since the cycle's running score last improved; in a
+                                * dendrite phase: since a candidate channel last improved */
+    int switch_in;             /* epochs until a switch can happen; -1: not by count; in a
+                                * dendrite phase: epochs until it ends if nothing improves */
     gboolean sweep_blocking;   /* the LR sweep holds the switch back */
     gboolean complete;
 } DnTrackerStatus;
@@ -288,6 +336,12 @@ typedef struct {
     /* per dendritic layer (dn_tracker_correlation_name): how well its newest
      * dendrite set follows the neuron's remaining error; NaN: no value */
     double correlation[DN_TRACKER_MAX_CORR];
+    /* Perforated Backpropagation, per candidate layer (dn_tracker_candidate_layer_scores'
+     * index), as of this epoch: the best correlation its candidates ever reached, and
+     * the best of this epoch's dendrite phase; NaN: none (phase best: a neuron epoch) */
+    double pb_best_ever[DN_TRACKER_MAX_CORR];
+    double pb_phase_best[DN_TRACKER_MAX_CORR];
+    gboolean pb_improved; /* a dendrite-phase epoch in which a candidate channel improved */
 } DnTrackerEpoch;
 
 const DnTrackerEpoch *dn_tracker_epochs (const DnTracker *t, int *n);
@@ -307,9 +361,14 @@ typedef enum {
 
 /* A dendrite addition still part of the history. In the reference each
  * appears twice in switch_epochs: to dendrite training (red line) and back
- * to neuron training (blue line), at the same epoch (§6.6). */
+ * to neuron training (blue line), at the same epoch for gradient-descent
+ * dendrites (§6.6), at the start and end of the dendrite phase for
+ * Perforated Backpropagation. */
 typedef struct {
-    int epoch;      /* history row the model was restored to */
+    int epoch;      /* history row the model was restored to (red line) */
+    int end_epoch;  /* row where neuron training resumed (blue line): == epoch for
+                     * gradient-descent dendrites, the phase's last row for PB, -1
+                     * while the phase runs */
     int dendrites;  /* sets after the addition */
     int try_index;  /* 0 for the first attempt at this count */
     int64_t params; /* parameter count after it; -1 until the next epoch reports it */
@@ -318,7 +377,8 @@ typedef struct {
 
 const DnTrackerSwitch *dn_tracker_switches (const DnTracker *t, int *n);
 /* The reference's doubled lists for switch_epochs.csv and param_counts.csv:
- * each switch twice; param counts start with the initial count. g_free. */
+ * each switch twice (epoch, then end_epoch; a running phase only once); param
+ * counts start with the initial count. g_free. */
 int *dn_tracker_compat_switch_epochs (const DnTracker *t, int *n);
 int64_t *dn_tracker_compat_param_counts (const DnTracker *t, int *n);
 
