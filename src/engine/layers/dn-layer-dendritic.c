@@ -583,6 +583,11 @@ static void dendritic_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTenso
                            self->s, f, f != NULL ? out->data : NULL, dout->data, dr, ld_slot,
                            ld_sample, self->dcomb);
     comb_move (self, be, TRUE, TRUE);
+    /* PB: the cascade weights learn only while live (the candidate's, from its own
+     * objective: dn_dendritic_candidate_backward) */
+    for (int p = 1; p < self->k && self->mode != DN_DENDRITIC_GD; p++)
+        if (self->mode == DN_DENDRITIC_PB_CANDIDATE || !self->learn_live)
+            be->zero (be, l->params[self->d2d_param + p - 1].grad, (size_t) p * self->channels);
     const int first = self->use_fused ? 1 : 0;
     for (int c = 0; c <= self->k && first < n; c++) {
         /* PB: the input gets the neuron module's gradient only; a dendrite learns from
