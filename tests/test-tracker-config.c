@@ -63,7 +63,7 @@ static void test_config_roundtrip (void)
     g_test_message ("defaults: %s", text);
     g_autoptr (JsonObject) obj = parse_object (text);
     g_autoptr (GList) members = json_object_get_members (obj);
-    g_assert_cmpint (g_list_length (members), ==, 21);
+    g_assert_cmpint (g_list_length (members), ==, 26);
     for (GList *l = members; l != NULL; l = l->next)
         g_assert_true (dn_tracker_config_owns_key (l->data));
     g_assert_false (json_object_get_boolean_member (obj, "testing_dendrite_capacity"));

@@ -40,12 +40,13 @@ int *dn_tracker_compat_switch_epochs (const DnTracker *t, int *n)
     g_return_val_if_fail (t != NULL && n != NULL, NULL);
     int ns = (int) t->st.switches->len;
     int *out = g_new (int, 2 * ns + 1);
+    *n = 0;
     for (int i = 0; i < ns; i++) {
-        int e = g_array_index (t->st.switches, DnTrackerSwitch, i).epoch;
-        out[2 * i] = e;     /* to dendrite training: red */
-        out[2 * i + 1] = e; /* back to neuron training: blue */
+        const DnTrackerSwitch *sw = &g_array_index (t->st.switches, DnTrackerSwitch, i);
+        out[(*n)++] = sw->epoch; /* to dendrite training: red */
+        if (sw->end_epoch >= 0)
+            out[(*n)++] = sw->end_epoch; /* back to neuron training: blue */
     }
-    *n = 2 * ns;
     return out;
 }
 
@@ -59,12 +60,13 @@ int64_t *dn_tracker_compat_param_counts (const DnTracker *t, int *n)
         return out;
     }
     out[0] = t->st.initial_params;
+    *n = 1;
     for (int i = 0; i < ns; i++) {
-        int64_t p = g_array_index (t->st.switches, DnTrackerSwitch, i).params;
-        out[2 * i + 1] = p;
-        out[2 * i + 2] = p;
+        const DnTrackerSwitch *sw = &g_array_index (t->st.switches, DnTrackerSwitch, i);
+        out[(*n)++] = sw->params;
+        if (sw->end_epoch >= 0)
+            out[(*n)++] = sw->params;
     }
-    *n = 2 * ns + 1;
     return out;
 }
 
@@ -263,6 +265,11 @@ void dn_tracker_get_status (const DnTracker *t, DnTrackerStatus *st)
     st->complete = t->complete;
     st->sweep_blocking = !t->complete && dn_tracker_sweep_blocking (t);
     st->switch_in = t->complete ? -1 : switch_in (t);
+    if (s->mode == DN_TRACKER_MODE_DENDRITE && !t->complete) {
+        st->mode = DN_TRACKER_MODE_DENDRITE;
+        st->sweep_blocking = FALSE;
+        dn_tracker_pb_status (t, &st->epochs_since_improved, &st->switch_in);
+    }
 }
 
 char *dn_tracker_status_text (const DnTracker *t)
@@ -284,6 +291,15 @@ char *dn_tracker_status_text (const DnTracker *t)
                                 st.dendrites, st.dendrites == 1 ? "" : "s");
     }
     GString *out = g_string_new (NULL);
+    if (st.mode == DN_TRACKER_MODE_DENDRITE) {
+        g_string_append_printf (out,
+                                "dendrite phase, %d dendrite set%s, training candidates for set "
+                                "%d, %d epoch%s without improvement, ending in %d",
+                                st.dendrites, st.dendrites == 1 ? "" : "s", st.dendrites + 1,
+                                st.epochs_since_improved, st.epochs_since_improved == 1 ? "" : "s",
+                                st.switch_in);
+        return g_string_free (out, FALSE);
+    }
     if (t->run.doing_pai) {
         g_string_append_printf (out, "neuron phase, %d dendrite set%s", st.dendrites,
                                 st.dendrites == 1 ? "" : "s");

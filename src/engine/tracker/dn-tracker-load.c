@@ -13,6 +13,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #define MAX_DENDRITES_STATE 1000000
@@ -136,6 +137,38 @@ static gboolean enum_from (const char *s, const char *const *names, int n, int *
     return FALSE;
 }
 
+/* An optional per-layer series of the rows (a double[DN_TRACKER_MAX_CORR] at
+ * `offset`, written by dn-tracker-state.c's write_series); absent layers are NaN. */
+static gboolean read_series (JsonObject *o, const char *path, const char *name, size_t offset,
+                             GArray *rows, GError **error)
+{
+    guint n = rows->len;
+    for (guint i = 0; i < n; i++) {
+        double *v = (double *) ((char *) &g_array_index (rows, DnTrackerEpoch, i) + offset);
+        for (int x = 0; x < DN_TRACKER_MAX_CORR; x++)
+            v[x] = NAN;
+    }
+    JsonArray *series = member_array (o, name);
+    for (guint x = 0; series != NULL && x < json_array_get_length (series); x++) {
+        JsonNode *cn = json_array_get_element (series, x);
+        JsonArray *col = JSON_NODE_HOLDS_ARRAY (cn) ? json_node_get_array (cn) : NULL;
+        g_autofree char *at = g_strdup_printf ("%s.%s[%u]", path, name, x);
+        if (x >= DN_TRACKER_MAX_CORR || col == NULL || json_array_get_length (col) != n) {
+            g_autofree char *rule = g_strdup_printf ("a list of %u numbers", n);
+            return fail (error, at, rule);
+        }
+        for (guint i = 0; i < n; i++) {
+            char *row = (char *) &g_array_index (rows, DnTrackerEpoch, i);
+            if (!read_value (json_array_get_element (col, i), DN_TRACKER_T_DOUBLE,
+                             row + offset + x * sizeof (double))) {
+                g_autofree char *cell = g_strdup_printf ("%s[%u]", at, i);
+                return fail (error, cell, "a number or null");
+            }
+        }
+    }
+    return TRUE;
+}
+
 static gboolean read_rows (JsonObject *o, const char *path, int n_extra, GArray **out,
                            GError **error)
 {
@@ -188,26 +221,24 @@ static gboolean read_rows (JsonObject *o, const char *path, int n_extra, GArray 
             return fail (error, at, rule);
         }
     }
-    for (guint i = 0; i < n; i++)
-        for (int x = 0; x < DN_TRACKER_MAX_CORR; x++)
-            g_array_index (rows, DnTrackerEpoch, i).correlation[x] = NAN;
-    JsonArray *corr = member_array (o, "correlation"); /* optional */
-    for (guint x = 0; corr != NULL && x < json_array_get_length (corr); x++) {
-        JsonNode *cn = json_array_get_element (corr, x);
-        JsonArray *col = JSON_NODE_HOLDS_ARRAY (cn) ? json_node_get_array (cn) : NULL;
-        if (x >= DN_TRACKER_MAX_CORR || col == NULL || json_array_get_length (col) != n) {
+    if (!read_series (o, path, "correlation", offsetof (DnTrackerEpoch, correlation), rows, error) ||
+        !read_series (o, path, "pb_best_ever", offsetof (DnTrackerEpoch, pb_best_ever), rows,
+                      error) ||
+        !read_series (o, path, "pb_phase_best", offsetof (DnTrackerEpoch, pb_phase_best), rows,
+                      error)) {
+        g_array_unref (rows);
+        return FALSE;
+    }
+    JsonArray *improved = member_array (o, "pb_improved"); /* optional */
+    for (guint i = 0; improved != NULL && i < n; i++) {
+        if (json_array_get_length (improved) != n ||
+            !read_value (json_array_get_element (improved, i), DN_TRACKER_T_BOOL,
+                         &g_array_index (rows, DnTrackerEpoch, i).pb_improved)) {
             g_array_unref (rows);
-            g_autofree char *at = g_strdup_printf ("%s.correlation[%u]", path, x);
-            g_autofree char *rule = g_strdup_printf ("a list of %u numbers", n);
+            g_autofree char *at = g_strdup_printf ("%s.pb_improved", path);
+            g_autofree char *rule = g_strdup_printf ("a list of %u true or false", n);
             return fail (error, at, rule);
         }
-        for (guint i = 0; i < n; i++)
-            if (!read_value (json_array_get_element (col, i), DN_TRACKER_T_DOUBLE,
-                             &g_array_index (rows, DnTrackerEpoch, i).correlation[x])) {
-                g_array_unref (rows);
-                g_autofree char *at = g_strdup_printf ("%s.correlation[%u][%u]", path, x, i);
-                return fail (error, at, "a number or null");
-            }
     }
     for (guint i = 0; i < n; i++) {
         DnTrackerEpoch *r = &g_array_index (rows, DnTrackerEpoch, i);
@@ -226,6 +257,26 @@ static gboolean read_rows (JsonObject *o, const char *path, int n_extra, GArray 
     return TRUE;
 }
 
+/* Perforated Backpropagation: a dendrite phase is the newest switch's, still
+ * open; any other switch has ended. */
+static gboolean check_phase (const DnTrackerState *s, GError **error)
+{
+    if (s->mode != DN_TRACKER_MODE_NEURON && s->mode != DN_TRACKER_MODE_DENDRITE)
+        return inconsistent (error, "the mode is neither neuron nor dendrite training");
+    guint ns = s->switches->len;
+    for (guint i = 0; i < ns; i++) {
+        const DnTrackerSwitch *sw = &g_array_index (s->switches, DnTrackerSwitch, i);
+        gboolean open = s->mode == DN_TRACKER_MODE_DENDRITE && i + 1 == ns;
+        if ((sw->end_epoch < 0) != open)
+            return inconsistent (error, "a dendrite phase is open outside dendrite training");
+    }
+    if (s->mode == DN_TRACKER_MODE_DENDRITE &&
+        (ns == 0 || s->phase_start < 0 || s->phase_start > s->phase_last_improved ||
+         s->phase_last_improved > s->num_epochs_run || s->neuron_epochs < 1))
+        return inconsistent (error, "the dendrite phase's counters do not fit the history");
+    return TRUE;
+}
+
 /* `mid_call`: a snapshot, taken inside add_score after the row was added. */
 static gboolean read_state (JsonObject *o, const char *path, int n_extra, gboolean mid_call,
                             DnTrackerState *s, GError **error)
@@ -236,6 +287,14 @@ static gboolean read_state (JsonObject *o, const char *path, int n_extra, gboole
     for (guint m = 0; m < dn_tracker_n_state_members; m++) {
         const DnTrackerMember *mb = &dn_tracker_state_members[m];
         if (!read_value (json_object_get_member (o, mb->name), mb->type, (char *) s + mb->offset)) {
+            g_autofree char *full = g_strdup_printf ("%s.%s", path, mb->name);
+            return fail (error, full, type_rule (mb->type));
+        }
+    }
+    for (int m = 0; m < dn_tracker_n_pb_state_members; m++) {
+        const DnTrackerMember *mb = &dn_tracker_pb_state_members[m];
+        JsonNode *v = json_object_get_member (o, mb->name); /* optional */
+        if (v != NULL && !read_value (v, mb->type, (char *) s + mb->offset)) {
             g_autofree char *full = g_strdup_printf ("%s.%s", path, mb->name);
             return fail (error, full, type_rule (mb->type));
         }
@@ -289,8 +348,14 @@ static gboolean read_state (JsonObject *o, const char *path, int n_extra, gboole
             return fail (error, full, "\"add\" or \"retry\"");
         }
         sw.kind = (DnTrackerSwitchKind) kind;
-        if (sw.epoch >= n || sw.dendrites > MAX_DENDRITES_STATE)
+        sw.end_epoch = sw.epoch;
+        JsonNode *end = e != NULL ? json_object_get_member (e, "end_epoch") : NULL; /* PB */
+        if (end != NULL && !member_int (e, at, "end_epoch", -1, &sw.end_epoch, error))
+            return FALSE;
+        if (sw.epoch >= n || sw.end_epoch >= n || sw.dendrites > MAX_DENDRITES_STATE)
             return inconsistent (error, "a switch lies outside the history");
+        if (sw.end_epoch >= 0 && sw.end_epoch < sw.epoch)
+            return inconsistent (error, "a dendrite phase ends before it starts");
         g_array_append_val (s->switches, sw);
     }
 
@@ -309,7 +374,7 @@ static gboolean read_state (JsonObject *o, const char *path, int n_extra, gboole
         return inconsistent (error, "a counter is negative");
     if (s->last_switch < 0 || s->last_switch > s->num_epochs_run)
         return inconsistent (error, "the last switch lies outside the history");
-    return TRUE;
+    return check_phase (s, error);
 }
 
 static gboolean read_named_snapshot (JsonObject *snaps, const char *member, int n_extra,
@@ -441,6 +506,55 @@ static gboolean read_extra_names (JsonObject *root, DnTracker *t, GError **error
     return dn_tracker_set_extra_names (t, names, n, error);
 }
 
+/* Perforated Backpropagation's candidate layers (optional). */
+static gboolean read_candidates (JsonObject *root, DnTracker *t, GError **error)
+{
+    JsonNode *node = json_object_get_member (root, "candidates");
+    if (node == NULL)
+        return TRUE;
+    JsonArray *a = JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+    if (a == NULL || json_array_get_length (a) > DN_TRACKER_MAX_CORR)
+        return fail (error, "candidates", "a list of at most 32 layers");
+    for (guint i = 0; i < json_array_get_length (a); i++) {
+        JsonNode *en = json_array_get_element (a, i);
+        JsonObject *o = JSON_NODE_HOLDS_OBJECT (en) ? json_node_get_object (en) : NULL;
+        g_autofree char *at = g_strdup_printf ("candidates[%u].", i);
+        DnTrackerCandLayer *c = &t->cand[t->n_cand];
+        memset (c, 0, sizeof *c);
+        c->n_pending = -1;
+        const char *name = member_string (o, "name");
+        if (name == NULL) {
+            g_autofree char *full = g_strdup_printf ("%sname", at);
+            return fail (error, full, "a layer name");
+        }
+        c->name = g_strdup (name);
+        t->n_cand++;
+        if (!read_value (json_object_get_member (o, "best_ever"), DN_TRACKER_T_DOUBLE,
+                         &c->best_ever) ||
+            !read_value (json_object_get_member (o, "phase_best"), DN_TRACKER_T_DOUBLE,
+                         &c->phase_best)) {
+            g_autofree char *full = g_strdup_printf ("%sbest_ever", at);
+            return fail (error, full, "a number (or null), as is phase_best");
+        }
+        JsonArray *ch = member_array (o, "channel_best");
+        if (ch == NULL || json_array_get_length (ch) > MAX_COUNT) {
+            g_autofree char *full = g_strdup_printf ("%schannel_best", at);
+            return fail (error, full, "a list of numbers");
+        }
+        c->n_channels = (int) json_array_get_length (ch);
+        c->channel_best = g_new (double, MAX (c->n_channels, 1));
+        for (int k = 0; k < c->n_channels; k++) {
+            if (!read_value (json_array_get_element (ch, (guint) k), DN_TRACKER_T_DOUBLE,
+                             &c->channel_best[k]) ||
+                (!isnan (c->channel_best[k]) && c->channel_best[k] < 0)) {
+                g_autofree char *full = g_strdup_printf ("%schannel_best[%d]", at, k);
+                return fail (error, full, "a number >= 0 (or null)");
+            }
+        }
+    }
+    return TRUE;
+}
+
 static gboolean read_tracker (JsonObject *root, DnTracker **out, GError **error)
 {
     const char *format = member_string (root, "format");
@@ -513,7 +627,8 @@ static gboolean read_tracker (JsonObject *root, DnTracker **out, GError **error)
         !read_named_snapshot (snaps, "sweep", t->n_extra, &t->snap_sweep, t->snap_sweep_name,
                               error))
         return FALSE;
-    if (!read_rollbacks (root, t, error) || !read_events (root, t, error))
+    if (!read_rollbacks (root, t, error) || !read_events (root, t, error) ||
+        !read_candidates (root, t, error))
         return FALSE;
 
     if (t->total_epochs < (int) t->st.rows->len || t->total_epochs > MAX_COUNT)

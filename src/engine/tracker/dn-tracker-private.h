@@ -139,9 +139,27 @@ int dn_tracker_restore_snapshot (DnTracker *t, const DnTrackerState *snap,
 /* Adds the RESTORE op for the state just restored. */
 void dn_tracker_op_restore (DnTracker *t, DnTrackerAction *a, const char *name);
 
+/* Back to neuron mode with one set more (§6.6 "and back"): the new set's
+ * switch gets its blue line, and the ADD_DENDRITES (GD) or END_DENDRITE_PHASE
+ * (PB) op is added. */
+void dn_tracker_neuron_mode_again (DnTracker *t, DnTrackerAction *a);
+
 /* dn-tracker-pb.c: Perforated Backpropagation */
 void dn_tracker_cand_clear (DnTracker *t);
 void dn_tracker_cand_copy (DnTracker *dst, const DnTracker *src);
+/* FALSE + error when a dendrite-mode epoch lacks valid candidate scores. */
+gboolean dn_tracker_pb_check_pending (const DnTracker *t, GError **error);
+/* Enters the dendrite phase after the restore to row b (START_DENDRITE_PHASE). */
+void dn_tracker_pb_start_phase (DnTracker *t, DnTrackerAction *a, int b, int neuron_epochs);
+/* Fills row's PB columns; in a dendrite-mode epoch first takes in the pending
+ * candidate scores (channel bests, layer scores, the phase's last improvement).
+ * Pending scores are used up either way. */
+void dn_tracker_pb_record (DnTracker *t, DnTrackerEpoch *row, gboolean dendrite_epoch);
+/* After a dendrite-mode row: ends the phase when its rule says so (or forced),
+ * adding END_DENDRITE_PHASE and the switch_N save. TRUE when it ended. */
+gboolean dn_tracker_pb_maybe_end_phase (DnTracker *t, DnTrackerAction *a, gboolean forced);
+/* Status in a dendrite phase: epochs without improvement, epochs until it ends. */
+void dn_tracker_pb_status (const DnTracker *t, int *without, int *ending_in);
 
 /* dn-tracker-sweep.c */
 /* §7.2: a fresh scheduler fast-forwarded to the current cycle. */
@@ -169,6 +187,8 @@ typedef struct {
 
 extern const DnTrackerMember dn_tracker_state_members[];
 extern const int dn_tracker_n_state_members;
+extern const DnTrackerMember dn_tracker_pb_state_members[]; /* optional when reading */
+extern const int dn_tracker_n_pb_state_members;
 extern const DnTrackerMember dn_tracker_row_members[];
 extern const int dn_tracker_n_row_members;
 /* JSON names of the enums, indexed by value. */

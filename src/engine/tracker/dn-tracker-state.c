@@ -49,6 +49,13 @@ const DnTrackerMember dn_tracker_state_members[] = {
     {"test_epoch_count", DN_TRACKER_T_INT, S (test_epoch_count)},
     {"committed", DN_TRACKER_T_BOOL, S (committed)},
 };
+/* Perforated Backpropagation: written when the run uses it, 0 when absent */
+const DnTrackerMember dn_tracker_pb_state_members[] = {
+    {"mode", DN_TRACKER_T_INT, S (mode)},
+    {"phase_start", DN_TRACKER_T_INT, S (phase_start)},
+    {"phase_last_improved", DN_TRACKER_T_INT, S (phase_last_improved)},
+    {"neuron_epochs", DN_TRACKER_T_INT, S (neuron_epochs)},
+};
 #undef S
 
 #define R(m) offsetof (DnTrackerEpoch, m)
@@ -94,6 +101,7 @@ const char *const dn_tracker_switch_kind_names[] = {
 };
 
 const int dn_tracker_n_state_members = G_N_ELEMENTS (dn_tracker_state_members);
+const int dn_tracker_n_pb_state_members = G_N_ELEMENTS (dn_tracker_pb_state_members);
 const int dn_tracker_n_row_members = G_N_ELEMENTS (dn_tracker_row_members);
 
 /* ---- writing ---- */
@@ -121,6 +129,36 @@ static void add_member_value (JsonBuilder *b, DnTrackerMemberType type, const vo
     }
 }
 
+/* A per-layer series of DnTrackerEpoch (a double[DN_TRACKER_MAX_CORR] at
+ * `offset`): as many layers as any row fills. always: write the member even
+ * when empty. TRUE when it was written. */
+static gboolean write_series (JsonBuilder *b, GArray *rows, const char *name, size_t offset,
+                              gboolean always)
+{
+    int nc = 0;
+    for (guint i = 0; i < rows->len; i++) {
+        const double *v = (const double *) ((const char *) &g_array_index (rows, DnTrackerEpoch, i) +
+                                            offset);
+        for (int x = 0; x < DN_TRACKER_MAX_CORR; x++)
+            if (!isnan (v[x]))
+                nc = MAX (nc, x + 1);
+    }
+    if (nc == 0 && !always)
+        return FALSE;
+    json_builder_set_member_name (b, name);
+    json_builder_begin_array (b);
+    for (int x = 0; x < nc; x++) {
+        json_builder_begin_array (b);
+        for (guint i = 0; i < rows->len; i++) {
+            const char *row = (const char *) &g_array_index (rows, DnTrackerEpoch, i);
+            add_member_value (b, DN_TRACKER_T_DOUBLE, row + offset + x * sizeof (double));
+        }
+        json_builder_end_array (b);
+    }
+    json_builder_end_array (b);
+    return TRUE;
+}
+
 static void write_rows (JsonBuilder *b, GArray *rows, int n_extra)
 {
     json_builder_begin_object (b);
@@ -144,32 +182,31 @@ static void write_rows (JsonBuilder *b, GArray *rows, int n_extra)
         json_builder_end_array (b);
     }
     json_builder_end_array (b);
-    /* correlation series: as many as any row fills */
-    int nc = 0;
-    for (guint i = 0; i < rows->len; i++)
-        for (int x = 0; x < DN_TRACKER_MAX_CORR; x++)
-            if (!isnan (g_array_index (rows, DnTrackerEpoch, i).correlation[x]))
-                nc = MAX (nc, x + 1);
-    json_builder_set_member_name (b, "correlation");
-    json_builder_begin_array (b);
-    for (int x = 0; x < nc; x++) {
+    write_series (b, rows, "correlation", offsetof (DnTrackerEpoch, correlation), TRUE);
+    /* Perforated Backpropagation: only in runs that have candidate scores */
+    if (write_series (b, rows, "pb_best_ever", offsetof (DnTrackerEpoch, pb_best_ever), FALSE)) {
+        write_series (b, rows, "pb_phase_best", offsetof (DnTrackerEpoch, pb_phase_best), TRUE);
+        json_builder_set_member_name (b, "pb_improved");
         json_builder_begin_array (b);
         for (guint i = 0; i < rows->len; i++)
-            add_member_value (b, DN_TRACKER_T_DOUBLE,
-                              &g_array_index (rows, DnTrackerEpoch, i).correlation[x]);
+            json_builder_add_boolean_value (b, g_array_index (rows, DnTrackerEpoch, i).pb_improved);
         json_builder_end_array (b);
     }
-    json_builder_end_array (b);
     json_builder_end_object (b);
 }
 
-static void write_state (JsonBuilder *b, const DnTrackerState *s, int n_extra)
+static void write_state (JsonBuilder *b, const DnTrackerState *s, int n_extra, gboolean pb)
 {
     json_builder_begin_object (b);
     for (guint m = 0; m < dn_tracker_n_state_members; m++) {
         json_builder_set_member_name (b, dn_tracker_state_members[m].name);
         add_member_value (b, dn_tracker_state_members[m].type,
                           (const char *) s + dn_tracker_state_members[m].offset);
+    }
+    for (int m = 0; pb && m < dn_tracker_n_pb_state_members; m++) {
+        json_builder_set_member_name (b, dn_tracker_pb_state_members[m].name);
+        add_member_value (b, dn_tracker_pb_state_members[m].type,
+                          (const char *) s + dn_tracker_pb_state_members[m].offset);
     }
     json_builder_set_member_name (b, "trial");
     json_builder_begin_array (b);
@@ -191,6 +228,10 @@ static void write_state (JsonBuilder *b, const DnTrackerState *s, int n_extra)
         json_builder_add_int_value (b, sw->params);
         json_builder_set_member_name (b, "kind");
         json_builder_add_string_value (b, dn_tracker_switch_kind_names[sw->kind]);
+        if (sw->end_epoch != sw->epoch) { /* Perforated Backpropagation */
+            json_builder_set_member_name (b, "end_epoch");
+            json_builder_add_int_value (b, sw->end_epoch);
+        }
         json_builder_end_object (b);
     }
     json_builder_end_array (b);
@@ -200,7 +241,7 @@ static void write_state (JsonBuilder *b, const DnTrackerState *s, int n_extra)
 }
 
 static void write_named_snapshot (JsonBuilder *b, const char *member, const char *name,
-                                  const DnTrackerState *s, int n_extra)
+                                  const DnTrackerState *s, int n_extra, gboolean pb)
 {
     json_builder_set_member_name (b, member);
     if (s == NULL) {
@@ -211,8 +252,33 @@ static void write_named_snapshot (JsonBuilder *b, const char *member, const char
     json_builder_set_member_name (b, "name");
     json_builder_add_string_value (b, name);
     json_builder_set_member_name (b, "state");
-    write_state (b, s, n_extra);
+    write_state (b, s, n_extra, pb);
     json_builder_end_object (b);
+}
+
+/* Perforated Backpropagation: each candidate layer's scores, with the
+ * current phase's channel bests, so a resumed phase decides as before. */
+static void write_candidates (JsonBuilder *b, const DnTracker *t)
+{
+    json_builder_set_member_name (b, "candidates");
+    json_builder_begin_array (b);
+    for (int i = 0; i < t->n_cand; i++) {
+        const DnTrackerCandLayer *c = &t->cand[i];
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "name");
+        json_builder_add_string_value (b, c->name);
+        json_builder_set_member_name (b, "best_ever");
+        add_member_value (b, DN_TRACKER_T_DOUBLE, &c->best_ever);
+        json_builder_set_member_name (b, "phase_best");
+        add_member_value (b, DN_TRACKER_T_DOUBLE, &c->phase_best);
+        json_builder_set_member_name (b, "channel_best");
+        json_builder_begin_array (b);
+        for (int ch = 0; ch < c->n_channels; ch++)
+            add_member_value (b, DN_TRACKER_T_DOUBLE, &c->channel_best[ch]);
+        json_builder_end_array (b);
+        json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
 }
 
 void dn_tracker_state_to_json (const DnTracker *t, JsonBuilder *b)
@@ -257,18 +323,21 @@ void dn_tracker_state_to_json (const DnTracker *t, JsonBuilder *b)
         json_builder_add_boolean_value (b, TRUE);
     }
 
+    gboolean pb = t->cfg.perforated_backpropagation;
+    if (pb || t->n_cand > 0)
+        write_candidates (b, t);
     json_builder_set_member_name (b, "state");
-    write_state (b, &t->st, t->n_extra);
+    write_state (b, &t->st, t->n_extra, pb);
 
     json_builder_set_member_name (b, "snapshots");
     json_builder_begin_object (b);
     json_builder_set_member_name (b, "best_model");
     if (t->snap_best != NULL)
-        write_state (b, t->snap_best, t->n_extra);
+        write_state (b, t->snap_best, t->n_extra, pb);
     else
         json_builder_add_null_value (b);
-    write_named_snapshot (b, "switch", t->snap_switch_name, t->snap_switch, t->n_extra);
-    write_named_snapshot (b, "sweep", t->snap_sweep_name, t->snap_sweep, t->n_extra);
+    write_named_snapshot (b, "switch", t->snap_switch_name, t->snap_switch, t->n_extra, pb);
+    write_named_snapshot (b, "sweep", t->snap_sweep_name, t->snap_sweep, t->n_extra, pb);
     json_builder_end_object (b);
 
     json_builder_set_member_name (b, "rollbacks");

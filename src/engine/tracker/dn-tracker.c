@@ -374,23 +374,10 @@ void dn_tracker_op_restore (DnTracker *t, DnTrackerAction *a, const char *name)
     a->restored_epoch = op->epoch;
 }
 
-/* §6.6: roll back to best_model, then (open-source GD version) go to dendrite
- * mode and straight back, adding one fresh set. Returns the restored row. */
-static int switch_from_best (DnTracker *t, DnTrackerAction *a, DnTrackerSwitchKind kind,
-                             int try_index)
+void dn_tracker_neuron_mode_again (DnTracker *t, DnTrackerAction *a)
 {
-    int b = dn_tracker_restore_snapshot (
-        t, t->snap_best,
-        kind == DN_TRACKER_SWITCH_RETRY ? DN_TRACKER_ROLLBACK_RETRY : DN_TRACKER_ROLLBACK_SWITCH);
-    dn_tracker_op_restore (t, a, "best_model");
     DnTrackerState *s = &t->st;
-    /* to dendrite mode */
-    s->skip_steps = 0;
-    s->last_max_steps = s->step_count;
-    s->n_trial = 0;
-    s->num_cycles++;
-    s->last_switch = b;
-    /* and back to neuron mode */
+    s->mode = DN_TRACKER_MODE_NEURON;
     s->dendrites++;
     s->committed = !t->run.find_best_lr;
     s->cycle_set_global_best = FALSE;
@@ -406,17 +393,55 @@ static int switch_from_best (DnTracker *t, DnTrackerAction *a, DnTrackerSwitchKi
     }
     if (t->run.reset_best_score_on_switch)
         s->running = 0.0;
-    DnTrackerSwitch sw = {
-        .epoch = b, .dendrites = s->dendrites, .try_index = try_index, .params = -1, .kind = kind};
-    g_array_append_val (s->switches, sw);
+    /* the new set's switch: its blue line is here (PB: the phase's end) */
+    DnTrackerSwitch *last = &g_array_index (s->switches, DnTrackerSwitch, s->switches->len - 1);
+    last->end_epoch = s->num_epochs_run;
     DnTrackerOp *op =
-        dn_tracker_add_op (a, DN_TRACKER_OP_ADD_DENDRITES, "dendrite set %d", s->dendrites);
+        dn_tracker_add_op (a, t->run.perforated_backpropagation ? DN_TRACKER_OP_END_DENDRITE_PHASE
+                                                               : DN_TRACKER_OP_ADD_DENDRITES,
+                           "dendrite set %d", s->dendrites);
     op->dendrites = s->dendrites;
     if (t->run.retain_all_dendrites) {
         /* reference era: best_model now holds the grown model, so it is kept */
         dn_tracker_add_op (a, DN_TRACKER_OP_SAVE, "best_model");
         dn_tracker_snapshot (&t->snap_best, s);
     }
+}
+
+/* §6.6: roll back to best_model, then go to dendrite mode: the open-source GD
+ * version comes straight back, adding one fresh set; Perforated
+ * Backpropagation starts a dendrite phase. Returns the restored row. */
+static int switch_from_best (DnTracker *t, DnTrackerAction *a, DnTrackerSwitchKind kind,
+                             int try_index)
+{
+    /* epochs the neuron phase trained, for cap_at_n */
+    const DnTrackerState *before = &t->st;
+    int neuron_epochs =
+        before->num_epochs_run - before->last_switch + (before->switches->len == 0 ? 1 : 0);
+    int b = dn_tracker_restore_snapshot (
+        t, t->snap_best,
+        kind == DN_TRACKER_SWITCH_RETRY ? DN_TRACKER_ROLLBACK_RETRY : DN_TRACKER_ROLLBACK_SWITCH);
+    dn_tracker_op_restore (t, a, "best_model");
+    DnTrackerState *s = &t->st;
+    /* to dendrite mode */
+    s->skip_steps = 0;
+    s->last_max_steps = s->step_count;
+    s->n_trial = 0;
+    s->num_cycles++;
+    s->last_switch = b;
+    DnTrackerSwitch sw = {.epoch = b,
+                          .end_epoch = -1,
+                          .dendrites = s->dendrites + 1,
+                          .try_index = try_index,
+                          .params = -1,
+                          .kind = kind};
+    g_array_append_val (s->switches, sw);
+    if (t->run.perforated_backpropagation) {
+        dn_tracker_pb_start_phase (t, a, b, neuron_epochs);
+        return b;
+    }
+    /* and back to neuron mode */
+    dn_tracker_neuron_mode_again (t, a);
     return b;
 }
 
@@ -538,10 +563,10 @@ static void decide_switch (DnTracker *t, DnTrackerAction *a, gboolean forced)
             a->decision = DN_TRACKER_RETRY;
             a->restructured = TRUE;
             dn_tracker_set_message (
-                a,
-                "dendrite set %d did not beat %s: attempt %d of %d with fresh dendrites, "
-                "restoring epoch %d",
-                k, best, old_tries + 2, max_tries, b + 1);
+                a, "dendrite set %d did not beat %s: attempt %d of %d with %s, restoring epoch %d",
+                k, best, old_tries + 2, max_tries,
+                t->run.perforated_backpropagation ? "a fresh dendrite phase" : "fresh dendrites",
+                b + 1);
         } else {
             int b = restore_final (t, a);
             int kept = t->st.dendrites;
@@ -599,11 +624,74 @@ static void decide_switch (DnTracker *t, DnTrackerAction *a, gboolean forced)
     int b = switch_from_best (t, a, DN_TRACKER_SWITCH_ADD, 0);
     a->decision = DN_TRACKER_ADD_DENDRITES;
     a->restructured = TRUE;
-    dn_tracker_set_message (a, "%s: restoring epoch %d and adding dendrite set %d", reason, b + 1,
-                            t->st.dendrites);
+    if (t->run.perforated_backpropagation)
+        dn_tracker_set_message (a,
+                                "%s: restoring epoch %d and starting a dendrite phase for "
+                                "dendrite set %d",
+                                reason, b + 1, t->st.dendrites + 1);
+    else
+        dn_tracker_set_message (a, "%s: restoring epoch %d and adding dendrite set %d", reason,
+                                b + 1, t->st.dendrites);
 }
 
 /* ---- the main call ---- */
+
+/* A neuron-mode epoch (§6.3 new-best check, §6.4 step 9): appends the row and
+ * decides. TRUE when a learning-rate sweep step explained the epoch. */
+static gboolean judge_neuron_epoch (DnTracker *t, const DnTrackerScores *in, DnTrackerAction *a,
+                                    const DnTrackerEpoch *recorded, int e, int h)
+{
+    DnTrackerState *s = &t->st;
+    DnTrackerEpoch row = *recorded;
+    int epoch = row.epoch;
+    gboolean explained = FALSE;
+    /* §6.3: the new-best check */
+    gboolean enough_time = e > h || t->run.switch_mode == DN_TRACKER_SWITCH_EVERY_EPOCH;
+    gboolean save_best = FALSE;
+    if ((!s->has_current_best || beats (t, s->running, s->current_best)) && enough_time) {
+        s->current_best = s->running;
+        s->has_current_best = TRUE;
+        s->epoch_last_improved = epoch;
+        row.new_best = TRUE;
+        if (!s->has_global_best || beats (t, s->current_best, s->global_best)) {
+            s->global_best = s->current_best;
+            s->has_global_best = TRUE;
+            s->global_best_epoch = epoch;
+            s->cycle_set_global_best = TRUE;
+            row.new_global_best = TRUE;
+            a->new_best = TRUE;
+            save_best = TRUE;
+        }
+    } else if (s->rows->len == 0) {
+        save_best = TRUE; /* the first epoch is always kept as a fallback */
+    }
+    row.last_improved = s->epoch_last_improved;
+    g_array_append_val (s->rows, row);
+    if (save_best) {
+        dn_tracker_add_op (a, DN_TRACKER_OP_SAVE, "best_model");
+        dn_tracker_snapshot (&t->snap_best, s);
+    }
+    if (a->new_best) {
+        char best[64];
+        dn_tracker_fmt_score (t, s->global_best, best, sizeof best);
+        dn_tracker_set_message (a, "new best %s at epoch %d", best, epoch + 1);
+    }
+
+    /* §6.4 step 9 */
+    if (in->force_switch || switch_time (t)) {
+        a->message[0] = '\0';
+        decide_switch (t, a, in->force_switch);
+        if (a->restructured && !a->complete && t->st.mode == DN_TRACKER_MODE_NEURON) {
+            DnTrackerOp *op = dn_tracker_add_op (a, DN_TRACKER_OP_SAVE, "switch_%d",
+                                                 2 * (int) t->st.switches->len);
+            dn_tracker_snapshot (&t->snap_switch, &t->st);
+            g_strlcpy (t->snap_switch_name, op->name, sizeof t->snap_switch_name);
+        }
+    } else if (dn_tracker_has_scheduler (t)) {
+        explained = dn_tracker_scheduler_and_sweep (t, a, e, in->val);
+    }
+    return explained;
+}
 
 static void log_event (DnTracker *t, const DnTrackerAction *a)
 {
@@ -652,6 +740,9 @@ gboolean dn_tracker_add_score (DnTracker *t, const DnTrackerScores *in, DnTracke
                      s->num_epochs_run + 1, in->n_extra, t->n_extra);
         return FALSE;
     }
+    gboolean dendrite_epoch = s->mode == DN_TRACKER_MODE_DENDRITE && !t->recorder;
+    if (dendrite_epoch && !dn_tracker_pb_check_pending (t, error))
+        return FALSE;
 
     memset (a, 0, sizeof *a);
     a->restored_epoch = -1;
@@ -669,25 +760,25 @@ gboolean dn_tracker_add_score (DnTracker *t, const DnTrackerScores *in, DnTracke
     }
     for (guint i = 0; i < s->switches->len; i++) {
         DnTrackerSwitch *sw = &g_array_index (s->switches, DnTrackerSwitch, i);
-        if (sw->params < 0)
+        if (sw->params < 0 && sw->end_epoch >= 0)
             sw->params = in->params;
     }
 
-    /* §6.3: the running score */
-    if (e < h) {
-        if (e == 0)
+    /* §6.3: the running score; a dendrite phase leaves it as it is */
+    if (!dendrite_epoch) {
+        if (e >= h)
+            s->running = s->running * (1.0 - 1.0 / lookback) + in->val * (1.0 / lookback);
+        else if (e == 0)
             s->running = in->val;
         else
             s->running = s->running * (1.0 - 1.0 / (e + 1)) + in->val * (1.0 / (e + 1));
-    } else {
-        s->running = s->running * (1.0 - 1.0 / lookback) + in->val * (1.0 / lookback);
     }
     DnTrackerEpoch row = {
         .epoch = epoch,
         .total_epoch = t->total_epochs,
         .cycle_epoch = e,
         .dendrites = k,
-        .mode = DN_TRACKER_MODE_NEURON,
+        .mode = dendrite_epoch ? DN_TRACKER_MODE_DENDRITE : DN_TRACKER_MODE_NEURON,
         .val = in->val,
         .running = s->running,
         .test = in->test,
@@ -703,52 +794,16 @@ gboolean dn_tracker_add_score (DnTracker *t, const DnTrackerScores *in, DnTracke
         row.correlation[i] = i < t->n_corr ? t->pending_corr[i] : NAN;
         t->pending_corr[i] = NAN;
     }
+    dn_tracker_pb_record (t, &row, dendrite_epoch);
 
-    /* §6.3: the new-best check */
-    gboolean enough_time = e > h || t->run.switch_mode == DN_TRACKER_SWITCH_EVERY_EPOCH;
-    gboolean save_best = FALSE;
-    if ((!s->has_current_best || beats (t, s->running, s->current_best)) && enough_time) {
-        s->current_best = s->running;
-        s->has_current_best = TRUE;
-        s->epoch_last_improved = epoch;
-        row.new_best = TRUE;
-        if (!s->has_global_best || beats (t, s->current_best, s->global_best)) {
-            s->global_best = s->current_best;
-            s->has_global_best = TRUE;
-            s->global_best_epoch = epoch;
-            s->cycle_set_global_best = TRUE;
-            row.new_global_best = TRUE;
-            a->new_best = TRUE;
-            save_best = TRUE;
-        }
-    } else if (s->rows->len == 0) {
-        save_best = TRUE; /* the first epoch is always kept as a fallback */
-    }
-    row.last_improved = s->epoch_last_improved;
-    g_array_append_val (s->rows, row);
-    if (save_best) {
-        dn_tracker_add_op (a, DN_TRACKER_OP_SAVE, "best_model");
-        dn_tracker_snapshot (&t->snap_best, s);
-    }
-    if (a->new_best) {
-        char best[64];
-        dn_tracker_fmt_score (t, s->global_best, best, sizeof best);
-        dn_tracker_set_message (a, "new best %s at epoch %d", best, epoch + 1);
-    }
-
-    /* §6.4 step 9 */
-    gboolean explained = FALSE;
-    if (in->force_switch || switch_time (t)) {
-        a->message[0] = '\0';
-        decide_switch (t, a, in->force_switch);
-        if (a->restructured && !a->complete) {
-            DnTrackerOp *op = dn_tracker_add_op (a, DN_TRACKER_OP_SAVE, "switch_%d",
-                                                 2 * (int) t->st.switches->len);
-            dn_tracker_snapshot (&t->snap_switch, &t->st);
-            g_strlcpy (t->snap_switch_name, op->name, sizeof t->snap_switch_name);
-        }
-    } else if (dn_tracker_has_scheduler (t)) {
-        explained = dn_tracker_scheduler_and_sweep (t, a, e, in->val);
+    gboolean explained;
+    if (dendrite_epoch) {
+        /* the validation score is recorded, but judges nothing until the phase ends */
+        row.last_improved = s->epoch_last_improved;
+        g_array_append_val (s->rows, row);
+        explained = dn_tracker_pb_maybe_end_phase (t, a, in->force_switch);
+    } else {
+        explained = judge_neuron_epoch (t, in, a, &row, e, h);
     }
 
     /* §6.4 steps 10-11: the next epoch starts */
