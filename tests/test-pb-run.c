@@ -241,19 +241,7 @@ static void assert_same_tensors (const char *a_dir, const char *b_dir, const cha
 {
     g_autofree char *pa = g_build_filename (a_dir, name, NULL);
     g_autofree char *pb = g_build_filename (b_dir, name, NULL);
-    g_autoptr (GError) error = NULL;
-    g_autoptr (DnSafetensors) a = dn_safetensors_read (pa, &error);
-    g_assert_no_error (error);
-    g_autoptr (DnSafetensors) b = dn_safetensors_read (pb, &error);
-    g_assert_no_error (error);
-    g_assert_cmpuint (a->tensors->len, ==, b->tensors->len);
-    for (guint i = 0; i < a->tensors->len; i++) {
-        DnStTensor *ta = a->tensors->pdata[i];
-        DnStTensor *tb = dn_safetensors_find (b, ta->name);
-        g_assert_nonnull (tb);
-        g_assert_cmpmem (ta->data, dn_shape_numel (&ta->shape) * sizeof (float), tb->data,
-                         dn_shape_numel (&tb->shape) * sizeof (float));
-    }
+    dn_test_assert_same_tensors (pa, pb);
 }
 
 /* Stopped after the phase's first epoch (candidates learning) and resumed: the same
@@ -269,8 +257,8 @@ static void test_resume_in_phase (void)
     {
         g_autofree char *path = g_build_filename (dir, "latest.safetensors", NULL);
         g_autoptr (DnSafetensors) st = dn_safetensors_read (path, NULL);
-        g_assert_nonnull (strstr (dn_safetensors_metadata (st, "dendrite_pb"),
-                                  "\"in_phase\":true"));
+        g_assert_nonnull (
+            strstr (dn_safetensors_metadata (st, "dendrite_pb"), "\"in_phase\":true"));
     }
     Watch again = {0};
     run (NULL, NULL, dir, &again);

@@ -81,7 +81,7 @@ static void test_objective (void)
     g_autofree float *v = random_floats (&rng, B * C, 1.0f);
     g_autofree float *e = random_floats (&rng, B * C, 0.1f);
     double mv[3] = {0.1, -0.2, 0.05}, me[3] = {0.01, 0.0, -0.02}, score[3];
-    g_autofree float *dv = g_new (float, B * C);
+    g_autofree float *dv = g_new (float, B *C);
     for (int normalized = 0; normalized < 2; normalized++) {
         dn_candidate_objective (B, C, v, e, mv, me, normalized, score, dv);
         for (int i = 0; i < B * C; i++) {
@@ -131,7 +131,7 @@ static double objective_now (DnNetwork *net, const float *x, const float *e, con
     DnLayer *l = dn_network_find_node (net, "d")->layer;
     int C = dn_dendritic_channels (l);
     dn_network_forward (net, x, BATCH, 1);
-    g_autofree float *v = g_new (float, BATCH * C), *unused = g_new (float, BATCH * C);
+    g_autofree float *v = g_new (float, BATCH *C), *unused = g_new (float, BATCH *C);
     double score[8];
     g_assert_true (dn_dendritic_candidate_values (l, by_mean, BATCH, v, unused));
     return dn_candidate_objective (BATCH, C, v, e, mv, me, normalized, score, NULL);
@@ -141,8 +141,8 @@ static void test_candidate_gradient (gconstpointer data)
 {
     const GradCase *gc = data;
     const char *module = strstr (gc->path, "conv-bn") ? conv_bn_module
-                         : strstr (gc->path, "conv") ? conv_module
-                                                     : linear_module;
+                         : strstr (gc->path, "conv")  ? conv_module
+                                                      : linear_module;
     g_autoptr (DnNetwork) net = build (gc->input, module, gc->k, TRUE);
     DnNode *node = dn_network_find_node (net, "d");
     DnLayer *l = node->layer;
@@ -158,8 +158,8 @@ static void test_candidate_gradient (gconstpointer data)
     dn_network_zero_grad (net);
     dn_network_backward (net, dy, BATCH);
     const int C = dn_dendritic_channels (l);
-    g_autofree float *v = g_new (float, BATCH * C), *e = g_new (float, BATCH * C);
-    g_autofree float *dv = g_new (float, BATCH * C);
+    g_autofree float *v = g_new (float, BATCH *C), *e = g_new (float, BATCH *C);
+    g_autofree float *dv = g_new (float, BATCH *C);
     g_assert_true (dn_dendritic_candidate_values (l, gc->by_mean, BATCH, v, e));
     /* the error signal is the loss gradient at the module's output: here dy itself */
     int S = (int) (n_out / BATCH / C);
@@ -213,8 +213,8 @@ static void test_candidate_gradient (gconstpointer data)
                 prm->value[i] = keep;
                 double fd = (up - down) / (2 * h);
                 if (fabs (g - fd) > 2e-3 + 3e-2 * fabs (fd))
-                    g_error ("%s: %s[%" G_GINT64_FORMAT "]: gradient %g, differences %g",
-                             gc->path, prm->name, i, g, fd);
+                    g_error ("%s: %s[%" G_GINT64_FORMAT "]: gradient %g, differences %g", gc->path,
+                             prm->name, i, g, fd);
                 checked++;
             }
         }
@@ -339,8 +339,9 @@ static void test_snapshot_channels (void)
 static void test_mixing_refused (void)
 {
     g_autoptr (DnNetwork) net =
-        build ("[5]", "[{\"type\": \"linear\", \"out_features\": 3}, {\"type\": \"layernorm\", "
-                      "\"normalized_shape\": [3]}]",
+        build ("[5]",
+               "[{\"type\": \"linear\", \"out_features\": 3}, {\"type\": \"layernorm\", "
+               "\"normalized_shape\": [3]}]",
                1, TRUE);
     g_autoptr (GError) error = NULL;
     g_assert_false (dn_dendritic_candidate_check (dn_network_find_node (net, "d")->layer, &error));

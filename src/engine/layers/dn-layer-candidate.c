@@ -83,8 +83,7 @@ gboolean dn_dendritic_candidate_check (const DnLayer *l, GError **error)
         gboolean mixes = g_str_equal (type, "layernorm") || g_str_equal (type, "softmax") ||
                          g_str_equal (type, "log_softmax");
         for (int j = 0; j < sub->n_params && !mixes; j++)
-            mixes = sub->params[j].shape.ndim < 1 ||
-                    sub->params[j].shape.d[0] != self->channels;
+            mixes = sub->params[j].shape.ndim < 1 || sub->params[j].shape.d[0] != self->channels;
         if (mixes) {
             g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                          "layer '%s' (dendritic): its module's %s mixes output channels, so "
@@ -143,8 +142,7 @@ void dn_dendritic_candidate_load (DnLayer *l, DnBackend *be, const float *snap)
 }
 
 /* Per (b, c): the mean or sum over the S positions of x (batch, C, S). */
-static void reduce_positions (const float *x, int batch, int C, int S, gboolean by_mean,
-                              float *out)
+static void reduce_positions (const float *x, int batch, int C, int S, gboolean by_mean, float *out)
 {
     for (int b = 0; b < batch; b++)
         for (int c = 0; c < C; c++) {
@@ -163,8 +161,7 @@ static float *grad_slot (DnDendritic *self, int c, int batch)
     return self->douts[self->main.n - 1] + (size_t) c * batch * self->numel;
 }
 
-gboolean dn_dendritic_candidate_values (DnLayer *l, gboolean by_mean, int batch, float *v,
-                                        float *e)
+gboolean dn_dendritic_candidate_values (DnLayer *l, gboolean by_mean, int batch, float *v, float *e)
 {
     DnDendritic *self = (DnDendritic *) l;
     if (l->klass != &dn_dendritic_class || self->k == 0 || self->s == NULL ||
@@ -204,7 +201,7 @@ void dn_dendritic_candidate_backward (DnLayer *l, DnCtx *ctx, int batch, const D
     g_return_if_fail (k > 0 && self->s != NULL && !self->use_fused && batch == self->last_batch);
     /* every dendrite's s (k, batch, C, S): the candidate's and, for its cascade row,
      * the earlier ones' */
-    float *s = g_new (float, (size_t) k * n), *da = g_new (float, n);
+    float *s = g_new (float, (size_t) k *n), *da = g_new (float, n);
     be->download (be, s, self->s, (size_t) k * n * sizeof (float));
     const float *sc = s + (size_t) (k - 1) * n;
     const float scale = by_mean ? 1.0f / S : 1.0f;

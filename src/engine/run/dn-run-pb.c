@@ -74,9 +74,9 @@ void _dn_pb_apply (DnPb *pb, DnNetwork *net)
     for (int i = 0; i < dn_network_n_nodes (net); i++) {
         DnLayer *l = dn_network_node (net, i)->layer;
         if (dn_dendritic_count (l) >= 0)
-            dn_dendritic_set_mode (l, pb->in_phase ? DN_DENDRITIC_PB_CANDIDATE
-                                                   : DN_DENDRITIC_PB_NEURON,
-                                   pb->cfg->learn_dendrites_live);
+            dn_dendritic_set_mode (
+                l, pb->in_phase ? DN_DENDRITIC_PB_CANDIDATE : DN_DENDRITIC_PB_NEURON,
+                pb->cfg->learn_dendrites_live);
     }
 }
 
@@ -101,16 +101,16 @@ static gboolean layers_setup (DnPb *pb, DnNetwork *net, int capacity, GError **e
         pl->mean_e = g_new0 (double, C);
         pl->best = g_new (double, C);
         pl->score = g_new0 (double, C);
-        pl->sums = g_new0 (double, (size_t) N_SUMS * C);
+        pl->sums = g_new0 (double, (size_t) N_SUMS *C);
         pl->snap_size = dn_dendritic_candidate_size (node->layer);
         pl->snap = g_new0 (float, MAX (pl->snap_size, 1));
         for (int c = 0; c < C; c++)
             pl->best[c] = -1.0;
         cmax = MAX (cmax, C);
     }
-    pb->v = g_new (float, (size_t) capacity * cmax);
-    pb->e = g_new (float, (size_t) capacity * cmax);
-    pb->dv = g_new (float, (size_t) capacity * cmax);
+    pb->v = g_new (float, (size_t) capacity *cmax);
+    pb->e = g_new (float, (size_t) capacity *cmax);
+    pb->dv = g_new (float, (size_t) capacity *cmax);
     pb->capacity = capacity;
     if (net->n_buffers > 0) {
         pb->frozen = pb->be->alloc (pb->be, net->n_buffers * sizeof (float));
@@ -263,8 +263,10 @@ gboolean _dn_pb_after_step (DnPb *pb, DnNetwork *net, int batch, GError **error)
                     bv += pb->v[(size_t) b * C + c];
                     be += pb->e[(size_t) b * C + c];
                 }
-                pl->mean_v[c] = PB_MEAN_MOMENTUM * pl->mean_v[c] + (1 - PB_MEAN_MOMENTUM) * bv / batch;
-                pl->mean_e[c] = PB_MEAN_MOMENTUM * pl->mean_e[c] + (1 - PB_MEAN_MOMENTUM) * be / batch;
+                pl->mean_v[c] =
+                    PB_MEAN_MOMENTUM * pl->mean_v[c] + (1 - PB_MEAN_MOMENTUM) * bv / batch;
+                pl->mean_e[c] =
+                    PB_MEAN_MOMENTUM * pl->mean_e[c] + (1 - PB_MEAN_MOMENTUM) * be / batch;
             }
         }
     }
@@ -293,8 +295,8 @@ static int cmp_span (gconstpointer a, gconstpointer b)
 
 void _dn_pb_optimizer_step (DnPb *pb, DnNetwork *net, DnOptimizer *opt, double lr)
 {
-    gboolean all = !pb->in_phase && (pb->cfg->learn_dendrites_live ||
-                                     dn_network_dendrite_count (net) == 0);
+    gboolean all =
+        !pb->in_phase && (pb->cfg->learn_dendrites_live || dn_network_dendrite_count (net) == 0);
     if (all) {
         dn_optimizer_step (opt, net->params, net->grads, lr);
         return;
@@ -408,9 +410,8 @@ static gboolean read_bytes (const DnStateReader *st, JsonObject *o, const char *
     gsize n = 0;
     g_autofree guchar *data = text != NULL ? g_base64_decode (text, &n) : NULL;
     if (data == NULL || n != len)
-        return dn_run_state_fail (st, error,
-                                  "layer '%s': \"%s\" must be base64 of %zu bytes", layer, key,
-                                  len);
+        return dn_run_state_fail (st, error, "layer '%s': \"%s\" must be base64 of %zu bytes",
+                                  layer, key, len);
     memcpy (out, data, len);
     return TRUE;
 }
@@ -445,8 +446,8 @@ gboolean _dn_pb_state_load (DnPb *pb, DnNetwork *net, int capacity, const char *
         DnPbLayer *pl = &pb->layers[i];
         JsonNode *e = json_array_get_element (layers, i);
         JsonObject *o = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
-        const char *name = o != NULL ? json_object_get_string_member_with_default (o, "name", "")
-                                     : "";
+        const char *name =
+            o != NULL ? json_object_get_string_member_with_default (o, "name", "") : "";
         if (!g_str_equal (name, pl->name)) {
             dn_run_state_fail (&st, error, "\"layers\"[%d] must be layer '%s'", i, pl->name);
             goto out;
@@ -455,8 +456,7 @@ gboolean _dn_pb_state_load (DnPb *pb, DnNetwork *net, int capacity, const char *
         if (!read_bytes (&st, o, "mean_v", pl->mean_v, C * sizeof (double), name, error) ||
             !read_bytes (&st, o, "mean_e", pl->mean_e, C * sizeof (double), name, error) ||
             !read_bytes (&st, o, "best", pl->best, C * sizeof (double), name, error) ||
-            !read_bytes (&st, o, "snapshot", pl->snap, pl->snap_size * sizeof (float), name,
-                         error))
+            !read_bytes (&st, o, "snapshot", pl->snap, pl->snap_size * sizeof (float), name, error))
             goto out;
     }
     ok = TRUE;
