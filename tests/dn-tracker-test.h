@@ -85,6 +85,12 @@ static inline char *ops_text (const DnTrackerAction *a)
         case DN_TRACKER_OP_SAVE_CLEAN:
             g_string_append_printf (s, "clean %s", op->name);
             break;
+        case DN_TRACKER_OP_START_DENDRITE_PHASE:
+            g_string_append_printf (s, "start phase/k%d", op->dendrites);
+            break;
+        case DN_TRACKER_OP_END_DENDRITE_PHASE:
+            g_string_append_printf (s, "end phase %d", op->dendrites);
+            break;
         }
     }
     return g_string_free (s, FALSE);

@@ -127,6 +127,16 @@ static double get_corr (const DnTrackerEpoch *e, int arg)
     return e->correlation[arg];
 }
 
+static double get_pb_best_ever (const DnTrackerEpoch *e, int arg)
+{
+    return e->pb_best_ever[arg];
+}
+
+static double get_pb_phase_best (const DnTrackerEpoch *e, int arg)
+{
+    return e->pb_phase_best[arg];
+}
+
 static gboolean any_finite (const DnTrackerEpoch *rows, int n, DnChartValueFn get, int arg)
 {
     for (int i = 0; i < n; i++)
@@ -220,6 +230,22 @@ static void build_lr (const DnChartData *d, const DnChartPalette *pal, DnChartSp
     dn_chart_spec_add (spec, "Learning rate", pal->lr, d->rows, d->n_rows, get_lr, 0);
 }
 
+/* Perforated Backpropagation: per layer the best candidate correlation ever
+ * (solid) and the dendrite phase's best (dashed), as perforatedai's "Best
+ * PBScores" graph; the phases themselves are the red bands. */
+static void build_pb_scores (const DnChartData *d, gboolean dark, DnChartSpec *spec)
+{
+    spec->y_label = "Candidate correlation";
+    spec->y_from_zero = TRUE;
+    for (int c = 0; c < d->n_cand; c++) {
+        DnRgb colour = dn_chart_rainbow (c, d->n_cand, dark);
+        dn_chart_spec_add (spec, d->cand_names[c], colour, d->rows, d->n_rows, get_pb_best_ever, c);
+        DnChartSeries *s = dn_chart_spec_add (spec, d->cand_phase_labels[c], colour, d->rows,
+                                              d->n_rows, get_pb_phase_best, c);
+        s->dashed = TRUE;
+    }
+}
+
 static void build_correlation (const DnChartData *d, gboolean dark, DnChartSpec *spec)
 {
     spec->title = dn_chart_kind_title (DN_CHART_CORRELATION);
@@ -232,6 +258,10 @@ static void build_correlation (const DnChartData *d, gboolean dark, DnChartSpec 
         spec->empty_text = "No correlation scores yet";
         spec->empty_detail = "Each layer's score appears when the first epoch with its "
                              "dendrites ends";
+    }
+    if (d->n_cand > 0) {
+        build_pb_scores (d, dark, spec);
+        return;
     }
     for (int c = 0; c < d->n_corr; c++)
         dn_chart_spec_add (spec, d->corr_names[c], dn_chart_rainbow (c, d->n_corr, dark), d->rows,

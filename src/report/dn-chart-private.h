@@ -32,7 +32,10 @@ typedef struct {
     const char *extra_names[DN_TRACKER_MAX_EXTRA];
     int n_corr;
     const char *corr_names[DN_TRACKER_MAX_CORR];
-    GArray *owned_rows; /* the before_restore rows, NULL when borrowed */
+    int n_cand; /* Perforated Backpropagation: layers with candidate scores */
+    const char *cand_names[DN_TRACKER_MAX_CORR];
+    char *cand_phase_labels[DN_TRACKER_MAX_CORR]; /* owned: "phase: conv2" */
+    GArray *owned_rows;                           /* the before_restore rows, NULL when borrowed */
 } DnChartData;
 
 /* before_restore: the view a SAVE_GRAPHS op with before_restore asks for. */

@@ -37,6 +37,13 @@ void dn_chart_data_init (DnChartData *d, const DnTracker *t, gboolean before_res
         const char *name = dn_tracker_correlation_name (t, i);
         d->corr_names[i] = name != NULL ? name : "layer";
     }
+    d->n_cand = CLAMP (dn_tracker_n_candidate_layers (t), 0, DN_TRACKER_MAX_CORR);
+    for (int i = 0; i < d->n_cand; i++) {
+        const char *name = NULL;
+        dn_tracker_candidate_layer_scores (t, i, &name, NULL, NULL);
+        d->cand_names[i] = name != NULL ? name : "layer";
+        d->cand_phase_labels[i] = g_strdup_printf ("phase: %s", d->cand_names[i]);
+    }
 
     if (before_restore && nr > 0) {
         /* the current rows up to the last rollback's first row, then its rows */
@@ -60,6 +67,8 @@ void dn_chart_data_init (DnChartData *d, const DnTracker *t, gboolean before_res
 void dn_chart_data_clear (DnChartData *d)
 {
     g_clear_pointer (&d->rollbacks, g_free);
+    for (int i = 0; i < d->n_cand; i++)
+        g_clear_pointer (&d->cand_phase_labels[i], g_free);
     if (d->owned_rows != NULL)
         g_array_unref (d->owned_rows);
     d->owned_rows = NULL;
@@ -293,8 +302,35 @@ static void describe_lr (GString *s, const DnChartData *d)
         g_string_append_printf (s, " (%d restart%s after switches)", rises, rises == 1 ? "" : "s");
 }
 
+/* Perforated Backpropagation: each layer's latest best-ever and phase scores. */
+static void describe_pb_scores (GString *s, const DnChartData *d)
+{
+    char a[32], b[32];
+    g_string_append (s, "Candidate correlation");
+    int shown = 0;
+    for (int c = 0; c < d->n_cand; c++) {
+        int i = d->n_rows - 1;
+        while (i >= 0 && !isfinite (d->rows[i].pb_best_ever[c]))
+            i--;
+        if (i < 0)
+            continue;
+        g_string_append_printf (s, "%s%s best %s", shown == 0 ? ": " : ", ", d->cand_names[c],
+                                num (a, d->rows[i].pb_best_ever[c]));
+        if (isfinite (d->rows[d->n_rows - 1].pb_phase_best[c]))
+            g_string_append_printf (s, " (this phase %s)",
+                                    num (b, d->rows[d->n_rows - 1].pb_phase_best[c]));
+        shown++;
+    }
+    if (shown == 0)
+        g_string_append (s, ": no dendrite phase yet");
+}
+
 static void describe_correlation (GString *s, const DnChartData *d)
 {
+    if (d->n_cand > 0) {
+        describe_pb_scores (s, d);
+        return;
+    }
     /* each layer's latest value */
     int n = 0, at[DN_TRACKER_MAX_CORR], layer[DN_TRACKER_MAX_CORR];
     gboolean same_epoch = TRUE;

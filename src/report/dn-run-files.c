@@ -373,6 +373,72 @@ static void history_csv (GString *s, const DnChartData *d)
     g_hash_table_unref (current);
 }
 
+/* ---- Best PBScores.csv ---- */
+
+static gboolean pb_row_has_value (const DnChartData *d, int i)
+{
+    for (int c = 0; c < d->n_cand; c++)
+        if (isfinite (d->rows[i].pb_best_ever[c]) || isfinite (d->rows[i].pb_phase_best[c]))
+            return TRUE;
+    return FALSE;
+}
+
+static void pb_scores_csv (GString *s, const DnChartData *d)
+{
+    put_text (s, "Epochs");
+    for (int c = 0; c < d->n_cand; c++) {
+        g_autofree char *ever =
+            g_strdup_printf ("Best ever for all nodes Layer %s", d->cand_names[c]);
+        g_autofree char *cur =
+            g_strdup_printf ("Best current for all nodes Layer %s", d->cand_names[c]);
+        g_string_append_c (s, ',');
+        put_text (s, ever);
+        g_string_append_c (s, ',');
+        put_text (s, cur);
+    }
+    g_string_append_c (s, '\n');
+    for (int i = 0; i < d->n_rows; i++) {
+        if (!pb_row_has_value (d, i))
+            continue;
+        g_string_append_printf (s, "%d", d->rows[i].epoch);
+        for (int c = 0; c < d->n_cand; c++) {
+            g_string_append_c (s, ',');
+            put_double (s, d->rows[i].pb_best_ever[c]);
+            g_string_append_c (s, ',');
+            put_double (s, d->rows[i].pb_phase_best[c]);
+        }
+        g_string_append_c (s, '\n');
+    }
+}
+
+static char *pb_scores_text (const DnChartData *d)
+{
+    if (d->n_cand == 0)
+        return NULL;
+    GString *s = g_string_new (NULL);
+    pb_scores_csv (s, d);
+    return g_string_free (s, FALSE);
+}
+
+char *dn_run_file_pb_scores_text (const DnTracker *t, gboolean before_restore)
+{
+    g_return_val_if_fail (t != NULL, NULL);
+    DnChartData d;
+    dn_chart_data_init (&d, t, before_restore);
+    char *text = pb_scores_text (&d);
+    dn_chart_data_clear (&d);
+    return text;
+}
+
+char *dn_run_file_pb_scores_path (const char *dir, const char *save_name, const char *suffix)
+{
+    g_return_val_if_fail (dir != NULL, NULL);
+    g_autofree char *name =
+        g_strconcat (save_name != NULL ? save_name : "PAI", suffix != NULL ? suffix : "",
+                     DN_RUN_FILE_PB_SCORES_NAME, NULL);
+    return g_build_filename (dir, name, NULL);
+}
+
 /* ---- files ---- */
 
 static char *file_text (const DnTracker *t, const DnChartData *d, DnRunFile file)
@@ -445,6 +511,12 @@ static gboolean write_csvs (const DnTracker *t, const DnChartData *d, const char
         if (!write_atomic (path, text, error))
             return FALSE;
     }
+    g_autofree char *pb = pb_scores_text (d);
+    if (pb != NULL) {
+        g_autofree char *path = dn_run_file_pb_scores_path (dir, save_name, suffix);
+        if (!write_atomic (path, pb, error))
+            return FALSE;
+    }
     return TRUE;
 }
 
@@ -494,8 +566,7 @@ char *dn_run_files_snapshot_suffix (const DnTrackerOp *op, int epoch, int number
 }
 
 gboolean dn_run_files_write_snapshot (const DnTracker *t, const char *dir, const char *save_name,
-                                      const DnTrackerOp *op, int epoch, int number,
-                                      GError **error)
+                                      const DnTrackerOp *op, int epoch, int number, GError **error)
 {
     g_return_val_if_fail (t != NULL && dir != NULL && op != NULL, FALSE);
     g_autofree char *suffix = dn_run_files_snapshot_suffix (op, epoch, number);

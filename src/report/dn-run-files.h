@@ -58,8 +58,19 @@ char *dn_run_file_path (const char *dir, const char *save_name, const char *suff
  * latest decision's RESTORE (a SAVE_GRAPHS op's `before_restore`). g_free. */
 char *dn_run_file_text (const DnTracker *t, DnRunFile file, gboolean before_restore);
 
-/* All seven CSV files. FALSE + error (naming the file) at the first failure;
- * files written before it stay. save_name must not contain a '/'. */
+/* Perforated Backpropagation's <save>Best PBScores.csv (perforatedai's name
+ * and column names): one row per history epoch that has a candidate score,
+ * "Epochs" the history row, then per candidate layer "Best ever for all nodes
+ * Layer <name>" and "Best current for all nodes Layer <name>" (the phase's
+ * best; empty outside dendrite phases). Only runs with candidate scores have
+ * it: NULL otherwise. g_free. */
+#define DN_RUN_FILE_PB_SCORES_NAME "Best PBScores.csv"
+char *dn_run_file_pb_scores_text (const DnTracker *t, gboolean before_restore);
+char *dn_run_file_pb_scores_path (const char *dir, const char *save_name, const char *suffix);
+
+/* All seven CSV files, and Best PBScores.csv when the run has candidate
+ * scores. FALSE + error (naming the file) at the first failure; files
+ * written before it stay. save_name must not contain a '/'. */
 gboolean dn_run_files_write_csvs (const DnTracker *t, const char *dir, const char *save_name,
                                   const char *suffix, GError **error);
 /* The 2x2 chart figure as <dir>/<save_name><suffix>.png. */
@@ -75,7 +86,6 @@ char *dn_run_files_snapshot_suffix (const DnTrackerOp *op, int epoch, int number
 /* Carries out a SAVE_GRAPHS op: CSVs and graph with the op's suffix, drawn
  * from the history before the restore when op->before_restore. */
 gboolean dn_run_files_write_snapshot (const DnTracker *t, const char *dir, const char *save_name,
-                                      const DnTrackerOp *op, int epoch, int number,
-                                      GError **error);
+                                      const DnTrackerOp *op, int epoch, int number, GError **error);
 
 G_END_DECLS

@@ -221,7 +221,8 @@ static gboolean read_rows (JsonObject *o, const char *path, int n_extra, GArray 
             return fail (error, at, rule);
         }
     }
-    if (!read_series (o, path, "correlation", offsetof (DnTrackerEpoch, correlation), rows, error) ||
+    if (!read_series (o, path, "correlation", offsetof (DnTrackerEpoch, correlation), rows,
+                      error) ||
         !read_series (o, path, "pb_best_ever", offsetof (DnTrackerEpoch, pb_best_ever), rows,
                       error) ||
         !read_series (o, path, "pb_phase_best", offsetof (DnTrackerEpoch, pb_phase_best), rows,

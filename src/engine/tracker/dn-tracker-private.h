@@ -42,14 +42,14 @@ typedef struct {
     int test_epoch_count; /* E: the epoch budget of one trial, -1 unset */
     gboolean committed;   /* committed_to_initial_rate */
     int n_trial;
-    double trial[2];  /* current_cycle_lr_max_scores */
+    double trial[2]; /* current_cycle_lr_max_scores */
     /* Perforated Backpropagation: the dendrite phase (rows of mode 'p') */
     int mode;                /* DnTrackerMode of the next epoch */
     int phase_start;         /* row restored to when the phase started (red line) */
     int phase_last_improved; /* last row in which a candidate channel improved */
     int neuron_epochs;       /* epochs the neuron phase before it trained (cap_at_n) */
-    GArray *rows;     /* DnTrackerEpoch */
-    GArray *switches; /* DnTrackerSwitch */
+    GArray *rows;            /* DnTrackerEpoch */
+    GArray *switches;        /* DnTrackerSwitch */
 } DnTrackerState;
 
 typedef struct {

@@ -137,8 +137,8 @@ static gboolean write_series (JsonBuilder *b, GArray *rows, const char *name, si
 {
     int nc = 0;
     for (guint i = 0; i < rows->len; i++) {
-        const double *v = (const double *) ((const char *) &g_array_index (rows, DnTrackerEpoch, i) +
-                                            offset);
+        const double *v =
+            (const double *) ((const char *) &g_array_index (rows, DnTrackerEpoch, i) + offset);
         for (int x = 0; x < DN_TRACKER_MAX_CORR; x++)
             if (!isnan (v[x]))
                 nc = MAX (nc, x + 1);

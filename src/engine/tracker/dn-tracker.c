@@ -397,8 +397,9 @@ void dn_tracker_neuron_mode_again (DnTracker *t, DnTrackerAction *a)
     DnTrackerSwitch *last = &g_array_index (s->switches, DnTrackerSwitch, s->switches->len - 1);
     last->end_epoch = s->num_epochs_run;
     DnTrackerOp *op =
-        dn_tracker_add_op (a, t->run.perforated_backpropagation ? DN_TRACKER_OP_END_DENDRITE_PHASE
-                                                               : DN_TRACKER_OP_ADD_DENDRITES,
+        dn_tracker_add_op (a,
+                           t->run.perforated_backpropagation ? DN_TRACKER_OP_END_DENDRITE_PHASE
+                                                             : DN_TRACKER_OP_ADD_DENDRITES,
                            "dendrite set %d", s->dendrites);
     op->dendrites = s->dendrites;
     if (t->run.retain_all_dendrites) {

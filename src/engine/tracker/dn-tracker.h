@@ -101,15 +101,15 @@ typedef struct {
     DnTrackerSwitchMode switch_mode;    /* history */
     DnTrackerList n_epochs_to_switch;   /* 10: patience, whole epochs >= 1 */
     DnTrackerList history_lookback;     /* 1: running score EMA factor 1/L, L >= 1 */
-    DnTrackerList initial_history_after_switches;       /* 0: grace epochs after each switch */
-    DnTrackerList fixed_switch_num;                     /* 250: fixed-mode period */
-    DnTrackerList first_fixed_switch_num;               /* -1: no later first switch */
-    DnTrackerList improvement_threshold;                /* [0.001, 0.0001, 0.0]: relative, in [0, 1) */
-    DnTrackerList improvement_threshold_raw;            /* 1e-5: absolute, >= 0 */
-    DnTrackerList max_dendrite_tries;                   /* 2: attempts per dendrite count (1 retry) */
-    DnTrackerList max_dendrites;                        /* 100: compared by equality */
-    gboolean retain_all_dendrites;                      /* false */
-    gboolean find_best_lr;                              /* true: the LR sweep (§6.10) */
+    DnTrackerList initial_history_after_switches; /* 0: grace epochs after each switch */
+    DnTrackerList fixed_switch_num;               /* 250: fixed-mode period */
+    DnTrackerList first_fixed_switch_num;         /* -1: no later first switch */
+    DnTrackerList improvement_threshold;          /* [0.001, 0.0001, 0.0]: relative, in [0, 1) */
+    DnTrackerList improvement_threshold_raw;      /* 1e-5: absolute, >= 0 */
+    DnTrackerList max_dendrite_tries;             /* 2: attempts per dendrite count (1 retry) */
+    DnTrackerList max_dendrites;                  /* 100: compared by equality */
+    gboolean retain_all_dendrites;                /* false */
+    gboolean find_best_lr;                        /* true: the LR sweep (§6.10) */
     gboolean dont_give_up_unless_learning_rate_lowered; /* true */
     gboolean reset_best_score_on_switch;                /* true */
     DnTrackerParamVals param_vals_setting;              /* by update epoch */
@@ -117,8 +117,8 @@ typedef struct {
     gboolean test_saves;            /* true: latest, beforeSwitch_N, PBCount_... checkpoints */
     /* Perforated Backpropagation (correlation-trained dendrites), perforatedai 3.2.9 names */
     gboolean perforated_backpropagation; /* false: gradient-descent dendrites */
-    int p_epochs_to_switch;               /* 2: a phase ends this many epochs after it last improved */
-    double pai_improvement_threshold;     /* 0.1: relative, >= 0 (10 %) */
+    int p_epochs_to_switch;           /* 2: a phase ends this many epochs after it last improved */
+    double pai_improvement_threshold; /* 0.1: relative, >= 0 (10 %) */
     double pai_improvement_threshold_raw; /* 1e-4: absolute, >= 0 */
     gboolean cap_at_n; /* false: true caps a phase at the length of the neuron phase before it */
 } DnTrackerConfig;
