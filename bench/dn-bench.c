@@ -15,6 +15,10 @@
  *    optimizers in both).
  * 5. Peak resident memory of `dendrite train` of the CNN for one epoch on
  *    Fashion-MNIST (when the Debian package is installed).
+ * 6. Correlation-trained dendrites (data/examples/mlp-pb.json on the MNIST sample):
+ *    the training pass of a dendrite-phase epoch (k installed sets + the candidates)
+ *    against that of a neuron-phase epoch of the network with those k + 1 sets
+ *    installed, the epochs after the phase; median of the per-run ratios.
  * Every figure is the median of several repeats; the spread is printed too.
  */
 #include "dn-blas.h"
@@ -374,6 +378,73 @@ static void print_epochs (const char *name, const EpochStat *s)
             "  whole epoch (+ evaluation, checkpoints)", s->whole, 100.0 * s->whole_ratio);
 }
 
+/* ---- correlation-trained dendrites: dendrite-phase epochs against neuron epochs ----
+ * An epoch is a phase epoch when a START_DENDRITE_PHASE came before it and its END
+ * not yet; the neuron epochs timed are the ones after the END, whose network has as
+ * many sets as the phase's. */
+typedef struct {
+    gboolean in_phase, installed;
+    double last_train;
+    GArray *phase, *neuron; /* training-pass seconds */
+} PbClock;
+
+static void pb_clock_event (const DnEvent *ev, gpointer data)
+{
+    PbClock *c = data;
+    if (ev->kind == DN_EVENT_BATCH && ev->batch == ev->n_batches)
+        c->last_train = ev->seconds;
+    if (ev->kind != DN_EVENT_EPOCH)
+        return;
+    if (c->in_phase)
+        g_array_append_val (c->phase, c->last_train);
+    else if (c->installed)
+        g_array_append_val (c->neuron, c->last_train);
+    for (int i = 0; ev->action != NULL && i < ev->action->n_ops; i++) {
+        if (ev->action->ops[i].kind == DN_TRACKER_OP_START_DENDRITE_PHASE && !c->installed)
+            c->in_phase = TRUE;
+        if (ev->action->ops[i].kind == DN_TRACKER_OP_END_DENDRITE_PHASE && c->in_phase) {
+            c->in_phase = FALSE;
+            c->installed = TRUE;
+        }
+    }
+}
+
+/* The median ratio phase epoch / neuron epoch (and the medians of each, in seconds). */
+static double bench_pb_epochs (int threads, int repeats, double *phase_s, double *neuron_s)
+{
+    g_autoptr (DnExperiment) exp = load_example ("mlp-pb.json");
+    double *ratio = g_new (double, repeats), *ph = g_new (double, repeats);
+    double *nn = g_new (double, repeats);
+    for (int r = 0; r < repeats; r++) {
+        PbClock c = {0};
+        c.phase = g_array_new (FALSE, FALSE, sizeof (double));
+        c.neuron = g_array_new (FALSE, FALSE, sizeof (double));
+        DnObserver obs = {pb_clock_event, &c, NULL};
+        g_autoptr (GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("dn-bench-XXXXXX", &error);
+        DnRunOptions opts = {.out_dir = dir, .threads = threads};
+        if (dir == NULL || !dn_experiment_run (exp, &opts, &obs, NULL, &error) ||
+            c.phase->len == 0 || c.neuron->len == 0) {
+            fprintf (stderr, "dn-bench: training mlp-pb: %s\n",
+                     error != NULL ? error->message : "no dendrite phase ended");
+            exit (1);
+        }
+        remove_tree (dir);
+        ph[r] = median ((double *) c.phase->data, (int) c.phase->len);
+        nn[r] = median ((double *) c.neuron->data, (int) c.neuron->len);
+        ratio[r] = ph[r] / nn[r];
+        g_array_unref (c.phase);
+        g_array_unref (c.neuron);
+    }
+    *phase_s = median (ph, repeats);
+    *neuron_s = median (nn, repeats);
+    double m = median (ratio, repeats);
+    g_free (ratio);
+    g_free (ph);
+    g_free (nn);
+    return m;
+}
+
 /* Peak RSS (MB) of a child `dendrite train` run, or NAN when it cannot run. */
 static double bench_peak_memory (const char *dendrite, int threads, double *seconds)
 {
@@ -480,6 +551,12 @@ int main (int argc, char **argv)
         mlp_ep = bench_epochs ("mlp.json", threads, 3, steps * 10, repeats);
         print_epochs ("end to end: MLP 784-256-10, batch 64", &mlp_ep);
     }
+    double pb_ratio = NAN, pb_phase = NAN, pb_neuron = NAN;
+    if (!skip_dendrites) {
+        pb_ratio = bench_pb_epochs (threads, repeats, &pb_phase, &pb_neuron);
+        printf ("%-44s %10.3f s against %.3f s = %.2fx\n",
+                "MLP PB: dendrite-phase / neuron epoch (train)", pb_phase, pb_neuron, pb_ratio);
+    }
     double mem = NAN, mem_secs = NAN;
     if (!skip_memory) {
         if (dendrite == NULL)
@@ -542,6 +619,9 @@ int main (int argc, char **argv)
             EPOCH_NUM ("whole_fraction_of_step", ep[i]->whole_ratio);
 #undef EPOCH_NUM
         }
+        NUM ("mlp_pb_phase_epoch_seconds", pb_phase);
+        NUM ("mlp_pb_neuron_epoch_seconds", pb_neuron);
+        NUM ("mlp_pb_phase_over_neuron", pb_ratio);
         NUM ("fashion_cnn_peak_rss_mb", mem);
         NUM ("fashion_cnn_epoch_seconds", mem_secs);
         json_builder_end_object (b);

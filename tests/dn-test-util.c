@@ -174,3 +174,23 @@ void dn_test_edit_metadata (const char *path, const char *key, const char *find,
     g_assert_true (dn_safetensors_write (path, t, (int) st->tensors->len, meta, &error));
     g_assert_no_error (error);
 }
+
+void dn_test_assert_same_tensors (const char *a_path, const char *b_path)
+{
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DnSafetensors) a = dn_safetensors_read (a_path, &error);
+    g_assert_no_error (error);
+    g_autoptr (DnSafetensors) b = dn_safetensors_read (b_path, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (a->tensors->len, ==, b->tensors->len);
+    for (guint i = 0; i < a->tensors->len; i++) {
+        DnStTensor *ta = a->tensors->pdata[i];
+        DnStTensor *tb = dn_safetensors_find (b, ta->name);
+        g_assert_nonnull (tb);
+        g_assert_true (dn_shape_equal (&ta->shape, &tb->shape));
+        g_assert_cmpmem (ta->data, dn_shape_numel (&ta->shape) * sizeof (float), tb->data,
+                         dn_shape_numel (&tb->shape) * sizeof (float));
+    }
+    g_assert_cmpstr (dn_safetensors_metadata (a, "dendrite_network"), ==,
+                     dn_safetensors_metadata (b, "dendrite_network"));
+}

@@ -48,4 +48,8 @@ void dn_test_edit_metadata (const char *path, const char *key, const char *find,
 void dn_test_assert_floats_close (const char *file, int line, const char *what, const float *a,
                                   const float *b, gsize n, double rtol, double atol);
 
+/* Fails unless two safetensors files hold the same tensors, bit for bit, and the same
+ * "dendrite_network" metadata. */
+void dn_test_assert_same_tensors (const char *a_path, const char *b_path);
+
 G_END_DECLS

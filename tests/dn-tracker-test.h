@@ -109,7 +109,7 @@ static inline int n_rows (const DnTracker *t)
     return n;
 }
 
-static const DnTrackerEpoch *row (const DnTracker *t, int i)
+static inline const DnTrackerEpoch *row (const DnTracker *t, int i)
 {
     int n;
     const DnTrackerEpoch *rows = dn_tracker_epochs (t, &n);

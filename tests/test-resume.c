@@ -79,26 +79,6 @@ static void run (DnExperiment *exp, const char *out, const char *resume, int sto
 }
 
 /* Tensors (not the metadata, which holds wall-clock epoch times) are identical. */
-static void assert_same_tensors (const char *a_path, const char *b_path)
-{
-    g_autoptr (GError) error = NULL;
-    g_autoptr (DnSafetensors) a = dn_safetensors_read (a_path, &error);
-    g_assert_no_error (error);
-    g_autoptr (DnSafetensors) b = dn_safetensors_read (b_path, &error);
-    g_assert_no_error (error);
-    g_assert_cmpuint (a->tensors->len, ==, b->tensors->len);
-    for (guint i = 0; i < a->tensors->len; i++) {
-        DnStTensor *ta = a->tensors->pdata[i];
-        DnStTensor *tb = dn_safetensors_find (b, ta->name);
-        g_assert_nonnull (tb);
-        g_assert_true (dn_shape_equal (&ta->shape, &tb->shape));
-        g_assert_cmpmem (ta->data, dn_shape_numel (&ta->shape) * sizeof (float), tb->data,
-                         dn_shape_numel (&tb->shape) * sizeof (float));
-    }
-    g_assert_cmpstr (dn_safetensors_metadata (a, "dendrite_network"), ==,
-                     dn_safetensors_metadata (b, "dendrite_network"));
-}
-
 static void assert_same_file (const char *a_dir, const char *b_dir, const char *name)
 {
     g_autofree char *pa = g_build_filename (a_dir, name, NULL);
@@ -123,7 +103,7 @@ static void assert_same_run (const char *a_dir, const char *b_dir)
     for (int i = 0; models[i] != NULL; i++) {
         g_autofree char *pa = g_build_filename (a_dir, models[i], NULL);
         g_autofree char *pb = g_build_filename (b_dir, models[i], NULL);
-        assert_same_tensors (pa, pb);
+        dn_test_assert_same_tensors (pa, pb);
     }
 }
 
@@ -231,7 +211,7 @@ static void test_file_set (void)
     g_assert_true (g_str_has_prefix (scores, "Epochs,Validation Scores,Validation Running Scores"));
     g_autofree char *best = g_build_filename (dir, "best_model.safetensors", NULL);
     g_autofree char *clean = g_build_filename (dir, "final_clean_pai.safetensors", NULL);
-    assert_same_tensors (best, clean);
+    dn_test_assert_same_tensors (best, clean);
     /* the latest checkpoint carries the optimizer state; the models do not */
     g_autoptr (GError) error = NULL;
     g_autofree char *latest = g_build_filename (dir, "latest.safetensors", NULL);
@@ -516,7 +496,7 @@ static void test_plain_history (void)
     }
     g_autofree char *best = g_build_filename (ref, "best_model.safetensors", NULL);
     g_autofree char *best2 = g_build_filename (dir, "best_model.safetensors", NULL);
-    assert_same_tensors (best, best2);
+    dn_test_assert_same_tensors (best, best2);
     g_autoptr (DnTracker) t = latest_history (dir);
     g_assert_true (dn_tracker_is_recorder (t));
     int n = 0;

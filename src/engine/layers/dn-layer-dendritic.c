@@ -29,63 +29,6 @@
 #include <math.h>
 #include <string.h>
 
-#define GROUP_MAX 8
-
-typedef struct {
-    int n;
-    DnLayer *layers[GROUP_MAX];
-    int first_param[GROUP_MAX]; /* index of each layer's first param in the parent */
-} Chain;
-
-/* Copy c of the module is chain c: 0 the neuron module, i + 1 dendrite i. Its layer j
- * writes its output at outs[j] + c * batch * numel_j, and reads its gradient from douts[j]
- * alike, so the k + 1 last outputs are the slots of the combination (dendrite_forward).
- *
- * When the module starts with a convolution (groups = 1), the first layers of all copies
- * run as one: `fused` is that convolution with (k + 1) * c_out output channels, whose
- * weight and bias are the copies' stacked (gathered into wcat each step, gradients
- * scattered back from dwcat). It makes one column matrix of the input, one GEMM for the
- * outputs of every copy, one for their weight gradients and one for the input gradient,
- * summed over the copies, where k + 1 separate convolutions would repeat all of it. Its
- * output is stack (batch, k + 1, numel_0): sample-major, which the combination reads as
- * it is when the module is that one layer; a group's later layers get their copies'
- * inputs laid out as above (outs[0]).
- *
- * Fusion with the layers after it (DnLayerClass.fuse): with dendrites, a ReLU and a
- * max pooling after the module are computed by the combination itself
- * (dendrite_forward's DnConvFusion); without, the module's one layer is offered the
- * chain (a conv2d takes the same). */
-typedef struct {
-    DnLayer parent;
-    JsonNode *layer_cfgs; /* the "layers" array */
-    int k;
-    DnAct act;
-    double init_multiplier;
-    Chain main;
-    Chain *dend;    /* k chains */
-    DnLayer *fused; /* NULL where the first layers cannot run as one */
-    gboolean use_fused;
-    int channels;
-    int spatial;
-    size_t numel;  /* per sample, of the output */
-    int t_param;   /* index of T in params, or -1 */
-    int d2d_param; /* index of D2D[1] in params; D2D[i] is d2d_param + i - 1 */
-    /* Buffers for cap_batch samples, laid out for buffers_fused. */
-    float *outs[GROUP_MAX], *douts[GROUP_MAX];
-    float *stack, *dstack; /* the fused layer's output and its gradient */
-    float *wcat, *dwcat;   /* the fused layer's parameters and gradients */
-    float *comb, *dcomb;   /* T and the cascade weights packed (dendrite_forward's w), grads */
-    float *s;              /* (k, batch, numel) */
-    int cap_batch;
-    int last_batch;
-    gboolean buffers_fused;
-    /* k >= 1: the layers after it that the combination computes (n_fused of them) */
-    int n_fused;
-    DnConvFusion fusion;
-    DnLayer *fused_pool;
-    int inner_fused; /* k = 0: how many layers after it main.layers[0] computes */
-    DnBackend *be;       /* of the buffers */
-} DnDendritic;
 
 static const char *const act_names[] = {"identity", "relu", "leaky_relu", "sigmoid",
                                         "tanh",     "gelu", NULL};
@@ -120,14 +63,14 @@ gboolean dn_dendrite_act_read (DnFieldReader *r, const char *key, DnAct *act)
     return TRUE;
 }
 
-static void chain_clear (Chain *c)
+static void chain_clear (DnChain *c)
 {
     for (int i = 0; i < c->n; i++)
         dn_layer_free (c->layers[i]);
     memset (c, 0, sizeof *c);
 }
 
-static gboolean chain_build (Chain *c, DnLayer *owner, JsonArray *cfgs, const char *prefix,
+static gboolean chain_build (DnChain *c, DnLayer *owner, JsonArray *cfgs, const char *prefix,
                              GError **error)
 {
     c->n = (int) json_array_get_length (cfgs);
@@ -187,11 +130,11 @@ static gboolean dendritic_configure (DnLayer *l, JsonObject *cfg, GError **error
     JsonNode *ln = json_object_get_member (cfg, "layers");
     if (ln == NULL || !JSON_NODE_HOLDS_ARRAY (ln) ||
         json_array_get_length (json_node_get_array (ln)) < 1 ||
-        json_array_get_length (json_node_get_array (ln)) > GROUP_MAX) {
+        json_array_get_length (json_node_get_array (ln)) > DN_DENDRITIC_GROUP_MAX) {
         g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
                      "layer '%s' (dendritic): \"layers\" must list 1 to %d layers, the neuron "
                      "module (e.g. a conv2d and its batchnorm2d)",
-                     l->name, GROUP_MAX);
+                     l->name, DN_DENDRITIC_GROUP_MAX);
         return FALSE;
     }
     JsonArray *arr = json_node_get_array (ln);
@@ -218,18 +161,19 @@ static gboolean dendritic_configure (DnLayer *l, JsonObject *cfg, GError **error
     self->layer_cfgs = json_node_copy (ln);
     if (!chain_build (&self->main, l, arr, "main_module", error))
         return FALSE;
-    self->dend = g_new0 (Chain, MAX (self->k, 1));
+    self->dend = g_new0 (DnChain, MAX (self->k, 1));
     for (int d = 0; d < self->k; d++) {
         g_autofree char *prefix = g_strdup_printf ("dendrite_module.layers.%d", d);
         if (!chain_build (&self->dend[d], l, arr, prefix, error))
             return FALSE;
     }
     self->fused = fused_new (l, json_array_get_object_element (arr, 0), self->k);
+    self->want_fused = TRUE;
     self->use_fused = self->fused != NULL;
     return TRUE;
 }
 
-static gboolean chain_infer (Chain *c, DnLayer *owner, const char *prefix, DnShape in, DnShape *out,
+static gboolean chain_infer (DnChain *c, DnLayer *owner, const char *prefix, DnShape in, DnShape *out,
                              GError **error)
 {
     DnShape shape = in;
@@ -300,7 +244,7 @@ static gboolean dendritic_infer (DnLayer *l, GError **error)
 }
 
 /* Points the sub-layers' parameters at the network's arenas (set on ours). */
-static void chain_bind (Chain *c, DnLayer *owner)
+static void chain_bind (DnChain *c, DnLayer *owner)
 {
     for (int i = 0; i < c->n; i++)
         for (int j = 0; j < c->layers[i]->n_params; j++) {
@@ -350,12 +294,12 @@ void dn_dendrite_init_copy (DnLayer **layers, int n, DnRng *rng, float multiplie
     }
 }
 
-static Chain *chain_of (DnDendritic *self, int c)
+DnChain *_dn_dendritic_chain (DnDendritic *self, int c)
 {
     return c == 0 ? &self->main : &self->dend[c - 1];
 }
 
-static size_t out_numel (const DnLayer *l)
+size_t _dn_dendritic_out_numel (const DnLayer *l)
 {
     return (size_t) dn_shape_numel (&l->out_shape);
 }
@@ -371,7 +315,7 @@ static void free_buffers (DnDendritic *self)
     DnBackend *be = self->be;
     if (be == NULL)
         return;
-    for (int j = 0; j < GROUP_MAX; j++) {
+    for (int j = 0; j < DN_DENDRITIC_GROUP_MAX; j++) {
         be->free (be, self->outs[j]);
         be->free (be, self->douts[j]);
     }
@@ -387,7 +331,7 @@ static void free_buffers (DnDendritic *self)
     self->cap_batch = 0;
 }
 
-static gboolean ensure_buffers (DnDendritic *self, DnBackend *be, int batch)
+gboolean _dn_dendritic_ensure_buffers (DnDendritic *self, DnBackend *be, int batch)
 {
     if (batch <= self->cap_batch && be == self->be && self->use_fused == self->buffers_fused)
         return TRUE;
@@ -400,13 +344,13 @@ static gboolean ensure_buffers (DnDendritic *self, DnBackend *be, int batch)
     for (int j = 0; j < n; j++) {
         if (self->k == 0 ? j == n - 1 : self->use_fused && n == 1)
             break;
-        size_t m = out_numel (self->main.layers[j]) * copies * batch;
+        size_t m = _dn_dendritic_out_numel (self->main.layers[j]) * copies * batch;
         self->outs[j] = be->alloc (be, m * sizeof (float));
         self->douts[j] = be->alloc (be, m * sizeof (float));
         ok = ok && self->outs[j] != NULL && self->douts[j] != NULL;
     }
     if (self->use_fused) {
-        size_t m = out_numel (self->fused) * batch, w = 0;
+        size_t m = _dn_dendritic_out_numel (self->fused) * batch, w = 0;
         for (int p = 0; p < self->fused->n_params; p++)
             w += (size_t) dn_shape_numel (&self->fused->params[p].shape);
         self->stack = be->alloc (be, m * sizeof (float));
@@ -442,7 +386,7 @@ static void fused_gather (DnDendritic *self, DnBackend *be, gboolean grads)
 {
     for (int p = 0; p < self->fused->n_params; p++)
         for (int c = 0; c <= self->k; c++) {
-            DnParam *src = &chain_of (self, c)->layers[0]->params[p];
+            DnParam *src = &_dn_dendritic_chain (self, c)->layers[0]->params[p];
             size_t m = (size_t) dn_shape_numel (&src->shape);
             DnParam *dst = &self->fused->params[p];
             be->copy (be, (grads ? dst->grad : dst->value) + c * m, grads ? src->grad : src->value,
@@ -454,7 +398,7 @@ static void fused_scatter_grads (DnDendritic *self, DnBackend *be)
 {
     for (int p = 0; p < self->fused->n_params; p++)
         for (int c = 0; c <= self->k; c++) {
-            DnParam *dst = &chain_of (self, c)->layers[0]->params[p];
+            DnParam *dst = &_dn_dendritic_chain (self, c)->layers[0]->params[p];
             size_t m = (size_t) dn_shape_numel (&dst->shape);
             be->copy (be, dst->grad, self->fused->params[p].grad + c * m, m);
         }
@@ -481,17 +425,17 @@ static void comb_move (DnDendritic *self, DnBackend *be, gboolean grads, gboolea
 static void chain_forward (DnDendritic *self, int c, int first, DnCtx *ctx, int batch,
                            const DnTensor *x, float *last)
 {
-    Chain *ch = chain_of (self, c);
+    DnChain *ch = _dn_dendritic_chain (self, c);
     DnTensor in, out;
     if (first == 0)
         in = *x;
     else
-        dn_tensor_view (&in, self->outs[first - 1] + c * batch * out_numel (ch->layers[first - 1]),
+        dn_tensor_view (&in, self->outs[first - 1] + c * batch * _dn_dendritic_out_numel (ch->layers[first - 1]),
                         batch, &ch->layers[first - 1]->out_shape);
     for (int j = first; j < ch->n; j++) {
         DnLayer *l = ch->layers[j];
         float *o =
-            j == ch->n - 1 && last != NULL ? last : self->outs[j] + c * batch * out_numel (l);
+            j == ch->n - 1 && last != NULL ? last : self->outs[j] + c * batch * _dn_dendritic_out_numel (l);
         const DnTensor *ins[1] = {&in};
         dn_tensor_view (&out, o, batch, &l->out_shape);
         l->klass->forward (l, ctx, batch, ins, &out);
@@ -502,18 +446,18 @@ static void chain_forward (DnDendritic *self, int c, int first, DnCtx *ctx, int 
 /* Back through layers ..first of copy c from dy, the gradient of its last output
  * (written at `last`, or in its slot when NULL). ADDS into dx (may be NULL) and into the
  * douts of the layers before, which the caller zeroed. */
-static void chain_backward (DnDendritic *self, int c, int first, DnCtx *ctx, int batch,
+void _dn_dendritic_chain_backward (DnDendritic *self, int c, int first, DnCtx *ctx, int batch,
                             const DnTensor *x, const float *dy, const float *last, DnTensor *dx)
 {
-    Chain *ch = chain_of (self, c);
+    DnChain *ch = _dn_dendritic_chain (self, c);
     for (int j = ch->n - 1; j >= first; j--) {
         DnLayer *l = ch->layers[j];
         DnTensor in, out, dout, din;
-        size_t off = c * batch * out_numel (l);
+        size_t off = c * batch * _dn_dendritic_out_numel (l);
         if (j == 0)
             in = *x;
         else
-            dn_tensor_view (&in, self->outs[j - 1] + c * batch * out_numel (ch->layers[j - 1]),
+            dn_tensor_view (&in, self->outs[j - 1] + c * batch * _dn_dendritic_out_numel (ch->layers[j - 1]),
                             batch, &ch->layers[j - 1]->out_shape);
         dn_tensor_view (&out, j == ch->n - 1 && last != NULL ? (float *) last : self->outs[j] + off,
                         batch, &l->out_shape);
@@ -521,7 +465,7 @@ static void chain_backward (DnDendritic *self, int c, int first, DnCtx *ctx, int
                         &l->out_shape);
         DnTensor *dins[1] = {dx};
         if (j > 0) {
-            dn_tensor_view (&din, self->douts[j - 1] + c * batch * out_numel (ch->layers[j - 1]),
+            dn_tensor_view (&din, self->douts[j - 1] + c * batch * _dn_dendritic_out_numel (ch->layers[j - 1]),
                             batch, &ch->layers[j - 1]->out_shape);
             dins[0] = &din;
         }
@@ -569,7 +513,7 @@ static void dendritic_forward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor
     DnDendritic *self = (DnDendritic *) l;
     DnBackend *be = ctx->backend;
     bind (self);
-    if (!ensure_buffers (self, be, batch)) {
+    if (!_dn_dendritic_ensure_buffers (self, be, batch)) {
         /* forward cannot fail: leave a clear mark instead of garbage */
         be->zero (be, out->data, (size_t) dn_tensor_numel (out));
         return;
@@ -590,7 +534,7 @@ static void dendritic_forward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor
         fused_gather (self, be, FALSE);
         self->fused->klass->forward (self->fused, ctx, batch, in, &st);
         if (self->main.n > 1)
-            be->transpose_outer (be, batch, self->k + 1, (int) out_numel (self->main.layers[0]),
+            be->transpose_outer (be, batch, self->k + 1, (int) _dn_dendritic_out_numel (self->main.layers[0]),
                                  self->stack, self->outs[0]);
         first = 1;
     }
@@ -617,14 +561,14 @@ static void dendritic_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTenso
     bind (self);
     const int n = self->main.n;
     for (int j = 0; j < n - 1; j++)
-        be->zero (be, self->douts[j], out_numel (self->main.layers[j]) * (self->k + 1) * batch);
+        be->zero (be, self->douts[j], _dn_dendritic_out_numel (self->main.layers[j]) * (self->k + 1) * batch);
     if (self->k == 0 && self->inner_fused > 0) {
         self->main.layers[0]->klass->backward (self->main.layers[0], ctx, batch, in, out, dout,
                                                din);
         return;
     }
     if (self->k == 0) {
-        chain_backward (self, 0, 0, ctx, batch, in[0], dout->data, out->data, din[0]);
+        _dn_dendritic_chain_backward (self, 0, 0, ctx, batch, in[0], dout->data, out->data, din[0]);
         return;
     }
     float *r, *dr;
@@ -639,14 +583,26 @@ static void dendritic_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTenso
                            self->s, f, f != NULL ? out->data : NULL, dout->data, dr, ld_slot,
                            ld_sample, self->dcomb);
     comb_move (self, be, TRUE, TRUE);
+    /* PB: the cascade weights learn only while live (the candidate's, from its own
+     * objective: dn_dendritic_candidate_backward) */
+    for (int p = 1; p < self->k && self->mode != DN_DENDRITIC_GD; p++)
+        if (self->mode == DN_DENDRITIC_PB_CANDIDATE || !self->learn_live)
+            be->zero (be, l->params[self->d2d_param + p - 1].grad, (size_t) p * self->channels);
     const int first = self->use_fused ? 1 : 0;
-    for (int c = 0; c <= self->k && first < n; c++)
-        chain_backward (self, c, first, ctx, batch, in[0], dr + c * batch * self->numel, NULL,
-                        din[0]);
+    for (int c = 0; c <= self->k && first < n; c++) {
+        /* PB: the input gets the neuron module's gradient only; a dendrite learns from
+         * the loss only while live in neuron training */
+        if (c > 0 && self->mode != DN_DENDRITIC_GD &&
+            (self->mode == DN_DENDRITIC_PB_CANDIDATE || !self->learn_live))
+            break;
+        _dn_dendritic_chain_backward (self, c, first, ctx, batch, in[0],
+                                      dr + c * batch * self->numel, NULL,
+                                      c > 0 && self->mode != DN_DENDRITIC_GD ? NULL : din[0]);
+    }
     if (!self->use_fused)
         return;
     if (n > 1)
-        be->transpose_outer (be, self->k + 1, batch, (int) out_numel (self->main.layers[0]),
+        be->transpose_outer (be, self->k + 1, batch, (int) _dn_dendritic_out_numel (self->main.layers[0]),
                              self->douts[0], self->dstack);
     DnTensor st, dst;
     dn_tensor_view (&st, self->stack, batch, &self->fused->out_shape);
@@ -720,7 +676,8 @@ int dn_dendritic_count (const DnLayer *l)
 void dn_dendritic_set_fused (DnLayer *l, gboolean fused)
 {
     DnDendritic *self = (DnDendritic *) l;
-    self->use_fused = fused && self->fused != NULL;
+    self->want_fused = fused;
+    self->use_fused = fused && self->fused != NULL && self->mode == DN_DENDRITIC_GD;
 }
 
 int dn_dendritic_channels (const DnLayer *l)

@@ -14,7 +14,20 @@ static const char *const selection_keys[] = {"perforate_types",
                                              "init_multiplier",
                                              "pai_forward_function",
                                              "candidate_weight_initialization_multiplier",
+                                             "initial_correlation_batches",
+                                             "learn_dendrites_live",
+                                             "normalized_covariance",
+                                             "correlations_by_mean",
+                                             "candidate_grad_clipping",
+                                             "global_candidates",
                                              NULL};
+
+const DnPbSettings dn_pb_settings_default = {
+    .initial_correlation_batches = 100,
+    .normalized_covariance = TRUE,
+    .correlations_by_mean = TRUE,
+    .global_candidates = 1,
+};
 
 gboolean dn_dendrite_selection_key (const char *key)
 {
@@ -31,6 +44,7 @@ void dn_dendrite_selection_init (DnDendriteSelection *sel)
     sel->groups = g_new0 (char **, 1);
     sel->forward_function = DN_ACT_SIGMOID;
     sel->init_multiplier = 0.01;
+    sel->pb = dn_pb_settings_default;
 }
 
 void dn_dendrite_selection_clear (DnDendriteSelection *sel)
@@ -83,6 +97,23 @@ static gboolean read_groups (DnFieldReader *r, DnDendriteSelection *sel)
     return TRUE;
 }
 
+static gboolean read_pb (DnFieldReader *r, DnPbSettings *pb)
+{
+    if (!dn_fields_int (r, "initial_correlation_batches", 0, G_MAXINT, &pb->initial_correlation_batches) ||
+        !dn_fields_bool (r, "learn_dendrites_live", &pb->learn_dendrites_live) ||
+        !dn_fields_bool (r, "normalized_covariance", &pb->normalized_covariance) ||
+        !dn_fields_bool (r, "correlations_by_mean", &pb->correlations_by_mean) ||
+        !dn_fields_number (r, "candidate_grad_clipping", 0.0, G_MAXDOUBLE,
+                           &pb->candidate_grad_clipping) ||
+        !dn_fields_int (r, "global_candidates", 1, G_MAXINT, &pb->global_candidates))
+        return FALSE;
+    if (pb->global_candidates != 1)
+        return dn_fields_fail (r, "global_candidates",
+                               "1: this version trains one candidate dendrite per neuron "
+                               "module and channel");
+    return TRUE;
+}
+
 gboolean dn_dendrite_selection_from_json (JsonObject *obj, DnDendriteSelection *sel, GError **error)
 {
     g_auto (DnFieldReader) r = dn_fields_reader (obj, NULL, "dendrites", 0, error);
@@ -97,7 +128,7 @@ gboolean dn_dendrite_selection_from_json (JsonObject *obj, DnDendriteSelection *
            dn_fields_string_list (&r, "track", &sel->track_names) &&
            dn_fields_string_list (&r, "skip", &sel->skip_names) && read_groups (&r, sel) &&
            dn_dendrite_act_read (&r, ff, &sel->forward_function) &&
-           dn_fields_number (&r, im, 0.0, 1e3, &sel->init_multiplier);
+           dn_fields_number (&r, im, 0.0, 1e3, &sel->init_multiplier) && read_pb (&r, &sel->pb);
 }
 
 static void add_names (JsonBuilder *b, const char *key, char **names)
@@ -128,6 +159,27 @@ void dn_dendrite_selection_to_json (const DnDendriteSelection *sel, JsonBuilder 
     json_builder_add_string_value (b, dn_dendrite_act_name (sel->forward_function));
     json_builder_set_member_name (b, "init_multiplier");
     json_builder_add_double_value (b, sel->init_multiplier);
+    const DnPbSettings *pb = &sel->pb, *d = &dn_pb_settings_default;
+    if (pb->initial_correlation_batches != d->initial_correlation_batches) {
+        json_builder_set_member_name (b, "initial_correlation_batches");
+        json_builder_add_int_value (b, pb->initial_correlation_batches);
+    }
+    const char *flags[] = {"learn_dendrites_live", "normalized_covariance",
+                           "correlations_by_mean"};
+    const gboolean now[] = {pb->learn_dendrites_live, pb->normalized_covariance,
+                            pb->correlations_by_mean};
+    const gboolean def[] = {d->learn_dendrites_live, d->normalized_covariance,
+                            d->correlations_by_mean};
+    for (guint i = 0; i < G_N_ELEMENTS (flags); i++) {
+        if (now[i] == def[i])
+            continue;
+        json_builder_set_member_name (b, flags[i]);
+        json_builder_add_boolean_value (b, now[i]);
+    }
+    if (pb->candidate_grad_clipping != d->candidate_grad_clipping) {
+        json_builder_set_member_name (b, "candidate_grad_clipping");
+        json_builder_add_double_value (b, pb->candidate_grad_clipping);
+    }
 }
 
 static gboolean is_norm (const char *type)

@@ -20,6 +20,18 @@
 
 G_BEGIN_DECLS
 
+/* The layer side of perforated backpropagation (correlation-trained dendrites), under
+ * perforatedai 3.2.9's names in the "dendrites" section; the tracker reads
+ * "perforated_backpropagation" and the phase rules. */
+typedef struct {
+    int initial_correlation_batches; /* batches that warm the running means up (100) */
+    gboolean learn_dendrites_live;   /* installed dendrites keep learning (FALSE) */
+    gboolean normalized_covariance;  /* Pearson r rather than the covariance (TRUE) */
+    gboolean correlations_by_mean;   /* a conv channel's positions averaged, not summed (TRUE) */
+    double candidate_grad_clipping;  /* clip each candidate gradient to +-this; 0 = off */
+    int global_candidates;           /* candidates per node: 1 (the only one built) */
+} DnPbSettings;
+
 /* How an experiment chooses the layers that get dendrites. */
 typedef struct {
     char **perforate_types; /* layer types that get dendrites (default linear, conv1d, conv2d) */
@@ -29,14 +41,20 @@ typedef struct {
     char ***groups;         /* NULL-terminated lists of consecutive layer names forming one
                                neuron module (e.g. {"conv1", "bn1"}) */
     DnAct forward_function; /* DN_ACT_SIGMOID, DN_ACT_TANH or DN_ACT_RELU */
-    double init_multiplier; /* 0.01 */
+    double init_multiplier; /* 0.01 (perforatedai: candidate_weight_initialization_multiplier) */
+    DnPbSettings pb;
 } DnDendriteSelection;
+
+/* initial_correlation_batches 100, normalized_covariance and correlations_by_mean on,
+ * the rest off, one candidate. */
+extern const DnPbSettings dn_pb_settings_default;
 
 void dn_dendrite_selection_init (DnDendriteSelection *sel);
 void dn_dendrite_selection_clear (DnDendriteSelection *sel);
 /* Reads the selection keys of an experiment's "dendrites" section: "perforate_types",
- * "perforate", "track", "skip", "groups", "forward_function", "init_multiplier".
- * Other keys are left for the tracker. */
+ * "perforate", "track", "skip", "groups", "forward_function", "init_multiplier", and
+ * the PB settings of DnPbSettings. Other keys are left for the tracker. The PB
+ * settings are written back only where they differ from their defaults. */
 gboolean dn_dendrite_selection_from_json (JsonObject *obj, DnDendriteSelection *sel,
                                           GError **error);
 void dn_dendrite_selection_to_json (const DnDendriteSelection *sel, JsonBuilder *b);

@@ -67,4 +67,58 @@ void _dn_run_state_append_number (GString *s, double v);
 gboolean _dn_run_state_read_seed (const DnStateReader *st, guint64 *seed, guint64 rng[4],
                                   GError **error);
 
+/* ---- perforated backpropagation (dn-run-pb.c), for the plain/dendritic schedule ---- */
+
+/* One dendritic node's candidate during a dendrite phase. */
+typedef struct {
+    char *name;
+    int node; /* its index in the network */
+    int channels;
+    double *mean_v, *mean_e; /* running means (channels) */
+    double *best;            /* each channel's best epoch score in the phase; -1: none yet */
+    double *score;           /* the last epoch's score per channel */
+    double *sums;            /* this epoch's sums of v, e, ve, v^2, e^2 (5, channels) */
+    int64_t n;               /* samples in them */
+    float *snap;             /* the candidate with each channel's rows from its best epoch */
+    size_t snap_size;
+} DnPbLayer;
+
+typedef struct {
+    const DnPbSettings *cfg;
+    DnBackend *be;
+    gboolean in_phase;
+    int64_t batches; /* of this phase: the warm-up counter */
+    int n_layers;
+    DnPbLayer *layers;
+    int capacity;        /* samples a batch may hold */
+    float *v, *e, *dv;   /* (capacity, channels) host scratch */
+    float *frozen;       /* the buffer arena as the phase started (backend memory) */
+} DnPb;
+
+void _dn_pb_init (DnPb *pb, const DnPbSettings *cfg, DnBackend *be);
+void _dn_pb_clear (DnPb *pb);
+/* Every dendritic node's mode: PB_CANDIDATE in a phase, else PB_NEURON. Again after
+ * every network replacement. */
+void _dn_pb_apply (DnPb *pb, DnNetwork *net);
+/* After the candidates were added (dn_network_add_dendrites): a phase begins; the
+ * snapshots hold the fresh candidates. Fails where a module mixes channels. */
+gboolean _dn_pb_start (DnPb *pb, DnNetwork *net, int capacity, GError **error);
+/* Installs every channel's best snapshot and returns to neuron training. */
+void _dn_pb_end (DnPb *pb, DnNetwork *net);
+void _dn_pb_epoch_begin (DnPb *pb);
+/* After dn_run_step() on `batch` samples in a phase: statistics, candidate gradients,
+ * frozen running statistics put back. */
+gboolean _dn_pb_after_step (DnPb *pb, DnNetwork *net, int batch, GError **error);
+/* The optimizer step of a PB run: the candidates only in a phase; outside, everything
+ * but the dendrites (unless learn_dendrites_live). */
+void _dn_pb_optimizer_step (DnPb *pb, DnNetwork *net, DnOptimizer *opt, double lr);
+/* The epoch's score per channel; a channel that beat its best keeps this epoch's rows. */
+void _dn_pb_epoch_end (DnPb *pb, DnNetwork *net);
+/* Tells the tracker the epoch's scores (dn_tracker_set_candidate_scores). */
+void _dn_pb_report (DnPb *pb, DnTracker *t);
+/* The phase for `latest` ("dendrite_pb" metadata), and back onto the loaded network. */
+char *_dn_pb_state_to_string (const DnPb *pb);
+gboolean _dn_pb_state_load (DnPb *pb, DnNetwork *net, int capacity, const char *file,
+                            const char *text, GError **error);
+
 G_END_DECLS

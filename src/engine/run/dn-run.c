@@ -49,6 +49,8 @@ typedef struct {
     int n_corr;
     double corr[DN_TRACKER_MAX_CORR];
     char *corr_names[DN_TRACKER_MAX_CORR];
+    gboolean pb_run; /* perforated backpropagation: dn-run-pb.c */
+    DnPb pb;
     /* `latest` of the last epoch, synced and renamed on a thread of its own while the
      * next epoch trains; finished before anything reads or rewrites checkpoints */
     DnFileCommit *latest_pending;
@@ -140,6 +142,8 @@ static gboolean save_checkpoint (Run *r, const char *name, double val, double te
     if (r->tracker != NULL)
         g_hash_table_insert (meta, g_strdup ("dendrite_tracker"),
                              dn_tracker_state_to_string (r->tracker));
+    if (r->pb_run)
+        g_hash_table_insert (meta, g_strdup ("dendrite_pb"), _dn_pb_state_to_string (&r->pb));
     if (!finish_latest (r, error))
         return FALSE;
     /* `latest` is written every epoch: its sync overlaps the next epoch */
@@ -219,6 +223,10 @@ static gboolean train_epoch (Run *r, double lr, DnEvent *ev, double *loss_out, d
     int batch_every = r->b.opts->batch_every > 0 ? r->b.opts->batch_every : 20;
     gint64 t0 = g_get_monotonic_time ();
     dn_network_set_training (r->b.net, TRUE);
+    if (r->pb_run) {
+        _dn_pb_apply (&r->pb, r->b.net);
+        _dn_pb_epoch_begin (&r->pb);
+    }
     dn_rng_permutation (&r->b.rng, r->perm, n_train);
     double loss_sum = 0.0;
     int64_t correct = 0, seen = 0;
@@ -243,7 +251,12 @@ static gboolean train_epoch (Run *r, double lr, DnEvent *ev, double *loss_out, d
         correct += right;
         if (b + 1 == n_batches && dendritic (r))
             measure_correlation (r, n);
-        dn_optimizer_step (r->b.opt, r->b.net->params, r->b.net->grads, lr);
+        if (r->pb.in_phase && !_dn_pb_after_step (&r->pb, r->b.net, n, error))
+            return FALSE;
+        if (r->pb_run)
+            _dn_pb_optimizer_step (&r->pb, r->b.net, r->b.opt, lr);
+        else
+            dn_optimizer_step (r->b.opt, r->b.net->params, r->b.net->grads, lr);
         loss_sum += loss * n;
         seen += n;
         if ((b + 1) % batch_every == 0 || b + 1 == n_batches) {
@@ -295,13 +308,20 @@ static gboolean run_ops (Run *r, const DnTrackerAction *a, double val, double te
             if (!restore_checkpoint (r, op->name, error))
                 return FALSE;
             break;
-        case DN_TRACKER_OP_ADD_DENDRITES: {
+        case DN_TRACKER_OP_ADD_DENDRITES:
+        case DN_TRACKER_OP_START_DENDRITE_PHASE: {
             DnNetwork *bigger = dn_network_add_dendrites (r->b.net, &r->b.rng, error);
             if (bigger == NULL || !replace_network (r, bigger, error))
                 return FALSE;
             correlation_names (r);
+            if (op->kind == DN_TRACKER_OP_START_DENDRITE_PHASE &&
+                !_dn_pb_start (&r->pb, r->b.net, r->bsz, error))
+                return FALSE;
             break;
         }
+        case DN_TRACKER_OP_END_DENDRITE_PHASE:
+            _dn_pb_end (&r->pb, r->b.net);
+            break;
         case DN_TRACKER_OP_SAVE_GRAPHS: {
             DnEvent ev = {0};
             ev.kind = DN_EVENT_SNAPSHOT;
@@ -324,6 +344,8 @@ static gboolean run_ops (Run *r, const DnTrackerAction *a, double val, double te
     }
     if (a->rebuild_optimizer && !new_optimizer (r, error))
         return FALSE;
+    if (r->pb_run)
+        _dn_pb_apply (&r->pb, r->b.net);
     return TRUE;
 }
 
@@ -398,6 +420,10 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
         if (dendritic (r)) {
             dn_tracker_set_correlations (r->tracker, (const char *const *) r->corr_names, r->corr,
                                          r->n_corr);
+            if (r->pb.in_phase) {
+                _dn_pb_epoch_end (&r->pb, r->b.net);
+                _dn_pb_report (&r->pb, r->tracker);
+            }
             if (!dn_tracker_add_score (r->tracker, &sc, &action, error))
                 return FALSE;
             improved = action.new_best;
@@ -529,7 +555,11 @@ static gboolean setup_common (Run *r, GError **error)
     r->epochs = r->b.opts->epochs > 0 ? r->b.opts->epochs : r->b.exp->epochs;
     r->best_val = -INFINITY;
     r->test_at_best = NAN;
-    return _dn_run_base_setup (&r->b, error);
+    if (!_dn_run_base_setup (&r->b, error))
+        return FALSE;
+    r->pb_run = r->b.exp->dendrites && r->b.exp->tracker.perforated_backpropagation;
+    _dn_pb_init (&r->pb, &r->b.exp->selection.pb, r->b.be);
+    return TRUE;
 }
 
 static gboolean setup_buffers (Run *r, GError **error)
@@ -550,6 +580,7 @@ static void run_clear (Run *r)
         g_free (r->corr_names[i]);
     dn_scheduler_free (r->sched);
     dn_tracker_free (r->tracker);
+    _dn_pb_clear (&r->pb);
     _dn_run_base_clear (&r->b);
 }
 
@@ -759,6 +790,18 @@ gboolean dn_experiment_resume (const char *run_dir, const DnRunOptions *opts, co
         goto out;
     if (exp->dendrites) {
         correlation_names (&r);
+        const char *pb_state = dn_safetensors_metadata (st, "dendrite_pb");
+        if (r.pb_run && pb_state == NULL) {
+            g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                         "%s: the dendrite-phase state (\"dendrite_pb\" in the metadata) is "
+                         "missing, but the experiment trains dendrites by correlation; this "
+                         "checkpoint cannot be resumed",
+                         latest);
+            goto out;
+        }
+        if (r.pb_run &&
+            !_dn_pb_state_load (&r.pb, r.b.net, r.bsz, latest, pb_state, error))
+            goto out;
     } else {
         r.sched = dn_scheduler_new (&exp->sched, exp->optim.lr);
         if (!apply_scheduler_state (&r, &state, error))
