@@ -134,7 +134,8 @@ static void on_event (const DnEvent *ev, gpointer data)
 static void run (DnExperiment *exp, const char *out, const char *resume, Watch *w)
 {
     DnObserver obs = {.event = on_event, .user_data = w, .cancel = &w->cancel};
-    DnRunOptions opts = {.out_dir = out, .threads = 1, .resume_dir = resume};
+    /* the observer copies latest at epoch events: each must be on disk by then */
+    DnRunOptions opts = {.out_dir = out, .threads = 1, .resume_dir = resume, .sync_latest = TRUE};
     DnRunResult result = {0};
     g_autoptr (GError) error = NULL;
     gboolean ok = resume != NULL ? dn_experiment_resume (resume, &opts, &obs, &result, &error)

@@ -450,7 +450,8 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
                     return FALSE;
             }
         }
-        if (!save_checkpoint (r, "latest", val_acc, test_acc, error))
+        if (!save_checkpoint (r, "latest", val_acc, test_acc, error) ||
+            (r->b.opts->sync_latest && !finish_latest (r, error)))
             return FALSE;
 
         ev.kind = DN_EVENT_EPOCH;

@@ -101,6 +101,11 @@ typedef struct {
     gboolean overwrite;     /* a new run clears OUT/NAME (a run folder only) instead of taking
                              * the next free OUT/NAME-N when it holds an earlier run */
     gboolean profile;       /* continual runs: time the parts (DnRunResult.profile_json) */
+    /* Each epoch's `latest` is synced and renamed into place before that epoch's EPOCH
+     * event, for an observer that reads it at every epoch. Without it the sync overlaps
+     * the next epoch: at an EPOCH event `latest` may still hold the epoch before (a
+     * whole file either way), and it is the newest once the run returns. */
+    gboolean sync_latest;
 } DnRunOptions;
 
 typedef struct {
