@@ -104,8 +104,7 @@ static const char *node (Ex *x, const char *op, const char *out, int n_in, const
     n->n_output = 1;
     n->output = ex_alloc (x, sizeof (char *));
     n->output[0] = ex_str (x, fresh (x, out));
-    g_autofree char *nm = g_strdup_printf ("%s_%s", out, op);
-    n->name = ex_str (x, nm);
+    n->name = n->output[0]; /* unique, as value names are */
     for (int i = 0; attrs != NULL && attrs[i] != NULL; i++)
         n->n_attribute++;
     n->attribute = ex_alloc (x, sizeof (Onnx__AttributeProto *) * MAX (n->n_attribute, 1));

@@ -192,15 +192,24 @@ static gboolean read_geom (const Node *nd, int sp, const int64_t *in, gboolean h
     return TRUE;
 }
 
+/* A number for one spatial axis (conv1d), a pair for two. */
+static void set_pair (JsonObject *cfg, const char *key, int sp, const int64_t *v)
+{
+    if (sp == 1)
+        json_object_set_int_member (cfg, key, v[0]);
+    else
+        json_object_set_array_member (cfg, key, int_array (sp, v));
+}
+
 static void geom_cfg (JsonObject *cfg, const Geom *g, gboolean with_kernel,
                       gboolean with_dilation)
 {
     if (with_kernel)
-        json_object_set_array_member (cfg, "kernel_size", int_array (g->sp, g->kernel));
-    json_object_set_array_member (cfg, "stride", int_array (g->sp, g->stride));
-    json_object_set_array_member (cfg, "padding", int_array (g->sp, g->pad));
+        set_pair (cfg, "kernel_size", g->sp, g->kernel);
+    set_pair (cfg, "stride", g->sp, g->stride);
+    set_pair (cfg, "padding", g->sp, g->pad);
     if (with_dilation)
-        json_object_set_array_member (cfg, "dilation", int_array (g->sp, g->dilation));
+        set_pair (cfg, "dilation", g->sp, g->dilation);
 }
 
 static gboolean map_conv (const Node *nd, GError **error)

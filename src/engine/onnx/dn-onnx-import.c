@@ -363,7 +363,7 @@ static gboolean import_graph (DnOnnxImport *im, GError **error)
         g_autofree char *label = _dn_onnx_node_label (n, (int) i);
         if (im->role[i] == 1)
             continue; /* inside a pattern its last node maps */
-        if (!check_node_io (im, n, label, error))
+        if (im->role[i] == 0 && !check_node_io (im, n, label, error))
             return FALSE;
         if (g_str_equal (n->op_type, "Constant")) {
             if (!read_constant (im, n, label, error))
