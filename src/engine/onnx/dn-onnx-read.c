@@ -212,7 +212,6 @@ DnOnnxConst *_dn_onnx_tensor_read (const Onnx__TensorProto *t, const char *dir,
                      what, tname, t->n_dims, DN_MAX_DIMS);
         return NULL;
     }
-    g_autoptr (GError) local = NULL;
     DnOnnxConst *c = g_new0 (DnOnnxConst, 1);
     c->ndim = (int) t->n_dims;
     c->numel = 1;
