@@ -2,7 +2,7 @@
 # Coverage-guided fuzzing of one parser with libFuzzer (clang), e.g.
 #   sh tools/fuzz.sh safetensors 300            # 300 seconds
 #   sh tools/fuzz.sh model 600 -jobs=1          # more arguments go to libFuzzer
-# Targets: idx csv safetensors experiment model resume-state (tests/fuzz/fuzz-*.c).
+# Targets: idx csv safetensors experiment model resume-state onnx (tests/fuzz/fuzz-*.c).
 #
 # Needs clang and libFuzzer's runtime (Debian 12: apt-get install clang
 # libclang-rt-14-dev); a developer tool, so tools/install-deps.sh leaves them out.

@@ -5,7 +5,8 @@ set -e
 PACKAGES="gcc pkg-config meson ninja-build libglib2.0-dev libjson-glib-dev libopenblas-dev
  libcairo2-dev zlib1g-dev dataset-fashion-mnist python3
  libgtk-4-dev libadwaita-1-dev gettext desktop-file-utils appstream
- xvfb xauth dbus-x11 at-spi2-core python3-pyatspi imagemagick"
+ xvfb xauth dbus-x11 at-spi2-core python3-pyatspi imagemagick
+ libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -5,6 +5,7 @@
 
 #include "dn-error.h"
 #include "dn-export.h"
+#include "dn-onnx-actions.h"
 #include "dn-paths.h"
 #include "dn-run-folder-dialog.h"
 
@@ -21,7 +22,11 @@ void dn_window_open_file (DnWindow *self, GFile *file)
         return;
     }
     GError *error = NULL;
-    DnDocument *doc = dn_document_new_from_file (file, &error);
+    g_autoptr (GFile) imported = dn_onnx_actions_is_onnx (file)
+                                     ? dn_onnx_actions_import (file, &error)
+                                     : NULL;
+    DnDocument *doc = error != NULL ? NULL
+                                    : dn_document_new_from_file (imported ? imported : file, &error);
     if (doc == NULL) {
         /* a file name can hold control and bidi characters: shown written out */
         g_autofree char *base = g_file_get_basename (file);
@@ -75,7 +80,7 @@ static void open_action (GtkWidget *widget, const char *action, GVariant *param)
         gtk_file_chooser_native_new (_ ("Open an Experiment or a Model"), GTK_WINDOW (self),
                                      GTK_FILE_CHOOSER_ACTION_OPEN, _ ("_Open"), _ ("_Cancel"));
     add_filter (GTK_FILE_CHOOSER (self->chooser), _ ("Experiments and models"),
-                (const char *[]){"*.json", "*.safetensors", NULL});
+                (const char *[]){"*.json", "*.safetensors", "*.onnx", NULL});
     add_filter (GTK_FILE_CHOOSER (self->chooser), _ ("Experiments (*.json)"),
                 (const char *[]){"*.json", NULL});
     add_filter (GTK_FILE_CHOOSER (self->chooser), _ ("Models (*.safetensors)"),

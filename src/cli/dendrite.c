@@ -3,6 +3,8 @@
  *   dendrite train EXPERIMENT.json [options]   train, save the best model
  *   dendrite eval MODEL --data DIR [--json]    accuracy and loss on a test set
  *   dendrite inspect MODEL|EXPERIMENT          the layers, shapes and parameters
+ *   dendrite import MODEL.onnx --out DIR       an ONNX model as an experiment and model
+ *   dendrite export MODEL -o MODEL.onnx        a model (with its dendrites) as ONNX
  *
  * --verbose (before or after the command) prints which OpenBLAS kernels run and why.
  * Exit status: 0 success, 1 the run failed (the message says why), 2 usage.
@@ -362,7 +364,9 @@ static void print_help (FILE *out)
              "  train EXPERIMENT.json   train a network; see dendrite train --help\n"
              "  eval MODEL --data DIR   accuracy and loss of a saved model on test data\n"
              "  inspect FILE            layers, shapes and parameter counts of a model or "
-             "experiment\n\n"
+             "experiment\n"
+             "  import MODEL.onnx --out DIR   an ONNX model as an experiment and model file\n"
+             "  export MODEL -o MODEL.onnx    a model, with its dendrites, as ONNX (opset 17)\n\n"
              "Options:\n"
              "  -h, --help              this help\n"
              "  --version               the version\n"
@@ -407,6 +411,10 @@ int main (int argc, char **argv)
         return cmd_eval (argc - 1, argv + 1);
     if (g_str_equal (cmd, "inspect"))
         return cmd_inspect (argc - 1, argv + 1);
+    if (g_str_equal (cmd, "import"))
+        return dn_cli_import (argc - 1, argv + 1);
+    if (g_str_equal (cmd, "export"))
+        return dn_cli_export (argc - 1, argv + 1);
     fprintf (stderr, "dendrite: unknown command \"%s\"\n\n", cmd);
     print_help (stderr);
     return 2;

@@ -35,4 +35,8 @@ void dn_cli_json_print (FILE *out, JsonBuilder *b);
 /* Adds a number member; NaN and infinities become null. */
 void dn_cli_json_number (JsonBuilder *b, const char *key, double v);
 
+/* dn-cli-onnx.c: `dendrite import` and `dendrite export`. */
+int dn_cli_import (int argc, char **argv);
+int dn_cli_export (int argc, char **argv);
+
 G_END_DECLS
