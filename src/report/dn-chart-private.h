@@ -109,6 +109,7 @@ typedef struct {
     gboolean switch_labels; /* the dendrite count above each switch line */
     const char *empty_text; /* shown when no series has a finite value */
     const char *empty_detail;
+    int x_last; /* > the data's last row: the x axis reaches it (overlays) */
 } DnChartSpec;
 
 void dn_chart_spec_init (DnChartSpec *spec);
@@ -123,5 +124,9 @@ void dn_chart_plot (cairo_t *cr, const DnChartData *d, const DnChartSpec *spec, 
 /* dn-chart-kinds.c: fills spec for kind. */
 void dn_chart_build_spec (const DnChartData *d, DnChartKind kind, const DnChartPalette *pal,
                           gboolean dark, DnChartSpec *spec);
+/* Adds the line of overlay `index` drawn from its view o (kept alive by the caller
+ * until the plot is drawn). */
+void dn_chart_spec_add_overlay (DnChartSpec *spec, DnChartKind kind, const DnChartData *o,
+                                const DnChartOverlay *overlay, int index, gboolean dark);
 
 G_END_DECLS
