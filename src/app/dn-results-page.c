@@ -533,6 +533,13 @@ static void on_export_compare (GtkButton *button, DnResultsPage *self)
     gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
 
+static void follow_style (AdwStyleManager *sm, GParamSpec *pspec, DnResultsPage *self)
+{
+    for (int k = 0; k < DN_CHART_N_KINDS; k++)
+        dn_chart_widget_set_dark (DN_CHART_WIDGET (self->compare_charts[k]),
+                                  adw_style_manager_get_dark (sm));
+}
+
 DnRunTable *dn_results_page_get_run_table (DnResultsPage *self)
 {
     return self->run_table;
@@ -637,6 +644,9 @@ static void dn_results_page_init (DnResultsPage *self)
         gtk_grid_attach (self->compare_grid, self->compare_charts[k], k % 2, k / 2, 1, 1);
     }
     g_signal_connect (self->run_table, "selection-changed", G_CALLBACK (on_table_selection), self);
+    AdwStyleManager *sm = adw_style_manager_get_default ();
+    g_signal_connect_object (sm, "notify::dark", G_CALLBACK (follow_style), self, 0);
+    follow_style (sm, NULL, self);
     g_signal_connect (self->export_compare_button, "clicked", G_CALLBACK (on_export_compare),
                       self);
     show_overlays (self, NULL);
