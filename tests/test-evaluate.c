@@ -111,20 +111,8 @@ static void observe (const DnEvent *ev, gpointer data)
 /* A two-epoch run on a small separable CSV file, written the way the CLI writes it. */
 static char *small_run (const char *tmp, const char *name)
 {
-    GString *csv = g_string_new ("a,b,label\n");
-    for (int i = 0; i < 200; i++)
-        g_string_append_printf (csv, "%d,%d,%d\n", i % 2 ? 3 : -3, (i * 7) % 5, i % 2);
-    g_autofree char *data = dn_test_write_file (tmp, "sep.csv", csv->str, csv->len);
-    g_string_free (csv, TRUE);
     g_autofree char *out = g_build_filename (tmp, "runs", NULL);
-    g_autofree char *text = g_strdup_printf (
-        "{\"name\": \"%s\", \"data\": {\"format\": \"csv\", \"path\": \"%s\"},"
-        " \"network\": {\"input\": [2], \"layers\": [{\"name\": \"fc1\", \"type\": \"linear\","
-        " \"out_features\": 4}, {\"name\": \"r\", \"type\": \"relu\"}, {\"name\": \"fc2\","
-        " \"type\": \"linear\", \"out_features\": 2}]},"
-        " \"training\": {\"optimizer\": {\"type\": \"sgd\", \"lr\": 0.05}, \"epochs\": 2,"
-        " \"batch_size\": 16, \"seed\": 3}, \"output\": {\"dir\": \"%s\"}}",
-        name, data, out);
+    g_autofree char *text = dn_test_small_experiment (tmp, name, out, 4, 2);
     g_autoptr (GError) error = NULL;
     g_autoptr (JsonNode) root = json_from_string (text, &error);
     g_assert_no_error (error);

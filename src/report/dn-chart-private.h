@@ -53,6 +53,9 @@ gboolean dn_chart_save_data (const DnChartData *d, int kind_or_all, const char *
  * double, with '.' whatever the locale ("70.88", "0.001", "1e-05"); integral
  * values get ".0" as Python's repr does ("70.0"). buf holds >= 32 bytes. */
 const char *dn_chart_format_double (char *buf, gsize len, double v);
+/* A CSV field, quoted when it holds a comma, a quote or a line end (RFC 4180);
+ * dn-run-files.c. */
+void dn_run_files_put_text (GString *s, const char *text);
 /* Four significant digits, for descriptions and labels: "98.13", "0.001". */
 const char *dn_chart_format_short (char *buf, gsize len, double v);
 

@@ -7,21 +7,6 @@
 #include <math.h>
 #include <string.h>
 
-static void put_field (GString *s, const char *text)
-{
-    if (strpbrk (text, ",\"\r\n") == NULL) {
-        g_string_append (s, text);
-        return;
-    }
-    g_string_append_c (s, '"');
-    for (const char *p = text; *p != '\0'; p++) {
-        if (*p == '"')
-            g_string_append_c (s, '"');
-        g_string_append_c (s, *p);
-    }
-    g_string_append_c (s, '"');
-}
-
 static char *class_name (const char *const *names, int k)
 {
     if (names != NULL) {
@@ -48,12 +33,12 @@ char *dn_confusion_csv (const DnConfusion *c, const char *const *class_names)
         g_autofree char *name = class_name (class_names, p);
         g_autofree char *head = g_strconcat ("pred_", name, NULL);
         g_string_append_c (s, ',');
-        put_field (s, head);
+        dn_run_files_put_text (s, head);
     }
     g_string_append (s, ",support,recall,precision\n");
     for (int t = 0; t < c->n_classes; t++) {
         g_autofree char *name = class_name (class_names, t);
-        put_field (s, name);
+        dn_run_files_put_text (s, name);
         int64_t support = 0;
         for (int p = 0; p < c->n_classes; p++) {
             g_string_append_printf (s, ",%" G_GINT64_FORMAT, (gint64) dn_confusion_at (c, t, p));

@@ -35,19 +35,7 @@ static void observe (const DnEvent *ev, gpointer data)
 /* A run of `epochs` epochs on a small separable CSV file, in out/name. */
 static void small_run (const char *tmp, const char *out, const char *name, int width, int epochs)
 {
-    GString *csv = g_string_new ("a,b,label\n");
-    for (int i = 0; i < 300; i++)
-        g_string_append_printf (csv, "%d,%d,%d\n", i % 3 ? 2 : -2, (i * 7) % 5, i % 3 != 0);
-    g_autofree char *data = dn_test_write_file (tmp, "sep.csv", csv->str, csv->len);
-    g_string_free (csv, TRUE);
-    g_autofree char *text = g_strdup_printf (
-        "{\"name\": \"%s\", \"data\": {\"format\": \"csv\", \"path\": \"%s\"},"
-        " \"network\": {\"input\": [2], \"layers\": [{\"name\": \"fc1\", \"type\": \"linear\","
-        " \"out_features\": %d}, {\"name\": \"r\", \"type\": \"relu\"}, {\"name\": \"fc2\","
-        " \"type\": \"linear\", \"out_features\": 2}]},"
-        " \"training\": {\"optimizer\": {\"type\": \"adam\", \"lr\": 0.01}, \"epochs\": %d,"
-        " \"batch_size\": 16, \"seed\": 3}, \"output\": {\"dir\": \"%s\"}}",
-        name, data, width, epochs, out);
+    g_autofree char *text = dn_test_small_experiment (tmp, name, out, width, epochs);
     g_autoptr (GError) error = NULL;
     g_autoptr (JsonNode) root = json_from_string (text, &error);
     g_assert_no_error (error);
