@@ -194,3 +194,21 @@ void dn_test_assert_same_tensors (const char *a_path, const char *b_path)
     g_assert_cmpstr (dn_safetensors_metadata (a, "dendrite_network"), ==,
                      dn_safetensors_metadata (b, "dendrite_network"));
 }
+
+char *dn_test_small_experiment (const char *tmp, const char *name, const char *out, int width,
+                                int epochs)
+{
+    GString *csv = g_string_new ("a,b,label\n");
+    for (int i = 0; i < 300; i++)
+        g_string_append_printf (csv, "%d,%d,%d\n", i % 3 ? 2 : -2, (i * 7) % 5, i % 3 != 0);
+    g_autofree char *data = dn_test_write_file (tmp, "sep.csv", csv->str, csv->len);
+    g_string_free (csv, TRUE);
+    return g_strdup_printf (
+        "{\"name\": \"%s\", \"data\": {\"format\": \"csv\", \"path\": \"%s\"},"
+        " \"network\": {\"input\": [2], \"layers\": [{\"name\": \"fc1\", \"type\": \"linear\","
+        " \"out_features\": %d}, {\"name\": \"r\", \"type\": \"relu\"}, {\"name\": \"fc2\","
+        " \"type\": \"linear\", \"out_features\": 2}]},"
+        " \"training\": {\"optimizer\": {\"type\": \"adam\", \"lr\": 0.01}, \"epochs\": %d,"
+        " \"batch_size\": 16, \"seed\": 3}, \"output\": {\"dir\": \"%s\"}}",
+        name, data, width, epochs, out);
+}

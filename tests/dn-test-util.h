@@ -36,6 +36,11 @@ float *dn_test_json_floats (JsonArray *a, gsize *n);
  * alternating 0 and 1. */
 void dn_test_write_idx (const char *dir, const char *prefix, int n, int side, int base);
 char *dn_test_write_file (const char *dir, const char *name, const void *data, gsize len);
+/* A small run to read back: tmp/sep.csv (300 rows of two features, two classes told
+ * apart by the first) and the text of an experiment named `name` training a 2-width-2
+ * MLP on it for `epochs` epochs (Adam, seed 3) into the folder out. g_free. */
+char *dn_test_small_experiment (const char *tmp, const char *name, const char *out, int width,
+                                int epochs);
 /* Rewrites a checkpoint with `find` replaced by `with` in its metadata entry `key`
  * (`find` NULL: the entry removed); fails the test when `find` is not there. */
 void dn_test_edit_metadata (const char *path, const char *key, const char *find,

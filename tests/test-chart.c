@@ -9,6 +9,7 @@
 
 #include <locale.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- a scripted run (the same as test-run-files.c) ---- */
@@ -505,6 +506,105 @@ static void test_describe_locale (void)
     g_assert_cmpstr (there, ==, in_c);
 }
 
+/* ---- runs drawn over the charts ---- */
+
+/* A run without dendrites of 30 epochs, longer than the scripted one's 22. */
+static DnTracker *long_run (double offset)
+{
+    DnTracker *t = dn_tracker_new_recorder ();
+    g_autoptr (GError) error = NULL;
+    for (int i = 0; i < 30; i++) {
+        DnTrackerScores s = {.val = 20 + offset + i, .test = NAN, .seconds = 1.0 + offset / 10,
+                             .params = 500, .lr = 0.01 * (1 + offset)};
+        DnTrackerAction a;
+        g_assert_true (dn_tracker_add_score (t, &s, &a, &error));
+        g_assert_no_error (error);
+    }
+    return t;
+}
+
+/* Pixels within 40 of the colour in every component. */
+static int count_colour (const Image *im, int x0, int y0, int x1, int y1, const double c[3])
+{
+    int n = 0;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            int r, g, b;
+            rgb (pixel (im, x, y), &r, &g, &b);
+            n += abs (r - (int) (c[0] * 255)) < 40 && abs (g - (int) (c[1] * 255)) < 40 &&
+                 abs (b - (int) (c[2] * 255)) < 40;
+        }
+    return n;
+}
+
+static void test_overlay (void)
+{
+    g_autoptr (DnTracker) t = scripted ();
+    g_autoptr (DnTracker) a = long_run (0);
+    g_autoptr (DnTracker) base = long_run (5);
+    double c0[3], c1[3], d0[3];
+    dn_chart_overlay_colour (0, FALSE, c0);
+    dn_chart_overlay_colour (1, FALSE, c1);
+    dn_chart_overlay_colour (0, TRUE, d0);
+    g_assert_false (c0[0] == c1[0] && c0[1] == c1[1] && c0[2] == c1[2]);
+    g_assert_false (c0[0] == d0[0] && c0[1] == d0[1] && c0[2] == d0[2]);
+
+    DnChartStyle st;
+    dn_chart_style_init (&st);
+    DnChartPlotArea area;
+    st.plot_area = &area;
+    Image plain = draw (t, DN_CHART_SCORES, 900, 420, &st);
+    g_assert_cmpfloat (area.last_row, <, 25);
+    int none0 = count_colour (&plain, 0, 0, 900, 420, c0);
+    int none1 = count_colour (&plain, 0, 0, 900, 420, c1);
+    image_free (&plain);
+
+    DnChartOverlay ov[2] = {{a, "wide-run", FALSE}, {base, "baseline-run", TRUE}};
+    st.overlays = ov;
+    st.n_overlays = 2;
+    Image over = draw (t, DN_CHART_SCORES, 900, 420, &st);
+    /* the x axis reaches the longer run's last epoch */
+    g_assert_cmpfloat (area.last_row, >=, 29);
+    int with0 = count_colour (&over, 0, 0, 900, 420, c0);
+    int with1 = count_colour (&over, 0, 0, 900, 420, c1);
+    g_test_message ("overlay 0: %d px (%d before); baseline: %d px (%d before)", with0, none0,
+                    with1, none1);
+    g_assert_cmpint (with0, >, none0 + 300);
+    g_assert_cmpint (with1, >, none1 + 150);
+    /* dashed: the baseline's line has gaps the solid one has not */
+    g_assert_cmpint (with1, <, with0);
+    image_free (&over);
+
+    /* the four-chart picture exported with the overlay, against one without: scores,
+     * times and learning rate each show the first run (the correlation chart of runs
+     * without dendrites has nothing to draw) */
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autoptr (GError) error = NULL;
+    int counts[2][3];
+    for (int with = 0; with < 2; with++) {
+        g_autofree char *png = g_build_filename (dir, with ? "compare.png" : "plain.png", NULL);
+        g_assert_true (dn_chart_save_overlay (t, DN_CHART_ALL, with ? ov : NULL, with ? 2 : 0, png,
+                                              1600, 900, &error));
+        g_assert_no_error (error);
+        cairo_surface_t *back = cairo_image_surface_create_from_png (png);
+        g_assert_cmpint (cairo_surface_status (back), ==, CAIRO_STATUS_SUCCESS);
+        g_assert_cmpint (cairo_image_surface_get_width (back), ==, 1600);
+        Image file = {.surface = back, .w = 1600, .h = 900};
+        file.stride = cairo_image_surface_get_stride (back);
+        file.data = cairo_image_surface_get_data (back);
+        counts[with][0] = count_colour (&file, 0, 0, 800, 450, c0);
+        counts[with][1] = count_colour (&file, 800, 0, 1600, 450, c0);
+        counts[with][2] = count_colour (&file, 0, 450, 800, 900, c0);
+        image_free (&file);
+    }
+    for (int q = 0; q < 3; q++) {
+        g_test_message ("chart %d: %d px of the first run's colour, %d without", q,
+                        counts[1][q], counts[0][q]);
+        g_assert_cmpint (counts[1][q], >, counts[0][q] + 150);
+    }
+    dn_test_tmpdir_remove (dir);
+}
+
 int main (int argc, char **argv)
 {
     setlocale (LC_ALL, "C");
@@ -520,5 +620,6 @@ int main (int argc, char **argv)
     g_test_add_func ("/report/chart/describe/locale", test_describe_locale);
     g_test_add_func ("/report/chart/save/formats", test_save);
     g_test_add_func ("/report/chart/save/errors", test_save_errors);
+    g_test_add_func ("/report/chart/overlay", test_overlay);
     return g_test_run ();
 }

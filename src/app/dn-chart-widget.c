@@ -28,6 +28,7 @@ struct _DnChartWidget {
     int want_w, want_h, want_scale; /* the size of the newest image, shown or in flight */
     gint64 last_start;              /* when the last render started (monotonic, µs) */
     guint throttle_id;              /* a timeout that starts the next history render */
+    GPtrArray *overlays;            /* DnChartWidgetOverlay, never changed once set; or NULL */
 };
 
 /* A new history is rendered at most this often (µs): ten times a second. */
@@ -110,7 +111,18 @@ static char *describe (DnChartWidget *self)
     }
     if (self->kind == DN_CHART_WIDGET_ACTIVITY)
         return describe_activity (s);
-    return dn_chart_describe (current_tracker (self), self->kind);
+    g_autofree char *text = dn_chart_describe (current_tracker (self), self->kind);
+    if (self->overlays == NULL || self->overlays->len == 0)
+        return g_steal_pointer (&text);
+    GString *out = g_string_new (text);
+    g_string_append (out, _ (" Compared with: "));
+    for (guint i = 0; i < self->overlays->len; i++) {
+        DnChartWidgetOverlay *o = self->overlays->pdata[i];
+        g_string_append_printf (out, "%s%s%s", i > 0 ? ", " : "", o->name,
+                                o->baseline ? _ (" (baseline, dashed)") : "");
+    }
+    g_string_append_c (out, '.');
+    return g_string_free (out, FALSE);
 }
 
 static void update_accessible (DnChartWidget *self)
@@ -134,6 +146,7 @@ typedef struct {
     int kind;
     int width, height, scale;
     DnChartStyle style;
+    GPtrArray *overlays;    /* a reference to the widget's, or NULL */
     DnChartPlotArea area;   /* filled by the worker */
     cairo_surface_t *image; /* filled by the worker; NULL when cairo failed */
 } RenderJob;
@@ -142,6 +155,7 @@ static void render_job_free (RenderJob *job)
 {
     g_object_unref (job->widget);
     g_clear_pointer (&job->snapshot, dn_run_snapshot_unref);
+    g_clear_pointer (&job->overlays, g_ptr_array_unref);
     g_clear_pointer (&job->image, cairo_surface_destroy);
     g_free (job);
 }
@@ -198,8 +212,21 @@ static void render (gpointer data, gpointer unused)
                                 64, s != NULL ? s->activity_layer : NULL, job->width, job->height,
                                 &job->style);
     } else {
+        guint n = job->overlays != NULL ? job->overlays->len : 0;
+        g_autofree DnChartOverlay *ov = g_new0 (DnChartOverlay, MAX (n, 1));
+        int k = 0;
+        for (guint i = 0; i < n; i++) {
+            DnChartWidgetOverlay *o = job->overlays->pdata[i];
+            const DnTracker *ot = dn_run_snapshot_get_tracker (o->snapshot);
+            if (ot != NULL)
+                ov[k++] = (DnChartOverlay){ot, o->name, o->baseline};
+        }
+        job->style.overlays = ov;
+        job->style.n_overlays = k;
         dn_chart_draw (cr, t != NULL ? t : empty_tracker (), job->kind, job->width, job->height,
                        &job->style);
+        job->style.overlays = NULL;
+        job->style.n_overlays = 0;
     }
     job->style.plot_area = NULL;
     cairo_destroy (cr);
@@ -266,6 +293,7 @@ static void start_render (DnChartWidget *self)
     RenderJob *job = g_new0 (RenderJob, 1);
     job->widget = g_object_ref (self);
     job->snapshot = self->snapshot != NULL ? dn_run_snapshot_ref (self->snapshot) : NULL;
+    job->overlays = self->overlays != NULL ? g_ptr_array_ref (self->overlays) : NULL;
     job->kind = self->kind;
     job->width = self->want_w = w;
     job->height = self->want_h = h;
@@ -413,6 +441,7 @@ static void dn_chart_widget_finalize (GObject *object)
 {
     DnChartWidget *self = DN_CHART_WIDGET (object);
     g_clear_pointer (&self->snapshot, dn_run_snapshot_unref);
+    g_clear_pointer (&self->overlays, g_ptr_array_unref);
     g_clear_pointer (&self->image, cairo_surface_destroy);
     g_free (self->description);
     G_OBJECT_CLASS (dn_chart_widget_parent_class)->finalize (object);
@@ -480,6 +509,33 @@ static gboolean same_picture (int kind, const DnRunSnapshot *a, const DnRunSnaps
         return a->tasks == b->tasks && a->activity == b->activity &&
                g_strcmp0 (a->activity_layer, b->activity_layer) == 0;
     return a->shared == b->shared;
+}
+
+DnChartWidgetOverlay *dn_chart_widget_overlay_new (DnRunSnapshot *snapshot, const char *name,
+                                                  gboolean baseline)
+{
+    DnChartWidgetOverlay *o = g_new0 (DnChartWidgetOverlay, 1);
+    o->snapshot = dn_run_snapshot_ref (snapshot);
+    o->name = g_strdup (name);
+    o->baseline = baseline;
+    return o;
+}
+
+void dn_chart_widget_overlay_free (gpointer p)
+{
+    DnChartWidgetOverlay *o = p;
+    dn_run_snapshot_unref (o->snapshot);
+    g_free (o->name);
+    g_free (o);
+}
+
+void dn_chart_widget_set_overlays (DnChartWidget *self, GPtrArray *overlays)
+{
+    g_clear_pointer (&self->overlays, g_ptr_array_unref);
+    if (overlays != NULL)
+        self->overlays = g_ptr_array_ref (overlays);
+    update_accessible (self);
+    queue_render (self, TRUE);
 }
 
 void dn_chart_widget_set_snapshot (DnChartWidget *self, DnRunSnapshot *snapshot)

@@ -47,6 +47,20 @@ void dn_chart_widget_set_kind (DnChartWidget *self, int kind);
 const char *dn_chart_widget_kind_title (int kind);
 /* Holds a reference; NULL shows the empty chart. */
 void dn_chart_widget_set_snapshot (DnChartWidget *self, DnRunSnapshot *snapshot);
+/* Other runs drawn over the chart (dn_chart_draw's overlays), each in a colour of
+ * its own, the baseline dashed; the description names them. */
+typedef struct {
+    DnRunSnapshot *snapshot; /* a reference; its tracker is drawn */
+    char *name;
+    gboolean baseline;
+} DnChartWidgetOverlay;
+
+DnChartWidgetOverlay *dn_chart_widget_overlay_new (DnRunSnapshot *snapshot, const char *name,
+                                                  gboolean baseline);
+void dn_chart_widget_overlay_free (gpointer overlay);
+/* overlays: DnChartWidgetOverlay, freed by the array (dn_chart_widget_overlay_free);
+ * the widget keeps a reference and the array must not change afterwards. NULL: none. */
+void dn_chart_widget_set_overlays (DnChartWidget *self, GPtrArray *overlays);
 /* 0: every epoch; N: the last N. */
 void dn_chart_widget_set_last_epochs (DnChartWidget *self, int n);
 void dn_chart_widget_set_dark (DnChartWidget *self, gboolean dark);

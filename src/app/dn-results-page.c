@@ -2,8 +2,11 @@
 #include "dn-results-page.h"
 
 #include "dn-application.h"
+#include "dn-chart-widget.h"
 #include "dn-error.h"
 #include "dn-paths.h"
+#include "dn-run-summary.h"
+#include "dn-run-table.h"
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
@@ -18,6 +21,11 @@ struct _DnResultsPage {
     GtkButton *unpin_button;
     GtkButton *refresh_button;
     GtkListBox *recent_list;
+    DnRunTable *run_table;
+    GtkGrid *compare_grid;
+    GtkButton *export_compare_button;
+    GtkLabel *compare_status;
+    GtkWidget *compare_charts[DN_CHART_N_KINDS];
 
     DnDocument *document;
     DnRunSnapshot *shown;
@@ -25,6 +33,9 @@ struct _DnResultsPage {
     char *baseline_name;
     guint n_recent;
     GCancellable *scanning;
+    GCancellable *table_scanning;
+    GCancellable *loading;
+    GPtrArray *overlays; /* DnChartWidgetOverlay drawn on the comparison charts; or NULL */
 };
 
 G_DEFINE_FINAL_TYPE (DnResultsPage, dn_results_page, ADW_TYPE_BIN)
@@ -137,6 +148,8 @@ static void show_baseline (DnResultsPage *self)
     gtk_widget_set_visible (GTK_WIDGET (self->unpin_button), pinned);
 }
 
+static void scan_table (DnResultsPage *self);
+
 static void load_baseline (DnResultsPage *self)
 {
     self->baseline_test = NAN;
@@ -163,6 +176,7 @@ static void on_unpin (GtkButton *b, DnResultsPage *self)
     if (settings != NULL)
         g_settings_set_string (settings, "baseline-run", "");
     load_baseline (self);
+    scan_table (self);
 }
 
 /* ---- recent runs, found on a worker thread ---- */
@@ -279,6 +293,7 @@ static void on_pin (GtkButton *b, DnResultsPage *self)
         g_settings_set_string (settings, "baseline-run",
                                g_object_get_data (G_OBJECT (b), "dn-dir"));
     load_baseline (self);
+    scan_table (self);
 }
 
 static void scan_done (GObject *src, GAsyncResult *res, gpointer data)
@@ -348,6 +363,194 @@ static void scan (DnResultsPage *self)
     g_object_unref (task);
 }
 
+/* ---- the run table and the comparison charts ---- */
+
+static void table_scan_thread (GTask *task, gpointer src, gpointer data, GCancellable *c)
+{
+    GPtrArray *runs = dn_run_summary_scan (data, NULL);
+    g_task_return_pointer (task, runs, runs != NULL ? (GDestroyNotify) g_ptr_array_unref : NULL);
+}
+
+static void table_scan_done (GObject *src, GAsyncResult *res, gpointer data)
+{
+    if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (res))))
+        return;
+    DnResultsPage *self = DN_RESULTS_PAGE (data);
+    g_autoptr (GPtrArray) runs = g_task_propagate_pointer (G_TASK (res), NULL);
+    dn_run_table_set_runs (self->run_table, runs, self->baseline_test);
+}
+
+static void scan_table (DnResultsPage *self)
+{
+    if (self->table_scanning != NULL)
+        g_cancellable_cancel (self->table_scanning);
+    g_clear_object (&self->table_scanning);
+    self->table_scanning = g_cancellable_new ();
+    GTask *task = g_task_new (NULL, self->table_scanning, table_scan_done, self);
+    g_task_set_task_data (task, dn_paths_output_folder (dn_settings ()), g_free);
+    g_task_run_in_thread (task, table_scan_thread);
+    g_object_unref (task);
+}
+
+/* The folders to draw: the selected runs, then the pinned baseline. */
+typedef struct {
+    GPtrArray *dirs;   /* char* */
+    char *baseline;    /* or NULL */
+    GPtrArray *loaded; /* DnRunSnapshot* or NULL, one per dir */
+} LoadJob;
+
+static void load_job_free (gpointer p)
+{
+    LoadJob *j = p;
+    g_ptr_array_unref (j->dirs);
+    g_free (j->baseline);
+    if (j->loaded != NULL)
+        g_ptr_array_unref (j->loaded);
+    g_free (j);
+}
+
+static void load_thread (GTask *task, gpointer src, gpointer data, GCancellable *c)
+{
+    LoadJob *j = data;
+    j->loaded = g_ptr_array_new_with_free_func ((GDestroyNotify) dn_run_snapshot_unref);
+    for (guint i = 0; i < j->dirs->len && !g_cancellable_is_cancelled (c); i++)
+        g_ptr_array_add (j->loaded, dn_run_snapshot_new_from_folder (j->dirs->pdata[i], NULL));
+    g_task_return_boolean (task, TRUE);
+}
+
+static void show_overlays (DnResultsPage *self, GPtrArray *overlays)
+{
+    g_clear_pointer (&self->overlays, g_ptr_array_unref);
+    self->overlays = overlays != NULL ? g_ptr_array_ref (overlays) : NULL;
+    for (int k = 0; k < DN_CHART_N_KINDS; k++)
+        dn_chart_widget_set_overlays (DN_CHART_WIDGET (self->compare_charts[k]), overlays);
+    guint n = overlays != NULL ? overlays->len : 0;
+    gtk_widget_set_sensitive (GTK_WIDGET (self->export_compare_button), n > 0);
+    g_autofree char *text =
+        n == 0 ? g_strdup (_ ("Select runs in the table to draw them here."))
+               : g_strdup_printf (ngettext ("%u run drawn over the charts.",
+                                            "%u runs drawn over the charts.", n),
+                                  n);
+    gtk_label_set_text (self->compare_status, text);
+}
+
+static void load_done (GObject *src, GAsyncResult *res, gpointer data)
+{
+    if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (res))))
+        return;
+    DnResultsPage *self = DN_RESULTS_PAGE (data);
+    LoadJob *j = g_task_get_task_data (G_TASK (res));
+    g_autoptr (GPtrArray) overlays = g_ptr_array_new_with_free_func (dn_chart_widget_overlay_free);
+    for (guint i = 0; i < j->loaded->len; i++) {
+        DnRunSnapshot *snap = j->loaded->pdata[i];
+        if (snap == NULL || dn_run_snapshot_get_tracker (snap) == NULL)
+            continue;
+        const char *dir = j->dirs->pdata[i];
+        g_autofree char *base = g_path_get_basename (dir);
+        g_autofree char *name = dn_quote_inner (base);
+        gboolean is_baseline = j->baseline != NULL && g_str_equal (dir, j->baseline);
+        g_ptr_array_add (overlays, dn_chart_widget_overlay_new (snap, name, is_baseline));
+    }
+    show_overlays (self, overlays);
+}
+
+static void on_table_selection (DnRunTable *table, DnResultsPage *self)
+{
+    if (self->loading != NULL)
+        g_cancellable_cancel (self->loading);
+    g_clear_object (&self->loading);
+    LoadJob *j = g_new0 (LoadJob, 1);
+    j->dirs = dn_run_table_get_selected (table);
+    GSettings *settings = dn_settings ();
+    g_autofree char *pinned =
+        settings != NULL ? g_settings_get_string (settings, "baseline-run") : NULL;
+    if (pinned != NULL && *pinned != '\0' && isfinite (self->baseline_test)) {
+        j->baseline = g_strdup (pinned);
+        gboolean listed = FALSE;
+        for (guint i = 0; i < j->dirs->len; i++)
+            listed |= g_str_equal (j->dirs->pdata[i], pinned);
+        if (!listed)
+            g_ptr_array_add (j->dirs, g_strdup (pinned));
+    }
+    if (j->dirs->len == 0) {
+        load_job_free (j);
+        show_overlays (self, NULL);
+        return;
+    }
+    self->loading = g_cancellable_new ();
+    GTask *task = g_task_new (NULL, self->loading, load_done, self);
+    g_task_set_task_data (task, j, load_job_free);
+    g_task_run_in_thread (task, load_thread);
+    g_object_unref (task);
+}
+
+gboolean dn_results_page_export_comparison (DnResultsPage *self, const char *path, GError **error)
+{
+    guint n = self->overlays != NULL ? self->overlays->len : 0;
+    if (n == 0) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "no runs to compare: select runs in the table first");
+        return FALSE;
+    }
+    g_autofree DnChartOverlay *ov = g_new0 (DnChartOverlay, n);
+    for (guint i = 0; i < n; i++) {
+        DnChartWidgetOverlay *o = self->overlays->pdata[i];
+        ov[i] = (DnChartOverlay){dn_run_snapshot_get_tracker (o->snapshot), o->name, o->baseline};
+    }
+    g_autoptr (DnTracker) none = dn_tracker_new_recorder ();
+    return dn_chart_save_overlay (none, DN_CHART_ALL, ov, (int) n, path, 1800, 900, error);
+}
+
+static void on_export_compare_response (GtkNativeDialog *dialog, int response,
+                                        DnResultsPage *self)
+{
+    g_autoptr (GFile) file = response == GTK_RESPONSE_ACCEPT
+                                 ? gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog))
+                                 : NULL;
+    g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+    g_object_unref (dialog);
+    if (path == NULL)
+        return;
+    g_autoptr (GError) error = NULL;
+    g_autofree char *text =
+        dn_results_page_export_comparison (self, path, &error)
+            ? g_strdup_printf (_ ("The comparison was saved to %s"), path)
+            : g_strdup_printf (_ ("The comparison could not be saved: %s"), error->message);
+    gtk_label_set_text (self->compare_status, text);
+}
+
+static void on_export_compare (GtkButton *button, DnResultsPage *self)
+{
+    GtkWidget *root = GTK_WIDGET (gtk_widget_get_root (GTK_WIDGET (self)));
+    GtkFileChooserNative *dialog = gtk_file_chooser_native_new (
+        _ ("Export Comparison"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+        GTK_FILE_CHOOSER_ACTION_SAVE, _ ("_Export"), _ ("_Cancel"));
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), "comparison.png");
+    g_autofree char *folder = dn_paths_output_folder (dn_settings ());
+    g_autoptr (GFile) dir = g_file_new_for_path (folder);
+    gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (dialog), dir, NULL);
+    g_signal_connect (dialog, "response", G_CALLBACK (on_export_compare_response), self);
+    gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void follow_style (AdwStyleManager *sm, GParamSpec *pspec, DnResultsPage *self)
+{
+    for (int k = 0; k < DN_CHART_N_KINDS; k++)
+        dn_chart_widget_set_dark (DN_CHART_WIDGET (self->compare_charts[k]),
+                                  adw_style_manager_get_dark (sm));
+}
+
+DnRunTable *dn_results_page_get_run_table (DnResultsPage *self)
+{
+    return self->run_table;
+}
+
+GtkWidget *dn_results_page_get_compare_chart (DnResultsPage *self, int kind)
+{
+    g_return_val_if_fail (kind >= 0 && kind < DN_CHART_N_KINDS, NULL);
+    return self->compare_charts[kind];
+}
+
 /* ---- public ---- */
 
 void dn_results_page_set_document (DnResultsPage *self, DnDocument *doc)
@@ -356,6 +559,7 @@ void dn_results_page_set_document (DnResultsPage *self, DnDocument *doc)
     g_clear_pointer (&self->shown, dn_run_snapshot_unref);
     load_baseline (self);
     scan (self);
+    scan_table (self);
 }
 
 void dn_results_page_add_run (DnResultsPage *self, DnRunSnapshot *snap)
@@ -366,6 +570,7 @@ void dn_results_page_add_run (DnResultsPage *self, DnRunSnapshot *snap)
     }
     show_architectures (self);
     scan (self);
+    scan_table (self);
 }
 
 char *dn_results_page_get_summary (DnResultsPage *self)
@@ -390,6 +595,13 @@ static void dn_results_page_dispose (GObject *object)
     if (self->scanning != NULL)
         g_cancellable_cancel (self->scanning);
     g_clear_object (&self->scanning);
+    if (self->table_scanning != NULL)
+        g_cancellable_cancel (self->table_scanning);
+    g_clear_object (&self->table_scanning);
+    if (self->loading != NULL)
+        g_cancellable_cancel (self->loading);
+    g_clear_object (&self->loading);
+    g_clear_pointer (&self->overlays, g_ptr_array_unref);
     g_clear_object (&self->document);
     g_clear_pointer (&self->shown, dn_run_snapshot_unref);
     gtk_widget_dispose_template (GTK_WIDGET (self), DN_TYPE_RESULTS_PAGE);
@@ -416,14 +628,32 @@ static void dn_results_page_class_init (DnResultsPageClass *klass)
     gtk_widget_class_bind_template_child (widget_class, DnResultsPage, unpin_button);
     gtk_widget_class_bind_template_child (widget_class, DnResultsPage, refresh_button);
     gtk_widget_class_bind_template_child (widget_class, DnResultsPage, recent_list);
+    gtk_widget_class_bind_template_child (widget_class, DnResultsPage, run_table);
+    gtk_widget_class_bind_template_child (widget_class, DnResultsPage, compare_grid);
+    gtk_widget_class_bind_template_child (widget_class, DnResultsPage, export_compare_button);
+    gtk_widget_class_bind_template_child (widget_class, DnResultsPage, compare_status);
 }
 
 static void dn_results_page_init (DnResultsPage *self)
 {
+    g_type_ensure (DN_TYPE_RUN_TABLE);
     gtk_widget_init_template (GTK_WIDGET (self));
+    for (int k = 0; k < DN_CHART_N_KINDS; k++) {
+        self->compare_charts[k] = dn_chart_widget_new (k);
+        gtk_widget_set_size_request (self->compare_charts[k], 240, 200);
+        gtk_grid_attach (self->compare_grid, self->compare_charts[k], k % 2, k / 2, 1, 1);
+    }
+    g_signal_connect (self->run_table, "selection-changed", G_CALLBACK (on_table_selection), self);
+    AdwStyleManager *sm = adw_style_manager_get_default ();
+    g_signal_connect_object (sm, "notify::dark", G_CALLBACK (follow_style), self, 0);
+    follow_style (sm, NULL, self);
+    g_signal_connect (self->export_compare_button, "clicked", G_CALLBACK (on_export_compare),
+                      self);
+    show_overlays (self, NULL);
     self->baseline_test = NAN;
     g_signal_connect (self->unpin_button, "clicked", G_CALLBACK (on_unpin), self);
     g_signal_connect_swapped (self->refresh_button, "clicked", G_CALLBACK (scan), self);
+    g_signal_connect_swapped (self->refresh_button, "clicked", G_CALLBACK (scan_table), self);
     /* the export menu: the same entries as the main menu's */
     g_autoptr (GMenu) menu = g_menu_new ();
     static const struct {

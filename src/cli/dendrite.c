@@ -1,7 +1,10 @@
 /* dendrite: the command-line front end of the engine.
  *
  *   dendrite train EXPERIMENT.json [options]   train, save the best model
- *   dendrite eval MODEL --data DIR [--json]    accuracy and loss on a test set
+ *   dendrite train EXPERIMENT.json --init MODEL   the same, starting from a model's weights
+ *   dendrite eval MODEL --data DIR [--json] [--confusion FILE.csv]
+ *                                              accuracy and loss (and the confusion matrix)
+ *                                              on a test set
  *   dendrite inspect MODEL|EXPERIMENT          the layers, shapes and parameters
  *   dendrite import MODEL.onnx --out DIR       an ONNX model as an experiment and model
  *   dendrite export MODEL -o MODEL.onnx        a model (with its dendrites) as ONNX
@@ -11,6 +14,7 @@
  */
 #include "dn-blas.h"
 #include "dn-cli.h"
+#include "dn-confusion-files.h"
 #include "dn-continual.h"
 #include "dn-run-writer.h"
 #include "dn-error.h"
@@ -64,7 +68,7 @@ static int fail (const char *cmd, GError *error)
 
 static int cmd_train (int argc, char **argv)
 {
-    g_autofree char *data = NULL, *out = NULL, *device = NULL, *resume = NULL;
+    g_autofree char *data = NULL, *out = NULL, *device = NULL, *resume = NULL, *init = NULL;
     int epochs = 0, threads = 0;
     gint64 seed = -1;
     gboolean json = FALSE, overwrite = FALSE;
@@ -80,6 +84,10 @@ static int cmd_train (int argc, char **argv)
          "cpu, cuda, auto, or check (the CPU, checking every pointer an op receives)", "DEVICE"},
         {"resume", 0, 0, G_OPTION_ARG_FILENAME, &resume,
          "Continue the run in RUN_DIR from its latest checkpoint", "RUN_DIR"},
+        {"init", 0, 0, G_OPTION_ARG_FILENAME, &init,
+         "Start from the weights of MODEL (a network like the experiment's; with dendrites, "
+         "its neurons)",
+         "MODEL"},
         {"overwrite", 0, 0, G_OPTION_ARG_NONE, &overwrite,
          "Replace the earlier run in OUT/NAME (default: a new OUT/NAME-N beside it)", NULL},
         {"json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per line on stdout", NULL},
@@ -95,7 +103,10 @@ static int cmd_train (int argc, char **argv)
              "final_clean_pai checkpoints. When OUT/NAME holds an earlier run,\n"
              "the new one goes to OUT/NAME-2 (-3, ...); --overwrite replaces the earlier run\n"
              "instead. Ctrl-C stops after the current batch; --resume continues a stopped or\n"
-             "killed run. Two runs never share a folder: a folder in use is refused.");
+             "killed run. Two runs never share a folder: a folder in use is refused.\n"
+             "--init MODEL starts from a trained model's weights instead of random ones: its\n"
+             "network must match the experiment's (the error names the first difference);\n"
+             "with a \"dendrites\" section the model's layers become the starting neurons.");
     g_option_context_add_main_entries (ctx, entries, NULL);
     g_autoptr (GError) error = NULL;
     if (!g_option_context_parse (ctx, &argc, &argv, &error))
@@ -114,6 +125,10 @@ static int cmd_train (int argc, char **argv)
         return usage_error (ctx, "train",
                             "--resume continues the run in its folder and --overwrite starts a "
                             "new one over it; give one of them");
+    if (resume != NULL && init != NULL)
+        return usage_error (ctx, "train",
+                            "--resume continues a run from its own checkpoint; --init starts a "
+                            "new one from a model; give one of them");
     if (resume != NULL && (data != NULL || out != NULL || seed >= 0))
         return usage_error (ctx, "train",
                             "--resume continues a run as it was set up; --data, --out and --seed "
@@ -135,6 +150,7 @@ static int cmd_train (int argc, char **argv)
     opts.device = device;
     opts.resume_dir = resume;
     opts.overwrite = overwrite;
+    opts.init_model = init;
 
     DnCliProgress progress = {.out = stdout, .tty = isatty (STDOUT_FILENO)};
     DnCliObserver cli = {0};
@@ -199,7 +215,7 @@ static DnLossKind loss_from_metadata (GHashTable *meta)
 
 static int cmd_eval (int argc, char **argv)
 {
-    g_autofree char *data = NULL;
+    g_autofree char *data = NULL, *confusion_path = NULL;
     gboolean json = FALSE;
     int threads = 0, batch = 256;
     GOptionEntry entries[] = {
@@ -209,6 +225,9 @@ static int cmd_eval (int argc, char **argv)
         {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: all cores)", "N"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print {\"accuracy\", \"loss\", \"samples\"}",
          NULL},
+        {"confusion", 0, 0, G_OPTION_ARG_FILENAME, &confusion_path,
+         "Write the confusion matrix with per-class recall and precision to FILE.csv",
+         "FILE.csv"},
         verbose_entry,
         {NULL},
     };
@@ -251,6 +270,12 @@ static int cmd_eval (int argc, char **argv)
         g_autofree double *per_task = NULL;
         int tasks = 0;
         double avg = 0.0;
+        if (confusion_path != NULL) {
+            fprintf (stderr, "dendrite eval: %s is a continual model, scored per task; "
+                             "--confusion is for models that classify one dataset\n",
+                     argv[1]);
+            return 1;
+        }
         if (!dn_continual_evaluate (net, meta, argv[1], ds, &norm, batch, &per_task, &tasks, &avg,
                                     &error))
             return fail ("eval", error);
@@ -276,7 +301,13 @@ static int cmd_eval (int argc, char **argv)
         return 0;
     }
     double acc, loss;
-    if (!dn_evaluate (net, ds, &norm, loss_from_metadata (meta), batch, &acc, &loss, &error))
+    g_autoptr (DnConfusion) confusion = NULL;
+    if (!dn_evaluate_confusion (net, ds, &norm, loss_from_metadata (meta), batch, &acc, &loss,
+                                confusion_path != NULL ? &confusion : NULL, &error))
+        return fail ("eval", error);
+    if (confusion != NULL &&
+        !dn_confusion_write_csv (confusion, (const char *const *) ds->class_names, confusion_path,
+                                 &error))
         return fail ("eval", error);
     if (json) {
         g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -363,6 +394,7 @@ static void print_help (FILE *out)
              "Commands:\n"
              "  train EXPERIMENT.json   train a network; see dendrite train --help\n"
              "  eval MODEL --data DIR   accuracy and loss of a saved model on test data\n"
+             "                          (--confusion FILE.csv: its confusion matrix)\n"
              "  inspect FILE            layers, shapes and parameter counts of a model or "
              "experiment\n"
              "  import MODEL.onnx --out DIR   an ONNX model as an experiment and model file\n"

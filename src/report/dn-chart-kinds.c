@@ -287,3 +287,48 @@ void dn_chart_build_spec (const DnChartData *d, DnChartKind kind, const DnChartP
         break;
     }
 }
+
+/* ---- runs drawn over a chart ---- */
+
+void dn_chart_overlay_colour (int i, gboolean dark, double rgb[3])
+{
+    /* GNOME palette shades, neither blue nor red (those say where dendrites were added
+     * and learned), readable on the background, told apart by hue */
+    static const unsigned light[] = {0x2ec27e, 0xa347ba, 0xc88800, 0x3d3846,
+                                     0x986a44, 0x008b8b, 0xc64600, 0x6c7a00};
+    static const unsigned darks[] = {0x8ff0a4, 0xdc8add, 0xf9f06b, 0xdeddda,
+                                     0xcdab8f, 0x66d9d9, 0xffbe6f, 0xc8d96f};
+    int n = (int) G_N_ELEMENTS (light);
+    DnRgb c = hex ((dark ? darks : light)[((i % n) + n) % n]);
+    rgb[0] = c.r;
+    rgb[1] = c.g;
+    rgb[2] = c.b;
+}
+
+static double get_mean_corr (const DnTrackerEpoch *e, int n)
+{
+    double sum = 0;
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite (e->correlation[i]))
+            sum += e->correlation[i], k++;
+    return k > 0 ? sum / k : NAN;
+}
+
+void dn_chart_spec_add_overlay (DnChartSpec *spec, DnChartKind kind, const DnChartData *o,
+                                const DnChartOverlay *overlay, int index, gboolean dark)
+{
+    double rgb[3];
+    dn_chart_overlay_colour (index, dark, rgb);
+    DnRgb colour = {rgb[0], rgb[1], rgb[2]};
+    DnChartValueFn get = kind == DN_CHART_SCORES ? get_val
+                         : kind == DN_CHART_TIMES ? get_seconds
+                         : kind == DN_CHART_LR    ? get_lr
+                                                  : get_mean_corr;
+    int arg = kind == DN_CHART_CORRELATION ? o->n_corr : 0;
+    if (!any_finite (o->rows, o->n_rows, get, arg))
+        return;
+    DnChartSeries *s = dn_chart_spec_add (spec, overlay->name, colour, o->rows, o->n_rows, get, arg);
+    s->dashed = overlay->baseline;
+    s->line_width = 1.4;
+}

@@ -638,7 +638,7 @@ void dn_chart_plot (cairo_t *cr, const DnChartData *d, const DnChartSpec *spec, 
     }
 
     /* x range: every row ever drawn, the last N when zoomed */
-    int last = dn_chart_data_last_epoch (d);
+    int last = MAX (dn_chart_data_last_epoch (d), spec->x_last);
     p.x1 = MAX (last, 1);
     p.x0 = style->last_n_epochs > 0 ? MAX (0, last - style->last_n_epochs + 1) : 0;
     if (p.x1 - p.x0 < 1)

@@ -56,6 +56,9 @@ gboolean dn_chart_save_data (const DnChartData *d, int kind_or_all, const char *
  * double, with '.' whatever the locale ("70.88", "0.001", "1e-05"); integral
  * values get ".0" as Python's repr does ("70.0"). buf holds >= 32 bytes. */
 const char *dn_chart_format_double (char *buf, gsize len, double v);
+/* A CSV field, quoted when it holds a comma, a quote or a line end (RFC 4180);
+ * dn-run-files.c. */
+void dn_run_files_put_text (GString *s, const char *text);
 /* Four significant digits, for descriptions and labels: "98.13", "0.001". */
 const char *dn_chart_format_short (char *buf, gsize len, double v);
 
@@ -112,6 +115,7 @@ typedef struct {
     gboolean switch_labels; /* the dendrite count above each switch line */
     const char *empty_text; /* shown when no series has a finite value */
     const char *empty_detail;
+    int x_last; /* > the data's last row: the x axis reaches it (overlays) */
 } DnChartSpec;
 
 void dn_chart_spec_init (DnChartSpec *spec);
@@ -126,5 +130,9 @@ void dn_chart_plot (cairo_t *cr, const DnChartData *d, const DnChartSpec *spec, 
 /* dn-chart-kinds.c: fills spec for kind. */
 void dn_chart_build_spec (const DnChartData *d, DnChartKind kind, const DnChartPalette *pal,
                           gboolean dark, DnChartSpec *spec);
+/* Adds the line of overlay `index` drawn from its view o (kept alive by the caller
+ * until the plot is drawn). */
+void dn_chart_spec_add_overlay (DnChartSpec *spec, DnChartKind kind, const DnChartData *o,
+                                const DnChartOverlay *overlay, int index, gboolean dark);
 
 G_END_DECLS

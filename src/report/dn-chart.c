@@ -174,8 +174,16 @@ void dn_chart_draw_data (cairo_t *cr, const DnChartData *d, DnChartKind kind, do
     DnChartSpec spec;
     dn_chart_spec_init (&spec);
     dn_chart_build_spec (d, kind, &pal, style->dark, &spec);
+    g_autofree DnChartData *views = g_new0 (DnChartData, MAX (style->n_overlays, 1));
+    for (int i = 0; i < style->n_overlays; i++) {
+        dn_chart_data_init (&views[i], style->overlays[i].tracker, FALSE);
+        spec.x_last = MAX (spec.x_last, dn_chart_data_last_epoch (&views[i]));
+        dn_chart_spec_add_overlay (&spec, kind, &views[i], &style->overlays[i], i, style->dark);
+    }
     dn_chart_plot (cr, d, &spec, width, height, style, &pal);
     dn_chart_spec_clear (&spec);
+    for (int i = 0; i < style->n_overlays; i++)
+        dn_chart_data_clear (&views[i]);
 }
 
 void dn_chart_draw_all_data (cairo_t *cr, const DnChartData *d, double width, double height,
@@ -488,6 +496,23 @@ gboolean dn_chart_save_drawing (const char *path, double width, double height, D
     }
     gboolean ok = dn_file_write_atomic (path, bytes->data, bytes->len, error);
     g_byte_array_unref (bytes);
+    return ok;
+}
+
+gboolean dn_chart_save_overlay (const DnTracker *tracker, int kind_or_all,
+                                const DnChartOverlay *overlays, int n_overlays, const char *path,
+                                double width, double height, GError **error)
+{
+    g_return_val_if_fail (tracker != NULL && path != NULL, FALSE);
+    g_return_val_if_fail (n_overlays == 0 || overlays != NULL, FALSE);
+    DnChartData d;
+    dn_chart_data_init (&d, tracker, FALSE);
+    DnChartStyle style;
+    dn_chart_style_init (&style);
+    style.overlays = overlays;
+    style.n_overlays = n_overlays;
+    gboolean ok = dn_chart_save_data (&d, kind_or_all, path, width, height, &style, error);
+    dn_chart_data_clear (&d);
     return ok;
 }
 

@@ -63,6 +63,20 @@ typedef struct {
     double first_row, last_row;
 } DnChartPlotArea;
 
+/* Another run drawn over a chart, to compare (the run table's selection): its
+ * validation score, epoch times, learning rate or mean dendrite correlation as one
+ * line in a colour of its own (dn_chart_overlay_colour), named in the legend. The
+ * pinned baseline is dashed. */
+typedef struct {
+    const DnTracker *tracker;
+    const char *name;
+    gboolean baseline;
+} DnChartOverlay;
+
+/* The colour of overlay i (0-based, eight before they repeat), as 0..1 components;
+ * none is the blue or red the charts keep for dendrite switches and learning. */
+void dn_chart_overlay_colour (int i, gboolean dark, double rgb[3]);
+
 typedef struct {
     gboolean dark;        /* light text and lines on a dark background (#1e1e1e) */
     double font_size;     /* points; 0: 11 */
@@ -71,6 +85,8 @@ typedef struct {
     int hover_epoch;      /* >= 0: a cursor line and each series' value at this
                            * history row; nothing when it is off the x axis */
     DnChartPlotArea *plot_area; /* not NULL: receives where the data was drawn */
+    const DnChartOverlay *overlays; /* n_overlays runs drawn over the chart; the x axis */
+    int n_overlays;                 /* reaches the longest */
 } DnChartStyle;
 
 /* Light, 11 pt, no zoom, opaque, no hover (hover_epoch -1). */
@@ -103,6 +119,11 @@ char *dn_chart_describe (const DnTracker *tracker, DnChartKind kind);
 gboolean dn_chart_save (const DnTracker *tracker, int kind_or_all, const char *path, double width,
                         double height, GError **error);
 #define DN_CHART_ALL (-1)
+
+/* dn_chart_save with runs drawn over the charts (the default style otherwise). */
+gboolean dn_chart_save_overlay (const DnTracker *tracker, int kind_or_all,
+                                const DnChartOverlay *overlays, int n_overlays, const char *path,
+                                double width, double height, GError **error);
 
 /* Any drawing to a file the same way (PNG, SVG or PDF by extension, atomically). */
 typedef void (*DnChartDrawFunc) (cairo_t *cr, double width, double height, gpointer data);

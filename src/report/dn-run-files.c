@@ -47,7 +47,7 @@ char *dn_run_file_path (const char *dir, const char *save_name, const char *suff
 /* ---- cells ---- */
 
 /* A field, quoted when it holds a comma, a quote or a line end (RFC 4180). */
-static void put_text (GString *s, const char *text)
+void dn_run_files_put_text (GString *s, const char *text)
 {
     if (strpbrk (text, ",\"\r\n") == NULL) {
         g_string_append (s, text);
@@ -81,7 +81,7 @@ static void header (GString *s, const char *const *names, int n)
     for (int i = 0; i < n; i++) {
         if (i > 0)
             g_string_append_c (s, ',');
-        put_text (s, names[i]);
+        dn_run_files_put_text (s, names[i]);
     }
     g_string_append_c (s, '\n');
 }
@@ -305,12 +305,12 @@ static void history_csv (GString *s, const DnChartData *d)
         for (int x = 0; x < d->n_extra; x++)
             if (x != train) {
                 g_string_append_c (s, ',');
-                put_text (s, d->extra_names[x]);
+                dn_run_files_put_text (s, d->extra_names[x]);
             }
         for (int c = 0; c < d->n_corr; c++) {
             g_autofree char *name = g_strconcat ("correlation_", d->corr_names[c], NULL);
             g_string_append_c (s, ',');
-            put_text (s, name);
+            dn_run_files_put_text (s, name);
         }
         g_string_append_c (s, '\n');
     }
@@ -385,16 +385,16 @@ static gboolean pb_row_has_value (const DnChartData *d, int i)
 
 static void pb_scores_csv (GString *s, const DnChartData *d)
 {
-    put_text (s, "Epochs");
+    dn_run_files_put_text (s, "Epochs");
     for (int c = 0; c < d->n_cand; c++) {
         g_autofree char *ever =
             g_strdup_printf ("Best ever for all nodes Layer %s", d->cand_names[c]);
         g_autofree char *cur =
             g_strdup_printf ("Best current for all nodes Layer %s", d->cand_names[c]);
         g_string_append_c (s, ',');
-        put_text (s, ever);
+        dn_run_files_put_text (s, ever);
         g_string_append_c (s, ',');
-        put_text (s, cur);
+        dn_run_files_put_text (s, cur);
     }
     g_string_append_c (s, '\n');
     for (int i = 0; i < d->n_rows; i++) {

@@ -503,3 +503,112 @@ int64_t dn_network_reference_param_count (DnNetwork *net)
     }
     return n;
 }
+
+/* The name in a plain network of a dendritic node's neuron-module parameter:
+ * "main_module.<p>" is the node's own "<p>", "main_module.<i>.<p>" the i-th layer of its
+ * group (the group's layers follow each other from the node's name on). NULL: none. */
+static char *plain_name (DnNetwork *plain, const DnNamedParam *np)
+{
+    const char *rest = np->param->name;
+    if (!g_str_has_prefix (rest, "main_module."))
+        return NULL;
+    rest += strlen ("main_module.");
+    int first = -1;
+    for (int i = 0; i < dn_network_n_nodes (plain) && first < 0; i++)
+        if (g_str_equal (dn_network_node (plain, i)->name, np->node->name))
+            first = i;
+    if (first < 0)
+        return NULL;
+    char *end = NULL;
+    guint64 member = g_ascii_strtoull (rest, &end, 10);
+    if (end != rest && *end == '.') {
+        if (member >= (guint64) (dn_network_n_nodes (plain) - first))
+            return NULL;
+        return g_strdup_printf ("%s.%s", dn_network_node (plain, first + (int) member)->name,
+                                end + 1);
+    }
+    return g_strdup_printf ("%s.%s", np->node->name, rest);
+}
+
+static DnNamedParam *find_named (GPtrArray *params, const char *name)
+{
+    for (guint i = 0; i < params->len; i++)
+        if (g_str_equal (((DnNamedParam *) params->pdata[i])->name, name))
+            return params->pdata[i];
+    return NULL;
+}
+
+gboolean dn_network_init_from (DnNetwork *dst, DnNetwork *src, const char *what, GError **error)
+{
+    if (!dn_shape_equal (&dst->input_shape, &src->input_shape)) {
+        g_autofree char *a = dn_shape_to_string (&dst->input_shape);
+        g_autofree char *b = dn_shape_to_string (&src->input_shape);
+        g_set_error (error, DN_ERROR, DN_ERROR_SHAPE,
+                     "%s does not match the experiment's network: the network takes inputs of "
+                     "shape %s but the model takes %s",
+                     what, a, b);
+        return FALSE;
+    }
+    int k_src = dn_network_dendrite_count (src), k_dst = dn_network_dendrite_count (dst);
+    if (k_src > k_dst) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     "%s holds %d dendrite set%s but the experiment's network starts with %d; "
+                     "start from a model without dendrites (a run's first architecture is its "
+                     "best_model_beforeSwitch_0.safetensors) or continue training the model with "
+                     "its own network",
+                     what, k_src, k_src == 1 ? "" : "s", k_dst);
+        return FALSE;
+    }
+    DnBackend *be = dst->backend;
+    g_autoptr (GPtrArray) dp = dn_network_named_params (dst);
+    g_autoptr (GPtrArray) sp = dn_network_named_params (src);
+    g_autoptr (GHashTable) used = g_hash_table_new (g_str_hash, g_str_equal);
+    g_autofree DnNamedParam **from = g_new0 (DnNamedParam *, dp->len + 1);
+    for (guint i = 0; i < dp->len; i++) {
+        DnNamedParam *d = dp->pdata[i];
+        DnNamedParam *s = find_named (sp, d->name);
+        g_autofree char *mapped = NULL;
+        if (s == NULL && dn_dendritic_count (d->node->layer) >= 0 &&
+            (mapped = plain_name (src, d)) != NULL)
+            s = find_named (sp, mapped);
+        if (s == NULL) {
+            g_set_error (error, DN_ERROR, DN_ERROR_SHAPE,
+                         "%s does not match the experiment's network: the network's layer '%s' "
+                         "needs \"%s\" but the model has no such tensor; train the model with "
+                         "the experiment's network",
+                         what, d->node->name, mapped != NULL ? mapped : d->name);
+            return FALSE;
+        }
+        if (!dn_shape_equal (&d->param->shape, &s->param->shape)) {
+            g_autofree char *a = dn_shape_to_string (&d->param->shape);
+            g_autofree char *b = dn_shape_to_string (&s->param->shape);
+            g_set_error (error, DN_ERROR, DN_ERROR_SHAPE,
+                         "%s does not match the experiment's network: \"%s\" of layer '%s' is "
+                         "%s in the network but %s in the model",
+                         what, s->name, d->node->name, a, b);
+            return FALSE;
+        }
+        g_hash_table_add (used, s->name);
+        from[i] = s;
+    }
+    for (guint i = 0; i < sp->len; i++) {
+        DnNamedParam *s = sp->pdata[i];
+        if (!g_hash_table_contains (used, s->name)) {
+            g_set_error (error, DN_ERROR, DN_ERROR_SHAPE,
+                         "%s does not match the experiment's network: the model's \"%s\" (layer "
+                         "'%s') has no place in the network",
+                         what, s->name, s->node->name);
+            return FALSE;
+        }
+    }
+    /* every tensor fits: copy through the host, where src's backend may differ */
+    g_autofree float *host = NULL;
+    for (guint i = 0; i < dp->len; i++) {
+        DnParam *d = ((DnNamedParam *) dp->pdata[i])->param;
+        size_t n = (size_t) dn_shape_numel (&d->shape);
+        host = g_renew (float, host, n);
+        src->backend->download (src->backend, host, from[i]->param->value, n * sizeof (float));
+        be->upload (be, d->value, host, n * sizeof (float));
+    }
+    return TRUE;
+}

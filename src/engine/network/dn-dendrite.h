@@ -75,6 +75,15 @@ DnNetwork *dn_network_add_dendrites (DnNetwork *net, DnRng *rng, GError **error)
  * (and, for dendrites_to_top, the rows that exist in both). */
 void dn_network_copy_weights (DnNetwork *dst, DnNetwork *src);
 
+/* Starts dst from src's weights (`--init MODEL`): every parameter and buffer of dst
+ * takes src's of the same name, or, for the neuron module of a dendritic node (k = 0),
+ * the plain layer's ("fc1.main_module.weight" from "fc1.weight"; a group's layers in
+ * order), so a network trained without dendrites becomes the starting neurons of a
+ * dendritic one. Every tensor of each side must have its counterpart with the same
+ * shape; otherwise nothing is copied and the error names the first mismatch (what:
+ * src's file, for messages). A src with more dendrite sets than dst is refused. */
+gboolean dn_network_init_from (DnNetwork *dst, DnNetwork *src, const char *what, GError **error);
+
 /* Dendrite sets in the network (the k of its dendritic nodes; 0 without any). */
 int dn_network_dendrite_count (DnNetwork *net);
 /* Number of dendritic nodes. */

@@ -457,6 +457,13 @@ gboolean dn_continual_run (DnExperiment *exp, const DnRunOptions *opts, const Dn
     if (opts == NULL)
         opts = &none;
     g_return_val_if_fail (exp->continual, FALSE);
+    if (opts->init_model != NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_UNSUPPORTED,
+                     "%s: a continual run starts every task's context from its own training, "
+                     "so it cannot start from a trained model; leave out --init",
+                     opts->init_model);
+        return FALSE;
+    }
     if (opts->epochs > 0) {
         /* --epochs: the epochs of every task. A resumed run goes on as it was set up. */
         if (opts->resume_dir != NULL) {

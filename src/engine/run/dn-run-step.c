@@ -90,7 +90,7 @@ gboolean dn_run_step (DnRunStep *s, DnNetwork *net, int n, uint64_t seed, double
 
 gboolean dn_run_step_evaluate (DnRunStep *s, DnNetwork *net, const DnDataset *data,
                                const DnNormalize *norm, double *accuracy, double *mean_loss,
-                               GError **error)
+                               DnConfusion *tally, GError **error)
 {
     DnBackend *be = s->be;
     if (data == NULL || data->n == 0) {
@@ -116,9 +116,17 @@ gboolean dn_run_step_evaluate (DnRunStep *s, DnNetwork *net, const DnDataset *da
                      data->source ? data->source : "the data", a, data->n_classes, b, cols);
         return FALSE;
     }
+    g_return_val_if_fail (tally == NULL || tally->n_classes >= cols, FALSE);
     g_autofree int *idx = dn_batch_try_alloc (1, s->capacity, sizeof (int),
                                               "the sample indices of an evaluation batch", error);
     if (idx == NULL)
+        return FALSE;
+    /* the outputs come back to the host only for a confusion matrix */
+    g_autofree float *logits =
+        tally == NULL ? NULL
+                      : dn_batch_try_alloc ((gsize) cols, s->capacity, sizeof (float),
+                                            "the outputs of an evaluation batch", error);
+    if (tally != NULL && logits == NULL)
         return FALSE;
     gboolean was_training = net->training;
     dn_network_set_training (net, FALSE);
@@ -136,6 +144,10 @@ gboolean dn_run_step_evaluate (DnRunStep *s, DnNetwork *net, const DnDataset *da
         dn_compute_loss (be, s->loss, n, cols, out->data, s->y_dev, 0.0f, s->targets, &l, NULL);
         total_loss += l * n;
         correct += be->count_correct (be, n, cols, out->data, s->y_dev);
+        if (tally != NULL) {
+            be->download (be, logits, out->data, (size_t) n * cols * sizeof (float));
+            _dn_confusion_tally (tally, n, cols, logits, s->y);
+        }
     }
     dn_network_set_training (net, was_training);
     *accuracy = 100.0 * (double) correct / data->n;

@@ -18,7 +18,7 @@
  */
 #pragma once
 
-#include "dn-experiment.h"
+#include "dn-train.h"
 
 G_BEGIN_DECLS
 
@@ -65,10 +65,11 @@ gboolean dn_run_step (DnRunStep *s, DnNetwork *net, int n, uint64_t seed, double
 /* Accuracy (percent) and mean loss (without label smoothing) of `net` on `data`,
  * evaluated in batches of the step's capacity through its buffers; NaN for an
  * empty or absent dataset. The network is put in evaluation mode for the pass
- * and given back in the mode it was in. */
+ * and given back in the mode it was in. tally (may be NULL): a confusion matrix
+ * of at least the network's outputs classes that every sample is counted into. */
 gboolean dn_run_step_evaluate (DnRunStep *s, DnNetwork *net, const DnDataset *data,
                                const DnNormalize *norm, double *accuracy, double *mean_loss,
-                               GError **error);
+                               DnConfusion *tally, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DnRunStep, dn_run_step_free)
 

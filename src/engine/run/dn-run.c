@@ -395,9 +395,9 @@ static gboolean run_loop (Run *r, DnRunResult *result, GError **error)
             break;
         double val_acc, val_loss, test_acc, test_loss;
         if (!dn_run_step_evaluate (r->b.step, r->b.net, r->b.d.val, &r->b.d.norm, &val_acc,
-                                   &val_loss, error) ||
+                                   &val_loss, NULL, error) ||
             !dn_run_step_evaluate (r->b.step, r->b.net, r->b.d.test, &r->b.d.norm, &test_acc,
-                                   &test_loss, error))
+                                   &test_loss, NULL, error))
             return FALSE;
         /* Without a validation split the test score selects the best model. */
         double score = isnan (val_acc) ? test_acc : val_acc;
@@ -585,6 +585,18 @@ static void run_clear (Run *r)
     _dn_run_base_clear (&r->b);
 }
 
+/* --init: the weights of a trained model, drawn after the random ones so that the
+ * generator continues as in a run without it. */
+static gboolean init_from_model (Run *r, const char *path, GError **error)
+{
+    g_autoptr (DnNetwork) model = dn_model_load (path, r->b.be, NULL, error);
+    if (model == NULL || !dn_network_init_from (r->b.net, model, path, error))
+        return FALSE;
+    dn_emit_log (r->b.obs, "weights from %s%s", path,
+                 dendritic (r) ? ": its neurons start the dendritic run" : "");
+    return TRUE;
+}
+
 gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts, const DnObserver *obs,
                             DnRunResult *result, GError **error)
 {
@@ -632,6 +644,8 @@ gboolean dn_experiment_run (DnExperiment *exp, const DnRunOptions *opts, const D
     }
     dn_rng_seed (&r.b.rng, r.b.seed);
     dn_network_init (r.b.net, &r.b.rng);
+    if (opts->init_model != NULL && !init_from_model (&r, opts->init_model, error))
+        goto out;
     if (!new_optimizer (&r, error))
         goto out;
     if (exp->dendrites) {

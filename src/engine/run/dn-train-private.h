@@ -40,4 +40,9 @@ gpointer dn_batch_try_alloc_on (DnBackend *be, gsize per_sample, int batch, gsiz
 void dn_emit (const DnObserver *obs, DnEvent *ev);
 void dn_emit_log (const DnObserver *obs, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
+/* Counts rows of logits (rows, cols), on the host, into conf by their labels: the
+ * predicted class is the first largest output, as the backends' count_correct takes it. */
+void _dn_confusion_tally (DnConfusion *conf, int rows, int cols, const float *logits,
+                          const int32_t *labels);
+
 G_END_DECLS

@@ -42,10 +42,37 @@ void dn_compute_loss (DnBackend *be, DnLossKind kind, int rows, int cols, const 
     }
 }
 
+/* The class each row of logits (rows, cols) points to: the first largest, as the
+ * backends' count_correct takes it. */
+void _dn_confusion_tally (DnConfusion *conf, int rows, int cols, const float *logits,
+                          const int32_t *labels)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *x = logits + (size_t) r * cols;
+        int best = 0;
+        for (int j = 1; j < cols; j++)
+            if (x[j] > x[best])
+                best = j;
+        if (labels[r] >= 0 && labels[r] < conf->n_classes && best < conf->n_classes)
+            conf->counts[(size_t) labels[r] * conf->n_classes + best]++;
+        conf->total++;
+    }
+}
+
 gboolean dn_evaluate (DnNetwork *net, const DnDataset *data, const DnNormalize *norm,
                       DnLossKind loss, int batch_size, double *accuracy, double *mean_loss,
                       GError **error)
 {
+    return dn_evaluate_confusion (net, data, norm, loss, batch_size, accuracy, mean_loss, NULL,
+                                  error);
+}
+
+gboolean dn_evaluate_confusion (DnNetwork *net, const DnDataset *data, const DnNormalize *norm,
+                                DnLossKind loss, int batch_size, double *accuracy,
+                                double *mean_loss, DnConfusion **confusion, GError **error)
+{
+    if (confusion != NULL)
+        *confusion = NULL;
     if (data == NULL || data->n == 0) {
         *accuracy = NAN;
         *mean_loss = NAN;
@@ -59,7 +86,66 @@ gboolean dn_evaluate (DnNetwork *net, const DnDataset *data, const DnNormalize *
         g_prefix_error (error, "evaluating on %s: ", net->backend->name);
         return FALSE;
     }
-    return dn_run_step_evaluate (s, net, data, norm, accuracy, mean_loss, error);
+    int classes = MAX ((int) dn_shape_numel (&out_shape), data->n_classes);
+    if (confusion != NULL && classes > DN_CONFUSION_MAX_CLASSES) {
+        g_set_error (error, DN_ERROR, DN_ERROR_UNSUPPORTED,
+                     "the network gives %d outputs; a confusion matrix is drawn for at most %d "
+                     "classes",
+                     classes, DN_CONFUSION_MAX_CLASSES);
+        return FALSE;
+    }
+    g_autoptr (DnConfusion) conf = confusion != NULL ? dn_confusion_new (classes) : NULL;
+    if (!dn_run_step_evaluate (s, net, data, norm, accuracy, mean_loss, conf, error))
+        return FALSE;
+    if (confusion != NULL)
+        *confusion = g_steal_pointer (&conf);
+    return TRUE;
+}
+
+DnConfusion *dn_confusion_new (int n_classes)
+{
+    g_return_val_if_fail (n_classes > 0 && n_classes <= DN_CONFUSION_MAX_CLASSES, NULL);
+    DnConfusion *c = g_new0 (DnConfusion, 1);
+    c->n_classes = n_classes;
+    c->counts = g_new0 (int64_t, (size_t) n_classes * n_classes);
+    return c;
+}
+
+void dn_confusion_free (DnConfusion *c)
+{
+    if (c == NULL)
+        return;
+    g_free (c->counts);
+    g_free (c);
+}
+
+int64_t dn_confusion_at (const DnConfusion *c, int truth, int predicted)
+{
+    return c->counts[(size_t) truth * c->n_classes + predicted];
+}
+
+double dn_confusion_precision (const DnConfusion *c, int k)
+{
+    int64_t predicted = 0;
+    for (int t = 0; t < c->n_classes; t++)
+        predicted += dn_confusion_at (c, t, k);
+    return predicted > 0 ? (double) dn_confusion_at (c, k, k) / predicted : NAN;
+}
+
+double dn_confusion_recall (const DnConfusion *c, int k)
+{
+    int64_t actual = 0;
+    for (int p = 0; p < c->n_classes; p++)
+        actual += dn_confusion_at (c, k, p);
+    return actual > 0 ? (double) dn_confusion_at (c, k, k) / actual : NAN;
+}
+
+double dn_confusion_accuracy (const DnConfusion *c)
+{
+    int64_t right = 0;
+    for (int k = 0; k < c->n_classes; k++)
+        right += dn_confusion_at (c, k, k);
+    return c->total > 0 ? 100.0 * (double) right / c->total : NAN;
 }
 
 void dn_emit (const DnObserver *obs, DnEvent *ev)

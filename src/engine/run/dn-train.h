@@ -106,6 +106,8 @@ typedef struct {
      * the next epoch: at an EPOCH event `latest` may still hold the epoch before (a
      * whole file either way), and it is the newest once the run returns. */
     gboolean sync_latest;
+    const char *init_model; /* a new plain or dendritic run starts from this model's weights
+                             * (dn_network_init_from) instead of random ones */
 } DnRunOptions;
 
 typedef struct {
@@ -126,5 +128,33 @@ void dn_run_result_clear (DnRunResult *r);
 gboolean dn_evaluate (DnNetwork *net, const DnDataset *data, const DnNormalize *norm,
                       DnLossKind loss, int batch_size, double *accuracy, double *mean_loss,
                       GError **error);
+
+/* What a network predicts against what is true: counts[t * n_classes + p] samples of
+ * true class t were predicted as class p (the first largest output, as accuracy counts
+ * it). n_classes is the larger of the network's outputs and the data's classes. */
+#define DN_CONFUSION_MAX_CLASSES 4096
+typedef struct {
+    int n_classes;
+    int64_t *counts; /* (n_classes, n_classes): row the true class, column the predicted */
+    int64_t total;   /* samples tallied */
+} DnConfusion;
+
+DnConfusion *dn_confusion_new (int n_classes);
+void dn_confusion_free (DnConfusion *c);
+int64_t dn_confusion_at (const DnConfusion *c, int truth, int predicted);
+/* Fractions in [0, 1]: of the samples predicted as k, how many are k (NaN when none
+ * was); of the samples of class k, how many were predicted as k (NaN when none is). */
+double dn_confusion_precision (const DnConfusion *c, int k);
+double dn_confusion_recall (const DnConfusion *c, int k);
+/* Percent of the samples on the diagonal; NaN when empty. */
+double dn_confusion_accuracy (const DnConfusion *c);
+
+/* dn_evaluate, and with confusion not NULL the confusion matrix too (NULL for
+ * empty data; free with dn_confusion_free). The accuracy and loss are dn_evaluate's. */
+gboolean dn_evaluate_confusion (DnNetwork *net, const DnDataset *data, const DnNormalize *norm,
+                                DnLossKind loss, int batch_size, double *accuracy,
+                                double *mean_loss, DnConfusion **confusion, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DnConfusion, dn_confusion_free)
 
 G_END_DECLS
