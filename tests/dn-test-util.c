@@ -212,3 +212,16 @@ char *dn_test_small_experiment (const char *tmp, const char *name, const char *o
         " \"batch_size\": 16, \"seed\": 3}, \"output\": {\"dir\": \"%s\"}}",
         name, data, width, epochs, out);
 }
+
+JsonNode *dn_test_example_network (const char *name)
+{
+    g_autofree char *file = g_strdup_printf ("examples/%s.json", name);
+    g_autofree char *path = dn_test_data_path (file);
+    g_autoptr (JsonParser) p = json_parser_new ();
+    g_autoptr (GError) error = NULL;
+    json_parser_load_from_file (p, path, &error);
+    g_assert_no_error (error);
+    JsonObject *root = json_node_get_object (json_parser_get_root (p));
+    g_assert_true (json_object_has_member (root, "network"));
+    return json_node_copy (json_object_get_member (root, "network"));
+}

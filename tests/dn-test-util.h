@@ -57,4 +57,7 @@ void dn_test_assert_floats_close (const char *file, int line, const char *what, 
  * "dendrite_network" metadata. */
 void dn_test_assert_same_tensors (const char *a_path, const char *b_path);
 
+/* The "network" member of data/examples/<name>.json (a copy; free it). */
+JsonNode *dn_test_example_network (const char *name);
+
 G_END_DECLS
