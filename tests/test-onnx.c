@@ -88,6 +88,7 @@ static void test_refused (void)
         {"gemm-all-attributes", "\"transA\" is set"},
         {"identity", "is its input, unchanged"},
         {"maxpool-2d-pads", "padding 2 is more than half the kernel size 3"},
+        {"deep-nesting", "nested more than 100 deep"},
     };
     g_autofree char *dir = dn_test_fixture_path ("onnx/hostile");
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
@@ -117,6 +118,66 @@ static void test_external_needs_folder (void)
     g_assert_error (error, DN_ERROR, DN_ERROR_FORMAT);
     g_assert_nonnull (strstr (error->message, "not read from a file"));
     g_free (bytes);
+}
+
+/* A model whose graph holds an If node whose then_branch holds an If node ... `levels`
+ * graphs deep (3 messages a level: graph, node, attribute), built outward from the
+ * innermost graph so that each length is known when it is written. */
+static GByteArray *nested_model (int levels)
+{
+    int n = 1 + 3 * levels; /* the model, then graph, node, attribute, graph, ... */
+    g_autofree guint8 *tags = g_new (guint8, n);
+    g_autofree guint64 *sizes = g_new (guint64, n + 1);
+    /* field numbers: a graph is field 7 of the model and 6 (g) of an attribute, a node
+     * field 1 of a graph, an attribute field 5 of a node; wire type 2 */
+    tags[0] = 0;
+    for (int i = 1; i < n; i++) {
+        int k = (i - 1) % 3, field = k == 0 ? (i == 1 ? 7 : 6) : k == 1 ? 1 : 5;
+        tags[i] = (guint8) (field << 3 | 2);
+    }
+    /* sizes[i]: the bytes of field i (tag, length, message i) and all it holds */
+    sizes[n] = 0;
+    for (int i = n - 1; i >= 1; i--) {
+        guint64 v = sizes[i + 1];
+        int vlen = 1;
+        while (v >= 0x80) {
+            v >>= 7;
+            vlen++;
+        }
+        sizes[i] = 1 + (guint64) vlen + sizes[i + 1];
+    }
+    GByteArray *b = g_byte_array_new ();
+    for (int i = 1; i < n; i++) {
+        g_byte_array_append (b, &tags[i], 1);
+        guint64 v = sizes[i + 1];
+        do {
+            guint8 c = (guint8) (v & 0x7f);
+            v >>= 7;
+            if (v != 0)
+                c |= 0x80;
+            g_byte_array_append (b, &c, 1);
+        } while (v != 0);
+    }
+    return b;
+}
+
+/* Deep nesting is refused before protobuf-c unpacks (which recurses once a level and,
+ * a hundred thousand graphs deep, would run out of stack); the usual depth is read. */
+static void test_nesting (void)
+{
+    static const int levels[] = {100000, 34, 33};
+    for (guint i = 0; i < G_N_ELEMENTS (levels); i++) {
+        g_autoptr (GByteArray) b = nested_model (levels[i]);
+        g_autoptr (GError) error = NULL;
+        g_autoptr (DnNetwork) net = dn_onnx_import_bytes (b->data, b->len, NULL, "nested",
+                                                          dn_backend_cpu (), NULL, &error);
+        g_assert_null (net);
+        g_assert_nonnull (error);
+        g_test_message ("%d levels, %u bytes: %s", levels[i], b->len, error->message);
+        /* 33 levels are 100 messages: unpacked, then refused for what is in them */
+        gboolean deep = 1 + 3 * levels[i] > 100;
+        g_assert_true ((strstr (error->message, "nested more than 100 deep") != NULL) == deep);
+    }
 }
 
 /* ---- export ---- */
@@ -336,6 +397,7 @@ int main (int argc, char **argv)
     }
     g_test_add_func ("/onnx/refused", test_refused);
     g_test_add_func ("/onnx/external-needs-folder", test_external_needs_folder);
+    g_test_add_func ("/onnx/nesting", test_nesting);
     g_test_add_func ("/onnx/export/round-trip", test_round_trip);
     g_test_add_func ("/onnx/export/refuses", test_export_refuses);
     g_test_add_data_func ("/onnx/runtime/plain", "plain", test_runtime);

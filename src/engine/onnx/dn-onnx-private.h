@@ -12,6 +12,10 @@ G_BEGIN_DECLS
  * have: beyond them a file is refused before anything is allocated. */
 #define DN_ONNX_MAX_NUMEL ((int64_t) 1 << 28)
 #define DN_ONNX_MAX_DIM ((int64_t) 1 << 26)
+/* The deepest nesting of messages a model may have (the model itself is level 1):
+ * Google's protobuf libraries default to 100 as well. Deeper is refused before
+ * unpacking, which would recurse once per level. */
+#define DN_ONNX_MAX_NESTING 100
 
 /* A constant of the graph (an initializer or a Constant node's value), converted:
  * `f` always, `i` too for integer types (a Reshape's shape). Row-major, ONNX's
