@@ -281,6 +281,44 @@ static void test_round_trip (void)
     g_assert_cmpint (dn_network_n_params (back), ==, dn_network_n_params (net));
 }
 
+/* What `dendrite export` writes with dendrites or a normalisation does not import back
+ * (no layer computes its Mul, Sub and Div nodes, and a dendritic network flattened into
+ * layers would no longer be one): the error says so and points to the model file. */
+static void test_own_export_refused (void)
+{
+    static const struct {
+        const char *net;
+        gboolean normalize;
+        const char *node;
+    } cases[] = {
+        {plain_net, TRUE, "(Sub)"},
+        {dendritic_mlp, FALSE, "(Mul)"},
+        {dendritic_cnn, TRUE, "(Sub)"},
+    };
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autofree char *model = g_build_filename (dir, "model.safetensors", NULL);
+    g_autofree char *onnx = g_build_filename (dir, "model.onnx", NULL);
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+        g_autoptr (DnNetwork) net = random_network (cases[i].net, 3);
+        g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
+        if (cases[i].normalize)
+            g_hash_table_insert (meta, (gpointer) "dendrite_normalize",
+                                 (gpointer) "{\"mean\": [0.5], \"std\": [0.25]}");
+        g_autoptr (GError) error = NULL;
+        g_assert_true (dn_model_save (net, model, meta, &error));
+        g_assert_true (dn_onnx_export_model (model, onnx, &error));
+        g_assert_no_error (error);
+        g_autoptr (DnNetwork) back = dn_onnx_import (onnx, dn_backend_cpu (), NULL, &error);
+        g_assert_null (back);
+        g_assert_error (error, DN_ERROR, DN_ERROR_UNSUPPORTED);
+        g_test_message ("%s", error->message);
+        g_assert_nonnull (strstr (error->message, "written by Dendrite Studio"));
+        g_assert_nonnull (strstr (error->message, "open the .safetensors model"));
+        g_assert_nonnull (strstr (error->message, cases[i].node));
+    }
+    dn_test_tmpdir_remove (dir);
+}
+
 /* A layer with no ONNX form is refused by name. */
 static void test_export_refuses (void)
 {
@@ -400,6 +438,7 @@ int main (int argc, char **argv)
     g_test_add_func ("/onnx/nesting", test_nesting);
     g_test_add_func ("/onnx/export/round-trip", test_round_trip);
     g_test_add_func ("/onnx/export/refuses", test_export_refuses);
+    g_test_add_func ("/onnx/export/own-export-refused", test_own_export_refused);
     g_test_add_data_func ("/onnx/runtime/plain", "plain", test_runtime);
     g_test_add_data_func ("/onnx/runtime/dendritic-mlp", "dendritic-mlp", test_runtime);
     g_test_add_data_func ("/onnx/runtime/dendritic-cnn", "dendritic-cnn", test_runtime);

@@ -616,7 +616,7 @@ GBytes *dn_onnx_export_bytes (DnNetwork *net, const DnNormalize *norm, const cha
         m.ir_version = 8; /* what opset 17 goes with */
         m.n_opset_import = 1;
         m.opset_import = opsets;
-        m.producer_name = (char *) "dendrite-studio";
+        m.producer_name = (char *) DN_ONNX_PRODUCER;
         m.producer_version = (char *) PACKAGE_VERSION;
         m.graph = &g;
         m.n_metadata_props = G_N_ELEMENTS (props);
