@@ -265,7 +265,9 @@ static void test_round_trip (void)
 {
     g_autoptr (DnNetwork) net = random_network (plain_net, 5);
     g_autoptr (GError) error = NULL;
-    g_autoptr (GBytes) bytes = dn_onnx_export_bytes (net, NULL, "plain", &error);
+    /* the normalisation "none" (mean 0, std 1) writes no Sub and Div, so it imports too */
+    DnNormalize none = {.n_channels = 1, .mean = {0.0f}, .std = {1.0f}};
+    g_autoptr (GBytes) bytes = dn_onnx_export_bytes (net, &none, "plain", &error);
     g_assert_no_error (error);
     gsize len;
     const guint8 *data = g_bytes_get_data (bytes, &len);
