@@ -169,8 +169,8 @@ static void test_nesting (void)
     for (guint i = 0; i < G_N_ELEMENTS (levels); i++) {
         g_autoptr (GByteArray) b = nested_model (levels[i]);
         g_autoptr (GError) error = NULL;
-        g_autoptr (DnNetwork) net = dn_onnx_import_bytes (b->data, b->len, NULL, "nested",
-                                                          dn_backend_cpu (), NULL, &error);
+        g_autoptr (DnNetwork) net =
+            dn_onnx_import_bytes (b->data, b->len, NULL, "nested", dn_backend_cpu (), NULL, &error);
         g_assert_null (net);
         g_assert_nonnull (error);
         g_test_message ("%d levels, %u bytes: %s", levels[i], b->len, error->message);

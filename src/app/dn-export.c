@@ -278,9 +278,8 @@ char *dn_export_onnx_source (const DnRunSnapshot *snap, char **why)
     gboolean continual = snap != NULL && snap->tasks > 0;
     if (!dn_export_available (snap, continual ? "final-model" : "best-model", why))
         return NULL;
-    return g_build_filename (snap->run_dir,
-                             continual ? "final_model.safetensors" : "best_model.safetensors",
-                             NULL);
+    return g_build_filename (
+        snap->run_dir, continual ? "final_model.safetensors" : "best_model.safetensors", NULL);
 }
 
 gboolean dn_export_onnx (const DnRunSnapshot *snap, const char *onnx_path, GError **error)

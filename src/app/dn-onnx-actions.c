@@ -36,8 +36,8 @@ gboolean dn_onnx_actions_export_to (DnWindow *win, const DnRunSnapshot *snap, co
 {
     g_autoptr (GError) error = NULL;
     if (!dn_export_onnx (snap, path, &error)) {
-        GtkWidget *dialog =
-            adw_message_dialog_new (GTK_WINDOW (win), _ ("Could Not Export as ONNX"), error->message);
+        GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (win),
+                                                    _ ("Could Not Export as ONNX"), error->message);
         adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _ ("_Close"));
         gtk_window_present (GTK_WINDOW (dialog));
         return FALSE;

@@ -433,7 +433,7 @@ static char *train_plain_run (const char *runs)
     g_assert_no_error (error);
     exp->epochs = 1;
     exp->normalize_from_data = FALSE;
-    exp->normalize = (DnNormalize) {.n_channels = 1, .mean = {0.0f}, .std = {1.0f}};
+    exp->normalize = (DnNormalize){.n_channels = 1, .mean = {0.0f}, .std = {1.0f}};
     DnTrainerOptions opts = {.out_dir = g_strdup (runs), .threads = 2};
     g_autoptr (DnTrainer) trainer = dn_trainer_new ();
     DnRunSnapshot *final = NULL;

@@ -63,13 +63,17 @@ static MessageKind field_kind (MessageKind kind, guint64 field)
 {
     switch (kind) {
     case M_MODEL:
-        return field == 7 ? M_GRAPH : field == 20 ? M_TRAINING_INFO : field == 25 ? M_FUNCTION
-                                                                                  : M_NONE;
+        return field == 7    ? M_GRAPH
+               : field == 20 ? M_TRAINING_INFO
+               : field == 25 ? M_FUNCTION
+                             : M_NONE;
     case M_TRAINING_INFO:
         return field == 1 || field == 2 ? M_GRAPH : M_NONE;
     case M_FUNCTION:
-        return field == 7 ? M_NODE : field == 11 ? M_ATTRIBUTE : field == 12 ? M_VALUE_INFO
-                                                                             : M_NONE;
+        return field == 7    ? M_NODE
+               : field == 11 ? M_ATTRIBUTE
+               : field == 12 ? M_VALUE_INFO
+                             : M_NONE;
     case M_GRAPH:
         return field == 1 ? M_NODE : field >= 11 && field <= 13 ? M_VALUE_INFO : M_NONE;
     case M_NODE:
