@@ -88,6 +88,7 @@ static void test_refused (void)
         {"gemm-all-attributes", "\"transA\" is set"},
         {"identity", "is its input, unchanged"},
         {"maxpool-2d-pads", "padding 2 is more than half the kernel size 3"},
+        {"deep-nesting", "nested more than 100 deep"},
     };
     g_autofree char *dir = dn_test_fixture_path ("onnx/hostile");
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
@@ -117,6 +118,66 @@ static void test_external_needs_folder (void)
     g_assert_error (error, DN_ERROR, DN_ERROR_FORMAT);
     g_assert_nonnull (strstr (error->message, "not read from a file"));
     g_free (bytes);
+}
+
+/* A model whose graph holds an If node whose then_branch holds an If node ... `levels`
+ * graphs deep (3 messages a level: graph, node, attribute), built outward from the
+ * innermost graph so that each length is known when it is written. */
+static GByteArray *nested_model (int levels)
+{
+    int n = 1 + 3 * levels; /* the model, then graph, node, attribute, graph, ... */
+    g_autofree guint8 *tags = g_new (guint8, n);
+    g_autofree guint64 *sizes = g_new (guint64, n + 1);
+    /* field numbers: a graph is field 7 of the model and 6 (g) of an attribute, a node
+     * field 1 of a graph, an attribute field 5 of a node; wire type 2 */
+    tags[0] = 0;
+    for (int i = 1; i < n; i++) {
+        int k = (i - 1) % 3, field = k == 0 ? (i == 1 ? 7 : 6) : k == 1 ? 1 : 5;
+        tags[i] = (guint8) (field << 3 | 2);
+    }
+    /* sizes[i]: the bytes of field i (tag, length, message i) and all it holds */
+    sizes[n] = 0;
+    for (int i = n - 1; i >= 1; i--) {
+        guint64 v = sizes[i + 1];
+        int vlen = 1;
+        while (v >= 0x80) {
+            v >>= 7;
+            vlen++;
+        }
+        sizes[i] = 1 + (guint64) vlen + sizes[i + 1];
+    }
+    GByteArray *b = g_byte_array_new ();
+    for (int i = 1; i < n; i++) {
+        g_byte_array_append (b, &tags[i], 1);
+        guint64 v = sizes[i + 1];
+        do {
+            guint8 c = (guint8) (v & 0x7f);
+            v >>= 7;
+            if (v != 0)
+                c |= 0x80;
+            g_byte_array_append (b, &c, 1);
+        } while (v != 0);
+    }
+    return b;
+}
+
+/* Deep nesting is refused before protobuf-c unpacks (which recurses once a level and,
+ * a hundred thousand graphs deep, would run out of stack); the usual depth is read. */
+static void test_nesting (void)
+{
+    static const int levels[] = {100000, 34, 33};
+    for (guint i = 0; i < G_N_ELEMENTS (levels); i++) {
+        g_autoptr (GByteArray) b = nested_model (levels[i]);
+        g_autoptr (GError) error = NULL;
+        g_autoptr (DnNetwork) net =
+            dn_onnx_import_bytes (b->data, b->len, NULL, "nested", dn_backend_cpu (), NULL, &error);
+        g_assert_null (net);
+        g_assert_nonnull (error);
+        g_test_message ("%d levels, %u bytes: %s", levels[i], b->len, error->message);
+        /* 33 levels are 100 messages: unpacked, then refused for what is in them */
+        gboolean deep = 1 + 3 * levels[i] > 100;
+        g_assert_true ((strstr (error->message, "nested more than 100 deep") != NULL) == deep);
+    }
 }
 
 /* ---- export ---- */
@@ -204,7 +265,9 @@ static void test_round_trip (void)
 {
     g_autoptr (DnNetwork) net = random_network (plain_net, 5);
     g_autoptr (GError) error = NULL;
-    g_autoptr (GBytes) bytes = dn_onnx_export_bytes (net, NULL, "plain", &error);
+    /* the normalisation "none" (mean 0, std 1) writes no Sub and Div, so it imports too */
+    DnNormalize none = {.n_channels = 1, .mean = {0.0f}, .std = {1.0f}};
+    g_autoptr (GBytes) bytes = dn_onnx_export_bytes (net, &none, "plain", &error);
     g_assert_no_error (error);
     gsize len;
     const guint8 *data = g_bytes_get_data (bytes, &len);
@@ -218,6 +281,44 @@ static void test_round_trip (void)
     g_assert_cmpuint (na, ==, nb);
     g_assert_cmpfloat (max_error (b, a, na), <=, 1e-5);
     g_assert_cmpint (dn_network_n_params (back), ==, dn_network_n_params (net));
+}
+
+/* What `dendrite export` writes with dendrites or a normalisation does not import back
+ * (no layer computes its Mul, Sub and Div nodes, and a dendritic network flattened into
+ * layers would no longer be one): the error says so and points to the model file. */
+static void test_own_export_refused (void)
+{
+    static const struct {
+        const char *net;
+        gboolean normalize;
+        const char *node;
+    } cases[] = {
+        {plain_net, TRUE, "(Sub)"},
+        {dendritic_mlp, FALSE, "(Mul)"},
+        {dendritic_cnn, TRUE, "(Sub)"},
+    };
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autofree char *model = g_build_filename (dir, "model.safetensors", NULL);
+    g_autofree char *onnx = g_build_filename (dir, "model.onnx", NULL);
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+        g_autoptr (DnNetwork) net = random_network (cases[i].net, 3);
+        g_autoptr (GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
+        if (cases[i].normalize)
+            g_hash_table_insert (meta, (gpointer) "dendrite_normalize",
+                                 (gpointer) "{\"mean\": [0.5], \"std\": [0.25]}");
+        g_autoptr (GError) error = NULL;
+        g_assert_true (dn_model_save (net, model, meta, &error));
+        g_assert_true (dn_onnx_export_model (model, onnx, &error));
+        g_assert_no_error (error);
+        g_autoptr (DnNetwork) back = dn_onnx_import (onnx, dn_backend_cpu (), NULL, &error);
+        g_assert_null (back);
+        g_assert_error (error, DN_ERROR, DN_ERROR_UNSUPPORTED);
+        g_test_message ("%s", error->message);
+        g_assert_nonnull (strstr (error->message, "written by Dendrite Studio"));
+        g_assert_nonnull (strstr (error->message, "open the .safetensors model"));
+        g_assert_nonnull (strstr (error->message, cases[i].node));
+    }
+    dn_test_tmpdir_remove (dir);
 }
 
 /* A layer with no ONNX form is refused by name. */
@@ -336,8 +437,10 @@ int main (int argc, char **argv)
     }
     g_test_add_func ("/onnx/refused", test_refused);
     g_test_add_func ("/onnx/external-needs-folder", test_external_needs_folder);
+    g_test_add_func ("/onnx/nesting", test_nesting);
     g_test_add_func ("/onnx/export/round-trip", test_round_trip);
     g_test_add_func ("/onnx/export/refuses", test_export_refuses);
+    g_test_add_func ("/onnx/export/own-export-refused", test_own_export_refused);
     g_test_add_data_func ("/onnx/runtime/plain", "plain", test_runtime);
     g_test_add_data_func ("/onnx/runtime/dendritic-mlp", "dendritic-mlp", test_runtime);
     g_test_add_data_func ("/onnx/runtime/dendritic-cnn", "dendritic-cnn", test_runtime);

@@ -239,6 +239,31 @@ def from_testdata(case, keep_data=True):
         write_case(name, inputs[0].astype(np.float32), numpy_helper.to_array(t))
 
 
+def deep_nesting(levels):
+    """A model of If nodes whose then_branch holds an If node ..., `levels` graphs deep (3
+    messages a level), written as wire format: protobuf's Python library refuses to build
+    messages nested over 100 deep, which is the point of the file."""
+    def varint(v):
+        out = b''
+        while v >= 0x80:
+            out += bytes([v & 0x7f | 0x80])
+            v >>= 7
+        return out + bytes([v])
+
+    def field(number, payload):
+        if isinstance(payload, int):
+            return varint(number << 3) + varint(payload)
+        return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+    graph = field(2, b'level%d' % levels)
+    for level in range(levels - 1, 0, -1):
+        attr = field(1, b'then_branch') + field(20, 5) + field(6, graph)  # type GRAPH
+        node = (field(1, b'cond') + field(2, b'out') + field(3, b'if%d' % level) +
+                field(4, b'If') + field(5, attr))
+        graph = field(1, node) + field(2, b'level%d' % level)
+    return field(1, 8) + field(8, field(1, b'') + field(2, 17)) + field(7, graph)
+
+
 def hostile():
     """Models import must refuse; each is also a seed of the fuzz corpus."""
     def io(shape=('N', 4)):
@@ -273,6 +298,8 @@ def hostile():
     save('unknown-op', [helper.make_node('Einsum', ['input'], ['output'], equation='ij->ij',
                                          name='mystery')])
     save('old-opset', [gemm], [w], opset=7)
+    with open(os.path.join(HOSTILE, 'deep-nesting.onnx'), 'wb') as f:
+        f.write(deep_nesting(40))
     with open(os.path.join(OUT, 'mlp.onnx'), 'rb') as f:
         whole = f.read()
     with open(os.path.join(HOSTILE, 'truncated.onnx'), 'wb') as f:

@@ -30,6 +30,18 @@ count () {
 echo "== build and test =="
 run_suite build-test --buildtype=debugoptimized || status=1
 count build-test
+echo "== a build without ONNX (protobuf-c): it compiles, and its ONNX calls say how to get them =="
+# Only the engine, the command and the onnx test (about 40 s): the rest is the same code
+# as above.
+if [ ! -d build-noonnx ]; then
+    meson setup build-noonnx --buildtype=debugoptimized -Donnx=disabled -Dgui=disabled \
+        -Dcuda=disabled >build-noonnx.setup.log 2>&1 || { cat build-noonnx.setup.log; status=1; }
+fi
+if [ -d build-noonnx ]; then
+    { ninja -C build-noonnx tests/test-onnx src/cli/dendrite &&
+        meson test -C build-noonnx --no-rebuild --print-errorlogs onnx; } || status=1
+    count build-noonnx
+fi
 echo "== build and test with AddressSanitizer + UndefinedBehaviorSanitizer =="
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

@@ -6,6 +6,7 @@
 #include "dn-chart.h"
 #include "dn-continual-files.h"
 #include "dn-error.h"
+#include "dn-onnx.h"
 #include "dn-run-files.h"
 
 #include <glib/gi18n.h>
@@ -270,4 +271,24 @@ gboolean dn_export_run (const DnRunSnapshot *snap, const DnExperiment *exp, cons
         return FALSE;
     }
     return TRUE;
+}
+
+char *dn_export_onnx_source (const DnRunSnapshot *snap, char **why)
+{
+    gboolean continual = snap != NULL && snap->tasks > 0;
+    if (!dn_export_available (snap, continual ? "final-model" : "best-model", why))
+        return NULL;
+    return g_build_filename (
+        snap->run_dir, continual ? "final_model.safetensors" : "best_model.safetensors", NULL);
+}
+
+gboolean dn_export_onnx (const DnRunSnapshot *snap, const char *onnx_path, GError **error)
+{
+    g_autofree char *why = NULL;
+    g_autofree char *model = dn_export_onnx_source (snap, &why);
+    if (model == NULL) {
+        g_set_error_literal (error, DN_ERROR, DN_ERROR_CONFIG, why);
+        return FALSE;
+    }
+    return dn_onnx_export_model (model, onnx_path, error);
 }

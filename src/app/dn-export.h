@@ -36,4 +36,13 @@ gboolean dn_export_available (const DnRunSnapshot *snap, const char *what, char 
 gboolean dn_export_run (const DnRunSnapshot *snap, const DnExperiment *exp, const char *what,
                         const char *dir, int *n_files, GError **error);
 
+/* "Export as ONNX…": the model file it writes out, in the snapshot's run folder: the
+ * best model, or a continual run's final model. NULL when there is none yet, with *why
+ * a sentence for people (why may be NULL). g_free. */
+char *dn_export_onnx_source (const DnRunSnapshot *snap, char **why);
+/* Writes that model to `onnx_path` as ONNX (dn_onnx_export_model); a network export
+ * cannot write (k-WTA, active dendrites) or a build without ONNX is an error that says
+ * so. */
+gboolean dn_export_onnx (const DnRunSnapshot *snap, const char *onnx_path, GError **error);
+
 G_END_DECLS

@@ -668,11 +668,14 @@ static void dn_results_page_init (DnResultsPage *self)
         {N_ ("Best Model"), "best-model"},
         {N_ ("Clean Final Model"), "clean-model"},
         {N_ ("Experiment File"), "experiment"},
+        {N_ ("Export as ONNX…"), "onnx"},
     };
     for (guint i = 0; i < G_N_ELEMENTS (items); i++) {
         g_autoptr (GMenuItem) item = g_menu_item_new (_ (items[i].label), NULL);
         if (items[i].target == NULL)
             g_menu_item_set_detailed_action (item, "win.export-all");
+        else if (g_str_equal (items[i].target, "onnx"))
+            g_menu_item_set_detailed_action (item, "win.export-onnx");
         else
             g_menu_item_set_action_and_target_value (item, "win.export",
                                                      g_variant_new_string (items[i].target));

@@ -280,12 +280,16 @@ typedef struct {
     char *what;
 } ExportRequest;
 
+/* The run the Training page shows, else the trainer's. */
+static DnRunSnapshot *shown_snapshot (DnWindow *self)
+{
+    DnRunSnapshot *shown = dn_training_page_get_snapshot (self->training_page);
+    return shown != NULL ? shown : dn_trainer_get_snapshot (self->trainer);
+}
+
 static void do_export (DnWindow *self, const char *what, const char *dir)
 {
-    DnRunSnapshot *snap = dn_trainer_get_snapshot (self->trainer);
-    DnRunSnapshot *shown = dn_training_page_get_snapshot (self->training_page);
-    if (shown != NULL)
-        snap = shown;
+    DnRunSnapshot *snap = shown_snapshot (self);
     int n = 0;
     GError *error = NULL;
     if (!dn_export_run (snap, dn_document_get_experiment (self->document), what, dir, &n, &error)) {
@@ -354,6 +358,14 @@ static void export_all_action (GtkWidget *widget, const char *action, GVariant *
     dn_window_export (DN_WINDOW (widget), "all");
 }
 
+static void export_onnx_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+    DnWindow *self = DN_WINDOW (widget);
+    if (self->document != NULL)
+        dn_onnx_actions_export (self, shown_snapshot (self),
+                                dn_document_get_experiment (self->document)->name);
+}
+
 static void open_run_action (GtkWidget *widget, const char *action, GVariant *param)
 {
     DnWindow *self = DN_WINDOW (widget);
@@ -395,6 +407,7 @@ void _dn_window_class_actions_init (GtkWidgetClass *widget_class)
     gtk_widget_class_install_action (widget_class, "win.resume", NULL, resume_action);
     gtk_widget_class_install_action (widget_class, "win.export", "s", export_action);
     gtk_widget_class_install_action (widget_class, "win.export-all", NULL, export_all_action);
+    gtk_widget_class_install_action (widget_class, "win.export-onnx", NULL, export_onnx_action);
     gtk_widget_class_install_action (widget_class, "win.open-folder", "s", open_folder_action);
     gtk_widget_class_install_action (widget_class, "win.open-run", "s", open_run_action);
     gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action);

@@ -197,6 +197,7 @@ void _dn_window_update_actions (DnWindow *self)
     gtk_widget_action_set_enabled (w, "win.save-as", have);
     gtk_widget_action_set_enabled (w, "win.export", have);
     gtk_widget_action_set_enabled (w, "win.export-all", have);
+    gtk_widget_action_set_enabled (w, "win.export-onnx", have);
     gtk_widget_set_visible (GTK_WIDGET (self->start_button), !running);
     gtk_widget_set_visible (GTK_WIDGET (self->stop_button), running);
     gtk_widget_set_visible (GTK_WIDGET (self->resume_button), !running && self->resume_dir != NULL);

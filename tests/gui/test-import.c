@@ -17,8 +17,11 @@
 #include "dn-error.h"
 #include "dn-json.h"
 #include "dn-model.h"
+#include "dn-onnx-actions.h"
+#include "dn-onnx.h"
 #include "dn-run-snapshot.h"
 #include "dn-test-util.h"
+#include "dn-trainer.h"
 #include "dn-window.h"
 
 #include <adwaita.h>
@@ -311,6 +314,21 @@ static void test_run_folder_header_only (void)
 
 /* ---- in a window: a dialog, and the open experiment stays ---- */
 
+/* One registered application for the window tests (a second one in the process would
+ * export the same object path on the session bus). */
+static DnApplication *window_app (void)
+{
+    static DnApplication *app = NULL;
+    if (app == NULL) {
+        app = dn_application_new ();
+        g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
+        g_autoptr (GError) error = NULL;
+        g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+        g_assert_no_error (error);
+    }
+    return app;
+}
+
 static AdwMessageDialog *find_dialog (GtkWindow *parent)
 {
     GListModel *tops = gtk_window_get_toplevels ();
@@ -350,10 +368,8 @@ static void test_window_keeps_document (void)
         return;
     }
     g_autofree char *dir = dn_test_tmpdir ();
-    g_autoptr (DnApplication) app = dn_application_new ();
-    g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
+    DnApplication *app = window_app ();
     g_autoptr (GError) error = NULL;
-    g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
     DnWindow *win = dn_window_new (app);
     gtk_window_present (GTK_WINDOW (win));
     g_autofree char *tpl = dn_test_data_path ("examples/mlp.json");
@@ -389,6 +405,149 @@ static void test_window_keeps_document (void)
     dn_test_tmpdir_remove (dir);
 }
 
+/* ---- Export as ONNX… ---- */
+
+static GtkFileChooser *find_file_chooser (void)
+{
+    GListModel *tops = gtk_window_get_toplevels ();
+    for (guint i = 0; i < g_list_model_get_n_items (tops); i++) {
+        g_autoptr (GtkWindow) w = g_list_model_get_item (tops, i);
+        if (GTK_IS_FILE_CHOOSER (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
+            return GTK_FILE_CHOOSER (w);
+    }
+    return NULL;
+}
+
+static void on_finished (DnTrainer *t, DnRunSnapshot *s, DnRunSnapshot **out)
+{
+    *out = dn_run_snapshot_ref (s);
+}
+
+/* A one-epoch run of the MLP template without normalisation (a model import reads
+ * back whole) in runs/; returns its folder. */
+static char *train_plain_run (const char *runs)
+{
+    g_autoptr (GError) error = NULL;
+    g_autofree char *tpl = dn_test_data_path ("examples/mlp.json");
+    DnExperiment *exp = dn_experiment_load (tpl, &error);
+    g_assert_no_error (error);
+    exp->epochs = 1;
+    exp->normalize_from_data = FALSE;
+    exp->normalize = (DnNormalize){.n_channels = 1, .mean = {0.0f}, .std = {1.0f}};
+    DnTrainerOptions opts = {.out_dir = g_strdup (runs), .threads = 2};
+    g_autoptr (DnTrainer) trainer = dn_trainer_new ();
+    DnRunSnapshot *final = NULL;
+    g_signal_connect (trainer, "finished", G_CALLBACK (on_finished), &final);
+    g_assert_true (dn_trainer_start (trainer, exp, &opts, &error));
+    g_assert_no_error (error);
+    gint64 until = g_get_monotonic_time () + 600 * G_TIME_SPAN_SECOND;
+    while (final == NULL && g_get_monotonic_time () < until)
+        g_main_context_iteration (NULL, TRUE);
+    g_assert_nonnull (final);
+    g_assert_cmpint (final->state, ==, DN_RUN_FINISHED);
+    char *dir = g_strdup (final->run_dir);
+    dn_run_snapshot_unref (final);
+    dn_trainer_options_clear (&opts);
+    return dir;
+}
+
+static float *outputs (DnNetwork *net, const float *x, int batch)
+{
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dn_network_reserve (net, batch, &error));
+    dn_network_set_training (net, FALSE);
+    const DnTensor *y = dn_network_forward (net, x, batch, 0);
+    return g_memdup2 (y->data, (gsize) dn_tensor_numel (y) * sizeof (float));
+}
+
+/* The run open in the window, exported through its menu action and the file chooser
+ * (which starts in the runs folder), is an ONNX model the engine's reader imports, with
+ * the run's best model's outputs; a model with k-WTA is a dialog saying why not. */
+static void test_export_onnx (void)
+{
+    if (g_getenv ("DN_TEST_NO_WINDOW") != NULL) {
+        g_test_skip ("DN_TEST_NO_WINDOW is set");
+        return;
+    }
+    if (!dn_onnx_available ()) {
+        g_test_skip ("this build reads and writes no ONNX (protobuf-c missing)");
+        return;
+    }
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autofree char *runs = g_build_filename (dir, "runs", NULL);
+    DnApplication *app = window_app ();
+    g_autoptr (GError) error = NULL;
+    GSettings *settings = dn_application_get_settings (app);
+    g_assert_nonnull (settings);
+    g_settings_set_string (settings, "output-folder", runs);
+    g_autofree char *run_dir = train_plain_run (runs);
+    DnWindow *win = dn_window_new (app);
+    gtk_window_present (GTK_WINDOW (win));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.open-run", "s", run_dir));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.export-onnx", NULL));
+    GtkFileChooser *chooser = g_object_get_data (G_OBJECT (win), DN_ONNX_ACTIONS_CHOOSER);
+    g_assert_nonnull (chooser);
+    /* the dialog a person sees (no portal here): NAME.onnx in the runs folder */
+    GtkFileChooser *shown = find_file_chooser ();
+    g_assert_nonnull (shown);
+    g_assert_cmpstr (gtk_file_chooser_get_current_name (shown), ==, "mlp.onnx");
+    g_autofree char *start = NULL;
+    gint64 until = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+    while (start == NULL && g_get_monotonic_time () < until) {
+        g_main_context_iteration (NULL, FALSE);
+        g_autoptr (GFile) f = gtk_file_chooser_get_current_folder (shown);
+        start = f != NULL ? g_file_get_path (f) : NULL;
+    }
+    g_assert_cmpstr (start, ==, runs);
+    /* a name typed, Export clicked */
+    g_autofree char *path = g_build_filename (runs, "exported.onnx", NULL);
+    gtk_file_chooser_set_current_name (shown, "exported.onnx");
+    gtk_dialog_response (GTK_DIALOG (shown), GTK_RESPONSE_ACCEPT);
+    for (int i = 0; i < 20; i++)
+        g_main_context_iteration (NULL, FALSE);
+    g_assert_null (g_object_get_data (G_OBJECT (win), DN_ONNX_ACTIONS_CHOOSER));
+    g_assert_null (find_file_chooser ());
+    g_assert_null (find_dialog (GTK_WINDOW (win)));
+    g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+
+    /* the engine's reader imports it, and it computes what the run's best model does */
+    g_autoptr (DnNetwork) back = dn_onnx_import (path, dn_backend_cpu (), NULL, &error);
+    g_assert_no_error (error);
+    g_autofree char *best = g_build_filename (run_dir, "best_model.safetensors", NULL);
+    g_autoptr (DnNetwork) model = dn_model_load (best, dn_backend_cpu (), NULL, &error);
+    g_assert_no_error (error);
+    int batch = 3;
+    gsize n = (gsize) batch * dn_shape_numel (&model->input_shape);
+    g_autofree float *x = g_new (float, n);
+    for (gsize i = 0; i < n; i++)
+        x[i] = (float) ((i * 37) % 101) / 100.0f;
+    g_autofree float *a = outputs (model, x, batch);
+    g_autofree float *b = outputs (back, x, batch);
+    for (int i = 0; i < batch * 10; i++)
+        g_assert_cmpfloat (fabsf (a[i] - b[i]), <=, 1e-5f * MAX (1.0f, fabsf (a[i])));
+
+    /* a run whose model has a k-WTA layer: a dialog that names the layer, no file */
+    g_autofree char *kdir = g_build_filename (dir, "kwta-run", NULL);
+    g_assert_cmpint (g_mkdir_with_parents (kdir, 0755), ==, 0);
+    g_autoptr (DnNetwork) kwta = build ("{\"input\": [8], \"layers\": [{\"name\": \"fc\", "
+                                        "\"type\": \"linear\", \"out_features\": 4}, "
+                                        "{\"name\": \"k\", \"type\": \"kwta\", \"k\": 2}]}");
+    g_autofree char *kmodel = save_model (kwta, kdir, "best_model.safetensors", NULL, NULL);
+    g_autoptr (DnRunSnapshot) snap = dn_run_snapshot_new ();
+    snap->run_dir = g_strdup (kdir);
+    g_autofree char *kpath = g_build_filename (dir, "kwta.onnx", NULL);
+    g_assert_false (dn_onnx_actions_export_to (win, snap, kpath));
+    g_assert_false (g_file_test (kpath, G_FILE_TEST_EXISTS));
+    AdwMessageDialog *dialog = find_dialog (GTK_WINDOW (win));
+    g_assert_nonnull (dialog);
+    g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Could Not Export as ONNX");
+    g_test_message ("%s", adw_message_dialog_get_body (dialog));
+    g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "layer 'k' (kwta)"));
+    gtk_window_destroy (GTK_WINDOW (dialog));
+    gtk_window_destroy (GTK_WINDOW (win));
+    dn_test_tmpdir_remove (dir);
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
@@ -405,5 +564,6 @@ int main (int argc, char **argv)
     g_test_add_func ("/app/import/refused-name", test_refused_name);
     g_test_add_func ("/app/import/window-keeps-document", test_window_keeps_document);
     g_test_add_func ("/app/run-folder/header-only", test_run_folder_header_only);
+    g_test_add_func ("/app/onnx/export", test_export_onnx);
     return g_test_run ();
 }

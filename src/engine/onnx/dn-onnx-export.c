@@ -553,9 +553,20 @@ static gboolean emit_graph (Ex *x, JsonArray *layers, const DnNormalize *norm, G
     return TRUE;
 }
 
+/* Mean 0 and std 1 on every channel (an experiment's "normalize": "none"). */
+static gboolean is_identity (const DnNormalize *norm)
+{
+    for (int c = 0; c < norm->n_channels; c++)
+        if (norm->mean[c] != 0.0f || norm->std[c] != 1.0f)
+            return FALSE;
+    return TRUE;
+}
+
 GBytes *dn_onnx_export_bytes (DnNetwork *net, const DnNormalize *norm, const char *name,
                               GError **error)
 {
+    if (norm != NULL && is_identity (norm))
+        norm = NULL; /* no Sub and Div that change nothing */
     Ex x = {
         .net = net,
         .mem = g_ptr_array_new_with_free_func (g_free),
@@ -616,7 +627,7 @@ GBytes *dn_onnx_export_bytes (DnNetwork *net, const DnNormalize *norm, const cha
         m.ir_version = 8; /* what opset 17 goes with */
         m.n_opset_import = 1;
         m.opset_import = opsets;
-        m.producer_name = (char *) "dendrite-studio";
+        m.producer_name = (char *) DN_ONNX_PRODUCER;
         m.producer_version = (char *) PACKAGE_VERSION;
         m.graph = &g;
         m.n_metadata_props = G_N_ELEMENTS (props);

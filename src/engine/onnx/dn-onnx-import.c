@@ -323,6 +323,23 @@ static gboolean load_weights (DnOnnxImport *im, DnNetwork *net, GError **error)
     return TRUE;
 }
 
+/* A model `dendrite export` wrote imports back only when it is plain layers: its
+ * normalisation (Sub, Div at the input) and its dendrites (Mul, Add of each dendrite's
+ * output) have no layer of their own, and a dendritic network flattened into layers
+ * would no longer be one. The model file it came from has all of it. */
+static void explain_own_export (DnOnnxImport *im, GError **error)
+{
+    if (error == NULL || *error == NULL || (*error)->code != DN_ERROR_UNSUPPORTED)
+        return;
+    g_prefix_error (error,
+                    "%s was written by Dendrite Studio (`dendrite export`); import maps its plain "
+                    "layers back, not its normalisation (Sub, Div at the input) or its dendrites "
+                    "(Mul, Add): open the .safetensors model it was exported from instead "
+                    "(`dendrite eval`, `inspect` and `train --init` read it, dendrites and "
+                    "normalisation included). ",
+                    im->what);
+}
+
 static gboolean import_graph (DnOnnxImport *im, GError **error)
 {
     Onnx__GraphProto *g = im->graph;
@@ -369,6 +386,8 @@ static gboolean import_graph (DnOnnxImport *im, GError **error)
             if (!read_constant (im, n, label, error))
                 return FALSE;
         } else if (!_dn_onnx_map_node (im, (int) i, error)) {
+            if (im->ours)
+                explain_own_export (im, error);
             return FALSE;
         }
     }
@@ -406,6 +425,7 @@ DnNetwork *dn_onnx_import_bytes (const guint8 *bytes, gsize len, const char *dir
         .dir = dir,
         .opset = opset,
         .graph = m->graph,
+        .ours = m->producer_name != NULL && g_str_equal (m->producer_name, DN_ONNX_PRODUCER),
         .values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, value_free),
         .consts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) _dn_onnx_const_free),

@@ -12,6 +12,12 @@ G_BEGIN_DECLS
  * have: beyond them a file is refused before anything is allocated. */
 #define DN_ONNX_MAX_NUMEL ((int64_t) 1 << 28)
 #define DN_ONNX_MAX_DIM ((int64_t) 1 << 26)
+/* The deepest nesting of messages a model may have (the model itself is level 1):
+ * Google's protobuf libraries default to 100 as well. Deeper is refused before
+ * unpacking, which would recurse once per level. */
+#define DN_ONNX_MAX_NESTING 100
+/* The producer_name of the models export writes. */
+#define DN_ONNX_PRODUCER "dendrite-studio"
 
 /* A constant of the graph (an initializer or a Constant node's value), converted:
  * `f` always, `i` too for integer types (a Reshape's shape). Row-major, ONNX's
@@ -66,6 +72,7 @@ typedef struct {
     const char *dir;
     int opset;
     Onnx__GraphProto *graph;
+    gboolean ours; /* written by dn_onnx_export_bytes (its producer_name) */
     GHashTable *values;    /* name -> DnOnnxValue* */
     GHashTable *consts;    /* name -> DnOnnxConst* */
     GHashTable *consumers; /* name -> GINT_TO_POINTER (readers: nodes and graph outputs) */

@@ -33,6 +33,141 @@ static gboolean domain_is_default (const char *d)
     return d == NULL || d[0] == '\0' || g_str_equal (d, "ai.onnx");
 }
 
+/* ---- nesting ----
+ *
+ * protobuf-c unpacks a submessage by calling itself, with no limit: a graph in a node
+ * attribute in a graph in ... (If and Loop bodies), or a TypeProto of a sequence of a
+ * sequence of ..., a few bytes per level, would exhaust the stack. Before unpacking,
+ * a scan of the wire format follows the fields of onnx.proto that hold the message
+ * kinds which can contain themselves, with its own stack of at most
+ * DN_ONNX_MAX_NESTING entries, and refuses a model nested deeper. Fields of other
+ * kinds (tensors, strings, packed numbers) are skipped by their length; anything that
+ * is not well-formed wire format stops the scan and is left to protobuf-c to refuse. */
+
+typedef enum {
+    M_NONE = -1, /* a field not followed */
+    M_MODEL,
+    M_TRAINING_INFO,
+    M_FUNCTION,
+    M_GRAPH,
+    M_NODE,
+    M_ATTRIBUTE,
+    M_VALUE_INFO,
+    M_TYPE,
+    M_TYPE_ELEM, /* TypeProto.Sequence and TypeProto.Optional: elem_type = 1 */
+    M_TYPE_MAP,  /* TypeProto.Map: value_type = 2 */
+} MessageKind;
+
+/* The kind of message field `field` of a `kind` message holds (onnx.proto's numbers). */
+static MessageKind field_kind (MessageKind kind, guint64 field)
+{
+    switch (kind) {
+    case M_MODEL:
+        return field == 7    ? M_GRAPH
+               : field == 20 ? M_TRAINING_INFO
+               : field == 25 ? M_FUNCTION
+                             : M_NONE;
+    case M_TRAINING_INFO:
+        return field == 1 || field == 2 ? M_GRAPH : M_NONE;
+    case M_FUNCTION:
+        return field == 7    ? M_NODE
+               : field == 11 ? M_ATTRIBUTE
+               : field == 12 ? M_VALUE_INFO
+                             : M_NONE;
+    case M_GRAPH:
+        return field == 1 ? M_NODE : field >= 11 && field <= 13 ? M_VALUE_INFO : M_NONE;
+    case M_NODE:
+        return field == 5 ? M_ATTRIBUTE : M_NONE;
+    case M_ATTRIBUTE:
+        return field == 6 || field == 11 ? M_GRAPH : field == 14 || field == 15 ? M_TYPE : M_NONE;
+    case M_VALUE_INFO:
+        return field == 2 ? M_TYPE : M_NONE;
+    case M_TYPE:
+        return field == 4 || field == 9 ? M_TYPE_ELEM : field == 5 ? M_TYPE_MAP : M_NONE;
+    case M_TYPE_ELEM:
+        return field == 1 ? M_TYPE : M_NONE;
+    case M_TYPE_MAP:
+        return field == 2 ? M_TYPE : M_NONE;
+    default:
+        return M_NONE;
+    }
+}
+
+/* A varint at *p before `end`; FALSE when it is cut off or longer than 10 bytes. */
+static gboolean read_varint (const guint8 *b, gsize *p, gsize end, guint64 *out)
+{
+    guint64 v = 0;
+    for (int shift = 0; shift < 70 && *p < end; shift += 7) {
+        guint8 c = b[(*p)++];
+        v |= (guint64) (c & 0x7f) << MIN (shift, 63);
+        if ((c & 0x80) == 0) {
+            *out = v;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/* FALSE, with an error, when messages are nested deeper than DN_ONNX_MAX_NESTING. */
+static gboolean check_nesting (const guint8 *b, gsize len, const char *what, GError **error)
+{
+    struct {
+        gsize end;
+        MessageKind kind;
+    } stack[DN_ONNX_MAX_NESTING];
+    int depth = 0;
+    gsize p = 0;
+    stack[0].end = len;
+    stack[0].kind = M_MODEL;
+    while (depth >= 0) {
+        gsize end = stack[depth].end;
+        if (p >= end) {
+            depth--;
+            continue;
+        }
+        guint64 tag, n;
+        if (!read_varint (b, &p, end, &tag))
+            return TRUE;
+        switch (tag & 7) {
+        case 0: /* varint */
+            if (!read_varint (b, &p, end, &n))
+                return TRUE;
+            break;
+        case 1: /* 64 bits */
+        case 5: /* 32 bits */
+            n = (tag & 7) == 1 ? 8 : 4;
+            if (n > end - p)
+                return TRUE;
+            p += n;
+            break;
+        case 2: { /* length-delimited */
+            if (!read_varint (b, &p, end, &n) || n > end - p)
+                return TRUE;
+            MessageKind child = field_kind (stack[depth].kind, tag >> 3);
+            if (child == M_NONE) {
+                p += n;
+                break;
+            }
+            if (depth + 1 >= DN_ONNX_MAX_NESTING) {
+                g_set_error (error, DN_ERROR, DN_ERROR_FORMAT,
+                             "%s: messages nested more than %d deep (graphs in the attributes "
+                             "of nodes in graphs, or types of types); import reads at most %d "
+                             "levels",
+                             what, DN_ONNX_MAX_NESTING, DN_ONNX_MAX_NESTING);
+                return FALSE;
+            }
+            depth++;
+            stack[depth].end = p + n;
+            stack[depth].kind = child;
+            break;
+        }
+        default: /* groups and invalid wire types: protobuf-c refuses them */
+            return TRUE;
+        }
+    }
+    return TRUE;
+}
+
 Onnx__ModelProto *_dn_onnx_unpack (const guint8 *bytes, gsize len, const char *what, int *opset,
                                    GError **error)
 {
@@ -43,6 +178,8 @@ Onnx__ModelProto *_dn_onnx_unpack (const guint8 *bytes, gsize len, const char *w
                      what, len);
         return NULL;
     }
+    if (!check_nesting (bytes, len, what, error))
+        return NULL;
     Onnx__ModelProto *m =
         (Onnx__ModelProto *) protobuf_c_message_unpack (&onnx__model_proto__descriptor, NULL, len,
                                                         bytes);
