@@ -408,6 +408,21 @@ static void test_not_built (void)
                                          NULL, &error));
     g_assert_error (error, DN_ERROR, DN_ERROR_UNSUPPORTED);
     g_assert_nonnull (strstr (error->message, "libprotobuf-c-dev"));
+    g_clear_error (&error);
+    /* export too, from a network and from a model file, and the file is not written */
+    g_autoptr (DnNetwork) net = random_network (plain_net, 1);
+    g_assert_null (dn_onnx_export_bytes (net, NULL, "plain", &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_UNSUPPORTED);
+    g_clear_error (&error);
+    g_autofree char *dir = dn_test_tmpdir ();
+    g_autofree char *model = g_build_filename (dir, "model.safetensors", NULL);
+    g_autofree char *onnx = g_build_filename (dir, "model.onnx", NULL);
+    g_assert_true (dn_model_save (net, model, NULL, &error));
+    g_assert_false (dn_onnx_export_model (model, onnx, &error));
+    g_assert_error (error, DN_ERROR, DN_ERROR_UNSUPPORTED);
+    g_assert_nonnull (strstr (error->message, "libprotobuf-c-dev"));
+    g_assert_false (g_file_test (onnx, G_FILE_TEST_EXISTS));
+    dn_test_tmpdir_remove (dir);
 }
 
 static int compare_names (gconstpointer a, gconstpointer b)
