@@ -149,21 +149,6 @@ __global__ void conv_epilogue_kernel (int c_out, int cb, int P, const float *gem
     }
 }
 
-// x is (planes, h, w); y, argmax are (planes, oh, ow)
-__global__ void conv_pool_kernel (DnConvGeom pg, size_t planes, const float *x, float *y,
-                                  int32_t *argmax)
-{
-    const size_t Q = (size_t) pg.oh * pg.ow, total = planes * Q;
-    DN_CUDA_LOOP (i, total)
-    {
-        size_t pl = i / Q;
-        int q = (int) (i % Q);
-        int32_t a;
-        y[i] = dn_maxpool_one (&pg, x + pl * pg.h * pg.w, q / pg.ow, q % pg.ow, &a);
-        argmax[i] = a;
-    }
-}
-
 static size_t fused_size (const DnConvGeom *g, const DnConvFusion *f)
 {
     if (f != NULL && f->pool != NULL)
@@ -197,13 +182,8 @@ extern "C" void dn_cuda_conv2d_forward (DnBackend *be, const DnConvGeom *g, cons
         conv_epilogue_kernel<<<dn_cuda_blocks (total), DN_CUDA_THREADS>>> (
             g->c_out, cb, P, gout, bias, f != NULL && f->relu, dst);
         DN_CUDA_LAUNCHED ("conv2d_forward");
-        if (pooled) {
-            size_t planes = (size_t) cb * g->c_out;
-            conv_pool_kernel<<<dn_cuda_blocks (planes * f->pool->oh * f->pool->ow),
-                               DN_CUDA_THREADS>>> (*f->pool, planes, pre, y + b0 * ys,
-                                                   f->argmax + b0 * ys);
-            DN_CUDA_LAUNCHED ("conv2d_forward pool");
-        }
+        if (pooled)
+            dn_cuda_maxpool2d_forward (be, f->pool, cb, pre, y + b0 * ys, f->argmax + b0 * ys);
     }
 }
 

@@ -47,20 +47,6 @@ __global__ void combine_forward_kernel (DnAct act, int k, int n, int c, int S, c
     }
 }
 
-// x is (planes, h, w); y, argmax (planes, oh, ow)
-__global__ void combine_pool_kernel (DnConvGeom pg, size_t planes, const float *x, float *y,
-                                     int32_t *argmax)
-{
-    const size_t Q = (size_t) pg.oh * pg.ow, total = planes * Q;
-    DN_CUDA_LOOP (i, total)
-    {
-        int q = (int) (i % Q);
-        int32_t a;
-        y[i] = dn_maxpool_one (&pg, x + (i / Q) * pg.h * pg.w, q / pg.ow, q % pg.ow, &a);
-        argmax[i] = a;
-    }
-}
-
 extern "C" void dn_cuda_dendrite_forward (DnBackend *be, DnAct act, int k, int n, int c,
                                           int spatial, const float *w, const float *r,
                                           size_t ld_slot, size_t ld_sample, const DnConvFusion *f,
@@ -81,10 +67,7 @@ extern "C" void dn_cuda_dendrite_forward (DnBackend *be, DnAct act, int k, int n
         act, k, n, c, spatial, w, r, ld_slot, ld_sample, f != NULL && f->relu, s, full);
     DN_CUDA_LAUNCHED ("dendrite_forward");
     if (pool != NULL) {
-        size_t planes = (size_t) n * c;
-        combine_pool_kernel<<<dn_cuda_blocks (planes * pool->oh * pool->ow), DN_CUDA_THREADS>>> (
-            *pool, planes, full, out, f->argmax);
-        DN_CUDA_LAUNCHED ("dendrite_forward pool");
+        dn_cuda_maxpool2d_forward (be, pool, n, full, out, f->argmax);
     }
 }
 
