@@ -81,7 +81,7 @@ static int cmd_train (int argc, char **argv)
         {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed", "N"},
         {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default: all cores)", "N"},
         {"device", 0, 0, G_OPTION_ARG_STRING, &device,
-         "cpu, cuda, auto, or check (the CPU, checking every pointer an op receives)", "DEVICE"},
+         "cpu, cuda, cuda:N, auto, or check (the CPU, checking every pointer an op receives)", "DEVICE"},
         {"resume", 0, 0, G_OPTION_ARG_FILENAME, &resume,
          "Continue the run in RUN_DIR from its latest checkpoint", "RUN_DIR"},
         {"init", 0, 0, G_OPTION_ARG_FILENAME, &init,

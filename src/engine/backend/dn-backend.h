@@ -269,12 +269,12 @@ struct DnBackend {
      * sparse_gemm_nt: y (rows, n) = a (rows, k) · b^T with b (n, k), skipping zeros of a
      * (a layer's forward pass, b its weight); each y is summed over k in order. */
     size_t (*count_nonzero) (DnBackend *be, const float *x, size_t n);
-    void (*sparse_rows_gemm) (DnBackend *be, int rows, int k, int n, const float *a,
-                              const float *b, float *y);
+    void (*sparse_rows_gemm) (DnBackend *be, int rows, int k, int n, const float *a, const float *b,
+                              float *y);
     void (*sparse_outer) (DnBackend *be, int rows, int k, int n, const float *a, const float *b,
                           float *c);
-    void (*sparse_gemm_nt) (DnBackend *be, int rows, int k, int n, const float *a,
-                            const float *b, float *y);
+    void (*sparse_gemm_nt) (DnBackend *be, int rows, int k, int n, const float *a, const float *b,
+                            float *y);
 
     /* Losses over (rows, cols) logits; mean over rows. Each writes the loss to *loss
      * (host) and, when dlogits is not NULL, OVERWRITES dlogits with d(mean loss)/dlogits
@@ -312,6 +312,10 @@ struct DnBackend {
                             float *grad_avg, float *momentum_buf, float lr, float alpha, float eps,
                             float weight_decay, float momentum, gboolean centered);
 
+    /* Free and total memory of the device in bytes, for messages about runs that do not
+     * fit; NULL where memory is the host's (the CPU). */
+    void (*memory_info) (DnBackend *be, size_t *free_bytes, size_t *total_bytes);
+
     void *priv; /* the backend's own state */
 };
 
@@ -321,14 +325,19 @@ DnBackend *dn_backend_cpu (void);
 void dn_backend_cpu_set_threads (int n_threads);
 int dn_backend_cpu_get_threads (void);
 
-/* The CUDA backend, or NULL with an error saying why (not built, no device). */
+/* The CUDA backend on device 0, or NULL with an error saying why (not built, no device). */
 DnBackend *dn_backend_cuda (GError **error);
+/* The CUDA backend on device `index` (one device per process). */
+DnBackend *dn_backend_cuda_device (int index, GError **error);
+/* The first error the backend's ops met since the last call (ops return nothing; a device
+ * backend records a failed launch or copy here), or NULL; clears it. NULL on the CPU. */
+const char *dn_backend_take_error (DnBackend *be);
 
 /* The checking backend over the CPU's (dn-backend-check.h); a process-wide singleton,
  * never freed. */
 DnBackend *dn_backend_check (void);
 
-/* "cpu" / "cuda" / "auto" / "check" -> backend. */
+/* "cpu" / "cuda" / "cuda:N" / "auto" / "check" -> backend. */
 DnBackend *dn_backend_by_name (const char *name, GError **error);
 
 G_END_DECLS

@@ -142,6 +142,18 @@ static gboolean read_inputs (JsonObject *lo, DnNode *node, GPtrArray *nodes, GEr
     return TRUE;
 }
 
+/* " (the device has F MB free of T MB)" for a backend that reports its memory, else "":
+ * what a message about a run that does not fit adds. */
+static char *device_memory (DnBackend *be)
+{
+    size_t free_bytes = 0, total_bytes = 0;
+    if (be->memory_info == NULL)
+        return g_strdup ("");
+    be->memory_info (be, &free_bytes, &total_bytes);
+    return g_strdup_printf (" (the %s device has %.0f MB free of %.0f MB)", be->name,
+                            free_bytes / 1e6, total_bytes / 1e6);
+}
+
 static gboolean allocate_params (DnNetwork *net, GError **error)
 {
     size_t np = 0, nb = 0;
@@ -169,8 +181,11 @@ static gboolean allocate_params (DnNetwork *net, GError **error)
     net->grads = be->alloc (be, np * sizeof (float));
     net->buffers = be->alloc (be, nb * sizeof (float));
     if (net->params == NULL || net->grads == NULL || net->buffers == NULL) {
+        g_autofree char *card = device_memory (be);
         g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
-                     "out of memory for %zu parameters; use a smaller network", np + nb);
+                     "out of memory for %zu parameters (%.0f MB with their gradients)%s; use a "
+                     "smaller network",
+                     np + nb, (2.0 * np + nb) * 4 / 1e6, card);
         return FALSE;
     }
     size_t op = 0, ob = 0;
@@ -452,10 +467,11 @@ gboolean dn_network_reserve (DnNetwork *net, int batch, GError **error)
     net->workspace = be->alloc (be, ws_bytes);
     if (net->acts == NULL || net->dacts == NULL || net->workspace == NULL) {
         net->max_batch = 0;
+        g_autofree char *card = device_memory (be);
         g_set_error (error, DN_ERROR, DN_ERROR_NOMEM,
-                     "out of memory for activations of a batch of %d (%.0f MB); use a smaller "
+                     "out of memory for activations of a batch of %d (%.0f MB)%s; use a smaller "
                      "batch size",
-                     batch, (2.0 * per * batch + ws) * 4 / 1e6);
+                     batch, (2.0 * per * batch + ws) * 4 / 1e6, card);
         return FALSE;
     }
     net->max_batch = batch;

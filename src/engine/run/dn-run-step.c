@@ -76,6 +76,14 @@ gboolean dn_run_step (DnRunStep *s, DnNetwork *net, int n, uint64_t seed, double
                      s->targets, loss, s->dlogits);
     if (profile)
         s->loss_seconds += (g_get_monotonic_time () - t0) / 1e6;
+    /* the loss came back to the host: the forward pass's device work is done */
+    const char *failed = dn_backend_take_error (be);
+    if (failed != NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_UNSUPPORTED,
+                     "the %s device failed in the forward pass (%s); use --device cpu", be->name,
+                     failed);
+        return FALSE;
+    }
     if (!isfinite (*loss)) {
         g_set_error (error, DN_ERROR, DN_ERROR_NUMERIC,
                      "the training loss became %s; lower the learning rate or check the data",

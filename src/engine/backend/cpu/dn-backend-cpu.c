@@ -560,15 +560,27 @@ DnBackend *dn_backend_by_name (const char *name, GError **error)
         return dn_backend_cpu ();
     if (g_str_equal (name, "cuda"))
         return dn_backend_cuda (error);
+    if (g_str_has_prefix (name, "cuda:")) {
+        guint64 index = 0;
+        if (!g_ascii_string_to_unsigned (name + 5, 10, 0, G_MAXINT, &index, NULL)) {
+            g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                         "unknown device \"%s\": a CUDA device is \"cuda\" or \"cuda:N\" with N "
+                         "its number (0 for the first)",
+                         name);
+            return NULL;
+        }
+        return dn_backend_cuda_device ((int) index, error);
+    }
     if (g_str_equal (name, "auto")) {
         DnBackend *be = dn_backend_cuda (NULL);
         return be != NULL ? be : dn_backend_cpu ();
     }
     if (g_str_equal (name, "check"))
         return dn_backend_check ();
-    g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
-                 "unknown device \"%s\": use \"cpu\", \"cuda\" or \"auto\" (or \"check\", the "
-                 "CPU checking that the engine keeps to the device contract)",
-                 name);
+    g_set_error (
+        error, DN_ERROR, DN_ERROR_CONFIG,
+        "unknown device \"%s\": use \"cpu\", \"cuda\", \"cuda:N\" or \"auto\" (or \"check\", the "
+        "CPU checking that the engine keeps to the device contract)",
+        name);
     return NULL;
 }
