@@ -211,11 +211,14 @@ static void update_status (DnTrainingPage *self)
     gtk_progress_bar_set_fraction (self->progress_bar, CLAMP (frac, 0, 1));
 
     GString *d = g_string_new (NULL);
-    if (s->state == DN_RUN_TRAINING && s->samples_per_s > 0) {
+    g_autofree char *summary = s->state == DN_RUN_FINISHED ? dn_run_snapshot_summary (s) : NULL;
+    if (summary != NULL)
+        g_string_append (d, summary);
+    else if (s->state == DN_RUN_TRAINING && s->samples_per_s > 0) {
         g_autofree char *eta = format_duration (s->eta_epoch);
         g_string_append_printf (d, _ ("%.0f samples/s · ETA %s this epoch"), s->samples_per_s, eta);
     }
-    if (isfinite (s->best_val) && s->best_epoch > 0) {
+    if (summary == NULL && isfinite (s->best_val) && s->best_epoch > 0) {
         if (d->len > 0)
             g_string_append (d, " · ");
         if (s->dendritic)
@@ -228,7 +231,7 @@ static void update_status (DnTrainingPage *self)
         if (isfinite (s->test_at_best))
             g_string_append_printf (d, _ (" · test at best %.2f %%"), s->test_at_best);
     }
-    if (s->params > 0) {
+    if (summary == NULL && s->params > 0) {
         g_autofree char *p = dn_format_count (s->params);
         if (d->len > 0)
             g_string_append (d, " · ");
@@ -295,6 +298,12 @@ void dn_training_page_set_snapshot (DnTrainingPage *self, DnRunSnapshot *snap)
 {
     if (snap != NULL)
         dn_run_snapshot_ref (snap);
+    /* a run that starts makes room for the charts: its settings fold away */
+    gboolean was_live = self->snapshot != NULL && (self->snapshot->state == DN_RUN_PREPARING ||
+                                                   self->snapshot->state == DN_RUN_TRAINING);
+    if (snap != NULL && !was_live &&
+        (snap->state == DN_RUN_PREPARING || snap->state == DN_RUN_TRAINING))
+        adw_expander_row_set_expanded (self->settings_row, FALSE);
     g_clear_pointer (&self->snapshot, dn_run_snapshot_unref);
     self->snapshot = snap;
     if (snap == NULL || snap->serial <= 1)
