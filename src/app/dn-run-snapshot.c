@@ -3,6 +3,7 @@
 
 #include "dn-error.h"
 #include "dn-network-info.h"
+#include "dn-results-page.h"
 #include "dn-safetensors.h"
 
 #include <glib/gi18n.h>
@@ -330,9 +331,10 @@ char *dn_run_snapshot_summary (const DnRunSnapshot *s)
         int n_arch;
         g_autofree DnTrackerArchScore *arch = dn_tracker_best_scores (t, &n_arch);
         /* the remaining error the dendrites removed, against the network without them */
-        if (n_arch > 0 && arch[0].dendrites == 0 && s->dendrites > 0 &&
-            100.0 - arch[0].best_val > 0) {
-            double removed = (s->best_val - arch[0].best_val) / (100.0 - arch[0].best_val);
+        double removed = n_arch > 0 && arch[0].dendrites == 0 && s->dendrites > 0
+                             ? dn_remaining_error_reduction (arch[0].best_val, s->best_val)
+                             : NAN;
+        if (isfinite (removed)) {
             g_string_append_printf (str, _ (" · %.0f %% of the remaining error removed"),
                                     removed * 100);
         }

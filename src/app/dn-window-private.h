@@ -32,6 +32,7 @@ struct _DnWindow {
     AdwLeaflet *leaflet;
     GtkWidget *sidebar;
     GtkToggleButton *sidebar_button;
+    guint sidebar_idle;
     GtkListBox *nav_list;
     GtkStack *page_stack;
     DnNetworkPage *network_page;

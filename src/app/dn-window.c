@@ -430,12 +430,23 @@ static void on_nav_activated (GtkListBox *box, GtkListBoxRow *row, DnWindow *sel
 
 /* Narrow (folded): the sidebar and the page take turns, and the header's
  * sidebar button switches between them. */
-static void on_leaflet_changed (AdwLeaflet *leaflet, GParamSpec *pspec, DnWindow *self)
+static gboolean update_sidebar_button (gpointer data)
 {
-    gboolean folded = adw_leaflet_get_folded (leaflet);
+    DnWindow *self = data;
+    self->sidebar_idle = 0;
+    gboolean folded = adw_leaflet_get_folded (self->leaflet);
     gtk_widget_set_visible (GTK_WIDGET (self->sidebar_button), folded && self->document != NULL);
     gtk_toggle_button_set_active (self->sidebar_button,
-                                  folded && adw_leaflet_get_visible_child (leaflet) == self->sidebar);
+                                  folded &&
+                                      adw_leaflet_get_visible_child (self->leaflet) == self->sidebar);
+    return G_SOURCE_REMOVE;
+}
+
+/* The leaflet folds while it is being allocated: the header changes after that. */
+static void on_leaflet_changed (AdwLeaflet *leaflet, GParamSpec *pspec, DnWindow *self)
+{
+    if (self->sidebar_idle == 0)
+        self->sidebar_idle = g_idle_add (update_sidebar_button, self);
 }
 
 static void on_sidebar_toggled (GtkToggleButton *button, DnWindow *self)
@@ -521,6 +532,7 @@ static void dn_window_dispose (GObject *object)
     if (self->document != NULL)
         g_signal_handlers_disconnect_by_func (self->document, on_document_changed, self);
     g_signal_handlers_disconnect_by_data (adw_style_manager_get_default (), self);
+    g_clear_handle_id (&self->sidebar_idle, g_source_remove);
     g_clear_object (&self->chooser);
     gtk_widget_dispose_template (GTK_WIDGET (self), DN_TYPE_WINDOW);
     G_OBJECT_CLASS (dn_window_parent_class)->dispose (object);

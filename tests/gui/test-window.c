@@ -1,0 +1,401 @@
+/* test-window.c: the whole window, driven through its actions in a real display.
+ *
+ * At 800×600 every page fits (no minimum width above the window's), the sidebar
+ * folds away behind a header button, and the layer table keeps its names
+ * readable. A run's state follows the experiment shown: Stop, another
+ * experiment, reopening the run and Resume each leave the title, the sidebar's
+ * Training line, the Start/Resume buttons and the Decisions log telling the
+ * same story. Opening something else never drops unsaved edits without asking.
+ * Screenshots of what was checked go to DN_SCREENSHOT_DIR when it is set.
+ */
+#include "dn-application.h"
+#include "dn-run-snapshot.h"
+#include "dn-test-util.h"
+#include "dn-window-private.h"
+
+#include <adwaita.h>
+#include <math.h>
+#include <string.h>
+
+#define RUN_WAIT 600.0
+
+static void spin_until (gboolean (*done) (gpointer), gpointer data, double seconds)
+{
+    gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+    while (!done (data) && g_get_monotonic_time () < end)
+        g_main_context_iteration (NULL, FALSE);
+}
+
+static gboolean never (gpointer data)
+{
+    return FALSE;
+}
+
+static void pump (double seconds)
+{
+    spin_until (never, NULL, seconds);
+}
+
+static void save_shot (GtkWidget *w, const char *name)
+{
+    const char *dir = g_getenv ("DN_SCREENSHOT_DIR");
+    if (dir == NULL)
+        return;
+    GdkPaintable *p = gtk_widget_paintable_new (w);
+    GtkSnapshot *s = gtk_snapshot_new ();
+    gdk_paintable_snapshot (p, s, gtk_widget_get_width (w), gtk_widget_get_height (w));
+    GskRenderNode *node = gtk_snapshot_free_to_node (s);
+    if (node != NULL) {
+        GskRenderer *r = gtk_native_get_renderer (gtk_widget_get_native (w));
+        GdkTexture *tex = gsk_renderer_render_texture (r, node, NULL);
+        g_autofree char *path = g_build_filename (dir, name, NULL);
+        gdk_texture_save_to_png (tex, path);
+        g_object_unref (tex);
+        gsk_render_node_unref (node);
+    }
+    g_object_unref (p);
+}
+
+typedef struct {
+    DnApplication *app;
+    DnWindow *win;
+    char *dir;
+} Fixture;
+
+static void fixture_open (Fixture *f, int width, int height)
+{
+    f->dir = dn_test_tmpdir ();
+    /* one application per process: it registers once */
+    static DnApplication *app;
+    if (app == NULL) {
+        app = dn_application_new ();
+        g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
+        g_autoptr (GError) error = NULL;
+        g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+    }
+    f->app = app;
+    GSettings *settings = dn_application_get_settings (f->app);
+    g_assert_nonnull (settings);
+    g_autofree char *runs = g_build_filename (f->dir, "runs", NULL);
+    g_settings_set_string (settings, "output-folder", runs);
+    g_settings_set_int (settings, "threads", 2);
+    f->win = dn_window_new (f->app);
+    gtk_window_set_default_size (GTK_WINDOW (f->win), width, height);
+    gtk_window_present (GTK_WINDOW (f->win));
+    pump (0.3);
+}
+
+static void fixture_close (Fixture *f)
+{
+    gtk_window_destroy (GTK_WINDOW (f->win));
+    pump (0.1);
+    dn_test_tmpdir_remove (f->dir);
+    g_free (f->dir);
+}
+
+static DnDocument *template_document (const char *name)
+{
+    g_autofree char *rel = g_strdup_printf ("examples/%s.json", name);
+    g_autofree char *path = dn_test_data_path (rel);
+    GError *error = NULL;
+    DnExperiment *exp = dn_experiment_load (path, &error);
+    g_assert_no_error (error);
+    return dn_document_new (exp, NULL);
+}
+
+static AdwMessageDialog *find_dialog (GtkWindow *parent)
+{
+    GListModel *tops = gtk_window_get_toplevels ();
+    for (guint i = 0; i < g_list_model_get_n_items (tops); i++) {
+        g_autoptr (GtkWindow) w = g_list_model_get_item (tops, i);
+        if (ADW_IS_MESSAGE_DIALOG (w) && gtk_window_get_transient_for (w) == parent &&
+            gtk_widget_get_visible (GTK_WIDGET (w)))
+            return ADW_MESSAGE_DIALOG (w);
+    }
+    return NULL;
+}
+
+/* Every visible widget under root with this CSS class. */
+static void collect (GtkWidget *root, const char *css_class, GPtrArray *out)
+{
+    for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
+         c = gtk_widget_get_next_sibling (c)) {
+        if (!gtk_widget_get_visible (c))
+            continue;
+        if (gtk_widget_has_css_class (c, css_class))
+            g_ptr_array_add (out, c);
+        collect (c, css_class, out);
+    }
+}
+
+/* ---- 800×600 ---- */
+
+static void test_narrow (void)
+{
+    Fixture f;
+    fixture_open (&f, 800, 600);
+    dn_window_set_document (f.win, template_document ("mnist-cnn"));
+    pump (0.5);
+    GtkWidget *w = GTK_WIDGET (f.win);
+    const char *pages[] = {"network", "dendrites", "data", "training", "results"};
+    for (guint i = 0; i < G_N_ELEMENTS (pages); i++) {
+        dn_window_show_page (f.win, pages[i]);
+        pump (0.3);
+        int min, nat;
+        gtk_widget_measure (w, GTK_ORIENTATION_HORIZONTAL, -1, &min, &nat, NULL, NULL);
+        g_test_message ("%s page: window minimum width %d", pages[i], min);
+        g_assert_cmpint (min, <=, 800);
+        g_assert_cmpint (gtk_widget_get_width (w), <=, 800);
+        /* the page is on screen, not the sidebar, and the header offers the sidebar */
+        g_assert_true (adw_leaflet_get_folded (f.win->leaflet));
+        g_assert_true (adw_leaflet_get_visible_child (f.win->leaflet) ==
+                       GTK_WIDGET (f.win->page_stack));
+        g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f.win->sidebar_button)));
+        g_autofree char *shot = g_strdup_printf ("window-800x600-%s.png", pages[i]);
+        save_shot (w, shot);
+    }
+    /* the sidebar button shows the pages; choosing one goes back to it */
+    gtk_toggle_button_set_active (f.win->sidebar_button, TRUE);
+    pump (0.5);
+    g_assert_true (adw_leaflet_get_visible_child (f.win->leaflet) == f.win->sidebar);
+    save_shot (w, "window-800x600-sidebar.png");
+    gtk_list_box_select_row (f.win->nav_list, gtk_list_box_get_row_at_index (f.win->nav_list, 0));
+    pump (0.5);
+    g_assert_true (adw_leaflet_get_visible_child (f.win->leaflet) ==
+                   GTK_WIDGET (f.win->page_stack));
+    g_assert_false (gtk_toggle_button_get_active (f.win->sidebar_button));
+
+    /* the layer table: names keep a readable width, the palette is a popover */
+    g_autoptr (GPtrArray) titles = g_ptr_array_new ();
+    g_autoptr (GPtrArray) rows = g_ptr_array_new ();
+    collect (GTK_WIDGET (f.win->network_page), "layer-row", rows);
+    g_assert_cmpuint (rows->len, >, 5);
+    for (guint i = 0; i < rows->len; i++)
+        collect (rows->pdata[i], "title", titles);
+    g_assert_cmpuint (titles->len, >=, rows->len);
+    guint checked = 0;
+    for (guint i = 0; i < titles->len; i++)
+        if (GTK_IS_LABEL (titles->pdata[i]) && gtk_widget_get_mapped (titles->pdata[i])) {
+            g_assert_cmpint (gtk_widget_get_width (titles->pdata[i]), >=, 100);
+            checked++;
+        }
+    g_assert_cmpuint (checked, >=, rows->len);
+    g_autoptr (GPtrArray) headers = g_ptr_array_new ();
+    collect (GTK_WIDGET (f.win->network_page), "column-header", headers);
+    g_assert_cmpuint (headers->len, ==, 1);
+    g_autoptr (GPtrArray) palettes = g_ptr_array_new ();
+    collect (GTK_WIDGET (f.win->network_page), "palette", palettes);
+    g_assert_cmpuint (palettes->len, ==, 0); /* not on the page: in the Add Layer popover */
+    /* at 1280 the sidebar is back beside the page */
+    gtk_window_set_default_size (GTK_WINDOW (f.win), 1280, 800);
+    gtk_window_unmaximize (GTK_WINDOW (f.win));
+    gtk_widget_set_size_request (w, 1280, 800);
+    pump (0.5);
+    g_assert_false (adw_leaflet_get_folded (f.win->leaflet));
+    g_assert_false (gtk_widget_get_visible (GTK_WIDGET (f.win->sidebar_button)));
+    fixture_close (&f);
+}
+
+/* ---- a run's state follows the experiment shown ---- */
+
+static const char *subtitle (Fixture *f)
+{
+    return adw_window_title_get_subtitle (f->win->window_title);
+}
+
+static const char *training_line (Fixture *f)
+{
+    return gtk_label_get_label (f->win->nav_subtitles[3]);
+}
+
+static gboolean run_ended (gpointer data)
+{
+    Fixture *f = data;
+    return !dn_trainer_is_running (f->win->trainer);
+}
+
+static gboolean trained_past (gpointer data)
+{
+    Fixture *f = data;
+    DnRunSnapshot *s = dn_training_page_get_snapshot (f->win->training_page);
+    int past = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (f->win), "past"));
+    return !dn_trainer_is_running (f->win->trainer) || (s != NULL && s->epoch > past);
+}
+
+static void train_past (Fixture *f, int epoch)
+{
+    g_object_set_data (G_OBJECT (f->win), "past", GINT_TO_POINTER (epoch));
+    spin_until (trained_past, f, RUN_WAIT);
+    g_assert_true (dn_trainer_is_running (f->win->trainer));
+}
+
+static void stop_run (Fixture *f)
+{
+    gtk_widget_activate_action (GTK_WIDGET (f->win), "win.stop", NULL);
+    spin_until (run_ended, f, RUN_WAIT);
+    g_assert_false (dn_trainer_is_running (f->win->trainer));
+    pump (0.2);
+}
+
+static char *log_text (Fixture *f)
+{
+    DnRunSnapshot *s = dn_training_page_get_snapshot (f->win->training_page);
+    g_assert_nonnull (s);
+    GString *t = g_string_new (NULL);
+    for (guint i = 0; i < s->log->len; i++)
+        g_string_append_printf (t, "%s\n", (char *) s->log->pdata[i]);
+    return g_string_free (t, FALSE);
+}
+
+static void test_run_state (void)
+{
+    Fixture f;
+    fixture_open (&f, 1280, 800);
+    DnDocument *doc = template_document ("mlp");
+    dn_document_get_experiment (doc)->epochs = 200;
+    dn_window_set_document (f.win, doc);
+    pump (0.2);
+    g_assert_cmpstr (training_line (&f), ==, "not started");
+    g_assert_false (gtk_widget_get_visible (GTK_WIDGET (f.win->resume_button)));
+
+    gtk_widget_activate_action (GTK_WIDGET (f.win), "win.start", NULL);
+    train_past (&f, 1);
+    g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f.win->stop_button)));
+    g_assert_false (gtk_widget_get_visible (GTK_WIDGET (f.win->start_button)));
+    pump (0.3);
+    save_shot (GTK_WIDGET (f.win), "window-1280x800-training.png");
+    stop_run (&f);
+    DnRunSnapshot *s = dn_training_page_get_snapshot (f.win->training_page);
+    g_assert_cmpint (s->state, ==, DN_RUN_STOPPED);
+    int stopped_at = s->epoch;
+    g_autofree char *run_dir = g_strdup (s->run_dir);
+    g_autofree char *want = g_strdup_printf ("Stopped after %d epoch", stopped_at);
+    g_assert_true (g_str_has_prefix (subtitle (&f), want));
+    g_assert_true (g_str_has_prefix (training_line (&f), "stopped"));
+    g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f.win->resume_button)));
+
+    /* another experiment: nothing of the stopped run is offered or said */
+    dn_window_set_document (f.win, template_document ("mnist-cnn"));
+    pump (0.2);
+    g_assert_cmpstr (training_line (&f), ==, "not started");
+    g_assert_null (strstr (subtitle (&f), "Stopped"));
+    g_assert_false (gtk_widget_get_visible (GTK_WIDGET (f.win->resume_button)));
+    g_assert_null (dn_training_page_get_snapshot (f.win->training_page));
+
+    /* the run reopened from its folder: stopped, resumable, its log read back */
+    gtk_widget_activate_action (GTK_WIDGET (f.win), "win.open-run", "s", run_dir);
+    pump (0.2);
+    g_assert_true (g_str_has_prefix (subtitle (&f), want));
+    g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f.win->resume_button)));
+    g_autofree char *said = g_strdup_printf ("Stopped after epoch %d", stopped_at);
+    g_autofree char *reopened = log_text (&f);
+    g_assert_nonnull (strstr (reopened, said));
+
+    /* Resume: the log goes on from what the folder says */
+    gtk_widget_activate_action (GTK_WIDGET (f.win), "win.resume", NULL);
+    train_past (&f, stopped_at);
+    g_autofree char *resumed = log_text (&f);
+    g_assert_nonnull (strstr (resumed, said));
+    stop_run (&f);
+    s = dn_training_page_get_snapshot (f.win->training_page);
+    g_assert_cmpint (s->epoch, >, stopped_at);
+    g_autofree char *after = log_text (&f);
+    g_assert_nonnull (strstr (after, said));
+    fixture_close (&f);
+}
+
+/* run.log read back in the live log's words: decisions carry their epoch, starts
+ * and ends are left out, a stop says where. */
+static void test_read_log (void)
+{
+    g_autofree char *dir = dn_test_tmpdir ();
+    const char *text = "2026-01-01 10:00:00  start: 100 parameters, 10 training samples\n"
+                       "2026-01-01 10:00:01  epoch 1: loss 1.0, validation 50.00, test 50.00\n"
+                       "2026-01-01 10:00:02  epoch 2: loss 0.9, validation 60.00, test 60.00\n"
+                       "2026-01-01 10:00:02  added dendrite set 1\n"
+                       "2026-01-01 10:00:03  stopped: after epoch 2\n"
+                       "2026-01-01 10:00:04  epoch 3: loss 0.8, validation 70.00, test 70.00\n"
+                       "2026-01-01 10:00:05  done: best 70.00\n";
+    g_autofree char *path = dn_test_write_file (dir, "run.log", text, strlen (text));
+    g_autoptr (GPtrArray) log = dn_run_snapshot_read_log (dir, 0);
+    g_assert_cmpuint (log->len, ==, 2);
+    g_assert_cmpstr (log->pdata[0], ==, "Epoch 2 · added dendrite set 1");
+    g_assert_cmpstr (log->pdata[1], ==, "Stopped after epoch 2");
+    const char *cl = "2026-01-01 10:00:00  task 0, epoch 1: loss 0.5, train 90.00, test 88.00\n"
+                     "2026-01-01 10:00:01  after task 0: mean accuracy over tasks 0..0 88.00 %\n";
+    g_free (dn_test_write_file (dir, "run.log", cl, strlen (cl)));
+    g_autoptr (GPtrArray) tasks = dn_run_snapshot_read_log (dir, 3);
+    g_assert_cmpuint (tasks->len, ==, 1);
+    g_assert_cmpstr (tasks->pdata[0], ==,
+                     "Task 1 of 3 done: 88.00 % mean accuracy over the tasks so far");
+    g_autoptr (GPtrArray) none = dn_run_snapshot_read_log (path, 0); /* not a folder */
+    g_assert_cmpuint (none->len, ==, 0);
+    dn_test_tmpdir_remove (dir);
+}
+
+/* ---- nothing lost without asking ---- */
+
+static void test_discard_asks (void)
+{
+    Fixture f;
+    fixture_open (&f, 1280, 800);
+    dn_window_set_document (f.win, template_document ("mlp"));
+    DnDocument *edited = dn_window_get_document (f.win);
+    /* unedited: a template replaces it at once */
+    g_autofree char *tpl = dn_test_data_path ("examples/mnist-cnn.json");
+    gtk_widget_activate_action (GTK_WIDGET (f.win), "win.new-from-template", "s", tpl);
+    pump (0.2);
+    g_assert_null (find_dialog (GTK_WINDOW (f.win)));
+    g_assert_true (dn_window_get_document (f.win) != edited);
+
+    edited = dn_window_get_document (f.win);
+    dn_document_remove_layer (edited, 0);
+    g_assert_true (dn_document_get_modified (edited));
+    /* a template, a file, a run: each asks, and Cancel keeps the edits */
+    g_autofree char *other = dn_test_data_path ("examples/mlp.json");
+    g_autoptr (GFile) file = g_file_new_for_path (other);
+    for (int what = 0; what < 3; what++) {
+        if (what == 0)
+            gtk_widget_activate_action (GTK_WIDGET (f.win), "win.new-from-template", "s", tpl);
+        else if (what == 1)
+            dn_window_open_file (f.win, file);
+        else
+            gtk_widget_activate_action (GTK_WIDGET (f.win), "win.open-run", "s", f.dir);
+        pump (0.2);
+        AdwMessageDialog *d = find_dialog (GTK_WINDOW (f.win));
+        g_assert_nonnull (d);
+        g_assert_cmpstr (adw_message_dialog_get_heading (d), ==, "Discard Unsaved Changes?");
+        if (what == 0)
+            save_shot (GTK_WIDGET (d), "window-discard-dialog.png");
+        adw_message_dialog_response (d, "cancel");
+        gtk_window_destroy (GTK_WINDOW (d));
+        pump (0.1);
+        g_assert_true (dn_window_get_document (f.win) == edited);
+    }
+    /* Discard Changes: replaced */
+    dn_window_open_file (f.win, file);
+    pump (0.2);
+    AdwMessageDialog *d = find_dialog (GTK_WINDOW (f.win));
+    g_assert_nonnull (d);
+    adw_message_dialog_response (d, "discard");
+    gtk_window_destroy (GTK_WINDOW (d));
+    pump (0.2);
+    g_assert_true (dn_window_get_document (f.win) != edited);
+    g_assert_false (dn_document_get_modified (dn_window_get_document (f.win)));
+    fixture_close (&f);
+}
+
+int main (int argc, char **argv)
+{
+    g_test_init (&argc, &argv, NULL);
+    g_test_add_func ("/app/window/read-log", test_read_log);
+    if (!gtk_init_check ()) {
+        g_print ("1..0 # SKIP no display\n");
+        return 77;
+    }
+    adw_init ();
+    g_test_add_func ("/app/window/narrow", test_narrow);
+    g_test_add_func ("/app/window/discard-asks", test_discard_asks);
+    g_test_add_func ("/app/window/run-state", test_run_state);
+    return g_test_run ();
+}
