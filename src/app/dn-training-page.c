@@ -495,7 +495,7 @@ static GtkWidget *chart_card (DnTrainingPage *self, int kind)
     GtkWidget *chart = dn_chart_widget_new (kind);
     gtk_widget_set_hexpand (chart, TRUE);
     gtk_widget_set_vexpand (chart, TRUE);
-    gtk_widget_set_size_request (chart, -1, 280);
+    gtk_widget_set_size_request (chart, -1, 190);
     self->charts[kind] = chart;
     GtkWidget *overlay = gtk_overlay_new ();
     gtk_overlay_set_child (GTK_OVERLAY (overlay), chart);
