@@ -698,6 +698,17 @@ static void dn_data_page_class_init (DnDataPageClass *klass)
     gtk_widget_class_bind_template_child (widget_class, DnDataPage, table_grid);
 }
 
+static GtkWidget *find_switch (GtkWidget *root)
+{
+    for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
+         c = gtk_widget_get_next_sibling (c)) {
+        GtkWidget *found = GTK_IS_SWITCH (c) ? c : find_switch (c);
+        if (found != NULL)
+            return found;
+    }
+    return NULL;
+}
+
 static void dn_data_page_init (DnDataPage *self)
 {
     gtk_widget_init_template (GTK_WIDGET (self));
@@ -720,6 +731,11 @@ static void dn_data_page_init (DnDataPage *self)
     g_signal_connect (self->choose_button, "clicked", G_CALLBACK (on_choose_clicked), self);
     g_signal_connect (self->continual_row, "notify::enable-expansion",
                       G_CALLBACK (on_continual_toggled), self);
+    /* the expander's own switch has no name of its own for screen readers */
+    GtkWidget *sw = find_switch (GTK_WIDGET (self->continual_row));
+    if (sw != NULL)
+        gtk_accessible_update_property (GTK_ACCESSIBLE (sw), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                        _ ("Train on permuted tasks"), -1);
     g_signal_connect_swapped (self->tasks_spin, "value-changed", G_CALLBACK (on_continual_changed),
                               self);
     g_signal_connect_swapped (self->task_epochs_spin, "value-changed",

@@ -24,6 +24,8 @@ struct _DnTrainingPage {
     GtkSpinButton *seed_spin;
     GtkLabel *zoom_label;
     GtkDropDown *zoom_dropdown;
+    GtkButton *reset_zoom_button;
+    GtkDropDown *smooth_dropdown;
     GtkGrid *chart_grid;
     GtkBox *continual_box;
     GtkLabel *log_title;
@@ -287,6 +289,8 @@ static void update_chart_kind (DnTrainingPage *self)
     gtk_widget_set_visible (GTK_WIDGET (self->chart_grid), !continual);
     gtk_widget_set_visible (GTK_WIDGET (self->zoom_label), !continual);
     gtk_widget_set_visible (GTK_WIDGET (self->zoom_dropdown), !continual);
+    gtk_widget_set_visible (GTK_WIDGET (self->reset_zoom_button), !continual);
+    gtk_widget_set_visible (GTK_WIDGET (self->smooth_dropdown), !continual);
     gtk_widget_set_visible (GTK_WIDGET (self->continual_box), continual);
     gtk_widget_set_visible (self->activity_card,
                             continual && dn_run_snapshot_get_activity (self->snapshot) != NULL);
@@ -474,6 +478,28 @@ static void on_zoom (GtkDropDown *dd, GParamSpec *pspec, DnTrainingPage *self)
         dn_chart_widget_set_last_epochs (DN_CHART_WIDGET (self->charts[k]), n);
 }
 
+static void on_chart_zoomed (DnTrainingPage *self)
+{
+    gboolean any = FALSE;
+    for (int k = 0; k < DN_CHART_N_KINDS; k++)
+        any |= dn_chart_widget_get_zoomed (DN_CHART_WIDGET (self->charts[k]));
+    gtk_widget_set_sensitive (GTK_WIDGET (self->reset_zoom_button), any);
+}
+
+static void on_reset_zoom (DnTrainingPage *self)
+{
+    for (int k = 0; k < DN_CHART_N_KINDS; k++)
+        dn_chart_widget_reset_zoom (DN_CHART_WIDGET (self->charts[k]));
+}
+
+static void on_smoothing (DnTrainingPage *self)
+{
+    static const double weights[] = {0.0, 0.6, 0.9};
+    guint i = gtk_drop_down_get_selected (self->smooth_dropdown);
+    dn_chart_widget_set_smoothing (DN_CHART_WIDGET (self->charts[DN_CHART_SCORES]),
+                                   i < G_N_ELEMENTS (weights) ? weights[i] : 0.0);
+}
+
 static void chart_export (GSimpleAction *action, GVariant *param, gpointer data)
 {
     GtkWidget *chart = data;
@@ -559,6 +585,8 @@ static void dn_training_page_class_init (DnTrainingPageClass *klass)
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, seed_spin);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, zoom_label);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, zoom_dropdown);
+    gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, reset_zoom_button);
+    gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, smooth_dropdown);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, chart_grid);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, continual_box);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, log_title);
@@ -570,8 +598,15 @@ static void dn_training_page_class_init (DnTrainingPageClass *klass)
 static void dn_training_page_init (DnTrainingPage *self)
 {
     gtk_widget_init_template (GTK_WIDGET (self));
-    for (int k = 0; k < DN_CHART_N_KINDS; k++)
+    for (int k = 0; k < DN_CHART_N_KINDS; k++) {
         gtk_grid_attach (self->chart_grid, chart_card (self, k), k % 2, k / 2, 1, 1);
+        g_signal_connect_swapped (self->charts[k], "notify::zoomed", G_CALLBACK (on_chart_zoomed),
+                                  self);
+    }
+    dn_chart_widget_set_log_scale (DN_CHART_WIDGET (self->charts[DN_CHART_LR]), TRUE);
+    g_signal_connect_swapped (self->reset_zoom_button, "clicked", G_CALLBACK (on_reset_zoom), self);
+    g_signal_connect_swapped (self->smooth_dropdown, "notify::selected", G_CALLBACK (on_smoothing),
+                              self);
     GtkWidget *tasks = chart_card (self, DN_CHART_WIDGET_TASKS);
     gtk_widget_set_size_request (self->charts[DN_CHART_WIDGET_TASKS], -1, 380);
     gtk_box_append (self->continual_box, tasks);

@@ -57,10 +57,20 @@ typedef enum {
 /* Where dn_chart_draw put the data: the plot rectangle and the history rows
  * (fractional) at its left and right edges, so a widget can turn a pointer
  * position into a hover_epoch. valid is FALSE when there was nothing to plot. */
+#define DN_CHART_MAX_LEGEND 40
+
+/* A legend entry as drawn, so a widget can hide its series on a click. */
+typedef struct {
+    double x, y, width, height;
+    char label[64];
+} DnChartLegendBox;
+
 typedef struct {
     gboolean valid;
     double x, y, width, height;
     double first_row, last_row;
+    int n_legend;
+    DnChartLegendBox legend[DN_CHART_MAX_LEGEND];
 } DnChartPlotArea;
 
 typedef struct {
@@ -71,6 +81,13 @@ typedef struct {
     int hover_epoch;      /* >= 0: a cursor line and each series' value at this
                            * history row; nothing when it is off the x axis */
     DnChartPlotArea *plot_area; /* not NULL: receives where the data was drawn */
+    /* Live views (files leave them 0): */
+    double x_from, x_to;           /* x_to > x_from: rows x_from..x_to only (drag to zoom) */
+    gboolean log_y;                /* a log y axis whenever every value shown is positive */
+    double smoothing;              /* 0..0.99: current series as an exponential moving average
+                                    * giving the past this weight, the raw line faint behind */
+    const char *const *hidden;     /* NULL-terminated legend labels whose series are not drawn
+                                    * (their entries stay, struck through) */
 } DnChartStyle;
 
 /* Light, 11 pt, no zoom, opaque, no hover (hover_epoch -1). */
@@ -80,7 +97,7 @@ const char *dn_chart_kind_title (DnChartKind kind);
 
 /* Draws `kind` into the rectangle (0, 0, width, height) of cr: title, axes
  * with labelled ticks, series, legend (to the right when there is room, else
- * inside the plot when it leaves the data readable, else left out). style
+ * inside the plot when it leaves the data readable, else in rows below it). style
  * NULL: dn_chart_style_init's. */
 void dn_chart_draw (cairo_t *cr, const DnTracker *tracker, DnChartKind kind, double width,
                     double height, const DnChartStyle *style);

@@ -225,6 +225,11 @@ def continual(app):
     show_page(app, "network")
     click(find(app, role="push button", name="Template"))
     click(find(app, role="menu item", name="Active Dendrites (continual learning)", timeout=10))
+    # the MNIST experiment was edited and never saved: the window asks before dropping it
+    find(app, name="Discard Unsaved Changes?", timeout=20)
+    click(find(app, role="push button", timeout=10,
+               match=lambda t: t.replace("_", "").startswith("Discard Changes")))
+    log("discarded the unsaved MNIST experiment")
     wait_label(app, lambda t: t == "kwta2", what="the layer kwta2")
     show_page(app, "data")
     set_value(app, "Tasks", 2, visible=False)

@@ -6,9 +6,12 @@
  * experiment, reopening the run and Resume each leave the title, the sidebar's
  * Training line, the Start/Resume buttons and the Decisions log telling the
  * same story. Opening something else never drops unsaved edits without asking.
- * Screenshots of what was checked go to DN_SCREENSHOT_DIR when it is set.
+ * The charts follow a run through its rollbacks and stay readable: the legend
+ * never disappears, a click on it hides a series, a drag zooms and Reset undoes
+ * it. Screenshots of what was checked go to DN_SCREENSHOT_DIR when it is set.
  */
 #include "dn-application.h"
+#include "dn-chart-widget.h"
 #include "dn-run-snapshot.h"
 #include "dn-test-util.h"
 #include "dn-window-private.h"
@@ -41,6 +44,7 @@ static void save_shot (GtkWidget *w, const char *name)
     const char *dir = g_getenv ("DN_SCREENSHOT_DIR");
     if (dir == NULL)
         return;
+    pump (0.3); /* the window paints what it shows first */
     GdkPaintable *p = gtk_widget_paintable_new (w);
     GtkSnapshot *s = gtk_snapshot_new ();
     gdk_paintable_snapshot (p, s, gtk_widget_get_width (w), gtk_widget_get_height (w));
@@ -385,6 +389,145 @@ static void test_discard_asks (void)
     fixture_close (&f);
 }
 
+/* ---- charts: rollbacks, legend, zoom ---- */
+
+/* A dendritic history that restores the best model at its switches: rolled-back
+ * epochs lie beyond the history it keeps. */
+static DnTracker *tracker_with_rollbacks (int *last_rolled_back)
+{
+    DnTrackerConfig cfg;
+    dn_tracker_config_defaults (&cfg);
+    dn_tracker_list_set (&cfg.n_epochs_to_switch, 3);
+    dn_tracker_list_set (&cfg.max_dendrites, 3);
+    cfg.find_best_lr = FALSE;
+    GError *error = NULL;
+    DnTracker *t = dn_tracker_new (&cfg, NULL, 0.05, &error);
+    g_assert_no_error (error);
+    dn_tracker_set_score_unit (t, "%");
+    for (int i = 0; i < 40 && !dn_tracker_is_complete (t); i++) {
+        /* rises, then stalls at each count of dendrites */
+        double v = 80.0 + 3.0 * dn_tracker_dendrites (t) + MIN (i % 7, 3);
+        DnTrackerScores sc = {.val = v, .test = v - 1.0, .seconds = 0.5, .params = 500};
+        DnTrackerAction action;
+        g_assert_true (dn_tracker_add_score (t, &sc, &action, &error));
+        g_assert_no_error (error);
+    }
+    *last_rolled_back = -1;
+    for (int r = 0; r < dn_tracker_n_rollbacks (t); r++) {
+        DnTrackerRollback rb;
+        g_assert_true (dn_tracker_get_rollback (t, r, &rb));
+        *last_rolled_back = MAX (*last_rolled_back, rb.from_epoch);
+    }
+    g_assert_cmpint (dn_tracker_n_rollbacks (t), >, 0);
+    return t;
+}
+
+static gboolean chart_redrawn (gpointer data)
+{
+    DnChartWidget *chart = data;
+    guint before = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (chart), "before"));
+    return dn_chart_widget_get_n_draws (chart) > before && dn_chart_widget_is_settled (chart);
+}
+
+static void wait_redraw (DnChartWidget *chart, guint before)
+{
+    g_object_set_data (G_OBJECT (chart), "before", GUINT_TO_POINTER (before));
+    spin_until (chart_redrawn, chart, 60);
+    g_assert_cmpuint (dn_chart_widget_get_n_draws (chart), >, before);
+}
+
+static const DnChartLegendBox *legend_entry (DnChartWidget *chart, const char *label)
+{
+    const DnChartPlotArea *a = dn_chart_widget_get_plot_area (chart);
+    for (int i = 0; i < a->n_legend; i++)
+        if (g_str_equal (a->legend[i].label, label))
+            return &a->legend[i];
+    return NULL;
+}
+
+static void test_chart_follows_and_zooms (void)
+{
+    int rolled = -1;
+    DnRunSnapshot *snap = dn_run_snapshot_new ();
+    snap->shared = dn_shared_tracker_new (tracker_with_rollbacks (&rolled));
+    snap->state = DN_RUN_TRAINING;
+    int n = 0;
+    dn_tracker_epochs (dn_run_snapshot_get_tracker (snap), &n);
+    GtkWidget *win = gtk_window_new ();
+    gtk_window_set_default_size (GTK_WINDOW (win), 900, 340);
+    DnChartWidget *chart = DN_CHART_WIDGET (dn_chart_widget_new (DN_CHART_SCORES));
+    gtk_window_set_child (GTK_WINDOW (win), GTK_WIDGET (chart));
+    dn_chart_widget_set_snapshot (chart, snap);
+    gtk_window_present (GTK_WINDOW (win));
+    wait_redraw (chart, 0);
+
+    /* the x axis reaches every epoch trained, the rolled-back ones too */
+    const DnChartPlotArea *a = dn_chart_widget_get_plot_area (chart);
+    g_assert_true (a->valid);
+    g_test_message ("history %d rows, rolled back up to row %d, axis to %g", n, rolled,
+                    a->last_row);
+    g_assert_cmpfloat (a->last_row, >=, MAX (n - 1, rolled));
+    save_shot (GTK_WIDGET (chart), "chart-rollbacks.png");
+
+    /* a click on "Validation" hides it (its entry stays), another shows it again */
+    const DnChartLegendBox *b = legend_entry (chart, "Validation");
+    g_assert_nonnull (b);
+    guint before = dn_chart_widget_get_n_draws (chart);
+    dn_chart_widget_click_at (chart, b->x + b->width / 2, b->y + b->height / 2);
+    g_assert_true (dn_chart_widget_series_hidden (chart, "Validation"));
+    wait_redraw (chart, before);
+    g_assert_nonnull (legend_entry (chart, "Validation"));
+    save_shot (GTK_WIDGET (chart), "chart-validation-hidden.png");
+    b = legend_entry (chart, "Validation");
+    before = dn_chart_widget_get_n_draws (chart);
+    dn_chart_widget_click_at (chart, b->x + b->width / 2, b->y + b->height / 2);
+    g_assert_false (dn_chart_widget_series_hidden (chart, "Validation"));
+    wait_redraw (chart, before);
+
+    /* a drag over the middle of the plot shows those epochs; Reset shows all again */
+    a = dn_chart_widget_get_plot_area (chart);
+    double full_first = a->first_row, full_last = a->last_row;
+    before = dn_chart_widget_get_n_draws (chart);
+    dn_chart_widget_drag (chart, a->x + a->width * 0.3, a->x + a->width * 0.7);
+    g_assert_true (dn_chart_widget_get_zoomed (chart));
+    double from, to;
+    dn_chart_widget_get_zoom (chart, &from, &to);
+    g_assert_cmpfloat (from, >, full_first);
+    g_assert_cmpfloat (to, <, full_last);
+    wait_redraw (chart, before);
+    a = dn_chart_widget_get_plot_area (chart);
+    g_assert_cmpfloat_with_epsilon (a->first_row, from, 1e-9);
+    g_assert_cmpfloat_with_epsilon (a->last_row, to, 1e-9);
+    save_shot (GTK_WIDGET (chart), "chart-zoomed.png");
+    /* a click (no travel) is not a zoom */
+    dn_chart_widget_drag (chart, a->x + 10, a->x + 11);
+    dn_chart_widget_get_zoom (chart, &from, &to);
+    g_assert_cmpfloat_with_epsilon (a->first_row, from, 1e-9);
+    before = dn_chart_widget_get_n_draws (chart);
+    dn_chart_widget_reset_zoom (chart);
+    g_assert_false (dn_chart_widget_get_zoomed (chart));
+    wait_redraw (chart, before);
+    a = dn_chart_widget_get_plot_area (chart);
+    g_assert_cmpfloat_with_epsilon (a->last_row, full_last, 1e-9);
+
+    /* small: the legend moves under the plot, it never disappears */
+    gtk_window_set_default_size (GTK_WINDOW (win), 320, 300);
+    gtk_widget_set_size_request (GTK_WIDGET (chart), 320, 300);
+    gtk_widget_queue_resize (GTK_WIDGET (chart));
+    before = dn_chart_widget_get_n_draws (chart);
+    wait_redraw (chart, before);
+    g_assert_nonnull (legend_entry (chart, "Validation"));
+    g_assert_nonnull (legend_entry (chart, "Test"));
+    /* smoothing redraws the scores */
+    before = dn_chart_widget_get_n_draws (chart);
+    dn_chart_widget_set_smoothing (chart, 0.9);
+    wait_redraw (chart, before);
+    pump (0.3);
+    save_shot (GTK_WIDGET (chart), "chart-small-smoothed.png");
+    gtk_window_destroy (GTK_WINDOW (win));
+    dn_run_snapshot_unref (snap);
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
@@ -395,6 +538,7 @@ int main (int argc, char **argv)
     }
     adw_init ();
     g_test_add_func ("/app/window/narrow", test_narrow);
+    g_test_add_func ("/app/window/chart-follows-and-zooms", test_chart_follows_and_zooms);
     g_test_add_func ("/app/window/discard-asks", test_discard_asks);
     g_test_add_func ("/app/window/run-state", test_run_state);
     return g_test_run ();
