@@ -10,7 +10,10 @@ Active Dendrites template on two permuted tasks of one epoch: the task
 accuracy chart and the status line follow the tasks, the run folder gets the
 accuracy matrix. Then Start again into that run's folder: the window asks
 Resume / Overwrite / New Numbered Run, and a new numbered run goes beside the
-earlier one. A screenshot of every page goes to $DN_SCREENSHOT_DIR.
+earlier one. Then one more run stopped after its first task and resumed to the
+end, its log kept, and the MNIST run opened again from the Results page (the
+unsaved continual experiment is discarded only after the window asks). A
+screenshot of every page goes to $DN_SCREENSHOT_DIR.
 
 Run by tests/gui/run-e2e.sh inside Xvfb + a D-Bus session + the AT-SPI bus.
 """
@@ -126,6 +129,7 @@ def main():
     set_list(app, "Patience", "1")
     set_list(app, "Most Dendrite Sets", "2")
     set_list(app, "Attempts per Set", "1")
+    set_switch(app, "Advanced Settings", True)  # the sweep is a specialist's setting
     set_switch(app, "Sweep the Starting Rate", False)
     shot("dendrites")
 
@@ -309,8 +313,63 @@ def run_folder_exists(app):
     return app
 
 
+def stop_resume_open(app):
+    """Stop a run after its first task, Resume it to the end with its log kept, then
+    open another run from the Results page: the window describes that one."""
+    show_page(app, "training")
+    press(app, name="Start")
+    find(app, name="The Run Folder Exists", timeout=20)
+    click(find(app, role="push button", timeout=10,
+               match=lambda t: t.replace("_", "").startswith("New Numbered Run")))
+    title = find(app, role="label", timeout=120, match=lambda t: t.startswith("Task 1 · "))
+    end = time.time() + 900
+    while not any("Task 1 of 2 done" in t for t in labels(app)):
+        if time.time() > end:
+            raise Timeout("the first task did not finish within 15 minutes")
+        time.sleep(0.5)
+    press(app, name="Stop")
+    end = time.time() + 300
+    while not title.name.startswith(("Stopped", "Finished", "Failed")):
+        if time.time() > end:
+            raise Timeout("the run did not stop: " + title.name)
+        time.sleep(0.5)
+    log("stopped:", title.name)
+    if title.name.startswith("Finished"):
+        raise AssertionError("the second task ended before Stop took effect: " + title.name)
+    assert title.name == "Stopped after 1 task of 2", title.name
+    shot("stopped")
+    press(app, name="Resume")
+    end = time.time() + 900
+    while not title.name.startswith(("Finished", "Failed")):
+        if time.time() > end:
+            raise Timeout("the resumed run did not finish within 15 minutes: " + title.name)
+        time.sleep(0.5)
+    assert title.name == "Finished all 2 tasks", title.name
+    log_text = "\n".join(labels(app))
+    for said in ("Task 1 of 2 done", "Stopped", "Task 2 of 2 done"):
+        assert said in log_text, "the log lost " + said
+    log("resumed to the end, the log kept the first task and the stop")
+    shot("resumed")
+
+    # another run: the MNIST run of the first test, opened from the Results page
+    show_page(app, "results")
+    press(app, name="Open run mnist-cnn", timeout=60)
+    # the continual experiment was edited and not saved: the window asks first
+    find(app, name="Discard Unsaved Changes?", timeout=20)
+    click(find(app, role="push button", timeout=10,
+               match=lambda t: t.replace("_", "").startswith("Discard Changes")))
+    find(app, role="label", timeout=60, match=lambda t: t.startswith("Finished after"))
+    wait_label(app, lambda t: re.match(r"Epoch \d+ · ", t) is not None and "dendrite set" in t,
+               what="the MNIST run's decisions, read back from its folder")
+    wait_label(app, lambda t: t.startswith("Finished · best"), what="the finished run's subtitle")
+    log("opened the MNIST run: its decisions and summary are shown")
+    shot("opened-run")
+    return app
+
+
 TESTS = [("/gui/e2e/mnist-cnn-dendrites", main), ("/gui/e2e/continual", continual),
-         ("/gui/e2e/run-folder-exists", run_folder_exists)]
+         ("/gui/e2e/run-folder-exists", run_folder_exists),
+         ("/gui/e2e/stop-resume-open", stop_resume_open)]
 
 if __name__ == "__main__":
     app, failed = None, 0
