@@ -18,6 +18,7 @@
 #include "dn-json.h"
 #include "dn-model.h"
 #include "dn-run-snapshot.h"
+#include "dn-gui-test.h"
 #include "dn-test-util.h"
 #include "dn-window.h"
 
@@ -311,18 +312,6 @@ static void test_run_folder_header_only (void)
 
 /* ---- in a window: a dialog, and the open experiment stays ---- */
 
-static AdwMessageDialog *find_dialog (GtkWindow *parent)
-{
-    GListModel *tops = gtk_window_get_toplevels ();
-    for (guint i = 0; i < g_list_model_get_n_items (tops); i++) {
-        g_autoptr (GtkWindow) w = g_list_model_get_item (tops, i);
-        if (ADW_IS_MESSAGE_DIALOG (w) && gtk_window_get_transient_for (w) == parent &&
-            gtk_widget_get_visible (GTK_WIDGET (w)))
-            return ADW_MESSAGE_DIALOG (w);
-    }
-    return NULL;
-}
-
 /* A file name with an escape sequence and a right-to-left override reaches the "Could Not
  * Open" heading written out, never as the characters themselves. */
 static void check_hostile_heading (DnWindow *win, const char *dir)
@@ -333,7 +322,7 @@ static void check_hostile_heading (DnWindow *win, const char *dir)
     dn_window_open_file (win, file);
     for (int i = 0; i < 20; i++)
         g_main_context_iteration (NULL, FALSE);
-    AdwMessageDialog *dialog = find_dialog (GTK_WINDOW (win));
+    AdwMessageDialog *dialog = dn_gui_test_find_dialog (GTK_WINDOW (win));
     g_assert_nonnull (dialog);
     const char *heading = adw_message_dialog_get_heading (dialog);
     g_test_message ("%s", heading);
@@ -376,7 +365,7 @@ static void test_window_keeps_document (void)
     g_assert_true (dn_window_get_document (win) == before);
     g_assert_cmpuint (dn_document_n_layers (before), ==, layers_before);
     /* and a dialog says what the engine says */
-    AdwMessageDialog *dialog = find_dialog (GTK_WINDOW (win));
+    AdwMessageDialog *dialog = dn_gui_test_find_dialog (GTK_WINDOW (win));
     g_assert_nonnull (dialog);
     g_autoptr (GError) eval_error = NULL;
     g_autoptr (DnNetwork) loaded = dn_model_load (path, dn_backend_cpu (), NULL, &eval_error);

@@ -13,6 +13,7 @@
 #include "dn-application.h"
 #include "dn-chart-widget.h"
 #include "dn-run-snapshot.h"
+#include "dn-gui-test.h"
 #include "dn-test-util.h"
 #include "dn-window-private.h"
 
@@ -22,29 +23,12 @@
 
 #define RUN_WAIT 600.0
 
-static void spin_until (gboolean (*done) (gpointer), gpointer data, double seconds)
-{
-    gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-    while (!done (data) && g_get_monotonic_time () < end)
-        g_main_context_iteration (NULL, FALSE);
-}
-
-static gboolean never (gpointer data)
-{
-    return FALSE;
-}
-
-static void pump (double seconds)
-{
-    spin_until (never, NULL, seconds);
-}
-
 static void save_shot (GtkWidget *w, const char *name)
 {
     const char *dir = g_getenv ("DN_SCREENSHOT_DIR");
     if (dir == NULL)
         return;
-    pump (0.3); /* the window paints what it shows first */
+    dn_test_pump (0.3); /* the window paints what it shows first */
     GdkPaintable *p = gtk_widget_paintable_new (w);
     GtkSnapshot *s = gtk_snapshot_new ();
     gdk_paintable_snapshot (p, s, gtk_widget_get_width (w), gtk_widget_get_height (w));
@@ -86,37 +70,15 @@ static void fixture_open (Fixture *f, int width, int height)
     f->win = dn_window_new (f->app);
     gtk_window_set_default_size (GTK_WINDOW (f->win), width, height);
     gtk_window_present (GTK_WINDOW (f->win));
-    pump (0.3);
+    dn_test_pump (0.3);
 }
 
 static void fixture_close (Fixture *f)
 {
     gtk_window_destroy (GTK_WINDOW (f->win));
-    pump (0.1);
+    dn_test_pump (0.1);
     dn_test_tmpdir_remove (f->dir);
     g_free (f->dir);
-}
-
-static DnDocument *template_document (const char *name)
-{
-    g_autofree char *rel = g_strdup_printf ("examples/%s.json", name);
-    g_autofree char *path = dn_test_data_path (rel);
-    GError *error = NULL;
-    DnExperiment *exp = dn_experiment_load (path, &error);
-    g_assert_no_error (error);
-    return dn_document_new (exp, NULL);
-}
-
-static AdwMessageDialog *find_dialog (GtkWindow *parent)
-{
-    GListModel *tops = gtk_window_get_toplevels ();
-    for (guint i = 0; i < g_list_model_get_n_items (tops); i++) {
-        g_autoptr (GtkWindow) w = g_list_model_get_item (tops, i);
-        if (ADW_IS_MESSAGE_DIALOG (w) && gtk_window_get_transient_for (w) == parent &&
-            gtk_widget_get_visible (GTK_WIDGET (w)))
-            return ADW_MESSAGE_DIALOG (w);
-    }
-    return NULL;
 }
 
 /* Every visible widget under root with this CSS class. */
@@ -138,13 +100,13 @@ static void test_narrow (void)
 {
     Fixture f;
     fixture_open (&f, 800, 600);
-    dn_window_set_document (f.win, template_document ("mnist-cnn"));
-    pump (0.5);
+    dn_window_set_document (f.win, dn_gui_test_load_template ("mnist-cnn"));
+    dn_test_pump (0.5);
     GtkWidget *w = GTK_WIDGET (f.win);
     const char *pages[] = {"network", "dendrites", "data", "training", "results"};
     for (guint i = 0; i < G_N_ELEMENTS (pages); i++) {
         dn_window_show_page (f.win, pages[i]);
-        pump (0.3);
+        dn_test_pump (0.3);
         int min, nat;
         gtk_widget_measure (w, GTK_ORIENTATION_HORIZONTAL, -1, &min, &nat, NULL, NULL);
         g_test_message ("%s page: window minimum width %d", pages[i], min);
@@ -160,11 +122,11 @@ static void test_narrow (void)
     }
     /* the sidebar button shows the pages; choosing one goes back to it */
     gtk_toggle_button_set_active (f.win->sidebar_button, TRUE);
-    pump (0.5);
+    dn_test_pump (0.5);
     g_assert_true (adw_leaflet_get_visible_child (f.win->leaflet) == f.win->sidebar);
     save_shot (w, "window-800x600-sidebar.png");
     gtk_list_box_select_row (f.win->nav_list, gtk_list_box_get_row_at_index (f.win->nav_list, 0));
-    pump (0.5);
+    dn_test_pump (0.5);
     g_assert_true (adw_leaflet_get_visible_child (f.win->leaflet) ==
                    GTK_WIDGET (f.win->page_stack));
     g_assert_false (gtk_toggle_button_get_active (f.win->sidebar_button));
@@ -194,7 +156,7 @@ static void test_narrow (void)
     gtk_window_set_default_size (GTK_WINDOW (f.win), 1280, 800);
     gtk_window_unmaximize (GTK_WINDOW (f.win));
     gtk_widget_set_size_request (w, 1280, 800);
-    pump (0.5);
+    dn_test_pump (0.5);
     g_assert_false (adw_leaflet_get_folded (f.win->leaflet));
     g_assert_false (gtk_widget_get_visible (GTK_WIDGET (f.win->sidebar_button)));
     fixture_close (&f);
@@ -229,16 +191,16 @@ static gboolean trained_past (gpointer data)
 static void train_past (Fixture *f, int epoch)
 {
     g_object_set_data (G_OBJECT (f->win), "past", GINT_TO_POINTER (epoch));
-    spin_until (trained_past, f, RUN_WAIT);
+    dn_test_spin_until (trained_past, f, RUN_WAIT);
     g_assert_true (dn_trainer_is_running (f->win->trainer));
 }
 
 static void stop_run (Fixture *f)
 {
     gtk_widget_activate_action (GTK_WIDGET (f->win), "win.stop", NULL);
-    spin_until (run_ended, f, RUN_WAIT);
+    dn_test_spin_until (run_ended, f, RUN_WAIT);
     g_assert_false (dn_trainer_is_running (f->win->trainer));
-    pump (0.2);
+    dn_test_pump (0.2);
 }
 
 static char *log_text (Fixture *f)
@@ -255,10 +217,10 @@ static void test_run_state (void)
 {
     Fixture f;
     fixture_open (&f, 1280, 800);
-    DnDocument *doc = template_document ("mlp");
+    DnDocument *doc = dn_gui_test_load_template ("mlp");
     dn_document_get_experiment (doc)->epochs = 200;
     dn_window_set_document (f.win, doc);
-    pump (0.2);
+    dn_test_pump (0.2);
     g_assert_cmpstr (training_line (&f), ==, "not started");
     g_assert_false (gtk_widget_get_visible (GTK_WIDGET (f.win->resume_button)));
 
@@ -266,7 +228,7 @@ static void test_run_state (void)
     train_past (&f, 1);
     g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f.win->stop_button)));
     g_assert_false (gtk_widget_get_visible (GTK_WIDGET (f.win->start_button)));
-    pump (0.3);
+    dn_test_pump (0.3);
     save_shot (GTK_WIDGET (f.win), "window-1280x800-training.png");
     stop_run (&f);
     DnRunSnapshot *s = dn_training_page_get_snapshot (f.win->training_page);
@@ -279,8 +241,8 @@ static void test_run_state (void)
     g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f.win->resume_button)));
 
     /* another experiment: nothing of the stopped run is offered or said */
-    dn_window_set_document (f.win, template_document ("mnist-cnn"));
-    pump (0.2);
+    dn_window_set_document (f.win, dn_gui_test_load_template ("mnist-cnn"));
+    dn_test_pump (0.2);
     g_assert_cmpstr (training_line (&f), ==, "not started");
     g_assert_null (strstr (subtitle (&f), "Stopped"));
     g_assert_false (gtk_widget_get_visible (GTK_WIDGET (f.win->resume_button)));
@@ -288,7 +250,7 @@ static void test_run_state (void)
 
     /* the run reopened from its folder: stopped, resumable, its log read back */
     gtk_widget_activate_action (GTK_WIDGET (f.win), "win.open-run", "s", run_dir);
-    pump (0.2);
+    dn_test_pump (0.2);
     g_assert_true (g_str_has_prefix (subtitle (&f), want));
     g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f.win->resume_button)));
     g_autofree char *said = g_strdup_printf ("Stopped after epoch %d", stopped_at);
@@ -343,13 +305,13 @@ static void test_discard_asks (void)
 {
     Fixture f;
     fixture_open (&f, 1280, 800);
-    dn_window_set_document (f.win, template_document ("mlp"));
+    dn_window_set_document (f.win, dn_gui_test_load_template ("mlp"));
     DnDocument *edited = dn_window_get_document (f.win);
     /* unedited: a template replaces it at once */
     g_autofree char *tpl = dn_test_data_path ("examples/mnist-cnn.json");
     gtk_widget_activate_action (GTK_WIDGET (f.win), "win.new-from-template", "s", tpl);
-    pump (0.2);
-    g_assert_null (find_dialog (GTK_WINDOW (f.win)));
+    dn_test_pump (0.2);
+    g_assert_null (dn_gui_test_find_dialog (GTK_WINDOW (f.win)));
     g_assert_true (dn_window_get_document (f.win) != edited);
 
     edited = dn_window_get_document (f.win);
@@ -365,25 +327,25 @@ static void test_discard_asks (void)
             dn_window_open_file (f.win, file);
         else
             gtk_widget_activate_action (GTK_WIDGET (f.win), "win.open-run", "s", f.dir);
-        pump (0.2);
-        AdwMessageDialog *d = find_dialog (GTK_WINDOW (f.win));
+        dn_test_pump (0.2);
+        AdwMessageDialog *d = dn_gui_test_find_dialog (GTK_WINDOW (f.win));
         g_assert_nonnull (d);
         g_assert_cmpstr (adw_message_dialog_get_heading (d), ==, "Discard Unsaved Changes?");
         if (what == 0)
             save_shot (GTK_WIDGET (d), "window-discard-dialog.png");
         adw_message_dialog_response (d, "cancel");
         gtk_window_destroy (GTK_WINDOW (d));
-        pump (0.1);
+        dn_test_pump (0.1);
         g_assert_true (dn_window_get_document (f.win) == edited);
     }
     /* Discard Changes: replaced */
     dn_window_open_file (f.win, file);
-    pump (0.2);
-    AdwMessageDialog *d = find_dialog (GTK_WINDOW (f.win));
+    dn_test_pump (0.2);
+    AdwMessageDialog *d = dn_gui_test_find_dialog (GTK_WINDOW (f.win));
     g_assert_nonnull (d);
     adw_message_dialog_response (d, "discard");
     gtk_window_destroy (GTK_WINDOW (d));
-    pump (0.2);
+    dn_test_pump (0.2);
     g_assert_true (dn_window_get_document (f.win) != edited);
     g_assert_false (dn_document_get_modified (dn_window_get_document (f.win)));
     fixture_close (&f);
@@ -432,7 +394,7 @@ static gboolean chart_redrawn (gpointer data)
 static void wait_redraw (DnChartWidget *chart, guint before)
 {
     g_object_set_data (G_OBJECT (chart), "before", GUINT_TO_POINTER (before));
-    spin_until (chart_redrawn, chart, 60);
+    dn_test_spin_until (chart_redrawn, chart, 60);
     g_assert_cmpuint (dn_chart_widget_get_n_draws (chart), >, before);
 }
 
@@ -522,7 +484,7 @@ static void test_chart_follows_and_zooms (void)
     before = dn_chart_widget_get_n_draws (chart);
     dn_chart_widget_set_smoothing (chart, 0.9);
     wait_redraw (chart, before);
-    pump (0.3);
+    dn_test_pump (0.3);
     save_shot (GTK_WIDGET (chart), "chart-small-smoothed.png");
     gtk_window_destroy (GTK_WINDOW (win));
     dn_run_snapshot_unref (snap);
