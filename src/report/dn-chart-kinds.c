@@ -163,15 +163,16 @@ static void build_scores (const DnChartData *d, const DnChartPalette *pal, DnCha
     spec->y_label = "Score";
     spec->switch_labels = TRUE;
 
-    /* the reference's colours for old histories: validation blue, others red */
-    add_rolled_back (spec, d, "rolled back: validation", pal->old_val, 0.35, get_val, 0);
+    /* the reference's colours for old histories: validation blue, others red; one
+     * legend entry for all of them, so that the legend keeps its room */
+    add_rolled_back (spec, d, "rolled back", pal->old_val, 0.35, get_val, 0);
     gboolean old_test = FALSE;
     for (int r = 0; r < d->n_rollbacks; r++)
         old_test |= any_finite (d->rollbacks[r].rows, d->rollbacks[r].n_rows, get_test, 0);
     if (old_test)
-        add_rolled_back (spec, d, "rolled back: other scores", pal->old_extra, 0.3, get_test, 0);
+        add_rolled_back (spec, d, "rolled back", pal->old_extra, 0.3, get_test, 0);
     for (int x = 0; x < d->n_extra; x++)
-        add_rolled_back (spec, d, "rolled back: other scores", pal->old_extra, 0.3, get_extra, x);
+        add_rolled_back (spec, d, "rolled back", pal->old_extra, 0.3, get_extra, x);
 
     /* the legend's order; drawn in reverse, so validation ends on top and hides
      * the running score only where they agree (always, with history_lookback 1) */
