@@ -149,9 +149,39 @@ static void test_narrow (void)
     g_autoptr (GPtrArray) headers = g_ptr_array_new ();
     collect (GTK_WIDGET (f.win->network_page), "column-header", headers);
     g_assert_cmpuint (headers->len, ==, 1);
+    /* a selected row shows it */
+    GtkWidget *third = rows->pdata[2];
+    gtk_list_box_select_row (GTK_LIST_BOX (gtk_widget_get_parent (third)),
+                             GTK_LIST_BOX_ROW (third));
+    g_assert_true (gtk_widget_has_css_class (third, "layer-row"));
+    g_assert_true (gtk_widget_get_state_flags (third) & GTK_STATE_FLAG_SELECTED);
+
+    /* the palette is not on the page: the Add Layer button's popover holds it, and a
+     * kind chosen there goes after the selected row */
     g_autoptr (GPtrArray) palettes = g_ptr_array_new ();
     collect (GTK_WIDGET (f.win->network_page), "palette", palettes);
-    g_assert_cmpuint (palettes->len, ==, 0); /* not on the page: in the Add Layer popover */
+    g_assert_cmpuint (palettes->len, ==, 0);
+    g_autoptr (GPtrArray) menus = g_ptr_array_new ();
+    collect (GTK_WIDGET (f.win->network_page), "suggested-action", menus);
+    g_assert_cmpuint (menus->len, ==, 1);
+    g_assert_true (GTK_IS_MENU_BUTTON (menus->pdata[0]));
+    gtk_menu_button_popup (menus->pdata[0]);
+    dn_test_pump (0.5);
+    collect (GTK_WIDGET (menus->pdata[0]), "palette", palettes);
+    g_assert_cmpuint (palettes->len, ==, 1);
+    save_shot (w, "window-800x600-add-layer.png");
+    GtkWidget *first_kind = NULL;
+    for (GtkWidget *c = gtk_widget_get_first_child (palettes->pdata[0]); c != NULL;
+         c = gtk_widget_get_next_sibling (c))
+        if (GTK_IS_BUTTON (c) && first_kind == NULL)
+            first_kind = c;
+    g_assert_nonnull (first_kind);
+    DnDocument *doc = dn_window_get_document (f.win);
+    guint before = dn_document_n_layers (doc);
+    g_signal_emit_by_name (first_kind, "clicked");
+    dn_test_pump (0.3);
+    g_assert_cmpuint (dn_document_n_layers (doc), ==, before + 1);
+    g_assert_false (gtk_widget_get_visible (GTK_WIDGET (gtk_menu_button_get_popover (menus->pdata[0]))));
     /* at 1280 the sidebar is back beside the page */
     gtk_window_set_default_size (GTK_WINDOW (f.win), 1280, 800);
     gtk_window_unmaximize (GTK_WINDOW (f.win));
