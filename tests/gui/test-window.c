@@ -12,8 +12,9 @@
  */
 #include "dn-application.h"
 #include "dn-chart-widget.h"
-#include "dn-run-snapshot.h"
 #include "dn-gui-test.h"
+#include "dn-network-info.h"
+#include "dn-run-snapshot.h"
 #include "dn-test-util.h"
 #include "dn-window-private.h"
 
@@ -520,6 +521,61 @@ static void test_chart_follows_and_zooms (void)
     dn_run_snapshot_unref (snap);
 }
 
+/* A finished run's summary on the Training page: best score at the epoch the
+ * charts show it, sets kept, parameters before → after, error removed, time. */
+static void test_finished_summary (void)
+{
+    int rolled = -1;
+    DnTracker *t = tracker_with_rollbacks (&rolled);
+    DnTrackerMarkers m;
+    dn_tracker_get_markers (t, &m);
+    g_assert_true (m.has_global_best);
+    int n_arch;
+    g_autofree DnTrackerArchScore *arch = dn_tracker_best_scores (t, &n_arch);
+    g_assert_cmpint (arch[0].dendrites, ==, 0);
+    DnRunSnapshot *snap = dn_run_snapshot_new ();
+    snap->shared = dn_shared_tracker_new (t);
+    snap->state = DN_RUN_FINISHED;
+    snap->dendritic = TRUE;
+    snap->dendrites = 2;
+    snap->best_val = 90.0;
+    snap->best_epoch = 30; /* epochs trained, rolled-back ones too */
+    snap->params = 1500;
+    g_autofree char *want_epoch = g_strdup_printf ("Best 90.00 %% at epoch %d",
+                                                   m.global_best_epoch + 1);
+    g_autofree char *removed = g_strdup_printf (
+        "%.0f %% of the remaining error removed", (90.0 - arch[0].best_val) /
+                                                      (100.0 - arch[0].best_val) * 100);
+    g_autofree char *summary = dn_run_snapshot_summary (snap);
+    g_test_message ("%s", summary);
+    g_assert_true (g_str_has_prefix (summary, want_epoch));
+    g_assert_nonnull (strstr (summary, "2 dendrite sets kept"));
+    g_autofree char *after = dn_format_count (1500);
+    g_autofree char *params = g_strdup_printf ("parameters 500 → %s", after);
+    g_assert_nonnull (strstr (summary, params));
+    g_assert_nonnull (strstr (summary, removed));
+    g_assert_nonnull (strstr (summary, "of training"));
+
+    /* the Training page shows it under its title */
+    GtkWidget *page = g_object_new (DN_TYPE_TRAINING_PAGE, NULL);
+    g_object_ref_sink (page);
+    dn_training_page_set_snapshot (DN_TRAINING_PAGE (page), snap);
+    g_autofree char *status = dn_training_page_get_status_text (DN_TRAINING_PAGE (page));
+    g_assert_nonnull (strstr (status, summary));
+    /* a stopped run has none: it is not over */
+    DnRunSnapshot *stopped = dn_run_snapshot_new ();
+    stopped->shared = dn_shared_tracker_ref (snap->shared);
+    stopped->state = DN_RUN_STOPPED;
+    stopped->dendritic = TRUE;
+    stopped->best_val = 90.0;
+    dn_training_page_set_snapshot (DN_TRAINING_PAGE (page), stopped);
+    g_autofree char *stopped_status = dn_training_page_get_status_text (DN_TRAINING_PAGE (page));
+    g_assert_null (strstr (stopped_status, "kept"));
+    dn_run_snapshot_unref (stopped);
+    g_object_unref (page);
+    dn_run_snapshot_unref (snap);
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
@@ -531,6 +587,7 @@ int main (int argc, char **argv)
     adw_init ();
     g_test_add_func ("/app/window/narrow", test_narrow);
     g_test_add_func ("/app/window/chart-follows-and-zooms", test_chart_follows_and_zooms);
+    g_test_add_func ("/app/window/finished-summary", test_finished_summary);
     g_test_add_func ("/app/window/discard-asks", test_discard_asks);
     g_test_add_func ("/app/window/run-state", test_run_state);
     return g_test_run ();
