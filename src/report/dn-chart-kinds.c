@@ -208,6 +208,8 @@ static void build_times (const DnChartData *d, const DnChartPalette *pal, DnChar
     spec->title = dn_chart_kind_title (DN_CHART_TIMES);
     spec->y_label = "Seconds per epoch";
     spec->y_from_zero = TRUE;
+    spec->empty_text = "No epochs yet";
+    spec->empty_detail = "The seconds each epoch took appear here after the first epoch";
     add_rolled_back (spec, d, "rolled back", pal->muted, 0.45, get_seconds, 0);
     dn_chart_spec_add (spec, "Epoch time", pal->times, d->rows, d->n_rows, get_seconds, 0);
 }
@@ -217,6 +219,8 @@ static void build_lr (const DnChartData *d, const DnChartPalette *pal, DnChartSp
     spec->title = dn_chart_kind_title (DN_CHART_LR);
     spec->y_label = "Learning rate";
     spec->allow_log = TRUE;
+    spec->empty_text = "No epochs yet";
+    spec->empty_detail = "The rate each epoch trained with appears here after the first epoch";
     add_rolled_back (spec, d, "rolled back", pal->muted, 0.45, get_lr, 0);
     dn_chart_spec_add (spec, "Learning rate", pal->lr, d->rows, d->n_rows, get_lr, 0);
 }
