@@ -127,20 +127,34 @@ static int linear_ticks (double lo, double hi, int max_ticks, gboolean integer, 
 
 /* Ticks of a log10 axis over [lo, hi] (in log10 units): decades, plus 2 and 5
  * within when only a few decades show. Values returned in log10 units. */
-static int log_ticks (double lo, double hi, int max_ticks, double *ticks)
+static int log_ticks_with (double lo, double hi, int max_ticks, const double *mult, int n_mult,
+                           double *ticks)
 {
     int n = 0;
     int d0 = (int) floor (lo), d1 = (int) ceil (hi);
     int every = MAX (1, (int) ceil ((d1 - d0) / (double) MAX (1, max_ticks)));
-    gboolean subs = (d1 - d0) * 3 <= max_ticks;
-    for (int d = d0; d <= d1 && n < MAX_TICKS - 3; d++) {
-        static const double mult[] = {1, 2, 5};
-        for (int k = 0; k < (subs ? 3 : 1); k++) {
+    for (int d = d0; d <= d1 && n < MAX_TICKS - n_mult; d++) {
+        for (int k = 0; k < n_mult; k++) {
             double t = d + log10 (mult[k]);
             if ((k > 0 || (d - d0) % every == 0) && t >= lo - 1e-9 && t <= hi + 1e-9)
                 ticks[n++] = t;
         }
     }
+    return n;
+}
+
+/* Decades; 1, 2, 5 within them when there is room; within less than a decade
+ * (a learning rate on a log axis), every digit, so the axis has at least two. */
+static int log_ticks (double lo, double hi, int max_ticks, double *ticks)
+{
+    static const double mult[] = {1, 2, 5}, digits[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    int d0 = (int) floor (lo), d1 = (int) ceil (hi);
+    gboolean subs = (d1 - d0) * 3 <= max_ticks;
+    int n = log_ticks_with (lo, hi, max_ticks, mult, subs ? 3 : 1, ticks);
+    if (n < 2 && !subs)
+        n = log_ticks_with (lo, hi, max_ticks, mult, 3, ticks);
+    if (n < 2)
+        n = log_ticks_with (lo, hi, max_ticks, digits, 9, ticks);
     return n;
 }
 
@@ -769,6 +783,17 @@ void dn_chart_plot (cairo_t *cr, const DnChartData *d, const DnChartSpec *spec, 
         }
         p.px = pad + fs * 1.2 + pad * 0.5 + ylab_w + fs * 0.4;
         p.pw = MAX (right - p.px, fs);
+        if (pass == 0 && legend_outside && legend_h > height - p.py - pad) {
+            /* too tall beside the plot: under it, when that leaves the plot most of the height */
+            double below = legend_below_height (&p, width - 2 * pad);
+            if (below <= height * 0.3) {
+                legend_outside = FALSE;
+                right = width - pad;
+                legend_below = TRUE;
+                p.ph = MAX (bottom - below - top, fs);
+                continue;
+            }
+        }
         if (pass > 0 || legend_outside || lw <= 0)
             break;
         legend_inside = lw <= p.pw * 0.55 && legend_h <= p.ph * 0.6;

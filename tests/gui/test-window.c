@@ -503,6 +503,19 @@ static void test_chart_follows_and_zooms (void)
     a = dn_chart_widget_get_plot_area (chart);
     g_assert_cmpfloat_with_epsilon (a->last_row, full_last, 1e-9);
 
+    /* a card of the Training page at 1280×800: every entry shown, none "and N more" */
+    gtk_widget_set_size_request (GTK_WIDGET (chart), 490, 190);
+    gtk_window_set_default_size (GTK_WINDOW (win), 490, 190);
+    before = dn_chart_widget_get_n_draws (chart);
+    wait_redraw (chart, before);
+    a = dn_chart_widget_get_plot_area (chart);
+    gboolean best_shown = FALSE;
+    for (int i = 0; i < a->n_legend; i++)
+        best_shown |= g_str_has_prefix (a->legend[i].label, "Global best");
+    g_assert_true (best_shown);
+    g_assert_nonnull (legend_entry (chart, "rolled back")); /* one entry for them all */
+    save_shot (GTK_WIDGET (chart), "chart-card.png");
+
     /* small: the legend moves under the plot, it never disappears */
     gtk_window_set_default_size (GTK_WINDOW (win), 320, 300);
     gtk_widget_set_size_request (GTK_WIDGET (chart), 320, 300);
