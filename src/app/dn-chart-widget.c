@@ -18,8 +18,8 @@ struct _DnChartWidget {
     double x_from, x_to; /* rows dragged out (x_to > x_from), else all or the last N */
     gboolean log_y;
     double smoothing;
-    GPtrArray *hidden;   /* char*: legend labels whose series are not drawn */
-    double drag_start;   /* the pointer's x where a drag began; NAN: none */
+    GPtrArray *hidden; /* char*: legend labels whose series are not drawn */
+    double drag_start; /* the pointer's x where a drag began; NAN: none */
     double drag_now;
     DnChartPlotArea area; /* where the shown image put the data */
     char *description;

@@ -177,8 +177,7 @@ static void save_as_action (GtkWidget *widget, const char *action, GVariant *par
     /* a new experiment is saved beside its runs */
     DnApplication *app = DN_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
     g_autofree char *runs = dn_paths_output_folder (dn_application_get_settings (app));
-    if (dn_document_get_file (self->document) == NULL &&
-        g_mkdir_with_parents (runs, 0755) == 0) {
+    if (dn_document_get_file (self->document) == NULL && g_mkdir_with_parents (runs, 0755) == 0) {
         g_autoptr (GFile) folder = g_file_new_for_path (runs);
         gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (self->chooser), folder, NULL);
     }

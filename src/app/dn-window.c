@@ -176,10 +176,10 @@ static char *ended_subtitle (DnRunSnapshot *s, gboolean resumable)
         if (s->tasks > 0)
             return g_strdup_printf (_ ("Stopped after %d of %d tasks · Resume continues it"),
                                     s->tasks_done, s->tasks);
-        return g_strdup_printf (
-            ngettext ("Stopped after %d epoch · Resume continues it",
-                      "Stopped after %d epochs · Resume continues it", s->epoch),
-            s->epoch);
+        return g_strdup_printf (ngettext ("Stopped after %d epoch · Resume continues it",
+                                          "Stopped after %d epochs · Resume continues it",
+                                          s->epoch),
+                                s->epoch);
     case DN_RUN_FAILED:
         return g_strdup (_ ("Training failed · see the Training page"));
     default:
@@ -437,8 +437,8 @@ static gboolean update_sidebar_button (gpointer data)
     gboolean folded = adw_leaflet_get_folded (self->leaflet);
     gtk_widget_set_visible (GTK_WIDGET (self->sidebar_button), folded && self->document != NULL);
     gtk_toggle_button_set_active (self->sidebar_button,
-                                  folded &&
-                                      adw_leaflet_get_visible_child (self->leaflet) == self->sidebar);
+                                  folded && adw_leaflet_get_visible_child (self->leaflet) ==
+                                                self->sidebar);
     return G_SOURCE_REMOVE;
 }
 

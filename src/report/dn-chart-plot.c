@@ -425,8 +425,8 @@ static void draw_series (Plot *p, const DnChartSeries *s)
 static void draw_series_as (Plot *p, const DnChartSeries *s, double w, double alpha, double width)
 {
     cairo_t *cr = p->cr;
-    double lw = p->fs * (s->faint ? 0.08 : 0.13) * (s->line_width > 0 ? s->line_width / 1.6 : 1.0) *
-                width;
+    double lw =
+        p->fs * (s->faint ? 0.08 : 0.13) * (s->line_width > 0 ? s->line_width / 1.6 : 1.0) * width;
     set_rgb (cr, s->colour, alpha);
     cairo_set_line_width (cr, lw);
     cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);

@@ -82,12 +82,12 @@ typedef struct {
                            * history row; nothing when it is off the x axis */
     DnChartPlotArea *plot_area; /* not NULL: receives where the data was drawn */
     /* Live views (files leave them 0): */
-    double x_from, x_to;           /* x_to > x_from: rows x_from..x_to only (drag to zoom) */
-    gboolean log_y;                /* a log y axis whenever every value shown is positive */
-    double smoothing;              /* 0..0.99: current series as an exponential moving average
-                                    * giving the past this weight, the raw line faint behind */
-    const char *const *hidden;     /* NULL-terminated legend labels whose series are not drawn
-                                    * (their entries stay, struck through) */
+    double x_from, x_to;       /* x_to > x_from: rows x_from..x_to only (drag to zoom) */
+    gboolean log_y;            /* a log y axis whenever every value shown is positive */
+    double smoothing;          /* 0..0.99: current series as an exponential moving average
+                                * giving the past this weight, the raw line faint behind */
+    const char *const *hidden; /* NULL-terminated legend labels whose series are not drawn
+                                * (their entries stay, struck through) */
 } DnChartStyle;
 
 /* Light, 11 pt, no zoom, opaque, no hover (hover_epoch -1). */

@@ -182,7 +182,8 @@ static void test_narrow (void)
     g_signal_emit_by_name (first_kind, "clicked");
     dn_test_pump (0.3);
     g_assert_cmpuint (dn_document_n_layers (doc), ==, before + 1);
-    g_assert_false (gtk_widget_get_visible (GTK_WIDGET (gtk_menu_button_get_popover (menus->pdata[0]))));
+    g_assert_false (
+        gtk_widget_get_visible (GTK_WIDGET (gtk_menu_button_get_popover (menus->pdata[0]))));
     /* at 1280 the sidebar is back beside the page */
     gtk_window_set_default_size (GTK_WINDOW (f.win), 1280, 800);
     gtk_window_unmaximize (GTK_WINDOW (f.win));
@@ -554,11 +555,11 @@ static void test_finished_summary (void)
     snap->best_val = 90.0;
     snap->best_epoch = 30; /* epochs trained, rolled-back ones too */
     snap->params = 1500;
-    g_autofree char *want_epoch = g_strdup_printf ("Best 90.00 %% at epoch %d",
-                                                   m.global_best_epoch + 1);
-    g_autofree char *removed = g_strdup_printf (
-        "%.0f %% of the remaining error removed", (90.0 - arch[0].best_val) /
-                                                      (100.0 - arch[0].best_val) * 100);
+    g_autofree char *want_epoch =
+        g_strdup_printf ("Best 90.00 %% at epoch %d", m.global_best_epoch + 1);
+    g_autofree char *removed =
+        g_strdup_printf ("%.0f %% of the remaining error removed",
+                         (90.0 - arch[0].best_val) / (100.0 - arch[0].best_val) * 100);
     g_autofree char *summary = dn_run_snapshot_summary (snap);
     g_test_message ("%s", summary);
     g_assert_true (g_str_has_prefix (summary, want_epoch));
