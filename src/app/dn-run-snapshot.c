@@ -289,6 +289,16 @@ GPtrArray *dn_run_snapshot_read_log (const char *run_dir, int tasks)
     return log;
 }
 
+int dn_run_snapshot_best_epoch (const DnRunSnapshot *s)
+{
+    const DnTracker *t = dn_run_snapshot_get_tracker (s);
+    if (t == NULL)
+        return s->best_epoch;
+    DnTrackerMarkers m;
+    dn_tracker_get_markers (t, &m);
+    return m.has_global_best ? m.global_best_epoch + 1 : s->best_epoch;
+}
+
 /* Seconds of training: every epoch, the rolled-back ones too. */
 static double training_seconds (const DnTracker *t)
 {
@@ -315,12 +325,9 @@ char *dn_run_snapshot_summary (const DnRunSnapshot *s)
     const DnTrackerEpoch *rows = dn_tracker_epochs (t, &n);
     if (n == 0)
         return NULL;
-    /* the epoch as the charts and the decisions count it: rolled-back epochs left out */
-    DnTrackerMarkers m;
-    dn_tracker_get_markers (t, &m);
-    int best_epoch = m.has_global_best ? m.global_best_epoch + 1 : s->best_epoch;
     GString *str = g_string_new (NULL);
-    g_string_append_printf (str, _ ("Best %.2f %% at epoch %d"), s->best_val, best_epoch);
+    g_string_append_printf (str, _ ("Best %.2f %% at epoch %d"), s->best_val,
+                            dn_run_snapshot_best_epoch (s));
     if (isfinite (s->test_at_best))
         g_string_append_printf (str, _ (" (test %.2f %%)"), s->test_at_best);
     int64_t before = rows[0].params;

@@ -91,6 +91,9 @@ DnRunSnapshot *dn_run_snapshot_new_from_folder (const char *run_dir, GError **er
 /* The messages of run_dir/run.log as the live log words them ("Epoch 4 · …";
  * tasks > 0: a continual run of that many tasks); empty when there is none. */
 GPtrArray *dn_run_snapshot_read_log (const char *run_dir, int tasks);
+/* The best epoch as the charts and the decisions count it (rolled-back epochs left
+ * out, from 1); best_epoch counts every epoch trained. */
+int dn_run_snapshot_best_epoch (const DnRunSnapshot *s);
 /* One line for a finished run with a tracker: best score, sets kept, parameters
  * before → after, remaining error removed, training time; NULL otherwise. g_free. */
 char *dn_run_snapshot_summary (const DnRunSnapshot *s);

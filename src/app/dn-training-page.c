@@ -227,9 +227,10 @@ static void update_status (DnTrainingPage *self)
             g_string_append_printf (d,
                                     ngettext ("best %.2f %% (epoch %d, %d set)",
                                               "best %.2f %% (epoch %d, %d sets)", s->dendrites),
-                                    s->best_val, s->best_epoch, s->dendrites);
+                                    s->best_val, dn_run_snapshot_best_epoch (s), s->dendrites);
         else
-            g_string_append_printf (d, _ ("best %.2f %% (epoch %d)"), s->best_val, s->best_epoch);
+            g_string_append_printf (d, _ ("best %.2f %% (epoch %d)"), s->best_val,
+                                    dn_run_snapshot_best_epoch (s));
         if (isfinite (s->test_at_best))
             g_string_append_printf (d, _ (" · test at best %.2f %%"), s->test_at_best);
     }
