@@ -582,9 +582,13 @@ static void test_finished_summary (void)
     stopped->state = DN_RUN_STOPPED;
     stopped->dendritic = TRUE;
     stopped->best_val = 90.0;
+    stopped->best_epoch = 30;
     dn_training_page_set_snapshot (DN_TRAINING_PAGE (page), stopped);
     g_autofree char *stopped_status = dn_training_page_get_status_text (DN_TRAINING_PAGE (page));
     g_assert_null (strstr (stopped_status, "kept"));
+    /* its best epoch counted as the charts count it, not every epoch trained */
+    g_autofree char *best = g_strdup_printf ("best 90.00 %% (epoch %d, ", m.global_best_epoch + 1);
+    g_assert_nonnull (strstr (stopped_status, best));
     dn_run_snapshot_unref (stopped);
     g_object_unref (page);
     dn_run_snapshot_unref (snap);
