@@ -434,12 +434,27 @@ static void on_continual_toggled (AdwExpanderRow *row, GParamSpec *pspec, DnData
     dn_document_changed (self->document, DN_CHANGE_DATA | DN_CHANGE_TRAINING);
 }
 
+/* The continual templates are named for their task count ("prototype_10"): the
+ * name follows the count, so that the title, the sidebar and the run folder agree. */
+static void follow_task_count (DnExperiment *exp, int before, int after)
+{
+    g_autofree char *suffix = g_strdup_printf ("_%d", before);
+    if (before == after || exp->name == NULL || !g_str_has_suffix (exp->name, suffix))
+        return;
+    gsize stem = strlen (exp->name) - strlen (suffix);
+    char *name = g_strdup_printf ("%.*s_%d", (int) stem, exp->name, after);
+    g_free (exp->name);
+    exp->name = name;
+}
+
 static void on_continual_changed (DnDataPage *self)
 {
     DnExperiment *exp = experiment (self);
     if (self->updating || exp == NULL)
         return;
-    exp->cl.tasks = gtk_spin_button_get_value_as_int (self->tasks_spin);
+    int tasks = gtk_spin_button_get_value_as_int (self->tasks_spin);
+    follow_task_count (exp, exp->cl.tasks, tasks);
+    exp->cl.tasks = tasks;
     exp->cl.epochs_per_task = gtk_spin_button_get_value_as_int (self->task_epochs_spin);
     guint ctx = adw_combo_row_get_selected (self->context_row);
     if (ctx <= DN_CONTEXT_NONE)

@@ -270,7 +270,8 @@ def continual(app):
     log("finished:", status.name, "|", desc)
     time.sleep(1)
     shot("training-continual")
-    run_dir = os.path.join(RUNS, "prototype_10")
+    # named for its task count, the experiment followed the count: prototype_2
+    run_dir = os.path.join(RUNS, "prototype_2")
     for name in ("accuracy_matrix.csv", "summary.json", "final_model.safetensors",
                  "hidden_activity.png"):
         assert os.path.getsize(os.path.join(run_dir, name)) > 0, name
@@ -285,7 +286,7 @@ def run_folder_exists(app):
     """Start again into the folder the continual run wrote: the window asks Resume,
     Overwrite or New Numbered Run; a new numbered run goes beside the earlier one."""
     show_page(app, "training")
-    earlier = os.path.join(RUNS, "prototype_10")
+    earlier = os.path.join(RUNS, "prototype_2")
     before = sorted(os.listdir(earlier))
     press(app, name="Start")
     find(app, name="The Run Folder Exists", timeout=20)

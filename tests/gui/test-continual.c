@@ -212,9 +212,12 @@ static void test_data_page_round_trip (void)
     g_assert_cmpint (layer_context_dim (ad, 3), ==, 10);
     gtk_spin_button_set_value (GTK_SPIN_BUTTON (dn_data_page_get_editor (dp, "tasks")), 4);
     g_assert_cmpint (layer_context_dim (ad, 3), ==, 4);
+    /* named for its task count, the name follows it: title, sidebar and folder agree */
+    g_assert_cmpstr (dn_document_get_experiment (ad)->name, ==, "prototype_4");
     g_assert_true (dn_document_get_network_info (ad)->ok);
     g_autoptr (DnExperiment) ad_back = save_and_load (ad, dir, "ad.json");
     g_assert_cmpint (ad_back->cl.tasks, ==, 4);
+    g_assert_cmpstr (ad_back->name, ==, "prototype_4");
     g_assert_cmpint (ad_back->cl.context, ==, DN_CONTEXT_TASK_ID);
     adw_combo_row_set_selected (ADW_COMBO_ROW (dn_data_page_get_editor (dp, "context")),
                                 DN_CONTEXT_PROTOTYPE);
