@@ -21,13 +21,19 @@ typedef struct {
     char *arg;
 } ReplaceRequest;
 
+static void replace_request_free (gpointer data, GClosure *unused)
+{
+    ReplaceRequest *req = data;
+    g_free (req->arg);
+    g_free (req);
+}
+
+/* The dialog goes with the window (destroy-with-parent): self outlives it. */
 static void on_discard_response (AdwMessageDialog *dialog, const char *response,
                                  ReplaceRequest *req)
 {
     if (g_str_equal (response, "discard") && !dn_trainer_is_running (req->self->trainer))
         req->then (req->self, req->arg);
-    g_free (req->arg);
-    g_free (req);
 }
 
 /* Calls then (self, arg) at once, or after the user agreed to lose the unsaved
@@ -59,7 +65,9 @@ static void replace_document (DnWindow *self, ReplaceFunc then, const char *arg)
     req->self = self;
     req->then = then;
     req->arg = g_strdup (arg);
-    g_signal_connect (dialog, "response", G_CALLBACK (on_discard_response), req);
+    g_signal_connect_data (dialog, "response", G_CALLBACK (on_discard_response), req,
+                           replace_request_free, 0);
+    adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
     gtk_window_set_destroy_with_parent (GTK_WINDOW (dialog), TRUE);
     gtk_window_present (GTK_WINDOW (dialog));
 }
