@@ -259,13 +259,15 @@ def continual(app):
         if time.time() > end:
             raise Timeout("the continual run did not finish within 15 minutes")
         time.sleep(0.5)
-    # the header's subtitle ("Finished · …") changes in the same moment, and AT-SPI can
-    # report its text for the node watched: the title is looked up again by its text
-    find(app, role="label", name="Finished all 2 tasks", timeout=30)
+    assert title.name == "Finished all 2 tasks", title.name
     assert seen_first, "the chart never showed the first task alone"
     desc = chart.description or ""
     assert "Accuracy after 2 of 2 tasks" in desc, desc
-    assert status.name.startswith("Average accuracy over all 2 tasks"), status.name
+    # `status` is the first label that said "Task 1 of 2": the header's subtitle, which
+    # says how the run ended; the status line under the title says it in full
+    assert status.name.startswith("Finished · ") and "average over 2 tasks" in status.name, \
+        status.name
+    status = find(app, role="label", prefix="Average accuracy over all 2 tasks", timeout=10)
     find(app, role="image", name="Hidden activity per task", timeout=10)
     log("finished:", status.name, "|", desc)
     time.sleep(1)
@@ -339,7 +341,7 @@ def stop_resume_open(app):
     log("stopped:", title.name)
     if title.name.startswith("Finished"):
         raise AssertionError("the second task ended before Stop took effect: " + title.name)
-    find(app, role="label", name="Stopped after 1 task of 2", timeout=30)
+    assert title.name == "Stopped after 1 task of 2", title.name
     shot("stopped")
     press(app, name="Resume")
     end = time.time() + 900
@@ -347,7 +349,7 @@ def stop_resume_open(app):
         if time.time() > end:
             raise Timeout("the resumed run did not finish within 15 minutes: " + title.name)
         time.sleep(0.5)
-    find(app, role="label", name="Finished all 2 tasks", timeout=30)
+    assert title.name == "Finished all 2 tasks", title.name
     log_text = "\n".join(labels(app))
     for said in ("Task 1 of 2 done", "Stopped", "Task 2 of 2 done"):
         assert said in log_text, "the log lost " + said
