@@ -54,6 +54,23 @@ static void remove_tree (const char *path)
     }
 }
 
+void dn_test_spin_until (gboolean (*done) (gpointer), gpointer data, double seconds)
+{
+    gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+    while (!done (data) && g_get_monotonic_time () < end)
+        g_main_context_iteration (NULL, FALSE);
+}
+
+static gboolean never (gpointer data)
+{
+    return FALSE;
+}
+
+void dn_test_pump (double seconds)
+{
+    dn_test_spin_until (never, NULL, seconds);
+}
+
 void dn_test_tmpdir_remove (const char *dir)
 {
     if (dir != NULL)

@@ -24,6 +24,10 @@ char *dn_test_data_path (const char *rel);
 /* A fresh temporary folder, removed (recursively) by dn_test_tmpdir_remove. */
 char *dn_test_tmpdir (void);
 void dn_test_tmpdir_remove (const char *dir);
+/* Runs the default main context until done (data) holds or seconds have passed. */
+void dn_test_spin_until (gboolean (*done) (gpointer), gpointer data, double seconds);
+/* Runs the default main context for that long (a window paints, idles run). */
+void dn_test_pump (double seconds);
 /* Parses a JSON fixture; fails the test if it cannot. */
 JsonNode *dn_test_load_json (const char *fixture_name);
 /* The object that JSON text holds; fails the test on anything else. Unref when done. */

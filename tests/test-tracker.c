@@ -632,6 +632,8 @@ static void test_lr_sweep (void)
     g_assert_true (st.sweep_blocking); /* cycle 0 lowered the rate twice by its best epoch */
     g_autofree char *status = dn_tracker_status_text (t);
     g_assert_nonnull (strstr (status, "switching after the learning-rate sweep decides"));
+    /* what it tries, in numbers */
+    g_assert_nonnull (strstr (status, "trying the usual start (lr 1), trial 1; decides"));
 
     /* trial 0: after two decrements, save it and restart from switch_2 one step lower */
     for (int i = 0; i < 3; i++, call++) {
@@ -648,6 +650,9 @@ static void test_lr_sweep (void)
     g_assert_cmpint (dn_tracker_dendrites (t), ==, 1);
     g_assert_cmpint (n_rows (t), ==, 6);
     g_assert_nonnull (strstr (a.message, "restoring epoch 6 to start 1 step lower"));
+    g_autofree char *trying = dn_tracker_status_text (t);
+    g_test_message ("%s", trying);
+    g_assert_nonnull (strstr (trying, "trying a start 1 step lower (lr 0.5), trial 2; decides"));
 
     /* trial 1: at its first decrement it is at least as good: keep sweeping */
     feed (t, sweep_script[call++], &a);

@@ -15,6 +15,12 @@ struct _DnChartWidget {
     int last_epochs;
     gboolean dark;
     int hover_row;
+    double x_from, x_to; /* rows dragged out (x_to > x_from), else all or the last N */
+    gboolean log_y;
+    double smoothing;
+    GPtrArray *hidden; /* char*: legend labels whose series are not drawn */
+    double drag_start; /* the pointer's x where a drag began; NAN: none */
+    double drag_now;
     DnChartPlotArea area; /* where the shown image put the data */
     char *description;
     guint n_draws;
@@ -31,12 +37,15 @@ struct _DnChartWidget {
     GPtrArray *overlays;            /* DnChartWidgetOverlay, never changed once set; or NULL */
 };
 
+/* Pointer travel (px) below which a press is a click, not a drag. */
+#define DRAG_MIN 4.0
+
 /* A new history is rendered at most this often (µs): ten times a second. */
 #define HISTORY_INTERVAL (100 * G_TIME_SPAN_MILLISECOND)
 
 G_DEFINE_FINAL_TYPE (DnChartWidget, dn_chart_widget, GTK_TYPE_WIDGET)
 
-enum { PROP_0, PROP_KIND, PROP_LAST_EPOCHS, PROP_DARK, N_PROPS };
+enum { PROP_0, PROP_KIND, PROP_LAST_EPOCHS, PROP_DARK, PROP_ZOOMED, N_PROPS };
 static GParamSpec *props[N_PROPS];
 
 /* Before any run: a tracker with no history, which every chart draws as its
@@ -147,6 +156,7 @@ typedef struct {
     int width, height, scale;
     DnChartStyle style;
     GPtrArray *overlays;    /* a reference to the widget's, or NULL */
+    char **hidden;          /* the style's hidden labels, the job's own copy */
     DnChartPlotArea area;   /* filled by the worker */
     cairo_surface_t *image; /* filled by the worker; NULL when cairo failed */
 } RenderJob;
@@ -157,6 +167,7 @@ static void render_job_free (RenderJob *job)
     g_clear_pointer (&job->snapshot, dn_run_snapshot_unref);
     g_clear_pointer (&job->overlays, g_ptr_array_unref);
     g_clear_pointer (&job->image, cairo_surface_destroy);
+    g_strfreev (job->hidden);
     g_free (job);
 }
 
@@ -304,6 +315,14 @@ static void start_render (DnChartWidget *self)
     job->style.last_n_epochs = self->last_epochs;
     job->style.hover_epoch = self->hover_row;
     job->style.font_size = 9.5;
+    job->style.x_from = self->x_from;
+    job->style.x_to = self->x_to;
+    job->style.log_y = self->log_y;
+    job->style.smoothing = self->smoothing;
+    job->hidden = g_new0 (char *, self->hidden->len + 1);
+    for (guint i = 0; i < self->hidden->len; i++)
+        job->hidden[i] = g_strdup (self->hidden->pdata[i]);
+    job->style.hidden = (const char *const *) job->hidden;
     self->dirty = FALSE;
     self->urgent = FALSE;
     self->rendering = TRUE;
@@ -338,6 +357,17 @@ static void dn_chart_widget_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     cairo_set_source_surface (cr, self->image, 0, 0);
     cairo_paint (cr);
     cairo_destroy (cr);
+    if (isfinite (self->drag_start) && fabs (self->drag_now - self->drag_start) > DRAG_MIN &&
+        self->area.valid) {
+        /* the epochs a drag is choosing */
+        double a = CLAMP (MIN (self->drag_start, self->drag_now), self->area.x,
+                          self->area.x + self->area.width);
+        double b = CLAMP (MAX (self->drag_start, self->drag_now), self->area.x,
+                          self->area.x + self->area.width);
+        GdkRGBA fill = {0.21, 0.52, 0.89, 0.18};
+        gtk_snapshot_append_color (snapshot, &fill,
+                                   &GRAPHENE_RECT_INIT (a, self->area.y, b - a, self->area.height));
+    }
 }
 
 static void dn_chart_widget_size_allocate (GtkWidget *widget, int width, int height, int baseline)
@@ -352,6 +382,14 @@ static void dn_chart_widget_map (GtkWidget *widget)
 {
     GTK_WIDGET_CLASS (dn_chart_widget_parent_class)->map (widget);
     start_render (DN_CHART_WIDGET (widget)); /* what changed while hidden */
+}
+
+/* The history row (fractional) at x, clamped to the plot. */
+static double row_at_x (DnChartWidget *self, double x)
+{
+    const DnChartPlotArea *a = &self->area;
+    double f = CLAMP ((x - a->x) / a->width, 0.0, 1.0);
+    return a->first_row + f * (a->last_row - a->first_row);
 }
 
 static int row_at (DnChartWidget *self, double x, double y)
@@ -385,6 +423,120 @@ static void on_leave (GtkEventControllerMotion *c, DnChartWidget *self)
     dn_chart_widget_hover_at (self, 0, -1);
 }
 
+/* ---- a drag chooses epochs, a click on the legend hides a series ---- */
+
+static void set_zoom (DnChartWidget *self, double from, double to)
+{
+    gboolean was = self->x_to > self->x_from;
+    self->x_from = from;
+    self->x_to = to;
+    queue_render (self, TRUE);
+    if (was != (to > from))
+        g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ZOOMED]);
+}
+
+void dn_chart_widget_click_at (DnChartWidget *self, double x, double y)
+{
+    for (int i = 0; i < self->area.n_legend; i++) {
+        const DnChartLegendBox *b = &self->area.legend[i];
+        if (x >= b->x && x <= b->x + b->width && y >= b->y && y <= b->y + b->height) {
+            dn_chart_widget_toggle_series (self, b->label);
+            return;
+        }
+    }
+}
+
+void dn_chart_widget_drag (DnChartWidget *self, double x0, double x1)
+{
+    if (fabs (x1 - x0) <= DRAG_MIN || !self->area.valid || self->area.width <= 0)
+        return;
+    double a = row_at_x (self, MIN (x0, x1)), b = row_at_x (self, MAX (x0, x1));
+    if (b - a >= 1.0) /* at least two epochs */
+        set_zoom (self, floor (a), ceil (b));
+}
+
+static void on_drag_begin (GtkGestureDrag *g, double x, double y, DnChartWidget *self)
+{
+    self->drag_start = self->drag_now = x;
+}
+
+static void on_drag_update (GtkGestureDrag *g, double dx, double dy, DnChartWidget *self)
+{
+    self->drag_now = self->drag_start + dx;
+    gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void on_drag_end (GtkGestureDrag *g, double dx, double dy, DnChartWidget *self)
+{
+    double x0 = self->drag_start, y0 = 0;
+    gtk_gesture_drag_get_start_point (g, &x0, &y0);
+    self->drag_start = NAN;
+    gtk_widget_queue_draw (GTK_WIDGET (self));
+    if (fabs (dx) <= DRAG_MIN && fabs (dy) <= DRAG_MIN)
+        dn_chart_widget_click_at (self, x0, y0);
+    else
+        dn_chart_widget_drag (self, x0, x0 + dx);
+}
+
+void dn_chart_widget_reset_zoom (DnChartWidget *self)
+{
+    if (self->x_to > self->x_from)
+        set_zoom (self, 0, 0);
+}
+
+gboolean dn_chart_widget_get_zoomed (DnChartWidget *self)
+{
+    return self->x_to > self->x_from;
+}
+
+void dn_chart_widget_get_zoom (DnChartWidget *self, double *from, double *to)
+{
+    *from = self->x_from;
+    *to = self->x_to;
+}
+
+void dn_chart_widget_toggle_series (DnChartWidget *self, const char *label)
+{
+    for (guint i = 0; i < self->hidden->len; i++)
+        if (g_str_equal (self->hidden->pdata[i], label)) {
+            g_ptr_array_remove_index (self->hidden, i);
+            queue_render (self, TRUE);
+            return;
+        }
+    g_ptr_array_add (self->hidden, g_strdup (label));
+    queue_render (self, TRUE);
+}
+
+gboolean dn_chart_widget_series_hidden (DnChartWidget *self, const char *label)
+{
+    for (guint i = 0; i < self->hidden->len; i++)
+        if (g_str_equal (self->hidden->pdata[i], label))
+            return TRUE;
+    return FALSE;
+}
+
+const DnChartPlotArea *dn_chart_widget_get_plot_area (DnChartWidget *self)
+{
+    return &self->area;
+}
+
+void dn_chart_widget_set_log_scale (DnChartWidget *self, gboolean log_y)
+{
+    if (self->log_y != !!log_y) {
+        self->log_y = !!log_y;
+        queue_render (self, TRUE);
+    }
+}
+
+void dn_chart_widget_set_smoothing (DnChartWidget *self, double weight)
+{
+    weight = CLAMP (weight, 0.0, 0.99);
+    if (self->smoothing != weight) {
+        self->smoothing = weight;
+        queue_render (self, TRUE);
+    }
+}
+
 static void dn_chart_widget_measure (GtkWidget *widget, GtkOrientation o, int for_size, int *min,
                                      int *nat, int *min_baseline, int *nat_baseline)
 {
@@ -405,6 +557,9 @@ static void dn_chart_widget_get_property (GObject *object, guint id, GValue *val
         break;
     case PROP_DARK:
         g_value_set_boolean (value, self->dark);
+        break;
+    case PROP_ZOOMED:
+        g_value_set_boolean (value, dn_chart_widget_get_zoomed (self));
         break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec);
@@ -444,6 +599,7 @@ static void dn_chart_widget_finalize (GObject *object)
     g_clear_pointer (&self->overlays, g_ptr_array_unref);
     g_clear_pointer (&self->image, cairo_surface_destroy);
     g_free (self->description);
+    g_ptr_array_unref (self->hidden);
     G_OBJECT_CLASS (dn_chart_widget_parent_class)->finalize (object);
 }
 
@@ -465,6 +621,8 @@ static void dn_chart_widget_class_init (DnChartWidgetClass *klass)
                                                 G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
     props[PROP_DARK] = g_param_spec_boolean ("dark", NULL, NULL, FALSE,
                                              G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+    props[PROP_ZOOMED] = g_param_spec_boolean ("zoomed", NULL, NULL, FALSE,
+                                               G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
     g_object_class_install_properties (object_class, N_PROPS, props);
     gtk_widget_class_set_css_name (widget_class, "chart");
     gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
@@ -477,6 +635,13 @@ static void dn_chart_widget_init (DnChartWidget *self)
     g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
     g_signal_connect (motion, "leave", G_CALLBACK (on_leave), self);
     gtk_widget_add_controller (GTK_WIDGET (self), motion);
+    self->hidden = g_ptr_array_new_with_free_func (g_free);
+    self->drag_start = NAN;
+    GtkGesture *drag = gtk_gesture_drag_new ();
+    g_signal_connect (drag, "drag-begin", G_CALLBACK (on_drag_begin), self);
+    g_signal_connect (drag, "drag-update", G_CALLBACK (on_drag_update), self);
+    g_signal_connect (drag, "drag-end", G_CALLBACK (on_drag_end), self);
+    gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
     update_accessible (self);
 }
 
@@ -560,6 +725,7 @@ void dn_chart_widget_set_last_epochs (DnChartWidget *self, int n)
     if (self->last_epochs == n)
         return;
     self->last_epochs = n;
+    dn_chart_widget_reset_zoom (self); /* one choice of epochs at a time */
     queue_render (self, TRUE);
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_LAST_EPOCHS]);
 }

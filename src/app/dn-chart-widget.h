@@ -72,6 +72,25 @@ int dn_chart_widget_get_hover_row (DnChartWidget *self);
 void dn_chart_widget_hover_at (DnChartWidget *self, double x, double y);
 /* How many chart images were rendered and shown (tests, benchmarks). */
 guint dn_chart_widget_get_n_draws (DnChartWidget *self);
+
+/* Dragging across the plot shows only the epochs dragged over (the "zoomed"
+ * property says so) until reset or another "last N epochs"; a click on a legend
+ * entry hides its series, another shows it again. Both are also callable with
+ * widget coordinates (tests). */
+void dn_chart_widget_drag (DnChartWidget *self, double x0, double x1);
+void dn_chart_widget_click_at (DnChartWidget *self, double x, double y);
+void dn_chart_widget_reset_zoom (DnChartWidget *self);
+gboolean dn_chart_widget_get_zoomed (DnChartWidget *self);
+/* The history rows shown when zoomed (from < to), else 0, 0. */
+void dn_chart_widget_get_zoom (DnChartWidget *self, double *from, double *to);
+void dn_chart_widget_toggle_series (DnChartWidget *self, const char *label);
+gboolean dn_chart_widget_series_hidden (DnChartWidget *self, const char *label);
+/* Where the image shown put its plot and its legend entries. */
+const DnChartPlotArea *dn_chart_widget_get_plot_area (DnChartWidget *self);
+/* A log y axis whenever every value is positive (the learning rate). */
+void dn_chart_widget_set_log_scale (DnChartWidget *self, gboolean log_y);
+/* Current series drawn as a moving average with this weight on the past (0: off). */
+void dn_chart_widget_set_smoothing (DnChartWidget *self, double weight);
 /* TRUE when the image shown is of the newest snapshot, size and settings: no
  * render in flight or waiting (tests wait for this, not for a fixed time). */
 gboolean dn_chart_widget_is_settled (DnChartWidget *self);

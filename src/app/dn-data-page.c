@@ -434,12 +434,27 @@ static void on_continual_toggled (AdwExpanderRow *row, GParamSpec *pspec, DnData
     dn_document_changed (self->document, DN_CHANGE_DATA | DN_CHANGE_TRAINING);
 }
 
+/* The continual templates are named for their task count ("prototype_10"): the
+ * name follows the count, so that the title, the sidebar and the run folder agree. */
+static void follow_task_count (DnExperiment *exp, int before, int after)
+{
+    g_autofree char *suffix = g_strdup_printf ("_%d", before);
+    if (before == after || exp->name == NULL || !g_str_has_suffix (exp->name, suffix))
+        return;
+    gsize stem = strlen (exp->name) - strlen (suffix);
+    char *name = g_strdup_printf ("%.*s_%d", (int) stem, exp->name, after);
+    g_free (exp->name);
+    exp->name = name;
+}
+
 static void on_continual_changed (DnDataPage *self)
 {
     DnExperiment *exp = experiment (self);
     if (self->updating || exp == NULL)
         return;
-    exp->cl.tasks = gtk_spin_button_get_value_as_int (self->tasks_spin);
+    int tasks = gtk_spin_button_get_value_as_int (self->tasks_spin);
+    follow_task_count (exp, exp->cl.tasks, tasks);
+    exp->cl.tasks = tasks;
     exp->cl.epochs_per_task = gtk_spin_button_get_value_as_int (self->task_epochs_spin);
     guint ctx = adw_combo_row_get_selected (self->context_row);
     if (ctx <= DN_CONTEXT_NONE)
@@ -698,6 +713,17 @@ static void dn_data_page_class_init (DnDataPageClass *klass)
     gtk_widget_class_bind_template_child (widget_class, DnDataPage, table_grid);
 }
 
+static GtkWidget *find_switch (GtkWidget *root)
+{
+    for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
+         c = gtk_widget_get_next_sibling (c)) {
+        GtkWidget *found = GTK_IS_SWITCH (c) ? c : find_switch (c);
+        if (found != NULL)
+            return found;
+    }
+    return NULL;
+}
+
 static void dn_data_page_init (DnDataPage *self)
 {
     gtk_widget_init_template (GTK_WIDGET (self));
@@ -720,6 +746,11 @@ static void dn_data_page_init (DnDataPage *self)
     g_signal_connect (self->choose_button, "clicked", G_CALLBACK (on_choose_clicked), self);
     g_signal_connect (self->continual_row, "notify::enable-expansion",
                       G_CALLBACK (on_continual_toggled), self);
+    /* the expander's own switch has no name of its own for screen readers */
+    GtkWidget *sw = find_switch (GTK_WIDGET (self->continual_row));
+    if (sw != NULL)
+        gtk_accessible_update_property (GTK_ACCESSIBLE (sw), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                        _ ("Train on permuted tasks"), -1);
     g_signal_connect_swapped (self->tasks_spin, "value-changed", G_CALLBACK (on_continual_changed),
                               self);
     g_signal_connect_swapped (self->task_epochs_spin, "value-changed",

@@ -141,6 +141,7 @@ struct _DnDendritesPage {
     GtkWidget *editors[G_N_ELEMENTS (specs)];
     GtkWidget *rows[G_N_ELEMENTS (specs)];
     AdwPreferencesGroup *group_widgets[G_N_ELEMENTS (groups)];
+    GtkSwitch *advanced_switch;
     DnSelectionEditor *selection; /* perforate_types and groups */
     gboolean updating;
     DnTrainer *capacity;
@@ -402,6 +403,24 @@ static void on_dendrites_switch (GtkSwitch *sw, GParamSpec *pspec, DnDendritesPa
     dn_document_changed (self->document, DN_CHANGE_DENDRITES);
 }
 
+/* The settings that change a run most are always shown; the rest with Advanced
+ * Settings on, and a group with none shown is hidden. */
+static void on_advanced (GtkSwitch *sw, GParamSpec *pspec, DnDendritesPage *self)
+{
+    gboolean all = gtk_switch_get_active (sw);
+    for (guint g = 0; g < G_N_ELEMENTS (groups); g++) {
+        gboolean any = FALSE;
+        for (guint i = 0; i < G_N_ELEMENTS (specs); i++) {
+            if (specs[i].group != groups[g][0] || self->rows[i] == NULL)
+                continue;
+            gboolean shown = all || specs[i].impactful;
+            gtk_widget_set_visible (self->rows[i], shown);
+            any |= shown;
+        }
+        gtk_widget_set_visible (GTK_WIDGET (self->group_widgets[g]), any);
+    }
+}
+
 static GtkStringList *string_list (const char *const *items, gboolean translate)
 {
     GtkStringList *l = gtk_string_list_new (NULL);
@@ -642,6 +661,7 @@ static void dn_dendrites_page_class_init (DnDendritesPageClass *klass)
     gtk_widget_class_bind_template_child (widget_class, DnDendritesPage, dendrites_switch);
     gtk_widget_class_bind_template_child (widget_class, DnDendritesPage, capacity_row);
     gtk_widget_class_bind_template_child (widget_class, DnDendritesPage, capacity_button);
+    gtk_widget_class_bind_template_child (widget_class, DnDendritesPage, advanced_switch);
 }
 
 static void dn_dendrites_page_init (DnDendritesPage *self)
@@ -651,6 +671,8 @@ static void dn_dendrites_page_init (DnDendritesPage *self)
      * unparent behind AdwBin's back */
     self->prefs_page = ADW_PREFERENCES_PAGE (adw_bin_get_child (ADW_BIN (self)));
     build_rows (self);
+    g_signal_connect (self->advanced_switch, "notify::active", G_CALLBACK (on_advanced), self);
+    on_advanced (self->advanced_switch, NULL, self);
     g_signal_connect (self->dendrites_switch, "notify::active", G_CALLBACK (on_dendrites_switch),
                       self);
     self->capacity = dn_trainer_new ();

@@ -29,6 +29,7 @@ struct _DnNetworkPage {
     GtkLabel *error_label;
     GtkLabel *warning_label;
     GtkBox *palette_box;
+    GtkPopover *palette_popover;
 
     DnDocument *document;
     GPtrArray *rows; /* LayerRow* */
@@ -387,6 +388,7 @@ static void on_palette (GtkButton *b, DnNetworkPage *self)
     if (self->document == NULL)
         return;
     const char *type = g_object_get_data (G_OBJECT (b), "dn-type");
+    gtk_popover_popdown (self->palette_popover);
     int sel = selected_index (self);
     guint pos = dn_document_insert_layer (self->document, sel >= 0 ? sel + 1 : -1, type);
     select_index (self, (int) pos);
@@ -443,10 +445,12 @@ static LayerRow *build_row (DnNetworkPage *self, guint i)
     g_autofree char *dd_label = g_strdup_printf (_ ("Dendrites for %s"), l->name);
     gtk_accessible_update_property (GTK_ACCESSIBLE (r->dendrites), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                     dd_label, -1);
-    gtk_widget_set_size_request (GTK_WIDGET (r->dendrites), 150, -1);
+    gtk_widget_set_size_request (GTK_WIDGET (r->dendrites), 128, -1);
     g_signal_connect (r->dendrites, "notify::selected", G_CALLBACK (on_dendrites_selected), self);
     r->no_dendrites = GTK_LABEL (gtk_label_new ("—"));
-    gtk_widget_set_size_request (GTK_WIDGET (r->no_dendrites), 150, -1);
+    gtk_widget_set_size_request (GTK_WIDGET (r->no_dendrites), 128, -1);
+    gtk_label_set_xalign (r->no_dendrites, 0);
+    gtk_widget_set_margin_start (GTK_WIDGET (r->no_dendrites), 6);
     gtk_widget_add_css_class (GTK_WIDGET (r->no_dendrites), "dim-label");
     /* add_action puts each widget before the ones already there */
     adw_expander_row_add_action (ADW_EXPANDER_ROW (r->row), GTK_WIDGET (r->no_dendrites));
@@ -674,6 +678,8 @@ static void build_palette (DnNetworkPage *self)
     const DnLayerKind *kinds = dn_layer_catalog (&n);
     for (int i = 0; i < n; i++) {
         GtkWidget *b = gtk_button_new_with_label (kinds[i].title);
+        gtk_widget_add_css_class (b, "flat");
+        gtk_label_set_xalign (GTK_LABEL (gtk_button_get_child (GTK_BUTTON (b))), 0);
         g_object_set_data (G_OBJECT (b), "dn-type", (gpointer) kinds[i].type);
         gtk_widget_set_tooltip_text (b, _ (kinds[i].summary));
         g_autofree char *label = g_strdup_printf (_ ("Add %s layer"), kinds[i].title);
@@ -730,6 +736,7 @@ static void dn_network_page_class_init (DnNetworkPageClass *klass)
     gtk_widget_class_bind_template_child (widget_class, DnNetworkPage, error_label);
     gtk_widget_class_bind_template_child (widget_class, DnNetworkPage, warning_label);
     gtk_widget_class_bind_template_child (widget_class, DnNetworkPage, palette_box);
+    gtk_widget_class_bind_template_child (widget_class, DnNetworkPage, palette_popover);
 }
 
 static void dn_network_page_init (DnNetworkPage *self)

@@ -2,10 +2,14 @@
 #include "dn-run-snapshot.h"
 
 #include "dn-error.h"
+#include "dn-network-info.h"
+#include "dn-results-page.h"
 #include "dn-safetensors.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 struct _DnSharedTracker {
     DnTracker *tracker;
@@ -234,5 +238,126 @@ DnRunSnapshot *dn_run_snapshot_new_from_folder (const char *run_dir, GError **er
     const DnTracker *t = dn_run_snapshot_get_tracker (s);
     s->state = t != NULL && dn_tracker_is_complete (t) ? DN_RUN_FINISHED : DN_RUN_STOPPED;
     read_continual (s, st);
+    if (t != NULL && s->params == 0) {
+        int n;
+        const DnTrackerEpoch *rows = dn_tracker_epochs (t, &n);
+        s->params = n > 0 ? rows[n - 1].params : 0;
+    }
+    g_ptr_array_unref (s->log);
+    s->log = dn_run_snapshot_read_log (run_dir, s->tasks);
     return g_steal_pointer (&s);
+}
+
+/* run.log lines are "YYYY-MM-DD HH:MM:SS  text" (dn-run-writer.c): epoch lines,
+ * start and end lines, and the decisions and messages, which follow the epoch
+ * they were made at. */
+GPtrArray *dn_run_snapshot_read_log (const char *run_dir, int tasks)
+{
+    GPtrArray *log = g_ptr_array_new_with_free_func (g_free);
+    g_autofree char *path = g_build_filename (run_dir, "run.log", NULL);
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents (path, &text, NULL, NULL))
+        return log;
+    g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+    int epoch = 0;
+    for (int i = 0; lines[i] != NULL; i++) {
+        const char *sep = strstr (lines[i], "  ");
+        if (sep == NULL || sep[2] == '\0')
+            continue;
+        const char *msg = sep + 2;
+        int a, b;
+        double mean;
+        if (sscanf (msg, "epoch %d:", &a) == 1) {
+            epoch = a;
+        } else if (sscanf (msg, "after task %d: mean accuracy over tasks 0..%d %lf", &a, &b,
+                           &mean) == 3) {
+            g_ptr_array_add (log, g_strdup_printf (_ ("Task %d of %d done: %.2f %% mean accuracy "
+                                                      "over the tasks so far"),
+                                                   a + 1, MAX (tasks, a + 1), mean));
+        } else if (g_str_has_prefix (msg, "stopped: ")) {
+            g_ptr_array_add (log, tasks == 0 ? g_strdup_printf (_ ("Stopped after epoch %d"), epoch)
+                                             : g_strdup (_ ("Stopped")));
+        } else if (g_str_has_prefix (msg, "start: ") || g_str_has_prefix (msg, "done: ") ||
+                   g_str_has_prefix (msg, "task ")) {
+            continue;
+        } else if (epoch > 0 && tasks == 0) {
+            g_ptr_array_add (log, g_strdup_printf (_ ("Epoch %d · %s"), epoch, msg));
+        } else {
+            g_ptr_array_add (log, g_strdup (msg));
+        }
+    }
+    return log;
+}
+
+int dn_run_snapshot_best_epoch (const DnRunSnapshot *s)
+{
+    const DnTracker *t = dn_run_snapshot_get_tracker (s);
+    if (t == NULL)
+        return s->best_epoch;
+    DnTrackerMarkers m;
+    dn_tracker_get_markers (t, &m);
+    return m.has_global_best ? m.global_best_epoch + 1 : s->best_epoch;
+}
+
+/* Seconds of training: every epoch, the rolled-back ones too. */
+static double training_seconds (const DnTracker *t)
+{
+    int n;
+    const DnTrackerEpoch *rows = dn_tracker_epochs (t, &n);
+    double sum = 0.0;
+    for (int i = 0; i < n; i++)
+        sum += rows[i].seconds;
+    for (int r = 0; r < dn_tracker_n_rollbacks (t); r++) {
+        DnTrackerRollback rb;
+        if (dn_tracker_get_rollback (t, r, &rb))
+            for (int i = 0; i < rb.n_rows; i++)
+                sum += rb.rows[i].seconds;
+    }
+    return sum;
+}
+
+char *dn_run_snapshot_summary (const DnRunSnapshot *s)
+{
+    const DnTracker *t = dn_run_snapshot_get_tracker (s);
+    if (s->tasks > 0 || t == NULL || !isfinite (s->best_val))
+        return NULL;
+    int n;
+    const DnTrackerEpoch *rows = dn_tracker_epochs (t, &n);
+    if (n == 0)
+        return NULL;
+    GString *str = g_string_new (NULL);
+    g_string_append_printf (str, _ ("Best %.2f %% at epoch %d"), s->best_val,
+                            dn_run_snapshot_best_epoch (s));
+    if (isfinite (s->test_at_best))
+        g_string_append_printf (str, _ (" (test %.2f %%)"), s->test_at_best);
+    int64_t before = rows[0].params;
+    int64_t after = s->params > 0 ? s->params : rows[n - 1].params;
+    g_autofree char *p0 = dn_format_count (before);
+    g_autofree char *p1 = dn_format_count (after);
+    if (s->dendritic) {
+        g_string_append_printf (
+            str, ngettext (" · %d dendrite set kept", " · %d dendrite sets kept", s->dendrites),
+            s->dendrites);
+        g_string_append_printf (str, _ (" · parameters %s → %s"), p0, p1);
+        int n_arch;
+        g_autofree DnTrackerArchScore *arch = dn_tracker_best_scores (t, &n_arch);
+        /* the remaining error the dendrites removed, against the network without them */
+        double removed = n_arch > 0 && arch[0].dendrites == 0 && s->dendrites > 0
+                             ? dn_remaining_error_reduction (arch[0].best_val, s->best_val)
+                             : NAN;
+        if (isfinite (removed)) {
+            g_string_append_printf (str, _ (" · %.0f %% of the remaining error removed"),
+                                    removed * 100);
+        }
+    } else {
+        g_string_append_printf (str, _ (" · %s parameters"), p1);
+    }
+    double secs = training_seconds (t);
+    if (secs >= 3600)
+        g_string_append_printf (str, _ (" · %.1f h of training"), secs / 3600);
+    else if (secs >= 90)
+        g_string_append_printf (str, _ (" · %.0f min of training"), secs / 60);
+    else
+        g_string_append_printf (str, _ (" · %.0f s of training"), secs);
+    return g_string_free (str, FALSE);
 }

@@ -88,6 +88,15 @@ const DnTracker *dn_shared_tracker_get (DnSharedTracker *st);
  * tracker, counters; for a continual run the accuracy matrix, its tasks and
  * hidden_activity.csv); NULL + error when the folder has no readable checkpoint. */
 DnRunSnapshot *dn_run_snapshot_new_from_folder (const char *run_dir, GError **error);
+/* The messages of run_dir/run.log as the live log words them ("Epoch 4 · …";
+ * tasks > 0: a continual run of that many tasks); empty when there is none. */
+GPtrArray *dn_run_snapshot_read_log (const char *run_dir, int tasks);
+/* The best epoch as the charts and the decisions count it (rolled-back epochs left
+ * out, from 1); best_epoch counts every epoch trained. */
+int dn_run_snapshot_best_epoch (const DnRunSnapshot *s);
+/* One line for a finished run with a tracker: best score, sets kept, parameters
+ * before → after, remaining error removed, training time; NULL otherwise. g_free. */
+char *dn_run_snapshot_summary (const DnRunSnapshot *s);
 
 GType dn_run_snapshot_get_type (void);
 #define DN_TYPE_RUN_SNAPSHOT (dn_run_snapshot_get_type ())

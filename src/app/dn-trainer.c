@@ -486,6 +486,14 @@ gboolean dn_trainer_start (DnTrainer *self, DnExperiment *exp, const DnTrainerOp
         self->pending->epochs = exp->cl.epochs_per_task;
         self->pending->accuracy = g_bytes_new_take (m, cells * sizeof (double));
     }
+    if (job->resume_dir != NULL) {
+        /* the decisions so far are in the folder's log: the resumed run goes on from them */
+        g_autofree char *path = g_build_filename (job->resume_dir, "experiment.json", NULL);
+        g_autoptr (DnExperiment) saved = dn_experiment_load (path, NULL);
+        g_ptr_array_unref (self->pending->log);
+        self->pending->log = dn_run_snapshot_read_log (
+            job->resume_dir, saved != NULL && saved->continual ? saved->cl.tasks : 0);
+    }
     self->pending->status =
         g_strdup (job->resume_dir != NULL ? _ ("Resuming the run…") : _ ("Loading the data…"));
     self->last_delivery = 0;

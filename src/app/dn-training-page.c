@@ -24,6 +24,8 @@ struct _DnTrainingPage {
     GtkSpinButton *seed_spin;
     GtkLabel *zoom_label;
     GtkDropDown *zoom_dropdown;
+    GtkButton *reset_zoom_button;
+    GtkDropDown *smooth_dropdown;
     GtkGrid *chart_grid;
     GtkBox *continual_box;
     GtkLabel *log_title;
@@ -211,24 +213,28 @@ static void update_status (DnTrainingPage *self)
     gtk_progress_bar_set_fraction (self->progress_bar, CLAMP (frac, 0, 1));
 
     GString *d = g_string_new (NULL);
-    if (s->state == DN_RUN_TRAINING && s->samples_per_s > 0) {
+    g_autofree char *summary = s->state == DN_RUN_FINISHED ? dn_run_snapshot_summary (s) : NULL;
+    if (summary != NULL)
+        g_string_append (d, summary);
+    else if (s->state == DN_RUN_TRAINING && s->samples_per_s > 0) {
         g_autofree char *eta = format_duration (s->eta_epoch);
         g_string_append_printf (d, _ ("%.0f samples/s · ETA %s this epoch"), s->samples_per_s, eta);
     }
-    if (isfinite (s->best_val) && s->best_epoch > 0) {
+    if (summary == NULL && isfinite (s->best_val) && s->best_epoch > 0) {
         if (d->len > 0)
             g_string_append (d, " · ");
         if (s->dendritic)
             g_string_append_printf (d,
                                     ngettext ("best %.2f %% (epoch %d, %d set)",
                                               "best %.2f %% (epoch %d, %d sets)", s->dendrites),
-                                    s->best_val, s->best_epoch, s->dendrites);
+                                    s->best_val, dn_run_snapshot_best_epoch (s), s->dendrites);
         else
-            g_string_append_printf (d, _ ("best %.2f %% (epoch %d)"), s->best_val, s->best_epoch);
+            g_string_append_printf (d, _ ("best %.2f %% (epoch %d)"), s->best_val,
+                                    dn_run_snapshot_best_epoch (s));
         if (isfinite (s->test_at_best))
             g_string_append_printf (d, _ (" · test at best %.2f %%"), s->test_at_best);
     }
-    if (s->params > 0) {
+    if (summary == NULL && s->params > 0) {
         g_autofree char *p = dn_format_count (s->params);
         if (d->len > 0)
             g_string_append (d, " · ");
@@ -284,6 +290,8 @@ static void update_chart_kind (DnTrainingPage *self)
     gtk_widget_set_visible (GTK_WIDGET (self->chart_grid), !continual);
     gtk_widget_set_visible (GTK_WIDGET (self->zoom_label), !continual);
     gtk_widget_set_visible (GTK_WIDGET (self->zoom_dropdown), !continual);
+    gtk_widget_set_visible (GTK_WIDGET (self->reset_zoom_button), !continual);
+    gtk_widget_set_visible (GTK_WIDGET (self->smooth_dropdown), !continual);
     gtk_widget_set_visible (GTK_WIDGET (self->continual_box), continual);
     gtk_widget_set_visible (self->activity_card,
                             continual && dn_run_snapshot_get_activity (self->snapshot) != NULL);
@@ -295,6 +303,12 @@ void dn_training_page_set_snapshot (DnTrainingPage *self, DnRunSnapshot *snap)
 {
     if (snap != NULL)
         dn_run_snapshot_ref (snap);
+    /* a run that starts makes room for the charts: its settings fold away */
+    gboolean was_live = self->snapshot != NULL && (self->snapshot->state == DN_RUN_PREPARING ||
+                                                   self->snapshot->state == DN_RUN_TRAINING);
+    if (snap != NULL && !was_live &&
+        (snap->state == DN_RUN_PREPARING || snap->state == DN_RUN_TRAINING))
+        adw_expander_row_set_expanded (self->settings_row, FALSE);
     g_clear_pointer (&self->snapshot, dn_run_snapshot_unref);
     self->snapshot = snap;
     if (snap == NULL || snap->serial <= 1)
@@ -465,6 +479,28 @@ static void on_zoom (GtkDropDown *dd, GParamSpec *pspec, DnTrainingPage *self)
         dn_chart_widget_set_last_epochs (DN_CHART_WIDGET (self->charts[k]), n);
 }
 
+static void on_chart_zoomed (DnTrainingPage *self)
+{
+    gboolean any = FALSE;
+    for (int k = 0; k < DN_CHART_N_KINDS; k++)
+        any |= dn_chart_widget_get_zoomed (DN_CHART_WIDGET (self->charts[k]));
+    gtk_widget_set_sensitive (GTK_WIDGET (self->reset_zoom_button), any);
+}
+
+static void on_reset_zoom (DnTrainingPage *self)
+{
+    for (int k = 0; k < DN_CHART_N_KINDS; k++)
+        dn_chart_widget_reset_zoom (DN_CHART_WIDGET (self->charts[k]));
+}
+
+static void on_smoothing (DnTrainingPage *self)
+{
+    static const double weights[] = {0.0, 0.6, 0.9};
+    guint i = gtk_drop_down_get_selected (self->smooth_dropdown);
+    dn_chart_widget_set_smoothing (DN_CHART_WIDGET (self->charts[DN_CHART_SCORES]),
+                                   i < G_N_ELEMENTS (weights) ? weights[i] : 0.0);
+}
+
 static void chart_export (GSimpleAction *action, GVariant *param, gpointer data)
 {
     GtkWidget *chart = data;
@@ -486,7 +522,7 @@ static GtkWidget *chart_card (DnTrainingPage *self, int kind)
     GtkWidget *chart = dn_chart_widget_new (kind);
     gtk_widget_set_hexpand (chart, TRUE);
     gtk_widget_set_vexpand (chart, TRUE);
-    gtk_widget_set_size_request (chart, -1, 280);
+    gtk_widget_set_size_request (chart, -1, 190);
     self->charts[kind] = chart;
     GtkWidget *overlay = gtk_overlay_new ();
     gtk_overlay_set_child (GTK_OVERLAY (overlay), chart);
@@ -550,6 +586,8 @@ static void dn_training_page_class_init (DnTrainingPageClass *klass)
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, seed_spin);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, zoom_label);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, zoom_dropdown);
+    gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, reset_zoom_button);
+    gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, smooth_dropdown);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, chart_grid);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, continual_box);
     gtk_widget_class_bind_template_child (widget_class, DnTrainingPage, log_title);
@@ -561,8 +599,15 @@ static void dn_training_page_class_init (DnTrainingPageClass *klass)
 static void dn_training_page_init (DnTrainingPage *self)
 {
     gtk_widget_init_template (GTK_WIDGET (self));
-    for (int k = 0; k < DN_CHART_N_KINDS; k++)
+    for (int k = 0; k < DN_CHART_N_KINDS; k++) {
         gtk_grid_attach (self->chart_grid, chart_card (self, k), k % 2, k / 2, 1, 1);
+        g_signal_connect_swapped (self->charts[k], "notify::zoomed", G_CALLBACK (on_chart_zoomed),
+                                  self);
+    }
+    dn_chart_widget_set_log_scale (DN_CHART_WIDGET (self->charts[DN_CHART_LR]), TRUE);
+    g_signal_connect_swapped (self->reset_zoom_button, "clicked", G_CALLBACK (on_reset_zoom), self);
+    g_signal_connect_swapped (self->smooth_dropdown, "notify::selected", G_CALLBACK (on_smoothing),
+                              self);
     GtkWidget *tasks = chart_card (self, DN_CHART_WIDGET_TASKS);
     gtk_widget_set_size_request (self->charts[DN_CHART_WIDGET_TASKS], -1, 380);
     gtk_box_append (self->continual_box, tasks);

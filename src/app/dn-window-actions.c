@@ -12,15 +12,72 @@
 #include <glib/gi18n.h>
 #include <stdlib.h>
 
-/* ---- opening and saving ---- */
+/* ---- replacing the experiment shown: never while it trains, never losing edits ---- */
 
-void dn_window_open_file (DnWindow *self, GFile *file)
+typedef void (*ReplaceFunc) (DnWindow *self, const char *arg);
+
+typedef struct {
+    DnWindow *self;
+    ReplaceFunc then;
+    char *arg;
+} ReplaceRequest;
+
+static void replace_request_free (gpointer data, GClosure *unused)
+{
+    ReplaceRequest *req = data;
+    g_free (req->arg);
+    g_free (req);
+}
+
+/* The dialog goes with the window (destroy-with-parent): self outlives it. */
+static void on_discard_response (AdwMessageDialog *dialog, const char *response,
+                                 ReplaceRequest *req)
+{
+    if (g_str_equal (response, "discard") && !dn_trainer_is_running (req->self->trainer))
+        req->then (req->self, req->arg);
+}
+
+/* Calls then (self, arg) at once, or after the user agreed to lose the unsaved
+ * edits of the experiment shown; refuses while a run is going on. */
+static void replace_document (DnWindow *self, ReplaceFunc then, const char *arg)
 {
     if (dn_trainer_is_running (self->trainer)) {
         _dn_window_show_error (self, _ ("Training Is Running"),
                                _ ("Stop the run before opening another experiment."));
         return;
     }
+    if (self->document == NULL || !dn_document_get_modified (self->document)) {
+        then (self, arg);
+        return;
+    }
+    DnExperiment *exp = dn_document_get_experiment (self->document);
+    g_autofree char *name = dn_quote_inner (exp->name);
+    g_autofree char *body = g_strdup_printf (_ ("The changes to “%s” have not been saved and will "
+                                                "be lost."),
+                                             name);
+    GtkWidget *dialog =
+        adw_message_dialog_new (GTK_WINDOW (self), _ ("Discard Unsaved Changes?"), body);
+    adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"),
+                                      "discard", _ ("_Discard Changes"), NULL);
+    adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "discard",
+                                                ADW_RESPONSE_DESTRUCTIVE);
+    adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+    ReplaceRequest *req = g_new0 (ReplaceRequest, 1);
+    req->self = self;
+    req->then = then;
+    req->arg = g_strdup (arg);
+    g_signal_connect_data (dialog, "response", G_CALLBACK (on_discard_response), req,
+                           replace_request_free, 0);
+    adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+    gtk_window_set_destroy_with_parent (GTK_WINDOW (dialog), TRUE);
+    gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* ---- opening and saving ---- */
+
+static void open_uri (DnWindow *self, const char *uri)
+{
+    g_autoptr (GFile) file = g_file_new_for_uri (uri);
     GError *error = NULL;
     g_autoptr (GFile) imported = dn_onnx_actions_is_onnx (file)
                                      ? dn_onnx_actions_import (file, &error)
@@ -51,6 +108,12 @@ void dn_window_open_file (DnWindow *self, GFile *file)
     if (model)
         dn_window_toast (self,
                          _ ("Imported the model’s network; training starts from new weights"));
+}
+
+void dn_window_open_file (DnWindow *self, GFile *file)
+{
+    g_autofree char *uri = g_file_get_uri (file);
+    replace_document (self, open_uri, uri);
 }
 
 static void on_open_response (GtkNativeDialog *dialog, int response, DnWindow *self)
@@ -124,6 +187,13 @@ static void save_as_action (GtkWidget *widget, const char *action, GVariant *par
     DnExperiment *exp = dn_document_get_experiment (self->document);
     g_autofree char *name = g_strdup_printf ("%s.json", exp->name);
     gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
+    /* a new experiment is saved beside its runs */
+    DnApplication *app = DN_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+    g_autofree char *runs = dn_paths_output_folder (dn_application_get_settings (app));
+    if (dn_document_get_file (self->document) == NULL && g_mkdir_with_parents (runs, 0755) == 0) {
+        g_autoptr (GFile) folder = g_file_new_for_path (runs);
+        gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (self->chooser), folder, NULL);
+    }
     add_filter (GTK_FILE_CHOOSER (self->chooser), _ ("Experiments (*.json)"),
                 (const char *[]){"*.json", NULL});
     g_signal_connect (self->chooser, "response", G_CALLBACK (on_save_response), self);
@@ -148,10 +218,8 @@ static void new_action (GtkWidget *widget, const char *action, GVariant *param)
     gtk_window_present (GTK_WINDOW (dn_window_new (DN_APPLICATION (app))));
 }
 
-static void new_from_template_action (GtkWidget *widget, const char *action, GVariant *param)
+static void open_template (DnWindow *self, const char *path)
 {
-    DnWindow *self = DN_WINDOW (widget);
-    const char *path = g_variant_get_string (param, NULL);
     GError *error = NULL;
     DnExperiment *exp = dn_experiment_load (path, &error);
     if (exp == NULL) {
@@ -162,6 +230,11 @@ static void new_from_template_action (GtkWidget *widget, const char *action, GVa
     /* a template is a starting point: it has no file until it is saved */
     dn_window_set_document (self, dn_document_new (exp, NULL));
     dn_window_show_page (self, "network");
+}
+
+static void new_from_template_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+    replace_document (DN_WINDOW (widget), open_template, g_variant_get_string (param, NULL));
 }
 
 static void open_folder_action (GtkWidget *widget, const char *action, GVariant *param)
@@ -298,7 +371,7 @@ static void do_export (DnWindow *self, const char *what, const char *dir)
         return;
     }
     g_autofree char *text =
-        g_strdup_printf (ngettext ("Exported %d file", "Exported %d files", n), n);
+        g_strdup_printf (ngettext ("Exported %d file to %s", "Exported %d files to %s", n), n, dir);
     dn_window_toast_folder (self, text, dir);
 }
 
@@ -366,15 +439,8 @@ static void export_onnx_action (GtkWidget *widget, const char *action, GVariant 
                                 dn_document_get_experiment (self->document)->name);
 }
 
-static void open_run_action (GtkWidget *widget, const char *action, GVariant *param)
+static void open_run (DnWindow *self, const char *dir)
 {
-    DnWindow *self = DN_WINDOW (widget);
-    const char *dir = g_variant_get_string (param, NULL);
-    if (dn_trainer_is_running (self->trainer)) {
-        _dn_window_show_error (self, _ ("Training Is Running"),
-                               _ ("Stop the run before opening another one."));
-        return;
-    }
     GError *error = NULL;
     g_autofree char *path = g_build_filename (dir, "experiment.json", NULL);
     DnExperiment *exp = dn_experiment_load (path, &error);
@@ -391,7 +457,12 @@ static void open_run_action (GtkWidget *widget, const char *action, GVariant *pa
         self->resume_dir = g_strdup (dir);
     dn_run_snapshot_unref (snap);
     dn_window_show_page (self, "training");
-    _dn_window_update_actions (self);
+    _dn_window_refresh (self);
+}
+
+static void open_run_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+    replace_document (DN_WINDOW (widget), open_run, g_variant_get_string (param, NULL));
 }
 
 void _dn_window_class_actions_init (GtkWidgetClass *widget_class)

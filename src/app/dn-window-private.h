@@ -29,6 +29,10 @@ struct _DnWindow {
     DnBusyIndicator *spinner;
     GtkStack *main_stack;
     GtkListBox *template_list;
+    AdwLeaflet *leaflet;
+    GtkWidget *sidebar;
+    GtkToggleButton *sidebar_button;
+    guint sidebar_idle;
     GtkListBox *nav_list;
     GtkStack *page_stack;
     DnNetworkPage *network_page;
@@ -48,6 +52,8 @@ struct _DnWindow {
 void _dn_window_show_error (DnWindow *self, const char *heading, const char *body);
 /* Enables the actions and shows the buttons the document and the run allow. */
 void _dn_window_update_actions (DnWindow *self);
+/* Rewrites the title, the sidebar's lines and the actions for what is shown. */
+void _dn_window_refresh (DnWindow *self);
 /* Selects page i (0-based, in the sidebar's order); others are ignored. */
 void _dn_window_show_page_at (DnWindow *self, int i);
 

@@ -94,9 +94,19 @@ static char *data_summary (DnWindow *self)
     return g_strdup_printf (_ ("%s · %.0f %% validation"), what, exp->val_fraction * 100);
 }
 
+/* The run shown with the experiment: the live one, or one reopened from its
+ * folder; NULL before any (the trainer's last run may belong to another). */
+static DnRunSnapshot *shown_run (DnWindow *self)
+{
+    DnRunSnapshot *s = dn_training_page_get_snapshot (self->training_page);
+    return s != NULL && s->state != DN_RUN_IDLE ? s : NULL;
+}
+
 static char *training_summary (DnWindow *self)
 {
-    DnRunSnapshot *s = dn_trainer_get_snapshot (self->trainer);
+    DnRunSnapshot *s = shown_run (self);
+    if (s == NULL)
+        return g_strdup (_ ("not started"));
     switch (s->state) {
     case DN_RUN_IDLE:
         return g_strdup (_ ("not started"));
@@ -144,6 +154,39 @@ static void update_summaries (DnWindow *self)
     }
 }
 
+/* A run that has ended says how, not what its tracker was last doing. */
+static char *ended_subtitle (DnRunSnapshot *s, gboolean resumable)
+{
+    switch (s->state) {
+    case DN_RUN_FINISHED:
+        if (s->tasks > 0 && isfinite (s->average_accuracy))
+            return g_strdup_printf (_ ("Finished · %.2f %% average over %d tasks"),
+                                    s->average_accuracy, s->tasks);
+        if (isfinite (s->best_val) && s->dendritic)
+            return g_strdup_printf (ngettext ("Finished · best %.2f %% with %d dendrite set",
+                                              "Finished · best %.2f %% with %d dendrite sets",
+                                              s->dendrites),
+                                    s->best_val, s->dendrites);
+        if (isfinite (s->best_val))
+            return g_strdup_printf (_ ("Finished · best %.2f %%"), s->best_val);
+        return g_strdup (_ ("Finished"));
+    case DN_RUN_STOPPED:
+        if (!resumable)
+            return g_strdup (_ ("Stopped"));
+        if (s->tasks > 0)
+            return g_strdup_printf (_ ("Stopped after %d of %d tasks · Resume continues it"),
+                                    s->tasks_done, s->tasks);
+        return g_strdup_printf (ngettext ("Stopped after %d epoch · Resume continues it",
+                                          "Stopped after %d epochs · Resume continues it",
+                                          s->epoch),
+                                s->epoch);
+    case DN_RUN_FAILED:
+        return g_strdup (_ ("Training failed · see the Training page"));
+    default:
+        return NULL;
+    }
+}
+
 static void update_title (DnWindow *self)
 {
     if (self->document == NULL) {
@@ -158,9 +201,10 @@ static void update_title (DnWindow *self)
     adw_window_title_set_title (self->window_title, title);
     g_autofree char *win_title = g_strdup_printf (_ ("%s — Dendrite Studio"), exp->name);
     gtk_window_set_title (GTK_WINDOW (self), win_title);
-    DnRunSnapshot *s = dn_trainer_get_snapshot (self->trainer);
-    if (s->state != DN_RUN_IDLE && s->status != NULL) {
-        adw_window_title_set_subtitle (self->window_title, s->status);
+    DnRunSnapshot *s = shown_run (self);
+    g_autofree char *ended = s != NULL ? ended_subtitle (s, self->resume_dir != NULL) : NULL;
+    if (ended != NULL || (s != NULL && s->status != NULL)) {
+        adw_window_title_set_subtitle (self->window_title, ended != NULL ? ended : s->status);
         return;
     }
     const DnNetworkInfo *info = dn_document_get_network_info (self->document);
@@ -205,6 +249,13 @@ void _dn_window_update_actions (DnWindow *self)
     dn_busy_indicator_set_spinning (self->spinner, running);
 }
 
+void _dn_window_refresh (DnWindow *self)
+{
+    update_title (self);
+    update_summaries (self);
+    _dn_window_update_actions (self);
+}
+
 static void on_document_changed (DnDocument *doc, guint what, DnWindow *self)
 {
     if (what & ~(guint) DN_CHANGE_FILE) {
@@ -217,6 +268,8 @@ static void on_document_changed (DnDocument *doc, guint what, DnWindow *self)
     update_summaries (self);
     _dn_window_update_actions (self);
 }
+
+static void on_leaflet_changed (AdwLeaflet *leaflet, GParamSpec *pspec, DnWindow *self);
 
 void dn_window_set_document (DnWindow *self, DnDocument *doc)
 {
@@ -233,6 +286,7 @@ void dn_window_set_document (DnWindow *self, DnDocument *doc)
     dn_training_page_set_document (self->training_page, doc);
     dn_results_page_set_document (self->results_page, doc);
     gtk_stack_set_visible_child_name (self->main_stack, doc != NULL ? "experiment" : "empty");
+    on_leaflet_changed (self->leaflet, NULL, self);
     update_title (self);
     update_summaries (self);
     _dn_window_update_actions (self);
@@ -366,6 +420,43 @@ static void on_nav_selected (GtkListBox *box, GtkListBoxRow *row, DnWindow *self
     int i = gtk_list_box_row_get_index (row);
     if (i >= 0 && i < DN_WINDOW_N_PAGES)
         gtk_stack_set_visible_child_name (self->page_stack, page_names[i]);
+    /* a narrow window shows one of the two: choosing a page shows it */
+    adw_leaflet_set_visible_child (self->leaflet, GTK_WIDGET (self->page_stack));
+}
+
+static void on_nav_activated (GtkListBox *box, GtkListBoxRow *row, DnWindow *self)
+{
+    adw_leaflet_set_visible_child (self->leaflet, GTK_WIDGET (self->page_stack));
+}
+
+/* Narrow (folded): the sidebar and the page take turns, and the header's
+ * sidebar button switches between them. */
+static gboolean update_sidebar_button (gpointer data)
+{
+    DnWindow *self = data;
+    self->sidebar_idle = 0;
+    gboolean folded = adw_leaflet_get_folded (self->leaflet);
+    gtk_widget_set_visible (GTK_WIDGET (self->sidebar_button), folded && self->document != NULL);
+    gtk_toggle_button_set_active (self->sidebar_button,
+                                  folded && adw_leaflet_get_visible_child (self->leaflet) ==
+                                                self->sidebar);
+    return G_SOURCE_REMOVE;
+}
+
+/* The leaflet folds while it is being allocated: the header changes after that. */
+static void on_leaflet_changed (AdwLeaflet *leaflet, GParamSpec *pspec, DnWindow *self)
+{
+    if (self->sidebar_idle == 0)
+        self->sidebar_idle = g_idle_add (update_sidebar_button, self);
+}
+
+static void on_sidebar_toggled (GtkToggleButton *button, DnWindow *self)
+{
+    if (!adw_leaflet_get_folded (self->leaflet))
+        return;
+    adw_leaflet_set_visible_child (self->leaflet, gtk_toggle_button_get_active (button)
+                                                      ? self->sidebar
+                                                      : GTK_WIDGET (self->page_stack));
 }
 
 static void build_nav (DnWindow *self)
@@ -396,6 +487,11 @@ static void build_nav (DnWindow *self)
                                         NULL, -1);
     }
     g_signal_connect (self->nav_list, "row-selected", G_CALLBACK (on_nav_selected), self);
+    g_signal_connect (self->nav_list, "row-activated", G_CALLBACK (on_nav_activated), self);
+    g_signal_connect (self->leaflet, "notify::folded", G_CALLBACK (on_leaflet_changed), self);
+    g_signal_connect (self->leaflet, "notify::visible-child", G_CALLBACK (on_leaflet_changed),
+                      self);
+    g_signal_connect (self->sidebar_button, "toggled", G_CALLBACK (on_sidebar_toggled), self);
     gtk_list_box_select_row (self->nav_list, gtk_list_box_get_row_at_index (self->nav_list, 0));
 }
 
@@ -437,6 +533,7 @@ static void dn_window_dispose (GObject *object)
     if (self->document != NULL)
         g_signal_handlers_disconnect_by_func (self->document, on_document_changed, self);
     g_signal_handlers_disconnect_by_data (adw_style_manager_get_default (), self);
+    g_clear_handle_id (&self->sidebar_idle, g_source_remove);
     g_clear_object (&self->chooser);
     gtk_widget_dispose_template (GTK_WIDGET (self), DN_TYPE_WINDOW);
     G_OBJECT_CLASS (dn_window_parent_class)->dispose (object);
@@ -473,6 +570,9 @@ static void dn_window_class_init (DnWindowClass *klass)
     gtk_widget_class_bind_template_child (widget_class, DnWindow, spinner);
     gtk_widget_class_bind_template_child (widget_class, DnWindow, main_stack);
     gtk_widget_class_bind_template_child (widget_class, DnWindow, template_list);
+    gtk_widget_class_bind_template_child (widget_class, DnWindow, leaflet);
+    gtk_widget_class_bind_template_child (widget_class, DnWindow, sidebar);
+    gtk_widget_class_bind_template_child (widget_class, DnWindow, sidebar_button);
     gtk_widget_class_bind_template_child (widget_class, DnWindow, nav_list);
     gtk_widget_class_bind_template_child (widget_class, DnWindow, page_stack);
     gtk_widget_class_bind_template_child (widget_class, DnWindow, network_page);

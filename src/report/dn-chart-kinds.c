@@ -173,15 +173,16 @@ static void build_scores (const DnChartData *d, const DnChartPalette *pal, DnCha
     spec->y_label = "Score";
     spec->switch_labels = TRUE;
 
-    /* the reference's colours for old histories: validation blue, others red */
-    add_rolled_back (spec, d, "rolled back: validation", pal->old_val, 0.35, get_val, 0);
+    /* the reference's colours for old histories: validation blue, others red; one
+     * legend entry for all of them, so that the legend keeps its room */
+    add_rolled_back (spec, d, "rolled back", pal->old_val, 0.35, get_val, 0);
     gboolean old_test = FALSE;
     for (int r = 0; r < d->n_rollbacks; r++)
         old_test |= any_finite (d->rollbacks[r].rows, d->rollbacks[r].n_rows, get_test, 0);
     if (old_test)
-        add_rolled_back (spec, d, "rolled back: other scores", pal->old_extra, 0.3, get_test, 0);
+        add_rolled_back (spec, d, "rolled back", pal->old_extra, 0.3, get_test, 0);
     for (int x = 0; x < d->n_extra; x++)
-        add_rolled_back (spec, d, "rolled back: other scores", pal->old_extra, 0.3, get_extra, x);
+        add_rolled_back (spec, d, "rolled back", pal->old_extra, 0.3, get_extra, x);
 
     /* the legend's order; drawn in reverse, so validation ends on top and hides
      * the running score only where they agree (always, with history_lookback 1) */
@@ -217,6 +218,8 @@ static void build_times (const DnChartData *d, const DnChartPalette *pal, DnChar
     spec->title = dn_chart_kind_title (DN_CHART_TIMES);
     spec->y_label = "Seconds per epoch";
     spec->y_from_zero = TRUE;
+    spec->empty_text = "No epochs yet";
+    spec->empty_detail = "The seconds each epoch took appear here after the first epoch";
     add_rolled_back (spec, d, "rolled back", pal->muted, 0.45, get_seconds, 0);
     dn_chart_spec_add (spec, "Epoch time", pal->times, d->rows, d->n_rows, get_seconds, 0);
 }
@@ -226,6 +229,8 @@ static void build_lr (const DnChartData *d, const DnChartPalette *pal, DnChartSp
     spec->title = dn_chart_kind_title (DN_CHART_LR);
     spec->y_label = "Learning rate";
     spec->allow_log = TRUE;
+    spec->empty_text = "No epochs yet";
+    spec->empty_detail = "The rate each epoch trained with appears here after the first epoch";
     add_rolled_back (spec, d, "rolled back", pal->muted, 0.45, get_lr, 0);
     dn_chart_spec_add (spec, "Learning rate", pal->lr, d->rows, d->n_rows, get_lr, 0);
 }

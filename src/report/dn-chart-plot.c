@@ -14,7 +14,7 @@
 
 #define PT_TO_UNITS (96.0 / 72.0)
 #define MAX_TICKS 64
-#define MAX_LEGEND 40
+#define MAX_LEGEND DN_CHART_MAX_LEGEND
 
 void dn_chart_spec_init (DnChartSpec *spec)
 {
@@ -127,20 +127,34 @@ static int linear_ticks (double lo, double hi, int max_ticks, gboolean integer, 
 
 /* Ticks of a log10 axis over [lo, hi] (in log10 units): decades, plus 2 and 5
  * within when only a few decades show. Values returned in log10 units. */
-static int log_ticks (double lo, double hi, int max_ticks, double *ticks)
+static int log_ticks_with (double lo, double hi, int max_ticks, const double *mult, int n_mult,
+                           double *ticks)
 {
     int n = 0;
     int d0 = (int) floor (lo), d1 = (int) ceil (hi);
     int every = MAX (1, (int) ceil ((d1 - d0) / (double) MAX (1, max_ticks)));
-    gboolean subs = (d1 - d0) * 3 <= max_ticks;
-    for (int d = d0; d <= d1 && n < MAX_TICKS - 3; d++) {
-        static const double mult[] = {1, 2, 5};
-        for (int k = 0; k < (subs ? 3 : 1); k++) {
+    for (int d = d0; d <= d1 && n < MAX_TICKS - n_mult; d++) {
+        for (int k = 0; k < n_mult; k++) {
             double t = d + log10 (mult[k]);
             if ((k > 0 || (d - d0) % every == 0) && t >= lo - 1e-9 && t <= hi + 1e-9)
                 ticks[n++] = t;
         }
     }
+    return n;
+}
+
+/* Decades; 1, 2, 5 within them when there is room; within less than a decade
+ * (a learning rate on a log axis), every digit, so the axis has at least two. */
+static int log_ticks (double lo, double hi, int max_ticks, double *ticks)
+{
+    static const double mult[] = {1, 2, 5}, digits[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    int d0 = (int) floor (lo), d1 = (int) ceil (hi);
+    gboolean subs = (d1 - d0) * 3 <= max_ticks;
+    int n = log_ticks_with (lo, hi, max_ticks, mult, subs ? 3 : 1, ticks);
+    if (n < 2 && !subs)
+        n = log_ticks_with (lo, hi, max_ticks, mult, 3, ticks);
+    if (n < 2)
+        n = log_ticks_with (lo, hi, max_ticks, digits, 9, ticks);
     return n;
 }
 
@@ -208,12 +222,24 @@ static gboolean visible_x (const Plot *p, double x)
     return x >= p->x0 - 1e-9 && x <= p->x1 + 1e-9;
 }
 
+/* The person hid this series by clicking its legend entry. */
+static gboolean is_hidden (const Plot *p, const char *label)
+{
+    const char *const *h = p->style->hidden;
+    for (int i = 0; label != NULL && h != NULL && h[i] != NULL; i++)
+        if (strcmp (h[i], label) == 0)
+            return TRUE;
+    return FALSE;
+}
+
 /* Data range of everything the chart shows within [x0, x1]. */
 static gboolean y_range (const Plot *p, const DnChartSpec *spec, double *lo, double *hi)
 {
     double mn = INFINITY, mx = -INFINITY;
     for (guint s = 0; s < spec->series->len; s++) {
         const DnChartSeries *ser = &g_array_index (spec->series, DnChartSeries, s);
+        if (is_hidden (p, ser->label))
+            continue;
         for (int i = 0; i < ser->n_rows; i++) {
             if (!visible_x (p, ser->rows[i].epoch))
                 continue;
@@ -236,8 +262,9 @@ static gboolean y_range (const Plot *p, const DnChartSpec *spec, double *lo, dou
     return mn <= mx;
 }
 
-/* Positive finite extremes, to decide on a log axis. */
-static gboolean spans_decades (const Plot *p, const DnChartSpec *spec)
+/* Positive finite extremes, to decide on a log axis: their ratio, 0 when a value
+ * shown is not positive. */
+static double positive_span (const Plot *p, const DnChartSpec *spec)
 {
     double mn = INFINITY, mx = 0;
     for (guint s = 0; s < spec->series->len; s++) {
@@ -247,12 +274,12 @@ static gboolean spans_decades (const Plot *p, const DnChartSpec *spec)
             if (!visible_x (p, ser->rows[i].epoch) || !isfinite (v))
                 continue;
             if (v <= 0)
-                return FALSE;
+                return 0.0;
             mn = MIN (mn, v);
             mx = MAX (mx, v);
         }
     }
-    return mn <= mx && mx / mn > 100.0;
+    return mn <= mx ? mx / mn : 0.0;
 }
 
 /* ---- pieces ---- */
@@ -299,6 +326,58 @@ static double legend_width (Plot *p)
     return p->n_legend == 0 ? 0 : w + p->fs * 3.2;
 }
 
+/* Entry i with its swatch at (x, cy), w wide; a hidden series' entry is struck
+ * through. Its box goes to the plot area, for clicks. */
+static void draw_legend_entry (Plot *p, int i, double x, double cy, double w)
+{
+    cairo_t *cr = p->cr;
+    const LegendEntry *e = &p->legend[i];
+    gboolean hidden = is_hidden (p, e->label);
+    draw_swatch (p, e, x + p->fs * 0.4, cy, p->fs * 1.8);
+    set_rgb (cr, hidden ? p->pal->muted : p->pal->fg, 1.0);
+    draw_text (cr, e->label, x + p->fs * 2.6, cy, 0.0);
+    if (hidden) {
+        cairo_set_line_width (cr, 1.0);
+        cairo_move_to (cr, x + p->fs * 0.3, round (cy) + 0.5);
+        cairo_line_to (cr, x + p->fs * 2.6 + text_width (cr, e->label), round (cy) + 0.5);
+        cairo_stroke (cr);
+    }
+    DnChartPlotArea *a = p->style->plot_area;
+    if (a != NULL && a->n_legend < DN_CHART_MAX_LEGEND) {
+        DnChartLegendBox *b = &a->legend[a->n_legend++];
+        *b = (DnChartLegendBox){x, cy - p->fs * 0.6, w, p->fs * 1.2, ""};
+        g_strlcpy (b->label, e->label, sizeof b->label);
+    }
+}
+
+/* Entries in rows under the x axis label when the plot has no room for them. */
+static double legend_below_height (Plot *p, double width)
+{
+    set_font (p->cr, p->fs * 0.9, FALSE);
+    double x = 0, rows = p->n_legend > 0 ? 1 : 0;
+    for (int i = 0; i < p->n_legend; i++) {
+        double w = text_width (p->cr, p->legend[i].label) + p->fs * 3.4;
+        if (x > 0 && x + w > width)
+            rows++, x = 0;
+        x += w;
+    }
+    return rows * p->fs * 1.25;
+}
+
+static void draw_legend_below (Plot *p, double x0, double y, double width)
+{
+    set_font (p->cr, p->fs * 0.9, FALSE);
+    double x = 0, cy = y + p->fs * 0.6;
+    for (int i = 0; i < p->n_legend; i++) {
+        double w = text_width (p->cr, p->legend[i].label) + p->fs * 3.4;
+        if (x > 0 && x + w > width)
+            cy += p->fs * 1.25, x = 0;
+        draw_legend_entry (p, i, x0 + x, cy, w);
+        set_font (p->cr, p->fs * 0.9, FALSE);
+        x += w;
+    }
+}
+
 static void draw_legend (Plot *p, double x, double y, double w, double max_h, gboolean panel)
 {
     cairo_t *cr = p->cr;
@@ -321,11 +400,8 @@ static void draw_legend (Plot *p, double x, double y, double w, double max_h, gb
     }
     set_font (cr, p->fs * 0.9, FALSE);
     double cy = y + p->fs * 0.3 + line / 2;
-    for (int i = 0; i < n; i++, cy += line) {
-        draw_swatch (p, &p->legend[i], x + p->fs * 0.4, cy, p->fs * 1.8);
-        set_rgb (cr, p->pal->fg, 1.0);
-        draw_text (cr, p->legend[i].label, x + p->fs * 2.6, cy, 0.0);
-    }
+    for (int i = 0; i < n; i++, cy += line)
+        draw_legend_entry (p, i, x, cy, w);
     if (hidden > 0) {
         char more[48];
         g_snprintf (more, sizeof more, "and %d more", hidden);
@@ -334,20 +410,42 @@ static void draw_legend (Plot *p, double x, double y, double w, double max_h, gb
     }
 }
 
+static void draw_series_as (Plot *p, const DnChartSeries *s, double w, double alpha, double width);
+
 static void draw_series (Plot *p, const DnChartSeries *s)
 {
+    if (is_hidden (p, s->label))
+        return;
+    double w = s->faint || s->label == NULL ? 0.0 : CLAMP (p->style->smoothing, 0.0, 0.99);
+    if (w > 0) /* the raw line stays readable behind the smoothed one */
+        draw_series_as (p, s, 0.0, s->alpha * 0.3, 0.7);
+    draw_series_as (p, s, w, s->alpha, 1.0);
+}
+
+static void draw_series_as (Plot *p, const DnChartSeries *s, double w, double alpha, double width)
+{
     cairo_t *cr = p->cr;
-    double lw = p->fs * (s->faint ? 0.08 : 0.13) * (s->line_width > 0 ? s->line_width / 1.6 : 1.0);
-    set_rgb (cr, s->colour, s->alpha);
+    double lw =
+        p->fs * (s->faint ? 0.08 : 0.13) * (s->line_width > 0 ? s->line_width / 1.6 : 1.0) * width;
+    set_rgb (cr, s->colour, alpha);
     cairo_set_line_width (cr, lw);
     cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
     cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
     double dash[] = {p->fs * 0.4, p->fs * 0.25};
     cairo_set_dash (cr, dash, s->dashed ? 2 : 0, 0);
     gboolean open = FALSE;
+    /* w > 0: the exponential moving average with weight w on the past, corrected
+     * for its start as TensorBoard does */
+    double ema = 0.0, norm = 0.0;
     for (int i = 0; i < s->n_rows; i++) {
         double x = s->rows[i].epoch;
         double v = plot_value (p, s->get (&s->rows[i], s->arg));
+        if (w > 0 && isfinite (v)) {
+            double raw = s->get (&s->rows[i], s->arg);
+            ema = w * ema + (1 - w) * raw;
+            norm = w * norm + (1 - w);
+            v = plot_value (p, ema / norm);
+        }
         /* one point beyond each edge keeps the line continuous when zoomed */
         if (x < p->x0 - 1 || x > p->x1 + 1 || !isfinite (v)) {
             open = FALSE;
@@ -643,9 +741,14 @@ void dn_chart_plot (cairo_t *cr, const DnChartData *d, const DnChartSpec *spec, 
     p.x0 = style->last_n_epochs > 0 ? MAX (0, last - style->last_n_epochs + 1) : 0;
     if (p.x1 - p.x0 < 1)
         p.x0 = p.x1 - 1;
+    if (style->x_to > style->x_from && last > 0) { /* dragged out by hand */
+        p.x0 = CLAMP (style->x_from, 0, last - 1);
+        p.x1 = CLAMP (style->x_to, p.x0 + 1, last);
+    }
     if (last <= 0) /* one epoch: in the middle, not on the axis */
         p.x0 = -1, p.x1 = 1;
-    p.log_y = spec->allow_log && spans_decades (&p, spec);
+    double ratio = positive_span (&p, spec);
+    p.log_y = (spec->allow_log && ratio > 100.0) || (style->log_y && ratio >= 1.0);
     double ylo, yhi;
     gboolean has_data = y_range (&p, spec, &ylo, &yhi);
     if (has_data) {
@@ -676,21 +779,47 @@ void dn_chart_plot (cairo_t *cr, const DnChartData *d, const DnChartSpec *spec, 
     int nyt = 0;
     char ylab[MAX_TICKS][32];
     double ylab_w = 0;
-    set_font (cr, fs * 0.85, FALSE);
-    if (has_data) {
-        int max_y = MAX (3, (int) (p.ph / (fs * 2.4)));
-        nyt = p.log_y ? log_ticks (p.y0, p.y1, max_y, yt)
-                      : linear_ticks (p.y0, p.y1, max_y, FALSE, yt, &ystep);
-        for (int i = 0; i < nyt; i++) {
-            if (p.log_y)
-                g_ascii_formatd (ylab[i], sizeof ylab[i], "%g", pow (10.0, yt[i]));
-            else
-                format_tick (ylab[i], sizeof ylab[i], yt[i], ystep);
-            ylab_w = MAX (ylab_w, text_width (cr, ylab[i]));
+    double legend_h = (p.n_legend + (p.legend_hidden > 0)) * fs * 1.25 + fs * 0.6;
+    gboolean legend_inside = FALSE, legend_below = FALSE;
+    /* a second pass when the legend goes below the plot, which then is lower */
+    for (int pass = 0; pass < 2; pass++) {
+        nyt = 0;
+        ylab_w = 0;
+        set_font (cr, fs * 0.85, FALSE);
+        if (has_data) {
+            int max_y = MAX (3, (int) (p.ph / (fs * 2.4)));
+            nyt = p.log_y ? log_ticks (p.y0, p.y1, max_y, yt)
+                          : linear_ticks (p.y0, p.y1, max_y, FALSE, yt, &ystep);
+            for (int i = 0; i < nyt; i++) {
+                if (p.log_y)
+                    g_ascii_formatd (ylab[i], sizeof ylab[i], "%g", pow (10.0, yt[i]));
+                else
+                    format_tick (ylab[i], sizeof ylab[i], yt[i], ystep);
+                ylab_w = MAX (ylab_w, text_width (cr, ylab[i]));
+            }
         }
+        p.px = pad + fs * 1.2 + pad * 0.5 + ylab_w + fs * 0.4;
+        p.pw = MAX (right - p.px, fs);
+        if (pass == 0 && legend_outside && legend_h > height - p.py - pad) {
+            /* too tall beside the plot: under it, when that leaves the plot most of the height */
+            double below = legend_below_height (&p, width - 2 * pad);
+            if (below <= height * 0.3) {
+                legend_outside = FALSE;
+                right = width - pad;
+                legend_below = TRUE;
+                p.ph = MAX (bottom - below - top, fs);
+                continue;
+            }
+        }
+        if (pass > 0 || legend_outside || lw <= 0)
+            break;
+        legend_inside = lw <= p.pw * 0.55 && legend_h <= p.ph * 0.6;
+        if (legend_inside)
+            break;
+        /* too big for the plot: in rows under it, never left out */
+        legend_below = TRUE;
+        p.ph = MAX (bottom - legend_below_height (&p, width - 2 * pad) - top, fs);
     }
-    p.px = pad + fs * 1.2 + pad * 0.5 + ylab_w + fs * 0.4;
-    p.pw = MAX (right - p.px, fs);
     if (style->plot_area != NULL)
         *style->plot_area = (DnChartPlotArea){has_data, p.px, p.py, p.pw, p.ph, p.x0, p.x1};
 
@@ -757,7 +886,8 @@ void dn_chart_plot (cairo_t *cr, const DnChartData *d, const DnChartSpec *spec, 
     draw_switches (&p, d, spec);
     cairo_restore (cr);
     cairo_save (cr);
-    cairo_rectangle (cr, p.px, p.py, p.pw, p.ph);
+    /* a line's last point and its round cap sit on the plot's edge: keep them whole */
+    cairo_rectangle (cr, p.px, p.py - fs * 0.3, p.pw + fs * 0.3, p.ph + fs * 0.6);
     cairo_clip (cr);
     /* rolled-back rows behind; current series in reverse, the first on top */
     for (guint s = 0; s < spec->series->len; s++) {
@@ -784,10 +914,11 @@ void dn_chart_plot (cairo_t *cr, const DnChartData *d, const DnChartSpec *spec, 
 
     /* inside the plot only where it leaves the data readable; a widget too
      * small for it still has the hover readout, which names every series */
-    double legend_h = (p.n_legend + (p.legend_hidden > 0)) * fs * 1.25 + fs * 0.6;
     if (legend_outside)
         draw_legend (&p, right + pad * 0.5, p.py, lw, height - p.py - pad, FALSE);
-    else if (lw > 0 && lw <= p.pw * 0.55 && legend_h <= p.ph * 0.6) {
+    else if (legend_below)
+        draw_legend_below (&p, pad, p.py + p.ph + fs * 2.4, width - 2 * pad);
+    else if (legend_inside) {
         /* the corner hiding the fewest data points */
         double best_x = 0, best_y = 0;
         int fewest = G_MAXINT;

@@ -189,7 +189,7 @@ void dn_chart_draw_task_accuracy (cairo_t *cr, int tasks, const double *matrix, 
             if (j < 0)
                 g_snprintf (buf, sizeof buf, "mean");
             else
-                g_snprintf (buf, sizeof buf, "task %d", j);
+                g_snprintf (buf, sizeof buf, "task %d", j + 1); /* counted from 1, as the app */
             text_at (cr, lx + fs * 1.8, ly + fs * 0.5, buf, 0.0, 0.5);
             ly += fs * 1.35;
         }
@@ -239,7 +239,7 @@ void dn_chart_draw_activity (cairo_t *cr, int tasks, int units, const float *act
     cairo_stroke (cr);
     int every_t = MAX (1, (int) ceil (tasks * fs * 1.2 / ph));
     for (int t = 0; t < tasks; t += every_t) {
-        g_snprintf (buf, sizeof buf, "%d", t);
+        g_snprintf (buf, sizeof buf, "%d", t + 1);
         text_at (cr, left - fs * 0.4, top + (t + 0.5) * chh, buf, 1.0, 0.5);
     }
     int every_u = MAX (1, (int) ceil (cols * fs * 2.5 / pw));
@@ -288,7 +288,7 @@ char *dn_chart_describe_task_accuracy (int tasks, const double *matrix)
     for (int j = 0; j <= last; j++) {
         double v = matrix[(size_t) last * tasks + j];
         sum += v;
-        g_string_append_printf (s, "%s task %d %s", j ? "," : "", j,
+        g_string_append_printf (s, "%s task %d %s", j ? "," : "", j + 1,
                                 dn_chart_format_short (buf, sizeof buf, v));
     }
     g_string_append_printf (s, "; mean %s %%.", dn_chart_format_short (buf, sizeof buf, sum / (last + 1)));

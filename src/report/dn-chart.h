@@ -57,10 +57,20 @@ typedef enum {
 /* Where dn_chart_draw put the data: the plot rectangle and the history rows
  * (fractional) at its left and right edges, so a widget can turn a pointer
  * position into a hover_epoch. valid is FALSE when there was nothing to plot. */
+#define DN_CHART_MAX_LEGEND 40
+
+/* A legend entry as drawn, so a widget can hide its series on a click. */
+typedef struct {
+    double x, y, width, height;
+    char label[64];
+} DnChartLegendBox;
+
 typedef struct {
     gboolean valid;
     double x, y, width, height;
     double first_row, last_row;
+    int n_legend;
+    DnChartLegendBox legend[DN_CHART_MAX_LEGEND];
 } DnChartPlotArea;
 
 /* Another run drawn over a chart, to compare (the run table's selection): its
@@ -87,6 +97,13 @@ typedef struct {
     DnChartPlotArea *plot_area; /* not NULL: receives where the data was drawn */
     const DnChartOverlay *overlays; /* n_overlays runs drawn over the chart; the x axis */
     int n_overlays;                 /* reaches the longest */
+    /* Live views (files leave them 0): */
+    double x_from, x_to;       /* x_to > x_from: rows x_from..x_to only (drag to zoom) */
+    gboolean log_y;            /* a log y axis whenever every value shown is positive */
+    double smoothing;          /* 0..0.99: current series as an exponential moving average
+                                * giving the past this weight, the raw line faint behind */
+    const char *const *hidden; /* NULL-terminated legend labels whose series are not drawn
+                                * (their entries stay, struck through) */
 } DnChartStyle;
 
 /* Light, 11 pt, no zoom, opaque, no hover (hover_epoch -1). */
@@ -96,7 +113,7 @@ const char *dn_chart_kind_title (DnChartKind kind);
 
 /* Draws `kind` into the rectangle (0, 0, width, height) of cr: title, axes
  * with labelled ticks, series, legend (to the right when there is room, else
- * inside the plot when it leaves the data readable, else left out). style
+ * inside the plot when it leaves the data readable, else in rows below it). style
  * NULL: dn_chart_style_init's. */
 void dn_chart_draw (cairo_t *cr, const DnTracker *tracker, DnChartKind kind, double width,
                     double height, const DnChartStyle *style);

@@ -10,7 +10,10 @@ Active Dendrites template on two permuted tasks of one epoch: the task
 accuracy chart and the status line follow the tasks, the run folder gets the
 accuracy matrix. Then Start again into that run's folder: the window asks
 Resume / Overwrite / New Numbered Run, and a new numbered run goes beside the
-earlier one. A screenshot of every page goes to $DN_SCREENSHOT_DIR.
+earlier one. Then one more run stopped after its first task and resumed to the
+end, its log kept, and the MNIST run opened again from the Results page (the
+unsaved continual experiment is discarded only after the window asks). A
+screenshot of every page goes to $DN_SCREENSHOT_DIR.
 
 Run by tests/gui/run-e2e.sh inside Xvfb + a D-Bus session + the AT-SPI bus.
 """
@@ -126,6 +129,7 @@ def main():
     set_list(app, "Patience", "1")
     set_list(app, "Most Dendrite Sets", "2")
     set_list(app, "Attempts per Set", "1")
+    set_switch(app, "Advanced Settings", True)  # the sweep is a specialist's setting
     set_switch(app, "Sweep the Starting Rate", False)
     shot("dendrites")
 
@@ -225,6 +229,11 @@ def continual(app):
     show_page(app, "network")
     click(find(app, role="push button", name="Template"))
     click(find(app, role="menu item", name="Active Dendrites (continual learning)", timeout=10))
+    # the MNIST experiment was edited and never saved: the window asks before dropping it
+    find(app, name="Discard Unsaved Changes?", timeout=20)
+    click(find(app, role="push button", timeout=10,
+               match=lambda t: t.replace("_", "").startswith("Discard Changes")))
+    log("discarded the unsaved MNIST experiment")
     wait_label(app, lambda t: t == "kwta2", what="the layer kwta2")
     show_page(app, "data")
     set_value(app, "Tasks", 2, visible=False)
@@ -254,12 +263,17 @@ def continual(app):
     assert seen_first, "the chart never showed the first task alone"
     desc = chart.description or ""
     assert "Accuracy after 2 of 2 tasks" in desc, desc
-    assert status.name.startswith("Average accuracy over all 2 tasks"), status.name
+    # two labels said "Task 1 of 2" during the run (`status` is either): the status line,
+    # now the average in full, and the header's subtitle, now how the run ended
+    status = find(app, role="label", prefix="Average accuracy over all 2 tasks", timeout=10)
+    find(app, role="label", timeout=10,
+         match=lambda t: t.startswith("Finished · ") and "average over 2 tasks" in t)
     find(app, role="image", name="Hidden activity per task", timeout=10)
     log("finished:", status.name, "|", desc)
     time.sleep(1)
     shot("training-continual")
-    run_dir = os.path.join(RUNS, "prototype_10")
+    # named for its task count, the experiment followed the count: prototype_2
+    run_dir = os.path.join(RUNS, "prototype_2")
     for name in ("accuracy_matrix.csv", "summary.json", "final_model.safetensors",
                  "hidden_activity.png"):
         assert os.path.getsize(os.path.join(run_dir, name)) > 0, name
@@ -274,7 +288,7 @@ def run_folder_exists(app):
     """Start again into the folder the continual run wrote: the window asks Resume,
     Overwrite or New Numbered Run; a new numbered run goes beside the earlier one."""
     show_page(app, "training")
-    earlier = os.path.join(RUNS, "prototype_10")
+    earlier = os.path.join(RUNS, "prototype_2")
     before = sorted(os.listdir(earlier))
     press(app, name="Start")
     find(app, name="The Run Folder Exists", timeout=20)
@@ -304,8 +318,63 @@ def run_folder_exists(app):
     return app
 
 
+def stop_resume_open(app):
+    """Stop a run after its first task, Resume it to the end with its log kept, then
+    open another run from the Results page: the window describes that one."""
+    show_page(app, "training")
+    press(app, name="Start")
+    find(app, name="The Run Folder Exists", timeout=20)
+    click(find(app, role="push button", timeout=10,
+               match=lambda t: t.replace("_", "").startswith("New Numbered Run")))
+    title = find(app, role="label", timeout=120, match=lambda t: t.startswith("Task 1 · "))
+    end = time.time() + 900
+    while not any("Task 1 of 2 done" in t for t in labels(app)):
+        if time.time() > end:
+            raise Timeout("the first task did not finish within 15 minutes")
+        time.sleep(0.5)
+    press(app, name="Stop")
+    end = time.time() + 300
+    while not title.name.startswith(("Stopped", "Finished", "Failed")):
+        if time.time() > end:
+            raise Timeout("the run did not stop: " + title.name)
+        time.sleep(0.5)
+    log("stopped:", title.name)
+    if title.name.startswith("Finished"):
+        raise AssertionError("the second task ended before Stop took effect: " + title.name)
+    assert title.name == "Stopped after 1 task of 2", title.name
+    shot("stopped")
+    press(app, name="Resume")
+    end = time.time() + 900
+    while not title.name.startswith(("Finished", "Failed")):
+        if time.time() > end:
+            raise Timeout("the resumed run did not finish within 15 minutes: " + title.name)
+        time.sleep(0.5)
+    assert title.name == "Finished all 2 tasks", title.name
+    log_text = "\n".join(labels(app))
+    for said in ("Task 1 of 2 done", "Stopped", "Task 2 of 2 done"):
+        assert said in log_text, "the log lost " + said
+    log("resumed to the end, the log kept the first task and the stop")
+    shot("resumed")
+
+    # another run: the MNIST run of the first test, opened from the Results page
+    show_page(app, "results")
+    press(app, name="Open run mnist-cnn", timeout=60)
+    # the continual experiment was edited and not saved: the window asks first
+    find(app, name="Discard Unsaved Changes?", timeout=20)
+    click(find(app, role="push button", timeout=10,
+               match=lambda t: t.replace("_", "").startswith("Discard Changes")))
+    find(app, role="label", timeout=60, match=lambda t: t.startswith("Finished after"))
+    wait_label(app, lambda t: re.match(r"Epoch \d+ · ", t) is not None and "dendrite set" in t,
+               what="the MNIST run's decisions, read back from its folder")
+    wait_label(app, lambda t: t.startswith("Finished · best"), what="the finished run's subtitle")
+    log("opened the MNIST run: its decisions and summary are shown")
+    shot("opened-run")
+    return app
+
+
 TESTS = [("/gui/e2e/mnist-cnn-dendrites", main), ("/gui/e2e/continual", continual),
-         ("/gui/e2e/run-folder-exists", run_folder_exists)]
+         ("/gui/e2e/run-folder-exists", run_folder_exists),
+         ("/gui/e2e/stop-resume-open", stop_resume_open)]
 
 if __name__ == "__main__":
     app, failed = None, 0

@@ -18,6 +18,7 @@
 #include "dn-paths.h"
 #include "dn-results-page.h"
 #include "dn-run-folder-dialog.h"
+#include "dn-gui-test.h"
 #include "dn-test-util.h"
 #include "dn-trainer.h"
 #include "dn-training-page.h"
@@ -28,43 +29,16 @@
 #include <string.h>
 #include <unistd.h>
 
-static DnDocument *load_template (const char *name)
-{
-    g_autofree char *rel = g_strdup_printf ("examples/%s.json", name);
-    g_autofree char *path = dn_test_data_path (rel);
-    GError *error = NULL;
-    DnExperiment *exp = dn_experiment_load (path, &error);
-    g_assert_no_error (error);
-    return dn_document_new (exp, NULL);
-}
-
 /* Limits on waits for something that must happen: reached only when it never does, so
  * they are far beyond what a loaded machine needs (the waits end as soon as it happens). */
 #define CHART_WAIT 60.0
 #define RUN_WAIT 600.0
 
-static void spin_until (gboolean (*done) (gpointer), gpointer data, double seconds)
-{
-    gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-    while (!done (data) && g_get_monotonic_time () < end)
-        g_main_context_iteration (NULL, FALSE);
-}
-
-static gboolean never (gpointer data)
-{
-    return FALSE;
-}
-
-static void pump (double seconds)
-{
-    spin_until (never, NULL, seconds);
-}
-
 /* ---- the network analysis behind the layer editor ---- */
 
 static void test_network_info_cnn (void)
 {
-    g_autoptr (DnDocument) doc = load_template ("mnist-cnn");
+    g_autoptr (DnDocument) doc = dn_gui_test_load_template ("mnist-cnn");
     const DnNetworkInfo *info = dn_document_get_network_info (doc);
     g_assert_true (info->ok);
     g_assert_cmpuint (info->layers->len, ==, 11);
@@ -93,7 +67,7 @@ static void test_network_info_cnn (void)
 
 static void test_network_info_error_layer (void)
 {
-    g_autoptr (DnDocument) doc = load_template ("mnist-cnn");
+    g_autoptr (DnDocument) doc = dn_gui_test_load_template ("mnist-cnn");
     /* without flatten, fc1 gets (64, 12, 12): the error belongs to fc1, not later */
     guint flatten = 6;
     g_assert_cmpstr (json_object_get_string_member (dn_document_get_layer (doc, flatten), "name"),
@@ -121,7 +95,7 @@ static void test_network_info_error_layer (void)
 
 static void test_network_page_rows (void)
 {
-    g_autoptr (DnDocument) doc = load_template ("mnist-cnn");
+    g_autoptr (DnDocument) doc = dn_gui_test_load_template ("mnist-cnn");
     DnExperiment *exp = dn_document_get_experiment (doc);
     exp->dendrites = TRUE;
     dn_document_changed (doc, DN_CHANGE_DENDRITES);
@@ -223,7 +197,7 @@ static DnExperiment *save_and_load (DnDocument *doc, const char *dir, const char
 
 static void test_settings_round_trip (void)
 {
-    g_autoptr (DnDocument) doc = load_template ("mnist-cnn");
+    g_autoptr (DnDocument) doc = dn_gui_test_load_template ("mnist-cnn");
     GtkWidget *dpage = g_object_ref_sink (g_object_new (DN_TYPE_DENDRITES_PAGE, NULL));
     dn_dendrites_page_set_document (DN_DENDRITES_PAGE (dpage), doc);
     DnDendritesPage *dp = DN_DENDRITES_PAGE (dpage);
@@ -354,7 +328,7 @@ static void add_module (DnDendritesPage *dp, const char *first, int size)
 
 static void test_layer_selection (void)
 {
-    g_autoptr (DnDocument) doc = load_template ("resnet-small");
+    g_autoptr (DnDocument) doc = dn_gui_test_load_template ("resnet-small");
     DnExperiment *exp = dn_document_get_experiment (doc);
     GtkWidget *dpage = g_object_ref_sink (g_object_new (DN_TYPE_DENDRITES_PAGE, NULL));
     DnDendritesPage *dp = DN_DENDRITES_PAGE (dpage);
@@ -489,7 +463,7 @@ static void test_chart_widget (void)
         strstr (dn_chart_widget_get_description (DN_CHART_WIDGET (chart)), "no epochs yet"));
     dn_chart_widget_set_snapshot (DN_CHART_WIDGET (chart), snap);
     gtk_window_present (GTK_WINDOW (win));
-    spin_until (drawn, chart, CHART_WAIT);
+    dn_test_spin_until (drawn, chart, CHART_WAIT);
     g_assert_cmpuint (dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart)), >, 0);
     const char *desc = dn_chart_widget_get_description (DN_CHART_WIDGET (chart));
     g_test_message ("description: %s", desc);
@@ -512,9 +486,9 @@ static void test_chart_widget (void)
     ChartWait wait = {DN_CHART_WIDGET (chart),
                       dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart))};
     dn_chart_widget_set_last_epochs (DN_CHART_WIDGET (chart), 5);
-    spin_until (drawn_again, &wait, CHART_WAIT);
+    dn_test_spin_until (drawn_again, &wait, CHART_WAIT);
     g_assert_cmpuint (dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart)), >, wait.before);
-    pump (0.3); /* the window paints the new picture */
+    dn_test_pump (0.3); /* the window paints the new picture */
 
     /* a picture of what the widget shows, for a person to look at */
     const char *shots = g_getenv ("DN_SCREENSHOT_DIR");
@@ -538,7 +512,7 @@ static void test_chart_widget (void)
     /* a new history every 20 ms (a run far faster than any real one) is drawn at
      * most ten times a second; a snapshot with the same history (a batch
      * update) is not drawn again */
-    spin_until (settled, chart, CHART_WAIT);
+    dn_test_spin_until (settled, chart, CHART_WAIT);
     g_assert_true (dn_chart_widget_is_settled (DN_CHART_WIDGET (chart)));
     guint before = dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart));
     gint64 t0 = g_get_monotonic_time ();
@@ -549,11 +523,11 @@ static void test_chart_widget (void)
         last->shared = dn_shared_tracker_new (recorded_tracker ());
         last->state = DN_RUN_TRAINING;
         dn_chart_widget_set_snapshot (DN_CHART_WIDGET (chart), last);
-        pump (0.02);
+        dn_test_pump (0.02);
     }
     double elapsed = (g_get_monotonic_time () - t0) / 1e6;
     /* the last history is drawn once the interval has passed (later on a loaded machine) */
-    spin_until (settled, chart, CHART_WAIT);
+    dn_test_spin_until (settled, chart, CHART_WAIT);
     g_assert_true (dn_chart_widget_is_settled (DN_CHART_WIDGET (chart)));
     guint drawn = dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart)) - before;
     g_test_message ("%u pictures for 25 histories in %.2f s", drawn, elapsed);
@@ -566,7 +540,7 @@ static void test_chart_widget (void)
     same->batch = 7;
     dn_chart_widget_set_snapshot (DN_CHART_WIDGET (chart), same);
     g_assert_true (dn_chart_widget_is_settled (DN_CHART_WIDGET (chart))); /* nothing to redo */
-    pump (0.3);
+    dn_test_pump (0.3);
     g_assert_cmpuint (dn_chart_widget_get_n_draws (DN_CHART_WIDGET (chart)), ==, before);
     dn_run_snapshot_unref (same);
     dn_run_snapshot_unref (last);
@@ -611,7 +585,7 @@ static gboolean run_finished (gpointer data)
 
 static void test_trainer_run_and_export (void)
 {
-    g_autoptr (DnDocument) doc = load_template ("mlp-dendrites");
+    g_autoptr (DnDocument) doc = dn_gui_test_load_template ("mlp-dendrites");
     DnExperiment *exp = dn_experiment_new_default ();
     dn_experiment_free (exp);
     exp = dn_document_copy_experiment (doc);
@@ -630,7 +604,7 @@ static void test_trainer_run_and_export (void)
     g_assert_true (dn_trainer_start (trainer, exp, &opts, &error));
     g_assert_no_error (error);
     g_assert_true (dn_trainer_is_running (trainer));
-    spin_until (run_finished, &w, RUN_WAIT);
+    dn_test_spin_until (run_finished, &w, RUN_WAIT);
     g_assert_cmpint (w.finished, ==, 1);
     g_assert_cmpint (w.final->state, ==, DN_RUN_FINISHED);
     g_assert_cmpint (w.final->epoch, ==, 3);
@@ -713,7 +687,7 @@ static int plain_history_rows (const DnRunSnapshot *s)
 
 static void test_trainer_stop_resume (void)
 {
-    g_autoptr (DnDocument) doc = load_template ("mlp");
+    g_autoptr (DnDocument) doc = dn_gui_test_load_template ("mlp");
     DnExperiment *exp = dn_document_copy_experiment (doc);
     exp->epochs = 50;
     g_autofree char *dir = dn_test_tmpdir ();
@@ -729,7 +703,7 @@ static void test_trainer_stop_resume (void)
     while (dn_trainer_get_snapshot (trainer)->epoch < 1 && g_get_monotonic_time () < end)
         g_main_context_iteration (NULL, TRUE);
     dn_trainer_stop (trainer);
-    spin_until (run_finished, &w, RUN_WAIT);
+    dn_test_spin_until (run_finished, &w, RUN_WAIT);
     g_assert_cmpint (w.final->state, ==, DN_RUN_STOPPED);
     int stopped_at = w.final->epoch;
     g_assert_cmpint (stopped_at, >=, 1);
@@ -752,7 +726,7 @@ static void test_trainer_stop_resume (void)
         g_main_context_iteration (NULL, TRUE);
     g_assert_cmpint (dn_trainer_get_snapshot (trainer)->epoch, >, stopped_at);
     dn_trainer_stop (trainer);
-    spin_until (run_finished, &w, RUN_WAIT);
+    dn_test_spin_until (run_finished, &w, RUN_WAIT);
     g_assert_cmpint (w.final->state, ==, DN_RUN_STOPPED);
     int resumed_to = w.final->epoch;
     g_assert_cmpint (resumed_to, >, stopped_at);
@@ -815,7 +789,7 @@ static char *start_one_epoch (DnTrainer *trainer, RunWatch *w, DnExperiment *exp
 static void stop_and_wait (DnTrainer *trainer, RunWatch *w)
 {
     dn_trainer_stop (trainer);
-    spin_until (run_finished, w, 120);
+    dn_test_spin_until (run_finished, w, 120);
     dn_run_snapshot_unref (w->final);
 }
 
@@ -823,7 +797,7 @@ static void stop_and_wait (DnTrainer *trainer, RunWatch *w)
  * folder allows; a new run goes beside the earlier one, Overwrite replaces it. */
 static void test_run_folder_choice (void)
 {
-    g_autoptr (DnDocument) doc = load_template ("mlp");
+    g_autoptr (DnDocument) doc = dn_gui_test_load_template ("mlp");
     g_autofree char *dir = dn_test_tmpdir ();
     g_autofree char *name_dir =
         g_build_filename (dir, dn_document_get_experiment (doc)->name, NULL);
@@ -906,10 +880,10 @@ static gboolean preview_loaded (gpointer data)
 
 static void test_data_page_preview (void)
 {
-    g_autoptr (DnDocument) doc = load_template ("mlp");
+    g_autoptr (DnDocument) doc = dn_gui_test_load_template ("mlp");
     GtkWidget *page = g_object_ref_sink (g_object_new (DN_TYPE_DATA_PAGE, NULL));
     dn_data_page_set_document (DN_DATA_PAGE (page), doc);
-    spin_until (preview_loaded, page, RUN_WAIT);
+    dn_test_spin_until (preview_loaded, page, RUN_WAIT);
     g_assert_cmpuint (dn_data_page_get_n_preview (DN_DATA_PAGE (page)), ==, 24);
     g_assert_nonnull (strstr (dn_data_page_get_summary (DN_DATA_PAGE (page)), "10 classes"));
 
@@ -923,7 +897,7 @@ static void test_data_page_preview (void)
     exp->data_path = g_strdup (csv);
     exp->label_column = g_strdup ("species");
     dn_document_changed (doc, DN_CHANGE_DATA);
-    spin_until (preview_loaded, page, RUN_WAIT);
+    dn_test_spin_until (preview_loaded, page, RUN_WAIT);
     g_assert_cmpuint (dn_data_page_get_n_preview (DN_DATA_PAGE (page)), ==, 4);
     g_assert_nonnull (strstr (dn_data_page_get_summary (DN_DATA_PAGE (page)), "3 classes"));
     g_object_unref (page);

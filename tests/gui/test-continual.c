@@ -15,6 +15,7 @@
 #include "dn-network-page.h"
 #include "dn-results-page.h"
 #include "dn-templates.h"
+#include "dn-gui-test.h"
 #include "dn-test-util.h"
 #include "dn-trainer.h"
 #include "dn-training-page.h"
@@ -23,37 +24,10 @@
 #include <math.h>
 #include <string.h>
 
-static DnDocument *load_example (const char *name)
-{
-    g_autofree char *rel = g_strdup_printf ("examples/%s.json", name);
-    g_autofree char *path = dn_test_data_path (rel);
-    GError *error = NULL;
-    DnExperiment *exp = dn_experiment_load (path, &error);
-    g_assert_no_error (error);
-    return dn_document_new (exp, NULL);
-}
-
 /* Limits on waits for something that must happen: reached only when it never does, so
  * they are far beyond what a loaded machine needs (the waits end as soon as it happens). */
 #define CHART_WAIT 60.0
 #define RUN_WAIT 600.0
-
-static void spin_until (gboolean (*done) (gpointer), gpointer data, double seconds)
-{
-    gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-    while (!done (data) && g_get_monotonic_time () < end)
-        g_main_context_iteration (NULL, FALSE);
-}
-
-static gboolean never (gpointer data)
-{
-    return FALSE;
-}
-
-static void pump (double seconds)
-{
-    spin_until (never, NULL, seconds);
-}
 
 static DnExperiment *save_and_load (DnDocument *doc, const char *dir, const char *name)
 {
@@ -127,7 +101,7 @@ static void test_template (void)
     g_assert_nonnull (strstr (head, "|10|"));
 
     /* the palette adds an active dendrite layer that builds */
-    g_autoptr (DnDocument) small = load_example ("mlp");
+    g_autoptr (DnDocument) small = dn_gui_test_load_template ("mlp");
     guint pos = dn_document_insert_layer (small, 2, "active_dendrite");
     g_assert_true (dn_document_get_network_info (small)->ok);
     DnLayerInfo *added = g_ptr_array_index (dn_document_get_network_info (small)->layers, pos);
@@ -158,7 +132,7 @@ static int layer_context_dim (DnDocument *doc, guint i)
 static void test_data_page_round_trip (void)
 {
     g_autofree char *dir = dn_test_tmpdir ();
-    g_autoptr (DnDocument) doc = load_example ("mlp");
+    g_autoptr (DnDocument) doc = dn_gui_test_load_template ("mlp");
     GtkWidget *page = g_object_ref_sink (g_object_new (DN_TYPE_DATA_PAGE, NULL));
     DnDataPage *dp = DN_DATA_PAGE (page);
     dn_data_page_set_document (dp, doc);
@@ -225,7 +199,7 @@ static void test_data_page_round_trip (void)
     g_assert_true (sensitive (row));
 
     /* the Active Dendrites template: the context's length follows the choice */
-    g_autoptr (DnDocument) ad = load_example ("continual/prototype_10");
+    g_autoptr (DnDocument) ad = dn_gui_test_load_template ("continual/prototype_10");
     dn_data_page_set_document (dp, ad);
     g_assert_true (adw_expander_row_get_enable_expansion (ADW_EXPANDER_ROW (row)));
     g_assert_cmpint (
@@ -238,9 +212,12 @@ static void test_data_page_round_trip (void)
     g_assert_cmpint (layer_context_dim (ad, 3), ==, 10);
     gtk_spin_button_set_value (GTK_SPIN_BUTTON (dn_data_page_get_editor (dp, "tasks")), 4);
     g_assert_cmpint (layer_context_dim (ad, 3), ==, 4);
+    /* named for its task count, the name follows it: title, sidebar and folder agree */
+    g_assert_cmpstr (dn_document_get_experiment (ad)->name, ==, "prototype_4");
     g_assert_true (dn_document_get_network_info (ad)->ok);
     g_autoptr (DnExperiment) ad_back = save_and_load (ad, dir, "ad.json");
     g_assert_cmpint (ad_back->cl.tasks, ==, 4);
+    g_assert_cmpstr (ad_back->name, ==, "prototype_4");
     g_assert_cmpint (ad_back->cl.context, ==, DN_CONTEXT_TASK_ID);
     adw_combo_row_set_selected (ADW_COMBO_ROW (dn_data_page_get_editor (dp, "context")),
                                 DN_CONTEXT_PROTOTYPE);
@@ -338,14 +315,14 @@ static void test_task_chart (void)
     DnRunSnapshot *snap = recorded_run (3);
     dn_chart_widget_set_snapshot (cw, snap);
     gtk_window_present (GTK_WINDOW (win));
-    spin_until (settled, chart, CHART_WAIT);
+    dn_test_spin_until (settled, chart, CHART_WAIT);
     g_assert_true (dn_chart_widget_is_settled (cw));
     g_assert_cmpuint (dn_chart_widget_get_n_draws (cw), >, 0);
-    pump (0.3); /* the window paints the picture */
+    dn_test_pump (0.3); /* the window paints the picture */
     const char *desc = dn_chart_widget_get_description (cw);
     g_test_message ("description: %s", desc);
     g_assert_nonnull (strstr (desc, "Accuracy after 3 of 4 tasks"));
-    g_assert_nonnull (strstr (desc, "task 0 92.5"));
+    g_assert_nonnull (strstr (desc, "task 1 92.5")); /* tasks counted from 1, as the app does */
     guint painted, coloured;
     count_pixels (chart, "task-chart.png", &painted, &coloured);
     g_test_message ("%u painted pixels, %u in colour", painted, coloured);
@@ -353,7 +330,7 @@ static void test_task_chart (void)
     g_assert_cmpuint (coloured, >, 300); /* three task lines */
 
     /* a batch update (the same matrix) draws nothing; the next task's row does */
-    spin_until (settled, chart, CHART_WAIT);
+    dn_test_spin_until (settled, chart, CHART_WAIT);
     g_assert_true (dn_chart_widget_is_settled (cw));
     guint before = dn_chart_widget_get_n_draws (cw);
     DnRunSnapshot *same = dn_run_snapshot_new ();
@@ -362,12 +339,12 @@ static void test_task_chart (void)
     same->batch = 9;
     dn_chart_widget_set_snapshot (cw, same);
     g_assert_true (dn_chart_widget_is_settled (cw)); /* nothing to redo */
-    pump (0.3);
+    dn_test_pump (0.3);
     g_assert_cmpuint (dn_chart_widget_get_n_draws (cw), ==, before);
     DnRunSnapshot *next = recorded_run (4);
     ChartWait wait = {cw, before};
     dn_chart_widget_set_snapshot (cw, next);
-    spin_until (drawn_again, &wait, CHART_WAIT);
+    dn_test_spin_until (drawn_again, &wait, CHART_WAIT);
     g_assert_cmpuint (dn_chart_widget_get_n_draws (cw), >, before);
     g_assert_nonnull (strstr (dn_chart_widget_get_description (cw), "Accuracy after 4 of 4"));
 
@@ -382,9 +359,9 @@ static void test_task_chart (void)
     next->activity_units = 16;
     next->activity_layer = g_strdup ("kwta2");
     dn_chart_widget_set_snapshot (DN_CHART_WIDGET (act), next);
-    spin_until (settled, act, CHART_WAIT);
+    dn_test_spin_until (settled, act, CHART_WAIT);
     g_assert_true (dn_chart_widget_is_settled (DN_CHART_WIDGET (act)));
-    pump (0.3);
+    dn_test_pump (0.3);
     const char *adesc = dn_chart_widget_get_description (DN_CHART_WIDGET (act));
     g_test_message ("activity: %s", adesc);
     g_assert_nonnull (strstr (adesc, "kwta2"));
@@ -445,7 +422,7 @@ static const char small_network[] =
 
 static void test_trainer_run (void)
 {
-    g_autoptr (DnDocument) doc = load_example ("continual/prototype_10");
+    g_autoptr (DnDocument) doc = dn_gui_test_load_template ("continual/prototype_10");
     g_autoptr (JsonNode) net = json_from_string (small_network, NULL);
     g_assert_nonnull (net);
     dn_document_set_network (doc, json_node_copy (net));
@@ -480,7 +457,7 @@ static void test_trainer_run (void)
     g_test_timer_start ();
     g_assert_true (dn_trainer_start (trainer, dn_document_copy_experiment (doc), &opts, &error));
     g_assert_no_error (error);
-    spin_until (run_finished, &w, RUN_WAIT);
+    dn_test_spin_until (run_finished, &w, RUN_WAIT);
     g_test_message ("two tasks in %.1f s", g_test_timer_elapsed ());
     g_assert_cmpint (w.finished, ==, 1);
     g_assert_cmpstr (w.final->error, ==, NULL);
@@ -512,11 +489,11 @@ static void test_trainer_run (void)
     g_assert_nonnull (strstr (status, "Average accuracy over all 2 tasks"));
     GtkWidget *act = dn_training_page_get_chart (tp, DN_CHART_WIDGET_ACTIVITY);
     g_assert_true (gtk_widget_is_visible (act));
-    spin_until (settled, act, CHART_WAIT);
-    spin_until (settled, tasks, CHART_WAIT);
+    dn_test_spin_until (settled, act, CHART_WAIT);
+    dn_test_spin_until (settled, tasks, CHART_WAIT);
     g_assert_true (dn_chart_widget_is_settled (DN_CHART_WIDGET (act)));
     g_assert_true (dn_chart_widget_is_settled (DN_CHART_WIDGET (tasks)));
-    pump (0.3); /* the window paints the pictures */
+    dn_test_pump (0.3); /* the window paints the pictures */
     guint painted, coloured;
     count_pixels (tasks, NULL, &painted, &coloured);
     g_assert_cmpuint (coloured, >, 100);

@@ -20,6 +20,7 @@
 #include "dn-onnx-actions.h"
 #include "dn-onnx.h"
 #include "dn-run-snapshot.h"
+#include "dn-gui-test.h"
 #include "dn-test-util.h"
 #include "dn-trainer.h"
 #include "dn-window.h"
@@ -329,18 +330,6 @@ static DnApplication *window_app (void)
     return app;
 }
 
-static AdwMessageDialog *find_dialog (GtkWindow *parent)
-{
-    GListModel *tops = gtk_window_get_toplevels ();
-    for (guint i = 0; i < g_list_model_get_n_items (tops); i++) {
-        g_autoptr (GtkWindow) w = g_list_model_get_item (tops, i);
-        if (ADW_IS_MESSAGE_DIALOG (w) && gtk_window_get_transient_for (w) == parent &&
-            gtk_widget_get_visible (GTK_WIDGET (w)))
-            return ADW_MESSAGE_DIALOG (w);
-    }
-    return NULL;
-}
-
 /* A file name with an escape sequence and a right-to-left override reaches the "Could Not
  * Open" heading written out, never as the characters themselves. */
 static void check_hostile_heading (DnWindow *win, const char *dir)
@@ -351,7 +340,7 @@ static void check_hostile_heading (DnWindow *win, const char *dir)
     dn_window_open_file (win, file);
     for (int i = 0; i < 20; i++)
         g_main_context_iteration (NULL, FALSE);
-    AdwMessageDialog *dialog = find_dialog (GTK_WINDOW (win));
+    AdwMessageDialog *dialog = dn_gui_test_find_dialog (GTK_WINDOW (win));
     g_assert_nonnull (dialog);
     const char *heading = adw_message_dialog_get_heading (dialog);
     g_test_message ("%s", heading);
@@ -392,7 +381,7 @@ static void test_window_keeps_document (void)
     g_assert_true (dn_window_get_document (win) == before);
     g_assert_cmpuint (dn_document_n_layers (before), ==, layers_before);
     /* and a dialog says what the engine says */
-    AdwMessageDialog *dialog = find_dialog (GTK_WINDOW (win));
+    AdwMessageDialog *dialog = dn_gui_test_find_dialog (GTK_WINDOW (win));
     g_assert_nonnull (dialog);
     g_autoptr (GError) eval_error = NULL;
     g_autoptr (DnNetwork) loaded = dn_model_load (path, dn_backend_cpu (), NULL, &eval_error);
@@ -507,7 +496,7 @@ static void test_export_onnx (void)
         g_main_context_iteration (NULL, FALSE);
     g_assert_null (g_object_get_data (G_OBJECT (win), DN_ONNX_ACTIONS_CHOOSER));
     g_assert_null (find_file_chooser ());
-    g_assert_null (find_dialog (GTK_WINDOW (win)));
+    g_assert_null (dn_gui_test_find_dialog (GTK_WINDOW (win)));
     g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
 
     /* the engine's reader imports it, and it computes what the run's best model does */
@@ -538,7 +527,7 @@ static void test_export_onnx (void)
     g_autofree char *kpath = g_build_filename (dir, "kwta.onnx", NULL);
     g_assert_false (dn_onnx_actions_export_to (win, snap, kpath));
     g_assert_false (g_file_test (kpath, G_FILE_TEST_EXISTS));
-    AdwMessageDialog *dialog = find_dialog (GTK_WINDOW (win));
+    AdwMessageDialog *dialog = dn_gui_test_find_dialog (GTK_WINDOW (win));
     g_assert_nonnull (dialog);
     g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Could Not Export as ONNX");
     g_test_message ("%s", adw_message_dialog_get_body (dialog));

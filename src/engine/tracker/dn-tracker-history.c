@@ -272,6 +272,28 @@ void dn_tracker_get_status (const DnTracker *t, DnTrackerStatus *st)
     }
 }
 
+/* What the learning-rate sweep tries now and, in epochs counted from 1, by when
+ * it decides: a trial ends after two rate drops or its epoch budget
+ * (dn-tracker-sweep.c). */
+static void append_sweep (const DnTracker *t, GString *out, const char *verb)
+{
+    const DnTrackerState *s = &t->st;
+    g_string_append_printf (out, ", %s after the learning-rate sweep decides: ", verb);
+    char lr[G_ASCII_DTOSTR_BUF_SIZE];
+    g_ascii_formatd (lr, sizeof lr, "%.3g", dn_scheduler_lr (t->scheduler));
+    if (s->skip_steps == 0)
+        g_string_append_printf (out, "trying the usual start (lr %s)", lr);
+    else
+        g_string_append_printf (out, "trying a start %d step%s lower (lr %s)", s->skip_steps,
+                                s->skip_steps == 1 ? "" : "s", lr);
+    g_string_append_printf (out, ", trial %d", s->n_trial + 1);
+    int budget = s->n_trial == 0 ? 2 * s->test_epoch_count : s->test_epoch_count;
+    if (s->test_epoch_count > 0 && s->last_switch + budget >= s->num_epochs_run)
+        g_string_append_printf (out, "; decides by epoch %d", s->last_switch + budget + 1);
+    else
+        g_string_append (out, "; decides after two rate drops");
+}
+
 char *dn_tracker_status_text (const DnTracker *t)
 {
     g_return_val_if_fail (t != NULL, NULL);
@@ -313,7 +335,7 @@ char *dn_tracker_status_text (const DnTracker *t)
                             st.epochs_since_improved == 1 ? "" : "s");
     const char *verb = t->run.doing_pai ? "switching" : "stopping";
     if (st.sweep_blocking)
-        g_string_append_printf (out, ", %s after the learning-rate sweep decides", verb);
+        append_sweep (t, out, verb);
     else if (t->run.switch_mode == DN_TRACKER_SWITCH_NEVER)
         g_string_append (out, ", no automatic switching (stop by hand or by an epoch limit)");
     else if (t->run.switch_mode == DN_TRACKER_SWITCH_EVERY_EPOCH)
