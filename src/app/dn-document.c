@@ -15,6 +15,7 @@ struct _DnDocument {
     GFile *file;
     gboolean modified;
     DnNetworkInfo *info;
+    char *model_path; /* opened from a model: its weights start the runs */
 };
 
 G_DEFINE_FINAL_TYPE (DnDocument, dn_document, G_TYPE_OBJECT)
@@ -28,6 +29,7 @@ static void dn_document_finalize (GObject *object)
     dn_experiment_free (self->exp);
     g_clear_object (&self->file);
     dn_network_info_free (self->info);
+    g_free (self->model_path);
     G_OBJECT_CLASS (dn_document_parent_class)->finalize (object);
 }
 
@@ -197,7 +199,8 @@ DnExperiment *dn_experiment_from_model (const char *path, GError **error)
         return NULL;
     /* The engine's own loader, as `dendrite eval` uses it: the network description,
      * every metadata member, each tensor's shape and finiteness are checked, one
-     * tensor converted at a time. The weights are dropped: an import trains anew. */
+     * tensor converted at a time. The weights stay in the file: a run starts from them
+     * (dn_document_get_model). */
     g_autoptr (GHashTable) meta = NULL;
     g_autoptr (DnNetwork) net = dn_model_load (path, dn_backend_cpu (), &meta, error);
     if (net == NULL)
@@ -243,12 +246,18 @@ DnDocument *dn_document_new_from_file (GFile *file, GError **error)
             return NULL;
         DnDocument *doc = dn_document_new (exp, NULL);
         doc->modified = TRUE;
+        doc->model_path = g_steal_pointer (&path);
         return doc;
     }
     DnExperiment *exp = dn_experiment_load (path, error);
     if (exp == NULL)
         return NULL;
     return dn_document_new (exp, file);
+}
+
+const char *dn_document_get_model (DnDocument *doc)
+{
+    return doc->model_path;
 }
 
 DnExperiment *dn_document_get_experiment (DnDocument *doc)

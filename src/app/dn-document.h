@@ -34,7 +34,8 @@ G_DECLARE_FINAL_TYPE (DnDocument, dn_document, DN, DOCUMENT, GObject)
 /* Takes exp. file may be NULL (a new experiment from a template). */
 DnDocument *dn_document_new (DnExperiment *exp, GFile *file);
 /* An experiment (.json) or a model written by the engine (.safetensors: its network,
- * normalisation and name become a new, unsaved experiment). */
+ * normalisation and name become a new, unsaved experiment whose runs start from the
+ * model's weights, dn_document_get_model). */
 DnDocument *dn_document_new_from_file (GFile *file, GError **error);
 /* Builds an experiment around the network stored in a model file, named after the
  * file. The model is checked as `dendrite eval` checks it (dn_model_load: network,
@@ -43,6 +44,9 @@ DnDocument *dn_document_new_from_file (GFile *file, GError **error);
 DnExperiment *dn_experiment_from_model (const char *path, GError **error);
 
 DnExperiment *dn_document_get_experiment (DnDocument *doc);
+/* The model file the document was opened from (its runs start from its weights:
+ * DnRunOptions.init_model), or NULL. */
+const char *dn_document_get_model (DnDocument *doc);
 /* A deep copy for another thread. */
 DnExperiment *dn_document_copy_experiment (DnDocument *doc);
 GFile *dn_document_get_file (DnDocument *doc);

@@ -4,6 +4,7 @@
 #include "dn-application.h"
 #include "dn-chart-widget.h"
 #include "dn-error.h"
+#include "dn-evaluation-window.h"
 #include "dn-paths.h"
 #include "dn-run-summary.h"
 #include "dn-run-table.h"
@@ -24,6 +25,7 @@ struct _DnResultsPage {
     DnRunTable *run_table;
     GtkGrid *compare_grid;
     GtkButton *export_compare_button;
+    GtkButton *confusion_button;
     GtkLabel *compare_status;
     GtkWidget *compare_charts[DN_CHART_N_KINDS];
 
@@ -454,8 +456,56 @@ static void load_done (GObject *src, GAsyncResult *res, gpointer data)
     show_overlays (self, overlays);
 }
 
+/* The best model of the one run selected, or NULL (g_free). */
+static char *selected_best_model (DnResultsPage *self)
+{
+    g_autoptr (GPtrArray) dirs = dn_run_table_get_selected (self->run_table);
+    if (dirs->len != 1)
+        return NULL;
+    char *path = g_build_filename (dirs->pdata[0], "best_model.safetensors", NULL);
+    g_autofree char *exp = g_build_filename (dirs->pdata[0], "experiment.json", NULL);
+    if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) || !g_file_test (exp, G_FILE_TEST_IS_REGULAR))
+        g_clear_pointer (&path, g_free);
+    return path;
+}
+
+DnEvaluationWindow *dn_results_page_show_confusion (DnResultsPage *self, GError **error)
+{
+    g_autofree char *model = selected_best_model (self);
+    if (model == NULL) {
+        g_set_error (error, DN_ERROR, DN_ERROR_CONFIG,
+                     _ ("Select one run that kept a best model to see its confusion matrix"));
+        return NULL;
+    }
+    /* the run's own copy of its experiment: its data, split and seed */
+    g_autofree char *dir = g_path_get_dirname (model);
+    g_autofree char *exp_path = g_build_filename (dir, "experiment.json", NULL);
+    DnExperiment *exp = dn_experiment_load (exp_path, error);
+    if (exp == NULL)
+        return NULL;
+    GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+    DnEvaluationWindow *win =
+        dn_evaluation_window_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, model, NULL, exp);
+    gtk_window_present (GTK_WINDOW (win));
+    return win;
+}
+
+static void on_confusion (GtkButton *button, DnResultsPage *self)
+{
+    g_autoptr (GError) error = NULL;
+    if (dn_results_page_show_confusion (self, &error) != NULL)
+        return;
+    GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+    GtkWidget *dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                                _ ("Could Not Evaluate"), error->message);
+    adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _ ("_Close"));
+    gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static void on_table_selection (DnRunTable *table, DnResultsPage *self)
 {
+    g_autofree char *best = selected_best_model (self);
+    gtk_widget_set_sensitive (GTK_WIDGET (self->confusion_button), best != NULL);
     if (self->loading != NULL)
         g_cancellable_cancel (self->loading);
     g_clear_object (&self->loading);
@@ -631,6 +681,7 @@ static void dn_results_page_class_init (DnResultsPageClass *klass)
     gtk_widget_class_bind_template_child (widget_class, DnResultsPage, run_table);
     gtk_widget_class_bind_template_child (widget_class, DnResultsPage, compare_grid);
     gtk_widget_class_bind_template_child (widget_class, DnResultsPage, export_compare_button);
+    gtk_widget_class_bind_template_child (widget_class, DnResultsPage, confusion_button);
     gtk_widget_class_bind_template_child (widget_class, DnResultsPage, compare_status);
 }
 
@@ -647,6 +698,7 @@ static void dn_results_page_init (DnResultsPage *self)
     AdwStyleManager *sm = adw_style_manager_get_default ();
     g_signal_connect_object (sm, "notify::dark", G_CALLBACK (follow_style), self, 0);
     follow_style (sm, NULL, self);
+    g_signal_connect (self->confusion_button, "clicked", G_CALLBACK (on_confusion), self);
     g_signal_connect (self->export_compare_button, "clicked", G_CALLBACK (on_export_compare),
                       self);
     show_overlays (self, NULL);

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "dn-document.h"
+#include "dn-evaluation-window.h"
 #include "dn-run-snapshot.h"
 #include "dn-run-table.h"
 
@@ -31,6 +32,9 @@ char *dn_results_page_get_summary (DnResultsPage *self);
 /* The run table, and the comparison chart of a DnChartKind (tests). */
 DnRunTable *dn_results_page_get_run_table (DnResultsPage *self);
 GtkWidget *dn_results_page_get_compare_chart (DnResultsPage *self, int kind);
+/* Evaluates the best model of the one run selected in the table on that run's test
+ * split, in a new evaluation window (presented); NULL + error without one. */
+DnEvaluationWindow *dn_results_page_show_confusion (DnResultsPage *self, GError **error);
 /* The four charts with the selected runs (and the pinned baseline) drawn over them,
  * as a PNG, SVG or PDF by path's extension; FALSE + error when none is selected. */
 gboolean dn_results_page_export_comparison (DnResultsPage *self, const char *path,

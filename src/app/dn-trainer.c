@@ -42,7 +42,7 @@ typedef struct {
     DnTrainer *trainer; /* a reference */
     DnExperiment *exp;
     DnRunOptions opts;
-    char *out_dir, *device, *resume_dir;
+    char *out_dir, *device, *resume_dir, *init_model;
     DnRunWriter *writer;
     GError *write_error;
 } Job;
@@ -55,6 +55,7 @@ static void job_free (gpointer p)
     g_free (job->out_dir);
     g_free (job->device);
     g_free (job->resume_dir);
+    g_free (job->init_model);
     if (job->writer != NULL)
         g_clear_error (&(GError *){dn_run_writer_free (job->writer)});
     g_clear_error (&job->write_error);
@@ -66,6 +67,7 @@ void dn_trainer_options_clear (DnTrainerOptions *opts)
     g_clear_pointer (&opts->out_dir, g_free);
     g_clear_pointer (&opts->device, g_free);
     g_clear_pointer (&opts->resume_dir, g_free);
+    g_clear_pointer (&opts->init_model, g_free);
 }
 
 static void dn_trainer_finalize (GObject *object)
@@ -467,6 +469,8 @@ gboolean dn_trainer_start (DnTrainer *self, DnExperiment *exp, const DnTrainerOp
     job->opts.batch_every = 5;
     job->opts.resume_dir = job->resume_dir;
     job->opts.overwrite = opts->overwrite;
+    job->init_model = job->resume_dir == NULL ? g_strdup (opts->init_model) : NULL;
+    job->opts.init_model = job->init_model;
     job->writer = dn_run_writer_new ();
 
     g_mutex_lock (&self->lock);

@@ -28,6 +28,7 @@ typedef struct {
     char *device;     /* NULL: the experiment's */
     char *resume_dir; /* continue this run folder instead of starting */
     gboolean overwrite; /* replace the earlier run in OUT/NAME (not a new OUT/NAME-N) */
+    char *init_model;   /* a new run starts from this model's weights (NULL: random ones) */
 } DnTrainerOptions;
 
 void dn_trainer_options_clear (DnTrainerOptions *opts);

@@ -93,7 +93,7 @@ static void open_uri (DnWindow *self, const char *uri)
         g_error_free (error);
         return;
     }
-    gboolean model = dn_document_get_file (doc) == NULL;
+    gboolean model = dn_document_get_model (doc) != NULL;
     /* an example is a template: saving must not overwrite it */
     g_autofree char *path = g_file_get_path (file);
     g_autofree char *examples = dn_paths_examples_dir ();
@@ -106,8 +106,22 @@ static void open_uri (DnWindow *self, const char *uri)
     dn_window_set_document (self, doc);
     dn_window_show_page (self, "network");
     if (model)
-        dn_window_toast (self,
-                         _ ("Imported the model’s network; training starts from new weights"));
+        dn_window_show_model (self);
+}
+
+DnModelWindow *dn_window_show_model (DnWindow *self)
+{
+    if (self->document == NULL || dn_document_get_model (self->document) == NULL)
+        return NULL;
+    GError *error = NULL;
+    DnModelWindow *win = dn_model_window_new (GTK_WINDOW (self), self->document, &error);
+    if (win == NULL) {
+        _dn_window_show_error (self, _ ("Could Not Read the Model"), error->message);
+        g_error_free (error);
+        return NULL;
+    }
+    gtk_window_present (GTK_WINDOW (win));
+    return win;
 }
 
 void dn_window_open_file (DnWindow *self, GFile *file)
@@ -266,6 +280,8 @@ static void start_run (DnWindow *self, const char *resume_dir, gboolean overwrit
         opts.device = g_strdup (device);
     opts.resume_dir = g_strdup (resume_dir);
     opts.overwrite = overwrite;
+    if (resume_dir == NULL)
+        opts.init_model = g_strdup (dn_document_get_model (self->document));
     GError *error = NULL;
     if (g_mkdir_with_parents (opts.out_dir, 0755) != 0) {
         g_autofree char *msg =

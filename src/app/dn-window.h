@@ -10,6 +10,7 @@
 
 #include "dn-application.h"
 #include "dn-document.h"
+#include "dn-model-window.h"
 #include "dn-trainer.h"
 
 G_BEGIN_DECLS
@@ -20,6 +21,9 @@ G_DECLARE_FINAL_TYPE (DnWindow, dn_window, DN, WINDOW, AdwApplicationWindow)
 DnWindow *dn_window_new (DnApplication *app);
 /* An experiment (.json) or a model (.safetensors); errors become a dialog. */
 void dn_window_open_file (DnWindow *self, GFile *file);
+/* The window of the trained model the document was opened from, presented (NULL
+ * when the document is no model, or with an error dialog when it cannot be read). */
+DnModelWindow *dn_window_show_model (DnWindow *self);
 /* Takes doc. */
 void dn_window_set_document (DnWindow *self, DnDocument *doc);
 DnDocument *dn_window_get_document (DnWindow *self);

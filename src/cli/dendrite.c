@@ -20,6 +20,7 @@
 #include "dn-error.h"
 #include "dn-dendrite.h"
 #include "dn-model.h"
+#include "dn-model-eval.h"
 #include "dn-run.h"
 
 #include "dn-config.h"
@@ -172,47 +173,6 @@ static int cmd_train (int argc, char **argv)
     return cancel_flag ? 130 : 0;
 }
 
-/* CSV data is read through the model's class list (and label column) when it
- * stores one, so a label gets the number it had in training; models written
- * before the list was stored number this file's labels on their own. */
-static DnDataset *load_eval_data (const char *path, GHashTable *meta, GError **error)
-{
-    if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        return dn_dataset_load_idx_dir (path, "test", error);
-    DnCsvOptions opts;
-    dn_csv_options_init (&opts);
-    DnClassList classes = {0};
-    g_autofree char *column = NULL;
-    const char *stored = g_hash_table_lookup (meta, "dendrite_classes");
-    if (stored != NULL) {
-        if (!dn_class_list_from_json (stored, &classes, &column, error))
-            return NULL;
-        opts.classes = &classes;
-        opts.label_name = column;
-    }
-    DnDataset *d = dn_dataset_load_csv (path, &opts, error);
-    dn_class_list_clear (&classes);
-    return d;
-}
-
-/* dn_model_load has checked that "dendrite_training" is a JSON object; a loss it does not
- * name (an older or foreign model) is cross-entropy, the default. */
-static DnLossKind loss_from_metadata (GHashTable *meta)
-{
-    const char *t = g_hash_table_lookup (meta, "dendrite_training");
-    g_autoptr (JsonNode) root = t != NULL ? json_from_string (t, NULL) : NULL;
-    JsonNode *loss = root != NULL && JSON_NODE_HOLDS_OBJECT (root)
-                         ? json_object_get_member (json_node_get_object (root), "loss")
-                         : NULL;
-    if (loss == NULL || !JSON_NODE_HOLDS_VALUE (loss) ||
-        json_node_get_value_type (loss) != G_TYPE_STRING)
-        return DN_LOSS_CROSS_ENTROPY;
-    for (int k = DN_LOSS_CROSS_ENTROPY; k <= DN_LOSS_BCE_LOGITS; k++)
-        if (g_str_equal (json_node_get_string (loss), dn_loss_kind_name (k)))
-            return (DnLossKind) k;
-    return DN_LOSS_CROSS_ENTROPY;
-}
-
 static int cmd_eval (int argc, char **argv)
 {
     g_autofree char *data = NULL, *confusion_path = NULL;
@@ -248,16 +208,11 @@ static int cmd_eval (int argc, char **argv)
     g_autoptr (DnNetwork) net = dn_model_load (argv[1], dn_backend_cpu (), &meta, &error);
     if (net == NULL)
         return fail ("eval", error);
-    g_autoptr (DnDataset) ds = load_eval_data (data, meta, &error);
+    g_autoptr (DnDataset) ds = dn_model_load_eval_data (data, meta, &error);
     if (ds == NULL)
         return fail ("eval", error);
-    if (dn_shape_numel (&ds->shape) != dn_shape_numel (&net->input_shape)) {
-        g_autofree char *a = dn_shape_to_string (&ds->shape);
-        g_autofree char *b = dn_shape_to_string (&net->input_shape);
-        fprintf (stderr, "dendrite eval: the samples in %s are %s but the model takes %s\n", data,
-                 a, b);
-        return 1;
-    }
+    if (!dn_model_check_data (net, ds, argv[1], &error))
+        return fail ("eval", error);
     DnNormalize norm;
     gboolean has_norm = FALSE;
     if (!dn_model_normalize (meta, net, argv[1], &norm, &has_norm, &error))
@@ -302,7 +257,7 @@ static int cmd_eval (int argc, char **argv)
     }
     double acc, loss;
     g_autoptr (DnConfusion) confusion = NULL;
-    if (!dn_evaluate_confusion (net, ds, &norm, loss_from_metadata (meta), batch, &acc, &loss,
+    if (!dn_evaluate_confusion (net, ds, &norm, dn_model_loss_kind (meta), batch, &acc, &loss,
                                 confusion_path != NULL ? &confusion : NULL, &error))
         return fail ("eval", error);
     if (confusion != NULL &&
