@@ -744,6 +744,8 @@ GtkWidget *dn_dendrites_page_get_editor (DnDendritesPage *self, const char *key)
 {
     if (g_str_equal (key, "dendrites"))
         return GTK_WIDGET (self->dendrites_switch);
+    if (g_str_equal (key, "advanced"))
+        return GTK_WIDGET (self->advanced_switch);
     if (g_str_has_prefix (key, "perforate_types:") || g_str_has_prefix (key, "groups:"))
         return dn_selection_editor_get_editor (self->selection, key);
     for (guint i = 0; i < G_N_ELEMENTS (specs); i++)

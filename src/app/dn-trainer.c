@@ -282,8 +282,12 @@ static void on_event (const DnEvent *ev, gpointer user_data)
     }
     if (t != NULL) {
         p->dendritic = !dn_tracker_is_recorder (t);
-        if (p->dendritic)
-            p->dendrites = ev->dendrites;
+        if (p->dendritic) {
+            /* in a dendrite phase the network also holds the candidates, not yet a set */
+            DnTrackerStatus st;
+            dn_tracker_get_status (t, &st);
+            p->dendrites = st.mode == DN_TRACKER_MODE_DENDRITE ? st.dendrites : ev->dendrites;
+        }
     }
     if (p->state == DN_RUN_STOPPING) {
         /* keep saying so until the run has stopped */
