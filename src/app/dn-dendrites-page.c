@@ -47,7 +47,7 @@ typedef struct {
 #define PB_OFF(f) offsetof (DnPbSettings, f)
 
 static const char *const groups[][2] = {
-    {N_ ("Dendrite Training"), N_ ("How each new dendrite set learns")},
+    {N_ ("How Dendrites Learn"), NULL}, /* the description: the chosen way's explanation */
     {N_ ("Switching"), N_ ("When a new dendrite set is added")},
     {N_ ("Improvement Thresholds"), N_ ("What counts as a better score")},
     {N_ ("Dendrite Shape and Initialisation"), N_ ("How new dendrites compute and start")},
@@ -146,8 +146,8 @@ static const SettingSpec specs[] = {
      OFF (max_dendrites), 0, 1000, 0, TRUE},
     {groups[4][0], "max_dendrite_tries", N_ ("Attempts per Set"),
      N_ ("Attempts with fresh dendrites when a new set does not improve the score; 2 allows "
-         "one retry (default 2)"), KIND_INT_LIST,
-     OFF (max_dendrite_tries), 0, 1000, 0, TRUE},
+         "one retry (default 2)"),
+     KIND_INT_LIST, OFF (max_dendrite_tries), 0, 1000, 0, TRUE},
     {groups[4][0], "retain_all_dendrites", N_ ("Keep Every Set"),
      N_ ("Keep a new set even when it does not help (default off)"), KIND_BOOL,
      OFF (retain_all_dendrites), 0, 0, 0, FALSE},
@@ -354,8 +354,8 @@ static void update_visibility (DnDendritesPage *self)
         for (guint i = 0; i < G_N_ELEMENTS (specs); i++) {
             if (specs[i].group != groups[g][0] || self->rows[i] == NULL)
                 continue;
-            gboolean shown = (all || specs[i].impactful || specs[i].basic) &&
-                             (pb || !specs[i].pb_only);
+            gboolean shown =
+                (all || specs[i].impactful || specs[i].basic) && (pb || !specs[i].pb_only);
             gtk_widget_set_visible (self->rows[i], shown);
             any |= shown;
         }
@@ -406,7 +406,8 @@ static void load (DnDendritesPage *self)
         case KIND_TRAINING: {
             gboolean pb = *(gboolean *) field (exp, spec);
             adw_combo_row_set_selected (ADW_COMBO_ROW (ed), pb ? 1 : 0);
-            adw_action_row_set_subtitle (ADW_ACTION_ROW (ed), _ (training_help[pb ? 1 : 0]));
+            adw_preferences_group_set_description (self->group_widgets[0],
+                                                   _ (training_help[pb ? 1 : 0]));
             break;
         }
         case KIND_SWITCH_MODE:
@@ -549,11 +550,13 @@ static GtkListItemFactory *training_factory (void)
 static void build_rows (DnDendritesPage *self)
 {
     self->selection = DN_SELECTION_EDITOR (dn_selection_editor_new ());
-    adw_preferences_page_add (self->prefs_page, ADW_PREFERENCES_GROUP (self->selection));
     for (guint g = 0; g < G_N_ELEMENTS (groups); g++) {
+        if (g == 1) /* which layers, after how dendrites learn */
+            adw_preferences_page_add (self->prefs_page, ADW_PREFERENCES_GROUP (self->selection));
         AdwPreferencesGroup *group = ADW_PREFERENCES_GROUP (adw_preferences_group_new ());
         adw_preferences_group_set_title (group, _ (groups[g][0]));
-        adw_preferences_group_set_description (group, _ (groups[g][1]));
+        adw_preferences_group_set_description (group, groups[g][1] != NULL ? _ (groups[g][1])
+                                                                           : _ (training_help[0]));
         adw_preferences_page_add (self->prefs_page, group);
         self->group_widgets[g] = group;
         for (guint i = 0; i < G_N_ELEMENTS (specs); i++) {
@@ -573,6 +576,12 @@ static void build_rows (DnDendritesPage *self)
                                                                            : forward_names;
                 g_autoptr (GtkStringList) model = string_list (items, spec->kind != KIND_FORWARD);
                 adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (model));
+                if (spec->kind == KIND_TRAINING) {
+                    /* the way chosen is the subtitle, in full; the group explains it */
+                    g_autoptr (GtkListItemFactory) factory = training_factory ();
+                    adw_combo_row_set_list_factory (ADW_COMBO_ROW (row), factory);
+                    adw_combo_row_set_use_subtitle (ADW_COMBO_ROW (row), TRUE);
+                }
                 ed = row;
                 g_signal_connect (ed, "notify::selected", G_CALLBACK (on_editor_changed), NULL);
             } else {
@@ -602,13 +611,8 @@ static void build_rows (DnDendritesPage *self)
                 adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), ed);
             }
             adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-            if (spec->kind == KIND_TRAINING) {
-                g_autoptr (GtkListItemFactory) factory = training_factory ();
-                adw_combo_row_set_list_factory (ADW_COMBO_ROW (row), factory);
-            }
-            adw_action_row_set_subtitle (ADW_ACTION_ROW (row),
-                                         spec->help != NULL ? _ (spec->help)
-                                                            : _ (training_help[0]));
+            if (spec->kind != KIND_TRAINING)
+                adw_action_row_set_subtitle (ADW_ACTION_ROW (row), _ (spec->help));
             adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 3);
             gtk_widget_set_tooltip_text (row, spec->key);
             g_object_set_data (G_OBJECT (ed), "dn-page", self);
