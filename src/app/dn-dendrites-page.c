@@ -19,7 +19,14 @@ typedef enum {
     KIND_PARAM_VALS,
     KIND_FORWARD,   /* DnDendriteSelection.forward_function */
     KIND_INIT_MULT, /* DnDendriteSelection.init_multiplier */
+    KIND_INT,       /* int, a spin button */
+    KIND_TRAINING,  /* gboolean perforated_backpropagation as a choice of two */
 } SettingKind;
+
+typedef enum {
+    IN_TRACKER, /* offset into DnTrackerConfig */
+    IN_PB,      /* offset into DnPbSettings (the experiment's selection.pb) */
+} SettingPlace;
 
 typedef struct {
     const char *group;
@@ -27,15 +34,20 @@ typedef struct {
     const char *title;
     const char *help;
     SettingKind kind;
-    size_t offset; /* into DnTrackerConfig */
+    size_t offset; /* into DnTrackerConfig, or DnPbSettings for IN_PB */
     double min, max;
     int digits;
     gboolean impactful; /* Perforated AI's "Impactful" label */
+    SettingPlace place;
+    gboolean basic;   /* shown without Advanced Settings, though not labelled impactful */
+    gboolean pb_only; /* shown only with correlation-trained dendrites */
 } SettingSpec;
 
 #define OFF(f) offsetof (DnTrackerConfig, f)
+#define PB_OFF(f) offsetof (DnPbSettings, f)
 
 static const char *const groups[][2] = {
+    {N_ ("How Dendrites Learn"), NULL}, /* the description: the chosen way's explanation */
     {N_ ("Switching"), N_ ("When a new dendrite set is added")},
     {N_ ("Improvement Thresholds"), N_ ("What counts as a better score")},
     {N_ ("Dendrite Shape and Initialisation"), N_ ("How new dendrites compute and start")},
@@ -45,85 +57,123 @@ static const char *const groups[][2] = {
 };
 
 static const SettingSpec specs[] = {
-    {groups[0][0], "switch_mode", N_ ("Switch Mode"),
+    {groups[0][0], "perforated_backpropagation", N_ ("Dendrite Training"), NULL, KIND_TRAINING,
+     OFF (perforated_backpropagation), 0, 0, 0, FALSE, IN_TRACKER, TRUE, FALSE},
+    {groups[0][0], "p_epochs_to_switch", N_ ("Phase Patience"),
+     N_ ("Epochs without a better candidate before the dendrite phase ends and the best "
+         "candidates are installed (default 2)"),
+     KIND_INT, OFF (p_epochs_to_switch), 1, 100000, 0, FALSE, IN_TRACKER, TRUE, TRUE},
+    {groups[0][0], "pai_improvement_threshold", N_ ("Candidate Improvement"),
+     N_ ("A candidate’s correlation counts as better when it beats its best so far by this "
+         "fraction (default 0.1: 10 %)"),
+     KIND_DOUBLE, OFF (pai_improvement_threshold), 0, 1000, 4, FALSE, IN_TRACKER, TRUE, TRUE},
+    {groups[0][0], "initial_correlation_batches", N_ ("Warm-Up Batches"),
+     N_ ("Batches that settle the running averages of outputs and errors before the "
+         "candidates start learning (default 100)"),
+     KIND_INT, PB_OFF (initial_correlation_batches), 0, 1000000, 0, FALSE, IN_PB, TRUE, TRUE},
+    {groups[0][0], "pai_improvement_threshold_raw", N_ ("Absolute Candidate Improvement"),
+     N_ ("… and by at least this much correlation (default 0.0001)"), KIND_DOUBLE,
+     OFF (pai_improvement_threshold_raw), 0, 1000, 6, FALSE, IN_TRACKER, FALSE, TRUE},
+    {groups[0][0], "cap_at_n", N_ ("Cap the Phase Length"),
+     N_ ("End a dendrite phase after as many epochs as the neuron phase before it trained "
+         "(default off)"),
+     KIND_BOOL, OFF (cap_at_n), 0, 0, 0, FALSE, IN_TRACKER, FALSE, TRUE},
+    {groups[0][0], "learn_dendrites_live", N_ ("Installed Dendrites Keep Learning"),
+     N_ ("On: installed dendrites go on learning with the neurons. Off: they stay as their "
+         "phase left them (default off)"),
+     KIND_BOOL, PB_OFF (learn_dendrites_live), 0, 0, 0, FALSE, IN_PB, FALSE, TRUE},
+    {groups[0][0], "normalized_covariance", N_ ("Normalised Correlation"),
+     N_ ("Score candidates by Pearson correlation rather than raw covariance, so channels of "
+         "different scale compare fairly (default on)"),
+     KIND_BOOL, PB_OFF (normalized_covariance), 0, 0, 0, FALSE, IN_PB, FALSE, TRUE},
+    {groups[0][0], "correlations_by_mean", N_ ("Average Over Positions"),
+     N_ ("A convolution channel’s score is the mean over its positions, not their sum "
+         "(default on)"),
+     KIND_BOOL, PB_OFF (correlations_by_mean), 0, 0, 0, FALSE, IN_PB, FALSE, TRUE},
+    {groups[0][0], "candidate_grad_clipping", N_ ("Candidate Gradient Limit"),
+     N_ ("Each candidate gradient is clipped to plus or minus this value; 0: no clipping "
+         "(default 0)"),
+     KIND_DOUBLE, PB_OFF (candidate_grad_clipping), 0, 1000000, 4, FALSE, IN_PB, FALSE, TRUE},
+
+    {groups[1][0], "switch_mode", N_ ("Switch Mode"),
      N_ ("History: after the patience runs out. Every epoch, a fixed period, or never (stop by "
          "hand or by the epoch limit)"),
      KIND_SWITCH_MODE, 0, 0, 0, 0, TRUE},
-    {groups[0][0], "n_epochs_to_switch", N_ ("Patience"),
+    {groups[1][0], "n_epochs_to_switch", N_ ("Patience"),
      N_ ("Epochs without a new best before a dendrite set is added (default 10); keep it above a "
          "plateau scheduler’s patience"),
      KIND_INT_LIST, OFF (n_epochs_to_switch), 1, 100000, 0, TRUE},
-    {groups[0][0], "history_lookback", N_ ("Score Smoothing"),
+    {groups[1][0], "history_lookback", N_ ("Score Smoothing"),
      N_ ("The validation score is averaged with factor 1/L before it is compared (default 1: "
          "no smoothing)"),
      KIND_INT_LIST, OFF (history_lookback), 1, 1000, 0, FALSE},
-    {groups[0][0], "initial_history_after_switches", N_ ("Grace Epochs After a Switch"),
+    {groups[1][0], "initial_history_after_switches", N_ ("Grace Epochs After a Switch"),
      N_ ("Epochs after each switch before patience starts counting (default 0)"), KIND_INT_LIST,
      OFF (initial_history_after_switches), 0, 100000, 0, FALSE},
-    {groups[0][0], "fixed_switch_num", N_ ("Fixed Period"),
+    {groups[1][0], "fixed_switch_num", N_ ("Fixed Period"),
      N_ ("Fixed mode: switch every this many epochs (default 250)"), KIND_INT_LIST,
      OFF (fixed_switch_num), 1, 1000000, 0, FALSE},
-    {groups[0][0], "first_fixed_switch_num", N_ ("First Fixed Switch"),
+    {groups[1][0], "first_fixed_switch_num", N_ ("First Fixed Switch"),
      N_ ("Fixed mode: no switch before this epoch; -1: none (default -1)"), KIND_INT_LIST,
      OFF (first_fixed_switch_num), -1, 1000000, 0, FALSE},
-    {groups[0][0], "reset_best_score_on_switch", N_ ("Reset Best Score on Switch"),
+    {groups[1][0], "reset_best_score_on_switch", N_ ("Reset Best Score on Switch"),
      N_ ("Forget the best running score at each switch (default on)"), KIND_BOOL,
      OFF (reset_best_score_on_switch), 0, 0, 0, FALSE},
 
-    {groups[1][0], "maximizing_score", N_ ("Higher Is Better"),
+    {groups[2][0], "maximizing_score", N_ ("Higher Is Better"),
      N_ ("On for accuracies (the default); off when the score is a loss"), KIND_BOOL,
      OFF (maximizing_score), 0, 0, 0, FALSE},
-    {groups[1][0], "improvement_threshold", N_ ("Relative Improvement"),
+    {groups[2][0], "improvement_threshold", N_ ("Relative Improvement"),
      N_ ("A new best must beat the old one by this fraction (default 0.001, then 0.0001 with "
          "one dendrite set, 0 with more)"),
      KIND_DOUBLE_LIST, OFF (improvement_threshold), 0, 0.9999, 5, TRUE},
-    {groups[1][0], "improvement_threshold_raw", N_ ("Absolute Improvement"),
+    {groups[2][0], "improvement_threshold_raw", N_ ("Absolute Improvement"),
      N_ ("… and by at least this much in score units (default 0.00001)"), KIND_DOUBLE_LIST,
      OFF (improvement_threshold_raw), 0, 1000, 5, FALSE},
-    {groups[1][0], "num_classes", N_ ("Classes for the Starting Score"),
+    {groups[2][0], "num_classes", N_ ("Classes for the Starting Score"),
      N_ ("The running score starts at 100 / classes (default 10000000000: at zero)"), KIND_DOUBLE,
      OFF (num_classes), 1e-9, 1e12, 0, FALSE},
 
-    {groups[2][0], "forward_function", N_ ("Dendrite Function"),
+    {groups[3][0], "forward_function", N_ ("Dendrite Function"),
      N_ ("Applied to each dendrite’s output before it reaches the neuron (default sigmoid)"),
      KIND_FORWARD, 0, 0, 0, 0, TRUE},
-    {groups[2][0], "init_multiplier", N_ ("Initial Weight Scale"),
+    {groups[3][0], "init_multiplier", N_ ("Initial Weight Scale"),
      N_ ("New dendrite weights are drawn from N(0, 1) times this (default 0.01; try 0.1)"),
      KIND_INIT_MULT, 0, 0, 1000, 4, TRUE},
 
-    {groups[3][0], "max_dendrites", N_ ("Most Dendrite Sets"),
+    {groups[4][0], "max_dendrites", N_ ("Most Dendrite Sets"),
      N_ ("Training ends when this many sets were added and kept (default 100)"), KIND_INT_LIST,
      OFF (max_dendrites), 0, 1000, 0, TRUE},
-    {groups[3][0], "max_dendrite_tries", N_ ("Attempts per Set"),
+    {groups[4][0], "max_dendrite_tries", N_ ("Attempts per Set"),
      N_ ("Attempts with fresh dendrites when a new set does not improve the score; 2 allows "
-         "one retry (default 2)"), KIND_INT_LIST,
-     OFF (max_dendrite_tries), 0, 1000, 0, TRUE},
-    {groups[3][0], "retain_all_dendrites", N_ ("Keep Every Set"),
+         "one retry (default 2)"),
+     KIND_INT_LIST, OFF (max_dendrite_tries), 0, 1000, 0, TRUE},
+    {groups[4][0], "retain_all_dendrites", N_ ("Keep Every Set"),
      N_ ("Keep a new set even when it does not help (default off)"), KIND_BOOL,
      OFF (retain_all_dendrites), 0, 0, 0, FALSE},
-    {groups[3][0], "doing_pai", N_ ("Add Dendrites When Stuck"),
+    {groups[4][0], "doing_pai", N_ ("Add Dendrites When Stuck"),
      N_ ("Off: the tracker only stops early, restoring the best epoch (default on)"), KIND_BOOL,
      OFF (doing_pai), 0, 0, 0, FALSE},
-    {groups[3][0], "testing_dendrite_capacity", N_ ("Capacity Test Run"),
+    {groups[4][0], "testing_dendrite_capacity", N_ ("Capacity Test Run"),
      N_ ("Makes the whole run a dry run that adds a set every epoch; off for real runs (the test "
          "above runs it separately)"),
      KIND_BOOL, OFF (testing_dendrite_capacity), 0, 0, 0, FALSE},
 
-    {groups[4][0], "find_best_lr", N_ ("Sweep the Starting Rate"),
+    {groups[5][0], "find_best_lr", N_ ("Sweep the Starting Rate"),
      N_ ("Try lower starting rates for each new set and keep the best (needs a scheduler; "
          "default on)"),
      KIND_BOOL, OFF (find_best_lr), 0, 0, 0, FALSE},
-    {groups[4][0], "dont_give_up_unless_learning_rate_lowered", N_ ("Wait for the Sweep"),
+    {groups[5][0], "dont_give_up_unless_learning_rate_lowered", N_ ("Wait for the Sweep"),
      N_ ("No switch while the sweep is undecided (default on)"), KIND_BOOL,
      OFF (dont_give_up_unless_learning_rate_lowered), 0, 0, 0, FALSE},
-    {groups[4][0], "param_vals_setting", N_ ("Scheduler Replay"),
+    {groups[5][0], "param_vals_setting", N_ ("Scheduler Replay"),
      N_ ("How a rebuilt scheduler counts the epochs it catches up on (default: by update epoch)"),
      KIND_PARAM_VALS, 0, 0, 0, 0, FALSE},
 
-    {groups[5][0], "save_old_graph_scores", N_ ("Keep Rolled-Back Scores"),
+    {groups[6][0], "save_old_graph_scores", N_ ("Keep Rolled-Back Scores"),
      N_ ("Draw every rolled-back history faintly, not only the latest (default on)"), KIND_BOOL,
      OFF (save_old_graph_scores), 0, 0, 0, FALSE},
-    {groups[5][0], "test_saves", N_ ("Extra Checkpoints"),
+    {groups[6][0], "test_saves", N_ ("Extra Checkpoints"),
      N_ ("Write latest, beforeSwitch_N and sweep checkpoints (default on; latest is needed to "
          "resume)"),
      KIND_BOOL, OFF (test_saves), 0, 0, 0, FALSE},
@@ -157,6 +207,8 @@ static DnExperiment *experiment (DnDendritesPage *self)
 
 static void *field (DnExperiment *exp, const SettingSpec *spec)
 {
+    if (spec->place == IN_PB)
+        return (char *) &exp->selection.pb + spec->offset;
     return (char *) &exp->tracker + spec->offset;
 }
 
@@ -164,6 +216,14 @@ static const char *const switch_modes[] = {N_ ("Every epoch"), N_ ("History (pat
                                            N_ ("Fixed period"), N_ ("Never"), NULL};
 static const char *const param_vals[] = {N_ ("By total epoch"), N_ ("By update epoch"),
                                          N_ ("By neuron epoch start"), NULL};
+/* the choice of perforated_backpropagation: FALSE, TRUE */
+static const char *const trainings[] = {N_ ("Gradient descent"),
+                                        N_ ("Correlation (Perforated Backpropagation)"), NULL};
+static const char *const training_help[] = {
+    N_ ("New dendrites learn together with the neurons, from the same loss"),
+    N_ ("The neurons pause while candidate dendrites learn to follow the error each neuron "
+        "still makes; the best are installed and the neurons train again"),
+};
 static const DnAct forward_acts[] = {DN_ACT_SIGMOID, DN_ACT_TANH, DN_ACT_RELU};
 static const char *const forward_names[] = {"sigmoid", "tanh", "relu", NULL};
 
@@ -281,6 +341,28 @@ static void load_list (GtkWidget *entry, const SettingSpec *spec, const DnTracke
     set_list_error (entry, NULL);
 }
 
+/* The settings that change a run most are always shown; the rest with Advanced
+ * Settings on, the correlation-training ones only when that training is chosen,
+ * and a group with none shown is hidden. */
+static void update_visibility (DnDendritesPage *self)
+{
+    gboolean all = gtk_switch_get_active (self->advanced_switch);
+    DnExperiment *exp = experiment (self);
+    gboolean pb = exp != NULL && exp->tracker.perforated_backpropagation;
+    for (guint g = 0; g < G_N_ELEMENTS (groups); g++) {
+        gboolean any = FALSE;
+        for (guint i = 0; i < G_N_ELEMENTS (specs); i++) {
+            if (specs[i].group != groups[g][0] || self->rows[i] == NULL)
+                continue;
+            gboolean shown =
+                (all || specs[i].impactful || specs[i].basic) && (pb || !specs[i].pb_only);
+            gtk_widget_set_visible (self->rows[i], shown);
+            any |= shown;
+        }
+        gtk_widget_set_visible (GTK_WIDGET (self->group_widgets[g]), any);
+    }
+}
+
 static void set_groups_sensitive (DnDendritesPage *self, gboolean on)
 {
     gtk_widget_set_sensitive (GTK_WIDGET (self->selection), on);
@@ -318,6 +400,16 @@ static void load (DnDendritesPage *self)
         case KIND_DOUBLE:
             gtk_spin_button_set_value (GTK_SPIN_BUTTON (ed), *(double *) field (exp, spec));
             break;
+        case KIND_INT:
+            gtk_spin_button_set_value (GTK_SPIN_BUTTON (ed), *(int *) field (exp, spec));
+            break;
+        case KIND_TRAINING: {
+            gboolean pb = *(gboolean *) field (exp, spec);
+            adw_combo_row_set_selected (ADW_COMBO_ROW (ed), pb ? 1 : 0);
+            adw_preferences_group_set_description (self->group_widgets[0],
+                                                   _ (training_help[pb ? 1 : 0]));
+            break;
+        }
         case KIND_SWITCH_MODE:
             adw_combo_row_set_selected (ADW_COMBO_ROW (ed), exp->tracker.switch_mode);
             break;
@@ -335,6 +427,7 @@ static void load (DnDendritesPage *self)
         }
     }
     set_groups_sensitive (self, exp->dendrites);
+    update_visibility (self);
     self->updating = FALSE;
 }
 
@@ -366,6 +459,12 @@ static void store (DnDendritesPage *self, guint i)
     }
     case KIND_DOUBLE:
         *(double *) field (exp, spec) = gtk_spin_button_get_value (GTK_SPIN_BUTTON (ed));
+        break;
+    case KIND_INT:
+        *(int *) field (exp, spec) = gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (ed));
+        break;
+    case KIND_TRAINING:
+        *(gboolean *) field (exp, spec) = adw_combo_row_get_selected (ADW_COMBO_ROW (ed)) == 1;
         break;
     case KIND_SWITCH_MODE:
         exp->tracker.switch_mode = adw_combo_row_get_selected (ADW_COMBO_ROW (ed));
@@ -403,22 +502,9 @@ static void on_dendrites_switch (GtkSwitch *sw, GParamSpec *pspec, DnDendritesPa
     dn_document_changed (self->document, DN_CHANGE_DENDRITES);
 }
 
-/* The settings that change a run most are always shown; the rest with Advanced
- * Settings on, and a group with none shown is hidden. */
 static void on_advanced (GtkSwitch *sw, GParamSpec *pspec, DnDendritesPage *self)
 {
-    gboolean all = gtk_switch_get_active (sw);
-    for (guint g = 0; g < G_N_ELEMENTS (groups); g++) {
-        gboolean any = FALSE;
-        for (guint i = 0; i < G_N_ELEMENTS (specs); i++) {
-            if (specs[i].group != groups[g][0] || self->rows[i] == NULL)
-                continue;
-            gboolean shown = all || specs[i].impactful;
-            gtk_widget_set_visible (self->rows[i], shown);
-            any |= shown;
-        }
-        gtk_widget_set_visible (GTK_WIDGET (self->group_widgets[g]), any);
-    }
+    update_visibility (self);
 }
 
 static GtkStringList *string_list (const char *const *items, gboolean translate)
@@ -429,14 +515,48 @@ static GtkStringList *string_list (const char *const *items, gboolean translate)
     return l;
 }
 
+/* The training choice's popover: each way with its one-line explanation. */
+static void training_item_setup (GtkSignalListItemFactory *f, GtkListItem *item, gpointer unused)
+{
+    GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+    GtkWidget *title = gtk_label_new (NULL), *help = gtk_label_new (NULL);
+    gtk_label_set_xalign (GTK_LABEL (title), 0);
+    gtk_label_set_xalign (GTK_LABEL (help), 0);
+    gtk_label_set_wrap (GTK_LABEL (help), TRUE);
+    gtk_label_set_max_width_chars (GTK_LABEL (help), 48);
+    gtk_widget_add_css_class (help, "dim-label");
+    gtk_widget_add_css_class (help, "caption");
+    gtk_box_append (GTK_BOX (box), title);
+    gtk_box_append (GTK_BOX (box), help);
+    gtk_list_item_set_child (item, box);
+}
+
+static void training_item_bind (GtkSignalListItemFactory *f, GtkListItem *item, gpointer unused)
+{
+    GtkWidget *title = gtk_widget_get_first_child (gtk_list_item_get_child (item));
+    guint k = MIN (gtk_list_item_get_position (item), G_N_ELEMENTS (training_help) - 1);
+    gtk_label_set_label (GTK_LABEL (title), _ (trainings[k]));
+    gtk_label_set_label (GTK_LABEL (gtk_widget_get_next_sibling (title)), _ (training_help[k]));
+}
+
+static GtkListItemFactory *training_factory (void)
+{
+    GtkListItemFactory *f = gtk_signal_list_item_factory_new ();
+    g_signal_connect (f, "setup", G_CALLBACK (training_item_setup), NULL);
+    g_signal_connect (f, "bind", G_CALLBACK (training_item_bind), NULL);
+    return f;
+}
+
 static void build_rows (DnDendritesPage *self)
 {
     self->selection = DN_SELECTION_EDITOR (dn_selection_editor_new ());
-    adw_preferences_page_add (self->prefs_page, ADW_PREFERENCES_GROUP (self->selection));
     for (guint g = 0; g < G_N_ELEMENTS (groups); g++) {
+        if (g == 1) /* which layers, after how dendrites learn */
+            adw_preferences_page_add (self->prefs_page, ADW_PREFERENCES_GROUP (self->selection));
         AdwPreferencesGroup *group = ADW_PREFERENCES_GROUP (adw_preferences_group_new ());
         adw_preferences_group_set_title (group, _ (groups[g][0]));
-        adw_preferences_group_set_description (group, _ (groups[g][1]));
+        adw_preferences_group_set_description (group, groups[g][1] != NULL ? _ (groups[g][1])
+                                                                           : _ (training_help[0]));
         adw_preferences_page_add (self->prefs_page, group);
         self->group_widgets[g] = group;
         for (guint i = 0; i < G_N_ELEMENTS (specs); i++) {
@@ -448,13 +568,20 @@ static void build_rows (DnDendritesPage *self)
                                          ? g_strdup_printf (_ ("%s · impactful"), _ (spec->title))
                                          : g_strdup (_ (spec->title));
             if (spec->kind == KIND_SWITCH_MODE || spec->kind == KIND_PARAM_VALS ||
-                spec->kind == KIND_FORWARD) {
+                spec->kind == KIND_FORWARD || spec->kind == KIND_TRAINING) {
                 row = adw_combo_row_new ();
                 const char *const *items = spec->kind == KIND_SWITCH_MODE  ? switch_modes
                                            : spec->kind == KIND_PARAM_VALS ? param_vals
+                                           : spec->kind == KIND_TRAINING   ? trainings
                                                                            : forward_names;
                 g_autoptr (GtkStringList) model = string_list (items, spec->kind != KIND_FORWARD);
                 adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (model));
+                if (spec->kind == KIND_TRAINING) {
+                    /* the way chosen is the subtitle, in full; the group explains it */
+                    g_autoptr (GtkListItemFactory) factory = training_factory ();
+                    adw_combo_row_set_list_factory (ADW_COMBO_ROW (row), factory);
+                    adw_combo_row_set_use_subtitle (ADW_COMBO_ROW (row), TRUE);
+                }
                 ed = row;
                 g_signal_connect (ed, "notify::selected", G_CALLBACK (on_editor_changed), NULL);
             } else {
@@ -484,7 +611,8 @@ static void build_rows (DnDendritesPage *self)
                 adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), ed);
             }
             adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-            adw_action_row_set_subtitle (ADW_ACTION_ROW (row), _ (spec->help));
+            if (spec->kind != KIND_TRAINING)
+                adw_action_row_set_subtitle (ADW_ACTION_ROW (row), _ (spec->help));
             adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 3);
             gtk_widget_set_tooltip_text (row, spec->key);
             g_object_set_data (G_OBJECT (ed), "dn-page", self);
@@ -620,6 +748,8 @@ GtkWidget *dn_dendrites_page_get_editor (DnDendritesPage *self, const char *key)
 {
     if (g_str_equal (key, "dendrites"))
         return GTK_WIDGET (self->dendrites_switch);
+    if (g_str_equal (key, "advanced"))
+        return GTK_WIDGET (self->advanced_switch);
     if (g_str_has_prefix (key, "perforate_types:") || g_str_has_prefix (key, "groups:"))
         return dn_selection_editor_get_editor (self->selection, key);
     for (guint i = 0; i < G_N_ELEMENTS (specs); i++)

@@ -27,7 +27,8 @@ void dn_dendrites_page_set_document (DnDendritesPage *self, DnDocument *doc);
  * dendrite count) a GtkEntry that takes "10" or "0.001, 0.0001" and marks
  * anything else with the error style and a tooltip that says why. The layer
  * selection's editors go by dn_selection_editor_get_editor's names
- * ("perforate_types:linear", "groups:add", ...). NULL for an unknown key. */
+ * ("perforate_types:linear", "groups:add", ...); "advanced" is the Advanced
+ * Settings switch. NULL for an unknown key. */
 GtkWidget *dn_dendrites_page_get_editor (DnDendritesPage *self, const char *key);
 
 G_END_DECLS

@@ -25,6 +25,7 @@ static const struct {
     {"mlp", N_ ("MLP")},
     {"resnet-small", N_ ("Residual CNN")},
     {"mlp-dendrites", N_ ("Narrow MLP with Dendrites")},
+    {"mlp-pb", N_ ("Narrow MLP with Correlation-Trained Dendrites")},
     {"continual/prototype_10", N_ ("Active Dendrites (continual learning)")},
     {"continual/three_layer_mlp_10", N_ ("3-Layer MLP Baseline (continual learning)")},
     {"results/cnn-baseline", N_ ("CNN, Baseline (Results Table)")},

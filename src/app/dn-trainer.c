@@ -284,8 +284,12 @@ static void on_event (const DnEvent *ev, gpointer user_data)
     }
     if (t != NULL) {
         p->dendritic = !dn_tracker_is_recorder (t);
-        if (p->dendritic)
-            p->dendrites = ev->dendrites;
+        if (p->dendritic) {
+            /* in a dendrite phase the network also holds the candidates, not yet a set */
+            DnTrackerStatus st;
+            dn_tracker_get_status (t, &st);
+            p->dendrites = st.mode == DN_TRACKER_MODE_DENDRITE ? st.dendrites : ev->dendrites;
+        }
     }
     if (p->state == DN_RUN_STOPPING) {
         /* keep saying so until the run has stopped */
@@ -434,6 +438,15 @@ static void run_done (GObject *source, GAsyncResult *res, gpointer data)
         g_ptr_array_add (p->log, g_strdup (error->message));
     } else {
         p->state = g_atomic_int_get (&self->cancel) ? DN_RUN_STOPPED : DN_RUN_FINISHED;
+        const DnTracker *t = dn_run_snapshot_get_tracker (p);
+        if (p->state == DN_RUN_STOPPED && p->tasks == 0) {
+            /* no longer "Stopping…": where the tracker stands, as a reopened run says */
+            g_clear_pointer (&p->status, g_free);
+            if (p->dendritic && t != NULL) {
+                p->status = dn_tracker_status_text (t);
+                p->status[0] = g_ascii_toupper (p->status[0]);
+            }
+        }
         if (job->write_error != NULL) {
             g_ptr_array_add (p->log,
                              g_strdup_printf (_ ("Some files of the run folder could not be "

@@ -24,63 +24,7 @@
 
 #define RUN_WAIT 600.0
 
-static void save_shot (GtkWidget *w, const char *name)
-{
-    const char *dir = g_getenv ("DN_SCREENSHOT_DIR");
-    if (dir == NULL)
-        return;
-    dn_test_pump (0.3); /* the window paints what it shows first */
-    GdkPaintable *p = gtk_widget_paintable_new (w);
-    GtkSnapshot *s = gtk_snapshot_new ();
-    gdk_paintable_snapshot (p, s, gtk_widget_get_width (w), gtk_widget_get_height (w));
-    GskRenderNode *node = gtk_snapshot_free_to_node (s);
-    if (node != NULL) {
-        GskRenderer *r = gtk_native_get_renderer (gtk_widget_get_native (w));
-        GdkTexture *tex = gsk_renderer_render_texture (r, node, NULL);
-        g_autofree char *path = g_build_filename (dir, name, NULL);
-        gdk_texture_save_to_png (tex, path);
-        g_object_unref (tex);
-        gsk_render_node_unref (node);
-    }
-    g_object_unref (p);
-}
-
-typedef struct {
-    DnApplication *app;
-    DnWindow *win;
-    char *dir;
-} Fixture;
-
-static void fixture_open (Fixture *f, int width, int height)
-{
-    f->dir = dn_test_tmpdir ();
-    /* one application per process: it registers once */
-    static DnApplication *app;
-    if (app == NULL) {
-        app = dn_application_new ();
-        g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
-        g_autoptr (GError) error = NULL;
-        g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
-    }
-    f->app = app;
-    GSettings *settings = dn_application_get_settings (f->app);
-    g_assert_nonnull (settings);
-    g_autofree char *runs = g_build_filename (f->dir, "runs", NULL);
-    g_settings_set_string (settings, "output-folder", runs);
-    g_settings_set_int (settings, "threads", 2);
-    f->win = dn_window_new (f->app);
-    gtk_window_set_default_size (GTK_WINDOW (f->win), width, height);
-    gtk_window_present (GTK_WINDOW (f->win));
-    dn_test_pump (0.3);
-}
-
-static void fixture_close (Fixture *f)
-{
-    gtk_window_destroy (GTK_WINDOW (f->win));
-    dn_test_pump (0.1);
-    dn_test_tmpdir_remove (f->dir);
-    g_free (f->dir);
-}
+typedef DnGuiWindow Fixture;
 
 /* Every visible widget under root with this CSS class. */
 static void collect (GtkWidget *root, const char *css_class, GPtrArray *out)
@@ -100,7 +44,7 @@ static void collect (GtkWidget *root, const char *css_class, GPtrArray *out)
 static void test_narrow (void)
 {
     Fixture f;
-    fixture_open (&f, 800, 600);
+    dn_gui_test_window_open (&f, 800, 600);
     dn_window_set_document (f.win, dn_gui_test_load_template ("mnist-cnn"));
     dn_test_pump (0.5);
     GtkWidget *w = GTK_WIDGET (f.win);
@@ -119,13 +63,13 @@ static void test_narrow (void)
                        GTK_WIDGET (f.win->page_stack));
         g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f.win->sidebar_button)));
         g_autofree char *shot = g_strdup_printf ("window-800x600-%s.png", pages[i]);
-        save_shot (w, shot);
+        dn_gui_test_save_shot (w, shot);
     }
     /* the sidebar button shows the pages; choosing one goes back to it */
     gtk_toggle_button_set_active (f.win->sidebar_button, TRUE);
     dn_test_pump (0.5);
     g_assert_true (adw_leaflet_get_visible_child (f.win->leaflet) == f.win->sidebar);
-    save_shot (w, "window-800x600-sidebar.png");
+    dn_gui_test_save_shot (w, "window-800x600-sidebar.png");
     gtk_list_box_select_row (f.win->nav_list, gtk_list_box_get_row_at_index (f.win->nav_list, 0));
     dn_test_pump (0.5);
     g_assert_true (adw_leaflet_get_visible_child (f.win->leaflet) ==
@@ -170,7 +114,7 @@ static void test_narrow (void)
     dn_test_pump (0.5);
     collect (GTK_WIDGET (menus->pdata[0]), "palette", palettes);
     g_assert_cmpuint (palettes->len, ==, 1);
-    save_shot (w, "window-800x600-add-layer.png");
+    dn_gui_test_save_shot (w, "window-800x600-add-layer.png");
     GtkWidget *first_kind = NULL;
     for (GtkWidget *c = gtk_widget_get_first_child (palettes->pdata[0]); c != NULL;
          c = gtk_widget_get_next_sibling (c))
@@ -191,7 +135,7 @@ static void test_narrow (void)
     dn_test_pump (0.5);
     g_assert_false (adw_leaflet_get_folded (f.win->leaflet));
     g_assert_false (gtk_widget_get_visible (GTK_WIDGET (f.win->sidebar_button)));
-    fixture_close (&f);
+    dn_gui_test_window_close (&f);
 }
 
 /* ---- a run's state follows the experiment shown ---- */
@@ -248,7 +192,7 @@ static char *log_text (Fixture *f)
 static void test_run_state (void)
 {
     Fixture f;
-    fixture_open (&f, 1280, 800);
+    dn_gui_test_window_open (&f, 1280, 800);
     DnDocument *doc = dn_gui_test_load_template ("mlp");
     dn_document_get_experiment (doc)->epochs = 200;
     dn_window_set_document (f.win, doc);
@@ -261,7 +205,7 @@ static void test_run_state (void)
     g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f.win->stop_button)));
     g_assert_false (gtk_widget_get_visible (GTK_WIDGET (f.win->start_button)));
     dn_test_pump (0.3);
-    save_shot (GTK_WIDGET (f.win), "window-1280x800-training.png");
+    dn_gui_test_save_shot (GTK_WIDGET (f.win), "window-1280x800-training.png");
     stop_run (&f);
     DnRunSnapshot *s = dn_training_page_get_snapshot (f.win->training_page);
     g_assert_cmpint (s->state, ==, DN_RUN_STOPPED);
@@ -299,7 +243,7 @@ static void test_run_state (void)
     g_assert_cmpint (s->epoch, >, stopped_at);
     g_autofree char *after = log_text (&f);
     g_assert_nonnull (strstr (after, said));
-    fixture_close (&f);
+    dn_gui_test_window_close (&f);
 }
 
 /* run.log read back in the live log's words: decisions carry their epoch, starts
@@ -336,7 +280,7 @@ static void test_read_log (void)
 static void test_discard_asks (void)
 {
     Fixture f;
-    fixture_open (&f, 1280, 800);
+    dn_gui_test_window_open (&f, 1280, 800);
     dn_window_set_document (f.win, dn_gui_test_load_template ("mlp"));
     DnDocument *edited = dn_window_get_document (f.win);
     /* unedited: a template replaces it at once */
@@ -364,7 +308,7 @@ static void test_discard_asks (void)
         g_assert_nonnull (d);
         g_assert_cmpstr (adw_message_dialog_get_heading (d), ==, "Discard Unsaved Changes?");
         if (what == 0)
-            save_shot (GTK_WIDGET (d), "window-discard-dialog.png");
+            dn_gui_test_save_shot (GTK_WIDGET (d), "window-discard-dialog.png");
         adw_message_dialog_response (d, "cancel");
         gtk_window_destroy (GTK_WINDOW (d));
         dn_test_pump (0.1);
@@ -380,7 +324,7 @@ static void test_discard_asks (void)
     dn_test_pump (0.2);
     g_assert_true (dn_window_get_document (f.win) != edited);
     g_assert_false (dn_document_get_modified (dn_window_get_document (f.win)));
-    fixture_close (&f);
+    dn_gui_test_window_close (&f);
 }
 
 /* ---- charts: rollbacks, legend, zoom ---- */
@@ -461,7 +405,7 @@ static void test_chart_follows_and_zooms (void)
     g_test_message ("history %d rows, rolled back up to row %d, axis to %g", n, rolled,
                     a->last_row);
     g_assert_cmpfloat (a->last_row, >=, MAX (n - 1, rolled));
-    save_shot (GTK_WIDGET (chart), "chart-rollbacks.png");
+    dn_gui_test_save_shot (GTK_WIDGET (chart), "chart-rollbacks.png");
 
     /* a click on "Validation" hides it (its entry stays), another shows it again */
     const DnChartLegendBox *b = legend_entry (chart, "Validation");
@@ -471,7 +415,7 @@ static void test_chart_follows_and_zooms (void)
     g_assert_true (dn_chart_widget_series_hidden (chart, "Validation"));
     wait_redraw (chart, before);
     g_assert_nonnull (legend_entry (chart, "Validation"));
-    save_shot (GTK_WIDGET (chart), "chart-validation-hidden.png");
+    dn_gui_test_save_shot (GTK_WIDGET (chart), "chart-validation-hidden.png");
     b = legend_entry (chart, "Validation");
     before = dn_chart_widget_get_n_draws (chart);
     dn_chart_widget_click_at (chart, b->x + b->width / 2, b->y + b->height / 2);
@@ -492,7 +436,7 @@ static void test_chart_follows_and_zooms (void)
     a = dn_chart_widget_get_plot_area (chart);
     g_assert_cmpfloat_with_epsilon (a->first_row, from, 1e-9);
     g_assert_cmpfloat_with_epsilon (a->last_row, to, 1e-9);
-    save_shot (GTK_WIDGET (chart), "chart-zoomed.png");
+    dn_gui_test_save_shot (GTK_WIDGET (chart), "chart-zoomed.png");
     /* a click (no travel) is not a zoom */
     dn_chart_widget_drag (chart, a->x + 10, a->x + 11);
     dn_chart_widget_get_zoom (chart, &from, &to);
@@ -515,7 +459,7 @@ static void test_chart_follows_and_zooms (void)
         best_shown |= g_str_has_prefix (a->legend[i].label, "Global best");
     g_assert_true (best_shown);
     g_assert_nonnull (legend_entry (chart, "rolled back")); /* one entry for them all */
-    save_shot (GTK_WIDGET (chart), "chart-card.png");
+    dn_gui_test_save_shot (GTK_WIDGET (chart), "chart-card.png");
 
     /* small: the legend moves under the plot, it never disappears */
     gtk_window_set_default_size (GTK_WINDOW (win), 320, 300);
@@ -530,7 +474,7 @@ static void test_chart_follows_and_zooms (void)
     dn_chart_widget_set_smoothing (chart, 0.9);
     wait_redraw (chart, before);
     dn_test_pump (0.3);
-    save_shot (GTK_WIDGET (chart), "chart-small-smoothed.png");
+    dn_gui_test_save_shot (GTK_WIDGET (chart), "chart-small-smoothed.png");
     gtk_window_destroy (GTK_WINDOW (win));
     dn_run_snapshot_unref (snap);
 }
