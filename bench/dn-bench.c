@@ -1,6 +1,6 @@
 /* dn-bench: the engine's speed and memory, measured on the machine at hand.
  *
- *   dn-bench [--threads N] [--repeats N] [--steps N] [--json FILE] [--dendrite PATH]
+ *   dn-bench [--threads N] [--repeats N] [--steps N] [--json FILE] [--dendrite PATH] [--only-pb]
  *
  * 1. OpenBLAS sgemm GFLOP/s (square 1024 and the conv2 GEMM of the MNIST CNN).
  * 2. Training throughput (samples/s; the batch step of every schedule, dn_run_step,
@@ -15,10 +15,11 @@
  *    optimizers in both).
  * 5. Peak resident memory of `dendrite train` of the CNN for one epoch on
  *    Fashion-MNIST (when the Debian package is installed).
- * 6. Correlation-trained dendrites (data/examples/mlp-pb.json on the MNIST sample):
- *    the training pass of a dendrite-phase epoch (k installed sets + the candidates)
- *    against that of a neuron-phase epoch of the network with those k + 1 sets
- *    installed, the epochs after the phase; median of the per-run ratios.
+ * 6. Correlation-trained dendrites (data/examples/mlp-pb.json on the MNIST sample, and
+ *    its settings with the narrow CNN of data/examples/results/): the training pass of
+ *    a dendrite-phase epoch (k installed sets + the candidates) against that of a
+ *    neuron-phase epoch of the network with those k + 1 sets installed, the epochs
+ *    after the phase; median of the per-run ratios (--only-pb: this section alone).
  * Every figure is the median of several repeats; the spread is printed too.
  */
 #include "dn-blas.h"
@@ -409,10 +410,17 @@ static void pb_clock_event (const DnEvent *ev, gpointer data)
     }
 }
 
-/* The median ratio phase epoch / neuron epoch (and the medians of each, in seconds). */
-static double bench_pb_epochs (int threads, int repeats, double *phase_s, double *neuron_s)
+/* The median ratio phase epoch / neuron epoch (and the medians of each, in seconds) of
+ * mlp-pb.json, or of its settings with the network of `network_from` (an example). */
+static double bench_pb_epochs (const char *network_from, int threads, int repeats,
+                               double *phase_s, double *neuron_s)
 {
     g_autoptr (DnExperiment) exp = load_example ("mlp-pb.json");
+    if (network_from != NULL) {
+        g_autoptr (DnExperiment) other = load_example (network_from);
+        json_node_unref (exp->network);
+        exp->network = json_node_copy (other->network);
+    }
     double *ratio = g_new (double, repeats), *ph = g_new (double, repeats);
     double *nn = g_new (double, repeats);
     for (int r = 0; r < repeats; r++) {
@@ -425,7 +433,9 @@ static double bench_pb_epochs (int threads, int repeats, double *phase_s, double
         DnRunOptions opts = {.out_dir = dir, .threads = threads};
         if (dir == NULL || !dn_experiment_run (exp, &opts, &obs, NULL, &error) ||
             c.phase->len == 0 || c.neuron->len == 0) {
-            fprintf (stderr, "dn-bench: training mlp-pb: %s\n",
+            fprintf (stderr, "dn-bench: training mlp-pb%s%s: %s\n",
+                     network_from != NULL ? " with the network of " : "",
+                     network_from != NULL ? network_from : "",
                      error != NULL ? error->message : "no dendrite phase ended");
             exit (1);
         }
@@ -443,6 +453,19 @@ static double bench_pb_epochs (int threads, int repeats, double *phase_s, double
     g_free (ph);
     g_free (nn);
     return m;
+}
+
+/* Section 6: out = {MLP phase s, neuron s, ratio, CNN phase s, neuron s, ratio}. */
+static void bench_pb (int threads, int repeats, double out[6])
+{
+    static const char *const nets[2] = {NULL, "results/cnn-narrow-baseline.json"};
+    static const char *const labels[2] = {"MLP PB: dendrite-phase / neuron epoch (train)",
+                                          "CNN 8/16 PB: dendrite-phase / neuron epoch"};
+    for (int i = 0; i < 2; i++) {
+        double *o = out + 3 * i;
+        o[2] = bench_pb_epochs (nets[i], threads, repeats, &o[0], &o[1]);
+        printf ("%-44s %10.3f s against %.3f s = %.2fx\n", labels[i], o[0], o[1], o[2]);
+    }
 }
 
 /* Peak RSS (MB) of a child `dendrite train` run, or NAN when it cannot run. */
@@ -483,7 +506,7 @@ int main (int argc, char **argv)
     }
     int threads = 0, repeats = 5, steps = 20;
     g_autofree char *json_path = NULL, *dendrite = NULL;
-    gboolean skip_memory = FALSE, skip_epochs = FALSE, skip_dendrites = FALSE;
+    gboolean skip_memory = FALSE, skip_epochs = FALSE, skip_dendrites = FALSE, only_pb = FALSE;
     GOptionEntry entries[] = {
         {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N"},
         {"repeats", 0, 0, G_OPTION_ARG_INT, &repeats, "Repeats per figure (5)", "N"},
@@ -494,6 +517,8 @@ int main (int argc, char **argv)
         {"skip-epochs", 0, 0, G_OPTION_ARG_NONE, &skip_epochs, "Skip the end-to-end epochs", NULL},
         {"skip-dendrites", 0, 0, G_OPTION_ARG_NONE, &skip_dendrites, "Skip the dendritic networks",
          NULL},
+        {"only-pb", 0, 0, G_OPTION_ARG_NONE, &only_pb,
+         "Only the correlation-trained dendrites (section 6)", NULL},
         {NULL},
     };
     g_autoptr (GOptionContext) ctx = g_option_context_new ("- measure the engine");
@@ -508,6 +533,11 @@ int main (int argc, char **argv)
 
     g_autofree char *kernels = dn_blas_describe ();
     printf ("machine: %d threads; %s\n", threads, kernels);
+    if (only_pb) {
+        double only[6];
+        bench_pb (threads, repeats, only);
+        return 0;
+    }
     /* The machine's figure: OpenBLAS with its own threads on all cores. */
     openblas_set_num_threads (threads);
     Stat sq = bench_sgemm (1024, 1024, 1024, repeats);
@@ -551,12 +581,9 @@ int main (int argc, char **argv)
         mlp_ep = bench_epochs ("mlp.json", threads, 3, steps * 10, repeats);
         print_epochs ("end to end: MLP 784-256-10, batch 64", &mlp_ep);
     }
-    double pb_ratio = NAN, pb_phase = NAN, pb_neuron = NAN;
-    if (!skip_dendrites) {
-        pb_ratio = bench_pb_epochs (threads, repeats, &pb_phase, &pb_neuron);
-        printf ("%-44s %10.3f s against %.3f s = %.2fx\n",
-                "MLP PB: dendrite-phase / neuron epoch (train)", pb_phase, pb_neuron, pb_ratio);
-    }
+    double pb[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
+    if (!skip_dendrites)
+        bench_pb (threads, repeats, pb);
     double mem = NAN, mem_secs = NAN;
     if (!skip_memory) {
         if (dendrite == NULL)
@@ -619,9 +646,12 @@ int main (int argc, char **argv)
             EPOCH_NUM ("whole_fraction_of_step", ep[i]->whole_ratio);
 #undef EPOCH_NUM
         }
-        NUM ("mlp_pb_phase_epoch_seconds", pb_phase);
-        NUM ("mlp_pb_neuron_epoch_seconds", pb_neuron);
-        NUM ("mlp_pb_phase_over_neuron", pb_ratio);
+        NUM ("mlp_pb_phase_epoch_seconds", pb[0]);
+        NUM ("mlp_pb_neuron_epoch_seconds", pb[1]);
+        NUM ("mlp_pb_phase_over_neuron", pb[2]);
+        NUM ("cnn_narrow_pb_phase_epoch_seconds", pb[3]);
+        NUM ("cnn_narrow_pb_neuron_epoch_seconds", pb[4]);
+        NUM ("cnn_narrow_pb_phase_over_neuron", pb[5]);
         NUM ("fashion_cnn_peak_rss_mb", mem);
         NUM ("fashion_cnn_epoch_seconds", mem_secs);
         json_builder_end_object (b);

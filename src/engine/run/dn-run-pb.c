@@ -69,6 +69,8 @@ void _dn_pb_init (DnPb *pb, const DnPbSettings *cfg, DnBackend *be)
     pb->be = be;
 }
 
+/* The nodes' modes; during a phase every other layer is frozen too (the optimizer steps
+ * the candidates only, so no other weight gradient is needed). */
 void _dn_pb_apply (DnPb *pb, DnNetwork *net)
 {
     for (int i = 0; i < dn_network_n_nodes (net); i++) {
@@ -77,6 +79,8 @@ void _dn_pb_apply (DnPb *pb, DnNetwork *net)
             dn_dendritic_set_mode (
                 l, pb->in_phase ? DN_DENDRITIC_PB_CANDIDATE : DN_DENDRITIC_PB_NEURON,
                 pb->cfg->learn_dendrites_live);
+        else
+            l->frozen = pb->in_phase;
     }
 }
 
