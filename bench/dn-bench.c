@@ -387,7 +387,10 @@ typedef struct {
     gboolean in_phase, installed;
     double last_train;
     GArray *phase, *neuron; /* training-pass seconds */
+    volatile gint cancel;   /* raised after PB_NEURON_EPOCHS neuron epochs: enough to time */
 } PbClock;
+
+#define PB_NEURON_EPOCHS 4
 
 static void pb_clock_event (const DnEvent *ev, gpointer data)
 {
@@ -400,6 +403,8 @@ static void pb_clock_event (const DnEvent *ev, gpointer data)
         g_array_append_val (c->phase, c->last_train);
     else if (c->installed)
         g_array_append_val (c->neuron, c->last_train);
+    if (c->neuron->len >= PB_NEURON_EPOCHS)
+        g_atomic_int_set (&c->cancel, 1);
     for (int i = 0; ev->action != NULL && i < ev->action->n_ops; i++) {
         if (ev->action->ops[i].kind == DN_TRACKER_OP_START_DENDRITE_PHASE && !c->installed)
             c->in_phase = TRUE;
@@ -430,7 +435,7 @@ static double bench_pb_epochs (const char *network_from, int threads, int repeat
         PbClock c = {0};
         c.phase = g_array_new (FALSE, FALSE, sizeof (double));
         c.neuron = g_array_new (FALSE, FALSE, sizeof (double));
-        DnObserver obs = {pb_clock_event, &c, NULL};
+        DnObserver obs = {pb_clock_event, &c, &c.cancel};
         g_autoptr (GError) error = NULL;
         g_autofree char *dir = g_dir_make_tmp ("dn-bench-XXXXXX", &error);
         DnRunOptions opts = {.out_dir = dir, .threads = threads};

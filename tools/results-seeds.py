@@ -181,7 +181,7 @@ def main():
             wall = statistics.fmean(d["seconds"] for _, (d, _) in runs)
             print(f"| {args.label} | {NAMES.get(net, net)} | {VARIANT_NAMES[v]} | {len(runs)} | "
                   f"{sets} | {params:,.0f} | {m:.2f} ± {sd:.2f} | {red} | {epochs:.1f} | "
-                  f"{wall / 60:.1f} min |", flush=True)
+                  f"{wall / 60:.2f} min |", flush=True)
 
 
 if __name__ == "__main__":
