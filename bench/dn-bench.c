@@ -385,24 +385,40 @@ static void print_epochs (const char *name, const EpochStat *s)
  * many sets as the phase's. */
 typedef struct {
     gboolean in_phase, installed;
-    double last_train;
-    GArray *phase, *neuron; /* training-pass seconds */
+    double last_train, cpu_mark, last_cpu;
+    GArray *phase, *neuron;         /* training-pass seconds */
+    GArray *phase_cpu, *neuron_cpu; /* the same in CPU seconds of the process */
     volatile gint cancel;   /* raised after PB_NEURON_EPOCHS neuron epochs: enough to time */
 } PbClock;
 
 #define PB_NEURON_EPOCHS 4
 
+/* User and system CPU seconds of the process: with one thread, the work done, whatever
+ * else the machine runs. */
+static double cpu_now (void)
+{
+    struct rusage ru;
+    getrusage (RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static void pb_clock_event (const DnEvent *ev, gpointer data)
 {
     PbClock *c = data;
-    if (ev->kind == DN_EVENT_BATCH && ev->batch == ev->n_batches)
+    if (ev->kind == DN_EVENT_BATCH && ev->batch == ev->n_batches) {
         c->last_train = ev->seconds;
+        c->last_cpu = cpu_now () - c->cpu_mark;
+    }
     if (ev->kind != DN_EVENT_EPOCH)
         return;
-    if (c->in_phase)
+    if (c->in_phase) {
         g_array_append_val (c->phase, c->last_train);
-    else if (c->installed)
+        g_array_append_val (c->phase_cpu, c->last_cpu);
+    } else if (c->installed) {
         g_array_append_val (c->neuron, c->last_train);
+        g_array_append_val (c->neuron_cpu, c->last_cpu);
+    }
     if (c->neuron->len >= PB_NEURON_EPOCHS)
         g_atomic_int_set (&c->cancel, 1);
     for (int i = 0; ev->action != NULL && i < ev->action->n_ops; i++) {
@@ -413,12 +429,17 @@ static void pb_clock_event (const DnEvent *ev, gpointer data)
             c->installed = TRUE;
         }
     }
+    c->cpu_mark = cpu_now (); /* the next epoch's training starts after this event */
 }
 
-/* The median ratio phase epoch / neuron epoch (and the medians of each, in seconds) of
- * mlp-pb.json, or of its settings with the network of `network_from` (an example). */
-static double bench_pb_epochs (const char *network_from, int threads, int repeats,
-                               double *phase_s, double *neuron_s)
+/* Medians over the repeats of a run's median phase epoch and neuron epoch (seconds)
+ * and of the per-run ratios; in wall-clock and in CPU time. */
+typedef struct {
+    double phase, neuron, ratio, phase_cpu, neuron_cpu, ratio_cpu;
+} PbFigure;
+
+/* mlp-pb.json, or its settings with the network of `network_from` (an example). */
+static PbFigure bench_pb_epochs (const char *network_from, int threads, int repeats)
 {
     g_autoptr (DnExperiment) exp = load_example ("mlp-pb.json");
     if (network_from != NULL) {
@@ -429,16 +450,18 @@ static double bench_pb_epochs (const char *network_from, int threads, int repeat
          * margin: a phase ends by its length */
         exp->tracker.cap_at_n = TRUE;
     }
-    double *ratio = g_new (double, repeats), *ph = g_new (double, repeats);
-    double *nn = g_new (double, repeats);
+    /* per repeat: phase, neuron, ratio, the same in CPU time */
+    double *v = g_new (double, 6 * (size_t) repeats);
     for (int r = 0; r < repeats; r++) {
         PbClock c = {0};
-        c.phase = g_array_new (FALSE, FALSE, sizeof (double));
-        c.neuron = g_array_new (FALSE, FALSE, sizeof (double));
+        GArray **arrs[4] = {&c.phase, &c.neuron, &c.phase_cpu, &c.neuron_cpu};
+        for (int i = 0; i < 4; i++)
+            *arrs[i] = g_array_new (FALSE, FALSE, sizeof (double));
         DnObserver obs = {pb_clock_event, &c, &c.cancel};
         g_autoptr (GError) error = NULL;
         g_autofree char *dir = g_dir_make_tmp ("dn-bench-XXXXXX", &error);
         DnRunOptions opts = {.out_dir = dir, .threads = threads};
+        c.cpu_mark = cpu_now ();
         if (dir == NULL || !dn_experiment_run (exp, &opts, &obs, NULL, &error) ||
             c.phase->len == 0 || c.neuron->len == 0) {
             fprintf (stderr, "dn-bench: training mlp-pb%s%s: %s\n",
@@ -448,31 +471,35 @@ static double bench_pb_epochs (const char *network_from, int threads, int repeat
             exit (1);
         }
         remove_tree (dir);
-        ph[r] = median ((double *) c.phase->data, (int) c.phase->len);
-        nn[r] = median ((double *) c.neuron->data, (int) c.neuron->len);
-        ratio[r] = ph[r] / nn[r];
-        g_array_unref (c.phase);
-        g_array_unref (c.neuron);
+        for (int t = 0; t < 2; t++) {
+            GArray *ph = *arrs[2 * t], *nn = *arrs[2 * t + 1];
+            double *o = v + 3 * t * repeats;
+            o[r] = median ((double *) ph->data, (int) ph->len);
+            o[repeats + r] = median ((double *) nn->data, (int) nn->len);
+            o[2 * repeats + r] = o[r] / o[repeats + r];
+        }
+        for (int i = 0; i < 4; i++)
+            g_array_unref (*arrs[i]);
     }
-    *phase_s = median (ph, repeats);
-    *neuron_s = median (nn, repeats);
-    double m = median (ratio, repeats);
-    g_free (ratio);
-    g_free (ph);
-    g_free (nn);
-    return m;
+    double m[6];
+    for (int i = 0; i < 6; i++)
+        m[i] = median (v + (size_t) i * repeats, repeats);
+    g_free (v);
+    return (PbFigure){m[0], m[1], m[2], m[3], m[4], m[5]};
 }
 
-/* Section 6: out = {MLP phase s, neuron s, ratio, CNN phase s, neuron s, ratio}. */
-static void bench_pb (int threads, int repeats, double out[6])
+/* Section 6: the MLP's figure and the narrow CNN's. */
+static void bench_pb (int threads, int repeats, PbFigure out[2])
 {
     static const char *const nets[2] = {NULL, "results/cnn-narrow-baseline.json"};
     static const char *const labels[2] = {"MLP PB: dendrite-phase / neuron epoch (train)",
                                           "CNN 8/16 PB: dendrite-phase / neuron epoch"};
     for (int i = 0; i < 2; i++) {
-        double *o = out + 3 * i;
-        o[2] = bench_pb_epochs (nets[i], threads, repeats, &o[0], &o[1]);
-        printf ("%-44s %10.3f s against %.3f s = %.2fx\n", labels[i], o[0], o[1], o[2]);
+        PbFigure *f = &out[i];
+        *f = bench_pb_epochs (nets[i], threads, repeats);
+        printf ("%-44s %10.3f s against %.3f s = %.2fx; CPU %.3f s against %.3f s = %.2fx\n",
+                labels[i], f->phase, f->neuron, f->ratio, f->phase_cpu, f->neuron_cpu,
+                f->ratio_cpu);
     }
 }
 
@@ -542,7 +569,7 @@ int main (int argc, char **argv)
     g_autofree char *kernels = dn_blas_describe ();
     printf ("machine: %d threads; %s\n", threads, kernels);
     if (only_pb) {
-        double only[6];
+        PbFigure only[2];
         bench_pb (threads, repeats, only);
         return 0;
     }
@@ -589,7 +616,7 @@ int main (int argc, char **argv)
         mlp_ep = bench_epochs ("mlp.json", threads, 3, steps * 10, repeats);
         print_epochs ("end to end: MLP 784-256-10, batch 64", &mlp_ep);
     }
-    double pb[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
+    PbFigure pb[2] = {{NAN, NAN, NAN, NAN, NAN, NAN}, {NAN, NAN, NAN, NAN, NAN, NAN}};
     if (!skip_dendrites)
         bench_pb (threads, repeats, pb);
     double mem = NAN, mem_secs = NAN;
@@ -654,12 +681,20 @@ int main (int argc, char **argv)
             EPOCH_NUM ("whole_fraction_of_step", ep[i]->whole_ratio);
 #undef EPOCH_NUM
         }
-        NUM ("mlp_pb_phase_epoch_seconds", pb[0]);
-        NUM ("mlp_pb_neuron_epoch_seconds", pb[1]);
-        NUM ("mlp_pb_phase_over_neuron", pb[2]);
-        NUM ("cnn_narrow_pb_phase_epoch_seconds", pb[3]);
-        NUM ("cnn_narrow_pb_neuron_epoch_seconds", pb[4]);
-        NUM ("cnn_narrow_pb_phase_over_neuron", pb[5]);
+        for (int i = 0; i < 2; i++) {
+            static const char *const nets[2] = {"mlp", "cnn_narrow"};
+            const PbFigure *p = &pb[i];
+            const double f[6] = {p->phase,     p->neuron,     p->ratio,
+                                 p->phase_cpu, p->neuron_cpu, p->ratio_cpu};
+            static const char *const what[6] = {
+                "phase_epoch_seconds",     "neuron_epoch_seconds",     "phase_over_neuron",
+                "phase_epoch_cpu_seconds", "neuron_epoch_cpu_seconds", "phase_over_neuron_cpu"};
+            for (int j = 0; j < 6; j++) {
+                char key[64];
+                g_snprintf (key, sizeof key, "%s_pb_%s", nets[i], what[j]);
+                NUM (key, f[j]);
+            }
+        }
         NUM ("fashion_cnn_peak_rss_mb", mem);
         NUM ("fashion_cnn_epoch_seconds", mem_secs);
         json_builder_end_object (b);

@@ -10,7 +10,8 @@ and correlation-trained (Perforated Backpropagation) dendrites, per network.
 Each run is `dendrite train NET-VARIANT.json --seed S --threads T --json`; its log is
 kept as OUT/LABEL/NET-VARIANT-sS.jsonl, and a run whose log already holds a "done"
 event is not run again (so an interrupted sweep continues where it stopped). --jobs
-runs that many at a time. --csv writes one row per run (the raw results).
+runs that many at a time. --csv writes one row per run (the raw results), keeping the
+rows of other --label values already in the file.
 
 Per network and variant the table gives the mean ± sample standard deviation over the
 seeds of the test accuracy at the best validation epoch. The remaining-error reduction
@@ -144,10 +145,17 @@ def main():
         if failed:
             sys.exit(1)
     if args.csv:
+        # the rows of other data sets already in the file stay
+        kept = []
+        if os.path.exists(args.csv):
+            with open(args.csv, newline="") as f:
+                kept = [row for row in csv.reader(f)][1:]
+            kept = [row for row in kept if row and row[0] != args.label]
         with open(args.csv, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["data", "network", "variant", "seed", "dendrite_sets", "parameters",
                         "best_validation", "test_at_best_validation", "epochs", "seconds"])
+            w.writerows(kept)
             for net, v, s in jobs:
                 if (net, v, s) in results:
                     done, epochs = results[net, v, s]
