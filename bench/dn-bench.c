@@ -41,6 +41,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int cmp_double (const void *a, const void *b)
@@ -393,14 +394,13 @@ typedef struct {
 
 #define PB_NEURON_EPOCHS 4
 
-/* User and system CPU seconds of the process: with one thread, the work done, whatever
- * else the machine runs. */
+/* CPU seconds of the process: with one thread, the work done, whatever else the
+ * machine runs (the scheduler's own count, not the tick-based rusage). */
 static double cpu_now (void)
 {
-    struct rusage ru;
-    getrusage (RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    struct timespec ts;
+    clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void pb_clock_event (const DnEvent *ev, gpointer data)

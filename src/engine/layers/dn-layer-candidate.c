@@ -288,21 +288,26 @@ double dn_candidate_objective (int batch, int channels, const float *v, const fl
                                const double *mean_v, const double *mean_e, gboolean normalized,
                                double *score, float *dv)
 {
+    /* per channel: cov, vv, ee; samples outer, channels inner, each sum in sample order */
+    double *acc = g_new0 (double, 3 * (size_t) channels);
+    double *cov = acc, *vv = acc + channels, *ee = acc + 2 * (size_t) channels;
+    for (int b = 0; b < batch; b++) {
+        const float *vb = v + (size_t) b * channels, *eb = e + (size_t) b * channels;
+        for (int c = 0; c < channels; c++) {
+            double dvb = vb[c] - mean_v[c];
+            double deb = eb[c] - mean_e[c];
+            cov[c] += dvb * deb;
+            vv[c] += dvb * dvb;
+            ee[c] += deb * deb;
+        }
+    }
     double total = 0.0;
     for (int c = 0; c < channels; c++) {
-        double cov = 0.0, vv = 0.0, ee = 0.0;
-        for (int b = 0; b < batch; b++) {
-            double dvb = v[(size_t) b * channels + c] - mean_v[c];
-            double deb = e[(size_t) b * channels + c] - mean_e[c];
-            cov += dvb * deb;
-            vv += dvb * dvb;
-            ee += deb * deb;
-        }
-        cov /= batch;
-        vv /= batch;
-        ee /= batch;
-        double norm = normalized ? sqrt (vv * ee + 1e-12) : 1.0;
-        double r = cov / norm;
+        cov[c] /= batch;
+        vv[c] /= batch;
+        ee[c] /= batch;
+        double norm = normalized ? sqrt (vv[c] * ee[c] + 1e-12) : 1.0;
+        double r = cov[c] / norm;
         double sign = r > 0.0 ? 1.0 : r < 0.0 ? -1.0 : 0.0;
         score[c] = fabs (r);
         total += score[c];
@@ -314,9 +319,10 @@ double dn_candidate_objective (int batch, int channels, const float *v, const fl
             double deb = e[(size_t) b * channels + c] - mean_e[c];
             double g = deb / (batch * norm);
             if (normalized)
-                g -= r * ee * dvb / (batch * norm * norm);
+                g -= r * ee[c] * dvb / (batch * norm * norm);
             dv[(size_t) b * channels + c] = (float) (sign * g);
         }
     }
+    g_free (acc);
     return total;
 }
