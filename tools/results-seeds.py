@@ -43,17 +43,19 @@ T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2
 
 
 def parse_log(text):
-    """The "done" event and the number of epochs of a --json log, or (None, epochs)."""
-    done, epochs = None, 0
+    """The "done" event (or None), the number of epochs and of dendrite-phase epochs
+    of a --json log."""
+    done, epochs, phase = None, 0, 0
     for line in text.splitlines():
         if not line.strip():
             continue
         ev = json.loads(line)
         if ev["event"] == "epoch":
             epochs += 1
+            phase += ev.get("mode") == "dendrite"
         if ev["event"] == "done":
             done = ev
-    return done, epochs
+    return done, (epochs, phase)
 
 
 def seeds_arg(text):
@@ -86,7 +88,7 @@ def run_one(args, net, variant, seed, log):
     if done is None:
         raise RuntimeError(f"{' '.join(cmd)}: no \"done\" event")
     print(f"{net}-{variant} seed {seed}: test {done['test_at_best_val']:.2f} % "
-          f"({epochs} epochs, {(time.time() - t) / 60:.1f} min)", file=sys.stderr, flush=True)
+          f"({epochs[0]} epochs, {(time.time() - t) / 60:.1f} min)", file=sys.stderr, flush=True)
     return done, epochs
 
 
@@ -154,17 +156,18 @@ def main():
         with open(args.csv, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["data", "network", "variant", "seed", "dendrite_sets", "parameters",
-                        "best_validation", "test_at_best_validation", "epochs", "seconds"])
+                        "best_validation", "test_at_best_validation", "epochs",
+                        "dendrite_phase_epochs", "seconds"])
             w.writerows(kept)
             for net, v, s in jobs:
                 if (net, v, s) in results:
                     done, epochs = results[net, v, s]
                     w.writerow([args.label, net, v, s, done.get("dendrites", 0), done["params"],
                                 f"{done['best_val']:.2f}", f"{done['test_at_best_val']:.2f}",
-                                epochs, f"{done['seconds']:.1f}"])
+                                epochs[0], epochs[1], f"{done['seconds']:.1f}"])
     print("| data | network | variant | seeds | dendrite sets (per seed) | parameters (mean) | "
           "test % at best validation (mean ± sd) | remaining-error reduction (mean, 95 % CI) | "
-          "epochs (mean) | wall time (mean) |")
+          "epochs (mean; in dendrite phases) | wall time (mean) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for net in nets:
         for v in variants:
@@ -185,10 +188,12 @@ def main():
                            else f"{rm:+.1f} % (one seed)")
             sets = "/".join(str(d.get("dendrites", 0)) for _, (d, _) in runs)
             params = statistics.fmean(d["params"] for _, (d, _) in runs)
-            epochs = statistics.fmean(e for _, (_, e) in runs)
+            epochs = statistics.fmean(e[0] for _, (_, e) in runs)
+            phase = statistics.fmean(e[1] for _, (_, e) in runs)
             wall = statistics.fmean(d["seconds"] for _, (d, _) in runs)
             print(f"| {args.label} | {NAMES.get(net, net)} | {VARIANT_NAMES[v]} | {len(runs)} | "
-                  f"{sets} | {params:,.0f} | {m:.2f} ± {sd:.2f} | {red} | {epochs:.1f} | "
+                  f"{sets} | {params:,.0f} | {m:.2f} ± {sd:.2f} | {red} | "
+                  f"{epochs:.1f}{f'; {phase:.1f}' if v == 'pb' else ''} | "
                   f"{wall / 60:.2f} min |", flush=True)
 
 
