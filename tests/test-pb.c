@@ -16,6 +16,22 @@
 
 #define BATCH 6
 
+/* The network of `json` for BATCH samples, initialised from seed 11. */
+static DnNetwork *network_new (const char *json, gboolean training)
+{
+    g_autoptr (JsonParser) p = json_parser_new ();
+    g_autoptr (GError) error = NULL;
+    g_assert_true (json_parser_load_from_data (p, json, -1, &error));
+    DnNetwork *net = dn_network_new_from_json (json_parser_get_root (p), dn_backend_cpu (), &error);
+    g_assert_no_error (error);
+    g_assert_true (dn_network_reserve (net, BATCH, &error));
+    DnRng rng;
+    dn_rng_seed (&rng, 11);
+    dn_network_init (net, &rng);
+    dn_network_set_training (net, training);
+    return net;
+}
+
 static DnNetwork *build (const char *input, const char *layers, int k, gboolean training)
 {
     g_autofree char *json = g_strdup_printf (
@@ -28,17 +44,7 @@ static DnNetwork *build (const char *input, const char *layers, int k, gboolean 
             : "{\"name\": \"pre\", \"type\": \"conv2d\", \"out_channels\": 2, \"kernel_size\": 3, "
               "\"padding\": 1}",
         k, layers);
-    g_autoptr (JsonParser) p = json_parser_new ();
-    g_autoptr (GError) error = NULL;
-    g_assert_true (json_parser_load_from_data (p, json, -1, &error));
-    DnNetwork *net = dn_network_new_from_json (json_parser_get_root (p), dn_backend_cpu (), &error);
-    g_assert_no_error (error);
-    g_assert_true (dn_network_reserve (net, BATCH, &error));
-    DnRng rng;
-    dn_rng_seed (&rng, 11);
-    dn_network_init (net, &rng);
-    dn_network_set_training (net, training);
-    return net;
+    return network_new (json, training);
 }
 
 static const char *const linear_module = "[{\"type\": \"linear\", \"out_features\": 3}]";
@@ -54,6 +60,18 @@ static float *random_floats (DnRng *rng, size_t n, float scale)
     for (size_t i = 0; i < n; i++)
         x[i] = scale * dn_rng_normal (rng);
     return x;
+}
+
+/* Forward of random inputs (n_in floats a sample), then backward of a random output
+ * gradient from zeroed gradients; returns that output gradient. */
+static float *forward_backward (DnNetwork *net, DnRng *rng, int n_in)
+{
+    g_autofree float *x = random_floats (rng, (size_t) BATCH * n_in, 1.0f);
+    const DnTensor *y = dn_network_forward (net, x, BATCH, 1);
+    float *dy = random_floats (rng, (size_t) dn_tensor_numel (y), 1.0f);
+    dn_network_zero_grad (net);
+    dn_network_backward (net, dy, BATCH);
+    return dy;
 }
 
 /* Sets every output and cascade weight of node d but the candidate's output row to
@@ -245,11 +263,7 @@ static void test_perforated (void)
                 for (int i = 0; i < dn_shape_numel (&l->params[p].shape); i++)
                     l->params[p].value[i] = 0.8f;
         dn_dendritic_set_mode (l, modes[run], live[run]);
-        g_autofree float *x = random_floats (&rng, BATCH * 5, 1.0f);
-        const DnTensor *y = dn_network_forward (net, x, BATCH, 1);
-        g_autofree float *dy = random_floats (&rng, (size_t) dn_tensor_numel (y), 1.0f);
-        dn_network_zero_grad (net);
-        dn_network_backward (net, dy, BATCH);
+        g_autofree float *dy = forward_backward (net, &rng, 5);
         DnNode *pre = dn_network_find_node (net, "pre");
         n_pre = (size_t) dn_tensor_numel (&pre->dout);
         pre_grad[run] = g_memdup2 (pre->dout.data, n_pre * sizeof (float));
@@ -370,27 +384,15 @@ static void test_frozen (void)
     float *a_grad[2], *input_grad[2];
     size_t n_a = 0, n_in = 0;
     for (int run = 0; run < 2; run++) {
-        g_autoptr (JsonParser) p = json_parser_new ();
-        g_assert_true (json_parser_load_from_data (p, json, -1, NULL));
-        g_autoptr (GError) error = NULL;
-        g_autoptr (DnNetwork) net =
-            dn_network_new_from_json (json_parser_get_root (p), dn_backend_cpu (), &error);
-        g_assert_no_error (error);
-        g_assert_true (dn_network_reserve (net, BATCH, &error));
+        g_autoptr (DnNetwork) net = network_new (json, TRUE);
         DnRng rng;
         dn_rng_seed (&rng, 5);
-        dn_network_init (net, &rng);
-        dn_network_set_training (net, TRUE);
         DnLayer *d = dn_network_find_node (net, "d")->layer;
         for (guint i = 0; i < G_N_ELEMENTS (frozen); i++)
             dn_network_find_node (net, frozen[i])->layer->frozen = run == 1;
         dn_dendritic_set_mode (d, run == 1 ? DN_DENDRITIC_PB_CANDIDATE : DN_DENDRITIC_PB_NEURON,
                                FALSE);
-        g_autofree float *x = random_floats (&rng, BATCH * 36, 1.0f);
-        const DnTensor *y = dn_network_forward (net, x, BATCH, 1);
-        g_autofree float *dy = random_floats (&rng, (size_t) dn_tensor_numel (y), 1.0f);
-        dn_network_zero_grad (net);
-        dn_network_backward (net, dy, BATCH);
+        g_autofree float *dy = forward_backward (net, &rng, 36);
         DnNode *a = dn_network_find_node (net, "a");
         n_in = (size_t) dn_tensor_numel (&a->dout);
         input_grad[run] = g_memdup2 (a->dout.data, n_in * sizeof (float));
