@@ -389,7 +389,7 @@ typedef struct {
     double last_train, cpu_mark, last_cpu;
     GArray *phase, *neuron;         /* training-pass seconds */
     GArray *phase_cpu, *neuron_cpu; /* the same in CPU seconds of the process */
-    volatile gint cancel;   /* raised after PB_NEURON_EPOCHS neuron epochs: enough to time */
+    volatile gint cancel; /* raised after PB_NEURON_EPOCHS neuron epochs: enough to time */
 } PbClock;
 
 #define PB_NEURON_EPOCHS 4

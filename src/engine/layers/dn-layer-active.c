@@ -402,8 +402,8 @@ static void active_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *
                                dout->data, buf, self->dg);
             DnParam *u = &l->params[self->p_segments];
             if (!l->frozen)
-                be->segment_grad (be, self->n_ctx, O, self->segments, self->context_dim,
-                                  self->win, self->dg, ctx->contexts, u->grad, u->rows);
+                be->segment_grad (be, self->n_ctx, O, self->segments, self->context_dim, self->win,
+                                  self->dg, ctx->contexts, u->grad, u->rows);
             if (ctx->profile) {
                 be->synchronize (be);
                 l->prof_seconds[2] += (g_get_monotonic_time () - t0) / 1e6;
@@ -423,8 +423,7 @@ static void active_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *
         if (sparse)
             be->sparse_outer (be, batch, O, I, dt, in[0]->data, w->grad);
         else
-            be->gemm (be, TRUE, FALSE, O, I, batch, 1.0f, dt, O, in[0]->data, I, 1.0f, w->grad,
-                      I);
+            be->gemm (be, TRUE, FALSE, O, I, batch, 1.0f, dt, O, in[0]->data, I, 1.0f, w->grad, I);
         if (self->p_mask >= 0)
             be->mul (be, (size_t) O * I, w->grad, l->params[self->p_mask].value, w->grad);
         if (self->p_bias >= 0)

@@ -15,9 +15,10 @@
  *   d D2D[i][j][c] = sum_{b,p} da_bcp s_j,bcp       D2D[i] (i, C)
  *
  * The statistics are small next to a batch's forward and backward, so they run on
- * the host: in place where the backend's memory is the host's, else on copies. Channels stay apart in the candidate: row c of every parameter (its
- * first axis is the output channel) and column c of the cascade weights make channel
- * c, which is what lets each channel keep the weights of its own best epoch.
+ * the host: in place where the backend's memory is the host's, else on copies.
+ * Channels stay apart in the candidate: row c of every parameter (its first axis is
+ * the output channel) and column c of the cascade weights make channel c, which is
+ * what lets each channel keep the weights of its own best epoch.
  */
 #include "dn-error.h"
 #include "dn-layer-private.h"
@@ -208,8 +209,7 @@ gboolean dn_dendritic_candidate_values (DnLayer *l, gboolean by_mean, int batch,
 
 /* da = g * d s / d a over S positions of one (b, c), from s = sigma(a), for the
  * dendrites' forward functions; one loop per function so each vectorises. */
-static void act_slope_scale (DnAct act, float g, const float *restrict s, int S,
-                             float *restrict da)
+static void act_slope_scale (DnAct act, float g, const float *restrict s, int S, float *restrict da)
 {
     switch (act) {
     case DN_ACT_SIGMOID:
