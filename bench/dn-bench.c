@@ -1,6 +1,6 @@
 /* dn-bench: the engine's speed and memory, measured on the machine at hand.
  *
- *   dn-bench [--threads N] [--repeats N] [--steps N] [--json FILE] [--dendrite PATH]
+ *   dn-bench [--threads N] [--repeats N] [--steps N] [--json FILE] [--dendrite PATH] [--only-pb]
  *
  * 1. OpenBLAS sgemm GFLOP/s (square 1024 and the conv2 GEMM of the MNIST CNN).
  * 2. Training throughput (samples/s; the batch step of every schedule, dn_run_step,
@@ -15,10 +15,11 @@
  *    optimizers in both).
  * 5. Peak resident memory of `dendrite train` of the CNN for one epoch on
  *    Fashion-MNIST (when the Debian package is installed).
- * 6. Correlation-trained dendrites (data/examples/mlp-pb.json on the MNIST sample):
- *    the training pass of a dendrite-phase epoch (k installed sets + the candidates)
- *    against that of a neuron-phase epoch of the network with those k + 1 sets
- *    installed, the epochs after the phase; median of the per-run ratios.
+ * 6. Correlation-trained dendrites (data/examples/mlp-pb.json on the MNIST sample, and
+ *    its settings with the narrow CNN of data/examples/results/): the training pass of
+ *    a dendrite-phase epoch (k installed sets + the candidates) against that of a
+ *    neuron-phase epoch of the network with those k + 1 sets installed, the epochs
+ *    after the phase; median of the per-run ratios (--only-pb: this section alone).
  * Every figure is the median of several repeats; the spread is printed too.
  */
 #include "dn-blas.h"
@@ -40,6 +41,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int cmp_double (const void *a, const void *b)
@@ -384,21 +386,41 @@ static void print_epochs (const char *name, const EpochStat *s)
  * many sets as the phase's. */
 typedef struct {
     gboolean in_phase, installed;
-    double last_train;
-    GArray *phase, *neuron; /* training-pass seconds */
+    double last_train, cpu_mark, last_cpu;
+    GArray *phase, *neuron;         /* training-pass seconds */
+    GArray *phase_cpu, *neuron_cpu; /* the same in CPU seconds of the process */
+    volatile gint cancel; /* raised after PB_NEURON_EPOCHS neuron epochs: enough to time */
 } PbClock;
+
+#define PB_NEURON_EPOCHS 4
+
+/* CPU seconds of the process: with one thread, the work done, whatever else the
+ * machine runs (the scheduler's own count, not the tick-based rusage). */
+static double cpu_now (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static void pb_clock_event (const DnEvent *ev, gpointer data)
 {
     PbClock *c = data;
-    if (ev->kind == DN_EVENT_BATCH && ev->batch == ev->n_batches)
+    if (ev->kind == DN_EVENT_BATCH && ev->batch == ev->n_batches) {
         c->last_train = ev->seconds;
+        c->last_cpu = cpu_now () - c->cpu_mark;
+    }
     if (ev->kind != DN_EVENT_EPOCH)
         return;
-    if (c->in_phase)
+    if (c->in_phase) {
         g_array_append_val (c->phase, c->last_train);
-    else if (c->installed)
+        g_array_append_val (c->phase_cpu, c->last_cpu);
+    } else if (c->installed) {
         g_array_append_val (c->neuron, c->last_train);
+        g_array_append_val (c->neuron_cpu, c->last_cpu);
+    }
+    if (c->neuron->len >= PB_NEURON_EPOCHS)
+        g_atomic_int_set (&c->cancel, 1);
     for (int i = 0; ev->action != NULL && i < ev->action->n_ops; i++) {
         if (ev->action->ops[i].kind == DN_TRACKER_OP_START_DENDRITE_PHASE && !c->installed)
             c->in_phase = TRUE;
@@ -407,42 +429,78 @@ static void pb_clock_event (const DnEvent *ev, gpointer data)
             c->installed = TRUE;
         }
     }
+    c->cpu_mark = cpu_now (); /* the next epoch's training starts after this event */
 }
 
-/* The median ratio phase epoch / neuron epoch (and the medians of each, in seconds). */
-static double bench_pb_epochs (int threads, int repeats, double *phase_s, double *neuron_s)
+/* Medians over the repeats of a run's median phase epoch and neuron epoch (seconds)
+ * and of the per-run ratios; in wall-clock and in CPU time. */
+typedef struct {
+    double phase, neuron, ratio, phase_cpu, neuron_cpu, ratio_cpu;
+} PbFigure;
+
+/* mlp-pb.json, or its settings with the network of `network_from` (an example). */
+static PbFigure bench_pb_epochs (const char *network_from, int threads, int repeats)
 {
     g_autoptr (DnExperiment) exp = load_example ("mlp-pb.json");
-    double *ratio = g_new (double, repeats), *ph = g_new (double, repeats);
-    double *nn = g_new (double, repeats);
+    if (network_from != NULL) {
+        g_autoptr (DnExperiment) other = load_example (network_from);
+        json_node_unref (exp->network);
+        exp->network = json_node_copy (other->network);
+        /* with hundreds of candidate channels one of them nearly always improves by the
+         * margin: a phase ends by its length */
+        exp->tracker.cap_at_n = TRUE;
+    }
+    /* per repeat: phase, neuron, ratio, the same in CPU time */
+    double *v = g_new (double, 6 * (size_t) repeats);
     for (int r = 0; r < repeats; r++) {
         PbClock c = {0};
-        c.phase = g_array_new (FALSE, FALSE, sizeof (double));
-        c.neuron = g_array_new (FALSE, FALSE, sizeof (double));
-        DnObserver obs = {pb_clock_event, &c, NULL};
+        GArray **arrs[4] = {&c.phase, &c.neuron, &c.phase_cpu, &c.neuron_cpu};
+        for (int i = 0; i < 4; i++)
+            *arrs[i] = g_array_new (FALSE, FALSE, sizeof (double));
+        DnObserver obs = {pb_clock_event, &c, &c.cancel};
         g_autoptr (GError) error = NULL;
         g_autofree char *dir = g_dir_make_tmp ("dn-bench-XXXXXX", &error);
         DnRunOptions opts = {.out_dir = dir, .threads = threads};
+        c.cpu_mark = cpu_now ();
         if (dir == NULL || !dn_experiment_run (exp, &opts, &obs, NULL, &error) ||
             c.phase->len == 0 || c.neuron->len == 0) {
-            fprintf (stderr, "dn-bench: training mlp-pb: %s\n",
+            fprintf (stderr, "dn-bench: training mlp-pb%s%s: %s\n",
+                     network_from != NULL ? " with the network of " : "",
+                     network_from != NULL ? network_from : "",
                      error != NULL ? error->message : "no dendrite phase ended");
             exit (1);
         }
         remove_tree (dir);
-        ph[r] = median ((double *) c.phase->data, (int) c.phase->len);
-        nn[r] = median ((double *) c.neuron->data, (int) c.neuron->len);
-        ratio[r] = ph[r] / nn[r];
-        g_array_unref (c.phase);
-        g_array_unref (c.neuron);
+        for (int t = 0; t < 2; t++) {
+            GArray *ph = *arrs[2 * t], *nn = *arrs[2 * t + 1];
+            double *o = v + 3 * t * repeats;
+            o[r] = median ((double *) ph->data, (int) ph->len);
+            o[repeats + r] = median ((double *) nn->data, (int) nn->len);
+            o[2 * repeats + r] = o[r] / o[repeats + r];
+        }
+        for (int i = 0; i < 4; i++)
+            g_array_unref (*arrs[i]);
     }
-    *phase_s = median (ph, repeats);
-    *neuron_s = median (nn, repeats);
-    double m = median (ratio, repeats);
-    g_free (ratio);
-    g_free (ph);
-    g_free (nn);
-    return m;
+    double m[6];
+    for (int i = 0; i < 6; i++)
+        m[i] = median (v + (size_t) i * repeats, repeats);
+    g_free (v);
+    return (PbFigure){m[0], m[1], m[2], m[3], m[4], m[5]};
+}
+
+/* Section 6: the MLP's figure and the narrow CNN's. */
+static void bench_pb (int threads, int repeats, PbFigure out[2])
+{
+    static const char *const nets[2] = {NULL, "results/cnn-narrow-baseline.json"};
+    static const char *const labels[2] = {"MLP PB: dendrite-phase / neuron epoch (train)",
+                                          "CNN 8/16 PB: dendrite-phase / neuron epoch"};
+    for (int i = 0; i < 2; i++) {
+        PbFigure *f = &out[i];
+        *f = bench_pb_epochs (nets[i], threads, repeats);
+        printf ("%-44s %10.3f s against %.3f s = %.2fx; CPU %.3f s against %.3f s = %.2fx\n",
+                labels[i], f->phase, f->neuron, f->ratio, f->phase_cpu, f->neuron_cpu,
+                f->ratio_cpu);
+    }
 }
 
 /* Peak RSS (MB) of a child `dendrite train` run, or NAN when it cannot run. */
@@ -483,7 +541,7 @@ int main (int argc, char **argv)
     }
     int threads = 0, repeats = 5, steps = 20;
     g_autofree char *json_path = NULL, *dendrite = NULL;
-    gboolean skip_memory = FALSE, skip_epochs = FALSE, skip_dendrites = FALSE;
+    gboolean skip_memory = FALSE, skip_epochs = FALSE, skip_dendrites = FALSE, only_pb = FALSE;
     GOptionEntry entries[] = {
         {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N"},
         {"repeats", 0, 0, G_OPTION_ARG_INT, &repeats, "Repeats per figure (5)", "N"},
@@ -494,6 +552,8 @@ int main (int argc, char **argv)
         {"skip-epochs", 0, 0, G_OPTION_ARG_NONE, &skip_epochs, "Skip the end-to-end epochs", NULL},
         {"skip-dendrites", 0, 0, G_OPTION_ARG_NONE, &skip_dendrites, "Skip the dendritic networks",
          NULL},
+        {"only-pb", 0, 0, G_OPTION_ARG_NONE, &only_pb,
+         "Only the correlation-trained dendrites (section 6)", NULL},
         {NULL},
     };
     g_autoptr (GOptionContext) ctx = g_option_context_new ("- measure the engine");
@@ -508,6 +568,11 @@ int main (int argc, char **argv)
 
     g_autofree char *kernels = dn_blas_describe ();
     printf ("machine: %d threads; %s\n", threads, kernels);
+    if (only_pb) {
+        PbFigure only[2];
+        bench_pb (threads, repeats, only);
+        return 0;
+    }
     /* The machine's figure: OpenBLAS with its own threads on all cores. */
     openblas_set_num_threads (threads);
     Stat sq = bench_sgemm (1024, 1024, 1024, repeats);
@@ -551,12 +616,9 @@ int main (int argc, char **argv)
         mlp_ep = bench_epochs ("mlp.json", threads, 3, steps * 10, repeats);
         print_epochs ("end to end: MLP 784-256-10, batch 64", &mlp_ep);
     }
-    double pb_ratio = NAN, pb_phase = NAN, pb_neuron = NAN;
-    if (!skip_dendrites) {
-        pb_ratio = bench_pb_epochs (threads, repeats, &pb_phase, &pb_neuron);
-        printf ("%-44s %10.3f s against %.3f s = %.2fx\n",
-                "MLP PB: dendrite-phase / neuron epoch (train)", pb_phase, pb_neuron, pb_ratio);
-    }
+    PbFigure pb[2] = {{NAN, NAN, NAN, NAN, NAN, NAN}, {NAN, NAN, NAN, NAN, NAN, NAN}};
+    if (!skip_dendrites)
+        bench_pb (threads, repeats, pb);
     double mem = NAN, mem_secs = NAN;
     if (!skip_memory) {
         if (dendrite == NULL)
@@ -619,9 +681,20 @@ int main (int argc, char **argv)
             EPOCH_NUM ("whole_fraction_of_step", ep[i]->whole_ratio);
 #undef EPOCH_NUM
         }
-        NUM ("mlp_pb_phase_epoch_seconds", pb_phase);
-        NUM ("mlp_pb_neuron_epoch_seconds", pb_neuron);
-        NUM ("mlp_pb_phase_over_neuron", pb_ratio);
+        for (int i = 0; i < 2; i++) {
+            static const char *const nets[2] = {"mlp", "cnn_narrow"};
+            const PbFigure *p = &pb[i];
+            const double f[6] = {p->phase,     p->neuron,     p->ratio,
+                                 p->phase_cpu, p->neuron_cpu, p->ratio_cpu};
+            static const char *const what[6] = {
+                "phase_epoch_seconds",     "neuron_epoch_seconds",     "phase_over_neuron",
+                "phase_epoch_cpu_seconds", "neuron_epoch_cpu_seconds", "phase_over_neuron_cpu"};
+            for (int j = 0; j < 6; j++) {
+                char key[64];
+                g_snprintf (key, sizeof key, "%s_pb_%s", nets[i], what[j]);
+                NUM (key, f[j]);
+            }
+        }
         NUM ("fashion_cnn_peak_rss_mb", mem);
         NUM ("fashion_cnn_epoch_seconds", mem_secs);
         json_builder_end_object (b);

@@ -4,7 +4,7 @@
  * MNIST sample: a phase starts and ends and installs its set, everything but the
  * candidates stays bit-identical through the phase, no candidate moves while the
  * running means warm up, and a run stopped inside a phase and resumed ends exactly
- * as an uninterrupted one. */
+ * as an uninterrupted one; and a small CNN through its first phase. */
 #include "dn-run-private.h"
 #include "dn-run.h"
 #include "dn-safetensors.h"
@@ -88,6 +88,7 @@ static DnExperiment *experiment (int epochs)
 
 typedef struct {
     int stop_after; /* raise cancel after this many epochs; 0: never */
+    gboolean stop_at_end; /* raise cancel once the first phase has ended */
     volatile gint cancel;
     int epochs_seen;
     int start_epoch, end_epoch; /* run epochs whose actions started / ended a phase */
@@ -127,7 +128,7 @@ static void on_event (const DnEvent *ev, gpointer data)
             w->dendrites_after_end = ev->dendrites;
         }
     }
-    if (w->epochs_seen == w->stop_after)
+    if (w->epochs_seen == w->stop_after || (w->stop_at_end && w->end_epoch > 0))
         g_atomic_int_set (&w->cancel, 1);
 }
 
@@ -175,7 +176,7 @@ static void compare_checkpoints (const char *a_path, const char *b_path, int set
     int compared = 0;
     for (guint i = 0; i < a->tensors->len; i++) {
         DnStTensor *ta = a->tensors->pdata[i];
-        if (!g_str_has_prefix (ta->name, "fc"))
+        if (!g_str_has_prefix (ta->name, "fc") && !g_str_has_prefix (ta->name, "conv"))
             continue; /* optimizer state: a new optimizer at the phase's end */
         DnStTensor *tb = dn_safetensors_find (b, ta->name);
         g_assert_nonnull (tb);
@@ -279,6 +280,43 @@ static void test_resume_in_phase (void)
     dn_test_tmpdir_remove (out);
 }
 
+/* A small CNN (a dendritic convolution whose module is conv + batch norm, a ReLU and a
+ * max pooling the combination computes, a dendritic linear layer) through its first
+ * phase: it starts, ends and installs set 1; its neurons, output weights and running
+ * statistics stay bit-identical inside it while the candidates learn. */
+static void test_cnn_phase (void)
+{
+    g_autoptr (DnExperiment) exp = experiment (30);
+    const char *net =
+        "{\"input\": [1, 28, 28], \"layers\": ["
+        "{\"name\": \"conv1\", \"type\": \"conv2d\", \"out_channels\": 4, \"kernel_size\": 3},"
+        "{\"name\": \"conv1_bn\", \"type\": \"batchnorm2d\"},"
+        "{\"name\": \"relu1\", \"type\": \"relu\"},"
+        "{\"name\": \"pool\", \"type\": \"maxpool2d\", \"kernel_size\": 2},"
+        "{\"name\": \"flatten\", \"type\": \"flatten\"},"
+        "{\"name\": \"fc1\", \"type\": \"linear\", \"out_features\": 10}]}";
+    g_autoptr (JsonParser) p = json_parser_new ();
+    g_assert_true (json_parser_load_from_data (p, net, -1, NULL));
+    json_node_unref (exp->network);
+    exp->network = json_node_copy (json_parser_get_root (p));
+    g_free (exp->name);
+    exp->name = g_strdup ("cnn-pb");
+    static const char *const group[] = {"conv1", "conv1_bn", NULL};
+    g_free (exp->selection.groups);
+    exp->selection.groups = g_new0 (char **, 2);
+    exp->selection.groups[0] = g_strdupv ((char **) group);
+    g_autofree char *out = dn_test_tmpdir ();
+    Watch w = {.stop_at_end = TRUE};
+    run (exp, out, NULL, &w);
+    g_assert_cmpint (w.start_epoch, >, 0);
+    g_assert_cmpint (w.end_epoch, >, w.start_epoch + 1);
+    g_assert_cmpint (w.dendrites_after_end, ==, 1);
+    g_test_message ("phase from epoch %d to %d", w.start_epoch, w.end_epoch);
+    compare_checkpoints (w.at_start, w.at_end, 0, TRUE);
+    watch_clear (&w);
+    dn_test_tmpdir_remove (out);
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
@@ -286,6 +324,7 @@ int main (int argc, char **argv)
     g_test_add_func ("/pb-run/phase", test_phase);
     g_test_add_func ("/pb-run/warmup", test_warmup);
     g_test_add_func ("/pb-run/resume-in-phase", test_resume_in_phase);
+    g_test_add_func ("/pb-run/cnn-phase", test_cnn_phase);
     int rc = g_test_run ();
     if (reference_dir != NULL) {
         g_autofree char *out = g_path_get_dirname (reference_dir);

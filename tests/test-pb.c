@@ -3,8 +3,9 @@
  * The candidate objective and its gradient against finite differences (on v, and
  * through a whole candidate: linear, conv and conv + batch norm, with cascade
  * weights); the perforated backward (no gradient into earlier layers through
- * dendrites; dendrite gradients only when live); per-channel snapshots. The run
- * side is in test-pb-run.c.
+ * dendrites; dendrite gradients only when live); per-channel snapshots; frozen
+ * layers (no weight gradients, the same input gradients). The run side is in
+ * test-pb-run.c.
  */
 #include "dn-dendrite.h"
 #include "dn-error.h"
@@ -14,6 +15,22 @@
 #include <string.h>
 
 #define BATCH 6
+
+/* The network of `json` for BATCH samples, initialised from seed 11. */
+static DnNetwork *network_new (const char *json, gboolean training)
+{
+    g_autoptr (JsonParser) p = json_parser_new ();
+    g_autoptr (GError) error = NULL;
+    g_assert_true (json_parser_load_from_data (p, json, -1, &error));
+    DnNetwork *net = dn_network_new_from_json (json_parser_get_root (p), dn_backend_cpu (), &error);
+    g_assert_no_error (error);
+    g_assert_true (dn_network_reserve (net, BATCH, &error));
+    DnRng rng;
+    dn_rng_seed (&rng, 11);
+    dn_network_init (net, &rng);
+    dn_network_set_training (net, training);
+    return net;
+}
 
 static DnNetwork *build (const char *input, const char *layers, int k, gboolean training)
 {
@@ -27,17 +44,7 @@ static DnNetwork *build (const char *input, const char *layers, int k, gboolean 
             : "{\"name\": \"pre\", \"type\": \"conv2d\", \"out_channels\": 2, \"kernel_size\": 3, "
               "\"padding\": 1}",
         k, layers);
-    g_autoptr (JsonParser) p = json_parser_new ();
-    g_autoptr (GError) error = NULL;
-    g_assert_true (json_parser_load_from_data (p, json, -1, &error));
-    DnNetwork *net = dn_network_new_from_json (json_parser_get_root (p), dn_backend_cpu (), &error);
-    g_assert_no_error (error);
-    g_assert_true (dn_network_reserve (net, BATCH, &error));
-    DnRng rng;
-    dn_rng_seed (&rng, 11);
-    dn_network_init (net, &rng);
-    dn_network_set_training (net, training);
-    return net;
+    return network_new (json, training);
 }
 
 static const char *const linear_module = "[{\"type\": \"linear\", \"out_features\": 3}]";
@@ -53,6 +60,18 @@ static float *random_floats (DnRng *rng, size_t n, float scale)
     for (size_t i = 0; i < n; i++)
         x[i] = scale * dn_rng_normal (rng);
     return x;
+}
+
+/* Forward of random inputs (n_in floats a sample), then backward of a random output
+ * gradient from zeroed gradients; returns that output gradient. */
+static float *forward_backward (DnNetwork *net, DnRng *rng, int n_in)
+{
+    g_autofree float *x = random_floats (rng, (size_t) BATCH * n_in, 1.0f);
+    const DnTensor *y = dn_network_forward (net, x, BATCH, 1);
+    float *dy = random_floats (rng, (size_t) dn_tensor_numel (y), 1.0f);
+    dn_network_zero_grad (net);
+    dn_network_backward (net, dy, BATCH);
+    return dy;
 }
 
 /* Sets every output and cascade weight of node d but the candidate's output row to
@@ -244,11 +263,7 @@ static void test_perforated (void)
                 for (int i = 0; i < dn_shape_numel (&l->params[p].shape); i++)
                     l->params[p].value[i] = 0.8f;
         dn_dendritic_set_mode (l, modes[run], live[run]);
-        g_autofree float *x = random_floats (&rng, BATCH * 5, 1.0f);
-        const DnTensor *y = dn_network_forward (net, x, BATCH, 1);
-        g_autofree float *dy = random_floats (&rng, (size_t) dn_tensor_numel (y), 1.0f);
-        dn_network_zero_grad (net);
-        dn_network_backward (net, dy, BATCH);
+        g_autofree float *dy = forward_backward (net, &rng, 5);
         DnNode *pre = dn_network_find_node (net, "pre");
         n_pre = (size_t) dn_tensor_numel (&pre->dout);
         pre_grad[run] = g_memdup2 (pre->dout.data, n_pre * sizeof (float));
@@ -349,6 +364,68 @@ static void test_mixing_refused (void)
     g_assert_nonnull (strstr (error->message, "layernorm"));
 }
 
+/* Frozen layers (a dendrite phase: conv, batch norm, linear, and a dendritic node's
+ * neuron module in PB_CANDIDATE mode) compute no parameter gradients and pass on the
+ * same input gradients, bit for bit, as when they compute them. */
+static void test_frozen (void)
+{
+    const char *json =
+        "{\"input\": [1, 6, 6], \"layers\": ["
+        "{\"name\": \"a\", \"type\": \"conv2d\", \"out_channels\": 2, \"kernel_size\": 3, "
+        "\"padding\": 1},"
+        "{\"name\": \"b\", \"type\": \"conv2d\", \"out_channels\": 3, \"kernel_size\": 3},"
+        "{\"name\": \"bn\", \"type\": \"batchnorm2d\"},"
+        "{\"name\": \"relu\", \"type\": \"relu\"},"
+        "{\"name\": \"d\", \"type\": \"dendritic\", \"dendrites\": 1, \"layers\": "
+        "[{\"type\": \"conv2d\", \"out_channels\": 2, \"kernel_size\": 3, \"padding\": 1}]},"
+        "{\"name\": \"flatten\", \"type\": \"flatten\"},"
+        "{\"name\": \"fc\", \"type\": \"linear\", \"out_features\": 4}]}";
+    static const char *const frozen[] = {"b", "bn", "fc"};
+    float *a_grad[2], *input_grad[2];
+    size_t n_a = 0, n_in = 0;
+    for (int run = 0; run < 2; run++) {
+        g_autoptr (DnNetwork) net = network_new (json, TRUE);
+        DnRng rng;
+        dn_rng_seed (&rng, 5);
+        DnLayer *d = dn_network_find_node (net, "d")->layer;
+        for (guint i = 0; i < G_N_ELEMENTS (frozen); i++)
+            dn_network_find_node (net, frozen[i])->layer->frozen = run == 1;
+        dn_dendritic_set_mode (d, run == 1 ? DN_DENDRITIC_PB_CANDIDATE : DN_DENDRITIC_PB_NEURON,
+                               FALSE);
+        g_autofree float *dy = forward_backward (net, &rng, 36);
+        DnNode *a = dn_network_find_node (net, "a");
+        n_in = (size_t) dn_tensor_numel (&a->dout);
+        input_grad[run] = g_memdup2 (a->dout.data, n_in * sizeof (float));
+        DnParam *w = dn_layer_find_param (a->layer, "weight");
+        n_a = (size_t) dn_shape_numel (&w->shape);
+        a_grad[run] = g_memdup2 (w->grad, n_a * sizeof (float));
+        /* the frozen layers' and the neuron module's gradients: zero only when frozen */
+        DnLayer *check[4] = {dn_network_find_node (net, "b")->layer,
+                             dn_network_find_node (net, "bn")->layer,
+                             dn_network_find_node (net, "fc")->layer, d};
+        for (int i = 0; i < 4; i++) {
+            double norm = 0.0;
+            for (int j = 0; j < check[i]->n_params; j++) {
+                DnParam *prm = &check[i]->params[j];
+                if (!prm->trainable || (check[i] == d && !g_str_has_prefix (prm->name, "main_")))
+                    continue;
+                for (int64_t e = 0; e < dn_shape_numel (&prm->shape); e++)
+                    norm += fabs (prm->grad[e]);
+            }
+            if (run == 1)
+                g_assert_cmpfloat (norm, ==, 0.0);
+            else
+                g_assert_cmpfloat (norm, >, 0.0);
+        }
+    }
+    g_assert_cmpmem (input_grad[0], n_in * sizeof (float), input_grad[1], n_in * sizeof (float));
+    g_assert_cmpmem (a_grad[0], n_a * sizeof (float), a_grad[1], n_a * sizeof (float));
+    for (int run = 0; run < 2; run++) {
+        g_free (input_grad[run]);
+        g_free (a_grad[run]);
+    }
+}
+
 int main (int argc, char **argv)
 {
     g_test_init (&argc, &argv, NULL);
@@ -358,5 +435,6 @@ int main (int argc, char **argv)
     g_test_add_func ("/pb/neuron/perforated", test_perforated);
     g_test_add_func ("/pb/snapshot/channels", test_snapshot_channels);
     g_test_add_func ("/pb/candidate/mixing-refused", test_mixing_refused);
+    g_test_add_func ("/pb/frozen-layers", test_frozen);
     return g_test_run ();
 }

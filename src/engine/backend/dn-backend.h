@@ -132,7 +132,8 @@ struct DnBackend {
      * sample by sample on its cores, im2col + GEMM, writing NCHW directly).
      * x (batch, c_in, h, w), w (c_out, c_in/groups, kh, kw), bias (c_out) or NULL,
      * y (batch, c_out, oh, ow). workspace holds conv2d_workspace() floats.
-     * backward ADDS into dw, db (may be NULL) and dx (may be NULL).
+     * backward ADDS into dw, db and dx, each of which may be NULL (dw NULL: no weight
+     * or bias gradient at all, for a frozen layer).
      * With a DnConvFusion (else NULL) y and dy are those of the fused output: see there. */
     size_t (*conv2d_workspace) (DnBackend *be, const DnConvGeom *g, int batch);
     void (*conv2d_forward) (DnBackend *be, const DnConvGeom *g, const DnConvFusion *f, int batch,

@@ -401,8 +401,9 @@ static void active_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *
             be->gate_backward (be, self->gate, batch, O, self->t, self->g, ctx->context_index,
                                dout->data, buf, self->dg);
             DnParam *u = &l->params[self->p_segments];
-            be->segment_grad (be, self->n_ctx, O, self->segments, self->context_dim, self->win,
-                              self->dg, ctx->contexts, u->grad, u->rows);
+            if (!l->frozen)
+                be->segment_grad (be, self->n_ctx, O, self->segments, self->context_dim, self->win,
+                                  self->dg, ctx->contexts, u->grad, u->rows);
             if (ctx->profile) {
                 be->synchronize (be);
                 l->prof_seconds[2] += (g_get_monotonic_time () - t0) / 1e6;
@@ -418,14 +419,16 @@ static void active_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *
         size_t nnz = be->count_nonzero (be, dt, (size_t) batch * O);
         sparse = nnz < (size_t) batch * O / 4;
     }
-    if (sparse)
-        be->sparse_outer (be, batch, O, I, dt, in[0]->data, w->grad);
-    else
-        be->gemm (be, TRUE, FALSE, O, I, batch, 1.0f, dt, O, in[0]->data, I, 1.0f, w->grad, I);
-    if (self->p_mask >= 0)
-        be->mul (be, (size_t) O * I, w->grad, l->params[self->p_mask].value, w->grad);
-    if (self->p_bias >= 0)
-        be->bias_backward (be, batch, O, 1, dt, l->params[self->p_bias].grad);
+    if (!l->frozen) {
+        if (sparse)
+            be->sparse_outer (be, batch, O, I, dt, in[0]->data, w->grad);
+        else
+            be->gemm (be, TRUE, FALSE, O, I, batch, 1.0f, dt, O, in[0]->data, I, 1.0f, w->grad, I);
+        if (self->p_mask >= 0)
+            be->mul (be, (size_t) O * I, w->grad, l->params[self->p_mask].value, w->grad);
+        if (self->p_bias >= 0)
+            be->bias_backward (be, batch, O, 1, dt, l->params[self->p_bias].grad);
+    }
     if (din[0] != NULL) {
         if (sparse)
             be->sparse_rows_gemm (be, batch, O, I, dt, w->value, din[0]->data);

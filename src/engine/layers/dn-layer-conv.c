@@ -219,8 +219,9 @@ static void conv_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *co
     if (failed)
         return;
     be->conv2d_backward (be, &self->g, f, batch, in[0]->data, l->params[0].value, out->data,
-                         dout->data, din[0] != NULL ? din[0]->data : NULL, l->params[0].grad,
-                         self->bias ? l->params[1].grad : NULL, ctx->workspace);
+                         dout->data, din[0] != NULL ? din[0]->data : NULL,
+                         l->frozen ? NULL : l->params[0].grad,
+                         self->bias && !l->frozen ? l->params[1].grad : NULL, ctx->workspace);
 }
 
 static size_t conv_workspace (DnLayer *l, DnBackend *be, int batch)

@@ -553,12 +553,28 @@ static void dendritic_forward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor
                           r, ld_slot, ld_sample, f, self->s, out->data);
 }
 
+/* Which sub-layers compute parameter gradients: none of a frozen node's; in a dendrite
+ * phase (PB_CANDIDATE) not the neuron module's either, whose gradient only flows on to
+ * the input (the candidate's own come from dn_dendritic_candidate_backward). */
+static void freeze_chains (DnDendritic *self)
+{
+    const gboolean frozen = self->parent.frozen;
+    for (int c = 0; c <= self->k; c++) {
+        DnChain *ch = _dn_dendritic_chain (self, c);
+        for (int j = 0; j < ch->n; j++)
+            ch->layers[j]->frozen = frozen || (c == 0 && self->mode == DN_DENDRITIC_PB_CANDIDATE);
+    }
+    if (self->fused != NULL)
+        self->fused->frozen = frozen;
+}
+
 static void dendritic_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *const *in,
                                 const DnTensor *out, const DnTensor *dout, DnTensor *const *din)
 {
     DnDendritic *self = (DnDendritic *) l;
     DnBackend *be = ctx->backend;
     bind (self);
+    freeze_chains (self);
     const int n = self->main.n;
     for (int j = 0; j < n - 1; j++)
         be->zero (be, self->douts[j], _dn_dendritic_out_numel (self->main.layers[j]) * (self->k + 1) * batch);
@@ -582,7 +598,8 @@ static void dendritic_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTenso
     be->dendrite_backward (be, self->act, self->k, batch, self->channels, self->spatial, self->comb,
                            self->s, f, f != NULL ? out->data : NULL, dout->data, dr, ld_slot,
                            ld_sample, self->dcomb);
-    comb_move (self, be, TRUE, TRUE);
+    if (!l->frozen)
+        comb_move (self, be, TRUE, TRUE);
     /* PB: the cascade weights learn only while live (the candidate's, from its own
      * objective: dn_dendritic_candidate_backward) */
     for (int p = 1; p < self->k && self->mode != DN_DENDRITIC_GD; p++)
@@ -610,7 +627,8 @@ static void dendritic_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTenso
     fused_gather (self, be, FALSE);
     fused_gather (self, be, TRUE);
     self->fused->klass->backward (self->fused, ctx, batch, in, &st, &dst, din);
-    fused_scatter_grads (self, be);
+    if (!l->frozen)
+        fused_scatter_grads (self, be);
 }
 
 static void dendritic_to_json (DnLayer *l, JsonBuilder *b)

@@ -86,10 +86,12 @@ static void linear_backward (DnLayer *l, DnCtx *ctx, int batch, const DnTensor *
     DnLinear *self = (DnLinear *) l;
     DnBackend *be = ctx->backend;
     int I = self->in_features, O = self->out_features;
-    be->gemm (be, TRUE, FALSE, O, I, batch, 1.0f, dout->data, O, in[0]->data, I, 1.0f,
-              l->params[0].grad, I);
-    if (self->bias)
-        be->bias_backward (be, batch, O, 1, dout->data, l->params[1].grad);
+    if (!l->frozen) {
+        be->gemm (be, TRUE, FALSE, O, I, batch, 1.0f, dout->data, O, in[0]->data, I, 1.0f,
+                  l->params[0].grad, I);
+        if (self->bias)
+            be->bias_backward (be, batch, O, 1, dout->data, l->params[1].grad);
+    }
     if (din[0] != NULL)
         be->gemm (be, FALSE, FALSE, batch, I, O, 1.0f, dout->data, O, l->params[0].value, I, 1.0f,
                   din[0]->data, I);

@@ -74,9 +74,10 @@ static float *param_value (DnLayer *l, int i)
     return i >= 0 ? l->params[i].value : NULL;
 }
 
+/* NULL for a frozen layer: its backward computes the input gradient only */
 static float *param_grad (DnLayer *l, int i)
 {
-    return i >= 0 ? l->params[i].grad : NULL;
+    return i >= 0 && !l->frozen ? l->params[i].grad : NULL;
 }
 
 static void fill (float *x, int64_t n, float v)

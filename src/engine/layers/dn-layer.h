@@ -10,7 +10,8 @@
  *   the network allocates them in its arenas and fills value/grad pointers
  *   before `init` or any forward. Layers never free them.
  * - `forward` overwrites `out`. `backward` ADDS into din[i] (NULL when that
- *   input needs no gradient) and into its parameters' grads.
+ *   input needs no gradient) and into its parameters' grads, unless the layer is
+ *   `frozen`: then it leaves its parameters' grads alone and computes only din.
  * - Scratch space: ctx->workspace holds at least the number of floats the
  *   layer asked for with `workspace_per_sample` times the batch size. It is
  *   shared by all layers and does not survive between calls. Anything that
@@ -123,6 +124,11 @@ struct _DnLayer {
     /* With DnCtx.profile: seconds in forward, backward, and (active dendrites) the
      * segment work included in those two. */
     double prof_seconds[3];
+    /* Set by a schedule that steps none of this layer's parameters for a while (a
+     * dendrite phase of perforated backpropagation): backward computes no parameter
+     * gradients, only the input gradients, so the grads keep what zero_grad left.
+     * A layer without parameters ignores it. */
+    gboolean frozen;
 };
 
 /* Registry. */

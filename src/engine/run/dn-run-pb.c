@@ -51,7 +51,9 @@ static void layers_clear (DnPb *pb)
     g_free (pb->v);
     g_free (pb->e);
     g_free (pb->dv);
+    g_free (pb->bsum);
     pb->v = pb->e = pb->dv = NULL;
+    pb->bsum = NULL;
     if (pb->frozen != NULL)
         pb->be->free (pb->be, pb->frozen);
     pb->frozen = NULL;
@@ -69,6 +71,8 @@ void _dn_pb_init (DnPb *pb, const DnPbSettings *cfg, DnBackend *be)
     pb->be = be;
 }
 
+/* The nodes' modes; during a phase every other layer is frozen too (the optimizer steps
+ * the candidates only, so no other weight gradient is needed). */
 void _dn_pb_apply (DnPb *pb, DnNetwork *net)
 {
     for (int i = 0; i < dn_network_n_nodes (net); i++) {
@@ -77,6 +81,8 @@ void _dn_pb_apply (DnPb *pb, DnNetwork *net)
             dn_dendritic_set_mode (
                 l, pb->in_phase ? DN_DENDRITIC_PB_CANDIDATE : DN_DENDRITIC_PB_NEURON,
                 pb->cfg->learn_dendrites_live);
+        else
+            l->frozen = pb->in_phase;
     }
 }
 
@@ -111,6 +117,7 @@ static gboolean layers_setup (DnPb *pb, DnNetwork *net, int capacity, GError **e
     pb->v = g_new (float, (size_t) capacity *cmax);
     pb->e = g_new (float, (size_t) capacity *cmax);
     pb->dv = g_new (float, (size_t) capacity *cmax);
+    pb->bsum = g_new (double, 2 * (size_t) cmax);
     pb->capacity = capacity;
     if (net->n_buffers > 0) {
         pb->frozen = pb->be->alloc (pb->be, net->n_buffers * sizeof (float));
@@ -224,22 +231,26 @@ gboolean _dn_pb_after_step (DnPb *pb, DnNetwork *net, int batch, GError **error)
                          pl->name);
             return FALSE;
         }
-        for (int c = 0; c < C; c++) {
-            double *s = pl->sums;
-            double bv = 0.0, be = 0.0;
-            for (int b = 0; b < batch; b++) {
-                double v = pb->v[(size_t) b * C + c], e = pb->e[(size_t) b * C + c];
-                bv += v;
-                be += e;
+        /* samples outer, channels inner: every sum still adds its terms in sample order */
+        double *s = pl->sums, *bv = pb->bsum, *be = pb->bsum + C;
+        memset (pb->bsum, 0, 2 * (size_t) C * sizeof (double));
+        for (int b = 0; b < batch; b++) {
+            const float *vb = pb->v + (size_t) b * C, *eb = pb->e + (size_t) b * C;
+            for (int c = 0; c < C; c++) {
+                double v = vb[c], e = eb[c];
+                bv[c] += v;
+                be[c] += e;
                 s[SUM_VE * C + c] += v * e;
                 s[SUM_VV * C + c] += v * v;
                 s[SUM_EE * C + c] += e * e;
             }
-            s[SUM_V * C + c] += bv;
-            s[SUM_E * C + c] += be;
+        }
+        for (int c = 0; c < C; c++) {
+            s[SUM_V * C + c] += bv[c];
+            s[SUM_E * C + c] += be[c];
             if (averaging) {
-                pl->mean_v[c] += (bv / batch - pl->mean_v[c]) / (double) (pb->batches + 1);
-                pl->mean_e[c] += (be / batch - pl->mean_e[c]) / (double) (pb->batches + 1);
+                pl->mean_v[c] += (bv[c] / batch - pl->mean_v[c]) / (double) (pb->batches + 1);
+                pl->mean_e[c] += (be[c] / batch - pl->mean_e[c]) / (double) (pb->batches + 1);
             }
         }
         pl->n += batch;
@@ -257,16 +268,12 @@ gboolean _dn_pb_after_step (DnPb *pb, DnNetwork *net, int batch, GError **error)
                 clip_grads (pb, node->layer);
         }
         if (!averaging) {
+            /* the batch means of v and e, which the candidate's backward left as they were */
             for (int c = 0; c < C; c++) {
-                double bv = 0.0, be = 0.0;
-                for (int b = 0; b < batch; b++) {
-                    bv += pb->v[(size_t) b * C + c];
-                    be += pb->e[(size_t) b * C + c];
-                }
                 pl->mean_v[c] =
-                    PB_MEAN_MOMENTUM * pl->mean_v[c] + (1 - PB_MEAN_MOMENTUM) * bv / batch;
+                    PB_MEAN_MOMENTUM * pl->mean_v[c] + (1 - PB_MEAN_MOMENTUM) * bv[c] / batch;
                 pl->mean_e[c] =
-                    PB_MEAN_MOMENTUM * pl->mean_e[c] + (1 - PB_MEAN_MOMENTUM) * be / batch;
+                    PB_MEAN_MOMENTUM * pl->mean_e[c] + (1 - PB_MEAN_MOMENTUM) * be[c] / batch;
             }
         }
     }

@@ -92,6 +92,7 @@ typedef struct {
     DnPbLayer *layers;
     int capacity;        /* samples a batch may hold */
     float *v, *e, *dv;   /* (capacity, channels) host scratch */
+    double *bsum;        /* (2, channels): a batch's sums of v and of e per channel */
     float *frozen;       /* the buffer arena as the phase started (backend memory) */
 } DnPb;
 

@@ -352,7 +352,8 @@ static void conv_backward_task (int t, int n_tasks, gpointer data)
     const size_t xs = (size_t) g->c_in * g->h * g->w, ys = fused_size (g, f);
     ConvScratch s = conv_scratch (g, j->workspace, t);
     const gboolean direct = is_direct (g);
-    memset (s.dwt, 0, (size_t) g->c_out * (Kg + 1) * sizeof (float));
+    if (j->dw != NULL)
+        memset (s.dwt, 0, (size_t) g->c_out * (Kg + 1) * sizeof (float));
     size_t b0, b1;
     dn_parallel_slice ((size_t) j->batch, t, n_tasks, &b0, &b1);
     for (size_t b = b0; b < b1; b++) {
@@ -364,15 +365,15 @@ static void conv_backward_task (int t, int n_tasks, gpointer data)
             dyb = s.buf;
         }
         const float *src = xb;
-        if (!direct) {
+        if (!direct && j->dw != NULL) {
             dn_cpu_im2col (j->be, g, 1, xb, s.col);
             src = s.col;
         }
-        for (int k = 0; k < G; k++)
+        for (int k = 0; k < G && j->dw != NULL; k++)
             cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, Kg, Mg, P, 1.0f,
                          src + (size_t) k * Kg * P, P, dyb + (size_t) k * Mg * P, P, 1.0f,
                          s.dwt + (size_t) k * Kg * Mg, Mg);
-        if (j->db != NULL)
+        if (j->dw != NULL && j->db != NULL)
             for (int c = 0; c < g->c_out; c++)
                 s.dbt[c] += row_sum (dyb + (size_t) c * P, P);
         if (j->dx != NULL) {
@@ -397,6 +398,8 @@ void dn_cpu_conv2d_backward (DnBackend *be, const DnConvGeom *g, const DnConvFus
     ConvJob job = {be, g, f, batch, x, w, NULL, y, dy, NULL, dx, dw, db, workspace};
     const int nt = conv_threads (batch);
     dn_parallel_run (nt, conv_backward_task, &job);
+    if (dw == NULL)
+        return;
     /* the per-thread sums, added in thread order; dw[k][m][i] += dwt[k][i][m] */
     const int G = g->groups, Mg = g->c_out / G, Kg = g->c_in / G * g->kh * g->kw;
     for (int t = 0; t < nt; t++) {
