@@ -236,12 +236,15 @@ extern "C" void dn_cuda_conv2d_backward (DnBackend *be, const DnConvGeom *g, con
             y != NULL ? y + b0 * ys : NULL, dy + b0 * ys,
             pooled ? f->argmax + b0 * ys : NULL, dyt);
         DN_CUDA_LAUNCHED ("conv2d_backward");
-        dn_cuda_im2col (be, g, cb, x + b0 * xs, col);
-        for (int k = 0; k < G; k++)
-            dn_cuda_gemm (be, FALSE, TRUE, Mg, Kg, (int) N, 1.0f, dyt + (size_t) k * Mg * N,
-                          (int) N, col + (size_t) k * Kg * N, (int) N, 1.0f,
-                          dw + (size_t) k * Mg * Kg, Kg);
-        if (db != NULL)
+        if (dw != NULL) {
+            /* a frozen layer passes dw NULL: no weight or bias gradient (dn-backend.h) */
+            dn_cuda_im2col (be, g, cb, x + b0 * xs, col);
+            for (int k = 0; k < G; k++)
+                dn_cuda_gemm (be, FALSE, TRUE, Mg, Kg, (int) N, 1.0f, dyt + (size_t) k * Mg * N,
+                              (int) N, col + (size_t) k * Kg * N, (int) N, 1.0f,
+                              dw + (size_t) k * Mg * Kg, Kg);
+        }
+        if (dw != NULL && db != NULL)
             dn_cuda_bias_backward (be, 1, g->c_out, (int) N, dyt, db);
         if (dx != NULL) {
             for (int k = 0; k < G; k++)
