@@ -132,7 +132,8 @@ static const char *init (Ex *x, const char *name, int ndim, const int64_t *dims,
     t->name = ex_str (x, fresh (x, name));
     t->n_dims = ndim;
     t->dims = ex_alloc (x, sizeof (int64_t) * MAX (ndim, 1));
-    memcpy (t->dims, dims, sizeof (int64_t) * ndim);
+    if (ndim > 0)
+        memcpy (t->dims, dims, sizeof (int64_t) * ndim);
     t->has_data_type = TRUE;
     t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
     int64_t n = 1;

@@ -205,6 +205,8 @@ void dn_tracker_pb_record (DnTracker *t, DnTrackerEpoch *row, gboolean dendrite_
         if (c->n_pending <= 0)
             continue;
         if (c->n_channels == 0) {
+            /* a state loaded before the phase's first scores holds an empty list */
+            g_free (c->channel_best);
             c->n_channels = c->n_pending;
             c->channel_best = g_new (double, c->n_channels);
             for (int ch = 0; ch < c->n_channels; ch++)
