@@ -34,11 +34,7 @@
 
 static inline JsonNode *parse (const char *json)
 {
-    g_autoptr (JsonParser) p = json_parser_new ();
-    g_autoptr (GError) error = NULL;
-    json_parser_load_from_data (p, json, -1, &error);
-    g_assert_no_error (error);
-    return json_node_copy (json_parser_get_root (p));
+    return dn_test_parse_json (json);
 }
 
 /* The "network" member of data/examples/<name>.json. */

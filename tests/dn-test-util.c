@@ -242,3 +242,26 @@ JsonNode *dn_test_example_network (const char *name)
     g_assert_true (json_object_has_member (root, "network"));
     return json_node_copy (json_object_get_member (root, "network"));
 }
+
+JsonNode *dn_test_parse_json (const char *json)
+{
+    g_autoptr (JsonParser) p = json_parser_new ();
+    g_autoptr (GError) error = NULL;
+    json_parser_load_from_data (p, json, -1, &error);
+    g_assert_no_error (error);
+    return json_node_copy (json_parser_get_root (p));
+}
+
+DnExperiment *dn_test_example_experiment (const char *name, int epochs)
+{
+    g_autofree char *rel = g_strdup_printf ("examples/%s.json", name);
+    g_autofree char *path = dn_test_data_path (rel);
+    g_autoptr (GError) error = NULL;
+    DnExperiment *exp = dn_experiment_load (path, &error);
+    g_assert_no_error (error);
+    g_free (exp->data_path);
+    exp->data_path = dn_test_data_path ("datasets/mnist-10k");
+    exp->val_fraction = 0.5;
+    exp->epochs = epochs;
+    return exp;
+}

@@ -5,6 +5,8 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "dn-experiment.h"
+
 /* DN_TEST_ASAN: built with AddressSanitizer. Its shadow memory takes terabytes
  * of address space, so a test that sets a small RLIMIT_AS skips itself. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -63,5 +65,11 @@ void dn_test_assert_same_tensors (const char *a_path, const char *b_path);
 
 /* The "network" member of data/examples/<name>.json (a copy; free it). */
 JsonNode *dn_test_example_network (const char *name);
+
+/* JSON text parsed (a copy; free it). */
+JsonNode *dn_test_parse_json (const char *json);
+/* data/examples/<name>.json loaded as an experiment on the bundled MNIST sample with
+ * half of it for validation and `epochs` epochs (free with dn_experiment_free). */
+DnExperiment *dn_test_example_experiment (const char *name, int epochs);
 
 G_END_DECLS

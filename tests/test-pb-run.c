@@ -75,15 +75,7 @@ static void test_snapshots (void)
 
 static DnExperiment *experiment (int epochs)
 {
-    g_autofree char *path = dn_test_data_path ("examples/mlp-pb.json");
-    g_autoptr (GError) error = NULL;
-    DnExperiment *exp = dn_experiment_load (path, &error);
-    g_assert_no_error (error);
-    g_free (exp->data_path);
-    exp->data_path = dn_test_data_path ("datasets/mnist-10k");
-    exp->val_fraction = 0.5;
-    exp->epochs = epochs;
-    return exp;
+    return dn_test_example_experiment ("mlp-pb", epochs);
 }
 
 typedef struct {

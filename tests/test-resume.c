@@ -19,16 +19,7 @@
  * samples: faster epochs). */
 static DnExperiment *example (const char *name, int epochs)
 {
-    g_autofree char *rel = g_strdup_printf ("examples/%s.json", name);
-    g_autofree char *path = dn_test_data_path (rel);
-    g_autoptr (GError) error = NULL;
-    DnExperiment *exp = dn_experiment_load (path, &error);
-    g_assert_no_error (error);
-    g_free (exp->data_path);
-    exp->data_path = dn_test_data_path ("datasets/mnist-10k");
-    exp->val_fraction = 0.5;
-    exp->epochs = epochs;
-    return exp;
+    return dn_test_example_experiment (name, epochs);
 }
 
 /* A narrow MLP that adds dendrite sets within a few epochs. */
